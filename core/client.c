@@ -1,0 +1,249 @@
+/* Client lifetime, command submission, blocking waits, logs and states. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "client_impl.h"
+
+static void *io_main(void *arg)
+{
+    redisx_client *c = arg;
+    redisx__conn_loop(c);
+    redisx__conns_free(c);
+    if (c->detached) {
+        /* Closed from one of its own callbacks: nobody joins this thread. */
+        pthread_detach(pthread_self());
+        redisx__client_unref(c);
+    }
+    return NULL;
+}
+
+redisx_status redisx__client_open(redisx_client **out, const redisx_options *opts)
+{
+    redisx_client *c = calloc(1, sizeof *c);
+    if (!c)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    atomic_init(&c->refs, 1);
+    c->wake_fd = -1;
+    redisx_status st = redisx__options_copy(&c->opts, opts);
+    if (st != REDISX_OK) {
+        free(c);
+        return st;
+    }
+    st = redisx__endpoint_copy(&c->ep, &opts->ep);
+    if (st != REDISX_OK)
+        goto fail_opts;
+    if (opts->auth_set) {
+        free(c->ep.user);
+        free(c->ep.password);
+        c->ep.user = redisx__strdup(opts->auth_user);
+        c->ep.password = redisx__strdup(opts->auth_password);
+        if ((opts->auth_user && !c->ep.user) || (opts->auth_password && !c->ep.password)) {
+            st = redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+            goto fail_ep;
+        }
+    }
+    if (c->ep.user && !c->ep.password) {
+        st = redisx__fail(REDISX_ERR_INVALID, "an ACL user needs a password");
+        goto fail_ep;
+    }
+    c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (c->wake_fd < 0) {
+        st = redisx__fail(REDISX_ERR_CONNECTION, "eventfd: %s", strerror(errno));
+        goto fail_ep;
+    }
+    c->conn_status = REDISX_ERR_CONNECTION;
+    pthread_mutex_init(&c->mu, NULL);
+    pthread_mutex_init(&c->stats_mu, NULL);
+    st = redisx__conns_init(c);
+    if (st != REDISX_OK)
+        goto fail_fd;
+    int err = pthread_create(&c->io_thread, NULL, io_main, c);
+    if (err != 0) {
+        redisx__conns_free(c);
+        st = redisx__fail(REDISX_ERR_CONNECTION, "cannot start the I/O thread: %s", strerror(err));
+        goto fail_fd;
+    }
+    *out = c;
+    return REDISX_OK;
+fail_fd:
+    pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->stats_mu);
+    close(c->wake_fd);
+fail_ep:
+    redisx__endpoint_clear(&c->ep);
+fail_opts:
+    redisx__options_clear(&c->opts);
+    free(c);
+    return st;
+}
+
+void redisx__client_ref(redisx_client *c)
+{
+    atomic_fetch_add(&c->refs, 1);
+}
+
+void redisx__client_unref(redisx_client *c)
+{
+    if (atomic_fetch_sub(&c->refs, 1) != 1)
+        return;
+    close(c->wake_fd);
+    pthread_mutex_destroy(&c->mu);
+    pthread_mutex_destroy(&c->stats_mu);
+    redisx__endpoint_clear(&c->ep);
+    redisx__options_clear(&c->opts);
+    free(c);
+}
+
+static void wake(redisx_client *c)
+{
+    if (!atomic_exchange(&c->wake_pending, 1)) {
+        uint64_t one = 1;
+        ssize_t w = write(c->wake_fd, &one, sizeof one);
+        (void)w;
+    }
+}
+
+void redisx__client_close(redisx_client *c)
+{
+    if (atomic_exchange(&c->closing, 1))
+        return; /* closed twice: the first close owns the teardown */
+    if (redisx__on_io_thread(c)) {
+        c->detached = 1;
+        wake(c);
+        return;
+    }
+    wake(c);
+    pthread_join(c->io_thread, NULL);
+    redisx__client_unref(c);
+}
+
+bool redisx__client_closing(const redisx_client *c)
+{
+    return atomic_load(&((redisx_client *)c)->closing) != 0;
+}
+
+const redisx_options *redisx__client_options(const redisx_client *c)
+{
+    return &c->opts;
+}
+
+bool redisx__on_io_thread(const redisx_client *c)
+{
+    return pthread_equal(pthread_self(), c->io_thread) != 0;
+}
+
+void redisx__submit(redisx_client *c, redisx__cmd *cmd)
+{
+    cmd->client = c;
+    cmd->next = NULL;
+    if (cmd->buf && !cmd->deadline)
+        cmd->deadline = redisx__now_ns() + redisx__cmd_timeout_ns(c);
+    pthread_mutex_lock(&c->mu);
+    if (c->io_exited) {
+        pthread_mutex_unlock(&c->mu);
+        /* No I/O thread any more: complete here, on the caller's thread. */
+        redisx__set_detail("client is closed");
+        cmd->fn(cmd, REDISX_ERR_CLOSED, NULL);
+        return;
+    }
+    if (c->sub_tail)
+        c->sub_tail->next = cmd;
+    else
+        c->sub_head = cmd;
+    c->sub_tail = cmd;
+    pthread_mutex_unlock(&c->mu);
+    wake(c);
+}
+
+void redisx__waiter_init(redisx__waiter *w)
+{
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, NULL);
+    w->done = 0;
+    w->status = REDISX_OK;
+    w->detail[0] = '\0';
+    w->result = NULL;
+}
+
+void redisx__waiter_signal(redisx__waiter *w, redisx_status st, void *result)
+{
+    pthread_mutex_lock(&w->mu);
+    w->status = st;
+    w->result = result;
+    snprintf(w->detail, sizeof w->detail, "%s", st == REDISX_OK ? "" : redisx__last_error_buf);
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+redisx_status redisx__waiter_wait(redisx__waiter *w)
+{
+    pthread_mutex_lock(&w->mu);
+    while (!w->done)
+        pthread_cond_wait(&w->cv, &w->mu);
+    pthread_mutex_unlock(&w->mu);
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    redisx__set_detail(w->detail);
+    return w->status;
+}
+
+void redisx__log(redisx_client *c, redisx_log_level level, const char *fmt, ...)
+{
+    const redisx_options *o = &c->opts;
+    int to_cb = o->log_cb && level >= o->log_level;
+    int to_q = o->queue && (o->queue_what & REDISX_QUEUE_LOGS) && level >= o->log_level;
+    if (!to_cb && !to_q)
+        return;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (to_cb)
+        o->log_cb(c, level, msg, o->log_user);
+    if (to_q) {
+        redisx_item *it = redisx__item_new(REDISX_ITEM_LOG, o->log_user, REDISX_OK, msg);
+        if (it) {
+            it->level = level;
+            redisx__queue_push(o->queue, it);
+        }
+    }
+}
+
+void redisx__emit_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail)
+{
+    const redisx_options *o = &c->opts;
+    if (o->state_cb)
+        o->state_cb(c, conn, st, detail, o->state_user);
+    if (o->queue && (o->queue_what & REDISX_QUEUE_STATES)) {
+        redisx_item *it = redisx__item_new(REDISX_ITEM_STATE, o->state_user, REDISX_OK, detail);
+        if (it) {
+            it->state = st;
+            it->connection = conn;
+            redisx__queue_push(o->queue, it);
+        }
+    }
+}
+
+redisx_status redisx__check_async_target(const redisx_client *c, int has_cb)
+{
+    if (has_cb)
+        return REDISX_OK;
+    if (c->opts.queue)
+        return REDISX_OK;
+    return redisx__fail(REDISX_ERR_INVALID, "callback is NULL and no queue is attached to the client");
+}
+
+char *redisx__key(const redisx_client *c, const char *kind, const char *name, const char *suffix)
+{
+    size_t n = strlen(c->opts.prefix) + strlen(kind) + strlen(name) + strlen(suffix) + 6;
+    char *k = malloc(n);
+    if (k)
+        snprintf(k, n, "%s:%s:{%s}%s", c->opts.prefix, kind, name, suffix);
+    return k;
+}

@@ -1,0 +1,52 @@
+/* redisx core — the client structure, shared by client.c, conn.c and
+ * observe.c only. */
+#ifndef REDISX_CORE_CLIENT_IMPL_H
+#define REDISX_CORE_CLIENT_IMPL_H
+
+#include "internal.h"
+
+typedef struct redisx__conn redisx__conn;
+
+typedef struct redisx__timer {
+    uint64_t due;
+    uint64_t seq; /* ties broken by insertion order */
+    redisx__timer_fn fn;
+    void *ctx;
+} redisx__timer;
+
+struct redisx_client {
+    atomic_int refs;
+    redisx_options opts; /* private copy */
+    redisx__endpoint ep; /* URL merged with the auth override */
+
+    pthread_mutex_t mu; /* guards the submission list and io_exited */
+    redisx__cmd *sub_head, *sub_tail;
+    int wake_fd; /* eventfd: the I/O thread polls it */
+    atomic_int wake_pending;
+    atomic_int closing;
+    int io_exited;
+    int detached; /* closed from a callback: the I/O thread drops the ref */
+    pthread_t io_thread;
+
+    /* I/O thread only. */
+    redisx__conn *conns;
+    int nconns;
+    redisx__cmd *wait_head, *wait_tail; /* no connection serving yet */
+    redisx__timer *timers;
+    size_t ntimers, timer_cap;
+    uint64_t timer_seq;
+    redisx_status conn_status; /* why the last connect attempt failed */
+    char conn_error[REDISX__DETAIL];
+    int closing_seen;
+
+    pthread_mutex_t stats_mu;
+    redisx__series series[REDISX__OP_COUNT];
+    atomic_llong client_counter[6];
+};
+
+void redisx__conn_loop(redisx_client *c);
+redisx_status redisx__conns_init(redisx_client *c);
+void redisx__conns_free(redisx_client *c);
+uint64_t redisx__cmd_timeout_ns(const redisx_client *c);
+
+#endif

@@ -1,0 +1,26 @@
+/* Status messages and the per-thread error detail. */
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+
+_Thread_local char redisx__last_error_buf[REDISX__DETAIL];
+
+redisx_status redisx__fail(redisx_status st, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(redisx__last_error_buf, sizeof redisx__last_error_buf, fmt, ap);
+    va_end(ap);
+    return st;
+}
+
+void redisx__set_detail(const char *msg)
+{
+    snprintf(redisx__last_error_buf, sizeof redisx__last_error_buf, "%s", msg ? msg : "");
+}
+
+void redisx__clear_error(void)
+{
+    redisx__last_error_buf[0] = '\0';
+}

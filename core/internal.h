@@ -1,0 +1,292 @@
+/* redisx core — private declarations shared by core/ and ffi/. Never
+ * installed. Internal names are redisx__*; hiredis stays inside conn.c. */
+#ifndef REDISX_CORE_INTERNAL_H
+#define REDISX_CORE_INTERNAL_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "redisx/redisx.h"
+
+#define REDISX__NS_PER_MS 1000000ull
+/* Size of every error-detail buffer (thread-local detail, waiters, ...). */
+#define REDISX__DETAIL 1024
+
+#if defined(__GNUC__)
+#define REDISX__PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#define REDISX__PRINTF(a, b)
+#endif
+
+
+/* ---- errors (errors.c) ---- */
+/* Sets the calling thread's error detail and returns `st`. */
+extern _Thread_local char redisx__last_error_buf[REDISX__DETAIL];
+redisx_status redisx__fail(redisx_status st, const char *fmt, ...) REDISX__PRINTF(2, 3);
+void redisx__set_detail(const char *msg);
+void redisx__clear_error(void);
+
+/* ---- small utilities (util.c) ---- */
+uint64_t redisx__now_ns(void);
+char *redisx__strdup(const char *s);
+void *redisx__memdup(const void *p, size_t n);
+/* Uniform random in [0, n) from a per-thread generator seeded from getrandom. */
+uint64_t redisx__rand_below(uint64_t n);
+/* 2*n lowercase hex digits of fresh randomness into out (2n+1 bytes). */
+void redisx__random_hex(char *out, size_t n);
+
+/* ---- replies (reply.c): our own type, so hiredis stays in conn.c ---- */
+struct redisx_reply {
+    redisx_reply_type type;
+    int64_t integer;
+    char *str; /* NUL-terminated copy for STRING/STATUS/ERROR */
+    size_t len;
+    size_t elements;
+    redisx_reply **element;
+};
+bool redisx__reply_is_error(const redisx_reply *r, const char *prefix);
+void redisx__reply_free(redisx_reply *r);
+int64_t redisx__reply_int_at(const redisx_reply *r, size_t i, int64_t fallback);
+
+/* ---- Lua scripts (generated from core/scripts at build time) ---- */
+typedef struct redisx__script {
+    const char *name;
+    const char *sha1; /* 40 hex digits */
+    const char *body;
+    size_t len;
+} redisx__script;
+extern const redisx__script redisx__script_lock_acquire;
+extern const redisx__script redisx__script_lock_release;
+extern const redisx__script redisx__script_lock_extend;
+extern const redisx__script redisx__script_lock_inspect;
+
+/* ---- operations known to observability (observe.c) ---- */
+typedef enum redisx__op {
+    REDISX__OP_COMMAND = 0,
+    REDISX__OP_LOCK_ACQUIRE,
+    REDISX__OP_LOCK_RELEASE,
+    REDISX__OP_LOCK_EXTEND,
+    REDISX__OP_LOCK_RENEW,
+    REDISX__OP_LOCK_INSPECT,
+    REDISX__OP_COUNT
+} redisx__op;
+
+/* Latency histogram: bucket 0 is [0, 1024) ns, then 8 linear sub-buckets per
+ * power of two up to 2^36 ns (about 69 s), then one overflow bucket. */
+#define REDISX__HIST_SUB 8
+#define REDISX__HIST_MIN_LOG2 10
+#define REDISX__HIST_MAX_LOG2 36
+#define REDISX__HIST_BUCKETS (1 + (REDISX__HIST_MAX_LOG2 - REDISX__HIST_MIN_LOG2) * REDISX__HIST_SUB + 1)
+int redisx__hist_bucket(uint64_t ns);
+int64_t redisx__hist_upper(int bucket);
+
+#define REDISX__COUNTERS 7
+typedef struct redisx__series {
+    uint64_t counter[REDISX__COUNTERS];
+    uint64_t bucket[REDISX__HIST_BUCKETS];
+} redisx__series;
+
+struct redisx_stats {
+    redisx__series series[REDISX__OP_COUNT];
+    uint64_t client[6];
+};
+
+struct redisx_event {
+    const char *primitive;
+    const char *operation;
+    redisx_status status;
+    int fail_open;
+    int64_t duration_ns;
+    int round_trips;
+    const char *key;
+};
+
+const char *redisx__op_primitive(redisx__op op);
+const char *redisx__op_name(redisx__op op);
+redisx_primitive redisx__op_primitive_id(redisx__op op);
+
+/* A user-level operation (may span several commands). */
+typedef struct redisx__req {
+    redisx_client *client;
+    redisx__op op;
+    uint64_t t0;
+    int round_trips;
+    char *key; /* copy for events when opted in, else NULL */
+} redisx__req;
+
+void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const char *key);
+/* Records stats, emits the event (callback and/or queue) and frees req->key.
+ * Called on the thread that completes the operation. */
+void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open);
+
+/* ---- options (options.c) ---- */
+typedef struct redisx__endpoint {
+    int is_unix;
+    char *host; /* hostname, IP literal without brackets, or socket path */
+    int port;
+    int db;
+    char *user;
+    char *password;
+} redisx__endpoint;
+
+/* Parses a Redis URL into ep (whose previous content is freed on success). */
+redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url);
+void redisx__endpoint_clear(redisx__endpoint *ep);
+redisx_status redisx__endpoint_copy(redisx__endpoint *dst, const redisx__endpoint *src);
+
+struct redisx_options {
+    redisx__endpoint ep;
+    char *auth_user; /* overrides, NULL when unset */
+    char *auth_password;
+    int auth_set;
+    int64_t connect_timeout_ms;
+    int64_t command_timeout_ms;
+    char *prefix;
+    int connections;
+    int64_t backoff_min_ms, backoff_max_ms;
+    redisx_fail_policy fail_policy[2];
+    redisx_event_cb event_cb;
+    void *event_user;
+    int event_keys;
+    redisx_log_cb log_cb;
+    redisx_log_level log_level;
+    void *log_user;
+    redisx_state_cb state_cb;
+    void *state_user;
+    redisx_queue *queue;
+    unsigned queue_what;
+};
+redisx_status redisx__options_init(redisx_options *o);
+void redisx__options_clear(redisx_options *o);
+redisx_status redisx__options_copy(redisx_options *dst, const redisx_options *src);
+
+/* ---- queue (queue.c) ---- */
+struct redisx_lock_info {
+    int locked;
+    int64_t fencing;
+    int64_t ttl_ms;
+    int64_t last_fencing;
+};
+
+struct redisx_item {
+    struct redisx_item *next;
+    redisx_item_kind kind;
+    void *user;
+    redisx_status status;
+    char *message;
+    redisx_log_level level;
+    redisx_conn_state state;
+    int connection;
+    redisx_event event;
+    char *event_key;
+    redisx_lock *lock; /* owned (completion) or a reference (lock lost) */
+    redisx_reply *reply;
+    redisx_lock_info info;
+    int has_info;
+};
+redisx_item *redisx__item_new(redisx_item_kind kind, void *user, redisx_status st, const char *message);
+void redisx__queue_push(redisx_queue *q, redisx_item *item);
+void redisx__queue_ref(redisx_queue *q);
+
+/* ---- the client, its I/O thread and commands (client.c, conn.c) ---- */
+typedef struct redisx__cmd redisx__cmd;
+/* Called exactly once per command, on the I/O thread. `reply` belongs to the
+ * callee (NULL unless st == REDISX_OK); the detail of an error is in the
+ * thread's last error. The callee frees cmd with redisx__cmd_free(). */
+typedef void (*redisx__reply_fn)(redisx__cmd *cmd, redisx_status st, redisx_reply *reply);
+
+struct redisx__cmd {
+    redisx__cmd *next;
+    char *buf; /* RESP-formatted; NULL for a task run on the I/O thread */
+    size_t len;
+    const redisx__script *script; /* for NOSCRIPT: SCRIPT LOAD, then resend */
+    int reloaded;
+    int internal; /* REDISX__CMD_* below: handshake and reload commands */
+    int done; /* completed early (timeout); its reply is discarded */
+    uint64_t deadline;
+    redisx__reply_fn fn;
+    void *ctx;
+    redisx__req *req; /* round trips are counted here when set */
+    redisx_client *client;
+};
+
+/* Builds a command from binary-safe arguments. NULL on out-of-memory. */
+redisx__cmd *redisx__cmd_argv(int argc, const char *const *argv, const size_t *lens);
+/* EVALSHA script with numkeys keys followed by args (all binary-safe). */
+redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, const char *const *argv,
+                                const size_t *lens);
+#define REDISX__CMD_USER 0
+#define REDISX__CMD_HANDSHAKE 1
+#define REDISX__CMD_RELOAD 2
+redisx__cmd *redisx__cmd_task(void);
+void redisx__cmd_free(redisx__cmd *cmd);
+
+/* Queues a command (thread-safe). Its fn runs exactly once on the I/O thread,
+ * with REDISX_ERR_CLOSED if the client is closing. */
+void redisx__submit(redisx_client *c, redisx__cmd *cmd);
+
+typedef void (*redisx__timer_fn)(redisx_client *c, void *ctx, int cancelled);
+/* I/O thread only: runs fn at `due` (monotonic ns), or with cancelled = 1
+ * when the client closes first. */
+redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn fn, void *ctx);
+
+bool redisx__on_io_thread(const redisx_client *c);
+/* Waits for a blocking call's completion flag (see redisx__waiter). */
+typedef struct redisx__waiter {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    redisx_status status;
+    char detail[REDISX__DETAIL];
+    void *result;
+} redisx__waiter;
+void redisx__waiter_init(redisx__waiter *w);
+void redisx__waiter_signal(redisx__waiter *w, redisx_status st, void *result);
+/* Waits, then restores the completion's error detail on this thread. */
+redisx_status redisx__waiter_wait(redisx__waiter *w);
+
+void redisx__client_ref(redisx_client *c);
+void redisx__client_unref(redisx_client *c);
+bool redisx__client_closing(const redisx_client *c);
+const redisx_options *redisx__client_options(const redisx_client *c);
+void redisx__log(redisx_client *c, redisx_log_level level, const char *fmt, ...) REDISX__PRINTF(3, 4);
+void redisx__emit_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail);
+redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c);
+void redisx__stats_add_client(redisx_client *c, redisx_client_counter which, int64_t delta);
+/* Status for a failed asynchronous call with a NULL callback and no queue. */
+redisx_status redisx__check_async_target(const redisx_client *c, int has_cb);
+/* Builds "{prefix}:{kind}:{name}suffix" into a fresh buffer; NULL on OOM. */
+char *redisx__key(const redisx_client *c, const char *kind, const char *name, const char *suffix);
+
+
+
+/* queue.c internals behind the exported wrappers in ffi/queue.c */
+redisx_status redisx__queue_create(redisx_queue **out);
+void redisx__queue_unref(redisx_queue *q);
+int redisx__queue_fd(const redisx_queue *q);
+size_t redisx__queue_size(redisx_queue *q);
+redisx_status redisx__queue_pop(redisx_item **out, redisx_queue *q, int timeout_ms);
+void redisx__queue_shutdown(redisx_queue *q);
+/* lock.c: drop a reference taken for a queue item or a timer. */
+void redisx__lock_unref(redisx_lock *lk);
+redisx_status redisx__client_open(redisx_client **out, const redisx_options *opts);
+void redisx__client_close(redisx_client *c);
+
+/* lock.c, behind ffi/lock.c */
+redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int64_t ttl_ms, int64_t wait_ms,
+                                         redisx_lock_cb cb, void *user);
+redisx_status redisx__lock_release_async(redisx_lock *lk, redisx_status_cb cb, void *user);
+redisx_status redisx__lock_extend_async(redisx_lock *lk, int64_t ttl_ms, redisx_status_cb cb, void *user);
+redisx_status redisx__lock_start_renewal(redisx_lock *lk, redisx_lock_lost_cb on_lost, void *user);
+void redisx__lock_free(redisx_lock *lk);
+redisx_status redisx__lock_inspect_async(redisx_client *c, const char *name, redisx_lock_info_cb cb, void *user);
+const char *redisx__lock_name(const redisx_lock *lk);
+const char *redisx__lock_token(const redisx_lock *lk);
+int64_t redisx__lock_fencing(const redisx_lock *lk);
+int64_t redisx__lock_ttl(const redisx_lock *lk);
+int redisx__lock_is_fail_open(const redisx_lock *lk);
+int redisx__lock_is_lost(const redisx_lock *lk);
+redisx_client *redisx__lock_client(const redisx_lock *lk);
+#endif

@@ -1,0 +1,147 @@
+/* Counters, latency histograms, events. Operations are finished on the I/O
+ * thread (or on the caller's thread for argument errors, which are not
+ * operations and are not counted). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "client_impl.h"
+
+static const struct {
+    const char *primitive;
+    const char *operation;
+    redisx_primitive id;
+} op_table[REDISX__OP_COUNT] = {
+    [REDISX__OP_COMMAND] = {"client", "command", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_LOCK_ACQUIRE] = {"lock", "acquire", REDISX_PRIMITIVE_LOCK},
+    [REDISX__OP_LOCK_RELEASE] = {"lock", "release", REDISX_PRIMITIVE_LOCK},
+    [REDISX__OP_LOCK_EXTEND] = {"lock", "extend", REDISX_PRIMITIVE_LOCK},
+    [REDISX__OP_LOCK_RENEW] = {"lock", "renew", REDISX_PRIMITIVE_LOCK},
+    [REDISX__OP_LOCK_INSPECT] = {"lock", "inspect", REDISX_PRIMITIVE_LOCK},
+};
+
+const char *redisx__op_primitive(redisx__op op)
+{
+    return op < REDISX__OP_COUNT ? op_table[op].primitive : "";
+}
+
+const char *redisx__op_name(redisx__op op)
+{
+    return op < REDISX__OP_COUNT ? op_table[op].operation : "";
+}
+
+redisx_primitive redisx__op_primitive_id(redisx__op op)
+{
+    return op < REDISX__OP_COUNT ? op_table[op].id : REDISX_PRIMITIVE_CLIENT;
+}
+
+int redisx__hist_bucket(uint64_t ns)
+{
+    if (ns < (1ull << REDISX__HIST_MIN_LOG2))
+        return 0;
+    int log2 = 63 - __builtin_clzll(ns);
+    if (log2 >= REDISX__HIST_MAX_LOG2)
+        return REDISX__HIST_BUCKETS - 1;
+    /* The 3 bits after the leading one pick the linear sub-bucket. */
+    int sub = (int)((ns >> (log2 - 3)) & (REDISX__HIST_SUB - 1));
+    return 1 + (log2 - REDISX__HIST_MIN_LOG2) * REDISX__HIST_SUB + sub;
+}
+
+int64_t redisx__hist_upper(int bucket)
+{
+    if (bucket <= 0)
+        return (1ll << REDISX__HIST_MIN_LOG2) - 1;
+    if (bucket >= REDISX__HIST_BUCKETS - 1)
+        return INT64_MAX;
+    int log2 = REDISX__HIST_MIN_LOG2 + (bucket - 1) / REDISX__HIST_SUB;
+    int sub = (bucket - 1) % REDISX__HIST_SUB;
+    int64_t base = 1ll << log2;
+    return base + (base / REDISX__HIST_SUB) * (sub + 1) - 1;
+}
+
+void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const char *key)
+{
+    req->client = c;
+    req->op = op;
+    req->t0 = redisx__now_ns();
+    req->round_trips = 0;
+    req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
+    atomic_fetch_add(&c->client_counter[REDISX_CLIENT_IN_FLIGHT], 1);
+}
+
+static int is_rejection(redisx_status st)
+{
+    return st == REDISX_ERR_LOCKED || st == REDISX_ERR_NOT_OWNER;
+}
+
+void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
+{
+    redisx_client *c = req->client;
+    uint64_t dur = redisx__now_ns() - req->t0;
+    pthread_mutex_lock(&c->stats_mu);
+    redisx__series *s = &c->series[req->op];
+    s->counter[REDISX_COUNTER_CALLS]++;
+    if (st == REDISX_OK)
+        s->counter[REDISX_COUNTER_OK]++;
+    else if (is_rejection(st))
+        s->counter[REDISX_COUNTER_REJECTED]++;
+    else
+        s->counter[REDISX_COUNTER_ERRORS]++;
+    if (st == REDISX_ERR_TIMEOUT)
+        s->counter[REDISX_COUNTER_TIMEOUTS]++;
+    if (fail_open)
+        s->counter[REDISX_COUNTER_FAIL_OPEN]++;
+    s->counter[REDISX_COUNTER_ROUND_TRIPS] += (uint64_t)req->round_trips;
+    s->bucket[redisx__hist_bucket(dur)]++;
+    pthread_mutex_unlock(&c->stats_mu);
+    atomic_fetch_sub(&c->client_counter[REDISX_CLIENT_IN_FLIGHT], 1);
+
+    redisx_event ev = {
+        .primitive = op_table[req->op].primitive,
+        .operation = op_table[req->op].operation,
+        .status = st,
+        .fail_open = fail_open,
+        .duration_ns = (int64_t)dur,
+        .round_trips = req->round_trips,
+        .key = req->key,
+    };
+    if (c->opts.event_cb) {
+        /* The callback must not disturb the detail the user callback sees. */
+        char saved[sizeof redisx__last_error_buf];
+        memcpy(saved, redisx__last_error_buf, sizeof saved);
+        c->opts.event_cb(c, &ev, c->opts.event_user);
+        memcpy(redisx__last_error_buf, saved, sizeof saved);
+    }
+    if (c->opts.queue && (c->opts.queue_what & REDISX_QUEUE_EVENTS)) {
+        redisx_item *it = redisx__item_new(REDISX_ITEM_EVENT, NULL, REDISX_OK, "");
+        if (it) {
+            it->event = ev;
+            it->event_key = req->key;
+            it->event.key = req->key;
+            req->key = NULL; /* moved into the item */
+            redisx__queue_push(c->opts.queue, it);
+        }
+    }
+    free(req->key);
+    req->key = NULL;
+}
+
+void redisx__stats_add_client(redisx_client *c, redisx_client_counter which, int64_t delta)
+{
+    atomic_fetch_add(&c->client_counter[which], delta);
+}
+
+redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c)
+{
+    redisx_stats *s = calloc(1, sizeof *s);
+    if (!s)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    pthread_mutex_lock(&c->stats_mu);
+    memcpy(s->series, c->series, sizeof s->series);
+    pthread_mutex_unlock(&c->stats_mu);
+    for (int i = 0; i < 6; i++) {
+        long long v = atomic_load(&c->client_counter[i]);
+        s->client[i] = v < 0 ? 0 : (uint64_t)v;
+    }
+    *out = s;
+    return REDISX_OK;
+}

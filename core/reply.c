@@ -1,0 +1,32 @@
+/* Our reply type (hiredis' never leaves conn.c). */
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+void redisx__reply_free(redisx_reply *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->elements; i++)
+        redisx__reply_free(r->element[i]);
+    free(r->element);
+    free(r->str);
+    free(r);
+}
+
+bool redisx__reply_is_error(const redisx_reply *r, const char *prefix)
+{
+    if (!r || r->type != REDISX_REPLY_ERROR)
+        return false;
+    size_t n = strlen(prefix);
+    return r->len >= n && memcmp(r->str, prefix, n) == 0;
+}
+
+/* Integer element i of an array reply, or `fallback`. */
+int64_t redisx__reply_int_at(const redisx_reply *r, size_t i, int64_t fallback)
+{
+    if (!r || r->type != REDISX_REPLY_ARRAY || i >= r->elements || r->element[i]->type != REDISX_REPLY_INTEGER)
+        return fallback;
+    return r->element[i]->integer;
+}

@@ -1,0 +1,13 @@
+-- redisx lock inspect (contract v1)
+-- KEYS[1]  {prefix}:lock:{name}
+-- KEYS[2]  {prefix}:lock:{name}:fence
+-- Returns  {locked (0/1), holder_fencing (0 when free), pttl ms (0 when free),
+--           last issued fencing (0 when never locked)}
+local cur = redis.call('GET', KEYS[1])
+local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
+if not cur then
+  return {0, 0, 0, last}
+end
+local pttl = redis.call('PTTL', KEYS[1])
+if pttl < 0 then pttl = 0 end
+return {1, tonumber(string.match(cur, '^(%d+):')) or 0, pttl, last}

@@ -1,0 +1,218 @@
+/* Criterion main that brings its own redis-server (see harness.h). */
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+void rt_sleep_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
+static int free_port(void)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof sa) != 0 || getsockname(fd, (struct sockaddr *)&sa, &len)) {
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return ntohs(sa.sin_port);
+}
+
+static int port_open(int port)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+                             .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    int ok = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
+    if (fd >= 0)
+        close(fd);
+    return ok;
+}
+
+static const char *server_bin(void)
+{
+    const char *b = getenv("REDISX_TEST_REDIS_SERVER");
+    return b && *b ? b : "redis-server";
+}
+
+static int launch(rt_server *s)
+{
+    char port[16];
+    snprintf(port, sizeof port, "%d", s->port);
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        int devnull = open("/dev/null", 0);
+        if (devnull >= 0) {
+            dup2(devnull, 1);
+        }
+        execlp(server_bin(), server_bin(), "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
+               "no", "--daemonize", "yes", "--pidfile", s->pidfile, "--dir", s->dir, "--logfile", "redis.log",
+               (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+    if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+        return -1;
+    for (int i = 0; i < 500; i++) {
+        if (port_open(s->port) && rt_server_pid(s) > 0)
+            return 0;
+        rt_sleep_ms(10);
+    }
+    return -1;
+}
+
+int rt_server_start(rt_server *s)
+{
+    memset(s, 0, sizeof *s);
+    snprintf(s->dir, sizeof s->dir, "/tmp/redisx-test-XXXXXX");
+    if (!mkdtemp(s->dir))
+        return -1;
+    snprintf(s->pidfile, sizeof s->pidfile, "%s/redis.pid", s->dir);
+    for (int attempt = 0; attempt < 5; attempt++) {
+        s->port = free_port();
+        if (s->port > 0 && launch(s) == 0)
+            return 0;
+    }
+    return -1;
+}
+
+int rt_server_restart(rt_server *s)
+{
+    return launch(s);
+}
+
+pid_t rt_server_pid(const rt_server *s)
+{
+    FILE *f = fopen(s->pidfile, "r");
+    long pid = 0;
+    if (f) {
+        if (fscanf(f, "%ld", &pid) != 1)
+            pid = 0;
+        fclose(f);
+    }
+    return (pid_t)pid;
+}
+
+void rt_server_kill(rt_server *s)
+{
+    pid_t pid = rt_server_pid(s);
+    if (pid > 0)
+        kill(pid, SIGKILL);
+    for (int i = 0; i < 500 && (kill(pid, 0) == 0 || port_open(s->port)); i++)
+        rt_sleep_ms(10);
+    unlink(s->pidfile);
+}
+
+void rt_server_stop(rt_server *s)
+{
+    rt_server_kill(s);
+    char path[400];
+    snprintf(path, sizeof path, "%s/redis.log", s->dir);
+    unlink(path);
+    rmdir(s->dir);
+}
+
+int rt_port(void)
+{
+    const char *p = getenv("REDISX_TEST_PORT");
+    return p ? atoi(p) : 0;
+}
+
+const char *rt_url(void)
+{
+    static char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rt_port());
+    return url;
+}
+
+const char *rt_unique(const char *stem, char *buf, size_t n)
+{
+    static int counter;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    snprintf(buf, n, "%s-%d-%d-%ld", stem, (int)getpid(), ++counter, (long)(ts.tv_nsec % 100000));
+    return buf;
+}
+
+redisx_client *rt_client_opts(redisx_options *o)
+{
+    char prefix[96];
+    cr_assert_eq(redisx_options_set_url(o, rt_url()), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_options_set_prefix(o, rt_unique("t", prefix, sizeof prefix)), REDISX_OK);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
+    return c;
+}
+
+redisx_client *rt_client(void)
+{
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    redisx_client *c = rt_client_opts(o);
+    redisx_options_free(o);
+    return c;
+}
+
+redisx_reply *rt_cmd(redisx_client *c, int argc, const char **argv)
+{
+    redisx_reply *r = NULL;
+    redisx_status st = redisx_command(&r, c, argc, argv, NULL);
+    cr_assert_eq(st, REDISX_OK, "%s: %s (%s)", argv[0], redisx_strerror(st), redisx_last_error());
+    return r;
+}
+
+long long rt_incr_get(redisx_client *c, const char *key)
+{
+    const char *argv[] = {"GET", key};
+    redisx_reply *r = rt_cmd(c, 2, argv);
+    long long v = 0;
+    if (redisx_reply_type_of(r) == REDISX_REPLY_STRING)
+        v = atoll(redisx_reply_string(r, NULL));
+    redisx_reply_free(r);
+    return v;
+}
+
+int main(int argc, char *argv[])
+{
+    /* A suite run with REDISX_TEST_PORT set uses that server instead. */
+    rt_server shared;
+    int own_server = getenv("REDISX_TEST_PORT") == NULL;
+    if (own_server && rt_server_start(&shared) != 0) {
+        fprintf(stderr, "harness: cannot start %s on a free port\n", server_bin());
+        return 1;
+    }
+    struct criterion_test_set *tests = criterion_initialize();
+    int result = 1;
+    if (own_server) {
+        char port[16];
+        snprintf(port, sizeof port, "%d", shared.port);
+        setenv("REDISX_TEST_PORT", port, 1);
+    }
+    if (criterion_handle_args(argc, argv, true))
+        result = !criterion_run_all_tests(tests);
+    if (own_server)
+        rt_server_stop(&shared);
+    criterion_finalize(tests);
+    return result;
+}

@@ -1,0 +1,41 @@
+/* Test harness: every test binary starts its own redis-server on a free
+ * loopback port before Criterion runs (see harness.c's main) and stops it
+ * afterwards. Tests that kill or restart a server start a private one. */
+#ifndef REDISX_TEST_HARNESS_H
+#define REDISX_TEST_HARNESS_H
+
+#include <criterion/criterion.h>
+#include <redisx/redisx.h>
+#include <sys/types.h>
+
+typedef struct rt_server {
+    int port;
+    char dir[256];
+    char pidfile[300];
+} rt_server;
+
+/* Starts redis-server on a free 127.0.0.1 port; 0 on success. */
+int rt_server_start(rt_server *s);
+/* Starts it again on the same port (after rt_server_kill). */
+int rt_server_restart(rt_server *s);
+/* SIGKILLs it and waits until the port is closed. */
+void rt_server_kill(rt_server *s);
+/* Stops it and removes its directory. */
+void rt_server_stop(rt_server *s);
+pid_t rt_server_pid(const rt_server *s);
+
+/* Port of the binary's shared server (from REDISX_TEST_PORT). */
+int rt_port(void);
+/* "redis://127.0.0.1:<port>" of the shared server. */
+const char *rt_url(void);
+/* Opens a client on the shared server with a prefix unique to this test. */
+redisx_client *rt_client(void);
+redisx_client *rt_client_opts(redisx_options *o);
+/* A name unique to this process and call: tests run in parallel. */
+const char *rt_unique(const char *stem, char *buf, size_t n);
+/* Runs a command (NUL-terminated args), returns the reply; asserts OK. */
+redisx_reply *rt_cmd(redisx_client *c, int argc, const char **argv);
+long long rt_incr_get(redisx_client *c, const char *key);
+void rt_sleep_ms(long ms);
+
+#endif

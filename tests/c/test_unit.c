@@ -1,0 +1,204 @@
+/* Pure logic, no server: URL parsing, latency histogram buckets, the status
+ * table. Linked against the static library with the core's private headers. */
+#include <criterion/criterion.h>
+#include <string.h>
+
+#include "internal.h"
+
+static redisx__endpoint parse_ok(const char *url)
+{
+    redisx__endpoint ep = {0};
+    redisx_status st = redisx__parse_url(&ep, url);
+    cr_assert_eq(st, REDISX_OK, "%s: %s", url, redisx_last_error());
+    return ep;
+}
+
+static void parse_bad(const char *url, redisx_status want)
+{
+    redisx__endpoint ep = {0};
+    cr_assert_eq(redisx__parse_url(&ep, url), want, "%s should be rejected", url);
+    cr_assert_neq(redisx_last_error()[0], '\0', "%s: no detail", url);
+    cr_assert_null(ep.host, "a rejected URL must leave the endpoint untouched");
+}
+
+Test(url, host_port_db)
+{
+    redisx__endpoint ep = parse_ok("redis://example.org:6390/7");
+    cr_assert_str_eq(ep.host, "example.org");
+    cr_assert_eq(ep.port, 6390);
+    cr_assert_eq(ep.db, 7);
+    cr_assert_null(ep.user);
+    cr_assert_null(ep.password);
+    cr_assert_eq(ep.is_unix, 0);
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, defaults_port_6379_db_0)
+{
+    redisx__endpoint ep = parse_ok("redis://10.0.0.1");
+    cr_assert_eq(ep.port, 6379);
+    cr_assert_eq(ep.db, 0);
+    redisx__endpoint_clear(&ep);
+    ep = parse_ok("redis://h/");
+    cr_assert_eq(ep.db, 0);
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, empty_host_means_loopback)
+{
+    redisx__endpoint ep = parse_ok("redis://:6380");
+    cr_assert_str_eq(ep.host, "127.0.0.1");
+    cr_assert_eq(ep.port, 6380);
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, acl_user_and_password)
+{
+    redisx__endpoint ep = parse_ok("redis://alice:s3cret@h:1/2");
+    cr_assert_str_eq(ep.user, "alice");
+    cr_assert_str_eq(ep.password, "s3cret");
+    cr_assert_str_eq(ep.host, "h");
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, password_only_forms)
+{
+    redisx__endpoint ep = parse_ok("redis://:pw@h");
+    cr_assert_null(ep.user);
+    cr_assert_str_eq(ep.password, "pw");
+    redisx__endpoint_clear(&ep);
+    ep = parse_ok("redis://lonepw@h");
+    cr_assert_null(ep.user);
+    cr_assert_str_eq(ep.password, "lonepw");
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, percent_escapes_in_credentials)
+{
+    redisx__endpoint ep = parse_ok("redis://a%40b:p%3Aw%2F@h");
+    cr_assert_str_eq(ep.user, "a@b");
+    cr_assert_str_eq(ep.password, "p:w/");
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, ipv6_literal)
+{
+    redisx__endpoint ep = parse_ok("redis://[::1]:7000/1");
+    cr_assert_str_eq(ep.host, "::1");
+    cr_assert_eq(ep.port, 7000);
+    cr_assert_eq(ep.db, 1);
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, unix_socket_with_db)
+{
+    redisx__endpoint ep = parse_ok("unix:///run/redis/redis.sock?db=4");
+    cr_assert_eq(ep.is_unix, 1);
+    cr_assert_str_eq(ep.host, "/run/redis/redis.sock");
+    cr_assert_eq(ep.db, 4);
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, rejects_malformed)
+{
+    char longurl[5000];
+    memset(longurl, 'a', sizeof longurl - 1);
+    memcpy(longurl, "redis://", 8);
+    longurl[sizeof longurl - 1] = '\0';
+    const char *bad[] = {"",
+                         "http://h",
+                         "rediss://h",
+                         "redis://h:0",
+                         "redis://h:65536",
+                         "redis://h:12ab",
+                         "redis://h:",
+                         "redis://h/x",
+                         "redis://h/-1",
+                         "redis://[::1",
+                         "redis://[]:1",
+                         "redis://h?x=1",
+                         "redis://%zz:pw@h",
+                         "redis://u:%0@h",
+                         "redis://u:%00@h",
+                         "unix://relative.sock",
+                         "unix://",
+                         "unix:///x.sock?db=a",
+                         longurl};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        parse_bad(bad[i], REDISX_ERR_URL);
+}
+
+Test(url, failed_parse_keeps_previous_endpoint)
+{
+    redisx__endpoint ep = parse_ok("redis://keep:1234");
+    cr_assert_eq(redisx__parse_url(&ep, "redis://h:99999"), REDISX_ERR_URL);
+    cr_assert_str_eq(ep.host, "keep");
+    cr_assert_eq(ep.port, 1234);
+    redisx__endpoint_clear(&ep);
+}
+
+Test(histogram, buckets_are_monotonic_and_contain_their_values)
+{
+    uint64_t samples[] = {0, 1, 1023, 1024, 1100, 1279, 1280, 2047, 2048, 60000, 999999, 1000000, 123456789,
+                          (1ull << 36) - 1};
+    for (size_t i = 0; i < sizeof samples / sizeof *samples; i++) {
+        uint64_t v = samples[i];
+        int b = redisx__hist_bucket(v);
+        cr_assert(b >= 0 && b < REDISX__HIST_BUCKETS);
+        cr_assert_leq(v, (uint64_t)redisx__hist_upper(b), "%llu above its bucket %d", (unsigned long long)v, b);
+        if (b > 0)
+            cr_assert_gt(v, (uint64_t)redisx__hist_upper(b - 1), "%llu fits an earlier bucket", (unsigned long long)v);
+    }
+    for (int b = 1; b < REDISX__HIST_BUCKETS; b++)
+        cr_assert_gt(redisx__hist_upper(b), redisx__hist_upper(b - 1));
+}
+
+Test(histogram, relative_error_at_most_one_eighth)
+{
+    for (uint64_t v = 1024; v < (1ull << 30); v = v * 3 / 2 + 7) {
+        int64_t up = redisx__hist_upper(redisx__hist_bucket(v));
+        cr_assert_leq((double)(up - (int64_t)v), (double)v / 8.0 + 1, "value %llu bucket upper %lld",
+                      (unsigned long long)v, (long long)up);
+    }
+}
+
+Test(histogram, overflow_bucket)
+{
+    cr_assert_eq(redisx__hist_bucket(1ull << 40), REDISX__HIST_BUCKETS - 1);
+    cr_assert_eq(redisx__hist_upper(REDISX__HIST_BUCKETS - 1), INT64_MAX);
+}
+
+Test(histogram, quantiles_from_a_snapshot)
+{
+    redisx_stats s;
+    memset(&s, 0, sizeof s);
+    /* 90 operations of ~10 us, 10 of ~5 ms. */
+    s.series[REDISX__OP_LOCK_ACQUIRE].bucket[redisx__hist_bucket(10000)] = 90;
+    s.series[REDISX__OP_LOCK_ACQUIRE].bucket[redisx__hist_bucket(5000000)] = 10;
+    int64_t p50 = redisx_stats_quantile_ns(&s, REDISX__OP_LOCK_ACQUIRE, 0.5);
+    int64_t p90 = redisx_stats_quantile_ns(&s, REDISX__OP_LOCK_ACQUIRE, 0.9);
+    int64_t p99 = redisx_stats_quantile_ns(&s, REDISX__OP_LOCK_ACQUIRE, 0.99);
+    cr_assert(p50 >= 10000 && p50 <= 11250, "p50 %lld", (long long)p50);
+    cr_assert(p90 >= 10000 && p90 <= 11250, "p90 %lld", (long long)p90);
+    cr_assert(p99 >= 5000000 && p99 <= 5625000, "p99 %lld", (long long)p99);
+    cr_assert_eq(redisx_stats_quantile_ns(&s, REDISX__OP_COMMAND, 0.5), 0, "empty series");
+}
+
+Test(status, every_code_has_a_name_and_message)
+{
+    int codes[] = {
+#define CODE(name, code, msg) code,
+        REDISX_STATUS_MAP(CODE)
+#undef CODE
+    };
+    for (size_t i = 0; i < sizeof codes / sizeof *codes; i++) {
+        cr_assert_not_null(redisx_status_name(codes[i]));
+        cr_assert_str_neq(redisx_strerror(codes[i]), "unknown status");
+        if (i > 0)
+            cr_assert_eq(codes[i], codes[i - 1] - 1, "codes are dense and never renumbered");
+    }
+    cr_assert_eq(codes[sizeof codes / sizeof *codes - 1], REDISX_STATUS_MIN_);
+    cr_assert_null(redisx_status_name(1));
+    cr_assert_str_eq(redisx_strerror(-999), "unknown status");
+    cr_assert_str_eq(redisx_status_name(REDISX_ERR_NOT_OWNER), "ERR_NOT_OWNER");
+}

@@ -193,6 +193,24 @@ long long rt_incr_get(redisx_client *c, const char *key)
     return v;
 }
 
+int rt_series(const redisx_stats *s, const char *primitive, const char *operation)
+{
+    for (int i = 0; i < redisx_stats_series(s); i++)
+        if (strcmp(redisx_stats_primitive(s, i), primitive) == 0 && strcmp(redisx_stats_operation(s, i), operation) == 0)
+            return i;
+    cr_assert_fail("no stats series %s.%s", primitive, operation);
+    return -1;
+}
+
+uint64_t rt_counter(redisx_client *c, const char *primitive, const char *operation, redisx_counter which)
+{
+    redisx_stats *s = NULL;
+    cr_assert_eq(redisx_client_stats(&s, c), REDISX_OK);
+    uint64_t v = redisx_stats_counter(s, rt_series(s, primitive, operation), which);
+    redisx_stats_free(s);
+    return v;
+}
+
 int main(int argc, char *argv[])
 {
     /* A suite run with REDISX_TEST_PORT set uses that server instead. */

@@ -37,5 +37,9 @@ const char *rt_unique(const char *stem, char *buf, size_t n);
 redisx_reply *rt_cmd(redisx_client *c, int argc, const char **argv);
 long long rt_incr_get(redisx_client *c, const char *key);
 void rt_sleep_ms(long ms);
+/* Index of the stats series (primitive, operation); asserts it exists. */
+int rt_series(const redisx_stats *s, const char *primitive, const char *operation);
+/* Counter of a series in a fresh snapshot of the client's stats. */
+uint64_t rt_counter(redisx_client *c, const char *primitive, const char *operation, redisx_counter which);
 
 #endif

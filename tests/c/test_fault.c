@@ -1,0 +1,194 @@
+/* Faults against a private redis-server per test: killed and restarted,
+ * frozen (SIGSTOP), scripts flushed. The client is never recreated. */
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "harness.h"
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static atomic_int st_connected, st_disconnected, st_reconnecting;
+static void count_states(redisx_client *c, int conn, redisx_conn_state st, const char *detail, void *user)
+{
+    (void)c;
+    (void)conn;
+    (void)detail;
+    (void)user;
+    if (st == REDISX_STATE_CONNECTED)
+        atomic_fetch_add(&st_connected, 1);
+    else if (st == REDISX_STATE_DISCONNECTED)
+        atomic_fetch_add(&st_disconnected, 1);
+    else
+        atomic_fetch_add(&st_reconnecting, 1);
+}
+
+static redisx_client *client_for(const rt_server *s, int64_t timeout_ms)
+{
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s->port);
+    redisx_options *o = NULL;
+    redisx_options_new(&o);
+    redisx_options_set_url(o, url);
+    redisx_options_set_command_timeout_ms(o, timeout_ms);
+    redisx_options_set_reconnect_backoff_ms(o, 20, 200);
+    redisx_options_set_state_cb(o, count_states, NULL);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
+    redisx_options_free(o);
+    return c;
+}
+
+static redisx_status lock_cycle(redisx_client *c, const char *name)
+{
+    redisx_lock *lk = NULL;
+    redisx_status st = redisx_lock_acquire(&lk, c, name, 5000, 0);
+    if (st == REDISX_OK) {
+        st = redisx_lock_release(lk);
+        redisx_lock_free(lk);
+    }
+    return st;
+}
+
+Test(fault, killed_server_fails_closed_then_recovers_without_a_new_client, .timeout = 120)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    redisx_client *c = client_for(&s, 500);
+    cr_assert_eq(lock_cycle(c, "k"), REDISX_OK, "%s", redisx_last_error());
+
+    rt_server_kill(&s);
+    for (int i = 0; i < 3; i++) {
+        long long t0 = now_ms();
+        redisx_lock *lk = NULL;
+        redisx_status st = redisx_lock_acquire(&lk, c, "k", 5000, 0);
+        long long took = now_ms() - t0;
+        cr_assert_eq(st, REDISX_ERR_CONNECTION, "attempt %d: %s (%s)", i, redisx_strerror(st), redisx_last_error());
+        cr_assert_null(lk);
+        /* Bounded by the command timeout (500 ms), with room for a loaded
+         * machine: the point is that it does not hang. */
+        cr_assert_leq(took, 3000, "attempt %d took %lld ms", i, took);
+    }
+    cr_assert_geq(atomic_load(&st_disconnected), 1);
+
+    cr_assert_eq(rt_server_restart(&s), 0);
+    redisx_status st = REDISX_ERR_CONNECTION;
+    for (int i = 0; i < 100 && st != REDISX_OK; i++) {
+        st = lock_cycle(c, "k");
+        if (st != REDISX_OK)
+            rt_sleep_ms(50);
+    }
+    cr_assert_eq(st, REDISX_OK, "works again after the restart: %s", redisx_last_error());
+    cr_assert_geq(atomic_load(&st_reconnecting), 1);
+    cr_assert_geq(atomic_load(&st_connected), 2);
+    redisx_stats *stats = NULL;
+    redisx_client_stats(&stats, c);
+    cr_assert_geq(redisx_stats_client(stats, REDISX_CLIENT_DISCONNECTS), 1);
+    cr_assert_eq(redisx_stats_client(stats, REDISX_CLIENT_CONNECTIONS_UP), 1);
+    redisx_stats_free(stats);
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}
+
+Test(fault, frozen_server_times_out_then_recovers, .timeout = 120)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    redisx_client *c = client_for(&s, 300);
+    cr_assert_eq(lock_cycle(c, "f"), REDISX_OK);
+    kill(rt_server_pid(&s), SIGSTOP);
+    long long t0 = now_ms();
+    redisx_status st = lock_cycle(c, "f");
+    long long took = now_ms() - t0;
+    cr_assert_eq(st, REDISX_ERR_TIMEOUT, "%s (%s)", redisx_strerror(st), redisx_last_error());
+    cr_assert_leq(took, 3000);
+    cr_assert_eq(rt_counter(c, "lock", "acquire", REDISX_COUNTER_TIMEOUTS), 1);
+    kill(rt_server_pid(&s), SIGCONT);
+    st = REDISX_ERR_TIMEOUT;
+    for (int i = 0; i < 100 && st != REDISX_OK; i++) {
+        st = lock_cycle(c, "f");
+        if (st != REDISX_OK)
+            rt_sleep_ms(50);
+    }
+    cr_assert_eq(st, REDISX_OK, "%s", redisx_last_error());
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}
+
+Test(fault, script_flush_mid_run_is_reloaded_transparently)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    redisx_client *c = client_for(&s, 2000);
+    for (int round = 0; round < 3; round++) {
+        cr_assert_eq(lock_cycle(c, "sf"), REDISX_OK);
+        const char *flush[] = {"SCRIPT", "FLUSH"};
+        redisx_reply_free(rt_cmd(c, 2, flush));
+        redisx_lock_info *info = NULL;
+        cr_assert_eq(redisx_lock_inspect(&info, c, "sf"), REDISX_OK, "%s", redisx_last_error());
+        cr_assert_eq(redisx_lock_info_last_fencing_token(info), round + 1);
+        redisx_lock_info_free(info);
+    }
+    redisx_stats *stats = NULL;
+    redisx_client_stats(&stats, c);
+    cr_assert_geq(redisx_stats_client(stats, REDISX_CLIENT_SCRIPT_RELOADS), 3);
+    cr_assert_eq(redisx_stats_counter(stats, rt_series(stats, "lock", "acquire"), REDISX_COUNTER_ERRORS), 0);
+    redisx_stats_free(stats);
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}
+
+Test(fault, renewal_survives_a_short_outage_and_reports_a_long_one, .timeout = 120)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    redisx_client *c = client_for(&s, 200);
+    redisx_lock *lk = NULL;
+    cr_assert_eq(redisx_lock_acquire(&lk, c, "outage", 600, 0), REDISX_OK);
+    cr_assert_eq(redisx_lock_start_renewal(lk, NULL, NULL), REDISX_OK);
+    /* Redis gone for good: renewals fail until the lease must have run out,
+     * then the lock is reported lost (no queue attached: only the flag). */
+    rt_server_kill(&s);
+    for (int i = 0; i < 300 && !redisx_lock_is_lost(lk); i++)
+        rt_sleep_ms(10);
+    cr_assert_eq(redisx_lock_is_lost(lk), 1);
+    redisx_lock_free(lk);
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}
+
+static atomic_int down_calls, down_closed;
+static void count_down(redisx_client *c, redisx_status st, redisx_lock *lk, void *user)
+{
+    (void)c;
+    (void)user;
+    redisx_lock_free(lk);
+    atomic_fetch_add(&down_calls, 1);
+    if (st == REDISX_ERR_CLOSED)
+        atomic_fetch_add(&down_closed, 1);
+}
+
+Test(fault, close_while_the_server_is_down_completes_pending_operations, .timeout = 60)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    redisx_client *c = client_for(&s, 60000); /* only close can end these */
+    cr_assert_eq(lock_cycle(c, "down"), REDISX_OK);
+    rt_server_kill(&s);
+    rt_sleep_ms(50);
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(redisx_lock_acquire_async(c, "down", 1000, 0, count_down, NULL), REDISX_OK);
+    long long t0 = now_ms();
+    redisx_client_close(c);
+    cr_assert_leq(now_ms() - t0, 5000, "close does not wait for the 60 s timeout");
+    cr_assert_eq(atomic_load(&down_calls), 100);
+    cr_assert_eq(atomic_load(&down_closed), 100);
+    rt_server_stop(&s);
+}

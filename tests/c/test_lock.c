@@ -191,11 +191,8 @@ Test(lock, waiting_acquire_gives_up_with_locked)
     redisx_lock *a = NULL, *b = NULL;
     cr_assert_eq(redisx_lock_acquire(&a, c, "wait-out", 10000, 0), REDISX_OK);
     cr_assert_eq(redisx_lock_acquire(&b, c, "wait-out", 10000, 150), REDISX_ERR_LOCKED);
-    redisx_stats *s = NULL;
-    redisx_client_stats(&s, c);
     /* Several attempts were made while waiting, not just one. */
-    cr_assert_gt(redisx_stats_counter(s, 1, REDISX_COUNTER_ROUND_TRIPS), 3);
-    redisx_stats_free(s);
+    cr_assert_gt(rt_counter(c, "lock", "acquire", REDISX_COUNTER_ROUND_TRIPS), 3);
     redisx_lock_release(a);
     redisx_lock_free(a);
     redisx_client_close(c);
@@ -336,16 +333,10 @@ Test(lock, no_renewal_after_release)
     cr_assert_eq(redisx_lock_start_renewal(a, on_lost, &lost), REDISX_OK);
     rt_sleep_ms(200); /* at least one renewal */
     cr_assert_eq(redisx_lock_release(a), REDISX_OK);
-    redisx_stats *s = NULL;
-    redisx_client_stats(&s, c);
-    uint64_t renewals = redisx_stats_counter(s, 4, REDISX_COUNTER_CALLS);
-    cr_assert_str_eq(redisx_stats_operation(s, 4), "renew");
-    redisx_stats_free(s);
+    uint64_t renewals = rt_counter(c, "lock", "renew", REDISX_COUNTER_CALLS);
     cr_assert_geq(renewals, 1);
     rt_sleep_ms(400);
-    redisx_client_stats(&s, c);
-    uint64_t later = redisx_stats_counter(s, 4, REDISX_COUNTER_CALLS);
-    redisx_stats_free(s);
+    uint64_t later = rt_counter(c, "lock", "renew", REDISX_COUNTER_CALLS);
     /* A renewal already in flight when release was called may still finish,
      * but none is started afterwards. */
     cr_assert_leq(later, renewals + 1, "renewals went on after release: %llu -> %llu",
@@ -554,10 +545,7 @@ Test(lock, fail_open_grants_a_marked_lock_when_redis_is_unreachable)
     cr_assert_eq(redisx_lock_fencing_token(lk), 0);
     cr_assert_str_eq(redisx_lock_token(lk), "");
     cr_assert_eq(redisx_lock_release(lk), REDISX_OK);
-    redisx_stats *s = NULL;
-    redisx_client_stats(&s, c);
-    cr_assert_eq(redisx_stats_counter(s, 1, REDISX_COUNTER_FAIL_OPEN), 1);
-    redisx_stats_free(s);
+    cr_assert_eq(rt_counter(c, "lock", "acquire", REDISX_COUNTER_FAIL_OPEN), 1);
     redisx_lock_free(lk);
     redisx_client_close(c);
 }

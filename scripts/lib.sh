@@ -1,0 +1,58 @@
+# Shared by scripts/demo and scripts/test. Sourced, not run.
+set -euo pipefail
+REDISX_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+export REDISX_ROOT
+
+log() { printf '\n==> %s\n' "$*"; }
+
+# Installs the Debian packages that are missing (and only those).
+need_packages() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  log "installing: ${missing[*]}"
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libhiredis-dev redis-server redis-tools)
+
+# Starts a throwaway redis-server on a free loopback port unless REDISX_URL is
+# set; exports REDISX_URL. The server stops when the calling shell exits.
+start_redis_if_needed() {
+  if [ -n "${REDISX_URL:-}" ]; then
+    return 0
+  fi
+  local dir port
+  dir=$(mktemp -d /tmp/redisx-redis-XXXXXX)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])' 2>/dev/null ||
+    shuf -i 20000-60000 -n 1)
+  redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --pidfile "$dir/redis.pid" --dir "$dir" --logfile "$dir/redis.log"
+  for _ in $(seq 100); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  REDISX_THROWAWAY_DIR=$dir
+  trap 'stop_throwaway_redis' EXIT
+  export REDISX_URL="redis://127.0.0.1:$port"
+  log "started a throwaway redis-server at $REDISX_URL"
+}
+
+stop_throwaway_redis() {
+  if [ -n "${REDISX_THROWAWAY_DIR:-}" ] && [ -f "$REDISX_THROWAWAY_DIR/redis.pid" ]; then
+    kill "$(cat "$REDISX_THROWAWAY_DIR/redis.pid")" 2>/dev/null || true
+    rm -rf "$REDISX_THROWAWAY_DIR"
+  fi
+}
+
+cmake_build() { # dir [cmake args...]
+  local dir=$1
+  shift
+  cmake -S "$REDISX_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
+  cmake --build "$dir"
+}

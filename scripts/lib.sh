@@ -50,9 +50,18 @@ stop_throwaway_redis() {
   fi
 }
 
+# Configures and builds quietly; on failure prints the whole log.
 cmake_build() { # dir [cmake args...]
-  local dir=$1
+  local dir=$1 out
   shift
-  cmake -S "$REDISX_ROOT" -B "$dir" -G Ninja "$@" >/dev/null
-  cmake --build "$dir"
+  out=$(mktemp)
+  if ! { cmake -S "$REDISX_ROOT" -B "$dir" -G Ninja "$@" && cmake --build "$dir"; } >"$out" 2>&1; then
+    cat "$out"
+    rm -f "$out"
+    echo "FAILED: build in $dir"
+    return 1
+  fi
+  rm -f "$out"
 }
+
+trap 'echo "FAILED (exit $?) at ${BASH_SOURCE[0]##*/}:$LINENO: $BASH_COMMAND" >&2' ERR

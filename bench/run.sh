@@ -1,0 +1,187 @@
+#!/usr/bin/env bash
+# redisx lock benchmark next to redis-benchmark, against ONE server in ONE run.
+#
+#   bench/run.sh [build-dir]        (default ./build; builds nothing)
+#
+# Expects build-dir/bench/redisx_lock_bench (configure with
+# REDISX_BUILD_BENCH=ON, the default). Without REDISX_URL it starts a
+# throwaway redis-server on a free 127.0.0.1 port and stops it at exit; with
+# REDISX_URL (redis://... or unix://...) it uses that server, and
+# redis-benchmark then writes its own key "key:__rand_int__" there.
+#
+# Optional: REDISX_BENCH_SEQ_CYCLES (20000), REDISX_BENCH_ASYNC_CYCLES
+# (200000), REDISX_BENCH_IN_FLIGHT (1000).
+#
+# Prints `name=value` lines, among them the two ratios the project tracks:
+#   lock_cycle_latency_ratio = median(redisx acquire+release cycle)
+#                              / (2 * p50 of redis-benchmark -c 1 -n 20000 -t set)
+#   lock_throughput_ratio    = redisx concurrent cycles/s (default 1 connection)
+#                              / redis-benchmark -c 50 -P 16 -t set requests/s
+# It reports figures only; it never judges them.
+set -euo pipefail
+
+build_dir=${1:-./build}
+bench_bin=$build_dir/bench/redisx_lock_bench
+seq_cycles=${REDISX_BENCH_SEQ_CYCLES:-20000}
+async_cycles=${REDISX_BENCH_ASYNC_CYCLES:-200000}
+in_flight=${REDISX_BENCH_IN_FLIGHT:-1000}
+
+for tool in redis-server redis-benchmark redis-cli; do
+    if ! command -v "$tool" >/dev/null 2>&1; then
+        echo "run.sh: $tool not found; install Redis (e.g. the redis-server and redis-tools packages)" >&2
+        exit 2
+    fi
+done
+if [[ ! -x $bench_bin ]]; then
+    echo "run.sh: $bench_bin not found; build it first, e.g.:" >&2
+    echo "  cmake -S . -B $build_dir -G Ninja -DREDISX_BUILD_BENCH=ON && ninja -C $build_dir redisx_lock_bench" >&2
+    exit 2
+fi
+
+tmp_dir=
+server_pid=
+# A killed daemon lingers as a zombie until init reaps it: that counts as gone.
+server_alive() {
+    local state
+    kill -0 "$server_pid" 2>/dev/null || return 1
+    state=$(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null || true)
+    [[ $state != Z ]]
+}
+cleanup() {
+    if [[ -n $server_pid ]] && server_alive; then
+        kill "$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            server_alive || break
+            sleep 0.1
+        done
+    fi
+    if [[ -n $tmp_dir ]]; then
+        rm -rf "$tmp_dir"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+port_in_use() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+if [[ -n ${REDISX_URL:-} ]]; then
+    url=$REDISX_URL
+    if [[ $url == unix://* ]]; then
+        sock=${url#unix://}
+        sock=${sock%%\?*}
+        conn_args=(-s "$sock")
+    else
+        conn_args=(-u "$url")
+    fi
+else
+    tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-bench.XXXXXX")
+    started=
+    for _ in $(seq 20); do
+        port=$((20000 + RANDOM % 40000))
+        port_in_use "$port" && continue
+        if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+            --pidfile "$tmp_dir/redis.pid" --dir "$tmp_dir" --logfile "$tmp_dir/redis.log" >/dev/null; then
+            for _ in $(seq 100); do
+                [[ -s $tmp_dir/redis.pid ]] && server_pid=$(cat "$tmp_dir/redis.pid")
+                if [[ -n $server_pid ]] && [[ $(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true) == PONG ]]; then
+                    started=1
+                    break
+                fi
+                sleep 0.05
+            done
+        fi
+        [[ -n $started ]] && break
+        # Lost a race for the port, or the server died: stop it and retry.
+        cleanup
+        server_pid=
+        mkdir -p "$tmp_dir"
+    done
+    if [[ -z $started ]]; then
+        echo "run.sh: could not start redis-server on 127.0.0.1; its log:" >&2
+        cat "$tmp_dir/redis.log" >&2 2>/dev/null || true
+        exit 1
+    fi
+    url=redis://127.0.0.1:$port
+    conn_args=(-h 127.0.0.1 -p "$port")
+fi
+
+# "name" from redis-benchmark --csv output: the header names the columns.
+csv_field() { # csv-text column
+    printf '%s\n' "$1" | tr -d '"\r' | awk -F, -v col="$2" '
+        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
+        $1 == "SET" && c { print $c; found = 1; exit }
+        END { if (!found) exit 1 }'
+}
+
+run_redis_benchmark() { # args...
+    local out
+    if ! out=$(redis-benchmark "${conn_args[@]}" "$@" -t set --csv); then
+        echo "run.sh: redis-benchmark $* failed" >&2
+        exit 1
+    fi
+    printf '%s\n' "$out"
+}
+
+need() { # value what
+    if [[ -z $1 ]] || ! [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
+        echo "run.sh: could not read $2 (got '${1}')" >&2
+        exit 1
+    fi
+}
+
+redis_version=$(redis-cli "${conn_args[@]}" info server | tr -d '\r' | sed -n 's/^redis_version://p')
+cpu=$({ grep -m1 -E '^(model name|Model|cpu model)[[:space:]]*:' /proc/cpuinfo || true; } | cut -d: -f2- | sed 's/^[[:space:]]*//')
+echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+echo "cpu=${cpu:-unknown}"
+echo "cores=$(nproc)"
+echo "redis_version=${redis_version:-unknown}"
+
+# 1. One client, no pipelining: the round trip a lock cycle is compared with.
+c1_csv=$(run_redis_benchmark -c 1 -n 20000)
+c1_p50_ms=$(csv_field "$c1_csv" p50_latency_ms || true)
+c1_rps=$(csv_field "$c1_csv" rps || true)
+need "$c1_p50_ms" "p50_latency_ms of redis-benchmark -c 1"
+need "$c1_rps" "rps of redis-benchmark -c 1"
+c1_p50_us=$(awk -v ms="$c1_p50_ms" 'BEGIN { printf "%.1f", ms * 1000 }')
+echo "redis_benchmark_set_c1_p50_us=$c1_p50_us"
+echo "redis_benchmark_set_c1_rps=$c1_rps"
+
+# 2. redisx: sequential latency and concurrent throughput.
+if ! lock_out=$("$bench_bin" "$url" "$seq_cycles" "$async_cycles" "$in_flight"); then
+    echo "$lock_out"
+    echo "run.sh: $bench_bin failed" >&2
+    exit 1
+fi
+echo "$lock_out"
+lock_value() { printf '%s\n' "$lock_out" | sed -n "s/^$1=//p"; }
+cycle_p50_us=$(lock_value redisx_lock_cycle_p50_us)
+async_c1=$(lock_value redisx_lock_async_c1_cycles_per_s)
+async_c4=$(lock_value redisx_lock_async_c4_cycles_per_s)
+need "$cycle_p50_us" redisx_lock_cycle_p50_us
+need "$async_c1" redisx_lock_async_c1_cycles_per_s
+need "$async_c4" redisx_lock_async_c4_cycles_per_s
+
+# 3. Many clients, pipelined: what the server can do for plain SETs.
+p16_csv=$(run_redis_benchmark -c 50 -P 16 -n 1000000)
+p16_rps=$(csv_field "$p16_csv" rps || true)
+need "$p16_rps" "rps of redis-benchmark -c 50 -P 16"
+echo "redis_benchmark_set_c50_P16_rps=$p16_rps"
+
+if [[ -z ${REDISX_URL:-} ]]; then
+    redis-cli "${conn_args[@]}" del key:__rand_int__ >/dev/null
+fi
+
+awk -v l="$cycle_p50_us" -v s="$c1_p50_us" -v t1="$async_c1" -v t4="$async_c4" -v r="$p16_rps" 'BEGIN {
+    if (s > 0) printf "lock_cycle_latency_ratio=%.3f\n", l / (2 * s)
+    else print "lock_cycle_latency_ratio=nan"
+    if (r > 0) {
+        printf "lock_throughput_ratio=%.3f\n", t1 / r
+        printf "lock_throughput_ratio_connections4=%.3f\n", t4 / r
+    } else {
+        print "lock_throughput_ratio=nan"
+        print "lock_throughput_ratio_connections4=nan"
+    }
+}'

@@ -436,3 +436,52 @@ Test(client, close_cancels_a_waiting_acquire_with_closed)
     cr_assert_eq(redisx_lock_release(holder), REDISX_ERR_CLOSED, "handles outlive the client");
     redisx_lock_free(holder);
 }
+
+typedef struct hammer {
+    redisx_client *c;
+    int id;
+    int failures;
+} hammer;
+
+static void *hammer_incr(void *arg)
+{
+    hammer *h = arg;
+    char key[64];
+    snprintf(key, sizeof key, "%s:hammer", redisx_client_prefix(h->c));
+    for (int i = 0; i < 500; i++) {
+        const char *incr[] = {"INCR", key};
+        redisx_reply *r = NULL;
+        if (redisx_command(&r, h->c, 2, incr, NULL) != REDISX_OK || redisx_reply_type_of(r) != REDISX_REPLY_INTEGER)
+            h->failures++;
+        redisx_reply_free(r);
+    }
+    return NULL;
+}
+
+Test(client, several_connections_share_the_load_from_many_threads)
+{
+    redisx_options *o = NULL;
+    redisx_options_new(&o);
+    redisx_options_set_connections(o, 4);
+    redisx_client *c = rt_client_opts(o);
+    redisx_options_free(o);
+    pthread_t th[8];
+    hammer h[8];
+    for (int i = 0; i < 8; i++) {
+        h[i] = (hammer){c, i, 0};
+        pthread_create(&th[i], NULL, hammer_incr, &h[i]);
+    }
+    for (int i = 0; i < 8; i++) {
+        pthread_join(th[i], NULL);
+        cr_assert_eq(h[i].failures, 0);
+    }
+    char key[64];
+    snprintf(key, sizeof key, "%s:hammer", redisx_client_prefix(c));
+    cr_assert_eq(rt_incr_get(c, key), 4000);
+    redisx_stats *s = NULL;
+    redisx_client_stats(&s, c);
+    cr_assert_eq(redisx_stats_client(s, REDISX_CLIENT_CONNECTIONS_UP), 4);
+    cr_assert_eq(redisx_stats_counter(s, rt_series(s, "client", "command"), REDISX_COUNTER_CALLS), 4001);
+    redisx_stats_free(s);
+    redisx_client_close(c);
+}

@@ -5,6 +5,10 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -191,4 +195,37 @@ Test(fault, close_while_the_server_is_down_completes_pending_operations, .timeou
     cr_assert_eq(atomic_load(&down_calls), 100);
     cr_assert_eq(atomic_load(&down_closed), 100);
     rt_server_stop(&s);
+}
+
+Test(fault, connect_timeout_covers_a_server_that_never_answers_the_handshake)
+{
+    /* A listening socket that never accepts: TCP connects (the kernel queues
+     * it), but AUTH is never answered, so only the connect timeout ends it. */
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+    socklen_t len = sizeof sa;
+    cr_assert_eq(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+    cr_assert_eq(listen(fd, 16), 0);
+    getsockname(fd, (struct sockaddr *)&sa, &len);
+    char url[96];
+    snprintf(url, sizeof url, "redis://:secret@127.0.0.1:%d", ntohs(sa.sin_port));
+    redisx_options *o = NULL;
+    redisx_options_new(&o);
+    redisx_options_set_url(o, url);
+    redisx_options_set_connect_timeout_ms(o, 100);
+    redisx_options_set_command_timeout_ms(o, 600);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
+    redisx_options_free(o);
+    const char *ping[] = {"PING"};
+    redisx_reply *r = NULL;
+    cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_ERR_CONNECTION);
+    cr_assert_neq(strstr(redisx_last_error(), "timed out"), NULL, "%s", redisx_last_error());
+    redisx_stats *s = NULL;
+    redisx_client_stats(&s, c);
+    cr_assert_geq(redisx_stats_client(s, REDISX_CLIENT_CONNECT_FAILURES), 2, "retried after each timeout");
+    cr_assert_eq(redisx_stats_client(s, REDISX_CLIENT_CONNECTIONS_UP), 0);
+    redisx_stats_free(s);
+    redisx_client_close(c);
+    close(fd);
 }

@@ -118,8 +118,12 @@ typedef struct redisx__req {
 
 void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const char *key);
 /* Records stats, emits the event (callback and/or queue) and frees req->key.
- * Called on the thread that completes the operation. */
+ * Called on the thread that completes the operation; leaves the thread's
+ * last error as the completion's detail ("" on success). */
 void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open);
+/* A queue item for a completion carrying the thread's current detail; the
+ * caller adds the result and pushes it. NULL on out-of-memory. */
+redisx_item *redisx__completion_item(void *user, redisx_status st);
 
 /* ---- options (options.c) ---- */
 typedef struct redisx__endpoint {

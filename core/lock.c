@@ -108,14 +108,11 @@ static void acquire_free(acquire_op *op)
 static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, int opened)
 {
     redisx_client *c = op->c;
-    char detail[sizeof redisx__last_error_buf];
-    memcpy(detail, redisx__last_error_buf, sizeof detail);
     redisx__req_finish(&op->req, st, opened);
-    redisx__set_detail(st == REDISX_OK ? "" : detail);
     if (op->cb) {
         op->cb(c, st, lk, op->user);
     } else {
-        redisx_item *it = redisx__item_new(REDISX_ITEM_COMPLETION, op->user, st, detail);
+        redisx_item *it = redisx__completion_item(op->user, st);
         if (it) {
             it->lock = lk;
             redisx__queue_push(redisx__client_options(c)->queue, it);
@@ -268,16 +265,13 @@ static void renew_schedule(redisx_lock *lk, uint64_t due);
 static void owner_finish(owner_op *op, redisx_status st, int opened)
 {
     redisx_client *c = op->lk->client;
-    char detail[sizeof redisx__last_error_buf];
-    memcpy(detail, redisx__last_error_buf, sizeof detail);
     redisx__req_finish(&op->req, st, opened);
-    redisx__set_detail(st == REDISX_OK ? "" : detail);
     if (op->req.op == REDISX__OP_LOCK_RENEW) {
         /* handled by renew_reply */
     } else if (op->cb) {
         op->cb(c, st, op->user);
     } else {
-        redisx_item *it = redisx__item_new(REDISX_ITEM_COMPLETION, op->user, st, detail);
+        redisx_item *it = redisx__completion_item(op->user, st);
         if (it)
             redisx__queue_push(redisx__client_options(c)->queue, it);
     }
@@ -513,14 +507,11 @@ static void inspect_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         }
         redisx__reply_free(r);
     }
-    char detail[sizeof redisx__last_error_buf];
-    memcpy(detail, redisx__last_error_buf, sizeof detail);
     redisx__req_finish(&op->req, st, 0);
-    redisx__set_detail(st == REDISX_OK ? "" : detail);
     if (op->cb) {
         op->cb(op->c, st, st == REDISX_OK ? &info : NULL, op->user);
     } else {
-        redisx_item *it = redisx__item_new(REDISX_ITEM_COMPLETION, op->user, st, detail);
+        redisx_item *it = redisx__completion_item(op->user, st);
         if (it) {
             it->info = info;
             it->has_info = st == REDISX_OK;

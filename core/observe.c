@@ -104,8 +104,11 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
         .round_trips = req->round_trips,
         .key = req->key,
     };
+    if (st == REDISX_OK)
+        redisx__clear_error();
     if (c->opts.event_cb) {
-        /* The callback must not disturb the detail the user callback sees. */
+        /* The event callback must not disturb the detail the completion that
+         * follows it carries. */
         char saved[sizeof redisx__last_error_buf];
         memcpy(saved, redisx__last_error_buf, sizeof saved);
         c->opts.event_cb(c, &ev, c->opts.event_user);
@@ -123,6 +126,11 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
     }
     free(req->key);
     req->key = NULL;
+}
+
+redisx_item *redisx__completion_item(void *user, redisx_status st)
+{
+    return redisx__item_new(REDISX_ITEM_COMPLETION, user, st, st == REDISX_OK ? "" : redisx__last_error_buf);
 }
 
 void redisx__stats_add_client(redisx_client *c, redisx_client_counter which, int64_t delta)

@@ -58,14 +58,11 @@ static void command_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     command_op *op = cmd->ctx;
     redisx__cmd_free(cmd);
-    char detail[sizeof redisx__last_error_buf];
-    memcpy(detail, redisx__last_error_buf, sizeof detail);
     redisx__req_finish(&op->req, st, 0);
-    redisx__set_detail(st == REDISX_OK ? "" : detail);
     if (op->cb) {
         op->cb(op->c, st, r, op->user);
     } else {
-        redisx_item *it = redisx__item_new(REDISX_ITEM_COMPLETION, op->user, st, detail);
+        redisx_item *it = redisx__completion_item(op->user, st);
         if (it) {
             it->reply = r;
             redisx__queue_push(redisx__client_options(op->c)->queue, it);

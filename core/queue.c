@@ -122,7 +122,9 @@ redisx_status redisx__queue_pop(redisx_item **out, redisx_queue *q, int timeout_
     if (!it) {
         int shut = q->shutdown;
         pthread_mutex_unlock(&q->mu);
-        return shut ? redisx__fail(REDISX_ERR_CLOSED, "queue shut down") : REDISX_ERR_EMPTY;
+        if (shut)
+            return redisx__fail(REDISX_ERR_CLOSED, "queue shut down");
+        return redisx__fail(REDISX_ERR_EMPTY, "no item within %d ms", timeout_ms < 0 ? 0 : timeout_ms);
     }
     q->head = it->next;
     if (!q->head)

@@ -179,7 +179,7 @@ static void count_down(redisx_client *c, redisx_status st, redisx_lock *lk, void
         atomic_fetch_add(&down_closed, 1);
 }
 
-Test(fault, close_while_the_server_is_down_completes_pending_operations, .timeout = 60)
+Test(fault, close_while_the_server_is_down_completes_pending_operations, .timeout = 120)
 {
     rt_server s;
     cr_assert_eq(rt_server_start(&s), 0);

@@ -10,11 +10,6 @@
 
 #include "harness.h"
 
-static int slow(void)
-{
-    return getenv("REDISX_TEST_SLOW") != NULL; /* under valgrind */
-}
-
 /* ---- mutual exclusion ---- */
 
 typedef struct counter_job {
@@ -60,7 +55,7 @@ Test(lock, eight_threads_increment_exactly_under_the_lock, .timeout = 300)
     char lock[64], key[64];
     rt_unique("cnt-lock", lock, sizeof lock);
     rt_unique("cnt", key, sizeof key);
-    int per = slow() ? 100 : 1000;
+    int per = 1000;
     pthread_t th[8];
     counter_job jobs[8];
     for (int i = 0; i < 8; i++) {
@@ -81,7 +76,7 @@ Test(lock, four_processes_increment_exactly_under_the_lock, .timeout = 300)
     rt_unique("pcnt-lock", lock, sizeof lock);
     rt_unique("pcnt", key, sizeof key);
     rt_unique("p", prefix, sizeof prefix);
-    int per = slow() ? 100 : 1000;
+    int per = 1000;
     pid_t kids[4];
     for (int i = 0; i < 4; i++) {
         kids[i] = fork();

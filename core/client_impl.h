@@ -12,7 +12,14 @@ typedef struct redisx__timer {
     uint64_t seq; /* ties broken by insertion order */
     redisx__timer_fn fn;
     void *ctx;
+    uint64_t arg;
 } redisx__timer;
+
+typedef struct redisx__channel {
+    struct redisx__channel *next;
+    int refs;
+    char name[];
+} redisx__channel;
 
 struct redisx_client {
     atomic_int refs;
@@ -29,8 +36,10 @@ struct redisx_client {
     pthread_t io_thread;
 
     /* I/O thread only. */
-    redisx__conn *conns;
+    redisx__conn *conns; /* nconns command connections, then the subscriber */
     int nconns;
+    redisx__channel *channels; /* subscriptions wanted */
+    void *lock_slot;
     redisx__cmd *wait_head, *wait_tail; /* no connection serving yet */
     redisx__timer *timers;
     size_t ntimers, timer_cap;

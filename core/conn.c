@@ -48,6 +48,7 @@ struct redisx__conn {
     uint64_t next_attempt;
     int failures; /* consecutive failed attempts, drives the backoff */
     int ever_connected;
+    int is_sub; /* the subscriber connection: pushes, no request FIFO */
     struct addrinfo *ai_list, *ai_cur;
     char endpoint[300];
 };
@@ -302,7 +303,12 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
             redisx__cmd_free(cmd);
     }
     uint64_t now = redisx__now_ns();
-    if (was_ready) {
+    if (cn->is_sub) {
+        /* Lost messages are covered by the waiters' own polling. */
+        cn->failures = was_ready ? 0 : cn->failures + 1;
+        cn->next_attempt = c->channels ? now + backoff_ns(c, cn->failures) : UINT64_MAX;
+        redisx__log(c, REDISX_LOG_INFO, "subscriber connection to %s down: %s", cn->endpoint, detail);
+    } else if (was_ready) {
         cn->failures = 0;
         cn->next_attempt = now; /* a dropped connection is retried at once */
         redisx__stats_add_client(c, REDISX_CLIENT_DISCONNECTS, 1);
@@ -319,8 +325,19 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
     emit_state(c, cn, REDISX_STATE_DISCONNECTED, detail);
 }
 
+static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *list, const char *one);
+
 static void conn_ready(redisx_client *c, redisx__conn *cn)
 {
+    if (cn->is_sub) {
+        cn->state = CONN_READY;
+        cn->failures = 0;
+        cn->ever_connected = 1;
+        redisx__log(c, REDISX_LOG_DEBUG, "subscriber connection to %s ready", cn->endpoint);
+        emit_state(c, cn, REDISX_STATE_CONNECTED, cn->endpoint);
+        send_channels(cn, "SUBSCRIBE", c->channels, NULL);
+        return;
+    }
     cn->state = CONN_READY;
     cn->failures = 0;
     cn->ever_connected = 1;
@@ -508,9 +525,24 @@ static void send_reload(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
     conn_push(cn, cmd);
 }
 
+/* A push on the subscriber connection: ["message", channel, payload] or the
+ * confirmations of (UN)SUBSCRIBE, which need no answer. */
+static void on_push(redisx_client *c, redisReply *r)
+{
+    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
+        r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len == 7 &&
+        memcmp(r->element[0]->str, "message", 7) == 0)
+        redisx__on_message(c, r->element[1]->str, r->element[1]->len);
+    freeReplyObject(r);
+}
+
 /* Returns -1 when the connection was reset. */
 static int on_reply(redisx_client *c, redisx__conn *cn, redisReply *r)
 {
+    if (cn->is_sub && cn->state == CONN_READY) {
+        on_push(c, r);
+        return 0;
+    }
     redisx__cmd *cmd = fifo_pop(&cn->pend_head, &cn->pend_tail);
     if (!cmd) {
         freeReplyObject(r);
@@ -627,7 +659,7 @@ static int timer_less(const redisx__timer *a, const redisx__timer *b)
     return a->due < b->due || (a->due == b->due && a->seq < b->seq);
 }
 
-redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn fn, void *ctx)
+redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn fn, void *ctx, uint64_t arg)
 {
     if (c->ntimers == c->timer_cap) {
         size_t cap = c->timer_cap ? c->timer_cap * 2 : 64;
@@ -638,7 +670,7 @@ redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn
         c->timer_cap = cap;
     }
     size_t i = c->ntimers++;
-    c->timers[i] = (redisx__timer){due, c->timer_seq++, fn, ctx};
+    c->timers[i] = (redisx__timer){due, c->timer_seq++, fn, ctx, arg};
     while (i > 0) {
         size_t p = (i - 1) / 2;
         if (!timer_less(&c->timers[i], &c->timers[p]))
@@ -676,7 +708,7 @@ static void run_timers(redisx_client *c, uint64_t now)
 {
     while (c->ntimers > 0 && (c->closing_seen || c->timers[0].due <= now)) {
         redisx__timer t = timer_pop(c);
-        t.fn(c, t.ctx, c->closing_seen);
+        t.fn(c, t.ctx, t.arg, c->closing_seen);
     }
 }
 
@@ -760,7 +792,7 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 
 void redisx__conn_loop(redisx_client *c)
 {
-    struct pollfd *pfd = calloc((size_t)c->nconns + 1, sizeof *pfd);
+    struct pollfd *pfd = calloc((size_t)c->nconns + 2, sizeof *pfd);
     if (!pfd) {
         redisx__log(c, REDISX_LOG_ERROR, "out of memory starting the I/O loop");
         return;
@@ -775,7 +807,7 @@ void redisx__conn_loop(redisx_client *c)
         run_timers(c, now);
         expire_waiting(c, now);
 
-        for (int i = 0; i < c->nconns; i++) {
+        for (int i = 0; i <= c->nconns; i++) {
             redisx__conn *cn = &c->conns[i];
             if (cn->state == CONN_DOWN && !c->closing_seen && now >= cn->next_attempt)
                 conn_start(c, cn);
@@ -804,7 +836,7 @@ void redisx__conn_loop(redisx_client *c)
             wake = min_u64(wake, c->wait_head->deadline);
         int n = 0;
         pfd[n++] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
-        for (int i = 0; i < c->nconns; i++) {
+        for (int i = 0; i <= c->nconns; i++) {
             redisx__conn *cn = &c->conns[i];
             if (cn->state == CONN_DOWN) {
                 if (!c->closing_seen)
@@ -830,7 +862,7 @@ void redisx__conn_loop(redisx_client *c)
             continue;
         /* pfd[1..] follow the connections that were not DOWN, in order. */
         int k = 1;
-        for (int i = 0; i < c->nconns && k < n; i++) {
+        for (int i = 0; i <= c->nconns && k < n; i++) {
             redisx__conn *cn = &c->conns[i];
             if (cn->fd != pfd[k].fd)
                 continue;
@@ -856,14 +888,17 @@ void redisx__conn_loop(redisx_client *c)
 redisx_status redisx__conns_init(redisx_client *c)
 {
     c->nconns = c->opts.connections;
-    c->conns = calloc((size_t)c->nconns, sizeof *c->conns);
+    c->conns = calloc((size_t)c->nconns + 1, sizeof *c->conns);
     if (!c->conns)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-    for (int i = 0; i < c->nconns; i++) {
+    for (int i = 0; i <= c->nconns; i++) {
         redisx__conn *cn = &c->conns[i];
         cn->idx = i;
         cn->fd = -1;
         cn->state = CONN_DOWN;
+        cn->is_sub = i == c->nconns;
+        if (cn->is_sub)
+            cn->next_attempt = UINT64_MAX; /* dormant until a subscription */
         if (c->ep.is_unix)
             snprintf(cn->endpoint, sizeof cn->endpoint, "%s", c->ep.host);
         else if (strchr(c->ep.host, ':'))
@@ -876,9 +911,14 @@ redisx_status redisx__conns_init(redisx_client *c)
 
 void redisx__conns_free(redisx_client *c)
 {
-    for (int i = 0; i < c->nconns; i++) {
+    while (c->channels) {
+        redisx__channel *ch = c->channels;
+        c->channels = ch->next;
+        free(ch);
+    }
+    for (int i = 0; i <= c->nconns; i++) {
         redisx__conn *cn = &c->conns[i];
-        if (cn->state == CONN_READY)
+        if (cn->state == CONN_READY && !cn->is_sub)
             redisx__stats_add_client(c, REDISX_CLIENT_CONNECTIONS_UP, -1);
         conn_close_fd(cn);
         redisx__cmd *cmd;
@@ -895,4 +935,82 @@ void redisx__conns_free(redisx_client *c)
 uint64_t redisx__cmd_timeout_ns(const redisx_client *c)
 {
     return cmd_timeout_ns(c);
+}
+
+/* ---- pub/sub ---------------------------------------------------------------- */
+
+static redisx__conn *sub_conn(redisx_client *c)
+{
+    return &c->conns[c->nconns];
+}
+
+/* One (UN)SUBSCRIBE for `one`, or for every channel of `list`. */
+static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *list, const char *one)
+{
+    int n = one ? 1 : 0;
+    for (redisx__channel *ch = list; !one && ch; ch = ch->next)
+        n++;
+    if (n == 0)
+        return;
+    const char **argv = calloc((size_t)n + 1, sizeof *argv);
+    if (!argv)
+        return; /* waiters still poll */
+    argv[0] = verb;
+    int i = 1;
+    if (one)
+        argv[i++] = one;
+    for (redisx__channel *ch = list; !one && ch; ch = ch->next)
+        argv[i++] = ch->name;
+    char *out = NULL;
+    int len = redisFormatCommandArgv(&out, n + 1, argv, NULL);
+    if (len > 0 && out)
+        wbuf_append(cn, out, (size_t)len);
+    if (out)
+        redisFreeCommand(out);
+    free(argv);
+}
+
+void redisx__subscribe(redisx_client *c, const char *channel)
+{
+    for (redisx__channel *ch = c->channels; ch; ch = ch->next) {
+        if (strcmp(ch->name, channel) == 0) {
+            ch->refs++;
+            return;
+        }
+    }
+    size_t n = strlen(channel) + 1;
+    redisx__channel *ch = malloc(sizeof *ch + n);
+    if (!ch)
+        return; /* waiters still poll */
+    memcpy(ch->name, channel, n);
+    ch->refs = 1;
+    ch->next = c->channels;
+    c->channels = ch;
+    redisx__conn *cn = sub_conn(c);
+    if (cn->state == CONN_READY)
+        send_channels(cn, "SUBSCRIBE", NULL, channel);
+    else if (cn->state == CONN_DOWN && cn->next_attempt == UINT64_MAX)
+        cn->next_attempt = redisx__now_ns(); /* first use: connect now */
+}
+
+void redisx__unsubscribe(redisx_client *c, const char *channel)
+{
+    for (redisx__channel **pp = &c->channels; *pp; pp = &(*pp)->next) {
+        redisx__channel *ch = *pp;
+        if (strcmp(ch->name, channel) != 0)
+            continue;
+        if (--ch->refs > 0)
+            return;
+        *pp = ch->next;
+        redisx__conn *cn = sub_conn(c);
+        if (cn->state == CONN_READY)
+            send_channels(cn, "UNSUBSCRIBE", NULL, ch->name);
+        free(ch);
+        return;
+    }
+}
+
+void **redisx__client_lock_slot(redisx_client *c)
+{
+    return &c->lock_slot;
 }

@@ -231,10 +231,21 @@ void redisx__cmd_free(redisx__cmd *cmd);
  * with REDISX_ERR_CLOSED if the client is closing. */
 void redisx__submit(redisx_client *c, redisx__cmd *cmd);
 
-typedef void (*redisx__timer_fn)(redisx_client *c, void *ctx, int cancelled);
+typedef void (*redisx__timer_fn)(redisx_client *c, void *ctx, uint64_t arg, int cancelled);
 /* I/O thread only: runs fn at `due` (monotonic ns), or with cancelled = 1
  * when the client closes first. */
-redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn fn, void *ctx);
+redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn fn, void *ctx, uint64_t arg);
+
+/* Pub/sub on the client's subscriber connection, opened on first use.
+ * I/O thread only. Subscriptions are counted: the channel is unsubscribed
+ * when the last user drops it. Messages arrive at redisx__on_message()
+ * (lock.c); while the subscriber connection is down they are lost, so users
+ * must also poll. */
+void redisx__subscribe(redisx_client *c, const char *channel);
+void redisx__unsubscribe(redisx_client *c, const char *channel);
+void redisx__on_message(redisx_client *c, const char *channel, size_t len);
+/* A slot the lock module keeps its per-client waiters in (I/O thread). */
+void **redisx__client_lock_slot(redisx_client *c);
 
 bool redisx__on_io_thread(const redisx_client *c);
 /* Waits for a blocking call's completion flag (see redisx__waiter). */

@@ -83,9 +83,20 @@ static redisx_status unexpected(const redisx_reply *r, const char *script)
 
 /* ---- acquire ------------------------------------------------------------ */
 
+/* A waiting acquire sleeps on a backoff timer and is also woken by the
+ * release script's PUBLISH on the lease key's channel. A woken op's pending
+ * timer goes stale (gen) and is ignored; the op's memory lives until its
+ * last timer has fired. */
 typedef struct acquire_op {
     redisx__req req;
     redisx_client *c;
+    struct acquire_op *wnext, *wprev; /* the client's waiters (I/O thread) */
+    int subscribed;
+    int in_flight; /* an attempt awaits its reply */
+    int woken;     /* released while the attempt was in flight: retry at once */
+    int timers;    /* pending timers referring to this op */
+    int finished;  /* completed; freed when timers == 0 */
+    uint64_t gen;  /* only the timer carrying this value is current */
     char *name, *key, *fence_key;
     int64_t ttl_ms;
     uint64_t give_up; /* monotonic ns; 0: one attempt */
@@ -105,9 +116,39 @@ static void acquire_free(acquire_op *op)
     free(op);
 }
 
+static void waiter_remove(acquire_op *op)
+{
+    if (!op->subscribed)
+        return;
+    acquire_op **head = (acquire_op **)redisx__client_lock_slot(op->c);
+    if (op->wprev)
+        op->wprev->wnext = op->wnext;
+    else
+        *head = op->wnext;
+    if (op->wnext)
+        op->wnext->wprev = op->wprev;
+    op->subscribed = 0;
+    redisx__unsubscribe(op->c, op->key);
+}
+
+static void waiter_add(acquire_op *op)
+{
+    if (op->subscribed)
+        return;
+    acquire_op **head = (acquire_op **)redisx__client_lock_slot(op->c);
+    op->wprev = NULL;
+    op->wnext = *head;
+    if (*head)
+        (*head)->wprev = op;
+    *head = op;
+    op->subscribed = 1;
+    redisx__subscribe(op->c, op->key);
+}
+
 static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, int opened)
 {
     redisx_client *c = op->c;
+    waiter_remove(op);
     redisx__req_finish(&op->req, st, opened);
     if (op->cb) {
         op->cb(c, st, lk, op->user);
@@ -120,15 +161,25 @@ static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, in
             redisx__lock_unref(lk); /* nobody can receive it */
         }
     }
-    acquire_free(op);
+    op->finished = 1;
+    if (op->timers == 0)
+        acquire_free(op);
 }
 
 static void acquire_send(acquire_op *op);
 
-static void acquire_retry(redisx_client *c, void *ctx, int cancelled)
+static void acquire_retry(redisx_client *c, void *ctx, uint64_t gen, int cancelled)
 {
     (void)c;
     acquire_op *op = ctx;
+    op->timers--;
+    if (op->finished) {
+        if (op->timers == 0)
+            acquire_free(op);
+        return;
+    }
+    if (gen != op->gen)
+        return; /* superseded by a wake-up; whatever woke the op drives it */
     if (cancelled) {
         redisx__fail(REDISX_ERR_CLOSED, "client closed while waiting for lock %s", op->name);
         acquire_finish(op, REDISX_ERR_CLOSED, NULL, 0);
@@ -142,6 +193,7 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     acquire_op *op = cmd->ctx;
     redisx_client *c = op->c;
     redisx__cmd_free(cmd);
+    op->in_flight = 0;
     if (st != REDISX_OK) {
         if (connection_failure(st) && fail_open(c)) {
             redisx_lock *lk = lock_new(c, op->name, op->key, op->ttl_ms);
@@ -188,6 +240,11 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     }
     uint64_t now = redisx__now_ns();
     if (op->give_up && now < op->give_up && !redisx__client_closing(c)) {
+        waiter_add(op);
+        if (op->woken) {
+            acquire_send(op); /* a release came while this attempt was in flight */
+            return;
+        }
         /* Jittered exponential backoff, never sleeping past the holder's
          * remaining lease nor past our own deadline. */
         int64_t d = op->backoff_ms;
@@ -199,8 +256,10 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         uint64_t due = now + delay;
         if (due > op->give_up)
             due = op->give_up;
-        if (redisx__timer_add(c, due, acquire_retry, op) == REDISX_OK)
+        if (redisx__timer_add(c, due, acquire_retry, op, ++op->gen) == REDISX_OK) {
+            op->timers++;
             return;
+        }
     }
     redisx__fail(REDISX_ERR_LOCKED, "lock %s is held (holder's fencing token %lld, %lld ms left)", op->name,
                  (long long)fence, (long long)pttl);
@@ -219,6 +278,8 @@ static void acquire_send(acquire_op *op)
     cmd->fn = acquire_reply;
     cmd->ctx = op;
     cmd->req = &op->req;
+    op->in_flight = 1;
+    op->woken = 0;
     op->attempt_t0 = redisx__now_ns();
     redisx__submit(op->c, cmd);
 }
@@ -247,6 +308,23 @@ redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int
         op->give_up = op->req.t0 + (uint64_t)wait_ms * REDISX__NS_PER_MS;
     acquire_send(op);
     return REDISX_OK;
+}
+
+void redisx__on_message(redisx_client *c, const char *channel, size_t len)
+{
+    acquire_op *op = *(acquire_op **)redisx__client_lock_slot(c);
+    while (op) {
+        acquire_op *next = op->wnext; /* op may leave the list below */
+        if (strlen(op->key) == len && memcmp(op->key, channel, len) == 0) {
+            if (op->in_flight) {
+                op->woken = 1;
+            } else {
+                op->gen++; /* its sleeping timer is now stale */
+                acquire_send(op);
+            }
+        }
+        op = next;
+    }
 }
 
 /* ---- release, extend, renew ---------------------------------------------- */
@@ -422,9 +500,10 @@ redisx_status redisx__lock_extend_async(redisx_lock *lk, int64_t ttl_ms, redisx_
     return owner_submit(lk, REDISX__OP_LOCK_EXTEND, ttl_ms, cb, user);
 }
 
-static void renew_tick(redisx_client *c, void *ctx, int cancelled)
+static void renew_tick(redisx_client *c, void *ctx, uint64_t arg, int cancelled)
 {
     (void)c;
+    (void)arg;
     redisx_lock *lk = ctx;
     if (cancelled || renewal_stopped(lk) ||
         owner_submit(lk, REDISX__OP_LOCK_RENEW, atomic_load(&lk->ttl_ms), NULL, NULL) != REDISX_OK) {
@@ -437,7 +516,7 @@ static void renew_tick(redisx_client *c, void *ctx, int cancelled)
 static void renew_schedule(redisx_lock *lk, uint64_t due)
 {
     /* Takes over the caller's reference. */
-    if (redisx__timer_add(lk->client, due, renew_tick, lk) != REDISX_OK) {
+    if (redisx__timer_add(lk->client, due, renew_tick, lk, 0) != REDISX_OK) {
         notify_lost(lk, "out of memory scheduling a renewal");
         redisx__lock_unref(lk);
     }

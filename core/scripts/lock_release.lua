@@ -2,7 +2,11 @@
 -- KEYS[1]  {prefix}:lock:{name}
 -- ARGV[1]  owner token "<fencing>:<random hex>"
 -- Returns  1 released; 0 not the owner (expired, or held by another token)
+-- Publishes "released" on the channel named like KEYS[1], which waiting
+-- acquirers subscribe to (they also poll: a message can be missed).
 if redis.call('GET', KEYS[1]) == ARGV[1] then
-  return redis.call('DEL', KEYS[1])
+  redis.call('DEL', KEYS[1])
+  redis.call('PUBLISH', KEYS[1], 'released')
+  return 1
 end
 return 0

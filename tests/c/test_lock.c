@@ -544,3 +544,44 @@ Test(lock, fail_open_grants_a_marked_lock_when_redis_is_unreachable)
     redisx_lock_free(lk);
     redisx_client_close(c);
 }
+
+static long long numsub(redisx_client *c, const char *channel)
+{
+    const char *argv[] = {"PUBSUB", "NUMSUB", channel};
+    redisx_reply *r = rt_cmd(c, 3, argv);
+    long long n = redisx_reply_integer(redisx_reply_element(r, 1));
+    redisx_reply_free(r);
+    return n;
+}
+
+Test(lock, waiters_listen_for_the_release_and_stop_listening_after)
+{
+    redisx_client *c = rt_client();
+    redisx_lock *a = NULL;
+    cr_assert_eq(redisx_lock_acquire(&a, c, "wake", 10000, 0), REDISX_OK);
+    char key[256];
+    snprintf(key, sizeof key, "%s:lock:{wake}", redisx_client_prefix(c));
+    cr_assert_eq(numsub(c, key), 0);
+
+    async_box b;
+    box_init(&b);
+    cr_assert_eq(redisx_lock_acquire_async(c, "wake", 10000, 20000, box_lock_cb, &b), REDISX_OK);
+    /* The waiter subscribes to the lease key's channel on its first refusal. */
+    for (int i = 0; i < 200 && numsub(c, key) == 0; i++)
+        rt_sleep_ms(10);
+    cr_assert_eq(numsub(c, key), 1);
+    cr_assert_eq(redisx_lock_release(a), REDISX_OK);
+    box_wait(&b);
+    cr_assert_eq(b.st, REDISX_OK);
+    for (int i = 0; i < 200 && numsub(c, key) != 0; i++)
+        rt_sleep_ms(10);
+    cr_assert_eq(numsub(c, key), 0, "unsubscribed once nobody waits");
+    redisx_stats *s = NULL;
+    redisx_client_stats(&s, c);
+    cr_assert_eq(redisx_stats_client(s, REDISX_CLIENT_CONNECTIONS_UP), 1, "the subscriber is not a command connection");
+    redisx_stats_free(s);
+    redisx_lock_release(b.lk);
+    redisx_lock_free(b.lk);
+    redisx_lock_free(a);
+    redisx_client_close(c);
+}

@@ -40,10 +40,12 @@ typedef void (*redisx_lock_lost_cb)(redisx_client *client, const redisx_lock *lo
 
 /** Acquires lock `name` (NUL-terminated, 1..REDISX_LOCK_NAME_MAX bytes) for
  *  `ttl_ms` (1..REDISX_LOCK_TTL_MAX_MS). wait_ms = 0 makes one attempt;
- *  wait_ms > 0 retries with jittered exponential backoff (1 ms doubling to
- *  100 ms, never past the holder's remaining lease) until that much time has
- *  passed. REDISX_ERR_LOCKED when the lock stayed held; connection errors per
- *  the fail policy. On success `*out` holds the owner and fencing tokens. */
+ *  wait_ms > 0 waits until that much time has passed: woken when the holder
+ *  releases (pub/sub on the client's subscriber connection), and retrying
+ *  with jittered exponential backoff (1 ms doubling to 100 ms, never past the
+ *  holder's remaining lease) for leases that expire. Not fair.
+ *  REDISX_ERR_LOCKED when the lock stayed held; connection errors per the
+ *  fail policy. On success `*out` holds the owner and fencing tokens. */
 REDISX_API redisx_status redisx_lock_acquire(redisx_lock **out, redisx_client *client, const char *name,
                                              int64_t ttl_ms, int64_t wait_ms);
 /** One attempt: redisx_lock_acquire(out, client, name, ttl_ms, 0). */

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# redisx's Node binding vs redlock (node-redlock on ioredis): acquire+release
+# cycles per second, sequential and with 1000 in flight, in ONE run against
+# ONE server.
+#
+#   bench/node/run.sh
+#
+# Without REDISX_URL it starts a throwaway redis-server on a free 127.0.0.1
+# port and stops it at exit; with REDISX_URL (redis://host:port[/db]) it uses
+# that server. The peers (redlock, ioredis) are installed from npm into a
+# throwaway folder under /tmp, removed at exit. The redisx addon is built
+# (npm install in bindings/node) if it is not yet.
+#
+# Optional: BENCH_SEQ_CYCLES (5000), BENCH_CONCURRENCY (1000),
+# BENCH_CYCLES_PER_WORKER (20), BENCH_REPEATS (3), REDLOCK_SPEC (redlock@4,
+# the current `latest`), IOREDIS_SPEC (ioredis@latest).
+#
+# Prints `name=value` lines, among them
+#   node_seq_ratio        = redisx / redlock sequential cycles/s
+#   node_concurrent_ratio = redisx / redlock cycles/s with BENCH_CONCURRENCY in flight
+# It reports figures only; it never judges them. Note that a redisx acquire
+# also issues a fencing token (one more key written per cycle than redlock).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+pkg=$root/bindings/node
+
+for tool in redis-server node npm; do
+    command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: $tool not found" >&2; exit 2; }
+done
+
+tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-node-bench.XXXXXX")
+server_pid=
+cleanup() {
+    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
+        kill "$server_pid" 2>/dev/null || true
+        for _ in $(seq 50); do
+            kill -0 "$server_pid" 2>/dev/null || break
+            [[ $(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null) == Z ]] && break
+            sleep 0.1
+        done
+    fi
+    rm -rf "$tmp_dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+if [[ ! -f $pkg/build/Release/redisx.node ]]; then
+    echo "run.sh: building the redisx addon (npm install in bindings/node)" >&2
+    (cd "$pkg" && npm install --no-audit --no-fund >&2)
+fi
+
+echo "run.sh: installing ${REDLOCK_SPEC:-redlock@4} and ${IOREDIS_SPEC:-ioredis@latest} into $tmp_dir/peers" >&2
+mkdir -p "$tmp_dir/peers"
+(cd "$tmp_dir/peers" && npm init -y >/dev/null &&
+    npm install --no-audit --no-fund --no-package-lock "${REDLOCK_SPEC:-redlock@4}" "${IOREDIS_SPEC:-ioredis@latest}" >&2)
+
+if [[ -n ${REDISX_URL:-} ]]; then
+    url=$REDISX_URL
+else
+    port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+    for _ in $(seq 20); do
+        port=$((20000 + RANDOM % 40000))
+        port_in_use "$port" || break
+    done
+    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+        --pidfile "$tmp_dir/redis.pid" --dir "$tmp_dir" --logfile "$tmp_dir/redis.log"
+    for _ in $(seq 100); do
+        [[ -s $tmp_dir/redis.pid ]] && port_in_use "$port" && break
+        sleep 0.05
+    done
+    server_pid=$(cat "$tmp_dir/redis.pid")
+    url=redis://127.0.0.1:$port
+    echo "server=redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$port"
+fi
+
+REDISX_URL=$url PEER_DIR=$tmp_dir/peers node "$here/bench.js"

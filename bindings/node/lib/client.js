@@ -1,0 +1,564 @@
+'use strict';
+// The idiomatic layer: Client, Lock, Promises, events. Every decision about
+// locks (retries, backoff, renewal, keys, timeouts) is the C core's; this file
+// only turns JavaScript values into C calls and queue items into Promise
+// settlements.
+//
+// How a call completes: each asynchronous C call gets an integer tag and a NULL
+// callback, so the core's I/O thread puts its completion into this client's
+// queue. A libuv poll handle on the queue's fd (src/loop.cc) calls drain() on
+// the JS thread while items wait; drain() pops a bounded batch and settles the
+// Promise stored under each tag. The poll handle is ref'd only while some
+// operation is pending, so an idle client never keeps the process alive.
+const util = require('node:util');
+const N = require('./native');
+const { fromStatus, translate, invalid, ClientClosed, ServerError } = require('./errors');
+
+const DRAIN_BATCH = 256; // items per poll callback: other I/O runs in between
+
+const OP_STATUS = 0;
+const OP_ACQUIRE = 1;
+const OP_INSPECT = 2;
+const OP_COMMAND = 3;
+
+const LEVELS = ['debug', 'info', 'warn', 'error'];
+const STATES = ['connected', 'disconnected', 'reconnecting'];
+
+// Lock handles are freed when their Lock is garbage collected: release() does
+// not free (the C handle stays valid and answers LockNotOwned afterwards, as
+// in every language), and freeing never releases a lease.
+const lockHandles = new FinalizationRegistry((h) => N.redisx_lock_free(h));
+
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw translate(e);
+  }
+}
+
+function reportAsync(e) {
+  // A user callback threw inside drain(): surface it as an uncaught exception
+  // without losing the rest of the batch.
+  process.nextTick(() => {
+    throw e;
+  });
+}
+
+function checkMs(value, what, { optional = false } = {}) {
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'number' && typeof value !== 'bigint') {
+    throw invalid(`${what} must be a number of milliseconds, got ${value === undefined ? 'nothing' : typeof value}`);
+  }
+  return value;
+}
+
+function checkName(name) {
+  if (typeof name !== 'string') throw invalid(`lock name must be a string, got ${typeof name}`);
+  return name;
+}
+
+function commandArg(a, i) {
+  if (typeof a === 'string' || Buffer.isBuffer(a)) return a;
+  if (a instanceof Uint8Array) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+  if ((typeof a === 'number' && Number.isFinite(a)) || typeof a === 'bigint') return String(a);
+  throw invalid(`execute: argument ${i} must be a string, Buffer, Uint8Array, finite number or bigint`);
+}
+
+/** A reply tree as JavaScript values: bulk strings → Buffer, status → string,
+ *  integer → number (bigint beyond 2^53), nil → null, array → Array, an error
+ *  element → ServerError (as a value, not thrown). */
+function replyValue(r) {
+  switch (N.redisx_reply_type_of(r)) {
+    case N.REDISX_REPLY_STRING:
+      return N.redisx_reply_string(r);
+    case N.REDISX_REPLY_STATUS:
+      return N.redisx_reply_string(r).toString();
+    case N.REDISX_REPLY_INTEGER:
+      return N.redisx_reply_integer(r);
+    case N.REDISX_REPLY_NIL:
+      return null;
+    case N.REDISX_REPLY_ARRAY: {
+      const n = N.redisx_reply_elements(r);
+      const out = new Array(n);
+      for (let i = 0; i < n; i++) out[i] = replyValue(N.redisx_reply_element(r, i));
+      return out;
+    }
+    case N.REDISX_REPLY_ERROR:
+      return fromStatus(ServerError.status, N.redisx_reply_string(r).toString());
+    default:
+      return undefined;
+  }
+}
+
+function eventObject(ev) {
+  const status = N.redisx_event_status(ev);
+  return {
+    primitive: N.redisx_event_primitive(ev),
+    operation: N.redisx_event_operation(ev),
+    status,
+    code: N.redisx_status_name(status),
+    ok: status === 0,
+    failOpen: N.redisx_event_fail_open(ev) !== 0,
+    durationNs: N.redisx_event_duration_ns(ev),
+    roundTrips: N.redisx_event_round_trips(ev),
+    key: N.redisx_event_key(ev),
+  };
+}
+
+function lockInfoObject(info) {
+  return {
+    locked: N.redisx_lock_info_locked(info) !== 0,
+    fencingToken: N.redisx_lock_info_fencing_token(info),
+    ttl: N.redisx_lock_info_ttl_ms(info),
+    lastFencingToken: N.redisx_lock_info_last_fencing_token(info),
+  };
+}
+
+const OPTION_KEYS = new Set([
+  'prefix',
+  'commandTimeout',
+  'connectTimeout',
+  'connections',
+  'failOpenLocks',
+  'username',
+  'password',
+  'eventKeys',
+  'onEvent',
+  'onState',
+  'onLog',
+  'logLevel',
+]);
+
+function checkFunction(f, what) {
+  if (f !== undefined && typeof f !== 'function') throw invalid(`${what} must be a function`);
+  return f;
+}
+
+class Lock {
+  /** @internal */
+  constructor(client, handle, name) {
+    this._client = client;
+    this._h = handle;
+    this.name = name;
+    this._token = undefined;
+    this._fencing = undefined;
+    this._lostTag = 0;
+    lockHandles.register(this, handle);
+  }
+
+  /** Fencing token: a number, strictly increasing per lock name (0 for a
+   *  fail-open lock). Exact while below 2^53 (a bigint beyond). */
+  get fencingToken() {
+    if (this._fencing === undefined) this._fencing = N.redisx_lock_fencing_token(this._h);
+    return this._fencing;
+  }
+
+  /** Owner token "<fencing>:<32 hex>" ("" for a fail-open lock). */
+  get token() {
+    if (this._token === undefined) this._token = N.redisx_lock_token(this._h);
+    return this._token;
+  }
+
+  /** Lease length in ms set by the last acquire/extend. */
+  get ttl() {
+    return N.redisx_lock_ttl_ms(this._h);
+  }
+
+  /** True when the lock was granted by the fail-open policy without Redis. */
+  get failOpen() {
+    return N.redisx_lock_is_fail_open(this._h) !== 0;
+  }
+
+  /** True once automatic renewal found the lock lost. */
+  get lost() {
+    return N.redisx_lock_is_lost(this._h) !== 0;
+  }
+
+  /** Releases the lease if this handle still owns it; LockNotOwned otherwise. */
+  release() {
+    const h = this._h;
+    return this._client._op(OP_STATUS, null, (tag) => N.redisx_lock_release_async(h, tag)).finally(() =>
+      this._client._forgetLost(this),
+    );
+  }
+
+  /** Sets the remaining lease to `ttl` ms if this handle still owns it. */
+  extend(ttl) {
+    const h = this._h;
+    return this._client._op(OP_STATUS, null, (tag) => N.redisx_lock_extend_async(h, checkMs(ttl, 'ttl'), tag));
+  }
+
+  /** Starts automatic renewal by the core (every ttl/3 to the full ttl).
+   *  onLost(lock) runs once if renewal finds the lock gone or cannot renew it
+   *  in time. Renewal stops on release, on client close, and when the lock is
+   *  lost; it does not keep the process alive. Returns the lock. */
+  keepAlive({ onLost } = {}) {
+    checkFunction(onLost, 'keepAlive: onLost');
+    this._client._keepAlive(this, onLost);
+    return this;
+  }
+
+  // The owner token is left out of JSON and inspection: it is what lets a
+  // holder release the lock, so it should not end up in logs by accident.
+  toJSON() {
+    return { name: this.name, fencingToken: this.fencingToken, ttl: this.ttl };
+  }
+
+  [util.inspect.custom](depth, options, inspect) {
+    return `Lock ${inspect(this.toJSON(), options)}`;
+  }
+}
+
+class Client {
+  /** Opens a client (connecting in the background; see README for options). */
+  static fromUrl(url, options = {}) {
+    return new Client(url, options);
+  }
+
+  constructor(url, options = {}) {
+    if (options === null || typeof options !== 'object') throw invalid('options must be an object');
+    for (const k of Object.keys(options)) {
+      if (!OPTION_KEYS.has(k)) throw invalid(`unknown option ${JSON.stringify(k)}`);
+    }
+    const { onEvent, onState, onLog } = options;
+    checkFunction(onEvent, 'onEvent');
+    checkFunction(onState, 'onState');
+    checkFunction(onLog, 'onLog');
+    this._onEvent = onEvent;
+    this._onState = onState;
+    this._onLog = onLog;
+    this._pending = new Map(); // tag → { kind, resolve, reject, name }
+    this._lost = new Map(); // tag → { lock, onLost }
+    this._nextTag = 1;
+    this._closing = false;
+    this._closed = null;
+
+    const opts = call(() => N.redisx_options_new());
+    let queue = null;
+    try {
+      call(() => {
+        N.redisx_options_set_url(opts, url);
+        if (options.prefix !== undefined) N.redisx_options_set_prefix(opts, options.prefix);
+        if (options.commandTimeout !== undefined) {
+          N.redisx_options_set_command_timeout_ms(opts, checkMs(options.commandTimeout, 'commandTimeout'));
+        }
+        if (options.connectTimeout !== undefined) {
+          N.redisx_options_set_connect_timeout_ms(opts, checkMs(options.connectTimeout, 'connectTimeout'));
+        }
+        if (options.connections !== undefined) N.redisx_options_set_connections(opts, options.connections);
+        if (options.username !== undefined || options.password !== undefined) {
+          N.redisx_options_set_auth(opts, options.username ?? null, options.password ?? null);
+        }
+        if (options.failOpenLocks !== undefined) {
+          if (typeof options.failOpenLocks !== 'boolean') throw invalid('failOpenLocks must be a boolean');
+          N.redisx_options_set_fail_policy(
+            opts,
+            N.REDISX_PRIMITIVE_LOCK,
+            options.failOpenLocks ? N.REDISX_FAIL_OPEN : N.REDISX_FAIL_CLOSED,
+          );
+        }
+        if (options.eventKeys !== undefined) {
+          if (typeof options.eventKeys !== 'boolean') throw invalid('eventKeys must be a boolean');
+          N.redisx_options_set_event_keys(opts, options.eventKeys ? 1 : 0);
+        }
+        let mask = N.REDISX_QUEUE_LOCK_LOST;
+        if (onEvent) mask |= N.REDISX_QUEUE_EVENTS;
+        if (onState) mask |= N.REDISX_QUEUE_STATES;
+        if (onLog) {
+          const level = LEVELS.indexOf(options.logLevel ?? 'warn');
+          if (level < 0) throw invalid(`logLevel must be one of ${LEVELS.join(', ')}`);
+          mask |= N.REDISX_QUEUE_LOGS;
+          // No C callback (NULL): this only sets the least severe level, which
+          // filters the queue's log lines too.
+          N.redisx_options_set_log_cb(opts, level, 0);
+        } else if (options.logLevel !== undefined) {
+          throw invalid('logLevel needs onLog');
+        }
+        queue = N.redisx_queue_new();
+        N.redisx_options_set_queue(opts, queue, mask);
+        this._c = N.redisx_client_open(opts);
+      });
+    } catch (e) {
+      if (queue) N.redisx_queue_free(queue);
+      throw e;
+    } finally {
+      N.redisx_options_free(opts);
+    }
+    this._q = queue;
+    this._prefix = N.redisx_client_prefix(this._c);
+    try {
+      this._poller = new N.Poller(N.redisx_queue_fd(queue), () => this._drain(DRAIN_BATCH));
+    } catch (e) {
+      N.closeClient(this._c).finally(() => N.redisx_queue_free(queue));
+      throw e;
+    }
+  }
+
+  /** The key prefix: clients that share locks use the same one. */
+  get prefix() {
+    return this._prefix;
+  }
+
+  /** True once close() was called. */
+  get closed() {
+    return this._closing;
+  }
+
+  /** Acquires lock `name` for `ttl` ms, retrying for up to `wait` ms (default
+   *  0: one attempt). Resolves to a Lock; rejects with LockHeld when it stayed
+   *  held. */
+  acquire(name, { ttl, wait = 0 } = {}) {
+    return this._acquire(name, ttl, wait);
+  }
+
+  /** One attempt: acquire(name, { ttl, wait: 0 }). */
+  tryAcquire(name, { ttl } = {}) {
+    return this._acquire(name, ttl, 0);
+  }
+
+  _acquire(name, ttl, wait) {
+    return this._clientOp(OP_ACQUIRE, name, (tag) =>
+      N.redisx_lock_acquire_async(this._c, checkName(name), checkMs(ttl, 'ttl'), checkMs(wait, 'wait'), tag),
+    );
+  }
+
+  /** Runs `fn(lock)` while holding lock `name` and releases it in `finally`.
+   *  Resolves to what fn resolves to. If fn throws, that error is rethrown
+   *  (a failing release is then ignored); if fn succeeds but the release
+   *  fails (LockNotOwned: the lease ran out during fn), the release error is
+   *  thrown. keepAlive: true renews the lease while fn runs. */
+  async withLock(name, { ttl, wait = 0, keepAlive = false } = {}, fn) {
+    if (typeof fn !== 'function') throw invalid('withLock: the last argument must be a function');
+    const lock = await this.acquire(name, { ttl, wait });
+    if (keepAlive) lock.keepAlive();
+    let result;
+    try {
+      result = await fn(lock);
+    } catch (e) {
+      await lock.release().catch(() => {});
+      throw e;
+    }
+    await lock.release();
+    return result;
+  }
+
+  /** Who holds lock `name`: { locked, fencingToken, ttl, lastFencingToken }. */
+  lockInfo(name) {
+    return this._clientOp(OP_INSPECT, name, (tag) => N.redisx_lock_inspect_async(this._c, checkName(name), tag));
+  }
+
+  /** Runs one raw command: strings, Buffers, numbers in; Buffer (bulk
+   *  string), string (status), number/bigint, null, Array out. An error reply
+   *  rejects with ServerError (inside an array it is a ServerError value). */
+  execute(...args) {
+    return this._clientOp(OP_COMMAND, null, (tag) => {
+      if (args.length === 0) throw invalid('execute: a command is needed');
+      N.redisx_command_async(this._c, args.map(commandArg), tag);
+    });
+  }
+
+  /** A snapshot of the core's counters and latency histograms. */
+  stats() {
+    this._checkOpen();
+    const s = call(() => N.redisx_client_stats(this._c));
+    try {
+      const cc = (c) => N.redisx_stats_client(s, c);
+      const nb = N.redisx_stats_buckets(s);
+      const bucketUpperNs = [];
+      for (let b = 0; b < nb; b++) {
+        const u = N.redisx_stats_bucket_upper_ns(s, b);
+        bucketUpperNs.push(typeof u === 'bigint' ? Infinity : u);
+      }
+      const series = [];
+      for (let i = 0, n = N.redisx_stats_series(s); i < n; i++) {
+        const c = (k) => N.redisx_stats_counter(s, i, k);
+        const buckets = [];
+        for (let b = 0; b < nb; b++) buckets.push(N.redisx_stats_bucket_count(s, i, b));
+        series.push({
+          primitive: N.redisx_stats_primitive(s, i),
+          operation: N.redisx_stats_operation(s, i),
+          calls: c(N.REDISX_COUNTER_CALLS),
+          ok: c(N.REDISX_COUNTER_OK),
+          rejected: c(N.REDISX_COUNTER_REJECTED),
+          errors: c(N.REDISX_COUNTER_ERRORS),
+          timeouts: c(N.REDISX_COUNTER_TIMEOUTS),
+          failOpen: c(N.REDISX_COUNTER_FAIL_OPEN),
+          roundTrips: c(N.REDISX_COUNTER_ROUND_TRIPS),
+          p50Ns: N.redisx_stats_quantile_ns(s, i, 0.5),
+          p90Ns: N.redisx_stats_quantile_ns(s, i, 0.9),
+          p99Ns: N.redisx_stats_quantile_ns(s, i, 0.99),
+          buckets,
+        });
+      }
+      return {
+        client: {
+          connects: cc(N.REDISX_CLIENT_CONNECTS),
+          disconnects: cc(N.REDISX_CLIENT_DISCONNECTS),
+          connectFailures: cc(N.REDISX_CLIENT_CONNECT_FAILURES),
+          scriptReloads: cc(N.REDISX_CLIENT_SCRIPT_RELOADS),
+          inFlight: cc(N.REDISX_CLIENT_IN_FLIGHT),
+          connectionsUp: cc(N.REDISX_CLIENT_CONNECTIONS_UP),
+        },
+        bucketUpperNs,
+        series,
+      };
+    } finally {
+      N.redisx_stats_free(s);
+    }
+  }
+
+  /** Closes the client: stops lock waits and renewals, lets sent commands
+   *  finish within their timeout, rejects everything else with ClientClosed.
+   *  The blocking part runs off the JS thread. Idempotent. */
+  close() {
+    if (this._closed) return this._closed;
+    this._closing = true;
+    const finish = () => {
+      this._drain(Infinity);
+      this._poller.close();
+      const err = fromStatus(ClientClosed.status, 'client is closed');
+      for (const op of this._pending.values()) op.reject(err);
+      this._pending.clear();
+      this._lost.clear();
+      N.redisx_queue_free(this._q);
+      this._q = null;
+    };
+    this._closed = N.closeClient(this._c).then(finish, (e) => {
+      finish();
+      throw e;
+    });
+    return this._closed;
+  }
+
+  // ---- internals -------------------------------------------------------------
+
+  _checkOpen() {
+    if (this._closing) throw fromStatus(ClientClosed.status, 'client is closed');
+  }
+
+  // An operation on the client handle itself: after close() the handle is
+  // gone, so the C call cannot even be made.
+  _clientOp(kind, name, submit) {
+    if (this._closing) return Promise.reject(fromStatus(ClientClosed.status, 'client is closed'));
+    return this._op(kind, name, submit);
+  }
+
+  _op(kind, name, submit) {
+    return new Promise((resolve, reject) => {
+      const tag = this._nextTag++;
+      try {
+        submit(tag);
+      } catch (e) {
+        reject(translate(e));
+        return;
+      }
+      this._pending.set(tag, { kind, resolve, reject, name });
+      if (this._pending.size === 1) this._poller.ref();
+    });
+  }
+
+  _keepAlive(lock, onLost) {
+    const tag = this._nextTag++;
+    call(() => N.redisx_lock_start_renewal(lock._h, tag));
+    lock._lostTag = tag;
+    // Held here so that renewal (stopped when a handle is freed) outlives the
+    // caller's references to the lock.
+    this._lost.set(tag, { lock, onLost });
+  }
+
+  _forgetLost(lock) {
+    if (lock._lostTag) this._lost.delete(lock._lostTag);
+  }
+
+  _drain(budget) {
+    const q = this._q;
+    if (!q) return;
+    for (let i = 0; i < budget; i++) {
+      const item = N.redisx_queue_pop(q, 0);
+      if (item === null) break;
+      try {
+        this._dispatch(item);
+      } finally {
+        N.redisx_item_free(item);
+      }
+    }
+    if (this._pending.size === 0) this._poller.unref();
+  }
+
+  _dispatch(item) {
+    const kind = N.redisx_item_kind_of(item);
+    if (kind === N.REDISX_ITEM_COMPLETION) {
+      const tag = N.redisx_item_user(item);
+      const op = this._pending.get(tag);
+      if (!op) return;
+      this._pending.delete(tag);
+      const status = N.redisx_item_status(item);
+      if (status < 0) {
+        op.reject(fromStatus(status, N.redisx_item_message(item)));
+        return;
+      }
+      switch (op.kind) {
+        case OP_ACQUIRE:
+          op.resolve(new Lock(this, N.redisx_item_take_lock(item), op.name));
+          break;
+        case OP_INSPECT:
+          op.resolve(lockInfoObject(N.redisx_item_lock_info(item)));
+          break;
+        case OP_COMMAND: {
+          const r = N.redisx_item_take_reply(item);
+          try {
+            const v = replyValue(r);
+            if (v instanceof ServerError) op.reject(v);
+            else op.resolve(v);
+          } finally {
+            N.redisx_reply_free(r);
+          }
+          break;
+        }
+        default:
+          op.resolve();
+      }
+    } else if (kind === N.REDISX_ITEM_LOCK_LOST) {
+      const tag = N.redisx_item_user(item);
+      const entry = this._lost.get(tag);
+      if (!entry) return;
+      this._lost.delete(tag);
+      if (entry.onLost) {
+        try {
+          entry.onLost(entry.lock);
+        } catch (e) {
+          reportAsync(e);
+        }
+      }
+    } else if (kind === N.REDISX_ITEM_EVENT) {
+      if (!this._onEvent) return;
+      try {
+        this._onEvent(eventObject(N.redisx_item_event(item)));
+      } catch (e) {
+        reportAsync(e);
+      }
+    } else if (kind === N.REDISX_ITEM_STATE) {
+      if (!this._onState) return;
+      try {
+        this._onState({
+          connection: N.redisx_item_connection(item),
+          state: STATES[N.redisx_item_state(item)] ?? String(N.redisx_item_state(item)),
+          detail: N.redisx_item_message(item),
+        });
+      } catch (e) {
+        reportAsync(e);
+      }
+    } else if (kind === N.REDISX_ITEM_LOG) {
+      const level = N.redisx_item_log_level(item);
+      if (!this._onLog) return;
+      try {
+        this._onLog({ level: LEVELS[level] ?? String(level), message: N.redisx_item_message(item) });
+      } catch (e) {
+        reportAsync(e);
+      }
+    }
+  }
+}
+
+module.exports = { Client, Lock };

@@ -1,0 +1,34 @@
+'use strict';
+// redisx for Node.js: distributed locks with fencing tokens and a
+// multiplexing client, from the redisx C core (the same keys and Lua scripts
+// as the Python and Go packages).
+//
+// Every export is a plain `exports.X =` assignment so that ESM's named imports
+// (`import { Client, LockHeld } from 'redisx'`) find them.
+const N = require('./native');
+const errors = require('./errors');
+const { Client, Lock } = require('./client');
+
+exports.Client = Client;
+exports.Lock = Lock;
+exports.RedisxError = errors.RedisxError;
+exports.InvalidArgument = errors.InvalidArgument;
+exports.OutOfMemory = errors.OutOfMemory;
+exports.Timeout = errors.Timeout;
+exports.ConnectionError = errors.ConnectionError;
+exports.ClientClosed = errors.ClientClosed;
+exports.AuthError = errors.AuthError;
+exports.ServerError = errors.ServerError;
+exports.ProtocolError = errors.ProtocolError;
+exports.LockHeld = errors.LockHeld;
+exports.LockNotOwned = errors.LockNotOwned;
+exports.WouldBlock = errors.WouldBlock;
+exports.Empty = errors.Empty;
+exports.InvalidURL = errors.InvalidURL;
+/** Every error class by name, including any for statuses added to the C
+ *  table after this file was written. */
+exports.errors = errors.errors;
+/** Version of the loaded libredisx, "MAJOR.MINOR.PATCH". */
+exports.libraryVersion = N.redisx_version_string();
+/** The SWIG-generated module, one function per C call (advanced use). */
+exports.native = N;

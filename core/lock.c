@@ -239,7 +239,14 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         return;
     }
     uint64_t now = redisx__now_ns();
-    if (op->give_up && now < op->give_up && !redisx__client_closing(c)) {
+    if (op->give_up && now < op->give_up && redisx__client_closing(c)) {
+        /* Still allowed to wait, but the client is closing: the same answer
+         * as a close that finds the wait between attempts. */
+        redisx__fail(REDISX_ERR_CLOSED, "client closed while waiting for lock %s", op->name);
+        acquire_finish(op, REDISX_ERR_CLOSED, NULL, 0);
+        return;
+    }
+    if (op->give_up && now < op->give_up) {
         waiter_add(op);
         if (op->woken) {
             acquire_send(op); /* a release came while this attempt was in flight */

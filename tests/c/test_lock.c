@@ -585,3 +585,35 @@ Test(lock, waiters_listen_for_the_release_and_stop_listening_after)
     redisx_lock_free(a);
     redisx_client_close(c);
 }
+
+Test(lock, close_during_an_in_flight_wait_attempt_reports_closed)
+{
+    /* A private server: CLIENT PAUSE would stall the other tests. */
+    rt_server srv;
+    cr_assert_eq(rt_server_start(&srv), 0);
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", srv.port);
+    redisx_client *c = NULL, *admin = NULL;
+    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK);
+    cr_assert_eq(redisx_client_open_url(&admin, url), REDISX_OK);
+    redisx_lock *a = NULL;
+    cr_assert_eq(redisx_lock_acquire(&a, c, "inflight", 10000, 0), REDISX_OK);
+    char key[256];
+    snprintf(key, sizeof key, "%s:lock:{inflight}", redisx_client_prefix(c));
+    async_box b;
+    box_init(&b);
+    cr_assert_eq(redisx_lock_acquire_async(c, "inflight", 10000, 30000, box_lock_cb, &b), REDISX_OK);
+    for (int i = 0; i < 200 && numsub(admin, key) == 0; i++)
+        rt_sleep_ms(10);
+    /* Hold the next attempt in flight: scripts wait while writes are paused,
+     * and the waiter's backoff sends one within 100 ms. */
+    const char *pause[] = {"CLIENT", "PAUSE", "700", "WRITE"};
+    redisx_reply_free(rt_cmd(admin, 4, pause));
+    rt_sleep_ms(250);
+    redisx_client_close(c);
+    box_wait(&b);
+    cr_assert_eq(b.st, REDISX_ERR_CLOSED, "got %s", redisx_status_name(b.st));
+    redisx_lock_free(a);
+    redisx_client_close(admin);
+    rt_server_stop(&srv);
+}

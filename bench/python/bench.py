@@ -1,0 +1,148 @@
+"""redisx (Python) locks next to redis-py's Lock, against ONE server in ONE run.
+
+    python bench.py URL [--seq-cycles N] [--tasks N] [--rounds N]
+
+Prints `name=value` lines; never judges them. A cycle is acquire + release of
+an uncontended lock.
+
+- Sequential, one caller: redisx ``try_lock(...).release()`` and
+  ``lock(..., wait=...)`` vs redis-py ``Lock(blocking=False)`` and
+  ``Lock(blocking=True, blocking_timeout=...)``.
+- asyncio, ``--tasks`` concurrent tasks on distinct names, each doing
+  ``--rounds`` cycles: redisx ``lock_async`` (the core's asynchronous calls,
+  one multiplexed connection) vs ``redis.asyncio`` Lock over a
+  ``BlockingConnectionPool`` of ``--pool`` connections (tasks wait for a free
+  connection; redis-py sends one command per connection at a time).
+
+Ratios are redisx / redis-py (above 1: redisx faster).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import platform
+import sys
+import time
+import uuid
+
+import redis
+import redis.asyncio as aredis
+
+import redisx
+
+
+def rate(n: int, seconds: float) -> float:
+    return n / seconds if seconds > 0 else float("nan")
+
+
+def bench_seq_redisx(client: redisx.Client, cycles: int, wait: bool) -> float:
+    name = "seq-wait" if wait else "seq"
+    if wait:
+        t0 = time.perf_counter()
+        for _ in range(cycles):
+            client.lock(name, ttl=10.0, wait=10.0).release()
+    else:
+        t0 = time.perf_counter()
+        for _ in range(cycles):
+            client.try_lock(name, ttl=10.0).release()
+    return rate(cycles, time.perf_counter() - t0)
+
+
+def bench_seq_redispy(r: redis.Redis, prefix: str, cycles: int, blocking: bool) -> float:
+    name = f"{prefix}:rp:seq-{'b' if blocking else 'nb'}"
+    t0 = time.perf_counter()
+    for _ in range(cycles):
+        lk = r.lock(name, timeout=10, blocking=blocking, blocking_timeout=10 if blocking else None)
+        if not lk.acquire():
+            raise RuntimeError("redis-py lock not acquired")
+        lk.release()
+    return rate(cycles, time.perf_counter() - t0)
+
+
+async def bench_async_redisx(client: redisx.Client, tasks: int, rounds: int) -> float:
+    async def worker(i: int) -> None:
+        name = f"a{i}"
+        for _ in range(rounds):
+            async with client.lock_async(name, ttl=10, wait=0):
+                pass
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(tasks)))
+    return rate(tasks * rounds, time.perf_counter() - t0)
+
+
+async def bench_async_redispy(r: "aredis.Redis", prefix: str, tasks: int, rounds: int) -> float:
+    async def worker(i: int) -> None:
+        name = f"{prefix}:rp:a{i}"
+        for _ in range(rounds):
+            lk = r.lock(name, timeout=10, blocking=False)
+            if not await lk.acquire():
+                raise RuntimeError("redis.asyncio lock not acquired")
+            await lk.release()
+
+    t0 = time.perf_counter()
+    await asyncio.gather(*(worker(i) for i in range(tasks)))
+    return rate(tasks * rounds, time.perf_counter() - t0)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("url")
+    ap.add_argument("--seq-cycles", type=int, default=5000)
+    ap.add_argument("--tasks", type=int, default=1000)
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--pool", type=int, default=100)
+    args = ap.parse_args()
+
+    prefix = "bench" + uuid.uuid4().hex[:8]
+    out = {}
+    out["python_version"] = platform.python_version()
+    out["redisx_library_version"] = redisx.library_version()
+    out["redis_py_version"] = redis.__version__
+
+    r = redis.Redis.from_url(args.url)
+    with redisx.Client.from_url(args.url, prefix=prefix) as client:
+        warm = max(200, args.seq_cycles // 10)
+        bench_seq_redisx(client, warm, False)
+        bench_seq_redispy(r, prefix, warm, False)
+
+        out["redisx_py_seq_cycles_per_s"] = bench_seq_redisx(client, args.seq_cycles, False)
+        out["redispy_seq_cycles_per_s"] = bench_seq_redispy(r, prefix, args.seq_cycles, False)
+        out["redisx_py_seq_wait_cycles_per_s"] = bench_seq_redisx(client, args.seq_cycles, True)
+        out["redispy_seq_blocking_cycles_per_s"] = bench_seq_redispy(r, prefix, args.seq_cycles, True)
+
+        async def run_async() -> None:
+            pool = aredis.BlockingConnectionPool.from_url(args.url, max_connections=args.pool, timeout=60)
+            ar = aredis.Redis(connection_pool=pool)
+            try:
+                # warm-up: scripts loaded, the pool's connections opened
+                await bench_async_redisx(client, args.tasks, 1)
+                await bench_async_redispy(ar, prefix, args.tasks, 1)
+                out["redisx_py_async_cycles_per_s"] = await bench_async_redisx(client, args.tasks, args.rounds)
+                out["redispy_async_cycles_per_s"] = await bench_async_redispy(ar, prefix, args.tasks, args.rounds)
+                out["redispy_async_pool_max_connections"] = args.pool
+            finally:
+                await ar.aclose() if hasattr(ar, "aclose") else await ar.close()
+
+        asyncio.run(run_async())
+        out["redisx_py_connections"] = client.stats()["client"]["connections_up"]
+        out["redisx_py_lock_acquire_p50_us"] = client.stats()["lock.acquire"]["p50_ns"] / 1000.0
+
+    out["python_seq_ratio"] = out["redisx_py_seq_cycles_per_s"] / out["redispy_seq_cycles_per_s"]
+    out["python_seq_blocking_ratio"] = out["redisx_py_seq_wait_cycles_per_s"] / out["redispy_seq_blocking_cycles_per_s"]
+    out["python_async_ratio"] = out["redisx_py_async_cycles_per_s"] / out["redispy_async_cycles_per_s"]
+
+    # Leave the server as found (it may be $REDISX_URL): the fence counters
+    # never expire by design.
+    for key in r.scan_iter(match=f"{prefix}:*", count=1000):
+        r.delete(key)
+    r.close()
+
+    for k, v in out.items():
+        print(f"{k}={v:.3f}" if isinstance(v, float) else f"{k}={v}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""redisx — Redis building blocks (distributed locks with fencing tokens, a
+multiplexing client) from one C core shared with the Node and Go packages:
+the same keys, the same Lua scripts, the same semantics.
+
+    import redisx
+
+    with redisx.Client.from_url("redis://127.0.0.1:6379/0") as client:
+        with client.lock("orders:42", ttl=5.0, wait=10.0) as lk:
+            write_with_fencing(lk.fencing_token)
+"""
+
+from __future__ import annotations
+
+from . import _rawc
+from ._errors import (
+    AuthError,
+    ClientClosed,
+    ConnectionError,
+    Empty,
+    InvalidArgument,
+    InvalidURL,
+    LockHeld,
+    LockNotOwned,
+    OutOfMemory,
+    ProtocolError,
+    RedisxError,
+    ServerError,
+    Timeout,
+    WouldBlock,
+)
+from ._client import Client, Event, Lock, LockInfo
+
+__version__ = "0.1.0"
+
+# Public classes live in private modules; show (and pickle) them as redisx.X.
+for _cls in (Client, Event, Lock, LockInfo, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
+             ClientClosed, AuthError, ServerError, ProtocolError, LockHeld, LockNotOwned, WouldBlock, Empty,
+             InvalidURL):
+    _cls.__module__ = __name__
+del _cls
+
+
+def library_version() -> str:
+    """Version of the loaded libredisx ("MAJOR.MINOR.PATCH")."""
+    return str(_rawc.redisx_version_string())
+
+
+__all__ = [
+    "Client",
+    "Lock",
+    "LockInfo",
+    "Event",
+    "library_version",
+    "RedisxError",
+    "InvalidArgument",
+    "OutOfMemory",
+    "Timeout",
+    "ConnectionError",
+    "ClientClosed",
+    "AuthError",
+    "ServerError",
+    "ProtocolError",
+    "LockHeld",
+    "LockNotOwned",
+    "WouldBlock",
+    "Empty",
+    "InvalidURL",
+]

@@ -1,0 +1,642 @@
+"""The idiomatic layer: Client, Lock, LockInfo, Event.
+
+Everything with semantics (retries, backoff, renewal, key layout, timeouts)
+happens in the C core; this module turns seconds into milliseconds, handles
+into objects, completions into futures, and keeps the objects alive exactly
+as long as the core may call back into them.
+
+Threads and the GIL
+-------------------
+Blocking calls (``acquire``, ``lock_info``, ``execute``, ``Lock.release``,
+``Lock.extend``, ``close``) release the GIL while they wait. ``on_event`` and
+``on_lost`` callables run on the client's I/O thread, holding the GIL: keep
+them short; a blocking call on the same client from inside them raises
+WouldBlock (asynchronous calls are fine).
+
+asyncio
+-------
+The ``*_async`` forms use the core's asynchronous calls: each completes into
+the pollable queue attached to the client, tagged with an integer. A loop
+with operations in flight watches the queue's file descriptor
+(``loop.add_reader``); whichever loop (or ``close()``) pops a completion
+hands it to the loop that owns the future (``call_soon_threadsafe`` when that
+is another loop), so one client serves several loops and threads. A loop's
+reader is removed as soon as it has nothing in flight.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import atexit
+import itertools
+import math
+import threading
+import weakref
+from typing import (
+    Any,
+    Callable,
+    Dict,
+    Generator,
+    List,
+    NamedTuple,
+    Optional,
+    Tuple,
+    Union,
+)
+
+from . import _rawc as _c
+from ._errors import CODES, ClientClosed, InvalidArgument, RedisxError, make_error
+
+if _c.redisx_version() < _c.pyx_header_version():
+    raise ImportError(
+        f"libredisx {_c.redisx_version_string()} is older than the headers this package was built with "
+        f"({_c.pyx_header_version()}); upgrade libredisx0"
+    )
+
+Name = Union[str, bytes]
+Arg = Union[bytes, str, int, float, bytearray, memoryview]
+
+_STATUS_NAMES: Dict[int, str] = {code: name for name, code in CODES.items()}
+
+
+def _enum(prefix: str) -> List[Tuple[str, int]]:
+    """Names of a C enum, from the constants SWIG generated (never copied)."""
+    pairs = [(k[len(prefix):].lower(), getattr(_c, k)) for k in dir(_c) if k.startswith(prefix)]
+    return sorted(pairs, key=lambda p: p[1])
+
+
+def _pointer_type() -> type:
+    opts = _c.redisx_options_new()
+    try:
+        return type(opts)
+    finally:
+        _c.redisx_options_free(opts)
+
+
+_SwigPointer = _pointer_type()
+_COUNTERS = _enum("REDISX_COUNTER_")
+_CLIENT_COUNTERS = _enum("REDISX_CLIENT_")
+_QUANTILES = ((0.5, "p50_ns"), (0.9, "p90_ns"), (0.99, "p99_ns"))
+_INT64_MAX = 2**63 - 1
+
+
+def _ms(value: Any, what: str) -> int:
+    """Seconds (int or float) to whole milliseconds; range checks stay in C."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise make_error("ERR_INVALID", f"{what} must be a number of seconds, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise make_error("ERR_INVALID", f"{what} must be finite, got {value!r}")
+    ms = round(value * 1000)
+    # Out-of-range values still reach the core, which names the valid range.
+    return max(-_INT64_MAX, min(_INT64_MAX, ms))
+
+
+def _check_callable(fn: Any, what: str) -> None:
+    if fn is not None and not callable(fn):
+        raise make_error("ERR_INVALID", f"{what} must be callable or None, got {type(fn).__name__}")
+
+
+class Event(NamedTuple):
+    """One finished operation, as the core reports it."""
+
+    primitive: str  #: "client", "lock"
+    operation: str  #: "command", "acquire", "release", "extend", "renew", "inspect"
+    status: str  #: "OK" or the error name, e.g. "ERR_LOCKED"
+    code: int  #: the numeric status (0 or negative)
+    fail_open: bool  #: granted by the fail-open policy without Redis
+    duration_ns: int
+    round_trips: int
+    key: Optional[str]  #: the lock name when ``event_keys=True``, else None
+
+    @property
+    def ok(self) -> bool:
+        return self.code == 0
+
+
+class LockInfo(NamedTuple):
+    """Who holds a lock right now (``Client.lock_info``)."""
+
+    locked: bool
+    fencing_token: int  #: of the current holder; 0 when free
+    ttl_ms: int  #: remaining lease of the holder; 0 when free
+    last_fencing_token: int  #: last token ever issued for the name; 0 when never locked
+
+    @property
+    def ttl(self) -> float:
+        """Remaining lease in seconds."""
+        return self.ttl_ms / 1000.0
+
+
+def _event_dispatcher(fn: Callable[[Event], Any]) -> Callable[..., None]:
+    names = _STATUS_NAMES
+
+    def dispatch(primitive: str, operation: str, code: int, fail_open: bool, ns: int, rtt: int,
+                 key: Optional[str]) -> None:
+        fn(Event(primitive, operation, names.get(code, str(code)), code, fail_open, ns, rtt, key))
+
+    return dispatch
+
+
+class Lock:
+    """A held lease. Release it with ``release()`` or by leaving a ``with``
+    block; a Lock that is dropped without release is freed but its lease
+    simply expires (after ``ttl``)."""
+
+    __slots__ = ("_client", "_h", "name", "token", "fencing_token", "fail_open", "_released", "__weakref__")
+
+    name: str
+    token: str
+    fencing_token: int
+    fail_open: bool
+
+    def __init__(self, client: "Client", handle: Any) -> None:
+        self._client = client
+        self._h = handle
+        self.name, self.token, self.fencing_token, _ttl, self.fail_open = _c.pyx_lock_props(handle)
+        self._released = False
+
+    def __repr__(self) -> str:
+        state = "released" if self._released else ("lost" if self.lost else "held")
+        return f"<redisx.Lock {self.name!r} fencing_token={self.fencing_token} {state}>"
+
+    # -- properties ---------------------------------------------------------
+
+    @property
+    def ttl(self) -> float:
+        """Lease length used at acquire/extend, in seconds."""
+        return float(_c.redisx_lock_ttl_ms(self._h)) / 1000.0
+
+    @property
+    def lost(self) -> bool:
+        """True once automatic renewal found the lock gone."""
+        return bool(_c.redisx_lock_is_lost(self._h))
+
+    @property
+    def released(self) -> bool:
+        """True once ``release()`` (or the end of a ``with`` block) ran."""
+        return self._released
+
+    # -- blocking ------------------------------------------------------------
+
+    def release(self) -> None:
+        """Releases the lease if this owner still holds it; LockNotOwned when
+        it expired or someone else holds it now. Stops automatic renewal."""
+        self._released = True
+        _c.redisx_lock_release(self._h)
+
+    def extend(self, ttl: float) -> None:
+        """Sets the remaining lease to ``ttl`` seconds (LockNotOwned if lost)."""
+        _c.redisx_lock_extend(self._h, _ms(ttl, "ttl"))
+
+    def keep_alive(self, on_lost: Optional[Callable[["Lock"], Any]] = None) -> "Lock":
+        """Starts automatic renewal by the core (every ttl/3). If the lock is
+        found gone, or renewals fail until the lease must have run out,
+        ``on_lost(lock)`` runs once on the client's I/O thread. Returns self."""
+        _check_callable(on_lost, "on_lost")
+        client = self._client
+        ctx = client._ctx
+        if ctx is None:
+            raise make_error("ERR_CLOSED", "client is closed")
+        fire: Optional[Callable[[], None]] = None
+        if on_lost is not None:
+            ref = weakref.ref(self)
+            cb = on_lost
+
+            def fire() -> None:
+                lk = ref()
+                if lk is not None:
+                    cb(lk)
+
+        _c.pyx_lock_keep_alive(ctx, self._h, fire)
+        return self
+
+    def __enter__(self) -> "Lock":
+        return self
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
+        if self._released:
+            return
+        try:
+            self.release()
+        except RedisxError:
+            if et is None:
+                raise
+
+    # -- asyncio ---------------------------------------------------------------
+
+    async def release_async(self) -> None:
+        """``release()`` for asyncio."""
+        self._released = True
+        await self._client._submit("status", _c.redisx_lock_release_async, (self._h,))
+
+    async def extend_async(self, ttl: float) -> None:
+        """``extend()`` for asyncio."""
+        await self._client._submit("status", _c.redisx_lock_extend_async, (self._h, _ms(ttl, "ttl")))
+
+    async def __aenter__(self) -> "Lock":
+        return self
+
+    async def __aexit__(self, et: Any, ev: Any, tb: Any) -> None:
+        if self._released:
+            return
+        try:
+            await self.release_async()
+        except RedisxError:
+            if et is None:
+                raise
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", None)  # unset if __init__ failed
+        if h is None:
+            return
+        self._h = None
+        try:
+            client = self._client
+            _c.pyx_lock_free(client._ctx if client is not None else None, h)
+        except Exception:  # interpreter shutdown
+            pass
+
+
+class _AsyncLock:
+    """What ``Client.lock_async`` returns: await it for a Lock, or use it with
+    ``async with`` to release at the end of the block."""
+
+    __slots__ = ("_client", "_args", "_lock")
+
+    def __init__(self, client: "Client", args: Tuple[Any, ...]) -> None:
+        self._client = client
+        self._args = args
+        self._lock: Optional[Lock] = None
+
+    def __await__(self) -> Generator[Any, None, Lock]:
+        return self._client.acquire_async(*self._args).__await__()
+
+    async def __aenter__(self) -> Lock:
+        self._lock = await self._client.acquire_async(*self._args)
+        return self._lock
+
+    async def __aexit__(self, et: Any, ev: Any, tb: Any) -> None:
+        lk, self._lock = self._lock, None
+        if lk is not None:
+            await lk.__aexit__(et, ev, tb)
+
+
+_live: "weakref.WeakSet[Client]" = weakref.WeakSet()
+
+
+@atexit.register
+def _close_all() -> None:
+    # The I/O threads call into Python (events, lost locks): stop them before
+    # the interpreter goes away.
+    for client in list(_live):
+        try:
+            client.close()
+        except Exception:
+            pass
+
+
+class Client:
+    """A thread-safe client over a small pool of multiplexed connections.
+
+    ``url``: ``redis://[user[:password]@]host[:port][/db]`` or
+    ``unix:///path.sock[?db=N]``. Times are in seconds. ``prefix`` decides
+    which keys are shared: services that share locks use the same prefix.
+    ``fail_open_locks=True`` grants locks without Redis when it is
+    unreachable (``Lock.fail_open`` is then True and it excludes nobody).
+    ``on_event(Event)`` runs on the I/O thread for every finished operation.
+    The client connects in the background: an unreachable server is not an
+    error here, operations fail until it is reachable.
+    """
+
+    prefix: str
+
+    def __init__(
+        self,
+        url: str = "redis://127.0.0.1:6379/0",
+        *,
+        prefix: Optional[str] = None,
+        command_timeout: Optional[float] = None,
+        connect_timeout: Optional[float] = None,
+        connections: Optional[int] = None,
+        fail_open_locks: bool = False,
+        on_event: Optional[Callable[[Event], Any]] = None,
+        event_keys: bool = False,
+        username: Optional[str] = None,
+        password: Optional[str] = None,
+        reconnect_backoff: Optional[Tuple[float, float]] = None,
+    ) -> None:
+        self._ctx: Any = None
+        self._closed = True
+        self.prefix = ""
+        _check_callable(on_event, "on_event")
+        # Borrowed by the C context; kept here, where the GC can see them.
+        self._lost: Dict[int, Callable[[], None]] = {}
+        self._on_event = _event_dispatcher(on_event) if on_event is not None else None
+        self._pending: Dict[int, Tuple["asyncio.Future[Any]", str]] = {}
+        self._loop_pending: Dict[asyncio.AbstractEventLoop, int] = {}
+        self._tags = itertools.count(1)  # 0 is never used: it marks nothing
+        self._close_lock = threading.Lock()
+
+        opts = _c.redisx_options_new()
+        try:
+            _c.redisx_options_set_url(opts, url)
+            if prefix is not None:
+                _c.redisx_options_set_prefix(opts, prefix)
+            if command_timeout is not None:
+                _c.redisx_options_set_command_timeout_ms(opts, _ms(command_timeout, "command_timeout"))
+            if connect_timeout is not None:
+                _c.redisx_options_set_connect_timeout_ms(opts, _ms(connect_timeout, "connect_timeout"))
+            if connections is not None:
+                _c.redisx_options_set_connections(opts, connections)
+            if username is not None or password is not None:
+                _c.redisx_options_set_auth(opts, username, password)
+            if reconnect_backoff is not None:
+                if not isinstance(reconnect_backoff, (tuple, list)) or len(reconnect_backoff) != 2:
+                    raise make_error("ERR_INVALID", "reconnect_backoff must be (min_seconds, max_seconds)")
+                lo, hi = reconnect_backoff
+                _c.redisx_options_set_reconnect_backoff_ms(opts, _ms(lo, "reconnect_backoff"),
+                                                           _ms(hi, "reconnect_backoff"))
+            if fail_open_locks:
+                _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_LOCK, _c.REDISX_FAIL_OPEN)
+            if event_keys:
+                _c.redisx_options_set_event_keys(opts, 1)
+            ctx = _c.pyx_ctx_new(self._on_event, self._lost)
+            try:
+                _c.pyx_ctx_open(ctx, opts)
+            except BaseException:
+                _c.pyx_ctx_free(ctx)
+                raise
+        finally:
+            _c.redisx_options_free(opts)
+        self._ctx = ctx
+        self._closed = False
+        self._fd: int = _c.pyx_ctx_fd(ctx)
+        self.prefix = _c.pyx_ctx_prefix(ctx)
+        _live.add(self)
+
+    @classmethod
+    def from_url(cls, url: str, **options: Any) -> "Client":
+        """``Client(url, **options)``."""
+        return cls(url, **options)
+
+    def __repr__(self) -> str:
+        return f"<redisx.Client prefix={self.prefix!r}{' closed' if self._closed else ''}>"
+
+    # -- lifetime ----------------------------------------------------------------
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def close(self) -> None:
+        """Stops lock waits and renewals, lets commands already sent finish
+        within their timeout, fails everything else with ClientClosed, and
+        stops the I/O thread. Idempotent. Locks stay usable objects (their
+        operations raise ClientClosed). Raises WouldBlock when called from
+        one of this client's own callbacks."""
+        ctx = self._ctx
+        if ctx is None:
+            return
+        if _c.pyx_ctx_in_callback(ctx):
+            # Another thread may be closing and joining this very thread.
+            raise make_error("ERR_WOULDBLOCK", "close() from a callback of the same client")
+        with self._close_lock:
+            if self._closed:
+                return
+            _c.pyx_ctx_close(ctx, 0)
+            self._closed = True
+        self._settle()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, et: Any, ev: Any, tb: Any) -> None:
+        self.close()
+
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, et: Any, ev: Any, tb: Any) -> None:
+        self.close()
+
+    async def aclose(self) -> None:
+        """``close()``; it blocks the loop only while the I/O thread stops."""
+        self.close()
+
+    def __del__(self) -> None:
+        ctx = getattr(self, "_ctx", None)
+        if ctx is None:
+            return
+        try:
+            _c.pyx_ctx_close(ctx, 1)
+            self._closed = True
+            _c.pyx_ctx_discard_all(ctx)
+            _c.pyx_ctx_free(ctx)  # 0: closed from its own I/O thread, it lives on
+            self._ctx = None
+        except Exception:  # interpreter shutdown
+            pass
+
+    def _ctx_or_raise(self) -> Any:
+        ctx = self._ctx
+        if ctx is None:
+            raise make_error("ERR_CLOSED", "client is closed")
+        return ctx
+
+    # -- locks, blocking -----------------------------------------------------------
+
+    def acquire(self, name: Name, ttl: float = 10.0, wait: float = 10.0) -> Lock:
+        """Acquires lock ``name`` for ``ttl`` seconds, retrying (jittered
+        backoff in the core) for up to ``wait`` seconds; LockHeld when it
+        stayed held. The GIL is released while waiting."""
+        if self._pending:
+            self._reap()
+        h = _c.pyx_acquire(self._ctx_or_raise(), name, _ms(ttl, "ttl"), _ms(wait, "wait"))
+        return Lock(self, h)
+
+    lock = acquire  # ``with client.lock("name", ttl=5.0, wait=10.0) as lk:``
+
+    def try_lock(self, name: Name, ttl: float = 10.0) -> Lock:
+        """One attempt: the Lock, or LockHeld."""
+        if self._pending:
+            self._reap()
+        h = _c.pyx_acquire(self._ctx_or_raise(), name, _ms(ttl, "ttl"), 0)
+        return Lock(self, h)
+
+    def lock_info(self, name: Name) -> LockInfo:
+        """Who holds ``name`` right now."""
+        if self._pending:
+            self._reap()
+        return LockInfo(*_c.pyx_inspect(self._ctx_or_raise(), name))
+
+    # -- raw commands -----------------------------------------------------------
+
+    def execute(self, *args: Arg) -> Any:
+        """Runs one command (not a blocking one such as BLPOP). Arguments:
+        bytes, str (UTF-8), int, float or buffers. Returns bytes for bulk
+        strings, str for status replies ("OK"), int, None, or a list; an
+        error reply raises ServerError."""
+        if self._pending:
+            self._reap()
+        return _c.pyx_command(self._ctx_or_raise(), args)
+
+    # -- observability -----------------------------------------------------------
+
+    def stats(self) -> Dict[str, Dict[str, Any]]:
+        """A snapshot of the core's counters and latency histograms:
+        ``{"lock.acquire": {"calls", "ok", "rejected", "errors", "timeouts",
+        "fail_open", "round_trips", "p50_ns", "p90_ns", "p99_ns", "buckets"},
+        ..., "client": {"connects", ..., "in_flight", "connections_up"}}``.
+        ``buckets`` lists (upper bound in ns, count) of the non-empty latency
+        buckets."""
+        s = _c.pyx_stats(self._ctx_or_raise())
+        try:
+            out: Dict[str, Dict[str, Any]] = {}
+            nb = _c.redisx_stats_buckets(s)
+            for i in range(_c.redisx_stats_series(s)):
+                series: Dict[str, Any] = {name: _c.redisx_stats_counter(s, i, code) for name, code in _COUNTERS}
+                for q, label in _QUANTILES:
+                    series[label] = _c.redisx_stats_quantile_ns(s, i, q)
+                buckets = []
+                for b in range(nb):
+                    n = _c.redisx_stats_bucket_count(s, i, b)
+                    if n:
+                        buckets.append((_c.redisx_stats_bucket_upper_ns(s, b), n))
+                series["buckets"] = buckets
+                out[f"{_c.redisx_stats_primitive(s, i)}.{_c.redisx_stats_operation(s, i)}"] = series
+            out["client"] = {name: _c.redisx_stats_client(s, code) for name, code in _CLIENT_COUNTERS}
+            return out
+        finally:
+            _c.redisx_stats_free(s)
+
+    # -- asyncio -------------------------------------------------------------------
+
+    async def acquire_async(self, name: Name, ttl: float = 10.0, wait: float = 10.0) -> Lock:
+        """``acquire()`` for asyncio, on the core's asynchronous call."""
+        lk: Lock = await self._submit("lock", _c.pyx_acquire_async,
+                                      (self._ctx_or_raise(), name, _ms(ttl, "ttl"), _ms(wait, "wait")))
+        return lk
+
+    async def try_lock_async(self, name: Name, ttl: float = 10.0) -> Lock:
+        """``try_lock()`` for asyncio."""
+        lk: Lock = await self._submit("lock", _c.pyx_acquire_async, (self._ctx_or_raise(), name, _ms(ttl, "ttl"), 0))
+        return lk
+
+    def lock_async(self, name: Name, ttl: float = 10.0, wait: float = 10.0) -> _AsyncLock:
+        """``async with client.lock_async("name", ttl=5) as lk:`` (or await it)."""
+        return _AsyncLock(self, (name, ttl, wait))
+
+    async def lock_info_async(self, name: Name) -> LockInfo:
+        """``lock_info()`` for asyncio."""
+        info: LockInfo = await self._submit("info", _c.pyx_inspect_async, (self._ctx_or_raise(), name))
+        return info
+
+    async def execute_async(self, *args: Arg) -> Any:
+        """``execute()`` for asyncio."""
+        return await self._submit("value", _c.pyx_command_async, (self._ctx_or_raise(), args))
+
+    def _submit(self, kind: str, call: Callable[..., Any], args: Tuple[Any, ...]) -> "asyncio.Future[Any]":
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
+        tag = next(self._tags)
+        self._pending[tag] = (fut, kind)
+        try:
+            call(*args, tag)
+        except BaseException:
+            del self._pending[tag]
+            raise
+        n = self._loop_pending.get(loop, 0)
+        if n == 0:
+            loop.add_reader(self._fd, self._on_readable, loop)
+        self._loop_pending[loop] = n + 1
+        return fut
+
+    def _reap(self) -> None:
+        """Pops what is waiting in the queue. Loops pop their own completions;
+        this catches those of loops that stopped or closed with operations
+        in flight (a cancelled acquire still owes us its lock, which is then
+        released at once)."""
+        ctx = self._ctx
+        if ctx is not None:
+            self._dispatch(_c.pyx_ctx_drain(ctx, 4096), asyncio._get_running_loop())
+
+    def _on_readable(self, loop: asyncio.AbstractEventLoop) -> None:
+        ctx = self._ctx
+        if ctx is not None:
+            self._dispatch(_c.pyx_ctx_drain(ctx, 4096), loop)
+
+    def _dispatch(self, items: List[Tuple[int, bool, Any]], here: Optional[asyncio.AbstractEventLoop]) -> None:
+        pending = self._pending
+        for tag, ok, value in items:
+            entry = pending.pop(tag, None)
+            if entry is None:
+                if ok and isinstance(value, _SwigPointer):
+                    _c.pyx_lock_discard(value)
+                continue
+            fut, kind = entry
+            floop = fut.get_loop()
+            if floop is here:
+                self._complete(floop, fut, kind, ok, value)
+                continue
+            try:
+                floop.call_soon_threadsafe(self._complete, floop, fut, kind, ok, value)
+            except RuntimeError:  # that loop is closed: nobody waits any more
+                self._loop_pending.pop(floop, None)
+                if ok and kind == "lock":
+                    _c.pyx_lock_discard(value)
+
+    def _complete(self, loop: asyncio.AbstractEventLoop, fut: "asyncio.Future[Any]", kind: str, ok: bool,
+                  value: Any) -> None:
+        """Runs on the future's loop."""
+        try:
+            if fut.done():  # cancelled: a lock nobody receives is released at once
+                if ok and kind == "lock":
+                    _c.pyx_lock_discard(value)
+            elif not ok:
+                fut.set_exception(value)
+            elif kind == "lock":
+                fut.set_result(Lock(self, value))
+            elif kind == "info":
+                fut.set_result(LockInfo(*value))
+            else:
+                fut.set_result(value)
+        finally:
+            n = self._loop_pending.get(loop, 0) - 1
+            if n > 0:
+                self._loop_pending[loop] = n
+            else:
+                self._loop_pending.pop(loop, None)
+                if not loop.is_closed():
+                    loop.remove_reader(self._fd)
+
+    def _settle(self) -> None:
+        """After close: every operation has completed into the queue; hand
+        the completions to their loops, and fail anything left over."""
+        ctx = self._ctx
+        if ctx is None:
+            return
+        try:
+            here: Optional[asyncio.AbstractEventLoop] = asyncio.get_running_loop()
+        except RuntimeError:
+            here = None
+        self._dispatch(_c.pyx_ctx_drain(ctx, 1 << 30), here)
+        for tag in list(self._pending):
+            entry = self._pending.pop(tag, None)
+            if entry is None:
+                continue
+            fut, kind = entry
+            err = make_error("ERR_CLOSED", "client closed before the operation completed")
+            self._dispatch_one(fut, kind, err, here)
+
+    def _dispatch_one(self, fut: "asyncio.Future[Any]", kind: str, err: RedisxError,
+                      here: Optional[asyncio.AbstractEventLoop]) -> None:
+        floop = fut.get_loop()
+        if floop is here:
+            self._complete(floop, fut, kind, False, err)
+            return
+        try:
+            floop.call_soon_threadsafe(self._complete, floop, fut, kind, False, err)
+        except RuntimeError:
+            self._loop_pending.pop(floop, None)
+
+
+__all__ = ["Client", "Lock", "LockInfo", "Event", "ClientClosed", "InvalidArgument"]

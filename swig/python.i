@@ -1,0 +1,1117 @@
+/* redisx — Python typemaps and helpers (swig -python -threads).
+ *
+ * Included by swig/redisx.i before the public headers are parsed, so every
+ * typemap and feature below applies to the C API.
+ *
+ * What this file decides:
+ * - redisx_status: a negative status raises the exception class registered
+ *   for that code by pyx_set_error_classes() (the Python package builds the
+ *   table at import time from redisx_status_name()); the detail comes from
+ *   redisx_last_error(), read in the same wrapper, on the same thread, right
+ *   after the call. Success returns None (or the out-parameter).
+ * - Out-parameters (`T **out`) are return values.
+ * - `void *user` is an integer tag; redisx_item_user() gives it back.
+ * - Strings in: str (UTF-8) or bytes; an embedded NUL or another type raises
+ *   InvalidArgument instead of silently truncating. Integers in: out of range
+ *   or of the wrong type raises InvalidArgument (not a TypeError from SWIG).
+ * - Raw commands take a sequence of bytes/str/int/float/buffer arguments and
+ *   return bytes/int/None/str (status)/list; an error reply raises ServerError
+ *   (nested error replies become ServerError instances inside the list).
+ * - C callbacks are never exposed: asynchronous forms complete into the queue
+ *   (the callback argument disappears and is NULL). Python callables receive
+ *   events and lost-lock notifications through the pyx_* trampolines below,
+ *   which take the GIL with PyGILState_Ensure.
+ * - GIL: -threads would release it around every call; that is wrong for
+ *   helpers that touch Python objects and wasteful for accessors, so every
+ *   declaration is `nothread` except the blocking C calls listed below.
+ *
+ * The pyx_* helpers exist for the idiomatic package: they hold the client
+ * pointer inside a small context (pyx_ctx) so that close() on one thread
+ * cannot free the client under a call entering on another thread (the check
+ * and the submission happen in one call while the GIL is held), and they run
+ * blocking waits with the GIL released and Ctrl-C honoured. */
+
+%{
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+%}
+
+/* ---- GIL policy ----------------------------------------------------------- */
+
+%feature("nothread");
+%feature("nothread", "0") redisx_client_open;
+%feature("nothread", "0") redisx_client_open_url;
+%feature("nothread", "0") redisx_client_close;
+%feature("nothread", "0") redisx_command;
+%feature("nothread", "0") redisx_lock_acquire;
+%feature("nothread", "0") redisx_lock_try_acquire;
+%feature("nothread", "0") redisx_lock_release;
+%feature("nothread", "0") redisx_lock_extend;
+%feature("nothread", "0") redisx_lock_inspect;
+%feature("nothread", "0") redisx_queue_pop;
+
+/* ---- errors ---------------------------------------------------------------- */
+
+%{
+static PyObject *pyx_error_table = NULL; /* dict: int code -> exception class */
+static PyObject *pyx_error_base = NULL;  /* RedisxError */
+
+/* Decodes C text for Python without ever failing on bytes that are not
+ * UTF-8 (lock names are arbitrary bytes). */
+static PyObject *pyx_text(const char *s)
+{
+    if (!s) {
+        Py_RETURN_NONE;
+    }
+    return PyUnicode_DecodeUTF8(s, (Py_ssize_t)strlen(s), "surrogateescape");
+}
+
+/* Builds the exception instance for a status (new reference). */
+static PyObject *pyx_make_error(int status, const char *detail)
+{
+    PyObject *cls = NULL;
+    if (pyx_error_table) {
+        PyObject *key = PyLong_FromLong(status);
+        if (!key)
+            return NULL;
+        cls = PyDict_GetItemWithError(pyx_error_table, key); /* borrowed */
+        Py_DECREF(key);
+        if (!cls && PyErr_Occurred())
+            return NULL;
+    }
+    if (!cls)
+        cls = pyx_error_base ? pyx_error_base : PyExc_RuntimeError;
+    const char *name = redisx_status_name(status);
+    PyObject *pdetail = pyx_text(detail && detail[0] ? detail : redisx_strerror(status));
+    if (!pdetail)
+        return NULL;
+    PyObject *exc = PyObject_CallFunction(cls, "isN", status, name ? name : "UNKNOWN", pdetail);
+    return exc;
+}
+
+/* Raises the exception of `status`; always returns NULL for `return`. */
+static PyObject *pyx_raise(int status, const char *detail)
+{
+    PyObject *exc = pyx_make_error(status, detail);
+    if (exc) {
+        PyErr_SetObject((PyObject *)Py_TYPE(exc), exc);
+        Py_DECREF(exc);
+    }
+    return NULL;
+}
+
+/* Raises from inside a typemap (after the call) with the thread's detail. */
+static void pyx_raise_status(int status)
+{
+    (void)pyx_raise(status, redisx_last_error());
+}
+
+/* InvalidArgument for argument conversion problems found in Python. */
+static void pyx_raise_invalid(const char *fmt, const char *what)
+{
+    char buf[256];
+    PyObject *pending = NULL;
+    if (PyErr_Occurred()) {
+        PyObject *t, *v, *tb;
+        PyErr_Fetch(&t, &v, &tb);
+        PyErr_NormalizeException(&t, &v, &tb);
+        pending = v ? PyObject_Str(v) : NULL;
+        Py_XDECREF(t);
+        Py_XDECREF(v);
+        Py_XDECREF(tb);
+        PyErr_Clear();
+    }
+    if (pending && PyUnicode_Check(pending)) {
+        const char *p = PyUnicode_AsUTF8(pending);
+        snprintf(buf, sizeof buf, fmt, what);
+        size_t n = strlen(buf);
+        if (p && n + 3 < sizeof buf)
+            snprintf(buf + n, sizeof buf - n, " (%s)", p);
+        if (!p)
+            PyErr_Clear();
+    } else {
+        snprintf(buf, sizeof buf, fmt, what);
+    }
+    Py_XDECREF(pending);
+    (void)pyx_raise(REDISX_ERR_INVALID, buf);
+}
+%}
+
+%inline %{
+/** Registers the exception classes: `table` maps status codes (int) to
+ *  classes, `base` is the base class used for unknown codes. Called once by
+ *  the package at import. */
+PyObject *pyx_set_error_classes(PyObject *table, PyObject *base)
+{
+    if (!PyDict_Check(table) || !PyType_Check(base)) {
+        PyErr_SetString(PyExc_TypeError, "pyx_set_error_classes(dict, type)");
+        return NULL;
+    }
+    Py_INCREF(table);
+    Py_INCREF(base);
+    Py_XSETREF(pyx_error_table, table);
+    Py_XSETREF(pyx_error_base, base);
+    Py_RETURN_NONE;
+}
+%}
+
+%typemap(out) redisx_status {
+    if ((int)$1 < 0) {
+        pyx_raise_status((int)$1);
+        SWIG_fail;
+    }
+    $result = SWIG_Py_Void();
+}
+/* These report a status as data; they must not raise. */
+%typemap(out) redisx_status redisx_item_status, redisx_status redisx_event_status
+    "$result = PyLong_FromLong((long)$1);"
+
+/* ---- arguments ------------------------------------------------------------- */
+
+/* Text in: str (UTF-8) or bytes, no NUL inside; None is NULL (the C checks
+ * turn NULL into InvalidArgument where it is not allowed). */
+%typemap(in) const char * {
+    if ($input == Py_None) {
+        $1 = NULL;
+    } else {
+        Py_ssize_t len_ = 0;
+        const char *p_ = NULL;
+        if (PyUnicode_Check($input)) {
+            p_ = PyUnicode_AsUTF8AndSize($input, &len_);
+            if (!p_) {
+                pyx_raise_invalid("argument '%s' is not encodable as UTF-8", "$1_name");
+                SWIG_fail;
+            }
+        } else if (PyBytes_Check($input)) {
+            p_ = PyBytes_AS_STRING($input);
+            len_ = PyBytes_GET_SIZE($input);
+        } else {
+            pyx_raise_invalid("argument '%s' must be str or bytes", "$1_name");
+            SWIG_fail;
+        }
+        if (memchr(p_, '\0', (size_t)len_)) {
+            pyx_raise_invalid("argument '%s' contains a NUL character", "$1_name");
+            SWIG_fail;
+        }
+        $1 = ($1_ltype)p_;
+    }
+}
+%typemap(freearg) const char * ""
+%typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) const char *
+    "$1 = ($input == Py_None || PyUnicode_Check($input) || PyBytes_Check($input));"
+
+%define PYX_INT_IN(TYPE, CTYPE, PYCONV, LO, HI)
+%typemap(in) TYPE {
+    if (PyBool_Check($input) || !PyLong_Check($input)) {
+        pyx_raise_invalid("argument '%s' must be an int", "$1_name");
+        SWIG_fail;
+    }
+    CTYPE v_ = PYCONV($input);
+    if ((v_ == (CTYPE)-1 && PyErr_Occurred()) || v_ < (CTYPE)(LO) || v_ > (CTYPE)(HI)) {
+        pyx_raise_invalid("argument '%s' is out of range", "$1_name");
+        SWIG_fail;
+    }
+    $1 = (TYPE)v_;
+}
+%typemap(typecheck, precedence=SWIG_TYPECHECK_INTEGER) TYPE "$1 = PyLong_Check($input) && !PyBool_Check($input);"
+%enddef
+
+PYX_INT_IN(int64_t, long long, PyLong_AsLongLong, INT64_MIN, INT64_MAX)
+PYX_INT_IN(int, long long, PyLong_AsLongLong, INT_MIN, INT_MAX)
+PYX_INT_IN(unsigned, long long, PyLong_AsLongLong, 0, UINT_MAX)
+PYX_INT_IN(unsigned int, long long, PyLong_AsLongLong, 0, UINT_MAX)
+PYX_INT_IN(size_t, long long, PyLong_AsLongLong, 0, LLONG_MAX)
+
+%typemap(in) double {
+    if (PyBool_Check($input) || !(PyFloat_Check($input) || PyLong_Check($input))) {
+        pyx_raise_invalid("argument '%s' must be a number", "$1_name");
+        SWIG_fail;
+    }
+    $1 = PyFloat_AsDouble($input);
+    if ($1 == -1.0 && PyErr_Occurred()) {
+        pyx_raise_invalid("argument '%s' is out of range", "$1_name");
+        SWIG_fail;
+    }
+}
+
+/* `void *user` is an integer tag (0 allowed). */
+%typemap(in) void *user {
+    if (PyBool_Check($input) || !PyLong_Check($input)) {
+        pyx_raise_invalid("argument '%s' (a tag) must be an int", "user");
+        SWIG_fail;
+    }
+    $1 = PyLong_AsVoidPtr($input);
+    if (PyErr_Occurred()) {
+        pyx_raise_invalid("argument '%s' (a tag) is out of range", "user");
+        SWIG_fail;
+    }
+}
+%typemap(out) void *redisx_item_user "$result = PyLong_FromVoidPtr($1);"
+
+/* C callbacks are not expressible from Python: the asynchronous forms lose
+ * their callback argument and complete into the client's queue. */
+%typemap(in, numinputs=0) redisx_status_cb cb "$1 = NULL;"
+%typemap(in, numinputs=0) redisx_lock_cb cb "$1 = NULL;"
+%typemap(in, numinputs=0) redisx_lock_info_cb cb "$1 = NULL;"
+%typemap(in, numinputs=0) redisx_reply_cb cb "$1 = NULL;"
+%typemap(in, numinputs=0) redisx_lock_lost_cb on_lost "$1 = NULL;"
+/* Registered through pyx_options_set_event_callable(); logs and states are
+ * not wired to Python yet. */
+%ignore redisx_options_set_event_cb;
+%ignore redisx_options_set_log_cb;
+%ignore redisx_options_set_state_cb;
+/* Replaced by pyx_reply_value() (binary-safe, recursive). */
+%ignore redisx_reply_string;
+
+/* ---- out-parameters -------------------------------------------------------- */
+
+%define PYX_OUT_HANDLE(TYPE)
+%typemap(in, numinputs=0) TYPE **out (TYPE *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) TYPE **out {
+    Py_XDECREF($result);
+    $result = SWIG_NewPointerObj((void *)tmp$argnum, $descriptor(TYPE *), 0);
+}
+%enddef
+
+PYX_OUT_HANDLE(redisx_client)
+PYX_OUT_HANDLE(redisx_options)
+PYX_OUT_HANDLE(redisx_queue)
+PYX_OUT_HANDLE(redisx_item)
+PYX_OUT_HANDLE(redisx_lock)
+PYX_OUT_HANDLE(redisx_stats)
+
+/* Lock info: a tuple (locked, fencing_token, ttl_ms, last_fencing_token); the
+ * C object is freed here. */
+%typemap(in, numinputs=0) redisx_lock_info **out (redisx_lock_info *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) redisx_lock_info **out {
+    PyObject *t_ = Py_BuildValue("(NLLL)", PyBool_FromLong(redisx_lock_info_locked(tmp$argnum)),
+                                 (long long)redisx_lock_info_fencing_token(tmp$argnum),
+                                 (long long)redisx_lock_info_ttl_ms(tmp$argnum),
+                                 (long long)redisx_lock_info_last_fencing_token(tmp$argnum));
+    redisx_lock_info_free(tmp$argnum);
+    tmp$argnum = NULL;
+    if (!t_)
+        SWIG_fail;
+    Py_XDECREF($result);
+    $result = t_;
+}
+
+/* ---- raw commands: arguments and replies ------------------------------------- */
+
+%{
+/* One command argument as bytes. Temporaries created for ints, floats and
+ * buffers are appended to *keep so they outlive the call. */
+static int pyx_arg(PyObject *o, const char **p, size_t *n, PyObject **keep)
+{
+    PyObject *tmp = NULL;
+    if (PyBytes_Check(o)) {
+        *p = PyBytes_AS_STRING(o);
+        *n = (size_t)PyBytes_GET_SIZE(o);
+        return 0;
+    }
+    if (PyUnicode_Check(o)) {
+        Py_ssize_t len;
+        const char *s = PyUnicode_AsUTF8AndSize(o, &len);
+        if (!s) {
+            pyx_raise_invalid("command argument is not encodable as %s", "UTF-8");
+            return -1;
+        }
+        *p = s;
+        *n = (size_t)len;
+        return 0;
+    }
+    if (PyBool_Check(o)) {
+        pyx_raise_invalid("command argument of type %s is ambiguous: pass b'1'/b'0' or an int", "bool");
+        return -1;
+    }
+    if (PyLong_Check(o) || PyFloat_Check(o)) {
+        PyObject *s = PyFloat_Check(o) ? PyObject_Repr(o) : PyObject_Str(o);
+        if (s) {
+            tmp = PyUnicode_AsUTF8String(s);
+            Py_DECREF(s);
+        }
+    } else if (PyObject_CheckBuffer(o)) {
+        tmp = PyBytes_FromObject(o);
+    } else {
+        pyx_raise_invalid("command argument of type %s is not supported (bytes, str, int, float)",
+                          Py_TYPE(o)->tp_name);
+        return -1;
+    }
+    if (!tmp)
+        return -1;
+    if (!*keep && !(*keep = PyList_New(0))) {
+        Py_DECREF(tmp);
+        return -1;
+    }
+    if (PyList_Append(*keep, tmp) < 0) {
+        Py_DECREF(tmp);
+        return -1;
+    }
+    Py_DECREF(tmp); /* the list holds it */
+    *p = PyBytes_AS_STRING(tmp);
+    *n = (size_t)PyBytes_GET_SIZE(tmp);
+    return 0;
+}
+
+/* Converts a reply (borrowed) into Python values. Error replies become
+ * ServerError instances (the caller decides whether to raise). */
+static PyObject *pyx_reply_value(const redisx_reply *r)
+{
+    size_t len = 0;
+    const char *s;
+    switch (r ? redisx_reply_type_of(r) : REDISX_REPLY_NIL) {
+    case REDISX_REPLY_STRING:
+        s = redisx_reply_string(r, &len);
+        return PyBytes_FromStringAndSize(s ? s : "", (Py_ssize_t)len);
+    case REDISX_REPLY_STATUS:
+        s = redisx_reply_string(r, &len);
+        return PyUnicode_DecodeUTF8(s ? s : "", (Py_ssize_t)len, "surrogateescape");
+    case REDISX_REPLY_INTEGER:
+        return PyLong_FromLongLong((long long)redisx_reply_integer(r));
+    case REDISX_REPLY_ERROR:
+        s = redisx_reply_string(r, &len);
+        return pyx_make_error(REDISX_ERR_SERVER, s ? s : "");
+    case REDISX_REPLY_ARRAY: {
+        size_t k = redisx_reply_elements(r);
+        PyObject *list = PyList_New((Py_ssize_t)k);
+        if (!list)
+            return NULL;
+        for (size_t i = 0; i < k; i++) {
+            PyObject *v = pyx_reply_value(redisx_reply_element(r, i));
+            if (!v) {
+                Py_DECREF(list);
+                return NULL;
+            }
+            PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+        }
+        return list;
+    }
+    case REDISX_REPLY_NIL:
+    default:
+        Py_RETURN_NONE;
+    }
+}
+
+/* The top-level value of a reply: an error reply raises ServerError. */
+static PyObject *pyx_reply_result(const redisx_reply *r)
+{
+    PyObject *v = pyx_reply_value(r);
+    if (v && r && redisx_reply_type_of(r) == REDISX_REPLY_ERROR) {
+        PyErr_SetObject((PyObject *)Py_TYPE(v), v);
+        Py_DECREF(v);
+        return NULL;
+    }
+    return v;
+}
+%}
+
+%typemap(in) (int argc, const char *const *argv, const size_t *argvlen) (PyObject *seq = NULL, PyObject *keep = NULL) {
+    seq = PySequence_Check($input) && !PyUnicode_Check($input) && !PyBytes_Check($input)
+              ? PySequence_Fast($input, "command")
+              : NULL;
+    if (!seq) {
+        pyx_raise_invalid("a command is a %s of arguments", "sequence");
+        SWIG_fail;
+    }
+    Py_ssize_t n_ = PySequence_Fast_GET_SIZE(seq);
+    if (n_ < 1 || n_ > 1048576) {
+        pyx_raise_invalid("a command has 1..1048576 arguments%s", "");
+        SWIG_fail;
+    }
+    $1 = (int)n_;
+    $2 = ($2_ltype)calloc((size_t)n_, sizeof(char *));
+    $3 = ($3_ltype)calloc((size_t)n_, sizeof(size_t));
+    if (!$2 || !$3) {
+        PyErr_NoMemory();
+        SWIG_fail;
+    }
+    for (Py_ssize_t i_ = 0; i_ < n_; i_++) {
+        if (pyx_arg(PySequence_Fast_GET_ITEM(seq, i_), (const char **)&$2[i_], (size_t *)&$3[i_], &keep) < 0)
+            SWIG_fail;
+    }
+}
+%typemap(freearg) (int argc, const char *const *argv, const size_t *argvlen) {
+    free((void *)$2);
+    free((void *)$3);
+    Py_XDECREF(seq$argnum);
+    Py_XDECREF(keep$argnum);
+}
+
+%typemap(in, numinputs=0) redisx_reply **out (redisx_reply *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) redisx_reply **out {
+    PyObject *v_ = pyx_reply_result(tmp$argnum);
+    redisx_reply_free(tmp$argnum);
+    tmp$argnum = NULL;
+    if (!v_)
+        SWIG_fail;
+    Py_XDECREF($result);
+    $result = v_;
+}
+
+%inline %{
+/** A reply as Python values (borrowed reply; error replies become
+ *  ServerError instances). */
+PyObject *pyx_reply_to_py(const redisx_reply *reply)
+{
+    return pyx_reply_value(reply);
+}
+%}
+
+/* ---- the package's client context -------------------------------------------
+ *
+ * pyx_ctx owns the client and its queue for the Python Client object. The
+ * Python objects it points to (event dispatcher, lost-lock table) are
+ * borrowed: the Client object keeps them in attributes, where the garbage
+ * collector sees them, and closes the client (joining the I/O thread, after
+ * which no trampoline runs) before it frees the context. */
+
+%{
+typedef struct pyx_ctx {
+    redisx_client *client; /* NULL until open; never used once closed */
+    redisx_queue *queue;   /* completions of the asynchronous forms */
+    PyObject *on_event;    /* borrowed: called (primitive, operation, status, fail_open, ns, rtt, key) */
+    PyObject *lost;        /* borrowed dict: int(lock address) -> callable() */
+    int closed;
+    int owned;             /* closed from its own I/O thread: refs taken, never freed */
+} pyx_ctx;
+
+/* The context whose trampoline runs on this thread (blocking calls from it
+ * would wait for the very thread they run on). */
+static _Thread_local pyx_ctx *pyx_tls_ctx = NULL;
+
+static int pyx_finalizing(void)
+{
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+}
+
+static void pyx_event_trampoline(redisx_client *client, const redisx_event *ev, void *user)
+{
+    (void)client;
+    pyx_ctx *ctx = user;
+    if (!ctx || !ctx->on_event || pyx_finalizing())
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    pyx_ctx *prev = pyx_tls_ctx;
+    pyx_tls_ctx = ctx;
+    PyObject *on_event = ctx->on_event;
+    Py_INCREF(on_event);
+    PyObject *r = PyObject_CallFunction(on_event, "NNiNLiN", pyx_text(redisx_event_primitive(ev)),
+                                        pyx_text(redisx_event_operation(ev)), (int)redisx_event_status(ev),
+                                        PyBool_FromLong(redisx_event_fail_open(ev)),
+                                        (long long)redisx_event_duration_ns(ev), redisx_event_round_trips(ev),
+                                        pyx_text(redisx_event_key(ev)));
+    if (!r)
+        PyErr_WriteUnraisable(on_event);
+    Py_XDECREF(r);
+    Py_DECREF(on_event);
+    pyx_tls_ctx = prev;
+    PyGILState_Release(g);
+}
+
+static void pyx_lost_trampoline(redisx_client *client, const redisx_lock *lock, void *user)
+{
+    (void)client;
+    pyx_ctx *ctx = user;
+    if (!ctx || !ctx->lost || pyx_finalizing())
+        return;
+    PyGILState_STATE g = PyGILState_Ensure();
+    pyx_ctx *prev = pyx_tls_ctx;
+    pyx_tls_ctx = ctx;
+    PyObject *key = PyLong_FromVoidPtr((void *)lock);
+    PyObject *fn = key ? PyDict_GetItemWithError(ctx->lost, key) : NULL;
+    if (fn) {
+        Py_INCREF(fn);
+        if (PyDict_DelItem(ctx->lost, key) < 0)
+            PyErr_WriteUnraisable(ctx->lost);
+        PyObject *r = PyObject_CallNoArgs(fn);
+        if (!r)
+            PyErr_WriteUnraisable(fn);
+        Py_XDECREF(r);
+        Py_DECREF(fn);
+    } else if (PyErr_Occurred()) {
+        PyErr_WriteUnraisable(ctx->lost);
+    }
+    Py_XDECREF(key);
+    pyx_tls_ctx = prev;
+    PyGILState_Release(g);
+}
+
+static PyObject *pyx_closed_error(void)
+{
+    return pyx_raise(REDISX_ERR_CLOSED, "client is closed");
+}
+
+static PyObject *pyx_wouldblock_error(void)
+{
+    return pyx_raise(REDISX_ERR_WOULDBLOCK, "blocking redisx call from a callback of the same client");
+}
+
+static void pyx_noop_status_cb(redisx_client *c, redisx_status st, void *user)
+{
+    (void)c;
+    (void)st;
+    (void)user;
+}
+
+/* A lock nobody will receive (the waiter gave up, the future was cancelled):
+ * release the lease at once rather than letting it block others until it
+ * expires, then drop the handle. Safe on any thread. */
+static void pyx_discard_lock(redisx_lock *lk)
+{
+    if (!lk)
+        return;
+    (void)redisx_lock_release_async(lk, pyx_noop_status_cb, NULL);
+    redisx_lock_free(lk);
+}
+
+/* ---- blocking waits: submit asynchronously, wait with the GIL released ---- */
+
+enum { PYX_WAIT_LOCK, PYX_WAIT_INFO, PYX_WAIT_REPLY };
+
+typedef struct pyx_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int kind;
+    int done;
+    int abandoned; /* the waiting thread left (Ctrl-C): the completion frees */
+    redisx_status status;
+    void *result;
+    long long info[4];
+    char detail[512];
+} pyx_wait;
+
+static pyx_wait *pyx_wait_new(int kind)
+{
+    pyx_wait *w = calloc(1, sizeof *w);
+    if (!w)
+        return NULL;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_mutex_init(&w->mu, NULL);
+    pthread_cond_init(&w->cv, &ca);
+    pthread_condattr_destroy(&ca);
+    w->kind = kind;
+    return w;
+}
+
+static void pyx_wait_free(pyx_wait *w)
+{
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    free(w);
+}
+
+static void pyx_wait_drop_result(pyx_wait *w)
+{
+    if (w->kind == PYX_WAIT_LOCK)
+        pyx_discard_lock(w->result);
+    else if (w->kind == PYX_WAIT_REPLY)
+        redisx_reply_free(w->result);
+    w->result = NULL;
+}
+
+/* Runs on the I/O thread (or inline on a closed client). */
+static void pyx_wait_finish(pyx_wait *w, redisx_status st, void *result)
+{
+    pthread_mutex_lock(&w->mu);
+    w->status = st;
+    w->result = result;
+    if (st != REDISX_OK)
+        snprintf(w->detail, sizeof w->detail, "%s", redisx_last_error());
+    if (w->abandoned) {
+        pthread_mutex_unlock(&w->mu);
+        pyx_wait_drop_result(w);
+        pyx_wait_free(w);
+        return;
+    }
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+static void pyx_wait_lock_cb(redisx_client *c, redisx_status st, redisx_lock *lk, void *user)
+{
+    (void)c;
+    pyx_wait_finish(user, st, lk);
+}
+
+static void pyx_wait_info_cb(redisx_client *c, redisx_status st, const redisx_lock_info *info, void *user)
+{
+    (void)c;
+    pyx_wait *w = user;
+    if (st == REDISX_OK && info) {
+        w->info[0] = redisx_lock_info_locked(info);
+        w->info[1] = (long long)redisx_lock_info_fencing_token(info);
+        w->info[2] = (long long)redisx_lock_info_ttl_ms(info);
+        w->info[3] = (long long)redisx_lock_info_last_fencing_token(info);
+    }
+    pyx_wait_finish(w, st, NULL);
+}
+
+static void pyx_wait_reply_cb(redisx_client *c, redisx_status st, redisx_reply *r, void *user)
+{
+    (void)c;
+    pyx_wait_finish(user, st, r);
+}
+
+/* Waits for the completion with the GIL released, looking for signals every
+ * 100 ms. Returns 0 with w->done set, or -1 with a Python exception set (the
+ * completion then frees `w` and whatever it carries). Called with the GIL. */
+static int pyx_wait_for(pyx_wait *w)
+{
+    int interrupted = 0;
+    Py_BEGIN_ALLOW_THREADS
+    pthread_mutex_lock(&w->mu);
+    while (!w->done) {
+        struct timespec dl;
+        clock_gettime(CLOCK_MONOTONIC, &dl);
+        dl.tv_nsec += 100 * 1000000L;
+        if (dl.tv_nsec >= 1000000000L) {
+            dl.tv_sec++;
+            dl.tv_nsec -= 1000000000L;
+        }
+        if (pthread_cond_timedwait(&w->cv, &w->mu, &dl) == ETIMEDOUT && !w->done) {
+            pthread_mutex_unlock(&w->mu);
+            Py_BLOCK_THREADS
+            interrupted = PyErr_CheckSignals() < 0;
+            Py_UNBLOCK_THREADS
+            pthread_mutex_lock(&w->mu);
+            if (interrupted) {
+                if (!w->done) {
+                    w->abandoned = 1;
+                    pthread_mutex_unlock(&w->mu);
+                    w = NULL;
+                }
+                break;
+            }
+        }
+    }
+    if (w)
+        pthread_mutex_unlock(&w->mu);
+    Py_END_ALLOW_THREADS
+    if (interrupted) {
+        if (w) { /* completed meanwhile: still honour the interrupt */
+            pyx_wait_drop_result(w);
+            pyx_wait_free(w);
+        }
+        return -1;
+    }
+    return 0;
+}
+
+/* Common prologue of the context's calls: the client must be usable and a
+ * blocking call must not come from one of its own callbacks. */
+static int pyx_ctx_check(pyx_ctx *ctx, int blocking)
+{
+    if (!ctx) {
+        pyx_raise(REDISX_ERR_INVALID, "client context is NULL");
+        return -1;
+    }
+    if (ctx->closed || !ctx->client) {
+        pyx_closed_error();
+        return -1;
+    }
+    if (blocking && pyx_tls_ctx == ctx) {
+        pyx_wouldblock_error();
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *pyx_lock_obj(redisx_lock *lk)
+{
+    return SWIG_NewPointerObj((void *)lk, SWIGTYPE_p_redisx_lock, 0);
+}
+%}
+
+%exception pyx_ctx_new {
+    $action
+    if (!result)
+        SWIG_fail;
+}
+
+%inline %{
+typedef struct pyx_ctx pyx_ctx;
+
+/** New context; `on_event` (callable or None) and `lost` (a dict) are
+ *  borrowed and must outlive the client (the Client object holds them). */
+pyx_ctx *pyx_ctx_new(PyObject *on_event, PyObject *lost)
+{
+    if (!PyDict_Check(lost)) {
+        PyErr_SetString(PyExc_TypeError, "lost must be a dict");
+        return NULL;
+    }
+    pyx_ctx *ctx = calloc(1, sizeof *ctx);
+    if (!ctx) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    ctx->on_event = on_event == Py_None ? NULL : on_event;
+    ctx->lost = lost;
+    redisx_status st = redisx_queue_new(&ctx->queue);
+    if (st != REDISX_OK) {
+        free(ctx);
+        return pyx_raise(st, redisx_last_error()), NULL;
+    }
+    return ctx;
+}
+
+/** Opens the client with `opts` (the queue and the event trampoline are
+ *  attached here; `opts` stays the caller's). */
+PyObject *pyx_ctx_open(pyx_ctx *ctx, redisx_options *opts)
+{
+    if (!ctx || !opts)
+        return pyx_raise(REDISX_ERR_INVALID, "context or options is NULL");
+    if (ctx->client || ctx->closed)
+        return pyx_raise(REDISX_ERR_INVALID, "context already used");
+    redisx_status st = redisx_options_set_queue(opts, ctx->queue, 0);
+    if (st == REDISX_OK && ctx->on_event)
+        st = redisx_options_set_event_cb(opts, pyx_event_trampoline, ctx);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    redisx_client *c = NULL;
+    char detail[512] = "";
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_client_open(&c, opts);
+    if (st != REDISX_OK)
+        snprintf(detail, sizeof detail, "%s", redisx_last_error());
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    ctx->client = c;
+    Py_RETURN_NONE;
+}
+
+/** Closes the client (idempotent). From a trampoline of this client the
+ *  close is finished by the I/O thread, and the context, which that thread
+ *  still uses, becomes immortal: `finalizing` says the Client object is
+ *  going away, in which case that is allowed; otherwise it is WouldBlock. */
+PyObject *pyx_ctx_close(pyx_ctx *ctx, int finalizing)
+{
+    if (!ctx)
+        Py_RETURN_NONE;
+    if (ctx->closed || !ctx->client) {
+        ctx->closed = 1;
+        Py_RETURN_NONE;
+    }
+    if (pyx_tls_ctx == ctx) {
+        if (!finalizing)
+            return pyx_wouldblock_error();
+        Py_XINCREF(ctx->on_event);
+        Py_XINCREF(ctx->lost);
+        ctx->owned = 1;
+        ctx->closed = 1;
+        redisx_client_close(ctx->client); /* returns at once on the I/O thread */
+        ctx->client = NULL;
+        Py_RETURN_NONE;
+    }
+    ctx->closed = 1; /* before the GIL is released: no call enters any more */
+    redisx_client *c = ctx->client;
+    Py_BEGIN_ALLOW_THREADS
+    redisx_client_close(c);
+    Py_END_ALLOW_THREADS
+    ctx->client = NULL;
+    Py_RETURN_NONE;
+}
+
+/** Frees a closed context and its queue. Returns 0 when the context must
+ *  live on (closed from its own I/O thread), 1 when freed. */
+int pyx_ctx_free(pyx_ctx *ctx)
+{
+    if (!ctx)
+        return 1;
+    if (ctx->owned || (ctx->client && !ctx->closed))
+        return 0;
+    if (ctx->client) /* closed flag without a close: cannot happen */
+        return 0;
+    redisx_queue_free(ctx->queue);
+    free(ctx);
+    return 1;
+}
+
+int pyx_ctx_closed(pyx_ctx *ctx)
+{
+    return !ctx || ctx->closed || !ctx->client;
+}
+
+/** File descriptor that is readable while completions wait in the queue. */
+int pyx_ctx_fd(pyx_ctx *ctx)
+{
+    return ctx ? redisx_queue_fd(ctx->queue) : -1;
+}
+
+const char *pyx_ctx_prefix(pyx_ctx *ctx)
+{
+    return ctx && ctx->client && !ctx->closed ? redisx_client_prefix(ctx->client) : NULL;
+}
+
+/** (name, token, fencing_token, ttl_ms, fail_open) of a lock handle. */
+PyObject *pyx_lock_props(const redisx_lock *lk)
+{
+    if (!lk)
+        return pyx_raise(REDISX_ERR_INVALID, "lock handle is NULL");
+    return Py_BuildValue("(NNLLN)", pyx_text(redisx_lock_name(lk)), pyx_text(redisx_lock_token(lk)),
+                         (long long)redisx_lock_fencing_token(lk), (long long)redisx_lock_ttl_ms(lk),
+                         PyBool_FromLong(redisx_lock_is_fail_open(lk)));
+}
+
+/** Blocking acquire (wait_ms = 0: one attempt); returns the lock handle. */
+PyObject *pyx_acquire(pyx_ctx *ctx, const char *name, int64_t ttl_ms, int64_t wait_ms)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_LOCK);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = redisx_lock_acquire_async(ctx->client, name, ttl_ms, wait_ms, pyx_wait_lock_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    if (pyx_wait_for(w) < 0)
+        return NULL;
+    PyObject *res;
+    if (w->status != REDISX_OK) {
+        res = pyx_raise(w->status, w->detail);
+    } else {
+        res = pyx_lock_obj(w->result);
+        if (!res)
+            pyx_discard_lock(w->result);
+    }
+    pyx_wait_free(w);
+    return res;
+}
+
+/** Blocking inspect: (locked, fencing_token, ttl_ms, last_fencing_token). */
+PyObject *pyx_inspect(pyx_ctx *ctx, const char *name)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_INFO);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = redisx_lock_inspect_async(ctx->client, name, pyx_wait_info_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    if (pyx_wait_for(w) < 0)
+        return NULL;
+    PyObject *res = w->status != REDISX_OK
+                        ? pyx_raise(w->status, w->detail)
+                        : Py_BuildValue("(NLLL)", PyBool_FromLong((long)w->info[0]), w->info[1], w->info[2], w->info[3]);
+    pyx_wait_free(w);
+    return res;
+}
+
+/** Blocking raw command; returns the reply as Python values. */
+PyObject *pyx_command(pyx_ctx *ctx, int argc, const char *const *argv, const size_t *argvlen)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_REPLY);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = redisx_command_async(ctx->client, argc, argv, argvlen, pyx_wait_reply_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    if (pyx_wait_for(w) < 0)
+        return NULL;
+    PyObject *res = w->status != REDISX_OK ? pyx_raise(w->status, w->detail) : pyx_reply_result(w->result);
+    redisx_reply_free(w->result);
+    pyx_wait_free(w);
+    return res;
+}
+
+/* Asynchronous forms: complete into the context's queue, tagged `user`. */
+
+PyObject *pyx_acquire_async(pyx_ctx *ctx, const char *name, int64_t ttl_ms, int64_t wait_ms, void *user)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_status st = redisx_lock_acquire_async(ctx->client, name, ttl_ms, wait_ms, NULL, user);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    Py_RETURN_NONE;
+}
+
+PyObject *pyx_inspect_async(pyx_ctx *ctx, const char *name, void *user)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_status st = redisx_lock_inspect_async(ctx->client, name, NULL, user);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    Py_RETURN_NONE;
+}
+
+PyObject *pyx_command_async(pyx_ctx *ctx, int argc, const char *const *argv, const size_t *argvlen, void *user)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_status st = redisx_command_async(ctx->client, argc, argv, argvlen, NULL, user);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    Py_RETURN_NONE;
+}
+
+/** Pops up to `max` items without waiting: a list of (tag, ok, value). For
+ *  a failed completion `value` is the exception instance; otherwise it is
+ *  the lock handle (acquire), the info tuple (inspect), the reply value
+ *  (command; an error reply counts as failed) or None. */
+PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
+{
+    if (!ctx)
+        return PyList_New(0);
+    PyObject *out = PyList_New(0);
+    if (!out)
+        return NULL;
+    for (int i = 0; i < max; i++) {
+        redisx_item *it = NULL;
+        if (redisx_queue_pop(&it, ctx->queue, 0) != REDISX_OK)
+            break;
+        if (redisx_item_kind_of(it) != REDISX_ITEM_COMPLETION) {
+            redisx_item_free(it);
+            continue;
+        }
+        PyObject *tag = PyLong_FromVoidPtr(redisx_item_user(it));
+        redisx_status st = redisx_item_status(it);
+        int ok = st == REDISX_OK;
+        PyObject *val = NULL;
+        redisx_lock *lk = redisx_item_take_lock(it);
+        redisx_reply *rep = redisx_item_take_reply(it);
+        const redisx_lock_info *info = redisx_item_lock_info(it);
+        if (!ok) {
+            val = pyx_make_error(st, redisx_item_message(it));
+            pyx_discard_lock(lk);
+        } else if (lk) {
+            val = pyx_lock_obj(lk);
+            if (!val)
+                pyx_discard_lock(lk);
+        } else if (info) {
+            val = Py_BuildValue("(NLLL)", PyBool_FromLong(redisx_lock_info_locked(info)),
+                                (long long)redisx_lock_info_fencing_token(info),
+                                (long long)redisx_lock_info_ttl_ms(info),
+                                (long long)redisx_lock_info_last_fencing_token(info));
+        } else if (rep) {
+            val = pyx_reply_value(rep);
+            if (val && redisx_reply_type_of(rep) == REDISX_REPLY_ERROR)
+                ok = 0;
+        } else {
+            val = Py_None;
+            Py_INCREF(val);
+        }
+        redisx_reply_free(rep);
+        redisx_item_free(it);
+        PyObject *t = (tag && val) ? Py_BuildValue("(NNN)", tag, PyBool_FromLong(ok), val) : NULL;
+        if (!t) {
+            if (!(tag && val)) {
+                Py_XDECREF(tag);
+                Py_XDECREF(val);
+            }
+            Py_DECREF(out);
+            return NULL;
+        }
+        int rc = PyList_Append(out, t);
+        Py_DECREF(t);
+        if (rc < 0) {
+            Py_DECREF(out);
+            return NULL;
+        }
+    }
+    return out;
+}
+
+/** Drops every item waiting in the context's queue (locks in them are
+ *  released and freed); for a client object going away. */
+void pyx_ctx_discard_all(pyx_ctx *ctx)
+{
+    redisx_item *it = NULL;
+    while (ctx && redisx_queue_pop(&it, ctx->queue, 0) == REDISX_OK) {
+        pyx_discard_lock(redisx_item_take_lock(it));
+        redisx_item_free(it);
+    }
+}
+
+/** 1 when called from a trampoline (event, lost lock) of this context. */
+int pyx_ctx_in_callback(pyx_ctx *ctx)
+{
+    return ctx && pyx_tls_ctx == ctx;
+}
+
+/** Releases the lease of a handle nobody will use and frees the handle. */
+void pyx_lock_discard(redisx_lock *lk)
+{
+    pyx_discard_lock(lk);
+}
+
+/** Starts automatic renewal; `fn()` is called once, on the I/O thread, if
+ *  the lock is lost. */
+PyObject *pyx_lock_keep_alive(pyx_ctx *ctx, redisx_lock *lk, PyObject *fn)
+{
+    if (!ctx || !lk)
+        return pyx_raise(REDISX_ERR_INVALID, "context or lock handle is NULL");
+    PyObject *key = PyLong_FromVoidPtr(lk);
+    if (!key)
+        return NULL;
+    if (fn != Py_None && PyDict_SetItem(ctx->lost, key, fn) < 0) {
+        Py_DECREF(key);
+        return NULL;
+    }
+    redisx_status st = redisx_lock_start_renewal(lk, fn != Py_None ? pyx_lost_trampoline : NULL, ctx);
+    if (st != REDISX_OK) {
+        const char *detail = redisx_last_error();
+        char copy[512];
+        snprintf(copy, sizeof copy, "%s", detail);
+        if (fn != Py_None && PyDict_DelItem(ctx->lost, key) < 0)
+            PyErr_Clear();
+        Py_DECREF(key);
+        return pyx_raise(st, copy);
+    }
+    Py_DECREF(key);
+    Py_RETURN_NONE;
+}
+
+/** Forgets the lost-lock callable of a handle and frees the handle (the
+ *  lease is not released). `ctx` may be NULL once the client is gone. */
+void pyx_lock_free(pyx_ctx *ctx, redisx_lock *lk)
+{
+    if (!lk)
+        return;
+    if (ctx && ctx->lost && PyDict_GET_SIZE(ctx->lost) > 0) {
+        PyObject *key = PyLong_FromVoidPtr(lk);
+        if (key && PyDict_DelItem(ctx->lost, key) < 0)
+            PyErr_Clear();
+        Py_XDECREF(key);
+    }
+    redisx_lock_free(lk);
+}
+
+/** Snapshot of the client's stats (free with redisx_stats_free()). */
+PyObject *pyx_stats(pyx_ctx *ctx)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_stats *s = NULL;
+    redisx_status st = redisx_client_stats(&s, ctx->client);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    return SWIG_NewPointerObj((void *)s, SWIGTYPE_p_redisx_stats, 0);
+}
+
+/** Version of the headers this module was compiled against. */
+int pyx_header_version(void)
+{
+    return REDISX_VERSION_NUMBER;
+}
+%}

@@ -1,0 +1,16 @@
+// The Go lock benchmark: its own module, so that its peers never enter the
+// library's go.mod. bench/go/run.sh copies it to a throwaway folder, points
+// the redisx requirement at bindings/go and fetches the peers there (into a
+// module cache under /tmp); nothing third-party is committed, not even a
+// go.sum.
+module redisx-bench-go
+
+go 1.24
+
+require (
+	github.com/go-redsync/redsync/v4 v4.18.1
+	github.com/redis/go-redis/v9 v9.23.0
+	redisx v0.0.0
+)
+
+replace redisx => ../../bindings/go

@@ -1,0 +1,230 @@
+// Command redisx-bench-go compares lock acquire+release cycles of the redisx
+// Go binding with go-redsync/redsync (on go-redis v9), in one run against one
+// server: sequentially (one goroutine) and with many goroutines at once, each
+// on its own lock name. Both take the lock with one attempt (redisx TryLock,
+// redsync WithTries(1)) and release it, two round trips per cycle.
+//
+// It prints name=value lines; the ratios are redisx over redsync (above 1:
+// redisx did more cycles per second). It reports figures, never judges them.
+// Rounds alternate the two libraries and the median round is reported, to
+// spread the machine's noise evenly.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-redsync/redsync/v4"
+	goredsync "github.com/go-redsync/redsync/v4/redis/goredis/v9"
+	goredis "github.com/redis/go-redis/v9"
+
+	"redisx"
+)
+
+type locker interface {
+	cycle(ctx context.Context, name string) error
+}
+
+type redisxLocker struct {
+	c   *redisx.Client
+	ttl time.Duration
+}
+
+func (l redisxLocker) cycle(ctx context.Context, name string) error {
+	lk, err := l.c.TryLock(ctx, name, l.ttl)
+	if err != nil {
+		return err
+	}
+	return lk.Release(ctx)
+}
+
+type redsyncLocker struct {
+	rs  *redsync.Redsync
+	ttl time.Duration
+}
+
+func (l redsyncLocker) cycle(ctx context.Context, name string) error {
+	m := l.rs.NewMutex(name, redsync.WithExpiry(l.ttl), redsync.WithTries(1))
+	if err := m.LockContext(ctx); err != nil {
+		return err
+	}
+	ok, err := m.UnlockContext(ctx)
+	if err == nil && !ok {
+		err = fmt.Errorf("unlock of %s reported not ok", name)
+	}
+	return err
+}
+
+// sequential runs n cycles on one goroutine; cycles per second.
+func sequential(ctx context.Context, l locker, prefix string, n int) (float64, error) {
+	name := prefix + ":seq"
+	start := time.Now()
+	for i := 0; i < n; i++ {
+		if err := l.cycle(ctx, name); err != nil {
+			return 0, fmt.Errorf("cycle %d: %w", i, err)
+		}
+	}
+	return float64(n) / time.Since(start).Seconds(), nil
+}
+
+// concurrent runs g goroutines of per cycles each, every goroutine on its own
+// lock name; cycles per second and the peak OS thread count seen meanwhile.
+func concurrent(ctx context.Context, l locker, prefix string, g, per int) (float64, int, error) {
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	stop := make(chan struct{})
+	peak := make(chan int, 1)
+	go func() {
+		p := threads()
+		for {
+			select {
+			case <-stop:
+				peak <- p
+				return
+			case <-time.After(5 * time.Millisecond):
+				p = max(p, threads())
+			}
+		}
+	}()
+	start := time.Now()
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			name := prefix + ":c:" + strconv.Itoa(i)
+			for j := 0; j < per; j++ {
+				if err := l.cycle(ctx, name); err != nil {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("goroutine %d cycle %d: %w", i, j, err))
+					return
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(stop)
+	p := <-peak
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, p, err
+	}
+	return float64(g*per) / elapsed.Seconds(), p, nil
+}
+
+func threads() int {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "Threads:"); ok {
+			n, _ := strconv.Atoi(strings.TrimSpace(v))
+			return n
+		}
+	}
+	return 0
+}
+
+func median(xs []float64) float64 {
+	s := append([]float64(nil), xs...)
+	sort.Float64s(s)
+	return s[len(s)/2]
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "redisx-bench-go: "+format+"\n", args...)
+	os.Exit(1)
+}
+
+func main() {
+	url := flag.String("url", os.Getenv("REDISX_URL"), "redis:// URL of the server")
+	seqN := flag.Int("seq", 3000, "cycles per sequential round")
+	goroutines := flag.Int("goroutines", 1000, "goroutines of the concurrent rounds")
+	per := flag.Int("per", 10, "cycles per goroutine in a concurrent round")
+	rounds := flag.Int("rounds", 3, "rounds per library and mode (median reported)")
+	flag.Parse()
+	if *url == "" {
+		fail("no server: pass -url or set REDISX_URL")
+	}
+	ctx := context.Background()
+	ttl := 10 * time.Second
+
+	rx, err := redisx.Open(*url)
+	if err != nil {
+		fail("redisx.Open: %v", err)
+	}
+	defer rx.Close()
+	opt, err := goredis.ParseURL(*url)
+	if err != nil {
+		fail("go-redis ParseURL: %v", err)
+	}
+	gr := goredis.NewClient(opt)
+	defer gr.Close()
+	if err := gr.Ping(ctx).Err(); err != nil {
+		fail("go-redis PING: %v", err)
+	}
+	libs := []struct {
+		name string
+		l    locker
+	}{
+		{"redisx", redisxLocker{rx, ttl}},
+		{"redsync", redsyncLocker{redsync.New(goredsync.NewPool(gr)), ttl}},
+	}
+
+	// Warm up both: connections, script caches, goroutine stacks.
+	for _, lib := range libs {
+		if _, err := sequential(ctx, lib.l, "bench-go:warm:"+lib.name, 200); err != nil {
+			fail("%s warm-up: %v", lib.name, err)
+		}
+		if _, _, err := concurrent(ctx, lib.l, "bench-go:warm:"+lib.name, *goroutines, 1); err != nil {
+			fail("%s warm-up: %v", lib.name, err)
+		}
+	}
+
+	seq := map[string][]float64{}
+	conc := map[string][]float64{}
+	peak := map[string]int{}
+	for r := 0; r < *rounds; r++ {
+		for i := range libs {
+			lib := libs[(i+r)%len(libs)] // alternate who goes first
+			prefix := "bench-go:" + lib.name
+			s, err := sequential(ctx, lib.l, prefix, *seqN)
+			if err != nil {
+				fail("%s sequential: %v", lib.name, err)
+			}
+			seq[lib.name] = append(seq[lib.name], s)
+			runtime.GC()
+			c, p, err := concurrent(ctx, lib.l, prefix, *goroutines, *per)
+			if err != nil {
+				fail("%s concurrent: %v", lib.name, err)
+			}
+			conc[lib.name] = append(conc[lib.name], c)
+			peak[lib.name] = max(peak[lib.name], p)
+			runtime.GC()
+		}
+	}
+
+	fmt.Printf("go_version=%s\n", runtime.Version())
+	fmt.Printf("go_gomaxprocs=%d\n", runtime.GOMAXPROCS(0))
+	fmt.Printf("go_rounds=%d\n", *rounds)
+	fmt.Printf("go_seq_cycles_per_round=%d\n", *seqN)
+	fmt.Printf("go_concurrent_goroutines=%d\n", *goroutines)
+	fmt.Printf("go_concurrent_cycles_per_round=%d\n", *goroutines**per)
+	fmt.Printf("go_redisx_connections=1\n")
+	fmt.Printf("go_redis_pool_size=%d\n", gr.Options().PoolSize)
+	for _, lib := range libs {
+		fmt.Printf("go_%s_seq_cycles_per_s=%.0f\n", lib.name, median(seq[lib.name]))
+		fmt.Printf("go_%s_concurrent_cycles_per_s=%.0f\n", lib.name, median(conc[lib.name]))
+		fmt.Printf("go_%s_concurrent_peak_threads=%d\n", lib.name, peak[lib.name])
+	}
+	fmt.Printf("go_seq_ratio=%.3f\n", median(seq["redisx"])/median(seq["redsync"]))
+	fmt.Printf("go_concurrent_ratio=%.3f\n", median(conc["redisx"])/median(conc["redsync"]))
+}

@@ -1,0 +1,632 @@
+package redisx
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"redisx/internal/capi"
+)
+
+// Client is a redisx client: a thread-safe, multiplexing connection pool to
+// one Redis server, shared by any number of goroutines. Open it once per
+// server and Close it when done.
+//
+// Every operation is submitted to the C library's asynchronous API and
+// completes into a queue that one goroutine per client drains (waiting in
+// the network poller on the queue's file descriptor); the calling goroutine
+// waits on a channel, so thousands of concurrent calls use a handful of OS
+// threads and honour their context.
+type Client struct {
+	core *core
+}
+
+// core is the part of a Client that its dispatcher goroutine uses; the Client
+// wrapper can become unreachable while core lives, which lets a forgotten
+// Client be closed by a cleanup.
+type core struct {
+	h capi.Client
+	q capi.Queue
+
+	mu     sync.RWMutex // held for reading around every call that uses h
+	closed bool
+
+	pendMu  sync.Mutex
+	nextTag uintptr
+	pending map[uintptr]*pending
+	lost    map[uintptr]func()
+
+	events     *eventPump
+	dispatched chan struct{}
+	closeOnce  sync.Once
+}
+
+// pending is one asynchronous call waiting for its completion.
+type pending struct {
+	ch        chan capi.Item // buffered: the dispatcher never blocks on it
+	abandoned bool           // the caller gave up (context); dispose of the result
+}
+
+// Option configures Open.
+type Option func(*config)
+
+type config struct {
+	set     []func(capi.Options) error
+	handler func(Event)
+}
+
+func (c *config) add(f func(capi.Options) error) { c.set = append(c.set, f) }
+
+// WithPrefix sets the prefix of every key redisx writes (default "redisx").
+// Services that share locks must use the same prefix.
+func WithPrefix(prefix string) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			if err := noNUL(prefix, "prefix"); err != nil {
+				return err
+			}
+			return capi.Redisx_options_set_prefix(o, prefix)
+		})
+	}
+}
+
+// WithCommandTimeout bounds each command from submission to reply (default
+// 1s). A command not answered in time fails with ErrTimeout.
+func WithCommandTimeout(d time.Duration) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error { return capi.Redisx_options_set_command_timeout_ms(o, millis(d)) })
+	}
+}
+
+// WithConnectTimeout bounds establishing a connection (default 2s).
+func WithConnectTimeout(d time.Duration) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error { return capi.Redisx_options_set_connect_timeout_ms(o, millis(d)) })
+	}
+}
+
+// WithConnections sets how many connections the client multiplexes over
+// (1..64, default 1: with pipelining one connection usually saturates a
+// Redis server).
+func WithConnections(n int) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error { return capi.Redisx_options_set_connections(o, n) })
+	}
+}
+
+// WithAuth sets the ACL user and password, overriding the URL's.
+func WithAuth(user, password string) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			if err := noNUL(user, "user"); err != nil {
+				return err
+			}
+			if err := noNUL(password, "password"); err != nil {
+				return err
+			}
+			return capi.Redisx_options_set_auth(o, user, password)
+		})
+	}
+}
+
+// WithFailOpenLocks makes lock operations succeed when Redis cannot be
+// reached: such a lock excludes nobody (Lock.FailOpen reports it, its
+// fencing token is 0). The default is to fail with ErrConnection/ErrTimeout.
+func WithFailOpenLocks() Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			return capi.Redisx_options_set_fail_policy(o, capi.REDISX_PRIMITIVE_LOCK, capi.REDISX_FAIL_OPEN)
+		})
+	}
+}
+
+// WithEventHandler receives one Event per finished operation, in order, on a
+// goroutine of its own (a slow handler delays later events, not operations).
+// Close waits until the handler has seen every event: do not call Close from
+// the handler.
+func WithEventHandler(h func(Event)) Option {
+	return func(c *config) { c.handler = h }
+}
+
+// WithEventKeys puts the key name (the lock name, ...) into events; off by
+// default because names can be personal data.
+func WithEventKeys() Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error { return capi.Redisx_options_set_event_keys(o, 1) })
+	}
+}
+
+// Open creates a client for the server at url:
+// redis://[user[:password]@]host[:port][/db] or unix:///path.sock[?db=N].
+// It connects in the background: an unreachable server is not an error
+// here, but operations fail until it is reachable. Malformed URLs give
+// ErrInvalidURL, bad options ErrInvalidArgument.
+func Open(url string, opts ...Option) (*Client, error) {
+	var cfg config
+	for _, o := range opts {
+		o(&cfg)
+	}
+	if err := noNUL(url, "url"); err != nil {
+		return nil, err
+	}
+	o, err := capi.Redisx_options_new().Get()
+	if err != nil {
+		return nil, errorOf(err)
+	}
+	defer capi.Redisx_options_free(o)
+	if err := capi.Redisx_options_set_url(o, url); err != nil {
+		return nil, errorOf(err)
+	}
+	for _, set := range cfg.set {
+		if err := set(o); err != nil {
+			return nil, errorOf(err)
+		}
+	}
+	q, err := capi.Redisx_queue_new().Get()
+	if err != nil {
+		return nil, errorOf(err)
+	}
+	what := capi.REDISX_QUEUE_LOCK_LOST
+	if cfg.handler != nil {
+		what |= capi.REDISX_QUEUE_EVENTS
+	}
+	if err := capi.Redisx_options_set_queue(o, q, what); err != nil {
+		capi.Redisx_queue_free(q)
+		return nil, errorOf(err)
+	}
+	h, err := capi.Redisx_client_open(o).Get()
+	if err != nil {
+		capi.Redisx_queue_free(q)
+		return nil, errorOf(err)
+	}
+	k := &core{
+		h:          h,
+		q:          q,
+		nextTag:    1,
+		pending:    map[uintptr]*pending{},
+		lost:       map[uintptr]func(){},
+		dispatched: make(chan struct{}),
+	}
+	if cfg.handler != nil {
+		k.events = newEventPump(cfg.handler)
+	}
+	go k.dispatch()
+	c := &Client{core: k}
+	// A Client dropped without Close would keep its I/O thread and
+	// dispatcher forever: close it once it is unreachable (locks keep their
+	// Client reachable).
+	runtime.AddCleanup(c, func(k *core) { k.close() }, k)
+	return c, nil
+}
+
+// Close stops lock waits and automatic renewals, lets commands already sent
+// finish within their timeout, fails every other operation with ErrClosed,
+// and releases the client's threads. Locks are not released (their leases
+// expire); their methods return ErrClosed afterwards. Close is idempotent.
+func (c *Client) Close() error {
+	c.core.close()
+	return nil
+}
+
+func (k *core) close() {
+	k.closeOnce.Do(func() {
+		k.mu.Lock()
+		k.closed = true
+		k.mu.Unlock()
+		// Completes every outstanding operation into the queue, then stops
+		// the I/O thread.
+		capi.Redisx_client_close(k.h)
+		capi.Redisx_queue_shutdown(k.q)
+		<-k.dispatched
+		capi.Redisx_queue_free(k.q)
+		if k.events != nil {
+			k.events.close()
+		}
+	})
+}
+
+// Prefix returns the client's key prefix.
+func (c *Client) Prefix() string {
+	k := c.core
+	k.mu.RLock()
+	defer k.mu.RUnlock()
+	if k.closed {
+		return ""
+	}
+	return capi.Redisx_client_prefix(k.h)
+}
+
+// ---- completions ----------------------------------------------------------
+
+// dispatch drains the queue and hands each completion to the goroutine
+// waiting for it (by its tag). It waits in Go's network poller on the
+// queue's file descriptor, so no OS thread sits blocked in C and the
+// goroutines it wakes run at once on its P.
+func (k *core) dispatch() {
+	defer close(k.dispatched)
+	rc, f := k.pollable()
+	if rc == nil {
+		k.dispatchBlocking()
+		return
+	}
+	defer f.Close()
+	_ = rc.Read(func(uintptr) bool {
+		for {
+			it, err := capi.Redisx_queue_pop(k.q, 0).Get()
+			if err != nil {
+				// ERR_EMPTY: wait for the fd; ERR_CLOSED: shut down and drained.
+				return !isStatus(err, int(capi.REDISX_ERR_EMPTY))
+			}
+			k.handle(it)
+		}
+	})
+}
+
+// pollable wraps a duplicate of the queue's fd (the library owns the original
+// and forbids closing it) for the network poller; nil if that fails.
+func (k *core) pollable() (syscall.RawConn, *os.File) {
+	fd, err := syscall.Dup(capi.Redisx_queue_fd(k.q))
+	if err != nil {
+		return nil, nil
+	}
+	syscall.CloseOnExec(fd)
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return nil, nil
+	}
+	f := os.NewFile(uintptr(fd), "redisx-queue")
+	rc, err := f.SyscallConn()
+	if err != nil {
+		f.Close()
+		return nil, nil
+	}
+	return rc, f
+}
+
+// dispatchBlocking is the fallback: one goroutine blocked in
+// redisx_queue_pop (one OS thread).
+func (k *core) dispatchBlocking() {
+	for {
+		it, err := capi.Redisx_queue_pop(k.q, -1).Get()
+		if err != nil {
+			if isStatus(err, int(capi.REDISX_ERR_EMPTY)) {
+				continue
+			}
+			return
+		}
+		k.handle(it)
+	}
+}
+
+func isStatus(err error, code int) bool {
+	var st *capi.Status
+	return errors.As(err, &st) && st.Code == code
+}
+
+func (k *core) handle(it capi.Item) {
+	switch capi.Redisx_item_kind_of(it) {
+	case capi.REDISX_ITEM_COMPLETION:
+		k.complete(capi.Redisx_item_user(it), it)
+	case capi.REDISX_ITEM_EVENT:
+		if k.events != nil {
+			k.events.push(eventOf(capi.Redisx_item_event(it)))
+		}
+		capi.Redisx_item_free(it)
+	case capi.REDISX_ITEM_LOCK_LOST:
+		tag := capi.Redisx_item_user(it)
+		capi.Redisx_item_free(it)
+		k.pendMu.Lock()
+		fn := k.lost[tag]
+		delete(k.lost, tag)
+		k.pendMu.Unlock()
+		if fn != nil {
+			go fn()
+		}
+	default:
+		capi.Redisx_item_free(it)
+	}
+}
+
+func (k *core) complete(tag uintptr, it capi.Item) {
+	k.pendMu.Lock()
+	p := k.pending[tag]
+	delete(k.pending, tag)
+	k.pendMu.Unlock()
+	if p == nil || p.abandoned {
+		dispose(it)
+		return
+	}
+	p.ch <- it
+}
+
+// dispose frees a completion nobody waits for. A lock it carries was
+// acquired after its caller gave up: release it at once rather than let it
+// block others until its lease runs out.
+func dispose(it capi.Item) {
+	if lk := capi.Redisx_item_take_lock(it); lk != 0 {
+		_ = capi.Redisx_lock_release_async(lk, 0) // tag 0: nobody waits
+		capi.Redisx_lock_free(lk)
+	}
+	capi.Redisx_item_free(it)
+}
+
+// call submits one asynchronous operation (submit gets the tag to pass as
+// `user`) and waits for its completion item or for ctx. The caller owns and
+// frees the item.
+func (k *core) call(ctx context.Context, submit func(tag uintptr) error) (capi.Item, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	p := &pending{ch: make(chan capi.Item, 1)}
+	k.pendMu.Lock()
+	tag := k.nextTag
+	k.nextTag++
+	k.pending[tag] = p
+	k.pendMu.Unlock()
+
+	k.mu.RLock()
+	var err error
+	if k.closed {
+		err = closedError()
+	} else if err = submit(tag); err != nil {
+		err = errorOf(err)
+	}
+	k.mu.RUnlock()
+	if err != nil {
+		k.pendMu.Lock()
+		delete(k.pending, tag)
+		k.pendMu.Unlock()
+		return 0, err
+	}
+
+	select {
+	case it := <-p.ch:
+		return it, nil
+	case <-ctx.Done():
+		k.pendMu.Lock()
+		_, waiting := k.pending[tag]
+		if waiting {
+			p.abandoned = true
+		}
+		k.pendMu.Unlock()
+		if !waiting { // delivered meanwhile: it is in the channel
+			dispose(<-p.ch)
+		}
+		return 0, ctx.Err()
+	}
+}
+
+// status reads a completion's status: nil, or the *Error with its detail.
+func status(it capi.Item) error {
+	if st := capi.Redisx_item_status(it); st != 0 {
+		return newError(st, capi.Redisx_item_message(it))
+	}
+	return nil
+}
+
+// ---- raw commands -----------------------------------------------------------
+
+// Do runs one Redis command, e.g. Do(ctx, "SET", "k", []byte{0, 1}). Arguments
+// may be string, []byte, any integer, float32/64 or bool; values are binary
+// safe. The reply is nil (nil reply), []byte (bulk string), string (status
+// reply such as "OK"), int64, or []any of those; an error reply is returned
+// as an *Error wrapping ErrServer (inside an array it is an *Error element).
+// Not for blocking commands (BLPOP, SUBSCRIBE, ...).
+func (c *Client) Do(ctx context.Context, args ...any) (any, error) {
+	argv := make([][]byte, len(args))
+	for i, a := range args {
+		b, err := argBytes(a)
+		if err != nil {
+			return nil, invalid("argument %d: %v", i, err)
+		}
+		argv[i] = b
+	}
+	k := c.core
+	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_command_async(k.h, argv, tag) })
+	if err != nil {
+		return nil, err
+	}
+	if err := status(it); err != nil {
+		capi.Redisx_item_free(it)
+		return nil, err
+	}
+	r := capi.Redisx_item_take_reply(it)
+	capi.Redisx_item_free(it)
+	defer capi.Redisx_reply_free(r)
+	v := replyValue(r)
+	if e, ok := v.(*Error); ok {
+		return nil, e
+	}
+	return v, nil
+}
+
+func argBytes(a any) ([]byte, error) {
+	switch v := a.(type) {
+	case []byte:
+		if v == nil {
+			return []byte{}, nil
+		}
+		return v, nil
+	case string:
+		return []byte(v), nil
+	case int:
+		return strconv.AppendInt(nil, int64(v), 10), nil
+	case int8:
+		return strconv.AppendInt(nil, int64(v), 10), nil
+	case int16:
+		return strconv.AppendInt(nil, int64(v), 10), nil
+	case int32:
+		return strconv.AppendInt(nil, int64(v), 10), nil
+	case int64:
+		return strconv.AppendInt(nil, v, 10), nil
+	case uint:
+		return strconv.AppendUint(nil, uint64(v), 10), nil
+	case uint8:
+		return strconv.AppendUint(nil, uint64(v), 10), nil
+	case uint16:
+		return strconv.AppendUint(nil, uint64(v), 10), nil
+	case uint32:
+		return strconv.AppendUint(nil, uint64(v), 10), nil
+	case uint64:
+		return strconv.AppendUint(nil, v, 10), nil
+	case float32:
+		return strconv.AppendFloat(nil, float64(v), 'g', -1, 32), nil
+	case float64:
+		return strconv.AppendFloat(nil, v, 'g', -1, 64), nil
+	case bool:
+		if v {
+			return []byte("1"), nil
+		}
+		return []byte("0"), nil
+	default:
+		return nil, fmt.Errorf("unsupported type %T", a)
+	}
+}
+
+func replyValue(r capi.Reply) any {
+	switch capi.Redisx_reply_type_of(r) {
+	case capi.REDISX_REPLY_STRING:
+		return capi.Redisx_reply_string(r)
+	case capi.REDISX_REPLY_STATUS:
+		return string(capi.Redisx_reply_string(r))
+	case capi.REDISX_REPLY_INTEGER:
+		return capi.Redisx_reply_integer(r)
+	case capi.REDISX_REPLY_ERROR:
+		return newError(codeServer, string(capi.Redisx_reply_string(r)))
+	case capi.REDISX_REPLY_ARRAY:
+		n := capi.Redisx_reply_elements(r)
+		out := make([]any, n)
+		for i := range out {
+			out[i] = replyValue(capi.Redisx_reply_element(r, int64(i)))
+		}
+		return out
+	default:
+		return nil
+	}
+}
+
+// ---- stats ------------------------------------------------------------------
+
+// Stats is a snapshot of a client's counters and latency histograms, taken
+// without any per-operation callback (for Prometheus or OpenTelemetry
+// exporters).
+type Stats struct {
+	Connects        uint64 // successful (re)connections
+	Disconnects     uint64 // connections lost
+	ConnectFailures uint64 // failed connection attempts
+	ScriptReloads   uint64 // NOSCRIPT answered by reloading a script
+	InFlight        uint64 // operations not yet completed
+	ConnectionsUp   uint64 // connections serving now
+	Operations      []OperationStats
+}
+
+// OperationStats are the counters of one (primitive, operation) series.
+type OperationStats struct {
+	Primitive  string // "client", "lock"
+	Operation  string // "command", "acquire", "release", "extend", "renew", "inspect"
+	Calls      uint64 // operations finished
+	OK         uint64 // ... with success
+	Rejected   uint64 // ... with a domain answer (ErrLockHeld, ErrLockNotOwned)
+	Errors     uint64 // ... with any other error
+	Timeouts   uint64 // ... of which ErrTimeout
+	FailOpen   uint64 // ... turned into success by a fail-open policy
+	RoundTrips uint64 // commands written to Redis
+	Latency    []LatencyBucket
+	P50        time.Duration // upper bound of the bucket holding the quantile
+	P90        time.Duration
+	P99        time.Duration
+}
+
+// LatencyBucket counts the operations whose duration fell in (previous
+// bucket's bound, UpperBound]; the last bucket's bound is the largest
+// Duration.
+type LatencyBucket struct {
+	UpperBound time.Duration
+	Count      uint64
+}
+
+// Stats takes a snapshot; a closed client gives the zero Stats.
+func (c *Client) Stats() Stats {
+	k := c.core
+	k.mu.RLock()
+	if k.closed {
+		k.mu.RUnlock()
+		return Stats{}
+	}
+	s, err := capi.Redisx_client_stats(k.h).Get()
+	k.mu.RUnlock()
+	if err != nil {
+		return Stats{}
+	}
+	defer capi.Redisx_stats_free(s)
+	out := Stats{
+		Connects:        capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTS),
+		Disconnects:     capi.Redisx_stats_client(s, capi.REDISX_CLIENT_DISCONNECTS),
+		ConnectFailures: capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECT_FAILURES),
+		ScriptReloads:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_SCRIPT_RELOADS),
+		InFlight:        capi.Redisx_stats_client(s, capi.REDISX_CLIENT_IN_FLIGHT),
+		ConnectionsUp:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTIONS_UP),
+	}
+	buckets := capi.Redisx_stats_buckets(s)
+	for i := 0; i < capi.Redisx_stats_series(s); i++ {
+		op := OperationStats{
+			Primitive:  capi.Redisx_stats_primitive(s, i),
+			Operation:  capi.Redisx_stats_operation(s, i),
+			Calls:      capi.Redisx_stats_counter(s, i, capi.REDISX_COUNTER_CALLS),
+			OK:         capi.Redisx_stats_counter(s, i, capi.REDISX_COUNTER_OK),
+			Rejected:   capi.Redisx_stats_counter(s, i, capi.REDISX_COUNTER_REJECTED),
+			Errors:     capi.Redisx_stats_counter(s, i, capi.REDISX_COUNTER_ERRORS),
+			Timeouts:   capi.Redisx_stats_counter(s, i, capi.REDISX_COUNTER_TIMEOUTS),
+			FailOpen:   capi.Redisx_stats_counter(s, i, capi.REDISX_COUNTER_FAIL_OPEN),
+			RoundTrips: capi.Redisx_stats_counter(s, i, capi.REDISX_COUNTER_ROUND_TRIPS),
+			P50:        time.Duration(capi.Redisx_stats_quantile_ns(s, i, 0.5)),
+			P90:        time.Duration(capi.Redisx_stats_quantile_ns(s, i, 0.9)),
+			P99:        time.Duration(capi.Redisx_stats_quantile_ns(s, i, 0.99)),
+			Latency:    make([]LatencyBucket, buckets),
+		}
+		for b := range op.Latency {
+			op.Latency[b] = LatencyBucket{
+				UpperBound: time.Duration(capi.Redisx_stats_bucket_upper_ns(s, b)),
+				Count:      capi.Redisx_stats_bucket_count(s, i, b),
+			}
+		}
+		out.Operations = append(out.Operations, op)
+	}
+	return out
+}
+
+// Operation returns the series of (primitive, operation), if any.
+func (s Stats) Operation(primitive, operation string) (OperationStats, bool) {
+	for _, op := range s.Operations {
+		if op.Primitive == primitive && op.Operation == operation {
+			return op, true
+		}
+	}
+	return OperationStats{}, false
+}
+
+// ---- helpers ----------------------------------------------------------------
+
+// millis converts a duration to whole milliseconds, rounding a positive
+// duration up so that it never becomes 0; the library checks the range.
+func millis(d time.Duration) int64 {
+	if d <= 0 {
+		return int64(d / time.Millisecond)
+	}
+	return int64((d + time.Millisecond - 1) / time.Millisecond)
+}
+
+// noNUL refuses strings that C would silently cut at their first NUL byte.
+func noNUL(s, what string) error {
+	if strings.IndexByte(s, 0) >= 0 {
+		return invalid("%s contains a NUL byte", what)
+	}
+	return nil
+}

@@ -1,0 +1,24 @@
+// Package redisx is the Go binding of redisx: Redis building blocks (so far
+// a multiplexing client and distributed locks with fencing tokens)
+// implemented once in C and shared, key for key and script for script, with
+// the Python and Node.js bindings.
+//
+//	c, err := redisx.Open("redis://127.0.0.1:6379/0")
+//	if err != nil { ... }
+//	defer c.Close()
+//	lk, err := c.Lock(ctx, "nightly-report", 30*time.Second)
+//	if err != nil { ... }          // ctx deadline/cancellation bound the wait
+//	defer lk.Release(ctx)
+//	write(lk.FencingToken(), data) // let the resource reject older tokens
+//
+// Errors are *Error values carrying the C status code, its name and a
+// detail; errors.Is matches them against the sentinels (ErrLockHeld,
+// ErrLockNotOwned, ErrTimeout, ErrConnection, ErrClosed, ...), whose names are
+// the same in every redisx binding.
+//
+// Every operation goes through the C library's asynchronous API: the calling
+// goroutine waits on a channel (and on its context), while one goroutine per
+// client drains the library's completion queue from Go's network poller. So
+// any number of goroutines can wait for locks without holding OS threads,
+// and retries, backoff, renewal and key layout stay in the C library.
+package redisx

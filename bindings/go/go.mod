@@ -1,0 +1,3 @@
+module redisx
+
+go 1.24

@@ -1,0 +1,286 @@
+package redisx
+
+import (
+	"context"
+	"runtime"
+	"sync/atomic"
+	"time"
+
+	"redisx/internal/capi"
+)
+
+// Lock is a held distributed lock: a token-owned lease with a fencing token.
+// Release it when done; a Lock dropped without Release is freed by the
+// garbage collector and its lease simply expires (its automatic renewal, if
+// any, stops).
+//
+// Locks share keys and semantics with every redisx binding that uses the
+// same prefix: a lock taken here excludes Python and Node holders too.
+type Lock struct {
+	client   *Client // keeps the client reachable while the lock is
+	h        *lockHandle
+	name     string
+	token    string
+	fencing  int64
+	failOpen bool
+}
+
+// lockHandle owns the C handle; the cleanup of a Lock frees it.
+type lockHandle struct {
+	k       *core
+	h       capi.Lock
+	lostTag atomic.Uintptr
+}
+
+func (lh *lockHandle) free() {
+	if tag := lh.lostTag.Swap(0); tag != 0 {
+		lh.k.pendMu.Lock()
+		delete(lh.k.lost, tag)
+		lh.k.pendMu.Unlock()
+	}
+	capi.Redisx_lock_free(lh.h)
+}
+
+func (c *Client) newLock(name string, h capi.Lock) *Lock {
+	lk := &Lock{
+		client:   c,
+		h:        &lockHandle{k: c.core, h: h},
+		name:     name,
+		token:    capi.Redisx_lock_token(h),
+		fencing:  capi.Redisx_lock_fencing_token(h),
+		failOpen: capi.Redisx_lock_is_fail_open(h) != 0,
+	}
+	runtime.AddCleanup(lk, (*lockHandle).free, lk.h)
+	return lk
+}
+
+// LockOption configures Client.Lock.
+type LockOption func(*lockConfig)
+
+type lockConfig struct {
+	wait time.Duration // < 0: until ctx is done
+}
+
+// WithWait bounds how long Lock waits for a held lock (besides ctx); when it
+// runs out Lock returns ErrLockHeld. WithWait(0) is TryLock.
+func WithWait(d time.Duration) LockOption {
+	return func(c *lockConfig) {
+		if d < 0 {
+			d = 0
+		}
+		c.wait = d
+	}
+}
+
+// chunkMs bounds one wait submitted to the library when ctx can be
+// cancelled: the library cannot cancel a wait, so a goroutine that gives up
+// leaves at most this much waiting behind (and a lock that wait obtains is
+// released at once). Backoff and retries stay in the library.
+const chunkMs = 1000
+
+// Lock acquires lock name with a lease of ttl, waiting while another owner
+// holds it: until ctx is done (a ctx deadline bounds the wait; it then
+// returns context.DeadlineExceeded) or until the WithWait limit (then
+// ErrLockHeld). Cancelling ctx returns ctx.Err() promptly; a lock the
+// library obtains after that is released, never leaked.
+func (c *Client) Lock(ctx context.Context, name string, ttl time.Duration, opts ...LockOption) (*Lock, error) {
+	cfg := lockConfig{wait: -1}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	return c.acquire(ctx, name, ttl, cfg.wait)
+}
+
+// TryLock makes one attempt: ErrLockHeld when someone else holds the lock.
+func (c *Client) TryLock(ctx context.Context, name string, ttl time.Duration) (*Lock, error) {
+	return c.acquire(ctx, name, ttl, 0)
+}
+
+func (c *Client) acquire(ctx context.Context, name string, ttl time.Duration, limit time.Duration) (*Lock, error) {
+	if err := noNUL(name, "lock name"); err != nil {
+		return nil, err
+	}
+	k := c.core
+	ttlMs := millis(ttl)
+	start := time.Now()
+	deadline, hasDeadline := ctx.Deadline()
+	for first := true; ; first = false {
+		var waitMs int64
+		if limit != 0 {
+			waitMs = int64(capi.REDISX_LOCK_TTL_MAX_MS)
+			if ctx.Done() != nil {
+				waitMs = chunkMs
+			}
+			if limit > 0 {
+				waitMs = min(waitMs, millis(limit-time.Since(start)))
+			}
+			if hasDeadline {
+				waitMs = min(waitMs, millis(time.Until(deadline)))
+			}
+			if waitMs < 0 {
+				waitMs = 0
+			}
+			if waitMs == 0 && !first {
+				break
+			}
+		}
+		it, err := k.call(ctx, func(tag uintptr) error {
+			return capi.Redisx_lock_acquire_async(k.h, name, ttlMs, waitMs, tag)
+		})
+		if err != nil {
+			return nil, err
+		}
+		if err := status(it); err != nil {
+			capi.Redisx_item_free(it)
+			if limit == 0 || err.(*Error).Code != codeLocked {
+				return nil, err
+			}
+			if limit > 0 && time.Since(start) >= limit {
+				return nil, err
+			}
+			if hasDeadline && !time.Now().Before(deadline) {
+				break
+			}
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			continue // a chunk of the wait ended: wait on
+		}
+		h := capi.Redisx_item_take_lock(it)
+		capi.Redisx_item_free(it)
+		return c.newLock(name, h), nil
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	return nil, context.DeadlineExceeded
+}
+
+// Name returns the lock's name.
+func (lk *Lock) Name() string { return lk.name }
+
+// Token returns the owner token ("<fencing>:<32 hex>"; "" for a fail-open
+// lock).
+func (lk *Lock) Token() string { return lk.token }
+
+// FencingToken returns the fencing token: > 0 and strictly increasing per
+// lock name across all holders in every language (0 for a fail-open lock).
+// Hand it to the resource you protect and have it reject older tokens: a
+// lease can expire while its holder still runs.
+func (lk *Lock) FencingToken() int64 { return lk.fencing }
+
+// FailOpen reports whether the lock was granted by the fail-open policy
+// without Redis: such a lock excludes nobody.
+func (lk *Lock) FailOpen() bool { return lk.failOpen }
+
+// Lost reports whether automatic renewal (KeepAlive) found the lock lost.
+func (lk *Lock) Lost() bool {
+	lost := capi.Redisx_lock_is_lost(lk.h.h) != 0
+	runtime.KeepAlive(lk)
+	return lost
+}
+
+// Release gives the lock up if this handle still owns it; ErrLockNotOwned
+// when its lease expired or someone else holds it now. It stops automatic
+// renewal either way.
+func (lk *Lock) Release(ctx context.Context) error {
+	k := lk.h.k
+	h := lk.h.h
+	if tag := lk.h.lostTag.Swap(0); tag != 0 {
+		k.pendMu.Lock()
+		delete(k.lost, tag)
+		k.pendMu.Unlock()
+	}
+	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_lock_release_async(h, tag) })
+	runtime.KeepAlive(lk)
+	if err != nil {
+		return err
+	}
+	err = status(it)
+	capi.Redisx_item_free(it)
+	return err
+}
+
+// Extend sets the remaining lease to ttl (and the lease automatic renewal
+// keeps) if this handle still owns the lock; ErrLockNotOwned otherwise.
+func (lk *Lock) Extend(ctx context.Context, ttl time.Duration) error {
+	k := lk.h.k
+	h := lk.h.h
+	ms := millis(ttl)
+	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_lock_extend_async(h, ms, tag) })
+	runtime.KeepAlive(lk)
+	if err != nil {
+		return err
+	}
+	err = status(it)
+	capi.Redisx_item_free(it)
+	return err
+}
+
+// KeepAlive starts automatic renewal: every ttl/3 the library extends the
+// lease to its full ttl, until Release, Client.Close or the Lock is garbage
+// collected. If a renewal finds the lock gone (expired, deleted, taken) or
+// renewals fail until the lease must have run out, onLost (may be nil) runs
+// once on a goroutine of its own and renewal stops. A second KeepAlive
+// returns ErrInvalidArgument.
+func (lk *Lock) KeepAlive(onLost func()) error {
+	k := lk.h.k
+	var tag uintptr
+	if onLost != nil {
+		k.pendMu.Lock()
+		tag = k.nextTag
+		k.nextTag++
+		k.lost[tag] = onLost
+		k.pendMu.Unlock()
+	}
+	k.mu.RLock()
+	var err error
+	if k.closed {
+		err = closedError()
+	} else if err = capi.Redisx_lock_start_renewal(lk.h.h, tag); err != nil {
+		err = errorOf(err)
+	}
+	k.mu.RUnlock()
+	runtime.KeepAlive(lk)
+	if err != nil || tag == 0 {
+		if tag != 0 {
+			k.pendMu.Lock()
+			delete(k.lost, tag)
+			k.pendMu.Unlock()
+		}
+		return err
+	}
+	lk.h.lostTag.Store(tag)
+	return nil
+}
+
+// LockInfo tells who holds a lock right now.
+type LockInfo struct {
+	Locked           bool
+	FencingToken     int64         // of the current holder (0 when free)
+	TTL              time.Duration // remaining lease of the current holder (0 when free)
+	LastFencingToken int64         // last fencing token issued for the name (0 if never locked)
+}
+
+// LockInfo inspects lock name without taking it.
+func (c *Client) LockInfo(ctx context.Context, name string) (LockInfo, error) {
+	if err := noNUL(name, "lock name"); err != nil {
+		return LockInfo{}, err
+	}
+	k := c.core
+	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_lock_inspect_async(k.h, name, tag) })
+	if err != nil {
+		return LockInfo{}, err
+	}
+	defer capi.Redisx_item_free(it)
+	if err := status(it); err != nil {
+		return LockInfo{}, err
+	}
+	info := capi.Redisx_item_lock_info(it)
+	return LockInfo{
+		Locked:           capi.Redisx_lock_info_locked(info) != 0,
+		FencingToken:     capi.Redisx_lock_info_fencing_token(info),
+		TTL:              time.Duration(capi.Redisx_lock_info_ttl_ms(info)) * time.Millisecond,
+		LastFencingToken: capi.Redisx_lock_info_last_fencing_token(info),
+	}, nil
+}

@@ -50,6 +50,34 @@ stop_throwaway_redis() {
   fi
 }
 
+# Installs the project's own Debian packages from DIR (built by
+# packaging/build-deb.sh) so that the language packages find libredisx
+# through pkg-config like any user's machine would.
+install_debs() { # dir
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  $sudo dpkg -i "$1"/libredisx0_*.deb "$1"/libredisx-dev_*.deb >/dev/null
+}
+
+# Python for venvs: the first python3 on PATH (pyenv's on these machines),
+# with Debian's venv module as the fallback.
+python_for_venv() {
+  local py
+  py=$(command -v python3)
+  if ! "$py" -m venv --help >/dev/null 2>&1; then
+    need_packages python3-venv
+  fi
+  echo "$py"
+}
+
+# Node.js, npm and Go from Debian when the machine has none of its own.
+ensure_language_toolchains() {
+  command -v node >/dev/null || need_packages nodejs
+  command -v npm >/dev/null || need_packages npm
+  command -v go >/dev/null || need_packages golang-go
+  need_packages g++ python3 python3-venv
+}
+
 # Configures and builds quietly; on failure prints the whole log.
 cmake_build() { # dir [cmake args...]
   local dir=$1 out

@@ -19,6 +19,7 @@
 #                              / redis-benchmark -c 50 -P 16 -t set requests/s
 # It reports figures only; it never judges them.
 set -euo pipefail
+source "$(cd "$(dirname "$0")/.." && pwd)/scripts/lib.sh"
 
 build_dir=${1:-./build}
 bench_bin=$build_dir/bench/redisx_lock_bench
@@ -38,74 +39,17 @@ if [[ ! -x $bench_bin ]]; then
     exit 2
 fi
 
-tmp_dir=
-server_pid=
-# A killed daemon lingers as a zombie until init reaps it: that counts as gone.
-server_alive() {
-    local state
-    kill -0 "$server_pid" 2>/dev/null || return 1
-    state=$(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null || true)
-    [[ $state != Z ]]
-}
-cleanup() {
-    if [[ -n $server_pid ]] && server_alive; then
-        kill "$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            server_alive || break
-            sleep 0.1
-        done
-    fi
-    if [[ -n $tmp_dir ]]; then
-        rm -rf "$tmp_dir"
-    fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-if [[ -n ${REDISX_URL:-} ]]; then
-    url=$REDISX_URL
-    if [[ $url == unix://* ]]; then
-        sock=${url#unix://}
-        sock=${sock%%\?*}
-        conn_args=(-s "$sock")
-    else
-        conn_args=(-u "$url")
-    fi
+user_url=${REDISX_URL:-}
+start_redis_if_needed # unless REDISX_URL is set; stops at exit
+url=$REDISX_URL
+if [[ -z $user_url ]]; then
+    conn_args=(-h 127.0.0.1 -p "$REDISX_THROWAWAY_PORT")
+elif [[ $url == unix://* ]]; then
+    sock=${url#unix://}
+    sock=${sock%%\?*}
+    conn_args=(-s "$sock")
 else
-    tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-bench.XXXXXX")
-    started=
-    for _ in $(seq 20); do
-        port=$((20000 + RANDOM % 40000))
-        port_in_use "$port" && continue
-        if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-            --pidfile "$tmp_dir/redis.pid" --dir "$tmp_dir" --logfile "$tmp_dir/redis.log" >/dev/null; then
-            for _ in $(seq 100); do
-                [[ -s $tmp_dir/redis.pid ]] && server_pid=$(cat "$tmp_dir/redis.pid")
-                if [[ -n $server_pid ]] && [[ $(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true) == PONG ]]; then
-                    started=1
-                    break
-                fi
-                sleep 0.05
-            done
-        fi
-        [[ -n $started ]] && break
-        # Lost a race for the port, or the server died: stop it and retry.
-        cleanup
-        server_pid=
-        mkdir -p "$tmp_dir"
-    done
-    if [[ -z $started ]]; then
-        echo "run.sh: could not start redis-server on 127.0.0.1; its log:" >&2
-        cat "$tmp_dir/redis.log" >&2 2>/dev/null || true
-        exit 1
-    fi
-    url=redis://127.0.0.1:$port
-    conn_args=(-h 127.0.0.1 -p "$port")
+    conn_args=(-u "$url")
 fi
 
 # "name" from redis-benchmark --csv output: the header names the columns.
@@ -170,7 +114,7 @@ p16_rps=$(csv_field "$p16_csv" rps || true)
 need "$p16_rps" "rps of redis-benchmark -c 50 -P 16"
 echo "redis_benchmark_set_c50_P16_rps=$p16_rps"
 
-if [[ -z ${REDISX_URL:-} ]]; then
+if [[ -z $user_url ]]; then
     redis-cli "${conn_args[@]}" del key:__rand_int__ >/dev/null
 fi
 

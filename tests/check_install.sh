@@ -8,8 +8,7 @@ prefix=$(mktemp -d /tmp/redisx-prefix-XXXXXX)
 work=$(mktemp -d /tmp/redisx-consumer-XXXXXX)
 unset REDISX_URL
 start_redis_if_needed
-cleanup() { rm -rf "$prefix" "$work"; stop_throwaway_redis; }
-trap cleanup EXIT
+on_exit 'rm -rf "$prefix" "$work"'
 cmake --install "$build" --prefix "$prefix" >/dev/null
 libdir=$(dirname "$(find "$prefix" -name redisx.pc)")/..
 export PKG_CONFIG_PATH=$libdir/pkgconfig

@@ -23,6 +23,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+source "$repo/scripts/lib.sh"
 
 for tool in go redis-server redis-cli swig; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -32,30 +33,7 @@ for tool in go redis-server redis-cli swig; do
 done
 
 tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-go-bench.XXXXXX")
-server_pid=
-server_alive() {
-    local state
-    kill -0 "$server_pid" 2>/dev/null || return 1
-    state=$(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null || true)
-    [[ $state != Z ]]
-}
-stop_server() {
-    if [[ -n $server_pid ]] && server_alive; then
-        kill "$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            server_alive || break
-            sleep 0.1
-        done
-    fi
-    server_pid=
-}
-cleanup() {
-    stop_server
-    rm -rf "$tmp_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit 'rm -rf "$tmp_dir"'
 
 # Build first (fetching the peers), so that a failing download never leaves
 # a server running for nothing.
@@ -72,39 +50,8 @@ cp "$here/go.mod" "$here/main.go" "$tmp_dir/src/"
     go build -o "$tmp_dir/redisx-bench-go" .
 ) >&2
 
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-if [[ -n ${REDISX_URL:-} ]]; then
-    url=$REDISX_URL
-else
-    started=
-    for _ in $(seq 20); do
-        port=$((20000 + RANDOM % 40000))
-        port_in_use "$port" && continue
-        mkdir -p "$tmp_dir/redis"
-        if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-            --pidfile "$tmp_dir/redis/redis.pid" --dir "$tmp_dir/redis" --logfile "$tmp_dir/redis/redis.log" >/dev/null; then
-            for _ in $(seq 100); do
-                [[ -s $tmp_dir/redis/redis.pid ]] && server_pid=$(cat "$tmp_dir/redis/redis.pid")
-                if [[ -n $server_pid ]] && [[ $(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true) == PONG ]]; then
-                    started=1
-                    break
-                fi
-                sleep 0.05
-            done
-        fi
-        [[ -n $started ]] && break
-        stop_server # lost a race for the port, or the server died: retry
-    done
-    if [[ -z $started ]]; then
-        echo "run.sh: could not start redis-server on 127.0.0.1; its log:" >&2
-        cat "$tmp_dir/redis/redis.log" >&2 2>/dev/null || true
-        exit 1
-    fi
-    url=redis://127.0.0.1:$port
-fi
+start_redis_if_needed # unless REDISX_URL is set; stops at exit
+url=$REDISX_URL
 
 host_port=${url#redis://}
 host_port=${host_port##*@}

@@ -25,27 +25,14 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 pkg=$root/bindings/node
+source "$root/scripts/lib.sh"
 
-for tool in redis-server node npm; do
+for tool in redis-server redis-cli node npm; do
     command -v "$tool" >/dev/null 2>&1 || { echo "run.sh: $tool not found" >&2; exit 2; }
 done
 
 tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-node-bench.XXXXXX")
-server_pid=
-cleanup() {
-    if [[ -n $server_pid ]] && kill -0 "$server_pid" 2>/dev/null; then
-        kill "$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            kill -0 "$server_pid" 2>/dev/null || break
-            [[ $(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null) == Z ]] && break
-            sleep 0.1
-        done
-    fi
-    rm -rf "$tmp_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+on_exit 'rm -rf "$tmp_dir"'
 
 if [[ ! -f $pkg/build/Release/redisx.node ]]; then
     echo "run.sh: building the redisx addon (npm install in bindings/node)" >&2
@@ -60,20 +47,9 @@ mkdir -p "$tmp_dir/peers"
 if [[ -n ${REDISX_URL:-} ]]; then
     url=$REDISX_URL
 else
-    port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-    for _ in $(seq 20); do
-        port=$((20000 + RANDOM % 40000))
-        port_in_use "$port" || break
-    done
-    redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-        --pidfile "$tmp_dir/redis.pid" --dir "$tmp_dir" --logfile "$tmp_dir/redis.log"
-    for _ in $(seq 100); do
-        [[ -s $tmp_dir/redis.pid ]] && port_in_use "$port" && break
-        sleep 0.05
-    done
-    server_pid=$(cat "$tmp_dir/redis.pid")
-    url=redis://127.0.0.1:$port
-    echo "server=redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$port"
+    start_redis_if_needed # stopped at exit
+    url=$REDISX_URL
+    echo "server=redis-server $(redis-server --version | sed -n 's/.*v=\([^ ]*\).*/\1/p') on 127.0.0.1:$REDISX_THROWAWAY_PORT"
 fi
 
 REDISX_URL=$url PEER_DIR=$tmp_dir/peers node "$here/bench.js"

@@ -18,6 +18,7 @@ set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
+source "$repo/scripts/lib.sh"
 python=${PYTHON:-python3}
 seq_cycles=${REDISX_PY_BENCH_SEQ_CYCLES:-5000}
 tasks=${REDISX_PY_BENCH_TASKS:-1000}
@@ -35,34 +36,7 @@ done
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 
 tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-pybench.XXXXXX")
-server_pid=
-server_alive() {
-    local state
-    kill -0 "$server_pid" 2>/dev/null || return 1
-    state=$(awk '{ print $3 }' "/proc/$server_pid/stat" 2>/dev/null || true)
-    [[ $state != Z ]]
-}
-stop_server() {
-    if [[ -n $server_pid ]] && server_alive; then
-        kill "$server_pid" 2>/dev/null || true
-        for _ in $(seq 50); do
-            server_alive || break
-            sleep 0.1
-        done
-    fi
-    server_pid=
-}
-cleanup() {
-    stop_server
-    rm -rf "$tmp_dir"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-port_in_use() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
+on_exit 'rm -rf "$tmp_dir"'
 
 # 1. The throwaway environment: redis-py and this checkout's package.
 "$python" -m venv "$tmp_dir/venv"
@@ -74,37 +48,9 @@ if ! "$venv_py" -m pip install -q --disable-pip-version-check redis "$repo/bindi
     exit 1
 fi
 
-# 2. The server.
-if [[ -n ${REDISX_URL:-} ]]; then
-    url=$REDISX_URL
-else
-    started=
-    mkdir -p "$tmp_dir/redis"
-    for _ in $(seq 20); do
-        port=$((20000 + RANDOM % 40000))
-        port_in_use "$port" && continue
-        if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-            --pidfile "$tmp_dir/redis/redis.pid" --dir "$tmp_dir/redis" --logfile "$tmp_dir/redis/redis.log" \
-            >/dev/null; then
-            for _ in $(seq 100); do
-                [[ -s $tmp_dir/redis/redis.pid ]] && server_pid=$(cat "$tmp_dir/redis/redis.pid")
-                if [[ -n $server_pid ]] && [[ $(redis-cli -h 127.0.0.1 -p "$port" ping 2>/dev/null || true) == PONG ]]; then
-                    started=1
-                    break
-                fi
-                sleep 0.05
-            done
-        fi
-        [[ -n $started ]] && break
-        stop_server
-    done
-    if [[ -z $started ]]; then
-        echo "run.sh: could not start redis-server on 127.0.0.1; its log:" >&2
-        cat "$tmp_dir/redis/redis.log" >&2 2>/dev/null || true
-        exit 1
-    fi
-    url=redis://127.0.0.1:$port
-fi
+# 2. The server: $REDISX_URL, else a throwaway one (stopped at exit).
+start_redis_if_needed
+url=$REDISX_URL
 
 echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "cores=$(nproc)"

@@ -19,6 +19,7 @@ start_redis_if_needed
 url=$REDISX_URL
 prefix="interop-$$"
 gobin=$(mktemp -d)/worker
+on_exit 'rm -rf "$(dirname "$gobin")"'
 (cd "$here/go" && go build -o "$gobin" .)
 
 run_worker() { # lang args...

@@ -7,7 +7,7 @@ source "$(dirname "$0")/../../scripts/lib.sh"
 unset REDISX_URL
 start_redis_if_needed
 work=$(mktemp -d /tmp/redisx-outside-XXXXXX)
-trap 'rm -rf "$work"; stop_throwaway_redis' EXIT
+on_exit 'rm -rf "$work"'
 root=$REDISX_ROOT
 
 log "outside: Python (fresh venv, pip install <path>)"

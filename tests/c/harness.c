@@ -65,9 +65,11 @@ static int launch(rt_server *s)
         if (devnull >= 0) {
             dup2(devnull, 1);
         }
+        char sock[300];
+        snprintf(sock, sizeof sock, "%s/redis.sock", s->dir);
         execlp(server_bin(), server_bin(), "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
                "no", "--daemonize", "yes", "--pidfile", s->pidfile, "--dir", s->dir, "--logfile", "redis.log",
-               (char *)NULL);
+               "--unixsocket", sock, "--unixsocketperm", "700", (char *)NULL);
         _exit(127);
     }
     int status;
@@ -129,6 +131,8 @@ void rt_server_stop(rt_server *s)
     rt_server_kill(s);
     char path[400];
     snprintf(path, sizeof path, "%s/redis.log", s->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/redis.sock", s->dir);
     unlink(path);
     rmdir(s->dir);
 }

@@ -229,3 +229,35 @@ Test(fault, connect_timeout_covers_a_server_that_never_answers_the_handshake)
     redisx_client_close(c);
     close(fd);
 }
+
+Test(fault, unix_socket_url_with_a_database)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    char url[400];
+    snprintf(url, sizeof url, "unix://%s/redis.sock?db=2", s.dir);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK);
+    cr_assert_eq(lock_cycle(c, "unix"), REDISX_OK, "%s", redisx_last_error());
+    const char *info[] = {"CLIENT", "INFO"};
+    redisx_reply *r = rt_cmd(c, 2, info);
+    cr_assert_neq(strstr(redisx_reply_string(r, NULL), " db=2 "), NULL, "%s", redisx_reply_string(r, NULL));
+    redisx_reply_free(r);
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}
+
+Test(fault, host_names_are_resolved)
+{
+    /* Where "localhost" also resolves to ::1 first (not on every machine),
+     * this also covers going on to the next address after a refusal. */
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    char url[64];
+    snprintf(url, sizeof url, "redis://localhost:%d", s.port);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK);
+    cr_assert_eq(lock_cycle(c, "localhost"), REDISX_OK, "%s", redisx_last_error());
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}

@@ -403,6 +403,17 @@ func (k *core) call(ctx context.Context, submit func(tag uintptr) error) (capi.I
 	}
 }
 
+// callStatus runs an operation whose completion carries only a status.
+func (k *core) callStatus(ctx context.Context, submit func(tag uintptr) error) error {
+	it, err := k.call(ctx, submit)
+	if err != nil {
+		return err
+	}
+	err = status(it)
+	capi.Redisx_item_free(it)
+	return err
+}
+
 // status reads a completion's status: nil, or the *Error with its detail.
 func status(it capi.Item) error {
 	if st := capi.Redisx_item_status(it); st != 0 {

@@ -191,13 +191,8 @@ func (lk *Lock) Release(ctx context.Context) error {
 		delete(k.lost, tag)
 		k.pendMu.Unlock()
 	}
-	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_lock_release_async(h, tag) })
+	err := k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_lock_release_async(h, tag) })
 	runtime.KeepAlive(lk)
-	if err != nil {
-		return err
-	}
-	err = status(it)
-	capi.Redisx_item_free(it)
 	return err
 }
 
@@ -207,13 +202,8 @@ func (lk *Lock) Extend(ctx context.Context, ttl time.Duration) error {
 	k := lk.h.k
 	h := lk.h.h
 	ms := millis(ttl)
-	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_lock_extend_async(h, ms, tag) })
+	err := k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_lock_extend_async(h, ms, tag) })
 	runtime.KeepAlive(lk)
-	if err != nil {
-		return err
-	}
-	err = status(it)
-	capi.Redisx_item_free(it)
 	return err
 }
 

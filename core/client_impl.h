@@ -40,6 +40,7 @@ struct redisx_client {
     int nconns;
     redisx__channel *channels; /* subscriptions wanted */
     void *lock_slot;
+    void *idem_slot;
     redisx__cmd *wait_head, *wait_tail; /* no connection serving yet */
     redisx__timer *timers;
     size_t ntimers, timer_cap;

@@ -1014,3 +1014,14 @@ void **redisx__client_lock_slot(redisx_client *c)
 {
     return &c->lock_slot;
 }
+
+void **redisx__client_idem_slot(redisx_client *c)
+{
+    return &c->idem_slot;
+}
+
+void redisx__on_message(redisx_client *c, const char *channel, size_t len)
+{
+    redisx__lock_on_message(c, channel, len);
+    redisx__idem_on_message(c, channel, len);
+}

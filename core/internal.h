@@ -61,6 +61,14 @@ extern const redisx__script redisx__script_lock_acquire;
 extern const redisx__script redisx__script_lock_release;
 extern const redisx__script redisx__script_lock_extend;
 extern const redisx__script redisx__script_lock_inspect;
+extern const redisx__script redisx__script_rl_fixed_window;
+extern const redisx__script redisx__script_rl_sliding_log;
+extern const redisx__script redisx__script_rl_sliding_window;
+extern const redisx__script redisx__script_rl_token_bucket;
+extern const redisx__script redisx__script_rl_gcra;
+extern const redisx__script redisx__script_idem_begin;
+extern const redisx__script redisx__script_idem_complete;
+extern const redisx__script redisx__script_idem_fail;
 
 /* ---- operations known to observability (observe.c) ---- */
 typedef enum redisx__op {
@@ -70,6 +78,12 @@ typedef enum redisx__op {
     REDISX__OP_LOCK_EXTEND,
     REDISX__OP_LOCK_RENEW,
     REDISX__OP_LOCK_INSPECT,
+    REDISX__OP_RL_CHECK,
+    REDISX__OP_RL_PEEK,
+    REDISX__OP_RL_RESET,
+    REDISX__OP_IDEM_BEGIN,
+    REDISX__OP_IDEM_COMPLETE,
+    REDISX__OP_IDEM_FAIL,
     REDISX__OP_COUNT
 } redisx__op;
 
@@ -113,6 +127,7 @@ typedef struct redisx__req {
     redisx__op op;
     uint64_t t0;
     int round_trips;
+    int rejected; /* a domain "no" that is not an error status (denied check) */
     char *key; /* copy for events when opted in, else NULL */
 } redisx__req;
 
@@ -150,7 +165,7 @@ struct redisx_options {
     char *prefix;
     int connections;
     int64_t backoff_min_ms, backoff_max_ms;
-    redisx_fail_policy fail_policy[2];
+    redisx_fail_policy fail_policy[4]; /* by redisx_primitive */
     redisx_event_cb event_cb;
     void *event_user;
     int event_keys;
@@ -189,6 +204,8 @@ struct redisx_item {
     redisx_reply *reply;
     redisx_lock_info info;
     int has_info;
+    redisx_ratelimit_result *rl_result; /* owned */
+    redisx_idem *idem;                  /* owned */
 };
 redisx_item *redisx__item_new(redisx_item_kind kind, void *user, redisx_status st, const char *message);
 void redisx__queue_push(redisx_queue *q, redisx_item *item);
@@ -244,8 +261,16 @@ redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn
 void redisx__subscribe(redisx_client *c, const char *channel);
 void redisx__unsubscribe(redisx_client *c, const char *channel);
 void redisx__on_message(redisx_client *c, const char *channel, size_t len);
-/* A slot the lock module keeps its per-client waiters in (I/O thread). */
+void redisx__lock_on_message(redisx_client *c, const char *channel, size_t len);
+void redisx__idem_on_message(redisx_client *c, const char *channel, size_t len);
+/* Slots the lock and idempotency modules keep their per-client waiters in
+ * (I/O thread). */
 void **redisx__client_lock_slot(redisx_client *c);
+void **redisx__client_idem_slot(redisx_client *c);
+/* Redis could not be reached or answered too late: what fail policies act on. */
+bool redisx__connection_failure(redisx_status st);
+/* Turns a reply that is not the script's expected shape into a status. */
+redisx_status redisx__unexpected_reply(const redisx_reply *r, const char *script);
 
 bool redisx__on_io_thread(const redisx_client *c);
 /* Waits for a blocking call's completion flag (see redisx__waiter). */
@@ -304,4 +329,36 @@ int64_t redisx__lock_ttl(const redisx_lock *lk);
 int redisx__lock_is_fail_open(const redisx_lock *lk);
 int redisx__lock_is_lost(const redisx_lock *lk);
 redisx_client *redisx__lock_client(const redisx_lock *lk);
+
+/* ratelimit.c, behind ffi/ratelimit.c */
+struct redisx_ratelimit_result {
+    int allowed;
+    int fail_open;
+    int64_t limit, remaining, reset_ms, retry_after_ms;
+};
+redisx_status redisx__limiter_new(redisx_limiter **out, redisx_client *c, const char *name,
+                                  redisx_ratelimit_algorithm alg, int64_t limit, int64_t period_ms, int64_t burst);
+void redisx__limiter_free(redisx_limiter *lim);
+void redisx__limiter_set_fail_policy(redisx_limiter *lim, redisx_fail_policy policy);
+int64_t redisx__limiter_capacity(const redisx_limiter *lim);
+redisx_client *redisx__limiter_client(const redisx_limiter *lim);
+redisx_status redisx__limiter_check_async(redisx_limiter *lim, const char *key, int64_t cost, int peek,
+                                          redisx_ratelimit_cb cb, void *user);
+redisx_status redisx__limiter_reset_async(redisx_limiter *lim, const char *key, redisx_status_cb cb, void *user);
+
+/* idem.c, behind ffi/idempotency.c */
+redisx_status redisx__idem_begin_async(redisx_client *c, const char *key, const void *fp, size_t fp_len,
+                                       int64_t lease_ms, int64_t wait_ms, redisx_idem_cb cb, void *user);
+redisx_status redisx__idem_complete_async(redisx_idem *rec, const void *resp, size_t resp_len, const void *meta,
+                                          size_t meta_len, int64_t ttl_ms, redisx_status_cb cb, void *user);
+redisx_status redisx__idem_fail_async(redisx_idem *rec, redisx_status_cb cb, void *user);
+void redisx__idem_free(redisx_idem *rec);
+redisx_client *redisx__idem_client(const redisx_idem *rec);
+redisx_idem_state redisx__idem_state(const redisx_idem *rec);
+const char *redisx__idem_key(const redisx_idem *rec);
+const char *redisx__idem_response(const redisx_idem *rec, size_t *len);
+const char *redisx__idem_metadata(const redisx_idem *rec, size_t *len);
+int64_t redisx__idem_remaining(const redisx_idem *rec);
+int redisx__idem_taken_over(const redisx_idem *rec);
+int redisx__idem_is_fail_open(const redisx_idem *rec);
 #endif

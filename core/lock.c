@@ -63,23 +63,11 @@ static redisx_lock *lock_new(redisx_client *c, const char *name, const char *key
     return lk;
 }
 
-static int connection_failure(redisx_status st)
-{
-    return st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT || st == REDISX_ERR_AUTH;
-}
-
 static int fail_open(const redisx_client *c)
 {
     return redisx__client_options(c)->fail_policy[REDISX_PRIMITIVE_LOCK] == REDISX_FAIL_OPEN;
 }
 
-/* Turns a reply that is not the script's expected shape into a status. */
-static redisx_status unexpected(const redisx_reply *r, const char *script)
-{
-    if (r && r->type == REDISX_REPLY_ERROR)
-        return redisx__fail(REDISX_ERR_SERVER, "%s: %s", script, r->str);
-    return redisx__fail(REDISX_ERR_PROTOCOL, "%s: unexpected reply type %d", script, r ? (int)r->type : -1);
-}
 
 /* ---- acquire ------------------------------------------------------------ */
 
@@ -195,7 +183,7 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     redisx__cmd_free(cmd);
     op->in_flight = 0;
     if (st != REDISX_OK) {
-        if (connection_failure(st) && fail_open(c)) {
+        if (redisx__connection_failure(st) && fail_open(c)) {
             redisx_lock *lk = lock_new(c, op->name, op->key, op->ttl_ms);
             if (!lk) {
                 acquire_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"), NULL, 0);
@@ -211,7 +199,7 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         return;
     }
     if (r->type != REDISX_REPLY_ARRAY || r->elements != 3) {
-        st = unexpected(r, "lock_acquire");
+        st = redisx__unexpected_reply(r, "lock_acquire");
         redisx__reply_free(r);
         acquire_finish(op, st, NULL, 0);
         return;
@@ -317,7 +305,7 @@ redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int
     return REDISX_OK;
 }
 
-void redisx__on_message(redisx_client *c, const char *channel, size_t len)
+void redisx__lock_on_message(redisx_client *c, const char *channel, size_t len)
 {
     acquire_op *op = *(acquire_op **)redisx__client_lock_slot(c);
     while (op) {
@@ -369,7 +357,7 @@ static redisx_status owner_status(redisx_status st, redisx_reply *r, const redis
     if (st != REDISX_OK)
         return st;
     if (r->type != REDISX_REPLY_INTEGER)
-        st = unexpected(r, script);
+        st = redisx__unexpected_reply(r, script);
     else if (r->integer == 1)
         st = REDISX_OK;
     else
@@ -584,7 +572,7 @@ static void inspect_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     redisx_lock_info info = {0};
     if (st == REDISX_OK) {
         if (r->type != REDISX_REPLY_ARRAY || r->elements != 4) {
-            st = unexpected(r, "lock_inspect");
+            st = redisx__unexpected_reply(r, "lock_inspect");
         } else {
             info.locked = redisx__reply_int_at(r, 0, 0) == 1;
             info.fencing = redisx__reply_int_at(r, 1, 0);

@@ -17,6 +17,12 @@ static const struct {
     [REDISX__OP_LOCK_EXTEND] = {"lock", "extend", REDISX_PRIMITIVE_LOCK},
     [REDISX__OP_LOCK_RENEW] = {"lock", "renew", REDISX_PRIMITIVE_LOCK},
     [REDISX__OP_LOCK_INSPECT] = {"lock", "inspect", REDISX_PRIMITIVE_LOCK},
+    [REDISX__OP_RL_CHECK] = {"ratelimit", "check", REDISX_PRIMITIVE_RATELIMIT},
+    [REDISX__OP_RL_PEEK] = {"ratelimit", "peek", REDISX_PRIMITIVE_RATELIMIT},
+    [REDISX__OP_RL_RESET] = {"ratelimit", "reset", REDISX_PRIMITIVE_RATELIMIT},
+    [REDISX__OP_IDEM_BEGIN] = {"idempotency", "begin", REDISX_PRIMITIVE_IDEMPOTENCY},
+    [REDISX__OP_IDEM_COMPLETE] = {"idempotency", "complete", REDISX_PRIMITIVE_IDEMPOTENCY},
+    [REDISX__OP_IDEM_FAIL] = {"idempotency", "fail", REDISX_PRIMITIVE_IDEMPOTENCY},
 };
 
 const char *redisx__op_primitive(redisx__op op)
@@ -64,6 +70,7 @@ void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const c
     req->op = op;
     req->t0 = redisx__now_ns();
     req->round_trips = 0;
+    req->rejected = 0;
     req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
     atomic_fetch_add(&c->client_counter[REDISX_CLIENT_IN_FLIGHT], 1);
 }
@@ -80,9 +87,9 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
     pthread_mutex_lock(&c->stats_mu);
     redisx__series *s = &c->series[req->op];
     s->counter[REDISX_COUNTER_CALLS]++;
-    if (st == REDISX_OK)
+    if (st == REDISX_OK && !req->rejected)
         s->counter[REDISX_COUNTER_OK]++;
-    else if (is_rejection(st))
+    else if (st == REDISX_OK || is_rejection(st))
         s->counter[REDISX_COUNTER_REJECTED]++;
     else
         s->counter[REDISX_COUNTER_ERRORS]++;

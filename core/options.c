@@ -16,6 +16,8 @@ redisx_status redisx__options_init(redisx_options *o)
     o->log_level = REDISX_LOG_WARN;
     o->fail_policy[REDISX_PRIMITIVE_CLIENT] = REDISX_FAIL_CLOSED;
     o->fail_policy[REDISX_PRIMITIVE_LOCK] = REDISX_FAIL_CLOSED;
+    o->fail_policy[REDISX_PRIMITIVE_RATELIMIT] = REDISX_FAIL_OPEN; /* availability over enforcement */
+    o->fail_policy[REDISX_PRIMITIVE_IDEMPOTENCY] = REDISX_FAIL_CLOSED;
     o->prefix = redisx__strdup("redisx");
     o->ep.host = redisx__strdup("127.0.0.1");
     o->ep.port = 6379;

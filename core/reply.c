@@ -30,3 +30,15 @@ int64_t redisx__reply_int_at(const redisx_reply *r, size_t i, int64_t fallback)
         return fallback;
     return r->element[i]->integer;
 }
+
+bool redisx__connection_failure(redisx_status st)
+{
+    return st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT || st == REDISX_ERR_AUTH;
+}
+
+redisx_status redisx__unexpected_reply(const redisx_reply *r, const char *script)
+{
+    if (r && r->type == REDISX_REPLY_ERROR)
+        return redisx__fail(REDISX_ERR_SERVER, "%s: %s", script, r->str);
+    return redisx__fail(REDISX_ERR_PROTOCOL, "%s: unexpected reply type %d", script, r ? (int)r->type : -1);
+}

@@ -38,4 +38,11 @@ static inline redisx_status redisx__ffi_name(const char *name, size_t max, const
     return REDISX_OK;
 }
 
+/* Completion callback of a blocking call made from a status-only async one. */
+static inline void redisx__ffi_status_wake(redisx_client *c, redisx_status st, void *user)
+{
+    (void)c;
+    redisx__waiter_signal(user, st, NULL);
+}
+
 #endif

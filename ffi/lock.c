@@ -68,12 +68,6 @@ redisx_status redisx_lock_try_acquire(redisx_lock **out, redisx_client *client, 
     return redisx_lock_acquire(out, client, name, ttl_ms, 0);
 }
 
-static void status_wake(redisx_client *c, redisx_status st, void *user)
-{
-    (void)c;
-    redisx__waiter_signal(user, st, NULL);
-}
-
 redisx_status redisx_lock_release_async(redisx_lock *lock, redisx_status_cb cb, void *user)
 {
     redisx_status st = check_lock(lock, 0);
@@ -91,7 +85,7 @@ redisx_status redisx_lock_release(redisx_lock *lock)
         return st;
     redisx__waiter w;
     redisx__waiter_init(&w);
-    st = redisx__lock_release_async(lock, status_wake, &w);
+    st = redisx__lock_release_async(lock, redisx__ffi_status_wake, &w);
     return st == REDISX_OK ? redisx__waiter_wait(&w) : st;
 }
 
@@ -116,7 +110,7 @@ redisx_status redisx_lock_extend(redisx_lock *lock, int64_t ttl_ms)
         return st;
     redisx__waiter w;
     redisx__waiter_init(&w);
-    st = redisx__lock_extend_async(lock, ttl_ms, status_wake, &w);
+    st = redisx__lock_extend_async(lock, ttl_ms, redisx__ffi_status_wake, &w);
     return st == REDISX_OK ? redisx__waiter_wait(&w) : st;
 }
 

@@ -122,7 +122,9 @@ redisx_status redisx_options_set_fail_policy(redisx_options *opts, redisx_primit
                                              redisx_fail_policy policy)
 {
     OPTS_REQUIRED(opts);
-    REDISX_FFI_REQUIRE(primitive == REDISX_PRIMITIVE_LOCK, "no fail policy for primitive %d", (int)primitive);
+    REDISX_FFI_REQUIRE(primitive == REDISX_PRIMITIVE_LOCK || primitive == REDISX_PRIMITIVE_RATELIMIT ||
+                           primitive == REDISX_PRIMITIVE_IDEMPOTENCY,
+                       "no fail policy for primitive %d", (int)primitive);
     REDISX_FFI_REQUIRE(policy == REDISX_FAIL_OPEN || policy == REDISX_FAIL_CLOSED, "unknown fail policy %d",
                        (int)policy);
     opts->fail_policy[primitive] = policy;

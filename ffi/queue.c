@@ -48,6 +48,9 @@ void redisx_item_free(redisx_item *item)
     free(item->event_key);
     redisx__lock_unref(item->lock);
     redisx__reply_free(item->reply);
+    free(item->rl_result);
+    if (item->idem)
+        redisx__idem_free(item->idem);
     free(item);
 }
 
@@ -117,4 +120,22 @@ redisx_reply *redisx_item_take_reply(redisx_item *item)
     redisx_reply *r = item->reply;
     item->reply = NULL;
     return r;
+}
+
+redisx_ratelimit_result *redisx_item_take_ratelimit_result(redisx_item *item)
+{
+    if (!item)
+        return NULL;
+    redisx_ratelimit_result *r = item->rl_result;
+    item->rl_result = NULL;
+    return r;
+}
+
+redisx_idem *redisx_item_take_idem(redisx_item *item)
+{
+    if (!item)
+        return NULL;
+    redisx_idem *rec = item->idem;
+    item->idem = NULL;
+    return rec;
 }

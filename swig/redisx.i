@@ -33,6 +33,12 @@
 %nodefaultdtor redisx_event;
 %nodefaultctor redisx_stats;
 %nodefaultdtor redisx_stats;
+%nodefaultctor redisx_limiter;
+%nodefaultdtor redisx_limiter;
+%nodefaultctor redisx_ratelimit_result;
+%nodefaultdtor redisx_ratelimit_result;
+%nodefaultctor redisx_idem;
+%nodefaultdtor redisx_idem;
 
 #if defined(SWIGPYTHON)
 %include "python.i"
@@ -50,3 +56,5 @@
 %include <redisx/queue.h>
 %include <redisx/client.h>
 %include <redisx/lock.h>
+%include <redisx/ratelimit.h>
+%include <redisx/idempotency.h>

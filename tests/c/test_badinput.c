@@ -30,80 +30,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "harness.h"
-
-/* ---- helpers ------------------------------------------------------------- */
-
-/* Out-parameters are set to this before a call that must reset them. */
-static char sentinel_obj;
-#define SENTINEL(T) ((T *)(void *)&sentinel_obj)
-
-static const char *name_of(int st)
-{
-    const char *n = redisx_status_name(st);
-    return n ? n : "<not a status>";
-}
-
-/* Leaves a recognisable detail in redisx_last_error() ("... got -424242"), so
- * that a later call that fails without writing its own detail is caught. */
-#define POISON_VALUE -424242
-#define POISON_TEXT "got -424242"
-
-static void poison_last_error(void)
-{
-    redisx_options *o = NULL;
-    if (redisx_options_new(&o) == REDISX_OK) {
-        (void)redisx_options_set_connections(o, POISON_VALUE);
-        redisx_options_free(o);
-    }
-}
-
-static int is_poison(const char *msg)
-{
-    return msg && strstr(msg, POISON_TEXT) != NULL;
-}
-
-static void expect_status_msg(int line, const char *call, const char *label, redisx_status want, redisx_status got,
-                              const char *msg)
-{
-    cr_assert_eq(got, want, "line %d [%s] %s: got %s (%d), want %s (%d); last error \"%s\"", line, label, call,
-                 name_of(got), (int)got, name_of(want), (int)want, msg ? msg : "(null)");
-    cr_assert_not_null(msg, "line %d [%s] %s: redisx_last_error() is NULL", line, label, call);
-    cr_assert(msg[0] != '\0', "line %d [%s] %s: returned %s with an empty redisx_last_error()", line, label, call,
-              name_of(got));
-    cr_assert(!is_poison(msg),
-              "line %d [%s] %s: returned %s but redisx_last_error() still describes an earlier error: \"%s\"", line,
-              label, call, name_of(got), msg);
-}
-
-static void expect_status(int line, const char *call, const char *label, redisx_status want, redisx_status got)
-{
-    expect_status_msg(line, call, label, want, got, redisx_last_error());
-}
-
-/* The call must fail with `want` and describe it in redisx_last_error(). */
-#define EXPECT_ST(want, call, label)                                \
-    do {                                                            \
-        poison_last_error();                                        \
-        redisx_status got_ = (call);                                \
-        expect_status(__LINE__, #call, (label), (want), got_);      \
-    } while (0)
-
-#define EXPECT_OK(call, label)                                                                                  \
-    do {                                                                                                        \
-        redisx_status got_ = (call);                                                                            \
-        cr_assert_eq(got_, REDISX_OK, "line %d [%s] %s: got %s (%d): %s", __LINE__, (label), #call,             \
-                     name_of(got_), (int)got_, redisx_last_error());                                           \
-    } while (0)
-
-static char *filled(size_t n, char ch)
-{
-    char *s = malloc(n + 1);
-    cr_assert_not_null(s);
-    memset(s, ch, n);
-    s[n] = '\0';
-    return s;
-}
+#include "badinput.h"
 
 static void count_status_cb(redisx_client *c, redisx_status st, void *user)
 {
@@ -183,6 +110,40 @@ static const struct {
     FN(redisx_lock_fencing_token), FN(redisx_lock_ttl_ms), FN(redisx_lock_is_fail_open), FN(redisx_lock_is_lost),
     FN(redisx_lock_inspect), FN(redisx_lock_inspect_async), FN(redisx_lock_info_free), FN(redisx_lock_info_locked),
     FN(redisx_lock_info_fencing_token), FN(redisx_lock_info_ttl_ms), FN(redisx_lock_info_last_fencing_token),
+    /* 0.2: their cases are in test_badinput_primitives.c */
+    FN(redisx_limiter_new),
+    FN(redisx_limiter_free),
+    FN(redisx_limiter_set_fail_policy),
+    FN(redisx_limiter_capacity),
+    FN(redisx_limiter_check),
+    FN(redisx_limiter_check_async),
+    FN(redisx_limiter_peek),
+    FN(redisx_limiter_peek_async),
+    FN(redisx_limiter_reset),
+    FN(redisx_limiter_reset_async),
+    FN(redisx_ratelimit_result_free),
+    FN(redisx_ratelimit_result_allowed),
+    FN(redisx_ratelimit_result_limit),
+    FN(redisx_ratelimit_result_remaining),
+    FN(redisx_ratelimit_result_reset_ms),
+    FN(redisx_ratelimit_result_retry_after_ms),
+    FN(redisx_ratelimit_result_fail_open),
+    FN(redisx_idem_begin),
+    FN(redisx_idem_begin_async),
+    FN(redisx_idem_complete),
+    FN(redisx_idem_complete_async),
+    FN(redisx_idem_fail),
+    FN(redisx_idem_fail_async),
+    FN(redisx_idem_free),
+    FN(redisx_idem_state_of),
+    FN(redisx_idem_key),
+    FN(redisx_idem_response),
+    FN(redisx_idem_metadata),
+    FN(redisx_idem_remaining_ms),
+    FN(redisx_idem_taken_over),
+    FN(redisx_idem_is_fail_open),
+    FN(redisx_item_take_ratelimit_result),
+    FN(redisx_item_take_idem),
 };
 #undef FN
 
@@ -599,7 +560,7 @@ Test(badinput, set_fail_policy_rejects_bad_enum_values)
 {
     redisx_options *o = NULL;
     EXPECT_OK(redisx_options_new(&o), "options");
-    const int bad_primitive[] = {REDISX_PRIMITIVE_CLIENT, 2, -1, 99, INT_MIN, INT_MAX};
+    const int bad_primitive[] = {REDISX_PRIMITIVE_CLIENT, 4, -1, 99, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof bad_primitive / sizeof *bad_primitive; i++) {
         char label[32];
         snprintf(label, sizeof label, "primitive %d", bad_primitive[i]);
@@ -615,6 +576,8 @@ Test(badinput, set_fail_policy_rejects_bad_enum_values)
     }
     EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_LOCK, REDISX_FAIL_OPEN), "open");
     EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_LOCK, REDISX_FAIL_CLOSED), "closed");
+    EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_RATELIMIT, REDISX_FAIL_CLOSED), "rate limit");
+    EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_IDEMPOTENCY, REDISX_FAIL_OPEN), "idempotency");
     redisx_options_free(o);
 }
 

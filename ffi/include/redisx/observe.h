@@ -20,10 +20,12 @@ typedef struct redisx_event redisx_event;
 /** Called once per finished operation (after its completion). */
 typedef void (*redisx_event_cb)(redisx_client *client, const redisx_event *event, void *user);
 
-/** Primitive of the operation, a stable identifier: "client", "lock". */
+/** Primitive of the operation, a stable identifier: "client", "lock",
+ *  "ratelimit", "idempotency". */
 REDISX_API const char *redisx_event_primitive(const redisx_event *event);
-/** Operation, a stable identifier: "command", "acquire", "release", "extend",
- *  "renew", "inspect". */
+/** Operation, a stable identifier: "command"; "acquire", "release", "extend",
+ *  "renew", "inspect" (lock); "check", "peek", "reset" (ratelimit); "begin",
+ *  "complete", "fail" (idempotency). */
 REDISX_API const char *redisx_event_operation(const redisx_event *event);
 /** Outcome: the status the caller received. */
 REDISX_API redisx_status redisx_event_status(const redisx_event *event);
@@ -66,8 +68,10 @@ typedef struct redisx_stats redisx_stats;
 
 typedef enum redisx_counter {
     REDISX_COUNTER_CALLS = 0,     /* operations finished */
-    REDISX_COUNTER_OK = 1,        /* ... with REDISX_OK */
-    REDISX_COUNTER_REJECTED = 2,  /* ... with a domain answer: LOCKED, NOT_OWNER */
+    REDISX_COUNTER_OK = 1,        /* ... with REDISX_OK, not rejected */
+    REDISX_COUNTER_REJECTED = 2,  /* ... with a domain "no": LOCKED, NOT_OWNER, a
+                                     denied rate-limit check, an idempotency
+                                     begin answering IN_PROGRESS or MISMATCH */
     REDISX_COUNTER_ERRORS = 3,    /* ... with any other error */
     REDISX_COUNTER_TIMEOUTS = 4,  /* ... of which REDISX_ERR_TIMEOUT */
     REDISX_COUNTER_FAIL_OPEN = 5, /* ... turned into success by FAIL_OPEN */

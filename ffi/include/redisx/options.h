@@ -54,7 +54,9 @@ REDISX_API redisx_status redisx_options_set_connections(redisx_options *opts, in
 REDISX_API redisx_status redisx_options_set_reconnect_backoff_ms(redisx_options *opts, int64_t min_ms, int64_t max_ms);
 
 /** What a primitive does when Redis is unreachable (see redisx_fail_policy).
- *  Default for locks: REDISX_FAIL_CLOSED. */
+ *  Defaults: locks REDISX_FAIL_CLOSED, rate limits REDISX_FAIL_OPEN (each
+ *  limiter can override it), idempotency REDISX_FAIL_CLOSED. Other
+ *  primitives: REDISX_ERR_INVALID. */
 REDISX_API redisx_status redisx_options_set_fail_policy(redisx_options *opts, redisx_primitive primitive,
                                                         redisx_fail_policy policy);
 

@@ -35,6 +35,10 @@ typedef struct redisx_item redisx_item;
 typedef struct redisx_lock redisx_lock;
 typedef struct redisx_lock_info redisx_lock_info;
 typedef struct redisx_reply redisx_reply;
+/* since 0.2 */
+typedef struct redisx_limiter redisx_limiter;
+typedef struct redisx_ratelimit_result redisx_ratelimit_result;
+typedef struct redisx_idem redisx_idem;
 
 /** New empty queue (refcounted: clients hold their own reference). */
 REDISX_API redisx_status redisx_queue_new(redisx_queue **out);
@@ -80,6 +84,13 @@ REDISX_API const redisx_lock_info *redisx_item_lock_info(const redisx_item *item
 /** Moves the reply out of a command completion (free with
  *  redisx_reply_free()); NULL when there is none or it was taken. */
 REDISX_API redisx_reply *redisx_item_take_reply(redisx_item *item);
+/** Moves the result out of a rate-limit check or peek completion (free with
+ *  redisx_ratelimit_result_free()); NULL when there is none or it was taken.
+ *  Since 0.2. */
+REDISX_API redisx_ratelimit_result *redisx_item_take_ratelimit_result(redisx_item *item);
+/** Moves the record out of an idempotency begin completion (free with
+ *  redisx_idem_free()); NULL when there is none or it was taken. Since 0.2. */
+REDISX_API redisx_idem *redisx_item_take_idem(redisx_item *item);
 
 REDISX_END_DECLS
 

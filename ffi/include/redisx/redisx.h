@@ -10,5 +10,7 @@
 #include "redisx/queue.h"
 #include "redisx/client.h"
 #include "redisx/lock.h"
+#include "redisx/ratelimit.h"
+#include "redisx/idempotency.h"
 
 #endif

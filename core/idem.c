@@ -1,0 +1,466 @@
+/* Idempotency records: begin (optionally waiting for an in-progress record),
+ * complete and fail by the owner. Every Redis step is one Lua script
+ * (core/scripts/idem_*.lua); everything here runs on the I/O thread except
+ * the submitting halves of the *_async functions. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+
+struct redisx_idem {
+    redisx_client *client; /* a reference */
+    char *name;            /* the caller's key */
+    char *key;             /* the Redis key */
+    redisx_idem_state state;
+    char token[33];
+    char *resp, *meta;
+    size_t resp_len, meta_len;
+    int64_t remaining_ms;
+    int taken_over;
+    int fail_open;
+};
+
+void redisx__idem_free(redisx_idem *rec)
+{
+    redisx_client *c = rec->client;
+    free(rec->name);
+    free(rec->key);
+    free(rec->resp);
+    free(rec->meta);
+    free(rec);
+    redisx__client_unref(c);
+}
+
+static bool idem_fail_open(const redisx_client *c)
+{
+    return redisx__client_options(c)->fail_policy[REDISX_PRIMITIVE_IDEMPOTENCY] == REDISX_FAIL_OPEN;
+}
+
+/* ---- begin ------------------------------------------------------------------ */
+
+/* A waiting begin sleeps on a backoff timer and is also woken by the PUBLISH
+ * of complete/fail on the record's key. As in lock.c, a woken op's pending
+ * timer goes stale (gen) and the op's memory lives until its last timer
+ * fired. */
+typedef struct begin_op {
+    redisx__req req;
+    redisx_client *c;
+    struct begin_op *wnext, *wprev; /* the client's waiters (I/O thread) */
+    int subscribed, in_flight, woken, timers, finished;
+    uint64_t gen;
+    redisx_idem *rec; /* filled by the reply */
+    char *fp;
+    size_t fp_len;
+    char lease_arg[24];
+    int64_t lease_ms;
+    uint64_t give_up; /* monotonic ns; 0: no wait */
+    int64_t backoff_ms;
+    redisx_idem_cb cb;
+    void *user;
+} begin_op;
+
+static void begin_free(begin_op *op)
+{
+    if (op->rec)
+        redisx__idem_free(op->rec);
+    free(op->fp);
+    free(op);
+}
+
+static void waiter_remove(begin_op *op)
+{
+    if (!op->subscribed)
+        return;
+    begin_op **head = (begin_op **)redisx__client_idem_slot(op->c);
+    if (op->wprev)
+        op->wprev->wnext = op->wnext;
+    else
+        *head = op->wnext;
+    if (op->wnext)
+        op->wnext->wprev = op->wprev;
+    op->subscribed = 0;
+    redisx__unsubscribe(op->c, op->rec->key);
+}
+
+static void waiter_add(begin_op *op)
+{
+    if (op->subscribed)
+        return;
+    begin_op **head = (begin_op **)redisx__client_idem_slot(op->c);
+    op->wprev = NULL;
+    op->wnext = *head;
+    if (*head)
+        (*head)->wprev = op;
+    *head = op;
+    op->subscribed = 1;
+    redisx__subscribe(op->c, op->rec->key);
+}
+
+/* Hands the record (or nothing on error) to the caller. */
+static void begin_finish(begin_op *op, redisx_status st)
+{
+    redisx_client *c = op->c;
+    waiter_remove(op);
+    redisx_idem *rec = st == REDISX_OK ? op->rec : NULL;
+    if (rec)
+        op->rec = NULL;
+    op->req.rejected = rec && (rec->state == REDISX_IDEM_IN_PROGRESS || rec->state == REDISX_IDEM_MISMATCH);
+    redisx__req_finish(&op->req, st, rec && rec->fail_open);
+    if (op->cb) {
+        op->cb(c, st, rec, op->user);
+    } else {
+        redisx_item *it = redisx__completion_item(op->user, st);
+        if (it) {
+            it->idem = rec;
+            redisx__queue_push(redisx__client_options(c)->queue, it);
+        } else if (rec) {
+            redisx__idem_free(rec);
+        }
+    }
+    op->finished = 1;
+    if (op->timers == 0)
+        begin_free(op);
+}
+
+static void begin_send(begin_op *op);
+
+static void begin_retry(redisx_client *c, void *ctx, uint64_t gen, int cancelled)
+{
+    (void)c;
+    begin_op *op = ctx;
+    op->timers--;
+    if (op->finished) {
+        if (op->timers == 0)
+            begin_free(op);
+        return;
+    }
+    if (gen != op->gen)
+        return;
+    if (cancelled) {
+        begin_finish(op, redisx__fail(REDISX_ERR_CLOSED, "client closed while waiting for idempotency record %s",
+                                      op->rec->name));
+        return;
+    }
+    begin_send(op);
+}
+
+static int64_t int_at(const redisx_reply *r, size_t i)
+{
+    return redisx__reply_int_at(r, i, 0);
+}
+
+static char *bytes_at(const redisx_reply *r, size_t i, size_t *len)
+{
+    const redisx_reply *e = r->element[i];
+    *len = e->type == REDISX_REPLY_STRING ? e->len : 0;
+    return redisx__memdup(*len ? e->str : "", *len + 1); /* NUL-terminated for convenience */
+}
+
+/* Fills op->rec from the script's reply; REDISX_OK or an error status. */
+static redisx_status begin_parse(begin_op *op, const redisx_reply *r)
+{
+    redisx_idem *rec = op->rec;
+    if (r->type != REDISX_REPLY_ARRAY || r->elements < 2)
+        return redisx__unexpected_reply(r, "idem_begin");
+    int64_t code = int_at(r, 0);
+    rec->remaining_ms = int_at(r, 1);
+    rec->taken_over = 0;
+    switch (code) {
+    case 0:
+        rec->state = REDISX_IDEM_NEW;
+        rec->taken_over = r->elements > 2 && int_at(r, 2) == 1;
+        return REDISX_OK;
+    case 1:
+        rec->state = REDISX_IDEM_IN_PROGRESS;
+        return REDISX_OK;
+    case 2:
+        if (r->elements != 4)
+            break;
+        rec->state = REDISX_IDEM_COMPLETED;
+        rec->resp = bytes_at(r, 2, &rec->resp_len);
+        rec->meta = bytes_at(r, 3, &rec->meta_len);
+        if (!rec->resp || !rec->meta)
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        return REDISX_OK;
+    case 3:
+        rec->state = REDISX_IDEM_MISMATCH;
+        return REDISX_OK;
+    }
+    return redisx__fail(REDISX_ERR_PROTOCOL, "idem_begin: malformed reply");
+}
+
+static void begin_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    begin_op *op = cmd->ctx;
+    redisx_client *c = op->c;
+    redisx__cmd_free(cmd);
+    op->in_flight = 0;
+    if (st != REDISX_OK) {
+        if (redisx__connection_failure(st) && idem_fail_open(c)) {
+            redisx__log(c, REDISX_LOG_WARN, "idempotency record %s granted by the fail-open policy: %s",
+                        op->rec->name, redisx__last_error_buf);
+            op->rec->state = REDISX_IDEM_NEW;
+            op->rec->fail_open = 1;
+            op->rec->remaining_ms = op->lease_ms;
+            begin_finish(op, REDISX_OK);
+            return;
+        }
+        begin_finish(op, st);
+        return;
+    }
+    st = begin_parse(op, r);
+    redisx__reply_free(r);
+    if (st != REDISX_OK || op->rec->state != REDISX_IDEM_IN_PROGRESS) {
+        begin_finish(op, st);
+        return;
+    }
+    uint64_t now = redisx__now_ns();
+    if (!op->give_up || now >= op->give_up) {
+        begin_finish(op, REDISX_OK);
+        return;
+    }
+    if (redisx__client_closing(c)) {
+        begin_finish(op, redisx__fail(REDISX_ERR_CLOSED, "client closed while waiting for idempotency record %s",
+                                      op->rec->name));
+        return;
+    }
+    waiter_add(op);
+    if (op->woken) {
+        begin_send(op); /* completed or failed while this attempt was in flight */
+        return;
+    }
+    /* Poll as a fallback for a lost PUBLISH, and to take over promptly when
+     * the lease passes: jittered backoff 10 ms doubling to 250 ms, never past
+     * the lease nor our own deadline. */
+    int64_t d = op->backoff_ms;
+    op->backoff_ms = op->backoff_ms * 2 > 250 ? 250 : op->backoff_ms * 2;
+    uint64_t delay = (uint64_t)d * REDISX__NS_PER_MS;
+    delay = delay / 2 + redisx__rand_below(delay / 2 + 1);
+    uint64_t lease_end = (uint64_t)(op->rec->remaining_ms + 1) * REDISX__NS_PER_MS;
+    if (lease_end < delay)
+        delay = lease_end;
+    uint64_t due = now + delay;
+    if (due > op->give_up)
+        due = op->give_up;
+    if (redisx__timer_add(c, due, begin_retry, op, ++op->gen) == REDISX_OK) {
+        op->timers++;
+        return;
+    }
+    begin_finish(op, REDISX_OK); /* cannot wait: report IN_PROGRESS */
+}
+
+static void begin_send(begin_op *op)
+{
+    const char *argv[] = {op->rec->key, op->fp, op->rec->token, op->lease_arg};
+    const size_t lens[] = {strlen(op->rec->key), op->fp_len, strlen(op->rec->token), strlen(op->lease_arg)};
+    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_idem_begin, 1, 3, argv, lens);
+    if (!cmd) {
+        begin_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+        return;
+    }
+    cmd->fn = begin_reply;
+    cmd->ctx = op;
+    cmd->req = &op->req;
+    op->in_flight = 1;
+    op->woken = 0;
+    redisx__submit(op->c, cmd);
+}
+
+redisx_status redisx__idem_begin_async(redisx_client *c, const char *key, const void *fp, size_t fp_len,
+                                       int64_t lease_ms, int64_t wait_ms, redisx_idem_cb cb, void *user)
+{
+    begin_op *op = calloc(1, sizeof *op);
+    redisx_idem *rec = calloc(1, sizeof *rec);
+    if (op)
+        op->fp = redisx__memdup(fp_len ? fp : "", fp_len + 1);
+    if (rec) {
+        rec->name = redisx__strdup(key);
+        rec->key = redisx__key(c, "idem", key, "");
+    }
+    if (!op || !rec || !op->fp || !rec->name || !rec->key) {
+        if (rec) {
+            free(rec->name);
+            free(rec->key);
+            free(rec);
+        }
+        if (op)
+            free(op->fp);
+        free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    redisx__client_ref(c);
+    rec->client = c;
+    redisx__random_hex(rec->token, 16);
+    op->rec = rec;
+    op->c = c;
+    op->fp_len = fp_len;
+    op->lease_ms = lease_ms;
+    snprintf(op->lease_arg, sizeof op->lease_arg, "%lld", (long long)lease_ms);
+    op->backoff_ms = 10;
+    op->cb = cb;
+    op->user = user;
+    redisx__req_init(&op->req, c, REDISX__OP_IDEM_BEGIN, key);
+    if (wait_ms > 0)
+        op->give_up = op->req.t0 + (uint64_t)wait_ms * REDISX__NS_PER_MS;
+    begin_send(op);
+    return REDISX_OK;
+}
+
+void redisx__idem_on_message(redisx_client *c, const char *channel, size_t len)
+{
+    begin_op *op = *(begin_op **)redisx__client_idem_slot(c);
+    while (op) {
+        begin_op *next = op->wnext; /* op may leave the list below */
+        if (strlen(op->rec->key) == len && memcmp(op->rec->key, channel, len) == 0) {
+            if (op->in_flight) {
+                op->woken = 1;
+            } else {
+                op->gen++; /* its sleeping timer is now stale */
+                begin_send(op);
+            }
+        }
+        op = next;
+    }
+}
+
+/* ---- complete and fail ---------------------------------------------------------- */
+
+typedef struct owner_op {
+    redisx__req req;
+    redisx_client *c;
+    char *name;
+    redisx_status_cb cb;
+    void *user;
+} owner_op;
+
+static void owner_finish(owner_op *op, redisx_status st, int opened)
+{
+    redisx__req_finish(&op->req, st, opened);
+    if (op->cb) {
+        op->cb(op->c, st, op->user);
+    } else {
+        redisx_item *it = redisx__completion_item(op->user, st);
+        if (it)
+            redisx__queue_push(redisx__client_options(op->c)->queue, it);
+    }
+    redisx__client_unref(op->c);
+    free(op->name);
+    free(op);
+}
+
+static void owner_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    owner_op *op = cmd->ctx;
+    const char *script = cmd->script->name;
+    redisx__cmd_free(cmd);
+    if (st == REDISX_OK) {
+        if (r->type != REDISX_REPLY_INTEGER)
+            st = redisx__unexpected_reply(r, script);
+        else if (r->integer != 1)
+            st = redisx__fail(REDISX_ERR_NOT_OWNER,
+                              "idempotency record %s is no longer ours (taken over after its lease, "
+                              "already completed or failed, or expired)",
+                              op->name);
+        redisx__reply_free(r);
+    }
+    owner_finish(op, st, 0);
+}
+
+static void fail_open_done(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)r;
+    owner_op *op = cmd->ctx;
+    redisx__cmd_free(cmd);
+    owner_finish(op, st, st == REDISX_OK);
+}
+
+static redisx_status owner_submit(redisx_idem *rec, redisx__op kind, const void *resp, size_t resp_len,
+                                  const void *meta, size_t meta_len, int64_t ttl_ms, redisx_status_cb cb,
+                                  void *user)
+{
+    owner_op *op = calloc(1, sizeof *op);
+    char *name = redisx__strdup(rec->name);
+    redisx__cmd *cmd = NULL;
+    if (op && name) {
+        if (rec->fail_open) {
+            cmd = redisx__cmd_task(); /* nothing in Redis to complete or fail */
+            if (cmd)
+                cmd->fn = fail_open_done;
+        } else if (kind == REDISX__OP_IDEM_COMPLETE) {
+            char ttl[24];
+            snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+            const char *argv[] = {rec->key, rec->token, resp_len ? resp : "", meta_len ? meta : "", ttl};
+            const size_t lens[] = {strlen(rec->key), strlen(rec->token), resp_len, meta_len, strlen(ttl)};
+            cmd = redisx__cmd_script(&redisx__script_idem_complete, 1, 4, argv, lens);
+        } else {
+            const char *argv[] = {rec->key, rec->token};
+            cmd = redisx__cmd_script(&redisx__script_idem_fail, 1, 1, argv, NULL);
+        }
+        if (cmd && !rec->fail_open)
+            cmd->fn = owner_reply;
+    }
+    if (!cmd) {
+        free(op);
+        free(name);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    redisx__client_ref(rec->client);
+    op->c = rec->client;
+    op->name = name;
+    op->cb = cb;
+    op->user = user;
+    redisx__req_init(&op->req, rec->client, kind, rec->name);
+    cmd->ctx = op;
+    cmd->req = &op->req;
+    redisx__submit(rec->client, cmd);
+    return REDISX_OK;
+}
+
+redisx_status redisx__idem_complete_async(redisx_idem *rec, const void *resp, size_t resp_len, const void *meta,
+                                          size_t meta_len, int64_t ttl_ms, redisx_status_cb cb, void *user)
+{
+    return owner_submit(rec, REDISX__OP_IDEM_COMPLETE, resp, resp_len, meta, meta_len, ttl_ms, cb, user);
+}
+
+redisx_status redisx__idem_fail_async(redisx_idem *rec, redisx_status_cb cb, void *user)
+{
+    return owner_submit(rec, REDISX__OP_IDEM_FAIL, NULL, 0, NULL, 0, 0, cb, user);
+}
+
+/* ---- accessors (ffi/idempotency.c checks for NULL) ------------------------------ */
+
+redisx_client *redisx__idem_client(const redisx_idem *rec)
+{
+    return rec->client;
+}
+redisx_idem_state redisx__idem_state(const redisx_idem *rec)
+{
+    return rec->state;
+}
+const char *redisx__idem_key(const redisx_idem *rec)
+{
+    return rec->name;
+}
+const char *redisx__idem_response(const redisx_idem *rec, size_t *len)
+{
+    *len = rec->resp ? rec->resp_len : 0;
+    return rec->resp ? rec->resp : "";
+}
+const char *redisx__idem_metadata(const redisx_idem *rec, size_t *len)
+{
+    *len = rec->meta ? rec->meta_len : 0;
+    return rec->meta ? rec->meta : "";
+}
+int64_t redisx__idem_remaining(const redisx_idem *rec)
+{
+    return rec->remaining_ms;
+}
+int redisx__idem_taken_over(const redisx_idem *rec)
+{
+    return rec->taken_over;
+}
+int redisx__idem_is_fail_open(const redisx_idem *rec)
+{
+    return rec->fail_open;
+}

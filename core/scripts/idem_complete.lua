@@ -1,0 +1,12 @@
+-- redisx idempotency complete (contract v1)
+-- KEYS[1]  {prefix}:idem:{<key>}  (see idem_begin.lua)
+-- ARGV     owner token, response, metadata, ttl ms of the completed record
+-- Returns  1 stored (and PUBLISH <key> completed); 0 not the owner (taken
+--          over, completed or gone)
+local r = redis.call('HMGET', KEYS[1], 'st', 'tok')
+if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
+redis.call('HSET', KEYS[1], 'st', 'c', 'resp', ARGV[2], 'meta', ARGV[3])
+redis.call('HDEL', KEYS[1], 'tok', 'exp')
+redis.call('PEXPIRE', KEYS[1], ARGV[4])
+redis.call('PUBLISH', KEYS[1], 'completed')
+return 1

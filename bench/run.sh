@@ -19,7 +19,7 @@
 #                              / redis-benchmark -c 50 -P 16 -t set requests/s
 # It reports figures only; it never judges them.
 set -euo pipefail
-source "$(cd "$(dirname "$0")/.." && pwd)/scripts/lib.sh"
+source "$(cd "$(dirname "$0")" && pwd)/common.sh"
 
 build_dir=${1:-./build}
 bench_bin=$build_dir/bench/redisx_lock_bench
@@ -27,64 +27,17 @@ seq_cycles=${REDISX_BENCH_SEQ_CYCLES:-20000}
 async_cycles=${REDISX_BENCH_ASYNC_CYCLES:-200000}
 in_flight=${REDISX_BENCH_IN_FLIGHT:-1000}
 
-for tool in redis-server redis-benchmark redis-cli; do
-    if ! command -v "$tool" >/dev/null 2>&1; then
-        echo "run.sh: $tool not found; install Redis (e.g. the redis-server and redis-tools packages)" >&2
-        exit 2
-    fi
-done
+bench_need_tools redis-server redis-benchmark redis-cli
 if [[ ! -x $bench_bin ]]; then
     echo "run.sh: $bench_bin not found; build it first, e.g.:" >&2
     echo "  cmake -S . -B $build_dir -G Ninja -DREDISX_BUILD_BENCH=ON && ninja -C $build_dir redisx_lock_bench" >&2
     exit 2
 fi
-
-user_url=${REDISX_URL:-}
-start_redis_if_needed # unless REDISX_URL is set; stops at exit
-url=$REDISX_URL
-if [[ -z $user_url ]]; then
-    conn_args=(-h 127.0.0.1 -p "$REDISX_THROWAWAY_PORT")
-elif [[ $url == unix://* ]]; then
-    sock=${url#unix://}
-    sock=${sock%%\?*}
-    conn_args=(-s "$sock")
-else
-    conn_args=(-u "$url")
-fi
-
-# "name" from redis-benchmark --csv output: the header names the columns.
-csv_field() { # csv-text column
-    printf '%s\n' "$1" | tr -d '"\r' | awk -F, -v col="$2" '
-        NR == 1 { for (i = 1; i <= NF; i++) if ($i == col) c = i; next }
-        $1 == "SET" && c { print $c; found = 1; exit }
-        END { if (!found) exit 1 }'
-}
-
-run_redis_benchmark() { # args...
-    local out
-    if ! out=$(redis-benchmark "${conn_args[@]}" "$@" -t set --csv); then
-        echo "run.sh: redis-benchmark $* failed" >&2
-        exit 1
-    fi
-    printf '%s\n' "$out"
-}
-
-need() { # value what
-    if [[ -z $1 ]] || ! [[ $1 =~ ^[0-9]+(\.[0-9]+)?$ ]]; then
-        echo "run.sh: could not read $2 (got '${1}')" >&2
-        exit 1
-    fi
-}
-
-redis_version=$(redis-cli "${conn_args[@]}" info server | tr -d '\r' | sed -n 's/^redis_version://p')
-cpu=$({ grep -m1 -E '^(model name|Model|cpu model)[[:space:]]*:' /proc/cpuinfo || true; } | cut -d: -f2- | sed 's/^[[:space:]]*//')
-echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
-echo "cpu=${cpu:-unknown}"
-echo "cores=$(nproc)"
-echo "redis_version=${redis_version:-unknown}"
+bench_server
+bench_header
 
 # 1. One client, no pipelining: the round trip a lock cycle is compared with.
-c1_csv=$(run_redis_benchmark -c 1 -n 20000)
+c1_csv=$(run_redis_benchmark -c 1 -n 20000 -t set)
 c1_p50_ms=$(csv_field "$c1_csv" p50_latency_ms || true)
 c1_rps=$(csv_field "$c1_csv" rps || true)
 need "$c1_p50_ms" "p50_latency_ms of redis-benchmark -c 1"
@@ -109,7 +62,7 @@ need "$async_c1" redisx_lock_async_c1_cycles_per_s
 need "$async_c4" redisx_lock_async_c4_cycles_per_s
 
 # 3. Many clients, pipelined: what the server can do for plain SETs.
-p16_csv=$(run_redis_benchmark -c 50 -P 16 -n 1000000)
+p16_csv=$(run_redis_benchmark -c 50 -P 16 -n 1000000 -t set)
 p16_rps=$(csv_field "$p16_csv" rps || true)
 need "$p16_rps" "rps of redis-benchmark -c 50 -P 16"
 echo "redis_benchmark_set_c50_P16_rps=$p16_rps"

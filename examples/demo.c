@@ -44,17 +44,76 @@ static void *worker(void *arg)
     return NULL;
 }
 
+/* Five requests against "3 per second, bursts of 3" with each algorithm:
+ * three pass, two are told when to come back. */
+static void rate_limits(void)
+{
+    static const char *const names[] = {"fixed_window", "sliding_log", "sliding_window", "token_bucket", "gcra"};
+    printf("\nrate limits, 3 per second, 5 requests at once:\n");
+    for (int a = REDISX_RATELIMIT_FIXED_WINDOW; a <= REDISX_RATELIMIT_GCRA; a++) {
+        redisx_limiter *lim = NULL;
+        if (redisx_limiter_new(&lim, client, "demo", (redisx_ratelimit_algorithm)a, 3, 1000, 0) != REDISX_OK)
+            continue;
+        redisx_limiter_reset(lim, "user:42");
+        printf("  %-15s", names[a]);
+        for (int i = 0; i < 5; i++) {
+            redisx_ratelimit_result *r = NULL;
+            if (redisx_limiter_check(&r, lim, "user:42", 1) != REDISX_OK) {
+                printf(" error(%s)", redisx_last_error());
+                continue;
+            }
+            if (redisx_ratelimit_result_allowed(r))
+                printf(" ok(%lld left)", (long long)redisx_ratelimit_result_remaining(r));
+            else
+                printf(" 429(retry in %lld ms)", (long long)redisx_ratelimit_result_retry_after_ms(r));
+            redisx_ratelimit_result_free(r);
+        }
+        printf("\n");
+        redisx_limiter_free(lim);
+    }
+}
+
+/* The same payment request sent twice: the work runs once, the duplicate
+ * gets the stored response; a different body under the same key is refused. */
+static void idempotency(void)
+{
+    static const char *const states[] = {"NEW", "IN_PROGRESS", "COMPLETED", "MISMATCH"};
+    char key[64];
+    snprintf(key, sizeof key, "demo:payment:%ld", (long)time(NULL));
+    const char *bodies[] = {"amount=10", "amount=10", "amount=99"};
+    printf("\nidempotency key %s:\n", key);
+    for (int i = 0; i < 3; i++) {
+        redisx_idem *rec = NULL;
+        if (redisx_idem_begin(&rec, client, key, bodies[i], 9, 30000, 0) != REDISX_OK) {
+            printf("  error: %s\n", redisx_last_error());
+            continue;
+        }
+        redisx_idem_state st = redisx_idem_state_of(rec);
+        printf("  request %d (%s): %s", i + 1, bodies[i], states[st]);
+        if (st == REDISX_IDEM_NEW) {
+            printf(" -> charged once, response stored");
+            redisx_idem_complete(rec, "{\"payment\":\"p-1\"}", 17, "201", 3, 86400000);
+        } else if (st == REDISX_IDEM_COMPLETED) {
+            size_t n = 0;
+            const char *resp = redisx_idem_response(rec, &n);
+            printf(" -> replayed %.*s", (int)n, resp);
+        }
+        printf("\n");
+        redisx_idem_free(rec);
+    }
+}
+
 static void print_stats(void)
 {
     redisx_stats *s = NULL;
     if (redisx_client_stats(&s, client) != REDISX_OK)
         return;
-    printf("\n%-8s %-8s %6s %6s %8s %8s %10s %10s\n", "prim", "op", "calls", "ok", "rejected", "errors", "p50_us",
+    printf("\n%-11s %-8s %6s %6s %8s %8s %10s %10s\n", "prim", "op", "calls", "ok", "rejected", "errors", "p50_us",
            "p99_us");
     for (int i = 0; i < redisx_stats_series(s); i++) {
         if (redisx_stats_counter(s, i, REDISX_COUNTER_CALLS) == 0)
             continue;
-        printf("%-8s %-8s %6llu %6llu %8llu %8llu %10.1f %10.1f\n", redisx_stats_primitive(s, i),
+        printf("%-11s %-8s %6llu %6llu %8llu %8llu %10.1f %10.1f\n", redisx_stats_primitive(s, i),
                redisx_stats_operation(s, i), (unsigned long long)redisx_stats_counter(s, i, REDISX_COUNTER_CALLS),
                (unsigned long long)redisx_stats_counter(s, i, REDISX_COUNTER_OK),
                (unsigned long long)redisx_stats_counter(s, i, REDISX_COUNTER_REJECTED),
@@ -106,6 +165,8 @@ int main(int argc, char **argv)
         redisx_lock_release(lk);
         redisx_lock_free(lk);
     }
+    rate_limits();
+    idempotency();
     print_stats();
     redisx_client_close(client);
     return 0;

@@ -1,12 +1,19 @@
-// Command redisx-bench-go compares lock acquire+release cycles of the redisx
-// Go binding with go-redsync/redsync (on go-redis v9), in one run against one
-// server: sequentially (one goroutine) and with many goroutines at once, each
-// on its own lock name. Both take the lock with one attempt (redisx TryLock,
-// redsync WithTries(1)) and release it, two round trips per cycle.
+// Command redisx-bench-go compares the redisx Go binding with the usual Go
+// libraries, in one run against one server:
 //
-// It prints name=value lines; the ratios are redisx over redsync (above 1:
-// redisx did more cycles per second). It reports figures, never judges them.
-// Rounds alternate the two libraries and the median round is reported, to
+//   - locks: acquire+release cycles of redisx and go-redsync/redsync (on
+//     go-redis v9), sequentially (one goroutine) and with many goroutines at
+//     once, each on its own lock name. Both take the lock with one attempt
+//     (redisx TryLock, redsync WithTries(1)) and release it, two round trips
+//     per cycle.
+//   - rate limiting: GCRA checks of redisx and go-redis/redis_rate/v10 (GCRA
+//     on go-redis v9), sequentially and with 50 goroutines, each on its own
+//     key, one round trip (one Lua script) per check in both. The limit is
+//     high enough that every check is allowed, so both do the same work.
+//
+// It prints name=value lines; the ratios are redisx over the peer (above 1:
+// redisx did more per second). It reports figures, never judges them.
+// Rounds alternate the libraries and the median round is reported, to
 // spread the machine's noise evenly.
 package main
 
@@ -23,6 +30,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/go-redis/redis_rate/v10"
 	"github.com/go-redsync/redsync/v4"
 	goredsync "github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	goredis "github.com/redis/go-redis/v9"
@@ -146,16 +154,19 @@ func fail(format string, args ...any) {
 
 func main() {
 	url := flag.String("url", os.Getenv("REDISX_URL"), "redis:// URL of the server")
-	seqN := flag.Int("seq", 3000, "cycles per sequential round")
-	goroutines := flag.Int("goroutines", 1000, "goroutines of the concurrent rounds")
-	per := flag.Int("per", 10, "cycles per goroutine in a concurrent round")
+	which := flag.String("bench", "lock,rl", "comma-separated benchmarks to run: lock, rl")
+	seqN := flag.Int("seq", 3000, "lock cycles per sequential round")
+	goroutines := flag.Int("goroutines", 1000, "goroutines of the concurrent lock rounds")
+	per := flag.Int("per", 10, "lock cycles per goroutine in a concurrent round")
+	rlSeqN := flag.Int("rl-seq", 5000, "rate-limit checks per sequential round")
+	rlGoroutines := flag.Int("rl-goroutines", 50, "goroutines of the concurrent rate-limit rounds")
+	rlPer := flag.Int("rl-per", 200, "rate-limit checks per goroutine in a concurrent round")
 	rounds := flag.Int("rounds", 3, "rounds per library and mode (median reported)")
 	flag.Parse()
 	if *url == "" {
 		fail("no server: pass -url or set REDISX_URL")
 	}
 	ctx := context.Background()
-	ttl := 10 * time.Second
 
 	rx, err := redisx.Open(*url)
 	if err != nil {
@@ -171,6 +182,26 @@ func main() {
 	if err := gr.Ping(ctx).Err(); err != nil {
 		fail("go-redis PING: %v", err)
 	}
+
+	fmt.Printf("go_version=%s\n", runtime.Version())
+	fmt.Printf("go_gomaxprocs=%d\n", runtime.GOMAXPROCS(0))
+	fmt.Printf("go_rounds=%d\n", *rounds)
+	fmt.Printf("go_redisx_connections=1\n")
+	fmt.Printf("go_redis_pool_size=%d\n", gr.Options().PoolSize)
+	for _, b := range strings.Split(*which, ",") {
+		switch strings.TrimSpace(b) {
+		case "lock":
+			benchLocks(ctx, rx, gr, *rounds, *seqN, *goroutines, *per)
+		case "rl":
+			benchRateLimits(ctx, rx, gr, *rounds, *rlSeqN, *rlGoroutines, *rlPer)
+		default:
+			fail("unknown benchmark %q (lock, rl)", b)
+		}
+	}
+}
+
+func benchLocks(ctx context.Context, rx *redisx.Client, gr *goredis.Client, rounds, seqN, goroutines, per int) {
+	ttl := 10 * time.Second
 	libs := []struct {
 		name string
 		l    locker
@@ -184,7 +215,7 @@ func main() {
 		if _, err := sequential(ctx, lib.l, "bench-go:warm:"+lib.name, 200); err != nil {
 			fail("%s warm-up: %v", lib.name, err)
 		}
-		if _, _, err := concurrent(ctx, lib.l, "bench-go:warm:"+lib.name, *goroutines, 1); err != nil {
+		if _, _, err := concurrent(ctx, lib.l, "bench-go:warm:"+lib.name, goroutines, 1); err != nil {
 			fail("%s warm-up: %v", lib.name, err)
 		}
 	}
@@ -192,17 +223,17 @@ func main() {
 	seq := map[string][]float64{}
 	conc := map[string][]float64{}
 	peak := map[string]int{}
-	for r := 0; r < *rounds; r++ {
+	for r := 0; r < rounds; r++ {
 		for i := range libs {
 			lib := libs[(i+r)%len(libs)] // alternate who goes first
 			prefix := "bench-go:" + lib.name
-			s, err := sequential(ctx, lib.l, prefix, *seqN)
+			s, err := sequential(ctx, lib.l, prefix, seqN)
 			if err != nil {
 				fail("%s sequential: %v", lib.name, err)
 			}
 			seq[lib.name] = append(seq[lib.name], s)
 			runtime.GC()
-			c, p, err := concurrent(ctx, lib.l, prefix, *goroutines, *per)
+			c, p, err := concurrent(ctx, lib.l, prefix, goroutines, per)
 			if err != nil {
 				fail("%s concurrent: %v", lib.name, err)
 			}
@@ -212,14 +243,9 @@ func main() {
 		}
 	}
 
-	fmt.Printf("go_version=%s\n", runtime.Version())
-	fmt.Printf("go_gomaxprocs=%d\n", runtime.GOMAXPROCS(0))
-	fmt.Printf("go_rounds=%d\n", *rounds)
-	fmt.Printf("go_seq_cycles_per_round=%d\n", *seqN)
-	fmt.Printf("go_concurrent_goroutines=%d\n", *goroutines)
-	fmt.Printf("go_concurrent_cycles_per_round=%d\n", *goroutines**per)
-	fmt.Printf("go_redisx_connections=1\n")
-	fmt.Printf("go_redis_pool_size=%d\n", gr.Options().PoolSize)
+	fmt.Printf("go_seq_cycles_per_round=%d\n", seqN)
+	fmt.Printf("go_concurrent_goroutines=%d\n", goroutines)
+	fmt.Printf("go_concurrent_cycles_per_round=%d\n", goroutines*per)
 	for _, lib := range libs {
 		fmt.Printf("go_%s_seq_cycles_per_s=%.0f\n", lib.name, median(seq[lib.name]))
 		fmt.Printf("go_%s_concurrent_cycles_per_s=%.0f\n", lib.name, median(conc[lib.name]))
@@ -227,4 +253,121 @@ func main() {
 	}
 	fmt.Printf("go_seq_ratio=%.3f\n", median(seq["redisx"])/median(seq["redsync"]))
 	fmt.Printf("go_concurrent_ratio=%.3f\n", median(conc["redisx"])/median(conc["redsync"]))
+}
+
+// ---- rate limiting ------------------------------------------------------------
+
+// rlRate is the limit of both limiters: far above what the benchmark can
+// spend, so every check is allowed and both sides do the same work.
+const rlRate = 1_000_000
+
+type checker interface {
+	// check makes one check of cost 1; whether it was allowed.
+	check(ctx context.Context, key string) (bool, error)
+}
+
+type redisxChecker struct{ l *redisx.Limiter }
+
+func (c redisxChecker) check(ctx context.Context, key string) (bool, error) {
+	r, err := c.l.Check(ctx, key)
+	return r.Allowed, err
+}
+
+type redisRateChecker struct {
+	l     *redis_rate.Limiter
+	limit redis_rate.Limit
+}
+
+func (c redisRateChecker) check(ctx context.Context, key string) (bool, error) {
+	r, err := c.l.Allow(ctx, key, c.limit)
+	if err != nil {
+		return false, err
+	}
+	return r.Allowed > 0, nil
+}
+
+// checks runs g goroutines of per checks each, every goroutine on its own
+// key; checks per second and how many were denied.
+func checks(ctx context.Context, c checker, prefix string, g, per int) (float64, int64, error) {
+	var wg sync.WaitGroup
+	var firstErr atomic.Value
+	var denied atomic.Int64
+	start := time.Now()
+	for i := 0; i < g; i++ {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			key := prefix + ":" + strconv.Itoa(i)
+			for j := 0; j < per; j++ {
+				ok, err := c.check(ctx, key)
+				if err != nil {
+					firstErr.CompareAndSwap(nil, fmt.Errorf("goroutine %d check %d: %w", i, j, err))
+					return
+				}
+				if !ok {
+					denied.Add(1)
+				}
+			}
+		}(i)
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err, _ := firstErr.Load().(error); err != nil {
+		return 0, 0, err
+	}
+	return float64(g*per) / elapsed.Seconds(), denied.Load(), nil
+}
+
+func benchRateLimits(ctx context.Context, rx *redisx.Client, gr *goredis.Client, rounds, seqN, goroutines, per int) {
+	rl, err := rx.NewLimiter("bench-go-rl", redisx.GCRA, rlRate, time.Second, redisx.WithBurst(rlRate),
+		redisx.WithLimiterFailPolicy(redisx.FailClosed)) // an error must show, not pass as allowed
+	if err != nil {
+		fail("redisx NewLimiter: %v", err)
+	}
+	defer rl.Close()
+	libs := []struct {
+		name string
+		c    checker
+	}{
+		{"redisx", redisxChecker{rl}},
+		{"redis_rate", redisRateChecker{redis_rate.NewLimiter(gr), redis_rate.Limit{Rate: rlRate, Burst: rlRate, Period: time.Second}}},
+	}
+	for _, lib := range libs {
+		if _, _, err := checks(ctx, lib.c, "bench-go-rl:warm:"+lib.name, goroutines, 20); err != nil {
+			fail("%s warm-up: %v", lib.name, err)
+		}
+	}
+	seq := map[string][]float64{}
+	conc := map[string][]float64{}
+	denied := map[string]int64{}
+	for r := 0; r < rounds; r++ {
+		for i := range libs {
+			lib := libs[(i+r)%len(libs)]
+			prefix := "bench-go-rl:" + lib.name
+			s, d1, err := checks(ctx, lib.c, prefix+":seq", 1, seqN)
+			if err != nil {
+				fail("%s sequential checks: %v", lib.name, err)
+			}
+			seq[lib.name] = append(seq[lib.name], s)
+			runtime.GC()
+			c, d2, err := checks(ctx, lib.c, prefix+":conc", goroutines, per)
+			if err != nil {
+				fail("%s concurrent checks: %v", lib.name, err)
+			}
+			conc[lib.name] = append(conc[lib.name], c)
+			denied[lib.name] += d1 + d2
+			runtime.GC()
+		}
+	}
+	fmt.Printf("go_rl_algorithm=gcra\n")
+	fmt.Printf("go_rl_seq_checks_per_round=%d\n", seqN)
+	fmt.Printf("go_rl_conc_goroutines=%d\n", goroutines)
+	fmt.Printf("go_rl_conc_checks_per_round=%d\n", goroutines*per)
+	for _, lib := range libs {
+		fmt.Printf("go_rl_%s_seq_checks_per_s=%.0f\n", lib.name, median(seq[lib.name]))
+		fmt.Printf("go_rl_%s_conc_checks_per_s=%.0f\n", lib.name, median(conc[lib.name]))
+		fmt.Printf("go_rl_%s_denied=%d\n", lib.name, denied[lib.name])
+	}
+	fmt.Printf("go_rl_seq_ratio=%.3f\n", median(seq["redisx"])/median(seq["redis_rate"]))
+	fmt.Printf("go_rl_conc_ratio=%.3f\n", median(conc["redisx"])/median(conc["redis_rate"]))
 }

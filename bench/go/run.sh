@@ -1,13 +1,19 @@
 #!/usr/bin/env bash
-# Go lock benchmark: the redisx Go binding next to go-redsync/redsync (on
-# go-redis v9), acquire+release cycles per second, sequential and with 1000
-# goroutines, against ONE server in ONE run.
+# Go benchmark, against ONE server in ONE run:
+#   - locks: the redisx Go binding next to go-redsync/redsync (on go-redis
+#     v9), acquire+release cycles per second, sequential and with 1000
+#     goroutines;
+#   - rate limits: redisx GCRA next to go-redis/redis_rate/v10 (GCRA on
+#     go-redis v9), checks per second, sequential and with 50 goroutines,
+#     every check allowed.
 #
-#   bench/go/run.sh [flags of main.go: -seq N -goroutines N -per N -rounds N]
+#   bench/go/run.sh [flags of main.go: -bench lock,rl -seq N -goroutines N
+#                    -per N -rl-seq N -rl-goroutines N -rl-per N -rounds N]
 #
 # Without REDISX_URL it starts a throwaway redis-server on a free 127.0.0.1
 # port and stops it at exit; with REDISX_URL (redis://...) it uses that server
-# (keys "bench-go:*" and "redisx:lock:{bench-go:*}" are written there).
+# (keys "bench-go*", "rate:bench-go-rl*", "redisx:lock:{bench-go:*}" and
+# "redisx:rl:{bench-go-rl:*}..." are written there).
 #
 # The peers are fetched from the Go module proxy at run time into a throwaway
 # module cache (REDISX_BENCH_GOMODCACHE, default /tmp/redisx-go-bench-cache),
@@ -15,9 +21,11 @@
 # third-party lands in the repository. Needs go, swig, libredisx-dev and
 # redis-server, as the binding does.
 #
-# Prints `name=value` lines; the two the project tracks:
+# Prints `name=value` lines; the ones the project tracks:
 #   go_seq_ratio        = redisx / redsync sequential cycles per second
 #   go_concurrent_ratio = redisx / redsync cycles per second, 1000 goroutines
+#   go_rl_seq_ratio     = redisx / redis_rate sequential checks per second
+#   go_rl_conc_ratio    = redisx / redis_rate checks per second, 50 goroutines
 # (above 1: redisx did more). It reports figures only; it never judges them.
 set -euo pipefail
 
@@ -45,7 +53,7 @@ cp "$here/go.mod" "$here/main.go" "$tmp_dir/src/"
 (
     cd "$tmp_dir/src"
     go mod edit -replace=redisx="$repo/bindings/go"
-    go mod download github.com/go-redsync/redsync/v4 github.com/redis/go-redis/v9
+    go mod download github.com/go-redsync/redsync/v4 github.com/redis/go-redis/v9 github.com/go-redis/redis_rate/v10
     go mod tidy >/dev/null 2>&1 || go mod tidy
     go build -o "$tmp_dir/redisx-bench-go" .
 ) >&2
@@ -63,6 +71,8 @@ echo "date=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
 echo "cpu=${cpu:-unknown}"
 echo "cores=$(nproc)"
 echo "redis_version=${redis_version:-unknown}"
-(cd "$tmp_dir/src" && go list -m -f '{{.Path}}={{.Version}}' github.com/go-redsync/redsync/v4 github.com/redis/go-redis/v9) |
-    sed -e 's#^github.com/go-redsync/redsync/v4=#go_peer_redsync_version=#' -e 's#^github.com/redis/go-redis/v9=#go_peer_go_redis_version=#'
+(cd "$tmp_dir/src" && go list -m -f '{{.Path}}={{.Version}}' github.com/go-redsync/redsync/v4 github.com/redis/go-redis/v9 \
+    github.com/go-redis/redis_rate/v10) |
+    sed -e 's#^github.com/go-redsync/redsync/v4=#go_peer_redsync_version=#' -e 's#^github.com/redis/go-redis/v9=#go_peer_go_redis_version=#' \
+        -e 's#^github.com/go-redis/redis_rate/v10=#go_peer_redis_rate_version=#'
 "$tmp_dir/redisx-bench-go" -url "$url" "$@"

@@ -1,11 +1,15 @@
 'use strict';
-// redisx (Node binding) vs redlock on ioredis: acquire+release cycles per
-// second, sequentially and with many cycles in flight, against ONE server in
-// ONE run. Started by bench/node/run.sh, which installs the peers into a
-// throwaway folder (PEER_DIR) and provides REDISX_URL.
+// redisx (Node binding) vs its npm peers, against ONE server in ONE run:
+//   - locks: redisx vs redlock on ioredis, acquire+release cycles per second;
+//   - rate limits: redisx fixed_window vs rate-limiter-flexible's
+//     RateLimiterRedis on ioredis (a fixed window too), checks per second,
+//     with a limit high enough that every check is allowed;
+// each sequentially (await each) and with many operations in flight. Started
+// by bench/node/run.sh, which installs the peers into a throwaway folder
+// (PEER_DIR) and provides REDISX_URL. BENCH_ONLY=lock|rl runs one part.
 //
-// Each measurement is repeated (REPEATS, alternating the two libraries) and
-// the median is printed. Only figures are printed; nothing is judged.
+// Each measurement is repeated (REPEATS, alternating the libraries) and the
+// median is printed. Only figures are printed; nothing is judged.
 const path = require('node:path');
 
 const url = process.env.REDISX_URL;
@@ -14,11 +18,18 @@ const SEQ = Number(process.env.BENCH_SEQ_CYCLES || 5000);
 const CONC = Number(process.env.BENCH_CONCURRENCY || 1000);
 const PER_WORKER = Number(process.env.BENCH_CYCLES_PER_WORKER || 20);
 const REPEATS = Number(process.env.BENCH_REPEATS || 3);
+const RL_SEQ = Number(process.env.BENCH_RL_SEQ_CHECKS || 5000);
+const RL_CONC = Number(process.env.BENCH_RL_CONCURRENCY || 1000);
+const RL_PER_WORKER = Number(process.env.BENCH_RL_CHECKS_PER_WORKER || 20);
+const ONLY = process.env.BENCH_ONLY || '';
 const TTL = 10000;
+const RL_LIMIT = 1000000000; // every check is allowed
+const RL_PERIOD_S = 3600;
 
 const { Client } = require(path.resolve(__dirname, '..', '..', 'bindings', 'node'));
 const Redis = require(path.join(peerDir, 'node_modules', 'ioredis'));
 const Redlock = require(path.join(peerDir, 'node_modules', 'redlock'));
+const { RateLimiterRedis } = require(path.join(peerDir, 'node_modules', 'rate-limiter-flexible'));
 const peerVersion = (name) => require(path.join(peerDir, 'node_modules', name, 'package.json')).version;
 
 function parseUrl(u) {
@@ -62,6 +73,39 @@ function redlockLib() {
   };
 }
 
+// Rate limiters get one interface too: cycle(key) = one allowed check.
+function redisxRl() {
+  const client = Client.fromUrl(url, { prefix: 'bench-node-rl' });
+  const limiter = client.limiter('bench', { algorithm: 'fixed_window', limit: RL_LIMIT, period: RL_PERIOD_S * 1000 });
+  return {
+    name: 'redisx',
+    async cycle(key) {
+      const r = await limiter.check(key);
+      if (!r.allowed) throw new Error('bench.js: a redisx check was denied; the limit is meant to allow all');
+    },
+    close: () => client.close(),
+  };
+}
+
+async function flexibleRl() {
+  const redis = new Redis(parseUrl(url));
+  await redis.ping(); // connected before timing starts
+  const limiter = new RateLimiterRedis({
+    storeClient: redis,
+    keyPrefix: 'bench-rlflx',
+    points: RL_LIMIT,
+    duration: RL_PERIOD_S,
+  });
+  return {
+    name: 'flexible',
+    // consume() rejects with a RateLimiterRes when denied, an Error on failure.
+    cycle: (key) => limiter.consume(key, 1),
+    close: async () => {
+      redis.disconnect();
+    },
+  };
+}
+
 async function sequential(lib, n) {
   const t0 = process.hrtime.bigint();
   for (let i = 0; i < n; i++) await lib.cycle('seq');
@@ -80,7 +124,7 @@ async function concurrent(lib, workers, perWorker) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-async function main() {
+async function lockBench(out) {
   const libs = [redisxLib(), redlockLib()];
   // Warm up: connections, script caches, JIT.
   for (const lib of libs) {
@@ -97,14 +141,11 @@ async function main() {
   }
   for (const lib of libs) await lib.close();
 
-  const out = {
-    node_version: process.version,
+  Object.assign(out, {
     redlock_version: peerVersion('redlock'),
-    ioredis_version: peerVersion('ioredis'),
     seq_cycles: SEQ,
     concurrency: CONC,
     concurrent_cycles: CONC * PER_WORKER,
-    repeats: REPEATS,
     redisx_seq_cycles_per_s: median(seq.redisx).toFixed(0),
     redlock_seq_cycles_per_s: median(seq.redlock).toFixed(0),
     redisx_concurrent_cycles_per_s: median(conc.redisx).toFixed(0),
@@ -112,7 +153,44 @@ async function main() {
     // > 1: redisx completes more cycles per second than redlock.
     node_seq_ratio: (median(seq.redisx) / median(seq.redlock)).toFixed(3),
     node_concurrent_ratio: (median(conc.redisx) / median(conc.redlock)).toFixed(3),
-  };
+  });
+}
+
+async function rlBench(out) {
+  const libs = [redisxRl(), await flexibleRl()];
+  for (const lib of libs) {
+    await sequential(lib, Math.min(500, RL_SEQ));
+    await concurrent(lib, Math.min(100, RL_CONC), 5);
+  }
+  const seq = { redisx: [], flexible: [] };
+  const conc = { redisx: [], flexible: [] };
+  for (let r = 0; r < REPEATS; r++) {
+    for (const lib of r % 2 ? [...libs].reverse() : libs) {
+      seq[lib.name].push(await sequential(lib, RL_SEQ));
+      conc[lib.name].push(await concurrent(lib, RL_CONC, RL_PER_WORKER));
+    }
+  }
+  for (const lib of libs) await lib.close();
+  Object.assign(out, {
+    rate_limiter_flexible_version: peerVersion('rate-limiter-flexible'),
+    rl_algorithm: 'fixed_window',
+    rl_seq_checks: RL_SEQ,
+    rl_concurrency: RL_CONC,
+    rl_concurrent_checks: RL_CONC * RL_PER_WORKER,
+    redisx_rl_seq_checks_per_s: median(seq.redisx).toFixed(0),
+    flexible_rl_seq_checks_per_s: median(seq.flexible).toFixed(0),
+    redisx_rl_conc_checks_per_s: median(conc.redisx).toFixed(0),
+    flexible_rl_conc_checks_per_s: median(conc.flexible).toFixed(0),
+    // > 1: redisx completes more checks per second than rate-limiter-flexible.
+    node_rl_seq_ratio: (median(seq.redisx) / median(seq.flexible)).toFixed(3),
+    node_rl_conc_ratio: (median(conc.redisx) / median(conc.flexible)).toFixed(3),
+  });
+}
+
+async function main() {
+  const out = { node_version: process.version, ioredis_version: peerVersion('ioredis'), repeats: REPEATS };
+  if (ONLY !== 'rl') await lockBench(out);
+  if (ONLY !== 'lock') await rlBench(out);
   for (const [k, v] of Object.entries(out)) console.log(`${k}=${v}`);
 }
 

@@ -1,23 +1,30 @@
 #!/usr/bin/env bash
-# redisx's Node binding vs redlock (node-redlock on ioredis): acquire+release
-# cycles per second, sequential and with 1000 in flight, in ONE run against
-# ONE server.
+# redisx's Node binding vs its npm peers, in ONE run against ONE server:
+#   - redlock (on ioredis): lock acquire+release cycles per second;
+#   - rate-limiter-flexible's RateLimiterRedis (on ioredis) vs a redisx
+#     fixed_window limiter: allowed checks per second;
+# each sequential and with 1000 in flight.
 #
 #   bench/node/run.sh
 #
 # Without REDISX_URL it starts a throwaway redis-server on a free 127.0.0.1
 # port and stops it at exit; with REDISX_URL (redis://host:port[/db]) it uses
-# that server. The peers (redlock, ioredis) are installed from npm into a
+# that server. The peers (redlock, rate-limiter-flexible, ioredis) are
+# installed from npm into a
 # throwaway folder under /tmp, removed at exit. The redisx addon is built
 # (npm install in bindings/node) if it is not yet.
 #
 # Optional: BENCH_SEQ_CYCLES (5000), BENCH_CONCURRENCY (1000),
-# BENCH_CYCLES_PER_WORKER (20), BENCH_REPEATS (3), REDLOCK_SPEC (redlock@4,
-# the current `latest`), IOREDIS_SPEC (ioredis@latest).
+# BENCH_CYCLES_PER_WORKER (20), BENCH_RL_SEQ_CHECKS (5000),
+# BENCH_RL_CONCURRENCY (1000), BENCH_RL_CHECKS_PER_WORKER (20), BENCH_REPEATS
+# (3), BENCH_ONLY (lock | rl), REDLOCK_SPEC (redlock@4, the current `latest`),
+# RLFLEX_SPEC (rate-limiter-flexible@latest), IOREDIS_SPEC (ioredis@latest).
 #
 # Prints `name=value` lines, among them
 #   node_seq_ratio        = redisx / redlock sequential cycles/s
 #   node_concurrent_ratio = redisx / redlock cycles/s with BENCH_CONCURRENCY in flight
+#   node_rl_seq_ratio     = redisx / rate-limiter-flexible sequential checks/s
+#   node_rl_conc_ratio    = the same with BENCH_RL_CONCURRENCY in flight
 # It reports figures only; it never judges them. Note that a redisx acquire
 # also issues a fencing token (one more key written per cycle than redlock).
 set -euo pipefail
@@ -39,10 +46,11 @@ if [[ ! -f $pkg/build/Release/redisx.node ]]; then
     (cd "$pkg" && npm install --no-audit --no-fund >&2)
 fi
 
-echo "run.sh: installing ${REDLOCK_SPEC:-redlock@4} and ${IOREDIS_SPEC:-ioredis@latest} into $tmp_dir/peers" >&2
+peers=("${REDLOCK_SPEC:-redlock@4}" "${RLFLEX_SPEC:-rate-limiter-flexible@latest}" "${IOREDIS_SPEC:-ioredis@latest}")
+echo "run.sh: installing ${peers[*]} into $tmp_dir/peers" >&2
 mkdir -p "$tmp_dir/peers"
 (cd "$tmp_dir/peers" && npm init -y >/dev/null &&
-    npm install --no-audit --no-fund --no-package-lock "${REDLOCK_SPEC:-redlock@4}" "${IOREDIS_SPEC:-ioredis@latest}" >&2)
+    npm install --no-audit --no-fund --no-package-lock "${peers[@]}" >&2)
 
 if [[ -n ${REDISX_URL:-} ]]; then
     url=$REDISX_URL

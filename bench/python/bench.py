@@ -15,6 +15,15 @@ an uncontended lock.
   connection; redis-py sends one command per connection at a time).
 
 Ratios are redisx / redis-py (above 1: redisx faster).
+
+Rate limits, redisx next to ``limits`` (its Redis storage over redis-py), with
+a limit high enough that every hit is allowed (a hit that is not aborts):
+
+- ``sliding_log`` vs ``MovingWindowRateLimiter`` ("moving") and
+  ``fixed_window`` vs ``FixedWindowRateLimiter`` ("fixed");
+- sequential (one thread, ``--rl-seq-hits`` hits) and concurrent (``--rl-threads``
+  threads, ``--rl-conc-hits`` hits in all, on one key);
+- ``python_rl_<seq|conc>_<moving|fixed>_ratio`` = redisx checks/s / limits hits/s.
 """
 
 from __future__ import annotations
@@ -26,10 +35,18 @@ import sys
 import time
 import uuid
 
+import threading
+from typing import Any, Callable
+
+import limits
+import limits.storage
+import limits.strategies
 import redis
 import redis.asyncio as aredis
 
 import redisx
+
+RL_LIMIT = 100_000  # per hour: every hit of a run is allowed (sliding_log allows at most 100000)
 
 
 def rate(n: int, seconds: float) -> float:
@@ -86,6 +103,68 @@ async def bench_async_redispy(r: "aredis.Redis", prefix: str, tasks: int, rounds
     return rate(tasks * rounds, time.perf_counter() - t0)
 
 
+def _timed_threads(threads: int, total: int, hit: Callable[[], bool]) -> float:
+    """``total`` calls of ``hit`` spread over ``threads`` threads; hits/s."""
+    per = total // threads
+    barrier = threading.Barrier(threads + 1)
+    denied = []
+
+    def worker() -> None:
+        barrier.wait()
+        n = 0
+        for _ in range(per):
+            if not hit():
+                n += 1
+        if n:
+            denied.append(n)
+
+    pool = [threading.Thread(target=worker) for _ in range(threads)]
+    for t in pool:
+        t.start()
+    barrier.wait()
+    t0 = time.perf_counter()
+    for t in pool:
+        t.join()
+    elapsed = time.perf_counter() - t0
+    if denied:
+        raise RuntimeError(f"{sum(denied)} hits were denied: the limit must allow every hit")
+    return rate(per * threads, elapsed)
+
+
+def _timed_seq(total: int, hit: Callable[[], bool]) -> float:
+    t0 = time.perf_counter()
+    for _ in range(total):
+        if not hit():
+            raise RuntimeError("a hit was denied: the limit must allow every hit")
+    return rate(total, time.perf_counter() - t0)
+
+
+def bench_rate_limits(client: redisx.Client, url: str, prefix: str, seq_hits: int, conc_hits: int,
+                      threads: int, out: dict) -> None:
+    storage: Any = limits.storage.storage_from_string(url)
+    item = limits.RateLimitItemPerHour(RL_LIMIT)
+    peers = {
+        "moving": ("sliding_log", limits.strategies.MovingWindowRateLimiter(storage)),
+        "fixed": ("fixed_window", limits.strategies.FixedWindowRateLimiter(storage)),
+    }
+    warm = max(100, seq_hits // 10)
+    for label, (algorithm, peer) in peers.items():
+        lim = client.limiter(f"{prefix}-{label}", algorithm, limit=RL_LIMIT, period=3600)
+        # warm-up (scripts loaded, pools filled), each phase on its own key
+        _timed_seq(warm, lambda: lim.check("warm").allowed)
+        _timed_seq(warm, lambda: peer.hit(item, prefix, label, "warm"))
+        out[f"redisx_py_rl_seq_{label}_checks_per_s"] = _timed_seq(seq_hits, lambda: lim.check("seq").allowed)
+        out[f"limits_rl_seq_{label}_hits_per_s"] = _timed_seq(seq_hits, lambda: peer.hit(item, prefix, label, "seq"))
+        out[f"redisx_py_rl_conc_{label}_checks_per_s"] = _timed_threads(threads, conc_hits,
+                                                                        lambda: lim.check("conc").allowed)
+        out[f"limits_rl_conc_{label}_hits_per_s"] = _timed_threads(
+            threads, conc_hits, lambda: peer.hit(item, prefix, label, "conc"))
+    for mode in ("seq", "conc"):
+        for label in peers:
+            out[f"python_rl_{mode}_{label}_ratio"] = (out[f"redisx_py_rl_{mode}_{label}_checks_per_s"]
+                                                     / out[f"limits_rl_{mode}_{label}_hits_per_s"])
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
@@ -93,13 +172,22 @@ def main() -> int:
     ap.add_argument("--tasks", type=int, default=1000)
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--pool", type=int, default=100)
+    ap.add_argument("--rl-seq-hits", type=int, default=5000)
+    ap.add_argument("--rl-conc-hits", type=int, default=16000)
+    ap.add_argument("--rl-threads", type=int, default=8)
     args = ap.parse_args()
+    if args.rl_seq_hits + max(100, args.rl_seq_hits // 10) > RL_LIMIT or args.rl_conc_hits > RL_LIMIT:
+        ap.error(f"at most {RL_LIMIT} rate-limit hits per phase")
 
     prefix = "bench" + uuid.uuid4().hex[:8]
     out = {}
     out["python_version"] = platform.python_version()
     out["redisx_library_version"] = redisx.library_version()
     out["redis_py_version"] = redis.__version__
+    out["limits_version"] = getattr(limits, "__version__", "unknown")
+    out["rl_threads"] = args.rl_threads
+    out["rl_seq_hits"] = args.rl_seq_hits
+    out["rl_conc_hits"] = args.rl_conc_hits
 
     r = redis.Redis.from_url(args.url)
     with redisx.Client.from_url(args.url, prefix=prefix) as client:
@@ -126,6 +214,7 @@ def main() -> int:
                 await ar.aclose() if hasattr(ar, "aclose") else await ar.close()
 
         asyncio.run(run_async())
+        bench_rate_limits(client, args.url, prefix, args.rl_seq_hits, args.rl_conc_hits, args.rl_threads, out)
         out["redisx_py_connections"] = client.stats()["client"]["connections_up"]
         out["redisx_py_lock_acquire_p50_us"] = client.stats()["lock.acquire"]["p50_ns"] / 1000.0
 
@@ -135,8 +224,9 @@ def main() -> int:
 
     # Leave the server as found (it may be $REDISX_URL): the fence counters
     # never expire by design.
-    for key in r.scan_iter(match=f"{prefix}:*", count=1000):
-        r.delete(key)
+    for pattern in (f"{prefix}:*", f"*{prefix}*"):  # redisx's keys, then the limits keys naming it
+        for key in r.scan_iter(match=pattern, count=1000):
+            r.delete(key)
     r.close()
 
     for k, v in out.items():

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# redisx's Python package next to redis-py, against ONE server in ONE run.
+# redisx's Python package next to redis-py and limits, against ONE server in ONE run.
 #
 #   bench/python/run.sh
 #
@@ -9,11 +9,17 @@
 # prints `name=value` lines (see bench.py), among them
 #   python_seq_ratio   = redisx try_lock+release cycles/s / redis-py Lock(blocking=False)
 #   python_async_ratio = redisx asyncio cycles/s / redis.asyncio Lock, 1000 tasks
+#   python_rl_<seq|conc>_<moving|fixed>_ratio
+#                      = redisx Limiter.check/s (sliding_log | fixed_window) /
+#                        limits MovingWindowRateLimiter | FixedWindowRateLimiter hits/s
+#                        (1 thread | REDISX_PY_BENCH_RL_THREADS threads)
 # It reports figures only; it never judges them.
 #
 # Optional: REDISX_PY_BENCH_SEQ_CYCLES (5000), REDISX_PY_BENCH_TASKS (1000),
 # REDISX_PY_BENCH_ROUNDS (5), REDISX_PY_BENCH_POOL (100: redis.asyncio's
-# BlockingConnectionPool size), PYTHON (python3 first on PATH).
+# BlockingConnectionPool size), REDISX_PY_BENCH_RL_SEQ (5000 hits),
+# REDISX_PY_BENCH_RL_CONC (16000 hits), REDISX_PY_BENCH_RL_THREADS (8),
+# PYTHON (python3 first on PATH).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,6 +30,9 @@ seq_cycles=${REDISX_PY_BENCH_SEQ_CYCLES:-5000}
 tasks=${REDISX_PY_BENCH_TASKS:-1000}
 rounds=${REDISX_PY_BENCH_ROUNDS:-5}
 pool=${REDISX_PY_BENCH_POOL:-100}
+rl_seq=${REDISX_PY_BENCH_RL_SEQ:-5000}
+rl_conc=${REDISX_PY_BENCH_RL_CONC:-16000}
+rl_threads=${REDISX_PY_BENCH_RL_THREADS:-8}
 
 for tool in redis-server redis-cli "$python"; do
     if ! command -v "$tool" >/dev/null 2>&1; then
@@ -38,13 +47,13 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 tmp_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-pybench.XXXXXX")
 on_exit 'rm -rf "$tmp_dir"'
 
-# 1. The throwaway environment: redis-py and this checkout's package.
+# 1. The throwaway environment: redis-py, limits and this checkout's package.
 "$python" -m venv "$tmp_dir/venv"
 venv_py=$tmp_dir/venv/bin/python
-if ! "$venv_py" -m pip install -q --disable-pip-version-check redis "$repo/bindings/python" \
+if ! "$venv_py" -m pip install -q --disable-pip-version-check redis limits "$repo/bindings/python" \
     >"$tmp_dir/pip.log" 2>&1; then
     cat "$tmp_dir/pip.log" >&2
-    echo "run.sh: installing redis-py and bindings/python failed" >&2
+    echo "run.sh: installing redis-py, limits and bindings/python failed" >&2
     exit 1
 fi
 
@@ -62,4 +71,5 @@ echo "redispy_pool=$pool"
 
 # 3. The measurements (from /tmp: the venv's redisx, not the source tree).
 cd "$tmp_dir"
-"$venv_py" "$here/bench.py" "$url" --seq-cycles "$seq_cycles" --tasks "$tasks" --rounds "$rounds" --pool "$pool"
+"$venv_py" "$here/bench.py" "$url" --seq-cycles "$seq_cycles" --tasks "$tasks" --rounds "$rounds" --pool "$pool" \
+    --rl-seq-hits "$rl_seq" --rl-conc-hits "$rl_conc" --rl-threads "$rl_threads"

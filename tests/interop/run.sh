@@ -6,9 +6,19 @@
 #  2. Each language increments a plain GET/SET counter 300 times under lock
 #     "counter", concurrently: the counter ends at exactly 900, and the fencing
 #     tokens, recorded in lock order, strictly increase across languages.
+#  3. Rate limits: the canonical sequence (docs/KEYS.md) prints the same lines
+#     in C, Python, Node and Go for every algorithm; and one budget of 30
+#     per key is shared by four processes (one per language, each with
+#     several concurrent checkers): exactly 30 of 60 checks are allowed.
+#  4. Idempotency: 100 concurrent duplicate requests from four processes run
+#     the work once (a Redis counter the work increments ends at 1) and all
+#     get the same response; a process killed (SIGKILL) while IN_PROGRESS
+#     leaves the record in progress for the others until its lease passes,
+#     then the next language takes it over.
 # Needs the three packages installed (scripts/test does that): REDISX_PYTHON
 # (a python with redisx), REDISX_NODE_PATH (node_modules holding redisx),
-# and the Go worker built from tests/interop/go.
+# the Go worker built from tests/interop/go and the C worker built from
+# tests/interop/worker.c against the installed libredisx (pkg-config).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib.sh"
@@ -21,6 +31,9 @@ prefix="interop-$$"
 gobin=$(mktemp -d)/worker
 on_exit 'rm -rf "$(dirname "$gobin")"'
 (cd "$here/go" && go build -o "$gobin" .)
+cbin=$(dirname "$gobin")/cworker
+# shellcheck disable=SC2046 # pkg-config's flags split on purpose
+cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -o "$cbin" "$here/worker.c" $(pkg-config --cflags --libs redisx) -lpthread
 
 run_worker() { # lang args...
   local lang=$1
@@ -29,6 +42,7 @@ run_worker() { # lang args...
   python) "$python" "$here/worker.py" "$@" ;;
   node) NODE_PATH=${REDISX_NODE_PATH:-} node "$here/worker.js" "$@" ;;
   go) "$gobin" "$@" ;;
+  c) "$cbin" "$@" ;;
   esac
 }
 
@@ -94,4 +108,95 @@ print("interop: %d fencing tokens strictly increasing across languages (%d hand-
       % (len(entries), switches))
 PY
 checks=$((checks + 1))
+
+# ---- 3. rate limits ---------------------------------------------------------------
+expected_sequence='reset
+check 1 1 5 4 -
+check 1 1 5 3 -
+check 1 1 5 2 -
+check 1 1 5 1 -
+check 1 1 5 0 -
+check 1 0 5 0 +
+check 1 0 5 0 +
+peek 1 0 5 0 +
+reset
+peek 1 1 5 5 -
+check 3 1 5 2 -
+check 3 0 5 2 +
+check 2 1 5 0 -
+check 6 InvalidArgument'
+algorithms="fixed_window sliding_log sliding_window token_bucket gcra"
+for alg in $algorithms; do
+  for lang in c python node go; do
+    got=$(run_worker "$lang" rl-sequence "$url" "$prefix" "$alg") || fail "$lang rl-sequence $alg failed"
+    [ "$got" = "$expected_sequence" ] || fail "$lang, $alg: the canonical sequence differs:
+$(diff <(echo "$expected_sequence") <(echo "$got"))"
+    checks=$((checks + 1))
+  done
+  echo "interop: $alg: the canonical sequence is identical in c, python, node and go"
+done
+
+for alg in $algorithms; do
+  outs=()
+  pids=()
+  for lang in c python node go; do
+    out=$(mktemp)
+    outs+=("$out")
+    run_worker "$lang" rl-share "$url" "$prefix" "$alg" 15 5 >"$out" &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || fail "an rl-share worker failed ($alg)"; done
+  total=0
+  for out in "${outs[@]}"; do
+    n=$(awk '/^ALLOWED/ {print $2}' "$out")
+    [ -n "$n" ] || fail "rl-share printed '$(cat "$out")'"
+    total=$((total + n))
+    rm -f "$out"
+  done
+  [ "$total" = 30 ] || fail "$alg: four processes were allowed $total checks of one budget of 30"
+  checks=$((checks + 1))
+  echo "interop: $alg: one budget of 30 shared by c, python, node and go: exactly $total of 60 allowed"
+done
+
+# ---- 4. idempotency ----------------------------------------------------------------
+outs=()
+pids=()
+for lang in c python node go; do
+  out=$(mktemp)
+  outs+=("$out")
+  run_worker "$lang" idem-dup "$url" "$prefix" dup-request 25 >"$out" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "an idem-dup worker failed"; done
+cat "${outs[@]}" >"$gobin.resp"
+rm -f "${outs[@]}"
+lines=$(grep -c '^RESP ' "$gobin.resp" || true)
+distinct=$(sort -u "$gobin.resp" | wc -l)
+[ "$lines" = 100 ] || fail "idem-dup printed $lines responses, expected 100"
+[ "$distinct" = 1 ] || fail "duplicates got different responses: $(sort "$gobin.resp" | uniq -c | tr '\n' ' ')"
+executions=$(redis-cli -u "$url" GET "$prefix:executions")
+[ "$executions" = 1 ] || fail "the work ran $executions times for 100 duplicates"
+checks=$((checks + 1))
+echo "interop: 100 concurrent duplicates from c, python, node and go ran the work once; all got '$(head -1 "$gobin.resp")'"
+
+langs=(python node go c)
+for i in 0 1 2 3; do
+  holder=${langs[$i]} second=${langs[$(((i + 1) % 4))]} third=${langs[$(((i + 2) % 4))]}
+  key="crash-$holder"
+  out=$(mktemp)
+  run_worker "$holder" idem-hold "$url" "$prefix" "$key" 1500 >"$out" &
+  pid=$!
+  for _ in $(seq 200); do grep -q '^STARTED' "$out" && break; sleep 0.05; done
+  grep -q '^STARTED NEW' "$out" || fail "$holder did not begin the record: $(cat "$out")"
+  kill -9 "$pid"
+  wait "$pid" 2>/dev/null || true
+  rm -f "$out"
+  seen=$(run_worker "$second" idem-begin "$url" "$prefix" "$key" 1500 0)
+  [ "$seen" = "IN_PROGRESS 0" ] || fail "$second saw '$seen' right after $holder was killed"
+  sleep 1.7
+  seen=$(run_worker "$third" idem-begin "$url" "$prefix" "$key" 1500 0)
+  [ "$seen" = "NEW 1" ] || fail "$third saw '$seen' after the killed $holder's lease passed"
+  checks=$((checks + 2))
+  echo "interop: $holder killed while IN_PROGRESS: $second sees IN_PROGRESS, $third takes over after the lease"
+done
 echo "$checks passed, 0 failed"

@@ -39,8 +39,7 @@ struct redisx_client {
     redisx__conn *conns; /* nconns command connections, then the subscriber */
     int nconns;
     redisx__channel *channels; /* subscriptions wanted */
-    void *lock_slot;
-    void *idem_slot;
+    redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
     redisx__cmd *wait_head, *wait_tail; /* no connection serving yet */
     redisx__timer *timers;
     size_t ntimers, timer_cap;

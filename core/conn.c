@@ -1010,18 +1010,40 @@ void redisx__unsubscribe(redisx_client *c, const char *channel)
     }
 }
 
-void **redisx__client_lock_slot(redisx_client *c)
+void redisx__chan_wait(redisx_client *c, redisx__chan_waiter *w)
 {
-    return &c->lock_slot;
+    if (w->linked)
+        return;
+    w->prev = NULL;
+    w->next = c->waiters;
+    if (c->waiters)
+        c->waiters->prev = w;
+    c->waiters = w;
+    w->linked = 1;
+    redisx__subscribe(c, w->channel);
 }
 
-void **redisx__client_idem_slot(redisx_client *c)
+void redisx__chan_unwait(redisx_client *c, redisx__chan_waiter *w)
 {
-    return &c->idem_slot;
+    if (!w->linked)
+        return;
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        c->waiters = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    w->linked = 0;
+    redisx__unsubscribe(c, w->channel);
 }
 
 void redisx__on_message(redisx_client *c, const char *channel, size_t len)
 {
-    redisx__lock_on_message(c, channel, len);
-    redisx__idem_on_message(c, channel, len);
+    redisx__chan_waiter *w = c->waiters;
+    while (w) {
+        redisx__chan_waiter *next = w->next; /* w may leave the list in wake */
+        if (strlen(w->channel) == len && memcmp(w->channel, channel, len) == 0)
+            w->wake(w);
+        w = next;
+    }
 }

@@ -2,6 +2,7 @@
  * complete and fail by the owner. Every Redis step is one Lua script
  * (core/scripts/idem_*.lua); everything here runs on the I/O thread except
  * the submitting halves of the *_async functions. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,8 +47,8 @@ static bool idem_fail_open(const redisx_client *c)
 typedef struct begin_op {
     redisx__req req;
     redisx_client *c;
-    struct begin_op *wnext, *wprev; /* the client's waiters (I/O thread) */
-    int subscribed, in_flight, woken, timers, finished;
+    redisx__chan_waiter waiter; /* woken by complete's or fail's PUBLISH */
+    int in_flight, woken, timers, finished;
     uint64_t gen;
     redisx_idem *rec; /* filled by the reply */
     char *fp;
@@ -68,40 +69,11 @@ static void begin_free(begin_op *op)
     free(op);
 }
 
-static void waiter_remove(begin_op *op)
-{
-    if (!op->subscribed)
-        return;
-    begin_op **head = (begin_op **)redisx__client_idem_slot(op->c);
-    if (op->wprev)
-        op->wprev->wnext = op->wnext;
-    else
-        *head = op->wnext;
-    if (op->wnext)
-        op->wnext->wprev = op->wprev;
-    op->subscribed = 0;
-    redisx__unsubscribe(op->c, op->rec->key);
-}
-
-static void waiter_add(begin_op *op)
-{
-    if (op->subscribed)
-        return;
-    begin_op **head = (begin_op **)redisx__client_idem_slot(op->c);
-    op->wprev = NULL;
-    op->wnext = *head;
-    if (*head)
-        (*head)->wprev = op;
-    *head = op;
-    op->subscribed = 1;
-    redisx__subscribe(op->c, op->rec->key);
-}
-
 /* Hands the record (or nothing on error) to the caller. */
 static void begin_finish(begin_op *op, redisx_status st)
 {
     redisx_client *c = op->c;
-    waiter_remove(op);
+    redisx__chan_unwait(c, &op->waiter);
     redisx_idem *rec = st == REDISX_OK ? op->rec : NULL;
     if (rec)
         op->rec = NULL;
@@ -124,6 +96,7 @@ static void begin_finish(begin_op *op, redisx_status st)
 }
 
 static void begin_send(begin_op *op);
+static void begin_wake(redisx__chan_waiter *w);
 
 static void begin_retry(redisx_client *c, void *ctx, uint64_t gen, int cancelled)
 {
@@ -225,7 +198,7 @@ static void begin_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
                                       op->rec->name));
         return;
     }
-    waiter_add(op);
+    redisx__chan_wait(c, &op->waiter);
     if (op->woken) {
         begin_send(op); /* completed or failed while this attempt was in flight */
         return;
@@ -298,6 +271,8 @@ redisx_status redisx__idem_begin_async(redisx_client *c, const char *key, const 
     op->lease_ms = lease_ms;
     snprintf(op->lease_arg, sizeof op->lease_arg, "%lld", (long long)lease_ms);
     op->backoff_ms = 10;
+    op->waiter.channel = rec->key;
+    op->waiter.wake = begin_wake;
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, c, REDISX__OP_IDEM_BEGIN, key);
@@ -307,20 +282,15 @@ redisx_status redisx__idem_begin_async(redisx_client *c, const char *key, const 
     return REDISX_OK;
 }
 
-void redisx__idem_on_message(redisx_client *c, const char *channel, size_t len)
+/* The record was completed or failed: look again at once. */
+static void begin_wake(redisx__chan_waiter *w)
 {
-    begin_op *op = *(begin_op **)redisx__client_idem_slot(c);
-    while (op) {
-        begin_op *next = op->wnext; /* op may leave the list below */
-        if (strlen(op->rec->key) == len && memcmp(op->rec->key, channel, len) == 0) {
-            if (op->in_flight) {
-                op->woken = 1;
-            } else {
-                op->gen++; /* its sleeping timer is now stale */
-                begin_send(op);
-            }
-        }
-        op = next;
+    begin_op *op = (begin_op *)((char *)w - offsetof(begin_op, waiter));
+    if (op->in_flight) {
+        op->woken = 1;
+    } else {
+        op->gen++; /* its sleeping timer is now stale */
+        begin_send(op);
     }
 }
 

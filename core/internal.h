@@ -255,18 +255,26 @@ redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn
 
 /* Pub/sub on the client's subscriber connection, opened on first use.
  * I/O thread only. Subscriptions are counted: the channel is unsubscribed
- * when the last user drops it. Messages arrive at redisx__on_message()
- * (lock.c); while the subscriber connection is down they are lost, so users
- * must also poll. */
+ * when the last user drops it. While the subscriber connection is down
+ * messages are lost, so waiters must also poll. */
 void redisx__subscribe(redisx_client *c, const char *channel);
 void redisx__unsubscribe(redisx_client *c, const char *channel);
+
+/* An operation waiting for a PUBLISH on `channel` (a lock release, an
+ * idempotency record's completion): embedded in the operation, linked into
+ * the client's list while waiting. I/O thread only. */
+typedef struct redisx__chan_waiter {
+    struct redisx__chan_waiter *next, *prev;
+    const char *channel; /* borrowed from the operation */
+    int linked;
+    void (*wake)(struct redisx__chan_waiter *w); /* a message arrived */
+} redisx__chan_waiter;
+/* Links w (and subscribes) unless it is linked already. */
+void redisx__chan_wait(redisx_client *c, redisx__chan_waiter *w);
+/* Unlinks w (and unsubscribes) if it is linked. */
+void redisx__chan_unwait(redisx_client *c, redisx__chan_waiter *w);
+/* conn.c: a message arrived; wakes every waiter of the channel. */
 void redisx__on_message(redisx_client *c, const char *channel, size_t len);
-void redisx__lock_on_message(redisx_client *c, const char *channel, size_t len);
-void redisx__idem_on_message(redisx_client *c, const char *channel, size_t len);
-/* Slots the lock and idempotency modules keep their per-client waiters in
- * (I/O thread). */
-void **redisx__client_lock_slot(redisx_client *c);
-void **redisx__client_idem_slot(redisx_client *c);
 /* Redis could not be reached or answered too late: what fail policies act on. */
 bool redisx__connection_failure(redisx_status st);
 /* Turns a reply that is not the script's expected shape into a status. */

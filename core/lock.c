@@ -3,6 +3,7 @@
  * notification, inspection. Every Redis step is one Lua script
  * (core/scripts/lock_*.lua); everything here runs on the I/O thread except
  * the submitting halves of the *_async functions. */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -78,8 +79,7 @@ static int fail_open(const redisx_client *c)
 typedef struct acquire_op {
     redisx__req req;
     redisx_client *c;
-    struct acquire_op *wnext, *wprev; /* the client's waiters (I/O thread) */
-    int subscribed;
+    redisx__chan_waiter waiter; /* woken by the release's PUBLISH */
     int in_flight; /* an attempt awaits its reply */
     int woken;     /* released while the attempt was in flight: retry at once */
     int timers;    /* pending timers referring to this op */
@@ -104,39 +104,10 @@ static void acquire_free(acquire_op *op)
     free(op);
 }
 
-static void waiter_remove(acquire_op *op)
-{
-    if (!op->subscribed)
-        return;
-    acquire_op **head = (acquire_op **)redisx__client_lock_slot(op->c);
-    if (op->wprev)
-        op->wprev->wnext = op->wnext;
-    else
-        *head = op->wnext;
-    if (op->wnext)
-        op->wnext->wprev = op->wprev;
-    op->subscribed = 0;
-    redisx__unsubscribe(op->c, op->key);
-}
-
-static void waiter_add(acquire_op *op)
-{
-    if (op->subscribed)
-        return;
-    acquire_op **head = (acquire_op **)redisx__client_lock_slot(op->c);
-    op->wprev = NULL;
-    op->wnext = *head;
-    if (*head)
-        (*head)->wprev = op;
-    *head = op;
-    op->subscribed = 1;
-    redisx__subscribe(op->c, op->key);
-}
-
 static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, int opened)
 {
     redisx_client *c = op->c;
-    waiter_remove(op);
+    redisx__chan_unwait(op->c, &op->waiter);
     redisx__req_finish(&op->req, st, opened);
     if (op->cb) {
         op->cb(c, st, lk, op->user);
@@ -155,6 +126,7 @@ static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, in
 }
 
 static void acquire_send(acquire_op *op);
+static void acquire_wake(redisx__chan_waiter *w);
 
 static void acquire_retry(redisx_client *c, void *ctx, uint64_t gen, int cancelled)
 {
@@ -235,7 +207,7 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         return;
     }
     if (op->give_up && now < op->give_up) {
-        waiter_add(op);
+        redisx__chan_wait(c, &op->waiter);
         if (op->woken) {
             acquire_send(op); /* a release came while this attempt was in flight */
             return;
@@ -296,6 +268,8 @@ redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int
     op->ttl_ms = ttl_ms;
     snprintf(op->ttl_arg, sizeof op->ttl_arg, "%lld", (long long)ttl_ms);
     op->backoff_ms = 1;
+    op->waiter.channel = op->key;
+    op->waiter.wake = acquire_wake;
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, c, REDISX__OP_LOCK_ACQUIRE, name);
@@ -305,20 +279,15 @@ redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int
     return REDISX_OK;
 }
 
-void redisx__lock_on_message(redisx_client *c, const char *channel, size_t len)
+/* A release published on the lease key: try again at once. */
+static void acquire_wake(redisx__chan_waiter *w)
 {
-    acquire_op *op = *(acquire_op **)redisx__client_lock_slot(c);
-    while (op) {
-        acquire_op *next = op->wnext; /* op may leave the list below */
-        if (strlen(op->key) == len && memcmp(op->key, channel, len) == 0) {
-            if (op->in_flight) {
-                op->woken = 1;
-            } else {
-                op->gen++; /* its sleeping timer is now stale */
-                acquire_send(op);
-            }
-        }
-        op = next;
+    acquire_op *op = (acquire_op *)((char *)w - offsetof(acquire_op, waiter));
+    if (op->in_flight) {
+        op->woken = 1;
+    } else {
+        op->gen++; /* its sleeping timer is now stale */
+        acquire_send(op);
     }
 }
 

@@ -307,13 +307,7 @@ typedef struct owner_op {
 static void owner_finish(owner_op *op, redisx_status st, int opened)
 {
     redisx__req_finish(&op->req, st, opened);
-    if (op->cb) {
-        op->cb(op->c, st, op->user);
-    } else {
-        redisx_item *it = redisx__completion_item(op->user, st);
-        if (it)
-            redisx__queue_push(redisx__client_options(op->c)->queue, it);
-    }
+    redisx__deliver_status(op->c, op->cb, op->user, st);
     redisx__client_unref(op->c);
     free(op->name);
     free(op);

@@ -139,6 +139,8 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open);
 /* A queue item for a completion carrying the thread's current detail; the
  * caller adds the result and pushes it. NULL on out-of-memory. */
 redisx_item *redisx__completion_item(void *user, redisx_status st);
+/* Completes a status-only asynchronous call: its callback, or a queue item. */
+void redisx__deliver_status(redisx_client *c, redisx_status_cb cb, void *user, redisx_status st);
 
 /* ---- options (options.c) ---- */
 typedef struct redisx__endpoint {

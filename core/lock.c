@@ -308,15 +308,8 @@ static void owner_finish(owner_op *op, redisx_status st, int opened)
 {
     redisx_client *c = op->lk->client;
     redisx__req_finish(&op->req, st, opened);
-    if (op->req.op == REDISX__OP_LOCK_RENEW) {
-        /* handled by renew_reply */
-    } else if (op->cb) {
-        op->cb(c, st, op->user);
-    } else {
-        redisx_item *it = redisx__completion_item(op->user, st);
-        if (it)
-            redisx__queue_push(redisx__client_options(c)->queue, it);
-    }
+    if (op->req.op != REDISX__OP_LOCK_RENEW) /* renew_reply handles renewals */
+        redisx__deliver_status(c, op->cb, op->user, st);
     redisx__lock_unref(op->lk);
     free(op);
 }

@@ -140,6 +140,17 @@ redisx_item *redisx__completion_item(void *user, redisx_status st)
     return redisx__item_new(REDISX_ITEM_COMPLETION, user, st, st == REDISX_OK ? "" : redisx__last_error_buf);
 }
 
+void redisx__deliver_status(redisx_client *c, redisx_status_cb cb, void *user, redisx_status st)
+{
+    if (cb) {
+        cb(c, st, user);
+        return;
+    }
+    redisx_item *it = redisx__completion_item(user, st);
+    if (it)
+        redisx__queue_push(c->opts.queue, it);
+}
+
 void redisx__stats_add_client(redisx_client *c, redisx_client_counter which, int64_t delta)
 {
     atomic_fetch_add(&c->client_counter[which], delta);

@@ -236,13 +236,7 @@ static void reset_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         st = redisx__unexpected_reply(r, "DEL");
     redisx__reply_free(r);
     redisx__req_finish(&op->req, st, 0);
-    if (op->cb) {
-        op->cb(op->c, st, op->user);
-    } else {
-        redisx_item *it = redisx__completion_item(op->user, st);
-        if (it)
-            redisx__queue_push(redisx__client_options(op->c)->queue, it);
-    }
+    redisx__deliver_status(op->c, op->cb, op->user, st);
     free(op);
 }
 

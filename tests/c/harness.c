@@ -178,6 +178,25 @@ redisx_client *rt_client(void)
     return c;
 }
 
+redisx_client *rt_dead_client(redisx_primitive primitive, redisx_fail_policy policy)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    rt_server_stop(&s); /* its port is free again: nothing listens there */
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s.port);
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK);
+    cr_assert_eq(redisx_options_set_connect_timeout_ms(o, 200), REDISX_OK);
+    cr_assert_eq(redisx_options_set_command_timeout_ms(o, 300), REDISX_OK);
+    cr_assert_eq(redisx_options_set_fail_policy(o, primitive, policy), REDISX_OK);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
+    redisx_options_free(o);
+    return c;
+}
+
 redisx_reply *rt_cmd(redisx_client *c, int argc, const char **argv)
 {
     redisx_reply *r = NULL;

@@ -33,6 +33,9 @@ redisx_client *rt_client(void);
 redisx_client *rt_client_opts(redisx_options *o);
 /* A name unique to this process and call: tests run in parallel. */
 const char *rt_unique(const char *stem, char *buf, size_t n);
+/* A client of a port where nothing listens (connect 200 ms, commands 300 ms)
+ * with `policy` for `primitive`: for fail-policy tests. */
+redisx_client *rt_dead_client(redisx_primitive primitive, redisx_fail_policy policy);
 /* Runs a command (NUL-terminated args), returns the reply; asserts OK. */
 redisx_reply *rt_cmd(redisx_client *c, int argc, const char **argv);
 long long rt_incr_get(redisx_client *c, const char *key);

@@ -322,29 +322,10 @@ Test(idempotency, one_hundred_concurrent_duplicates_run_the_work_once, .timeout 
 
 /* ---- fail policies and sizes ----------------------------------------------------- */
 
-static redisx_client *dead_client(int fail_open)
-{
-    rt_server s;
-    cr_assert_eq(rt_server_start(&s), 0);
-    rt_server_stop(&s);
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s.port);
-    redisx_options *o = NULL;
-    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
-    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK);
-    cr_assert_eq(redisx_options_set_connect_timeout_ms(o, 200), REDISX_OK);
-    cr_assert_eq(redisx_options_set_command_timeout_ms(o, 300), REDISX_OK);
-    if (fail_open)
-        cr_assert_eq(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_IDEMPOTENCY, REDISX_FAIL_OPEN), REDISX_OK);
-    redisx_client *c = NULL;
-    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
-    redisx_options_free(o);
-    return c;
-}
 
 Test(idempotency, unreachable_redis_is_an_error_by_default)
 {
-    redisx_client *c = dead_client(0);
+    redisx_client *c = rt_dead_client(REDISX_PRIMITIVE_IDEMPOTENCY, REDISX_FAIL_CLOSED);
     redisx_idem *rec = (redisx_idem *)1;
     redisx_status st = redisx_idem_begin(&rec, c, "k", "fp", 2, 1000, 0);
     cr_assert(st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT, "got %s", redisx_status_name(st));
@@ -354,7 +335,7 @@ Test(idempotency, unreachable_redis_is_an_error_by_default)
 
 Test(idempotency, fail_open_answers_new_and_says_so)
 {
-    redisx_client *c = dead_client(1);
+    redisx_client *c = rt_dead_client(REDISX_PRIMITIVE_IDEMPOTENCY, REDISX_FAIL_OPEN);
     redisx_idem *rec = begin(c, "k", "fp", 1000, 0);
     cr_assert_eq(redisx_idem_state_of(rec), REDISX_IDEM_NEW);
     cr_assert_eq(redisx_idem_is_fail_open(rec), 1);

@@ -506,23 +506,10 @@ Test(lock, ten_thousand_async_acquires_complete_exactly_once, .timeout = 300)
 
 /* ---- fail policy ---- */
 
-static redisx_client *dead_client(redisx_fail_policy policy)
-{
-    redisx_options *o = NULL;
-    redisx_options_new(&o);
-    /* Port 1 on loopback: nothing listens there, connects are refused. */
-    redisx_options_set_url(o, "redis://127.0.0.1:1");
-    redisx_options_set_command_timeout_ms(o, 200);
-    redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_LOCK, policy);
-    redisx_client *c = NULL;
-    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
-    redisx_options_free(o);
-    return c;
-}
 
 Test(lock, fail_closed_by_default_when_redis_is_unreachable)
 {
-    redisx_client *c = dead_client(REDISX_FAIL_CLOSED);
+    redisx_client *c = rt_dead_client(REDISX_PRIMITIVE_LOCK, REDISX_FAIL_CLOSED);
     redisx_lock *lk = NULL;
     cr_assert_eq(redisx_lock_acquire(&lk, c, "down", 1000, 0), REDISX_ERR_CONNECTION);
     cr_assert_null(lk);
@@ -533,7 +520,7 @@ Test(lock, fail_closed_by_default_when_redis_is_unreachable)
 
 Test(lock, fail_open_grants_a_marked_lock_when_redis_is_unreachable)
 {
-    redisx_client *c = dead_client(REDISX_FAIL_OPEN);
+    redisx_client *c = rt_dead_client(REDISX_PRIMITIVE_LOCK, REDISX_FAIL_OPEN);
     redisx_lock *lk = NULL;
     cr_assert_eq(redisx_lock_acquire(&lk, c, "down", 1000, 0), REDISX_OK);
     cr_assert_eq(redisx_lock_is_fail_open(lk), 1);

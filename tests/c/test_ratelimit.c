@@ -315,28 +315,10 @@ Test(ratelimit, eight_threads_on_one_key_never_exceed_the_limit)
 
 /* ---- fail policies ------------------------------------------------------------- */
 
-static redisx_client *dead_client(redisx_fail_policy rl_policy)
-{
-    rt_server s;
-    cr_assert_eq(rt_server_start(&s), 0);
-    rt_server_stop(&s); /* a port where nothing listens now */
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s.port);
-    redisx_options *o = NULL;
-    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
-    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK);
-    cr_assert_eq(redisx_options_set_connect_timeout_ms(o, 200), REDISX_OK);
-    cr_assert_eq(redisx_options_set_command_timeout_ms(o, 300), REDISX_OK);
-    cr_assert_eq(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_RATELIMIT, rl_policy), REDISX_OK);
-    redisx_client *c = NULL;
-    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
-    redisx_options_free(o);
-    return c;
-}
 
 Test(ratelimit, unreachable_redis_allows_by_default_and_says_so)
 {
-    redisx_client *c = dead_client(REDISX_FAIL_OPEN);
+    redisx_client *c = rt_dead_client(REDISX_PRIMITIVE_RATELIMIT, REDISX_FAIL_OPEN);
     redisx_limiter *lim = limiter(c, "open", REDISX_RATELIMIT_GCRA, 5, 1000, 0);
     outcome o = check(lim, "k", 1);
     cr_assert(o.allowed && o.fail_open, "allowed %d fail_open %d", o.allowed, o.fail_open);
@@ -349,7 +331,7 @@ Test(ratelimit, unreachable_redis_allows_by_default_and_says_so)
 
 Test(ratelimit, a_fail_closed_limiter_reports_the_connection_error)
 {
-    redisx_client *c = dead_client(REDISX_FAIL_OPEN);
+    redisx_client *c = rt_dead_client(REDISX_PRIMITIVE_RATELIMIT, REDISX_FAIL_OPEN);
     redisx_limiter *lim = limiter(c, "closed", REDISX_RATELIMIT_FIXED_WINDOW, 5, 1000, 0);
     cr_assert_eq(redisx_limiter_set_fail_policy(lim, REDISX_FAIL_CLOSED), REDISX_OK);
     redisx_ratelimit_result *r = (redisx_ratelimit_result *)1;
@@ -359,7 +341,7 @@ Test(ratelimit, a_fail_closed_limiter_reports_the_connection_error)
     redisx_limiter_free(lim);
     redisx_client_close(c);
 
-    c = dead_client(REDISX_FAIL_CLOSED); /* the client-wide default */
+    c = rt_dead_client(REDISX_PRIMITIVE_RATELIMIT, REDISX_FAIL_CLOSED); /* the client-wide default */
     lim = limiter(c, "closed", REDISX_RATELIMIT_FIXED_WINDOW, 5, 1000, 0);
     st = redisx_limiter_check(&r, lim, "k", 1);
     cr_assert(st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT, "got %s", redisx_status_name(st));

@@ -14,6 +14,9 @@
  * - Strings in: str (UTF-8) or bytes; an embedded NUL or another type raises
  *   InvalidArgument instead of silently truncating. Integers in: out of range
  *   or of the wrong type raises InvalidArgument (not a TypeError from SWIG).
+ * - Binary values (idempotency fingerprint, response, metadata) in: bytes,
+ *   any contiguous buffer, str (UTF-8) or None; out (redisx_idem_response,
+ *   redisx_idem_metadata): bytes.
  * - Raw commands take a sequence of bytes/str/int/float/buffer arguments and
  *   return bytes/int/None/str (status)/list; an error reply raises ServerError
  *   (nested error replies become ServerError instances inside the list).
@@ -25,7 +28,8 @@
  *   helpers that touch Python objects and wasteful for accessors, so every
  *   declaration is `nothread` except the blocking C calls listed below.
  *
- * The pyx_* helpers exist for the idiomatic package: they hold the client
+ * The pyx_* helpers exist for the idiomatic package (locks, raw commands,
+ * rate limits, idempotency records): they hold the client
  * pointer inside a small context (pyx_ctx) so that close() on one thread
  * cannot free the client under a call entering on another thread (the check
  * and the submission happen in one call while the GIL is held), and they run
@@ -52,6 +56,12 @@
 %feature("nothread", "0") redisx_lock_extend;
 %feature("nothread", "0") redisx_lock_inspect;
 %feature("nothread", "0") redisx_queue_pop;
+%feature("nothread", "0") redisx_limiter_check;
+%feature("nothread", "0") redisx_limiter_peek;
+%feature("nothread", "0") redisx_limiter_reset;
+%feature("nothread", "0") redisx_idem_begin;
+%feature("nothread", "0") redisx_idem_complete;
+%feature("nothread", "0") redisx_idem_fail;
 
 /* ---- errors ---------------------------------------------------------------- */
 
@@ -258,6 +268,8 @@ PYX_INT_IN(size_t, long long, PyLong_AsLongLong, 0, LLONG_MAX)
 %typemap(in, numinputs=0) redisx_lock_info_cb cb "$1 = NULL;"
 %typemap(in, numinputs=0) redisx_reply_cb cb "$1 = NULL;"
 %typemap(in, numinputs=0) redisx_lock_lost_cb on_lost "$1 = NULL;"
+%typemap(in, numinputs=0) redisx_ratelimit_cb cb "$1 = NULL;"
+%typemap(in, numinputs=0) redisx_idem_cb cb "$1 = NULL;"
 /* Registered through pyx_options_set_event_callable(); logs and states are
  * not wired to Python yet. */
 %ignore redisx_options_set_event_cb;
@@ -282,6 +294,62 @@ PYX_OUT_HANDLE(redisx_queue)
 PYX_OUT_HANDLE(redisx_item)
 PYX_OUT_HANDLE(redisx_lock)
 PYX_OUT_HANDLE(redisx_stats)
+PYX_OUT_HANDLE(redisx_limiter)
+PYX_OUT_HANDLE(redisx_ratelimit_result)
+PYX_OUT_HANDLE(redisx_idem)
+
+/* ---- binary values (idempotency) ---------------------------------------------
+ *
+ * In: bytes, bytearray, memoryview or any C-contiguous buffer, str (UTF-8),
+ * or None (no bytes). A buffer stays exported (so a bytearray cannot be
+ * resized) until the call returns; the core copies what it keeps. */
+
+%define PYX_BYTES_IN(PTR, LEN)
+%typemap(in) (const void *PTR, size_t LEN) (int has_view = 0, Py_buffer view) {
+    if ($input == Py_None) {
+        $1 = NULL;
+        $2 = 0;
+    } else if (PyUnicode_Check($input)) {
+        Py_ssize_t n_ = 0;
+        const char *p_ = PyUnicode_AsUTF8AndSize($input, &n_);
+        if (!p_) {
+            pyx_raise_invalid("argument '%s' is not encodable as UTF-8", "$1_name");
+            SWIG_fail;
+        }
+        $1 = (void *)p_;
+        $2 = (size_t)n_;
+    } else if (PyObject_CheckBuffer($input) && PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) == 0) {
+        has_view = 1;
+        $1 = view.buf;
+        $2 = (size_t)view.len;
+    } else {
+        pyx_raise_invalid("argument '%s' must be bytes, a contiguous buffer, str or None", "$1_name");
+        SWIG_fail;
+    }
+}
+%typemap(freearg) (const void *PTR, size_t LEN) {
+    if (has_view$argnum)
+        PyBuffer_Release(&view$argnum);
+}
+%typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) (const void *PTR, size_t LEN)
+    "$1 = ($input == Py_None || PyUnicode_Check($input) || PyObject_CheckBuffer($input));"
+%enddef
+
+PYX_BYTES_IN(fingerprint, fingerprint_len)
+PYX_BYTES_IN(response, response_len)
+PYX_BYTES_IN(metadata, metadata_len)
+
+/* Out: redisx_idem_response() / redisx_idem_metadata() return bytes (the
+ * only functions with a `size_t *len` out-parameter that are wrapped;
+ * redisx_reply_string is replaced by pyx_reply_value). */
+%typemap(in, numinputs=0) size_t *len (size_t n = 0) "$1 = &n;"
+%typemap(out) const char *redisx_idem_response, const char *redisx_idem_metadata "$result = SWIG_Py_Void();"
+%typemap(argout) size_t *len {
+    Py_XDECREF($result);
+    $result = PyBytes_FromStringAndSize(result ? result : "", (Py_ssize_t)*$1);
+    if (!$result)
+        SWIG_fail;
+}
 
 /* Lock info: a tuple (locked, fencing_token, ttl_ms, last_fencing_token); the
  * C object is freed here. */
@@ -571,9 +639,21 @@ static void pyx_discard_lock(redisx_lock *lk)
     redisx_lock_free(lk);
 }
 
+/* An idempotency record nobody will receive (the waiter gave up, the future
+ * was cancelled): a NEW record is failed at once, so that a retry runs the
+ * work instead of waiting for the lease to pass; then the handle goes. */
+static void pyx_discard_idem(redisx_idem *rec)
+{
+    if (!rec)
+        return;
+    if (redisx_idem_state_of(rec) == REDISX_IDEM_NEW && !redisx_idem_is_fail_open(rec))
+        (void)redisx_idem_fail_async(rec, pyx_noop_status_cb, NULL);
+    redisx_idem_free(rec);
+}
+
 /* ---- blocking waits: submit asynchronously, wait with the GIL released ---- */
 
-enum { PYX_WAIT_LOCK, PYX_WAIT_INFO, PYX_WAIT_REPLY };
+enum { PYX_WAIT_LOCK, PYX_WAIT_INFO, PYX_WAIT_REPLY, PYX_WAIT_RATELIMIT, PYX_WAIT_IDEM, PYX_WAIT_STATUS };
 
 typedef struct pyx_wait {
     pthread_mutex_t mu;
@@ -615,6 +695,10 @@ static void pyx_wait_drop_result(pyx_wait *w)
         pyx_discard_lock(w->result);
     else if (w->kind == PYX_WAIT_REPLY)
         redisx_reply_free(w->result);
+    else if (w->kind == PYX_WAIT_RATELIMIT)
+        redisx_ratelimit_result_free(w->result);
+    else if (w->kind == PYX_WAIT_IDEM)
+        pyx_discard_idem(w->result);
     w->result = NULL;
 }
 
@@ -660,6 +744,24 @@ static void pyx_wait_reply_cb(redisx_client *c, redisx_status st, redisx_reply *
 {
     (void)c;
     pyx_wait_finish(user, st, r);
+}
+
+static void pyx_wait_ratelimit_cb(redisx_client *c, redisx_status st, redisx_ratelimit_result *r, void *user)
+{
+    (void)c;
+    pyx_wait_finish(user, st, r);
+}
+
+static void pyx_wait_idem_cb(redisx_client *c, redisx_status st, redisx_idem *rec, void *user)
+{
+    (void)c;
+    pyx_wait_finish(user, st, rec);
+}
+
+static void pyx_wait_status_cb(redisx_client *c, redisx_status st, void *user)
+{
+    (void)c;
+    pyx_wait_finish(user, st, NULL);
 }
 
 /* Waits for the completion with the GIL released, looking for signals every
@@ -729,6 +831,33 @@ static int pyx_ctx_check(pyx_ctx *ctx, int blocking)
 static PyObject *pyx_lock_obj(redisx_lock *lk)
 {
     return SWIG_NewPointerObj((void *)lk, SWIGTYPE_p_redisx_lock, 0);
+}
+
+/* A rate-limit result as the tuple (allowed, limit, remaining, reset_ms,
+ * retry_after_ms, fail_open); the result stays the caller's. */
+static PyObject *pyx_ratelimit_tuple(const redisx_ratelimit_result *r)
+{
+    return Py_BuildValue("(NLLLLN)", PyBool_FromLong(redisx_ratelimit_result_allowed(r)),
+                         (long long)redisx_ratelimit_result_limit(r),
+                         (long long)redisx_ratelimit_result_remaining(r),
+                         (long long)redisx_ratelimit_result_reset_ms(r),
+                         (long long)redisx_ratelimit_result_retry_after_ms(r),
+                         PyBool_FromLong(redisx_ratelimit_result_fail_open(r)));
+}
+
+static PyObject *pyx_idem_obj(redisx_idem *rec)
+{
+    return SWIG_NewPointerObj((void *)rec, SWIGTYPE_p_redisx_idem, 0);
+}
+
+/* Waits for a status-only completion submitted with pyx_wait_status_cb. */
+static PyObject *pyx_wait_status_result(pyx_wait *w)
+{
+    if (pyx_wait_for(w) < 0)
+        return NULL;
+    PyObject *res = w->status != REDISX_OK ? pyx_raise(w->status, w->detail) : SWIG_Py_Void();
+    pyx_wait_free(w);
+    return res;
 }
 %}
 
@@ -968,7 +1097,8 @@ PyObject *pyx_command_async(pyx_ctx *ctx, int argc, const char *const *argv, con
 /** Pops up to `max` items without waiting: a list of (tag, ok, value). For
  *  a failed completion `value` is the exception instance; otherwise it is
  *  the lock handle (acquire), the info tuple (inspect), the reply value
- *  (command; an error reply counts as failed) or None. */
+ *  (command; an error reply counts as failed), the result tuple (rate-limit
+ *  check and peek), the record handle (idempotency begin) or None. */
 PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
 {
     if (!ctx)
@@ -991,9 +1121,18 @@ PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
         redisx_lock *lk = redisx_item_take_lock(it);
         redisx_reply *rep = redisx_item_take_reply(it);
         const redisx_lock_info *info = redisx_item_lock_info(it);
+        redisx_ratelimit_result *rl = redisx_item_take_ratelimit_result(it);
+        redisx_idem *rec = redisx_item_take_idem(it);
         if (!ok) {
             val = pyx_make_error(st, redisx_item_message(it));
             pyx_discard_lock(lk);
+            pyx_discard_idem(rec);
+        } else if (rl) {
+            val = pyx_ratelimit_tuple(rl);
+        } else if (rec) {
+            val = pyx_idem_obj(rec);
+            if (!val)
+                pyx_discard_idem(rec);
         } else if (lk) {
             val = pyx_lock_obj(lk);
             if (!val)
@@ -1012,6 +1151,7 @@ PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
             Py_INCREF(val);
         }
         redisx_reply_free(rep);
+        redisx_ratelimit_result_free(rl);
         redisx_item_free(it);
         PyObject *t = (tag && val) ? Py_BuildValue("(NNN)", tag, PyBool_FromLong(ok), val) : NULL;
         if (!t) {
@@ -1039,6 +1179,7 @@ void pyx_ctx_discard_all(pyx_ctx *ctx)
     redisx_item *it = NULL;
     while (ctx && redisx_queue_pop(&it, ctx->queue, 0) == REDISX_OK) {
         pyx_discard_lock(redisx_item_take_lock(it));
+        pyx_discard_idem(redisx_item_take_idem(it));
         redisx_item_free(it);
     }
 }
@@ -1053,6 +1194,24 @@ int pyx_ctx_in_callback(pyx_ctx *ctx)
 void pyx_lock_discard(redisx_lock *lk)
 {
     pyx_discard_lock(lk);
+}
+
+/** For a completion nobody receives: a lock handle is released and freed, an
+ *  idempotency record failed (when NEW) and freed; anything else is left
+ *  alone. Returns 1 when `obj` was such a handle. */
+int pyx_discard(PyObject *obj)
+{
+    void *p = NULL;
+    if (SWIG_IsOK(SWIG_ConvertPtr(obj, &p, SWIGTYPE_p_redisx_lock, 0)) && p) {
+        pyx_discard_lock(p);
+        return 1;
+    }
+    if (SWIG_IsOK(SWIG_ConvertPtr(obj, &p, SWIGTYPE_p_redisx_idem, 0)) && p) {
+        pyx_discard_idem(p);
+        return 1;
+    }
+    PyErr_Clear();
+    return 0;
 }
 
 /** Starts automatic renewal; `fn()` is called once, on the I/O thread, if
@@ -1107,6 +1266,192 @@ PyObject *pyx_stats(pyx_ctx *ctx)
     if (st != REDISX_OK)
         return pyx_raise(st, redisx_last_error());
     return SWIG_NewPointerObj((void *)s, SWIGTYPE_p_redisx_stats, 0);
+}
+
+/* ---- rate limits ------------------------------------------------------------ */
+
+/** New limiter bound to the context's client (free with
+ *  redisx_limiter_free()); `fail_policy` < 0 keeps the client's policy. */
+PyObject *pyx_limiter_new(pyx_ctx *ctx, const char *name, int algorithm, int64_t limit, int64_t period_ms,
+                          int64_t burst, int fail_policy)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_limiter *l = NULL;
+    redisx_status st = redisx_limiter_new(&l, ctx->client, name, (redisx_ratelimit_algorithm)algorithm, limit,
+                                          period_ms, burst);
+    if (st == REDISX_OK && fail_policy >= 0)
+        st = redisx_limiter_set_fail_policy(l, (redisx_fail_policy)fail_policy);
+    if (st != REDISX_OK) {
+        PyObject *res = pyx_raise(st, redisx_last_error());
+        redisx_limiter_free(l);
+        return res;
+    }
+    return SWIG_NewPointerObj((void *)l, SWIGTYPE_p_redisx_limiter, 0);
+}
+
+/** Blocking check (peek = 1: a peek, `cost` ignored): the result tuple
+ *  (allowed, limit, remaining, reset_ms, retry_after_ms, fail_open). */
+PyObject *pyx_ratelimit(pyx_ctx *ctx, redisx_limiter *limiter, const char *key, int64_t cost, int peek)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_RATELIMIT);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = peek ? redisx_limiter_peek_async(limiter, key, pyx_wait_ratelimit_cb, w)
+                            : redisx_limiter_check_async(limiter, key, cost, pyx_wait_ratelimit_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    if (pyx_wait_for(w) < 0)
+        return NULL;
+    PyObject *res = w->status != REDISX_OK ? pyx_raise(w->status, w->detail) : pyx_ratelimit_tuple(w->result);
+    redisx_ratelimit_result_free(w->result);
+    pyx_wait_free(w);
+    return res;
+}
+
+PyObject *pyx_ratelimit_async(pyx_ctx *ctx, redisx_limiter *limiter, const char *key, int64_t cost, int peek,
+                              void *user)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_status st = peek ? redisx_limiter_peek_async(limiter, key, NULL, user)
+                            : redisx_limiter_check_async(limiter, key, cost, NULL, user);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    Py_RETURN_NONE;
+}
+
+/** Blocking reset of `key`'s budget. */
+PyObject *pyx_ratelimit_reset(pyx_ctx *ctx, redisx_limiter *limiter, const char *key)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_STATUS);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = redisx_limiter_reset_async(limiter, key, pyx_wait_status_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    return pyx_wait_status_result(w);
+}
+
+PyObject *pyx_ratelimit_reset_async(pyx_ctx *ctx, redisx_limiter *limiter, const char *key, void *user)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_status st = redisx_limiter_reset_async(limiter, key, NULL, user);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    Py_RETURN_NONE;
+}
+
+/** (allowed, limit, remaining, reset_ms, retry_after_ms, fail_open) of a
+ *  result handle from the raw API (the handle stays the caller's). */
+PyObject *pyx_ratelimit_result_props(const redisx_ratelimit_result *result)
+{
+    if (!result)
+        return pyx_raise(REDISX_ERR_INVALID, "rate-limit result is NULL");
+    return pyx_ratelimit_tuple(result);
+}
+
+/* ---- idempotency ------------------------------------------------------------ */
+
+/** Blocking begin (waits up to wait_ms for an IN_PROGRESS record, the GIL
+ *  released, Ctrl-C honoured: a NEW record that arrives after the caller
+ *  gave up is failed at once). Returns the record handle. */
+PyObject *pyx_idem_begin(pyx_ctx *ctx, const char *key, const void *fingerprint, size_t fingerprint_len,
+                         int64_t in_progress_ttl_ms, int64_t wait_ms)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_IDEM);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = redisx_idem_begin_async(ctx->client, key, fingerprint, fingerprint_len, in_progress_ttl_ms,
+                                               wait_ms, pyx_wait_idem_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    if (pyx_wait_for(w) < 0)
+        return NULL;
+    PyObject *res;
+    if (w->status != REDISX_OK) {
+        res = pyx_raise(w->status, w->detail);
+    } else {
+        res = pyx_idem_obj(w->result);
+        if (!res)
+            pyx_discard_idem(w->result);
+    }
+    pyx_wait_free(w);
+    return res;
+}
+
+PyObject *pyx_idem_begin_async(pyx_ctx *ctx, const char *key, const void *fingerprint, size_t fingerprint_len,
+                               int64_t in_progress_ttl_ms, int64_t wait_ms, void *user)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_status st = redisx_idem_begin_async(ctx->client, key, fingerprint, fingerprint_len, in_progress_ttl_ms,
+                                               wait_ms, NULL, user);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    Py_RETURN_NONE;
+}
+
+/** (state, key, response, metadata, remaining_ms, taken_over, fail_open) of
+ *  a record; response and metadata are bytes. */
+PyObject *pyx_idem_props(const redisx_idem *rec)
+{
+    if (!rec)
+        return pyx_raise(REDISX_ERR_INVALID, "idempotency record is NULL");
+    size_t rlen = 0, mlen = 0;
+    const char *resp = redisx_idem_response(rec, &rlen);
+    const char *meta = redisx_idem_metadata(rec, &mlen);
+    return Py_BuildValue("(iNy#y#LNN)", (int)redisx_idem_state_of(rec), pyx_text(redisx_idem_key(rec)),
+                         resp ? resp : "", (Py_ssize_t)rlen, meta ? meta : "", (Py_ssize_t)mlen,
+                         (long long)redisx_idem_remaining_ms(rec), PyBool_FromLong(redisx_idem_taken_over(rec)),
+                         PyBool_FromLong(redisx_idem_is_fail_open(rec)));
+}
+
+/** Blocking complete / fail through the client's I/O thread (GIL released,
+ *  Ctrl-C honoured, WouldBlock from this client's own callbacks). */
+PyObject *pyx_idem_complete(pyx_ctx *ctx, redisx_idem *rec, const void *response, size_t response_len,
+                            const void *metadata, size_t metadata_len, int64_t ttl_ms)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_STATUS);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = redisx_idem_complete_async(rec, response, response_len, metadata, metadata_len, ttl_ms,
+                                                  pyx_wait_status_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    return pyx_wait_status_result(w);
+}
+
+PyObject *pyx_idem_fail(pyx_ctx *ctx, redisx_idem *rec)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    pyx_wait *w = pyx_wait_new(PYX_WAIT_STATUS);
+    if (!w)
+        return PyErr_NoMemory();
+    redisx_status st = redisx_idem_fail_async(rec, pyx_wait_status_cb, w);
+    if (st != REDISX_OK) {
+        pyx_wait_free(w);
+        return pyx_raise(st, redisx_last_error());
+    }
+    return pyx_wait_status_result(w);
 }
 
 /** Version of the headers this module was compiled against. */

@@ -8,11 +8,87 @@
                        line on stdin, release, print "RELEASED"
   probe URL PREFIX     try lock "hold": print "HELD-BY <fencing>" when
                        refused (LockHeld), else "FREE"
+  rl-sequence URL PREFIX ALGORITHM
+                       the canonical sequence (SEQ) on limiter
+                       "seq-<ALGORITHM>" (5 per hour), key "k"
+  rl-share URL PREFIX ALGORITHM N CONC
+                       limiter "share-<ALGORITHM>" (30 per hour, burst 0):
+                       N checks of cost 1 on key "shared", CONC at a time;
+                       prints "ALLOWED <count>"
+  idem-dup URL PREFIX KEY M
+                       M concurrent begins (fingerprint "same-request",
+                       lease 10 s, wait 20 s); NEW: INCR <PREFIX>:executions,
+                       300 ms of work, complete "python-<pid>"; prints M lines
+                       "RESP <response>"
+  idem-hold URL PREFIX KEY LEASE_MS
+                       begin (fingerprint "crash"), print "STARTED <STATE>",
+                       sleep until killed
+  idem-begin URL PREFIX KEY LEASE_MS WAIT_MS
+                       begin (fingerprint "crash"), print "<STATE> <taken_over>";
+                       NEW completes with "done-python"
 """
+import asyncio
+import os
 import sys
 import time
 
 import redisx
+
+SEQ_LIMIT, SEQ_PERIOD = 5, 3600.0
+
+
+def rl_line(op, cost, r):
+    flag = "-" if r.retry_after_ms == -1 else ("+" if r.retry_after_ms > 0 else "?")
+    return "%s %d %d %d %d %s" % (op, cost, int(r.allowed), r.limit, r.remaining, flag)
+
+
+def rl_sequence(client, algorithm):
+    lim = client.limiter("seq-" + algorithm, algorithm, limit=SEQ_LIMIT, period=SEQ_PERIOD, burst=0)
+    lim.reset("k")
+    print("reset")
+    for _ in range(7):
+        print(rl_line("check", 1, lim.check("k", 1)))
+    print(rl_line("peek", 1, lim.peek("k")))
+    lim.reset("k")
+    print("reset")
+    print(rl_line("peek", 1, lim.peek("k")))
+    for cost in (3, 3, 2, 6):
+        try:
+            print(rl_line("check", cost, lim.check("k", cost)))
+        except redisx.RedisxError as e:
+            print("check %d %s" % (cost, type(e).__name__))
+    sys.stdout.flush()
+
+
+async def rl_share(client, algorithm, n, conc):
+    lim = client.limiter("share-" + algorithm, algorithm, limit=30, period=3600.0, burst=0)
+    gate = asyncio.Semaphore(conc)
+
+    async def one():
+        async with gate:
+            return (await lim.check_async("shared", 1)).allowed
+
+    results = await asyncio.gather(*(one() for _ in range(n)))
+    print("ALLOWED %d" % sum(results), flush=True)
+
+
+async def idem_dup(client, prefix, key, m):
+    mine = "python-%d" % os.getpid()
+
+    async def one():
+        rec = await client.idempotency_begin_async(key, b"same-request", lease=10.0, wait=20.0)
+        if rec.state == "NEW":
+            await client.execute_async("INCR", prefix + ":executions")
+            await asyncio.sleep(0.3)
+            await rec.complete_async(mine, b"m", ttl=60.0)
+            return mine
+        if rec.state == "COMPLETED":
+            return rec.response.decode("utf-8", "surrogateescape")
+        raise SystemExit("idem-dup: unexpected state %s" % rec.state)
+
+    for resp in await asyncio.gather(*(one() for _ in range(m))):
+        print("RESP " + resp)
+    sys.stdout.flush()
 
 
 def main() -> int:
@@ -39,6 +115,27 @@ def main() -> int:
             else:
                 lk.release()
                 print("FREE", flush=True)
+        elif mode == "rl-sequence":
+            rl_sequence(client, sys.argv[4])
+        elif mode == "rl-share":
+            asyncio.run(rl_share(client, sys.argv[4], int(sys.argv[5]), int(sys.argv[6])))
+        elif mode == "idem-dup":
+            try:
+                asyncio.run(idem_dup(client, prefix, sys.argv[4], int(sys.argv[5])))
+            except SystemExit as e:
+                print(e, file=sys.stderr)
+                return 1
+        elif mode == "idem-hold":
+            rec = client.idempotency_begin(sys.argv[4], b"crash", lease=int(sys.argv[5]) / 1000.0, wait=0)
+            print("STARTED %s" % rec.state.value, flush=True)
+            while True:
+                time.sleep(3600)
+        elif mode == "idem-begin":
+            rec = client.idempotency_begin(sys.argv[4], b"crash", lease=int(sys.argv[5]) / 1000.0,
+                                           wait=int(sys.argv[6]) / 1000.0)
+            print("%s %d" % (rec.state.value, int(rec.taken_over)), flush=True)
+            if rec.state == "NEW":
+                rec.complete(b"done-python", b"", ttl=60.0)
         else:
             print("unknown mode " + mode, file=sys.stderr)
             return 2

@@ -134,3 +134,28 @@ def test_stats_is_a_dict_of_series_and_client_gauges(client):
     assert set(gauges) == {"connects", "disconnects", "connect_failures", "script_reloads", "in_flight",
                            "connections_up"}
     assert gauges["connects"] >= 1 and gauges["connections_up"] == 1 and gauges["in_flight"] == 0
+
+
+def test_blocking_rate_limit_and_idempotency_calls_inside_on_event_raise_would_block(redis_url, prefix):
+    got = []
+    holder = {}
+
+    def on_event(ev):
+        if ev.operation == "command" and not got:
+            for call in (lambda: holder["lim"].check("k"), lambda: holder["lim"].peek("k"),
+                         lambda: holder["lim"].reset("k"), lambda: holder["c"].idempotency_begin("k", b"fp"),
+                         lambda: holder["rec"].complete(b"x"), lambda: holder["rec"].fail()):
+                try:
+                    call()
+                    got.append(None)
+                except redisx.RedisxError as e:
+                    got.append(type(e))
+
+    with redisx.Client(redis_url, prefix=prefix, on_event=on_event) as c:
+        holder["c"] = c
+        holder["lim"] = c.limiter("cb", "gcra", limit=5, period=60)
+        holder["rec"] = c.idempotency_begin("cb-rec", b"fp")
+        c.execute("PING")
+        assert holder["lim"].peek("k").remaining == 5  # nothing was spent
+        holder["rec"].complete(b"after")  # still NEW and owned
+    assert got == [redisx.WouldBlock] * 6

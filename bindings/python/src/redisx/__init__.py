@@ -1,12 +1,20 @@
-"""redisx — Redis building blocks (distributed locks with fencing tokens, a
-multiplexing client) from one C core shared with the Node and Go packages:
-the same keys, the same Lua scripts, the same semantics.
+"""redisx — Redis building blocks (distributed locks with fencing tokens, rate
+limits, idempotency records, a multiplexing client) from one C core shared
+with the Node and Go packages: the same keys, the same Lua scripts, the same
+semantics.
 
     import redisx
 
     with redisx.Client.from_url("redis://127.0.0.1:6379/0") as client:
         with client.lock("orders:42", ttl=5.0, wait=10.0) as lk:
             write_with_fencing(lk.fencing_token)
+
+        api = client.limiter("api", "gcra", limit=100, period=60)
+        if not api.check(user_id).allowed:
+            ...
+
+HTTP helpers: redisx.wsgi and redisx.asgi (rate-limit and Idempotency-Key
+middleware), redisx.http (the shared header and fingerprint rules).
 """
 
 from __future__ import annotations
@@ -29,11 +37,21 @@ from ._errors import (
     WouldBlock,
 )
 from ._client import Client, Event, Lock, LockInfo
+from ._idempotency import (
+    IdempotencyConflict,
+    IdempotencyInProgress,
+    IdempotencyMismatch,
+    IdempotencyRecord,
+    IdempotencyState,
+    JSONCodec,
+)
+from ._ratelimit import ALGORITHMS, Limiter, RateLimited, RateLimitResult, rate_limit_headers
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 # Public classes live in private modules; show (and pickle) them as redisx.X.
-for _cls in (Client, Event, Lock, LockInfo, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
+for _cls in (Client, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
+             IdempotencyConflict, IdempotencyInProgress, IdempotencyMismatch, JSONCodec, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
              ClientClosed, AuthError, ServerError, ProtocolError, LockHeld, LockNotOwned, WouldBlock, Empty,
              InvalidURL):
     _cls.__module__ = __name__
@@ -50,6 +68,17 @@ __all__ = [
     "Lock",
     "LockInfo",
     "Event",
+    "Limiter",
+    "RateLimitResult",
+    "RateLimited",
+    "rate_limit_headers",
+    "ALGORITHMS",
+    "IdempotencyRecord",
+    "IdempotencyState",
+    "IdempotencyConflict",
+    "IdempotencyInProgress",
+    "IdempotencyMismatch",
+    "JSONCodec",
     "library_version",
     "RedisxError",
     "InvalidArgument",

@@ -1,4 +1,5 @@
-"""The idiomatic layer: Client, Lock, LockInfo, Event.
+"""The idiomatic layer: Client, Lock, LockInfo, Event (rate limits in
+_ratelimit.py, idempotency records in _idempotency.py).
 
 Everything with semantics (retries, backoff, renewal, key layout, timeouts)
 happens in the C core; this module turns seconds into milliseconds, handles
@@ -8,7 +9,9 @@ as long as the core may call back into them.
 Threads and the GIL
 -------------------
 Blocking calls (``acquire``, ``lock_info``, ``execute``, ``Lock.release``,
-``Lock.extend``, ``close``) release the GIL while they wait. ``on_event`` and
+``Lock.extend``, ``Limiter.check``/``peek``/``reset``, ``idempotency_begin``,
+``IdempotencyRecord.complete``/``fail``, ``close``) release the GIL while
+they wait. ``on_event`` and
 ``on_lost`` callables run on the client's I/O thread, holding the GIL: keep
 them short; a blocking call on the same client from inside them raises
 WouldBlock (asynchronous calls are fine).
@@ -29,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import atexit
 import itertools
-import math
 import threading
 import weakref
 from typing import (
@@ -46,6 +48,15 @@ from typing import (
 
 from . import _rawc as _c
 from ._errors import CODES, ClientClosed, InvalidArgument, RedisxError, make_error
+from ._idempotency import (
+    IdempotencyRecord,
+    _AsyncIdempotency,
+    _begin_args,
+    idempotent_decorator,
+)
+from ._ratelimit import Limiter, RateLimitResult, _algorithm_code
+from ._util import check_callable as _check_callable
+from ._util import ms as _ms
 
 if _c.redisx_version() < _c.pyx_header_version():
     raise ImportError(
@@ -77,36 +88,20 @@ _SwigPointer = _pointer_type()
 _COUNTERS = _enum("REDISX_COUNTER_")
 _CLIENT_COUNTERS = _enum("REDISX_CLIENT_")
 _QUANTILES = ((0.5, "p50_ns"), (0.9, "p90_ns"), (0.99, "p99_ns"))
-_INT64_MAX = 2**63 - 1
-
-
-def _ms(value: Any, what: str) -> int:
-    """Seconds (int or float) to whole milliseconds; range checks stay in C."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise make_error("ERR_INVALID", f"{what} must be a number of seconds, got {type(value).__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise make_error("ERR_INVALID", f"{what} must be finite, got {value!r}")
-    ms = round(value * 1000)
-    # Out-of-range values still reach the core, which names the valid range.
-    return max(-_INT64_MAX, min(_INT64_MAX, ms))
-
-
-def _check_callable(fn: Any, what: str) -> None:
-    if fn is not None and not callable(fn):
-        raise make_error("ERR_INVALID", f"{what} must be callable or None, got {type(fn).__name__}")
 
 
 class Event(NamedTuple):
     """One finished operation, as the core reports it."""
 
-    primitive: str  #: "client", "lock"
-    operation: str  #: "command", "acquire", "release", "extend", "renew", "inspect"
+    primitive: str  #: "client", "lock", "ratelimit", "idempotency"
+    operation: str  #: "command"; "acquire", "release", "extend", "renew", "inspect"; "check", "peek",
+    #: "reset"; "begin", "complete", "fail"
     status: str  #: "OK" or the error name, e.g. "ERR_LOCKED"
     code: int  #: the numeric status (0 or negative)
     fail_open: bool  #: granted by the fail-open policy without Redis
     duration_ns: int
     round_trips: int
-    key: Optional[str]  #: the lock name when ``event_keys=True``, else None
+    key: Optional[str]  #: the lock name / rate-limit key / idempotency key when ``event_keys=True``, else None
 
     @property
     def ok(self) -> bool:
@@ -281,6 +276,9 @@ class _AsyncLock:
             await lk.__aexit__(et, ev, tb)
 
 
+#: completion kinds whose value is a handle that must not leak when unclaimed
+_HANDLE_KINDS = ("lock", "idem")
+
 _live: "weakref.WeakSet[Client]" = weakref.WeakSet()
 
 
@@ -303,6 +301,10 @@ class Client:
     which keys are shared: services that share locks use the same prefix.
     ``fail_open_locks=True`` grants locks without Redis when it is
     unreachable (``Lock.fail_open`` is then True and it excludes nobody).
+    Rate limits fail open by default (an unreachable Redis allows checks,
+    ``fail_open=True`` in the result): ``fail_open_rate_limits=False`` makes
+    them raise instead (each limiter can override it).
+    ``fail_open_idempotency=True`` answers NEW without Redis (default: raise).
     ``on_event(Event)`` runs on the I/O thread for every finished operation.
     The client connects in the background: an unreachable server is not an
     error here, operations fail until it is reachable.
@@ -319,6 +321,8 @@ class Client:
         connect_timeout: Optional[float] = None,
         connections: Optional[int] = None,
         fail_open_locks: bool = False,
+        fail_open_rate_limits: Optional[bool] = None,
+        fail_open_idempotency: bool = False,
         on_event: Optional[Callable[[Event], Any]] = None,
         event_keys: bool = False,
         username: Optional[str] = None,
@@ -358,6 +362,12 @@ class Client:
                                                            _ms(hi, "reconnect_backoff"))
             if fail_open_locks:
                 _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_LOCK, _c.REDISX_FAIL_OPEN)
+            if fail_open_rate_limits is not None:
+                _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_RATELIMIT,
+                                                  _c.REDISX_FAIL_OPEN if fail_open_rate_limits
+                                                  else _c.REDISX_FAIL_CLOSED)
+            if fail_open_idempotency:
+                _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_IDEMPOTENCY, _c.REDISX_FAIL_OPEN)
             if event_keys:
                 _c.redisx_options_set_event_keys(opts, 1)
             ctx = _c.pyx_ctx_new(self._on_event, self._lost)
@@ -479,6 +489,69 @@ class Client:
             self._reap()
         return _c.pyx_command(self._ctx_or_raise(), args)
 
+    # -- rate limits ---------------------------------------------------------------
+
+    def limiter(self, name: Name, algorithm: str, limit: int, period: float, *, burst: int = 0,
+                fail_open: Optional[bool] = None) -> Limiter:
+        """A rate limiter: ``limit`` units per ``period`` seconds per key.
+        ``algorithm``: "fixed_window", "sliding_log", "sliding_window",
+        "token_bucket" or "gcra". ``burst`` is the bucket size of token_bucket
+        and gcra (0: ``limit``); the window algorithms take 0 or ``limit``.
+        ``fail_open`` overrides the client's fail policy for this limiter
+        (None keeps it; the default is to fail open)."""
+        policy = -1 if fail_open is None else (_c.REDISX_FAIL_OPEN if fail_open else _c.REDISX_FAIL_CLOSED)
+        period_ms = _ms(period, "period")
+        h = _c.pyx_limiter_new(self._ctx_or_raise(), name, _algorithm_code(algorithm), limit, period_ms, burst,
+                               policy)
+        return Limiter(self, h, name if isinstance(name, str) else name.decode("utf-8", "surrogateescape"),
+                       algorithm, limit, period, burst)
+
+    # -- idempotency -----------------------------------------------------------------
+
+    def idempotency_begin(self, key: Name, fingerprint: Any = b"", *, lease: float = 30.0, wait: float = 0.0,
+                          ttl: float = 86400.0) -> IdempotencyRecord:
+        """Looks up or creates the idempotency record of ``key``:
+        ``fingerprint`` (bytes or str; e.g. a hash of the request) tells
+        requests apart (another one answers MISMATCH). A NEW record is
+        leased to this caller for ``lease`` seconds; with ``wait`` > 0 an
+        IN_PROGRESS record is waited on (GIL released) until it completes,
+        fails or its lease passes. ``ttl``: the default of ``complete()``.
+        Use the record with ``with`` (see IdempotencyRecord)."""
+        if self._pending:
+            self._reap()
+        h = _c.pyx_idem_begin(self._ctx_or_raise(), *_begin_args(key, fingerprint, lease, wait))
+        return IdempotencyRecord(self, h, ttl)
+
+    idempotency = idempotency_begin  # ``with client.idempotency(key, fp) as rec:``
+
+    async def idempotency_begin_async(self, key: Name, fingerprint: Any = b"", *, lease: float = 30.0,
+                                      wait: float = 0.0, ttl: float = 86400.0) -> IdempotencyRecord:
+        """``idempotency_begin()`` for asyncio."""
+        _ms(ttl, "ttl")
+        rec: IdempotencyRecord = await self._submit(
+            "idem", _c.pyx_idem_begin_async, (self._ctx_or_raise(), *_begin_args(key, fingerprint, lease, wait)))
+        rec.ttl = ttl
+        return rec
+
+    def idempotency_async(self, key: Name, fingerprint: Any = b"", *, lease: float = 30.0, wait: float = 0.0,
+                          ttl: float = 86400.0) -> _AsyncIdempotency:
+        """``async with client.idempotency_async(key, fp) as rec:`` (or await it)."""
+        return _AsyncIdempotency(self, (key, fingerprint), dict(lease=lease, wait=wait, ttl=ttl))
+
+    def idempotent(self, key: Any, *, fingerprint: Any = None, lease: float = 30.0, ttl: float = 86400.0,
+                   wait: float = 0.0, codec: Any = None) -> Callable[[Any], Any]:
+        """Decorator: runs the function once per idempotency key and replays
+        its stored result to duplicates. ``key`` and ``fingerprint`` are
+        fixed str/bytes or callables given the call's arguments (no
+        fingerprint by default). The result is stored with ``codec``
+        (``dumps(value) -> bytes``, ``loads(bytes) -> value``; compact JSON by
+        default) for ``ttl`` seconds. A duplicate that finds the key still
+        in progress after ``wait`` seconds raises IdempotencyInProgress, one
+        with another fingerprint IdempotencyMismatch. When the function
+        raises, the record is failed so a retry runs it again. Works on
+        ``async def`` functions too."""
+        return idempotent_decorator(self, key, fingerprint, lease, ttl, wait, codec)
+
     # -- observability -----------------------------------------------------------
 
     def stats(self) -> Dict[str, Dict[str, Any]]:
@@ -570,7 +643,7 @@ class Client:
             entry = pending.pop(tag, None)
             if entry is None:
                 if ok and isinstance(value, _SwigPointer):
-                    _c.pyx_lock_discard(value)
+                    _c.pyx_discard(value)  # a lock released, a NEW record failed
                 continue
             fut, kind = entry
             floop = fut.get_loop()
@@ -581,22 +654,26 @@ class Client:
                 floop.call_soon_threadsafe(self._complete, floop, fut, kind, ok, value)
             except RuntimeError:  # that loop is closed: nobody waits any more
                 self._loop_pending.pop(floop, None)
-                if ok and kind == "lock":
-                    _c.pyx_lock_discard(value)
+                if ok and kind in _HANDLE_KINDS:
+                    _c.pyx_discard(value)
 
     def _complete(self, loop: asyncio.AbstractEventLoop, fut: "asyncio.Future[Any]", kind: str, ok: bool,
                   value: Any) -> None:
         """Runs on the future's loop."""
         try:
-            if fut.done():  # cancelled: a lock nobody receives is released at once
-                if ok and kind == "lock":
-                    _c.pyx_lock_discard(value)
+            if fut.done():  # cancelled: a lock nobody receives is released at once, a NEW record failed
+                if ok and kind in _HANDLE_KINDS:
+                    _c.pyx_discard(value)
             elif not ok:
                 fut.set_exception(value)
             elif kind == "lock":
                 fut.set_result(Lock(self, value))
             elif kind == "info":
                 fut.set_result(LockInfo(*value))
+            elif kind == "ratelimit":
+                fut.set_result(RateLimitResult(*value))
+            elif kind == "idem":
+                fut.set_result(IdempotencyRecord(self, value))
             else:
                 fut.set_result(value)
         finally:
@@ -639,4 +716,5 @@ class Client:
             self._loop_pending.pop(floop, None)
 
 
-__all__ = ["Client", "Lock", "LockInfo", "Event", "ClientClosed", "InvalidArgument"]
+__all__ = ["Client", "Lock", "LockInfo", "Event", "ClientClosed", "InvalidArgument", "Limiter", "RateLimitResult",
+           "IdempotencyRecord"]

@@ -1,0 +1,31 @@
+"""Small helpers shared by the idiomatic modules (no semantics here)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from ._errors import make_error
+
+_INT64_MAX = 2**63 - 1
+
+
+def ms(value: Any, what: str) -> int:
+    """Seconds (int or float) to whole milliseconds; range checks stay in C."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise make_error("ERR_INVALID", f"{what} must be a number of seconds, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise make_error("ERR_INVALID", f"{what} must be finite, got {value!r}")
+    out = round(value * 1000)
+    # Out-of-range values still reach the core, which names the valid range.
+    return max(-_INT64_MAX, min(_INT64_MAX, out))
+
+
+def check_callable(fn: Any, what: str) -> None:
+    if fn is not None and not callable(fn):
+        raise make_error("ERR_INVALID", f"{what} must be callable or None, got {type(fn).__name__}")
+
+
+def ceil_seconds(milliseconds: int) -> int:
+    """ceil(milliseconds / 1000) in integers (no float rounding)."""
+    return -(-int(milliseconds) // 1000)

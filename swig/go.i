@@ -16,7 +16,10 @@
  *     back as the result: the function returns capi.Out[T], whose Get()
  *     gives (T, error);
  *   - binary-safe arguments: the (argc, argv, argvlen) triple is one Go
- *     [][]byte; redisx_reply_string() returns a []byte copy (NUL bytes kept);
+ *     [][]byte, each (const void *p, size_t len) value of idempotency records
+ *     (fingerprint, response, metadata) one []byte; redisx_reply_string(),
+ *     redisx_idem_response() and redisx_idem_metadata() return a []byte copy
+ *     (NUL bytes kept);
  *   - `void *user` is a uintptr tag that comes back from redisx_item_user();
  *   - C callbacks are always NULL: completions, events and lost locks reach Go
  *     through the queue (redisx/queue.h) that one goroutine drains, so no C
@@ -215,6 +218,9 @@ type GONAME uintptr
 %redisx_go_handle(redisx_reply, Reply)
 %redisx_go_handle(redisx_event, Event)
 %redisx_go_handle(redisx_stats, Stats)
+%redisx_go_handle(redisx_limiter, Limiter)
+%redisx_go_handle(redisx_ratelimit_result, RatelimitResult)
+%redisx_go_handle(redisx_idem, Idem)
 
 /* ---- status codes -> Go errors ------------------------------------------ */
 
@@ -247,6 +253,10 @@ type GONAME uintptr
 %redisx_go_out(redisx_lock_try_acquire, Lock)
 %redisx_go_out(redisx_lock_inspect, LockInfo)
 %redisx_go_out(redisx_client_stats, Stats)
+%redisx_go_out(redisx_limiter_new, Limiter)
+%redisx_go_out(redisx_limiter_check, RatelimitResult)
+%redisx_go_out(redisx_limiter_peek, RatelimitResult)
+%redisx_go_out(redisx_idem_begin, Idem)
 
 /* Where a status is data (what a completion or an event reports), it stays
  * the plain code. */
@@ -281,6 +291,37 @@ type GONAME uintptr
 %}
 %typemap(goout) const char *redisx_reply_string "$result = bytes.Clone($1)"
 
+/* The stored response and metadata of an idempotency record: the same, a
+ * []byte copy of bytes the record owns (the library returns "" with length
+ * 0 when there are none, which gives an empty, non-nil slice). */
+%typemap(gotype) const char *redisx_idem_response, const char *redisx_idem_metadata "[]byte"
+%typemap(imtype) const char *redisx_idem_response, const char *redisx_idem_metadata "[]byte"
+%typemap(out) const char *redisx_idem_response, const char *redisx_idem_metadata %{
+	$result.array = (void *)$1;
+	$result.len = (intgo)*arg2;
+	$result.cap = (intgo)*arg2;
+%}
+%typemap(goout) const char *redisx_idem_response, const char *redisx_idem_metadata "$result = bytes.Clone($1)"
+
+/* ---- binary-safe values: (const void *p, size_t len) <- []byte ----------- */
+
+/* A Go []byte goes to C as-is (it holds no Go pointers, so cgo allows it):
+ * the library reads or copies it before returning, asynchronous forms
+ * included. An empty or nil slice is passed as "" with length 0, which the
+ * library reads as an empty value (or no fingerprint). */
+%define %redisx_go_bytes(PTR, LEN)
+%typemap(gotype) (const void *PTR, size_t LEN) "[]byte"
+%typemap(imtype) (const void *PTR, size_t LEN) "[]byte"
+%typemap(in) (const void *PTR, size_t LEN) %{
+	$1 = ($1_ltype)($input.len > 0 ? $input.array : (void *)"");
+	$2 = (size_t)$input.len;
+%}
+%enddef
+
+%redisx_go_bytes(fingerprint, fingerprint_len)
+%redisx_go_bytes(response, response_len)
+%redisx_go_bytes(metadata, metadata_len)
+
 /* ---- binary-safe command arguments ---------------------------------------- */
 
 /* One [][]byte; the goin typemap flattens it (cgo forbids passing Go memory
@@ -312,7 +353,7 @@ type GONAME uintptr
 
 /* No C callback ever calls into Go: completions go to the client's queue. */
 %typemap(in, numinputs=0) redisx_status_cb cb, redisx_reply_cb cb, redisx_lock_cb cb, redisx_lock_info_cb cb,
-    redisx_lock_lost_cb on_lost "$1 = NULL;"
+    redisx_lock_lost_cb on_lost, redisx_ratelimit_cb cb, redisx_idem_cb cb "$1 = NULL;"
 %ignore redisx_options_set_event_cb;
 %ignore redisx_options_set_log_cb;
 %ignore redisx_options_set_state_cb;

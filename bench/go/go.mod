@@ -1,8 +1,8 @@
-// The Go benchmark (locks, rate limits): its own module, so that its peers never enter the
-// library's go.mod. bench/go/run.sh copies it to a throwaway folder, points
-// the redisx requirement at bindings/go and fetches the peers there (into a
-// module cache under /tmp); nothing third-party is committed, not even a
-// go.sum.
+// The Go benchmark (locks, rate limits): its own module, so that its peers
+// never enter the library's go.mod. bench/go/run.sh copies it to a throwaway
+// folder, points the redisx requirement at bindings/go and fetches the peers
+// there (into a module cache under /tmp); nothing third-party is committed,
+// not even a go.sum.
 module redisx-bench-go
 
 go 1.24

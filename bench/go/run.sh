@@ -13,7 +13,7 @@
 # Without REDISX_URL it starts a throwaway redis-server on a free 127.0.0.1
 # port and stops it at exit; with REDISX_URL (redis://...) it uses that server
 # (keys "bench-go*", "rate:bench-go-rl*", "redisx:lock:{bench-go:*}" and
-# "redisx:rl:{bench-go-rl:*}..." are written there).
+# "redisx:rl:bench-go-rl:{bench-go-rl:*}:gcra" are written there).
 #
 # The peers are fetched from the Go module proxy at run time into a throwaway
 # module cache (REDISX_BENCH_GOMODCACHE, default /tmp/redisx-go-bench-cache),

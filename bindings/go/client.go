@@ -127,6 +127,30 @@ func WithFailOpenLocks() Option {
 	}
 }
 
+// WithRateLimitFailPolicy sets what rate limiters of this client do when
+// Redis cannot be reached: FailOpen (the default) allows the check without
+// counting it and says so in RateLimitResult.FailOpen; FailClosed returns
+// ErrConnection/ErrTimeout. A limiter can override it (WithLimiterFailPolicy).
+func WithRateLimitFailPolicy(p FailPolicy) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			return capi.Redisx_options_set_fail_policy(o, capi.REDISX_PRIMITIVE_RATELIMIT, enumAs(capi.REDISX_FAIL_CLOSED, int(p)))
+		})
+	}
+}
+
+// WithIdempotencyFailPolicy sets what BeginIdempotent does when Redis cannot
+// be reached: FailClosed (the default) returns ErrConnection/ErrTimeout;
+// FailOpen answers IdemNew with IdemRecord.FailOpen set, and nothing then
+// protects against duplicates.
+func WithIdempotencyFailPolicy(p FailPolicy) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			return capi.Redisx_options_set_fail_policy(o, capi.REDISX_PRIMITIVE_IDEMPOTENCY, enumAs(capi.REDISX_FAIL_CLOSED, int(p)))
+		})
+	}
+}
+
 // WithEventHandler receives one Event per finished operation, in order, on a
 // goroutine of its own (a slow handler delays later events, not operations).
 // Close waits until the handler has seen every event: do not call Close from
@@ -348,11 +372,19 @@ func (k *core) complete(tag uintptr, it capi.Item) {
 
 // dispose frees a completion nobody waits for. A lock it carries was
 // acquired after its caller gave up: release it at once rather than let it
-// block others until its lease runs out.
+// block others until its lease runs out. Likewise a NEW idempotency record
+// nobody will work on is failed at once, so that a retry can run it instead
+// of waiting for its lease to pass.
 func dispose(it capi.Item) {
 	if lk := capi.Redisx_item_take_lock(it); lk != 0 {
 		_ = capi.Redisx_lock_release_async(lk, 0) // tag 0: nobody waits
 		capi.Redisx_lock_free(lk)
+	}
+	if rec := capi.Redisx_item_take_idem(it); rec != 0 {
+		if capi.Redisx_idem_state_of(rec) == capi.REDISX_IDEM_NEW && capi.Redisx_idem_is_fail_open(rec) == 0 {
+			_ = capi.Redisx_idem_fail_async(rec, 0)
+		}
+		capi.Redisx_idem_free(rec)
 	}
 	capi.Redisx_item_free(it)
 }
@@ -540,8 +572,8 @@ type Stats struct {
 
 // OperationStats are the counters of one (primitive, operation) series.
 type OperationStats struct {
-	Primitive  string // "client", "lock"
-	Operation  string // "command", "acquire", "release", "extend", "renew", "inspect"
+	Primitive  string // "client", "lock", "ratelimit", "idempotency"
+	Operation  string // "command", "acquire", ..., "check", "peek", "reset", "begin", "complete", "fail"
 	Calls      uint64 // operations finished
 	OK         uint64 // ... with success
 	Rejected   uint64 // ... with a domain answer (ErrLockHeld, ErrLockNotOwned)
@@ -640,4 +672,12 @@ func noNUL(s, what string) error {
 		return invalid("%s contains a NUL byte", what)
 	}
 	return nil
+}
+
+// enumAs converts v to the Go type SWIG gave the C enum of like: Debian's
+// SWIG 4.1 maps C enums to int, later versions to named types
+// (capi.Redisx_fail_policy, ...), so the binding never names them.
+func enumAs[T ~int](like T, v int) T {
+	_ = like
+	return T(v)
 }

@@ -1,5 +1,6 @@
 // Package redisx is the Go binding of redisx: Redis building blocks (so far
-// a multiplexing client and distributed locks with fencing tokens)
+// a multiplexing client, distributed locks with fencing tokens, rate limits
+// and idempotency records, with net/http middleware for the last two)
 // implemented once in C and shared, key for key and script for script, with
 // the Python and Node.js bindings.
 //
@@ -10,6 +11,12 @@
 //	if err != nil { ... }          // ctx deadline/cancellation bound the wait
 //	defer lk.Release(ctx)
 //	write(lk.FencingToken(), data) // let the resource reject older tokens
+//
+// Rate limits and idempotency:
+//
+//	l, err := c.NewLimiter("api", redisx.GCRA, 100, time.Minute)
+//	mux.Handle("/api/", l.Middleware(redisx.RateLimitConfig{})(api))                    // 429, X-RateLimit-*
+//	mux.Handle("/orders", c.IdempotencyMiddleware(redisx.IdempotencyConfig{})(orders)) // Idempotency-Key
 //
 // Errors are *Error values carrying the C status code, its name and a
 // detail; errors.Is matches them against the sentinels (ErrLockHeld,

@@ -31,10 +31,22 @@ func (e *Error) Unwrap() error {
 	return nil
 }
 
+// Class returns the name every redisx binding gives e's status: the Python
+// and Node exception class, the Go sentinel without its Err prefix
+// ("LockHeld" for ERR_LOCKED, "InvalidArgument" for ERR_INVALID). A status
+// this package has no sentinel for gives its Name.
+func (e *Error) Class() string {
+	if s, ok := sentinelByName[e.Name]; ok {
+		return s.(*sentinel).class
+	}
+	return e.Name
+}
+
 // sentinel is the type of the Err* values: one per status of the C table.
 type sentinel struct {
-	name string
-	code int
+	name  string // the C name, "ERR_LOCKED"
+	class string // the name every binding gives it, "LockHeld"
+	code  int
 }
 
 func (s *sentinel) Error() string {
@@ -75,8 +87,8 @@ func codeOf(name string) int {
 	return 1
 }
 
-func newSentinel(name string) *sentinel {
-	return &sentinel{name: name, code: codeOf(name)}
+func newSentinel(name, class string) *sentinel {
+	return &sentinel{name: name, class: class, code: codeOf(name)}
 }
 
 // Sentinel errors, one per error status of the C library (see
@@ -84,19 +96,19 @@ func newSentinel(name string) *sentinel {
 // binding (Python's LockHeld is Go's ErrLockHeld, ...); the codes come from
 // the loaded library.
 var (
-	ErrInvalidArgument error = newSentinel("ERR_INVALID")
-	ErrOutOfMemory     error = newSentinel("ERR_NOMEM")
-	ErrTimeout         error = newSentinel("ERR_TIMEOUT")
-	ErrConnection      error = newSentinel("ERR_CONNECTION")
-	ErrClosed          error = newSentinel("ERR_CLOSED")
-	ErrAuth            error = newSentinel("ERR_AUTH")
-	ErrServer          error = newSentinel("ERR_SERVER")
-	ErrProtocol        error = newSentinel("ERR_PROTOCOL")
-	ErrLockHeld        error = newSentinel("ERR_LOCKED")
-	ErrLockNotOwned    error = newSentinel("ERR_NOT_OWNER")
-	ErrWouldBlock      error = newSentinel("ERR_WOULDBLOCK")
-	ErrEmpty           error = newSentinel("ERR_EMPTY")
-	ErrInvalidURL      error = newSentinel("ERR_URL")
+	ErrInvalidArgument error = newSentinel("ERR_INVALID", "InvalidArgument")
+	ErrOutOfMemory     error = newSentinel("ERR_NOMEM", "OutOfMemory")
+	ErrTimeout         error = newSentinel("ERR_TIMEOUT", "Timeout")
+	ErrConnection      error = newSentinel("ERR_CONNECTION", "ConnectionError")
+	ErrClosed          error = newSentinel("ERR_CLOSED", "ClientClosed")
+	ErrAuth            error = newSentinel("ERR_AUTH", "AuthError")
+	ErrServer          error = newSentinel("ERR_SERVER", "ServerError")
+	ErrProtocol        error = newSentinel("ERR_PROTOCOL", "ProtocolError")
+	ErrLockHeld        error = newSentinel("ERR_LOCKED", "LockHeld")
+	ErrLockNotOwned    error = newSentinel("ERR_NOT_OWNER", "LockNotOwned")
+	ErrWouldBlock      error = newSentinel("ERR_WOULDBLOCK", "WouldBlock")
+	ErrEmpty           error = newSentinel("ERR_EMPTY", "Empty")
+	ErrInvalidURL      error = newSentinel("ERR_URL", "InvalidURL")
 )
 
 var sentinelByName = func() map[string]error {

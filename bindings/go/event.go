@@ -9,8 +9,8 @@ import (
 
 // Event describes one finished operation (see WithEventHandler).
 type Event struct {
-	Primitive  string        // "client", "lock"
-	Operation  string        // "command", "acquire", "release", "extend", "renew", "inspect"
+	Primitive  string        // "client", "lock", "ratelimit", "idempotency"
+	Operation  string        // "command", "acquire", "release", "extend", "renew", "inspect", "check", "peek", "reset", "begin", "complete", "fail"
 	Status     string        // the outcome's status name: "OK", "ERR_LOCKED", ...
 	Err        error         // the outcome as an *Error; nil on success
 	FailOpen   bool          // Redis was unreachable and the fail-open policy turned that into success

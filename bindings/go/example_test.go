@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"time"
 
 	"redisx"
@@ -32,4 +33,69 @@ func ExampleClient_Lock() {
 		panic(err)
 	}
 	fmt.Println("running with fencing token", lk.FencingToken())
+}
+
+// Every client IP may make 100 requests a minute to /api/ (one budget shared
+// by every process and language that uses the limiter "api"); denied
+// requests get 429 with Retry-After.
+func ExampleLimiter_Middleware() {
+	c, err := redisx.Open("redis://127.0.0.1:6379/0")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	l, err := c.NewLimiter("api", redisx.GCRA, 100, time.Minute)
+	if err != nil {
+		panic(err)
+	}
+	api := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprintln(w, "hello") })
+	mux := http.NewServeMux()
+	mux.Handle("/api/", l.Middleware(redisx.RateLimitConfig{
+		Key: func(r *http.Request) string { return r.Header.Get("X-Api-Key") }, // default: the client IP
+	})(api))
+	http.ListenAndServe("127.0.0.1:8080", mux)
+}
+
+// A retried POST with the same Idempotency-Key gets the first response
+// again (with Idempotent-Replayed: true) instead of creating a second order.
+func ExampleClient_IdempotencyMiddleware() {
+	c, err := redisx.Open("redis://127.0.0.1:6379/0")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	createOrder := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		fmt.Fprintln(w, `{"order":42}`)
+	})
+	mw := c.IdempotencyMiddleware(redisx.IdempotencyConfig{Namespace: "orders", Required: true})
+	http.ListenAndServe("127.0.0.1:8080", mw(createOrder))
+}
+
+// Without HTTP: run a job once per key, replay its result to duplicates.
+func ExampleClient_BeginIdempotent() {
+	c, err := redisx.Open("redis://127.0.0.1:6379/0")
+	if err != nil {
+		panic(err)
+	}
+	defer c.Close()
+	ctx := context.Background()
+	rec, err := c.BeginIdempotent(ctx, "invoice:2024-0042", []byte("send"), 30*time.Second, 0)
+	if err != nil {
+		panic(err)
+	}
+	switch rec.State() {
+	case redisx.IdemNew:
+		result := []byte("sent") // ... do the work ...
+		if err := rec.Complete(ctx, result, nil, 24*time.Hour); err != nil {
+			panic(err)
+		}
+	case redisx.IdemCompleted:
+		fmt.Printf("already done: %s\n", rec.Response())
+	case redisx.IdemInProgress:
+		fmt.Println("running elsewhere; retry in", rec.Remaining())
+	case redisx.IdemMismatch:
+		fmt.Println("key reused for another request")
+	}
 }

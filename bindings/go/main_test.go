@@ -21,6 +21,9 @@ import (
 var serverURL string
 
 func TestMain(m *testing.M) {
+	if mode := os.Getenv("REDISX_GO_TEST_CHILD"); mode != "" {
+		runChild(mode) // a child process of a test (see childCommand)
+	}
 	dir, err := os.MkdirTemp("", "redisx-go-test-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -1,4 +1,11 @@
-// Interop worker, Go side: same command line as worker.py (see there).
+// Interop worker, Go side: same command line as worker.py (see there), plus
+// the rate-limit and idempotency modes:
+//
+//	rl-sequence URL PREFIX ALGORITHM       the canonical sequence on limiter "seq-<ALGORITHM>"
+//	rl-share URL PREFIX ALGORITHM N CONC   N checks on "share-<ALGORITHM>", key "shared": ALLOWED <count>
+//	idem-dup URL PREFIX KEY M              M concurrent duplicates: M lines RESP <response>
+//	idem-hold URL PREFIX KEY LEASE_MS      begin, STARTED <STATE>, then sleep until killed
+//	idem-begin URL PREFIX KEY LEASE_MS WAIT_MS  begin: <STATE> <taken_over 0|1>; completes a NEW one
 package main
 
 import (
@@ -8,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"redisx"
@@ -81,8 +90,194 @@ func run(args []string) error {
 		}
 		lk.Release(ctx)
 		fmt.Println("FREE")
+	case "rl-sequence":
+		return rlSequence(ctx, client, args[3])
+	case "rl-share":
+		n, _ := strconv.Atoi(args[4])
+		conc, _ := strconv.Atoi(args[5])
+		return rlShare(ctx, client, args[3], n, conc)
+	case "idem-dup":
+		m, _ := strconv.Atoi(args[4])
+		return idemDup(ctx, client, prefix, args[3], m)
+	case "idem-hold":
+		leaseMs, _ := strconv.Atoi(args[4])
+		rec, err := client.BeginIdempotent(ctx, args[3], []byte("crash"), time.Duration(leaseMs)*time.Millisecond, 0)
+		if err != nil {
+			return err
+		}
+		fmt.Printf("STARTED %s\n", rec.State())
+		for {
+			time.Sleep(time.Hour) // until SIGKILL
+		}
+	case "idem-begin":
+		leaseMs, _ := strconv.Atoi(args[4])
+		waitMs, _ := strconv.Atoi(args[5])
+		rec, err := client.BeginIdempotent(ctx, args[3], []byte("crash"),
+			time.Duration(leaseMs)*time.Millisecond, time.Duration(waitMs)*time.Millisecond)
+		if err != nil {
+			return err
+		}
+		takenOver := 0
+		if rec.TakenOver() {
+			takenOver = 1
+		}
+		fmt.Printf("%s %d\n", rec.State(), takenOver)
+		if rec.State() == redisx.IdemNew {
+			return rec.Complete(ctx, []byte("done-go"), nil, 60*time.Second)
+		}
 	default:
 		return fmt.Errorf("unknown mode %s", mode)
+	}
+	return nil
+}
+
+// rlSequence runs the canonical sequence (SEQ) on limiter "seq-<algorithm>".
+func rlSequence(ctx context.Context, client *redisx.Client, algorithm string) error {
+	alg, err := redisx.ParseAlgorithm(algorithm)
+	if err != nil {
+		return err
+	}
+	l, err := client.NewLimiter("seq-"+algorithm, alg, 5, time.Hour)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	line := func(op string, cost int64, r redisx.RateLimitResult) {
+		allowed, sign := 0, "?"
+		if r.Allowed {
+			allowed = 1
+		}
+		if r.RetryAfter == -time.Millisecond {
+			sign = "-"
+		} else if r.RetryAfter > 0 {
+			sign = "+"
+		}
+		fmt.Printf("%s %d %d %d %d %s\n", op, cost, allowed, r.Limit, r.Remaining, sign)
+	}
+	reset := func() error {
+		if err := l.Reset(ctx, "k"); err != nil {
+			return err
+		}
+		fmt.Println("reset")
+		return nil
+	}
+	check := func(cost int64) error {
+		r, err := l.CheckN(ctx, "k", cost)
+		var e *redisx.Error
+		if errors.As(err, &e) {
+			fmt.Printf("check %d %s\n", cost, e.Class())
+			return nil
+		} else if err != nil {
+			return err
+		}
+		line("check", cost, r)
+		return nil
+	}
+	peek := func() error {
+		r, err := l.Peek(ctx, "k")
+		if err != nil {
+			return err
+		}
+		line("peek", 1, r)
+		return nil
+	}
+	steps := []func() error{reset}
+	for i := 0; i < 7; i++ {
+		steps = append(steps, func() error { return check(1) })
+	}
+	steps = append(steps, peek, reset, peek,
+		func() error { return check(3) }, func() error { return check(3) },
+		func() error { return check(2) }, func() error { return check(6) })
+	for _, step := range steps {
+		if err := step(); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// rlShare makes n checks of cost 1 on key "shared" of limiter
+// "share-<algorithm>" (30 per hour), conc at a time.
+func rlShare(ctx context.Context, client *redisx.Client, algorithm string, n, conc int) error {
+	alg, err := redisx.ParseAlgorithm(algorithm)
+	if err != nil {
+		return err
+	}
+	l, err := client.NewLimiter("share-"+algorithm, alg, 30, time.Hour)
+	if err != nil {
+		return err
+	}
+	defer l.Close()
+	var allowed atomic.Int64
+	var firstErr atomic.Value
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, max(conc, 1))
+	for i := 0; i < n; i++ {
+		slots <- struct{}{}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer func() { <-slots }()
+			r, err := l.Check(ctx, "shared")
+			if err != nil {
+				firstErr.CompareAndSwap(nil, err)
+				return
+			}
+			if r.Allowed {
+				allowed.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if err, _ := firstErr.Load().(error); err != nil {
+		return err
+	}
+	fmt.Printf("ALLOWED %d\n", allowed.Load())
+	return nil
+}
+
+// idemDup runs m concurrent duplicates of one request: the work (an INCR of
+// "<prefix>:executions") must run once, and every duplicate print the same
+// response.
+func idemDup(ctx context.Context, client *redisx.Client, prefix, key string, m int) error {
+	responses := make([]string, m)
+	errs := make([]error, m)
+	var wg sync.WaitGroup
+	for i := range responses {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rec, err := client.BeginIdempotent(ctx, key, []byte("same-request"), 10*time.Second, 20*time.Second)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			switch rec.State() {
+			case redisx.IdemNew:
+				if _, err := client.Do(ctx, "INCR", prefix+":executions"); err != nil {
+					errs[i] = err
+					return
+				}
+				time.Sleep(300 * time.Millisecond)
+				resp := fmt.Sprintf("go-%d", os.Getpid())
+				if err := rec.Complete(ctx, []byte(resp), []byte("m"), 60*time.Second); err != nil {
+					errs[i] = err
+					return
+				}
+				responses[i] = resp
+			case redisx.IdemCompleted:
+				responses[i] = string(rec.Response())
+			default:
+				errs[i] = fmt.Errorf("begin %d: unexpected state %s", i, rec.State())
+			}
+		}()
+	}
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return err
+	}
+	for _, r := range responses {
+		fmt.Printf("RESP %s\n", r)
 	}
 	return nil
 }

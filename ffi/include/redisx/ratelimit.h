@@ -5,7 +5,7 @@
  * the time is the Redis server's (TIME inside the script), never the
  * client's, so processes with skewed clocks share one budget. Keys (the
  * interop contract, see docs/KEYS.md):
- *   {prefix}:rl:{<limiter name>:<key>}:<algorithm tag>[...]
+ *   {prefix}:rl:<limiter name>:{<key>}:<algorithm tag>
  * all in one hash tag, so every script runs on one Redis Cluster slot.
  * Limiters with the same name, algorithm and parameters in any process (and
  * any language) share one budget per key.

@@ -21,12 +21,17 @@
  *     log level (it filters the queue's log lines too).
  *   - (argc, argv, argvlen) is one JavaScript array of Buffers and strings;
  *     redisx_reply_string() returns a Buffer (binary-safe) or null.
+ *   - Binary inputs (const void *fingerprint/response/metadata, size_t *_len)
+ *     are one Buffer, Uint8Array or string (UTF-8); null passes NULL with
+ *     length 0. redisx_idem_response() and redisx_idem_metadata() return a
+ *     Buffer (a copy).
  *   - Strings in must be strings without NUL characters (a NUL would silently
  *     cut a lock name); null passes NULL. Integers in must be integral numbers
  *     or BigInts in range. int64 results are numbers while they are safe
  *     integers and BigInts beyond.
- *   - Blocking forms (redisx_command, redisx_lock_acquire, ...) are not
- *     wrapped: they would block the event loop. redisx_client_close() is
+ *   - Blocking forms (redisx_command, redisx_lock_acquire,
+ *     redisx_limiter_check, redisx_idem_begin, ...) are not wrapped: they
+ *     would block the event loop. redisx_client_close() is
  *     wrapped by the hand-written part, which runs it off the JS thread.
  */
 
@@ -104,6 +109,12 @@ static Napi::Value redisxjs_from_uint64(Napi::Env env, uint64_t x)
 %ignore redisx_lock_release;
 %ignore redisx_lock_extend;
 %ignore redisx_lock_inspect;
+%ignore redisx_limiter_check;
+%ignore redisx_limiter_peek;
+%ignore redisx_limiter_reset;
+%ignore redisx_idem_begin;
+%ignore redisx_idem_complete;
+%ignore redisx_idem_fail;
 /* Joins the I/O thread: the hand-written part runs it on libuv's pool. */
 %ignore redisx_client_close;
 /* Callback registrations: notifications reach JavaScript through the queue
@@ -151,6 +162,9 @@ REDISX_OUT_HANDLE(redisx_options)
 REDISX_OUT_HANDLE(redisx_queue)
 REDISX_OUT_HANDLE(redisx_item)
 REDISX_OUT_HANDLE(redisx_stats)
+REDISX_OUT_HANDLE(redisx_limiter)
+REDISX_OUT_HANDLE(redisx_ratelimit_result)
+REDISX_OUT_HANDLE(redisx_idem)
 
 /* ---- integer tags for `void *user` ---------------------------------------- */
 
@@ -164,7 +178,7 @@ REDISX_OUT_HANDLE(redisx_stats)
 /* ---- callbacks: always NULL (completion goes to the queue) ----------------- */
 
 %typemap(in, numinputs=0) redisx_status_cb cb, redisx_reply_cb cb, redisx_lock_cb cb, redisx_lock_info_cb cb,
-    redisx_lock_lost_cb on_lost, redisx_log_cb cb {
+    redisx_lock_lost_cb on_lost, redisx_log_cb cb, redisx_ratelimit_cb cb, redisx_idem_cb cb {
     $1 = NULL;
 }
 
@@ -241,11 +255,38 @@ REDISX_OUT_HANDLE(redisx_stats)
     $3 = ($3_ltype)lens.data();
 }
 
-/* redisx_reply_string(reply) → Buffer (a copy; may hold NULs) or null. */
+/* (const void *p, size_t len) ← one Buffer or Uint8Array (used in place for
+ * the call: the core copies what it sends before an _async call returns), a
+ * string (UTF-8) or null (NULL, 0). */
+%typemap(in) (const void *fingerprint, size_t fingerprint_len) (std::string temp) {
+    if ($input.IsNull() || $input.IsUndefined()) {
+        $1 = NULL;
+        $2 = 0;
+    } else if ($input.IsBuffer()) {
+        Napi::Buffer<char> b = $input.As<Napi::Buffer<char>>();
+        $1 = ($1_ltype)(b.Length() ? b.Data() : "");
+        $2 = b.Length();
+    } else if ($input.IsString()) {
+        temp = $input.As<Napi::String>().Utf8Value();
+        $1 = ($1_ltype)temp.data();
+        $2 = temp.size();
+    } else {
+        redisxjs_invalid(env, "$symname", "$1_name", "must be a Buffer, a Uint8Array, a string or null");
+    }
+}
+%apply (const void *fingerprint, size_t fingerprint_len) {
+    (const void *response, size_t response_len),
+    (const void *metadata, size_t metadata_len)
+};
+
+/* redisx_reply_string(reply), redisx_idem_response(record) and
+ * redisx_idem_metadata(record) → Buffer (a copy; may hold NULs) or null. */
 %typemap(in, numinputs=0) size_t *len (size_t temp = 0) {
     $1 = &temp;
 }
 %typemap(out) const char *redisx_reply_string "";
+%typemap(out) const char *redisx_idem_response "";
+%typemap(out) const char *redisx_idem_metadata "";
 %typemap(argout) size_t *len {
     $result = result ? Napi::Buffer<char>::Copy(env, result, *$1).As<Napi::Value>() : env.Null();
 }

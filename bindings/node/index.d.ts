@@ -13,6 +13,12 @@ export interface ClientOptions {
   connections?: number;
   /** Locks granted without Redis when it is unreachable (fail open); default false. */
   failOpenLocks?: boolean;
+  /** Rate-limit checks allowed without Redis when it is unreachable; default
+   *  true (the core's). Each limiter can override it. */
+  failOpenRateLimits?: boolean;
+  /** Idempotency begins answered NEW without Redis when it is unreachable;
+   *  default false. */
+  failOpenIdempotency?: boolean;
   /** ACL user and password, overriding the URL's. */
   username?: string;
   password?: string;
@@ -28,9 +34,10 @@ export interface ClientOptions {
 }
 
 export interface RedisxEvent {
-  /** "client" | "lock" */
+  /** "client" | "lock" | "ratelimit" | "idempotency" */
   primitive: string;
-  /** "command" | "acquire" | "release" | "extend" | "renew" | "inspect" */
+  /** "command"; "acquire" | "release" | "extend" | "renew" | "inspect";
+   *  "check" | "peek" | "reset"; "begin" | "complete" | "fail" */
   operation: string;
   /** The status the caller received (0 = OK). */
   status: number;
@@ -40,7 +47,7 @@ export interface RedisxEvent {
   failOpen: boolean;
   durationNs: number;
   roundTrips: number;
-  /** The key name when eventKeys is on; null otherwise. */
+  /** The key (lock name, rate-limit key, record key) when eventKeys is on; null otherwise. */
   key: string | null;
 }
 
@@ -136,6 +143,154 @@ export class Lock {
   toJSON(): { name: string; fencingToken: number; ttl: number };
 }
 
+/** Binary input: a Buffer, a Uint8Array or a string (UTF-8). */
+export type Bytes = Buffer | Uint8Array | string;
+
+export type Algorithm = 'fixed_window' | 'sliding_log' | 'sliding_window' | 'token_bucket' | 'gcra';
+
+export interface LimiterOptions {
+  algorithm: Algorithm;
+  /** Units per period (1..1e9; sliding_log: 1..100000). */
+  limit: number;
+  /** Window or refill period in ms (1..31622400000). */
+  period: number;
+  /** Bucket size of token_bucket and gcra (0 = limit); the window algorithms
+   *  take 0 or limit only. Default 0. */
+  burst?: number;
+  /** Overrides the client's fail policy (whose default is fail open). */
+  failOpen?: boolean;
+}
+
+/** The outcome of a check or peek; times in ms. */
+export class RateLimitResult {
+  constructor(allowed: boolean, limit: number, remaining: number, reset: number, retryAfter: number, failOpen: boolean);
+  readonly allowed: boolean;
+  /** The limiter's capacity (X-RateLimit-Limit). */
+  readonly limit: number;
+  /** Units still available (X-RateLimit-Remaining). */
+  readonly remaining: number;
+  /** Ms until the budget is whole again (0 when whole). */
+  readonly reset: number;
+  /** When denied: ms until the same cost can pass; -1 when allowed. */
+  readonly retryAfter: number;
+  /** Redis was unreachable and the fail-open policy allowed the check. */
+  readonly failOpen: boolean;
+  /** The standard headers: see rateLimitHeaders. */
+  headers(): RateLimitHeaders;
+}
+
+export interface RateLimitHeaders {
+  'X-RateLimit-Limit': string;
+  'X-RateLimit-Remaining': string;
+  /** ceil(reset / 1000): seconds from now. */
+  'X-RateLimit-Reset': string;
+  /** Only when denied: max(1, ceil(retryAfter / 1000)). */
+  'Retry-After'?: string;
+}
+
+export class Limiter {
+  private constructor();
+  readonly name: string;
+  readonly algorithm: Algorithm;
+  readonly limit: number;
+  readonly period: number;
+  readonly burst: number;
+  /** Most units one check can spend: limit (windows) or burst (buckets). */
+  readonly capacity: number;
+  /** Spends cost (1..capacity, default 1) units of key's budget if all are
+   *  available. Resolves allowed or denied; InvalidArgument for a bad cost;
+   *  ConnectionError/Timeout only when the limiter fails closed. */
+  check(key: string, cost?: number): Promise<RateLimitResult>;
+  /** What check(key, 1) would answer, spending nothing. */
+  peek(key: string): Promise<RateLimitResult>;
+  /** Forgets key's state: its whole budget is available again. */
+  reset(key: string): Promise<void>;
+  /** rateLimit(this, options). */
+  middleware(options?: RateLimitOptions): Middleware;
+}
+
+/** (req, res, next) as Express, Connect and NestJS (consumer.apply) take it. */
+export type Middleware = (req: any, res: any, next: (err?: unknown) => void) => void;
+
+export interface RateLimitOptions {
+  /** The key to limit by (default: req.ip, else the socket's address);
+   *  null/undefined skips the check. */
+  key?: (req: any, res: any) => string | number | null | undefined | Promise<string | number | null | undefined>;
+  /** Units the request spends (default 1). */
+  cost?: (req: any, res: any) => number | Promise<number>;
+}
+
+export type IdempotencyStateName = 'NEW' | 'IN_PROGRESS' | 'COMPLETED' | 'MISMATCH';
+
+export interface BeginOptions {
+  /** In-progress lease in ms (default 30000). */
+  lease?: number;
+  /** How long to wait for an in-progress record to finish, ms (default 0). */
+  wait?: number;
+}
+
+export class IdempotencyRecord {
+  private constructor();
+  readonly key: string;
+  readonly state: IdempotencyStateName;
+  /** COMPLETED: the stored response (empty otherwise). */
+  readonly response: Buffer;
+  /** COMPLETED: the stored metadata (empty otherwise). */
+  readonly metadata: Buffer;
+  /** Lease left (IN_PROGRESS), TTL left (COMPLETED, MISMATCH), lease granted (NEW), in ms. */
+  readonly remainingMs: number;
+  /** NEW after taking over a stale in-progress record. */
+  readonly takenOver: boolean;
+  /** NEW granted without Redis by the fail-open policy. */
+  readonly failOpen: boolean;
+  /** Stores the outcome of a NEW record for ttl ms (default 24 h); LockNotOwned
+   *  after a takeover, InvalidArgument when the record is not NEW. */
+  complete(response: Bytes, metadata?: Bytes | null, options?: { ttl?: number }): Promise<void>;
+  /** Drops a NEW record's lease so that a retry runs the work again. */
+  fail(): Promise<void>;
+}
+
+export interface Codec<T> {
+  encode(value: T): Bytes;
+  decode(stored: Buffer): T;
+}
+
+export interface IdempotentOptions<T = unknown> extends BeginOptions {
+  /** How long the result is kept, ms (default 24 h). */
+  ttl?: number;
+  /** How results are stored (default jsonCodec). */
+  codec?: Codec<T>;
+}
+
+export class IdempotencyConflict extends Error {
+  readonly record: IdempotencyRecord;
+  readonly state: IdempotencyStateName;
+  readonly key: string;
+  /** 409 (in progress) or 422 (mismatch). */
+  readonly statusCode: number;
+  readonly status: number;
+}
+export class IdempotencyInProgress extends IdempotencyConflict {
+  /** Ms until the other caller's lease runs out. */
+  readonly retryAfter: number;
+}
+export class IdempotencyMismatch extends IdempotencyConflict {}
+
+export interface IdempotencyHttpOptions {
+  /** Record key = namespace + ":" + Idempotency-Key (the value alone without one). */
+  namespace?: string;
+  /** In-progress lease, ms (default 30000). */
+  lease?: number;
+  /** How long a completed response is kept, ms (default 86400000). */
+  ttl?: number;
+  /** How long a duplicate waits for the first request, ms (default 0: 409 at once). */
+  wait?: number;
+  /** Answer 400 to requests without the header (default false: they run normally). */
+  required?: boolean;
+  /** Storing the outcome failed (the response is sent regardless); default: a process warning. */
+  onError?: (err: Error, record: IdempotencyRecord) => void;
+}
+
 export class Client {
   /** Opens a client; it connects in the background (an unreachable server
    *  makes operations fail, not this call). */
@@ -149,6 +304,19 @@ export class Client {
   withLock<T>(name: string, options: WithLockOptions, fn: (lock: Lock) => T | Promise<T>): Promise<T>;
   lockInfo(name: string): Promise<LockInfo>;
   execute(...args: Array<string | Buffer | Uint8Array | number | bigint>): Promise<Reply>;
+  /** A rate limiter: limiters with the same name, algorithm and parameters
+   *  share one budget per key, in every process and language. */
+  limiter(name: string, options: LimiterOptions): Limiter;
+  /** Looks up or creates the idempotency record of key. */
+  idempotencyBegin(key: string, fingerprint: Bytes | null, options?: BeginOptions): Promise<IdempotencyRecord>;
+  /** Runs fn once per key and replays its stored result to duplicates;
+   *  IdempotencyInProgress / IdempotencyMismatch for conflicts. */
+  idempotent<T>(
+    key: string,
+    fingerprint: Bytes | null,
+    fn: (record: IdempotencyRecord) => T | Promise<T>,
+    options?: IdempotentOptions<T>,
+  ): Promise<T>;
   stats(): Stats;
   close(): Promise<void>;
 }
@@ -177,6 +345,29 @@ export class LockNotOwned extends RedisxError {}
 export class WouldBlock extends RedisxError {}
 export class Empty extends RedisxError {}
 export class InvalidURL extends RedisxError {}
+
+/** Express-style rate-limit middleware: allowed → headers + next();
+ *  denied → 429 "Too Many Requests" with the headers; errors → next(err). */
+export function rateLimit(limiter: Limiter, options?: RateLimitOptions): Middleware;
+/** The standard rate-limit headers of a result (the same rule in every language). */
+export function rateLimitHeaders(result: Pick<RateLimitResult, 'allowed' | 'limit' | 'remaining' | 'reset' | 'retryAfter'>): RateLimitHeaders;
+/** The algorithm names, in C enum order. */
+export const algorithms: readonly Algorithm[];
+
+export const IdempotencyState: Readonly<{ [S in IdempotencyStateName]: S }>;
+/** JSON.stringify / JSON.parse over UTF-8 bytes (undefined is stored as null). */
+export const jsonCodec: Codec<any>;
+/** Express-style HTTP idempotency middleware (Idempotency-Key header). */
+export function idempotency(client: Client, options?: IdempotencyHttpOptions): Middleware;
+/** SHA-256 (32 raw bytes) of METHOD "\n" path-with-query "\n" body. */
+export function requestFingerprint(method: string, pathWithQuery: string, body?: Buffer | Uint8Array | string): Buffer;
+
+/** A NestJS interceptor with the HTTP idempotency semantics; needs no NestJS
+ *  import (structurally a NestInterceptor). */
+export class IdempotencyInterceptor {
+  constructor(client: Client, options?: IdempotencyHttpOptions);
+  intercept(context: any, next: { handle(): any }): Promise<any>;
+}
 
 /** Every error class by name (RedisxError included). */
 export const errors: Record<string, typeof RedisxError>;

@@ -39,10 +39,11 @@ run_worker() { # lang args...
   local lang=$1
   shift
   case $lang in
-  python) "$python" "$here/worker.py" "$@" ;;
-  node) NODE_PATH=${REDISX_NODE_PATH:-} node "$here/worker.js" "$@" ;;
-  go) "$gobin" "$@" ;;
-  c) "$cbin" "$@" ;;
+  # exec: a worker started with & is then the $! that kill -9 reaches
+  python) exec "$python" "$here/worker.py" "$@" ;;
+  node) NODE_PATH=${REDISX_NODE_PATH:-} exec node "$here/worker.js" "$@" ;;
+  go) exec "$gobin" "$@" ;;
+  c) exec "$cbin" "$@" ;;
   esac
 }
 

@@ -1,8 +1,8 @@
 'use strict';
 // The idiomatic layer: Client, Lock, Promises, events. Every decision about
-// locks (retries, backoff, renewal, keys, timeouts) is the C core's; this file
-// only turns JavaScript values into C calls and queue items into Promise
-// settlements.
+// locks, rate limits and idempotency records (retries, backoff, renewal, keys,
+// timeouts, algorithms) is the C core's; this file only turns JavaScript
+// values into C calls and queue items into Promise settlements.
 //
 // How a call completes: each asynchronous C call gets an integer tag and a NULL
 // callback, so the core's I/O thread puts its completion into this client's
@@ -13,6 +13,9 @@
 const util = require('node:util');
 const N = require('./native');
 const { fromStatus, translate, invalid, ClientClosed, ServerError } = require('./errors');
+const { call, checkMs, checkKey, binary } = require('./util');
+const { Limiter, RateLimitResult } = require('./ratelimit');
+const { IdempotencyRecord, runIdempotent, DEFAULT_LEASE_MS } = require('./idempotency');
 
 const DRAIN_BATCH = 256; // items per poll callback: other I/O runs in between
 
@@ -20,6 +23,8 @@ const OP_STATUS = 0;
 const OP_ACQUIRE = 1;
 const OP_INSPECT = 2;
 const OP_COMMAND = 3;
+const OP_RATELIMIT = 4;
+const OP_IDEM = 5;
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 const STATES = ['connected', 'disconnected', 'reconnecting'];
@@ -29,28 +34,12 @@ const STATES = ['connected', 'disconnected', 'reconnecting'];
 // in every language), and freeing never releases a lease.
 const lockHandles = new FinalizationRegistry((h) => N.redisx_lock_free(h));
 
-function call(fn) {
-  try {
-    return fn();
-  } catch (e) {
-    throw translate(e);
-  }
-}
-
 function reportAsync(e) {
   // A user callback threw inside drain(): surface it as an uncaught exception
   // without losing the rest of the batch.
   process.nextTick(() => {
     throw e;
   });
-}
-
-function checkMs(value, what, { optional = false } = {}) {
-  if (value === undefined && optional) return undefined;
-  if (typeof value !== 'number' && typeof value !== 'bigint') {
-    throw invalid(`${what} must be a number of milliseconds, got ${value === undefined ? 'nothing' : typeof value}`);
-  }
-  return value;
 }
 
 function checkName(name) {
@@ -121,6 +110,8 @@ const OPTION_KEYS = new Set([
   'connectTimeout',
   'connections',
   'failOpenLocks',
+  'failOpenRateLimits',
+  'failOpenIdempotency',
   'username',
   'password',
   'eventKeys',
@@ -250,13 +241,14 @@ class Client {
         if (options.username !== undefined || options.password !== undefined) {
           N.redisx_options_set_auth(opts, options.username ?? null, options.password ?? null);
         }
-        if (options.failOpenLocks !== undefined) {
-          if (typeof options.failOpenLocks !== 'boolean') throw invalid('failOpenLocks must be a boolean');
-          N.redisx_options_set_fail_policy(
-            opts,
-            N.REDISX_PRIMITIVE_LOCK,
-            options.failOpenLocks ? N.REDISX_FAIL_OPEN : N.REDISX_FAIL_CLOSED,
-          );
+        for (const [opt, primitive] of [
+          ['failOpenLocks', N.REDISX_PRIMITIVE_LOCK],
+          ['failOpenRateLimits', N.REDISX_PRIMITIVE_RATELIMIT],
+          ['failOpenIdempotency', N.REDISX_PRIMITIVE_IDEMPOTENCY],
+        ]) {
+          if (options[opt] === undefined) continue;
+          if (typeof options[opt] !== 'boolean') throw invalid(`${opt} must be a boolean`);
+          N.redisx_options_set_fail_policy(opts, primitive, options[opt] ? N.REDISX_FAIL_OPEN : N.REDISX_FAIL_CLOSED);
         }
         if (options.eventKeys !== undefined) {
           if (typeof options.eventKeys !== 'boolean') throw invalid('eventKeys must be a boolean');
@@ -358,6 +350,50 @@ class Client {
     });
   }
 
+  /** A rate limiter bound to this client: `limit` units per `period` ms of
+   *  `algorithm` ("fixed_window", "sliding_log", "sliding_window",
+   *  "token_bucket", "gcra"), `burst` (token bucket / GCRA bucket size; 0 =
+   *  limit), `failOpen` (overrides the client's policy; the core's default is
+   *  fail open). Limiters with the same name, algorithm and parameters share
+   *  one budget per key, in every process and language. */
+  limiter(name, options = {}) {
+    this._checkOpen();
+    return new Limiter(this, name, options, { op: OP_RATELIMIT, status: OP_STATUS });
+  }
+
+  /** Looks up or creates the idempotency record of `key`: resolves to an
+   *  IdempotencyRecord whose state is "NEW" (run the work, then complete() or
+   *  fail() it), "IN_PROGRESS", "COMPLETED" (with the stored response and
+   *  metadata) or "MISMATCH" (another fingerprint). `lease` (ms, default
+   *  30000) is the in-progress lease; `wait` (ms, default 0) waits for an
+   *  in-progress record to finish. */
+  idempotencyBegin(key, fingerprint, { lease = DEFAULT_LEASE_MS, wait = 0 } = {}) {
+    return this._clientOp(
+      OP_IDEM,
+      null,
+      (tag) =>
+        N.redisx_idem_begin_async(
+          this._c,
+          checkKey(key, 'idempotency key'),
+          binary(fingerprint, 'fingerprint'),
+          checkMs(lease, 'lease'),
+          checkMs(wait, 'wait'),
+          tag,
+        ),
+      null,
+    );
+  }
+
+  /** Runs `fn()` once per `key`: the first caller (state NEW) runs it and
+   *  stores its result (encoded by `codec`, JSON by default) for `ttl` ms
+   *  (default 24 h); duplicates get the stored result decoded. fn throwing
+   *  fails the record (a retry runs it again) and rethrows. A duplicate
+   *  while the first still runs (after `wait` ms) rejects with
+   *  IdempotencyInProgress; another fingerprint with IdempotencyMismatch. */
+  idempotent(key, fingerprint, fn, options = {}) {
+    return runIdempotent(this, key, fingerprint, fn, options);
+  }
+
   /** A snapshot of the core's counters and latency histograms. */
   stats() {
     this._checkOpen();
@@ -439,12 +475,15 @@ class Client {
 
   // An operation on the client handle itself: after close() the handle is
   // gone, so the C call cannot even be made.
-  _clientOp(kind, name, submit) {
+  _clientOp(kind, name, submit, owner) {
     if (this._closing) return Promise.reject(fromStatus(ClientClosed.status, 'client is closed'));
-    return this._op(kind, name, submit);
+    return this._op(kind, name, submit, owner);
   }
 
-  _op(kind, name, submit) {
+  // `owner` (a Limiter or an IdempotencyRecord) is held until the operation
+  // completes, so that its C handle is not freed by the garbage collector
+  // while the core still uses it.
+  _op(kind, name, submit, owner) {
     return new Promise((resolve, reject) => {
       const tag = this._nextTag++;
       try {
@@ -453,7 +492,7 @@ class Client {
         reject(translate(e));
         return;
       }
-      this._pending.set(tag, { kind, resolve, reject, name });
+      this._pending.set(tag, { kind, resolve, reject, name, owner });
       if (this._pending.size === 1) this._poller.ref();
     });
   }
@@ -504,6 +543,18 @@ class Client {
           break;
         case OP_INSPECT:
           op.resolve(lockInfoObject(N.redisx_item_lock_info(item)));
+          break;
+        case OP_RATELIMIT: {
+          const r = N.redisx_item_take_ratelimit_result(item);
+          try {
+            op.resolve(RateLimitResult._fromHandle(r));
+          } finally {
+            N.redisx_ratelimit_result_free(r);
+          }
+          break;
+        }
+        case OP_IDEM:
+          op.resolve(new IdempotencyRecord(this, N.redisx_item_take_idem(item), { status: OP_STATUS }));
           break;
         case OP_COMMAND: {
           const r = N.redisx_item_take_reply(item);

@@ -1,16 +1,38 @@
 'use strict';
-// redisx for Node.js: distributed locks with fencing tokens and a
-// multiplexing client, from the redisx C core (the same keys and Lua scripts
-// as the Python and Go packages).
+// redisx for Node.js: distributed locks with fencing tokens, rate limiting,
+// idempotency records and a multiplexing client, from the redisx C core (the
+// same keys and Lua scripts as the Python and Go packages).
 //
 // Every export is a plain `exports.X =` assignment so that ESM's named imports
 // (`import { Client, LockHeld } from 'redisx'`) find them.
 const N = require('./native');
 const errors = require('./errors');
 const { Client, Lock } = require('./client');
+const ratelimit = require('./ratelimit');
+const idem = require('./idempotency');
+const http = require('./http');
 
 exports.Client = Client;
 exports.Lock = Lock;
+exports.Limiter = ratelimit.Limiter;
+exports.RateLimitResult = ratelimit.RateLimitResult;
+/** Express-style rate-limit middleware: rateLimit(limiter, { key, cost }). */
+exports.rateLimit = ratelimit.rateLimit;
+/** The standard rate-limit headers of a result. */
+exports.rateLimitHeaders = ratelimit.rateLimitHeaders;
+/** The algorithm names, in C enum order. */
+exports.algorithms = Object.freeze(Object.keys(ratelimit.ALGORITHMS));
+exports.IdempotencyRecord = idem.IdempotencyRecord;
+exports.IdempotencyState = idem.IdempotencyState;
+exports.IdempotencyConflict = idem.IdempotencyConflict;
+exports.IdempotencyInProgress = idem.IdempotencyInProgress;
+exports.IdempotencyMismatch = idem.IdempotencyMismatch;
+exports.jsonCodec = idem.jsonCodec;
+/** Express-style HTTP idempotency middleware: idempotency(client, options). */
+exports.idempotency = http.idempotency;
+exports.IdempotencyInterceptor = http.IdempotencyInterceptor;
+/** SHA-256 of METHOD "\n" path-with-query "\n" body (the HTTP helpers' fingerprint). */
+exports.requestFingerprint = http.requestFingerprint;
 exports.RedisxError = errors.RedisxError;
 exports.InvalidArgument = errors.InvalidArgument;
 exports.OutOfMemory = errors.OutOfMemory;

@@ -1,0 +1,37 @@
+'use strict';
+// Small argument helpers shared by the idiomatic layer. They only check
+// JavaScript types; every range and meaning is checked by the C core.
+const { translate, invalid } = require('./errors');
+
+/** Runs a synchronous native call, turning its error into a redisx class. */
+function call(fn) {
+  try {
+    return fn();
+  } catch (e) {
+    throw translate(e);
+  }
+}
+
+function checkMs(value, what, { optional = false } = {}) {
+  if (value === undefined && optional) return undefined;
+  if (typeof value !== 'number' && typeof value !== 'bigint') {
+    throw invalid(`${what} must be a number of milliseconds, got ${value === undefined ? 'nothing' : typeof value}`);
+  }
+  return value;
+}
+
+function checkKey(key, what) {
+  if (typeof key !== 'string') throw invalid(`${what} must be a string, got ${key === null ? 'null' : typeof key}`);
+  return key;
+}
+
+/** Binary input for the C core: Buffer, Uint8Array (viewed, not copied),
+ *  string (UTF-8) or null. */
+function binary(v, what) {
+  if (v === null || v === undefined) return null;
+  if (typeof v === 'string' || Buffer.isBuffer(v)) return v;
+  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength);
+  throw invalid(`${what} must be a Buffer, a Uint8Array, a string or null, got ${typeof v}`);
+}
+
+module.exports = { call, checkMs, checkKey, binary };

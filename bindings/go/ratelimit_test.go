@@ -133,8 +133,10 @@ func TestAllowedResultFields(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s Check: %v", alg, err)
 		}
-		if r.Allowed || r.RetryAfter <= 0 || r.RetryAfter > time.Hour {
-			t.Errorf("%s: 6th check %+v, want denied with RetryAfter in (0, 1h]", alg, r)
+		// The sliding window counter may have to wait for most of the next
+		// window as well: up to 2 periods.
+		if r.Allowed || r.RetryAfter <= 0 || r.RetryAfter > 2*time.Hour {
+			t.Errorf("%s: 6th check %+v, want denied with RetryAfter in (0, 2h]", alg, r)
 		}
 	}
 }

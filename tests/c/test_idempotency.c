@@ -145,8 +145,10 @@ Test(idempotency, a_stale_worker_cannot_complete_a_record_taken_over)
  * then the next begin takes the record over. */
 Test(idempotency, a_record_of_a_killed_process_is_taken_over_after_its_lease)
 {
-    redisx_client *c = rt_client();
-    const char *prefix = redisx_client_prefix(c);
+    /* Fork before this process opens a client: a child forked while another
+     * thread holds an allocator lock could deadlock. */
+    char prefix[96];
+    rt_unique("crash", prefix, sizeof prefix);
     int fds[2];
     cr_assert_eq(pipe(fds), 0);
     pid_t kid = fork();
@@ -173,6 +175,13 @@ Test(idempotency, a_record_of_a_killed_process_is_taken_over_after_its_lease)
     waitpid(kid, &status, 0);
     cr_assert(WIFSIGNALED(status), "status %d", status);
 
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_url(o, rt_url()), REDISX_OK);
+    cr_assert_eq(redisx_options_set_prefix(o, prefix), REDISX_OK);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
+    redisx_options_free(o);
     redisx_idem *dup = begin(c, "crash", "fp", 1000, 0);
     cr_assert_eq(redisx_idem_state_of(dup), REDISX_IDEM_IN_PROGRESS, "the lease still runs");
     int64_t left = redisx_idem_remaining_ms(dup);
@@ -257,14 +266,21 @@ typedef struct dup_job {
     const char *counter;
     char response[64];
     int error;
+    char detail[160];
 } dup_job;
+
+static void dup_fail(dup_job *job, int error, const char *what)
+{
+    job->error = error;
+    snprintf(job->detail, sizeof job->detail, "%s: %s", what, redisx_last_error());
+}
 
 static void *duplicate_request(void *arg)
 {
     dup_job *job = arg;
     redisx_idem *rec = NULL;
     if (redisx_idem_begin(&rec, job->c, "checkout-7", "cart", 4, 30000, 30000) != REDISX_OK) {
-        job->error = 1;
+        dup_fail(job, 1, "begin");
         return NULL;
     }
     size_t n = 0;
@@ -281,12 +297,12 @@ static void *duplicate_request(void *arg)
         rt_sleep_ms(300);
         snprintf(job->response, sizeof job->response, "order #%lld", nth);
         if (redisx_idem_complete(rec, job->response, strlen(job->response), NULL, 0, 60000) != REDISX_OK)
-            job->error = 2;
+            dup_fail(job, 2, "complete");
     } else if (redisx_idem_state_of(rec) == REDISX_IDEM_COMPLETED) {
         resp = redisx_idem_response(rec, &n);
         snprintf(job->response, sizeof job->response, "%.*s", (int)n, resp);
     } else {
-        job->error = 3;
+        dup_fail(job, 3, redisx_idem_state_of(rec) == REDISX_IDEM_IN_PROGRESS ? "still in progress" : "mismatch");
     }
     redisx_idem_free(rec);
     return NULL;
@@ -297,6 +313,9 @@ Test(idempotency, one_hundred_concurrent_duplicates_run_the_work_once, .timeout 
     redisx_options *o = NULL;
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
     cr_assert_eq(redisx_options_set_connections(o, 4), REDISX_OK);
+    /* 100 threads on a slow machine (valgrind): the test is about running the
+     * work once, not about command deadlines. */
+    cr_assert_eq(redisx_options_set_command_timeout_ms(o, 20000), REDISX_OK);
     redisx_client *c = rt_client_opts(o);
     redisx_options_free(o);
     char counter[128];
@@ -312,7 +331,7 @@ Test(idempotency, one_hundred_concurrent_duplicates_run_the_work_once, .timeout 
     for (int i = 0; i < N; i++)
         pthread_join(th[i], NULL);
     for (int i = 0; i < N; i++) {
-        cr_assert_eq(jobs[i].error, 0, "request %d", i);
+        cr_assert_eq(jobs[i].error, 0, "request %d: %s", i, jobs[i].detail);
         cr_assert_str_eq(jobs[i].response, "order #1", "request %d got \"%s\"", i, jobs[i].response);
     }
     cr_assert_eq(rt_incr_get(c, counter), 1, "the work ran exactly once");
@@ -406,4 +425,80 @@ Test(idempotency, async_begin_completes_through_its_callback_and_the_queue)
     redisx_item_free(it);
     redisx_client_close(c);
     redisx_queue_free(q);
+}
+
+/* ---- waiting and the client's lifetime ------------------------------------------- */
+
+typedef struct begin_box {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    redisx_status st;
+    redisx_idem *rec;
+} begin_box;
+
+static void box_cb(redisx_client *c, redisx_status st, redisx_idem *rec, void *user)
+{
+    (void)c;
+    begin_box *b = user;
+    pthread_mutex_lock(&b->mu);
+    b->st = st;
+    b->rec = rec;
+    b->done = 1;
+    pthread_cond_signal(&b->cv);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static void box_wait(begin_box *b)
+{
+    pthread_mutex_lock(&b->mu);
+    while (!b->done)
+        pthread_cond_wait(&b->cv, &b->mu);
+    pthread_mutex_unlock(&b->mu);
+}
+
+static long long numsub(redisx_client *c, const char *channel)
+{
+    const char *argv[] = {"PUBSUB", "NUMSUB", channel};
+    redisx_reply *r = rt_cmd(c, 3, argv);
+    long long n = redisx_reply_integer(redisx_reply_element(r, 1));
+    redisx_reply_free(r);
+    return n;
+}
+
+Test(idempotency, a_waiting_begin_subscribes_to_the_record_and_leaves_when_done)
+{
+    redisx_client *c = rt_client();
+    char channel[256];
+    snprintf(channel, sizeof channel, "%s:idem:{sub}", redisx_client_prefix(c));
+    redisx_idem *owner = begin(c, "sub", "fp", 30000, 0);
+    begin_box b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL};
+    cr_assert_eq(redisx_idem_begin_async(c, "sub", "fp", 2, 30000, 20000, box_cb, &b), REDISX_OK);
+    for (int i = 0; i < 200 && numsub(c, channel) == 0; i++)
+        rt_sleep_ms(10);
+    cr_assert_eq(numsub(c, channel), 1, "the waiter listens for the completion");
+    cr_assert_eq(redisx_idem_complete(owner, "r", 1, NULL, 0, 60000), REDISX_OK);
+    box_wait(&b);
+    cr_assert_eq(b.st, REDISX_OK);
+    cr_assert_eq(redisx_idem_state_of(b.rec), REDISX_IDEM_COMPLETED);
+    for (int i = 0; i < 200 && numsub(c, channel) != 0; i++)
+        rt_sleep_ms(10);
+    cr_assert_eq(numsub(c, channel), 0, "unsubscribed once nobody waits");
+    redisx_idem_free(b.rec);
+    redisx_idem_free(owner);
+    redisx_client_close(c);
+}
+
+Test(idempotency, closing_the_client_ends_a_waiting_begin_with_closed)
+{
+    redisx_client *c = rt_client();
+    redisx_idem *owner = begin(c, "closing", "fp", 30000, 0);
+    begin_box b = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL};
+    cr_assert_eq(redisx_idem_begin_async(c, "closing", "fp", 2, 30000, 20000, box_cb, &b), REDISX_OK);
+    rt_sleep_ms(300); /* in its backoff between two looks at the record */
+    redisx_client_close(c);
+    box_wait(&b);
+    cr_assert_eq(b.st, REDISX_ERR_CLOSED, "got %s", redisx_status_name(b.st));
+    cr_assert_null(b.rec);
+    redisx_idem_free(owner);
 }

@@ -15,6 +15,8 @@
 #     get the same response; a process killed (SIGKILL) while IN_PROGRESS
 #     leaves the record in progress for the others until its lease passes,
 #     then the next language takes it over.
+#  5. The HTTP idempotency helpers of Python, Node and Go fingerprint a
+#     request identically (the contract of docs/KEYS.md).
 # Needs the three packages installed (scripts/test does that): REDISX_PYTHON
 # (a python with redisx), REDISX_NODE_PATH (node_modules holding redisx),
 # the Go worker built from tests/interop/go and the C worker built from
@@ -200,4 +202,17 @@ for i in 0 1 2 3; do
   checks=$((checks + 2))
   echo "interop: $holder killed while IN_PROGRESS: $second sees IN_PROGRESS, $third takes over after the lease"
 done
+
+# ---- 5. the HTTP idempotency fingerprint -----------------------------------------
+# The helpers of every language must hash a request alike, or a retry sent to
+# a service in another language would be a MISMATCH. A lower-case method, a
+# query and a non-ASCII body; the reference is sha256sum of the contract's
+# bytes (docs/KEYS.md).
+want=$(printf 'POST\n/orders?id=7&x=%%C3%%A9\n{"amount":"10 \xe2\x82\xac"}' | sha256sum | cut -d' ' -f1)
+for lang in python node go; do
+  got=$(run_worker "$lang" http-fingerprint "$url" "$prefix" post '/orders?id=7&x=%C3%A9' '{"amount":"10 €"}')
+  [ "$got" = "$want" ] || fail "$lang fingerprints the request as $got, the contract says $want"
+  checks=$((checks + 1))
+done
+echo "interop: python, node and go fingerprint an HTTP request identically"
 echo "$checks passed, 0 failed"

@@ -6,9 +6,10 @@
 //   idem-dup URL PREFIX KEY M               M concurrent duplicates: M lines RESP <response>
 //   idem-hold URL PREFIX KEY LEASE_MS       begin, STARTED <STATE>, then sleep until killed
 //   idem-begin URL PREFIX KEY LEASE_MS WAIT_MS  begin: <STATE> <taken_over 0|1>; completes a NEW one
+//   http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
 'use strict';
 const readline = require('node:readline');
-const { Client, LockHeld } = require('redisx');
+const { Client, LockHeld, requestFingerprint } = require('redisx');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -91,6 +92,8 @@ async function main() {
       console.log(`STARTED ${rec.state}`);
       // Until SIGKILL: a timer keeps the event loop (and the record) alive.
       await new Promise(() => setInterval(() => {}, 60000));
+    } else if (mode === 'http-fingerprint') {
+      console.log(requestFingerprint(n, args[0], Buffer.from(args[1], 'utf8')).toString('hex'));
     } else if (mode === 'idem-begin') {
       const rec = await client.idempotencyBegin(n, 'crash', { lease: Number(args[0]), wait: Number(args[1]) });
       console.log(`${rec.state} ${rec.takenOver ? 1 : 0}`);

@@ -23,6 +23,9 @@
   idem-hold URL PREFIX KEY LEASE_MS
                        begin (fingerprint "crash"), print "STARTED <STATE>",
                        sleep until killed
+  http-fingerprint URL PREFIX METHOD TARGET BODY
+                       print the hex SHA-256 fingerprint the HTTP idempotency
+                       helpers give that request
   idem-begin URL PREFIX KEY LEASE_MS WAIT_MS
                        begin (fingerprint "crash"), print "<STATE> <taken_over>";
                        NEW completes with "done-python"
@@ -33,6 +36,7 @@ import sys
 import time
 
 import redisx
+import redisx.http
 
 SEQ_LIMIT, SEQ_PERIOD = 5, 3600.0
 
@@ -130,6 +134,8 @@ def main() -> int:
             print("STARTED %s" % rec.state.value, flush=True)
             while True:
                 time.sleep(3600)
+        elif mode == "http-fingerprint":
+            print(redisx.http.fingerprint(sys.argv[4], sys.argv[5], sys.argv[6].encode("utf-8")).hex(), flush=True)
         elif mode == "idem-begin":
             rec = client.idempotency_begin(sys.argv[4], b"crash", lease=int(sys.argv[5]) / 1000.0,
                                            wait=int(sys.argv[6]) / 1000.0)

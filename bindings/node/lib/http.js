@@ -22,11 +22,11 @@ const HEADER = 'idempotency-key';
 const TEXT = 'text/plain; charset=utf-8';
 const OPTIONS = new Set(['namespace', 'lease', 'ttl', 'wait', 'required', 'onError']);
 
-/** SHA-256 of METHOD "\n" path-with-query "\n" body, the raw 32 bytes. */
+/** SHA-256 of METHOD (upper case) "\n" path-with-query "\n" body, the raw 32 bytes. */
 function requestFingerprint(method, pathWithQuery, body) {
   return crypto
     .createHash('sha256')
-    .update(`${method}\n${pathWithQuery}\n`)
+    .update(`${String(method).toUpperCase()}\n${pathWithQuery}\n`)
     .update(body ?? Buffer.alloc(0))
     .digest();
 }
@@ -134,7 +134,7 @@ class IdempotencyHttp {
     }
     const key = this.namespace === undefined ? value : `${this.namespace}:${value}`;
     const body = await requestBody(req);
-    const fingerprint = requestFingerprint(String(req.method || 'GET').toUpperCase(), req.originalUrl ?? req.url ?? '/', body);
+    const fingerprint = requestFingerprint(req.method || 'GET', req.originalUrl ?? req.url ?? '/', body);
     let record;
     try {
       record = await this.client.idempotencyBegin(key, fingerprint, { lease: this.lease, wait: this.wait });

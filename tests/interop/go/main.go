@@ -6,11 +6,13 @@
 //	idem-dup URL PREFIX KEY M              M concurrent duplicates: M lines RESP <response>
 //	idem-hold URL PREFIX KEY LEASE_MS      begin, STARTED <STATE>, then sleep until killed
 //	idem-begin URL PREFIX KEY LEASE_MS WAIT_MS  begin: <STATE> <taken_over 0|1>; completes a NEW one
+//	http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
 package main
 
 import (
 	"bufio"
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -109,6 +111,8 @@ func run(args []string) error {
 		for {
 			time.Sleep(time.Hour) // until SIGKILL
 		}
+	case "http-fingerprint":
+		fmt.Println(hex.EncodeToString(redisx.IdempotencyFingerprint(args[3], args[4], []byte(args[5]))))
 	case "idem-begin":
 		leaseMs, _ := strconv.Atoi(args[4])
 		waitMs, _ := strconv.Atoi(args[5])

@@ -245,6 +245,69 @@ static void bench_plain_set(redisx_client *c)
     free(v);
 }
 
+/* Plain async SETs, `in_flight` at a time on the default single connection,
+ * each completion issuing the next: compared with redis-benchmark -c 1 -P
+ * <in_flight> (the client's per-command cost under automatic pipelining). */
+typedef struct set_run {
+    redisx_client *c;
+    const char *argv[3];
+    long total;
+    atomic_long issued, completed;
+    atomic_int failed;
+} set_run;
+
+static void on_set(redisx_client *c, redisx_status st, redisx_reply *r, void *user)
+{
+    set_run *run = user;
+    redisx_reply_free(r);
+    if (st != REDISX_OK)
+        atomic_store(&run->failed, 1);
+    if (atomic_fetch_add(&run->issued, 1) < run->total &&
+        redisx_command_async(c, 3, run->argv, NULL, on_set, run) != REDISX_OK)
+        atomic_store(&run->failed, 1);
+    atomic_fetch_add(&run->completed, 1); /* last: the run may end here */
+}
+
+static double run_set_async(redisx_client *c, const char *key, long total, long in_flight)
+{
+    set_run run = {.c = c, .argv = {"SET", key, "xxx"}, .total = total};
+    if (in_flight > total)
+        in_flight = total;
+    atomic_init(&run.issued, in_flight);
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < in_flight; i++)
+        check(redisx_command_async(c, 3, run.argv, NULL, on_set, &run), "redisx_command_async SET");
+    uint64_t limit = t0 + (uint64_t)HANG_LIMIT_S * 1000000000u;
+    while (atomic_load(&run.completed) < total) {
+        if (now_ns() > limit) {
+            fprintf(stderr, "redisx_lock_bench: async SET run hung\n");
+            exit(1);
+        }
+        sleep_ms(1);
+    }
+    double wall = (double)(now_ns() - t0) / 1e9;
+    if (atomic_load(&run.failed)) {
+        fprintf(stderr, "redisx_lock_bench: an async SET failed\n");
+        exit(1);
+    }
+    return wall;
+}
+
+static void bench_set_async(long total, long in_flight)
+{
+    redisx_client *c = open_client(1);
+    char key[96];
+    snprintf(key, sizeof key, "%s:bench:aset", g_prefix);
+    run_set_async(c, key, total / 10 + 1, in_flight);
+    double wall = run_set_async(c, key, total, in_flight);
+    printf("redisx_set_async_c1_per_s=%.0f\n", (double)total / wall);
+    const char *del[] = {"DEL", key};
+    redisx_reply *r = NULL;
+    check(redisx_command(&r, c, 2, del, NULL), "DEL");
+    redisx_reply_free(r);
+    redisx_client_close(c);
+}
+
 /* ---- (b) concurrent (async) ------------------------------------------------- */
 
 typedef struct async_run async_run;
@@ -516,6 +579,7 @@ int main(int argc, char **argv)
     printf("redisx_lock_async_in_flight=%ld\n", in_flight);
     bench_async(1, total, in_flight);
     bench_async(4, total, in_flight);
+    bench_set_async(total * 5, in_flight);
 
     cleanup(c, in_flight < total ? in_flight : total);
     redisx_client_close(c);

@@ -12,7 +12,11 @@
 # Optional: REDISX_BENCH_SEQ_CYCLES (20000), REDISX_BENCH_ASYNC_CYCLES
 # (200000), REDISX_BENCH_IN_FLIGHT (1000).
 #
-# Prints `name=value` lines, among them the two ratios the project tracks:
+# Prints `name=value` lines, among them the ratios the project tracks:
+#   set_seq_latency_ratio    = p50 of a blocking SET through redisx_command()
+#                              / p50 of redis-benchmark -c 1 -n 20000 -t set
+#   set_pipeline_ratio       = redisx async SETs/s, in_flight at a time on one
+#                              connection / redis-benchmark -c 1 -P in_flight -t set
 #   lock_cycle_latency_ratio = median(redisx acquire+release cycle)
 #                              / (2 * p50 of redis-benchmark -c 1 -n 20000 -t set)
 #   lock_throughput_ratio    = redisx concurrent cycles/s (default 1 connection)
@@ -61,7 +65,18 @@ need "$cycle_p50_us" redisx_lock_cycle_p50_us
 need "$async_c1" redisx_lock_async_c1_cycles_per_s
 need "$async_c4" redisx_lock_async_c4_cycles_per_s
 
-# 3. Many clients, pipelined: what the server can do for plain SETs.
+set_seq_p50_us=$(lock_value redisx_set_seq_p50_us)
+set_async=$(lock_value redisx_set_async_c1_per_s)
+need "$set_seq_p50_us" redisx_set_seq_p50_us
+need "$set_async" redisx_set_async_c1_per_s
+
+# 3. One client, pipelined as deep as redisx's in-flight window.
+p1k_csv=$(run_redis_benchmark -c 1 -P "$in_flight" -n 1000000 -t set)
+p1k_rps=$(csv_field "$p1k_csv" rps || true)
+need "$p1k_rps" "rps of redis-benchmark -c 1 -P $in_flight"
+echo "redis_benchmark_set_c1_P${in_flight}_rps=$p1k_rps"
+
+# 4. Many clients, pipelined: what the server can do for plain SETs.
 p16_csv=$(run_redis_benchmark -c 50 -P 16 -n 1000000 -t set)
 p16_rps=$(csv_field "$p16_csv" rps || true)
 need "$p16_rps" "rps of redis-benchmark -c 50 -P 16"
@@ -71,7 +86,12 @@ if [[ -z $user_url ]]; then
     redis-cli "${conn_args[@]}" del key:__rand_int__ >/dev/null
 fi
 
-awk -v l="$cycle_p50_us" -v s="$c1_p50_us" -v t1="$async_c1" -v t4="$async_c4" -v r="$p16_rps" 'BEGIN {
+awk -v l="$cycle_p50_us" -v s="$c1_p50_us" -v t1="$async_c1" -v t4="$async_c4" -v r="$p16_rps" \
+    -v ss="$set_seq_p50_us" -v sa="$set_async" -v p1k="$p1k_rps" 'BEGIN {
+    if (s > 0) printf "set_seq_latency_ratio=%.3f\n", ss / s
+    else print "set_seq_latency_ratio=nan"
+    if (p1k > 0) printf "set_pipeline_ratio=%.3f\n", sa / p1k
+    else print "set_pipeline_ratio=nan"
     if (s > 0) printf "lock_cycle_latency_ratio=%.3f\n", l / (2 * s)
     else print "lock_cycle_latency_ratio=nan"
     if (r > 0) {

@@ -56,8 +56,13 @@ redisx_status redisx__client_open(redisx_client **out, const redisx_options *opt
         goto fail_ep;
     }
     c->conn_status = REDISX_ERR_CONNECTION;
+    /* A diagnosis switch (and how the tests cover both paths): with
+     * REDISX_DIRECT_IO=0 every call is handed to the I/O thread. */
+    const char *direct = getenv("REDISX_DIRECT_IO");
+    c->direct = !(direct && strcmp(direct, "0") == 0);
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->stats_mu, NULL);
+    pthread_mutex_init(&c->loop_mu, NULL);
     st = redisx__conns_init(c);
     if (st != REDISX_OK)
         goto fail_fd;
@@ -72,6 +77,7 @@ redisx_status redisx__client_open(redisx_client **out, const redisx_options *opt
 fail_fd:
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->stats_mu);
+    pthread_mutex_destroy(&c->loop_mu);
     close(c->wake_fd);
 fail_ep:
     redisx__endpoint_clear(&c->ep);
@@ -93,12 +99,13 @@ void redisx__client_unref(redisx_client *c)
     close(c->wake_fd);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->stats_mu);
+    pthread_mutex_destroy(&c->loop_mu);
     redisx__endpoint_clear(&c->ep);
     redisx__options_clear(&c->opts);
     free(c);
 }
 
-static void wake(redisx_client *c)
+void redisx__wake(redisx_client *c)
 {
     if (!atomic_exchange(&c->wake_pending, 1)) {
         uint64_t one = 1;
@@ -111,12 +118,14 @@ void redisx__client_close(redisx_client *c)
 {
     if (atomic_exchange(&c->closing, 1))
         return; /* closed twice: the first close owns the teardown */
-    if (redisx__on_io_thread(c)) {
+    if (redisx__in_loop(c)) {
+        /* From one of its callbacks (on the I/O thread, or on a caller's
+         * thread that holds the loop): joining would wait for ourselves. */
         c->detached = 1;
-        wake(c);
+        redisx__wake(c);
         return;
     }
-    wake(c);
+    redisx__wake(c);
     pthread_join(c->io_thread, NULL);
     redisx__client_unref(c);
 }
@@ -131,10 +140,9 @@ const redisx_options *redisx__client_options(const redisx_client *c)
     return &c->opts;
 }
 
-bool redisx__on_io_thread(const redisx_client *c)
-{
-    return pthread_equal(pthread_self(), c->io_thread) != 0;
-}
+/* Set between redisx__waiter_init and the first submission of the blocking
+ * call that owns the waiter: that submission may do its own I/O. */
+static _Thread_local int tls_blocking;
 
 void redisx__submit(redisx_client *c, redisx__cmd *cmd)
 {
@@ -142,6 +150,10 @@ void redisx__submit(redisx_client *c, redisx__cmd *cmd)
     cmd->next = NULL;
     if (cmd->buf && !cmd->deadline)
         cmd->deadline = redisx__now_ns() + redisx__cmd_timeout_ns(c);
+    int blocking = tls_blocking;
+    tls_blocking = 0;
+    if (cmd->buf && c->direct && redisx__conn_direct(c, cmd, blocking))
+        return;
     pthread_mutex_lock(&c->mu);
     if (c->io_exited) {
         pthread_mutex_unlock(&c->mu);
@@ -156,7 +168,7 @@ void redisx__submit(redisx_client *c, redisx__cmd *cmd)
         c->sub_head = cmd;
     c->sub_tail = cmd;
     pthread_mutex_unlock(&c->mu);
-    wake(c);
+    redisx__wake(c);
 }
 
 void redisx__waiter_init(redisx__waiter *w)
@@ -167,6 +179,15 @@ void redisx__waiter_init(redisx__waiter *w)
     w->status = REDISX_OK;
     w->detail[0] = '\0';
     w->result = NULL;
+    tls_blocking = 1;
+}
+
+redisx_status redisx__waiter_drop(redisx__waiter *w, redisx_status st)
+{
+    tls_blocking = 0;
+    pthread_mutex_destroy(&w->mu);
+    pthread_cond_destroy(&w->cv);
+    return st;
 }
 
 void redisx__waiter_signal(redisx__waiter *w, redisx_status st, void *result)
@@ -182,6 +203,7 @@ void redisx__waiter_signal(redisx__waiter *w, redisx_status st, void *result)
 
 redisx_status redisx__waiter_wait(redisx__waiter *w)
 {
+    tls_blocking = 0;
     pthread_mutex_lock(&w->mu);
     while (!w->done)
         pthread_cond_wait(&w->cv, &w->mu);

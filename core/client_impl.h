@@ -33,9 +33,17 @@ struct redisx_client {
     atomic_int closing;
     int io_exited;
     int detached; /* closed from a callback: the I/O thread drops the ref */
+    int direct; /* calls may skip the hand-off (REDISX_DIRECT_IO=0 turns it off) */
     pthread_t io_thread;
 
-    /* I/O thread only. */
+    /* The loop lock. The I/O thread holds it except while it sleeps in
+     * poll(); a blocking call that borrows an idle connection holds it to
+     * borrow and to complete, never during its own I/O. Everything below
+     * is touched only under it ("I/O thread only" in the other files means
+     * "under the loop lock"): callbacks of one client never run at once. */
+    pthread_mutex_t loop_mu;
+    int loop_dirty; /* changed what the sleeping I/O thread waits for */
+    uint64_t poll_until; /* when the sleeping I/O thread wakes at the latest */
     redisx__conn *conns; /* nconns command connections, then the subscriber */
     int nconns;
     redisx__channel *channels; /* subscriptions wanted */

@@ -49,9 +49,35 @@ struct redisx__conn {
     int failures; /* consecutive failed attempts, drives the backoff */
     int ever_connected;
     int is_sub; /* the subscriber connection: pushes, no request FIFO */
+    int borrowed; /* a blocking caller does its own I/O on it */
+    int polled; /* in the set the sleeping I/O thread polls (for POLLIN) */
     struct addrinfo *ai_list, *ai_cur;
     char endpoint[300];
 };
+
+/* ---- the loop lock -------------------------------------------------------- */
+
+/* The client whose loop lock this thread holds (NULL: none). */
+static _Thread_local redisx_client *tls_loop;
+
+static redisx_client *loop_enter(redisx_client *c)
+{
+    pthread_mutex_lock(&c->loop_mu);
+    redisx_client *prev = tls_loop;
+    tls_loop = c;
+    return prev;
+}
+
+static void loop_leave(redisx_client *c, redisx_client *prev)
+{
+    tls_loop = prev;
+    pthread_mutex_unlock(&c->loop_mu);
+}
+
+bool redisx__in_loop(const redisx_client *c)
+{
+    return tls_loop == c || pthread_equal(pthread_self(), c->io_thread) != 0;
+}
 
 /* ---- commands ---------------------------------------------------------- */
 
@@ -238,7 +264,7 @@ static redisx__conn *pick_conn(redisx_client *c)
     redisx__conn *best = NULL;
     for (int i = 0; i < c->nconns; i++) {
         redisx__conn *cn = &c->conns[i];
-        if (cn->state == CONN_READY && (!best || cn->npend < best->npend))
+        if (cn->state == CONN_READY && !cn->borrowed && (!best || cn->npend < best->npend))
             best = cn;
     }
     return best;
@@ -246,6 +272,7 @@ static redisx__conn *pick_conn(redisx_client *c)
 
 static void dispatch(redisx_client *c, redisx__cmd *cmd)
 {
+    c->loop_dirty = 1;
     redisx__conn *cn = pick_conn(c);
     if (cn)
         conn_push(cn, cmd);
@@ -294,6 +321,8 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
     int was_ready = cn->state == CONN_READY;
     conn_close_fd(cn);
     cn->state = CONN_DOWN;
+    cn->polled = 0;
+    c->loop_dirty = 1;
     redisx__cmd *cmd;
     cn->npend = 0;
     while ((cmd = fifo_pop(&cn->pend_head, &cn->pend_tail))) {
@@ -506,22 +535,59 @@ static void conn_connect_done(redisx_client *c, redisx__conn *cn)
 
 /* ---- reading and writing ------------------------------------------------ */
 
-static void send_reload(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
+/* Rewrites an EVALSHA command as EVAL of the script's body. EVAL cannot
+ * answer NOSCRIPT (and caches the script again for the EVALSHAs that
+ * follow), so a SCRIPT FLUSH, however often, never reaches the caller.
+ * cmd->buf is "*N\r\n$7\r\nEVALSHA\r\n$40\r\n<sha1>\r\n<the rest>". */
+static int cmd_to_eval(redisx__cmd *cmd)
 {
     const redisx__script *s = cmd->script;
-    const char *a[] = {"SCRIPT", "LOAD", s->body};
-    size_t l[] = {6, 4, s->len};
-    redisx__cmd *load = redisx__cmd_argv(3, a, l);
-    if (!load) {
+    static const char verb[] = "$7\r\nEVALSHA\r\n$40\r\n";
+    const char *p = memchr(cmd->buf, '\n', cmd->len);
+    if (!p)
+        return -1;
+    size_t head = (size_t)(p + 1 - cmd->buf); /* "*N\r\n" */
+    size_t rest = head + sizeof verb - 1 + 40 + 2;
+    if (rest > cmd->len || memcmp(cmd->buf + head, verb, sizeof verb - 1) != 0)
+        return -1;
+    char lenbuf[32];
+    int ln = snprintf(lenbuf, sizeof lenbuf, "$4\r\nEVAL\r\n$%zu\r\n", s->len);
+    size_t n = head + (size_t)ln + s->len + 2 + (cmd->len - rest);
+    char *out = malloc(n);
+    if (!out)
+        return -1;
+    memcpy(out, cmd->buf, head);
+    memcpy(out + head, lenbuf, (size_t)ln);
+    memcpy(out + head + ln, s->body, s->len);
+    memcpy(out + head + ln + s->len, "\r\n", 2);
+    memcpy(out + head + ln + s->len + 2, cmd->buf + rest, cmd->len - rest);
+    redisFreeCommand(cmd->buf);
+    cmd->buf = out;
+    cmd->len = n;
+    cmd->reloaded = 1;
+    return 0;
+}
+
+static int is_noscript(const redisx__cmd *cmd, const redisReply *r)
+{
+    return cmd->script && !cmd->reloaded && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+           memcmp(r->str, "NOSCRIPT", 8) == 0;
+}
+
+static void noscript_noted(redisx_client *c, const redisx__cmd *cmd)
+{
+    redisx__stats_add_client(c, REDISX_CLIENT_SCRIPT_RELOADS, 1);
+    redisx__log(c, REDISX_LOG_INFO, "script %s missing on the server (NOSCRIPT): sent as EVAL", cmd->script->name);
+}
+
+static void send_eval(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
+{
+    if (cmd_to_eval(cmd) != 0) {
         complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory");
         return;
     }
-    load->internal = REDISX__CMD_RELOAD;
-    load->deadline = cmd->deadline;
-    cmd->reloaded = 1;
-    redisx__stats_add_client(c, REDISX_CLIENT_SCRIPT_RELOADS, 1);
-    redisx__log(c, REDISX_LOG_INFO, "script %s missing on the server (NOSCRIPT): reloading", s->name);
-    conn_push(cn, load);
+    c->loop_dirty = 1;
+    noscript_noted(c, cmd);
     conn_push(cn, cmd);
 }
 
@@ -564,17 +630,9 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisReply *r)
             conn_ready(c, cn);
         return 0;
     }
-    if (cmd->internal == REDISX__CMD_RELOAD) {
-        if (r->type == REDIS_REPLY_ERROR)
-            redisx__log(c, REDISX_LOG_ERROR, "SCRIPT LOAD failed: %.*s", (int)r->len, r->str);
+    if (is_noscript(cmd, r)) {
         freeReplyObject(r);
-        redisx__cmd_free(cmd);
-        return 0;
-    }
-    if (cmd->script && !cmd->reloaded && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
-        memcmp(r->str, "NOSCRIPT", 8) == 0) {
-        freeReplyObject(r);
-        send_reload(c, cn, cmd);
+        send_eval(c, cn, cmd);
         return 0;
     }
     redisx_reply *rep = convert(r);
@@ -671,6 +729,7 @@ redisx_status redisx__timer_add(redisx_client *c, uint64_t due, redisx__timer_fn
     }
     size_t i = c->ntimers++;
     c->timers[i] = (redisx__timer){due, c->timer_seq++, fn, ctx, arg};
+    c->loop_dirty = 1;
     while (i > 0) {
         size_t p = (i - 1) / 2;
         if (!timer_less(&c->timers[i], &c->timers[p]))
@@ -737,6 +796,21 @@ static void take_submissions(redisx_client *c)
     }
 }
 
+/* Commands that waited while every ready connection was borrowed. */
+static void drain_waiting(redisx_client *c)
+{
+    while (c->wait_head && pick_conn(c))
+        dispatch(c, fifo_pop(&c->wait_head, &c->wait_tail));
+}
+
+static int any_ready(const redisx_client *c)
+{
+    for (int i = 0; i < c->nconns; i++)
+        if (c->conns[i].state == CONN_READY)
+            return 1;
+    return 0;
+}
+
 static void expire_waiting(redisx_client *c, uint64_t now)
 {
     while (c->wait_head && (c->closing_seen || c->wait_head->deadline <= now)) {
@@ -744,6 +818,12 @@ static void expire_waiting(redisx_client *c, uint64_t now)
         char detail[REDISX__DETAIL + 512];
         if (c->closing_seen) {
             complete(cmd, REDISX_ERR_CLOSED, NULL, "client closed before a connection was available");
+            continue;
+        }
+        if (any_ready(c)) { /* ready, but borrowed by blocking calls all along */
+            snprintf(detail, sizeof detail, "no reply from %s within %lld ms (waited for a busy connection)",
+                     c->conns[0].endpoint, (long long)c->opts.command_timeout_ms);
+            complete(cmd, REDISX_ERR_TIMEOUT, NULL, detail);
             continue;
         }
         snprintf(detail, sizeof detail, "no connection to %s within %lld ms%s%s", c->conns[0].endpoint,
@@ -793,8 +873,13 @@ static uint64_t min_u64(uint64_t a, uint64_t b)
 void redisx__conn_loop(redisx_client *c)
 {
     struct pollfd *pfd = calloc((size_t)c->nconns + 2, sizeof *pfd);
-    if (!pfd) {
+    int *pconn = calloc((size_t)c->nconns + 2, sizeof *pconn);
+    redisx_client *prev = loop_enter(c);
+    if (!pfd || !pconn) {
         redisx__log(c, REDISX_LOG_ERROR, "out of memory starting the I/O loop");
+        loop_leave(c, prev);
+        free(pfd);
+        free(pconn);
         return;
     }
     for (;;) {
@@ -803,12 +888,15 @@ void redisx__conn_loop(redisx_client *c)
             redisx__log(c, REDISX_LOG_DEBUG, "closing: cancelling waits and renewals");
         }
         take_submissions(c);
+        drain_waiting(c);
         uint64_t now = redisx__now_ns();
         run_timers(c, now);
         expire_waiting(c, now);
 
         for (int i = 0; i <= c->nconns; i++) {
             redisx__conn *cn = &c->conns[i];
+            if (cn->borrowed)
+                continue; /* its borrower does its I/O and keeps its deadline */
             if (cn->state == CONN_DOWN && !c->closing_seen && now >= cn->next_attempt)
                 conn_start(c, cn);
             check_conn_deadlines(c, cn, now);
@@ -838,36 +926,43 @@ void redisx__conn_loop(redisx_client *c)
         pfd[n++] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
         for (int i = 0; i <= c->nconns; i++) {
             redisx__conn *cn = &c->conns[i];
+            cn->polled = 0;
             if (cn->state == CONN_DOWN) {
                 if (!c->closing_seen)
                     wake = min_u64(wake, cn->next_attempt);
                 continue;
             }
+            if (cn->borrowed)
+                continue;
             short ev = POLLIN;
             if (cn->state == CONN_CONNECTING || cn->woff < cn->wlen)
                 ev |= POLLOUT;
+            pconn[n] = i;
             pfd[n++] = (struct pollfd){.fd = cn->fd, .events = ev};
+            cn->polled = 1;
             if (cn->state != CONN_READY)
                 wake = min_u64(wake, cn->connect_deadline);
             else if (cn->pend_head && cn->pend_head->deadline)
                 wake = min_u64(wake, cn->pend_head->deadline);
         }
+        c->poll_until = wake;
+        c->loop_dirty = 0; /* from here on: what changes the sleep's plan */
         int timeout_ms = wake <= now ? 0 : (int)((wake - now + REDISX__NS_PER_MS - 1) / REDISX__NS_PER_MS);
+        loop_leave(c, prev);
         int rc = poll(pfd, (nfds_t)n, timeout_ms);
-        if (rc < 0 && errno != EINTR) {
-            redisx__log(c, REDISX_LOG_ERROR, "poll: %s", strerror(errno));
+        int err = errno;
+        prev = loop_enter(c);
+        if (rc < 0 && err != EINTR) {
+            redisx__log(c, REDISX_LOG_ERROR, "poll: %s", strerror(err));
             continue;
         }
         if (rc <= 0)
             continue;
-        /* pfd[1..] follow the connections that were not DOWN, in order. */
-        int k = 1;
-        for (int i = 0; i <= c->nconns && k < n; i++) {
-            redisx__conn *cn = &c->conns[i];
-            if (cn->fd != pfd[k].fd)
-                continue;
-            short re = pfd[k++].revents;
-            if (!re)
+        for (int k = 1; k < n; k++) {
+            redisx__conn *cn = &c->conns[pconn[k]];
+            short re = pfd[k].revents;
+            /* Borrowed or reset while we slept: the revents are stale. */
+            if (!re || !cn->polled || cn->borrowed || cn->fd != pfd[k].fd)
                 continue;
             if (cn->state == CONN_CONNECTING) {
                 if (re & (POLLOUT | POLLERR | POLLHUP))
@@ -880,7 +975,184 @@ void redisx__conn_loop(redisx_client *c)
                 conn_write(c, cn);
         }
     }
+    loop_leave(c, prev);
     free(pfd);
+    free(pconn);
+}
+
+/* ---- direct submissions: no hand-off to the I/O thread ------------------ */
+
+static redisx__conn *idle_conn(redisx_client *c)
+{
+    for (int i = 0; i < c->nconns; i++) {
+        redisx__conn *cn = &c->conns[i];
+        if (cn->state == CONN_READY && !cn->borrowed && cn->npend == 0 && cn->woff == cn->wlen)
+            return cn;
+    }
+    return NULL;
+}
+
+/* An idle connection nobody polled may have been closed by the server (or
+ * have sent something unasked): find out before using it, as the I/O thread
+ * would have. Returns 0 when it is usable. Under the loop lock. */
+static int check_idle(redisx_client *c, redisx__conn *cn)
+{
+    char b;
+    ssize_t n = recv(cn->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+        return 0;
+    conn_read(c, cn); /* EOF, an error or unasked data: it resets */
+    return -1;
+}
+
+static int ms_until(uint64_t deadline)
+{
+    uint64_t now = redisx__now_ns();
+    if (deadline <= now)
+        return 0;
+    uint64_t ms = (deadline - now + REDISX__NS_PER_MS - 1) / REDISX__NS_PER_MS;
+    return ms > INT32_MAX ? INT32_MAX : (int)ms;
+}
+
+/* One round trip on a borrowed connection, without the loop lock: writes
+ * the buffer, then reads until the reader holds one reply. */
+static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, redisReply **out, char *detail,
+                                         size_t dlen)
+{
+    while (cn->woff < cn->wlen) {
+        ssize_t n = send(cn->fd, cn->wbuf + cn->woff, cn->wlen - cn->woff, MSG_NOSIGNAL);
+        if (n >= 0) {
+            cn->woff += (size_t)n;
+            continue;
+        }
+        if (errno == EINTR)
+            continue;
+        if (errno != EAGAIN && errno != EWOULDBLOCK) {
+            snprintf(detail, dlen, "write to %s: %s", cn->endpoint, strerror(errno));
+            return REDISX_ERR_CONNECTION;
+        }
+        struct pollfd p = {.fd = cn->fd, .events = POLLOUT};
+        int rc = poll(&p, 1, ms_until(deadline));
+        if (rc == 0)
+            goto timeout;
+    }
+    cn->woff = cn->wlen = 0;
+    for (;;) {
+        void *reply = NULL;
+        if (redisReaderGetReply(cn->reader, &reply) != REDIS_OK) {
+            snprintf(detail, dlen, "protocol error: %s", cn->reader->errstr);
+            return REDISX_ERR_PROTOCOL;
+        }
+        if (reply) {
+            *out = reply;
+            return REDISX_OK;
+        }
+        struct pollfd p = {.fd = cn->fd, .events = POLLIN};
+        int rc = poll(&p, 1, ms_until(deadline));
+        if (rc == 0)
+            goto timeout;
+        if (rc < 0)
+            continue; /* EINTR */
+        char buf[16384];
+        ssize_t n = recv(cn->fd, buf, sizeof buf, 0);
+        if (n == 0) {
+            snprintf(detail, dlen, "server closed the connection");
+            return REDISX_ERR_CONNECTION;
+        }
+        if (n < 0) {
+            if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
+                continue;
+            snprintf(detail, dlen, "read from %s: %s", cn->endpoint, strerror(errno));
+            return REDISX_ERR_CONNECTION;
+        }
+        if (redisReaderFeed(cn->reader, buf, (size_t)n) != REDIS_OK) {
+            snprintf(detail, dlen, "protocol error");
+            return REDISX_ERR_PROTOCOL;
+        }
+    }
+timeout:
+    snprintf(detail, dlen, "no reply from %s within the command timeout; connection reset", cn->endpoint);
+    return REDISX_ERR_TIMEOUT;
+}
+
+int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
+{
+    if (redisx__in_loop(c) || atomic_load(&c->wake_pending))
+        return 0; /* inside a callback, or submissions wait: keep their order */
+    redisx_client *prev;
+    if (blocking) {
+        prev = loop_enter(c);
+    } else {
+        if (pthread_mutex_trylock(&c->loop_mu) != 0)
+            return 0; /* the I/O thread is awake: it batches */
+        prev = tls_loop;
+        tls_loop = c;
+    }
+    redisx__conn *cn = NULL;
+    if (!atomic_load(&c->closing) && !c->closing_seen) {
+        cn = idle_conn(c);
+        if (cn && !blocking && (!cn->polled || c->poll_until > cmd->deadline))
+            cn = NULL; /* the sleeping I/O thread would miss its reply or deadline */
+        if (cn && !cn->polled && check_idle(c, cn) != 0)
+            cn = NULL;
+    }
+    if (!cn || wbuf_append(cn, cmd->buf, cmd->len) != 0) {
+        loop_leave(c, prev);
+        return 0;
+    }
+    if (cmd->req)
+        cmd->req->round_trips++;
+    fifo_push(&cn->pend_head, &cn->pend_tail, cmd);
+    cn->npend++;
+    if (!blocking) {
+        /* The I/O thread polls this socket: it reads the reply. Whatever
+         * cannot be written now (or fails) is left to it. */
+        ssize_t n = send(cn->fd, cn->wbuf + cn->woff, cn->wlen - cn->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n > 0)
+            cn->woff += (size_t)n;
+        int rest = cn->woff < cn->wlen;
+        if (!rest)
+            cn->woff = cn->wlen = 0;
+        loop_leave(c, prev);
+        if (rest)
+            redisx__wake(c);
+        return 1;
+    }
+    cn->borrowed = 1;
+    redisx__client_ref(c); /* a close may finish while we read */
+    loop_leave(c, prev);
+
+    redisReply *r = NULL;
+    char detail[REDISX__DETAIL];
+    redisx_status st = borrowed_round_trip(cn, cmd->deadline, &r, detail, sizeof detail);
+    int noscript = 0;
+    if (st == REDISX_OK && is_noscript(cmd, r) && cmd_to_eval(cmd) == 0 &&
+        wbuf_append(cn, cmd->buf, cmd->len) == 0) {
+        /* The script is missing on the server: EVAL it, still on this
+         * connection and this thread. */
+        freeReplyObject(r);
+        r = NULL;
+        noscript = 1;
+        if (cmd->req)
+            cmd->req->round_trips++;
+        st = borrowed_round_trip(cn, cmd->deadline, &r, detail, sizeof detail);
+    }
+
+    prev = loop_enter(c);
+    cn->borrowed = 0;
+    if (noscript)
+        noscript_noted(c, cmd);
+    if (st == REDISX_OK)
+        on_reply(c, cn, r); /* completes cmd here, or queues a reload */
+    else
+        conn_reset(c, cn, st, detail);
+    int dirty = c->loop_dirty || c->wait_head || (atomic_load(&c->closing) && !c->closing_seen);
+    c->loop_dirty = 0;
+    loop_leave(c, prev);
+    if (dirty || atomic_load(&c->closing))
+        redisx__wake(c);
+    redisx__client_unref(c);
+    return 1;
 }
 
 /* ---- set-up and tear-down (called by client.c) --------------------------- */
@@ -986,6 +1258,7 @@ void redisx__subscribe(redisx_client *c, const char *channel)
     ch->refs = 1;
     ch->next = c->channels;
     c->channels = ch;
+    c->loop_dirty = 1;
     redisx__conn *cn = sub_conn(c);
     if (cn->state == CONN_READY)
         send_channels(cn, "SUBSCRIBE", NULL, channel);
@@ -1002,6 +1275,7 @@ void redisx__unsubscribe(redisx_client *c, const char *channel)
         if (--ch->refs > 0)
             return;
         *pp = ch->next;
+        c->loop_dirty = 1;
         redisx__conn *cn = sub_conn(c);
         if (cn->state == CONN_READY)
             send_channels(cn, "UNSUBSCRIBE", NULL, ch->name);

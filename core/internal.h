@@ -224,9 +224,9 @@ struct redisx__cmd {
     redisx__cmd *next;
     char *buf; /* RESP-formatted; NULL for a task run on the I/O thread */
     size_t len;
-    const redisx__script *script; /* for NOSCRIPT: SCRIPT LOAD, then resend */
-    int reloaded;
-    int internal; /* REDISX__CMD_* below: handshake and reload commands */
+    const redisx__script *script; /* for NOSCRIPT: resent as EVAL of the body */
+    int reloaded; /* resent as EVAL already */
+    int internal; /* REDISX__CMD_* below */
     int done; /* completed early (timeout); its reply is discarded */
     uint64_t deadline;
     redisx__reply_fn fn;
@@ -242,7 +242,6 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
                                 const size_t *lens);
 #define REDISX__CMD_USER 0
 #define REDISX__CMD_HANDSHAKE 1
-#define REDISX__CMD_RELOAD 2
 redisx__cmd *redisx__cmd_task(void);
 void redisx__cmd_free(redisx__cmd *cmd);
 
@@ -282,8 +281,21 @@ bool redisx__connection_failure(redisx_status st);
 /* Turns a reply that is not the script's expected shape into a status. */
 redisx_status redisx__unexpected_reply(const redisx_reply *r, const char *script);
 
-bool redisx__on_io_thread(const redisx_client *c);
-/* Waits for a blocking call's completion flag (see redisx__waiter). */
+/* Whether this thread runs inside the client's loop: its I/O thread, or a
+ * caller's thread completing a blocking call it did the I/O for. Callbacks
+ * run only there. */
+bool redisx__in_loop(const redisx_client *c);
+/* Pokes the I/O thread (eventfd). */
+void redisx__wake(redisx_client *c);
+/* conn.c: tries to send cmd without waking the I/O thread: a blocking call
+ * (blocking != 0) borrows an idle connection and does its own round trip;
+ * an asynchronous one writes straight to an idle connection the sleeping
+ * I/O thread watches. Returns 0 when cmd must take the submission list. */
+int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking);
+/* Waits for a blocking call's completion flag (see redisx__waiter).
+ * redisx__waiter_init also marks the thread as making a blocking call: its
+ * next submission may complete on this thread (redisx__conn_direct). A
+ * blocking call that fails before waiting calls redisx__waiter_drop. */
 typedef struct redisx__waiter {
     pthread_mutex_t mu;
     pthread_cond_t cv;
@@ -294,6 +306,8 @@ typedef struct redisx__waiter {
 } redisx__waiter;
 void redisx__waiter_init(redisx__waiter *w);
 void redisx__waiter_signal(redisx__waiter *w, redisx_status st, void *result);
+/* A blocking call that will not wait after all: returns st. */
+redisx_status redisx__waiter_drop(redisx__waiter *w, redisx_status st);
 /* Waits, then restores the completion's error detail on this thread. */
 redisx_status redisx__waiter_wait(redisx__waiter *w);
 

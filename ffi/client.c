@@ -127,7 +127,7 @@ redisx_status redisx_command(redisx_reply **out, redisx_client *client, int argc
     redisx__waiter_init(&w);
     st = redisx_command_async(client, argc, argv, argvlen, command_wake, &w);
     if (st != REDISX_OK)
-        return st;
+        return redisx__waiter_drop(&w, st);
     st = redisx__waiter_wait(&w);
     *out = w.result;
     return st;

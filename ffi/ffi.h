@@ -20,7 +20,7 @@ static inline redisx_status redisx__ffi_client(const redisx_client *c, int block
         return redisx__fail(REDISX_ERR_INVALID, "client is NULL");
     if (redisx__client_closing(c))
         return redisx__fail(REDISX_ERR_CLOSED, "client is closed");
-    if (blocking && redisx__on_io_thread(c))
+    if (blocking && redisx__in_loop(c))
         return redisx__fail(REDISX_ERR_WOULDBLOCK, "blocking redisx call from a callback of the same client");
     return REDISX_OK;
 }

@@ -66,7 +66,7 @@ redisx_status redisx_idem_begin(redisx_idem **out, redisx_client *client, const 
     st = redisx__idem_begin_async(client, key, fingerprint, fingerprint_len, in_progress_ttl_ms, wait_ms, idem_wake,
                                   &w);
     if (st != REDISX_OK)
-        return st;
+        return redisx__waiter_drop(&w, st);
     st = redisx__waiter_wait(&w);
     *out = w.result;
     return st;
@@ -120,7 +120,7 @@ redisx_status redisx_idem_complete(redisx_idem *record, const void *response, si
     redisx__waiter_init(&w);
     st = redisx__idem_complete_async(record, response, response_len, metadata, metadata_len, ttl_ms,
                                      redisx__ffi_status_wake, &w);
-    return st == REDISX_OK ? redisx__waiter_wait(&w) : st;
+    return st == REDISX_OK ? redisx__waiter_wait(&w) : redisx__waiter_drop(&w, st);
 }
 
 redisx_status redisx_idem_fail_async(redisx_idem *record, redisx_status_cb cb, void *user)
@@ -141,7 +141,7 @@ redisx_status redisx_idem_fail(redisx_idem *record)
     redisx__waiter w;
     redisx__waiter_init(&w);
     st = redisx__idem_fail_async(record, redisx__ffi_status_wake, &w);
-    return st == REDISX_OK ? redisx__waiter_wait(&w) : st;
+    return st == REDISX_OK ? redisx__waiter_wait(&w) : redisx__waiter_drop(&w, st);
 }
 
 void redisx_idem_free(redisx_idem *record)

@@ -57,7 +57,7 @@ redisx_status redisx_lock_acquire(redisx_lock **out, redisx_client *client, cons
     redisx__waiter_init(&w);
     st = redisx_lock_acquire_async(client, name, ttl_ms, wait_ms, lock_wake, &w);
     if (st != REDISX_OK)
-        return st;
+        return redisx__waiter_drop(&w, st);
     st = redisx__waiter_wait(&w);
     *out = w.result;
     return st;
@@ -86,7 +86,7 @@ redisx_status redisx_lock_release(redisx_lock *lock)
     redisx__waiter w;
     redisx__waiter_init(&w);
     st = redisx__lock_release_async(lock, redisx__ffi_status_wake, &w);
-    return st == REDISX_OK ? redisx__waiter_wait(&w) : st;
+    return st == REDISX_OK ? redisx__waiter_wait(&w) : redisx__waiter_drop(&w, st);
 }
 
 redisx_status redisx_lock_extend_async(redisx_lock *lock, int64_t ttl_ms, redisx_status_cb cb, void *user)
@@ -111,7 +111,7 @@ redisx_status redisx_lock_extend(redisx_lock *lock, int64_t ttl_ms)
     redisx__waiter w;
     redisx__waiter_init(&w);
     st = redisx__lock_extend_async(lock, ttl_ms, redisx__ffi_status_wake, &w);
-    return st == REDISX_OK ? redisx__waiter_wait(&w) : st;
+    return st == REDISX_OK ? redisx__waiter_wait(&w) : redisx__waiter_drop(&w, st);
 }
 
 redisx_status redisx_lock_start_renewal(redisx_lock *lock, redisx_lock_lost_cb on_lost, void *user)
@@ -197,7 +197,7 @@ redisx_status redisx_lock_inspect(redisx_lock_info **out, redisx_client *client,
     redisx__waiter_init(&w);
     st = redisx__lock_inspect_async(client, name, info_wake, &w);
     if (st != REDISX_OK)
-        return st;
+        return redisx__waiter_drop(&w, st);
     st = redisx__waiter_wait(&w);
     *out = w.result;
     return st;

@@ -121,7 +121,7 @@ static redisx_status run(redisx_ratelimit_result **out, redisx_limiter *lim, con
     redisx__waiter_init(&w);
     st = redisx__limiter_check_async(lim, key, cost, peek, result_wake, &w);
     if (st != REDISX_OK)
-        return st;
+        return redisx__waiter_drop(&w, st);
     st = redisx__waiter_wait(&w);
     *out = w.result;
     return st;
@@ -160,7 +160,7 @@ redisx_status redisx_limiter_reset(redisx_limiter *limiter, const char *key)
     redisx__waiter w;
     redisx__waiter_init(&w);
     st = redisx__limiter_reset_async(limiter, key, redisx__ffi_status_wake, &w);
-    return st == REDISX_OK ? redisx__waiter_wait(&w) : st;
+    return st == REDISX_OK ? redisx__waiter_wait(&w) : redisx__waiter_drop(&w, st);
 }
 
 void redisx_ratelimit_result_free(redisx_ratelimit_result *result)

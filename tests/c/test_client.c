@@ -485,3 +485,105 @@ Test(client, several_connections_share_the_load_from_many_threads)
     redisx_stats_free(s);
     redisx_client_close(c);
 }
+
+/* ---- the two paths of a blocking call ---------------------------------------
+ * On an idle connection a blocking call does its own round trip: its event
+ * is emitted on the calling thread. REDISX_DIRECT_IO=0 (the *_handoff ctest
+ * runs) hands every call to the I/O thread instead. */
+
+typedef struct thread_log {
+    pthread_mutex_t mu;
+    int n;
+    pthread_t thread[8];
+    char ops[8][32];
+} thread_log;
+
+static void record_thread(redisx_client *c, const redisx_event *ev, void *user)
+{
+    (void)c;
+    thread_log *l = user;
+    pthread_mutex_lock(&l->mu);
+    if (l->n < 8) {
+        l->thread[l->n] = pthread_self();
+        snprintf(l->ops[l->n], sizeof l->ops[0], "%s", redisx_event_operation(ev));
+        l->n++;
+    }
+    pthread_mutex_unlock(&l->mu);
+}
+
+static int handoff_only(void)
+{
+    const char *e = getenv("REDISX_DIRECT_IO");
+    return e && strcmp(e, "0") == 0;
+}
+
+Test(client, a_blocking_call_on_an_idle_connection_does_its_own_round_trip)
+{
+    thread_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    redisx_options *o = NULL;
+    redisx_options_new(&o);
+    redisx_options_set_event_cb(o, record_thread, &log);
+    redisx_client *c = rt_client_opts(o);
+    redisx_options_free(o);
+    const char *ping[] = {"PING"};
+    redisx_reply_free(rt_cmd(c, 1, ping)); /* connected and idle from here on */
+    const char *set[] = {"SET", "direct", "v"};
+    redisx_reply_free(rt_cmd(c, 3, set));
+    redisx_lock *lk = NULL;
+    cr_assert_eq(redisx_lock_acquire(&lk, c, "direct", 60000, 0), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_lock_release(lk), REDISX_OK);
+    redisx_lock_free(lk);
+    redisx_client_close(c);
+    cr_assert_eq(log.n, 4);
+    for (int i = 1; i < 4; i++) {
+        if (handoff_only())
+            cr_assert(!pthread_equal(log.thread[i], pthread_self()), "%s ran on the caller's thread", log.ops[i]);
+        else
+            cr_assert(pthread_equal(log.thread[i], pthread_self()), "%s was handed off", log.ops[i]);
+    }
+}
+
+typedef struct blpop_done {
+    atomic_int done;
+    redisx_status st;
+    int was_nil;
+} blpop_done;
+
+static void on_blpop(redisx_client *c, redisx_status st, redisx_reply *r, void *user)
+{
+    (void)c;
+    blpop_done *d = user;
+    d->st = st;
+    d->was_nil = r && redisx_reply_type_of(r) == REDISX_REPLY_NIL;
+    redisx_reply_free(r);
+    atomic_store(&d->done, 1);
+}
+
+Test(client, a_blocking_call_behind_an_in_flight_command_joins_the_pipeline_in_order)
+{
+    thread_log log = {.mu = PTHREAD_MUTEX_INITIALIZER};
+    redisx_options *o = NULL;
+    redisx_options_new(&o);
+    redisx_options_set_event_cb(o, record_thread, &log);
+    redisx_options_set_command_timeout_ms(o, 30000);
+    redisx_client *c = rt_client_opts(o);
+    redisx_options_free(o);
+    const char *ping[] = {"PING"};
+    redisx_reply_free(rt_cmd(c, 1, ping));
+    /* BLPOP holds the only connection for 0.5 s: the SET must wait behind
+     * it on the same connection, not overtake it. */
+    blpop_done d = {0};
+    const char *blpop[] = {"BLPOP", "inflight-list", "0.5"};
+    cr_assert_eq(redisx_command_async(c, 3, blpop, NULL, on_blpop, &d), REDISX_OK);
+    rt_sleep_ms(50);
+    const char *set[] = {"SET", "inflight", "v"};
+    redisx_reply *r = NULL;
+    cr_assert_eq(redisx_command(&r, c, 3, set, NULL), REDISX_OK, "%s", redisx_last_error());
+    redisx_reply_free(r);
+    cr_assert_eq(atomic_load(&d.done), 1, "the SET overtook the BLPOP sent before it");
+    cr_assert_eq(d.st, REDISX_OK);
+    cr_assert(d.was_nil);
+    redisx_client_close(c);
+    cr_assert_eq(log.n, 3);
+    cr_assert(!pthread_equal(log.thread[2], pthread_self()), "the SET did its own I/O on a busy connection");
+}

@@ -1,5 +1,6 @@
 /* Faults against a private redis-server per test: killed and restarted,
  * frozen (SIGSTOP), scripts flushed. The client is never recreated. */
+#include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -260,6 +261,72 @@ Test(fault, host_names_are_resolved)
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK);
     cr_assert_eq(lock_cycle(c, "localhost"), REDISX_OK, "%s", redisx_last_error());
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}
+
+/* SCRIPT FLUSH over and over while every script-based primitive runs: a
+ * NOSCRIPT is answered by EVAL of the body, which cannot fail the same way,
+ * so no call ever sees it. */
+typedef struct flusher {
+    redisx_client *c;
+    atomic_int stop;
+    int flushes;
+} flusher;
+
+static void *flush_loop(void *arg)
+{
+    flusher *f = arg;
+    const char *flush[] = {"SCRIPT", "FLUSH"};
+    while (!atomic_load(&f->stop) && f->flushes < 400) {
+        redisx_reply *r = NULL;
+        if (redisx_command(&r, f->c, 2, flush, NULL) == REDISX_OK)
+            f->flushes++;
+        redisx_reply_free(r);
+    }
+    return NULL;
+}
+
+Test(fault, a_script_flush_storm_yields_no_error, .timeout = 120)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    redisx_client *c = client_for(&s, 10000);
+    flusher f = {.c = client_for(&s, 10000)};
+    redisx_limiter *lim[5];
+    for (int a = 0; a < 5; a++)
+        cr_assert_eq(redisx_limiter_new(&lim[a], c, "storm", (redisx_ratelimit_algorithm)a, 100000, 3600000, 100000),
+                     REDISX_OK, "%s", redisx_last_error());
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, flush_loop, &f), 0);
+    int rounds = 0;
+    for (; rounds < 2000 && f.flushes < 400; rounds++) {
+        redisx_status st = lock_cycle(c, "storm");
+        cr_assert_eq(st, REDISX_OK, "round %d: %s (%s)", rounds, redisx_strerror(st), redisx_last_error());
+        redisx_ratelimit_result *res = NULL;
+        st = redisx_limiter_check(&res, lim[rounds % 5], "k", 1);
+        cr_assert_eq(st, REDISX_OK, "round %d: %s (%s)", rounds, redisx_strerror(st), redisx_last_error());
+        cr_assert(redisx_ratelimit_result_allowed(res));
+        redisx_ratelimit_result_free(res);
+        char key[32];
+        snprintf(key, sizeof key, "storm-%d", rounds);
+        redisx_idem *rec = NULL;
+        st = redisx_idem_begin(&rec, c, key, "fp", 2, 60000, 0);
+        cr_assert_eq(st, REDISX_OK, "round %d: %s (%s)", rounds, redisx_strerror(st), redisx_last_error());
+        st = redisx_idem_complete(rec, "r", 1, NULL, 0, 60000);
+        cr_assert_eq(st, REDISX_OK, "round %d: %s (%s)", rounds, redisx_strerror(st), redisx_last_error());
+        redisx_idem_free(rec);
+    }
+    atomic_store(&f.stop, 1);
+    pthread_join(t, NULL);
+    cr_assert_gt(f.flushes, 0);
+    redisx_stats *stats = NULL;
+    redisx_client_stats(&stats, c);
+    cr_assert_geq(redisx_stats_client(stats, REDISX_CLIENT_SCRIPT_RELOADS), 1, "no NOSCRIPT was met");
+    redisx_stats_free(stats);
+    for (int a = 0; a < 5; a++)
+        redisx_limiter_free(lim[a]);
+    redisx_client_close(f.c);
     redisx_client_close(c);
     rt_server_stop(&s);
 }

@@ -3,7 +3,11 @@
  * Callers on any thread enqueue operations; the client's one I/O thread writes
  * everything queued in one batch (automatic pipelining) and completes the
  * operations from the replies, in order. Every operation has a blocking form
- * and an asynchronous form.
+ * and an asynchronous form. A blocking call that finds a connection idle
+ * skips the hand-off: it writes, waits for the reply and completes on its own
+ * thread (one round trip, no thread wake-up); on a busy connection it joins
+ * the pipeline. Timeouts, reconnects, fail policies, events and stats are the
+ * same either way.
  *
  * Asynchronous forms take a callback and a user pointer. The callback runs
  * exactly once, on the client's I/O thread, unless the call itself returned

@@ -1,8 +1,11 @@
 /* redisx — observability: per-operation events, logs, connection states and a
  * pull snapshot of counters and latency histograms.
  *
- * Threads: every callback here runs on the client's I/O thread (logs from
- * argument checks run on the calling thread). A callback must return quickly
+ * Threads: every callback here runs on the client's I/O thread, except that a
+ * blocking call which did its own round trip (redisx/client.h) emits its
+ * event, logs and state changes on the calling thread; logs from argument
+ * checks run on the calling thread too. The callbacks of one client never run
+ * at the same time (one lock orders them). A callback must return quickly
  * and must not make blocking redisx calls (they return REDISX_ERR_WOULDBLOCK)
  * nor close the client it was called for; asynchronous calls are fine. */
 #ifndef REDISX_OBSERVE_H
@@ -82,7 +85,7 @@ typedef enum redisx_client_counter {
     REDISX_CLIENT_CONNECTS = 0,         /* successful (re)connections */
     REDISX_CLIENT_DISCONNECTS = 1,      /* connections lost */
     REDISX_CLIENT_CONNECT_FAILURES = 2, /* failed attempts */
-    REDISX_CLIENT_SCRIPT_RELOADS = 3,   /* NOSCRIPT answered by reloading */
+    REDISX_CLIENT_SCRIPT_RELOADS = 3,   /* NOSCRIPT answered by EVAL of the body */
     REDISX_CLIENT_IN_FLIGHT = 4,        /* operations not yet completed (gauge) */
     REDISX_CLIENT_CONNECTIONS_UP = 5    /* connections serving now (gauge) */
 } redisx_client_counter;

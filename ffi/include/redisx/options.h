@@ -61,7 +61,8 @@ REDISX_API redisx_status redisx_options_set_fail_policy(redisx_options *opts, re
                                                         redisx_fail_policy policy);
 
 /** Event callback, called once per finished operation on the client's I/O
- *  thread (see redisx/observe.h for what it may do). NULL clears. */
+ *  thread, or on the calling thread of a blocking call that did its own round
+ *  trip (see redisx/observe.h for what it may do). NULL clears. */
 REDISX_API redisx_status redisx_options_set_event_cb(redisx_options *opts, redisx_event_cb cb, void *user);
 
 /** Whether events carry the key name (off by default: names can be personal
@@ -75,7 +76,8 @@ REDISX_API redisx_status redisx_options_set_log_cb(redisx_options *opts, redisx_
                                                    void *user);
 
 /** Connection-state callback (connected, disconnected, reconnecting), called
- *  on the I/O thread. NULL clears. */
+ *  on the I/O thread (a disconnect met by a blocking call's own round trip:
+ *  on its thread). NULL clears. */
 REDISX_API redisx_status redisx_options_set_state_cb(redisx_options *opts, redisx_state_cb cb, void *user);
 
 /** Attaches a pollable queue (redisx/queue.h). Asynchronous calls made with a

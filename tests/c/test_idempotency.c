@@ -122,9 +122,18 @@ Test(idempotency, a_completed_record_expires_after_its_ttl)
 Test(idempotency, a_stale_worker_cannot_complete_a_record_taken_over)
 {
     redisx_client *c = rt_client();
-    redisx_idem *slow = begin(c, "stale", "fp", 200, 0);
-    rt_sleep_ms(300);
-    redisx_idem *next = begin(c, "stale", "fp", 10000, 0);
+    redisx_idem *slow = begin(c, "stale", "fp", 2000, 0);
+    /* Duplicates see IN_PROGRESS until the lease passes; the record itself
+     * lives twice the lease, so the takeover has a 2 s window. */
+    redisx_idem *next = NULL;
+    for (;;) {
+        next = begin(c, "stale", "fp", 10000, 0);
+        if (redisx_idem_state_of(next) != REDISX_IDEM_IN_PROGRESS)
+            break;
+        long left = (long)redisx_idem_remaining_ms(next);
+        redisx_idem_free(next);
+        rt_sleep_ms(left + 20);
+    }
     cr_assert_eq(redisx_idem_state_of(next), REDISX_IDEM_NEW);
     cr_assert_eq(redisx_idem_taken_over(next), 1);
     cr_assert_eq(redisx_idem_complete(slow, "old", 3, NULL, 0, 60000), REDISX_ERR_NOT_OWNER);
@@ -143,6 +152,8 @@ Test(idempotency, a_stale_worker_cannot_complete_a_record_taken_over)
 /* A worker process dies (SIGKILL) while its record is in progress: nothing
  * completes or fails it. Duplicates see IN_PROGRESS until the lease passes,
  * then the next begin takes the record over. */
+/* The child's lease (5 s) outlasts the kill and the parent's client start
+ * even under valgrind on a busy machine. */
 Test(idempotency, a_record_of_a_killed_process_is_taken_over_after_its_lease)
 {
     /* Fork before this process opens a client: a child forked while another
@@ -158,7 +169,7 @@ Test(idempotency, a_record_of_a_killed_process_is_taken_over_after_its_lease)
         redisx_client *kc = NULL;
         redisx_idem *rec = NULL;
         if (redisx_options_new(&o) || redisx_options_set_url(o, rt_url()) || redisx_options_set_prefix(o, prefix) ||
-            redisx_client_open(&kc, o) || redisx_idem_begin(&rec, kc, "crash", "fp", 2, 1000, 0) ||
+            redisx_client_open(&kc, o) || redisx_idem_begin(&rec, kc, "crash", "fp", 2, 5000, 0) ||
             redisx_idem_state_of(rec) != REDISX_IDEM_NEW)
             _exit(2);
         if (write(fds[1], "S", 1) != 1)

@@ -81,19 +81,61 @@ bool redisx__in_loop(const redisx_client *c)
 
 /* ---- commands ---------------------------------------------------------- */
 
+static size_t dec_len(size_t v)
+{
+    size_t n = 1;
+    while (v >= 10) {
+        v /= 10;
+        n++;
+    }
+    return n;
+}
+
+static char *put_dec(char *p, size_t v)
+{
+    size_t n = dec_len(v);
+    for (size_t i = n; i > 0; i--) {
+        p[i - 1] = (char)('0' + v % 10);
+        v /= 10;
+    }
+    return p + n;
+}
+
+/* RESP into one allocation with the command (no printf, one malloc). */
 redisx__cmd *redisx__cmd_argv(int argc, const char *const *argv, const size_t *lens)
 {
-    redisx__cmd *cmd = calloc(1, sizeof *cmd);
+    size_t total = 1 + dec_len((size_t)argc) + 2;
+    for (int i = 0; i < argc; i++) {
+        size_t l = lens ? lens[i] : strlen(argv[i]);
+        size_t add = 1 + dec_len(l) + 2 + l + 2;
+        if (add < l || total + add < total)
+            return NULL;
+        total += add;
+    }
+    if (total > SIZE_MAX - sizeof(redisx__cmd))
+        return NULL;
+    redisx__cmd *cmd = malloc(sizeof *cmd + total);
     if (!cmd)
         return NULL;
-    char *out = NULL;
-    int n = redisFormatCommandArgv(&out, argc, (const char **)argv, lens);
-    if (n < 0 || !out) {
-        free(cmd);
-        return NULL;
+    memset(cmd, 0, sizeof *cmd);
+    char *p = (char *)(cmd + 1);
+    cmd->buf = p;
+    cmd->len = total;
+    *p++ = '*';
+    p = put_dec(p, (size_t)argc);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < argc; i++) {
+        size_t l = lens ? lens[i] : strlen(argv[i]);
+        *p++ = '$';
+        p = put_dec(p, l);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, argv[i], l);
+        p += l;
+        *p++ = '\r';
+        *p++ = '\n';
     }
-    cmd->buf = out;
-    cmd->len = (size_t)n;
     return cmd;
 }
 
@@ -128,57 +170,94 @@ redisx__cmd *redisx__cmd_task(void)
     return calloc(1, sizeof(redisx__cmd));
 }
 
+static int cmd_buf_inline(const redisx__cmd *cmd)
+{
+    return cmd->buf == (const char *)(cmd + 1);
+}
+
 void redisx__cmd_free(redisx__cmd *cmd)
 {
     if (!cmd)
         return;
-    if (cmd->buf)
-        redisFreeCommand(cmd->buf);
+    if (cmd->buf && !cmd_buf_inline(cmd))
+        free(cmd->buf);
     free(cmd);
 }
 
 /* ---- replies ----------------------------------------------------------- */
 
-static redisx_reply *convert(const redisReply *r)
+/* hiredis' reader builds our reply objects directly (one allocation per
+ * reply, the string inline), so no reply is built twice and converted. */
+static void *reply_attach(const redisReadTask *task, redisx_reply *r)
 {
-    redisx_reply *out = calloc(1, sizeof *out);
-    if (!out)
-        return NULL;
-    out->type = (redisx_reply_type)r->type;
-    switch (r->type) {
-    case REDIS_REPLY_INTEGER:
-        out->integer = r->integer;
-        break;
-    case REDIS_REPLY_STRING:
-    case REDIS_REPLY_STATUS:
-    case REDIS_REPLY_ERROR:
-        out->str = malloc(r->len + 1);
-        if (!out->str)
-            goto oom;
-        memcpy(out->str, r->str, r->len);
-        out->str[r->len] = '\0';
-        out->len = r->len;
-        break;
-    case REDIS_REPLY_ARRAY:
-        if (r->elements == 0)
-            break;
-        out->element = calloc(r->elements, sizeof *out->element);
-        if (!out->element)
-            goto oom;
-        for (size_t i = 0; i < r->elements; i++) {
-            out->element[i] = convert(r->element[i]);
-            out->elements = i + 1;
-            if (!out->element[i])
-                goto oom;
-        }
-        break;
-    default:
-        break;
+    if (r && task->parent) {
+        redisx_reply *parent = task->parent->obj;
+        parent->element[task->idx] = r;
     }
-    return out;
-oom:
-    redisx__reply_free(out);
-    return NULL;
+    return r;
+}
+
+static void *reply_string(const redisReadTask *task, char *str, size_t len)
+{
+    if (len > SIZE_MAX - sizeof(redisx_reply) - 1)
+        return NULL;
+    redisx_reply *r = malloc(sizeof *r + len + 1);
+    if (!r)
+        return NULL;
+    *r = (redisx_reply){.type = (redisx_reply_type)task->type, .str = (char *)(r + 1), .len = len};
+    memcpy(r->str, str, len);
+    r->str[len] = '\0';
+    return reply_attach(task, r);
+}
+
+static void *reply_array(const redisReadTask *task, int elements)
+{
+    redisx_reply *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->type = REDISX_REPLY_ARRAY;
+    if (elements > 0) {
+        r->element = calloc((size_t)elements, sizeof *r->element);
+        if (!r->element) {
+            free(r);
+            return NULL;
+        }
+        r->elements = (size_t)elements;
+    }
+    return reply_attach(task, r);
+}
+
+static void *reply_integer(const redisReadTask *task, long long v)
+{
+    redisx_reply *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->type = REDISX_REPLY_INTEGER;
+    r->integer = v;
+    return reply_attach(task, r);
+}
+
+static void *reply_nil(const redisReadTask *task)
+{
+    redisx_reply *r = calloc(1, sizeof *r);
+    if (!r)
+        return NULL;
+    r->type = REDISX_REPLY_NIL;
+    return reply_attach(task, r);
+}
+
+static void reply_free_object(void *r)
+{
+    redisx__reply_free(r);
+}
+
+static redisReplyObjectFunctions reply_functions = {
+    reply_string, reply_array, reply_integer, reply_nil, reply_free_object,
+};
+
+static redisReader *reader_new(void)
+{
+    return redisReaderCreateWithFunctions(&reply_functions);
 }
 
 /* ---- helpers ----------------------------------------------------------- */
@@ -405,7 +484,7 @@ static void conn_established(redisx_client *c, redisx__conn *cn)
         setsockopt(cn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         setsockopt(cn->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
     }
-    cn->reader = redisReaderCreate();
+    cn->reader = reader_new();
     if (!cn->reader) {
         conn_reset(c, cn, REDISX_ERR_NOMEM, "out of memory");
         return;
@@ -561,16 +640,17 @@ static int cmd_to_eval(redisx__cmd *cmd)
     memcpy(out + head + ln, s->body, s->len);
     memcpy(out + head + ln + s->len, "\r\n", 2);
     memcpy(out + head + ln + s->len + 2, cmd->buf + rest, cmd->len - rest);
-    redisFreeCommand(cmd->buf);
+    if (!cmd_buf_inline(cmd))
+        free(cmd->buf);
     cmd->buf = out;
     cmd->len = n;
     cmd->reloaded = 1;
     return 0;
 }
 
-static int is_noscript(const redisx__cmd *cmd, const redisReply *r)
+static int is_noscript(const redisx__cmd *cmd, const redisx_reply *r)
 {
-    return cmd->script && !cmd->reloaded && r->type == REDIS_REPLY_ERROR && r->len >= 8 &&
+    return cmd->script && !cmd->reloaded && r->type == REDISX_REPLY_ERROR && r->len >= 8 &&
            memcmp(r->str, "NOSCRIPT", 8) == 0;
 }
 
@@ -593,17 +673,17 @@ static void send_eval(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
 
 /* A push on the subscriber connection: ["message", channel, payload] or the
  * confirmations of (UN)SUBSCRIBE, which need no answer. */
-static void on_push(redisx_client *c, redisReply *r)
+static void on_push(redisx_client *c, redisx_reply *r)
 {
-    if (r->type == REDIS_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDIS_REPLY_STRING &&
-        r->element[1]->type == REDIS_REPLY_STRING && r->element[0]->len == 7 &&
+    if (r->type == REDISX_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDISX_REPLY_STRING &&
+        r->element[1]->type == REDISX_REPLY_STRING && r->element[0]->len == 7 &&
         memcmp(r->element[0]->str, "message", 7) == 0)
         redisx__on_message(c, r->element[1]->str, r->element[1]->len);
-    freeReplyObject(r);
+    redisx__reply_free(r);
 }
 
 /* Returns -1 when the connection was reset. */
-static int on_reply(redisx_client *c, redisx__conn *cn, redisReply *r)
+static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
 {
     if (cn->is_sub && cn->state == CONN_READY) {
         on_push(c, r);
@@ -611,16 +691,16 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisReply *r)
     }
     redisx__cmd *cmd = fifo_pop(&cn->pend_head, &cn->pend_tail);
     if (!cmd) {
-        freeReplyObject(r);
+        redisx__reply_free(r);
         conn_reset(c, cn, REDISX_ERR_PROTOCOL, "reply without a pending command");
         return -1;
     }
     cn->npend--;
     if (cmd->internal == REDISX__CMD_HANDSHAKE) {
         char detail[REDISX__DETAIL] = "";
-        if (r->type == REDIS_REPLY_ERROR)
+        if (r->type == REDISX_REPLY_ERROR)
             snprintf(detail, sizeof detail, "handshake with %s refused: %.*s", cn->endpoint, (int)r->len, r->str);
-        freeReplyObject(r);
+        redisx__reply_free(r);
         redisx__cmd_free(cmd);
         if (detail[0]) {
             conn_reset(c, cn, REDISX_ERR_AUTH, detail);
@@ -631,16 +711,11 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisReply *r)
         return 0;
     }
     if (is_noscript(cmd, r)) {
-        freeReplyObject(r);
+        redisx__reply_free(r);
         send_eval(c, cn, cmd);
         return 0;
     }
-    redisx_reply *rep = convert(r);
-    freeReplyObject(r);
-    if (!rep)
-        complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory for a reply");
-    else
-        complete(cmd, REDISX_OK, rep, "");
+    complete(cmd, REDISX_OK, r, "");
     return 0;
 }
 
@@ -1016,7 +1091,7 @@ static int ms_until(uint64_t deadline)
 
 /* One round trip on a borrowed connection, without the loop lock: writes
  * the buffer, then reads until the reader holds one reply. */
-static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, redisReply **out, char *detail,
+static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, redisx_reply **out, char *detail,
                                          size_t dlen)
 {
     while (cn->woff < cn->wlen) {
@@ -1122,7 +1197,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
     redisx__client_ref(c); /* a close may finish while we read */
     loop_leave(c, prev);
 
-    redisReply *r = NULL;
+    redisx_reply *r = NULL;
     char detail[REDISX__DETAIL];
     redisx_status st = borrowed_round_trip(cn, cmd->deadline, &r, detail, sizeof detail);
     int noscript = 0;
@@ -1130,7 +1205,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         wbuf_append(cn, cmd->buf, cmd->len) == 0) {
         /* The script is missing on the server: EVAL it, still on this
          * connection and this thread. */
-        freeReplyObject(r);
+        redisx__reply_free(r);
         r = NULL;
         noscript = 1;
         if (cmd->req)

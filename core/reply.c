@@ -11,7 +11,8 @@ void redisx__reply_free(redisx_reply *r)
     for (size_t i = 0; i < r->elements; i++)
         redisx__reply_free(r->element[i]);
     free(r->element);
-    free(r->str);
+    if (r->str != (char *)(r + 1)) /* strings are allocated with the reply */
+        free(r->str);
     free(r);
 }
 

@@ -195,7 +195,7 @@ void redisx__waiter_signal(redisx__waiter *w, redisx_status st, void *result)
     pthread_mutex_lock(&w->mu);
     w->status = st;
     w->result = result;
-    snprintf(w->detail, sizeof w->detail, "%s", st == REDISX_OK ? "" : redisx__last_error_buf);
+    redisx__copy_detail(w->detail, sizeof w->detail, st == REDISX_OK ? "" : redisx__last_error_buf);
     w->done = 1;
     pthread_cond_signal(&w->cv);
     pthread_mutex_unlock(&w->mu);

@@ -15,9 +15,19 @@ redisx_status redisx__fail(redisx_status st, const char *fmt, ...)
     return st;
 }
 
+/* Every completion sets the detail (mostly ""): a copy, not a printf. */
+void redisx__copy_detail(char *dst, size_t cap, const char *msg)
+{
+    if (!msg)
+        msg = "";
+    size_t n = strnlen(msg, cap - 1);
+    memmove(dst, msg, n);
+    dst[n] = '\0';
+}
+
 void redisx__set_detail(const char *msg)
 {
-    snprintf(redisx__last_error_buf, sizeof redisx__last_error_buf, "%s", msg ? msg : "");
+    redisx__copy_detail(redisx__last_error_buf, sizeof redisx__last_error_buf, msg);
 }
 
 void redisx__clear_error(void)

@@ -26,6 +26,8 @@
 extern _Thread_local char redisx__last_error_buf[REDISX__DETAIL];
 redisx_status redisx__fail(redisx_status st, const char *fmt, ...) REDISX__PRINTF(2, 3);
 void redisx__set_detail(const char *msg);
+/* Copies msg (NULL: "") into dst of cap bytes, truncated, NUL-terminated. */
+void redisx__copy_detail(char *dst, size_t cap, const char *msg);
 void redisx__clear_error(void);
 
 /* ---- small utilities (util.c) ---- */

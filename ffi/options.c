@@ -87,6 +87,8 @@ redisx_status redisx_options_set_prefix(redisx_options *opts, const char *prefix
     redisx_status st = redisx__ffi_name(prefix, 128, "prefix");
     if (st != REDISX_OK)
         return st;
+    /* A brace would move or empty the hash tag of every key (docs/KEYS.md). */
+    REDISX_FFI_REQUIRE(!strchr(prefix, '{') && !strchr(prefix, '}'), "prefix must not contain '{' or '}'");
     char *p = redisx__strdup(prefix);
     if (!p)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");

@@ -1,5 +1,5 @@
--- redisx idempotency complete (contract v1)
--- KEYS[1]  {prefix}:idem:{<key>}  (see idem_begin.lua)
+-- redisx idempotency complete (contract v2)
+-- KEYS[1]  {prefix}:idem:{<tag>}  (see idem_begin.lua)
 -- ARGV     owner token, response, metadata, ttl ms of the completed record
 -- Returns  1 stored (and PUBLISH <key> completed); 0 not the owner (taken
 --          over, completed or gone)

@@ -1,5 +1,5 @@
--- redisx idempotency fail (contract v1)
--- KEYS[1]  {prefix}:idem:{<key>}  (see idem_begin.lua)
+-- redisx idempotency fail (contract v2)
+-- KEYS[1]  {prefix}:idem:{<tag>}  (see idem_begin.lua)
 -- ARGV[1]  owner token
 -- Returns  1 deleted, so a retry runs the work (and PUBLISH <key> failed);
 --          0 not the owner (taken over, completed or gone)

@@ -1,6 +1,6 @@
--- redisx lock acquire (contract v1)
--- KEYS[1]  {prefix}:lock:{name}        lease, value "<fencing>:<random hex>"
--- KEYS[2]  {prefix}:lock:{name}:fence  fencing counter, never expires
+-- redisx lock acquire (contract v2)
+-- KEYS[1]  {prefix}:lock:{<tag>}        lease, value "<fencing>:<random hex>"
+-- KEYS[2]  {prefix}:lock:{<tag>}:fence  fencing counter, never expires
 -- ARGV[1]  random owner part (hex), chosen by the caller
 -- ARGV[2]  lease in milliseconds
 -- Returns  {1, fencing, token}        acquired; token = fencing .. ":" .. ARGV[1]

@@ -1,6 +1,6 @@
--- redisx lock inspect (contract v1)
--- KEYS[1]  {prefix}:lock:{name}
--- KEYS[2]  {prefix}:lock:{name}:fence
+-- redisx lock inspect (contract v2)
+-- KEYS[1]  {prefix}:lock:{<tag>}
+-- KEYS[2]  {prefix}:lock:{<tag>}:fence
 -- Returns  {locked (0/1), holder_fencing (0 when free), pttl ms (0 when free),
 --           last issued fencing (0 when never locked)}
 local cur = redis.call('GET', KEYS[1])

@@ -1,5 +1,5 @@
--- redisx lock release (contract v1)
--- KEYS[1]  {prefix}:lock:{name}
+-- redisx lock release (contract v2)
+-- KEYS[1]  {prefix}:lock:{<tag>}
 -- ARGV[1]  owner token "<fencing>:<random hex>"
 -- Returns  1 released; 0 not the owner (expired, or held by another token)
 -- Publishes "released" on the channel named like KEYS[1], which waiting

@@ -1,5 +1,5 @@
--- redisx rate limit: GCRA, generic cell rate algorithm (contract v1)
--- KEYS[1]  {prefix}:rl:<name>:{<key>}:gcra  string: theoretical arrival time,
+-- redisx rate limit: GCRA, generic cell rate algorithm (contract v2)
+-- KEYS[1]  {prefix}:rl:<name>:{<tag>}:gcra  string: theoretical arrival time,
 --                                           server time in microseconds
 -- ARGV     limit (units per period), period ms, burst (units at once), cost,
 --          peek (1: spend nothing)

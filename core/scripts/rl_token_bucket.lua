@@ -1,5 +1,5 @@
--- redisx rate limit: token bucket (contract v1)
--- KEYS[1]  {prefix}:rl:<name>:{<key>}:tb  hash {t = tokens, ts = server time us of t}
+-- redisx rate limit: token bucket (contract v2)
+-- KEYS[1]  {prefix}:rl:<name>:{<tag>}:tb  hash {t = tokens, ts = server time us of t}
 -- ARGV     limit (tokens added per period), period ms, burst (bucket size),
 --          cost, peek (1: spend nothing)
 -- A missing key is a full bucket; the key expires when the bucket is full.

@@ -1,10 +1,10 @@
 /* redisx — distributed locks: token-owned leases with fencing tokens.
  *
  * Keys (the interop contract, see docs/KEYS.md):
- *   {prefix}:lock:{<name>}        the lease: "<fencing>:<random hex>", PX ttl
- *   {prefix}:lock:{<name>}:fence  the fencing counter (INCR; never expires)
- * Both keys share the hash tag {<name>}, so every script runs on one Redis
- * Cluster slot.
+ *   {prefix}:lock:{<tag>}        the lease: "<fencing>:<random hex>", PX ttl
+ *   {prefix}:lock:{<tag>}:fence  the fencing counter (INCR; never expires)
+ * Both keys share the hash tag {<tag>} (the name, encoded as in
+ * docs/KEYS.md), so every script runs on one Redis Cluster slot.
  *
  * The fencing token is strictly increasing per lock name across all holders
  * in every language: hand it to the resource you protect and have it reject

@@ -41,7 +41,8 @@ REDISX_API redisx_status redisx_options_set_connect_timeout_ms(redisx_options *o
 REDISX_API redisx_status redisx_options_set_command_timeout_ms(redisx_options *opts, int64_t ms);
 
 /** Prefix of every key redisx writes: "{prefix}:{kind}:..." (1..128 bytes,
- *  no NUL). Services that must share locks use the same prefix. */
+ *  no NUL, no '{' or '}': REDISX_ERR_INVALID). Services that must share
+ *  locks use the same prefix. */
 REDISX_API redisx_status redisx_options_set_prefix(redisx_options *opts, const char *prefix);
 
 /** Number of connections the client multiplexes over, 1..64 (default 1: with

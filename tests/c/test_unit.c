@@ -74,6 +74,18 @@ Test(url, password_only_forms)
     redisx__endpoint_clear(&ep);
 }
 
+Test(url, an_empty_password_means_no_auth)
+{
+    const char *urls[] = {"redis://:@h", "redis://alice:@h:7/1", "redis://@h"};
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+        redisx__endpoint ep = parse_ok(urls[i]);
+        cr_assert_null(ep.password, "%s", urls[i]);
+        cr_assert_null(ep.user, "%s: a user is sent only with a password", urls[i]);
+        cr_assert_str_eq(ep.host, "h");
+        redisx__endpoint_clear(&ep);
+    }
+}
+
 Test(url, percent_escapes_in_credentials)
 {
     redisx__endpoint ep = parse_ok("redis://a%40b:p%3Aw%2F@h");

@@ -6,5 +6,8 @@
 local r = redis.call('HMGET', KEYS[1], 'st', 'tok')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', KEYS[1], 'failed')
+-- Best effort: the write above happened and waiters also poll, so a
+-- refused PUBLISH (an ACL user without channel rights) must not turn it
+-- into an error.
+redis.pcall('PUBLISH', KEYS[1], 'failed')
 return 1

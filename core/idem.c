@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "keys.h"
 
 struct redisx_idem {
     redisx_client *client; /* a reference */
@@ -249,7 +250,7 @@ redisx_status redisx__idem_begin_async(redisx_client *c, const char *key, const 
         op->fp = redisx__memdup(fp_len ? fp : "", fp_len + 1);
     if (rec) {
         rec->name = redisx__strdup(key);
-        rec->key = redisx__key(c, "idem", key, "");
+        rec->key = redisx__key_build(redisx__client_options(c)->prefix, "idem", key, "");
     }
     if (!op || !rec || !op->fp || !rec->name || !rec->key) {
         if (rec) {

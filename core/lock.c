@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "keys.h"
 
 struct redisx_lock {
     atomic_int refs;
@@ -259,8 +260,8 @@ redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     op->c = c;
     op->name = redisx__strdup(name);
-    op->key = redisx__key(c, "lock", name, "");
-    op->fence_key = redisx__key(c, "lock", name, ":fence");
+    op->key = redisx__key_build(redisx__client_options(c)->prefix, "lock", name, "");
+    op->fence_key = redisx__key_build(redisx__client_options(c)->prefix, "lock", name, ":fence");
     if (!op->name || !op->key || !op->fence_key) {
         acquire_free(op);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
@@ -559,8 +560,8 @@ static void inspect_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 
 redisx_status redisx__lock_inspect_async(redisx_client *c, const char *name, redisx_lock_info_cb cb, void *user)
 {
-    char *key = redisx__key(c, "lock", name, "");
-    char *fkey = redisx__key(c, "lock", name, ":fence");
+    char *key = redisx__key_build(redisx__client_options(c)->prefix, "lock", name, "");
+    char *fkey = redisx__key_build(redisx__client_options(c)->prefix, "lock", name, ":fence");
     inspect_op *op = calloc(1, sizeof *op);
     redisx__cmd *cmd = NULL;
     if (key && fkey && op) {

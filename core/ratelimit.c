@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "keys.h"
 
 struct redisx_limiter {
     atomic_int refs; /* the user's, plus one per check in flight */
@@ -92,7 +93,8 @@ static int limiter_keys(const redisx_limiter *lim, const char *key, char *keys[2
     int n = 0;
     keys[0] = keys[1] = NULL;
     for (int i = 0; i < 2 && algs[lim->alg].suffix[i]; i++) {
-        keys[i] = redisx__key(lim->client, lim->kind, key, algs[lim->alg].suffix[i]);
+        keys[i] = redisx__key_build(redisx__client_options(lim->client)->prefix, lim->kind, key,
+                                    algs[lim->alg].suffix[i]);
         if (!keys[i]) {
             free(keys[0]);
             keys[0] = NULL;

@@ -148,6 +148,13 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
                 goto fail;
         }
         hostp = at + 1;
+        if (e.password && !*e.password) {
+            /* redis://:@host, redis://user:@host: no password means no AUTH
+             * (as in redis-py and ioredis), not AUTH "" which fails. */
+            free(e.password);
+            free(e.user);
+            e.password = e.user = NULL;
+        }
     }
 
     const char *portp = NULL;

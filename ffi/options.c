@@ -41,6 +41,9 @@ redisx_status redisx_options_set_auth(redisx_options *opts, const char *user, co
     OPTS_REQUIRED(opts);
     REDISX_FFI_REQUIRE(!user || strlen(user) <= 4096, "user longer than 4096 bytes");
     REDISX_FFI_REQUIRE(!password || strlen(password) <= 4096, "password longer than 4096 bytes");
+    const char *orig_password = password;
+    if (password && !*password)
+        password = NULL, user = NULL; /* an empty password means no AUTH, as in a URL */
     char *u = redisx__strdup(user), *p = redisx__strdup(password);
     if ((user && !u) || (password && !p)) {
         free(u);
@@ -51,7 +54,7 @@ redisx_status redisx_options_set_auth(redisx_options *opts, const char *user, co
     free(opts->auth_password);
     opts->auth_user = u;
     opts->auth_password = p;
-    opts->auth_set = user || password;
+    opts->auth_set = user || password || (orig_password && !*orig_password);
     return REDISX_OK;
 }
 
@@ -87,6 +90,8 @@ redisx_status redisx_options_set_prefix(redisx_options *opts, const char *prefix
     redisx_status st = redisx__ffi_name(prefix, 128, "prefix");
     if (st != REDISX_OK)
         return st;
+    /* A brace would move or empty the hash tag of every key (docs/KEYS.md). */
+    REDISX_FFI_REQUIRE(!strchr(prefix, '{') && !strchr(prefix, '}'), "prefix must not contain '{' or '}'");
     char *p = redisx__strdup(prefix);
     if (!p)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");

@@ -39,7 +39,16 @@ redisx_status redisx_limiter_new(redisx_limiter **out, redisx_client *client, co
     if (algorithm == REDISX_RATELIMIT_TOKEN_BUCKET || algorithm == REDISX_RATELIMIT_GCRA)
         REDISX_FFI_REQUIRE(burst >= 0 && burst <= REDISX_RATELIMIT_LIMIT_MAX, "burst must be in 0..%d, got %lld",
                            REDISX_RATELIMIT_LIMIT_MAX, (long long)burst);
-    else
+    if (algorithm == REDISX_RATELIMIT_TOKEN_BUCKET || algorithm == REDISX_RATELIMIT_GCRA) {
+        /* Every expiry and time the scripts compute stays below this bound,
+         * far inside the integers a double holds exactly (2^53 us). */
+        int64_t b = burst ? burst : limit;
+        REDISX_FFI_REQUIRE((__int128)b * period_ms <= (__int128)REDISX_RATELIMIT_REFILL_MAX_MS * limit,
+                           "burst * period / limit (the time to refill a whole burst) must be at most %lld ms, got "
+                           "burst %lld, period %lld ms, limit %lld",
+                           (long long)REDISX_RATELIMIT_REFILL_MAX_MS, (long long)b, (long long)period_ms,
+                           (long long)limit);
+    } else
         REDISX_FFI_REQUIRE(burst == 0 || burst == limit,
                            "burst applies to token_bucket and gcra only: pass 0 (or the limit), got %lld",
                            (long long)burst);

@@ -249,7 +249,7 @@ type LockInfo struct {
 	Locked           bool
 	FencingToken     int64         // of the current holder (0 when free)
 	TTL              time.Duration // remaining lease of the current holder (0 when free)
-	LastFencingToken int64         // last fencing token issued for the name (0 if never locked)
+	LastFencingToken int64         // newest token the server still remembers for the name (docs/KEYS.md); 0 if none
 }
 
 // LockInfo inspects lock name without taking it.

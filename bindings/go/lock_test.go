@@ -335,11 +335,12 @@ func TestLockObtainedAfterCancellationIsReleased(t *testing.T) {
 	}
 	ctx := ctxFor(t)
 	for _, name := range names {
-		// The free lock was certainly acquired (fencing token 1), then
-		// released by the binding although nobody received it.
+		// The free lock was certainly acquired (the server remembers a
+		// fencing token for the lease's minute), then released by the
+		// binding although nobody received it.
 		eventually(t, name+" acquired and released", func() bool {
 			info, err := c.LockInfo(ctx, name)
-			return err == nil && !info.Locked && info.LastFencingToken == 1
+			return err == nil && !info.Locked && info.LastFencingToken > 0
 		})
 	}
 }

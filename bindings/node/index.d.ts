@@ -80,7 +80,7 @@ export interface LockInfo {
   fencingToken: number;
   /** Remaining lease in ms (0 when free). */
   ttl: number;
-  /** Last fencing token issued for the name (0 when never locked). */
+  /** Newest fencing token the server still remembers for the name (docs/KEYS.md; 0 when none). */
   lastFencingToken: number;
 }
 

@@ -1,5 +1,5 @@
--- redisx idempotency begin (contract v1)
--- KEYS[1]  {prefix}:idem:{<key>}  hash: st ("p" in progress | "c" completed),
+-- redisx idempotency begin (contract v2)
+-- KEYS[1]  {prefix}:idem:{<tag>}  hash: st ("p" in progress | "c" completed),
 --          fp (sha1 hex of the fingerprint), tok (owner token while "p"),
 --          exp (lease end, server ms, while "p"), att (attempts), resp, meta
 -- ARGV[1]  fingerprint (bytes; hashed here)

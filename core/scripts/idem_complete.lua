@@ -1,5 +1,5 @@
--- redisx idempotency complete (contract v1)
--- KEYS[1]  {prefix}:idem:{<key>}  (see idem_begin.lua)
+-- redisx idempotency complete (contract v2)
+-- KEYS[1]  {prefix}:idem:{<tag>}  (see idem_begin.lua)
 -- ARGV     owner token, response, metadata, ttl ms of the completed record
 -- Returns  1 stored (and PUBLISH <key> completed); 0 not the owner (taken
 --          over, completed or gone)
@@ -8,5 +8,8 @@ if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
 redis.call('HSET', KEYS[1], 'st', 'c', 'resp', ARGV[2], 'meta', ARGV[3])
 redis.call('HDEL', KEYS[1], 'tok', 'exp')
 redis.call('PEXPIRE', KEYS[1], ARGV[4])
-redis.call('PUBLISH', KEYS[1], 'completed')
+-- Best effort: the write above happened and waiters also poll, so a
+-- refused PUBLISH (an ACL user without channel rights) must not turn it
+-- into an error.
+redis.pcall('PUBLISH', KEYS[1], 'completed')
 return 1

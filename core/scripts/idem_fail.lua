@@ -1,10 +1,13 @@
--- redisx idempotency fail (contract v1)
--- KEYS[1]  {prefix}:idem:{<key>}  (see idem_begin.lua)
+-- redisx idempotency fail (contract v2)
+-- KEYS[1]  {prefix}:idem:{<tag>}  (see idem_begin.lua)
 -- ARGV[1]  owner token
 -- Returns  1 deleted, so a retry runs the work (and PUBLISH <key> failed);
 --          0 not the owner (taken over, completed or gone)
 local r = redis.call('HMGET', KEYS[1], 'st', 'tok')
 if r[1] ~= 'p' or r[2] ~= ARGV[1] then return 0 end
 redis.call('DEL', KEYS[1])
-redis.call('PUBLISH', KEYS[1], 'failed')
+-- Best effort: the write above happened and waiters also poll, so a
+-- refused PUBLISH (an ACL user without channel rights) must not turn it
+-- into an error.
+redis.pcall('PUBLISH', KEYS[1], 'failed')
 return 1

@@ -1,5 +1,5 @@
--- redisx lock extend / renew (contract v1)
--- KEYS[1]  {prefix}:lock:{name}
+-- redisx lock extend / renew (contract v2)
+-- KEYS[1]  {prefix}:lock:{<tag>}
 -- ARGV[1]  owner token "<fencing>:<random hex>"
 -- ARGV[2]  new remaining lease in milliseconds
 -- Returns  1 extended; 0 not the owner (expired, or held by another token)

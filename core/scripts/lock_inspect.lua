@@ -1,8 +1,10 @@
--- redisx lock inspect (contract v1)
--- KEYS[1]  {prefix}:lock:{name}
--- KEYS[2]  {prefix}:lock:{name}:fence
+-- redisx lock inspect (contract v2)
+-- KEYS[1]  {prefix}:lock:{<tag>}
+-- KEYS[2]  {prefix}:lock:{<tag>}:fence
 -- Returns  {locked (0/1), holder_fencing (0 when free), pttl ms (0 when free),
---           last issued fencing (0 when never locked)}
+--           last fencing token the server still remembers for the name: the
+--           holder's or a later one, or one issued within the original lease
+--           of its acquire; 0 when none is remembered}
 local cur = redis.call('GET', KEYS[1])
 local last = tonumber(redis.call('GET', KEYS[2]) or '0') or 0
 if not cur then
@@ -10,4 +12,6 @@ if not cur then
 end
 local pttl = redis.call('PTTL', KEYS[1])
 if pttl < 0 then pttl = 0 end
-return {1, tonumber(string.match(cur, '^(%d+):')) or 0, pttl, last}
+local holder = tonumber(string.match(cur, '^(%d+):')) or 0
+if holder > last then last = holder end
+return {1, holder, pttl, last}

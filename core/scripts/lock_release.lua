@@ -1,12 +1,15 @@
--- redisx lock release (contract v1)
--- KEYS[1]  {prefix}:lock:{name}
+-- redisx lock release (contract v2)
+-- KEYS[1]  {prefix}:lock:{<tag>}
 -- ARGV[1]  owner token "<fencing>:<random hex>"
 -- Returns  1 released; 0 not the owner (expired, or held by another token)
 -- Publishes "released" on the channel named like KEYS[1], which waiting
 -- acquirers subscribe to (they also poll: a message can be missed).
 if redis.call('GET', KEYS[1]) == ARGV[1] then
   redis.call('DEL', KEYS[1])
-  redis.call('PUBLISH', KEYS[1], 'released')
+  -- Best effort: the write above happened and waiters also poll, so a
+  -- refused PUBLISH (an ACL user without channel rights) must not turn it
+  -- into an error.
+  redis.pcall('PUBLISH', KEYS[1], 'released')
   return 1
 end
 return 0

@@ -1,5 +1,5 @@
--- redisx rate limit: fixed window (contract v1)
--- KEYS[1]  {prefix}:rl:<name>:{<key>}:fw  hash {w = window start ms, n = units spent}
+-- redisx rate limit: fixed window (contract v2)
+-- KEYS[1]  {prefix}:rl:<name>:{<tag>}:fw  hash {w = window start ms, n = units spent}
 -- ARGV     limit, period ms, burst (unused), cost, peek (1: spend nothing)
 -- Windows are aligned to the Unix epoch on the server's clock.
 -- Returns  {allowed, limit, remaining, reset ms, retry-after ms (-1 if allowed)}

@@ -1,7 +1,7 @@
--- redisx rate limit: sliding window log (contract v1)
--- KEYS[1]  {prefix}:rl:<name>:{<key>}:sl      sorted set, one member per unit spent,
+-- redisx rate limit: sliding window log (contract v2)
+-- KEYS[1]  {prefix}:rl:<name>:{<tag>}:sl      sorted set, one member per unit spent,
 --                                             score = server time in microseconds
--- KEYS[2]  {prefix}:rl:<name>:{<key>}:sl:seq  counter naming the members
+-- KEYS[2]  {prefix}:rl:<name>:{<tag>}:sl:seq  counter naming the members
 -- ARGV     limit, period ms, burst (unused), cost, peek (1: spend nothing)
 -- A unit counts while its score > now - period.
 -- Returns  {allowed, limit, remaining, reset ms, retry-after ms (-1 if allowed)}

@@ -1,5 +1,5 @@
--- redisx rate limit: sliding window counter (contract v1)
--- KEYS[1]  {prefix}:rl:<name>:{<key>}:sw  hash {w = current window start ms,
+-- redisx rate limit: sliding window counter (contract v2)
+-- KEYS[1]  {prefix}:rl:<name>:{<tag>}:sw  hash {w = current window start ms,
 --                                          c = units in it, p = units in the one before}
 -- ARGV     limit, period ms, burst (unused), cost, peek (1: spend nothing)
 -- Estimate = p * (share of the previous window still inside the sliding

@@ -65,11 +65,13 @@ static int launch(rt_server *s)
         if (devnull >= 0) {
             dup2(devnull, 1);
         }
-        char sock[300];
+        char sock[300], nodes[300];
         snprintf(sock, sizeof sock, "%s/redis.sock", s->dir);
+        snprintf(nodes, sizeof nodes, "%s/nodes.conf", s->dir);
         execlp(server_bin(), server_bin(), "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
                "no", "--daemonize", "yes", "--pidfile", s->pidfile, "--dir", s->dir, "--logfile", "redis.log",
-               "--unixsocket", sock, "--unixsocketperm", "700", (char *)NULL);
+               "--unixsocket", sock, "--unixsocketperm", "700", "--cluster-enabled", s->cluster ? "yes" : "no",
+               "--cluster-config-file", nodes, (char *)NULL);
         _exit(127);
     }
     int status;
@@ -84,9 +86,10 @@ static int launch(rt_server *s)
     return -1;
 }
 
-int rt_server_start(rt_server *s)
+static int start(rt_server *s, int cluster)
 {
     memset(s, 0, sizeof *s);
+    s->cluster = cluster;
     snprintf(s->dir, sizeof s->dir, "/tmp/redisx-test-XXXXXX");
     if (!mkdtemp(s->dir))
         return -1;
@@ -97,6 +100,47 @@ int rt_server_start(rt_server *s)
             return 0;
     }
     return -1;
+}
+
+int rt_server_start(rt_server *s)
+{
+    return start(s, 0);
+}
+
+redisx_client *rt_client_on(const rt_server *s, const char *prefix)
+{
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s->port);
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK);
+    if (prefix)
+        cr_assert_eq(redisx_options_set_prefix(o, prefix), REDISX_OK, "%s", redisx_last_error());
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
+    redisx_options_free(o);
+    return c;
+}
+
+int rt_server_start_cluster(rt_server *s)
+{
+    if (start(s, 1) != 0)
+        return -1;
+    redisx_client *c = rt_client_on(s, NULL);
+    const char *add[] = {"CLUSTER", "ADDSLOTSRANGE", "0", "16383"};
+    redisx_reply_free(rt_cmd(c, 4, add));
+    int ok = 0;
+    for (int i = 0; i < 1000 && !ok; i++) { /* the cluster cron marks it ok */
+        const char *info[] = {"CLUSTER", "INFO"};
+        redisx_reply *r = rt_cmd(c, 2, info);
+        const char *txt = redisx_reply_string(r, NULL);
+        ok = txt && strstr(txt, "cluster_state:ok") != NULL;
+        redisx_reply_free(r);
+        if (!ok)
+            rt_sleep_ms(10);
+    }
+    redisx_client_close(c);
+    return ok ? 0 : -1;
 }
 
 int rt_server_restart(rt_server *s)
@@ -133,6 +177,8 @@ void rt_server_stop(rt_server *s)
     snprintf(path, sizeof path, "%s/redis.log", s->dir);
     unlink(path);
     snprintf(path, sizeof path, "%s/redis.sock", s->dir);
+    unlink(path);
+    snprintf(path, sizeof path, "%s/nodes.conf", s->dir);
     unlink(path);
     rmdir(s->dir);
 }

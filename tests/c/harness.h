@@ -12,10 +12,16 @@ typedef struct rt_server {
     int port;
     char dir[256];
     char pidfile[300];
+    int cluster; /* started with --cluster-enabled yes */
 } rt_server;
 
 /* Starts redis-server on a free 127.0.0.1 port; 0 on success. */
 int rt_server_start(rt_server *s);
+/* The same with --cluster-enabled yes: one node serving every slot (waits
+ * until CLUSTER INFO says cluster_state:ok); 0 on success. */
+int rt_server_start_cluster(rt_server *s);
+/* Opens a client on `s` with `prefix` (NULL: the default). */
+redisx_client *rt_client_on(const rt_server *s, const char *prefix);
 /* Starts it again on the same port (after rt_server_kill). */
 int rt_server_restart(rt_server *s);
 /* SIGKILLs it and waits until the port is closed. */

@@ -130,6 +130,36 @@ Test(client, acl_user_and_password_authenticate_on_connect)
     redisx_client_close(admin);
 }
 
+Test(client, an_empty_password_connects_without_auth)
+{
+    /* The shared server has no password: AUTH "" would be refused there. */
+    char url[160];
+    snprintf(url, sizeof url, "redis://:@127.0.0.1:%d", rt_port());
+    const char *ping[] = {"PING"};
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK, "%s", redisx_last_error());
+    redisx_reply *r = NULL;
+    cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_str_eq(redisx_reply_string(r, NULL), "PONG");
+    redisx_reply_free(r);
+    redisx_client_close(c);
+
+    const char *users[] = {NULL, "alice"};
+    for (int i = 0; i < 2; i++) {
+        redisx_options *o = NULL;
+        redisx_options_new(&o);
+        snprintf(url, sizeof url, "redis://:wrong@127.0.0.1:%d", rt_port());
+        redisx_options_set_url(o, url);
+        cr_assert_eq(redisx_options_set_auth(o, users[i], ""), REDISX_OK, "%s", redisx_last_error());
+        cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
+        redisx_options_free(o);
+        cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_OK, "user %s: %s", users[i] ? users[i] : "none",
+                     redisx_last_error());
+        redisx_reply_free(r);
+        redisx_client_close(c);
+    }
+}
+
 /* ---- the queue ---- */
 
 Test(client, async_completions_with_no_callback_arrive_in_the_queue)

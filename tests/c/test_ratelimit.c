@@ -460,3 +460,76 @@ Test(ratelimit, keys_are_binary_safe_text_with_braces_and_spaces)
     redisx_limiter_free(lim);
     redisx_client_close(c);
 }
+
+/* ---- the ranges accepted, at their extremes ---- */
+
+/* Checks `cost` until denied (at most `rounds` times), then peeks, twice:
+ * every call must succeed (no ServerError from an expiry the server cannot
+ * read) and the budget must run out exactly at `capacity`. */
+static void exercise_extreme(redisx_client *c, redisx_ratelimit_algorithm alg, int64_t limit, int64_t period,
+                             int64_t burst, int64_t cost)
+{
+    char name[64];
+    snprintf(name, sizeof name, "x-%s-%lld-%lld-%lld-%lld", alg_names[alg], (long long)limit, (long long)period,
+             (long long)burst, (long long)cost);
+    redisx_limiter *lim = limiter(c, name, alg, limit, period, burst);
+    int64_t capacity = redisx_limiter_capacity(lim);
+    int64_t spent = 0;
+    for (int round = 0; round < 2; round++) {
+        outcome o = check(lim, "k", cost);
+        if (period < 60000) { /* refills while it runs: only no error */
+            run_check(lim, "k", 1, 1);
+            continue;
+        }
+        cr_assert_eq(o.allowed, spent + cost <= capacity, "%s limit %lld burst %lld: check %d", alg_names[alg],
+                     (long long)limit, (long long)burst, round);
+        if (o.allowed)
+            spent += cost;
+        cr_assert(o.reset_ms >= 0 && o.retry_after_ms >= -1);
+        o = run_check(lim, "k", 1, 1);
+        cr_assert_eq(o.remaining, capacity - spent, "%s: remaining %lld after %lld of %lld", alg_names[alg],
+                     (long long)o.remaining, (long long)spent, (long long)capacity);
+    }
+    redisx_limiter_free(lim);
+}
+
+Test(ratelimit, every_algorithm_works_at_the_extremes_it_accepts, .timeout = 300)
+{
+    redisx_client *c = rt_client();
+    const int64_t P = REDISX_RATELIMIT_PERIOD_MAX_MS;
+    for (size_t i = 0; i < sizeof all_algs / sizeof *all_algs; i++) {
+        redisx_ratelimit_algorithm alg = all_algs[i];
+        int bucket = alg == REDISX_RATELIMIT_TOKEN_BUCKET || alg == REDISX_RATELIMIT_GCRA;
+        int64_t max = alg == REDISX_RATELIMIT_SLIDING_LOG ? REDISX_RATELIMIT_LOG_LIMIT_MAX : REDISX_RATELIMIT_LIMIT_MAX;
+        exercise_extreme(c, alg, max, P, 0, max / 2 + 1); /* the largest budget over the longest period */
+        exercise_extreme(c, alg, 1, P, 0, 1);             /* the slowest */
+        exercise_extreme(c, alg, max, 1, 0, max);         /* the fastest */
+        if (bucket) {
+            /* the largest burst at the slowest rate: refill = REFILL_MAX exactly */
+            int64_t b = REDISX_RATELIMIT_REFILL_MAX_MS / P;
+            exercise_extreme(c, alg, 1, P, b, b);
+            exercise_extreme(c, alg, 1, P, b, 1);
+            /* the setting, scaled into the accepted range: cost 3e6 */
+            int64_t limit = 1000000000LL / (REDISX_RATELIMIT_REFILL_MAX_MS / P);
+            exercise_extreme(c, alg, limit, P, REDISX_RATELIMIT_LIMIT_MAX, 3000000);
+        }
+    }
+    redisx_client_close(c);
+}
+
+Test(ratelimit, bucket_settings_beyond_the_refill_bound_are_refused)
+{
+    redisx_client *c = rt_client();
+    const int64_t P = REDISX_RATELIMIT_PERIOD_MAX_MS;
+    redisx_ratelimit_algorithm algs[] = {REDISX_RATELIMIT_TOKEN_BUCKET, REDISX_RATELIMIT_GCRA};
+    for (int i = 0; i < 2; i++) {
+        redisx_limiter *lim = NULL;
+        /* limit 1 per 366 days with a burst of 10^9: refill in 10^9 periods */
+        cr_assert_eq(redisx_limiter_new(&lim, c, "far", algs[i], 1, P, 1000000000), REDISX_ERR_INVALID);
+        cr_assert(strstr(redisx_last_error(), "refill"), "%s", redisx_last_error());
+        cr_assert_null(lim);
+        cr_assert_eq(redisx_limiter_new(&lim, c, "far", algs[i], 1, P, REDISX_RATELIMIT_REFILL_MAX_MS / P + 1),
+                     REDISX_ERR_INVALID, "one unit over the bound");
+    }
+    redisx_client_close(c);
+}

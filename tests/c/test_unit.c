@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "keys.h"
 
 static redisx__endpoint parse_ok(const char *url)
 {
@@ -71,6 +72,18 @@ Test(url, password_only_forms)
     cr_assert_null(ep.user);
     cr_assert_str_eq(ep.password, "lonepw");
     redisx__endpoint_clear(&ep);
+}
+
+Test(url, an_empty_password_means_no_auth)
+{
+    const char *urls[] = {"redis://:@h", "redis://alice:@h:7/1", "redis://@h"};
+    for (size_t i = 0; i < sizeof urls / sizeof *urls; i++) {
+        redisx__endpoint ep = parse_ok(urls[i]);
+        cr_assert_null(ep.password, "%s", urls[i]);
+        cr_assert_null(ep.user, "%s: a user is sent only with a password", urls[i]);
+        cr_assert_str_eq(ep.host, "h");
+        redisx__endpoint_clear(&ep);
+    }
 }
 
 Test(url, percent_escapes_in_credentials)
@@ -201,4 +214,107 @@ Test(status, every_code_has_a_name_and_message)
     cr_assert_null(redisx_status_name(1));
     cr_assert_str_eq(redisx_strerror(-999), "unknown status");
     cr_assert_str_eq(redisx_status_name(REDISX_ERR_NOT_OWNER), "ERR_NOT_OWNER");
+}
+
+/* ---- key layout: hash tags (docs/KEYS.md) ---- */
+
+/* The part of a key that Redis Cluster hashes (its HASH_SLOT rule). */
+static void hashed_part(const char *key, const char **p, size_t *n)
+{
+    const char *open = strchr(key, '{');
+    const char *close = open ? strchr(open + 1, '}') : NULL;
+    if (!open || !close || close == open + 1) {
+        *p = key;
+        *n = strlen(key);
+    } else {
+        *p = open + 1;
+        *n = (size_t)(close - open - 1);
+    }
+}
+
+static void assert_one_slot(const char *prefix, const char *kind, const char *name, const char *s1, const char *s2)
+{
+    char *a = redisx__key_build(prefix, kind, name, s1), *b = redisx__key_build(prefix, kind, name, s2);
+    cr_assert(a && b);
+    const char *pa, *pb;
+    size_t na, nb;
+    hashed_part(a, &pa, &na);
+    hashed_part(b, &pb, &nb);
+    cr_assert(pa != a, "%s: the key must carry a non-empty hash tag", a);
+    cr_assert(na == nb && memcmp(pa, pb, na) == 0, "%s and %s hash different text", a, b);
+    cr_assert_eq(memchr(pa, '}', na), NULL);
+    free(a);
+    free(b);
+}
+
+Test(keys, ordinary_names_keep_their_v1_keys)
+{
+    char *k = redisx__key_build("app", "lock", "orders:42", ":fence");
+    cr_assert_str_eq(k, "app:lock:{orders:42}:fence");
+    free(k);
+    k = redisx__key_build("app", "rl:api", "a{b", ":sl:seq");
+    cr_assert_str_eq(k, "app:rl:api:{a{b}:sl:seq", "a '{' inside the name is harmless");
+    free(k);
+}
+
+Test(keys, names_with_a_closing_brace_or_the_marker_are_hex_encoded)
+{
+    char *k = redisx__key_build("p", "lock", "}bob", "");
+    cr_assert_str_eq(k, "p:lock:{~7d626f62}");
+    free(k);
+    k = redisx__key_build("p", "idem", "~x", "");
+    cr_assert_str_eq(k, "p:idem:{~7e78}");
+    free(k);
+    k = redisx__key_build("p", "idem", "", "");
+    cr_assert_str_eq(k, "p:idem:{~}", "even an empty name gets a non-empty tag");
+    free(k);
+    k = redisx__key_build("p", "lock", "\xff\x01}", "");
+    cr_assert_str_eq(k, "p:lock:{~ff017d}");
+    free(k);
+}
+
+Test(keys, every_key_of_one_name_shares_one_hash_tag)
+{
+    const char *names[] = {"}bob", "{}", "{", "}", "~", "~7d", "{{}}", "}}}", "a}b", "a{b}c", "{a}", "x",
+                           "\x01", "\xff", "{\xff}", "~~"};
+    const char *prefixes[] = {"redisx", "a", "~", "p:q", "*?[x]"};
+    for (size_t p = 0; p < sizeof prefixes / sizeof *prefixes; p++) {
+        for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+            assert_one_slot(prefixes[p], "lock", names[i], "", ":fence");
+            assert_one_slot(prefixes[p], "rl:api", names[i], ":sl", ":sl:seq");
+        }
+        char name[2] = {0};
+        for (int b = 1; b < 256; b++) {
+            name[0] = (char)b;
+            assert_one_slot(prefixes[p], "lock", name, "", ":fence");
+        }
+    }
+    char big[1025];
+    memset(big, '}', 1024);
+    big[1024] = '\0';
+    assert_one_slot("redisx", "lock", big, "", ":fence");
+}
+
+Test(keys, distinct_names_give_distinct_keys)
+{
+    /* Every name of up to two bytes over an alphabet that contains the
+     * marker, both braces and a hex digit: no two share a key. */
+    const char alpha[] = {'~', '{', '}', '7', 'd', 'a', '\x01', '\xff'};
+    enum { A = sizeof alpha };
+    char *keys[A + A * A];
+    int n = 0;
+    for (int i = 0; i < A; i++) {
+        char nm[2] = {alpha[i], 0};
+        keys[n++] = redisx__key_build("p", "lock", nm, "");
+    }
+    for (int i = 0; i < A; i++)
+        for (int j = 0; j < A; j++) {
+            char nm[3] = {alpha[i], alpha[j], 0};
+            keys[n++] = redisx__key_build("p", "lock", nm, "");
+        }
+    for (int i = 0; i < n; i++)
+        for (int j = i + 1; j < n; j++)
+            cr_assert_str_neq(keys[i], keys[j]);
+    for (int i = 0; i < n; i++)
+        free(keys[i]);
 }

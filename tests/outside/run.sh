@@ -21,7 +21,7 @@ with redisx.Client.from_url(sys.argv[1], prefix="outside", on_event=events.appen
         print("python: fencing token", lk.fencing_token)
 assert any(e.operation == "acquire" and e.ok for e in events), events
 PY
-(cd "$work" && "$work/venv/bin/python" app.py "$REDISX_URL")
+(cd "$work" && "$work/venv/bin/python" app.py "$REDISX_URL") | tee -a "$work/tokens"
 
 log "outside: Node (npm install <path>)"
 mkdir "$work/node" && cd "$work/node"
@@ -37,7 +37,7 @@ const { Client } = require('redisx');
   if (!events.some((e) => e.operation === 'acquire')) throw new Error('no acquire event');
 })().catch((e) => { console.error(e); process.exit(1); });
 JS
-node app.js "$REDISX_URL"
+node app.js "$REDISX_URL" | tee -a "$work/tokens"
 
 log "outside: Go (go mod replace <path>)"
 mkdir "$work/go" && cd "$work/go"
@@ -78,7 +78,14 @@ func main() {
 	}
 }
 GO
-go run . "$REDISX_URL"
-tokens=$(redis-cli -u "$REDISX_URL" GET "outside:lock:{job}:fence")
-[ "$tokens" = 3 ] || { echo "outside: expected 3 fencing tokens issued, got $tokens"; exit 1; }
-echo "outside: python, node and go each took and released the lock from outside the repository (3 tokens)"
+go run . "$REDISX_URL" | tee -a "$work/tokens"
+# Three tokens, strictly increasing across the languages; the server keeps the
+# last one (with an expiry: contract v2 leaves no permanent key per name).
+read -r -a tokens <<<"$(awk '/fencing token/ {printf "%s ", $NF}' "$work/tokens")"
+[ "${#tokens[@]}" = 3 ] && [ "${tokens[0]}" -lt "${tokens[1]}" ] && [ "${tokens[1]}" -lt "${tokens[2]}" ] ||
+  { echo "outside: expected 3 increasing fencing tokens, got ${tokens[*]}"; exit 1; }
+last=$(redis-cli -u "$REDISX_URL" GET "outside:lock:{job}:fence")
+[ "$last" = "${tokens[2]}" ] || { echo "outside: the server remembers $last, the last token was ${tokens[2]}"; exit 1; }
+[ "$(redis-cli -u "$REDISX_URL" PTTL "outside:lock:{job}:fence")" -gt 0 ] ||
+  { echo "outside: the fence key of lock job does not expire"; exit 1; }
+echo "outside: python, node and go each took and released the lock from outside the repository (3 increasing tokens)"

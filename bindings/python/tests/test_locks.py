@@ -46,7 +46,7 @@ def test_fencing_tokens_strictly_increase_per_name(client):
     assert tokens[0] >= 1
     assert client.lock_info("fenced").last_fencing_token == tokens[-1]
     other = client.try_lock("other-name", ttl=5.0)
-    assert other.fencing_token == 1  # per name
+    assert other.fencing_token > tokens[-1]  # from the server's clock: later is larger
     other.release()
 
 
@@ -71,7 +71,7 @@ def test_wait_acquires_once_the_holder_releases(client):
     holder = client.lock("handoff", ttl=30.0)
     threading.Timer(0.2, holder.release).start()
     lk = client.lock("handoff", ttl=5.0, wait=30.0)
-    assert lk.fencing_token == holder.fencing_token + 1
+    assert lk.fencing_token > holder.fencing_token
     lk.release()
 
 
@@ -169,14 +169,16 @@ def test_blocking_calls_inside_on_lost_raise_would_block(client, prefix):
 
 def test_threads_share_one_client_with_mutual_exclusion(client):
     inside = {"n": 0, "max": 0}
+    tokens = []
     guard = threading.Lock()
     errors = []
 
     def worker():
         try:
             for _ in range(25):
-                with client.lock("mutex", ttl=10.0, wait=60.0):
+                with client.lock("mutex", ttl=10.0, wait=60.0) as lk:
                     with guard:
+                        tokens.append(lk.fencing_token)
                         inside["n"] += 1
                         inside["max"] = max(inside["max"], inside["n"])
                     time.sleep(0.001)
@@ -192,7 +194,8 @@ def test_threads_share_one_client_with_mutual_exclusion(client):
         t.join(120)
     assert not errors
     assert inside["max"] == 1
-    assert client.lock_info("mutex").last_fencing_token == 100
+    assert len(tokens) == 100 and tokens == sorted(set(tokens))  # one holder at a time, each a new token
+    assert client.lock_info("mutex").last_fencing_token == tokens[-1]
 
 
 def test_blocking_wait_is_interruptible_and_the_late_lock_is_given_back(client):
@@ -212,5 +215,5 @@ def test_blocking_wait_is_interruptible_and_the_late_lock_is_given_back(client):
     holder.release()
     # The abandoned wait still acquires once the holder is gone; nobody can
     # receive that lock, so the binding releases it at once.
-    assert wait_until(lambda: client.lock_info("intr").last_fencing_token == holder.fencing_token + 1)
+    assert wait_until(lambda: client.lock_info("intr").last_fencing_token > holder.fencing_token)
     assert wait_until(lambda: not client.lock_info("intr").locked)

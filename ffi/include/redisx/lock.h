@@ -1,16 +1,18 @@
 /* redisx — distributed locks: token-owned leases with fencing tokens.
  *
  * Keys (the interop contract, see docs/KEYS.md):
- *   {prefix}:lock:{<name>}        the lease: "<fencing>:<random hex>", PX ttl
- *   {prefix}:lock:{<name>}:fence  the fencing counter (INCR; never expires)
- * Both keys share the hash tag {<name>}, so every script runs on one Redis
- * Cluster slot.
+ *   {prefix}:lock:{<tag>}        the lease: "<fencing>:<random hex>", PX ttl
+ *   {prefix}:lock:{<tag>}:fence  the last fencing token, kept as long as its lease
+ * Both keys share the hash tag {<tag>} (the name, encoded as in
+ * docs/KEYS.md), so every script runs on one Redis Cluster slot.
  *
  * The fencing token is strictly increasing per lock name across all holders
  * in every language: hand it to the resource you protect and have it reject
  * writes carrying an older token. A lease can expire while its holder still
  * runs (GC pause, partition): the fencing token, not the lock, is what keeps
- * the data safe. Default fail policy: REDISX_FAIL_CLOSED. */
+ * the data safe. Tokens are max(last + 1, the server's clock in µs): they
+ * survive a restart without persistence as long as the server's clock does
+ * not go backwards (docs/KEYS.md). Default fail policy: REDISX_FAIL_CLOSED. */
 #ifndef REDISX_LOCK_H
 #define REDISX_LOCK_H
 
@@ -82,8 +84,8 @@ REDISX_API void redisx_lock_free(redisx_lock *lock);
 REDISX_API const char *redisx_lock_name(const redisx_lock *lock);
 /** Owner token "<fencing>:<32 hex>" (borrowed); "" for a fail-open lock. */
 REDISX_API const char *redisx_lock_token(const redisx_lock *lock);
-/** Fencing token: > 0 and strictly increasing per name; 0 for a fail-open
- *  lock. */
+/** Fencing token: > 0 and strictly increasing per name (about 1.8e15: the
+ *  server's time in µs, or the last token + 1); 0 for a fail-open lock. */
 REDISX_API int64_t redisx_lock_fencing_token(const redisx_lock *lock);
 /** Lease length used at acquire/extend, in ms. */
 REDISX_API int64_t redisx_lock_ttl_ms(const redisx_lock *lock);
@@ -105,7 +107,9 @@ REDISX_API int redisx_lock_info_locked(const redisx_lock_info *info);
 REDISX_API int64_t redisx_lock_info_fencing_token(const redisx_lock_info *info);
 /** Remaining lease of the current holder in ms (0 when free). */
 REDISX_API int64_t redisx_lock_info_ttl_ms(const redisx_lock_info *info);
-/** Last fencing token issued for the name (0 when never locked). */
+/** Newest fencing token the server still remembers for the name: the
+ *  holder's, or one issued within the original lease of its acquire; 0 when
+ *  it remembers none (never locked, or long enough ago). */
 REDISX_API int64_t redisx_lock_info_last_fencing_token(const redisx_lock_info *info);
 
 REDISX_END_DECLS

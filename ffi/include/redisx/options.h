@@ -26,7 +26,9 @@ REDISX_API void redisx_options_free(redisx_options *opts);
 REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char *url);
 
 /** ACL user name and password, overriding the URL's; NULL clears. A user
- *  without a password is REDISX_ERR_INVALID at open. */
+ *  without a password is REDISX_ERR_INVALID at open. An empty password (with
+ *  or without a user) means no AUTH at all, as an empty password in a URL
+ *  (redis://:@host) does. */
 REDISX_API redisx_status redisx_options_set_auth(redisx_options *opts, const char *user, const char *password);
 
 /** Timeout for establishing a connection (TCP connect plus AUTH/SELECT);
@@ -41,7 +43,8 @@ REDISX_API redisx_status redisx_options_set_connect_timeout_ms(redisx_options *o
 REDISX_API redisx_status redisx_options_set_command_timeout_ms(redisx_options *opts, int64_t ms);
 
 /** Prefix of every key redisx writes: "{prefix}:{kind}:..." (1..128 bytes,
- *  no NUL). Services that must share locks use the same prefix. */
+ *  no NUL, no '{' or '}': REDISX_ERR_INVALID). Services that must share
+ *  locks use the same prefix. */
 REDISX_API redisx_status redisx_options_set_prefix(redisx_options *opts, const char *prefix);
 
 /** Number of connections the client multiplexes over, 1..64 (default 1: with

@@ -52,6 +52,10 @@ typedef enum redisx_ratelimit_algorithm {
 #define REDISX_RATELIMIT_LOG_LIMIT_MAX 100000
 /** Longest period, in ms (366 days). */
 #define REDISX_RATELIMIT_PERIOD_MAX_MS 31622400000LL
+/** Token bucket and GCRA: longest time to refill a whole burst,
+ *  burst * period_ms / limit, in ms (100 x 366 days). Beyond it the scripts'
+ *  expiries and times would leave the exact range of Lua's doubles. */
+#define REDISX_RATELIMIT_REFILL_MAX_MS 3162240000000LL
 
 /** Completion of a check or peek: on REDISX_OK `result` belongs to the callee
  *  (free it with redisx_ratelimit_result_free()); otherwise it is NULL. Runs
@@ -63,7 +67,9 @@ typedef void (*redisx_ratelimit_cb)(redisx_client *client, redisx_status status,
  *  bytes) namespaces its keys; `limit` units per `period_ms`
  *  (1..REDISX_RATELIMIT_PERIOD_MAX_MS). `burst` is the bucket size of the
  *  token bucket and GCRA (0 means `limit`); the window algorithms take 0 or
- *  `limit` only. REDISX_ERR_INVALID names the offending parameter. The
+ *  `limit` only; for those two, burst * period_ms / limit (the time to refill
+ *  a whole burst) is at most REDISX_RATELIMIT_REFILL_MAX_MS.
+ *  REDISX_ERR_INVALID names the offending parameter or bound. The
  *  limiter holds a reference to the client's memory, but calls fail with
  *  REDISX_ERR_CLOSED once the client is closed. Thread-safe. */
 REDISX_API redisx_status redisx_limiter_new(redisx_limiter **out, redisx_client *client, const char *name,

@@ -114,7 +114,7 @@ class LockInfo(NamedTuple):
     locked: bool
     fencing_token: int  #: of the current holder; 0 when free
     ttl_ms: int  #: remaining lease of the holder; 0 when free
-    last_fencing_token: int  #: last token ever issued for the name; 0 when never locked
+    last_fencing_token: int  #: newest token the server still remembers for the name (docs/KEYS.md); 0 when none
 
     @property
     def ttl(self) -> float:

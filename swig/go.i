@@ -353,7 +353,9 @@ type GONAME uintptr
 
 /* No C callback ever calls into Go: completions go to the client's queue. */
 %typemap(in, numinputs=0) redisx_status_cb cb, redisx_reply_cb cb, redisx_lock_cb cb, redisx_lock_info_cb cb,
-    redisx_lock_lost_cb on_lost, redisx_ratelimit_cb cb, redisx_idem_cb cb "$1 = NULL;"
+    redisx_lock_lost_cb on_lost, redisx_ratelimit_cb cb, redisx_idem_cb cb, redisx_log_cb cb "$1 = NULL;"
 %ignore redisx_options_set_event_cb;
-%ignore redisx_options_set_log_cb;
 %ignore redisx_options_set_state_cb;
+/* redisx_options_set_log_cb stays, as Redisx_options_set_log_cb(opts, level,
+ * tag): with the callback fixed to NULL it only sets the least severe level,
+ * which also filters the log lines sent to the queue (REDISX_QUEUE_LOGS). */

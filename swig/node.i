@@ -26,7 +26,9 @@
  *     length 0. redisx_idem_response() and redisx_idem_metadata() return a
  *     Buffer (a copy).
  *   - Strings in must be strings without NUL characters (a NUL would silently
- *     cut a lock name); null passes NULL. Integers in must be integral numbers
+ *     cut a lock name) and without lone surrogates (Node-API would turn them
+ *     into U+FFFD, making distinct strings one key); null passes NULL. The
+ *     same holds for strings in argv and in binary inputs. Integers in must be integral numbers
  *     or BigInts in range. int64 results are numbers while they are safe
  *     integers and BigInts beyond.
  *   - Blocking forms (redisx_command, redisx_lock_acquire,
@@ -83,6 +85,36 @@ static int64_t redisxjs_int(Napi::Env env, Napi::Value v, int64_t lo, int64_t hi
     if (x < lo || x > hi)
         redisxjs_invalid(env, fn, param, "is out of range");
     return x;
+}
+
+/* The UTF-8 bytes of a JavaScript string, refusing strings that have none:
+ * Node-API turns a lone surrogate ('\uD800') into U+FFFD, so distinct
+ * strings would become one Redis key (one lock, one budget). Python refuses
+ * them too (str has no UTF-8 encoding then); binary names are Buffers. Only
+ * non-ASCII strings pay for the UTF-16 scan. */
+static std::string redisxjs_utf8(Napi::Env env, Napi::Value v, const char *fn, const char *param)
+{
+    Napi::String js = v.As<Napi::String>();
+    std::string s = js.Utf8Value();
+    bool ascii = true;
+    for (unsigned char c : s) {
+        if (c >= 0x80) {
+            ascii = false;
+            break;
+        }
+    }
+    if (ascii)
+        return s;
+    std::u16string u = js.Utf16Value();
+    for (size_t i = 0; i < u.size(); i++) {
+        char16_t c = u[i];
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < u.size() && u[i + 1] >= 0xDC00 && u[i + 1] <= 0xDFFF) {
+            i++; /* a surrogate pair: one code point */
+        } else if (c >= 0xD800 && c <= 0xDFFF) {
+            redisxjs_invalid(env, fn, param, "must be well-formed Unicode (it holds a lone surrogate, which has no UTF-8 form)");
+        }
+    }
+    return s;
 }
 
 static Napi::Value redisxjs_from_int64(Napi::Env env, int64_t x)
@@ -206,7 +238,7 @@ REDISX_OUT_HANDLE(redisx_idem)
     if ($input.IsNull() || $input.IsUndefined()) {
         $1 = NULL;
     } else if ($input.IsString()) {
-        temp = $input.As<Napi::String>().Utf8Value();
+        temp = redisxjs_utf8(env, $input, "$symname", "$1_name");
         if (strlen(temp.c_str()) != temp.size())
             redisxjs_invalid(env, "$symname", "$1_name", "must not contain NUL characters");
         $1 = (char *)temp.c_str();
@@ -243,7 +275,7 @@ REDISX_OUT_HANDLE(redisx_idem)
             ptrs[i] = b.Length() ? b.Data() : "";
             lens[i] = b.Length();
         } else if (v.IsString()) {
-            strs.push_back(v.As<Napi::String>().Utf8Value());
+            strs.push_back(redisxjs_utf8(env, v, "$symname", "argv"));
             ptrs[i] = strs.back().data();
             lens[i] = strs.back().size();
         } else {
@@ -267,7 +299,7 @@ REDISX_OUT_HANDLE(redisx_idem)
         $1 = ($1_ltype)(b.Length() ? b.Data() : "");
         $2 = b.Length();
     } else if ($input.IsString()) {
-        temp = $input.As<Napi::String>().Utf8Value();
+        temp = redisxjs_utf8(env, $input, "$symname", "$1_name");
         $1 = ($1_ltype)temp.data();
         $2 = temp.size();
     } else {

@@ -894,14 +894,16 @@ pyx_ctx *pyx_ctx_new(PyObject *on_event, PyObject *lost)
 }
 
 /** Opens the client with `opts` (the queue and the event trampoline are
- *  attached here; `opts` stays the caller's). */
-PyObject *pyx_ctx_open(pyx_ctx *ctx, redisx_options *opts)
+ *  attached here; `opts` stays the caller's). `what` is the REDISX_QUEUE_*
+ *  mask of notifications the queue also receives (logs, states), which
+ *  pyx_ctx_drain() returns with tag None. */
+PyObject *pyx_ctx_open(pyx_ctx *ctx, redisx_options *opts, unsigned what)
 {
     if (!ctx || !opts)
         return pyx_raise(REDISX_ERR_INVALID, "context or options is NULL");
     if (ctx->client || ctx->closed)
         return pyx_raise(REDISX_ERR_INVALID, "context already used");
-    redisx_status st = redisx_options_set_queue(opts, ctx->queue, 0);
+    redisx_status st = redisx_options_set_queue(opts, ctx->queue, what & (REDISX_QUEUE_LOGS | REDISX_QUEUE_STATES));
     if (st == REDISX_OK && ctx->on_event)
         st = redisx_options_set_event_cb(opts, pyx_event_trampoline, ctx);
     if (st != REDISX_OK)
@@ -1094,7 +1096,18 @@ PyObject *pyx_command_async(pyx_ctx *ctx, int argc, const char *const *argv, con
     Py_RETURN_NONE;
 }
 
-/** Pops up to `max` items without waiting: a list of (tag, ok, value). For
+/** Sets the least severe log level the queue receives (no C callback). */
+PyObject *pyx_options_set_log_level(redisx_options *opts, int level)
+{
+    redisx_status st = redisx_options_set_log_cb(opts, NULL, (redisx_log_level)level, NULL);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    Py_RETURN_NONE;
+}
+
+/** Pops up to `max` items without waiting: a list of (tag, ok, value). A
+ *  notification has tag None and ok False: value is ("log", level, message) or
+ *  ("state", connection, state, detail). For
  *  a failed completion `value` is the exception instance; otherwise it is
  *  the lock handle (acquire), the info tuple (inspect), the reply value
  *  (command; an error reply counts as failed), the result tuple (rate-limit
@@ -1110,7 +1123,23 @@ PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
         redisx_item *it = NULL;
         if (redisx_queue_pop(&it, ctx->queue, 0) != REDISX_OK)
             break;
-        if (redisx_item_kind_of(it) != REDISX_ITEM_COMPLETION) {
+        redisx_item_kind kind = redisx_item_kind_of(it);
+        if (kind == REDISX_ITEM_LOG || kind == REDISX_ITEM_STATE) {
+            PyObject *t = kind == REDISX_ITEM_LOG
+                              ? Py_BuildValue("(OO(siN))", Py_None, Py_False, "log", (int)redisx_item_log_level(it),
+                                              pyx_text(redisx_item_message(it)))
+                              : Py_BuildValue("(OO(siiN))", Py_None, Py_False, "state", redisx_item_connection(it),
+                                              (int)redisx_item_state(it), pyx_text(redisx_item_message(it)));
+            redisx_item_free(it);
+            int rc = t ? PyList_Append(out, t) : -1;
+            Py_XDECREF(t);
+            if (rc < 0) {
+                Py_DECREF(out);
+                return NULL;
+            }
+            continue;
+        }
+        if (kind != REDISX_ITEM_COMPLETION) {
             redisx_item_free(it);
             continue;
         }

@@ -41,11 +41,23 @@ type core struct {
 	pendMu  sync.Mutex
 	nextTag uintptr
 	pending map[uintptr]*pending
-	lost    map[uintptr]func()
+	// renewing holds every Lock under KeepAlive by its tag, so that renewal
+	// never depends on the caller keeping a reference (the rule of every
+	// binding: renewal runs until Release, loss or Close).
+	renewing map[uintptr]renewal
 
-	events     *eventPump
+	events     *eventPump // runs onEvent, onLog and onState
+	onEvent    func(Event)
+	onLog      func(LogEntry)
+	onState    func(StateChange)
 	dispatched chan struct{}
 	closeOnce  sync.Once
+}
+
+// renewal is one Lock under KeepAlive and its onLost (may be nil).
+type renewal struct {
+	lock   *Lock
+	onLost func()
 }
 
 // pending is one asynchronous call waiting for its completion.
@@ -58,8 +70,11 @@ type pending struct {
 type Option func(*config)
 
 type config struct {
-	set     []func(capi.Options) error
-	handler func(Event)
+	set      []func(capi.Options) error
+	handler  func(Event)
+	onLog    func(LogEntry)
+	logLevel LogLevel
+	onState  func(StateChange)
 }
 
 func (c *config) add(f func(capi.Options) error) { c.set = append(c.set, f) }
@@ -128,9 +143,9 @@ func WithFailOpenLocks() Option {
 }
 
 // WithRateLimitFailPolicy sets what rate limiters of this client do when
-// Redis cannot be reached: FailOpen (the default) allows the check without
-// counting it and says so in RateLimitResult.FailOpen; FailClosed returns
-// ErrConnection/ErrTimeout. A limiter can override it (WithLimiterFailPolicy).
+// Redis cannot be reached: FailOpen (the default) allows the check and says
+// so in RateLimitResult.FailOpen (a check that timed out may or may not have
+// been counted by the server); FailClosed returns ErrConnection/ErrTimeout. A limiter can override it (WithLimiterFailPolicy).
 func WithRateLimitFailPolicy(p FailPolicy) Option {
 	return func(c *config) {
 		c.add(func(o capi.Options) error {
@@ -159,6 +174,40 @@ func WithEventHandler(h func(Event)) Option {
 	return func(c *config) { c.handler = h }
 }
 
+// WithLogHandler receives the library's log lines at LogWarn and above (see
+// WithLogLevel), in order, on the goroutine that runs the event handler:
+// the lines come through the client's queue, never a C callback. Close
+// waits until the handler has seen every line: do not call Close from it.
+func WithLogHandler(h func(LogEntry)) Option {
+	return func(c *config) { c.onLog = h }
+}
+
+// WithLogLevel sets the least severe level WithLogHandler receives (default
+// LogWarn).
+func WithLogLevel(l LogLevel) Option {
+	return func(c *config) { c.logLevel = l }
+}
+
+// WithStateHandler receives every state change of the client's connections
+// (connected, disconnected, reconnecting), in order, on the goroutine that
+// runs the event handler. Close waits until the handler has seen every
+// change: do not call Close from it.
+func WithStateHandler(h func(StateChange)) Option {
+	return func(c *config) { c.onState = h }
+}
+
+// WithReconnectBackoff sets the delays between reconnection attempts: the
+// first retry after a drop is immediate, then the delay doubles from min up
+// to max, each drawn with jitter in [delay/2, delay]. 1ms <= min <= max <=
+// 1h, else ErrInvalidArgument; the default is 50ms..2s (the library's).
+func WithReconnectBackoff(min, max time.Duration) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			return capi.Redisx_options_set_reconnect_backoff_ms(o, millis(min), millis(max))
+		})
+	}
+}
+
 // WithEventKeys puts the key name (the lock name, ...) into events; off by
 // default because names can be personal data.
 func WithEventKeys() Option {
@@ -173,7 +222,7 @@ func WithEventKeys() Option {
 // here, but operations fail until it is reachable. Malformed URLs give
 // ErrInvalidURL, bad options ErrInvalidArgument.
 func Open(url string, opts ...Option) (*Client, error) {
-	var cfg config
+	cfg := config{logLevel: LogWarn}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -201,6 +250,18 @@ func Open(url string, opts ...Option) (*Client, error) {
 	if cfg.handler != nil {
 		what |= capi.REDISX_QUEUE_EVENTS
 	}
+	if cfg.onLog != nil {
+		what |= capi.REDISX_QUEUE_LOGS
+		// No C callback (NULL): this only sets the least severe level,
+		// which filters the queue's log lines too.
+		if err := capi.Redisx_options_set_log_cb(o, enumAs(capi.REDISX_LOG_WARN, int(cfg.logLevel)), 0); err != nil {
+			capi.Redisx_queue_free(q)
+			return nil, errorOf(err)
+		}
+	}
+	if cfg.onState != nil {
+		what |= capi.REDISX_QUEUE_STATES
+	}
 	if err := capi.Redisx_options_set_queue(o, q, what); err != nil {
 		capi.Redisx_queue_free(q)
 		return nil, errorOf(err)
@@ -215,11 +276,14 @@ func Open(url string, opts ...Option) (*Client, error) {
 		q:          q,
 		nextTag:    1,
 		pending:    map[uintptr]*pending{},
-		lost:       map[uintptr]func(){},
+		renewing:   map[uintptr]renewal{},
 		dispatched: make(chan struct{}),
+		onEvent:    cfg.handler,
+		onLog:      cfg.onLog,
+		onState:    cfg.onState,
 	}
-	if cfg.handler != nil {
-		k.events = newEventPump(cfg.handler)
+	if cfg.handler != nil || cfg.onLog != nil || cfg.onState != nil {
+		k.events = newEventPump()
 	}
 	go k.dispatch()
 	c := &Client{core: k}
@@ -250,6 +314,10 @@ func (k *core) close() {
 		capi.Redisx_queue_shutdown(k.q)
 		<-k.dispatched
 		capi.Redisx_queue_free(k.q)
+		// Renewal has stopped: the locks it held may be collected now.
+		k.pendMu.Lock()
+		clear(k.renewing)
+		k.pendMu.Unlock()
 		if k.events != nil {
 			k.events.close()
 		}
@@ -339,19 +407,38 @@ func (k *core) handle(it capi.Item) {
 	case capi.REDISX_ITEM_COMPLETION:
 		k.complete(capi.Redisx_item_user(it), it)
 	case capi.REDISX_ITEM_EVENT:
-		if k.events != nil {
-			k.events.push(eventOf(capi.Redisx_item_event(it)))
+		if k.onEvent != nil {
+			ev, h := eventOf(capi.Redisx_item_event(it)), k.onEvent
+			k.events.push(func() { h(ev) })
+		}
+		capi.Redisx_item_free(it)
+	case capi.REDISX_ITEM_LOG:
+		if k.onLog != nil {
+			e := LogEntry{Level: LogLevel(int(capi.Redisx_item_log_level(it))), Message: capi.Redisx_item_message(it)}
+			h := k.onLog
+			k.events.push(func() { h(e) })
+		}
+		capi.Redisx_item_free(it)
+	case capi.REDISX_ITEM_STATE:
+		if k.onState != nil {
+			sc := StateChange{
+				Connection: capi.Redisx_item_connection(it),
+				State:      ConnState(int(capi.Redisx_item_state(it))),
+				Detail:     capi.Redisx_item_message(it),
+			}
+			h := k.onState
+			k.events.push(func() { h(sc) })
 		}
 		capi.Redisx_item_free(it)
 	case capi.REDISX_ITEM_LOCK_LOST:
 		tag := capi.Redisx_item_user(it)
 		capi.Redisx_item_free(it)
 		k.pendMu.Lock()
-		fn := k.lost[tag]
-		delete(k.lost, tag)
+		r := k.renewing[tag]
+		delete(k.renewing, tag)
 		k.pendMu.Unlock()
-		if fn != nil {
-			go fn()
+		if r.onLost != nil {
+			go r.onLost()
 		}
 	default:
 		capi.Redisx_item_free(it)
@@ -393,6 +480,9 @@ func dispose(it capi.Item) {
 // `user`) and waits for its completion item or for ctx. The caller owns and
 // frees the item.
 func (k *core) call(ctx context.Context, submit func(tag uintptr) error) (capi.Item, error) {
+	if ctx == nil {
+		return 0, nilContext()
+	}
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
@@ -665,6 +755,11 @@ func millis(d time.Duration) int64 {
 	}
 	return int64((d + time.Millisecond - 1) / time.Millisecond)
 }
+
+// nilContext is the error of every call given a nil context.Context: like
+// net/http's NewRequestWithContext, an error rather than a panic (pass
+// context.Background() or context.TODO()).
+func nilContext() error { return invalid("nil context.Context (use context.Background())") }
 
 // noNUL refuses strings that C would silently cut at their first NUL byte.
 func noNUL(s, what string) error {

@@ -8,7 +8,7 @@
 //	if err != nil { ... }
 //	defer c.Close()
 //	lk, err := c.Lock(ctx, "nightly-report", 30*time.Second)
-//	if err != nil { ... }          // ctx deadline/cancellation bound the wait
+//	if err != nil { ... }          // waits up to 10s; ctx can end the wait sooner
 //	defer lk.Release(ctx)
 //	write(lk.FencingToken(), data) // let the resource reject older tokens
 //

@@ -1,6 +1,7 @@
 package redisx
 
 import (
+	"strconv"
 	"sync"
 	"time"
 
@@ -17,6 +18,63 @@ type Event struct {
 	Duration   time.Duration // from the call to its completion
 	RoundTrips int           // commands written to Redis for it
 	Key        string        // the key name, with WithEventKeys; "" otherwise
+}
+
+// LogLevel is the severity of a LogEntry; the numbers are the C library's
+// (redisx_log_level) and never change.
+type LogLevel int
+
+const (
+	LogDebug LogLevel = 0
+	LogInfo  LogLevel = 1
+	LogWarn  LogLevel = 2 // the default least severe level passed on
+	LogError LogLevel = 3
+)
+
+var logLevelNames = [...]string{"debug", "info", "warn", "error"}
+
+// String returns the name every binding uses: "debug", "info", "warn",
+// "error".
+func (l LogLevel) String() string {
+	if l >= 0 && int(l) < len(logLevelNames) {
+		return logLevelNames[l]
+	}
+	return "LogLevel(" + strconv.Itoa(int(l)) + ")"
+}
+
+// LogEntry is one log line of the library (see WithLogHandler).
+type LogEntry struct {
+	Level   LogLevel
+	Message string
+}
+
+// ConnState is a connection's state in a StateChange; the numbers are the
+// C library's (redisx_conn_state) and never change.
+type ConnState int
+
+const (
+	StateConnected    ConnState = 0
+	StateDisconnected ConnState = 1
+	StateReconnecting ConnState = 2
+)
+
+var connStateNames = [...]string{"connected", "disconnected", "reconnecting"}
+
+// String returns the name every binding uses: "connected", "disconnected",
+// "reconnecting".
+func (s ConnState) String() string {
+	if s >= 0 && int(s) < len(connStateNames) {
+		return connStateNames[s]
+	}
+	return "ConnState(" + strconv.Itoa(int(s)) + ")"
+}
+
+// StateChange is a state change of one of the client's connections (see
+// WithStateHandler).
+type StateChange struct {
+	Connection int       // index of the connection in the client's pool
+	State      ConnState // connected, disconnected, reconnecting
+	Detail     string    // why (the connect error, ...); may be ""
 }
 
 func eventOf(e capi.Event) Event {
@@ -36,31 +94,32 @@ func eventOf(e capi.Event) Event {
 	return ev
 }
 
-// eventPump hands events to the handler on its own goroutine, in order,
-// without ever blocking the dispatcher (the buffer grows instead).
+// eventPump runs handler calls (events, log lines, state changes) on its own
+// goroutine, in the order the queue delivered them, without ever blocking
+// the dispatcher (the buffer grows instead).
 type eventPump struct {
 	mu     sync.Mutex
 	cond   sync.Cond
-	buf    []Event
+	buf    []func()
 	closed bool
 	done   chan struct{}
 }
 
-func newEventPump(handler func(Event)) *eventPump {
+func newEventPump() *eventPump {
 	p := &eventPump{done: make(chan struct{})}
 	p.cond.L = &p.mu
-	go p.run(handler)
+	go p.run()
 	return p
 }
 
-func (p *eventPump) push(e Event) {
+func (p *eventPump) push(call func()) {
 	p.mu.Lock()
-	p.buf = append(p.buf, e)
+	p.buf = append(p.buf, call)
 	p.mu.Unlock()
 	p.cond.Signal()
 }
 
-func (p *eventPump) run(handler func(Event)) {
+func (p *eventPump) run() {
 	defer close(p.done)
 	for {
 		p.mu.Lock()
@@ -71,8 +130,8 @@ func (p *eventPump) run(handler func(Event)) {
 		p.buf = nil
 		closed := p.closed
 		p.mu.Unlock()
-		for _, e := range batch {
-			handler(e)
+		for _, call := range batch {
+			call()
 		}
 		if closed && len(batch) == 0 {
 			return

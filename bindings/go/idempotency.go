@@ -74,7 +74,7 @@ func (ih *idemHandle) free() { capi.Redisx_idem_free(ih.h) }
 //   - IdemCompleted: Response and Metadata hold the stored outcome;
 //   - IdemMismatch: the key was used with another fingerprint.
 //
-// With wait > 0 an in-progress record is waited on until it completes
+// With wait > 0 (negative: ErrInvalidArgument) an in-progress record is waited on until it completes
 // (IdemCompleted), fails or its lease passes (IdemNew), or wait has passed
 // (IdemInProgress). A ctx deadline that comes first ends the wait with
 // context.DeadlineExceeded; cancelling ctx returns ctx.Err() at once, and a
@@ -82,8 +82,14 @@ func (ih *idemHandle) free() { capi.Redisx_idem_free(ih.h) }
 // leased to nobody. Redis errors follow the idempotency fail policy
 // (default FailClosed: ErrConnection, ErrTimeout, ...).
 func (c *Client) BeginIdempotent(ctx context.Context, key string, fingerprint []byte, lease, wait time.Duration) (*IdemRecord, error) {
+	if ctx == nil {
+		return nil, nilContext()
+	}
 	if err := noNUL(key, "idempotency key"); err != nil {
 		return nil, err
+	}
+	if wait < 0 {
+		return nil, invalid("idempotency wait must not be negative, got %v", wait)
 	}
 	k := c.core
 	leaseMs := millis(lease)

@@ -11,8 +11,9 @@ import (
 
 // Lock is a held distributed lock: a token-owned lease with a fencing token.
 // Release it when done; a Lock dropped without Release is freed by the
-// garbage collector and its lease simply expires (its automatic renewal, if
-// any, stops).
+// garbage collector and its lease simply expires. A Lock under KeepAlive is
+// held by its client until Release, loss or Client.Close, whether or not the
+// caller still refers to it (the rule of every redisx binding).
 //
 // Locks share keys and semantics with every redisx binding that uses the
 // same prefix: a lock taken here excludes Python and Node holders too.
@@ -32,14 +33,9 @@ type lockHandle struct {
 	lostTag atomic.Uintptr
 }
 
-func (lh *lockHandle) free() {
-	if tag := lh.lostTag.Swap(0); tag != 0 {
-		lh.k.pendMu.Lock()
-		delete(lh.k.lost, tag)
-		lh.k.pendMu.Unlock()
-	}
-	capi.Redisx_lock_free(lh.h)
-}
+// free runs once the Lock is unreachable, which a Lock under KeepAlive is
+// not while its renewal runs (core.renewing holds it).
+func (lh *lockHandle) free() { capi.Redisx_lock_free(lh.h) }
 
 func (c *Client) newLock(name string, h capi.Lock) *Lock {
 	lk := &Lock{
@@ -58,15 +54,23 @@ func (c *Client) newLock(name string, h capi.Lock) *Lock {
 type LockOption func(*lockConfig)
 
 type lockConfig struct {
-	wait time.Duration // < 0: until ctx is done
+	wait time.Duration
+	err  error
 }
 
-// WithWait bounds how long Lock waits for a held lock (besides ctx); when it
-// runs out Lock returns ErrLockHeld. WithWait(0) is TryLock.
+// defaultWait is how long Lock waits for a held lock without WithWait: 10
+// seconds, the same default in every redisx binding (see the README).
+const defaultWait = 10 * time.Second
+
+// WithWait sets how long Lock waits for a held lock (default 10s, the same
+// in every binding); when it runs out Lock returns ErrLockHeld. A ctx
+// deadline that comes first still ends the wait. WithWait(0) is TryLock; a
+// negative d makes Lock return ErrInvalidArgument.
 func WithWait(d time.Duration) LockOption {
 	return func(c *lockConfig) {
 		if d < 0 {
-			d = 0
+			c.err = invalid("lock wait must not be negative, got %v", d)
+			return
 		}
 		c.wait = d
 	}
@@ -79,14 +83,18 @@ func WithWait(d time.Duration) LockOption {
 const chunkMs = 1000
 
 // Lock acquires lock name with a lease of ttl, waiting while another owner
-// holds it: until ctx is done (a ctx deadline bounds the wait; it then
-// returns context.DeadlineExceeded) or until the WithWait limit (then
-// ErrLockHeld). Cancelling ctx returns ctx.Err() promptly; a lock the
-// library obtains after that is released, never leaked.
+// holds it for up to 10 seconds (WithWait changes it; the same default in
+// every binding), then ErrLockHeld. A ctx deadline that comes first ends the
+// wait with context.DeadlineExceeded; cancelling ctx returns ctx.Err()
+// promptly; a lock the library obtains after that is released, never
+// leaked. A nil ctx is ErrInvalidArgument.
 func (c *Client) Lock(ctx context.Context, name string, ttl time.Duration, opts ...LockOption) (*Lock, error) {
-	cfg := lockConfig{wait: -1}
+	cfg := lockConfig{wait: defaultWait}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.err != nil {
+		return nil, cfg.err
 	}
 	return c.acquire(ctx, name, ttl, cfg.wait)
 }
@@ -97,6 +105,9 @@ func (c *Client) TryLock(ctx context.Context, name string, ttl time.Duration) (*
 }
 
 func (c *Client) acquire(ctx context.Context, name string, ttl time.Duration, limit time.Duration) (*Lock, error) {
+	if ctx == nil {
+		return nil, nilContext()
+	}
 	if err := noNUL(name, "lock name"); err != nil {
 		return nil, err
 	}
@@ -188,7 +199,7 @@ func (lk *Lock) Release(ctx context.Context) error {
 	h := lk.h.h
 	if tag := lk.h.lostTag.Swap(0); tag != 0 {
 		k.pendMu.Lock()
-		delete(k.lost, tag)
+		delete(k.renewing, tag)
 		k.pendMu.Unlock()
 	}
 	err := k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_lock_release_async(h, tag) })
@@ -208,21 +219,20 @@ func (lk *Lock) Extend(ctx context.Context, ttl time.Duration) error {
 }
 
 // KeepAlive starts automatic renewal: every ttl/3 the library extends the
-// lease to its full ttl, until Release, Client.Close or the Lock is garbage
-// collected. If a renewal finds the lock gone (expired, deleted, taken) or
-// renewals fail until the lease must have run out, onLost (may be nil) runs
-// once on a goroutine of its own and renewal stops. A second KeepAlive
-// returns ErrInvalidArgument.
+// lease to its full ttl, until Release, Client.Close, or the lock is lost.
+// The client holds the Lock meanwhile: dropping every reference to it does
+// not stop renewal (as in every redisx binding; a lock nobody releases is
+// held until Close). If a renewal finds the lock gone (expired, deleted,
+// taken) or renewals fail until the lease must have run out, onLost (may be
+// nil) runs once on a goroutine of its own and renewal stops. A second
+// KeepAlive returns ErrInvalidArgument.
 func (lk *Lock) KeepAlive(onLost func()) error {
 	k := lk.h.k
-	var tag uintptr
-	if onLost != nil {
-		k.pendMu.Lock()
-		tag = k.nextTag
-		k.nextTag++
-		k.lost[tag] = onLost
-		k.pendMu.Unlock()
-	}
+	k.pendMu.Lock()
+	tag := k.nextTag
+	k.nextTag++
+	k.renewing[tag] = renewal{lock: lk, onLost: onLost}
+	k.pendMu.Unlock()
 	k.mu.RLock()
 	var err error
 	if k.closed {
@@ -232,12 +242,10 @@ func (lk *Lock) KeepAlive(onLost func()) error {
 	}
 	k.mu.RUnlock()
 	runtime.KeepAlive(lk)
-	if err != nil || tag == 0 {
-		if tag != 0 {
-			k.pendMu.Lock()
-			delete(k.lost, tag)
-			k.pendMu.Unlock()
-		}
+	if err != nil {
+		k.pendMu.Lock()
+		delete(k.renewing, tag)
+		k.pendMu.Unlock()
 		return err
 	}
 	lk.h.lostTag.Store(tag)
@@ -254,6 +262,9 @@ type LockInfo struct {
 
 // LockInfo inspects lock name without taking it.
 func (c *Client) LockInfo(ctx context.Context, name string) (LockInfo, error) {
+	if ctx == nil {
+		return LockInfo{}, nilContext()
+	}
 	if err := noNUL(name, "lock name"); err != nil {
 		return LockInfo{}, err
 	}

@@ -426,11 +426,17 @@ func TestFiveThousandGoroutinesUseFewThreads(t *testing.T) {
 }
 
 func TestDroppedLocksAreFreedByTheGarbageCollector(t *testing.T) {
-	c := open(t)
+	c, err := redisx.Open(serverURL)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer c.Close()
+	probe := open(t)
 	ctx := ctxFor(t)
 	const n = 50
 	// Dropped without Release, some with renewal running: the cleanup frees
-	// the handles, which stops renewal, so the leases run out.
+	// the plain ones, whose leases run out; the kept-alive ones are held by
+	// the client and renewed until Close.
 	func() {
 		for i := 0; i < n; i++ {
 			lk, err := c.Lock(ctx, lockName(t, fmt.Sprint(i)), 300*time.Millisecond)
@@ -444,12 +450,17 @@ func TestDroppedLocksAreFreedByTheGarbageCollector(t *testing.T) {
 			}
 		}
 	}()
-	for i := 0; i < n; i++ {
-		name := lockName(t, fmt.Sprint(i))
-		eventually(t, name+" expires once its dropped handle is collected", func() bool {
+	locked := func(i int) bool {
+		info, err := probe.LockInfo(ctx, lockName(t, fmt.Sprint(i)))
+		if err != nil {
+			t.Fatalf("LockInfo: %v", err)
+		}
+		return info.Locked
+	}
+	for i := 1; i < n; i += 2 {
+		eventually(t, fmt.Sprint(i)+" expires once its dropped handle is collected", func() bool {
 			runtime.GC()
-			info, err := c.LockInfo(ctx, name)
-			return err == nil && !info.Locked
+			return !locked(i)
 		})
 	}
 	// The client is unharmed.
@@ -459,6 +470,15 @@ func TestDroppedLocksAreFreedByTheGarbageCollector(t *testing.T) {
 	}
 	if err := lk.Release(ctx); err != nil {
 		t.Fatalf("Release: %v", err)
+	}
+	for i := 0; i < n; i += 2 {
+		if !locked(i) {
+			t.Fatalf("kept-alive lock %d expired before Close", i)
+		}
+	}
+	c.Close()
+	for i := 0; i < n; i += 2 {
+		eventually(t, fmt.Sprint(i)+" expires after Close", func() bool { return !locked(i) })
 	}
 }
 

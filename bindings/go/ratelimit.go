@@ -250,7 +250,7 @@ type RateLimitResult struct {
 	Remaining  int64         // units still available after this check, >= 0
 	Reset      time.Duration // until the key's budget is whole again (0: it is whole now)
 	RetryAfter time.Duration // when denied: until the same cost can be allowed; -1ms when allowed
-	FailOpen   bool          // Redis was unreachable and the fail-open policy allowed the check uncounted
+	FailOpen   bool          // Redis was unreachable or too slow and the fail-open policy allowed the check; it may or may not have been counted
 }
 
 // Headers returns the standard rate-limit response headers of r, by the

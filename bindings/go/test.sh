@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
 # The Go binding's checks: go vet, then the tests with the race detector.
+# Passes on a warm build cache as on a cold one (run it twice in a row).
 # The tests start their own redis-server on a free loopback port.
 #
 #   bindings/go/test.sh [extra go test flags, e.g. -run Lock -v]
@@ -19,5 +20,14 @@ includedir=$(pkg-config --variable=includedir redisx)
 digest=$(cat "$includedir"/redisx/*.h | sha256sum | cut -c1-16)
 export CGO_CFLAGS="${CGO_CFLAGS:--O2 -g} -DREDISX_HEADERS_DIGEST=$digest"
 
-go vet ./...
+# `go vet ./...` cannot be used here: vet's cgocall pass re-parses a cgo
+# package's raw sources, and for a SWIG package the raw Go file
+# (_capi_swig.go) exists only in the work directory of the build that ran
+# swig. When the build of internal/capi comes from the cache (any earlier
+# `go build`/`go test` with the same flags) that file is gone and vet fails
+# with "can't parse raw cgo file". So: every package but the generated one
+# with all analyzers, and the generated one without cgocall (the only pass
+# that needs the raw file).
+go vet $(go list ./... | grep -v '/internal/capi$')
+go vet -cgocall=false ./internal/capi
 go test -race -count=1 ./... "$@"

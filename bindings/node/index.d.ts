@@ -11,6 +11,9 @@ export interface ClientOptions {
   connectTimeout?: number;
   /** Connections multiplexed over (1..64, core default 1). */
   connections?: number;
+  /** Reconnect delays in ms: the first retry is immediate, then the delay
+   *  doubles from min to max (jittered); core default 50..2000. */
+  reconnectBackoff?: { min: number; max: number };
   /** Locks granted without Redis when it is unreachable (fail open); default false. */
   failOpenLocks?: boolean;
   /** Rate-limit checks allowed without Redis when it is unreachable; default
@@ -26,7 +29,7 @@ export interface ClientOptions {
   eventKeys?: boolean;
   /** Called on the JS thread once per finished operation. */
   onEvent?: (event: RedisxEvent) => void;
-  /** Called on connection state changes. */
+  /** Called on the JS thread on connection state changes (from the queue). */
   onState?: (state: StateChange) => void;
   /** Called with the core's log lines at or above logLevel (default "warn"). */
   onLog?: (line: LogLine) => void;
@@ -65,7 +68,8 @@ export interface LogLine {
 export interface AcquireOptions {
   /** Lease in ms (1..86400000). Required. */
   ttl: number;
-  /** How long to keep retrying in ms (0..86400000); default 0 = one attempt. */
+  /** How long to keep retrying in ms (0..86400000); default 10000, as in
+   *  every binding; 0 = one attempt. */
   wait?: number;
 }
 
@@ -173,7 +177,8 @@ export class RateLimitResult {
   readonly reset: number;
   /** When denied: ms until the same cost can pass; -1 when allowed. */
   readonly retryAfter: number;
-  /** Redis was unreachable and the fail-open policy allowed the check. */
+  /** Redis was unreachable or too slow and the fail-open policy allowed the
+   *  check; a check that timed out may or may not have been counted. */
   readonly failOpen: boolean;
   /** The standard headers: see rateLimitHeaders. */
   headers(): RateLimitHeaders;

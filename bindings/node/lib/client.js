@@ -13,9 +13,13 @@
 const util = require('node:util');
 const N = require('./native');
 const { fromStatus, translate, invalid, ClientClosed, ServerError } = require('./errors');
-const { call, checkMs, checkKey, binary } = require('./util');
+const { call, checkMs, checkKey, binary, options: optionsArg } = require('./util');
 const { Limiter, RateLimitResult } = require('./ratelimit');
 const { IdempotencyRecord, runIdempotent, DEFAULT_LEASE_MS } = require('./idempotency');
+
+// How long acquire() and withLock() wait for a held lock when no `wait` is
+// given: the default of every redisx binding (root README).
+const DEFAULT_WAIT_MS = 10000;
 
 const DRAIN_BATCH = 256; // items per poll callback: other I/O runs in between
 
@@ -119,6 +123,7 @@ const OPTION_KEYS = new Set([
   'onState',
   'onLog',
   'logLevel',
+  'reconnectBackoff',
 ]);
 
 function checkFunction(f, what) {
@@ -184,7 +189,8 @@ class Lock {
    *  onLost(lock) runs once if renewal finds the lock gone or cannot renew it
    *  in time. Renewal stops on release, on client close, and when the lock is
    *  lost; it does not keep the process alive. Returns the lock. */
-  keepAlive({ onLost } = {}) {
+  keepAlive(opts) {
+    const { onLost } = optionsArg(opts, 'keepAlive: options');
     checkFunction(onLost, 'keepAlive: onLost');
     this._client._keepAlive(this, onLost);
     return this;
@@ -238,6 +244,14 @@ class Client {
           N.redisx_options_set_connect_timeout_ms(opts, checkMs(options.connectTimeout, 'connectTimeout'));
         }
         if (options.connections !== undefined) N.redisx_options_set_connections(opts, options.connections);
+        if (options.reconnectBackoff !== undefined) {
+          const { min, max } = optionsArg(options.reconnectBackoff, 'reconnectBackoff');
+          N.redisx_options_set_reconnect_backoff_ms(
+            opts,
+            checkMs(min, 'reconnectBackoff.min'),
+            checkMs(max, 'reconnectBackoff.max'),
+          );
+        }
         if (options.username !== undefined || options.password !== undefined) {
           N.redisx_options_set_auth(opts, options.username ?? null, options.password ?? null);
         }
@@ -298,21 +312,28 @@ class Client {
   }
 
   /** Acquires lock `name` for `ttl` ms, retrying for up to `wait` ms (default
-   *  0: one attempt). Resolves to a Lock; rejects with LockHeld when it stayed
-   *  held. */
-  acquire(name, { ttl, wait = 0 } = {}) {
-    return this._acquire(name, ttl, wait);
+   *  10000, as in every binding; 0: one attempt). Resolves to a Lock; rejects
+   *  with LockHeld when it stayed held. */
+  acquire(name, opts) {
+    return this._acquire(name, opts, 'acquire', false);
   }
 
   /** One attempt: acquire(name, { ttl, wait: 0 }). */
-  tryAcquire(name, { ttl } = {}) {
-    return this._acquire(name, ttl, 0);
+  tryAcquire(name, opts) {
+    return this._acquire(name, opts, 'tryAcquire', true);
   }
 
-  _acquire(name, ttl, wait) {
-    return this._clientOp(OP_ACQUIRE, name, (tag) =>
-      N.redisx_lock_acquire_async(this._c, checkName(name), checkMs(ttl, 'ttl'), checkMs(wait, 'wait'), tag),
-    );
+  _acquire(name, opts, what, once) {
+    return this._clientOp(OP_ACQUIRE, name, (tag) => {
+      const { ttl, wait = DEFAULT_WAIT_MS } = optionsArg(opts, `${what}: options`);
+      N.redisx_lock_acquire_async(
+        this._c,
+        checkName(name),
+        checkMs(ttl, 'ttl'),
+        once ? 0 : checkMs(wait, 'wait'),
+        tag,
+      );
+    });
   }
 
   /** Runs `fn(lock)` while holding lock `name` and releases it in `finally`.
@@ -320,7 +341,8 @@ class Client {
    *  (a failing release is then ignored); if fn succeeds but the release
    *  fails (LockNotOwned: the lease ran out during fn), the release error is
    *  thrown. keepAlive: true renews the lease while fn runs. */
-  async withLock(name, { ttl, wait = 0, keepAlive = false } = {}, fn) {
+  async withLock(name, opts, fn) {
+    const { ttl, wait = DEFAULT_WAIT_MS, keepAlive = false } = optionsArg(opts, 'withLock: options');
     if (typeof fn !== 'function') throw invalid('withLock: the last argument must be a function');
     const lock = await this.acquire(name, { ttl, wait });
     if (keepAlive) lock.keepAlive();
@@ -367,11 +389,12 @@ class Client {
    *  metadata) or "MISMATCH" (another fingerprint). `lease` (ms, default
    *  30000) is the in-progress lease; `wait` (ms, default 0) waits for an
    *  in-progress record to finish. */
-  idempotencyBegin(key, fingerprint, { lease = DEFAULT_LEASE_MS, wait = 0 } = {}) {
+  idempotencyBegin(key, fingerprint, opts) {
     return this._clientOp(
       OP_IDEM,
       null,
-      (tag) =>
+      (tag) => {
+        const { lease = DEFAULT_LEASE_MS, wait = 0 } = optionsArg(opts, 'idempotencyBegin: options');
         N.redisx_idem_begin_async(
           this._c,
           checkKey(key, 'idempotency key'),
@@ -379,7 +402,8 @@ class Client {
           checkMs(lease, 'lease'),
           checkMs(wait, 'wait'),
           tag,
-        ),
+        );
+      },
       null,
     );
   }

@@ -5,7 +5,7 @@
 const nodeUtil = require('node:util');
 const N = require('./native');
 const { invalid } = require('./errors');
-const { checkMs, binary } = require('./util');
+const { checkMs, binary, options: optionsArg } = require('./util');
 
 const STATES = Object.freeze(['NEW', 'IN_PROGRESS', 'COMPLETED', 'MISMATCH']);
 /** The four states by name (the values are the names). */
@@ -50,13 +50,15 @@ class IdempotencyRecord {
    *  `metadata` (Buffer, Uint8Array or string) kept for `ttl` ms (default
    *  24 h) — and wakes waiting begins. Rejects with LockNotOwned when the
    *  record was taken over or is gone, InvalidArgument when it is not NEW. */
-  complete(response, metadata = null, { ttl = DEFAULT_TTL_MS } = {}) {
+  complete(response, metadata = null, opts) {
     const h = this._h;
     return this._client._clientOp(
       this._ops.status,
       null,
-      (tag) =>
-        N.redisx_idem_complete_async(h, binary(response, 'response'), binary(metadata, 'metadata'), checkMs(ttl, 'ttl'), tag),
+      (tag) => {
+        const { ttl = DEFAULT_TTL_MS } = optionsArg(opts, 'complete: options');
+        N.redisx_idem_complete_async(h, binary(response, 'response'), binary(metadata, 'metadata'), checkMs(ttl, 'ttl'), tag);
+      },
       this,
     );
   }

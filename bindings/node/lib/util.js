@@ -25,6 +25,16 @@ function checkKey(key, what) {
   return key;
 }
 
+/** An options argument: undefined is {}; anything but an object (null, a
+ *  number, ...) is InvalidArgument, not the TypeError of destructuring. */
+function options(o, what) {
+  if (o === undefined) return {};
+  if (o === null || typeof o !== 'object') {
+    throw invalid(`${what} must be an object, got ${o === null ? 'null' : typeof o}`);
+  }
+  return o;
+}
+
 /** Binary input for the C core: Buffer, Uint8Array (viewed, not copied),
  *  string (UTF-8) or null. */
 function binary(v, what) {
@@ -34,4 +44,4 @@ function binary(v, what) {
   throw invalid(`${what} must be a Buffer, a Uint8Array, a string or null, got ${typeof v}`);
 }
 
-module.exports = { call, checkMs, checkKey, binary };
+module.exports = { call, checkMs, checkKey, binary, options };

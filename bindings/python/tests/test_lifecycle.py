@@ -9,6 +9,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 
 import pytest
 
@@ -132,8 +133,10 @@ def test_dropping_clients_and_locks_without_close_does_not_crash_or_leak(redis_u
         c = redisx.Client(redis_url, prefix=prefix, on_event=events.append)
         lk = c.try_lock(f"gc{i}", ttl=5)
         if i % 3 == 0:
-            # a cycle through the lost-lock callable: lock -> client -> table -> callable -> lock
+            # a cycle through the lost-lock callable: lock -> client -> table -> callable -> lock;
+            # released, since a renewing lock keeps its client until release, loss or close
             lk.keep_alive(on_lost=lambda _l, lk=lk: lk)
+            lk.release()
         if i % 4 == 0:
             asyncio.run(c.acquire_async(f"gca{i}", ttl=5))  # the Lock is dropped at once
         if i % 5 == 0:
@@ -157,14 +160,15 @@ def test_dropping_clients_and_locks_without_close_does_not_crash_or_leak(redis_u
 def test_dropping_a_client_that_holds_renewing_locks(redis_url, prefix):
     c = redisx.Client(redis_url, prefix=prefix)
     lk = c.lock("drop", ttl=1.0).keep_alive(on_lost=lambda _l: None)
-    del c  # the lock keeps the client alive
+    ref = weakref.ref(c)
+    del c, lk  # the renewing lock keeps its client, and itself, alive
     gc.collect()
-    assert lk._client is not None and not lk._client.closed
     with redisx.Client(redis_url, prefix=prefix) as probe:
-        assert probe.lock_info("drop").locked
-        del lk
+        time.sleep(3.0)
         gc.collect()
-        # renewal stopped with the handle: the lease simply expires
+        assert ref() is not None and not ref().closed
+        assert probe.lock_info("drop").locked
+        ref().close()  # renewal stops: the lease simply expires
         assert wait_until(lambda: not probe.lock_info("drop").locked)
 
 

@@ -36,7 +36,7 @@ from ._errors import (
     Timeout,
     WouldBlock,
 )
-from ._client import Client, Event, Lock, LockInfo
+from ._client import Client, Event, Lock, LockInfo, LogEntry, StateChange
 from ._idempotency import (
     IdempotencyConflict,
     IdempotencyInProgress,
@@ -67,6 +67,8 @@ __all__ = [
     "Client",
     "Lock",
     "LockInfo",
+    "LogEntry",
+    "StateChange",
     "Event",
     "Limiter",
     "RateLimitResult",

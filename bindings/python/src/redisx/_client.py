@@ -32,7 +32,11 @@ from __future__ import annotations
 import asyncio
 import atexit
 import itertools
+import os
+import select
+import sys
 import threading
+import types
 import weakref
 from typing import (
     Any,
@@ -108,6 +112,29 @@ class Event(NamedTuple):
         return self.code == 0
 
 
+_LOG_LEVELS = ("debug", "info", "warn", "error")  # redisx_log_level 0..3
+_CONN_STATES = ("connected", "disconnected", "reconnecting")  # redisx_conn_state 0..2
+
+#: How long ``acquire``/``lock`` wait for a held lock when no ``wait`` is
+#: given: the default of every redisx binding (see the root README).
+DEFAULT_WAIT = 10.0
+
+
+class LogEntry(NamedTuple):
+    """A log line of the core (``on_log``)."""
+
+    level: str  #: "debug", "info", "warn" or "error"
+    message: str
+
+
+class StateChange(NamedTuple):
+    """A state change of one of the client's connections (``on_state``)."""
+
+    connection: int  #: index of the connection in the client's pool
+    state: str  #: "connected", "disconnected" or "reconnecting"
+    detail: str  #: why (the connect error, ...); may be ""
+
+
 class LockInfo(NamedTuple):
     """Who holds a lock right now (``Client.lock_info``)."""
 
@@ -177,6 +204,7 @@ class Lock:
         """Releases the lease if this owner still holds it; LockNotOwned when
         it expired or someone else holds it now. Stops automatic renewal."""
         self._released = True
+        self._client._forget_renewal(self)
         _c.redisx_lock_release(self._h)
 
     def extend(self, ttl: float) -> None:
@@ -186,23 +214,32 @@ class Lock:
     def keep_alive(self, on_lost: Optional[Callable[["Lock"], Any]] = None) -> "Lock":
         """Starts automatic renewal by the core (every ttl/3). If the lock is
         found gone, or renewals fail until the lease must have run out,
-        ``on_lost(lock)`` runs once on the client's I/O thread. Returns self."""
+        ``on_lost(lock)`` runs once on the client's I/O thread. The client
+        holds the lock until ``release()``, loss or ``close()``: dropping
+        every reference to it does not stop renewal (the rule of every
+        binding). Returns self."""
         _check_callable(on_lost, "on_lost")
         client = self._client
         ctx = client._ctx
         if ctx is None:
             raise make_error("ERR_CLOSED", "client is closed")
-        fire: Optional[Callable[[], None]] = None
-        if on_lost is not None:
-            ref = weakref.ref(self)
-            cb = on_lost
+        ref = weakref.ref(self)
+        cb = on_lost
 
-            def fire() -> None:
-                lk = ref()
-                if lk is not None:
+        def fire() -> None:
+            lk = ref()
+            if lk is not None:
+                client._forget_renewal(lk)
+                if cb is not None:
                     cb(lk)
 
-        _c.pyx_lock_keep_alive(ctx, self._h, fire)
+        client._renewing[id(self)] = self
+        _holding.add(client)
+        try:
+            _c.pyx_lock_keep_alive(ctx, self._h, fire)
+        except BaseException:
+            client._forget_renewal(self)
+            raise
         return self
 
     def __enter__(self) -> "Lock":
@@ -222,6 +259,7 @@ class Lock:
     async def release_async(self) -> None:
         """``release()`` for asyncio."""
         self._released = True
+        self._client._forget_renewal(self)
         await self._client._submit("status", _c.redisx_lock_release_async, (self._h,))
 
     async def extend_async(self, ttl: float) -> None:
@@ -252,6 +290,26 @@ class Lock:
             pass
 
 
+def _notify_loop(ref: "weakref.ReferenceType[Client]", fd: int, wake: int) -> None:
+    """Body of a client's notification thread (see Client._start_notifier)."""
+    try:
+        while True:
+            try:
+                ready, _, _ = select.select([fd, wake], [], [])
+            except (OSError, ValueError):
+                return
+            if wake in ready:
+                return
+            client = ref()
+            if client is None or client._ctx is None:
+                return
+            client._on_readable(None)
+            del client
+    finally:
+        os.close(fd)
+        os.close(wake)
+
+
 class _AsyncLock:
     """What ``Client.lock_async`` returns: await it for a Lock, or use it with
     ``async with`` to release at the end of the block."""
@@ -280,6 +338,10 @@ class _AsyncLock:
 _HANDLE_KINDS = ("lock", "idem")
 
 _live: "weakref.WeakSet[Client]" = weakref.WeakSet()
+#: Clients with locks under keep_alive: held, so that neither they nor their
+#: locks are collected (and renewal stopped) before release, loss or close,
+#: as in Node and Go, whose open clients are never collected.
+_holding: "set[Client]" = set()
 
 
 @atexit.register
@@ -306,7 +368,12 @@ class Client:
     them raise instead (each limiter can override it).
     ``fail_open_idempotency=True`` answers NEW without Redis (default: raise).
     ``on_event(Event)`` runs on the I/O thread for every finished operation.
-    The client connects in the background: an unreachable server is not an
+    ``on_log(LogEntry)`` (lines at ``log_level`` and above, default "warn")
+    and ``on_state(StateChange)`` come through the core's queue and run on
+    the thread that drains it: the client's notification thread, or an
+    asyncio loop / blocking call of this client that found them first;
+    never on the I/O thread. ``reconnect_backoff=(min, max)`` in seconds
+    (default 0.05..2: the core's). The client connects in the background: an unreachable server is not an
     error here, operations fail until it is reachable.
     """
 
@@ -328,11 +395,27 @@ class Client:
         username: Optional[str] = None,
         password: Optional[str] = None,
         reconnect_backoff: Optional[Tuple[float, float]] = None,
+        on_log: Optional[Callable[[LogEntry], Any]] = None,
+        on_state: Optional[Callable[[StateChange], Any]] = None,
+        log_level: Optional[str] = None,
     ) -> None:
         self._ctx: Any = None
         self._closed = True
         self.prefix = ""
         _check_callable(on_event, "on_event")
+        _check_callable(on_log, "on_log")
+        _check_callable(on_state, "on_state")
+        if log_level is not None and on_log is None:
+            raise make_error("ERR_INVALID", "log_level needs on_log")
+        if log_level is not None and log_level not in _LOG_LEVELS:
+            raise make_error("ERR_INVALID", f"log_level must be one of {', '.join(_LOG_LEVELS)}")
+        self._on_log = on_log
+        self._on_state = on_state
+        self._notifier: Optional[threading.Thread] = None
+        self._wake: Optional[Tuple[int, int]] = None
+        # Locks under keep_alive, by id: renewal never depends on the
+        # caller's references (released, lost or closed: removed).
+        self._renewing: Dict[int, Lock] = {}
         # Borrowed by the C context; kept here, where the GC can see them.
         self._lost: Dict[int, Callable[[], None]] = {}
         self._on_event = _event_dispatcher(on_event) if on_event is not None else None
@@ -370,9 +453,15 @@ class Client:
                 _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_IDEMPOTENCY, _c.REDISX_FAIL_OPEN)
             if event_keys:
                 _c.redisx_options_set_event_keys(opts, 1)
+            what = 0
+            if on_log is not None:
+                what |= _c.REDISX_QUEUE_LOGS
+                _c.pyx_options_set_log_level(opts, _LOG_LEVELS.index(log_level or "warn"))
+            if on_state is not None:
+                what |= _c.REDISX_QUEUE_STATES
             ctx = _c.pyx_ctx_new(self._on_event, self._lost)
             try:
-                _c.pyx_ctx_open(ctx, opts)
+                _c.pyx_ctx_open(ctx, opts, what)
             except BaseException:
                 _c.pyx_ctx_free(ctx)
                 raise
@@ -383,6 +472,8 @@ class Client:
         self._fd: int = _c.pyx_ctx_fd(ctx)
         self.prefix = _c.pyx_ctx_prefix(ctx)
         _live.add(self)
+        if on_log is not None or on_state is not None:
+            self._start_notifier()
 
     @classmethod
     def from_url(cls, url: str, **options: Any) -> "Client":
@@ -415,7 +506,10 @@ class Client:
                 return
             _c.pyx_ctx_close(ctx, 0)
             self._closed = True
+            self._renewing.clear()  # renewal stopped with the close
+            _holding.discard(self)
         self._settle()
+        self._stop_notifier()
 
     def __enter__(self) -> "Client":
         return self
@@ -440,11 +534,62 @@ class Client:
         try:
             _c.pyx_ctx_close(ctx, 1)
             self._closed = True
+            self._stop_notifier()
             _c.pyx_ctx_discard_all(ctx)
             _c.pyx_ctx_free(ctx)  # 0: closed from its own I/O thread, it lives on
             self._ctx = None
         except Exception:  # interpreter shutdown
             pass
+
+    # -- logs and states -------------------------------------------------------
+
+    def _start_notifier(self) -> None:
+        """A daemon thread that drains the queue while no asyncio loop or
+        blocking call does, so that log lines and state changes arrive on
+        their own. It holds only a weak reference to the client, on its own
+        duplicate of the queue's fd, and stops when woken through a pipe."""
+        wake_r, wake_w = os.pipe()
+        fd = os.dup(self._fd)
+        self._wake = (wake_r, wake_w)
+        t = threading.Thread(target=_notify_loop, args=(weakref.ref(self), fd, wake_r),
+                             name="redisx-notify", daemon=True)
+        self._notifier = t
+        t.start()
+
+    def _stop_notifier(self) -> None:
+        t, wake = self._notifier, self._wake
+        if t is None or wake is None:
+            return
+        self._notifier = self._wake = None
+        try:
+            os.write(wake[1], b"x")
+        except OSError:
+            pass
+        if t is not threading.current_thread():
+            t.join()
+        os.close(wake[1])
+
+    def _forget_renewal(self, lk: Lock) -> None:
+        self._renewing.pop(id(lk), None)
+        if not self._renewing:
+            _holding.discard(self)
+
+    def _notify(self, value: Tuple[Any, ...]) -> None:
+        try:
+            if value[0] == "log":
+                if self._on_log is not None:
+                    level = value[1]
+                    self._on_log(LogEntry(_LOG_LEVELS[level] if 0 <= level < len(_LOG_LEVELS) else str(level),
+                                          value[2] or ""))
+            elif self._on_state is not None:
+                state = value[2]
+                self._on_state(StateChange(value[1], _CONN_STATES[state] if 0 <= state < len(_CONN_STATES)
+                                           else str(state), value[3] or ""))
+        except Exception:
+            et, ev, tb = sys.exc_info()
+            sys.unraisablehook(types.SimpleNamespace(exc_type=et, exc_value=ev, exc_traceback=tb,
+                                                     err_msg="Exception in redisx on_log/on_state handler",
+                                                     object=self._on_log if value[0] == "log" else self._on_state))
 
     def _ctx_or_raise(self) -> Any:
         ctx = self._ctx
@@ -454,10 +599,11 @@ class Client:
 
     # -- locks, blocking -----------------------------------------------------------
 
-    def acquire(self, name: Name, ttl: float = 10.0, wait: float = 10.0) -> Lock:
+    def acquire(self, name: Name, ttl: float = 10.0, wait: float = DEFAULT_WAIT) -> Lock:
         """Acquires lock ``name`` for ``ttl`` seconds, retrying (jittered
-        backoff in the core) for up to ``wait`` seconds; LockHeld when it
-        stayed held. The GIL is released while waiting."""
+        backoff in the core) for up to ``wait`` seconds (default 10, as in
+        every binding; 0: one attempt); LockHeld when it stayed held. The GIL
+        is released while waiting."""
         if self._pending:
             self._reap()
         h = _c.pyx_acquire(self._ctx_or_raise(), name, _ms(ttl, "ttl"), _ms(wait, "wait"))
@@ -583,7 +729,7 @@ class Client:
 
     # -- asyncio -------------------------------------------------------------------
 
-    async def acquire_async(self, name: Name, ttl: float = 10.0, wait: float = 10.0) -> Lock:
+    async def acquire_async(self, name: Name, ttl: float = 10.0, wait: float = DEFAULT_WAIT) -> Lock:
         """``acquire()`` for asyncio, on the core's asynchronous call."""
         lk: Lock = await self._submit("lock", _c.pyx_acquire_async,
                                       (self._ctx_or_raise(), name, _ms(ttl, "ttl"), _ms(wait, "wait")))
@@ -594,7 +740,7 @@ class Client:
         lk: Lock = await self._submit("lock", _c.pyx_acquire_async, (self._ctx_or_raise(), name, _ms(ttl, "ttl"), 0))
         return lk
 
-    def lock_async(self, name: Name, ttl: float = 10.0, wait: float = 10.0) -> _AsyncLock:
+    def lock_async(self, name: Name, ttl: float = 10.0, wait: float = DEFAULT_WAIT) -> _AsyncLock:
         """``async with client.lock_async("name", ttl=5) as lk:`` (or await it)."""
         return _AsyncLock(self, (name, ttl, wait))
 
@@ -640,6 +786,9 @@ class Client:
     def _dispatch(self, items: List[Tuple[int, bool, Any]], here: Optional[asyncio.AbstractEventLoop]) -> None:
         pending = self._pending
         for tag, ok, value in items:
+            if tag is None:  # a log line or a state change
+                self._notify(value)
+                continue
             entry = pending.pop(tag, None)
             if entry is None:
                 if ok and isinstance(value, _SwigPointer):
@@ -716,5 +865,5 @@ class Client:
             self._loop_pending.pop(floop, None)
 
 
-__all__ = ["Client", "Lock", "LockInfo", "Event", "ClientClosed", "InvalidArgument", "Limiter", "RateLimitResult",
+__all__ = ["Client", "Lock", "LockInfo", "Event", "LogEntry", "StateChange", "ClientClosed", "InvalidArgument", "Limiter", "RateLimitResult",
            "IdempotencyRecord"]

@@ -46,7 +46,8 @@ class RateLimitResult(NamedTuple):
     remaining: int  #: units still available after this check
     reset_ms: int  #: until the key's budget is whole again; 0 when whole now
     retry_after_ms: int  #: denied: until the same cost can be allowed; -1 when allowed
-    fail_open: bool  #: Redis was unreachable and the fail-open policy allowed it uncounted
+    fail_open: bool  #: Redis was unreachable or too slow and the fail-open policy allowed it; a check that
+    #: timed out may or may not have been counted by the server
 
     @property
     def reset(self) -> float:

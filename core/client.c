@@ -260,12 +260,3 @@ redisx_status redisx__check_async_target(const redisx_client *c, int has_cb)
         return REDISX_OK;
     return redisx__fail(REDISX_ERR_INVALID, "callback is NULL and no queue is attached to the client");
 }
-
-char *redisx__key(const redisx_client *c, const char *kind, const char *name, const char *suffix)
-{
-    size_t n = strlen(c->opts.prefix) + strlen(kind) + strlen(name) + strlen(suffix) + 6;
-    char *k = malloc(n);
-    if (k)
-        snprintf(k, n, "%s:%s:{%s}%s", c->opts.prefix, kind, name, suffix);
-    return k;
-}

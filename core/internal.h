@@ -323,8 +323,6 @@ redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c);
 void redisx__stats_add_client(redisx_client *c, redisx_client_counter which, int64_t delta);
 /* Status for a failed asynchronous call with a NULL callback and no queue. */
 redisx_status redisx__check_async_target(const redisx_client *c, int has_cb);
-/* Builds "{prefix}:{kind}:{name}suffix" into a fresh buffer; NULL on OOM. */
-char *redisx__key(const redisx_client *c, const char *kind, const char *name, const char *suffix);
 
 
 

@@ -1085,8 +1085,15 @@ redisx_status redisx__replies_from_resp(const char *bytes, size_t len, size_t ch
             each(rep, u);
         }
     }
-    /* A connection would wait for the rest; here nothing more comes. */
-    if (st == REDISX_OK && (rd->ridx >= 0 || rd->pos < rd->len))
+    /* A connection would wait for the rest; here nothing more comes. The
+     * reader keeps its root task set up (ridx 0, type -1) after a call that
+     * found no bytes: that is not a reply begun. */
+#if HIREDIS_MAJOR >= 1
+    int begun = rd->ridx > 0 || (rd->ridx == 0 && rd->task[0]->type >= 0);
+#else
+    int begun = rd->ridx > 0 || (rd->ridx == 0 && rd->rstack[0].type >= 0);
+#endif
+    if (st == REDISX_OK && (begun || rd->pos < rd->len))
         st = redisx__fail(REDISX_ERR_PROTOCOL, "truncated reply: %zu bytes left unparsed", rd->len - rd->pos);
     redisReaderFree(rd);
     return st;

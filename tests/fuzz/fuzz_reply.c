@@ -119,6 +119,18 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         CHECK(split.replies == whole.replies);
         CHECK(split.digest == whole.digest);
     }
+    /* Whole replies followed by whole replies are still whole. */
+    if (st_whole == REDISX_OK && len <= 2048) {
+        char *twice = malloc(2 * len + 1);
+        CHECK(twice);
+        memcpy(twice, bytes, len);
+        memcpy(twice + len, bytes, len);
+        seen both;
+        redisx_status st = run(twice, 2 * len, chunk, &both);
+        CHECK(st == REDISX_OK || st == REDISX_ERR_NOMEM);
+        CHECK(st != REDISX_OK || both.replies == 2 * whole.replies);
+        free(twice);
+    }
     free(bytes);
     return 0;
 }

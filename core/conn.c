@@ -1396,3 +1396,48 @@ void redisx__on_message(redisx_client *c, const char *channel, size_t len)
         w = next;
     }
 }
+
+/* ---- fuzzing and tests: the reply path without a socket ---- */
+
+redisx_status redisx__replies_from_resp(const char *bytes, size_t len, size_t chunk,
+                                        void (*each)(redisx_reply *r, void *u), void *u)
+{
+    /* The same reader (building our replies) as conn_read(), fed as
+     * recv() would have delivered the bytes. */
+    redisReader *rd = reader_new();
+    if (!rd)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    if (chunk == 0 || chunk > len)
+        chunk = len ? len : 1;
+    redisx_status st = REDISX_OK;
+    for (size_t off = 0; off < len && st == REDISX_OK;) {
+        size_t n = len - off < chunk ? len - off : chunk;
+        if (redisReaderFeed(rd, bytes + off, n) != REDIS_OK) {
+            st = redisx__fail(REDISX_ERR_PROTOCOL, "protocol error: %s", rd->errstr);
+            break;
+        }
+        off += n;
+        for (;;) {
+            void *reply = NULL;
+            if (redisReaderGetReply(rd, &reply) != REDIS_OK) {
+                st = redisx__fail(REDISX_ERR_PROTOCOL, "protocol error: %s", rd->errstr);
+                break;
+            }
+            if (!reply)
+                break;
+            each(reply, u);
+        }
+    }
+    /* A connection would wait for the rest; here nothing more comes. The
+     * reader keeps its root task set up (ridx 0, type -1) after a call that
+     * found no bytes: that is not a reply begun. */
+#if HIREDIS_MAJOR >= 1
+    int begun = rd->ridx > 0 || (rd->ridx == 0 && rd->task[0]->type >= 0);
+#else
+    int begun = rd->ridx > 0 || (rd->ridx == 0 && rd->rstack[0].type >= 0);
+#endif
+    if (st == REDISX_OK && (begun || rd->pos < rd->len))
+        st = redisx__fail(REDISX_ERR_PROTOCOL, "truncated reply: %zu bytes left unparsed", rd->len - rd->pos);
+    redisReaderFree(rd);
+    return st;
+}

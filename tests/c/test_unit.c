@@ -1,5 +1,6 @@
-/* Pure logic, no server: URL parsing, latency histogram buckets, the status
- * table. Linked against the static library with the core's private headers. */
+/* Pure logic, no server: URL parsing, the reply path from raw RESP, latency
+ * histogram buckets, the status table. Linked against the static library
+ * with the core's private headers. */
 #include <criterion/criterion.h>
 #include <string.h>
 
@@ -317,4 +318,92 @@ Test(keys, distinct_names_give_distinct_keys)
             cr_assert_str_neq(keys[i], keys[j]);
     for (int i = 0; i < n; i++)
         free(keys[i]);
+/* ---- the reply path without a socket (redisx__replies_from_resp) ---- */
+
+typedef struct collected {
+    int n;
+    redisx_reply *r[8];
+} collected;
+
+static void collect(redisx_reply *r, void *u)
+{
+    collected *c = u;
+    if (c->n < 8)
+        c->r[c->n++] = r;
+    else
+        redisx__reply_free(r);
+}
+
+static redisx_status replies(const char *resp, size_t chunk, collected *c)
+{
+    memset(c, 0, sizeof *c);
+    return redisx__replies_from_resp(resp, strlen(resp), chunk, collect, c);
+}
+
+static void drop(collected *c)
+{
+    for (int i = 0; i < c->n; i++)
+        redisx__reply_free(c->r[i]);
+    c->n = 0;
+}
+
+Test(replies, a_complete_stream_is_ok_in_any_chunking)
+{
+    const char *resp = "+OK\r\n:42\r\n$3\r\nfoo\r\n*2\r\n$-1\r\n-ERR no\r\n";
+    for (size_t chunk = 0; chunk <= strlen(resp); chunk++) {
+        collected c;
+        cr_assert_eq(replies(resp, chunk, &c), REDISX_OK, "chunk %zu: %s", chunk, redisx_last_error());
+        cr_assert_eq(c.n, 4, "chunk %zu", chunk);
+        cr_assert_eq(c.r[0]->type, REDISX_REPLY_STATUS);
+        cr_assert_eq(c.r[1]->integer, 42);
+        cr_assert_str_eq(c.r[2]->str, "foo");
+        cr_assert_eq(c.r[3]->elements, 2);
+        cr_assert_eq(c.r[3]->element[0]->type, REDISX_REPLY_NIL);
+        cr_assert(redisx__reply_is_error(c.r[3]->element[1], "ERR"));
+        drop(&c);
+    }
+}
+
+Test(replies, a_truncated_reply_is_a_protocol_error_after_the_whole_ones)
+{
+    const char *cut[] = {"+OK\r\n+", "+OK\r\n$3\r\nfo", "+OK\r\n*2\r\n:1\r\n", "+OK\r\n+PON", "+OK\r\n*1\r\n"};
+    for (size_t i = 0; i < sizeof cut / sizeof *cut; i++) {
+        collected c;
+        cr_assert_eq(replies(cut[i], 1, &c), REDISX_ERR_PROTOCOL, "%s", cut[i]);
+        cr_assert_eq(c.n, 1, "%s: the complete reply before the cut is delivered", cut[i]);
+        cr_assert(strstr(redisx_last_error(), "truncated"), "%s: %s", cut[i], redisx_last_error());
+        drop(&c);
+    }
+}
+
+Test(replies, nesting_beyond_the_readers_depth_is_refused_cleanly)
+{
+    char resp[128] = "";
+    for (int depth = 1; depth <= 10; depth++) {
+        resp[0] = '\0';
+        for (int i = 0; i < depth; i++)
+            strcat(resp, "*1\r\n");
+        strcat(resp, ":7\r\n");
+        collected c;
+        redisx_status st = replies(resp, 3, &c);
+        if (depth <= 8) { /* hiredis 0.14: a root and 7 nested arrays */
+            cr_assert_eq(st, REDISX_OK, "depth %d: %s", depth, redisx_last_error());
+            cr_assert_eq(c.n, 1);
+        } else {
+            cr_assert_eq(st, REDISX_ERR_PROTOCOL, "depth %d", depth);
+            cr_assert(strstr(redisx_last_error(), "protocol error"), "%s", redisx_last_error());
+            cr_assert_eq(c.n, 0);
+        }
+        drop(&c);
+    }
+}
+
+Test(replies, out_of_range_lengths_are_protocol_errors)
+{
+    const char *bad[] = {"*-5\r\n", "$-2\r\n", ":12x\r\n", "*9223372036854775807\r\n", "!x\r\n"};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        collected c;
+        cr_assert_eq(replies(bad[i], 0, &c), REDISX_ERR_PROTOCOL, "%s", bad[i]);
+        cr_assert_eq(c.n, 0);
+    }
 }

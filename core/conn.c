@@ -188,12 +188,30 @@ void redisx__cmd_free(redisx__cmd *cmd)
 
 /* hiredis' reader builds our reply objects directly (one allocation per
  * reply, the string inline), so no reply is built twice and converted. */
+/* An array's slots grow as its elements arrive: a header announcing
+ * billions of elements costs nothing until they come. */
 static void *reply_attach(const redisReadTask *task, redisx_reply *r)
 {
-    if (r && task->parent) {
-        redisx_reply *parent = task->parent->obj;
-        parent->element[task->idx] = r;
+    if (!r || !task->parent)
+        return r;
+    redisx_reply *parent = task->parent->obj;
+    size_t idx = (size_t)task->idx;
+    if (idx >= parent->cap) {
+        size_t cap = parent->cap ? parent->cap * 2 : 16;
+        if (cap < idx + 1)
+            cap = idx + 1;
+        if (cap > parent->elements)
+            cap = parent->elements;
+        redisx_reply **el = realloc(parent->element, cap * sizeof *el);
+        if (!el) {
+            redisx__reply_free(r);
+            return NULL;
+        }
+        memset(el + parent->cap, 0, (cap - parent->cap) * sizeof *el);
+        parent->element = el;
+        parent->cap = cap;
     }
+    parent->element[idx] = r;
     return r;
 }
 
@@ -216,14 +234,8 @@ static void *reply_array(const redisReadTask *task, int elements)
     if (!r)
         return NULL;
     r->type = REDISX_REPLY_ARRAY;
-    if (elements > 0) {
-        r->element = calloc((size_t)elements, sizeof *r->element);
-        if (!r->element) {
-            free(r);
-            return NULL;
-        }
-        r->elements = (size_t)elements;
-    }
+    if (elements > 0)
+        r->elements = (size_t)elements; /* slots come with the elements */
     return reply_attach(task, r);
 }
 

@@ -47,6 +47,7 @@ struct redisx_reply {
     size_t len;
     size_t elements;
     redisx_reply **element;
+    size_t cap; /* slots of element[]: grows with the elements that arrive */
 };
 bool redisx__reply_is_error(const redisx_reply *r, const char *prefix);
 void redisx__reply_free(redisx_reply *r);

@@ -8,7 +8,7 @@ void redisx__reply_free(redisx_reply *r)
 {
     if (!r)
         return;
-    for (size_t i = 0; i < r->elements; i++)
+    for (size_t i = 0; i < r->cap; i++) /* a partial array has fewer */
         redisx__reply_free(r->element[i]);
     free(r->element);
     if (r->str != (char *)(r + 1)) /* strings are allocated with the reply */

@@ -318,6 +318,8 @@ Test(keys, distinct_names_give_distinct_keys)
             cr_assert_str_neq(keys[i], keys[j]);
     for (int i = 0; i < n; i++)
         free(keys[i]);
+}
+
 /* ---- the reply path without a socket (redisx__replies_from_resp) ---- */
 
 typedef struct collected {

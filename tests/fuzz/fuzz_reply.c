@@ -19,13 +19,11 @@
         }                                                                           \
     } while (0)
 
-/* hiredis 0.14 allocates an array's element pointers as soon as it reads
- * the header: "*2147483647\r\n" asks calloc for 16 GiB. On a machine that
- * refuses it (strict overcommit, ulimit -v) hiredis reports "Out of memory";
- * on one that grants it the pages stay untouched. Under ASan both would end
- * the run as libFuzzer's out-of-memory, so allocations above 1 GiB fail here
- * instead (as on the refusing machine), and so does any other allocation
- * that large: the core's own out-of-memory paths get fuzzed too. */
+/* Allocations above 1 GiB fail here (as on a machine with strict
+ * overcommit) instead of ending the run as libFuzzer's out-of-memory: the
+ * core's own out-of-memory paths get fuzzed too. (An array header such as
+ * "*2147483647\r\n" no longer allocates anything up front: the reader grows
+ * an array's slots as its elements arrive.) */
 const char *__asan_default_options(void);
 const char *__asan_default_options(void)
 {

@@ -53,7 +53,7 @@ bool redisx__reply_is_error(const redisx_reply *r, const char *prefix);
 void redisx__reply_free(redisx_reply *r);
 int64_t redisx__reply_int_at(const redisx_reply *r, size_t i, int64_t fallback);
 /* conn.c: parses raw RESP `bytes` as a connection would, fed `chunk` bytes
- * at a time (0: all at once), and hands each complete reply, converted, to
+ * at a time (0: all at once), and hands each complete reply (a redisx_reply) to
  * `each`, which owns it. REDISX_OK when the bytes held whole replies only;
  * REDISX_ERR_PROTOCOL (with detail) when the reader refuses them or a reply
  * is left incomplete; REDISX_ERR_NOMEM. For fuzzing and tests: no socket. */

@@ -1,5 +1,5 @@
 /* The reply path: raw RESP bytes as a (fake, hostile or broken) server would
- * send them, through the connection's own reader and converter
+ * send them, through the connection's own reader (which builds redisx replies)
  * (redisx__replies_from_resp in core/conn.c), fed in chunks the first input
  * byte chooses; every reply is walked through the public accessors and
  * freed. The same bytes fed at once must give the same replies and the same

@@ -862,10 +862,14 @@ static void run_timers(redisx_client *c, uint64_t now)
 
 static void take_submissions(redisx_client *c)
 {
+    /* Read the eventfd before clearing the flag: the other way round, a
+     * wake in between is consumed while the flag stays set, and every later
+     * wake (a borrower returning a connection that commands wait for) is
+     * skipped until poll's timeout. */
     uint64_t v;
-    atomic_store(&c->wake_pending, 0);
     ssize_t r = read(c->wake_fd, &v, sizeof v);
     (void)r;
+    atomic_store(&c->wake_pending, 0);
     pthread_mutex_lock(&c->mu);
     redisx__cmd *list = c->sub_head;
     c->sub_head = c->sub_tail = NULL;
@@ -1176,7 +1180,8 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         tls_loop = c;
     }
     redisx__conn *cn = NULL;
-    if (!atomic_load(&c->closing) && !c->closing_seen) {
+    /* Commands that wait for a connection go first. */
+    if (!atomic_load(&c->closing) && !c->closing_seen && !c->wait_head) {
         cn = idle_conn(c);
         if (cn && !blocking && (!cn->polled || c->poll_until > cmd->deadline))
             cn = NULL; /* the sleeping I/O thread would miss its reply or deadline */

@@ -13,11 +13,12 @@ static void *io_main(void *arg)
     redisx_client *c = arg;
     redisx__conn_loop(c);
     redisx__conns_free(c);
-    if (c->detached) {
-        /* Closed from one of its own callbacks: nobody joins this thread. */
-        pthread_detach(pthread_self());
-        redisx__client_unref(c);
-    }
+    pthread_mutex_lock(&c->mu);
+    if (c->io_state == REDISX__IO_DETACHED)
+        pthread_detach(pthread_self()); /* shut down from a callback: nobody joins */
+    pthread_cond_broadcast(&c->io_cv);
+    pthread_mutex_unlock(&c->mu);
+    redisx__client_unref(c); /* the I/O thread's own reference */
     return NULL;
 }
 
@@ -26,7 +27,7 @@ redisx_status redisx__client_open(redisx_client **out, const redisx_options *opt
     redisx_client *c = calloc(1, sizeof *c);
     if (!c)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-    atomic_init(&c->refs, 1);
+    atomic_init(&c->refs, 2); /* the caller's and the I/O thread's */
     c->wake_fd = -1;
     redisx_status st = redisx__options_copy(&c->opts, opts);
     if (st != REDISX_OK) {
@@ -63,6 +64,7 @@ redisx_status redisx__client_open(redisx_client **out, const redisx_options *opt
     pthread_mutex_init(&c->mu, NULL);
     pthread_mutex_init(&c->stats_mu, NULL);
     pthread_mutex_init(&c->loop_mu, NULL);
+    pthread_cond_init(&c->io_cv, NULL);
     st = redisx__conns_init(c);
     if (st != REDISX_OK)
         goto fail_fd;
@@ -78,6 +80,7 @@ fail_fd:
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->stats_mu);
     pthread_mutex_destroy(&c->loop_mu);
+    pthread_cond_destroy(&c->io_cv);
     close(c->wake_fd);
 fail_ep:
     redisx__endpoint_clear(&c->ep);
@@ -100,6 +103,7 @@ void redisx__client_unref(redisx_client *c)
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->stats_mu);
     pthread_mutex_destroy(&c->loop_mu);
+    pthread_cond_destroy(&c->io_cv);
     redisx__endpoint_clear(&c->ep);
     redisx__options_clear(&c->opts);
     free(c);
@@ -114,19 +118,37 @@ void redisx__wake(redisx_client *c)
     }
 }
 
-void redisx__client_close(redisx_client *c)
+void redisx__client_shutdown(redisx_client *c)
 {
-    if (atomic_exchange(&c->closing, 1))
-        return; /* closed twice: the first close owns the teardown */
+    if (!atomic_exchange(&c->closing, 1))
+        redisx__wake(c);
+    pthread_mutex_lock(&c->mu);
     if (redisx__in_loop(c)) {
         /* From one of its callbacks (on the I/O thread, or on a caller's
-         * thread that holds the loop): joining would wait for ourselves. */
-        c->detached = 1;
-        redisx__wake(c);
+         * thread that holds the loop): waiting would wait for ourselves. */
+        if (c->io_state == REDISX__IO_RUNNING)
+            c->io_state = REDISX__IO_DETACHED;
+        pthread_mutex_unlock(&c->mu);
         return;
     }
-    redisx__wake(c);
-    pthread_join(c->io_thread, NULL);
+    while (c->io_state == REDISX__IO_JOINING) /* another thread joins */
+        pthread_cond_wait(&c->io_cv, &c->mu);
+    if (c->io_state == REDISX__IO_RUNNING) {
+        c->io_state = REDISX__IO_JOINING;
+        pthread_mutex_unlock(&c->mu);
+        pthread_join(c->io_thread, NULL);
+        pthread_mutex_lock(&c->mu);
+        c->io_state = REDISX__IO_JOINED;
+        pthread_cond_broadcast(&c->io_cv);
+    }
+    while (!c->io_exited) /* detached: its loop has still to end */
+        pthread_cond_wait(&c->io_cv, &c->mu);
+    pthread_mutex_unlock(&c->mu);
+}
+
+void redisx__client_close(redisx_client *c)
+{
+    redisx__client_shutdown(c);
     redisx__client_unref(c);
 }
 
@@ -259,4 +281,28 @@ redisx_status redisx__check_async_target(const redisx_client *c, int has_cb)
     if (c->opts.queue)
         return REDISX_OK;
     return redisx__fail(REDISX_ERR_INVALID, "callback is NULL and no queue is attached to the client");
+}
+
+/* ---- cancellation ---------------------------------------------------------- */
+
+static void cancel_task(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)r;
+    if (st == REDISX_OK)
+        redisx__cancel_matching(cmd->client, cmd->ctx);
+    redisx__cmd_free(cmd);
+}
+
+redisx_status redisx__cancel(redisx_client *c, void *user)
+{
+    /* A task behind everything this thread submitted before: those
+     * operations are tracked by the time it runs. */
+    redisx__cmd *task = redisx__cmd_task();
+    if (!task)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    task->fn = cancel_task;
+    task->ctx = user;
+    redisx__submit(c, task);
+    redisx__clear_error();
+    return REDISX_OK;
 }

@@ -32,7 +32,10 @@ struct redisx_client {
     atomic_int wake_pending;
     atomic_int closing;
     int io_exited;
-    int detached; /* closed from a callback: the I/O thread drops the ref */
+    /* Who ends the I/O thread (under mu): joined by the first shutdown
+     * from outside, or detached by one from inside a callback. */
+    enum { REDISX__IO_RUNNING, REDISX__IO_JOINING, REDISX__IO_JOINED, REDISX__IO_DETACHED } io_state;
+    pthread_cond_t io_cv; /* io_state or io_exited changed */
     int direct; /* calls may skip the hand-off (REDISX_DIRECT_IO=0 turns it off) */
     pthread_t io_thread;
 
@@ -48,6 +51,7 @@ struct redisx_client {
     int nconns;
     redisx__channel *channels; /* subscriptions wanted */
     redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
+    redisx__req *tracked; /* cancellable operations in the loop */
     redisx__cmd *wait_head, *wait_tail; /* no connection serving yet */
     redisx__timer *timers;
     size_t ntimers, timer_cap;

@@ -346,6 +346,7 @@ static void conn_push(redisx__conn *cn, redisx__cmd *cmd)
     }
     if (cmd->req)
         cmd->req->round_trips++;
+    cmd->sent = 1;
     fifo_push(&cn->pend_head, &cn->pend_tail, cmd);
     cn->npend++;
 }
@@ -878,6 +879,8 @@ static void take_submissions(redisx_client *c)
         redisx__cmd *cmd = list;
         list = list->next;
         cmd->next = NULL;
+        if (cmd->req)
+            redisx__req_track(cmd->req);
         if (!cmd->buf)
             complete(cmd, c->closing_seen ? REDISX_ERR_CLOSED : REDISX_OK, NULL, "client is closing");
         else if (c->closing_seen)
@@ -998,8 +1001,10 @@ void redisx__conn_loop(redisx_client *c)
         if (c->closing_seen && !user_pending(c)) {
             pthread_mutex_lock(&c->mu);
             int more = c->sub_head != NULL;
-            if (!more)
+            if (!more) {
                 c->io_exited = 1;
+                pthread_cond_broadcast(&c->io_cv);
+            }
             pthread_mutex_unlock(&c->mu);
             if (!more)
                 break;
@@ -1192,8 +1197,11 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         loop_leave(c, prev);
         return 0;
     }
-    if (cmd->req)
+    if (cmd->req) {
+        redisx__req_track(cmd->req);
         cmd->req->round_trips++;
+    }
+    cmd->sent = 1;
     fifo_push(&cn->pend_head, &cn->pend_tail, cmd);
     cn->npend++;
     if (!blocking) {

@@ -70,16 +70,15 @@ static void begin_free(begin_op *op)
     free(op);
 }
 
-/* Hands the record (or nothing on error) to the caller. */
-static void begin_finish(begin_op *op, redisx_status st)
+static void begin_maybe_free(begin_op *op)
+{
+    if (op->finished && op->timers == 0 && !op->in_flight)
+        begin_free(op);
+}
+
+static void begin_deliver(begin_op *op, redisx_status st, redisx_idem *rec)
 {
     redisx_client *c = op->c;
-    redisx__chan_unwait(c, &op->waiter);
-    redisx_idem *rec = st == REDISX_OK ? op->rec : NULL;
-    if (rec)
-        op->rec = NULL;
-    op->req.rejected = rec && (rec->state == REDISX_IDEM_IN_PROGRESS || rec->state == REDISX_IDEM_MISMATCH);
-    redisx__req_finish(&op->req, st, rec && rec->fail_open);
     if (op->cb) {
         op->cb(c, st, rec, op->user);
     } else {
@@ -91,9 +90,43 @@ static void begin_finish(begin_op *op, redisx_status st)
             redisx__idem_free(rec);
         }
     }
+}
+
+/* Hands the record (or nothing on error) to the caller. */
+static void begin_finish(begin_op *op, redisx_status st)
+{
+    redisx__chan_unwait(op->c, &op->waiter);
+    redisx_idem *rec = st == REDISX_OK ? op->rec : NULL;
+    if (rec)
+        op->rec = NULL;
+    op->req.rejected = rec && (rec->state == REDISX_IDEM_IN_PROGRESS || rec->state == REDISX_IDEM_MISMATCH);
+    redisx__req_finish(&op->req, st, rec && rec->fail_open);
+    begin_deliver(op, st, rec);
     op->finished = 1;
-    if (op->timers == 0)
-        begin_free(op);
+    begin_maybe_free(op);
+}
+
+/* redisx_cancel: stop waiting now. An attempt in flight may still create
+ * (or take over) the record: its reply fails it (begin_reply). */
+static void begin_cancel(redisx__req *req)
+{
+    begin_op *op = (begin_op *)req;
+    if (op->finished)
+        return;
+    redisx__chan_unwait(op->c, &op->waiter);
+    op->gen++;
+    redisx__req_cancelled(req);
+    begin_deliver(op, REDISX_ERR_CANCELLED, NULL);
+    op->finished = 1;
+    begin_maybe_free(op);
+}
+
+/* The attempt that was sent may have made us the owner of a record nobody
+ * will complete (timed out, connection lost, cancelled): fail it by token. */
+static void begin_unclaimed(begin_op *op)
+{
+    redisx__orphan_cleanup(op->c, &redisx__script_idem_fail, op->rec->key, op->rec->token, op->lease_ms,
+                           "idempotency record");
 }
 
 static void begin_send(begin_op *op);
@@ -105,8 +138,7 @@ static void begin_retry(redisx_client *c, void *ctx, uint64_t gen, int cancelled
     begin_op *op = ctx;
     op->timers--;
     if (op->finished) {
-        if (op->timers == 0)
-            begin_free(op);
+        begin_maybe_free(op);
         return;
     }
     if (gen != op->gen)
@@ -168,8 +200,18 @@ static void begin_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     begin_op *op = cmd->ctx;
     redisx_client *c = op->c;
+    int sent = cmd->sent;
     redisx__cmd_free(cmd);
     op->in_flight = 0;
+    if (op->finished) { /* cancelled while this attempt was in flight */
+        if ((st == REDISX_OK && redisx__reply_int_at(r, 0, -1) == 0) || (sent && redisx__connection_failure(st)))
+            begin_unclaimed(op);
+        redisx__reply_free(r);
+        begin_maybe_free(op);
+        return;
+    }
+    if (st != REDISX_OK && sent && redisx__connection_failure(st))
+        begin_unclaimed(op); /* whatever the caller is told below */
     if (st != REDISX_OK) {
         if (redisx__connection_failure(st) && idem_fail_open(c)) {
             redisx__log(c, REDISX_LOG_WARN, "idempotency record %s granted by the fail-open policy: %s",
@@ -277,6 +319,7 @@ redisx_status redisx__idem_begin_async(redisx_client *c, const char *key, const 
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, c, REDISX__OP_IDEM_BEGIN, key);
+    redisx__req_cancellable(&op->req, user, begin_cancel);
     if (wait_ms > 0)
         op->give_up = op->req.t0 + (uint64_t)wait_ms * REDISX__NS_PER_MS;
     begin_send(op);
@@ -314,11 +357,33 @@ static void owner_finish(owner_op *op, redisx_status st, int opened)
     free(op);
 }
 
+/* A complete or fail already sent still runs on the server: cancelling only
+ * stops waiting for its answer. */
+static void owner_cancel(redisx__req *req)
+{
+    owner_op *op = (owner_op *)req;
+    redisx__req_cancelled(req);
+    redisx__deliver_status(op->c, op->cb, op->user, REDISX_ERR_CANCELLED);
+}
+
+static int owner_cancelled(owner_op *op, redisx_reply *r)
+{
+    if (!op->req.cancelled)
+        return 0;
+    redisx__reply_free(r);
+    redisx__client_unref(op->c);
+    free(op->name);
+    free(op);
+    return 1;
+}
+
 static void owner_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     owner_op *op = cmd->ctx;
     const char *script = cmd->script->name;
     redisx__cmd_free(cmd);
+    if (owner_cancelled(op, r))
+        return;
     if (st == REDISX_OK) {
         if (r->type != REDISX_REPLY_INTEGER)
             st = redisx__unexpected_reply(r, script);
@@ -334,9 +399,10 @@ static void owner_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 
 static void fail_open_done(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
-    (void)r;
     owner_op *op = cmd->ctx;
     redisx__cmd_free(cmd);
+    if (owner_cancelled(op, r))
+        return;
     owner_finish(op, st, st == REDISX_OK);
 }
 
@@ -376,6 +442,7 @@ static redisx_status owner_submit(redisx_idem *rec, redisx__op kind, const void 
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, rec->client, kind, rec->name);
+    redisx__req_cancellable(&op->req, user, owner_cancel);
     cmd->ctx = op;
     cmd->req = &op->req;
     redisx__submit(rec->client, cmd);

@@ -79,6 +79,13 @@ extern const redisx__script redisx__script_rl_gcra;
 extern const redisx__script redisx__script_idem_begin;
 extern const redisx__script redisx__script_idem_complete;
 extern const redisx__script redisx__script_idem_fail;
+extern const redisx__script redisx__script_lock_release_unclaimed;
+
+/* orphan.c: releases (lock) or fails (idempotency) what an unanswered call
+ * may have taken: runs `script` with KEYS[1] = key, ARGV[1] = arg, retrying
+ * while Redis is unreachable for up to lease_ms. Loop or any thread. */
+void redisx__orphan_cleanup(redisx_client *c, const redisx__script *script, const char *key, const char *arg,
+                            int64_t lease_ms, const char *what);
 
 /* ---- operations known to observability (observe.c) ---- */
 typedef enum redisx__op {
@@ -139,9 +146,28 @@ typedef struct redisx__req {
     int round_trips;
     int rejected; /* a domain "no" that is not an error status (denied check) */
     char *key; /* copy for events when opted in, else NULL */
+    /* Cancellation (redisx_cancel): an operation whose `cancel` is set is
+     * tracked by the loop from its first command until it finishes, and
+     * matched by `user`. cancel() finishes it with REDISX_ERR_CANCELLED at
+     * once (redisx__req_cancelled); whatever reply is still due is then
+     * only cleaned up. */
+    void *user;
+    void (*cancel)(struct redisx__req *req);
+    struct redisx__req *tnext, *tprev;
+    int tracked;
+    int cancelled;
 } redisx__req;
 
 void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const char *key);
+/* Makes req cancellable by redisx_cancel(client, user). */
+void redisx__req_cancellable(redisx__req *req, void *user, void (*cancel)(redisx__req *req));
+/* Loop only: starts tracking req (idempotent). */
+void redisx__req_track(redisx__req *req);
+/* For a cancel(): marks req cancelled and finishes it with
+ * REDISX_ERR_CANCELLED (the detail says so); the caller then delivers. */
+void redisx__req_cancelled(redisx__req *req);
+/* The loop's part of redisx_cancel: cancels every tracked match. */
+void redisx__cancel_matching(redisx_client *c, void *user);
 /* Records stats, emits the event (callback and/or queue) and frees req->key.
  * Called on the thread that completes the operation; leaves the thread's
  * last error as the completion's detail ("" on success). */
@@ -238,6 +264,7 @@ struct redisx__cmd {
     int reloaded; /* resent as EVAL already */
     int internal; /* REDISX__CMD_* below */
     int done; /* completed early (timeout); its reply is discarded */
+    int sent; /* put on a connection: the server may have run it */
     uint64_t deadline;
     redisx__reply_fn fn;
     void *ctx;
@@ -344,7 +371,13 @@ void redisx__queue_shutdown(redisx_queue *q);
 /* lock.c: drop a reference taken for a queue item or a timer. */
 void redisx__lock_unref(redisx_lock *lk);
 redisx_status redisx__client_open(redisx_client **out, const redisx_options *opts);
+/* Ends the client's work (every operation completes, the I/O thread stops);
+ * the handle stays valid. From a callback it returns at once. */
+void redisx__client_shutdown(redisx_client *c);
+/* Shutdown, then drops the caller's reference. */
 void redisx__client_close(redisx_client *c);
+/* client.c: the loop's part is redisx__cancel_matching. */
+redisx_status redisx__cancel(redisx_client *c, void *user);
 
 /* lock.c, behind ffi/lock.c */
 redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int64_t ttl_ms, int64_t wait_ms,

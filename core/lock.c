@@ -105,11 +105,17 @@ static void acquire_free(acquire_op *op)
     free(op);
 }
 
-static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, int opened)
+/* Its memory lives until it finished, no timer refers to it and no attempt
+ * is in flight (a cancelled op's attempt may still be). */
+static void acquire_maybe_free(acquire_op *op)
+{
+    if (op->finished && op->timers == 0 && !op->in_flight)
+        acquire_free(op);
+}
+
+static void acquire_deliver(acquire_op *op, redisx_status st, redisx_lock *lk)
 {
     redisx_client *c = op->c;
-    redisx__chan_unwait(op->c, &op->waiter);
-    redisx__req_finish(&op->req, st, opened);
     if (op->cb) {
         op->cb(c, st, lk, op->user);
     } else {
@@ -121,9 +127,38 @@ static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, in
             redisx__lock_unref(lk); /* nobody can receive it */
         }
     }
+}
+
+static void acquire_finish(acquire_op *op, redisx_status st, redisx_lock *lk, int opened)
+{
+    redisx__chan_unwait(op->c, &op->waiter);
+    redisx__req_finish(&op->req, st, opened);
+    acquire_deliver(op, st, lk);
     op->finished = 1;
-    if (op->timers == 0)
-        acquire_free(op);
+    acquire_maybe_free(op);
+}
+
+/* redisx_cancel: stop waiting now. An attempt in flight may still take the
+ * lease: its reply releases it (acquire_reply). */
+static void acquire_cancel(redisx__req *req)
+{
+    acquire_op *op = (acquire_op *)req;
+    if (op->finished)
+        return;
+    redisx__chan_unwait(op->c, &op->waiter);
+    op->gen++; /* a sleeping timer is now stale */
+    redisx__req_cancelled(req);
+    acquire_deliver(op, REDISX_ERR_CANCELLED, NULL);
+    op->finished = 1;
+    acquire_maybe_free(op);
+}
+
+/* The attempt that was sent may have taken the lease although nobody will
+ * own it (timed out, connection lost, cancelled): release it by its random
+ * part. */
+static void acquire_unclaimed(acquire_op *op)
+{
+    redisx__orphan_cleanup(op->c, &redisx__script_lock_release_unclaimed, op->key, op->rnd, op->ttl_ms, "lock");
 }
 
 static void acquire_send(acquire_op *op);
@@ -135,8 +170,7 @@ static void acquire_retry(redisx_client *c, void *ctx, uint64_t gen, int cancell
     acquire_op *op = ctx;
     op->timers--;
     if (op->finished) {
-        if (op->timers == 0)
-            acquire_free(op);
+        acquire_maybe_free(op);
         return;
     }
     if (gen != op->gen)
@@ -153,8 +187,18 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     acquire_op *op = cmd->ctx;
     redisx_client *c = op->c;
+    int sent = cmd->sent;
     redisx__cmd_free(cmd);
     op->in_flight = 0;
+    if (op->finished) { /* cancelled while this attempt was in flight */
+        if ((st == REDISX_OK && redisx__reply_int_at(r, 0, 0) == 1) || (sent && redisx__connection_failure(st)))
+            acquire_unclaimed(op);
+        redisx__reply_free(r);
+        acquire_maybe_free(op);
+        return;
+    }
+    if (st != REDISX_OK && sent && redisx__connection_failure(st))
+        acquire_unclaimed(op); /* whatever the caller is told below */
     if (st != REDISX_OK) {
         if (redisx__connection_failure(st) && fail_open(c)) {
             redisx_lock *lk = lock_new(c, op->name, op->key, op->ttl_ms);
@@ -274,6 +318,7 @@ redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, c, REDISX__OP_LOCK_ACQUIRE, name);
+    redisx__req_cancellable(&op->req, user, acquire_cancel);
     if (wait_ms > 0)
         op->give_up = op->req.t0 + (uint64_t)wait_ms * REDISX__NS_PER_MS;
     acquire_send(op);
@@ -330,19 +375,42 @@ static redisx_status owner_status(redisx_status st, redisx_reply *r, const redis
     return st;
 }
 
+/* A release or extend already sent still runs on the server: cancelling
+ * only stops waiting for its answer. */
+static void owner_cancel(redisx__req *req)
+{
+    owner_op *op = (owner_op *)req;
+    redisx__req_cancelled(req);
+    redisx__deliver_status(op->lk->client, op->cb, op->user, REDISX_ERR_CANCELLED);
+}
+
+/* Frees a cancelled op when its answer comes; 1 when it did. */
+static int owner_cancelled(owner_op *op, redisx_reply *r)
+{
+    if (!op->req.cancelled)
+        return 0;
+    redisx__reply_free(r);
+    redisx__lock_unref(op->lk);
+    free(op);
+    return 1;
+}
+
 static void owner_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     owner_op *op = cmd->ctx;
     const char *script = cmd->script->name;
     redisx__cmd_free(cmd);
+    if (owner_cancelled(op, r))
+        return;
     owner_finish(op, owner_status(st, r, op->lk, script), 0);
 }
 
 static void fail_open_done(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
-    (void)r;
     owner_op *op = cmd->ctx;
     redisx__cmd_free(cmd);
+    if (owner_cancelled(op, r))
+        return;
     owner_finish(op, st, st == REDISX_OK);
 }
 
@@ -439,6 +507,8 @@ static redisx_status owner_submit(redisx_lock *lk, redisx__op kind, int64_t ttl_
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
     redisx__req_init(&op->req, c, kind, lk->name);
+    if (kind != REDISX__OP_LOCK_RENEW)
+        redisx__req_cancellable(&op->req, user, owner_cancel);
     op->t0 = op->req.t0;
     cmd->ctx = op;
     cmd->req = &op->req;
@@ -528,10 +598,37 @@ typedef struct inspect_op {
     void *user;
 } inspect_op;
 
+static void inspect_deliver(inspect_op *op, redisx_status st, const redisx_lock_info *info)
+{
+    if (op->cb) {
+        op->cb(op->c, st, st == REDISX_OK ? info : NULL, op->user);
+    } else {
+        redisx_item *it = redisx__completion_item(op->user, st);
+        if (it) {
+            it->info = *info;
+            it->has_info = st == REDISX_OK;
+            redisx__queue_push(redisx__client_options(op->c)->queue, it);
+        }
+    }
+}
+
+static void inspect_cancel(redisx__req *req)
+{
+    inspect_op *op = (inspect_op *)req;
+    redisx_lock_info none = {0};
+    redisx__req_cancelled(req);
+    inspect_deliver(op, REDISX_ERR_CANCELLED, &none);
+}
+
 static void inspect_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     inspect_op *op = cmd->ctx;
     redisx__cmd_free(cmd);
+    if (op->req.cancelled) {
+        redisx__reply_free(r);
+        free(op);
+        return;
+    }
     redisx_lock_info info = {0};
     if (st == REDISX_OK) {
         if (r->type != REDISX_REPLY_ARRAY || r->elements != 4) {
@@ -545,16 +642,7 @@ static void inspect_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         redisx__reply_free(r);
     }
     redisx__req_finish(&op->req, st, 0);
-    if (op->cb) {
-        op->cb(op->c, st, st == REDISX_OK ? &info : NULL, op->user);
-    } else {
-        redisx_item *it = redisx__completion_item(op->user, st);
-        if (it) {
-            it->info = info;
-            it->has_info = st == REDISX_OK;
-            redisx__queue_push(redisx__client_options(op->c)->queue, it);
-        }
-    }
+    inspect_deliver(op, st, &info);
     free(op);
 }
 
@@ -578,6 +666,7 @@ redisx_status redisx__lock_inspect_async(redisx_client *c, const char *name, red
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, c, REDISX__OP_LOCK_INSPECT, name);
+    redisx__req_cancellable(&op->req, user, inspect_cancel);
     cmd->fn = inspect_reply;
     cmd->ctx = op;
     cmd->req = &op->req;

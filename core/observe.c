@@ -72,7 +72,69 @@ void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const c
     req->round_trips = 0;
     req->rejected = 0;
     req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
+    req->user = NULL;
+    req->cancel = NULL;
+    req->tnext = req->tprev = NULL;
+    req->tracked = 0;
+    req->cancelled = 0;
     atomic_fetch_add(&c->client_counter[REDISX_CLIENT_IN_FLIGHT], 1);
+}
+
+void redisx__req_cancellable(redisx__req *req, void *user, void (*cancel)(redisx__req *req))
+{
+    req->user = user;
+    req->cancel = cancel;
+}
+
+void redisx__req_track(redisx__req *req)
+{
+    if (req->tracked || !req->cancel)
+        return;
+    redisx_client *c = req->client;
+    req->tprev = NULL;
+    req->tnext = c->tracked;
+    if (c->tracked)
+        c->tracked->tprev = req;
+    c->tracked = req;
+    req->tracked = 1;
+}
+
+static void req_untrack(redisx__req *req)
+{
+    if (!req->tracked)
+        return;
+    redisx_client *c = req->client;
+    if (req->tprev)
+        req->tprev->tnext = req->tnext;
+    else
+        c->tracked = req->tnext;
+    if (req->tnext)
+        req->tnext->tprev = req->tprev;
+    req->tracked = 0;
+}
+
+void redisx__req_cancelled(redisx__req *req)
+{
+    req->cancelled = 1;
+    redisx__fail(REDISX_ERR_CANCELLED, "%s.%s cancelled by redisx_cancel", op_table[req->op].primitive,
+                 op_table[req->op].operation);
+    redisx__req_finish(req, REDISX_ERR_CANCELLED, 0);
+}
+
+void redisx__cancel_matching(redisx_client *c, void *user)
+{
+    /* A cancel() unlinks its own req (it finishes) and may finish others
+     * of the same operation: restart from the head after each. */
+    for (;;) {
+        redisx__req *r = c->tracked;
+        while (r && (r->user != user || r->cancelled))
+            r = r->tnext;
+        if (!r)
+            return;
+        r->cancel(r);
+        if (r->tracked && !r->cancelled)
+            req_untrack(r); /* a cancel() that could not: never loop on it */
+    }
 }
 
 static int is_rejection(redisx_status st)
@@ -83,6 +145,7 @@ static int is_rejection(redisx_status st)
 void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
 {
     redisx_client *c = req->client;
+    req_untrack(req);
     uint64_t dur = redisx__now_ns() - req->t0;
     pthread_mutex_lock(&c->stats_mu);
     redisx__series *s = &c->series[req->op];

@@ -114,11 +114,9 @@ typedef struct check_op {
     void *user;
 } check_op;
 
-static void check_finish(check_op *op, redisx_status st, redisx_ratelimit_result *res, int opened)
+static void check_deliver(check_op *op, redisx_status st, redisx_ratelimit_result *res)
 {
     redisx_client *c = op->lim->client;
-    op->req.rejected = res && !res->allowed;
-    redisx__req_finish(&op->req, st, opened);
     if (op->cb) {
         op->cb(c, st, res, op->user);
     } else {
@@ -130,8 +128,24 @@ static void check_finish(check_op *op, redisx_status st, redisx_ratelimit_result
             free(res);
         }
     }
+}
+
+static void check_finish(check_op *op, redisx_status st, redisx_ratelimit_result *res, int opened)
+{
+    op->req.rejected = res && !res->allowed;
+    redisx__req_finish(&op->req, st, opened);
+    check_deliver(op, st, res);
     limiter_unref(op->lim);
     free(op);
+}
+
+/* A cancelled check may still have been counted by the server (the script
+ * was sent); like a timed-out one, its answer is lost. */
+static void check_cancel(redisx__req *req)
+{
+    check_op *op = (check_op *)req;
+    redisx__req_cancelled(req);
+    check_deliver(op, REDISX_ERR_CANCELLED, NULL);
 }
 
 static void check_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
@@ -139,6 +153,12 @@ static void check_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     check_op *op = cmd->ctx;
     const char *script = cmd->script->name;
     redisx__cmd_free(cmd);
+    if (op->req.cancelled) {
+        redisx__reply_free(r);
+        limiter_unref(op->lim);
+        free(op);
+        return;
+    }
     redisx_ratelimit_result *res = calloc(1, sizeof *res);
     if (!res) {
         redisx__reply_free(r);
@@ -214,6 +234,7 @@ redisx_status redisx__limiter_check_async(redisx_limiter *lim, const char *key, 
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, lim->client, peek ? REDISX__OP_RL_PEEK : REDISX__OP_RL_CHECK, key);
+    redisx__req_cancellable(&op->req, user, check_cancel);
     cmd->fn = check_reply;
     cmd->ctx = op;
     cmd->req = &op->req;
@@ -230,10 +251,22 @@ typedef struct reset_op {
     void *user;
 } reset_op;
 
+static void reset_cancel(redisx__req *req)
+{
+    reset_op *op = (reset_op *)req;
+    redisx__req_cancelled(req);
+    redisx__deliver_status(op->c, op->cb, op->user, REDISX_ERR_CANCELLED);
+}
+
 static void reset_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     reset_op *op = cmd->ctx;
     redisx__cmd_free(cmd);
+    if (op->req.cancelled) {
+        redisx__reply_free(r);
+        free(op);
+        return;
+    }
     if (st == REDISX_OK && r->type != REDISX_REPLY_INTEGER)
         st = redisx__unexpected_reply(r, "DEL");
     redisx__reply_free(r);
@@ -262,6 +295,7 @@ redisx_status redisx__limiter_reset_async(redisx_limiter *lim, const char *key, 
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, lim->client, REDISX__OP_RL_RESET, key);
+    redisx__req_cancellable(&op->req, user, reset_cancel);
     cmd->fn = reset_reply;
     cmd->ctx = op;
     cmd->req = &op->req;

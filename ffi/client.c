@@ -40,6 +40,20 @@ void redisx_client_close(redisx_client *client)
         redisx__client_close(client);
 }
 
+void redisx_client_shutdown(redisx_client *client)
+{
+    if (client)
+        redisx__client_shutdown(client);
+}
+
+redisx_status redisx_cancel(redisx_client *client, void *user)
+{
+    redisx_status st = redisx__ffi_client(client, 0);
+    if (st != REDISX_OK)
+        return st;
+    return redisx__cancel(client, user);
+}
+
 const char *redisx_client_prefix(const redisx_client *client)
 {
     return client ? redisx__client_options(client)->prefix : NULL;
@@ -54,11 +68,8 @@ typedef struct command_op {
     void *user;
 } command_op;
 
-static void command_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+static void command_deliver(command_op *op, redisx_status st, redisx_reply *r)
 {
-    command_op *op = cmd->ctx;
-    redisx__cmd_free(cmd);
-    redisx__req_finish(&op->req, st, 0);
     if (op->cb) {
         op->cb(op->c, st, r, op->user);
     } else {
@@ -70,7 +81,26 @@ static void command_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             redisx__reply_free(r);
         }
     }
+}
+
+static void command_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    command_op *op = cmd->ctx;
+    redisx__cmd_free(cmd);
+    if (!op->req.cancelled) {
+        redisx__req_finish(&op->req, st, 0);
+        command_deliver(op, st, r);
+    } else {
+        redisx__reply_free(r); /* delivered as cancelled already */
+    }
     free(op);
+}
+
+static void command_cancel(redisx__req *req)
+{
+    command_op *op = (command_op *)req;
+    redisx__req_cancelled(req);
+    command_deliver(op, REDISX_ERR_CANCELLED, NULL);
 }
 
 static redisx_status check_argv(int argc, const char *const *argv)
@@ -102,6 +132,7 @@ redisx_status redisx_command_async(redisx_client *client, int argc, const char *
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, client, REDISX__OP_COMMAND, NULL);
+    redisx__req_cancellable(&op->req, user, command_cancel);
     cmd->fn = command_reply;
     cmd->ctx = op;
     cmd->req = &op->req;

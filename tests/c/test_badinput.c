@@ -110,6 +110,9 @@ static const struct {
     FN(redisx_lock_fencing_token), FN(redisx_lock_ttl_ms), FN(redisx_lock_is_fail_open), FN(redisx_lock_is_lost),
     FN(redisx_lock_inspect), FN(redisx_lock_inspect_async), FN(redisx_lock_info_free), FN(redisx_lock_info_locked),
     FN(redisx_lock_info_fencing_token), FN(redisx_lock_info_ttl_ms), FN(redisx_lock_info_last_fencing_token),
+    /* 0.3 */
+    FN(redisx_client_shutdown),
+    FN(redisx_cancel),
     /* 0.2: their cases are in test_badinput_primitives.c */
     FN(redisx_limiter_new),
     FN(redisx_limiter_free),
@@ -203,7 +206,7 @@ Test(badinput, every_status_code_has_its_name_and_message)
 
 Test(badinput, unknown_status_codes_give_unknown_status_and_no_name)
 {
-    const int unknown[] = {1, 2, 13, 100, REDISX_STATUS_MIN_ - 1, -14, -100, -1000, INT_MAX, INT_MIN, INT_MIN + 1};
+    const int unknown[] = {1, 2, 13, 100, REDISX_STATUS_MIN_ - 1, -100, -1000, INT_MAX, INT_MIN, INT_MIN + 1};
     for (size_t i = 0; i < sizeof unknown / sizeof *unknown; i++) {
         cr_assert_not_null(redisx_strerror(unknown[i]), "code %d", unknown[i]);
         cr_assert_str_eq(redisx_strerror(unknown[i]), "unknown status", "code %d", unknown[i]);
@@ -258,6 +261,7 @@ Test(badinput, every_release_function_accepts_null)
 {
     redisx_options_free(NULL);
     redisx_client_close(NULL);
+    redisx_client_shutdown(NULL);
     redisx_reply_free(NULL);
     redisx_stats_free(NULL);
     redisx_queue_free(NULL);
@@ -1918,4 +1922,35 @@ Test(badinput, completion_detail_survives_an_event_callback_whose_calls_fail, .t
     redisx_lock_free(holder);
     redisx_client_close(c);
     redisx_queue_free(q);
+}
+
+/* ---- 0.3: shutdown and cancel ------------------------------------------------ */
+
+Test(badinput, cancel_of_a_null_client_is_invalid_and_of_an_unknown_user_is_a_no_op)
+{
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cancel(NULL, NULL), "NULL client");
+    redisx_client *c = rt_client();
+    int nobody;
+    cr_assert_eq(redisx_cancel(c, &nobody), REDISX_OK, "unknown user");
+    cr_assert_eq(redisx_cancel(c, NULL), REDISX_OK, "NULL user");
+    const char *ping[] = {"PING"};
+    redisx_reply_free(rt_cmd(c, 1, ping));
+    redisx_client_close(c);
+}
+
+Test(badinput, a_shut_down_client_answers_closed_until_it_is_closed)
+{
+    redisx_client *c = rt_client();
+    redisx_client_shutdown(c);
+    redisx_client_shutdown(c); /* idempotent */
+    const char *ping[] = {"PING"};
+    redisx_reply *r = NULL;
+    EXPECT_ST(REDISX_ERR_CLOSED, redisx_command(&r, c, 1, ping, NULL), "command");
+    cr_assert_null(r);
+    EXPECT_ST(REDISX_ERR_CLOSED, redisx_cancel(c, NULL), "cancel");
+    redisx_lock *lk = NULL;
+    EXPECT_ST(REDISX_ERR_CLOSED, redisx_lock_try_acquire(&lk, c, "x", 1000), "try_acquire");
+    cr_assert_null(lk);
+    cr_assert_not_null(redisx_client_prefix(c), "the handle is still valid");
+    redisx_client_close(c);
 }

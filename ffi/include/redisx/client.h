@@ -44,8 +44,32 @@ REDISX_API redisx_status redisx_client_open_url(redisx_client **out, const char 
  *  completes exactly once. Lock handles stay valid (their operations then
  *  return REDISX_ERR_CLOSED) until freed. NULL is a no-op. Called from one of
  *  this client's callbacks, it returns at once and the I/O thread finishes the
- *  job. */
+ *  job. Frees the handle: see redisx_client_shutdown() to end the work first
+ *  while other threads may still hold it. */
 REDISX_API void redisx_client_close(redisx_client *client);
+
+/** Ends the client's work as redisx_client_close() does (every operation
+ *  completes exactly once; renewals and waits stop; the I/O thread ends) but
+ *  keeps the handle valid: every later call on it returns REDISX_ERR_CLOSED
+ *  until redisx_client_close() frees it. Bindings call it from their close()
+ *  so a call racing it on another thread meets a closed client, never freed
+ *  memory. Idempotent; from one of this client's callbacks it returns at
+ *  once and the I/O thread finishes the job. NULL is a no-op. (0.3) */
+REDISX_API void redisx_client_shutdown(redisx_client *client);
+
+/** Cancels the asynchronous operations of this client that were started
+ *  with `user` as their user pointer and have not completed: each completes
+ *  exactly once, with REDISX_ERR_CANCELLED, on the I/O thread shortly after
+ *  this call (its callback or queue item as usual). Operations this thread
+ *  started before the call are covered; later ones with the same `user` are
+ *  not; one that completes before the cancellation is processed completes
+ *  normally. A waiting lock acquire or idempotency begin stops waiting at
+ *  once. A command already sent still runs on the server: a lock or an
+ *  idempotency record it then takes is released or failed by the client
+ *  itself (a check may still have been counted, a release or complete may
+ *  still have happened). Blocking calls cannot be cancelled. REDISX_OK, or
+ *  REDISX_ERR_INVALID / REDISX_ERR_CLOSED for a NULL or closed client. (0.3) */
+REDISX_API redisx_status redisx_cancel(redisx_client *client, void *user);
 
 /** The client's key prefix (borrowed, lives as long as the client). */
 REDISX_API const char *redisx_client_prefix(const redisx_client *client);

@@ -25,14 +25,15 @@
     XX(ERR_NOT_OWNER, -10, "lock is not held by this owner (expired or taken)") \
     XX(ERR_WOULDBLOCK, -11, "blocking call from a redisx callback thread")      \
     XX(ERR_EMPTY, -12, "nothing to return")                                     \
-    XX(ERR_URL, -13, "malformed Redis URL")
+    XX(ERR_URL, -13, "malformed Redis URL")                                     \
+    XX(ERR_CANCELLED, -14, "operation cancelled")
 
 /** Status of a call: REDISX_OK (0) or a negative REDISX_ERR_* code. */
 typedef enum redisx_status {
 #define REDISX_STATUS_ENUM_ENTRY(name, code, msg) REDISX_##name = code,
     REDISX_STATUS_MAP(REDISX_STATUS_ENUM_ENTRY)
 #undef REDISX_STATUS_ENUM_ENTRY
-    REDISX_STATUS_MIN_ = -13 /* lowest code in use; grows as codes are added */
+    REDISX_STATUS_MIN_ = -14 /* lowest code in use; grows as codes are added */
 } redisx_status;
 
 REDISX_BEGIN_DECLS

@@ -10,7 +10,9 @@
  * submission to reply. When the oldest pending command of a connection
  * misses it, the connection is reset: later replies could no longer be
  * matched to their commands, so everything pending there fails with
- * REDISX_ERR_TIMEOUT, and the connection is re-established at once. */
+ * REDISX_ERR_TIMEOUT, and the connection is re-established at once. The
+ * I/O thread never blocks but in poll(): host names are looked up on
+ * resolver threads ("name resolution" below). */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis.h>

@@ -10,7 +10,9 @@
  * submission to reply. When the oldest pending command of a connection
  * misses it, the connection is reset: later replies could no longer be
  * matched to their commands, so everything pending there fails with
- * REDISX_ERR_TIMEOUT, and the connection is re-established at once. */
+ * REDISX_ERR_TIMEOUT, and the connection is re-established at once. The
+ * I/O thread never blocks but in poll(): host names are looked up on
+ * resolver threads ("name resolution" below). */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis.h>
@@ -18,6 +20,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,7 +35,11 @@
 #error "redisx is written against hiredis 0.14; review conn.c before building with hiredis 1.x"
 #endif
 
-typedef enum conn_state { CONN_DOWN, CONN_CONNECTING, CONN_HANDSHAKE, CONN_READY } conn_state;
+/* CONN_RESOLVING: a host name is being looked up on a resolver thread
+ * (see "name resolution" below); no socket yet. */
+typedef enum conn_state { CONN_DOWN, CONN_RESOLVING, CONN_CONNECTING, CONN_HANDSHAKE, CONN_READY } conn_state;
+
+typedef struct resolve_req resolve_req;
 
 struct redisx__conn {
     int idx;
@@ -52,6 +59,7 @@ struct redisx__conn {
     int borrowed; /* a blocking caller does its own I/O on it */
     int polled; /* in the set the sleeping I/O thread polls (for POLLIN) */
     struct addrinfo *ai_list, *ai_cur;
+    resolve_req *resolve; /* the lookup of this connection, running or unread */
     char endpoint[300];
 };
 
@@ -576,10 +584,170 @@ static void connect_next(redisx_client *c, redisx__conn *cn, const char *why)
     conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
 }
 
+/* ---- name resolution -------------------------------------------------------
+ *
+ * getaddrinfo() may take seconds (a slow or unreachable DNS server), and the
+ * I/O thread must never wait for it: it serves every other connection of
+ * the client, its timers (lock renewals) and every deadline. So a host name
+ * is looked up on a thread of its own, started for this one lookup and
+ * detached; the I/O thread waits for it in its loop (CONN_RESOLVING, under
+ * the connect deadline) and is woken through the client's eventfd when the
+ * answer is there. IP literals and unix sockets need no lookup and connect
+ * at once, on the I/O thread.
+ *
+ * Why a detached thread per lookup: lookups happen only when a connection
+ * is (re)established, so a thread's cost is nothing beside the round trips
+ * that follow, and a lookup that hangs holds nothing but its own request.
+ * getaddrinfo_a() would not do better: it runs its lookups on glibc's
+ * process-wide helper threads (state that another user of it in the same
+ * process shares), cannot cancel a lookup under way, and its SIGEV_THREAD
+ * notification starts a thread per answer anyway. A resolver thread per
+ * client would have to be detached as well when close finds it stuck, and
+ * would serialize the lookups of the client's connections.
+ *
+ * The request is shared by the two sides and freed by whichever finishes
+ * last (refs). Its answer is used only if it arrives while an attempt of
+ * the connection waits for it; an attempt that times out leaves its lookup
+ * running, and the connection's next attempt waits for that same lookup
+ * instead of starting a second one (at most one resolver thread per
+ * connection). An answer that arrives while no attempt waits (during the
+ * backoff, or after close) is discarded. Once the connection lets go
+ * (`abandoned`, under the request's mutex, before the client can be freed)
+ * the resolver thread touches nothing but the request. */
+
+int (*redisx__resolve_hook)(const char *host, const char *port, const struct addrinfo *hints,
+                            struct addrinfo **res);
+
+struct resolve_req {
+    pthread_mutex_t mu;
+    int refs; /* the connection's and the resolver thread's */
+    int done;
+    int abandoned; /* the connection let go: do not wake the client */
+    redisx_client *client; /* valid while !abandoned */
+    int gai; /* getaddrinfo's result */
+    int err; /* errno after it, for EAI_SYSTEM */
+    struct addrinfo *list;
+    char port[8];
+    char host[]; /* copied: the lookup may outlive the client */
+};
+
+static const struct addrinfo resolve_hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+
+/* Drops one side's reference; the other side may still hold one. */
+static void resolve_unref_locked(resolve_req *rq)
+{
+    int last = --rq->refs == 0;
+    pthread_mutex_unlock(&rq->mu);
+    if (!last)
+        return;
+    if (rq->list)
+        freeaddrinfo(rq->list);
+    pthread_mutex_destroy(&rq->mu);
+    free(rq);
+}
+
+static void *resolve_main(void *arg)
+{
+    resolve_req *rq = arg;
+    struct addrinfo *list = NULL;
+    int gai = redisx__resolve_hook ? redisx__resolve_hook(rq->host, rq->port, &resolve_hints, &list)
+                                   : getaddrinfo(rq->host, rq->port, &resolve_hints, &list);
+    pthread_mutex_lock(&rq->mu);
+    rq->gai = gai;
+    rq->err = errno;
+    rq->list = gai == 0 ? list : NULL;
+    rq->done = 1;
+    if (!rq->abandoned)
+        redisx__wake(rq->client); /* the client lives until the connection lets go */
+    resolve_unref_locked(rq);
+    return NULL;
+}
+
+/* I/O thread: the connection lets go of its lookup (a late or unread
+ * answer is discarded with it). */
+static void resolve_release(redisx__conn *cn)
+{
+    resolve_req *rq = cn->resolve;
+    if (!rq)
+        return;
+    cn->resolve = NULL;
+    pthread_mutex_lock(&rq->mu);
+    rq->abandoned = 1;
+    resolve_unref_locked(rq);
+}
+
+static int resolve_is_done(resolve_req *rq)
+{
+    pthread_mutex_lock(&rq->mu);
+    int done = rq->done;
+    pthread_mutex_unlock(&rq->mu);
+    return done;
+}
+
+/* Starts the lookup of the client's host on a detached thread. Returns 0,
+ * or an error number when no thread could be started. */
+static int resolve_start(redisx_client *c, redisx__conn *cn)
+{
+    size_t hlen = strlen(c->ep.host) + 1;
+    resolve_req *rq = calloc(1, sizeof *rq + hlen);
+    if (!rq)
+        return ENOMEM;
+    pthread_mutex_init(&rq->mu, NULL);
+    rq->refs = 2;
+    rq->client = c;
+    memcpy(rq->host, c->ep.host, hlen);
+    snprintf(rq->port, sizeof rq->port, "%d", c->ep.port);
+    pthread_attr_t attr;
+    pthread_attr_init(&attr);
+    pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+    /* The resolver thread takes no signals: the application's handlers keep
+     * running on its own threads (the mask is per thread; nothing global). */
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    pthread_t t;
+    int err = pthread_create(&t, &attr, resolve_main, rq);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_attr_destroy(&attr);
+    if (err != 0) {
+        pthread_mutex_destroy(&rq->mu);
+        free(rq);
+        return err;
+    }
+    cn->resolve = rq;
+    return 0;
+}
+
+/* I/O thread, CONN_RESOLVING: connects once the answer is there. */
+static void resolve_poll(redisx_client *c, redisx__conn *cn)
+{
+    resolve_req *rq = cn->resolve;
+    pthread_mutex_lock(&rq->mu);
+    if (!rq->done) {
+        pthread_mutex_unlock(&rq->mu);
+        return;
+    }
+    int gai = rq->gai, err = rq->err;
+    cn->ai_list = rq->list; /* the connection owns the list now */
+    rq->list = NULL;
+    pthread_mutex_unlock(&rq->mu);
+    resolve_release(cn);
+    if (gai != 0) {
+        char detail[REDISX__DETAIL];
+        snprintf(detail, sizeof detail, "resolve %s: %s", c->ep.host,
+                 gai == EAI_SYSTEM ? strerror(err) : gai_strerror(gai));
+        conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+        return;
+    }
+    cn->ai_cur = cn->ai_list;
+    connect_next(c, cn, "no address");
+}
+
 static void conn_start(redisx_client *c, redisx__conn *cn)
 {
     if (cn->ever_connected || cn->failures > 0)
         emit_state(c, cn, REDISX_STATE_RECONNECTING, cn->endpoint);
+    /* The connect timeout covers the lookup and the connect. */
     cn->connect_deadline = redisx__now_ns() + (uint64_t)c->opts.connect_timeout_ms * REDISX__NS_PER_MS;
     if (c->ep.is_unix) {
         if (start_socket(c, cn) != 0) {
@@ -589,12 +757,32 @@ static void conn_start(redisx_client *c, redisx__conn *cn)
         }
         return;
     }
-    /* Name resolution blocks this thread; with IP literals (the common case
-     * for Redis) it returns at once. */
-    struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM};
+    /* An IP literal (the common case for Redis) is parsed here and now:
+     * AI_NUMERICHOST never asks a resolver. */
+    struct addrinfo hints = resolve_hints;
+    hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
     char port[8];
     snprintf(port, sizeof port, "%d", c->ep.port);
     int gai = getaddrinfo(c->ep.host, port, &hints, &cn->ai_list);
+    if (gai == EAI_NONAME) {
+        /* A host name: looked up on a resolver thread, unless the lookup of
+         * an earlier attempt still runs (this attempt waits for it). */
+        cn->ai_list = NULL;
+        if (cn->resolve && resolve_is_done(cn->resolve))
+            resolve_release(cn); /* answered while no attempt waited: stale */
+        int err = cn->resolve ? 0 : resolve_start(c, cn);
+        if (err != 0) {
+            char detail[REDISX__DETAIL];
+            snprintf(detail, sizeof detail, "resolve %s: cannot start a resolver thread: %s", c->ep.host,
+                     strerror(err));
+            conn_reset(c, cn, err == ENOMEM ? REDISX_ERR_NOMEM : REDISX_ERR_CONNECTION, detail);
+            return;
+        }
+        cn->state = CONN_RESOLVING;
+        c->loop_dirty = 1;
+        redisx__log(c, REDISX_LOG_DEBUG, "connection %d: resolving %s", cn->idx, c->ep.host);
+        return;
+    }
     if (gai != 0) {
         char detail[REDISX__DETAIL];
         snprintf(detail, sizeof detail, "resolve %s: %s", c->ep.host, gai_strerror(gai));
@@ -929,6 +1117,14 @@ static void expire_waiting(redisx_client *c, uint64_t now)
 
 static void check_conn_deadlines(redisx_client *c, redisx__conn *cn, uint64_t now)
 {
+    if (cn->state == CONN_RESOLVING && now >= cn->connect_deadline) {
+        /* The lookup goes on: the next attempt waits for it (see above). */
+        char detail[REDISX__DETAIL];
+        snprintf(detail, sizeof detail, "resolve %s: timed out after %lld ms", c->ep.host,
+                 (long long)c->opts.connect_timeout_ms);
+        conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+        return;
+    }
     if ((cn->state == CONN_CONNECTING || cn->state == CONN_HANDSHAKE) && now >= cn->connect_deadline) {
         char detail[REDISX__DETAIL];
         snprintf(detail, sizeof detail, "connect %s: timed out after %lld ms", cn->endpoint,
@@ -991,6 +1187,10 @@ void redisx__conn_loop(redisx_client *c)
             redisx__conn *cn = &c->conns[i];
             if (cn->borrowed)
                 continue; /* its borrower does its I/O and keeps its deadline */
+            if (cn->state == CONN_RESOLVING)
+                resolve_poll(c, cn);
+            else if (cn->resolve && resolve_is_done(cn->resolve))
+                resolve_release(cn); /* answered between attempts: discarded */
             if (cn->state == CONN_DOWN && !c->closing_seen && now >= cn->next_attempt)
                 conn_start(c, cn);
             check_conn_deadlines(c, cn, now);
@@ -1026,6 +1226,11 @@ void redisx__conn_loop(redisx_client *c)
             if (cn->state == CONN_DOWN) {
                 if (!c->closing_seen)
                     wake = min_u64(wake, cn->next_attempt);
+                continue;
+            }
+            if (cn->state == CONN_RESOLVING) {
+                /* No socket yet: the resolver thread wakes us (eventfd). */
+                wake = min_u64(wake, cn->connect_deadline);
                 continue;
             }
             if (cn->borrowed)
@@ -1293,6 +1498,7 @@ void redisx__conns_free(redisx_client *c)
         if (cn->state == CONN_READY && !cn->is_sub)
             redisx__stats_add_client(c, REDISX_CLIENT_CONNECTIONS_UP, -1);
         conn_close_fd(cn);
+        resolve_release(cn); /* a lookup still running finishes on its own */
         redisx__cmd *cmd;
         while ((cmd = fifo_pop(&cn->pend_head, &cn->pend_tail)))
             redisx__cmd_free(cmd); /* only internal commands remain here */

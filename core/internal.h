@@ -324,6 +324,14 @@ redisx_status redisx__unexpected_reply(const redisx_reply *r, const char *script
 bool redisx__in_loop(const redisx_client *c);
 /* Pokes the I/O thread (eventfd). */
 void redisx__wake(redisx_client *c);
+/* conn.c, for tests through the static library (never exported): when set,
+ * host names are looked up with it instead of getaddrinfo(), on the
+ * resolver thread, with getaddrinfo's contract (a list freed with
+ * freeaddrinfo). IP literals and unix sockets never reach it. Set it before
+ * opening clients. */
+struct addrinfo;
+extern int (*redisx__resolve_hook)(const char *host, const char *port, const struct addrinfo *hints,
+                                   struct addrinfo **res);
 /* conn.c: tries to send cmd without waking the I/O thread: a blocking call
  * (blocking != 0) borrows an idle connection and does its own round trip;
  * an asynchronous one writes straight to an idle connection the sleeping

@@ -31,8 +31,8 @@ REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char
  *  (redis://:@host) does. */
 REDISX_API redisx_status redisx_options_set_auth(redisx_options *opts, const char *user, const char *password);
 
-/** Timeout for establishing a connection (TCP connect plus AUTH/SELECT);
- *  1..3600000 ms. */
+/** Timeout for establishing a connection (name lookup, done off the I/O
+ *  thread, plus TCP connect plus AUTH/SELECT); 1..3600000 ms. */
 REDISX_API redisx_status redisx_options_set_connect_timeout_ms(redisx_options *opts, int64_t ms);
 
 /** Timeout of each command, from submission to reply, 1..3600000 ms. A

@@ -116,8 +116,9 @@ REDISX_API int64_t redisx_ratelimit_result_reset_ms(const redisx_ratelimit_resul
 /** When denied: milliseconds until the same cost can be allowed
  *  (Retry-After). -1 when allowed. */
 REDISX_API int64_t redisx_ratelimit_result_retry_after_ms(const redisx_ratelimit_result *result);
-/** 1 when Redis could not be reached and the fail-open policy allowed the
- *  check without counting it; remaining is then `limit`, reset 0. */
+/** 1 when Redis could not be reached or did not answer in time and the
+ *  fail-open policy allowed the check; remaining is then `limit`, reset 0.
+ *  A check that timed out may or may not have been counted by the server. */
 REDISX_API int redisx_ratelimit_result_fail_open(const redisx_ratelimit_result *result);
 
 REDISX_END_DECLS

@@ -170,8 +170,11 @@ void redisx__submit(redisx_client *c, redisx__cmd *cmd)
 {
     cmd->client = c;
     cmd->next = NULL;
+    /* An operation's first command starts at the operation's start (read
+     * once already); later attempts of a waiting one start now. */
     if (cmd->buf && !cmd->deadline)
-        cmd->deadline = redisx__now_ns() + redisx__cmd_timeout_ns(c);
+        cmd->deadline = (cmd->req && cmd->req->round_trips == 0 ? cmd->req->t0 : redisx__now_ns()) +
+                        redisx__cmd_timeout_ns(c);
     int blocking = tls_blocking;
     tls_blocking = 0;
     if (cmd->buf && c->direct && redisx__conn_direct(c, cmd, blocking))

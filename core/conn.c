@@ -112,19 +112,31 @@ static char *put_dec(char *p, size_t v)
 /* RESP into one allocation with the command (no printf, one malloc). */
 redisx__cmd *redisx__cmd_argv(int argc, const char *const *argv, const size_t *lens)
 {
+    /* Lengths of C-string arguments, measured once (most commands are short). */
+    size_t local[16];
+    size_t *own = NULL;
+    if (!lens) {
+        own = argc <= 16 ? local : malloc((size_t)argc * sizeof *own);
+        if (!own)
+            return NULL;
+        for (int i = 0; i < argc; i++)
+            own[i] = strlen(argv[i]);
+        lens = own;
+    }
+    redisx__cmd *cmd = NULL;
     size_t total = 1 + dec_len((size_t)argc) + 2;
     for (int i = 0; i < argc; i++) {
-        size_t l = lens ? lens[i] : strlen(argv[i]);
+        size_t l = lens[i];
         size_t add = 1 + dec_len(l) + 2 + l + 2;
         if (add < l || total + add < total)
-            return NULL;
+            goto out;
         total += add;
     }
     if (total > SIZE_MAX - sizeof(redisx__cmd))
-        return NULL;
-    redisx__cmd *cmd = malloc(sizeof *cmd + total);
+        goto out;
+    cmd = malloc(sizeof *cmd + total);
     if (!cmd)
-        return NULL;
+        goto out;
     memset(cmd, 0, sizeof *cmd);
     char *p = (char *)(cmd + 1);
     cmd->buf = p;
@@ -134,7 +146,7 @@ redisx__cmd *redisx__cmd_argv(int argc, const char *const *argv, const size_t *l
     *p++ = '\r';
     *p++ = '\n';
     for (int i = 0; i < argc; i++) {
-        size_t l = lens ? lens[i] : strlen(argv[i]);
+        size_t l = lens[i];
         *p++ = '$';
         p = put_dec(p, l);
         *p++ = '\r';
@@ -144,6 +156,9 @@ redisx__cmd *redisx__cmd_argv(int argc, const char *const *argv, const size_t *l
         *p++ = '\r';
         *p++ = '\n';
     }
+out:
+    if (own != local)
+        free(own);
     return cmd;
 }
 
@@ -194,10 +209,26 @@ void redisx__cmd_free(redisx__cmd *cmd)
 
 /* ---- replies ----------------------------------------------------------- */
 
-/* hiredis' reader builds our reply objects directly (one allocation per
- * reply, the string inline), so no reply is built twice and converted. */
-/* An array's slots grow as its elements arrive: a header announcing
- * billions of elements costs nothing until they come. */
+/* hiredis' reader builds our reply objects directly (the root on its own,
+ * its parts in the root's arena: see reply.c), so no reply is built twice
+ * and converted. */
+
+/* The reply being built that this task's object belongs to; NULL for the
+ * root itself. */
+static redisx_reply *task_root(const redisReadTask *task)
+{
+    if (!task->parent)
+        return NULL;
+    while (task->parent)
+        task = task->parent;
+    return task->obj;
+}
+
+/* Small arrays get all their slots at once from the arena; large ones grow
+ * theirs as elements arrive, so a header announcing billions of elements
+ * costs nothing until they come. */
+#define SLOTS_UPFRONT 64
+
 static void *reply_attach(const redisReadTask *task, redisx_reply *r)
 {
     if (!r || !task->parent)
@@ -225,45 +256,48 @@ static void *reply_attach(const redisReadTask *task, redisx_reply *r)
 
 static void *reply_string(const redisReadTask *task, char *str, size_t len)
 {
-    if (len > SIZE_MAX - sizeof(redisx_reply) - 1)
-        return NULL;
-    redisx_reply *r = malloc(sizeof *r + len + 1);
+    redisx_reply *r = redisx__reply_new(task_root(task), (redisx_reply_type)task->type, len ? len : 1);
     if (!r)
         return NULL;
-    *r = (redisx_reply){.type = (redisx_reply_type)task->type, .str = (char *)(r + 1), .len = len};
     memcpy(r->str, str, len);
     r->str[len] = '\0';
+    r->len = len;
     return reply_attach(task, r);
 }
 
 static void *reply_array(const redisReadTask *task, int elements)
 {
-    redisx_reply *r = calloc(1, sizeof *r);
+    redisx_reply *root = task_root(task);
+    redisx_reply *r = redisx__reply_new(root, REDISX_REPLY_ARRAY, 0);
     if (!r)
         return NULL;
-    r->type = REDISX_REPLY_ARRAY;
-    if (elements > 0)
-        r->elements = (size_t)elements; /* slots come with the elements */
+    if (elements > 0) {
+        r->elements = (size_t)elements;
+        if (elements <= SLOTS_UPFRONT) {
+            r->element = redisx__reply_slots(root ? root : r, (size_t)elements);
+            if (!r->element) {
+                redisx__reply_free(r);
+                return NULL;
+            }
+            r->slots_in_arena = 1;
+            r->cap = (size_t)elements;
+        }
+    }
     return reply_attach(task, r);
 }
 
 static void *reply_integer(const redisReadTask *task, long long v)
 {
-    redisx_reply *r = calloc(1, sizeof *r);
+    redisx_reply *r = redisx__reply_new(task_root(task), REDISX_REPLY_INTEGER, 0);
     if (!r)
         return NULL;
-    r->type = REDISX_REPLY_INTEGER;
     r->integer = v;
     return reply_attach(task, r);
 }
 
 static void *reply_nil(const redisReadTask *task)
 {
-    redisx_reply *r = calloc(1, sizeof *r);
-    if (!r)
-        return NULL;
-    r->type = REDISX_REPLY_NIL;
-    return reply_attach(task, r);
+    return reply_attach(task, redisx__reply_new(task_root(task), REDISX_REPLY_NIL, 0));
 }
 
 static void reply_free_object(void *r)

@@ -48,7 +48,17 @@ struct redisx_reply {
     size_t elements;
     redisx_reply **element;
     size_t cap; /* slots of element[]: grows with the elements that arrive */
+    /* A reply's parts live in its root's arena (a few chunks instead of a
+     * malloc per element); in_arena parts are freed with the root. */
+    unsigned char in_arena, slots_in_arena;
+    struct redisx__arena *arena; /* the root's chunks */
 };
+/* A reply part of `type` with room for a string of `strbytes` bytes (and its
+ * NUL when strbytes > 0): from root's arena, or on its own when root is NULL
+ * or the part is large. Zeroed header; NULL on out-of-memory. */
+redisx_reply *redisx__reply_new(redisx_reply *root, redisx_reply_type type, size_t strbytes);
+/* n zeroed element slots from root's arena (NULL on out-of-memory). */
+redisx_reply **redisx__reply_slots(redisx_reply *root, size_t n);
 bool redisx__reply_is_error(const redisx_reply *r, const char *prefix);
 void redisx__reply_free(redisx_reply *r);
 int64_t redisx__reply_int_at(const redisx_reply *r, size_t i, int64_t fallback);

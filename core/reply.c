@@ -1,18 +1,99 @@
 /* Our reply type (hiredis' never leaves conn.c). */
+#include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "internal.h"
 
+/* A script's reply is an array of a few integers and strings: its parts are
+ * carved out of a few chunks owned by the root instead of one malloc (and
+ * one free) each. */
+typedef struct redisx__arena {
+    struct redisx__arena *next;
+    size_t used, cap;
+    max_align_t data[];
+} redisx__arena;
+
+#define ARENA_FIRST 512
+#define ARENA_MAX 65536
+#define ARENA_PART_MAX 1024 /* larger parts (long strings) get their own block */
+
+static void *arena_alloc(redisx_reply *root, size_t n)
+{
+    n = (n + 15) & ~(size_t)15;
+    redisx__arena *a = root->arena;
+    if (!a || a->used + n > a->cap) {
+        size_t cap = a ? a->cap * 2 : ARENA_FIRST;
+        if (cap > ARENA_MAX)
+            cap = ARENA_MAX;
+        if (cap < n)
+            cap = n;
+        redisx__arena *na = malloc(sizeof *na + cap);
+        if (!na)
+            return NULL;
+        na->next = a;
+        na->used = 0;
+        na->cap = cap;
+        root->arena = na;
+        a = na;
+    }
+    void *p = (char *)a->data + a->used;
+    a->used += n;
+    return p;
+}
+
+redisx_reply *redisx__reply_new(redisx_reply *root, redisx_reply_type type, size_t strbytes)
+{
+    size_t extra = strbytes ? strbytes + 1 : 0;
+    if (extra && strbytes > SIZE_MAX - sizeof(redisx_reply) - 1)
+        return NULL;
+    size_t n = sizeof(redisx_reply) + extra;
+    redisx_reply *r;
+    int in_arena = root && n <= ARENA_PART_MAX;
+    r = in_arena ? arena_alloc(root, n) : malloc(n);
+    if (!r)
+        return NULL;
+    memset(r, 0, sizeof *r);
+    r->type = type;
+    r->in_arena = (unsigned char)in_arena;
+    if (extra)
+        r->str = (char *)(r + 1);
+    return r;
+}
+
+redisx_reply **redisx__reply_slots(redisx_reply *root, size_t n)
+{
+    redisx_reply **el = arena_alloc(root, n * sizeof *el);
+    if (el)
+        memset(el, 0, n * sizeof *el);
+    return el;
+}
+
+static void release_parts(redisx_reply *r)
+{
+    for (size_t i = 0; i < r->cap; i++) { /* a partial array has fewer */
+        redisx_reply *e = r->element[i];
+        if (!e)
+            continue;
+        release_parts(e);
+        if (!e->in_arena)
+            free(e);
+    }
+    if (!r->slots_in_arena)
+        free(r->element);
+}
+
 void redisx__reply_free(redisx_reply *r)
 {
-    if (!r)
-        return;
-    for (size_t i = 0; i < r->cap; i++) /* a partial array has fewer */
-        redisx__reply_free(r->element[i]);
-    free(r->element);
-    if (r->str != (char *)(r + 1)) /* strings are allocated with the reply */
-        free(r->str);
+    if (!r || r->in_arena)
+        return; /* a part: freed with its root */
+    release_parts(r);
+    for (redisx__arena *a = r->arena; a;) {
+        redisx__arena *next = a->next;
+        free(a);
+        a = next;
+    }
     free(r);
 }
 

@@ -60,9 +60,9 @@ REDISX_API void redisx_client_shutdown(redisx_client *client);
 /** Cancels the asynchronous operations of this client that were started
  *  with `user` as their user pointer and have not completed: each completes
  *  exactly once, with REDISX_ERR_CANCELLED, on the I/O thread shortly after
- *  this call (its callback or queue item as usual). Operations this thread
- *  started before the call are covered; later ones with the same `user` are
- *  not; one that completes before the cancellation is processed completes
+ *  this call (its callback or queue item as usual). Operations whose _async
+ *  call returned before this call was made are covered (on any thread);
+ *  later ones with the same `user` are not; one that completes before the cancellation is processed completes
  *  normally. A waiting lock acquire or idempotency begin stops waiting at
  *  once. A command already sent still runs on the server: a lock or an
  *  idempotency record it then takes is released or failed by the client

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -19,28 +20,40 @@ import (
 // one Redis server, shared by any number of goroutines. Open it once per
 // server and Close it when done.
 //
-// Every operation is submitted to the C library's asynchronous API and
-// completes into a queue that one goroutine per client drains (waiting in
-// the network poller on the queue's file descriptor); the calling goroutine
-// waits on a channel, so thousands of concurrent calls use a handful of OS
-// threads and honour their context.
+// A call whose ctx can be cancelled is submitted to the C library's
+// asynchronous API and completes into a queue that one goroutine per client
+// drains (waiting in the network poller on the queue's file descriptor); the
+// calling goroutine waits on a channel, so thousands of concurrent calls use
+// a handful of OS threads, and ctx.Done() cancels the operation in the
+// library at once. A call whose ctx can never be cancelled (ctx.Done() ==
+// nil, e.g. context.Background()) runs the library's blocking form on its
+// own thread while a connection slot is free (see tryDirect).
 type Client struct {
 	core *core
 }
 
 // core is the part of a Client that its dispatcher goroutine uses; the Client
 // wrapper can become unreachable while core lives, which lets a forgotten
-// Client be closed by a cleanup.
+// Client be closed by a cleanup. The C handle h stays valid as long as core
+// is reachable: Close only shuts the client down (redisx_client_shutdown;
+// every later call on h returns REDISX_ERR_CLOSED), and core's own cleanup
+// frees h and q once nothing can use them. So no call needs a guard against
+// a concurrent Close; every function that passes h to C keeps core alive
+// until the call returns (runtime.KeepAlive).
 type core struct {
 	h capi.Client
 	q capi.Queue
 
-	mu     sync.RWMutex // held for reading around every call that uses h
-	closed bool
+	closed atomic.Bool // Close ran: Stats and Prefix answer without asking C
+
+	// direct counts the goroutines inside a blocking C call (tryDirect);
+	// at most maxDirect, one per connection.
+	direct    atomic.Int32
+	maxDirect int32
 
 	pendMu  sync.Mutex
 	nextTag uintptr
-	pending map[uintptr]*pending
+	pending map[uintptr]chan capi.Item // buffered (1): the dispatcher never blocks on one
 	// renewing holds every Lock under KeepAlive by its tag, so that renewal
 	// never depends on the caller keeping a reference (the rule of every
 	// binding: renewal runs until Release, loss or Close).
@@ -50,7 +63,8 @@ type core struct {
 	onEvent    func(Event)
 	onLog      func(LogEntry)
 	onState    func(StateChange)
-	dispatched chan struct{}
+	dispatched chan struct{} // closed when the dispatcher has stopped
+	lateMu     sync.Mutex    // serialises drainLate
 	closeOnce  sync.Once
 }
 
@@ -60,21 +74,16 @@ type renewal struct {
 	onLost func()
 }
 
-// pending is one asynchronous call waiting for its completion.
-type pending struct {
-	ch        chan capi.Item // buffered: the dispatcher never blocks on it
-	abandoned bool           // the caller gave up (context); dispose of the result
-}
-
 // Option configures Open.
 type Option func(*config)
 
 type config struct {
-	set      []func(capi.Options) error
-	handler  func(Event)
-	onLog    func(LogEntry)
-	logLevel LogLevel
-	onState  func(StateChange)
+	set         []func(capi.Options) error
+	connections int
+	handler     func(Event)
+	onLog       func(LogEntry)
+	logLevel    LogLevel
+	onState     func(StateChange)
 }
 
 func (c *config) add(f func(capi.Options) error) { c.set = append(c.set, f) }
@@ -112,6 +121,7 @@ func WithConnectTimeout(d time.Duration) Option {
 // Redis server).
 func WithConnections(n int) Option {
 	return func(c *config) {
+		c.connections = n
 		c.add(func(o capi.Options) error { return capi.Redisx_options_set_connections(o, n) })
 	}
 }
@@ -222,7 +232,7 @@ func WithEventKeys() Option {
 // here, but operations fail until it is reachable. Malformed URLs give
 // ErrInvalidURL, bad options ErrInvalidArgument.
 func Open(url string, opts ...Option) (*Client, error) {
-	cfg := config{logLevel: LogWarn}
+	cfg := config{logLevel: LogWarn, connections: 1}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -274,8 +284,9 @@ func Open(url string, opts ...Option) (*Client, error) {
 	k := &core{
 		h:          h,
 		q:          q,
+		maxDirect:  int32(max(cfg.connections, 1)),
 		nextTag:    1,
-		pending:    map[uintptr]*pending{},
+		pending:    map[uintptr]chan capi.Item{},
 		renewing:   map[uintptr]renewal{},
 		dispatched: make(chan struct{}),
 		onEvent:    cfg.handler,
@@ -286,6 +297,13 @@ func Open(url string, opts ...Option) (*Client, error) {
 		k.events = newEventPump()
 	}
 	go k.dispatch()
+	// The handles are freed when core is unreachable: after Close (or the
+	// Client's cleanup) stopped the dispatcher, and once no Client, Lock,
+	// IdemRecord or call in progress refers to core any more.
+	runtime.AddCleanup(k, func(hq [2]uintptr) {
+		capi.Redisx_client_close(capi.Client(hq[0]))
+		capi.Redisx_queue_free(capi.Queue(hq[1]))
+	}, [2]uintptr{uintptr(h), uintptr(q)})
 	c := &Client{core: k}
 	// A Client dropped without Close would keep its I/O thread and
 	// dispatcher forever: close it once it is unreachable (locks keep their
@@ -296,8 +314,10 @@ func Open(url string, opts ...Option) (*Client, error) {
 
 // Close stops lock waits and automatic renewals, lets commands already sent
 // finish within their timeout, fails every other operation with ErrClosed,
-// and releases the client's threads. Locks are not released (their leases
-// expire); their methods return ErrClosed afterwards. Close is idempotent.
+// and releases the client's threads. Calls racing Close, and every later
+// call, return ErrClosed (the C handle lives on until nothing refers to the
+// client). Locks are not released (their leases expire); their methods
+// return ErrClosed afterwards. Close is idempotent.
 func (c *Client) Close() error {
 	c.core.close()
 	return nil
@@ -305,15 +325,12 @@ func (c *Client) Close() error {
 
 func (k *core) close() {
 	k.closeOnce.Do(func() {
-		k.mu.Lock()
-		k.closed = true
-		k.mu.Unlock()
+		k.closed.Store(true)
 		// Completes every outstanding operation into the queue, then stops
-		// the I/O thread.
-		capi.Redisx_client_close(k.h)
+		// the I/O thread; the handle stays valid for calls racing this one.
+		capi.Redisx_client_shutdown(k.h)
 		capi.Redisx_queue_shutdown(k.q)
 		<-k.dispatched
-		capi.Redisx_queue_free(k.q)
 		// Renewal has stopped: the locks it held may be collected now.
 		k.pendMu.Lock()
 		clear(k.renewing)
@@ -324,15 +341,15 @@ func (k *core) close() {
 	})
 }
 
-// Prefix returns the client's key prefix.
+// Prefix returns the client's key prefix ("" once closed).
 func (c *Client) Prefix() string {
 	k := c.core
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	if k.closed {
+	if k.closed.Load() {
 		return ""
 	}
-	return capi.Redisx_client_prefix(k.h)
+	p := capi.Redisx_client_prefix(k.h)
+	runtime.KeepAlive(k)
+	return p
 }
 
 // ---- completions ----------------------------------------------------------
@@ -447,38 +464,55 @@ func (k *core) handle(it capi.Item) {
 
 func (k *core) complete(tag uintptr, it capi.Item) {
 	k.pendMu.Lock()
-	p := k.pending[tag]
+	ch := k.pending[tag]
 	delete(k.pending, tag)
 	k.pendMu.Unlock()
-	if p == nil || p.abandoned {
-		dispose(it)
+	if ch == nil { // nobody waits (cannot happen: every call waits for its completion)
+		capi.Redisx_item_free(it)
 		return
 	}
-	p.ch <- it
+	ch <- it
 }
 
-// dispose frees a completion nobody waits for. A lock it carries was
-// acquired after its caller gave up: release it at once rather than let it
-// block others until its lease runs out. Likewise a NEW idempotency record
-// nobody will work on is failed at once, so that a retry can run it instead
-// of waiting for its lease to pass.
-func dispose(it capi.Item) {
-	if lk := capi.Redisx_item_take_lock(it); lk != 0 {
-		_ = capi.Redisx_lock_release_async(lk, 0) // tag 0: nobody waits
-		capi.Redisx_lock_free(lk)
-	}
-	if rec := capi.Redisx_item_take_idem(it); rec != 0 {
-		if capi.Redisx_idem_state_of(rec) == capi.REDISX_IDEM_NEW && capi.Redisx_idem_is_fail_open(rec) == 0 {
-			_ = capi.Redisx_idem_fail_async(rec, 0)
+// drainLate hands out what reached the queue after the dispatcher stopped:
+// an asynchronous call that passed the library's closed check just before
+// Close completes with REDISX_ERR_CLOSED on its own thread, into the queue,
+// before the call returns.
+func (k *core) drainLate() {
+	k.lateMu.Lock()
+	defer k.lateMu.Unlock()
+	for {
+		it, err := capi.Redisx_queue_pop(k.q, 0).Get()
+		if err != nil {
+			return
 		}
-		capi.Redisx_idem_free(rec)
+		k.handle(it)
 	}
-	capi.Redisx_item_free(it)
+}
+
+// wait waits for the completion on ch, draining the queue itself once the
+// dispatcher has stopped (Close).
+func (k *core) wait(ch chan capi.Item) capi.Item {
+	select {
+	case it := <-ch:
+		return it
+	case <-k.dispatched:
+		// The item was queued before the call returned: either the
+		// dispatcher delivered it, or this drain (or a concurrent one)
+		// finds it.
+		k.drainLate()
+		return <-ch
+	}
 }
 
 // call submits one asynchronous operation (submit gets the tag to pass as
-// `user`) and waits for its completion item or for ctx. The caller owns and
-// frees the item.
+// `user`) and waits for its completion item. When ctx is done first, the
+// operation is cancelled in the library (redisx_cancel with its tag), which
+// completes it promptly with REDISX_ERR_CANCELLED: call then returns an
+// error that is ctx.Err() (errors.Is works) and ErrCancelled. A lock or NEW
+// record its command took anyway is released or failed by the library. An
+// operation that completed before the cancellation took effect returns its
+// ordinary result. The caller owns and frees the item.
 func (k *core) call(ctx context.Context, submit func(tag uintptr) error) (capi.Item, error) {
 	if ctx == nil {
 		return 0, nilContext()
@@ -486,43 +520,73 @@ func (k *core) call(ctx context.Context, submit func(tag uintptr) error) (capi.I
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	p := &pending{ch: make(chan capi.Item, 1)}
+	ch := make(chan capi.Item, 1)
 	k.pendMu.Lock()
 	tag := k.nextTag
 	k.nextTag++
-	k.pending[tag] = p
+	k.pending[tag] = ch
 	k.pendMu.Unlock()
 
-	k.mu.RLock()
-	var err error
-	if k.closed {
-		err = closedError()
-	} else if err = submit(tag); err != nil {
-		err = errorOf(err)
-	}
-	k.mu.RUnlock()
-	if err != nil {
+	if err := submit(tag); err != nil {
 		k.pendMu.Lock()
 		delete(k.pending, tag)
 		k.pendMu.Unlock()
+		runtime.KeepAlive(k)
+		return 0, errorOf(err)
+	}
+	var it capi.Item
+	select {
+	case it = <-ch:
+	case <-ctx.Done():
+		// ERR_CLOSED here means Close completes the operation instead.
+		_ = capi.Redisx_cancel(k.h, tag)
+		it = k.wait(ch)
+	case <-k.dispatched:
+		it = k.wait(ch)
+	}
+	runtime.KeepAlive(k)
+	if capi.Redisx_item_status(it) == codeCancelled {
+		err := cancelled(ctx, capi.Redisx_item_message(it))
+		capi.Redisx_item_free(it)
 		return 0, err
 	}
+	return it, nil
+}
 
-	select {
-	case it := <-p.ch:
-		return it, nil
-	case <-ctx.Done():
-		k.pendMu.Lock()
-		_, waiting := k.pending[tag]
-		if waiting {
-			p.abandoned = true
-		}
-		k.pendMu.Unlock()
-		if !waiting { // delivered meanwhile: it is in the channel
-			dispose(<-p.ch)
-		}
-		return 0, ctx.Err()
+// cancelled is the error of an operation cancelled because ctx is done:
+// both ctx.Err() and an *Error of ErrCancelled.
+func cancelled(ctx context.Context, detail string) error {
+	cause := ctx.Err()
+	if cause == nil { // cannot happen: only a done ctx cancels
+		cause = context.Canceled
 	}
+	return fmt.Errorf("%w (%w)", cause, newError(codeCancelled, detail))
+}
+
+// tryDirect reports whether a call with ctx should use the library's
+// blocking form on the calling goroutine's thread instead of the
+// asynchronous form and the queue: only when ctx can never be cancelled
+// (the library cannot cancel a blocking call) and fewer goroutines than the
+// client has connections are in a blocking call already. The library then
+// does the round trip on this thread when a connection is idle (no hand-off
+// to its I/O thread, no queue, no channel), as go-redis does on a
+// goroutine; the bound keeps many goroutines from pinning as many OS
+// threads, so the rest go through the queue. A true result must be
+// followed by leaveDirect.
+func (k *core) tryDirect(ctx context.Context) bool {
+	if ctx == nil || ctx.Done() != nil {
+		return false
+	}
+	if k.direct.Add(1) > k.maxDirect {
+		k.direct.Add(-1)
+		return false
+	}
+	return true
+}
+
+func (k *core) leaveDirect() {
+	k.direct.Add(-1)
+	runtime.KeepAlive(k)
 }
 
 // callStatus runs an operation whose completion carries only a status.
@@ -562,16 +626,26 @@ func (c *Client) Do(ctx context.Context, args ...any) (any, error) {
 		argv[i] = b
 	}
 	k := c.core
-	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_command_async(k.h, argv, tag) })
-	if err != nil {
-		return nil, err
-	}
-	if err := status(it); err != nil {
+	var r capi.Reply
+	if k.tryDirect(ctx) {
+		var err error
+		r, err = capi.Redisx_command(k.h, argv).Get()
+		k.leaveDirect()
+		if err != nil {
+			return nil, errorOf(err)
+		}
+	} else {
+		it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_command_async(k.h, argv, tag) })
+		if err != nil {
+			return nil, err
+		}
+		if err := status(it); err != nil {
+			capi.Redisx_item_free(it)
+			return nil, err
+		}
+		r = capi.Redisx_item_take_reply(it)
 		capi.Redisx_item_free(it)
-		return nil, err
 	}
-	r := capi.Redisx_item_take_reply(it)
-	capi.Redisx_item_free(it)
 	defer capi.Redisx_reply_free(r)
 	v := replyValue(r)
 	if e, ok := v.(*Error); ok {
@@ -688,13 +762,11 @@ type LatencyBucket struct {
 // Stats takes a snapshot; a closed client gives the zero Stats.
 func (c *Client) Stats() Stats {
 	k := c.core
-	k.mu.RLock()
-	if k.closed {
-		k.mu.RUnlock()
+	if k.closed.Load() {
 		return Stats{}
 	}
 	s, err := capi.Redisx_client_stats(k.h).Get()
-	k.mu.RUnlock()
+	runtime.KeepAlive(k)
 	if err != nil {
 		return Stats{}
 	}

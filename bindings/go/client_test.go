@@ -31,6 +31,7 @@ func TestEverySentinelMatchesItsStatus(t *testing.T) {
 		{redisx.ErrWouldBlock, "ERR_WOULDBLOCK", -11},
 		{redisx.ErrEmpty, "ERR_EMPTY", -12},
 		{redisx.ErrInvalidURL, "ERR_URL", -13},
+		{redisx.ErrCancelled, "ERR_CANCELLED", -14},
 	}
 	for _, tc := range cases {
 		err := error(&redisx.Error{Code: tc.code, Name: tc.name, Detail: "x"})

@@ -23,9 +23,13 @@
 // ErrLockNotOwned, ErrTimeout, ErrConnection, ErrClosed, ...), whose names are
 // the same in every redisx binding.
 //
-// Every operation goes through the C library's asynchronous API: the calling
-// goroutine waits on a channel (and on its context), while one goroutine per
-// client drains the library's completion queue from Go's network poller. So
-// any number of goroutines can wait for locks without holding OS threads,
-// and retries, backoff, renewal and key layout stay in the C library.
+// An operation whose context can be cancelled goes through the C library's
+// asynchronous API: the calling goroutine waits on a channel (and on its
+// context, whose end cancels the operation in the library), while one
+// goroutine per client drains the library's completion queue from Go's
+// network poller. So any number of goroutines can wait for locks without
+// holding OS threads. An operation whose context can never be cancelled
+// (context.Background()) runs the library's blocking form on its own
+// thread, one round trip on an idle connection. Retries, backoff, renewal
+// and key layout stay in the C library.
 package redisx

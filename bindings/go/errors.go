@@ -109,13 +109,17 @@ var (
 	ErrWouldBlock      error = newSentinel("ERR_WOULDBLOCK", "WouldBlock")
 	ErrEmpty           error = newSentinel("ERR_EMPTY", "Empty")
 	ErrInvalidURL      error = newSentinel("ERR_URL", "InvalidURL")
+	// ErrCancelled: the operation was cancelled in the library because its
+	// ctx was done; such errors also match ctx.Err() (context.Canceled or
+	// context.DeadlineExceeded).
+	ErrCancelled error = newSentinel("ERR_CANCELLED", "Cancelled")
 )
 
 var sentinelByName = func() map[string]error {
 	m := map[string]error{}
 	for _, err := range []error{
 		ErrInvalidArgument, ErrOutOfMemory, ErrTimeout, ErrConnection, ErrClosed, ErrAuth, ErrServer,
-		ErrProtocol, ErrLockHeld, ErrLockNotOwned, ErrWouldBlock, ErrEmpty, ErrInvalidURL,
+		ErrProtocol, ErrLockHeld, ErrLockNotOwned, ErrWouldBlock, ErrEmpty, ErrInvalidURL, ErrCancelled,
 	} {
 		m[err.(*sentinel).name] = err
 	}
@@ -124,10 +128,11 @@ var sentinelByName = func() map[string]error {
 
 // Codes the Go layer itself needs, from the C table.
 var (
-	codeInvalid = codeOf("ERR_INVALID")
-	codeClosed  = codeOf("ERR_CLOSED")
-	codeServer  = codeOf("ERR_SERVER")
-	codeLocked  = codeOf("ERR_LOCKED")
+	codeInvalid   = codeOf("ERR_INVALID")
+	codeClosed    = codeOf("ERR_CLOSED")
+	codeServer    = codeOf("ERR_SERVER")
+	codeLocked    = codeOf("ERR_LOCKED")
+	codeCancelled = codeOf("ERR_CANCELLED")
 )
 
 // newError builds the *Error of a C status code.

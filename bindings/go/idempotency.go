@@ -77,9 +77,9 @@ func (ih *idemHandle) free() { capi.Redisx_idem_free(ih.h) }
 // With wait > 0 (negative: ErrInvalidArgument) an in-progress record is waited on until it completes
 // (IdemCompleted), fails or its lease passes (IdemNew), or wait has passed
 // (IdemInProgress). A ctx deadline that comes first ends the wait with
-// context.DeadlineExceeded; cancelling ctx returns ctx.Err() at once, and a
-// record the library makes NEW after that is failed at once, never left
-// leased to nobody. Redis errors follow the idempotency fail policy
+// context.DeadlineExceeded; cancelling ctx returns ctx.Err() at once (the
+// library stops the wait), and a record the library makes NEW after that is
+// failed by the library, never left leased to nobody. Redis errors follow the idempotency fail policy
 // (default FailClosed: ErrConnection, ErrTimeout, ...).
 func (c *Client) BeginIdempotent(ctx context.Context, key string, fingerprint []byte, lease, wait time.Duration) (*IdemRecord, error) {
 	if ctx == nil {
@@ -93,45 +93,29 @@ func (c *Client) BeginIdempotent(ctx context.Context, key string, fingerprint []
 	}
 	k := c.core
 	leaseMs := millis(lease)
-	start := time.Now()
-	deadline, hasDeadline := ctx.Deadline()
-	for {
-		// The library cannot cancel a wait: while ctx can end it, wait in
-		// chunks of at most chunkMs (as Lock does), asking again after each.
-		var waitMs int64
-		if wait > 0 {
-			waitMs = min(millis(wait-time.Since(start)), int64(capi.REDISX_IDEM_TTL_MAX_MS))
-			if ctx.Done() != nil {
-				waitMs = min(waitMs, chunkMs)
-			}
-			if hasDeadline {
-				waitMs = min(waitMs, millis(time.Until(deadline)))
-			}
-			waitMs = max(waitMs, 0)
-		}
-		it, err := k.call(ctx, func(tag uintptr) error {
-			return capi.Redisx_idem_begin_async(k.h, key, fingerprint, leaseMs, waitMs, tag)
-		})
+	// The whole wait is the library's: a done ctx cancels it (see call).
+	waitMs := min(millis(wait), int64(capi.REDISX_IDEM_TTL_MAX_MS))
+	if k.tryDirect(ctx) {
+		h, err := capi.Redisx_idem_begin(k.h, key, fingerprint, leaseMs, waitMs).Get()
+		k.leaveDirect()
 		if err != nil {
-			return nil, err
+			return nil, errorOf(err)
 		}
-		if err := status(it); err != nil {
-			capi.Redisx_item_free(it)
-			return nil, err
-		}
-		h := capi.Redisx_item_take_idem(it)
-		capi.Redisx_item_free(it)
-		if capi.Redisx_idem_state_of(h) != capi.REDISX_IDEM_IN_PROGRESS || waitMs == 0 || time.Since(start) >= wait {
-			return c.newIdemRecord(h), nil
-		}
-		capi.Redisx_idem_free(h) // a chunk of the wait ended: wait on
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		if hasDeadline && !time.Now().Before(deadline) {
-			return nil, context.DeadlineExceeded
-		}
+		return c.newIdemRecord(h), nil
 	}
+	it, err := k.call(ctx, func(tag uintptr) error {
+		return capi.Redisx_idem_begin_async(k.h, key, fingerprint, leaseMs, waitMs, tag)
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := status(it); err != nil {
+		capi.Redisx_item_free(it)
+		return nil, err
+	}
+	h := capi.Redisx_item_take_idem(it)
+	capi.Redisx_item_free(it)
+	return c.newIdemRecord(h), nil
 }
 
 func (c *Client) newIdemRecord(h capi.Idem) *IdemRecord {
@@ -188,9 +172,15 @@ func (r *IdemRecord) Complete(ctx context.Context, response, metadata []byte, tt
 	k := r.client.core
 	h := r.h.h
 	ttlMs := millis(ttl)
-	err := k.callStatus(ctx, func(tag uintptr) error {
-		return capi.Redisx_idem_complete_async(h, response, metadata, ttlMs, tag)
-	})
+	var err error
+	if k.tryDirect(ctx) {
+		err = errorOf(capi.Redisx_idem_complete(h, response, metadata, ttlMs))
+		k.leaveDirect()
+	} else {
+		err = k.callStatus(ctx, func(tag uintptr) error {
+			return capi.Redisx_idem_complete_async(h, response, metadata, ttlMs, tag)
+		})
+	}
 	runtime.KeepAlive(r)
 	return err
 }
@@ -201,7 +191,13 @@ func (r *IdemRecord) Complete(ctx context.Context, response, metadata []byte, tt
 func (r *IdemRecord) Fail(ctx context.Context) error {
 	k := r.client.core
 	h := r.h.h
-	err := k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_idem_fail_async(h, tag) })
+	var err error
+	if k.tryDirect(ctx) {
+		err = errorOf(capi.Redisx_idem_fail(h))
+		k.leaveDirect()
+	} else {
+		err = k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_idem_fail_async(h, tag) })
+	}
 	runtime.KeepAlive(r)
 	return err
 }

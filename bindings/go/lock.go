@@ -76,12 +76,6 @@ func WithWait(d time.Duration) LockOption {
 	}
 }
 
-// chunkMs bounds one wait submitted to the library when ctx can be
-// cancelled: the library cannot cancel a wait, so a goroutine that gives up
-// leaves at most this much waiting behind (and a lock that wait obtains is
-// released at once). Backoff and retries stay in the library.
-const chunkMs = 1000
-
 // Lock acquires lock name with a lease of ttl, waiting while another owner
 // holds it for up to 10 seconds (WithWait changes it; the same default in
 // every binding), then ErrLockHeld. A ctx deadline that comes first ends the
@@ -113,58 +107,29 @@ func (c *Client) acquire(ctx context.Context, name string, ttl time.Duration, li
 	}
 	k := c.core
 	ttlMs := millis(ttl)
-	start := time.Now()
-	deadline, hasDeadline := ctx.Deadline()
-	for first := true; ; first = false {
-		var waitMs int64
-		if limit != 0 {
-			waitMs = int64(capi.REDISX_LOCK_TTL_MAX_MS)
-			if ctx.Done() != nil {
-				waitMs = chunkMs
-			}
-			if limit > 0 {
-				waitMs = min(waitMs, millis(limit-time.Since(start)))
-			}
-			if hasDeadline {
-				waitMs = min(waitMs, millis(time.Until(deadline)))
-			}
-			if waitMs < 0 {
-				waitMs = 0
-			}
-			if waitMs == 0 && !first {
-				break
-			}
-		}
-		it, err := k.call(ctx, func(tag uintptr) error {
-			return capi.Redisx_lock_acquire_async(k.h, name, ttlMs, waitMs, tag)
-		})
+	// The whole wait is the library's: a done ctx cancels it (see call).
+	waitMs := min(millis(limit), int64(capi.REDISX_LOCK_TTL_MAX_MS))
+	if k.tryDirect(ctx) {
+		h, err := capi.Redisx_lock_acquire(k.h, name, ttlMs, waitMs).Get()
+		k.leaveDirect()
 		if err != nil {
-			return nil, err
+			return nil, errorOf(err)
 		}
-		if err := status(it); err != nil {
-			capi.Redisx_item_free(it)
-			if limit == 0 || err.(*Error).Code != codeLocked {
-				return nil, err
-			}
-			if limit > 0 && time.Since(start) >= limit {
-				return nil, err
-			}
-			if hasDeadline && !time.Now().Before(deadline) {
-				break
-			}
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			continue // a chunk of the wait ended: wait on
-		}
-		h := capi.Redisx_item_take_lock(it)
-		capi.Redisx_item_free(it)
 		return c.newLock(name, h), nil
 	}
-	if err := ctx.Err(); err != nil {
+	it, err := k.call(ctx, func(tag uintptr) error {
+		return capi.Redisx_lock_acquire_async(k.h, name, ttlMs, waitMs, tag)
+	})
+	if err != nil {
 		return nil, err
 	}
-	return nil, context.DeadlineExceeded
+	if err := status(it); err != nil {
+		capi.Redisx_item_free(it)
+		return nil, err
+	}
+	h := capi.Redisx_item_take_lock(it)
+	capi.Redisx_item_free(it)
+	return c.newLock(name, h), nil
 }
 
 // Name returns the lock's name.
@@ -202,7 +167,13 @@ func (lk *Lock) Release(ctx context.Context) error {
 		delete(k.renewing, tag)
 		k.pendMu.Unlock()
 	}
-	err := k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_lock_release_async(h, tag) })
+	var err error
+	if k.tryDirect(ctx) {
+		err = errorOf(capi.Redisx_lock_release(h))
+		k.leaveDirect()
+	} else {
+		err = k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_lock_release_async(h, tag) })
+	}
 	runtime.KeepAlive(lk)
 	return err
 }
@@ -213,7 +184,13 @@ func (lk *Lock) Extend(ctx context.Context, ttl time.Duration) error {
 	k := lk.h.k
 	h := lk.h.h
 	ms := millis(ttl)
-	err := k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_lock_extend_async(h, ms, tag) })
+	var err error
+	if k.tryDirect(ctx) {
+		err = errorOf(capi.Redisx_lock_extend(h, ms))
+		k.leaveDirect()
+	} else {
+		err = k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_lock_extend_async(h, ms, tag) })
+	}
 	runtime.KeepAlive(lk)
 	return err
 }
@@ -233,14 +210,7 @@ func (lk *Lock) KeepAlive(onLost func()) error {
 	k.nextTag++
 	k.renewing[tag] = renewal{lock: lk, onLost: onLost}
 	k.pendMu.Unlock()
-	k.mu.RLock()
-	var err error
-	if k.closed {
-		err = closedError()
-	} else if err = capi.Redisx_lock_start_renewal(lk.h.h, tag); err != nil {
-		err = errorOf(err)
-	}
-	k.mu.RUnlock()
+	err := errorOf(capi.Redisx_lock_start_renewal(lk.h.h, tag))
 	runtime.KeepAlive(lk)
 	if err != nil {
 		k.pendMu.Lock()
@@ -269,6 +239,15 @@ func (c *Client) LockInfo(ctx context.Context, name string) (LockInfo, error) {
 		return LockInfo{}, err
 	}
 	k := c.core
+	if k.tryDirect(ctx) {
+		info, err := capi.Redisx_lock_inspect(k.h, name).Get()
+		k.leaveDirect()
+		if err != nil {
+			return LockInfo{}, errorOf(err)
+		}
+		defer capi.Redisx_lock_info_free(info)
+		return lockInfoOf(info), nil
+	}
 	it, err := k.call(ctx, func(tag uintptr) error { return capi.Redisx_lock_inspect_async(k.h, name, tag) })
 	if err != nil {
 		return LockInfo{}, err
@@ -277,11 +256,14 @@ func (c *Client) LockInfo(ctx context.Context, name string) (LockInfo, error) {
 	if err := status(it); err != nil {
 		return LockInfo{}, err
 	}
-	info := capi.Redisx_item_lock_info(it)
+	return lockInfoOf(capi.Redisx_item_lock_info(it)), nil
+}
+
+func lockInfoOf(info capi.LockInfo) LockInfo {
 	return LockInfo{
 		Locked:           capi.Redisx_lock_info_locked(info) != 0,
 		FencingToken:     capi.Redisx_lock_info_fencing_token(info),
 		TTL:              time.Duration(capi.Redisx_lock_info_ttl_ms(info)) * time.Millisecond,
 		LastFencingToken: capi.Redisx_lock_info_last_fencing_token(info),
-	}, nil
+	}
 }

@@ -335,12 +335,12 @@ func TestLockObtainedAfterCancellationIsReleased(t *testing.T) {
 	}
 	ctx := ctxFor(t)
 	for _, name := range names {
-		// The free lock was certainly acquired (the server remembers a
-		// fencing token for the lease's minute), then released by the
-		// binding although nobody received it.
-		eventually(t, name+" acquired and released", func() bool {
+		// The acquire may have run on the server before the cancellation
+		// (then the library released the lock nobody received) or not at
+		// all: either way no lease is left behind for its minute.
+		eventually(t, name+" free", func() bool {
 			info, err := c.LockInfo(ctx, name)
-			return err == nil && !info.Locked && info.LastFencingToken > 0
+			return err == nil && !info.Locked
 		})
 	}
 }

@@ -136,12 +136,8 @@ func (c *Client) NewLimiter(name string, alg Algorithm, limit int64, period time
 		return nil, err
 	}
 	k := c.core
-	k.mu.RLock()
-	defer k.mu.RUnlock()
-	if k.closed {
-		return nil, closedError()
-	}
 	h, err := capi.Redisx_limiter_new(k.h, name, enumAs(capi.REDISX_RATELIMIT_FIXED_WINDOW, int(alg)), limit, millis(period), cfg.burst).Get()
+	runtime.KeepAlive(k)
 	if err != nil {
 		return nil, errorOf(err)
 	}
@@ -191,14 +187,18 @@ func (l *Limiter) Check(ctx context.Context, key string) (RateLimitResult, error
 // available; a denied check spends nothing. A cost outside 1..Capacity is
 // ErrInvalidArgument (it could never be allowed).
 func (l *Limiter) CheckN(ctx context.Context, key string, cost int64) (RateLimitResult, error) {
-	return l.result(ctx, key, func(h capi.Limiter, tag uintptr) error {
+	return l.result(ctx, key, func(h capi.Limiter) capi.Out[capi.RatelimitResult] {
+		return capi.Redisx_limiter_check(h, key, cost)
+	}, func(h capi.Limiter, tag uintptr) error {
 		return capi.Redisx_limiter_check_async(h, key, cost, tag)
 	})
 }
 
 // Peek tells what a check of cost 1 would answer now, spending nothing.
 func (l *Limiter) Peek(ctx context.Context, key string) (RateLimitResult, error) {
-	return l.result(ctx, key, func(h capi.Limiter, tag uintptr) error {
+	return l.result(ctx, key, func(h capi.Limiter) capi.Out[capi.RatelimitResult] {
+		return capi.Redisx_limiter_peek(h, key)
+	}, func(h capi.Limiter, tag uintptr) error {
 		return capi.Redisx_limiter_peek_async(h, key, tag)
 	})
 }
@@ -208,30 +208,55 @@ func (l *Limiter) Reset(ctx context.Context, key string) error {
 	if err := noNUL(key, "key"); err != nil {
 		return err
 	}
-	err := l.client.core.callStatus(ctx, func(tag uintptr) error {
-		return l.h.use(func(h capi.Limiter) error { return capi.Redisx_limiter_reset_async(h, key, tag) })
-	})
+	k := l.client.core
+	var err error
+	if k.tryDirect(ctx) {
+		err = errorOf(l.h.use(func(h capi.Limiter) error { return capi.Redisx_limiter_reset(h, key) }))
+		k.leaveDirect()
+	} else {
+		err = k.callStatus(ctx, func(tag uintptr) error {
+			return l.h.use(func(h capi.Limiter) error { return capi.Redisx_limiter_reset_async(h, key, tag) })
+		})
+	}
 	runtime.KeepAlive(l)
 	return err
 }
 
-func (l *Limiter) result(ctx context.Context, key string, submit func(capi.Limiter, uintptr) error) (RateLimitResult, error) {
+// result runs a check or peek: blocking (run) when the client takes the
+// direct path for ctx, else asynchronous (submit).
+func (l *Limiter) result(ctx context.Context, key string, run func(capi.Limiter) capi.Out[capi.RatelimitResult],
+	submit func(capi.Limiter, uintptr) error) (RateLimitResult, error) {
 	if err := noNUL(key, "key"); err != nil {
 		return RateLimitResult{}, err
 	}
-	it, err := l.client.core.call(ctx, func(tag uintptr) error {
-		return l.h.use(func(h capi.Limiter) error { return submit(h, tag) })
-	})
-	runtime.KeepAlive(l)
-	if err != nil {
-		return RateLimitResult{}, err
-	}
-	if err := status(it); err != nil {
+	k := l.client.core
+	var r capi.RatelimitResult
+	if k.tryDirect(ctx) {
+		err := l.h.use(func(h capi.Limiter) error {
+			var err error
+			r, err = run(h).Get()
+			return err
+		})
+		k.leaveDirect()
+		runtime.KeepAlive(l)
+		if err != nil {
+			return RateLimitResult{}, errorOf(err)
+		}
+	} else {
+		it, err := k.call(ctx, func(tag uintptr) error {
+			return l.h.use(func(h capi.Limiter) error { return submit(h, tag) })
+		})
+		runtime.KeepAlive(l)
+		if err != nil {
+			return RateLimitResult{}, err
+		}
+		if err := status(it); err != nil {
+			capi.Redisx_item_free(it)
+			return RateLimitResult{}, err
+		}
+		r = capi.Redisx_item_take_ratelimit_result(it)
 		capi.Redisx_item_free(it)
-		return RateLimitResult{}, err
 	}
-	r := capi.Redisx_item_take_ratelimit_result(it)
-	capi.Redisx_item_free(it)
 	defer capi.Redisx_ratelimit_result_free(r)
 	return RateLimitResult{
 		Allowed:    capi.Redisx_ratelimit_result_allowed(r) != 0,

@@ -350,6 +350,8 @@ export class LockNotOwned extends RedisxError {}
 export class WouldBlock extends RedisxError {}
 export class Empty extends RedisxError {}
 export class InvalidURL extends RedisxError {}
+/** An operation cancelled in the core (REDISX_ERR_CANCELLED). */
+export class Cancelled extends RedisxError {}
 
 /** Express-style rate-limit middleware: allowed → headers + next();
  *  denied → 429 "Too Many Requests" with the headers; errors → next(err). */

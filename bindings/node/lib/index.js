@@ -47,6 +47,7 @@ exports.LockNotOwned = errors.LockNotOwned;
 exports.WouldBlock = errors.WouldBlock;
 exports.Empty = errors.Empty;
 exports.InvalidURL = errors.InvalidURL;
+exports.Cancelled = errors.Cancelled;
 /** Every error class by name, including any for statuses added to the C
  *  table after this file was written. */
 exports.errors = errors.errors;

@@ -33,8 +33,10 @@
  *     integers and BigInts beyond.
  *   - Blocking forms (redisx_command, redisx_lock_acquire,
  *     redisx_limiter_check, redisx_idem_begin, ...) are not wrapped: they
- *     would block the event loop. redisx_client_close() is
- *     wrapped by the hand-written part, which runs it off the JS thread.
+ *     would block the event loop. redisx_client_shutdown() and
+ *     redisx_client_close() are wrapped by the hand-written part, which
+ *     runs the shutdown off the JS thread. redisx_cancel(client, tag)
+ *     takes the integer tag of the operation to cancel.
  */
 
 %{
@@ -147,7 +149,9 @@ static Napi::Value redisxjs_from_uint64(Napi::Env env, uint64_t x)
 %ignore redisx_idem_begin;
 %ignore redisx_idem_complete;
 %ignore redisx_idem_fail;
-/* Joins the I/O thread: the hand-written part runs it on libuv's pool. */
+/* Join the I/O thread: the hand-written part runs redisx_client_shutdown on
+ * libuv's pool and redisx_client_close (then only a release) afterwards. */
+%ignore redisx_client_shutdown;
 %ignore redisx_client_close;
 /* Callback registrations: notifications reach JavaScript through the queue
  * (redisx_options_set_queue with REDISX_QUEUE_*), never a C function pointer.

@@ -65,7 +65,15 @@ export interface LogLine {
   message: string;
 }
 
-export interface AcquireOptions {
+/** `signal` stops the operation: redisx cancels it in the core and the
+ *  Promise rejects with AbortError (cause = signal.reason). An already-aborted
+ *  signal rejects without calling the core; an abort after the operation
+ *  completed changes nothing. */
+export interface Abortable {
+  signal?: AbortSignal | null;
+}
+
+export interface AcquireOptions extends Abortable {
   /** Lease in ms (1..86400000). Required. */
   ttl: number;
   /** How long to keep retrying in ms (0..86400000); default 10000, as in
@@ -138,9 +146,9 @@ export class Lock {
   /** True once automatic renewal found the lock lost. */
   readonly lost: boolean;
   /** Releases the lease; rejects with LockNotOwned when it expired or was taken. */
-  release(): Promise<void>;
+  release(options?: Abortable): Promise<void>;
   /** Sets the remaining lease to ttl ms; LockNotOwned when no longer owned. */
-  extend(ttl: number): Promise<void>;
+  extend(ttl: number, options?: Abortable): Promise<void>;
   /** Starts automatic renewal by the core; onLost runs once if the lock is lost. */
   keepAlive(options?: { onLost?: (lock: Lock) => void }): this;
   /** Name, fencing token and ttl (the owner token is left out). */
@@ -205,11 +213,12 @@ export class Limiter {
   /** Spends cost (1..capacity, default 1) units of key's budget if all are
    *  available. Resolves allowed or denied; InvalidArgument for a bad cost;
    *  ConnectionError/Timeout only when the limiter fails closed. */
-  check(key: string, cost?: number): Promise<RateLimitResult>;
+  check(key: string, cost?: number, options?: Abortable): Promise<RateLimitResult>;
+  check(key: string, options: Abortable & { cost?: number }): Promise<RateLimitResult>;
   /** What check(key, 1) would answer, spending nothing. */
-  peek(key: string): Promise<RateLimitResult>;
+  peek(key: string, options?: Abortable): Promise<RateLimitResult>;
   /** Forgets key's state: its whole budget is available again. */
-  reset(key: string): Promise<void>;
+  reset(key: string, options?: Abortable): Promise<void>;
   /** rateLimit(this, options). */
   middleware(options?: RateLimitOptions): Middleware;
 }
@@ -227,7 +236,7 @@ export interface RateLimitOptions {
 
 export type IdempotencyStateName = 'NEW' | 'IN_PROGRESS' | 'COMPLETED' | 'MISMATCH';
 
-export interface BeginOptions {
+export interface BeginOptions extends Abortable {
   /** In-progress lease in ms (default 30000). */
   lease?: number;
   /** How long to wait for an in-progress record to finish, ms (default 0). */
@@ -250,9 +259,9 @@ export class IdempotencyRecord {
   readonly failOpen: boolean;
   /** Stores the outcome of a NEW record for ttl ms (default 24 h); LockNotOwned
    *  after a takeover, InvalidArgument when the record is not NEW. */
-  complete(response: Bytes, metadata?: Bytes | null, options?: { ttl?: number }): Promise<void>;
+  complete(response: Bytes, metadata?: Bytes | null, options?: Abortable & { ttl?: number }): Promise<void>;
   /** Drops a NEW record's lease so that a retry runs the work again. */
-  fail(): Promise<void>;
+  fail(options?: Abortable): Promise<void>;
 }
 
 export interface Codec<T> {
@@ -305,10 +314,12 @@ export class Client {
   readonly closed: boolean;
   /** Rejects with LockHeld when the lock stayed held for `wait` ms. */
   acquire(name: string, options: AcquireOptions): Promise<Lock>;
-  tryAcquire(name: string, options: { ttl: number }): Promise<Lock>;
+  tryAcquire(name: string, options: Abortable & { ttl: number }): Promise<Lock>;
   withLock<T>(name: string, options: WithLockOptions, fn: (lock: Lock) => T | Promise<T>): Promise<T>;
-  lockInfo(name: string): Promise<LockInfo>;
+  lockInfo(name: string, options?: Abortable): Promise<LockInfo>;
   execute(...args: Array<string | Buffer | Uint8Array | number | bigint>): Promise<Reply>;
+  /** A last argument `{ signal }` (a plain object with a signal property) is options. */
+  execute(...args: [...Array<string | Buffer | Uint8Array | number | bigint>, { signal: AbortSignal | null | undefined }]): Promise<Reply>;
   /** A rate limiter: limiters with the same name, algorithm and parameters
    *  share one budget per key, in every process and language. */
   limiter(name: string, options: LimiterOptions): Limiter;
@@ -350,6 +361,14 @@ export class LockNotOwned extends RedisxError {}
 export class WouldBlock extends RedisxError {}
 export class Empty extends RedisxError {}
 export class InvalidURL extends RedisxError {}
+/** An operation cancelled in the core (REDISX_ERR_CANCELLED). */
+export class Cancelled extends RedisxError {}
+/** What an operation aborted through its `signal` rejects with: name
+ *  "AbortError" (as fetch), code "ERR_CANCELLED", cause = signal.reason. */
+export class AbortError extends Cancelled {
+  readonly name: 'AbortError';
+  readonly cause: unknown;
+}
 
 /** Express-style rate-limit middleware: allowed → headers + next();
  *  denied → 429 "Too Many Requests" with the headers; errors → next(err). */

@@ -10,10 +10,20 @@
 // the JS thread while items wait; drain() pops a bounded batch and settles the
 // Promise stored under each tag. The poll handle is ref'd only while some
 // operation is pending, so an idle client never keeps the process alive.
+//
+// Aborting (`{ signal }`): the tag is also what redisx_cancel(client, tag)
+// matches, so an abort cancels exactly that operation in the core, which then
+// completes it once with ERR_CANCELLED (releasing a lock or failing a NEW
+// record its command may still take: nothing of that kind is done here).
+//
+// Closing: redisx_client_shutdown() (on libuv's pool: it joins the I/O
+// thread) completes every operation, ClientClosed for those it did not
+// finish, and keeps the handle valid while JavaScript may still call into it;
+// the handle is freed on the JS thread once the poll handle has stopped.
 const util = require('node:util');
 const N = require('./native');
-const { fromStatus, translate, invalid, ClientClosed, ServerError } = require('./errors');
-const { call, checkMs, checkKey, binary, options: optionsArg } = require('./util');
+const { fromStatus, translate, invalid, ClientClosed, ServerError, Cancelled, AbortError } = require('./errors');
+const { call, checkMs, checkKey, binary, options: optionsArg, signalOf, isSignal } = require('./util');
 const { Limiter, RateLimitResult } = require('./ratelimit');
 const { IdempotencyRecord, runIdempotent, DEFAULT_LEASE_MS } = require('./idempotency');
 
@@ -56,6 +66,12 @@ function commandArg(a, i) {
   if (a instanceof Uint8Array) return Buffer.from(a.buffer, a.byteOffset, a.byteLength);
   if ((typeof a === 'number' && Number.isFinite(a)) || typeof a === 'bigint') return String(a);
   throw invalid(`execute: argument ${i} must be a string, Buffer, Uint8Array, finite number or bigint`);
+}
+
+function isOptionsObject(v) {
+  if (v === null || typeof v !== 'object') return false;
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
 }
 
 /** A reply tree as JavaScript values: bulk strings → Buffer, status → string,
@@ -171,18 +187,25 @@ class Lock {
     return N.redisx_lock_is_lost(this._h) !== 0;
   }
 
-  /** Releases the lease if this handle still owns it; LockNotOwned otherwise. */
-  release() {
+  /** Releases the lease if this handle still owns it; LockNotOwned otherwise.
+   *  `signal` aborts the wait for the reply (the release may still happen). */
+  release(opts) {
     const h = this._h;
-    return this._client._op(OP_STATUS, null, (tag) => N.redisx_lock_release_async(h, tag)).finally(() =>
-      this._client._forgetLost(this),
-    );
+    return this._client
+      ._op(OP_STATUS, null, signalOf(opts), (tag) => {
+        optionsArg(opts, 'release: options');
+        N.redisx_lock_release_async(h, tag);
+      })
+      .finally(() => this._client._forgetLost(this));
   }
 
   /** Sets the remaining lease to `ttl` ms if this handle still owns it. */
-  extend(ttl) {
+  extend(ttl, opts) {
     const h = this._h;
-    return this._client._op(OP_STATUS, null, (tag) => N.redisx_lock_extend_async(h, checkMs(ttl, 'ttl'), tag));
+    return this._client._op(OP_STATUS, null, signalOf(opts), (tag) => {
+      optionsArg(opts, 'extend: options');
+      N.redisx_lock_extend_async(h, checkMs(ttl, 'ttl'), tag);
+    });
   }
 
   /** Starts automatic renewal by the core (every ttl/3 to the full ttl).
@@ -227,6 +250,10 @@ class Client {
     this._onLog = onLog;
     this._pending = new Map(); // tag → { kind, resolve, reject, name }
     this._lost = new Map(); // tag → { lock, onLost }
+    // signal → { tags, onAbort }: one abort listener per signal and client,
+    // however many operations share the signal (a request's signal handed
+    // to every call would otherwise trip MaxListenersExceededWarning).
+    this._signals = new Map();
     this._nextTag = 1;
     this._closing = false;
     this._closed = null;
@@ -296,7 +323,11 @@ class Client {
     try {
       this._poller = new N.Poller(N.redisx_queue_fd(queue), () => this._drain(DRAIN_BATCH));
     } catch (e) {
-      N.closeClient(this._c).finally(() => N.redisx_queue_free(queue));
+      const c = this._c;
+      N.shutdownClient(c).finally(() => {
+        N.freeClient(c);
+        N.redisx_queue_free(queue);
+      });
       throw e;
     }
   }
@@ -324,7 +355,7 @@ class Client {
   }
 
   _acquire(name, opts, what, once) {
-    return this._clientOp(OP_ACQUIRE, name, (tag) => {
+    return this._op(OP_ACQUIRE, name, signalOf(opts), (tag) => {
       const { ttl, wait = DEFAULT_WAIT_MS } = optionsArg(opts, `${what}: options`);
       N.redisx_lock_acquire_async(
         this._c,
@@ -340,11 +371,12 @@ class Client {
    *  Resolves to what fn resolves to. If fn throws, that error is rethrown
    *  (a failing release is then ignored); if fn succeeds but the release
    *  fails (LockNotOwned: the lease ran out during fn), the release error is
-   *  thrown. keepAlive: true renews the lease while fn runs. */
+   *  thrown. keepAlive: true renews the lease while fn runs. `signal` aborts
+   *  the acquire (fn then does not run); the release always runs. */
   async withLock(name, opts, fn) {
-    const { ttl, wait = DEFAULT_WAIT_MS, keepAlive = false } = optionsArg(opts, 'withLock: options');
+    const { ttl, wait = DEFAULT_WAIT_MS, keepAlive = false, signal } = optionsArg(opts, 'withLock: options');
     if (typeof fn !== 'function') throw invalid('withLock: the last argument must be a function');
-    const lock = await this.acquire(name, { ttl, wait });
+    const lock = await this.acquire(name, { ttl, wait, signal });
     if (keepAlive) lock.keepAlive();
     let result;
     try {
@@ -358,15 +390,26 @@ class Client {
   }
 
   /** Who holds lock `name`: { locked, fencingToken, ttl, lastFencingToken }. */
-  lockInfo(name) {
-    return this._clientOp(OP_INSPECT, name, (tag) => N.redisx_lock_inspect_async(this._c, checkName(name), tag));
+  lockInfo(name, opts) {
+    return this._op(OP_INSPECT, name, signalOf(opts), (tag) => {
+      optionsArg(opts, 'lockInfo: options');
+      N.redisx_lock_inspect_async(this._c, checkName(name), tag);
+    });
   }
 
   /** Runs one raw command: strings, Buffers, numbers in; Buffer (bulk
    *  string), string (status), number/bigint, null, Array out. An error reply
-   *  rejects with ServerError (inside an array it is a ServerError value). */
+   *  rejects with ServerError (inside an array it is a ServerError value).
+   *  A last argument that is a plain object with a `signal` property is
+   *  options: execute('GET', key, { signal }). */
   execute(...args) {
-    return this._clientOp(OP_COMMAND, null, (tag) => {
+    let signal;
+    const last = args[args.length - 1];
+    if (isOptionsObject(last) && Object.hasOwn(last, 'signal')) {
+      args.pop();
+      signal = last.signal;
+    }
+    return this._op(OP_COMMAND, null, signal, (tag) => {
       if (args.length === 0) throw invalid('execute: a command is needed');
       N.redisx_command_async(this._c, args.map(commandArg), tag);
     });
@@ -390,22 +433,17 @@ class Client {
    *  30000) is the in-progress lease; `wait` (ms, default 0) waits for an
    *  in-progress record to finish. */
   idempotencyBegin(key, fingerprint, opts) {
-    return this._clientOp(
-      OP_IDEM,
-      null,
-      (tag) => {
-        const { lease = DEFAULT_LEASE_MS, wait = 0 } = optionsArg(opts, 'idempotencyBegin: options');
-        N.redisx_idem_begin_async(
-          this._c,
-          checkKey(key, 'idempotency key'),
-          binary(fingerprint, 'fingerprint'),
-          checkMs(lease, 'lease'),
-          checkMs(wait, 'wait'),
-          tag,
-        );
-      },
-      null,
-    );
+    return this._op(OP_IDEM, null, signalOf(opts), (tag) => {
+      const { lease = DEFAULT_LEASE_MS, wait = 0 } = optionsArg(opts, 'idempotencyBegin: options');
+      N.redisx_idem_begin_async(
+        this._c,
+        checkKey(key, 'idempotency key'),
+        binary(fingerprint, 'fingerprint'),
+        checkMs(lease, 'lease'),
+        checkMs(wait, 'wait'),
+        tag,
+      );
+    });
   }
 
   /** Runs `fn()` once per `key`: the first caller (state NEW) runs it and
@@ -475,16 +513,20 @@ class Client {
     if (this._closed) return this._closed;
     this._closing = true;
     const finish = () => {
+      // The shutdown has completed every operation into the queue.
       this._drain(Infinity);
       this._poller.close();
-      const err = fromStatus(ClientClosed.status, 'client is closed');
-      for (const op of this._pending.values()) op.reject(err);
-      this._pending.clear();
+      // Nothing should be left; if the core ever left one, it must not hang.
+      for (const [tag, op] of this._pending) this._settle(tag, op, ClientClosed.status, 'client is closed', null);
       this._lost.clear();
+      // Every use of the handle is behind _closing or _pending (empty now),
+      // on this thread: nothing can call into it any more.
+      N.freeClient(this._c);
+      this._c = null;
       N.redisx_queue_free(this._q);
       this._q = null;
     };
-    this._closed = N.closeClient(this._c).then(finish, (e) => {
+    this._closed = N.shutdownClient(this._c).then(finish, (e) => {
       finish();
       throw e;
     });
@@ -497,17 +539,23 @@ class Client {
     if (this._closing) throw fromStatus(ClientClosed.status, 'client is closed');
   }
 
-  // An operation on the client handle itself: after close() the handle is
-  // gone, so the C call cannot even be made.
-  _clientOp(kind, name, submit, owner) {
+  // One asynchronous C call: submit(tag) starts it with `tag` as its user
+  // value, and the completion carrying that tag settles the Promise. After
+  // close() every call rejects with ClientClosed at once: the shutdown runs
+  // on another thread, and a call made after close() must not race it into
+  // the core. `owner` (a Limiter or an IdempotencyRecord) is held until the
+  // operation completes, so that its C handle is not freed by the garbage
+  // collector while the core still uses it. `signal` (an AbortSignal) cancels
+  // the operation in the core.
+  _op(kind, name, signal, submit, owner) {
     if (this._closing) return Promise.reject(fromStatus(ClientClosed.status, 'client is closed'));
-    return this._op(kind, name, submit, owner);
-  }
-
-  // `owner` (a Limiter or an IdempotencyRecord) is held until the operation
-  // completes, so that its C handle is not freed by the garbage collector
-  // while the core still uses it.
-  _op(kind, name, submit, owner) {
+    if (signal === undefined || signal === null) {
+      signal = null;
+    } else if (!isSignal(signal)) {
+      return Promise.reject(invalid('signal must be an AbortSignal'));
+    } else if (signal.aborted) {
+      return Promise.reject(new AbortError(signal.reason));
+    }
     return new Promise((resolve, reject) => {
       const tag = this._nextTag++;
       try {
@@ -516,9 +564,56 @@ class Client {
         reject(translate(e));
         return;
       }
-      this._pending.set(tag, { kind, resolve, reject, name, owner });
+      this._pending.set(tag, { kind, resolve, reject, name, owner, signal });
+      if (signal) this._watch(signal, tag);
       if (this._pending.size === 1) this._poller.ref();
     });
+  }
+
+  _watch(signal, tag) {
+    let entry = this._signals.get(signal);
+    if (!entry) {
+      entry = { tags: new Set(), onAbort: null };
+      entry.onAbort = () => this._abort(entry);
+      this._signals.set(signal, entry);
+      signal.addEventListener('abort', entry.onAbort, { once: true });
+    }
+    entry.tags.add(tag);
+  }
+
+  _unwatch(signal, tag) {
+    const entry = this._signals.get(signal);
+    if (!entry) return;
+    entry.tags.delete(tag);
+    if (entry.tags.size === 0) {
+      this._signals.delete(signal);
+      signal.removeEventListener('abort', entry.onAbort);
+    }
+  }
+
+  // A signal fired: each of its pending operations is cancelled in the core,
+  // which completes it with ERR_CANCELLED shortly (or normally, if it
+  // finished first). During close the shutdown completes them with
+  // ClientClosed instead. The entry goes when the last one completes.
+  _abort(entry) {
+    for (const tag of entry.tags) {
+      try {
+        N.redisx_cancel(this._c, tag);
+      } catch {
+        // ClientClosed: the shutdown completes the operation.
+        break;
+      }
+    }
+  }
+
+  // Removes a pending operation and rejects it with `status` (an abort
+  // becomes an AbortError carrying the signal's reason), or hands `item` on.
+  _settle(tag, op, status, detail, item) {
+    this._pending.delete(tag);
+    if (op.signal) this._unwatch(op.signal, tag);
+    if (status === Cancelled.status && op.signal) op.reject(new AbortError(op.signal.reason));
+    else if (status < 0) op.reject(fromStatus(status, detail));
+    else this._resolve(op, item);
   }
 
   _keepAlive(lock, onLost) {
@@ -549,51 +644,51 @@ class Client {
     if (this._pending.size === 0) this._poller.unref();
   }
 
+  // A successful completion: the value of its kind.
+  _resolve(op, item) {
+    switch (op.kind) {
+      case OP_ACQUIRE:
+        op.resolve(new Lock(this, N.redisx_item_take_lock(item), op.name));
+        break;
+      case OP_INSPECT:
+        op.resolve(lockInfoObject(N.redisx_item_lock_info(item)));
+        break;
+      case OP_RATELIMIT: {
+        const r = N.redisx_item_take_ratelimit_result(item);
+        try {
+          op.resolve(RateLimitResult._fromHandle(r));
+        } finally {
+          N.redisx_ratelimit_result_free(r);
+        }
+        break;
+      }
+      case OP_IDEM:
+        op.resolve(new IdempotencyRecord(this, N.redisx_item_take_idem(item), { status: OP_STATUS }));
+        break;
+      case OP_COMMAND: {
+        const r = N.redisx_item_take_reply(item);
+        try {
+          const v = replyValue(r);
+          if (v instanceof ServerError) op.reject(v);
+          else op.resolve(v);
+        } finally {
+          N.redisx_reply_free(r);
+        }
+        break;
+      }
+      default:
+        op.resolve();
+    }
+  }
+
   _dispatch(item) {
     const kind = N.redisx_item_kind_of(item);
     if (kind === N.REDISX_ITEM_COMPLETION) {
       const tag = N.redisx_item_user(item);
       const op = this._pending.get(tag);
       if (!op) return;
-      this._pending.delete(tag);
       const status = N.redisx_item_status(item);
-      if (status < 0) {
-        op.reject(fromStatus(status, N.redisx_item_message(item)));
-        return;
-      }
-      switch (op.kind) {
-        case OP_ACQUIRE:
-          op.resolve(new Lock(this, N.redisx_item_take_lock(item), op.name));
-          break;
-        case OP_INSPECT:
-          op.resolve(lockInfoObject(N.redisx_item_lock_info(item)));
-          break;
-        case OP_RATELIMIT: {
-          const r = N.redisx_item_take_ratelimit_result(item);
-          try {
-            op.resolve(RateLimitResult._fromHandle(r));
-          } finally {
-            N.redisx_ratelimit_result_free(r);
-          }
-          break;
-        }
-        case OP_IDEM:
-          op.resolve(new IdempotencyRecord(this, N.redisx_item_take_idem(item), { status: OP_STATUS }));
-          break;
-        case OP_COMMAND: {
-          const r = N.redisx_item_take_reply(item);
-          try {
-            const v = replyValue(r);
-            if (v instanceof ServerError) op.reject(v);
-            else op.resolve(v);
-          } finally {
-            N.redisx_reply_free(r);
-          }
-          break;
-        }
-        default:
-          op.resolve();
-      }
+      this._settle(tag, op, status, status < 0 ? N.redisx_item_message(item) : null, item);
     } else if (kind === N.REDISX_ITEM_LOCK_LOST) {
       const tag = N.redisx_item_user(item);
       const entry = this._lost.get(tag);

@@ -19,6 +19,7 @@ const CLASS_NAMES = {
   ERR_WOULDBLOCK: 'WouldBlock',
   ERR_EMPTY: 'Empty',
   ERR_URL: 'InvalidURL',
+  ERR_CANCELLED: 'Cancelled',
 };
 
 /** Base of every redisx error: .status (number), .code ('ERR_NOT_OWNER'),
@@ -64,6 +65,19 @@ for (let status = -1; ; status--) {
 for (const [code, name] of Object.entries(CLASS_NAMES)) {
   if (!classes[name]) throw new Error(`redisx: libredisx has no status ${code}; the addon and the library disagree`);
 }
+
+/** What an operation stopped through its AbortSignal rejects with: a
+ *  Cancelled (the core completed it with ERR_CANCELLED) named "AbortError",
+ *  the name fetch and Node's own APIs give theirs, with the signal's reason
+ *  as `cause`. */
+class AbortError extends classes.Cancelled {
+  constructor(reason) {
+    super(classes.Cancelled.status, 'the operation was aborted');
+    Object.defineProperty(this, 'cause', { value: reason, writable: true, configurable: true });
+  }
+}
+Object.defineProperty(AbortError.prototype, 'name', { value: 'AbortError', writable: true, configurable: true });
+classes.AbortError = AbortError;
 
 /** The error for a status and its detail. */
 function fromStatus(status, detail) {

@@ -5,7 +5,7 @@
 const nodeUtil = require('node:util');
 const N = require('./native');
 const { invalid } = require('./errors');
-const { checkMs, binary, options: optionsArg } = require('./util');
+const { checkMs, binary, options: optionsArg, signalOf } = require('./util');
 
 const STATES = Object.freeze(['NEW', 'IN_PROGRESS', 'COMPLETED', 'MISMATCH']);
 /** The four states by name (the values are the names). */
@@ -49,12 +49,14 @@ class IdempotencyRecord {
   /** Stores the outcome of the work of a NEW record — `response` and
    *  `metadata` (Buffer, Uint8Array or string) kept for `ttl` ms (default
    *  24 h) — and wakes waiting begins. Rejects with LockNotOwned when the
-   *  record was taken over or is gone, InvalidArgument when it is not NEW. */
+   *  record was taken over or is gone, InvalidArgument when it is not NEW.
+   *  `signal` aborts the wait for the reply (the store may still happen). */
   complete(response, metadata = null, opts) {
     const h = this._h;
-    return this._client._clientOp(
+    return this._client._op(
       this._ops.status,
       null,
+      signalOf(opts),
       (tag) => {
         const { ttl = DEFAULT_TTL_MS } = optionsArg(opts, 'complete: options');
         N.redisx_idem_complete_async(h, binary(response, 'response'), binary(metadata, 'metadata'), checkMs(ttl, 'ttl'), tag);
@@ -65,9 +67,18 @@ class IdempotencyRecord {
 
   /** Drops the in-progress record of a NEW record so that a retry runs the
    *  work again, and wakes waiting begins. LockNotOwned when taken over. */
-  fail() {
+  fail(opts) {
     const h = this._h;
-    return this._client._clientOp(this._ops.status, null, (tag) => N.redisx_idem_fail_async(h, tag), this);
+    return this._client._op(
+      this._ops.status,
+      null,
+      signalOf(opts),
+      (tag) => {
+        optionsArg(opts, 'fail: options');
+        N.redisx_idem_fail_async(h, tag);
+      },
+      this,
+    );
   }
 
   // The response can be large and private: inspection shows its size only.
@@ -128,7 +139,7 @@ const jsonCodec = Object.freeze({
   decode: (buf) => JSON.parse(buf.toString('utf8')),
 });
 
-const RUN_OPTIONS = new Set(['lease', 'wait', 'ttl', 'codec']);
+const RUN_OPTIONS = new Set(['lease', 'wait', 'ttl', 'codec', 'signal']);
 
 async function runIdempotent(client, key, fingerprint, fn, options) {
   if (typeof fn !== 'function') throw invalid('idempotent: fn must be a function');
@@ -136,12 +147,13 @@ async function runIdempotent(client, key, fingerprint, fn, options) {
   for (const k of Object.keys(options)) {
     if (!RUN_OPTIONS.has(k)) throw invalid(`idempotent: unknown option ${JSON.stringify(k)}`);
   }
-  const { lease = DEFAULT_LEASE_MS, wait = 0, ttl = DEFAULT_TTL_MS, codec = jsonCodec } = options;
+  const { lease = DEFAULT_LEASE_MS, wait = 0, ttl = DEFAULT_TTL_MS, codec = jsonCodec, signal } = options;
   if (!codec || typeof codec.encode !== 'function' || typeof codec.decode !== 'function') {
     throw invalid('idempotent: codec must have encode(value) and decode(buffer)');
   }
   checkMs(ttl, 'ttl');
-  const record = await client.idempotencyBegin(key, fingerprint, { lease, wait });
+  // The signal stops the begin only: once fn ran, its outcome is stored.
+  const record = await client.idempotencyBegin(key, fingerprint, { lease, wait, signal });
   switch (record.state) {
     case 'COMPLETED':
       return codec.decode(record.response);

@@ -47,6 +47,9 @@ exports.LockNotOwned = errors.LockNotOwned;
 exports.WouldBlock = errors.WouldBlock;
 exports.Empty = errors.Empty;
 exports.InvalidURL = errors.InvalidURL;
+exports.Cancelled = errors.Cancelled;
+/** What an operation aborted through its `signal` rejects with (a Cancelled). */
+exports.AbortError = errors.AbortError;
 /** Every error class by name, including any for statuses added to the C
  *  table after this file was written. */
 exports.errors = errors.errors;

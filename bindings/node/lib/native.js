@@ -1,6 +1,6 @@
 'use strict';
 // The SWIG-generated module (build/Release/redisx.node) plus the hand-written
-// Poller and closeClient (src/loop.cc). SWIG defines its exports as
+// Poller, shutdownClient and freeClient (src/loop.cc). SWIG defines its exports as
 // non-enumerable properties: they are copied onto a plain frozen object so
 // that Object.keys, destructuring and spreading see them.
 const path = require('node:path');

@@ -7,7 +7,7 @@
 const util = require('node:util');
 const N = require('./native');
 const { invalid } = require('./errors');
-const { call, checkMs, checkKey } = require('./util');
+const { call, checkMs, checkKey, options: optionsArg, signalOf } = require('./util');
 
 /** Algorithm names → the C enum (numbers never change). */
 const ALGORITHMS = Object.freeze({
@@ -116,35 +116,53 @@ class Limiter {
   /** Spends `cost` units (1..capacity, default 1) of `key`'s budget if all are
    *  available. Resolves to a RateLimitResult, allowed or not; rejects with
    *  InvalidArgument for a cost outside 1..capacity, and with
-   *  ConnectionError/Timeout only when the limiter fails closed. */
-  check(key, cost = 1) {
+   *  ConnectionError/Timeout only when the limiter fails closed.
+   *  check(key, { cost, signal }) and check(key, cost, { signal }) take an
+   *  AbortSignal (an aborted check may still have been counted). */
+  check(key, cost = 1, opts) {
+    if (cost !== null && typeof cost === 'object') {
+      opts = cost;
+      cost = cost.cost ?? 1;
+    }
     const h = this._h;
-    return this._client._clientOp(
+    return this._client._op(
       this._ops.op,
       null,
-      (tag) => N.redisx_limiter_check_async(h, checkKey(key, 'rate-limit key'), cost, tag),
+      signalOf(opts),
+      (tag) => {
+        optionsArg(opts, 'check: options');
+        N.redisx_limiter_check_async(h, checkKey(key, 'rate-limit key'), cost, tag);
+      },
       this,
     );
   }
 
   /** What check(key, 1) would answer now, spending nothing. */
-  peek(key) {
+  peek(key, opts) {
     const h = this._h;
-    return this._client._clientOp(
+    return this._client._op(
       this._ops.op,
       null,
-      (tag) => N.redisx_limiter_peek_async(h, checkKey(key, 'rate-limit key'), tag),
+      signalOf(opts),
+      (tag) => {
+        optionsArg(opts, 'peek: options');
+        N.redisx_limiter_peek_async(h, checkKey(key, 'rate-limit key'), tag);
+      },
       this,
     );
   }
 
   /** Forgets `key`'s state: its whole budget is available again. */
-  reset(key) {
+  reset(key, opts) {
     const h = this._h;
-    return this._client._clientOp(
+    return this._client._op(
       this._ops.status,
       null,
-      (tag) => N.redisx_limiter_reset_async(h, checkKey(key, 'rate-limit key'), tag),
+      signalOf(opts),
+      (tag) => {
+        optionsArg(opts, 'reset: options');
+        N.redisx_limiter_reset_async(h, checkKey(key, 'rate-limit key'), tag);
+      },
       this,
     );
   }

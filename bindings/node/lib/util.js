@@ -44,4 +44,22 @@ function binary(v, what) {
   throw invalid(`${what} must be a Buffer, a Uint8Array, a string or null, got ${typeof v}`);
 }
 
-module.exports = { call, checkMs, checkKey, binary, options };
+/** The `signal` of an options argument without checking anything (the
+ *  options are checked where they are read, inside the operation). */
+function signalOf(o) {
+  return o !== null && typeof o === 'object' ? o.signal : undefined;
+}
+
+/** An AbortSignal, or anything that behaves as one (what Node's own APIs
+ *  accept): `aborted`, `reason`, add/removeEventListener. */
+function isSignal(s) {
+  return (
+    s !== null &&
+    typeof s === 'object' &&
+    typeof s.aborted === 'boolean' &&
+    typeof s.addEventListener === 'function' &&
+    typeof s.removeEventListener === 'function'
+  );
+}
+
+module.exports = { call, checkMs, checkKey, binary, options, signalOf, isSignal };

@@ -10,9 +10,14 @@
 //       It starts unref'd: the JS layer refs it only while operations are
 //       pending, so an idle client never keeps the process alive.
 //       .ref() .unref() .close()
-//   closeClient(client) → Promise  redisx_client_close() joins the I/O thread
-//       and lets sent commands finish within their timeout: it runs on
-//       libuv's thread pool, never on the JS thread.
+//   shutdownClient(client) → Promise  redisx_client_shutdown() joins the I/O
+//       thread and lets sent commands finish within their timeout: it runs
+//       on libuv's thread pool, never on the JS thread. The handle stays
+//       valid, so JavaScript may still call into it meanwhile (the core
+//       answers ClientClosed).
+//   freeClient(client)  redisx_client_close() on the JS thread, once
+//       shutdownClient() has resolved and nothing can use the handle: the
+//       work is over, so it only drops the reference (no join, no wait).
 //
 // Nothing here talks to Redis or decides anything: it only moves control
 // between threads.
@@ -134,10 +139,10 @@ private:
     Napi::AsyncContext *context_ = nullptr;
 };
 
-class CloseWorker : public Napi::AsyncWorker {
+class ShutdownWorker : public Napi::AsyncWorker {
 public:
-    CloseWorker(Napi::Env env, redisx_client *client)
-        : Napi::AsyncWorker(env, "redisx.close"), client_(client), deferred_(Napi::Promise::Deferred::New(env))
+    ShutdownWorker(Napi::Env env, redisx_client *client)
+        : Napi::AsyncWorker(env, "redisx.shutdown"), client_(client), deferred_(Napi::Promise::Deferred::New(env))
     {
     }
     Napi::Promise Promise()
@@ -148,7 +153,7 @@ public:
 protected:
     void Execute() override
     {
-        redisx_client_close(client_);
+        redisx_client_shutdown(client_);
     }
     void OnOK() override
     {
@@ -164,16 +169,26 @@ private:
     Napi::Promise::Deferred deferred_;
 };
 
-Napi::Value CloseClient(const Napi::CallbackInfo &info)
+Napi::Value ShutdownClient(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
     redisx_client *c = info.Length() == 1 ? redisxjs_unwrap_client(info[0]) : nullptr;
     if (!c)
-        throw Napi::TypeError::New(env, "closeClient(client): not a redisx_client");
-    CloseWorker *w = new CloseWorker(env, c);
+        throw Napi::TypeError::New(env, "shutdownClient(client): not a redisx_client");
+    ShutdownWorker *w = new ShutdownWorker(env, c);
     Napi::Promise p = w->Promise();
     w->Queue();
     return p;
+}
+
+Napi::Value FreeClient(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    redisx_client *c = info.Length() == 1 ? redisxjs_unwrap_client(info[0]) : nullptr;
+    if (!c)
+        throw Napi::TypeError::New(env, "freeClient(client): not a redisx_client");
+    redisx_client_close(c);
+    return env.Undefined();
 }
 
 } // namespace
@@ -181,5 +196,6 @@ Napi::Value CloseClient(const Napi::CallbackInfo &info)
 void redisxjs_loop_init(Napi::Env env, Napi::Object exports)
 {
     exports.Set("Poller", Poller::Define(env));
-    exports.Set("closeClient", Napi::Function::New(env, CloseClient, "closeClient"));
+    exports.Set("shutdownClient", Napi::Function::New(env, ShutdownClient, "shutdownClient"));
+    exports.Set("freeClient", Napi::Function::New(env, FreeClient, "freeClient"));
 }

@@ -968,6 +968,16 @@ int pyx_ctx_free(pyx_ctx *ctx)
     return 1;
 }
 
+/** Cancels the asynchronous operation tagged `user` (its future was
+ *  cancelled): it completes with CANCELLED into the queue, or normally if
+ *  it completed before the cancel took effect. A closed client: nothing to
+ *  do (its close completes everything). */
+void pyx_ctx_cancel(pyx_ctx *ctx, void *user)
+{
+    if (ctx && ctx->client && !ctx->closed)
+        (void)redisx_cancel(ctx->client, user);
+}
+
 int pyx_ctx_closed(pyx_ctx *ctx)
 {
     return !ctx || ctx->closed || !ctx->client;

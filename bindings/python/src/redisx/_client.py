@@ -11,10 +11,16 @@ Threads and the GIL
 Blocking calls (``acquire``, ``lock_info``, ``execute``, ``Lock.release``,
 ``Lock.extend``, ``Limiter.check``/``peek``/``reset``, ``idempotency_begin``,
 ``IdempotencyRecord.complete``/``fail``, ``close``) release the GIL while
-they wait. ``on_event`` and
-``on_lost`` callables run on the client's I/O thread, holding the GIL: keep
-them short; a blocking call on the same client from inside them raises
-WouldBlock (asynchronous calls are fine).
+they wait. One-shot calls are the core's blocking functions (on an idle
+connection the round trip runs on the calling thread); waits (``acquire``
+and ``idempotency_begin`` with ``wait`` > 0) go through the asynchronous
+call so that Ctrl-C interrupts them and cancels them in the core.
+``close()`` shuts the core down (a call racing it on another thread gets
+ClientClosed); the C handle is freed when the Client object is finalized.
+``on_event`` and ``on_lost`` callables run holding the GIL on the client's
+I/O thread (``on_event`` of a blocking call that did its own round trip: on
+the calling thread): keep them short; a blocking call on the same client
+from inside them raises WouldBlock (asynchronous calls are fine).
 
 asyncio
 -------
@@ -518,7 +524,9 @@ class Client:
     def close(self) -> None:
         """Stops lock waits and renewals, lets commands already sent finish
         within their timeout, fails everything else with ClientClosed, and
-        stops the I/O thread. Idempotent. Locks stay usable objects (their
+        stops the I/O thread (redisx_client_shutdown: calls racing it on
+        other threads raise ClientClosed; the handle is freed when this
+        object is finalized). Idempotent. Locks stay usable objects (their
         operations raise ClientClosed). Raises WouldBlock when called from
         one of this client's own callbacks."""
         ctx = self._ctx

@@ -29,11 +29,16 @@
  *   declaration is `nothread` except the blocking C calls listed below.
  *
  * The pyx_* helpers exist for the idiomatic package (locks, raw commands,
- * rate limits, idempotency records): they hold the client
- * pointer inside a small context (pyx_ctx) so that close() on one thread
- * cannot free the client under a call entering on another thread (the check
- * and the submission happen in one call while the GIL is held), and they run
- * blocking waits with the GIL released and Ctrl-C honoured. */
+ * rate limits, idempotency records): they hold the client and its queue in
+ * a small context (pyx_ctx). close() shuts the client down
+ * (redisx_client_shutdown: the handle stays valid, later calls answer
+ * ERR_CLOSED), and the handle is freed only with the context, when the
+ * Python Client object is finalized, so a call racing close() on another
+ * thread meets a closed client, never freed memory. One-shot blocking calls
+ * are the core's blocking functions with the GIL released; waits (acquire,
+ * begin with wait > 0) stay interruptible by Ctrl-C and cancel the operation
+ * in the core (see "blocking calls"). The asyncio layer cancels an operation
+ * whose future is cancelled with pyx_ctx_cancel(). */
 
 %{
 #include <errno.h>
@@ -538,7 +543,7 @@ PyObject *pyx_reply_to_py(const redisx_reply *reply)
 
 %{
 typedef struct pyx_ctx {
-    redisx_client *client; /* NULL until open; never used once closed */
+    redisx_client *client; /* NULL until open; shut down by close, freed with the context */
     redisx_queue *queue;   /* completions of the asynchronous forms */
     PyObject *on_event;    /* borrowed: called (primitive, operation, status, fail_open, ns, rtt, key) */
     PyObject *lost;        /* borrowed dict: int(lock address) -> callable() */
@@ -628,9 +633,12 @@ static void pyx_noop_status_cb(redisx_client *c, redisx_status st, void *user)
     (void)user;
 }
 
-/* A lock nobody will receive (the waiter gave up, the future was cancelled):
- * release the lease at once rather than letting it block others until it
- * expires, then drop the handle. Safe on any thread. */
+/* A lock that completed before its caller's redisx_cancel() took effect
+ * (the one window the core cannot close: the completion was already on its
+ * way), or one whose loop is gone: nobody will receive it, so release the
+ * lease at once rather than letting it block others until it expires, then
+ * drop the handle. A lock taken by an attempt still in flight at the cancel
+ * is the core's to release. Safe on any thread. */
 static void pyx_discard_lock(redisx_lock *lk)
 {
     if (!lk)
@@ -639,9 +647,9 @@ static void pyx_discard_lock(redisx_lock *lk)
     redisx_lock_free(lk);
 }
 
-/* An idempotency record nobody will receive (the waiter gave up, the future
- * was cancelled): a NEW record is failed at once, so that a retry runs the
- * work instead of waiting for the lease to pass; then the handle goes. */
+/* The same for an idempotency record: a NEW record is failed at once, so
+ * that a retry runs the work instead of waiting for the lease to pass; then
+ * the handle goes. */
 static void pyx_discard_idem(redisx_idem *rec)
 {
     if (!rec)
@@ -651,9 +659,32 @@ static void pyx_discard_idem(redisx_idem *rec)
     redisx_idem_free(rec);
 }
 
-/* ---- blocking waits: submit asynchronously, wait with the GIL released ---- */
+/* ---- blocking calls ---------------------------------------------------------
+ *
+ * A one-shot call (a command, one lock attempt, release, extend, inspect, a
+ * rate-limit check, a begin without wait, complete, fail) calls the C
+ * blocking function with the GIL released: on an idle connection the core
+ * does the round trip on this thread (no hand-off). Its duration is bounded
+ * by the command timeout, so Ctrl-C is seen when it returns.
+ *
+ * A wait (acquire or begin with wait > 0) can last for seconds and must stay
+ * interruptible (Ctrl-C), which a C blocking call is not: it is submitted
+ * asynchronously with a pyx_wait as its user value and waited on with the
+ * GIL released, looking for signals every 100 ms. On a signal the operation
+ * is cancelled with redisx_cancel(client, w): the core stops waiting and
+ * releases (fails) whatever an attempt in flight still takes; the completion
+ * (CANCELLED, or a result that beat the cancel) frees `w`. */
 
-enum { PYX_WAIT_LOCK, PYX_WAIT_INFO, PYX_WAIT_REPLY, PYX_WAIT_RATELIMIT, PYX_WAIT_IDEM, PYX_WAIT_STATUS };
+#define PYX_DETAIL 512
+
+/* Copies the thread's error detail (call with or without the GIL, right
+ * after the failed call, before any other redisx call on this thread). */
+static void pyx_copy_detail(char *buf)
+{
+    snprintf(buf, PYX_DETAIL, "%s", redisx_last_error());
+}
+
+enum { PYX_WAIT_LOCK, PYX_WAIT_IDEM };
 
 typedef struct pyx_wait {
     pthread_mutex_t mu;
@@ -663,8 +694,7 @@ typedef struct pyx_wait {
     int abandoned; /* the waiting thread left (Ctrl-C): the completion frees */
     redisx_status status;
     void *result;
-    long long info[4];
-    char detail[512];
+    char detail[PYX_DETAIL];
 } pyx_wait;
 
 static pyx_wait *pyx_wait_new(int kind)
@@ -693,11 +723,7 @@ static void pyx_wait_drop_result(pyx_wait *w)
 {
     if (w->kind == PYX_WAIT_LOCK)
         pyx_discard_lock(w->result);
-    else if (w->kind == PYX_WAIT_REPLY)
-        redisx_reply_free(w->result);
-    else if (w->kind == PYX_WAIT_RATELIMIT)
-        redisx_ratelimit_result_free(w->result);
-    else if (w->kind == PYX_WAIT_IDEM)
+    else
         pyx_discard_idem(w->result);
     w->result = NULL;
 }
@@ -709,10 +735,10 @@ static void pyx_wait_finish(pyx_wait *w, redisx_status st, void *result)
     w->status = st;
     w->result = result;
     if (st != REDISX_OK)
-        snprintf(w->detail, sizeof w->detail, "%s", redisx_last_error());
+        pyx_copy_detail(w->detail);
     if (w->abandoned) {
         pthread_mutex_unlock(&w->mu);
-        pyx_wait_drop_result(w);
+        pyx_wait_drop_result(w); /* beat the cancel; CANCELLED carries nothing */
         pyx_wait_free(w);
         return;
     }
@@ -727,47 +753,17 @@ static void pyx_wait_lock_cb(redisx_client *c, redisx_status st, redisx_lock *lk
     pyx_wait_finish(user, st, lk);
 }
 
-static void pyx_wait_info_cb(redisx_client *c, redisx_status st, const redisx_lock_info *info, void *user)
-{
-    (void)c;
-    pyx_wait *w = user;
-    if (st == REDISX_OK && info) {
-        w->info[0] = redisx_lock_info_locked(info);
-        w->info[1] = (long long)redisx_lock_info_fencing_token(info);
-        w->info[2] = (long long)redisx_lock_info_ttl_ms(info);
-        w->info[3] = (long long)redisx_lock_info_last_fencing_token(info);
-    }
-    pyx_wait_finish(w, st, NULL);
-}
-
-static void pyx_wait_reply_cb(redisx_client *c, redisx_status st, redisx_reply *r, void *user)
-{
-    (void)c;
-    pyx_wait_finish(user, st, r);
-}
-
-static void pyx_wait_ratelimit_cb(redisx_client *c, redisx_status st, redisx_ratelimit_result *r, void *user)
-{
-    (void)c;
-    pyx_wait_finish(user, st, r);
-}
-
 static void pyx_wait_idem_cb(redisx_client *c, redisx_status st, redisx_idem *rec, void *user)
 {
     (void)c;
     pyx_wait_finish(user, st, rec);
 }
 
-static void pyx_wait_status_cb(redisx_client *c, redisx_status st, void *user)
-{
-    (void)c;
-    pyx_wait_finish(user, st, NULL);
-}
-
 /* Waits for the completion with the GIL released, looking for signals every
- * 100 ms. Returns 0 with w->done set, or -1 with a Python exception set (the
- * completion then frees `w` and whatever it carries). Called with the GIL. */
-static int pyx_wait_for(pyx_wait *w)
+ * 100 ms. Returns 0 with w->done set, or -1 with a Python exception set:
+ * then the operation is cancelled and its completion frees `w`. Called with
+ * the GIL. */
+static int pyx_wait_for(redisx_client *client, pyx_wait *w)
 {
     int interrupted = 0;
     Py_BEGIN_ALLOW_THREADS
@@ -789,6 +785,10 @@ static int pyx_wait_for(pyx_wait *w)
             if (interrupted) {
                 if (!w->done) {
                     w->abandoned = 1;
+                    /* Still holding w->mu: the completion cannot free w (and
+                     * the address be reused by another wait) before the
+                     * cancel is queued; the cancel never completes inline. */
+                    (void)redisx_cancel(client, w);
                     pthread_mutex_unlock(&w->mu);
                     w = NULL;
                 }
@@ -850,15 +850,6 @@ static PyObject *pyx_idem_obj(redisx_idem *rec)
     return SWIG_NewPointerObj((void *)rec, SWIGTYPE_p_redisx_idem, 0);
 }
 
-/* Waits for a status-only completion submitted with pyx_wait_status_cb. */
-static PyObject *pyx_wait_status_result(pyx_wait *w)
-{
-    if (pyx_wait_for(w) < 0)
-        return NULL;
-    PyObject *res = w->status != REDISX_OK ? pyx_raise(w->status, w->detail) : SWIG_Py_Void();
-    pyx_wait_free(w);
-    return res;
-}
 %}
 
 %exception pyx_ctx_new {
@@ -921,15 +912,17 @@ PyObject *pyx_ctx_open(pyx_ctx *ctx, redisx_options *opts, unsigned what)
     Py_RETURN_NONE;
 }
 
-/** Closes the client (idempotent). From a trampoline of this client the
- *  close is finished by the I/O thread, and the context, which that thread
- *  still uses, becomes immortal: `finalizing` says the Client object is
- *  going away, in which case that is allowed; otherwise it is WouldBlock. */
+/** Shuts the client down (idempotent): every operation completes, later
+ *  calls answer ERR_CLOSED; the handle stays valid until pyx_ctx_free(). From
+ *  a trampoline of this client the I/O thread finishes the job, and the
+ *  context, which that thread still uses, becomes immortal: `finalizing`
+ *  says the Client object is going away, in which case that is allowed
+ *  (the handle is then closed at once); otherwise it is WouldBlock. */
 PyObject *pyx_ctx_close(pyx_ctx *ctx, int finalizing)
 {
     if (!ctx)
         Py_RETURN_NONE;
-    if (ctx->closed || !ctx->client) {
+    if (!ctx->client) {
         ctx->closed = 1;
         Py_RETURN_NONE;
     }
@@ -944,28 +937,45 @@ PyObject *pyx_ctx_close(pyx_ctx *ctx, int finalizing)
         ctx->client = NULL;
         Py_RETURN_NONE;
     }
-    ctx->closed = 1; /* before the GIL is released: no call enters any more */
+    if (ctx->closed)
+        Py_RETURN_NONE;
+    ctx->closed = 1;
     redisx_client *c = ctx->client;
     Py_BEGIN_ALLOW_THREADS
-    redisx_client_close(c);
+    redisx_client_shutdown(c);
     Py_END_ALLOW_THREADS
-    ctx->client = NULL;
     Py_RETURN_NONE;
 }
 
-/** Frees a closed context and its queue. Returns 0 when the context must
- *  live on (closed from its own I/O thread), 1 when freed. */
+/** Frees a shut-down context: the client handle (nothing can use it any
+ *  more: the Client object is going away) and the queue. Returns 0 when the
+ *  context must live on (closed from its own I/O thread), 1 when freed. */
 int pyx_ctx_free(pyx_ctx *ctx)
 {
     if (!ctx)
         return 1;
     if (ctx->owned || (ctx->client && !ctx->closed))
         return 0;
-    if (ctx->client) /* closed flag without a close: cannot happen */
-        return 0;
+    redisx_client *c = ctx->client;
+    ctx->client = NULL;
+    if (c) {
+        Py_BEGIN_ALLOW_THREADS
+        redisx_client_close(c);
+        Py_END_ALLOW_THREADS
+    }
     redisx_queue_free(ctx->queue);
     free(ctx);
     return 1;
+}
+
+/** Cancels the asynchronous operation tagged `user` (its future was
+ *  cancelled): it completes with CANCELLED into the queue, or normally if
+ *  it completed before the cancel took effect. A closed client: nothing to
+ *  do (its close completes everything). */
+void pyx_ctx_cancel(pyx_ctx *ctx, void *user)
+{
+    if (ctx && ctx->client && !ctx->closed)
+        (void)redisx_cancel(ctx->client, user);
 }
 
 int pyx_ctx_closed(pyx_ctx *ctx)
@@ -994,20 +1004,39 @@ PyObject *pyx_lock_props(const redisx_lock *lk)
                          PyBool_FromLong(redisx_lock_is_fail_open(lk)));
 }
 
-/** Blocking acquire (wait_ms = 0: one attempt); returns the lock handle. */
+/** Blocking acquire (wait_ms = 0: one attempt, on the core's blocking
+ *  call; wait_ms > 0: a cancellable wait, see "blocking calls"); returns the
+ *  lock handle. */
 PyObject *pyx_acquire(pyx_ctx *ctx, const char *name, int64_t ttl_ms, int64_t wait_ms)
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
+    redisx_client *c = ctx->client;
+    redisx_status st;
+    if (wait_ms <= 0) { /* < 0 is refused by the core */
+        redisx_lock *lk = NULL;
+        char detail[PYX_DETAIL];
+        Py_BEGIN_ALLOW_THREADS
+        st = redisx_lock_acquire(&lk, c, name, ttl_ms, wait_ms);
+        if (st != REDISX_OK)
+            pyx_copy_detail(detail);
+        Py_END_ALLOW_THREADS
+        if (st != REDISX_OK)
+            return pyx_raise(st, detail);
+        PyObject *res = pyx_lock_obj(lk);
+        if (!res)
+            pyx_discard_lock(lk);
+        return res;
+    }
     pyx_wait *w = pyx_wait_new(PYX_WAIT_LOCK);
     if (!w)
         return PyErr_NoMemory();
-    redisx_status st = redisx_lock_acquire_async(ctx->client, name, ttl_ms, wait_ms, pyx_wait_lock_cb, w);
+    st = redisx_lock_acquire_async(c, name, ttl_ms, wait_ms, pyx_wait_lock_cb, w);
     if (st != REDISX_OK) {
         pyx_wait_free(w);
         return pyx_raise(st, redisx_last_error());
     }
-    if (pyx_wait_for(w) < 0)
+    if (pyx_wait_for(c, w) < 0)
         return NULL;
     PyObject *res;
     if (w->status != REDISX_OK) {
@@ -1026,20 +1055,22 @@ PyObject *pyx_inspect(pyx_ctx *ctx, const char *name)
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
-    pyx_wait *w = pyx_wait_new(PYX_WAIT_INFO);
-    if (!w)
-        return PyErr_NoMemory();
-    redisx_status st = redisx_lock_inspect_async(ctx->client, name, pyx_wait_info_cb, w);
-    if (st != REDISX_OK) {
-        pyx_wait_free(w);
-        return pyx_raise(st, redisx_last_error());
-    }
-    if (pyx_wait_for(w) < 0)
-        return NULL;
-    PyObject *res = w->status != REDISX_OK
-                        ? pyx_raise(w->status, w->detail)
-                        : Py_BuildValue("(NLLL)", PyBool_FromLong((long)w->info[0]), w->info[1], w->info[2], w->info[3]);
-    pyx_wait_free(w);
+    redisx_client *c = ctx->client;
+    redisx_lock_info *info = NULL;
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_lock_inspect(&info, c, name);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    PyObject *res = Py_BuildValue("(NLLL)", PyBool_FromLong(redisx_lock_info_locked(info)),
+                                  (long long)redisx_lock_info_fencing_token(info),
+                                  (long long)redisx_lock_info_ttl_ms(info),
+                                  (long long)redisx_lock_info_last_fencing_token(info));
+    redisx_lock_info_free(info);
     return res;
 }
 
@@ -1048,19 +1079,19 @@ PyObject *pyx_command(pyx_ctx *ctx, int argc, const char *const *argv, const siz
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
-    pyx_wait *w = pyx_wait_new(PYX_WAIT_REPLY);
-    if (!w)
-        return PyErr_NoMemory();
-    redisx_status st = redisx_command_async(ctx->client, argc, argv, argvlen, pyx_wait_reply_cb, w);
-    if (st != REDISX_OK) {
-        pyx_wait_free(w);
-        return pyx_raise(st, redisx_last_error());
-    }
-    if (pyx_wait_for(w) < 0)
-        return NULL;
-    PyObject *res = w->status != REDISX_OK ? pyx_raise(w->status, w->detail) : pyx_reply_result(w->result);
-    redisx_reply_free(w->result);
-    pyx_wait_free(w);
+    redisx_client *c = ctx->client;
+    redisx_reply *r = NULL;
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_command(&r, c, argc, argv, argvlen);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    PyObject *res = pyx_reply_result(r);
+    redisx_reply_free(r);
     return res;
 }
 
@@ -1152,10 +1183,8 @@ PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
         const redisx_lock_info *info = redisx_item_lock_info(it);
         redisx_ratelimit_result *rl = redisx_item_take_ratelimit_result(it);
         redisx_idem *rec = redisx_item_take_idem(it);
-        if (!ok) {
+        if (!ok) { /* a failed completion carries no handle */
             val = pyx_make_error(st, redisx_item_message(it));
-            pyx_discard_lock(lk);
-            pyx_discard_idem(rec);
         } else if (rl) {
             val = pyx_ratelimit_tuple(rl);
         } else if (rec) {
@@ -1325,20 +1354,18 @@ PyObject *pyx_ratelimit(pyx_ctx *ctx, redisx_limiter *limiter, const char *key, 
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
-    pyx_wait *w = pyx_wait_new(PYX_WAIT_RATELIMIT);
-    if (!w)
-        return PyErr_NoMemory();
-    redisx_status st = peek ? redisx_limiter_peek_async(limiter, key, pyx_wait_ratelimit_cb, w)
-                            : redisx_limiter_check_async(limiter, key, cost, pyx_wait_ratelimit_cb, w);
-    if (st != REDISX_OK) {
-        pyx_wait_free(w);
-        return pyx_raise(st, redisx_last_error());
-    }
-    if (pyx_wait_for(w) < 0)
-        return NULL;
-    PyObject *res = w->status != REDISX_OK ? pyx_raise(w->status, w->detail) : pyx_ratelimit_tuple(w->result);
-    redisx_ratelimit_result_free(w->result);
-    pyx_wait_free(w);
+    redisx_ratelimit_result *r = NULL;
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = peek ? redisx_limiter_peek(&r, limiter, key) : redisx_limiter_check(&r, limiter, key, cost);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    PyObject *res = pyx_ratelimit_tuple(r);
+    redisx_ratelimit_result_free(r);
     return res;
 }
 
@@ -1359,15 +1386,16 @@ PyObject *pyx_ratelimit_reset(pyx_ctx *ctx, redisx_limiter *limiter, const char 
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
-    pyx_wait *w = pyx_wait_new(PYX_WAIT_STATUS);
-    if (!w)
-        return PyErr_NoMemory();
-    redisx_status st = redisx_limiter_reset_async(limiter, key, pyx_wait_status_cb, w);
-    if (st != REDISX_OK) {
-        pyx_wait_free(w);
-        return pyx_raise(st, redisx_last_error());
-    }
-    return pyx_wait_status_result(w);
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_limiter_reset(limiter, key);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    Py_RETURN_NONE;
 }
 
 PyObject *pyx_ratelimit_reset_async(pyx_ctx *ctx, redisx_limiter *limiter, const char *key, void *user)
@@ -1391,24 +1419,42 @@ PyObject *pyx_ratelimit_result_props(const redisx_ratelimit_result *result)
 
 /* ---- idempotency ------------------------------------------------------------ */
 
-/** Blocking begin (waits up to wait_ms for an IN_PROGRESS record, the GIL
- *  released, Ctrl-C honoured: a NEW record that arrives after the caller
- *  gave up is failed at once). Returns the record handle. */
+/** Blocking begin; returns the record handle. Without a wait it is the
+ *  core's blocking call; with wait_ms > 0 (an IN_PROGRESS record is waited
+ *  on) a cancellable wait, see "blocking calls": Ctrl-C cancels it, and a
+ *  NEW record an attempt in flight still creates is failed by the core. */
 PyObject *pyx_idem_begin(pyx_ctx *ctx, const char *key, const void *fingerprint, size_t fingerprint_len,
                          int64_t in_progress_ttl_ms, int64_t wait_ms)
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
+    redisx_client *c = ctx->client;
+    redisx_status st;
+    if (wait_ms <= 0) {
+        redisx_idem *rec = NULL;
+        char detail[PYX_DETAIL];
+        Py_BEGIN_ALLOW_THREADS
+        st = redisx_idem_begin(&rec, c, key, fingerprint, fingerprint_len, in_progress_ttl_ms, wait_ms);
+        if (st != REDISX_OK)
+            pyx_copy_detail(detail);
+        Py_END_ALLOW_THREADS
+        if (st != REDISX_OK)
+            return pyx_raise(st, detail);
+        PyObject *res = pyx_idem_obj(rec);
+        if (!res)
+            pyx_discard_idem(rec);
+        return res;
+    }
     pyx_wait *w = pyx_wait_new(PYX_WAIT_IDEM);
     if (!w)
         return PyErr_NoMemory();
-    redisx_status st = redisx_idem_begin_async(ctx->client, key, fingerprint, fingerprint_len, in_progress_ttl_ms,
-                                               wait_ms, pyx_wait_idem_cb, w);
+    st = redisx_idem_begin_async(c, key, fingerprint, fingerprint_len, in_progress_ttl_ms, wait_ms,
+                                 pyx_wait_idem_cb, w);
     if (st != REDISX_OK) {
         pyx_wait_free(w);
         return pyx_raise(st, redisx_last_error());
     }
-    if (pyx_wait_for(w) < 0)
+    if (pyx_wait_for(c, w) < 0)
         return NULL;
     PyObject *res;
     if (w->status != REDISX_OK) {
@@ -1449,38 +1495,39 @@ PyObject *pyx_idem_props(const redisx_idem *rec)
                          PyBool_FromLong(redisx_idem_is_fail_open(rec)));
 }
 
-/** Blocking complete / fail through the client's I/O thread (GIL released,
- *  Ctrl-C honoured, WouldBlock from this client's own callbacks). */
+/** Blocking complete / fail, on the core's blocking calls (GIL released,
+ *  WouldBlock from this client's own callbacks). */
 PyObject *pyx_idem_complete(pyx_ctx *ctx, redisx_idem *rec, const void *response, size_t response_len,
                             const void *metadata, size_t metadata_len, int64_t ttl_ms)
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
-    pyx_wait *w = pyx_wait_new(PYX_WAIT_STATUS);
-    if (!w)
-        return PyErr_NoMemory();
-    redisx_status st = redisx_idem_complete_async(rec, response, response_len, metadata, metadata_len, ttl_ms,
-                                                  pyx_wait_status_cb, w);
-    if (st != REDISX_OK) {
-        pyx_wait_free(w);
-        return pyx_raise(st, redisx_last_error());
-    }
-    return pyx_wait_status_result(w);
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_idem_complete(rec, response, response_len, metadata, metadata_len, ttl_ms);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    Py_RETURN_NONE;
 }
 
 PyObject *pyx_idem_fail(pyx_ctx *ctx, redisx_idem *rec)
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
-    pyx_wait *w = pyx_wait_new(PYX_WAIT_STATUS);
-    if (!w)
-        return PyErr_NoMemory();
-    redisx_status st = redisx_idem_fail_async(rec, pyx_wait_status_cb, w);
-    if (st != REDISX_OK) {
-        pyx_wait_free(w);
-        return pyx_raise(st, redisx_last_error());
-    }
-    return pyx_wait_status_result(w);
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_idem_fail(rec);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    Py_RETURN_NONE;
 }
 
 /** Version of the headers this module was compiled against. */

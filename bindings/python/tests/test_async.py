@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 
 import pytest
 
@@ -86,37 +87,87 @@ async def _until(pred, timeout=15.0):
     return await pred()
 
 
-def test_cancelled_acquire_gives_the_late_lock_back(client):
+async def _held_then_free(client, name, holder, pause=0.5):
+    """After the holder's release: nobody takes the lock (no newer token)."""
+    await holder.release_async()
+    await asyncio.sleep(pause)  # room for a waiter that wrongly kept waiting
+    info = await client.lock_info_async(name)
+    return info
+
+
+def test_a_cancelled_waiting_acquire_stops_at_once_and_never_takes_the_lock(client):
     async def main():
         holder = await client.acquire_async("cancel", ttl=30)
         task = asyncio.ensure_future(client.acquire_async("cancel", ttl=30, wait=30))
-        await asyncio.sleep(0.1)
+        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
-        await holder.release_async()
-
-        async def given_back():
-            info = await client.lock_info_async("cancel")
-            return info.last_fencing_token > holder.fencing_token and not info.locked
-
-        assert await _until(given_back)
+        assert loop.time() - t0 < 1.0  # generous: the cancel is one hop to the I/O thread
+        info = await _held_then_free(client, "cancel", holder)
+        assert not info.locked
+        assert info.last_fencing_token == holder.fencing_token  # the waiter never acquired
+        # The core's CANCELLED completion was consumed: nothing left in flight.
+        assert await _until(lambda: _async_true(not client._pending))
 
     asyncio.run(main())
 
 
-def test_acquire_cancelled_by_a_loop_that_then_closed_is_given_back(client):
+async def _async_true(v):
+    return v
+
+
+def test_wait_for_timeout_cancels_a_waiting_acquire(client):
+    async def main():
+        holder = await client.acquire_async("wf", ttl=30)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        with pytest.raises(asyncio.TimeoutError):
+            await asyncio.wait_for(client.acquire_async("wf", ttl=30, wait=30), 0.2)
+        assert loop.time() - t0 < 1.2
+        info = await _held_then_free(client, "wf", holder)
+        assert not info.locked
+        assert info.last_fencing_token == holder.fencing_token
+
+    asyncio.run(main())
+
+
+def test_a_cancelled_waiting_idempotency_begin_stops_and_takes_no_record(client):
+    async def main():
+        first = await client.idempotency_begin_async("job", b"fp", lease=30)
+        assert first.state == "NEW"
+        task = asyncio.ensure_future(client.idempotency_begin_async("job", b"fp", lease=30, wait=30))
+        await asyncio.sleep(0.2)
+        loop = asyncio.get_running_loop()
+        t0 = loop.time()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        assert loop.time() - t0 < 1.0
+        await first.fail_async()  # the record is free again
+        await asyncio.sleep(0.5)  # room for a waiter that wrongly kept waiting
+        probe = await client.idempotency_begin_async("job", b"fp", lease=30)
+        assert probe.state == "NEW"  # not IN_PROGRESS under a cancelled waiter
+        await probe.fail_async()
+
+    asyncio.run(main())
+
+
+def test_acquire_cancelled_by_a_loop_that_then_closed_never_takes_the_lock(client):
     async def main():
         holder = await client.acquire_async("cancel2", ttl=30)
         task = asyncio.ensure_future(client.acquire_async("cancel2", ttl=30, wait=30))
         await asyncio.sleep(0.1)
         task.cancel()
-        await holder.release_async()
-        return holder.fencing_token
+        return holder
 
-    token = asyncio.run(main())  # the loop is gone before the late lock arrives
-    assert wait_until(lambda: client.lock_info("cancel2").last_fencing_token > token)
-    assert wait_until(lambda: not client.lock_info("cancel2").locked)
+    holder = asyncio.run(main())  # the loop is gone before anything more arrives
+    holder.release()
+    time.sleep(0.5)
+    info = client.lock_info("cancel2")
+    assert not info.locked and info.last_fencing_token == holder.fencing_token
 
 
 def test_one_client_serves_loops_in_several_threads(client):

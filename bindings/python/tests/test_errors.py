@@ -25,6 +25,7 @@ NAMES = {
     "ERR_WOULDBLOCK": redisx.WouldBlock,
     "ERR_EMPTY": redisx.Empty,
     "ERR_URL": redisx.InvalidURL,
+    "ERR_CANCELLED": redisx.Cancelled,
 }
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 
 import pytest
@@ -43,7 +44,32 @@ def test_events_reach_the_callable_with_their_fields(recorder):
     assert events[1].code == redisx._rawc.REDISX_ERR_LOCKED and not events[1].ok
     assert all(e.duration_ns > 0 and e.round_trips >= 1 and e.key is None for e in events)
     assert not any(e.fail_open for e in events)
-    assert threads == {False}  # the I/O thread
+    # The I/O thread, or the calling thread for a blocking call that did its
+    # own round trip on an idle connection (the core's direct path).
+    assert threads and threads <= {False, True}
+
+
+def test_a_blocking_call_inside_on_event_raises_would_block_on_either_thread(redis_url, prefix):
+    got = []
+    inside = []
+
+    def on_event(ev):
+        if inside:
+            return
+        inside.append(1)
+        try:
+            c.execute("PING")
+        except redisx.RedisxError as e:
+            got.append((e, threading.current_thread() is threading.main_thread()))
+
+    c = redisx.Client(redis_url, prefix=prefix, on_event=on_event)
+    try:
+        c.execute("PING")  # its event runs on this thread (direct path) or the I/O thread
+        assert c.execute("PING") == "PONG"  # the client still works
+        asyncio.run(c.execute_async("PING"))  # an I/O-thread event as well
+    finally:
+        c.close()
+    assert got and all(isinstance(e, redisx.WouldBlock) for e, _ in got)
 
 
 def test_event_keys_carry_the_lock_name(redis_url, prefix):

@@ -119,6 +119,55 @@ def test_close_races_with_calls_from_other_threads(redis_url, prefix):
         assert not errors
 
 
+def test_commands_on_eight_threads_racing_close_return_or_raise_client_closed(redis_url, prefix):
+    # close() shuts the core down while calls run on the core's blocking
+    # path on other threads: each returns, or raises ClientClosed; the
+    # handle is freed only when the Client object goes.
+    calls = [0]
+    for round_ in range(10):
+        c = redisx.Client(redis_url, prefix=prefix)
+        lim = c.limiter("race", "fixed_window", limit=10**9, period=60)
+        c.execute("PING")
+        errors = []
+        started = threading.Barrier(9)
+
+        def hammer(i):
+            started.wait()
+            n = 0
+            while True:
+                try:
+                    k = n % 4
+                    if k == 0:
+                        c.execute("SET", f"{prefix}:race{round_}.{i}", n)
+                    elif k == 1:
+                        c.try_lock(f"race{round_}.{i}", ttl=5).release()
+                    elif k == 2:
+                        c.lock_info(f"race{round_}.{i}")
+                    else:
+                        lim.check(f"k{i}")
+                except redisx.ClientClosed:
+                    calls[0] += n
+                    return
+                except Exception as e:  # pragma: no cover - reported below
+                    errors.append(e)
+                    return
+                n += 1
+
+        threads = [threading.Thread(target=hammer, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        started.wait()
+        time.sleep(0.02 * (round_ % 3))
+        c.close()
+        for t in threads:
+            t.join(60)
+        assert not any(t.is_alive() for t in threads)
+        assert not errors, errors
+        del c, lim
+        gc.collect()
+    assert calls[0] > 0  # the threads did run calls before the close
+
+
 def _fds() -> int:
     return len(os.listdir("/proc/self/fd"))
 

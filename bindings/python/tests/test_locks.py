@@ -198,7 +198,7 @@ def test_threads_share_one_client_with_mutual_exclusion(client):
     assert client.lock_info("mutex").last_fencing_token == tokens[-1]
 
 
-def test_blocking_wait_is_interruptible_and_the_late_lock_is_given_back(client):
+def test_blocking_wait_is_interruptible_and_the_interrupted_waiter_never_takes_the_lock(client):
     import _thread
 
     holder = client.lock("intr", ttl=30.0)
@@ -210,10 +210,33 @@ def test_blocking_wait_is_interruptible_and_the_late_lock_is_given_back(client):
             _thread.interrupt_main()
 
     threading.Thread(target=interrupt_once_waiting).start()
+    t0 = time.monotonic()
     with pytest.raises(KeyboardInterrupt):
         client.lock("intr", ttl=30.0, wait=30.0)
+    assert time.monotonic() - t0 < 15  # far from the 30 s wait
     holder.release()
-    # The abandoned wait still acquires once the holder is gone; nobody can
-    # receive that lock, so the binding releases it at once.
-    assert wait_until(lambda: client.lock_info("intr").last_fencing_token > holder.fencing_token)
-    assert wait_until(lambda: not client.lock_info("intr").locked)
+    # The interrupt cancelled the wait in the core: nobody takes the lock.
+    time.sleep(0.5)
+    info = client.lock_info("intr")
+    assert not info.locked
+    assert info.last_fencing_token == holder.fencing_token
+
+
+def test_blocking_idempotency_wait_is_interruptible(client):
+    import _thread
+
+    first = client.idempotency_begin("intr-job", b"fp", lease=30)
+
+    def interrupt_once_waiting():
+        if wait_until(lambda: client.stats()["client"]["in_flight"] >= 1):
+            time.sleep(0.2)
+            _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_waiting).start()
+    with pytest.raises(KeyboardInterrupt):
+        client.idempotency_begin("intr-job", b"fp", lease=30, wait=30)
+    first.fail()
+    time.sleep(0.5)
+    probe = client.idempotency_begin("intr-job", b"fp", lease=30)
+    assert probe.state == "NEW"  # the interrupted waiter holds nothing
+    probe.fail()

@@ -22,6 +22,7 @@ from __future__ import annotations
 from . import _rawc
 from ._errors import (
     AuthError,
+    Cancelled,
     ClientClosed,
     ConnectionError,
     Empty,
@@ -53,7 +54,7 @@ __version__ = "0.3.0"
 for _cls in (Client, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
              IdempotencyConflict, IdempotencyInProgress, IdempotencyMismatch, JSONCodec, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
              ClientClosed, AuthError, ServerError, ProtocolError, LockHeld, LockNotOwned, WouldBlock, Empty,
-             InvalidURL):
+             InvalidURL, Cancelled):
     _cls.__module__ = __name__
 del _cls
 
@@ -96,4 +97,5 @@ __all__ = [
     "WouldBlock",
     "Empty",
     "InvalidURL",
+    "Cancelled",
 ]

@@ -11,10 +11,16 @@ Threads and the GIL
 Blocking calls (``acquire``, ``lock_info``, ``execute``, ``Lock.release``,
 ``Lock.extend``, ``Limiter.check``/``peek``/``reset``, ``idempotency_begin``,
 ``IdempotencyRecord.complete``/``fail``, ``close``) release the GIL while
-they wait. ``on_event`` and
-``on_lost`` callables run on the client's I/O thread, holding the GIL: keep
-them short; a blocking call on the same client from inside them raises
-WouldBlock (asynchronous calls are fine).
+they wait. One-shot calls are the core's blocking functions (on an idle
+connection the round trip runs on the calling thread); waits (``acquire``
+and ``idempotency_begin`` with ``wait`` > 0) go through the asynchronous
+call so that Ctrl-C interrupts them and cancels them in the core.
+``close()`` shuts the core down (a call racing it on another thread gets
+ClientClosed); the C handle is freed when the Client object is finalized.
+``on_event`` and ``on_lost`` callables run holding the GIL on the client's
+I/O thread (``on_event`` of a blocking call that did its own round trip: on
+the calling thread): keep them short; a blocking call on the same client
+from inside them raises WouldBlock (asynchronous calls are fine).
 
 asyncio
 -------
@@ -25,6 +31,14 @@ with operations in flight watches the queue's file descriptor
 hands it to the loop that owns the future (``call_soon_threadsafe`` when that
 is another loop), so one client serves several loops and threads. A loop's
 reader is removed as soon as it has nothing in flight.
+
+Cancelling the awaiting task (``task.cancel()``, ``asyncio.wait_for`` or
+``asyncio.timeout`` running out) cancels the operation in the core
+(``redisx_cancel`` with its tag): a waiting acquire or idempotency begin
+stops at once, and a lock or NEW record that an attempt already in flight
+still takes is released / failed by the core. The CancelledError propagates;
+the core's CANCELLED completion is ignored. Only a result that completed
+before the cancel took effect is given back here (released / failed).
 """
 
 from __future__ import annotations
@@ -337,6 +351,24 @@ class _AsyncLock:
 #: completion kinds whose value is a handle that must not leak when unclaimed
 _HANDLE_KINDS = ("lock", "idem")
 
+
+class _Op(asyncio.Future):  # type: ignore[type-arg]
+    """The future of one operation in flight. Cancelling it (directly, or
+    through the task awaiting it) also cancels the operation in the core.
+    Costs nothing on completion (no done callback per operation)."""
+
+    __slots__ = ("_client", "_tag")
+
+    def cancel(self, msg: Any = None) -> bool:
+        if not super().cancel(msg):
+            return False
+        client, self._client = self._client, None
+        if client is not None:
+            ctx = client._ctx
+            if ctx is not None:
+                _c.pyx_ctx_cancel(ctx, self._tag)
+        return True
+
 _live: "weakref.WeakSet[Client]" = weakref.WeakSet()
 #: Clients with locks under keep_alive: held, so that neither they nor their
 #: locks are collected (and renewal stopped) before release, loss or close,
@@ -492,7 +524,9 @@ class Client:
     def close(self) -> None:
         """Stops lock waits and renewals, lets commands already sent finish
         within their timeout, fails everything else with ClientClosed, and
-        stops the I/O thread. Idempotent. Locks stay usable objects (their
+        stops the I/O thread (redisx_client_shutdown: calls racing it on
+        other threads raise ClientClosed; the handle is freed when this
+        object is finalized). Idempotent. Locks stay usable objects (their
         operations raise ClientClosed). Raises WouldBlock when called from
         one of this client's own callbacks."""
         ctx = self._ctx
@@ -755,13 +789,16 @@ class Client:
 
     def _submit(self, kind: str, call: Callable[..., Any], args: Tuple[Any, ...]) -> "asyncio.Future[Any]":
         loop = asyncio.get_running_loop()
-        fut = loop.create_future()
+        fut = _Op(loop=loop)
         tag = next(self._tags)
+        fut._client = self
+        fut._tag = tag
         self._pending[tag] = (fut, kind)
         try:
             call(*args, tag)
         except BaseException:
-            del self._pending[tag]
+            self._pending.pop(tag, None)  # a racing close() may have settled it
+            fut._client = None
             raise
         n = self._loop_pending.get(loop, 0)
         if n == 0:
@@ -772,8 +809,7 @@ class Client:
     def _reap(self) -> None:
         """Pops what is waiting in the queue. Loops pop their own completions;
         this catches those of loops that stopped or closed with operations
-        in flight (a cancelled acquire still owes us its lock, which is then
-        released at once)."""
+        in flight (a lock that completed for nobody is released at once)."""
         ctx = self._ctx
         if ctx is not None:
             self._dispatch(_c.pyx_ctx_drain(ctx, 4096), asyncio._get_running_loop())
@@ -809,8 +845,11 @@ class Client:
     def _complete(self, loop: asyncio.AbstractEventLoop, fut: "asyncio.Future[Any]", kind: str, ok: bool,
                   value: Any) -> None:
         """Runs on the future's loop."""
+        fut._client = None  # type: ignore[attr-defined]  # completed: nothing left to cancel
         try:
-            if fut.done():  # cancelled: a lock nobody receives is released at once, a NEW record failed
+            if fut.done():
+                # Cancelled. Normally this is the core's CANCELLED completion
+                # (ignored); a result that beat the cancel is given back.
                 if ok and kind in _HANDLE_KINDS:
                     _c.pyx_discard(value)
             elif not ok:

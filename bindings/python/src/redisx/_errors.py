@@ -94,6 +94,13 @@ class InvalidURL(RedisxError):
     """ERR_URL: a malformed Redis URL."""
 
 
+class Cancelled(RedisxError):
+    """ERR_CANCELLED: the operation was cancelled (``redisx_cancel``). The
+    asyncio forms raise ``asyncio.CancelledError`` instead when their task is
+    cancelled; this class is for code that meets the status directly (the raw
+    module)."""
+
+
 _BY_NAME: Dict[str, Type[RedisxError]] = {
     "ERR_INVALID": InvalidArgument,
     "ERR_NOMEM": OutOfMemory,
@@ -108,6 +115,7 @@ _BY_NAME: Dict[str, Type[RedisxError]] = {
     "ERR_WOULDBLOCK": WouldBlock,
     "ERR_EMPTY": Empty,
     "ERR_URL": InvalidURL,
+    "ERR_CANCELLED": Cancelled,
 }
 
 #: code -> class and name -> code, both read from the C table at import.

@@ -35,14 +35,20 @@ def _ping(port: int) -> bool:
 
 
 class RedisServer:
-    def __init__(self) -> None:
+    """A redis-server of its own (no persistence), stopped by its pid.
+
+    ``port``: start on that port (a restart on the port of a stopped server);
+    by default a free loopback port."""
+
+    def __init__(self, port: int | None = None) -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError("redis-server not found (apt-get install redis-server)")
         self.dir = tempfile.mkdtemp(prefix="redisx-py-")
         self.pidfile = os.path.join(self.dir, "redis.pid")
+        self.pid = 0
         for _attempt in range(5):
-            self.port = _free_port()
+            self.port = port if port is not None else _free_port()
             rc = subprocess.call(
                 [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                  "--daemonize", "yes", "--pidfile", self.pidfile, "--dir", self.dir,
@@ -50,19 +56,30 @@ class RedisServer:
             deadline = time.monotonic() + 10
             while rc == 0 and time.monotonic() < deadline:
                 if _ping(self.port) and os.path.exists(self.pidfile):
-                    self.url = f"redis://127.0.0.1:{self.port}/0"
-                    return
+                    self.pid = self._read_pid()
+                    if self.pid:
+                        self.url = f"redis://127.0.0.1:{self.port}/0"
+                        return
                 time.sleep(0.05)
             self._kill()
-        raise RuntimeError("could not start redis-server")
+            if port is not None:
+                time.sleep(0.5)  # the same port again, a moment later
+        shutil.rmtree(self.dir, ignore_errors=True)
+        raise RuntimeError(f"could not start redis-server (port {port or 'any'})")
 
-    def _kill(self) -> None:
+    def _read_pid(self) -> int:
         try:
             with open(self.pidfile) as f:
-                pid = int(f.read().strip())
+                return int(f.read().strip())
         except (OSError, ValueError):
+            return 0
+
+    def _kill(self) -> None:
+        pid = self.pid or self._read_pid()
+        if pid <= 0:
             return
         try:
+            os.kill(pid, signal.SIGCONT)  # a frozen server cannot handle SIGTERM
             os.kill(pid, signal.SIGTERM)
         except ProcessLookupError:
             return
@@ -76,8 +93,53 @@ class RedisServer:
         os.kill(pid, signal.SIGKILL)
 
     def stop(self) -> None:
+        """Stops the server (SIGTERM by pid, SIGKILL after 10 s); a second call does nothing."""
+        if self.pid == -1:
+            return
         self._kill()
+        self.pid = -1  # never signal a pid the system may have given to another process
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def private_server() -> Iterator[Callable[..., RedisServer]]:
+    """A factory of servers for this test alone (``private_server()``, or
+    ``private_server(port=p)`` to start one where a stopped one listened);
+    every server it started is stopped by pid when the test ends."""
+    started: list[RedisServer] = []
+
+    def start(port: int | None = None) -> RedisServer:
+        server = RedisServer(port)
+        started.append(server)
+        return server
+
+    try:
+        yield start
+    finally:
+        for server in started:
+            server.stop()
+
+
+def info_section(client: redisx.Client, section: str) -> dict[str, str]:
+    """``INFO <section>`` as a dict of its ``name:value`` lines."""
+    text = client.execute("INFO", section)
+    if isinstance(text, bytes):
+        text = text.decode()
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        if ":" in line and not line.startswith("#"):
+            k, v = line.split(":", 1)
+            out[k] = v
+    return out
+
+
+def command_calls(client: redisx.Client, command: str) -> int:
+    """How often the server ran ``command`` (from scripts too), from INFO commandstats."""
+    stat = info_section(client, "commandstats").get(f"cmdstat_{command.lower()}")
+    if stat is None:
+        return 0
+    fields = dict(kv.split("=", 1) for kv in stat.split(","))
+    return int(fields["calls"])
 
 
 @pytest.fixture(scope="session")

@@ -17,8 +17,8 @@ import (
 )
 
 // privateRedis is a redis-server child process on a free 127.0.0.1 port,
-// without persistence (--save '' --appendonly no), stopped by its pid when
-// the test ends.
+// without persistence (an empty --save, --appendonly no), stopped by its pid
+// when the test ends.
 type privateRedis struct {
 	t    *testing.T
 	dir  string

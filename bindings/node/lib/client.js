@@ -7,8 +7,10 @@
 // How a call completes: each asynchronous C call gets an integer tag and a NULL
 // callback, so the core's I/O thread puts its completion into this client's
 // queue. A libuv poll handle on the queue's fd (src/loop.cc) calls drain() on
-// the JS thread while items wait; drain() pops a bounded batch and settles the
-// Promise stored under each tag. The poll handle is ref'd only while some
+// the JS thread while items wait; drain() has the native drainQueue() pop a
+// bounded batch (decoded into numbers and values, the items freed in C: one
+// native call per batch, not several per item) and settles the Promise
+// stored under each tag. The poll handle is ref'd only while some
 // operation is pending, so an idle client never keeps the process alive.
 //
 // Aborting (`{ signal }`): the tag is also what redisx_cancel(client, tag)
@@ -32,6 +34,15 @@ const { IdempotencyRecord, runIdempotent, DEFAULT_LEASE_MS } = require('./idempo
 const DEFAULT_WAIT_MS = 10000;
 
 const DRAIN_BATCH = 256; // items per poll callback: other I/O runs in between
+
+// Where drainQueue() puts an item's numbers (src/loop.cc).
+const L = N.drainLayout;
+const STRIDE = L.stride;
+const F_KIND = L.kind;
+const F_TAG = L.tag;
+const F_STATUS = L.status;
+const F_PAYLOAD = L.payload;
+const F_V0 = L.v0;
 
 const OP_STATUS = 0;
 const OP_ACQUIRE = 1;
@@ -74,46 +85,20 @@ function isOptionsObject(v) {
   return proto === Object.prototype || proto === null;
 }
 
-/** A reply tree as JavaScript values: bulk strings → Buffer, status → string,
- *  integer → number (bigint beyond 2^53), nil → null, array → Array, an error
- *  element → ServerError (as a value, not thrown). */
-function replyValue(r) {
-  switch (N.redisx_reply_type_of(r)) {
-    case N.REDISX_REPLY_STRING:
-      return N.redisx_reply_string(r);
-    case N.REDISX_REPLY_STATUS:
-      return N.redisx_reply_string(r).toString();
-    case N.REDISX_REPLY_INTEGER:
-      return N.redisx_reply_integer(r);
-    case N.REDISX_REPLY_NIL:
-      return null;
-    case N.REDISX_REPLY_ARRAY: {
-      const n = N.redisx_reply_elements(r);
-      const out = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = replyValue(N.redisx_reply_element(r, i));
-      return out;
-    }
-    case N.REDISX_REPLY_ERROR:
-      return fromStatus(ServerError.status, N.redisx_reply_string(r).toString());
-    default:
-      return undefined;
-  }
+/** The value drainQueue() makes of an error reply (also inside an array,
+ *  where it is a value, not thrown). */
+function replyError(text) {
+  return fromStatus(ServerError.status, text);
 }
 
-function eventObject(ev) {
-  const status = N.redisx_event_status(ev);
-  return {
-    primitive: N.redisx_event_primitive(ev),
-    operation: N.redisx_event_operation(ev),
-    status,
-    code: N.redisx_status_name(status),
-    ok: status === 0,
-    failOpen: N.redisx_event_fail_open(ev) !== 0,
-    durationNs: N.redisx_event_duration_ns(ev),
-    roundTrips: N.redisx_event_round_trips(ev),
-    key: N.redisx_event_key(ev),
-  };
+// A handle drainQueue() took out of an item that no operation claims (none
+// should arrive): freed here, as redisx_item_free() would have.
+function freePayload(payload, obj) {
+  if (payload === L.LOCK) N.redisx_lock_free(obj);
+  else if (payload === L.IDEM) N.redisx_idem_free(obj);
 }
+
+const IDEM_OPS = Object.freeze({ status: OP_STATUS });
 
 function lockInfoObject(info) {
   return {
@@ -319,6 +304,9 @@ class Client {
       N.redisx_options_free(opts);
     }
     this._q = queue;
+    // drainQueue()'s output, reused by every batch.
+    this._nums = new Float64Array(DRAIN_BATCH * STRIDE);
+    this._objs = new Array(DRAIN_BATCH).fill(undefined);
     this._prefix = N.redisx_client_prefix(this._c);
     try {
       this._poller = new N.Poller(N.redisx_queue_fd(queue), () => this._drain(DRAIN_BATCH));
@@ -517,7 +505,7 @@ class Client {
       this._drain(Infinity);
       this._poller.close();
       // Nothing should be left; if the core ever left one, it must not hang.
-      for (const [tag, op] of this._pending) this._settle(tag, op, ClientClosed.status, 'client is closed', null);
+      for (const [tag, op] of this._pending) this._settle(tag, op, ClientClosed.status, 'client is closed');
       this._lost.clear();
       // Every use of the handle is behind _closing or _pending (empty now),
       // on this thread: nothing can call into it any more.
@@ -607,13 +595,12 @@ class Client {
   }
 
   // Removes a pending operation and rejects it with `status` (an abort
-  // becomes an AbortError carrying the signal's reason), or hands `item` on.
-  _settle(tag, op, status, detail, item) {
+  // becomes an AbortError carrying the signal's reason).
+  _settle(tag, op, status, detail) {
     this._pending.delete(tag);
     if (op.signal) this._unwatch(op.signal, tag);
     if (status === Cancelled.status && op.signal) op.reject(new AbortError(op.signal.reason));
-    else if (status < 0) op.reject(fromStatus(status, detail));
-    else this._resolve(op, item);
+    else op.reject(fromStatus(status, detail));
   }
 
   _keepAlive(lock, onLost) {
@@ -632,65 +619,93 @@ class Client {
   _drain(budget) {
     const q = this._q;
     if (!q) return;
-    for (let i = 0; i < budget; i++) {
-      const item = N.redisx_queue_pop(q, 0);
-      if (item === null) break;
-      try {
-        this._dispatch(item);
-      } finally {
-        N.redisx_item_free(item);
+    const nums = this._nums;
+    const objs = this._objs;
+    while (budget > 0) {
+      const n = N.drainQueue(q, nums, objs, budget, replyError);
+      for (let i = 0; i < n; i++) {
+        const obj = objs[i];
+        objs[i] = undefined;
+        try {
+          this._dispatch(nums, i * STRIDE, obj);
+        } catch (e) {
+          // Never lose the rest of the batch: its items are already freed.
+          reportAsync(e);
+        }
       }
+      budget -= n;
+      if (n < DRAIN_BATCH) break; // the queue is empty
     }
     if (this._pending.size === 0) this._poller.unref();
   }
 
-  // A successful completion: the value of its kind.
-  _resolve(op, item) {
+  // One completion: nums[o + F_*] and obj as drainQueue() left them.
+  _complete(nums, o, obj) {
+    const tag = nums[o + F_TAG];
+    const payload = nums[o + F_PAYLOAD];
+    const op = this._pending.get(tag);
+    if (op === undefined) {
+      freePayload(payload, obj);
+      return;
+    }
+    const status = nums[o + F_STATUS];
+    if (status < 0) {
+      this._settle(tag, op, status, obj);
+      return;
+    }
+    this._pending.delete(tag);
+    if (op.signal) this._unwatch(op.signal, tag);
+    const v = o + F_V0;
     switch (op.kind) {
       case OP_ACQUIRE:
-        op.resolve(new Lock(this, N.redisx_item_take_lock(item), op.name));
-        break;
+        op.resolve(new Lock(this, payload === L.LOCK ? obj : null, op.name));
+        return;
       case OP_INSPECT:
-        op.resolve(lockInfoObject(N.redisx_item_lock_info(item)));
-        break;
-      case OP_RATELIMIT: {
-        const r = N.redisx_item_take_ratelimit_result(item);
-        try {
-          op.resolve(RateLimitResult._fromHandle(r));
-        } finally {
-          N.redisx_ratelimit_result_free(r);
+        if (payload === L.LOCK_INFO) {
+          op.resolve({
+            locked: nums[v] !== 0,
+            fencingToken: nums[v + 1],
+            ttl: nums[v + 2],
+            lastFencingToken: nums[v + 3],
+          });
+        } else if (payload === L.LOCK_INFO_OBJ) {
+          op.resolve({ locked: obj[0] !== 0, fencingToken: obj[1], ttl: obj[2], lastFencingToken: obj[3] });
+        } else {
+          op.resolve(lockInfoObject(null));
         }
-        break;
-      }
+        return;
+      case OP_RATELIMIT:
+        if (payload === L.RATELIMIT) {
+          op.resolve(
+            new RateLimitResult(nums[v] !== 0, nums[v + 1], nums[v + 2], nums[v + 3], nums[v + 4], nums[v + 5] !== 0),
+          );
+        } else if (payload === L.RATELIMIT_OBJ) {
+          op.resolve(new RateLimitResult(obj[0] !== 0, obj[1], obj[2], obj[3], obj[4], obj[5] !== 0));
+        } else {
+          op.resolve(RateLimitResult._fromHandle(null));
+        }
+        return;
       case OP_IDEM:
-        op.resolve(new IdempotencyRecord(this, N.redisx_item_take_idem(item), { status: OP_STATUS }));
-        break;
+        op.resolve(new IdempotencyRecord(this, payload === L.IDEM ? obj : null, IDEM_OPS));
+        return;
       case OP_COMMAND: {
-        const r = N.redisx_item_take_reply(item);
-        try {
-          const v = replyValue(r);
-          if (v instanceof ServerError) op.reject(v);
-          else op.resolve(v);
-        } finally {
-          N.redisx_reply_free(r);
-        }
-        break;
+        const value = payload === L.REPLY ? obj : null;
+        if (value instanceof ServerError) op.reject(value);
+        else op.resolve(value);
+        return;
       }
       default:
+        freePayload(payload, obj);
         op.resolve();
     }
   }
 
-  _dispatch(item) {
-    const kind = N.redisx_item_kind_of(item);
+  _dispatch(nums, o, obj) {
+    const kind = nums[o + F_KIND];
     if (kind === N.REDISX_ITEM_COMPLETION) {
-      const tag = N.redisx_item_user(item);
-      const op = this._pending.get(tag);
-      if (!op) return;
-      const status = N.redisx_item_status(item);
-      this._settle(tag, op, status, status < 0 ? N.redisx_item_message(item) : null, item);
+      this._complete(nums, o, obj);
     } else if (kind === N.REDISX_ITEM_LOCK_LOST) {
-      const tag = N.redisx_item_user(item);
+      const tag = nums[o + F_TAG];
       const entry = this._lost.get(tag);
       if (!entry) return;
       this._lost.delete(tag);
@@ -704,26 +719,27 @@ class Client {
     } else if (kind === N.REDISX_ITEM_EVENT) {
       if (!this._onEvent) return;
       try {
-        this._onEvent(eventObject(N.redisx_item_event(item)));
+        this._onEvent(obj);
       } catch (e) {
         reportAsync(e);
       }
     } else if (kind === N.REDISX_ITEM_STATE) {
       if (!this._onState) return;
+      const state = nums[o + F_V0];
       try {
         this._onState({
-          connection: N.redisx_item_connection(item),
-          state: STATES[N.redisx_item_state(item)] ?? String(N.redisx_item_state(item)),
-          detail: N.redisx_item_message(item),
+          connection: nums[o + F_V0 + 1],
+          state: STATES[state] ?? String(state),
+          detail: obj,
         });
       } catch (e) {
         reportAsync(e);
       }
     } else if (kind === N.REDISX_ITEM_LOG) {
-      const level = N.redisx_item_log_level(item);
+      const level = nums[o + F_V0];
       if (!this._onLog) return;
       try {
-        this._onLog({ level: LEVELS[level] ?? String(level), message: N.redisx_item_message(item) });
+        this._onLog({ level: LEVELS[level] ?? String(level), message: obj });
       } catch (e) {
         reportAsync(e);
       }

@@ -50,6 +50,7 @@ const OP_INSPECT = 2;
 const OP_COMMAND = 3;
 const OP_RATELIMIT = 4;
 const OP_IDEM = 5;
+const OP_RELEASE = 6; // OP_STATUS that also stops watching the lock for loss
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 const STATES = ['connected', 'disconnected', 'reconnecting'];
@@ -79,6 +80,17 @@ function commandArg(a, i) {
   throw invalid(`execute: argument ${i} must be a string, Buffer, Uint8Array, finite number or bigint`);
 }
 
+// The arguments as the native call takes them: the caller's array itself
+// when it holds only strings and Buffers (the common case), else a copy with
+// the others converted.
+function commandArgs(args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a !== 'string' && !Buffer.isBuffer(a)) return args.map(commandArg);
+  }
+  return args;
+}
+
 function isOptionsObject(v) {
   if (v === null || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v);
@@ -89,6 +101,71 @@ function isOptionsObject(v) {
  *  where it is a value, not thrown). */
 function replyError(text) {
   return fromStatus(ServerError.status, text);
+}
+
+// A pending operation (one shape for all, so the lookups stay monomorphic).
+class Pending {
+  constructor(kind, resolve, reject, name, owner, signal) {
+    this.kind = kind;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.name = name;
+    this.owner = owner;
+    this.signal = signal;
+  }
+}
+
+// The Promise executor of Client._op without a closure per call: it runs
+// synchronously inside `new Promise`, and _op reads the functions right after.
+const captured = { resolve: null, reject: null };
+function capture(resolve, reject) {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
+// The submit functions of Client._op: they check the arguments (after the
+// closed and signal checks, as the options are read inside the operation)
+// and start the C call under `tag`.
+function submitAcquire(tag, c, name, opts) {
+  const { ttl, wait = DEFAULT_WAIT_MS } = optionsArg(opts, 'acquire: options');
+  N.redisx_lock_acquire_async(c, checkName(name), checkMs(ttl, 'ttl'), checkMs(wait, 'wait'), tag);
+}
+
+function submitTryAcquire(tag, c, name, opts) {
+  const { ttl } = optionsArg(opts, 'tryAcquire: options');
+  N.redisx_lock_acquire_async(c, checkName(name), checkMs(ttl, 'ttl'), 0, tag);
+}
+
+function submitRelease(tag, h, opts) {
+  optionsArg(opts, 'release: options');
+  N.redisx_lock_release_async(h, tag);
+}
+
+function submitExtend(tag, h, ttl, opts) {
+  optionsArg(opts, 'extend: options');
+  N.redisx_lock_extend_async(h, checkMs(ttl, 'ttl'), tag);
+}
+
+function submitInspect(tag, c, name, opts) {
+  optionsArg(opts, 'lockInfo: options');
+  N.redisx_lock_inspect_async(c, checkName(name), tag);
+}
+
+function submitCommand(tag, c, args) {
+  if (args.length === 0) throw invalid('execute: a command is needed');
+  N.redisx_command_async(c, commandArgs(args), tag);
+}
+
+function submitBegin(tag, c, key, fingerprint, opts) {
+  const { lease = DEFAULT_LEASE_MS, wait = 0 } = optionsArg(opts, 'idempotencyBegin: options');
+  N.redisx_idem_begin_async(
+    c,
+    checkKey(key, 'idempotency key'),
+    binary(fingerprint, 'fingerprint'),
+    checkMs(lease, 'lease'),
+    checkMs(wait, 'wait'),
+    tag,
+  );
 }
 
 // A handle drainQueue() took out of an item that no operation claims (none
@@ -175,22 +252,12 @@ class Lock {
   /** Releases the lease if this handle still owns it; LockNotOwned otherwise.
    *  `signal` aborts the wait for the reply (the release may still happen). */
   release(opts) {
-    const h = this._h;
-    return this._client
-      ._op(OP_STATUS, null, signalOf(opts), (tag) => {
-        optionsArg(opts, 'release: options');
-        N.redisx_lock_release_async(h, tag);
-      })
-      .finally(() => this._client._forgetLost(this));
+    return this._client._op(OP_RELEASE, null, signalOf(opts), this, submitRelease, this._h, opts);
   }
 
   /** Sets the remaining lease to `ttl` ms if this handle still owns it. */
   extend(ttl, opts) {
-    const h = this._h;
-    return this._client._op(OP_STATUS, null, signalOf(opts), (tag) => {
-      optionsArg(opts, 'extend: options');
-      N.redisx_lock_extend_async(h, checkMs(ttl, 'ttl'), tag);
-    });
+    return this._client._op(OP_STATUS, null, signalOf(opts), this, submitExtend, this._h, ttl, opts);
   }
 
   /** Starts automatic renewal by the core (every ttl/3 to the full ttl).
@@ -334,25 +401,16 @@ class Client {
    *  10000, as in every binding; 0: one attempt). Resolves to a Lock; rejects
    *  with LockHeld when it stayed held. */
   acquire(name, opts) {
-    return this._acquire(name, opts, 'acquire', false);
+    return this._acquire(name, opts, false);
   }
 
   /** One attempt: acquire(name, { ttl, wait: 0 }). */
   tryAcquire(name, opts) {
-    return this._acquire(name, opts, 'tryAcquire', true);
+    return this._acquire(name, opts, true);
   }
 
-  _acquire(name, opts, what, once) {
-    return this._op(OP_ACQUIRE, name, signalOf(opts), (tag) => {
-      const { ttl, wait = DEFAULT_WAIT_MS } = optionsArg(opts, `${what}: options`);
-      N.redisx_lock_acquire_async(
-        this._c,
-        checkName(name),
-        checkMs(ttl, 'ttl'),
-        once ? 0 : checkMs(wait, 'wait'),
-        tag,
-      );
-    });
+  _acquire(name, opts, once) {
+    return this._op(OP_ACQUIRE, name, signalOf(opts), null, once ? submitTryAcquire : submitAcquire, this._c, name, opts);
   }
 
   /** Runs `fn(lock)` while holding lock `name` and releases it in `finally`.
@@ -379,10 +437,7 @@ class Client {
 
   /** Who holds lock `name`: { locked, fencingToken, ttl, lastFencingToken }. */
   lockInfo(name, opts) {
-    return this._op(OP_INSPECT, name, signalOf(opts), (tag) => {
-      optionsArg(opts, 'lockInfo: options');
-      N.redisx_lock_inspect_async(this._c, checkName(name), tag);
-    });
+    return this._op(OP_INSPECT, name, signalOf(opts), null, submitInspect, this._c, name, opts);
   }
 
   /** Runs one raw command: strings, Buffers, numbers in; Buffer (bulk
@@ -397,10 +452,7 @@ class Client {
       args.pop();
       signal = last.signal;
     }
-    return this._op(OP_COMMAND, null, signal, (tag) => {
-      if (args.length === 0) throw invalid('execute: a command is needed');
-      N.redisx_command_async(this._c, args.map(commandArg), tag);
-    });
+    return this._op(OP_COMMAND, null, signal, null, submitCommand, this._c, args);
   }
 
   /** A rate limiter bound to this client: `limit` units per `period` ms of
@@ -421,17 +473,7 @@ class Client {
    *  30000) is the in-progress lease; `wait` (ms, default 0) waits for an
    *  in-progress record to finish. */
   idempotencyBegin(key, fingerprint, opts) {
-    return this._op(OP_IDEM, null, signalOf(opts), (tag) => {
-      const { lease = DEFAULT_LEASE_MS, wait = 0 } = optionsArg(opts, 'idempotencyBegin: options');
-      N.redisx_idem_begin_async(
-        this._c,
-        checkKey(key, 'idempotency key'),
-        binary(fingerprint, 'fingerprint'),
-        checkMs(lease, 'lease'),
-        checkMs(wait, 'wait'),
-        tag,
-      );
-    });
+    return this._op(OP_IDEM, null, signalOf(opts), null, submitBegin, this._c, key, fingerprint, opts);
   }
 
   /** Runs `fn()` once per `key`: the first caller (state NEW) runs it and
@@ -527,35 +569,42 @@ class Client {
     if (this._closing) throw fromStatus(ClientClosed.status, 'client is closed');
   }
 
-  // One asynchronous C call: submit(tag) starts it with `tag` as its user
-  // value, and the completion carrying that tag settles the Promise. After
+  // One asynchronous C call: submit(tag, a, b, c, d) starts it with `tag` as
+  // its user value, and the completion carrying that tag settles the
+  // Promise. submit is a function of its arguments only (no closure per call:
+  // at a thousand operations in flight they add up in the collector). After
   // close() every call rejects with ClientClosed at once: the shutdown runs
   // on another thread, and a call made after close() must not race it into
-  // the core. `owner` (a Limiter or an IdempotencyRecord) is held until the
+  // the core. `owner` (a Limiter, an IdempotencyRecord, a Lock) is held until the
   // operation completes, so that its C handle is not freed by the garbage
   // collector while the core still uses it. `signal` (an AbortSignal) cancels
   // the operation in the core.
-  _op(kind, name, signal, submit, owner) {
-    if (this._closing) return Promise.reject(fromStatus(ClientClosed.status, 'client is closed'));
+  _op(kind, name, signal, owner, submit, a, b, c, d) {
+    if (this._closing) return this._refuse(kind, owner, fromStatus(ClientClosed.status, 'client is closed'));
     if (signal === undefined || signal === null) {
       signal = null;
     } else if (!isSignal(signal)) {
-      return Promise.reject(invalid('signal must be an AbortSignal'));
+      return this._refuse(kind, owner, invalid('signal must be an AbortSignal'));
     } else if (signal.aborted) {
-      return Promise.reject(new AbortError(signal.reason));
+      return this._refuse(kind, owner, new AbortError(signal.reason));
     }
-    return new Promise((resolve, reject) => {
-      const tag = this._nextTag++;
-      try {
-        submit(tag);
-      } catch (e) {
-        reject(translate(e));
-        return;
-      }
-      this._pending.set(tag, { kind, resolve, reject, name, owner, signal });
-      if (signal) this._watch(signal, tag);
-      if (this._pending.size === 1) this._poller.ref();
-    });
+    const tag = this._nextTag++;
+    try {
+      submit(tag, a, b, c, d);
+    } catch (e) {
+      return this._refuse(kind, owner, translate(e));
+    }
+    const promise = new Promise(capture);
+    this._pending.set(tag, new Pending(kind, captured.resolve, captured.reject, name, owner, signal));
+    if (signal) this._watch(signal, tag);
+    if (this._pending.size === 1) this._poller.ref();
+    return promise;
+  }
+
+  // An operation that never reached the core.
+  _refuse(kind, owner, err) {
+    if (kind === OP_RELEASE) this._forgetLost(owner);
+    return Promise.reject(err);
   }
 
   _watch(signal, tag) {
@@ -599,6 +648,7 @@ class Client {
   _settle(tag, op, status, detail) {
     this._pending.delete(tag);
     if (op.signal) this._unwatch(op.signal, tag);
+    if (op.kind === OP_RELEASE) this._forgetLost(op.owner);
     if (status === Cancelled.status && op.signal) op.reject(new AbortError(op.signal.reason));
     else op.reject(fromStatus(status, detail));
   }
@@ -694,6 +744,10 @@ class Client {
         else op.resolve(value);
         return;
       }
+      case OP_RELEASE:
+        this._forgetLost(op.owner);
+        op.resolve();
+        return;
       default:
         freePayload(payload, obj);
         op.resolve();

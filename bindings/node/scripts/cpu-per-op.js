@@ -8,14 +8,27 @@
 //   REDISX_URL=redis://... node scripts/cpu-per-op.js
 //
 // Optional: CONC (1000 in flight), PER_WORKER (20 ops each), REPEATS (3).
+// js_thread_us_per_op is the JS thread's share (Linux /proc, 10 ms ticks).
 const { Client } = require('..');
 const { startRedis, stopRedis } = require('./redis-for-tests');
+
+const fs = require('node:fs');
 
 const CONC = Number(process.env.CONC || 1000);
 const PER_WORKER = Number(process.env.PER_WORKER || 20);
 const REPEATS = Number(process.env.REPEATS || 3);
 
+// CPU time of the JS thread alone (its task id is the process id), in µs:
+// the rest of the process time is the core's I/O thread (and libuv's pool).
+const TICK_US = 1e6 / 100; // USER_HZ, 100 on Linux
+function jsThreadUs() {
+  const f = fs.readFileSync(`/proc/self/task/${process.pid}/stat`, 'utf8');
+  const rest = f.slice(f.lastIndexOf(')') + 2).split(' ');
+  return (Number(rest[11]) + Number(rest[12])) * TICK_US; // utime, stime
+}
+
 async function run(op) {
+  const j0 = jsThreadUs();
   const c0 = process.cpuUsage();
   const t0 = process.hrtime.bigint();
   await Promise.all(
@@ -26,7 +39,7 @@ async function run(op) {
   const wall = Number(process.hrtime.bigint() - t0) / 1e9;
   const c = process.cpuUsage(c0);
   const n = CONC * PER_WORKER;
-  return { cpuUs: (c.user + c.system) / n, opsPerS: n / wall };
+  return { cpuUs: (c.user + c.system) / n, jsUs: (jsThreadUs() - j0) / n, opsPerS: n / wall };
 }
 
 async function main() {
@@ -54,6 +67,7 @@ async function main() {
     for (const [name, rs] of Object.entries(out)) {
       console.log(
         `${name}: cpu_us_per_op=${rs.map((x) => x.cpuUs.toFixed(2)).join(',')} ` +
+          `js_thread_us_per_op=${rs.map((x) => x.jsUs.toFixed(2)).join(',')} ` +
           `ops_per_s=${rs.map((x) => x.opsPerS.toFixed(0)).join(',')}`,
       );
     }

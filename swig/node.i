@@ -329,9 +329,11 @@ REDISX_OUT_HANDLE(redisx_idem)
 
 /* ---- the hand-written asynchronous part -------------------------------------- */
 
-/* bindings/node/src/loop.cc registers a libuv poll handle on a queue's fd and
- * closes clients off the JS thread; it finds the C pointer of a wrapped handle
- * through this function, so it needs nothing else from the SWIG runtime. */
+/* bindings/node/src/loop.cc registers a libuv poll handle on a queue's fd,
+ * drains the queue in batches and closes clients off the JS thread; it finds
+ * the C pointer of a wrapped handle and wraps the handles it takes out of
+ * items through these functions, so it needs nothing else from the SWIG
+ * runtime. */
 %wrapper %{
 redisx_client *redisxjs_unwrap_client(Napi::Value v)
 {
@@ -339,6 +341,23 @@ redisx_client *redisxjs_unwrap_client(Napi::Value v)
     if (!SWIG_IsOK(SWIG_ConvertPtr(v, &p, SWIGTYPE_p_redisx_client, 0)))
         return NULL;
     return (redisx_client *)p;
+}
+redisx_queue *redisxjs_unwrap_queue(Napi::Value v)
+{
+    void *p = NULL;
+    if (!SWIG_IsOK(SWIG_ConvertPtr(v, &p, SWIGTYPE_p_redisx_queue, 0)))
+        return NULL;
+    return (redisx_queue *)p;
+}
+/* The batch drain hands JavaScript lock and record handles taken out of
+ * items as the same wrapped pointers the SWIG functions return. */
+Napi::Value redisxjs_wrap_lock(Napi::Env env, redisx_lock *lock)
+{
+    return SWIG_NewPointerObj((void *)lock, SWIGTYPE_p_redisx_lock, 0);
+}
+Napi::Value redisxjs_wrap_idem(Napi::Env env, redisx_idem *record)
+{
+    return SWIG_NewPointerObj((void *)record, SWIGTYPE_p_redisx_idem, 0);
 }
 void redisxjs_loop_init(Napi::Env env, Napi::Object exports);
 %}

@@ -7,8 +7,10 @@
 // How a call completes: each asynchronous C call gets an integer tag and a NULL
 // callback, so the core's I/O thread puts its completion into this client's
 // queue. A libuv poll handle on the queue's fd (src/loop.cc) calls drain() on
-// the JS thread while items wait; drain() pops a bounded batch and settles the
-// Promise stored under each tag. The poll handle is ref'd only while some
+// the JS thread while items wait; drain() has the native drainQueue() pop a
+// bounded batch (decoded into numbers and values, the items freed in C: one
+// native call per batch, not several per item) and settles the Promise
+// stored under each tag. The poll handle is ref'd only while some
 // operation is pending, so an idle client never keeps the process alive.
 //
 // Aborting (`{ signal }`): the tag is also what redisx_cancel(client, tag)
@@ -33,12 +35,22 @@ const DEFAULT_WAIT_MS = 10000;
 
 const DRAIN_BATCH = 256; // items per poll callback: other I/O runs in between
 
+// Where drainQueue() puts an item's numbers (src/loop.cc).
+const L = N.drainLayout;
+const STRIDE = L.stride;
+const F_KIND = L.kind;
+const F_TAG = L.tag;
+const F_STATUS = L.status;
+const F_PAYLOAD = L.payload;
+const F_V0 = L.v0;
+
 const OP_STATUS = 0;
 const OP_ACQUIRE = 1;
 const OP_INSPECT = 2;
 const OP_COMMAND = 3;
 const OP_RATELIMIT = 4;
 const OP_IDEM = 5;
+const OP_RELEASE = 6; // OP_STATUS that also stops watching the lock for loss
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 const STATES = ['connected', 'disconnected', 'reconnecting'];
@@ -68,52 +80,102 @@ function commandArg(a, i) {
   throw invalid(`execute: argument ${i} must be a string, Buffer, Uint8Array, finite number or bigint`);
 }
 
+// The arguments as the native call takes them: the caller's array itself
+// when it holds only strings and Buffers (the common case), else a copy with
+// the others converted.
+function commandArgs(args) {
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i];
+    if (typeof a !== 'string' && !Buffer.isBuffer(a)) return args.map(commandArg);
+  }
+  return args;
+}
+
 function isOptionsObject(v) {
   if (v === null || typeof v !== 'object') return false;
   const proto = Object.getPrototypeOf(v);
   return proto === Object.prototype || proto === null;
 }
 
-/** A reply tree as JavaScript values: bulk strings → Buffer, status → string,
- *  integer → number (bigint beyond 2^53), nil → null, array → Array, an error
- *  element → ServerError (as a value, not thrown). */
-function replyValue(r) {
-  switch (N.redisx_reply_type_of(r)) {
-    case N.REDISX_REPLY_STRING:
-      return N.redisx_reply_string(r);
-    case N.REDISX_REPLY_STATUS:
-      return N.redisx_reply_string(r).toString();
-    case N.REDISX_REPLY_INTEGER:
-      return N.redisx_reply_integer(r);
-    case N.REDISX_REPLY_NIL:
-      return null;
-    case N.REDISX_REPLY_ARRAY: {
-      const n = N.redisx_reply_elements(r);
-      const out = new Array(n);
-      for (let i = 0; i < n; i++) out[i] = replyValue(N.redisx_reply_element(r, i));
-      return out;
-    }
-    case N.REDISX_REPLY_ERROR:
-      return fromStatus(ServerError.status, N.redisx_reply_string(r).toString());
-    default:
-      return undefined;
+/** The value drainQueue() makes of an error reply (also inside an array,
+ *  where it is a value, not thrown). */
+function replyError(text) {
+  return fromStatus(ServerError.status, text);
+}
+
+// A pending operation (one shape for all, so the lookups stay monomorphic).
+class Pending {
+  constructor(kind, resolve, reject, name, owner, signal) {
+    this.kind = kind;
+    this.resolve = resolve;
+    this.reject = reject;
+    this.name = name;
+    this.owner = owner;
+    this.signal = signal;
   }
 }
 
-function eventObject(ev) {
-  const status = N.redisx_event_status(ev);
-  return {
-    primitive: N.redisx_event_primitive(ev),
-    operation: N.redisx_event_operation(ev),
-    status,
-    code: N.redisx_status_name(status),
-    ok: status === 0,
-    failOpen: N.redisx_event_fail_open(ev) !== 0,
-    durationNs: N.redisx_event_duration_ns(ev),
-    roundTrips: N.redisx_event_round_trips(ev),
-    key: N.redisx_event_key(ev),
-  };
+// The Promise executor of Client._op without a closure per call: it runs
+// synchronously inside `new Promise`, and _op reads the functions right after.
+const captured = { resolve: null, reject: null };
+function capture(resolve, reject) {
+  captured.resolve = resolve;
+  captured.reject = reject;
 }
+
+// The submit functions of Client._op: they check the arguments (after the
+// closed and signal checks, as the options are read inside the operation)
+// and start the C call under `tag`.
+function submitAcquire(tag, c, name, opts) {
+  const { ttl, wait = DEFAULT_WAIT_MS } = optionsArg(opts, 'acquire: options');
+  N.redisx_lock_acquire_async(c, checkName(name), checkMs(ttl, 'ttl'), checkMs(wait, 'wait'), tag);
+}
+
+function submitTryAcquire(tag, c, name, opts) {
+  const { ttl } = optionsArg(opts, 'tryAcquire: options');
+  N.redisx_lock_acquire_async(c, checkName(name), checkMs(ttl, 'ttl'), 0, tag);
+}
+
+function submitRelease(tag, h, opts) {
+  optionsArg(opts, 'release: options');
+  N.redisx_lock_release_async(h, tag);
+}
+
+function submitExtend(tag, h, ttl, opts) {
+  optionsArg(opts, 'extend: options');
+  N.redisx_lock_extend_async(h, checkMs(ttl, 'ttl'), tag);
+}
+
+function submitInspect(tag, c, name, opts) {
+  optionsArg(opts, 'lockInfo: options');
+  N.redisx_lock_inspect_async(c, checkName(name), tag);
+}
+
+function submitCommand(tag, c, args) {
+  if (args.length === 0) throw invalid('execute: a command is needed');
+  N.redisx_command_async(c, commandArgs(args), tag);
+}
+
+function submitBegin(tag, c, key, fingerprint, opts) {
+  const { lease = DEFAULT_LEASE_MS, wait = 0 } = optionsArg(opts, 'idempotencyBegin: options');
+  N.redisx_idem_begin_async(
+    c,
+    checkKey(key, 'idempotency key'),
+    binary(fingerprint, 'fingerprint'),
+    checkMs(lease, 'lease'),
+    checkMs(wait, 'wait'),
+    tag,
+  );
+}
+
+// A handle drainQueue() took out of an item that no operation claims (none
+// should arrive): freed here, as redisx_item_free() would have.
+function freePayload(payload, obj) {
+  if (payload === L.LOCK) N.redisx_lock_free(obj);
+  else if (payload === L.IDEM) N.redisx_idem_free(obj);
+}
+
+const IDEM_OPS = Object.freeze({ status: OP_STATUS });
 
 function lockInfoObject(info) {
   return {
@@ -190,22 +252,12 @@ class Lock {
   /** Releases the lease if this handle still owns it; LockNotOwned otherwise.
    *  `signal` aborts the wait for the reply (the release may still happen). */
   release(opts) {
-    const h = this._h;
-    return this._client
-      ._op(OP_STATUS, null, signalOf(opts), (tag) => {
-        optionsArg(opts, 'release: options');
-        N.redisx_lock_release_async(h, tag);
-      })
-      .finally(() => this._client._forgetLost(this));
+    return this._client._op(OP_RELEASE, null, signalOf(opts), this, submitRelease, this._h, opts);
   }
 
   /** Sets the remaining lease to `ttl` ms if this handle still owns it. */
   extend(ttl, opts) {
-    const h = this._h;
-    return this._client._op(OP_STATUS, null, signalOf(opts), (tag) => {
-      optionsArg(opts, 'extend: options');
-      N.redisx_lock_extend_async(h, checkMs(ttl, 'ttl'), tag);
-    });
+    return this._client._op(OP_STATUS, null, signalOf(opts), this, submitExtend, this._h, ttl, opts);
   }
 
   /** Starts automatic renewal by the core (every ttl/3 to the full ttl).
@@ -319,6 +371,9 @@ class Client {
       N.redisx_options_free(opts);
     }
     this._q = queue;
+    // drainQueue()'s output, reused by every batch.
+    this._nums = new Float64Array(DRAIN_BATCH * STRIDE);
+    this._objs = new Array(DRAIN_BATCH).fill(undefined);
     this._prefix = N.redisx_client_prefix(this._c);
     try {
       this._poller = new N.Poller(N.redisx_queue_fd(queue), () => this._drain(DRAIN_BATCH));
@@ -346,25 +401,16 @@ class Client {
    *  10000, as in every binding; 0: one attempt). Resolves to a Lock; rejects
    *  with LockHeld when it stayed held. */
   acquire(name, opts) {
-    return this._acquire(name, opts, 'acquire', false);
+    return this._acquire(name, opts, false);
   }
 
   /** One attempt: acquire(name, { ttl, wait: 0 }). */
   tryAcquire(name, opts) {
-    return this._acquire(name, opts, 'tryAcquire', true);
+    return this._acquire(name, opts, true);
   }
 
-  _acquire(name, opts, what, once) {
-    return this._op(OP_ACQUIRE, name, signalOf(opts), (tag) => {
-      const { ttl, wait = DEFAULT_WAIT_MS } = optionsArg(opts, `${what}: options`);
-      N.redisx_lock_acquire_async(
-        this._c,
-        checkName(name),
-        checkMs(ttl, 'ttl'),
-        once ? 0 : checkMs(wait, 'wait'),
-        tag,
-      );
-    });
+  _acquire(name, opts, once) {
+    return this._op(OP_ACQUIRE, name, signalOf(opts), null, once ? submitTryAcquire : submitAcquire, this._c, name, opts);
   }
 
   /** Runs `fn(lock)` while holding lock `name` and releases it in `finally`.
@@ -391,10 +437,7 @@ class Client {
 
   /** Who holds lock `name`: { locked, fencingToken, ttl, lastFencingToken }. */
   lockInfo(name, opts) {
-    return this._op(OP_INSPECT, name, signalOf(opts), (tag) => {
-      optionsArg(opts, 'lockInfo: options');
-      N.redisx_lock_inspect_async(this._c, checkName(name), tag);
-    });
+    return this._op(OP_INSPECT, name, signalOf(opts), null, submitInspect, this._c, name, opts);
   }
 
   /** Runs one raw command: strings, Buffers, numbers in; Buffer (bulk
@@ -409,10 +452,7 @@ class Client {
       args.pop();
       signal = last.signal;
     }
-    return this._op(OP_COMMAND, null, signal, (tag) => {
-      if (args.length === 0) throw invalid('execute: a command is needed');
-      N.redisx_command_async(this._c, args.map(commandArg), tag);
-    });
+    return this._op(OP_COMMAND, null, signal, null, submitCommand, this._c, args);
   }
 
   /** A rate limiter bound to this client: `limit` units per `period` ms of
@@ -433,17 +473,7 @@ class Client {
    *  30000) is the in-progress lease; `wait` (ms, default 0) waits for an
    *  in-progress record to finish. */
   idempotencyBegin(key, fingerprint, opts) {
-    return this._op(OP_IDEM, null, signalOf(opts), (tag) => {
-      const { lease = DEFAULT_LEASE_MS, wait = 0 } = optionsArg(opts, 'idempotencyBegin: options');
-      N.redisx_idem_begin_async(
-        this._c,
-        checkKey(key, 'idempotency key'),
-        binary(fingerprint, 'fingerprint'),
-        checkMs(lease, 'lease'),
-        checkMs(wait, 'wait'),
-        tag,
-      );
-    });
+    return this._op(OP_IDEM, null, signalOf(opts), null, submitBegin, this._c, key, fingerprint, opts);
   }
 
   /** Runs `fn()` once per `key`: the first caller (state NEW) runs it and
@@ -517,7 +547,7 @@ class Client {
       this._drain(Infinity);
       this._poller.close();
       // Nothing should be left; if the core ever left one, it must not hang.
-      for (const [tag, op] of this._pending) this._settle(tag, op, ClientClosed.status, 'client is closed', null);
+      for (const [tag, op] of this._pending) this._settle(tag, op, ClientClosed.status, 'client is closed');
       this._lost.clear();
       // Every use of the handle is behind _closing or _pending (empty now),
       // on this thread: nothing can call into it any more.
@@ -539,35 +569,42 @@ class Client {
     if (this._closing) throw fromStatus(ClientClosed.status, 'client is closed');
   }
 
-  // One asynchronous C call: submit(tag) starts it with `tag` as its user
-  // value, and the completion carrying that tag settles the Promise. After
+  // One asynchronous C call: submit(tag, a, b, c, d) starts it with `tag` as
+  // its user value, and the completion carrying that tag settles the
+  // Promise. submit is a function of its arguments only (no closure per call:
+  // at a thousand operations in flight they add up in the collector). After
   // close() every call rejects with ClientClosed at once: the shutdown runs
   // on another thread, and a call made after close() must not race it into
-  // the core. `owner` (a Limiter or an IdempotencyRecord) is held until the
+  // the core. `owner` (a Limiter, an IdempotencyRecord, a Lock) is held until the
   // operation completes, so that its C handle is not freed by the garbage
   // collector while the core still uses it. `signal` (an AbortSignal) cancels
   // the operation in the core.
-  _op(kind, name, signal, submit, owner) {
-    if (this._closing) return Promise.reject(fromStatus(ClientClosed.status, 'client is closed'));
+  _op(kind, name, signal, owner, submit, a, b, c, d) {
+    if (this._closing) return this._refuse(kind, owner, fromStatus(ClientClosed.status, 'client is closed'));
     if (signal === undefined || signal === null) {
       signal = null;
     } else if (!isSignal(signal)) {
-      return Promise.reject(invalid('signal must be an AbortSignal'));
+      return this._refuse(kind, owner, invalid('signal must be an AbortSignal'));
     } else if (signal.aborted) {
-      return Promise.reject(new AbortError(signal.reason));
+      return this._refuse(kind, owner, new AbortError(signal.reason));
     }
-    return new Promise((resolve, reject) => {
-      const tag = this._nextTag++;
-      try {
-        submit(tag);
-      } catch (e) {
-        reject(translate(e));
-        return;
-      }
-      this._pending.set(tag, { kind, resolve, reject, name, owner, signal });
-      if (signal) this._watch(signal, tag);
-      if (this._pending.size === 1) this._poller.ref();
-    });
+    const tag = this._nextTag++;
+    try {
+      submit(tag, a, b, c, d);
+    } catch (e) {
+      return this._refuse(kind, owner, translate(e));
+    }
+    const promise = new Promise(capture);
+    this._pending.set(tag, new Pending(kind, captured.resolve, captured.reject, name, owner, signal));
+    if (signal) this._watch(signal, tag);
+    if (this._pending.size === 1) this._poller.ref();
+    return promise;
+  }
+
+  // An operation that never reached the core.
+  _refuse(kind, owner, err) {
+    if (kind === OP_RELEASE) this._forgetLost(owner);
+    return Promise.reject(err);
   }
 
   _watch(signal, tag) {
@@ -607,13 +644,13 @@ class Client {
   }
 
   // Removes a pending operation and rejects it with `status` (an abort
-  // becomes an AbortError carrying the signal's reason), or hands `item` on.
-  _settle(tag, op, status, detail, item) {
+  // becomes an AbortError carrying the signal's reason).
+  _settle(tag, op, status, detail) {
     this._pending.delete(tag);
     if (op.signal) this._unwatch(op.signal, tag);
+    if (op.kind === OP_RELEASE) this._forgetLost(op.owner);
     if (status === Cancelled.status && op.signal) op.reject(new AbortError(op.signal.reason));
-    else if (status < 0) op.reject(fromStatus(status, detail));
-    else this._resolve(op, item);
+    else op.reject(fromStatus(status, detail));
   }
 
   _keepAlive(lock, onLost) {
@@ -632,65 +669,97 @@ class Client {
   _drain(budget) {
     const q = this._q;
     if (!q) return;
-    for (let i = 0; i < budget; i++) {
-      const item = N.redisx_queue_pop(q, 0);
-      if (item === null) break;
-      try {
-        this._dispatch(item);
-      } finally {
-        N.redisx_item_free(item);
+    const nums = this._nums;
+    const objs = this._objs;
+    while (budget > 0) {
+      const n = N.drainQueue(q, nums, objs, budget, replyError);
+      for (let i = 0; i < n; i++) {
+        const obj = objs[i];
+        objs[i] = undefined;
+        try {
+          this._dispatch(nums, i * STRIDE, obj);
+        } catch (e) {
+          // Never lose the rest of the batch: its items are already freed.
+          reportAsync(e);
+        }
       }
+      budget -= n;
+      if (n < DRAIN_BATCH) break; // the queue is empty
     }
     if (this._pending.size === 0) this._poller.unref();
   }
 
-  // A successful completion: the value of its kind.
-  _resolve(op, item) {
+  // One completion: nums[o + F_*] and obj as drainQueue() left them.
+  _complete(nums, o, obj) {
+    const tag = nums[o + F_TAG];
+    const payload = nums[o + F_PAYLOAD];
+    const op = this._pending.get(tag);
+    if (op === undefined) {
+      freePayload(payload, obj);
+      return;
+    }
+    const status = nums[o + F_STATUS];
+    if (status < 0) {
+      this._settle(tag, op, status, obj);
+      return;
+    }
+    this._pending.delete(tag);
+    if (op.signal) this._unwatch(op.signal, tag);
+    const v = o + F_V0;
     switch (op.kind) {
       case OP_ACQUIRE:
-        op.resolve(new Lock(this, N.redisx_item_take_lock(item), op.name));
-        break;
+        op.resolve(new Lock(this, payload === L.LOCK ? obj : null, op.name));
+        return;
       case OP_INSPECT:
-        op.resolve(lockInfoObject(N.redisx_item_lock_info(item)));
-        break;
-      case OP_RATELIMIT: {
-        const r = N.redisx_item_take_ratelimit_result(item);
-        try {
-          op.resolve(RateLimitResult._fromHandle(r));
-        } finally {
-          N.redisx_ratelimit_result_free(r);
+        if (payload === L.LOCK_INFO) {
+          op.resolve({
+            locked: nums[v] !== 0,
+            fencingToken: nums[v + 1],
+            ttl: nums[v + 2],
+            lastFencingToken: nums[v + 3],
+          });
+        } else if (payload === L.LOCK_INFO_OBJ) {
+          op.resolve({ locked: obj[0] !== 0, fencingToken: obj[1], ttl: obj[2], lastFencingToken: obj[3] });
+        } else {
+          op.resolve(lockInfoObject(null));
         }
-        break;
-      }
+        return;
+      case OP_RATELIMIT:
+        if (payload === L.RATELIMIT) {
+          op.resolve(
+            new RateLimitResult(nums[v] !== 0, nums[v + 1], nums[v + 2], nums[v + 3], nums[v + 4], nums[v + 5] !== 0),
+          );
+        } else if (payload === L.RATELIMIT_OBJ) {
+          op.resolve(new RateLimitResult(obj[0] !== 0, obj[1], obj[2], obj[3], obj[4], obj[5] !== 0));
+        } else {
+          op.resolve(RateLimitResult._fromHandle(null));
+        }
+        return;
       case OP_IDEM:
-        op.resolve(new IdempotencyRecord(this, N.redisx_item_take_idem(item), { status: OP_STATUS }));
-        break;
+        op.resolve(new IdempotencyRecord(this, payload === L.IDEM ? obj : null, IDEM_OPS));
+        return;
       case OP_COMMAND: {
-        const r = N.redisx_item_take_reply(item);
-        try {
-          const v = replyValue(r);
-          if (v instanceof ServerError) op.reject(v);
-          else op.resolve(v);
-        } finally {
-          N.redisx_reply_free(r);
-        }
-        break;
+        const value = payload === L.REPLY ? obj : null;
+        if (value instanceof ServerError) op.reject(value);
+        else op.resolve(value);
+        return;
       }
+      case OP_RELEASE:
+        this._forgetLost(op.owner);
+        op.resolve();
+        return;
       default:
+        freePayload(payload, obj);
         op.resolve();
     }
   }
 
-  _dispatch(item) {
-    const kind = N.redisx_item_kind_of(item);
+  _dispatch(nums, o, obj) {
+    const kind = nums[o + F_KIND];
     if (kind === N.REDISX_ITEM_COMPLETION) {
-      const tag = N.redisx_item_user(item);
-      const op = this._pending.get(tag);
-      if (!op) return;
-      const status = N.redisx_item_status(item);
-      this._settle(tag, op, status, status < 0 ? N.redisx_item_message(item) : null, item);
+      this._complete(nums, o, obj);
     } else if (kind === N.REDISX_ITEM_LOCK_LOST) {
-      const tag = N.redisx_item_user(item);
+      const tag = nums[o + F_TAG];
       const entry = this._lost.get(tag);
       if (!entry) return;
       this._lost.delete(tag);
@@ -704,26 +773,27 @@ class Client {
     } else if (kind === N.REDISX_ITEM_EVENT) {
       if (!this._onEvent) return;
       try {
-        this._onEvent(eventObject(N.redisx_item_event(item)));
+        this._onEvent(obj);
       } catch (e) {
         reportAsync(e);
       }
     } else if (kind === N.REDISX_ITEM_STATE) {
       if (!this._onState) return;
+      const state = nums[o + F_V0];
       try {
         this._onState({
-          connection: N.redisx_item_connection(item),
-          state: STATES[N.redisx_item_state(item)] ?? String(N.redisx_item_state(item)),
-          detail: N.redisx_item_message(item),
+          connection: nums[o + F_V0 + 1],
+          state: STATES[state] ?? String(state),
+          detail: obj,
         });
       } catch (e) {
         reportAsync(e);
       }
     } else if (kind === N.REDISX_ITEM_LOG) {
-      const level = N.redisx_item_log_level(item);
+      const level = nums[o + F_V0];
       if (!this._onLog) return;
       try {
-        this._onLog({ level: LEVELS[level] ?? String(level), message: N.redisx_item_message(item) });
+        this._onLog({ level: LEVELS[level] ?? String(level), message: obj });
       } catch (e) {
         reportAsync(e);
       }

@@ -19,6 +19,17 @@ const DEFAULT_TTL_MS = 24 * 3600 * 1000;
 // never completes or fails a record.
 const recordHandles = new FinalizationRegistry((h) => N.redisx_idem_free(h));
 
+// The submit functions of client._op (no closure per call).
+function submitComplete(tag, h, response, metadata, opts) {
+  const { ttl = DEFAULT_TTL_MS } = optionsArg(opts, 'complete: options');
+  N.redisx_idem_complete_async(h, binary(response, 'response'), binary(metadata, 'metadata'), checkMs(ttl, 'ttl'), tag);
+}
+
+function submitFail(tag, h, opts) {
+  optionsArg(opts, 'fail: options');
+  N.redisx_idem_fail_async(h, tag);
+}
+
 class IdempotencyRecord {
   /** @internal — made by client.idempotencyBegin(). */
   constructor(client, handle, ops) {
@@ -52,33 +63,13 @@ class IdempotencyRecord {
    *  record was taken over or is gone, InvalidArgument when it is not NEW.
    *  `signal` aborts the wait for the reply (the store may still happen). */
   complete(response, metadata = null, opts) {
-    const h = this._h;
-    return this._client._op(
-      this._ops.status,
-      null,
-      signalOf(opts),
-      (tag) => {
-        const { ttl = DEFAULT_TTL_MS } = optionsArg(opts, 'complete: options');
-        N.redisx_idem_complete_async(h, binary(response, 'response'), binary(metadata, 'metadata'), checkMs(ttl, 'ttl'), tag);
-      },
-      this,
-    );
+    return this._client._op(this._ops.status, null, signalOf(opts), this, submitComplete, this._h, response, metadata, opts);
   }
 
   /** Drops the in-progress record of a NEW record so that a retry runs the
    *  work again, and wakes waiting begins. LockNotOwned when taken over. */
   fail(opts) {
-    const h = this._h;
-    return this._client._op(
-      this._ops.status,
-      null,
-      signalOf(opts),
-      (tag) => {
-        optionsArg(opts, 'fail: options');
-        N.redisx_idem_fail_async(h, tag);
-      },
-      this,
-    );
+    return this._client._op(this._ops.status, null, signalOf(opts), this, submitFail, this._h, opts);
   }
 
   // The response can be large and private: inspection shows its size only.

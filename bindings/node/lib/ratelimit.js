@@ -73,6 +73,22 @@ function rateLimitHeaders(result) {
   return headers;
 }
 
+// The submit functions of client._op (no closure per call).
+function submitCheck(tag, h, key, cost, opts) {
+  optionsArg(opts, 'check: options');
+  N.redisx_limiter_check_async(h, checkKey(key, 'rate-limit key'), cost, tag);
+}
+
+function submitPeek(tag, h, key, opts) {
+  optionsArg(opts, 'peek: options');
+  N.redisx_limiter_peek_async(h, checkKey(key, 'rate-limit key'), tag);
+}
+
+function submitReset(tag, h, key, opts) {
+  optionsArg(opts, 'reset: options');
+  N.redisx_limiter_reset_async(h, checkKey(key, 'rate-limit key'), tag);
+}
+
 class Limiter {
   /** @internal — use client.limiter(name, options). */
   constructor(client, name, options, ops) {
@@ -124,47 +140,17 @@ class Limiter {
       opts = cost;
       cost = cost.cost ?? 1;
     }
-    const h = this._h;
-    return this._client._op(
-      this._ops.op,
-      null,
-      signalOf(opts),
-      (tag) => {
-        optionsArg(opts, 'check: options');
-        N.redisx_limiter_check_async(h, checkKey(key, 'rate-limit key'), cost, tag);
-      },
-      this,
-    );
+    return this._client._op(this._ops.op, null, signalOf(opts), this, submitCheck, this._h, key, cost, opts);
   }
 
   /** What check(key, 1) would answer now, spending nothing. */
   peek(key, opts) {
-    const h = this._h;
-    return this._client._op(
-      this._ops.op,
-      null,
-      signalOf(opts),
-      (tag) => {
-        optionsArg(opts, 'peek: options');
-        N.redisx_limiter_peek_async(h, checkKey(key, 'rate-limit key'), tag);
-      },
-      this,
-    );
+    return this._client._op(this._ops.op, null, signalOf(opts), this, submitPeek, this._h, key, opts);
   }
 
   /** Forgets `key`'s state: its whole budget is available again. */
   reset(key, opts) {
-    const h = this._h;
-    return this._client._op(
-      this._ops.status,
-      null,
-      signalOf(opts),
-      (tag) => {
-        optionsArg(opts, 'reset: options');
-        N.redisx_limiter_reset_async(h, checkKey(key, 'rate-limit key'), tag);
-      },
-      this,
-    );
+    return this._client._op(this._ops.status, null, signalOf(opts), this, submitReset, this._h, key, opts);
   }
 
   /** An Express-style middleware over this limiter (see rateLimit()). */

@@ -168,10 +168,10 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
     enum { MAXA = 16 };
     const char *a[MAXA + 3];
     size_t l[MAXA + 3];
-    char nk[16];
+    char nk[24];
     if (nkeys + nargs > MAXA)
         return NULL;
-    snprintf(nk, sizeof nk, "%d", nkeys);
+    redisx__fmt_i64(nk, nkeys);
     a[0] = "EVALSHA";
     l[0] = 7;
     a[1] = s->sha1;

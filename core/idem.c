@@ -312,7 +312,7 @@ redisx_status redisx__idem_begin_async(redisx_client *c, const char *key, const 
     op->c = c;
     op->fp_len = fp_len;
     op->lease_ms = lease_ms;
-    snprintf(op->lease_arg, sizeof op->lease_arg, "%lld", (long long)lease_ms);
+    redisx__fmt_i64(op->lease_arg, lease_ms);
     op->backoff_ms = 10;
     op->waiter.channel = rec->key;
     op->waiter.wake = begin_wake;
@@ -420,7 +420,7 @@ static redisx_status owner_submit(redisx_idem *rec, redisx__op kind, const void 
                 cmd->fn = fail_open_done;
         } else if (kind == REDISX__OP_IDEM_COMPLETE) {
             char ttl[24];
-            snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+            redisx__fmt_i64(ttl, ttl_ms);
             const char *argv[] = {rec->key, rec->token, resp_len ? resp : "", meta_len ? meta : "", ttl};
             const size_t lens[] = {strlen(rec->key), strlen(rec->token), resp_len, meta_len, strlen(ttl)};
             cmd = redisx__cmd_script(&redisx__script_idem_complete, 1, 4, argv, lens);

@@ -36,6 +36,9 @@ char *redisx__strdup(const char *s);
 void *redisx__memdup(const void *p, size_t n);
 /* Uniform random in [0, n) from a per-thread generator seeded from getrandom. */
 uint64_t redisx__rand_below(uint64_t n);
+/* v in decimal into out (NUL-terminated); returns out. printf costs more
+ * than the rest of building a command. */
+char *redisx__fmt_i64(char out[24], int64_t v);
 /* 2*n lowercase hex digits of fresh randomness into out (2n+1 bytes). */
 void redisx__random_hex(char *out, size_t n);
 

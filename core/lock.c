@@ -311,7 +311,7 @@ redisx_status redisx__lock_acquire_async(redisx_client *c, const char *name, int
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
     op->ttl_ms = ttl_ms;
-    snprintf(op->ttl_arg, sizeof op->ttl_arg, "%lld", (long long)ttl_ms);
+    redisx__fmt_i64(op->ttl_arg, ttl_ms);
     op->backoff_ms = 1;
     op->waiter.channel = op->key;
     op->waiter.wake = acquire_wake;
@@ -479,7 +479,7 @@ static redisx_status owner_submit(redisx_lock *lk, redisx__op kind, int64_t ttl_
     if (!op)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     char ttl[24];
-    snprintf(ttl, sizeof ttl, "%lld", (long long)ttl_ms);
+    redisx__fmt_i64(ttl, ttl_ms);
     lock_ref(lk);
     op->lk = lk;
     op->ttl_ms = ttl_ms;

@@ -211,7 +211,7 @@ redisx_status redisx__limiter_check_async(redisx_limiter *lim, const char *key, 
     redisx__cmd *cmd = NULL;
     if (nkeys > 0) {
         char cost_arg[24];
-        snprintf(cost_arg, sizeof cost_arg, "%lld", (long long)cost);
+        redisx__fmt_i64(cost_arg, cost);
         const char *argv[7];
         int a = 0;
         for (int i = 0; i < nkeys; i++)

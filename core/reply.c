@@ -43,8 +43,30 @@ static void *arena_alloc(redisx_reply *root, size_t n)
     return p;
 }
 
+/* A root array carries its first chunk inline: one allocation for a whole
+ * script answer of a few elements. */
+#define INLINE_OFFSET ((sizeof(redisx_reply) + 15) & ~(size_t)15)
+
+static int chunk_inline(const redisx_reply *r, const redisx__arena *a)
+{
+    return (const char *)a == (const char *)r + INLINE_OFFSET;
+}
+
 redisx_reply *redisx__reply_new(redisx_reply *root, redisx_reply_type type, size_t strbytes)
 {
+    if (!root && type == REDISX_REPLY_ARRAY) {
+        redisx_reply *r = malloc(INLINE_OFFSET + sizeof(redisx__arena) + ARENA_FIRST);
+        if (!r)
+            return NULL;
+        memset(r, 0, sizeof *r);
+        r->type = type;
+        redisx__arena *a = (redisx__arena *)((char *)r + INLINE_OFFSET);
+        a->next = NULL;
+        a->used = 0;
+        a->cap = ARENA_FIRST;
+        r->arena = a;
+        return r;
+    }
     size_t extra = strbytes ? strbytes + 1 : 0;
     if (extra && strbytes > SIZE_MAX - sizeof(redisx_reply) - 1)
         return NULL;
@@ -91,7 +113,8 @@ void redisx__reply_free(redisx_reply *r)
     release_parts(r);
     for (redisx__arena *a = r->arena; a;) {
         redisx__arena *next = a->next;
-        free(a);
+        if (!chunk_inline(r, a))
+            free(a);
         a = next;
     }
     free(r);

@@ -91,3 +91,21 @@ void redisx__random_hex(char *out, size_t n)
     }
     out[2 * n] = '\0';
 }
+
+char *redisx__fmt_i64(char out[24], int64_t v)
+{
+    char tmp[24];
+    size_t n = 0;
+    uint64_t u = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
+    do {
+        tmp[n++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    char *o = out;
+    if (v < 0)
+        *o++ = '-';
+    while (n)
+        *o++ = tmp[--n];
+    *o = '\0';
+    return out;
+}

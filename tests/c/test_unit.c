@@ -2,6 +2,7 @@
  * histogram buckets, the status table. Linked against the static library
  * with the core's private headers. */
 #include <criterion/criterion.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -407,5 +408,17 @@ Test(replies, out_of_range_lengths_are_protocol_errors)
         collected c;
         cr_assert_eq(replies(bad[i], 0, &c), REDISX_ERR_PROTOCOL, "%s", bad[i]);
         cr_assert_eq(c.n, 0);
+    }
+}
+
+/* ---- decimal formatting (the hot path's replacement for printf) ---- */
+
+Test(util, fmt_i64_writes_what_printf_writes)
+{
+    const int64_t vals[] = {0, 1, -1, 9, 10, -10, 123456789, INT64_MAX, INT64_MIN, INT64_MIN + 1, 3600000};
+    for (size_t i = 0; i < sizeof vals / sizeof *vals; i++) {
+        char got[24], want[32];
+        snprintf(want, sizeof want, "%lld", (long long)vals[i]);
+        cr_assert_str_eq(redisx__fmt_i64(got, vals[i]), want);
     }
 }

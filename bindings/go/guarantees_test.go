@@ -72,7 +72,7 @@ func frozenSetup(t *testing.T) (srv *privateRedis, c, probe *redisx.Client) {
 	t.Helper()
 	srv = startPrivateRedis(t)
 	var err error
-	c, err = redisx.Open(srv.URL(), redisx.WithCommandTimeout(300*time.Millisecond))
+	c, err = redisx.Open(srv.URL(), redisx.WithCommandTimeout(2*time.Second)) // long enough that the call is written under load
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -50,7 +50,7 @@ def _frozen(pid: int):
 
 def test_a_lock_acquire_that_timed_out_on_a_frozen_server_leaves_no_lease(private_server, prefix):
     server = private_server()
-    c = redisx.Client(server.url, prefix=prefix, command_timeout=0.3)
+    c = redisx.Client(server.url, prefix=prefix, command_timeout=2.0)
     observer = None
     try:
         # Connected, idle (the acquire is written at once) and with the script
@@ -88,7 +88,7 @@ def test_a_lock_acquire_that_timed_out_on_a_frozen_server_leaves_no_lease(privat
 
 def test_an_idempotency_begin_that_timed_out_on_a_frozen_server_leaves_no_record(private_server, prefix):
     server = private_server()
-    c = redisx.Client(server.url, prefix=prefix, command_timeout=0.3)
+    c = redisx.Client(server.url, prefix=prefix, command_timeout=2.0)
     observer = redisx.Client(server.url, prefix=prefix, command_timeout=5.0)
     try:
         # Connected, idle and with the script cached (as in the lock test).

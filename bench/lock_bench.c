@@ -14,6 +14,8 @@
  * All keys live under the prefix "redisxbench-<pid>" and are deleted at the
  * end (the fencing counters never expire on their own). Any failed call
  * prints redisx_strerror() + redisx_last_error() and exits with status 1. */
+#include "floor.h"
+
 #include <redisx/client.h>
 #include <redisx/errors.h>
 #include <redisx/lock.h>
@@ -37,6 +39,7 @@
 #define ASYNC_WARMUP 5000  /* untimed async cycles before each timed run */
 #define HANG_LIMIT_S 120   /* an async run that takes longer is reported as a hang */
 #define DEL_BATCH 512
+#define FLOOR_BLOCK 100  /* sequential cycles per block, alternating redisx / hiredis */
 
 static const char *g_url;
 static char g_prefix[64];
@@ -177,24 +180,57 @@ static void one_cycle(redisx_client *c, long i, uint64_t *acq_ns, uint64_t *cycl
         *cycle_ns = t2 - t0;
 }
 
-static void bench_sequential(redisx_client *c, long cycles)
+/* Server time per call of `command` between two readings of INFO
+ * commandstats, in microseconds (-1 when unknown). */
+static double server_us_per_call(bench_floor *fl, const char *command, uint64_t calls0, uint64_t usec0)
 {
-    for (long i = 0; i < SEQ_WARMUP; i++)
+    uint64_t calls, usec;
+    if (!fl || bench_floor_commandstat(fl, command, &calls, &usec) != 0 || calls <= calls0)
+        return -1;
+    return (double)(usec - usec0) / (double)(calls - calls0);
+}
+
+/* Sequential lock cycles, in blocks of FLOOR_BLOCK alternating with the same
+ * number of cycles over bare hiredis (`fl`, when available), so that both
+ * distributions come from the same minutes of the same server. */
+static void bench_sequential(redisx_client *c, bench_floor *fl, long cycles)
+{
+    char name[32];
+    for (long i = 0; i < SEQ_WARMUP; i++) {
         one_cycle(c, i, NULL, NULL);
+        if (fl) {
+            seq_name(name, sizeof name, i);
+            bench_floor_lock_cycle(fl, name, LOCK_TTL_MS, now_ns);
+        }
+    }
 
     uint64_t *cyc = malloc((size_t)cycles * sizeof *cyc);
     uint64_t *acq = malloc((size_t)cycles * sizeof *acq);
     uint64_t *rel = malloc((size_t)cycles * sizeof *rel);
-    if (!cyc || !acq || !rel) {
+    uint64_t *flo = malloc((size_t)cycles * sizeof *flo);
+    if (!cyc || !acq || !rel || !flo) {
         fprintf(stderr, "redisx_lock_bench: out of memory\n");
         exit(1);
     }
-    uint64_t t0 = now_ns();
-    for (long i = 0; i < cycles; i++) {
-        one_cycle(c, SEQ_WARMUP + i, &acq[i], &cyc[i]);
-        rel[i] = cyc[i] - acq[i];
+    uint64_t calls0 = 0, usec0 = 0;
+    if (fl)
+        bench_floor_commandstat(fl, "evalsha", &calls0, &usec0);
+    uint64_t wall_ns = 0;
+    for (long b = 0; b < cycles; b += FLOOR_BLOCK) {
+        long n = cycles - b < FLOOR_BLOCK ? cycles - b : FLOOR_BLOCK;
+        uint64_t t0 = now_ns();
+        for (long i = b; i < b + n; i++) {
+            one_cycle(c, SEQ_WARMUP + i, &acq[i], &cyc[i]);
+            rel[i] = cyc[i] - acq[i];
+        }
+        wall_ns += now_ns() - t0;
+        for (long i = b; fl && i < b + n; i++) {
+            seq_name(name, sizeof name, SEQ_WARMUP + i);
+            flo[i] = bench_floor_lock_cycle(fl, name, LOCK_TTL_MS, now_ns);
+        }
     }
-    double wall_s = (double)(now_ns() - t0) / 1e9;
+    double script_us = server_us_per_call(fl, "evalsha", calls0, usec0);
+    double wall_s = (double)wall_ns / 1e9;
 
     double p50, p99, a50, a99, r50, r99;
     quantiles_us(cyc, (size_t)cycles, &p50, &p99);
@@ -206,24 +242,38 @@ static void bench_sequential(redisx_client *c, long cycles)
     printf("redisx_lock_acquire_p50_us=%.1f\n", a50);
     printf("redisx_lock_release_p50_us=%.1f\n", r50);
     printf("redisx_lock_seq_cycles_per_s=%.0f\n", (double)cycles / wall_s);
+    if (fl) {
+        double f50, f99;
+        quantiles_us(flo, (size_t)cycles, &f50, &f99);
+        printf("hiredis_lock_cycle_p50_us=%.1f\n", f50);
+        printf("hiredis_lock_cycle_p99_us=%.1f\n", f99);
+    }
+    if (script_us >= 0)
+        printf("server_us_per_lock_cycle=%.1f\n", 2 * script_us); /* acquire + release */
     free(cyc);
     free(acq);
     free(rel);
+    free(flo);
 }
 
 /* The same client doing a plain SET, for comparison with redis-benchmark -c 1
- * (the difference is the client's own round trip: queue, I/O thread, wake-up). */
-static void bench_plain_set(redisx_client *c)
+ * (the difference is the client's own round trip), interleaved one for one
+ * with the same SET over bare hiredis. */
+static void bench_plain_set(redisx_client *c, bench_floor *fl)
 {
     char key[96];
     snprintf(key, sizeof key, "%s:bench:set", g_prefix);
     const char *argv[] = {"SET", key, "xxx"};
     uint64_t *v = malloc(SET_CYCLES * sizeof *v);
-    if (!v) {
+    uint64_t *fv = malloc(SET_CYCLES * sizeof *fv);
+    if (!v || !fv) {
         fprintf(stderr, "redisx_lock_bench: out of memory\n");
         exit(1);
     }
+    uint64_t calls0 = 0, usec0 = 0;
     for (long i = -SET_CYCLES / 10; i < SET_CYCLES; i++) {
+        if (i == 0 && fl)
+            bench_floor_commandstat(fl, "set", &calls0, &usec0);
         redisx_reply *r = NULL;
         uint64_t t0 = now_ns();
         redisx_status st = redisx_command(&r, c, 3, argv, NULL);
@@ -236,13 +286,24 @@ static void bench_plain_set(redisx_client *c)
             exit(1);
         }
         redisx_reply_free(r);
-        if (i >= 0)
+        uint64_t f = fl ? bench_floor_set(fl, key, now_ns) : 0;
+        if (i >= 0) {
             v[i] = t1 - t0;
+            fv[i] = f;
+        }
     }
+    double set_us = server_us_per_call(fl, "set", calls0, usec0);
     double p50, p99;
     quantiles_us(v, SET_CYCLES, &p50, &p99);
     printf("redisx_set_seq_p50_us=%.1f\n", p50);
+    if (fl) {
+        quantiles_us(fv, SET_CYCLES, &p50, &p99);
+        printf("hiredis_set_seq_p50_us=%.1f\n", p50);
+    }
+    if (set_us >= 0)
+        printf("server_us_per_set=%.2f\n", set_us);
     free(v);
+    free(fv);
 }
 
 /* Plain async SETs, `in_flight` at a time on the default single connection,
@@ -572,8 +633,21 @@ int main(int argc, char **argv)
     setvbuf(stdout, NULL, _IOLBF, 0);
 
     redisx_client *c = open_client(1);
-    bench_plain_set(c);
-    bench_sequential(c, seq);
+    char why[256] = "", floor_prefix[96];
+    snprintf(floor_prefix, sizeof floor_prefix, "%s-hiredis", g_prefix);
+    bench_floor *fl = bench_floor_open(g_url, floor_prefix, why, sizeof why);
+    if (!fl)
+        printf("hiredis_floor=skipped (%s)\n", why);
+    bench_plain_set(c, fl);
+    bench_sequential(c, fl, seq);
+    if (fl) {
+        char name[32];
+        for (long i = 0; i < SEQ_NAMES; i++) {
+            seq_name(name, sizeof name, i);
+            bench_floor_cleanup(fl, name);
+        }
+        bench_floor_close(fl);
+    }
 
     printf("redisx_lock_async_cycles=%ld\n", total);
     printf("redisx_lock_async_in_flight=%ld\n", in_flight);

@@ -19,6 +19,13 @@
 #                              connection / redis-benchmark -c 1 -P in_flight -t set
 #   lock_cycle_latency_ratio = median(redisx acquire+release cycle)
 #                              / (2 * p50 of redis-benchmark -c 1 -n 20000 -t set)
+#   lock_cycle_floor_ratio   = median(redisx cycle) / median(the same cycle,
+#                              same scripts and keys, over bare synchronous
+#                              hiredis), in alternating blocks of one run
+#   set_seq_floor_ratio      = the same for a blocking SET
+#   lock_cycle_server_share  = server time of the two scripts (INFO
+#                              commandstats) / median(redisx cycle): what no
+#                              client can take off a cycle
 #   lock_throughput_ratio    = redisx concurrent cycles/s (default 1 connection)
 #                              / redis-benchmark -c 50 -P 16 -t set requests/s
 # It reports figures only; it never judges them.
@@ -59,6 +66,9 @@ fi
 echo "$lock_out"
 lock_value() { printf '%s\n' "$lock_out" | sed -n "s/^$1=//p"; }
 cycle_p50_us=$(lock_value redisx_lock_cycle_p50_us)
+floor_cycle_p50_us=$(lock_value hiredis_lock_cycle_p50_us)
+floor_set_p50_us=$(lock_value hiredis_set_seq_p50_us)
+server_cycle_us=$(lock_value server_us_per_lock_cycle)
 async_c1=$(lock_value redisx_lock_async_c1_cycles_per_s)
 async_c4=$(lock_value redisx_lock_async_c4_cycles_per_s)
 need "$cycle_p50_us" redisx_lock_cycle_p50_us
@@ -87,13 +97,20 @@ if [[ -z $user_url ]]; then
 fi
 
 awk -v l="$cycle_p50_us" -v s="$c1_p50_us" -v t1="$async_c1" -v t4="$async_c4" -v r="$p16_rps" \
-    -v ss="$set_seq_p50_us" -v sa="$set_async" -v p1k="$p1k_rps" 'BEGIN {
+    -v ss="$set_seq_p50_us" -v sa="$set_async" -v p1k="$p1k_rps" \
+    -v fl="$floor_cycle_p50_us" -v fs="$floor_set_p50_us" -v sv="$server_cycle_us" 'BEGIN {
     if (s > 0) printf "set_seq_latency_ratio=%.3f\n", ss / s
     else print "set_seq_latency_ratio=nan"
     if (p1k > 0) printf "set_pipeline_ratio=%.3f\n", sa / p1k
     else print "set_pipeline_ratio=nan"
     if (s > 0) printf "lock_cycle_latency_ratio=%.3f\n", l / (2 * s)
     else print "lock_cycle_latency_ratio=nan"
+    if (fl > 0) printf "lock_cycle_floor_ratio=%.3f\n", l / fl
+    else print "lock_cycle_floor_ratio=nan"
+    if (fs > 0) printf "set_seq_floor_ratio=%.3f\n", ss / fs
+    else print "set_seq_floor_ratio=nan"
+    if (sv > 0 && l > 0) printf "lock_cycle_server_share=%.3f\n", sv / l
+    else print "lock_cycle_server_share=nan"
     if (r > 0) {
         printf "lock_throughput_ratio=%.3f\n", t1 / r
         printf "lock_throughput_ratio_connections4=%.3f\n", t4 / r

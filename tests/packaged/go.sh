@@ -6,6 +6,9 @@
 # `go mod vendor` and -mod=vendor. Each binary takes a lock, checks a rate
 # limit and makes an idempotency round trip against a throwaway redis-server,
 # and must not need libredisx (nor libhiredis: it is linked statically).
+# Then `go get MODULE@vX.Y.Z` from a file proxy that holds the module zip
+# the go tool would make from the tag (the folder plus the root LICENSE),
+# extracted read-only into a module cache, as from proxy.golang.org.
 # CGO_ENABLED=0 and a machine without hiredis must fail with messages that
 # name cgo and libhiredis-dev.
 #
@@ -144,6 +147,84 @@ go build -mod=vendor -o app-vendor .
 no_libredisx app-vendor
 ./app-vendor "$REDISX_URL" vendor
 rm -rf vendor
+
+log "packaged/go: go get from a module proxy (file://, the zip of the folder + LICENSE)"
+# The version the module carries: its copy of version.h (the tag is
+# bindings/go/v<that>).
+version=v$(sed -n 's/^#define REDISX_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' \
+  "$work/module/internal/capi/include/redisx/version.h" | paste -sd.)
+proxy=$work/proxy/$module/@v
+mkdir -p "$proxy" "$work/zipper"
+echo "$version" >"$proxy/list"
+printf '{"Version":"%s","Time":"2026-01-01T00:00:00Z"}\n' "$version" >"$proxy/$version.info"
+cp "$work/module/go.mod" "$proxy/$version.mod"
+# For a module in a subdirectory without a LICENSE, the go tool's zip
+# carries the repository root's (cmd/go/internal/modfetch/coderepo.go).
+[ -f "$REDISX_ROOT/LICENSE" ] || { echo "packaged/go: no LICENSE at the repository root" >&2; exit 1; }
+cat >"$work/zipper/main.go" <<'GO'
+// Writes a module zip: every regular file of DIR under MODULE@VERSION/.
+package main
+
+import (
+	"archive/zip"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+)
+
+func main() {
+	dir, prefix, license, out := os.Args[1], os.Args[2], os.Args[3], os.Args[4]
+	f, err := os.Create(out)
+	if err != nil {
+		panic(err)
+	}
+	zw := zip.NewWriter(f)
+	add := func(name, path string) {
+		w, err := zw.Create(prefix + "/" + name)
+		if err != nil {
+			panic(err)
+		}
+		r, err := os.Open(path)
+		if err != nil {
+			panic(err)
+		}
+		defer r.Close()
+		if _, err := io.Copy(w, r); err != nil {
+			panic(err)
+		}
+	}
+	err = filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, path)
+		add(filepath.ToSlash(rel), path)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	add("LICENSE", license)
+	if err := zw.Close(); err != nil {
+		panic(err)
+	}
+	f.Close()
+}
+GO
+(cd "$work/zipper" && go mod init zipper >/dev/null 2>&1 && go run . "$work/module" "$module@$version" "$REDISX_ROOT/LICENSE" "$proxy/$version.zip")
+mkdir "$work/app-get"
+cp main.go "$work/app-get/"
+(
+  cd "$work/app-get"
+  go mod init example.com/app >/dev/null 2>&1
+  GOPROXY=file://$work/proxy GOFLAGS= go get "$module@$version"
+  grep -q "$module $version" go.mod
+  [ -f "$GOMODCACHE/$module@$version/LICENSE" ] || { echo "packaged/go: no LICENSE in the module" >&2; exit 1; }
+  go build -o app .
+  no_libredisx app
+  ./app "$REDISX_URL" "go-get-$version"
+)
 
 log "packaged/go: CGO_ENABLED=0 fails naming cgo"
 if CGO_ENABLED=0 go build -o app-nocgo . >"$work/nocgo.log" 2>&1; then

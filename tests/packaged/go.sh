@@ -9,8 +9,8 @@
 # Then `go get MODULE@vX.Y.Z` from a file proxy that holds the module zip
 # the go tool would make from the tag (the folder plus the root LICENSE),
 # extracted read-only into a module cache, as from proxy.golang.org.
-# CGO_ENABLED=0 and a machine without hiredis must fail with messages that
-# name cgo and libhiredis-dev.
+# CGO_ENABLED=0, another platform and a machine without hiredis must fail
+# with messages that name cgo, Linux and libhiredis-dev.
 #
 #   tests/packaged/go.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
@@ -233,6 +233,16 @@ if CGO_ENABLED=0 go build -o app-nocgo . >"$work/nocgo.log" 2>&1; then
 fi
 grep -q 'redisx_needs_cgo' "$work/nocgo.log" || { cat "$work/nocgo.log" >&2; echo "packaged/go: no cgo message" >&2; exit 1; }
 grep 'redisx_needs_cgo' "$work/nocgo.log"
+
+log "packaged/go: a platform other than Linux is refused with a message"
+# No cross compiler here: a compiler that does not define __linux__ stands
+# in for another platform's.
+if CGO_CFLAGS=-U__linux__ go build -o app-other . >"$work/other.log" 2>&1; then
+  echo "packaged/go: a build without __linux__ succeeded" >&2
+  exit 1
+fi
+grep -q 'redisx supports Linux only' "$work/other.log" || { cat "$work/other.log" >&2; echo "packaged/go: no platform message" >&2; exit 1; }
+grep -m1 'redisx supports Linux only' "$work/other.log"
 
 log "packaged/go: without hiredis' headers the build names libhiredis-dev"
 # A copy of the module whose hiredis include directory does not exist stands

@@ -22,14 +22,18 @@ package capi
 // a form cgo's flag allow-list accepts. Elsewhere, add hiredis' include
 // directory to CGO_CFLAGS and its library directory to CGO_LDFLAGS.
 //
-// The #error below is compiled before any .c file of the package (cgo reads
-// this preamble first), so a machine without hiredis gets one line that
-// names the package to install instead of a cascade of errors.
+// The #errors below are compiled before any .c file of the package (cgo
+// reads this preamble first), so an unsupported platform or a machine
+// without hiredis gets one line that says what is wrong instead of a
+// cascade of errors. The core is Linux-only (eventfd, getrandom).
 
 /*
 #cgo CFLAGS: -I${SRCDIR}/include -I/usr/include/hiredis -DREDISX_BUILDING -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
 #cgo LDFLAGS: -l:libhiredis.a -lpthread
 
+#if !defined(__linux__)
+#error "redisx supports Linux only (its C core uses eventfd and getrandom)"
+#endif
 #if defined(__has_include)
 #if !__has_include(<hiredis.h>)
 #error "redisx needs hiredis' headers and libhiredis.a: install libhiredis-dev (apt-get install libhiredis-dev), or add their directories to CGO_CFLAGS/CGO_LDFLAGS"

@@ -22,9 +22,10 @@
 # Every generated file says so in its first line. Commit the result;
 # check-generated.sh (CI) fails when the committed files are stale.
 #
-# SWIG: $SWIG if set (must be SWIG_VERSION below, since its output is
-# compared byte for byte), else PyPI's swig==SWIG_VERSION in .swig-venv/
-# (created on first use from $PYTHON or python3).
+# SWIG: exactly SWIG_VERSION below, since check-generated.sh compares the
+# output byte for byte: $SWIG if it is that version, else PyPI's
+# swig==SWIG_VERSION in .swig-venv/ (created on first use from $PYTHON or
+# python3).
 set -euo pipefail
 SWIG_VERSION=4.5.1
 
@@ -33,22 +34,24 @@ root=$(cd "$here/../.." && pwd)
 out=${1:-$here/internal/capi}
 keep=(cgo.go nocgo.go)
 
+swig_version() { "$1" -version 2>/dev/null | sed -n 's/^SWIG Version //p'; }
+
 find_swig() {
-    local bin
-    if [ -n "${SWIG:-}" ]; then
-        bin=$SWIG
-    else
-        bin=$here/.swig-venv/bin/swig
-        if ! [ -x "$bin" ]; then
-            echo "generate.sh: installing PyPI's swig==$SWIG_VERSION into $here/.swig-venv" >&2
-            "${PYTHON:-python3}" -m venv "$here/.swig-venv"
-            "$here/.swig-venv/bin/python" -m pip install --quiet --disable-pip-version-check "swig==$SWIG_VERSION" >&2
-        fi
+    # $SWIG serves when it is the pinned version (scripts/test exports the
+    # newest PyPI SWIG as $SWIG for Node, which may have moved on).
+    if [ -n "${SWIG:-}" ] && [ "$(swig_version "$SWIG")" = "$SWIG_VERSION" ]; then
+        echo "$SWIG"
+        return
     fi
-    local v
-    v=$("$bin" -version 2>/dev/null | sed -n 's/^SWIG Version //p')
-    if [ "$v" != "$SWIG_VERSION" ]; then
-        echo "generate.sh: $bin is SWIG ${v:-?}, the committed output is SWIG $SWIG_VERSION's" >&2
+    local bin=$here/.swig-venv/bin/swig
+    if [ "$(swig_version "$bin")" != "$SWIG_VERSION" ]; then
+        echo "generate.sh: installing PyPI's swig==$SWIG_VERSION into $here/.swig-venv" >&2
+        rm -rf "$here/.swig-venv"
+        "${PYTHON:-python3}" -m venv "$here/.swig-venv"
+        "$here/.swig-venv/bin/python" -m pip install --quiet --disable-pip-version-check "swig==$SWIG_VERSION" >&2
+    fi
+    if [ "$(swig_version "$bin")" != "$SWIG_VERSION" ]; then
+        echo "generate.sh: could not install SWIG $SWIG_VERSION (the committed output is its)" >&2
         exit 2
     fi
     echo "$bin"

@@ -1,8 +1,9 @@
 /* redisx — Go typemaps, included by redisx.i when SWIG runs with -go.
  *
- * Run as `swig -go -cgo -intgosize 64` (the go tool does exactly that for the
- * package bindings/go/internal/capi, whose capi.swig includes redisx.i). The
- * generated package is internal: the idiomatic package redisx (bindings/go)
+ * Run as `swig -go -cgo -intgosize 64 -module capi` by bindings/go/generate.sh,
+ * whose output (internal/capi/capi.go, capi_wrap.c) is committed beside the
+ * core's C sources, so that building the module needs no SWIG; the cgo flags
+ * live in internal/capi/cgo.go. The generated package is internal: the idiomatic package redisx (bindings/go)
  * is the only user, so these typemaps aim at a small, allocation-light,
  * thread-correct surface rather than at hand-use:
  *
@@ -29,10 +30,6 @@
  * caller still holds) and copied into Go memory right after the call, so no
  * malloc/free round trip is needed — except redisx_last_error(), whose
  * thread-local buffer is copied inside the C wrapper. */
-
-%insert(cgo_comment_typedefs) %{
-#cgo pkg-config: redisx
-%}
 
 %go_import("bytes", "encoding/binary", "strconv", "strings")
 

@@ -3,7 +3,9 @@
  * What is common lives here; each language adds its typemaps (binary-safe
  * values, integer tags for `void *user`, status codes to exceptions/errors,
  * callbacks) in swig/<language>.i, included below. Generated code is build
- * output and never committed. */
+ * output and never committed, except Go's (bindings/go/generate.sh, checked
+ * for staleness by bindings/go/check-generated.sh): a Go module is built
+ * from its committed files, without SWIG. */
 %module redisx
 
 %{

@@ -11,7 +11,7 @@ require (
 	github.com/go-redis/redis_rate/v10 v10.0.1
 	github.com/go-redsync/redsync/v4 v4.18.1
 	github.com/redis/go-redis/v9 v9.23.0
-	redisx v0.0.0
+	github.com/redisx/redisx/bindings/go v0.0.0
 )
 
-replace redisx => ../../bindings/go
+replace github.com/redisx/redisx/bindings/go => ../../bindings/go

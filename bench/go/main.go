@@ -35,7 +35,7 @@ import (
 	goredsync "github.com/go-redsync/redsync/v4/redis/goredis/v9"
 	goredis "github.com/redis/go-redis/v9"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 type locker interface {

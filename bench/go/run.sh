@@ -52,7 +52,7 @@ mkdir -p "$tmp_dir/src"
 cp "$here/go.mod" "$here/main.go" "$tmp_dir/src/"
 (
     cd "$tmp_dir/src"
-    go mod edit -replace=redisx="$repo/bindings/go"
+    go mod edit -replace=github.com/redisx/redisx/bindings/go="$repo/bindings/go"
     go mod download github.com/go-redsync/redsync/v4 github.com/redis/go-redis/v9 github.com/go-redis/redis_rate/v10
     go mod tidy >/dev/null 2>&1 || go mod tidy
     go build -o "$tmp_dir/redisx-bench-go" .

@@ -3,7 +3,7 @@ package redisx
 import (
 	"testing"
 
-	"redisx/internal/capi"
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // The Go constants are the C enums' numbers, which never change; this

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 // promptly is the generous bound for "at once" on a loaded machine: a

@@ -13,7 +13,7 @@ import (
 	"syscall"
 	"time"
 
-	"redisx/internal/capi"
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // Client is a redisx client: a thread-safe, multiplexing connection pool to

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 func TestEverySentinelMatchesItsStatus(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 // context.Background() has no Done channel: these calls take the blocking

@@ -3,7 +3,7 @@ package redisx
 import (
 	"fmt"
 
-	"redisx/internal/capi"
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // Error is what every failing redisx call returns (possibly wrapped): the

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"time"
 
-	"redisx/internal/capi"
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // Event describes one finished operation (see WithEventHandler).

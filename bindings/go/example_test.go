@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 // The lock's fencing token goes to the protected resource, which rejects

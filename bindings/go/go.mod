@@ -1,3 +1,3 @@
-module redisx
+module github.com/redisx/redisx/bindings/go
 
 go 1.24

@@ -20,7 +20,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 // ctxKinds are the two paths of every call: a cancellable ctx goes through

@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 // serve runs h on a real HTTP server on 127.0.0.1 for the test's duration

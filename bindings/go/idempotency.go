@@ -6,7 +6,7 @@ import (
 	"strconv"
 	"time"
 
-	"redisx/internal/capi"
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // IdemState is what BeginIdempotent found; the numbers are the C library's

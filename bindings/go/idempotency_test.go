@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 func begin(t *testing.T, c *redisx.Client, key, fp string, lease, wait time.Duration) *redisx.IdemRecord {

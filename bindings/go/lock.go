@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"redisx/internal/capi"
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // Lock is a held distributed lock: a token-owned lease with a fencing token.

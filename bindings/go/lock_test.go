@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 func TestLockThenReleaseFreesTheLock(t *testing.T) {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 // serverURL is the private redis-server TestMain starts on a free loopback

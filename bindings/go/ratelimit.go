@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"redisx/internal/capi"
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // Algorithm is a rate-limiting algorithm; the numbers are the C library's

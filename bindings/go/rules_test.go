@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 func TestLockWithoutWaitWaitsForARelease(t *testing.T) {

@@ -42,7 +42,7 @@ node app.js "$REDISX_URL" | tee -a "$work/tokens"
 log "outside: Go (go mod replace <path>)"
 mkdir "$work/go" && cd "$work/go"
 go mod init outside >/dev/null 2>&1
-go mod edit -require=redisx@v0.0.0 -replace=redisx="$root/bindings/go"
+go mod edit -require=github.com/redisx/redisx/bindings/go@v0.0.0 -replace=github.com/redisx/redisx/bindings/go="$root/bindings/go"
 cat >main.go <<'GO'
 package main
 
@@ -53,7 +53,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 func main() {

@@ -2,6 +2,6 @@ module redisx-interop-worker
 
 go 1.24
 
-require redisx v0.0.0
+require github.com/redisx/redisx/bindings/go v0.0.0
 
-replace redisx => ../../../bindings/go
+replace github.com/redisx/redisx/bindings/go => ../../../bindings/go

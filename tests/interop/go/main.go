@@ -21,7 +21,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"redisx"
+	"github.com/redisx/redisx/bindings/go"
 )
 
 func main() {

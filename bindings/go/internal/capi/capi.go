@@ -8,7 +8,7 @@
  * the SWIG interface file instead.
  * ----------------------------------------------------------------------------- */
 
-// source: /work/h-go/swig/redisx.i
+// source: swig/redisx.i
 
 package capi
 

@@ -116,6 +116,13 @@ npm init -y >/dev/null
 [ ! -e node_modules/redisx/build ] || { echo "packaged/node: the install built the addon although the prebuild fits"; exit 1; }
 check_addon "$work/app" node_modules/redisx/prebuilds/linux-x64/redisx.node
 
+log "packaged/node: npm install --offline --ignore-scripts <tarball>: the prebuild needs no install step"
+mkdir "$work/app-noscripts" && cd "$work/app-noscripts"
+npm init -y >/dev/null
+"${offline_env[@]}" npm install --ignore-scripts --cache "$work/cache" --offline "${npm_q[@]}" "$tarball" \
+  >"$work/install-noscripts.log" 2>&1 || { cat "$work/install-noscripts.log"; echo "packaged/node: install --ignore-scripts failed"; exit 1; }
+check_addon "$work/app-noscripts" node_modules/redisx/prebuilds/linux-x64/redisx.node
+
 log "packaged/node: npm install --offline <tarball>, built from its sources (REDISX_BUILD_FROM_SOURCE=1)"
 mkdir "$work/app-src" && cd "$work/app-src"
 npm init -y >/dev/null

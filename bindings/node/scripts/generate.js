@@ -21,7 +21,12 @@ const REPO = path.resolve(PKG, '..', '..');
 
 /** True inside a checkout of the repository (not in an installed tarball). */
 function inCheckout() {
+  // The repository's own bindings/node, not a tarball installed into some
+  // node_modules that happens to sit in a checkout.
+  const own = path.join(REPO, 'bindings', 'node');
   return (
+    fs.existsSync(own) &&
+    fs.realpathSync(own) === fs.realpathSync(PKG) &&
     fs.existsSync(path.join(REPO, 'scripts', 'core-sources')) &&
     fs.existsSync(path.join(REPO, 'ffi', 'include', 'redisx', 'version.h')) &&
     fs.existsSync(path.join(REPO, 'swig', 'redisx.i'))

@@ -1,7 +1,12 @@
 #!/usr/bin/env bash
 # The npm package as a user gets it, with nothing of redisx installed:
 #
-#   tests/packaged/node.sh [DIST]     (DIST: where the tarball goes; build/dist)
+#   tests/packaged/node.sh [DIST [KEEP]]
+#
+# DIST: where the tarball goes (default build/dist). KEEP: a folder in which
+# the tarball stays installed afterwards, for tests/interop
+# (REDISX_NODE_PATH=KEEP/node_modules runs the interop test with the package
+# as installed, not the in-tree build).
 #
 # 1. `npm pack` in bindings/node (SWIG >= 4.2 from $SWIG or the package's own
 #    venv: packing is the one step that needs it) into DIST; the tarball
@@ -23,6 +28,7 @@ source "$(dirname "$0")/../../scripts/lib.sh"
 unset REDISX_URL
 root=$REDISX_ROOT
 dist=${1:-$root/build/dist}
+keep=${2:-}
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
 for tool in npm node readelf nm git; do
@@ -155,5 +161,15 @@ npm init -y >/dev/null
 npm install "${npm_q[@]}" "$work/clone/bindings/node" >"$work/install-link.log" 2>&1 ||
   { tail -n 40 "$work/install-link.log"; echo "packaged/node: npm install <folder> failed on a fresh clone"; exit 1; }
 check_addon "$work/app-link" "$work/clone/bindings/node/build/Release/redisx.node"
+
+if [ -n "$keep" ]; then
+  log "packaged/node: the tarball installed into $keep (kept)"
+  mkdir -p "$keep" && cd "$keep"
+  [ -f package.json ] || npm init -y >/dev/null
+  "${offline_env[@]}" npm install --cache "$work/cache" --offline "${npm_q[@]}" "$tarball" >"$work/install-keep.log" 2>&1 ||
+    { cat "$work/install-keep.log"; echo "packaged/node: install into $keep failed"; exit 1; }
+  check_addon "$keep" node_modules/redisx/prebuilds/linux-x64/redisx.node
+  rm -f "$keep/app.js"
+fi
 
 echo "packaged/node: the tarball installs offline (prebuild and source build), and a fresh checkout installs from its folder"

@@ -16,9 +16,11 @@
 #    npm cache, SWIG=/bin/false and a pkg-config that finds nothing: a lock,
 #    a rate-limit check and an idempotency round trip against a throwaway
 #    redis-server; the .node the process loaded needs no libredisx or
-#    libhiredis (readelf -d) and exports only Node-API entry points.
+#    libhiredis (readelf -d) and exports only Node-API entry points. Again
+#    with --ignore-scripts: the prebuild needs no install step.
 # 3. The same tarball, offline again, built from its own sources
 #    (REDISX_BUILD_FROM_SOURCE=1): the fallback when no prebuild fits.
+#    Without hiredis that build stops with a message naming libhiredis-dev.
 # 4. An unsupported platform is refused at install time with a message (by
 #    npm, and by the install step when npm is told to --force).
 # 5. `npm install /abs/path/bindings/node` from another folder, on a fresh
@@ -135,6 +137,16 @@ npm init -y >/dev/null
 "${offline_env[@]}" REDISX_BUILD_FROM_SOURCE=1 npm install --cache "$work/cache-src" --offline "${npm_q[@]}" "$tarball" \
   >"$work/install-src.log" 2>&1 || { tail -n 40 "$work/install-src.log"; echo "packaged/node: offline build from the tarball failed"; exit 1; }
 check_addon "$work/app-src" node_modules/redisx/build/Release/redisx.node
+
+log "packaged/node: a build from source without hiredis stops naming libhiredis-dev"
+# As on a machine without libhiredis-dev: the search is pointed at nothing.
+if out=$(cd "$work/app-src" && "${offline_env[@]}" REDISX_BUILD_FROM_SOURCE=1 REDISX_HIREDIS_LIB="$work/none/libhiredis.a" \
+  npm rebuild redisx --cache "$work/cache-src" --offline "${npm_q[@]}" 2>&1); then
+  echo "packaged/node: the build went ahead without hiredis"
+  exit 1
+fi
+echo "$out" | grep -q 'install libhiredis-dev' || { echo "packaged/node: no libhiredis-dev in the message: $out"; exit 1; }
+echo "  $(echo "$out" | grep -m1 'install libhiredis-dev' | sed 's/^npm error //')"
 
 log "packaged/node: an unsupported platform is refused at install time"
 # Node (npm included) made to report darwin: npm refuses the package for its

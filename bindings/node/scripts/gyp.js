@@ -35,7 +35,8 @@ function first(candidates, test) {
 }
 
 function hiredisInclude() {
-  if (process.env.REDISX_HIREDIS_INCLUDE) return process.env.REDISX_HIREDIS_INCLUDE;
+  const env = process.env.REDISX_HIREDIS_INCLUDE;
+  if (env) return fs.existsSync(path.join(env, 'hiredis.h')) ? env : null;
   const inc = pkgConfigVar('includedir');
   return first(
     [inc, inc && path.join(inc, 'hiredis'), '/usr/include/hiredis', '/usr/local/include/hiredis'],
@@ -44,7 +45,8 @@ function hiredisInclude() {
 }
 
 function hiredisLib() {
-  if (process.env.REDISX_HIREDIS_LIB) return process.env.REDISX_HIREDIS_LIB;
+  const env = process.env.REDISX_HIREDIS_LIB;
+  if (env) return fs.existsSync(env) ? env : null;
   const lib = pkgConfigVar('libdir');
   const ma = multiarch();
   return first(

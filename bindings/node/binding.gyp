@@ -1,27 +1,32 @@
-# The addon: the SWIG-generated wrapper (made by the swig_wrapper action under
-# build/, never committed) plus the hand-written src/loop.cc, linked against
-# the installed libredisx through pkg-config.
+# The addon: the SWIG-generated wrapper (gen/redisx_wrap.cxx), the
+# hand-written src/loop.cc and the core's own C sources (csrc/, written by
+# scripts/core-sources), linked with the static libhiredis.a of Debian's
+# libhiredis-dev. Nothing of an installed libredisx is used. csrc/ and gen/
+# are generated from the repository (scripts/generate.js) and shipped in the
+# tarball; only the Node-API entry points are exported (src/exports.map).
 {
   "targets": [
     {
       "target_name": "redisx",
-      "sources": ["src/loop.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "cflags": ["<!@(pkg-config --cflags redisx)"],
+      "sources": ["src/loop.cc", "gen/redisx_wrap.cxx", "<!@(node scripts/gyp.js sources)"],
+      "include_dirs": [
+        "<!(node -p \"require('node-addon-api').include_dir\")",
+        "csrc/ffi/include",
+        "csrc/core",
+        "csrc/ffi",
+        "<!(node scripts/gyp.js hiredis-include)"
+      ],
+      "defines": ["NAPI_VERSION=8", "REDISX_BUILDING", "_GNU_SOURCE", "_FILE_OFFSET_BITS=64"],
+      "cflags": ["-fvisibility=hidden"],
+      "cflags_c": ["-std=gnu11", "-Wno-unused-parameter", "-Wno-missing-field-initializers"],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-fexceptions", "-std=c++17", "-Wno-unused-function", "-Wno-unused-label"],
-      "libraries": ["<!@(pkg-config --libs redisx)"],
-      "defines": ["NAPI_VERSION=8"],
-      "actions": [
-        {
-          "action_name": "swig_wrapper",
-          "inputs": ["<!@(node scripts/swig.js --inputs)", "scripts/swig.js"],
-          "outputs": ["<(INTERMEDIATE_DIR)/redisx_wrap.cxx"],
-          "action": ["node", "scripts/swig.js", "<@(_outputs)"],
-          "process_outputs_as_sources": 1,
-          "message": "SWIG (javascript -napi) swig/redisx.i"
-        }
+      "cflags_cc": ["-fexceptions", "-std=c++17", "-fvisibility-inlines-hidden", "-Wno-unused-function", "-Wno-unused-label"],
+      "libraries": [
+        "<!(node scripts/gyp.js hiredis-lib)",
+        "-pthread",
+        "-Wl,--exclude-libs,ALL",
+        "-Wl,--version-script=<(module_root_dir)/src/exports.map"
       ]
     }
   ]

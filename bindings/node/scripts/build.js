@@ -1,13 +1,68 @@
 #!/usr/bin/env node
-// npm's install step: builds the addon with node-gyp against the headers of
-// the Node.js that runs it, never downloaded ones (node-gyp's default), and
-// links the installed libredisx through pkg-config (binding.gyp).
+// npm's install step. From a tarball: the prebuilt addon for this platform
+// (prebuilds/<platform>-<arch>/redisx.node, made at pack time) when it loads
+// here; otherwise a build from the C sources the tarball ships (csrc/, the
+// SWIG wrapper in gen/, node-addon-api bundled), which needs a C/C++
+// compiler, libhiredis-dev and the Node.js headers, and never SWIG, Python
+// packages, a network or libredisx. Inside a checkout: always a build, after
+// generating csrc/ and gen/ from the repository.
+//
+// REDISX_BUILD_FROM_SOURCE=1 (or `npm install --build-from-source`) skips
+// the prebuilt addon.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
+const { generate, ensureAddonApi, inCheckout, hasAddonApi, PKG } = require('./generate');
+const { hiredis } = require('./gyp');
 
-const PKG = path.resolve(__dirname, '..');
+const MIN_NODE = 18;
+
+function fail(msg) {
+  const e = new Error(msg);
+  e.redisx = true;
+  throw e;
+}
+
+function checkPlatform() {
+  const where = `${process.platform}-${process.arch}`;
+  if (process.platform !== 'linux') {
+    fail(
+      `redisx: unsupported platform ${where}: the package supports Linux only ` +
+        '(a prebuilt addon for linux-x64 with glibc; other Linux systems build it from source)',
+    );
+  }
+  const major = Number(process.versions.node.split('.')[0]);
+  if (major < MIN_NODE) fail(`redisx: Node.js ${process.versions.node} is too old; redisx needs Node.js >= ${MIN_NODE}`);
+}
+
+function glibc() {
+  try {
+    return process.report.getReport().header.glibcVersionRuntime || null;
+  } catch {
+    return null;
+  }
+}
+
+/** The prebuilt addon's path when it exists and loads in this Node.js, else null. */
+function usablePrebuild() {
+  const where = `${process.platform}-${process.arch}`;
+  const file = path.join(PKG, 'prebuilds', where, 'redisx.node');
+  if (!fs.existsSync(file)) {
+    console.error(`redisx: no prebuilt addon for ${where}; building it from source`);
+    return null;
+  }
+  if (!glibc()) {
+    console.error(`redisx: the prebuilt addon for ${where} needs glibc (this system has another C library); building it from source`);
+    return null;
+  }
+  const r = spawnSync(process.execPath, ['-e', 'require(process.argv[1])', file], { encoding: 'utf8' });
+  if (r.status !== 0) {
+    console.error(`redisx: the prebuilt addon ${path.relative(PKG, file)} does not load here; building it from source:\n${r.stderr.trim()}`);
+    return null;
+  }
+  return file;
+}
 
 function nodedir() {
   if (process.env.npm_config_nodedir) return process.env.npm_config_nodedir;
@@ -31,31 +86,51 @@ function nodeGyp() {
   }
 }
 
-function pkgConfigOk() {
-  const r = spawnSync('pkg-config', ['--exists', 'redisx']);
-  return r.status === 0;
-}
-
-function main() {
-  if (!pkgConfigOk()) {
-    console.error('redisx: `pkg-config --exists redisx` failed: install libredisx-dev (the C library) first');
-    return 1;
+function build() {
+  for (const f of ['csrc/SOURCES', 'gen/redisx_wrap.cxx']) {
+    if (!fs.existsSync(path.join(PKG, f))) fail(`redisx: ${f} is missing: this is neither a packed tarball nor a checkout`);
   }
+  hiredis(); // throws naming libhiredis-dev
+  if (!hasAddonApi()) fail('redisx: node-addon-api is missing (the tarball bundles it: reinstall the package)');
   const dir = nodedir();
-  if (!dir) {
-    console.error(`redisx: no Node.js headers next to ${process.execPath}; set npm_config_nodedir to a directory holding include/node`);
-    return 1;
-  }
+  if (!dir) fail(`redisx: no Node.js headers next to ${process.execPath}; set npm_config_nodedir to a directory holding include/node`);
   const gyp = nodeGyp();
-  if (!gyp) {
-    console.error('redisx: node-gyp not found (it ships with npm)');
-    return 1;
-  }
+  if (!gyp) fail('redisx: node-gyp not found (it ships with npm)');
   const cmd = gyp.endsWith('.js') ? [process.execPath, gyp] : [gyp];
   const args = [...cmd.slice(1), 'rebuild', `--nodedir=${dir}`];
   if (process.env.REDISX_DEBUG_BUILD) args.push('--debug');
   const r = spawnSync(cmd[0], args, { cwd: PKG, stdio: 'inherit' });
-  return r.status ?? 1;
+  if (r.status !== 0) fail('redisx: building the addon failed (see the compiler output above)');
 }
 
-process.exit(main());
+function main() {
+  checkPlatform();
+  if (inCheckout()) {
+    generate();
+    ensureAddonApi();
+    build();
+    return;
+  }
+  const fromSource = process.env.REDISX_BUILD_FROM_SOURCE === '1' || process.env.npm_config_build_from_source === 'true';
+  if (!fromSource) {
+    const file = usablePrebuild();
+    if (file) {
+      // A build left over from an earlier install would shadow the prebuild.
+      fs.rmSync(path.join(PKG, 'build'), { recursive: true, force: true });
+      console.error(`redisx: using the prebuilt addon ${path.relative(PKG, file)}`);
+      return;
+    }
+  }
+  build();
+}
+
+module.exports = { build, checkPlatform };
+
+if (require.main === module) {
+  try {
+    main();
+  } catch (e) {
+    console.error(e.redisx || /^redisx:/.test(e.message) ? e.message : e.stack || String(e));
+    process.exit(1);
+  }
+}

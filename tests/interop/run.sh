@@ -17,10 +17,12 @@
 #     then the next language takes it over.
 #  5. The HTTP idempotency helpers of Python, Node and Go fingerprint a
 #     request identically (the contract of docs/KEYS.md).
-# Needs the three packages installed (scripts/test does that): REDISX_PYTHON
-# (a python with redisx), REDISX_NODE_PATH (node_modules holding redisx),
-# the Go worker built from tests/interop/go and the C worker built from
-# tests/interop/worker.c against the installed libredisx (pkg-config).
+# Needs the three packages installed (scripts/test installs the built wheel,
+# npm tarball and a copy of the Go module): REDISX_PYTHON (a python with
+# redisx), REDISX_NODE_PATH (node_modules holding redisx), REDISX_GO_MODULE
+# (the Go module's folder; default: the in-tree bindings/go), and the C
+# worker built from tests/interop/worker.c against the installed libredisx
+# (pkg-config).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib.sh"
@@ -32,7 +34,15 @@ url=$REDISX_URL
 prefix="interop-$$"
 gobin=$(mktemp -d)/worker
 on_exit 'rm -rf "$(dirname "$gobin")"'
-(cd "$here/go" && go build -o "$gobin" .)
+# REDISX_GO_MODULE: the Go module as a user has it (a copy of bindings/go
+# alone); the worker is built in a copy of its folder that requires it.
+gosrc=$here/go
+if [ -n "${REDISX_GO_MODULE:-}" ]; then
+  gosrc=$(dirname "$gobin")/gosrc
+  cp -r "$here/go" "$gosrc"
+  (cd "$gosrc" && go mod edit -replace="github.com/redisx/redisx/bindings/go=$REDISX_GO_MODULE")
+fi
+(cd "$gosrc" && go build -o "$gobin" .)
 cbin=$(dirname "$gobin")/cworker
 # shellcheck disable=SC2046 # pkg-config's flags split on purpose
 cc -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -o "$cbin" "$here/worker.c" $(pkg-config --cflags --libs redisx) -lpthread

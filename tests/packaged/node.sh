@@ -31,6 +31,10 @@ unset REDISX_URL
 root=$REDISX_ROOT
 dist=${1:-$root/build/dist}
 keep=${2:-}
+if [ -n "$keep" ]; then
+  mkdir -p "$keep"
+  keep=$(cd "$keep" && pwd) # before any cd below
+fi
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
 for tool in npm node readelf nm git; do
@@ -176,7 +180,7 @@ check_addon "$work/app-link" "$work/clone/bindings/node/build/Release/redisx.nod
 
 if [ -n "$keep" ]; then
   log "packaged/node: the tarball installed into $keep (kept)"
-  mkdir -p "$keep" && cd "$keep"
+  cd "$keep"
   [ -f package.json ] || npm init -y >/dev/null
   "${offline_env[@]}" npm install --cache "$work/cache" --offline "${npm_q[@]}" "$tarball" >"$work/install-keep.log" 2>&1 ||
     { cat "$work/install-keep.log"; echo "packaged/node: install into $keep failed"; exit 1; }

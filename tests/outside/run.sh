@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Each package used the way a service outside this repository would: a fresh
-# folder under /tmp, the package installed from its path (pip, npm, go mod
-# replace) against the installed libredisx, and a few lines that take and
-# release a lock on a running redis-server and receive an event.
+# folder under /tmp, the package installed from its path in the checkout
+# (pip, npm, go mod replace; each compiles the core itself), and a few lines
+# that take and release a lock on a running redis-server and receive an
+# event. tests/packaged/ does the same from the built wheel, tarball and
+# module folder.
 source "$(dirname "$0")/../../scripts/lib.sh"
 unset REDISX_URL
 start_redis_if_needed

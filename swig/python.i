@@ -931,10 +931,14 @@ static void pyx_wait_idem_cb(redisx_client *c, redisx_status st, redisx_idem *re
     pyx_wait_finish(user, st, rec);
 }
 
+/* How long an interrupted wait waits for its cancelled completion. */
+#define PYX_CANCEL_WAIT_S 5
+
 /* Waits for the completion with the GIL released, looking for signals every
  * 100 ms. Returns 0 with w->done set, or -1 with a Python exception set:
- * then the operation is cancelled and its completion frees `w`. Called with
- * the GIL. */
+ * then the operation has been cancelled and has completed (or, if the I/O
+ * thread did not complete it within PYX_CANCEL_WAIT_S, its completion frees
+ * `w`). Called with the GIL. */
 static int pyx_wait_for(redisx_client *client, pyx_wait *w)
 {
     int interrupted = 0;
@@ -956,13 +960,25 @@ static int pyx_wait_for(redisx_client *client, pyx_wait *w)
             pthread_mutex_lock(&w->mu);
             if (interrupted) {
                 if (!w->done) {
-                    w->abandoned = 1;
-                    /* Still holding w->mu: the completion cannot free w (and
-                     * the address be reused by another wait) before the
-                     * cancel is queued; the cancel never completes inline. */
+                    /* Cancel, then wait for the cancelled completion, so
+                     * that nothing of this operation still runs when the
+                     * KeyboardInterrupt reaches the caller (a retry woken by
+                     * a release in between would otherwise still take the
+                     * lock, and the core release it again). The cancel
+                     * never completes inline, so w->mu may be held here. */
                     (void)redisx_cancel(client, w);
-                    pthread_mutex_unlock(&w->mu);
-                    w = NULL;
+                    struct timespec cdl;
+                    clock_gettime(CLOCK_MONOTONIC, &cdl);
+                    cdl.tv_sec += PYX_CANCEL_WAIT_S;
+                    while (!w->done && pthread_cond_timedwait(&w->cv, &w->mu, &cdl) != ETIMEDOUT) {
+                    }
+                    if (!w->done) {
+                        /* The I/O thread did not answer in time: leave, and
+                         * let the completion free w whenever it comes. */
+                        w->abandoned = 1;
+                        pthread_mutex_unlock(&w->mu);
+                        w = NULL;
+                    }
                 }
                 break;
             }

@@ -27,14 +27,16 @@
 #define L1_LANE_BITS 8u
 
 typedef struct l1_node {
-    struct l1_node *hnext;       /* hash chain */
-    struct l1_node *prev, *next; /* SIEVE queue; prev is towards the head */
-    redisx__l1_value *value;     /* NULL: a bare placeholder */
+    /* What a hit reads first, together. */
+    struct l1_node *hnext;   /* hash chain */
     uint64_t hash;
-    uint64_t pending; /* token of the reserve that may fill this key; 0: none */
-    size_t charge;    /* node + value, as counted in the shard's bytes */
+    redisx__l1_value *value; /* NULL: a bare placeholder */
+    uint32_t klen;
     atomic_uchar visited;
-    size_t klen;
+    /* Writers only. */
+    struct l1_node *prev, *next; /* SIEVE queue; prev is towards the head */
+    uint64_t pending;            /* token of the reserve that may fill this key; 0: none */
+    size_t charge;               /* node + value, as counted in the shard's bytes */
     unsigned char key[];
 } l1_node;
 
@@ -331,7 +333,7 @@ static l1_node *node_new(l1_shard *s, uint64_t h, const void *key, size_t klen)
     n->pending = 0;
     n->charge = redisx__l1_node_charge(klen);
     atomic_init(&n->visited, 0);
-    n->klen = klen;
+    n->klen = (uint32_t)klen;
     if (klen)
         memcpy(n->key, key, klen);
     if (atomic_load_explicit(&s->entries, memory_order_relaxed) >= s->nbuckets)
@@ -385,7 +387,7 @@ static uint64_t expiry(const redisx__l1 *l1, uint64_t ttl_ns)
 static redisx_status check_size(const redisx__l1 *l1, size_t klen, size_t vlen, const redisx__l1_meta *meta)
 {
     size_t tlen = meta ? meta->tags_len : 0;
-    if (tlen > UINT32_MAX || vlen > SIZE_MAX / 2 || klen > SIZE_MAX / 4)
+    if (tlen > UINT32_MAX || vlen > SIZE_MAX / 2 || klen > UINT32_MAX)
         return redisx__fail(REDISX_ERR_INVALID, "L1 entry too large");
     size_t c = redisx__l1_charge(klen, vlen, tlen);
     if (c > l1->max_entry_bytes)
@@ -447,7 +449,14 @@ redisx_status redisx__l1_new(redisx__l1 **out, const redisx__l1_config *cfg)
         s->max_bytes = shard_bytes;
         s->nbuckets = 16;
         s->buckets = calloc(s->nbuckets, sizeof *s->buckets);
-        if (!s->buckets || pthread_rwlock_init(&s->lock, NULL) != 0) {
+        /* glibc's default lets a steady stream of readers starve a writer
+         * (an invalidation); prefer writers. */
+        pthread_rwlockattr_t attr;
+        pthread_rwlockattr_init(&attr);
+        pthread_rwlockattr_setkind_np(&attr, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+        int rc = pthread_rwlock_init(&s->lock, &attr);
+        pthread_rwlockattr_destroy(&attr);
+        if (!s->buckets || rc != 0) {
             free(s->buckets);
             s->buckets = NULL;
             l1->nshards = i;
@@ -500,12 +509,14 @@ redisx_status redisx__l1_get(redisx__l1 *l1, const void *key, size_t klen, redis
         *out = v;
         return REDISX_OK;
     }
-    pthread_rwlock_unlock(&s->lock);
     /* Dead: drop it now (under the write lock, if it is still the same
-     * value), so that it stops costing room. */
+     * value: compared by version, since once the read lock is gone v may be
+     * freed and its address reused), so that it stops costing room. */
+    uint64_t version = v->version;
+    pthread_rwlock_unlock(&s->lock);
     pthread_rwlock_wrlock(&s->lock);
     n = find(s, h, key, klen);
-    if (n && n->value == v) {
+    if (n && n->value && n->value->version == version) {
         node_drop_value(s, n);
         atomic_fetch_add_explicit(expired ? &s->expirations : &s->invalidations, 1, memory_order_relaxed);
     }
@@ -544,7 +555,7 @@ redisx_status redisx__l1_set(redisx__l1 *l1, const void *key, size_t klen, const
 redisx_status redisx__l1_reserve(redisx__l1 *l1, const void *key, size_t klen, uint64_t *token)
 {
     *token = 0;
-    if (redisx__l1_node_charge(klen) > l1->max_entry_bytes)
+    if (klen > UINT32_MAX || redisx__l1_node_charge(klen) > l1->max_entry_bytes)
         return redisx__fail(REDISX_ERR_INVALID, "L1 key of %zu bytes exceeds the maximum entry size of %zu bytes",
                             klen, l1->max_entry_bytes);
     uint64_t h = hash_key(key, klen);

@@ -138,6 +138,20 @@ Test(l1_values, a_value_outlives_its_eviction_and_invalidation)
     redisx__l1_free(l1);
 }
 
+Test(l1_values, a_value_outlives_the_l1_itself)
+{
+    redisx__l1 *l1 = l1_make(10, 1 << 20, 1);
+    put(l1, "k", "kept");
+    redisx__l1_value *v = NULL;
+    cr_assert_eq(redisx__l1_get(l1, "k", 1, &v), REDISX_OK);
+    redisx__l1_value_retain(v); /* a second holder, e.g. a binding's memo */
+    redisx__l1_free(l1);
+    cr_assert_eq(memcmp(v->data, "kept", 5), 0);
+    redisx__l1_value_release(v);
+    cr_assert_eq(memcmp(v->data, "kept", 5), 0);
+    redisx__l1_value_release(v);
+}
+
 Test(l1_values, metadata_is_kept_with_the_value)
 {
     redisx__l1 *l1 = l1_make(100, 1 << 20, 1);

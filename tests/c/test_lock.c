@@ -85,7 +85,7 @@ Test(lock, four_processes_increment_exactly_under_the_lock, .timeout = 300)
             /* Each process opens its own client, as separate services would. */
             redisx_options *o = NULL;
             redisx_client *c = NULL;
-            if (redisx_options_new(&o) || redisx_options_set_url(o, rt_url()) ||
+            if (redisx_options_new(&o) || rt_options_url(o) ||
                 redisx_options_set_prefix(o, prefix) || redisx_client_open(&c, o))
                 _exit(2);
             redisx_options_free(o);
@@ -112,7 +112,7 @@ Test(lock, fencing_tokens_strictly_increase_across_holders)
     redisx_client *a = rt_client();
     redisx_options *o = NULL;
     redisx_options_new(&o);
-    redisx_options_set_url(o, rt_url());
+    rt_options_url(o);
     redisx_options_set_prefix(o, redisx_client_prefix(a)); /* same keys, other client */
     redisx_client *b = NULL;
     cr_assert_eq(redisx_client_open(&b, o), REDISX_OK);

@@ -945,8 +945,8 @@ static void conn_connect_done(redisx_client *c, redisx__conn *cn)
  * its alert is lost when our write meets the reset first). */
 static const char *tls_hint(const redisx__conn *cn)
 {
-    if (cn->got_bytes)
-        return "";
+    if (cn->got_bytes || cn->npend == 0)
+        return ""; /* answered before, or idle (a server timeout closes those) */
     return cn->tls ? " right after the TLS handshake (does the server require a client certificate? see "
                      "redisx_options_set_tls_client_cert)"
                    : " before any reply (a TLS-only port? then use rediss://)";

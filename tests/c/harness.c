@@ -145,7 +145,17 @@ static int start(rt_server *s, int cluster, int tls, int auth_clients)
 
 int rt_server_start(rt_server *s)
 {
-    return start(s, 0, 0, 0);
+    return start(s, 0, rt_tls_mode(), 0);
+}
+
+redisx_status rt_options_server(redisx_options *o, const rt_server *s, const char *host)
+{
+    char url[320], ca[300];
+    snprintf(url, sizeof url, "%s://%s:%d", s->tls ? "rediss" : "redis", host ? host : "127.0.0.1", s->port);
+    redisx_status st = redisx_options_set_url(o, url);
+    if (st == REDISX_OK && s->tls)
+        st = redisx_options_set_tls_ca_file(o, rt_tls_file("ca.crt", ca, sizeof ca));
+    return st;
 }
 
 int rt_server_start_tls(rt_server *s, int auth_clients)

@@ -17,8 +17,12 @@ typedef struct rt_server {
     int tls_auth_clients; /* --tls-auth-clients yes: a client certificate is required */
 } rt_server;
 
-/* Starts redis-server on a free 127.0.0.1 port; 0 on success. */
+/* Starts redis-server on a free 127.0.0.1 port (TLS-only in TLS mode, see
+ * rt_tls_mode); 0 on success. */
 int rt_server_start(rt_server *s);
+/* Sets the URL of `s` (on `host`, NULL: 127.0.0.1) on o, with the test CA
+ * when it serves TLS (no assert: usable in forked children). */
+redisx_status rt_options_server(redisx_options *o, const rt_server *s, const char *host);
 /* The same with --cluster-enabled yes: one node serving every slot (waits
  * until CLUSTER INFO says cluster_state:ok); 0 on success. */
 int rt_server_start_cluster(rt_server *s);

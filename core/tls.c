@@ -216,7 +216,10 @@ redisx_status redisx__tls_ctx_new(redisx__tls_ctx **out, const redisx_options *o
     SSL_CTX_set_mode(t->ctx, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
     /* RESP frames itself: a close without close_notify cannot truncate a
      * reply unnoticed, and servers often close that way. */
-    SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF | SSL_OP_NO_RENEGOTIATION);
+#ifdef SSL_OP_IGNORE_UNEXPECTED_EOF /* OpenSSL 3; 1.1.1 reports such an EOF as SSL_ERROR_SYSCALL, errno 0 */
+    SSL_CTX_set_options(t->ctx, SSL_OP_IGNORE_UNEXPECTED_EOF);
+#endif
+    SSL_CTX_set_options(t->ctx, SSL_OP_NO_RENEGOTIATION);
     SSL_CTX_set_default_passwd_cb(t->ctx, no_passphrase);
     t->verify = !o->tls_insecure;
     t->verify_hostname = o->tls_verify_hostname;

@@ -3,7 +3,7 @@
 // (prebuilds/<platform>-<arch>/redisx.node, made at pack time) when it loads
 // here; otherwise a build from the C sources the tarball ships (csrc/, the
 // SWIG wrapper in gen/, node-addon-api bundled), which needs a C/C++
-// compiler, libhiredis-dev and the Node.js headers, and never SWIG, Python
+// compiler, libhiredis-dev, libssl-dev and the Node.js headers, and never SWIG, Python
 // packages, a network or libredisx. Inside a checkout: always a build, after
 // generating csrc/ and gen/ from the repository.
 //
@@ -14,7 +14,7 @@ const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
 const { generate, ensureAddonApi, inCheckout, hasAddonApi, PKG } = require('./generate');
-const { hiredis } = require('./gyp');
+const { hiredis, openssl } = require('./gyp');
 
 const MIN_NODE = 18;
 
@@ -91,6 +91,7 @@ function build() {
     if (!fs.existsSync(path.join(PKG, f))) fail(`redisx: ${f} is missing: this is neither a packed tarball nor a checkout`);
   }
   hiredis(); // throws naming libhiredis-dev
+  openssl(); // throws naming libssl-dev
   if (!hasAddonApi()) fail('redisx: node-addon-api is missing (the tarball bundles it: reinstall the package)');
   const dir = nodedir();
   if (!dir) fail(`redisx: no Node.js headers next to ${process.execPath}; set npm_config_nodedir to a directory holding include/node`);

@@ -5,10 +5,19 @@
 //   node scripts/gyp.js sources          the core's C files (csrc/SOURCES)
 //   node scripts/gyp.js hiredis-include  the directory holding hiredis.h
 //   node scripts/gyp.js hiredis-lib      the static libhiredis.a
+//   node scripts/gyp.js openssl-include  the directory holding openssl/ssl.h
+//   node scripts/gyp.js openssl-libs     the static libssl.a and libcrypto.a
 //
 // hiredis is never shipped: it is Debian's libhiredis-dev (libhiredis.a is
 // PIC there), linked statically so the addon needs no libhiredis.so at run
 // time. $REDISX_HIREDIS_INCLUDE / $REDISX_HIREDIS_LIB override the search.
+//
+// OpenSSL (the core's TLS, rediss://) is the same: Debian's libssl-dev,
+// libssl.a and libcrypto.a linked statically with their symbols hidden
+// (binding.gyp's --exclude-libs), so the addon needs no libssl.so, and
+// its OpenSSL never meets the one Node.js carries (the addon binds to its
+// own copy at link time and exports only the Node-API entry points).
+// $REDISX_OPENSSL_INCLUDE / $REDISX_OPENSSL_LIBDIR override the search.
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -57,6 +66,33 @@ function hiredisLib() {
   );
 }
 
+const MISSING_OPENSSL =
+  'redisx: OpenSSL not found (openssl/ssl.h and the static libssl.a and libcrypto.a, for rediss://); ' +
+  'install libssl-dev (Debian/Ubuntu: apt install libssl-dev), or set REDISX_OPENSSL_INCLUDE and REDISX_OPENSSL_LIBDIR';
+
+function opensslInclude() {
+  const env = process.env.REDISX_OPENSSL_INCLUDE;
+  if (env) return fs.existsSync(path.join(env, 'openssl', 'ssl.h')) ? env : null;
+  return first(['/usr/include', '/usr/local/include'], (d) => fs.existsSync(path.join(d, 'openssl', 'ssl.h')));
+}
+
+function opensslLibdir() {
+  const both = (d) => fs.existsSync(path.join(d, 'libssl.a')) && fs.existsSync(path.join(d, 'libcrypto.a'));
+  const env = process.env.REDISX_OPENSSL_LIBDIR;
+  if (env) return both(env) ? env : null;
+  const ma = multiarch();
+  return first([ma && `/usr/lib/${ma}`, '/usr/lib64', '/usr/lib', ma && `/usr/local/lib/${ma}`, '/usr/local/lib'], both);
+}
+
+/** Throws with the message naming libssl-dev when a part is missing. */
+function openssl() {
+  const include = opensslInclude();
+  const libdir = opensslLibdir();
+  if (!include || !libdir) throw new Error(MISSING_OPENSSL);
+  // libssl before libcrypto: the linker resolves an archive's symbols once.
+  return { include, libs: [path.join(libdir, 'libssl.a'), path.join(libdir, 'libcrypto.a')] };
+}
+
 function sources() {
   const list = path.join(CSRC, 'SOURCES');
   if (!fs.existsSync(list)) throw new Error(`redisx: ${list} is missing (the package's C sources; scripts/generate.js writes them)`);
@@ -75,7 +111,7 @@ function hiredis() {
   return { include, lib };
 }
 
-module.exports = { hiredis, sources };
+module.exports = { hiredis, openssl, sources };
 
 if (require.main === module) {
   try {
@@ -83,7 +119,9 @@ if (require.main === module) {
     if (what === 'sources') console.log(sources().join('\n'));
     else if (what === 'hiredis-include') console.log(hiredis().include);
     else if (what === 'hiredis-lib') console.log(hiredis().lib);
-    else throw new Error('usage: gyp.js sources | hiredis-include | hiredis-lib');
+    else if (what === 'openssl-include') console.log(openssl().include);
+    else if (what === 'openssl-libs') console.log(openssl().libs.join('\n'));
+    else throw new Error('usage: gyp.js sources | hiredis-include | hiredis-lib | openssl-include | openssl-libs');
   } catch (e) {
     process.stderr.write(`${e.message}\n`);
     process.exit(1);

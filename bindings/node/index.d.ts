@@ -34,6 +34,35 @@ export interface ClientOptions {
   /** Called with the core's log lines at or above logLevel (default "warn"). */
   onLog?: (line: LogLine) => void;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** TLS for every connection: `true` or an object turns it on (as a
+   *  rediss:// URL does), `false` turns it off even for rediss://. */
+  tls?: boolean | TlsOptions;
+}
+
+/** TLS settings (the core's redisx_options_set_tls_* setters). Files are
+ *  read when the client opens: one that cannot be loaded throws
+ *  InvalidArgument naming it. A failed handshake (untrusted certificate,
+ *  another host's certificate, a client certificate required but not given)
+ *  makes operations reject with ConnectionError, the reason in its message. */
+export interface TlsOptions {
+  /** PEM file of the CAs that may sign the server's certificate, instead of
+   *  the system's store. */
+  caFile?: string | null;
+  /** Directory of CA certificates in OpenSSL's hashed layout (`openssl rehash`). */
+  caDir?: string | null;
+  /** Client certificate (PEM, may hold the chain), for servers that require
+   *  one (Redis' default, tls-auth-clients yes). */
+  certFile?: string | null;
+  /** Its private key (PEM, unencrypted); default: the key is in certFile. */
+  keyFile?: string | null;
+  /** Name sent as SNI and checked against the certificate, instead of the
+   *  URL's host (SNI is not sent for an IP address). */
+  serverName?: string | null;
+  /** Whether the certificate must name the host; default true. */
+  verifyHostname?: boolean;
+  /** INSECURE: accept any server certificate, unverified (tests and
+   *  throwaway servers only; the core logs a warning). Default false. */
+  insecureSkipVerify?: boolean;
 }
 
 export interface RedisxEvent {

@@ -202,7 +202,49 @@ const OPTION_KEYS = new Set([
   'onLog',
   'logLevel',
   'reconnectBackoff',
+  'tls',
 ]);
+
+// The `tls` option's keys and the C setter each one reaches; every rule
+// (defaults, what a combination means, loading the files) is the core's.
+const TLS_STRINGS = ['caFile', 'caDir', 'certFile', 'keyFile', 'serverName'];
+const TLS_BOOLEANS = ['verifyHostname', 'insecureSkipVerify'];
+const TLS_KEYS = new Set([...TLS_STRINGS, ...TLS_BOOLEANS]);
+
+/** `tls`: true / an object (TLS on, as rediss:// does, with those
+ *  settings) or false (TLS off, overriding rediss://), as ioredis takes it. */
+function setTls(opts, tls) {
+  if (typeof tls === 'boolean') {
+    N.redisx_options_set_tls(opts, tls ? 1 : 0);
+    return;
+  }
+  if (!isOptionsObject(tls)) {
+    throw invalid(`tls must be a boolean or an object, got ${tls === null ? 'null' : typeof tls}`);
+  }
+  for (const k of Object.keys(tls)) {
+    if (!TLS_KEYS.has(k)) throw invalid(`unknown tls option ${JSON.stringify(k)}`);
+  }
+  for (const k of TLS_STRINGS) {
+    const v = tls[k];
+    if (v !== undefined && v !== null && typeof v !== 'string') {
+      throw invalid(`tls.${k} must be a string, got ${typeof v}`);
+    }
+  }
+  for (const k of TLS_BOOLEANS) {
+    if (tls[k] !== undefined && typeof tls[k] !== 'boolean') throw invalid(`tls.${k} must be a boolean, got ${typeof tls[k]}`);
+  }
+  N.redisx_options_set_tls(opts, 1);
+  if (tls.caFile != null) N.redisx_options_set_tls_ca_file(opts, tls.caFile);
+  if (tls.caDir != null) N.redisx_options_set_tls_ca_dir(opts, tls.caDir);
+  if (tls.certFile != null || tls.keyFile != null) {
+    N.redisx_options_set_tls_client_cert(opts, tls.certFile ?? null, tls.keyFile ?? null);
+  }
+  if (tls.serverName != null) N.redisx_options_set_tls_server_name(opts, tls.serverName);
+  if (tls.verifyHostname !== undefined) N.redisx_options_set_tls_verify_hostname(opts, tls.verifyHostname ? 1 : 0);
+  if (tls.insecureSkipVerify !== undefined) {
+    N.redisx_options_set_tls_insecure_skip_verify(opts, tls.insecureSkipVerify ? 1 : 0);
+  }
+}
 
 function checkFunction(f, what) {
   if (f !== undefined && typeof f !== 'function') throw invalid(`${what} must be a function`);
@@ -334,6 +376,7 @@ class Client {
         if (options.username !== undefined || options.password !== undefined) {
           N.redisx_options_set_auth(opts, options.username ?? null, options.password ?? null);
         }
+        if (options.tls !== undefined) setTls(opts, options.tls);
         for (const [opt, primitive] of [
           ['failOpenLocks', N.REDISX_PRIMITIVE_LOCK],
           ['failOpenRateLimits', N.REDISX_PRIMITIVE_RATELIMIT],

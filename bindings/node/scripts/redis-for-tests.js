@@ -7,6 +7,7 @@ const fs = require('node:fs');
 const net = require('node:net');
 const os = require('node:os');
 const path = require('node:path');
+const tls = require('node:tls');
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -43,25 +44,87 @@ async function ping(port) {
   });
 }
 
-async function startRedis() {
+async function tlsPing(port, certs) {
+  return new Promise((resolve) => {
+    const s = tls.connect({
+      port,
+      host: '127.0.0.1',
+      ca: fs.readFileSync(path.join(certs, 'ca.crt')),
+      cert: fs.readFileSync(path.join(certs, 'client.crt')),
+      key: fs.readFileSync(path.join(certs, 'client.key')),
+      checkServerIdentity: () => undefined,
+    });
+    s.on('error', () => resolve(false));
+    s.on('secureConnect', () => s.write('PING\r\n'));
+    s.on('data', (d) => {
+      s.destroy();
+      resolve(d.toString().startsWith('+PONG'));
+    });
+  });
+}
+
+// Test certificates made with the openssl CLI (as tests/c/harness.c does):
+// a CA, a server certificate for 127.0.0.1 and localhost, a client
+// certificate, and another CA that signed none of them.
+const MAKE_CERTS = `set -e; cd "$1"; o() { openssl "$@" >/dev/null 2>&1; }
+ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
+o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-node-test-ca
+o req -x509 -new $ec -keyout other-ca.key -out other-ca.crt -days 3 -subj /CN=redisx-node-other-ca
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' >server.ext
+printf 'extendedKeyUsage=clientAuth\\n' >client.ext
+o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost
+o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext
+o req -new $ec -keyout client.key -out client.csr -subj /CN=redisx-node-test-client
+o x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 3 -extfile client.ext
+`;
+
+/** A fresh folder of test certificates (remove it with fs.rmSync). */
+function makeCerts() {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redisx-node-certs-'));
+  execFileSync('sh', ['-c', MAKE_CERTS, 'sh', dir], { stdio: 'inherit' });
+  return dir;
+}
+
+/**
+ * A redis-server of its own. With `tls: { certs, authClients }` it listens
+ * on TLS only (`--port 0`), with the certificates of makeCerts(), and asks
+ * for client certificates as `authClients` says ('yes', 'optional', 'no').
+ */
+async function startRedis({ tls: tlsOpts } = {}) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redisx-node-test-'));
   const pidfile = path.join(dir, 'redis.pid');
   for (let attempt = 0; attempt < 5; attempt++) {
     const port = await freePort();
+    const listen = tlsOpts
+      ? [
+          '--port', '0', '--tls-port', String(port),
+          '--tls-cert-file', path.join(tlsOpts.certs, 'server.crt'),
+          '--tls-key-file', path.join(tlsOpts.certs, 'server.key'),
+          '--tls-ca-cert-file', path.join(tlsOpts.certs, 'ca.crt'),
+          '--tls-auth-clients', tlsOpts.authClients || 'optional',
+        ]
+      : ['--port', String(port)];
     try {
       execFileSync('redis-server', [
-        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
+        ...listen, '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no',
         '--daemonize', 'yes', '--pidfile', pidfile, '--dir', dir, '--logfile', path.join(dir, 'redis.log'),
       ], { stdio: 'inherit' });
     } catch {
       continue;
     }
-    for (let i = 0; i < 200; i++) {
-      if (fs.existsSync(pidfile) && (await ping(port))) {
+    for (let i = 0; i < 400; i++) {
+      if (fs.existsSync(pidfile) && (await (tlsOpts ? tlsPing(port, tlsOpts.certs) : ping(port)))) {
         const pid = Number(fs.readFileSync(pidfile, 'utf8').trim());
-        return { port, url: `redis://127.0.0.1:${port}`, pid, dir };
+        return { port, url: `${tlsOpts ? 'rediss' : 'redis'}://127.0.0.1:${port}`, pid, dir };
       }
       await sleep(25);
+    }
+    // Not answering: stop it before the next port is tried.
+    if (fs.existsSync(pidfile)) {
+      try {
+        process.kill(Number(fs.readFileSync(pidfile, 'utf8').trim()), 'SIGKILL');
+      } catch {}
+      fs.rmSync(pidfile, { force: true });
     }
   }
   throw new Error(`could not start redis-server (see ${dir})`);
@@ -93,4 +156,4 @@ function uniq(label) {
   return `${label}-${process.pid}-${++n}`;
 }
 
-module.exports = { startRedis, stopRedis, sleep, eventually, uniq, freePort };
+module.exports = { startRedis, stopRedis, makeCerts, sleep, eventually, uniq, freePort };

@@ -15,12 +15,15 @@
 # 2. In a fresh folder, `npm install --offline` of the tarball with an empty
 #    npm cache, SWIG=/bin/false and a pkg-config that finds nothing: a lock,
 #    a rate-limit check and an idempotency round trip against a throwaway
-#    redis-server; the .node the process loaded needs no libredisx or
-#    libhiredis (readelf -d) and exports only Node-API entry points. Again
-#    with --ignore-scripts: the prebuild needs no install step.
+#    redis-server, and a lock over rediss:// against a TLS-only one
+#    (certificates from the openssl CLI); the .node the process loaded needs
+#    no libredisx, libhiredis, libssl or libcrypto (readelf -d: the core,
+#    hiredis and OpenSSL are linked in) and exports only Node-API entry
+#    points. Again with --ignore-scripts: the prebuild needs no install step.
 # 3. The same tarball, offline again, built from its own sources
 #    (REDISX_BUILD_FROM_SOURCE=1): the fallback when no prebuild fits.
-#    Without hiredis that build stops with a message naming libhiredis-dev.
+#    Without hiredis that build stops with a message naming libhiredis-dev,
+#    without OpenSSL's static libraries one naming libssl-dev.
 # 4. An unsupported platform is refused at install time with a message (by
 #    npm, and by the install step when npm is told to --force).
 # 5. `npm install /abs/path/bindings/node` from another folder, on a fresh
@@ -37,12 +40,56 @@ if [ -n "$keep" ]; then
 fi
 mkdir -p "$dist"
 dist=$(cd "$dist" && pwd)
-for tool in npm node readelf nm git; do
+for tool in npm node readelf nm git openssl redis-cli; do
   command -v "$tool" >/dev/null || { echo "packaged/node: $tool not found" >&2; exit 2; }
 done
 start_redis_if_needed
 work=$(mktemp -d "${TMPDIR:-/tmp}/redisx-packaged-node-XXXXXX")
 on_exit 'rm -rf "$work"'
+
+# A TLS-only redis-server of this script (client certificates not asked
+# for), with a CA and a server certificate for 127.0.0.1 made here.
+mkdir "$work/tls"
+(
+  cd "$work/tls"
+  o() { openssl "$@" >/dev/null 2>&1; }
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  o req -x509 -new "${ec[@]}" -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-packaged-ca
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+  o req -new "${ec[@]}" -keyout server.key -out server.csr -subj /CN=localhost
+  o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext
+) || { echo "packaged/node: the openssl CLI could not make test certificates"; exit 1; }
+tls_pid=
+stop_tls_redis() {
+  [ -n "$tls_pid" ] || return 0
+  kill "$tls_pid" 2>/dev/null || true
+  for _ in $(seq 50); do pid_alive "$tls_pid" || break; sleep 0.1; done
+  if pid_alive "$tls_pid"; then kill -KILL "$tls_pid" 2>/dev/null || true; fi
+  tls_pid=
+}
+on_exit stop_tls_redis
+tls_url=
+for _ in $(seq 10); do
+  port=$(free_port)
+  rm -f "$work/tls/redis.pid"
+  redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    --tls-cert-file "$work/tls/server.crt" --tls-key-file "$work/tls/server.key" \
+    --tls-ca-cert-file "$work/tls/ca.crt" --tls-auth-clients no \
+    --pidfile "$work/tls/redis.pid" --dir "$work/tls" --logfile "$work/tls/redis.log" >/dev/null || continue
+  for _ in $(seq 100); do
+    [ -s "$work/tls/redis.pid" ] && tls_pid=$(cat "$work/tls/redis.pid")
+    if [ -n "$tls_pid" ] && [ "$(redis-cli --tls --cacert "$work/tls/ca.crt" -h 127.0.0.1 -p "$port" info server \
+      2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$tls_pid" ]; then
+      tls_url=rediss://127.0.0.1:$port
+      break 2
+    fi
+    [ -n "$tls_pid" ] && ! pid_alive "$tls_pid" && break
+    sleep 0.05
+  done
+  stop_tls_redis
+done
+[ -n "$tls_url" ] || { echo "packaged/node: could not start a TLS redis-server"; cat "$work/tls/redis.log" 2>/dev/null; exit 1; }
+echo "packaged/node: a TLS-only redis-server at $tls_url"
 npm_q=(--no-audit --no-fund --loglevel=error)
 
 log "packaged/node: npm pack into $dist"
@@ -89,6 +136,17 @@ const { Client } = require('redisx');
   } finally {
     await c.close();
   }
+  // rediss:// with the test CA: the addon's own OpenSSL does the handshake.
+  const t = Client.fromUrl(process.argv[3], {
+    prefix: `packaged-${process.pid}`, tls: { caFile: process.argv[4] }, connectTimeout: 10000, commandTimeout: 10000,
+  });
+  try {
+    const token = await t.withLock('job', { ttl: 5000, wait: 5000 }, async (lk) => lk.fencingToken);
+    if (!(token > 0)) throw new Error(`tls lock: fencing token ${token}`);
+    console.log(`ok: rediss:// lock (fencing token ${token})`);
+  } finally {
+    await t.close();
+  }
   const maps = fs.readFileSync('/proc/self/maps', 'utf8').split('\n');
   const loaded = [...new Set(maps.map((l) => l.split(/\s+/)[5]).filter((p) => p && p.endsWith('.node')))];
   console.log(`loaded: ${loaded.join(' ')}`);
@@ -103,12 +161,12 @@ offline_env=(env PKG_CONFIG_LIBDIR="$work/empty-pc" PKG_CONFIG_PATH= SWIG=/bin/f
 check_addon() { # app_dir expected_path_part
   local out node_file
   cp "$work/app.js" "$1/app.js"
-  out=$(cd "$1" && node app.js "$REDISX_URL") || { echo "$out"; echo "packaged/node: the app failed in $1"; exit 1; }
+  out=$(cd "$1" && node app.js "$REDISX_URL" "$tls_url" "$work/tls/ca.crt") || { echo "$out"; echo "packaged/node: the app failed in $1"; exit 1; }
   echo "$out" | sed 's/^/  /'
   node_file=$(echo "$out" | sed -n 's/^loaded: //p')
   [ -n "$node_file" ] && [ "${node_file#* }" = "$node_file" ] || { echo "packaged/node: loaded .node files: '$node_file'"; exit 1; }
   case $node_file in *"$2"*) ;; *) echo "packaged/node: loaded $node_file, expected one under $2"; exit 1 ;; esac
-  if readelf -d "$node_file" | grep NEEDED | grep -Ei 'redisx|hiredis'; then
+  if readelf -d "$node_file" | grep NEEDED | grep -Ei 'redisx|hiredis|libssl|libcrypto'; then
     echo "packaged/node: $node_file needs the libraries above"
     exit 1
   fi
@@ -151,6 +209,15 @@ if out=$(cd "$work/app-src" && "${offline_env[@]}" REDISX_BUILD_FROM_SOURCE=1 RE
 fi
 echo "$out" | grep -q 'install libhiredis-dev' || { echo "packaged/node: no libhiredis-dev in the message: $out"; exit 1; }
 echo "  $(echo "$out" | grep -m1 'install libhiredis-dev' | sed 's/^npm error //')"
+
+log "packaged/node: a build from source without OpenSSL's static libraries stops naming libssl-dev"
+if out=$(cd "$work/app-src" && "${offline_env[@]}" REDISX_BUILD_FROM_SOURCE=1 REDISX_OPENSSL_LIBDIR="$work/none" \
+  npm rebuild redisx --cache "$work/cache-src" --offline "${npm_q[@]}" 2>&1); then
+  echo "packaged/node: the build went ahead without OpenSSL"
+  exit 1
+fi
+echo "$out" | grep -q 'install libssl-dev' || { echo "packaged/node: no libssl-dev in the message: $out"; exit 1; }
+echo "  $(echo "$out" | grep -m1 'install libssl-dev' | sed 's/^npm error //')"
 
 log "packaged/node: an unsupported platform is refused at install time"
 # Node (npm included) made to report darwin: npm refuses the package for its

@@ -319,6 +319,22 @@ type GONAME uintptr
 %redisx_go_bytes(response, response_len)
 %redisx_go_bytes(metadata, metadata_len)
 
+/* ---- optional strings ----------------------------------------------------- */
+
+/* redisx_options_set_tls_client_cert's key_file: an empty Go string is NULL
+ * (the key is in the certificate's file, as the header says), since a Go
+ * string cannot be nil. Every other string argument keeps SWIG's mapping (""
+ * stays "", which the setters refuse with their own message). The default
+ * freearg (free) still applies, and free(NULL) is a no-op. */
+%typemap(in) const char *key_file (char *temp = NULL) %{
+	if ($input.n > 0) {
+		temp = (char *)malloc($input.n + 1);
+		memcpy(temp, $input.p, $input.n);
+		temp[$input.n] = '\0';
+	}
+	$1 = ($1_ltype)temp;
+%}
+
 /* ---- binary-safe command arguments ---------------------------------------- */
 
 /* One [][]byte; the goin typemap flattens it (cgo forbids passing Go memory

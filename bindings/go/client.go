@@ -227,7 +227,9 @@ func WithEventKeys() Option {
 }
 
 // Open creates a client for the server at url:
-// redis://[user[:password]@]host[:port][/db] or unix:///path.sock[?db=N].
+// redis://[user[:password]@]host[:port][/db], the same over TLS as
+// rediss://... (see WithTLSCAFile and the other WithTLS options), or
+// unix:///path.sock[?db=N].
 // It connects in the background: an unreachable server is not an error
 // here, but operations fail until it is reachable. Malformed URLs give
 // ErrInvalidURL, bad options ErrInvalidArgument.

@@ -99,3 +99,27 @@ func ExampleClient_BeginIdempotent() {
 		fmt.Println("key reused for another request")
 	}
 }
+
+// rediss:// with a private CA and a client certificate (for a server with
+// tls-auth-clients yes). The system's CA store is used when no CA is given;
+// the certificate must name the URL's host unless WithTLSServerName says
+// which name it carries.
+func ExampleWithTLSCAFile() {
+	c, err := redisx.Open("rediss://redis.internal:6380/0",
+		redisx.WithTLSCAFile("/etc/redis/tls/ca.crt"),
+		redisx.WithTLSClientCert("/etc/redis/tls/client.crt", "/etc/redis/tls/client.key"))
+	if err != nil {
+		panic(err) // ErrInvalidArgument naming a file that cannot be loaded
+	}
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	lk, err := c.Lock(ctx, "nightly-report", 30*time.Second)
+	if errors.Is(err, redisx.ErrConnection) {
+		fmt.Println("cannot reach Redis:", err) // e.g. "... TLS handshake: certificate verify failed: ..."
+		return
+	} else if err != nil {
+		panic(err)
+	}
+	defer lk.Release(context.Background())
+}

@@ -5,19 +5,22 @@
 # `pkg-config redisx` on PATH that fail when called, then again through
 # `go mod vendor` and -mod=vendor. Each binary takes a lock, checks a rate
 # limit and makes an idempotency round trip against a throwaway redis-server,
-# and must not need libredisx (nor libhiredis: it is linked statically).
+# and must not need libredisx (nor libhiredis, libssl or libcrypto: they are
+# linked statically); the first also makes them over rediss:// against a
+# TLS-only redis-server, with a CA the openssl CLI makes.
 # Then `go get MODULE@vX.Y.Z` from a file proxy that holds the module zip
 # the go tool would make from the tag (the folder plus the root LICENSE),
 # extracted read-only into a module cache, as from proxy.golang.org.
-# CGO_ENABLED=0, another platform and a machine without hiredis must fail
-# with messages that name cgo, Linux and libhiredis-dev.
+# CGO_ENABLED=0, another platform and a machine without hiredis or OpenSSL
+# must fail with messages that name cgo, Linux, libhiredis-dev and
+# libssl-dev.
 #
 #   tests/packaged/go.sh
 source "$(dirname "$0")/../../scripts/lib.sh"
 set -euo pipefail
 module=github.com/redisx/redisx/bindings/go
 
-for tool in go cc readelf; do
+for tool in go cc readelf openssl redis-server redis-cli; do
   command -v "$tool" >/dev/null 2>&1 || { echo "packaged/go: $tool not found" >&2; exit 2; }
 done
 
@@ -84,7 +87,11 @@ func main() {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	prefix := "packaged-go-" + strconv.Itoa(os.Getpid()) + "-" + os.Args[2]
-	c, err := redisx.Open(os.Args[1], redisx.WithPrefix(prefix))
+	opts := []redisx.Option{redisx.WithPrefix(prefix)}
+	if ca := os.Getenv("PACKAGED_TLS_CA"); ca != "" { // for a rediss:// URL
+		opts = append(opts, redisx.WithTLSCAFile(ca))
+	}
+	c, err := redisx.Open(os.Args[1], opts...)
 	check(err == nil, "open: %v", err)
 	defer c.Close()
 
@@ -121,8 +128,8 @@ GO
 no_libredisx() { # binary
   local needed
   needed=$(readelf -d "$1" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p')
-  if grep -q 'redisx\|hiredis' <<<"$needed"; then
-    echo "packaged/go: $1 needs a shared redisx/hiredis library:" >&2
+  if grep -q 'redisx\|hiredis\|libssl\|libcrypto' <<<"$needed"; then
+    echo "packaged/go: $1 needs a shared redisx/hiredis/OpenSSL library:" >&2
     echo "$needed" >&2
     exit 1
   fi
@@ -132,10 +139,51 @@ no_libredisx() { # binary
 unset REDISX_URL
 start_redis_if_needed
 
+# A TLS-only redis-server (client certificates not required) with a CA and
+# a server certificate for 127.0.0.1 made here.
+tls=$work/tls
+mkdir "$tls"
+(
+  cd "$tls"
+  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
+  openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 2 -subj "/CN=packaged go CA" \
+    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+  openssl req -new "${ec[@]}" -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
+    -extfile server.ext 2>/dev/null
+)
+stop_tls_redis() {
+  local pid
+  pid=$(cat "$tls/redis.pid" 2>/dev/null) || return 0
+  kill "$pid" 2>/dev/null || true
+  for _ in $(seq 50); do pid_alive "$pid" || return 0; sleep 0.1; done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+on_exit stop_tls_redis
+tls_url=
+for attempt in $(seq 5); do
+  port=$(free_port)
+  redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --tls-cert-file "$tls/server.crt" \
+    --tls-key-file "$tls/server.key" --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients no \
+    --save '' --appendonly no --daemonize yes --pidfile "$tls/redis.pid" --dir "$tls" \
+    --logfile "$tls/redis.log" >/dev/null || continue
+  for _ in $(seq 100); do
+    if [ "$(redis-cli --tls --cacert "$tls/ca.crt" -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
+      tls_url=rediss://127.0.0.1:$port
+      break 2
+    fi
+    sleep 0.05
+  done
+  stop_tls_redis
+done
+[ -n "$tls_url" ] || { cat "$tls/redis.log" >&2 2>/dev/null; echo "packaged/go: cannot start a TLS redis-server" >&2; exit 1; }
+
 log "packaged/go: go build (replace, offline, no swig, no libredisx)"
 go build -o app .
 no_libredisx app
 ./app "$REDISX_URL" mod
+PACKAGED_TLS_CA=$tls/ca.crt ./app "$tls_url" mod-tls
 
 log "packaged/go: go mod vendor, go build -mod=vendor"
 go mod vendor
@@ -257,5 +305,20 @@ if go build -o app-nohiredis . >"$work/nohiredis.log" 2>&1; then
 fi
 grep -q 'libhiredis-dev' "$work/nohiredis.log" || { cat "$work/nohiredis.log" >&2; echo "packaged/go: no libhiredis-dev message" >&2; exit 1; }
 grep -m1 'libhiredis-dev' "$work/nohiredis.log"
+
+log "packaged/go: without OpenSSL's headers the build names libssl-dev"
+# They are on the compiler's default path, which a build cannot take away:
+# a copy of the module that looks for a header that does not exist stands in
+# for a machine without libssl-dev.
+cp -R "$work/module" "$work/module-nossl"
+sed -i 's#<openssl/ssl.h>#<openssl/nonexistent-ssl.h>#' "$work/module-nossl/internal/capi/cgo.go"
+grep -q 'nonexistent-ssl.h' "$work/module-nossl/internal/capi/cgo.go" || { echo "packaged/go: cgo.go has no OpenSSL check" >&2; exit 1; }
+go mod edit -replace="$module=$work/module-nossl"
+if go build -o app-nossl . >"$work/nossl.log" 2>&1; then
+  echo "packaged/go: a build without OpenSSL's headers succeeded" >&2
+  exit 1
+fi
+grep -q 'libssl-dev' "$work/nossl.log" || { cat "$work/nossl.log" >&2; echo "packaged/go: no libssl-dev message" >&2; exit 1; }
+grep -m1 'libssl-dev' "$work/nossl.log"
 
 log "packaged/go: passed"

@@ -1473,7 +1473,7 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(redisx
   char *arg2 = 0 ;
   char *arg3 = 0 ;
   char *temp2 ;
-  char *temp3 ;
+  char *temp3 = NULL ;
   redisx_status result;
   _gostring_ _swig_go_result;
   
@@ -1485,9 +1485,11 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(redisx
   arg2 = (char *)temp2;
   
   
-  temp3 = (char *)malloc(_swig_go_2.n + 1);
-  memcpy(temp3, _swig_go_2.p, _swig_go_2.n);
-  temp3[_swig_go_2.n] = '\0';
+  if (_swig_go_2.n > 0) {
+    temp3 = (char *)malloc(_swig_go_2.n + 1);
+    memcpy(temp3, _swig_go_2.p, _swig_go_2.n);
+    temp3[_swig_go_2.n] = '\0';
+  }
   arg3 = (char *)temp3;
   
   

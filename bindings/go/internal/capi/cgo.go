@@ -7,8 +7,9 @@
 // it is stale): capi.go and capi_wrap.c are SWIG's output, core-*.c, ffi-*.c
 // and the .h files are the core's C sources (scripts/core-sources), and
 // include/redisx holds the public headers. So building needs a C compiler
-// and hiredis (Debian: libhiredis-dev, linked statically from libhiredis.a),
-// and neither SWIG nor an installed libredisx.
+// hiredis (Debian: libhiredis-dev, linked statically from libhiredis.a) and
+// OpenSSL for rediss:// (Debian: libssl-dev, linked statically from libssl.a
+// and libcrypto.a), and neither SWIG nor an installed libredisx.
 //
 // Generated code stays out of the public package's way: it lives here, has
 // no tests of its own, and go.i avoids SWIG's swigCopyString, whose
@@ -22,14 +23,22 @@ package capi
 // a form cgo's flag allow-list accepts. Elsewhere, add hiredis' include
 // directory to CGO_CFLAGS and its library directory to CGO_LDFLAGS.
 //
+// TLS (rediss://): REDISX_WITH_TLS compiles the core's core/tls.c for real
+// (without it, it is stubs that refuse rediss://), with OpenSSL 3 from
+// Debian's libssl-dev: headers on the default include path, libssl.a and
+// libcrypto.a linked statically (the same -l: form, libssl before
+// libcrypto, which needs -ldl and pthreads), so a program needs no
+// libssl.so/libcrypto.so at run time. OpenSSL elsewhere: add its include and
+// library directories to CGO_CFLAGS/CGO_LDFLAGS as for hiredis.
+//
 // The #errors below are compiled before any .c file of the package (cgo
 // reads this preamble first), so an unsupported platform or a machine
-// without hiredis gets one line that says what is wrong instead of a
-// cascade of errors. The core is Linux-only (eventfd, getrandom).
+// without hiredis or OpenSSL gets one line that says what is wrong instead
+// of a cascade of errors. The core is Linux-only (eventfd, getrandom).
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/include -I/usr/include/hiredis -DREDISX_BUILDING -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
-#cgo LDFLAGS: -l:libhiredis.a -lpthread
+#cgo CFLAGS: -I${SRCDIR}/include -I/usr/include/hiredis -DREDISX_BUILDING -DREDISX_WITH_TLS -D_GNU_SOURCE -D_FILE_OFFSET_BITS=64
+#cgo LDFLAGS: -l:libhiredis.a -l:libssl.a -l:libcrypto.a -ldl -lpthread
 
 #if !defined(__linux__)
 #error "redisx supports Linux only (its C core uses eventfd and getrandom)"
@@ -37,6 +46,9 @@ package capi
 #if defined(__has_include)
 #if !__has_include(<hiredis.h>)
 #error "redisx needs hiredis' headers and libhiredis.a: install libhiredis-dev (apt-get install libhiredis-dev), or add their directories to CGO_CFLAGS/CGO_LDFLAGS"
+#endif
+#if !__has_include(<openssl/ssl.h>)
+#error "redisx needs OpenSSL's headers and libssl.a/libcrypto.a (for rediss://): install libssl-dev (apt-get install libssl-dev), or add their directories to CGO_CFLAGS/CGO_LDFLAGS"
 #endif
 #endif
 */

@@ -470,7 +470,7 @@ Test(slots, an_unknown_endpoint_is_where_the_command_went)
 Test(slots, bad_redirects_are_refused_with_the_text)
 {
     const char *bad[] = {
-        "",                    "MOVED",           "MOVED 3999",        "MOVED 3999 host",  "MOVED 3999 host:",
+        "",                    "MOVED",           "ASK",               "MOVED 3999",        "MOVED 3999 host",  "MOVED 3999 host:",
         "MOVED 3999 host:0",   "MOVED 3999 host:65536", "MOVED 3999 host:99999", "MOVED 16384 h:1", "MOVED -1 h:1",
         "MOVED x h:1",         "MOVED  1 h:1",    "MOVED 1 h:1 ",      "MOVED 1 [::1]",    "MOVED 1 [::1]7000",
         "MOVED 1 []:7000",     "ERR 3999 h:6380", "host:6380",         "MOVEDX 1 h:1",     "ASK 1 a b:1",

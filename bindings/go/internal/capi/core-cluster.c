@@ -457,8 +457,9 @@ redisx_status redisx__redirect_parse(redisx__redirect *out, const char *msg, siz
     redisx__cluster_err kind = redisx__cluster_err_of(msg, len);
     if (kind != REDISX__CERR_MOVED && kind != REDISX__CERR_ASK)
         return redisx__fail(REDISX_ERR_PROTOCOL, "not a MOVED or ASK redirect: \"%.*s\"", shown, msg ? msg : "");
-    const char *p = msg + (kind == REDISX__CERR_MOVED ? 6 : 4), *end = msg + len;
-    const char *sp = memchr(p, ' ', (size_t)(end - p));
+    size_t skip = kind == REDISX__CERR_MOVED ? 6 : 4; /* the word and its space */
+    const char *p = msg + (skip < len ? skip : len), *end = msg + len;
+    const char *sp = p < end ? memchr(p, ' ', (size_t)(end - p)) : NULL;
     long slot = sp ? parse_uint(p, (size_t)(sp - p), REDISX__SLOTS - 1) : -1;
     if (slot < 0)
         return redisx__fail(REDISX_ERR_PROTOCOL, "redirect without a slot in 0..16383: \"%.*s\"", shown, msg);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "client_impl.h"
+#include "tls.h"
 
 static void *io_main(void *arg)
 {
@@ -51,6 +52,24 @@ redisx_status redisx__client_open(redisx_client **out, const redisx_options *opt
         st = redisx__fail(REDISX_ERR_INVALID, "an ACL user needs a password");
         goto fail_ep;
     }
+    int tls = opts->tls_set ? opts->tls_on : c->ep.tls;
+    if (tls && c->ep.is_unix) {
+        st = redisx__fail(REDISX_ERR_INVALID, "TLS over a unix socket is not supported (Redis serves TLS on TCP only)");
+        goto fail_ep;
+    }
+    if (tls) {
+        /* Certificates and keys are loaded now: a wrong path fails the open,
+         * not every connect. */
+        st = redisx__tls_ctx_new(&c->tls_ctx, &c->opts);
+        if (st != REDISX_OK)
+            goto fail_ep;
+        c->tls_name = c->opts.tls_server_name ? c->opts.tls_server_name : c->ep.host;
+        if (c->opts.tls_insecure)
+            redisx__log(c, REDISX_LOG_WARN,
+                        "TLS certificate verification is OFF (redisx_options_set_tls_insecure_skip_verify): "
+                        "connections to %s are encrypted but not authenticated",
+                        c->ep.host);
+    }
     c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (c->wake_fd < 0) {
         st = redisx__fail(REDISX_ERR_CONNECTION, "eventfd: %s", strerror(errno));
@@ -83,6 +102,7 @@ fail_fd:
     pthread_cond_destroy(&c->io_cv);
     close(c->wake_fd);
 fail_ep:
+    redisx__tls_ctx_free(c->tls_ctx);
     redisx__endpoint_clear(&c->ep);
 fail_opts:
     redisx__options_clear(&c->opts);
@@ -104,6 +124,7 @@ void redisx__client_unref(redisx_client *c)
     pthread_mutex_destroy(&c->stats_mu);
     pthread_mutex_destroy(&c->loop_mu);
     pthread_cond_destroy(&c->io_cv);
+    redisx__tls_ctx_free(c->tls_ctx);
     redisx__endpoint_clear(&c->ep);
     redisx__options_clear(&c->opts);
     free(c);

@@ -25,6 +25,8 @@ struct redisx_client {
     atomic_int refs;
     redisx_options opts; /* private copy */
     redisx__endpoint ep; /* URL merged with the auth override */
+    struct redisx__tls_ctx *tls_ctx; /* NULL: plain connections */
+    const char *tls_name; /* SNI and the name the certificate must carry */
 
     pthread_mutex_t mu; /* guards the submission list and io_exited */
     redisx__cmd *sub_head, *sub_tail;

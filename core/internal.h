@@ -199,7 +199,11 @@ typedef struct redisx__endpoint {
     int db;
     char *user;
     char *password;
+    int tls; /* rediss:// */
 } redisx__endpoint;
+
+/* Whether this build speaks TLS (compiled with REDISX_WITH_TLS; tls.c). */
+int redisx__tls_available(void);
 
 /* Parses a Redis URL into ep (whose previous content is freed on success). */
 redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url);
@@ -227,6 +231,11 @@ struct redisx_options {
     void *state_user;
     redisx_queue *queue;
     unsigned queue_what;
+    /* TLS (see tls.h). tls_set: redisx_options_set_tls() overrides the URL. */
+    int tls_set, tls_on;
+    char *tls_ca_file, *tls_ca_dir, *tls_cert_file, *tls_key_file, *tls_server_name;
+    int tls_verify_hostname; /* default 1 */
+    int tls_insecure; /* redisx_options_set_tls_insecure_skip_verify */
 };
 redisx_status redisx__options_init(redisx_options *o);
 void redisx__options_clear(redisx_options *o);

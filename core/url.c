@@ -1,4 +1,5 @@
-/* Redis URL parsing: redis://[user[:password]@]host[:port][/db] and
+/* Redis URL parsing: redis://[user[:password]@]host[:port][/db],
+ * rediss://... (the same over TLS, in a build with TLS) and
  * unix:///path.sock[?db=N]. Pure logic, unit-tested in tests/c/test_url.c. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -117,15 +118,23 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
         return REDISX_OK;
     }
 
-    if (strncmp(url, "redis://", 8) != 0) {
-        if (strstr(url, "://") && strncmp(url, "rediss://", 9) == 0)
+    const char *p;
+    if (strncmp(url, "redis://", 8) == 0) {
+        p = url + 8;
+    } else if (strncmp(url, "rediss://", 9) == 0) {
+        if (!redisx__tls_available())
             return redisx__fail(REDISX_ERR_URL, "rediss:// (TLS) is not supported by this build");
-        return redisx__fail(REDISX_ERR_URL, "URL must start with redis:// or unix://");
+        e.tls = 1;
+        p = url + 9;
+    } else {
+        return redisx__fail(REDISX_ERR_URL, redisx__tls_available()
+                                                ? "URL must start with redis://, rediss:// or unix://"
+                                                : "URL must start with redis:// or unix://");
     }
-    const char *p = url + 8;
     const char *end = p + strcspn(p, "/?#");
     if (*end == '?' || *end == '#')
-        return redisx__fail(REDISX_ERR_URL, "query strings and fragments are not supported in redis:// URLs");
+        return redisx__fail(REDISX_ERR_URL, "query strings and fragments are not supported in %s URLs",
+                            e.tls ? "rediss://" : "redis://");
 
     /* userinfo: the last '@' before the path, so passwords may contain '@'
      * only when escaped, but a literal one is tolerated too. */

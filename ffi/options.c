@@ -183,3 +183,80 @@ redisx_status redisx_options_set_queue(redisx_options *opts, redisx_queue *queue
     opts->queue_what = queue ? what : 0;
     return REDISX_OK;
 }
+
+/* ---- TLS (0.4) ---- */
+
+redisx_status redisx_options_set_tls(redisx_options *opts, int enabled)
+{
+    OPTS_REQUIRED(opts);
+    if (enabled && !redisx__tls_available())
+        return redisx__fail(REDISX_ERR_INVALID, "TLS is not supported by this build");
+    opts->tls_set = 1;
+    opts->tls_on = enabled != 0;
+    return REDISX_OK;
+}
+
+/* Replaces *slot with a copy of value (NULL clears); a path of 1..4096
+ * bytes. */
+static redisx_status set_path(char **slot, const char *value, const char *what)
+{
+    REDISX_FFI_REQUIRE(!value || (*value && strlen(value) <= 4096), "%s must be 1..4096 bytes (NULL clears)", what);
+    char *v = redisx__strdup(value);
+    if (value && !v)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    free(*slot);
+    *slot = v;
+    return REDISX_OK;
+}
+
+redisx_status redisx_options_set_tls_ca_file(redisx_options *opts, const char *path)
+{
+    OPTS_REQUIRED(opts);
+    return set_path(&opts->tls_ca_file, path, "TLS CA file");
+}
+
+redisx_status redisx_options_set_tls_ca_dir(redisx_options *opts, const char *path)
+{
+    OPTS_REQUIRED(opts);
+    return set_path(&opts->tls_ca_dir, path, "TLS CA directory");
+}
+
+redisx_status redisx_options_set_tls_client_cert(redisx_options *opts, const char *cert_file, const char *key_file)
+{
+    OPTS_REQUIRED(opts);
+    REDISX_FFI_REQUIRE(cert_file || !key_file, "a TLS client key needs its certificate");
+    char *cert = NULL, *key = NULL;
+    redisx_status st = set_path(&cert, cert_file, "TLS client certificate file");
+    if (st == REDISX_OK)
+        st = set_path(&key, key_file, "TLS client key file");
+    if (st != REDISX_OK) {
+        free(cert);
+        return st;
+    }
+    free(opts->tls_cert_file);
+    free(opts->tls_key_file);
+    opts->tls_cert_file = cert;
+    opts->tls_key_file = key;
+    return REDISX_OK;
+}
+
+redisx_status redisx_options_set_tls_server_name(redisx_options *opts, const char *name)
+{
+    OPTS_REQUIRED(opts);
+    REDISX_FFI_REQUIRE(!name || strlen(name) <= 253, "TLS server name longer than 253 bytes");
+    return set_path(&opts->tls_server_name, name, "TLS server name");
+}
+
+redisx_status redisx_options_set_tls_verify_hostname(redisx_options *opts, int enabled)
+{
+    OPTS_REQUIRED(opts);
+    opts->tls_verify_hostname = enabled != 0;
+    return REDISX_OK;
+}
+
+redisx_status redisx_options_set_tls_insecure_skip_verify(redisx_options *opts, int insecure)
+{
+    OPTS_REQUIRED(opts);
+    opts->tls_insecure = insecure != 0;
+    return REDISX_OK;
+}

@@ -32,7 +32,7 @@ mkdir -p "$outdir"
 outdir=$(cd "$outdir" && pwd)
 
 # ---- build dependencies: install only what is missing ----------------------
-needed=(debhelper dpkg-dev cmake ninja-build pkg-config libhiredis-dev fakeroot build-essential)
+needed=(debhelper dpkg-dev cmake ninja-build pkg-config libhiredis-dev libssl-dev fakeroot build-essential)
 missing=()
 for pkg in "${needed[@]}"; do
   dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

@@ -52,7 +52,7 @@ need_packages() {
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 }
 
-BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libhiredis-dev redis-server redis-tools)
+BUILD_PACKAGES=(build-essential cmake ninja-build pkg-config libhiredis-dev libssl-dev openssl redis-server redis-tools)
 
 # Prints a loopback TCP port that nothing listens on: one the kernel hands
 # out (python3), else a random one that refuses a connection (bash /dev/tcp).

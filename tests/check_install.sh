@@ -17,7 +17,7 @@ src=$REDISX_ROOT/tests/install
 cc -o "$work/consumer_pc" "$src/consumer.c" $(pkg-config --cflags --libs redisx) -Wl,-rpath,"$libdir"
 "$work/consumer_pc" "$REDISX_URL"
 cc -o "$work/consumer_pc_static" "$src/consumer.c" $(pkg-config --static --cflags redisx) \
-  "$libdir/libredisx.a" $(pkg-config --static --libs-only-l hiredis) -pthread
+  "$libdir/libredisx.a" $(pkg-config --static --libs-only-l redisx | sed 's/-lredisx//') -pthread
 "$work/consumer_pc_static" "$REDISX_URL"
 if ldd "$work/consumer_pc_static" | grep -q libredisx; then
   echo "static consumer still links libredisx.so"; exit 1

@@ -54,6 +54,24 @@ static const char *server_bin(void)
     return b && *b ? b : "redis-server";
 }
 
+const char *rt_tls_dir(void)
+{
+    const char *d = getenv("REDISX_TEST_TLS_DIR");
+    return d ? d : "";
+}
+
+const char *rt_tls_file(const char *name, char *buf, size_t n)
+{
+    snprintf(buf, n, "%s/%s", rt_tls_dir(), name);
+    return buf;
+}
+
+int rt_tls_mode(void)
+{
+    const char *t = getenv("REDISX_TEST_TLS");
+    return t && strcmp(t, "1") == 0;
+}
+
 static int launch(rt_server *s)
 {
     char port[16];
@@ -66,21 +84,42 @@ static int launch(rt_server *s)
         if (devnull >= 0) {
             dup2(devnull, 1);
         }
-        char sock[300], nodes[300];
+        char sock[300], nodes[300], cert[300], key[300], ca[300];
         snprintf(sock, sizeof sock, "%s/redis.sock", s->dir);
         snprintf(nodes, sizeof nodes, "%s/nodes.conf", s->dir);
-        execlp(server_bin(), server_bin(), "--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly",
-               "no", "--daemonize", "yes", "--pidfile", s->pidfile, "--dir", s->dir, "--logfile", "redis.log",
-               "--unixsocket", sock, "--unixsocketperm", "700", "--cluster-enabled", s->cluster ? "yes" : "no",
-               "--cluster-config-file", nodes,
-               /* a replica's first sync starts at once, not after 5 s */
-               "--repl-diskless-sync-delay", "0",
-               /* CLUSTER SLOTS lists a replica once its offset moved: a
-               * master pings into the stream every second, not every 10 */
-               "--repl-ping-replica-period", "1",
-               /* nodes ping each other at least every half of this: a
-               * replica shows in CLUSTER SLOTS everywhere in seconds */
-               "--cluster-node-timeout", "5000", (char *)NULL);
+        const char *argv[48];
+        int n = 0;
+        argv[n++] = server_bin();
+        argv[n++] = "--port";
+        argv[n++] = s->tls ? "0" : port;
+        if (s->tls) {
+            argv[n++] = "--tls-port";
+            argv[n++] = port;
+            argv[n++] = "--tls-cert-file";
+            argv[n++] = rt_tls_file("server.crt", cert, sizeof cert);
+            argv[n++] = "--tls-key-file";
+            argv[n++] = rt_tls_file("server.key", key, sizeof key);
+            argv[n++] = "--tls-ca-cert-file";
+            argv[n++] = rt_tls_file("ca.crt", ca, sizeof ca);
+            argv[n++] = "--tls-auth-clients";
+            argv[n++] = s->tls_auth_clients ? "yes" : "no";
+        }
+        const char *rest[] = {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes",
+                              "--pidfile", s->pidfile, "--dir", s->dir, "--logfile", "redis.log", "--unixsocket",
+                              sock, "--unixsocketperm", "700", "--cluster-enabled", s->cluster ? "yes" : "no",
+                              "--cluster-config-file", nodes,
+                              /* a replica's first sync starts at once, not after 5 s */
+                              "--repl-diskless-sync-delay", "0",
+                              /* CLUSTER SLOTS lists a replica once its offset moved: a
+                               * master pings into the stream every second, not every 10 */
+                              "--repl-ping-replica-period", "1",
+                              /* nodes ping each other at least every half of this: a
+                               * replica shows in CLUSTER SLOTS everywhere in seconds */
+                              "--cluster-node-timeout", "5000"};
+        for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
+            argv[n++] = rest[i];
+        argv[n] = NULL;
+        execvp(server_bin(), (char *const *)argv);
         _exit(127);
     }
     int status;
@@ -95,10 +134,12 @@ static int launch(rt_server *s)
     return -1;
 }
 
-static int start(rt_server *s, int cluster)
+static int start(rt_server *s, int cluster, int tls, int auth_clients)
 {
     memset(s, 0, sizeof *s);
     s->cluster = cluster;
+    s->tls = tls;
+    s->tls_auth_clients = auth_clients;
     snprintf(s->dir, sizeof s->dir, "/tmp/redisx-test-XXXXXX");
     if (!mkdtemp(s->dir))
         return -1;
@@ -113,16 +154,33 @@ static int start(rt_server *s, int cluster)
 
 int rt_server_start(rt_server *s)
 {
-    return start(s, 0);
+    return start(s, 0, rt_tls_mode(), 0);
+}
+
+redisx_status rt_options_server(redisx_options *o, const rt_server *s, const char *host)
+{
+    char url[320], ca[300];
+    snprintf(url, sizeof url, "%s://%s:%d", s->tls ? "rediss" : "redis", host ? host : "127.0.0.1", s->port);
+    redisx_status st = redisx_options_set_url(o, url);
+    if (st == REDISX_OK && s->tls)
+        st = redisx_options_set_tls_ca_file(o, rt_tls_file("ca.crt", ca, sizeof ca));
+    return st;
+}
+
+int rt_server_start_tls(rt_server *s, int auth_clients)
+{
+    return start(s, 0, 1, auth_clients);
 }
 
 redisx_client *rt_client_on(const rt_server *s, const char *prefix)
 {
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s->port);
+    char url[64], ca[300];
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d", s->tls ? "rediss" : "redis", s->port);
     redisx_options *o = NULL;
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
-    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK);
+    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK, "%s", redisx_last_error());
+    if (s->tls)
+        cr_assert_eq(redisx_options_set_tls_ca_file(o, rt_tls_file("ca.crt", ca, sizeof ca)), REDISX_OK);
     if (prefix)
         cr_assert_eq(redisx_options_set_prefix(o, prefix), REDISX_OK, "%s", redisx_last_error());
     redisx_client *c = NULL;
@@ -133,7 +191,7 @@ redisx_client *rt_client_on(const rt_server *s, const char *prefix)
 
 int rt_server_start_cluster(rt_server *s)
 {
-    if (start(s, 1) != 0)
+    if (start(s, 1, 0, 0) != 0)
         return -1;
     redisx_client *c = rt_client_on(s, NULL);
     const char *add[] = {"CLUSTER", "ADDSLOTSRANGE", "0", "16383"};
@@ -250,7 +308,7 @@ int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master)
     if (masters < 3 || replicas_per_master < 0 || total > RT_CLUSTER_MAX)
         return -1;
     for (; c->n < total; c->n++)
-        if (start(&c->node[c->n], 1) != 0)
+        if (start(&c->node[c->n], 1, 0, 0) != 0)
             goto fail;
     char reps[16], out[400];
     snprintf(reps, sizeof reps, "%d", replicas_per_master);
@@ -326,8 +384,17 @@ int rt_port(void)
 const char *rt_url(void)
 {
     static char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", rt_port());
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d", rt_tls_mode() ? "rediss" : "redis", rt_port());
     return url;
+}
+
+redisx_status rt_options_url(redisx_options *o)
+{
+    char ca[300];
+    redisx_status st = redisx_options_set_url(o, rt_url());
+    if (st == REDISX_OK && rt_tls_mode())
+        st = redisx_options_set_tls_ca_file(o, rt_tls_file("ca.crt", ca, sizeof ca));
+    return st;
 }
 
 const char *rt_unique(const char *stem, char *buf, size_t n)
@@ -342,7 +409,7 @@ const char *rt_unique(const char *stem, char *buf, size_t n)
 redisx_client *rt_client_opts(redisx_options *o)
 {
     char prefix[96];
-    cr_assert_eq(redisx_options_set_url(o, rt_url()), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(rt_options_url(o), REDISX_OK, "%s", redisx_last_error());
     cr_assert_eq(redisx_options_set_prefix(o, rt_unique("t", prefix, sizeof prefix)), REDISX_OK);
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
@@ -414,13 +481,73 @@ uint64_t rt_counter(redisx_client *c, const char *primitive, const char *operati
     return v;
 }
 
+/* The test certificates, made with the openssl CLI (EC P-256, valid for
+ * three days) into a fresh folder. */
+static const char make_certs[] =
+    "set -e; cd \"$1\"; o() { openssl \"$@\" >/dev/null 2>&1; }\n"
+    "ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
+    "o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-test-ca\n"
+    "o req -x509 -new $ec -keyout other-ca.key -out other-ca.crt -days 3 -subj /CN=redisx-other-ca\n"
+    "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' >server.ext\n"
+    "printf 'extendedKeyUsage=clientAuth\\n' >client.ext\n"
+    "o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost\n"
+    "o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext\n"
+    "o req -new $ec -keyout client.key -out client.csr -subj /CN=redisx-test-client\n"
+    "o x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 3 -extfile client.ext\n"
+    "o req -new $ec -keyout other-client.key -out other-client.csr -subj /CN=redisx-other-client\n"
+    "o x509 -req -in other-client.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-client.crt "
+    "-days 3 -extfile client.ext\n"
+    "chmod 644 *.key\n";
+
+static char cert_dir[256];
+
+static int certs_make(void)
+{
+    snprintf(cert_dir, sizeof cert_dir, "/tmp/redisx-tls-XXXXXX");
+    if (!mkdtemp(cert_dir))
+        return -1;
+    pid_t pid = fork();
+    if (pid < 0)
+        return -1;
+    if (pid == 0) {
+        execlp("sh", "sh", "-c", make_certs, "sh", cert_dir, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "harness: the openssl CLI could not make test certificates in %s\n", cert_dir);
+        return -1;
+    }
+    setenv("REDISX_TEST_TLS_DIR", cert_dir, 1);
+    return 0;
+}
+
+static void certs_remove(void)
+{
+    static const char *names[] = {"ca.key", "ca.crt", "ca.srl", "other-ca.key", "other-ca.crt", "other-ca.srl",
+                                  "server.ext", "client.ext", "server.key", "server.csr", "server.crt",
+                                  "client.key", "client.csr", "client.crt", "other-client.key",
+                                  "other-client.csr", "other-client.crt"};
+    char path[400];
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        snprintf(path, sizeof path, "%s/%s", cert_dir, names[i]);
+        unlink(path);
+    }
+    rmdir(cert_dir);
+}
+
 int main(int argc, char *argv[])
 {
     /* A suite run with REDISX_TEST_PORT set uses that server instead. */
     rt_server shared;
+    int own_certs = (rt_tls_mode() || &rt_wants_tls_certs != NULL) && getenv("REDISX_TEST_TLS_DIR") == NULL;
+    if (own_certs && certs_make() != 0)
+        return 1;
     int own_server = getenv("REDISX_TEST_PORT") == NULL;
-    if (own_server && rt_server_start(&shared) != 0) {
+    if (own_server && start(&shared, 0, rt_tls_mode(), 0) != 0) {
         fprintf(stderr, "harness: cannot start %s on a free port\n", server_bin());
+        if (own_certs)
+            certs_remove();
         return 1;
     }
     struct criterion_test_set *tests = criterion_initialize();
@@ -434,6 +561,8 @@ int main(int argc, char *argv[])
         result = !criterion_run_all_tests(tests);
     if (own_server)
         rt_server_stop(&shared);
+    if (own_certs)
+        certs_remove();
     criterion_finalize(tests);
     return result;
 }

@@ -13,10 +13,16 @@ typedef struct rt_server {
     char dir[256];
     char pidfile[300];
     int cluster; /* started with --cluster-enabled yes */
+    int tls; /* TLS only (--port 0 --tls-port <port>), certificates from rt_tls_dir() */
+    int tls_auth_clients; /* --tls-auth-clients yes: a client certificate is required */
 } rt_server;
 
-/* Starts redis-server on a free 127.0.0.1 port; 0 on success. */
+/* Starts redis-server on a free 127.0.0.1 port (TLS-only in TLS mode, see
+ * rt_tls_mode); 0 on success. */
 int rt_server_start(rt_server *s);
+/* Sets the URL of `s` (on `host`, NULL: 127.0.0.1) on o, with the test CA
+ * when it serves TLS (no assert: usable in forked children). */
+redisx_status rt_options_server(redisx_options *o, const rt_server *s, const char *host);
 /* The same with --cluster-enabled yes: one node serving every slot (waits
  * until CLUSTER INFO says cluster_state:ok); 0 on success. */
 int rt_server_start_cluster(rt_server *s);
@@ -37,7 +43,12 @@ typedef struct rt_cluster {
 int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master);
 /* Stops every node and removes their directories. */
 void rt_cluster_stop(rt_cluster *c);
-/* Opens a client on `s` with `prefix` (NULL: the default). */
+/* The same serving TLS only on its port, with the test certificates
+ * (server.crt for 127.0.0.1 and localhost, signed by ca.crt); a client
+ * certificate is required when auth_clients. 0 on success. */
+int rt_server_start_tls(rt_server *s, int auth_clients);
+/* Opens a client on `s` with `prefix` (NULL: the default); over TLS
+ * (trusting ca.crt) when `s` serves TLS. */
 redisx_client *rt_client_on(const rt_server *s, const char *prefix);
 /* Starts it again on the same port (after rt_server_kill). */
 int rt_server_restart(rt_server *s);
@@ -49,8 +60,25 @@ pid_t rt_server_pid(const rt_server *s);
 
 /* Port of the binary's shared server (from REDISX_TEST_PORT). */
 int rt_port(void);
-/* "redis://127.0.0.1:<port>" of the shared server. */
+/* "redis://127.0.0.1:<port>" of the shared server ("rediss://..." in TLS
+ * mode). */
 const char *rt_url(void);
+/* TLS mode (REDISX_TEST_TLS=1, the *_tls ctest variants): the shared
+ * server serves TLS only (no client certificate required), rt_url() is
+ * rediss:// and rt_client*() / rt_options_url() trust the test CA. */
+int rt_tls_mode(void);
+/* Sets rt_url() on o and, in TLS mode, the test CA (no assert: usable in
+ * forked children). */
+redisx_status rt_options_url(redisx_options *o);
+/* The folder of the test certificates (made with the openssl CLI when a
+ * binary starts in TLS mode or defines rt_wants_tls_certs): ca.crt,
+ * server.crt/.key, client.crt/.key (signed by ca.crt), other-ca.crt (an
+ * unrelated CA), other-client.crt/.key (signed by other-ca). */
+const char *rt_tls_dir(void);
+/* rt_tls_dir()/name into buf. */
+const char *rt_tls_file(const char *name, char *buf, size_t n);
+/* A suite defines `const int rt_wants_tls_certs = 1;` to get the certificates. */
+extern const int rt_wants_tls_certs __attribute__((weak));
 /* Opens a client on the shared server with a prefix unique to this test. */
 redisx_client *rt_client(void);
 redisx_client *rt_client_opts(redisx_options *o);

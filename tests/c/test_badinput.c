@@ -92,6 +92,9 @@ static const struct {
     FN(redisx_options_set_prefix), FN(redisx_options_set_connections), FN(redisx_options_set_reconnect_backoff_ms),
     FN(redisx_options_set_fail_policy), FN(redisx_options_set_event_cb), FN(redisx_options_set_event_keys),
     FN(redisx_options_set_log_cb), FN(redisx_options_set_state_cb), FN(redisx_options_set_queue),
+    FN(redisx_options_set_tls), FN(redisx_options_set_tls_ca_file), FN(redisx_options_set_tls_ca_dir),
+    FN(redisx_options_set_tls_client_cert), FN(redisx_options_set_tls_server_name),
+    FN(redisx_options_set_tls_verify_hostname), FN(redisx_options_set_tls_insecure_skip_verify),
     FN(redisx_client_open), FN(redisx_client_open_url), FN(redisx_client_close), FN(redisx_client_prefix),
     FN(redisx_client_stats), FN(redisx_command), FN(redisx_command_async), FN(redisx_reply_free),
     FN(redisx_reply_type_of), FN(redisx_reply_integer), FN(redisx_reply_string), FN(redisx_reply_elements),
@@ -320,6 +323,14 @@ Test(badinput, every_options_setter_rejects_a_null_handle)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_log_cb(NULL, dummy_log, REDISX_LOG_WARN, NULL), "set_log_cb");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_state_cb(NULL, dummy_state, NULL), "set_state_cb");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_queue(NULL, q, REDISX_QUEUE_EVENTS), "set_queue");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls(NULL, 1), "set_tls");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_ca_file(NULL, "ca.crt"), "set_tls_ca_file");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_ca_dir(NULL, "/etc/ssl/certs"), "set_tls_ca_dir");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_client_cert(NULL, "c.crt", "c.key"), "set_tls_client_cert");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_server_name(NULL, "h"), "set_tls_server_name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_verify_hostname(NULL, 1), "set_tls_verify_hostname");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_insecure_skip_verify(NULL, 1),
+              "set_tls_insecure_skip_verify");
     redisx_queue_free(q); /* the refused set_queue took no reference: this frees it */
 }
 
@@ -335,7 +346,11 @@ static size_t bad_urls(url_case *out, size_t max, char **owned)
         {"empty", ""},
         {"http scheme", "http://x"},
         {"no scheme", "127.0.0.1:6379"},
-        {"TLS scheme", "rediss://h"},
+        {"TLS with a query string", "rediss://h?ssl_cert_reqs=none"},
+        {"TLS port 0", "rediss://h:0"},
+        {"TLS db not a number", "rediss://h/x"},
+        {"TLS scheme with one slash", "rediss:/h"},
+        {"TLS scheme misspelt", "redisss://h"},
         {"port 0", "redis://h:0"},
         {"port 65536", "redis://h:65536"},
         {"port 99999", "redis://h:99999"},
@@ -440,7 +455,7 @@ Test(badinput, rejected_url_keeps_the_previous_address)
 {
     redisx_options *o = NULL;
     EXPECT_OK(redisx_options_new(&o), "options");
-    EXPECT_OK(redisx_options_set_url(o, rt_url()), "test server");
+    EXPECT_OK(rt_options_url(o), "test server");
     url_case cases[64];
     char *owned[3];
     size_t n = bad_urls(cases, 64, owned);
@@ -529,7 +544,7 @@ Test(badinput, rejected_prefix_keeps_the_previous_one)
 {
     redisx_options *o = NULL;
     EXPECT_OK(redisx_options_new(&o), "options");
-    EXPECT_OK(redisx_options_set_url(o, rt_url()), "url");
+    EXPECT_OK(rt_options_url(o), "url");
     char keep[96];
     rt_unique("keep", keep, sizeof keep);
     EXPECT_OK(redisx_options_set_prefix(o, keep), "prefix");
@@ -681,7 +696,7 @@ Test(badinput, client_open_rejects_a_user_without_password_and_drops_its_referen
     EXPECT_OK(redisx_queue_new(&q), "queue");
     redisx_options *o = NULL;
     EXPECT_OK(redisx_options_new(&o), "options");
-    EXPECT_OK(redisx_options_set_url(o, rt_url()), "url");
+    EXPECT_OK(rt_options_url(o), "url");
     EXPECT_OK(redisx_options_set_queue(o, q, REDISX_QUEUE_EVENTS | REDISX_QUEUE_STATES), "queue");
     EXPECT_OK(redisx_options_set_auth(o, "someone", NULL), "user without password");
     redisx_client *c = SENTINEL(redisx_client);
@@ -1298,7 +1313,7 @@ Test(badinput, longest_prefix_and_longest_lock_name_work_together)
     char *prefix = filled(128, 'p'), *name = filled(REDISX_LOCK_NAME_MAX, '{');
     redisx_options *o = NULL;
     EXPECT_OK(redisx_options_new(&o), "options");
-    EXPECT_OK(redisx_options_set_url(o, rt_url()), "url");
+    EXPECT_OK(rt_options_url(o), "url");
     EXPECT_OK(redisx_options_set_event_keys(o, 1), "keys in events");
     EXPECT_OK(redisx_options_set_event_cb(o, measure_event_key, &k), "event cb");
     char unique[64];
@@ -1523,7 +1538,7 @@ Test(badinput, lock_calls_after_the_client_is_closed_return_closed)
     /* CLOSED means nothing was sent: the lease is still in Redis. */
     redisx_options *o = NULL;
     EXPECT_OK(redisx_options_new(&o), "options");
-    EXPECT_OK(redisx_options_set_url(o, rt_url()), "url");
+    EXPECT_OK(rt_options_url(o), "url");
     EXPECT_OK(redisx_options_set_prefix(o, prefix), "same prefix");
     redisx_client *c2 = NULL;
     EXPECT_OK(redisx_client_open(&c2, o), "second client");

@@ -70,11 +70,9 @@ static void wait_calls(done *d, int n, long long within_ms)
 
 static redisx_client *client_on(const rt_server *s, int64_t command_timeout_ms)
 {
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s->port);
     redisx_options *o = NULL;
     redisx_options_new(&o);
-    redisx_options_set_url(o, url);
+    cr_assert_eq(rt_options_server(o, s, NULL), REDISX_OK, "%s", redisx_last_error());
     redisx_options_set_command_timeout_ms(o, command_timeout_ms);
     redisx_options_set_reconnect_backoff_ms(o, 20, 200);
     redisx_client *c = NULL;

@@ -37,11 +37,9 @@ static void count_states(redisx_client *c, int conn, redisx_conn_state st, const
 
 static redisx_client *client_for(const rt_server *s, int64_t timeout_ms)
 {
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", s->port);
     redisx_options *o = NULL;
     redisx_options_new(&o);
-    redisx_options_set_url(o, url);
+    cr_assert_eq(rt_options_server(o, s, NULL), REDISX_OK, "%s", redisx_last_error());
     redisx_options_set_command_timeout_ms(o, timeout_ms);
     redisx_options_set_reconnect_backoff_ms(o, 20, 200);
     redisx_options_set_state_cb(o, count_states, NULL);
@@ -288,10 +286,12 @@ Test(fault, host_names_are_resolved)
      * this also covers going on to the next address after a refusal. */
     rt_server s;
     cr_assert_eq(rt_server_start(&s), 0);
-    char url[64];
-    snprintf(url, sizeof url, "redis://localhost:%d", s.port);
+    redisx_options *o = NULL;
+    redisx_options_new(&o);
+    cr_assert_eq(rt_options_server(o, &s, "localhost"), REDISX_OK, "%s", redisx_last_error());
     redisx_client *c = NULL;
-    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK);
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
+    redisx_options_free(o);
     cr_assert_eq(lock_cycle(c, "localhost"), REDISX_OK, "%s", redisx_last_error());
     redisx_client_close(c);
     rt_server_stop(&s);

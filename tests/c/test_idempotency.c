@@ -168,7 +168,7 @@ Test(idempotency, a_record_of_a_killed_process_is_taken_over_after_its_lease)
         redisx_options *o = NULL;
         redisx_client *kc = NULL;
         redisx_idem *rec = NULL;
-        if (redisx_options_new(&o) || redisx_options_set_url(o, rt_url()) || redisx_options_set_prefix(o, prefix) ||
+        if (redisx_options_new(&o) || rt_options_url(o) || redisx_options_set_prefix(o, prefix) ||
             redisx_client_open(&kc, o) || redisx_idem_begin(&rec, kc, "crash", "fp", 2, 5000, 0) ||
             redisx_idem_state_of(rec) != REDISX_IDEM_NEW)
             _exit(2);
@@ -188,7 +188,7 @@ Test(idempotency, a_record_of_a_killed_process_is_taken_over_after_its_lease)
 
     redisx_options *o = NULL;
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
-    cr_assert_eq(redisx_options_set_url(o, rt_url()), REDISX_OK);
+    cr_assert_eq(rt_options_url(o), REDISX_OK);
     cr_assert_eq(redisx_options_set_prefix(o, prefix), REDISX_OK);
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);

@@ -85,7 +85,7 @@ Test(lock, four_processes_increment_exactly_under_the_lock, .timeout = 300)
             /* Each process opens its own client, as separate services would. */
             redisx_options *o = NULL;
             redisx_client *c = NULL;
-            if (redisx_options_new(&o) || redisx_options_set_url(o, rt_url()) ||
+            if (redisx_options_new(&o) || rt_options_url(o) ||
                 redisx_options_set_prefix(o, prefix) || redisx_client_open(&c, o))
                 _exit(2);
             redisx_options_free(o);
@@ -112,7 +112,7 @@ Test(lock, fencing_tokens_strictly_increase_across_holders)
     redisx_client *a = rt_client();
     redisx_options *o = NULL;
     redisx_options_new(&o);
-    redisx_options_set_url(o, rt_url());
+    rt_options_url(o);
     redisx_options_set_prefix(o, redisx_client_prefix(a)); /* same keys, other client */
     redisx_client *b = NULL;
     cr_assert_eq(redisx_client_open(&b, o), REDISX_OK);
@@ -672,11 +672,13 @@ Test(lock, close_during_an_in_flight_wait_attempt_reports_closed)
     /* A private server: CLIENT PAUSE would stall the other tests. */
     rt_server srv;
     cr_assert_eq(rt_server_start(&srv), 0);
-    char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", srv.port);
+    redisx_options *o = NULL;
+    redisx_options_new(&o);
+    cr_assert_eq(rt_options_server(o, &srv, NULL), REDISX_OK, "%s", redisx_last_error());
     redisx_client *c = NULL, *admin = NULL;
-    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK);
-    cr_assert_eq(redisx_client_open_url(&admin, url), REDISX_OK);
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
+    cr_assert_eq(redisx_client_open(&admin, o), REDISX_OK);
+    redisx_options_free(o);
     redisx_lock *a = NULL;
     cr_assert_eq(redisx_lock_acquire(&a, c, "inflight", 10000, 0), REDISX_OK);
     char key[256];

@@ -36,6 +36,30 @@ Test(url, host_port_db)
     redisx__endpoint_clear(&ep);
 }
 
+Test(url, rediss_is_the_same_url_over_tls)
+{
+    if (!redisx__tls_available()) {
+        parse_bad("rediss://h", REDISX_ERR_URL);
+        cr_assert(strstr(redisx_last_error(), "not supported by this build") != NULL);
+        return;
+    }
+    redisx__endpoint ep = parse_ok("rediss://u:p%40ss@redis.example.org:6380/2");
+    cr_assert_eq(ep.tls, 1);
+    cr_assert_str_eq(ep.host, "redis.example.org");
+    cr_assert_eq(ep.port, 6380);
+    cr_assert_eq(ep.db, 2);
+    cr_assert_str_eq(ep.user, "u");
+    cr_assert_str_eq(ep.password, "p@ss");
+    redisx__endpoint_clear(&ep);
+    ep = parse_ok("rediss://[::1]");
+    cr_assert_eq(ep.tls, 1);
+    cr_assert_eq(ep.port, 6379);
+    redisx__endpoint_clear(&ep);
+    ep = parse_ok("redis://h");
+    cr_assert_eq(ep.tls, 0);
+    redisx__endpoint_clear(&ep);
+}
+
 Test(url, defaults_port_6379_db_0)
 {
     redisx__endpoint ep = parse_ok("redis://10.0.0.1");
@@ -122,7 +146,8 @@ Test(url, rejects_malformed)
     longurl[sizeof longurl - 1] = '\0';
     const char *bad[] = {"",
                          "http://h",
-                         "rediss://h",
+                         "rediss://h?x=1",
+                         "rediss:/h",
                          "redis://h:0",
                          "redis://h:65536",
                          "redis://h:12ab",

@@ -20,7 +20,11 @@ REDISX_API redisx_status redisx_options_new(redisx_options **out);
 REDISX_API void redisx_options_free(redisx_options *opts);
 
 /** Server address: redis://[user[:password]@]host[:port][/db] (IPv6 hosts in
- *  brackets, percent-escapes in user and password) or unix:///path.sock
+ *  brackets, percent-escapes in user and password),
+ *  rediss://[user[:password]@]host[:port][/db] (the same over TLS; the TLS
+ *  settings come from the redisx_options_set_tls_* setters, no query
+ *  options; a build without TLS refuses it with REDISX_ERR_URL "rediss://
+ *  (TLS) is not supported by this build"; since 0.4) or unix:///path.sock
  *  (optionally ?db=N). REDISX_ERR_URL with the reason in redisx_last_error()
  *  when malformed; the options keep their previous address then. */
 REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char *url);
@@ -32,7 +36,8 @@ REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char
 REDISX_API redisx_status redisx_options_set_auth(redisx_options *opts, const char *user, const char *password);
 
 /** Timeout for establishing a connection (name lookup, done off the I/O
- *  thread, plus TCP connect plus AUTH/SELECT); 1..3600000 ms. */
+ *  thread, plus TCP connect plus the TLS handshake plus AUTH/SELECT);
+ *  1..3600000 ms. */
 REDISX_API redisx_status redisx_options_set_connect_timeout_ms(redisx_options *opts, int64_t ms);
 
 /** Timeout of each command, from submission to reply, 1..3600000 ms. A
@@ -89,6 +94,62 @@ REDISX_API redisx_status redisx_options_set_state_cb(redisx_options *opts, redis
  *  (events, logs, state changes, lost locks), in addition to any callback.
  *  The client keeps its own reference to the queue. NULL detaches. */
 REDISX_API redisx_status redisx_options_set_queue(redisx_options *opts, redisx_queue *queue, unsigned what);
+
+/* ---- TLS (0.4) ----------------------------------------------------------
+ *
+ * rediss:// (or redisx_options_set_tls(opts, 1)) makes every connection of
+ * the client, the subscriber included, TLS 1.2 or later. By default the
+ * server's certificate must chain to a CA of the system's store (or of the
+ * CA file/directory set here) and name the URL's host (or the server name
+ * set here). CA, certificate and key files are read when the client opens:
+ * a file that cannot be loaded fails redisx_client_open() with
+ * REDISX_ERR_INVALID naming it. A connection that fails its handshake (a
+ * certificate not trusted, another host's certificate, a client certificate
+ * required but not given, a server not speaking TLS, the connect timeout)
+ * counts as a failed connect: commands waiting for it complete with
+ * REDISX_ERR_CONNECTION and the reason in redisx_last_error(), e.g.
+ * "127.0.0.1:6380: TLS handshake: certificate verify failed: Hostname
+ * mismatch (...)". A build without TLS keeps every setter, but
+ * redisx_options_set_tls(opts, 1) returns REDISX_ERR_INVALID there. */
+
+/** TLS on (non-zero) or off, overriding the URL's scheme in either order
+ *  (like redisx_options_set_auth). REDISX_ERR_INVALID for on in a build
+ *  without TLS; TLS with a unix:// URL is REDISX_ERR_INVALID at open. (0.4) */
+REDISX_API redisx_status redisx_options_set_tls(redisx_options *opts, int enabled);
+
+/** PEM file of the CAs that may sign the server's certificate, instead of
+ *  the system's store (NULL: the system's store, unless a CA directory is
+ *  set). (0.4) */
+REDISX_API redisx_status redisx_options_set_tls_ca_file(redisx_options *opts, const char *path);
+
+/** Directory of CA certificates in OpenSSL's hashed layout (c_rehash /
+ *  `openssl rehash`), with or instead of the CA file. NULL clears. (0.4) */
+REDISX_API redisx_status redisx_options_set_tls_ca_dir(redisx_options *opts, const char *path);
+
+/** Client certificate (PEM, may hold the chain) and its private key (PEM,
+ *  unencrypted; NULL: the key is in cert_file), for servers that require
+ *  one (Redis' default, tls-auth-clients yes). Both NULL clears; a key
+ *  without a certificate is REDISX_ERR_INVALID. (0.4) */
+REDISX_API redisx_status redisx_options_set_tls_client_cert(redisx_options *opts, const char *cert_file,
+                                                            const char *key_file);
+
+/** The name sent as SNI and checked against the server's certificate,
+ *  instead of the URL's host (for a server reached by IP address or through
+ *  a tunnel). SNI is not sent for an IP literal. NULL clears. (0.4) */
+REDISX_API redisx_status redisx_options_set_tls_server_name(redisx_options *opts, const char *name);
+
+/** Whether the certificate must name the host (default on). Off, any
+ *  certificate signed by a trusted CA is accepted, whoever it was issued
+ *  to. (0.4) */
+REDISX_API redisx_status redisx_options_set_tls_verify_hostname(redisx_options *opts, int enabled);
+
+/** INSECURE: non-zero accepts any server certificate, unverified — the
+ *  connection is encrypted but anyone on the path can impersonate the
+ *  server and read everything, passwords included. For tests and
+ *  throwaway servers only. The client logs a REDISX_LOG_WARN at open and on
+ *  every connect, and each CONNECTED state change says "certificate NOT
+ *  verified". Default 0. (0.4) */
+REDISX_API redisx_status redisx_options_set_tls_insecure_skip_verify(redisx_options *opts, int insecure);
 
 REDISX_END_DECLS
 

@@ -67,7 +67,7 @@ typedef _gostring_ swig_type_35;
 typedef _gostring_ swig_type_36;
 typedef _gostring_ swig_type_37;
 typedef _gostring_ swig_type_38;
-typedef long long swig_type_39;
+typedef _gostring_ swig_type_39;
 typedef _gostring_ swig_type_40;
 typedef _gostring_ swig_type_41;
 typedef _gostring_ swig_type_42;
@@ -75,91 +75,103 @@ typedef _gostring_ swig_type_43;
 typedef _gostring_ swig_type_44;
 typedef _gostring_ swig_type_45;
 typedef _gostring_ swig_type_46;
-typedef _goslice_ swig_type_47;
+typedef _gostring_ swig_type_47;
 typedef _gostring_ swig_type_48;
-typedef _goslice_ swig_type_49;
-typedef long long swig_type_50;
-typedef _goslice_ swig_type_51;
-typedef long long swig_type_52;
-typedef long long swig_type_53;
+typedef _gostring_ swig_type_49;
+typedef _gostring_ swig_type_50;
+typedef long long swig_type_51;
+typedef _gostring_ swig_type_52;
+typedef _gostring_ swig_type_53;
 typedef _gostring_ swig_type_54;
 typedef _gostring_ swig_type_55;
-typedef long long swig_type_56;
-typedef long long swig_type_57;
+typedef _gostring_ swig_type_56;
+typedef _gostring_ swig_type_57;
 typedef _gostring_ swig_type_58;
-typedef _gostring_ swig_type_59;
-typedef long long swig_type_60;
-typedef _gostring_ swig_type_61;
-typedef _gostring_ swig_type_62;
-typedef long long swig_type_63;
+typedef _goslice_ swig_type_59;
+typedef _gostring_ swig_type_60;
+typedef _goslice_ swig_type_61;
+typedef long long swig_type_62;
+typedef _goslice_ swig_type_63;
 typedef long long swig_type_64;
-typedef _gostring_ swig_type_65;
+typedef long long swig_type_65;
 typedef _gostring_ swig_type_66;
 typedef _gostring_ swig_type_67;
 typedef long long swig_type_68;
-typedef _gostring_ swig_type_69;
-typedef long long swig_type_70;
+typedef long long swig_type_69;
+typedef _gostring_ swig_type_70;
 typedef _gostring_ swig_type_71;
-typedef _gostring_ swig_type_72;
+typedef long long swig_type_72;
 typedef _gostring_ swig_type_73;
-typedef long long swig_type_74;
+typedef _gostring_ swig_type_74;
 typedef long long swig_type_75;
-typedef _gostring_ swig_type_76;
+typedef long long swig_type_76;
 typedef _gostring_ swig_type_77;
 typedef _gostring_ swig_type_78;
 typedef _gostring_ swig_type_79;
 typedef long long swig_type_80;
-typedef long long swig_type_81;
+typedef _gostring_ swig_type_81;
 typedef long long swig_type_82;
 typedef _gostring_ swig_type_83;
 typedef _gostring_ swig_type_84;
-typedef long long swig_type_85;
+typedef _gostring_ swig_type_85;
 typedef long long swig_type_86;
 typedef long long swig_type_87;
 typedef _gostring_ swig_type_88;
-typedef long long swig_type_89;
+typedef _gostring_ swig_type_89;
 typedef _gostring_ swig_type_90;
 typedef _gostring_ swig_type_91;
 typedef long long swig_type_92;
-typedef _gostring_ swig_type_93;
-typedef _gostring_ swig_type_94;
-typedef long long swig_type_95;
+typedef long long swig_type_93;
+typedef long long swig_type_94;
+typedef _gostring_ swig_type_95;
 typedef _gostring_ swig_type_96;
-typedef _gostring_ swig_type_97;
-typedef _gostring_ swig_type_98;
-typedef _gostring_ swig_type_99;
+typedef long long swig_type_97;
+typedef long long swig_type_98;
+typedef long long swig_type_99;
 typedef _gostring_ swig_type_100;
-typedef _gostring_ swig_type_101;
+typedef long long swig_type_101;
 typedef _gostring_ swig_type_102;
 typedef _gostring_ swig_type_103;
 typedef long long swig_type_104;
-typedef long long swig_type_105;
-typedef long long swig_type_106;
+typedef _gostring_ swig_type_105;
+typedef _gostring_ swig_type_106;
 typedef long long swig_type_107;
 typedef _gostring_ swig_type_108;
 typedef _gostring_ swig_type_109;
-typedef _goslice_ swig_type_110;
-typedef long long swig_type_111;
-typedef long long swig_type_112;
+typedef _gostring_ swig_type_110;
+typedef _gostring_ swig_type_111;
+typedef _gostring_ swig_type_112;
 typedef _gostring_ swig_type_113;
 typedef _gostring_ swig_type_114;
-typedef _goslice_ swig_type_115;
+typedef _gostring_ swig_type_115;
 typedef long long swig_type_116;
 typedef long long swig_type_117;
-typedef _gostring_ swig_type_118;
-typedef _goslice_ swig_type_119;
-typedef _goslice_ swig_type_120;
-typedef long long swig_type_121;
-typedef _gostring_ swig_type_122;
-typedef _goslice_ swig_type_123;
-typedef _goslice_ swig_type_124;
-typedef long long swig_type_125;
+typedef long long swig_type_118;
+typedef long long swig_type_119;
+typedef _gostring_ swig_type_120;
+typedef _gostring_ swig_type_121;
+typedef _goslice_ swig_type_122;
+typedef long long swig_type_123;
+typedef long long swig_type_124;
+typedef _gostring_ swig_type_125;
 typedef _gostring_ swig_type_126;
-typedef _gostring_ swig_type_127;
-typedef _gostring_ swig_type_128;
-typedef _goslice_ swig_type_129;
-typedef _goslice_ swig_type_130;
-typedef long long swig_type_131;
+typedef _goslice_ swig_type_127;
+typedef long long swig_type_128;
+typedef long long swig_type_129;
+typedef _gostring_ swig_type_130;
+typedef _goslice_ swig_type_131;
+typedef _goslice_ swig_type_132;
+typedef long long swig_type_133;
+typedef _gostring_ swig_type_134;
+typedef _goslice_ swig_type_135;
+typedef _goslice_ swig_type_136;
+typedef long long swig_type_137;
+typedef _gostring_ swig_type_138;
+typedef _gostring_ swig_type_139;
+typedef _gostring_ swig_type_140;
+typedef _goslice_ swig_type_141;
+typedef _goslice_ swig_type_142;
+typedef long long swig_type_143;
 extern void _wrap_Swig_free_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_93eae939d1465615(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615(void);
@@ -241,22 +253,29 @@ extern swig_type_33 _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(u
 extern swig_type_34 _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
 extern swig_type_35 _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
 extern swig_type_36 _wrap_redisx_options_set_queue_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_37 _wrap_redisx_options_set_tls_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_38 _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(uintptr_t arg1, swig_type_39 arg2);
+extern swig_type_40 _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(uintptr_t arg1, swig_type_41 arg2);
+extern swig_type_42 _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
+extern swig_type_45 _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(uintptr_t arg1, swig_type_46 arg2);
+extern swig_type_47 _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_48 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615(void);
-extern swig_type_37 _wrap_redisx_queue_new_capi_93eae939d1465615(void);
+extern swig_type_49 _wrap_redisx_queue_new_capi_93eae939d1465615(void);
 extern void _wrap_redisx_queue_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_38 _wrap_redisx_queue_pop_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_50 _wrap_redisx_queue_pop_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_39 _wrap_redisx_queue_size_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_51 _wrap_redisx_queue_size_capi_93eae939d1465615(uintptr_t arg1);
 extern void _wrap_redisx_item_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_user_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_status_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_40 _wrap_redisx_item_message_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_52 _wrap_redisx_item_message_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_state_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_connection_capi_93eae939d1465615(uintptr_t arg1);
@@ -267,86 +286,86 @@ extern uintptr_t _wrap_redisx_item_lock_info_capi_93eae939d1465615(uintptr_t arg
 extern uintptr_t _wrap_redisx_item_take_reply_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_idem_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_41 _wrap_redisx_client_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_42 _wrap_redisx_client_open_url_capi_93eae939d1465615(swig_type_43 arg1);
+extern swig_type_53 _wrap_redisx_client_open_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_54 _wrap_redisx_client_open_url_capi_93eae939d1465615(swig_type_55 arg1);
 extern void _wrap_redisx_client_close_capi_93eae939d1465615(uintptr_t arg1);
 extern void _wrap_redisx_client_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_44 _wrap_redisx_cancel_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_45 _wrap_redisx_client_prefix_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_56 _wrap_redisx_cancel_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_57 _wrap_redisx_client_prefix_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615(void);
-extern swig_type_46 _wrap_redisx_command_capi_93eae939d1465615(uintptr_t arg1, swig_type_47 arg2);
-extern swig_type_48 _wrap_redisx_command_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_49 arg2, uintptr_t arg3);
+extern swig_type_58 _wrap_redisx_command_capi_93eae939d1465615(uintptr_t arg1, swig_type_59 arg2);
+extern swig_type_60 _wrap_redisx_command_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_61 arg2, uintptr_t arg3);
 extern void _wrap_redisx_reply_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_50 _wrap_redisx_reply_integer_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_51 _wrap_redisx_reply_string_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_52 _wrap_redisx_reply_elements_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_93eae939d1465615(uintptr_t arg1, swig_type_53 arg2);
-extern swig_type_54 _wrap_redisx_lock_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_55 arg2, swig_type_56 arg3, swig_type_57 arg4);
-extern swig_type_58 _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_59 arg2, swig_type_60 arg3);
-extern swig_type_61 _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3, swig_type_64 arg4, uintptr_t arg5);
-extern swig_type_65 _wrap_redisx_lock_release_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_66 _wrap_redisx_lock_release_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_67 _wrap_redisx_lock_extend_capi_93eae939d1465615(uintptr_t arg1, swig_type_68 arg2);
-extern swig_type_69 _wrap_redisx_lock_extend_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_70 arg2, uintptr_t arg3);
-extern swig_type_71 _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_62 _wrap_redisx_reply_integer_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_63 _wrap_redisx_reply_string_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_64 _wrap_redisx_reply_elements_capi_93eae939d1465615(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_93eae939d1465615(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_redisx_lock_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_67 arg2, swig_type_68 arg3, swig_type_69 arg4);
+extern swig_type_70 _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3);
+extern swig_type_73 _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, swig_type_76 arg4, uintptr_t arg5);
+extern swig_type_77 _wrap_redisx_lock_release_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_78 _wrap_redisx_lock_release_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_79 _wrap_redisx_lock_extend_capi_93eae939d1465615(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_redisx_lock_extend_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_82 arg2, uintptr_t arg3);
+extern swig_type_83 _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_lock_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_72 _wrap_redisx_lock_name_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_73 _wrap_redisx_lock_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_74 _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_75 _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_84 _wrap_redisx_lock_name_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_85 _wrap_redisx_lock_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_86 _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_87 _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_76 _wrap_redisx_lock_inspect_capi_93eae939d1465615(uintptr_t arg1, swig_type_77 arg2);
-extern swig_type_78 _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_79 arg2, uintptr_t arg3);
+extern swig_type_88 _wrap_redisx_lock_inspect_capi_93eae939d1465615(uintptr_t arg1, swig_type_89 arg2);
+extern swig_type_90 _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_91 arg2, uintptr_t arg3);
 extern void _wrap_redisx_lock_info_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_80 _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_81 _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_82 _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_92 _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_94 _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615(void);
-extern swig_type_83 _wrap_redisx_limiter_new_capi_93eae939d1465615(uintptr_t arg1, swig_type_84 arg2, swig_intgo arg3, swig_type_85 arg4, swig_type_86 arg5, swig_type_87 arg6);
+extern swig_type_95 _wrap_redisx_limiter_new_capi_93eae939d1465615(uintptr_t arg1, swig_type_96 arg2, swig_intgo arg3, swig_type_97 arg4, swig_type_98 arg5, swig_type_99 arg6);
 extern void _wrap_redisx_limiter_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_88 _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_89 _wrap_redisx_limiter_capacity_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_90 _wrap_redisx_limiter_check_capi_93eae939d1465615(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
-extern swig_type_93 _wrap_redisx_limiter_check_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_94 arg2, swig_type_95 arg3, uintptr_t arg4);
-extern swig_type_96 _wrap_redisx_limiter_peek_capi_93eae939d1465615(uintptr_t arg1, swig_type_97 arg2);
-extern swig_type_98 _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_99 arg2, uintptr_t arg3);
-extern swig_type_100 _wrap_redisx_limiter_reset_capi_93eae939d1465615(uintptr_t arg1, swig_type_101 arg2);
-extern swig_type_102 _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_103 arg2, uintptr_t arg3);
+extern swig_type_100 _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_101 _wrap_redisx_limiter_capacity_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_limiter_check_capi_93eae939d1465615(uintptr_t arg1, swig_type_103 arg2, swig_type_104 arg3);
+extern swig_type_105 _wrap_redisx_limiter_check_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, uintptr_t arg4);
+extern swig_type_108 _wrap_redisx_limiter_peek_capi_93eae939d1465615(uintptr_t arg1, swig_type_109 arg2);
+extern swig_type_110 _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_111 arg2, uintptr_t arg3);
+extern swig_type_112 _wrap_redisx_limiter_reset_capi_93eae939d1465615(uintptr_t arg1, swig_type_113 arg2);
+extern swig_type_114 _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_115 arg2, uintptr_t arg3);
 extern void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_104 _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_105 _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_106 _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_107 _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_116 _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_118 _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_119 _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615(void);
-extern swig_type_108 _wrap_redisx_idem_begin_capi_93eae939d1465615(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3, swig_type_111 arg4, swig_type_112 arg5);
-extern swig_type_113 _wrap_redisx_idem_begin_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_114 arg2, swig_type_115 arg3, swig_type_116 arg4, swig_type_117 arg5, uintptr_t arg6);
-extern swig_type_118 _wrap_redisx_idem_complete_capi_93eae939d1465615(uintptr_t arg1, swig_type_119 arg2, swig_type_120 arg3, swig_type_121 arg4);
-extern swig_type_122 _wrap_redisx_idem_complete_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_123 arg2, swig_type_124 arg3, swig_type_125 arg4, uintptr_t arg5);
-extern swig_type_126 _wrap_redisx_idem_fail_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_127 _wrap_redisx_idem_fail_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_120 _wrap_redisx_idem_begin_capi_93eae939d1465615(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, swig_type_123 arg4, swig_type_124 arg5);
+extern swig_type_125 _wrap_redisx_idem_begin_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_126 arg2, swig_type_127 arg3, swig_type_128 arg4, swig_type_129 arg5, uintptr_t arg6);
+extern swig_type_130 _wrap_redisx_idem_complete_capi_93eae939d1465615(uintptr_t arg1, swig_type_131 arg2, swig_type_132 arg3, swig_type_133 arg4);
+extern swig_type_134 _wrap_redisx_idem_complete_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_135 arg2, swig_type_136 arg3, swig_type_137 arg4, uintptr_t arg5);
+extern swig_type_138 _wrap_redisx_idem_fail_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_139 _wrap_redisx_idem_fail_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_idem_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_128 _wrap_redisx_idem_key_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_129 _wrap_redisx_idem_response_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_130 _wrap_redisx_idem_metadata_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_131 _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_140 _wrap_redisx_idem_key_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_141 _wrap_redisx_idem_response_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_142 _wrap_redisx_idem_metadata_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_143 _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
 #undef intgo
@@ -550,7 +569,7 @@ func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 var REDISX_FAIL_OPEN Redisx_fail_policy = _swig_getREDISX_FAIL_OPEN()
 
 const REDISX_VERSION_MAJOR int = 0
-const REDISX_VERSION_MINOR int = 3
+const REDISX_VERSION_MINOR int = 4
 const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
@@ -1270,6 +1289,120 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	return swig_r_1
 }
 
+func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
 const REDISX_QUEUE_EVENTS uint = 1
 const REDISX_QUEUE_LOGS uint = 2
 const REDISX_QUEUE_STATES uint = 4
@@ -1530,7 +1663,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_93eae939d1465615(*(*C.swig_type_43)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_93eae939d1465615(*(*C.swig_type_55)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1638,7 +1771,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1660,7 +1793,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1718,7 +1851,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_53(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1734,7 +1867,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)), C.swig_type_56(_swig_i_2), C.swig_type_57(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.swig_type_68(_swig_i_2), C.swig_type_69(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1755,7 +1888,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)), C.swig_type_60(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), C.swig_type_72(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1778,7 +1911,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.swig_type_63(_swig_i_2), C.swig_type_64(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2), C.swig_type_76(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1822,7 +1955,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1837,7 +1970,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_70(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1925,7 +2058,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1946,7 +2079,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2054,7 +2187,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_84)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_85(_swig_i_3), C.swig_type_86(_swig_i_4), C.swig_type_87(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_97(_swig_i_3), C.swig_type_98(_swig_i_4), C.swig_type_99(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2103,7 +2236,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.swig_type_92(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_type_104(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2125,7 +2258,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_type_95(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2142,7 +2275,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2163,7 +2296,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2180,7 +2313,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_101)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2198,7 +2331,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2311,7 +2444,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_2)), C.swig_type_111(_swig_i_3), C.swig_type_112(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_2)), C.swig_type_123(_swig_i_3), C.swig_type_124(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2338,7 +2471,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_2)), C.swig_type_116(_swig_i_3), C.swig_type_117(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_2)), C.swig_type_128(_swig_i_3), C.swig_type_129(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2360,7 +2493,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_2)), C.swig_type_121(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.swig_type_133(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2383,7 +2516,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_2)), C.swig_type_125(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.swig_type_137(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2

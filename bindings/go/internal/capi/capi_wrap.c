@@ -405,7 +405,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615() {
   intgo _swig_go_result;
   
   
-  result = (int)((0*10000+3*100+0));
+  result = (int)((0*10000+4*100+0));
   _swig_go_result = result; 
   return _swig_go_result;
 }
@@ -1404,6 +1404,148 @@ _gostring_ _wrap_redisx_options_set_queue_capi_93eae939d1465615(redisx_options *
   arg3 = (unsigned int)_swig_go_2; 
   
   result = (redisx_status)redisx_options_set_queue(arg1,arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_tls_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  int arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_status)redisx_options_set_tls(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (redisx_status)redisx_options_set_tls_ca_file(arg1,(char const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (redisx_status)redisx_options_set_tls_ca_dir(arg1,(char const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *temp2 ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  temp3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp3, _swig_go_2.p, _swig_go_2.n);
+  temp3[_swig_go_2.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  result = (redisx_status)redisx_options_set_tls_client_cert(arg1,(char const *)arg2,(char const *)arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (redisx_status)redisx_options_set_tls_server_name(arg1,(char const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  int arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_status)redisx_options_set_tls_verify_hostname(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  int arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_status)redisx_options_set_tls_insecure_skip_verify(arg1,arg2);
   _swig_go_result = redisx_go_status(result, NULL);
   return _swig_go_result;
 }

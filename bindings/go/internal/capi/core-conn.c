@@ -32,14 +32,23 @@
 #include <unistd.h>
 
 #include "client_impl.h"
+#include "tls.h"
 
 #if HIREDIS_MAJOR >= 1
 #error "redisx is written against hiredis 0.14; review conn.c before building with hiredis 1.x"
 #endif
 
 /* CONN_RESOLVING: a host name is being looked up on a resolver thread
- * (see "name resolution" below); no socket yet. */
-typedef enum conn_state { CONN_DOWN, CONN_RESOLVING, CONN_CONNECTING, CONN_HANDSHAKE, CONN_READY } conn_state;
+ * (see "name resolution" below); no socket yet. CONN_TLS: TCP is up, the
+ * TLS handshake runs (non-blocking, under the connect deadline). */
+typedef enum conn_state {
+    CONN_DOWN,
+    CONN_RESOLVING,
+    CONN_CONNECTING,
+    CONN_TLS,
+    CONN_HANDSHAKE,
+    CONN_READY
+} conn_state;
 
 typedef struct resolve_req resolve_req;
 
@@ -62,6 +71,13 @@ struct redisx__conn {
     int polled; /* in the set the sleeping I/O thread polls (for POLLIN) */
     struct addrinfo *ai_list, *ai_cur;
     resolve_req *resolve; /* the lookup of this connection, running or unread */
+    /* TLS (NULL: plain). A TLS read or write may wait for the other
+     * direction (POLLIN/POLLOUT in tls_rwant / tls_wwant, 0: its own), and
+     * a write that waited is retried with the same length (tls_wretry). */
+    redisx__tls *tls;
+    short tls_rwant, tls_wwant;
+    size_t tls_wretry;
+    int got_bytes; /* anything received on this socket yet */
     char endpoint[300];
 };
 
@@ -439,6 +455,11 @@ static uint64_t backoff_ns(const redisx_client *c, int failures)
 
 static void conn_close_fd(redisx__conn *cn)
 {
+    redisx__tls_free(cn->tls); /* close_notify goes out before the close */
+    cn->tls = NULL;
+    cn->tls_rwant = cn->tls_wwant = 0;
+    cn->tls_wretry = 0;
+    cn->got_bytes = 0;
     if (cn->fd >= 0)
         close(cn->fd);
     cn->fd = -1;
@@ -492,14 +513,25 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
 
 static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *list, const char *one);
 
+/* The detail of a CONNECTED state: the endpoint, and a warning when its
+ * certificate was not checked. */
+static const char *connected_detail(const redisx_client *c, const redisx__conn *cn, char *buf, size_t n)
+{
+    if (!cn->tls || !c->opts.tls_insecure)
+        return cn->endpoint;
+    snprintf(buf, n, "%s (TLS, certificate NOT verified: insecure_skip_verify)", cn->endpoint);
+    return buf;
+}
+
 static void conn_ready(redisx_client *c, redisx__conn *cn)
 {
+    char buf[400];
     if (cn->is_sub) {
         cn->state = CONN_READY;
         cn->failures = 0;
         cn->ever_connected = 1;
         redisx__log(c, REDISX_LOG_DEBUG, "subscriber connection to %s ready", cn->endpoint);
-        emit_state(c, cn, REDISX_STATE_CONNECTED, cn->endpoint);
+        emit_state(c, cn, REDISX_STATE_CONNECTED, connected_detail(c, cn, buf, sizeof buf));
         send_channels(cn, "SUBSCRIBE", c->channels, NULL);
         return;
     }
@@ -511,7 +543,7 @@ static void conn_ready(redisx_client *c, redisx__conn *cn)
     redisx__stats_add_client(c, REDISX_CLIENT_CONNECTS, 1);
     redisx__stats_add_client(c, REDISX_CLIENT_CONNECTIONS_UP, 1);
     redisx__log(c, REDISX_LOG_INFO, "connection %d to %s ready", cn->idx, cn->endpoint);
-    emit_state(c, cn, REDISX_STATE_CONNECTED, cn->endpoint);
+    emit_state(c, cn, REDISX_STATE_CONNECTED, connected_detail(c, cn, buf, sizeof buf));
     /* Whatever waited for a connection goes out now, oldest first. */
     redisx__cmd *cmd;
     while ((cmd = fifo_pop(&c->wait_head, &c->wait_tail)))
@@ -529,18 +561,10 @@ static int push_handshake(redisx__conn *cn, int argc, const char **argv)
     return 0;
 }
 
-/* TCP (or unix) connection is up: start AUTH/SELECT, or serve at once. */
-static void conn_established(redisx_client *c, redisx__conn *cn)
+/* The byte stream is up (TCP, TLS or unix): start AUTH/SELECT, or serve at
+ * once. */
+static void conn_session(redisx_client *c, redisx__conn *cn)
 {
-    if (cn->ai_list) {
-        freeaddrinfo(cn->ai_list);
-        cn->ai_list = cn->ai_cur = NULL;
-    }
-    if (!c->ep.is_unix) {
-        int one = 1;
-        setsockopt(cn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        setsockopt(cn->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
-    }
     cn->reader = reader_new();
     if (!cn->reader) {
         conn_reset(c, cn, REDISX_ERR_NOMEM, "out of memory");
@@ -563,6 +587,15 @@ static void conn_established(redisx_client *c, redisx__conn *cn)
         const char *a[] = {"SELECT", db};
         rc |= push_handshake(cn, 2, a);
     }
+    if (cn->tls && cn->handshake_left == 0) {
+        /* With TLS 1.3 the client's handshake ends before the server has
+         * checked its certificate: a refusal (certificate required) comes
+         * with the first reply. One PING makes it a failed connect (with
+         * backoff and the reason in every waiting command) rather than a
+         * connection lost, and retried at once, after each success. */
+        const char *a[] = {"PING"};
+        rc |= push_handshake(cn, 1, a);
+    }
     if (rc) {
         conn_reset(c, cn, REDISX_ERR_NOMEM, "out of memory");
         return;
@@ -571,6 +604,63 @@ static void conn_established(redisx_client *c, redisx__conn *cn)
         conn_ready(c, cn);
     else
         cn->state = CONN_HANDSHAKE;
+}
+
+/* The TLS handshake, one step per readiness of the socket. */
+static void conn_tls_step(redisx_client *c, redisx__conn *cn)
+{
+    char why[REDISX__DETAIL - 320];
+    short want = POLLIN;
+    int r = redisx__tls_handshake(cn->tls, &want, why, sizeof why);
+    c->loop_dirty = 1;
+    if (r == 0) {
+        cn->tls_rwant = want;
+        return;
+    }
+    cn->tls_rwant = 0;
+    if (r < 0) {
+        char detail[REDISX__DETAIL];
+        snprintf(detail, sizeof detail, "%s: %s", cn->endpoint, why);
+        conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+        return;
+    }
+    char desc[128];
+    redisx__log(c, REDISX_LOG_DEBUG, "connection %d to %s: %s", cn->idx, cn->endpoint,
+                redisx__tls_describe(cn->tls, desc, sizeof desc));
+    if (c->opts.tls_insecure)
+        redisx__log(c, REDISX_LOG_WARN,
+                    "connection %d to %s: TLS certificate NOT verified (insecure_skip_verify): anyone on the path "
+                    "can impersonate the server",
+                    cn->idx, cn->endpoint);
+    conn_session(c, cn);
+}
+
+/* TCP (or unix) connection is up: TLS first if the client speaks it. */
+static void conn_established(redisx_client *c, redisx__conn *cn)
+{
+    if (cn->ai_list) {
+        freeaddrinfo(cn->ai_list);
+        cn->ai_list = cn->ai_cur = NULL;
+    }
+    if (!c->ep.is_unix) {
+        int one = 1;
+        setsockopt(cn->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+        setsockopt(cn->fd, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof one);
+    }
+    if (!c->tls_ctx) {
+        conn_session(c, cn);
+        return;
+    }
+    char why[REDISX__DETAIL - 320];
+    cn->tls = redisx__tls_new(c->tls_ctx, cn->fd, c->tls_name, why, sizeof why);
+    if (!cn->tls) {
+        char detail[REDISX__DETAIL];
+        snprintf(detail, sizeof detail, "%s: %s", cn->endpoint, why);
+        conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+        return;
+    }
+    cn->state = CONN_TLS;
+    conn_tls_step(c, cn);
 }
 
 /* Starts a non-blocking connect to cn->ai_cur (TCP) or the unix path.
@@ -851,6 +941,84 @@ static void conn_connect_done(redisx_client *c, redisx__conn *cn)
 
 /* ---- reading and writing ------------------------------------------------ */
 
+/* Why a connection may drop before its first reply: a TLS-only port resets
+ * a plain client; a server that requires a client certificate closes a TLS
+ * connection right after the handshake (TLS 1.3 checks it only then, and
+ * its alert is lost when our write meets the reset first). */
+static const char *tls_hint(const redisx__conn *cn)
+{
+    if (cn->got_bytes || cn->npend == 0)
+        return ""; /* answered before, or idle (a server timeout closes those) */
+    return cn->tls ? " right after the TLS handshake (does the server require a client certificate? see "
+                     "redisx_options_set_tls_client_cert)"
+                   : " before any reply (a TLS-only port? then use rediss://)";
+}
+
+/* recv() on the connection, through TLS when it has it. Returns like
+ * recv(); on an error other than EINTR/EAGAIN, detail says what failed. */
+static ssize_t conn_recv(redisx__conn *cn, char *buf, size_t n, char *detail, size_t dlen)
+{
+    if (!cn->tls) {
+        ssize_t r = recv(cn->fd, buf, n, 0);
+        if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            snprintf(detail, dlen, "read from %s: %s%s", cn->endpoint, strerror(errno), tls_hint(cn));
+        return r;
+    }
+    char why[480];
+    short want = POLLIN;
+    ssize_t r = redisx__tls_recv(cn->tls, buf, n, &want, why, sizeof why);
+    int err = errno;
+    cn->tls_rwant = r < 0 && err == EAGAIN ? want : 0;
+    if (r < 0 && err != EAGAIN)
+        snprintf(detail, dlen, "read from %s: %s%s", cn->endpoint, why, err == EPROTO ? "" : tls_hint(cn));
+    errno = err;
+    return r;
+}
+
+/* send() of the unwritten part of the write buffer, through TLS when it has
+ * it (a write that waited is repeated with the same length: the buffer
+ * only grows at its end meanwhile). `flags` adds to MSG_NOSIGNAL. */
+static ssize_t conn_send(redisx__conn *cn, int flags, char *detail, size_t dlen)
+{
+    size_t len = cn->wlen - cn->woff;
+    if (!cn->tls) {
+        ssize_t r = send(cn->fd, cn->wbuf + cn->woff, len, MSG_NOSIGNAL | flags);
+        if (r < 0 && errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+            snprintf(detail, dlen, "write to %s: %s", cn->endpoint, strerror(errno));
+        return r;
+    }
+    if (cn->tls_wretry && cn->tls_wretry <= len)
+        len = cn->tls_wretry;
+    char why[480];
+    short want = POLLOUT;
+    ssize_t r = redisx__tls_send(cn->tls, cn->wbuf + cn->woff, len, &want, why, sizeof why);
+    int err = errno;
+    if (r < 0 && err == EAGAIN) {
+        cn->tls_wretry = len;
+        cn->tls_wwant = want;
+    } else {
+        cn->tls_wretry = 0;
+        cn->tls_wwant = 0;
+    }
+    if (r < 0 && err != EAGAIN)
+        snprintf(detail, dlen, "write to %s: %s%s", cn->endpoint, why, err == EPROTO ? "" : tls_hint(cn));
+    errno = err;
+    return r;
+}
+
+/* A plain connection whose first bytes are a TLS record (an alert or a
+ * handshake: 0x15 or 0x16, then 0x03) went to a TLS port. */
+static int plain_meets_tls(redisx__conn *cn, const char *buf, ssize_t n, char *detail, size_t dlen)
+{
+    int first = !cn->got_bytes;
+    cn->got_bytes = 1;
+    if (cn->tls || !first || n < 2 || (buf[0] != 0x15 && buf[0] != 0x16) || buf[1] != 0x03)
+        return 0;
+    snprintf(detail, dlen, "the server at %s answered with TLS: use a rediss:// URL (or redisx_options_set_tls)",
+             cn->endpoint);
+    return 1;
+}
+
 /* Rewrites an EVALSHA command as EVAL of the script's body. EVAL cannot
  * answer NOSCRIPT (and caches the script again for the EVALSHAs that
  * follow), so a SCRIPT FLUSH, however often, never reaches the caller.
@@ -960,9 +1128,11 @@ static void conn_read(redisx_client *c, redisx__conn *cn)
 {
     char buf[65536];
     for (;;) {
-        ssize_t n = recv(cn->fd, buf, sizeof buf, 0);
+        char detail[REDISX__DETAIL];
+        ssize_t n = conn_recv(cn, buf, sizeof buf, detail, sizeof detail);
         if (n == 0) {
-            conn_reset(c, cn, REDISX_ERR_CONNECTION, "server closed the connection");
+            snprintf(detail, sizeof detail, "server closed the connection%s", tls_hint(cn));
+            conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
             return;
         }
         if (n < 0) {
@@ -970,8 +1140,10 @@ static void conn_read(redisx_client *c, redisx__conn *cn)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            char detail[REDISX__DETAIL];
-            snprintf(detail, sizeof detail, "read from %s: %s", cn->endpoint, strerror(errno));
+            conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+            return;
+        }
+        if (plain_meets_tls(cn, buf, n, detail, sizeof detail)) {
             conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
             return;
         }
@@ -982,7 +1154,6 @@ static void conn_read(redisx_client *c, redisx__conn *cn)
         for (;;) {
             void *reply = NULL;
             if (redisReaderGetReply(cn->reader, &reply) != REDIS_OK) {
-                char detail[REDISX__DETAIL];
                 snprintf(detail, sizeof detail, "protocol error: %s", cn->reader->errstr);
                 conn_reset(c, cn, REDISX_ERR_PROTOCOL, detail);
                 return;
@@ -992,7 +1163,9 @@ static void conn_read(redisx_client *c, redisx__conn *cn)
             if (on_reply(c, cn, reply) != 0)
                 return;
         }
-        if ((size_t)n < sizeof buf)
+        /* A short read emptied the socket; with TLS, bytes may still wait
+         * inside OpenSSL, which poll() never sees: read until it wants more. */
+        if ((size_t)n < sizeof buf && !cn->tls)
             return;
     }
 }
@@ -1000,14 +1173,13 @@ static void conn_read(redisx_client *c, redisx__conn *cn)
 static void conn_write(redisx_client *c, redisx__conn *cn)
 {
     while (cn->woff < cn->wlen) {
-        ssize_t n = send(cn->fd, cn->wbuf + cn->woff, cn->wlen - cn->woff, MSG_NOSIGNAL);
+        char detail[REDISX__DETAIL];
+        ssize_t n = conn_send(cn, 0, detail, sizeof detail);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
             if (errno == EAGAIN || errno == EWOULDBLOCK)
                 return;
-            char detail[REDISX__DETAIL];
-            snprintf(detail, sizeof detail, "write to %s: %s", cn->endpoint, strerror(errno));
             conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
             return;
         }
@@ -1161,10 +1333,16 @@ static void check_conn_deadlines(redisx_client *c, redisx__conn *cn, uint64_t no
         conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
         return;
     }
-    if ((cn->state == CONN_CONNECTING || cn->state == CONN_HANDSHAKE) && now >= cn->connect_deadline) {
+    if ((cn->state == CONN_CONNECTING || cn->state == CONN_TLS || cn->state == CONN_HANDSHAKE) &&
+        now >= cn->connect_deadline) {
         char detail[REDISX__DETAIL];
-        snprintf(detail, sizeof detail, "connect %s: timed out after %lld ms", cn->endpoint,
-                 (long long)c->opts.connect_timeout_ms);
+        if (cn->state == CONN_TLS)
+            snprintf(detail, sizeof detail,
+                     "TLS handshake with %s: timed out after %lld ms (is the server speaking TLS on that port?)",
+                     cn->endpoint, (long long)c->opts.connect_timeout_ms);
+        else
+            snprintf(detail, sizeof detail, "connect %s: timed out after %lld ms", cn->endpoint,
+                     (long long)c->opts.connect_timeout_ms);
         conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
         return;
     }
@@ -1230,8 +1408,13 @@ void redisx__conn_loop(redisx_client *c)
             if (cn->state == CONN_DOWN && !c->closing_seen && now >= cn->next_attempt)
                 conn_start(c, cn);
             check_conn_deadlines(c, cn, now);
-            if (cn->fd >= 0 && cn->state != CONN_CONNECTING && cn->woff < cn->wlen)
+            if (cn->fd >= 0 && cn->state != CONN_CONNECTING && cn->state != CONN_TLS && cn->woff < cn->wlen &&
+                cn->tls_wwant != POLLIN)
                 conn_write(c, cn);
+            /* What OpenSSL holds already (a blocking caller's read left it
+             * there) never wakes poll(). */
+            if (cn->fd >= 0 && cn->tls && cn->state >= CONN_HANDSHAKE && redisx__tls_pending(cn->tls))
+                conn_read(c, cn);
         }
 
         if (c->closing_seen && !user_pending(c)) {
@@ -1272,7 +1455,10 @@ void redisx__conn_loop(redisx_client *c)
             if (cn->borrowed)
                 continue;
             short ev = POLLIN;
-            if (cn->state == CONN_CONNECTING || cn->woff < cn->wlen)
+            if (cn->state == CONN_TLS)
+                ev = cn->tls_rwant ? cn->tls_rwant : POLLIN;
+            else if (cn->state == CONN_CONNECTING || (cn->woff < cn->wlen && cn->tls_wwant != POLLIN) ||
+                     cn->tls_rwant == POLLOUT)
                 ev |= POLLOUT;
             pconn[n] = i;
             pfd[n++] = (struct pollfd){.fd = cn->fd, .events = ev};
@@ -1306,9 +1492,14 @@ void redisx__conn_loop(redisx_client *c)
                     conn_connect_done(c, cn);
                 continue;
             }
-            if (re & (POLLIN | POLLERR | POLLHUP))
+            if (cn->state == CONN_TLS) {
+                conn_tls_step(c, cn);
+                continue;
+            }
+            if ((re & (POLLIN | POLLERR | POLLHUP)) || (cn->tls_rwant == POLLOUT && (re & POLLOUT)))
                 conn_read(c, cn);
-            if (cn->fd >= 0 && (re & POLLOUT))
+            if (cn->fd >= 0 && cn->woff < cn->wlen &&
+                ((re & POLLOUT) || (cn->tls_wwant == POLLIN && (re & POLLIN))))
                 conn_write(c, cn);
         }
     }
@@ -1334,12 +1525,16 @@ static redisx__conn *idle_conn(redisx_client *c)
  * would have. Returns 0 when it is usable. Under the loop lock. */
 static int check_idle(redisx_client *c, redisx__conn *cn)
 {
-    char b;
-    ssize_t n = recv(cn->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-        return 0;
+    if (!cn->tls || !redisx__tls_pending(cn->tls)) {
+        char b;
+        ssize_t n = recv(cn->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            return 0;
+    }
     conn_read(c, cn); /* EOF, an error or unasked data: it resets */
-    return -1;
+    /* TLS records that carry no reply (a session ticket, a key update)
+     * leave the connection as it was. */
+    return cn->tls && cn->state == CONN_READY && cn->npend == 0 ? 0 : -1;
 }
 
 static int ms_until(uint64_t deadline)
@@ -1357,18 +1552,16 @@ static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, re
                                          size_t dlen)
 {
     while (cn->woff < cn->wlen) {
-        ssize_t n = send(cn->fd, cn->wbuf + cn->woff, cn->wlen - cn->woff, MSG_NOSIGNAL);
+        ssize_t n = conn_send(cn, 0, detail, dlen);
         if (n >= 0) {
             cn->woff += (size_t)n;
             continue;
         }
         if (errno == EINTR)
             continue;
-        if (errno != EAGAIN && errno != EWOULDBLOCK) {
-            snprintf(detail, dlen, "write to %s: %s", cn->endpoint, strerror(errno));
+        if (errno != EAGAIN && errno != EWOULDBLOCK)
             return REDISX_ERR_CONNECTION;
-        }
-        struct pollfd p = {.fd = cn->fd, .events = POLLOUT};
+        struct pollfd p = {.fd = cn->fd, .events = cn->tls_wwant ? cn->tls_wwant : POLLOUT};
         int rc = poll(&p, 1, ms_until(deadline));
         if (rc == 0)
             goto timeout;
@@ -1384,24 +1577,28 @@ static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, re
             *out = reply;
             return REDISX_OK;
         }
-        struct pollfd p = {.fd = cn->fd, .events = POLLIN};
-        int rc = poll(&p, 1, ms_until(deadline));
-        if (rc == 0)
-            goto timeout;
-        if (rc < 0)
-            continue; /* EINTR */
+        /* Bytes inside OpenSSL are read first: poll() cannot see them. */
+        if (!cn->tls || !redisx__tls_pending(cn->tls)) {
+            struct pollfd p = {.fd = cn->fd, .events = cn->tls_rwant ? cn->tls_rwant : POLLIN};
+            int rc = poll(&p, 1, ms_until(deadline));
+            if (rc == 0)
+                goto timeout;
+            if (rc < 0)
+                continue; /* EINTR */
+        }
         char buf[16384];
-        ssize_t n = recv(cn->fd, buf, sizeof buf, 0);
+        ssize_t n = conn_recv(cn, buf, sizeof buf, detail, dlen);
         if (n == 0) {
-            snprintf(detail, dlen, "server closed the connection");
+            snprintf(detail, dlen, "server closed the connection%s", tls_hint(cn));
             return REDISX_ERR_CONNECTION;
         }
         if (n < 0) {
             if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK)
                 continue;
-            snprintf(detail, dlen, "read from %s: %s", cn->endpoint, strerror(errno));
             return REDISX_ERR_CONNECTION;
         }
+        if (plain_meets_tls(cn, buf, n, detail, dlen))
+            return REDISX_ERR_CONNECTION;
         if (redisReaderFeed(cn->reader, buf, (size_t)n) != REDIS_OK) {
             snprintf(detail, dlen, "protocol error");
             return REDISX_ERR_PROTOCOL;
@@ -1448,7 +1645,8 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
     if (!blocking) {
         /* The I/O thread polls this socket: it reads the reply. Whatever
          * cannot be written now (or fails) is left to it. */
-        ssize_t n = send(cn->fd, cn->wbuf + cn->woff, cn->wlen - cn->woff, MSG_NOSIGNAL | MSG_DONTWAIT);
+        char detail[REDISX__DETAIL];
+        ssize_t n = conn_send(cn, MSG_DONTWAIT, detail, sizeof detail);
         if (n > 0)
             cn->woff += (size_t)n;
         int rest = cn->woff < cn->wlen;

@@ -16,6 +16,7 @@ redisx_status redisx__options_init(redisx_options *o)
     o->backoff_min_ms = 50;
     o->backoff_max_ms = 2000;
     o->log_level = REDISX_LOG_WARN;
+    o->tls_verify_hostname = 1;
     o->fail_policy[REDISX_PRIMITIVE_CLIENT] = REDISX_FAIL_CLOSED;
     o->fail_policy[REDISX_PRIMITIVE_LOCK] = REDISX_FAIL_CLOSED;
     o->fail_policy[REDISX_PRIMITIVE_RATELIMIT] = REDISX_FAIL_OPEN; /* availability over enforcement */
@@ -36,6 +37,11 @@ void redisx__options_clear(redisx_options *o)
     free(o->auth_user);
     free(o->auth_password);
     free(o->prefix);
+    free(o->tls_ca_file);
+    free(o->tls_ca_dir);
+    free(o->tls_cert_file);
+    free(o->tls_key_file);
+    free(o->tls_server_name);
     if (o->queue)
         redisx__queue_unref(o->queue);
     memset(o, 0, sizeof *o);
@@ -48,9 +54,16 @@ redisx_status redisx__options_copy(redisx_options *dst, const redisx_options *sr
     o.auth_user = redisx__strdup(src->auth_user);
     o.auth_password = redisx__strdup(src->auth_password);
     o.prefix = redisx__strdup(src->prefix);
+    o.tls_ca_file = redisx__strdup(src->tls_ca_file);
+    o.tls_ca_dir = redisx__strdup(src->tls_ca_dir);
+    o.tls_cert_file = redisx__strdup(src->tls_cert_file);
+    o.tls_key_file = redisx__strdup(src->tls_key_file);
+    o.tls_server_name = redisx__strdup(src->tls_server_name);
     o.queue = NULL;
     if (redisx__endpoint_copy(&o.ep, &src->ep) != REDISX_OK || (src->auth_user && !o.auth_user) ||
-        (src->auth_password && !o.auth_password) || !o.prefix) {
+        (src->auth_password && !o.auth_password) || !o.prefix || (src->tls_ca_file && !o.tls_ca_file) ||
+        (src->tls_ca_dir && !o.tls_ca_dir) || (src->tls_cert_file && !o.tls_cert_file) ||
+        (src->tls_key_file && !o.tls_key_file) || (src->tls_server_name && !o.tls_server_name)) {
         redisx__options_clear(&o);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }

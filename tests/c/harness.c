@@ -2,6 +2,7 @@
 #include "harness.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -106,7 +107,15 @@ static int launch(rt_server *s)
         const char *rest[] = {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes",
                               "--pidfile", s->pidfile, "--dir", s->dir, "--logfile", "redis.log", "--unixsocket",
                               sock, "--unixsocketperm", "700", "--cluster-enabled", s->cluster ? "yes" : "no",
-                              "--cluster-config-file", nodes};
+                              "--cluster-config-file", nodes,
+                              /* a replica's first sync starts at once, not after 5 s */
+                              "--repl-diskless-sync-delay", "0",
+                              /* CLUSTER SLOTS lists a replica once its offset moved: a
+                               * master pings into the stream every second, not every 10 */
+                              "--repl-ping-replica-period", "1",
+                              /* nodes ping each other at least every half of this: a
+                               * replica shows in CLUSTER SLOTS everywhere in seconds */
+                              "--cluster-node-timeout", "5000"};
         for (size_t i = 0; i < sizeof rest / sizeof rest[0]; i++)
             argv[n++] = rest[i];
         argv[n] = NULL;
@@ -220,10 +229,10 @@ pid_t rt_server_pid(const rt_server *s)
 
 void rt_server_kill(rt_server *s)
 {
-    pid_t pid = rt_server_pid(s);
+    pid_t pid = rt_server_pid(s); /* 0 when already killed: kill(0, …) would be our group */
     if (pid > 0)
         kill(pid, SIGKILL);
-    for (int i = 0; i < 500 && (kill(pid, 0) == 0 || port_open(s->port)); i++)
+    for (int i = 0; i < 500 && ((pid > 0 && kill(pid, 0) == 0) || port_open(s->port)); i++)
         rt_sleep_ms(10);
     unlink(s->pidfile);
 }
@@ -231,14 +240,139 @@ void rt_server_kill(rt_server *s)
 void rt_server_stop(rt_server *s)
 {
     rt_server_kill(s);
-    char path[400];
-    snprintf(path, sizeof path, "%s/redis.log", s->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/redis.sock", s->dir);
-    unlink(path);
-    snprintf(path, sizeof path, "%s/nodes.conf", s->dir);
-    unlink(path);
+    /* Whatever the server left (log, socket, nodes.conf, a replica's
+     * dump.rdb, redis-cli's output): the directory is the test's own. */
+    DIR *d = opendir(s->dir);
+    for (struct dirent *e; d && (e = readdir(d)) != NULL;) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", s->dir, e->d_name);
+        unlink(path);
+    }
+    if (d)
+        closedir(d);
     rmdir(s->dir);
+}
+
+static const char *cli_bin(void)
+{
+    const char *b = getenv("REDISX_TEST_REDIS_CLI");
+    return b && *b ? b : "redis-cli";
+}
+
+/* A reply of a plain client on `port`, or NULL when it cannot be had. */
+static redisx_reply *ask_node(int port, int argc, const char **argv)
+{
+    char url[64];
+    snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+    redisx_options *o = NULL;
+    redisx_client *c = NULL;
+    redisx_reply *r = NULL;
+    if (redisx_options_new(&o) == REDISX_OK && redisx_options_set_url(o, url) == REDISX_OK &&
+        redisx_client_open(&c, o) == REDISX_OK && redisx_command(&r, c, argc, argv, NULL) != REDISX_OK)
+        r = NULL;
+    redisx_client_close(c);
+    redisx_options_free(o);
+    return r;
+}
+
+/* The node agrees the cluster is whole: state ok, every node known, every
+ * range listed with its replicas (a replica appears once it has synced). */
+static int node_ready(const rt_cluster *c, int port)
+{
+    const char *info[] = {"CLUSTER", "INFO"};
+    redisx_reply *r = ask_node(port, 2, info);
+    const char *txt = r ? redisx_reply_string(r, NULL) : NULL;
+    char known[64];
+    snprintf(known, sizeof known, "cluster_known_nodes:%d\r", c->n);
+    int ok = txt && strstr(txt, "cluster_state:ok") && strstr(txt, known);
+    redisx_reply_free(r);
+    if (!ok)
+        return 0;
+    const char *slots[] = {"CLUSTER", "SLOTS"};
+    r = ask_node(port, 2, slots);
+    ok = r && redisx_reply_type_of(r) == REDISX_REPLY_ARRAY && redisx_reply_elements(r) >= (size_t)c->masters;
+    for (size_t i = 0; ok && i < redisx_reply_elements(r); i++)
+        ok = redisx_reply_elements(redisx_reply_element(r, i)) == (size_t)(3 + c->replicas);
+    redisx_reply_free(r);
+    return ok;
+}
+
+int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master)
+{
+    memset(c, 0, sizeof *c);
+    c->masters = masters;
+    c->replicas = replicas_per_master;
+    int total = masters * (1 + replicas_per_master);
+    if (masters < 3 || replicas_per_master < 0 || total > RT_CLUSTER_MAX)
+        return -1;
+    for (; c->n < total; c->n++)
+        if (start(&c->node[c->n], 1, 0, 0) != 0)
+            goto fail;
+    char reps[16], out[400];
+    snprintf(reps, sizeof reps, "%d", replicas_per_master);
+    snprintf(out, sizeof out, "%s/cluster-create.log", c->node[0].dir);
+    char addr[RT_CLUSTER_MAX][32];
+    const char *argv[RT_CLUSTER_MAX + 8];
+    int argc = 0;
+    argv[argc++] = cli_bin();
+    argv[argc++] = "--cluster";
+    argv[argc++] = "create";
+    for (int i = 0; i < c->n; i++) {
+        snprintf(addr[i], sizeof addr[i], "127.0.0.1:%d", c->node[i].port);
+        argv[argc++] = addr[i];
+    }
+    argv[argc++] = "--cluster-replicas";
+    argv[argc++] = reps;
+    argv[argc++] = "--cluster-yes";
+    argv[argc] = NULL;
+    pid_t pid = fork();
+    if (pid < 0)
+        goto fail;
+    if (pid == 0) {
+        int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+        if (fd >= 0) {
+            dup2(fd, 1);
+            dup2(fd, 2);
+        }
+        execvp(argv[0], (char *const *)argv);
+        _exit(127);
+    }
+    int status;
+    if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+        fprintf(stderr, "harness: %s --cluster create failed (see %s)\n", cli_bin(), out);
+        goto fail;
+    }
+    for (int i = 0; i < c->n; i++) {
+        int ok = 0;
+        for (int t = 0; t < 3000 && !ok; t++) { /* 60 s: gossip and replica sync */
+            ok = node_ready(c, c->node[i].port);
+            if (!ok)
+                rt_sleep_ms(20);
+        }
+        if (!ok) {
+            fprintf(stderr, "harness: cluster node 127.0.0.1:%d not ready in 60 s\n", c->node[i].port);
+            goto fail;
+        }
+    }
+    return 0;
+fail:
+    rt_cluster_stop(c);
+    return -1;
+}
+
+void rt_cluster_stop(rt_cluster *c)
+{
+    /* Every node at once: each one's end is then waited for together. */
+    for (int i = 0; i < c->n; i++) {
+        pid_t pid = rt_server_pid(&c->node[i]);
+        if (pid > 0)
+            kill(pid, SIGKILL);
+    }
+    for (int i = 0; i < c->n; i++)
+        rt_server_stop(&c->node[i]);
+    c->n = 0;
 }
 
 int rt_port(void)

@@ -26,6 +26,23 @@ redisx_status rt_options_server(redisx_options *o, const rt_server *s, const cha
 /* The same with --cluster-enabled yes: one node serving every slot (waits
  * until CLUSTER INFO says cluster_state:ok); 0 on success. */
 int rt_server_start_cluster(rt_server *s);
+/* A Redis Cluster of its own: masters (at least 3, as redis-cli --cluster
+ * create wants) and replicas_per_master replicas each, all on free
+ * 127.0.0.1 ports. node[0..masters-1] are the masters at creation. */
+#define RT_CLUSTER_MAX 16
+typedef struct rt_cluster {
+    int masters, replicas; /* per master */
+    int n;                 /* nodes in node[] */
+    rt_server node[RT_CLUSTER_MAX];
+} rt_cluster;
+/* Starts the nodes, joins them with `redis-cli --cluster create
+ * --cluster-replicas R --cluster-yes` and waits (up to 60 s) until every
+ * node says cluster_state:ok, knows every other node and lists every
+ * replica in CLUSTER SLOTS. 0 on success; on failure everything started is
+ * stopped again. */
+int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master);
+/* Stops every node and removes their directories. */
+void rt_cluster_stop(rt_cluster *c);
 /* The same serving TLS only on its port, with the test certificates
  * (server.crt for 127.0.0.1 and localhost, signed by ca.crt); a client
  * certificate is required when auth_clients. 0 on success. */

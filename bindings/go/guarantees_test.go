@@ -183,6 +183,12 @@ func TestATimedOutBeginLeavesNoOwnerlessRecord(t *testing.T) {
 				t.Fatalf("BeginIdempotent on a frozen server = %v, want ErrTimeout", err)
 			}
 			thawed := time.Now()
+			// The timed-out begin runs first: a fresh begin sent at once
+			// could be served in the same event-loop turn of the resumed
+			// server, before it, and take the record itself.
+			eventually(t, "the resumed server ran the timed-out begin", func() bool {
+				return commandCalls(t, probe, "hset")-hsets >= 1
+			})
 			var rec *redisx.IdemRecord
 			eventually(t, "a fresh begin answers NEW", func() bool {
 				rec, err = probe.BeginIdempotent(pctx, key, fp, lease, 0)

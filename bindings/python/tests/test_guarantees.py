@@ -103,6 +103,12 @@ def test_an_idempotency_begin_that_timed_out_on_a_frozen_server_leaves_no_record
         finally:
             resume()
         resumed_at = time.monotonic()
+        # The frozen begin runs first: the server reads its connection's
+        # buffered command when it resumes, but a fresh begin sent at once
+        # could be served in the same event-loop turn, before it, and take
+        # the record itself (then there is nothing to clean up).
+        assert wait_until(lambda: command_calls(observer, "hset") - hset_before >= 1, timeout=CLEANED_WITHIN), \
+            "the begin never ran on the server: nothing to clean up was tested"
         states = []
 
         def fresh_begin_is_new() -> bool:

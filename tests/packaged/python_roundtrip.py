@@ -1,5 +1,6 @@
 """What a user of the installed redisx-client package does first: a lock, a
-rate-limit check and an idempotency round trip against REDISX_URL. Run by
+rate-limit check and an idempotency round trip against REDISX_URL (a
+rediss:// one with REDISX_TLS_CA_FILE, the CA to trust). Run by
 tests/packaged/python.sh with the interpreter of a fresh venv, from a folder
 outside the repository. Also checks that the process loaded the package from
 that venv and mapped no libredisx or libhiredis."""
@@ -15,7 +16,9 @@ prefix = "pkg" + uuid.uuid4().hex[:8]
 here = os.path.dirname(os.path.abspath(redisx.__file__))
 assert here.startswith(sys.prefix), f"redisx imported from {here}, not from the venv {sys.prefix}"
 
-with redisx.Client.from_url(url, prefix=prefix) as client:
+tls = {"tls_ca_file": os.environ["REDISX_TLS_CA_FILE"]} if os.environ.get("REDISX_TLS_CA_FILE") else {}
+
+with redisx.Client.from_url(url, prefix=prefix, connect_timeout=15, command_timeout=15, **tls) as client:
     # lock: a second attempt is refused while the first holds it
     with client.lock("orders:42", ttl=5, wait=1) as lk:
         assert lk.fencing_token > 0, lk.fencing_token
@@ -45,8 +48,10 @@ with redisx.Client.from_url(url, prefix=prefix) as client:
 
 with open("/proc/self/maps") as maps:
     mapped = {line.split()[-1] for line in maps if "/" in line}
+# Not libssl/libcrypto: asyncio (which redisx imports) imports Python's ssl
+# module, which maps the system's; python.sh checks the extension's NEEDED.
 foreign = sorted(p for p in mapped if "libredisx" in p or "libhiredis" in p)
 assert not foreign, f"the process mapped {foreign}"
 
 print(f"ok: python {sys.version.split()[0]}, redisx {redisx.__version__} "
-      f"from {here}: lock, rate limit, idempotency")
+      f"from {here}: lock, rate limit, idempotency{' over TLS' if tls else ''}")

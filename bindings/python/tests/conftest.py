@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import threading
@@ -34,13 +35,30 @@ def _ping(port: int) -> bool:
         return False
 
 
+def _ping_tls(port: int, cert_dir: str) -> bool:
+    # Python's own ssl module (its own OpenSSL): the client certificate is
+    # offered, so this also answers for --tls-auth-clients yes.
+    try:
+        ctx = ssl.create_default_context(cafile=os.path.join(cert_dir, "ca.crt"))
+        ctx.load_cert_chain(os.path.join(cert_dir, "client.crt"), os.path.join(cert_dir, "client.key"))
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as raw:
+            with ctx.wrap_socket(raw, server_hostname="127.0.0.1") as s:
+                s.sendall(b"PING\r\n")
+                return s.recv(16).startswith(b"+PONG")
+    except (OSError, ssl.SSLError):
+        return False
+
+
 class RedisServer:
     """A redis-server of its own (no persistence), stopped by its pid.
 
     ``port``: start on that port (a restart on the port of a stopped server);
-    by default a free loopback port."""
+    by default a free loopback port. ``tls_dir``: TLS only (``--port 0``,
+    ``--tls-port``) with the certificates of ``make_test_certs`` in that
+    folder; ``tls_auth_clients``: "no", "optional" or "yes"."""
 
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(self, port: int | None = None, tls_dir: str | None = None,
+                 tls_auth_clients: str = "optional") -> None:
         exe = shutil.which("redis-server")
         if exe is None:
             raise RuntimeError("redis-server not found (apt-get install redis-server)")
@@ -49,16 +67,25 @@ class RedisServer:
         self.pid = 0
         for _attempt in range(5):
             self.port = port if port is not None else _free_port()
+            listen = ["--port", str(self.port)]
+            if tls_dir is not None:
+                listen = ["--port", "0", "--tls-port", str(self.port),
+                          "--tls-cert-file", os.path.join(tls_dir, "server.crt"),
+                          "--tls-key-file", os.path.join(tls_dir, "server.key"),
+                          "--tls-ca-cert-file", os.path.join(tls_dir, "ca.crt"),
+                          "--tls-auth-clients", tls_auth_clients]
             rc = subprocess.call(
-                [exe, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                [exe, *listen, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
                  "--daemonize", "yes", "--pidfile", self.pidfile, "--dir", self.dir,
                  "--logfile", os.path.join(self.dir, "redis.log")])
-            deadline = time.monotonic() + 10
+            deadline = time.monotonic() + 20
             while rc == 0 and time.monotonic() < deadline:
-                if _ping(self.port) and os.path.exists(self.pidfile):
+                up = _ping(self.port) if tls_dir is None else _ping_tls(self.port, tls_dir)
+                if up and os.path.exists(self.pidfile):
                     self.pid = self._read_pid()
                     if self.pid:
-                        self.url = f"redis://127.0.0.1:{self.port}/0"
+                        scheme = "redis" if tls_dir is None else "rediss"
+                        self.url = f"{scheme}://127.0.0.1:{self.port}/0"
                         return
                 time.sleep(0.05)
             self._kill()
@@ -101,15 +128,45 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
+# The test certificates (EC P-256, valid for three days), made with the
+# openssl CLI as tests/c/harness.c makes them: a CA, a server certificate for
+# 127.0.0.1 and localhost, a client certificate of the same CA, and a second
+# CA with a client certificate of its own.
+_MAKE_CERTS = r"""
+set -e; cd "$1"; o() { openssl "$@" >/dev/null 2>&1; }
+ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
+o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-test-ca
+o req -x509 -new $ec -keyout other-ca.key -out other-ca.crt -days 3 -subj /CN=redisx-other-ca
+printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
+printf 'extendedKeyUsage=clientAuth\n' >client.ext
+o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost
+o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext
+o req -new $ec -keyout client.key -out client.csr -subj /CN=redisx-test-client
+o x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 3 -extfile client.ext
+o req -new $ec -keyout other-client.key -out other-client.csr -subj /CN=redisx-other-client
+o x509 -req -in other-client.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-client.crt \
+  -days 3 -extfile client.ext
+cat client.crt client.key >client-and-key.pem
+"""
+
+
+def make_test_certs(folder: str) -> None:
+    """Writes the test certificates into ``folder`` (needs the openssl CLI)."""
+    if shutil.which("openssl") is None:
+        raise RuntimeError("the openssl command is needed to make test certificates (apt-get install openssl)")
+    subprocess.run(["sh", "-c", _MAKE_CERTS, "sh", folder], check=True)
+
+
 @pytest.fixture
 def private_server() -> Iterator[Callable[..., RedisServer]]:
     """A factory of servers for this test alone (``private_server()``, or
-    ``private_server(port=p)`` to start one where a stopped one listened);
+    ``private_server(port=p)`` to start one where a stopped one listened,
+    ``private_server(tls_dir=d, tls_auth_clients="yes")`` for TLS);
     every server it started is stopped by pid when the test ends."""
     started: list[RedisServer] = []
 
-    def start(port: int | None = None) -> RedisServer:
-        server = RedisServer(port)
+    def start(port: int | None = None, **tls: str) -> RedisServer:
+        server = RedisServer(port, **tls)
         started.append(server)
         return server
 

@@ -74,7 +74,12 @@ from ._idempotency import (
 )
 from ._ratelimit import Limiter, RateLimitResult, _algorithm_code
 from ._util import check_callable as _check_callable
+from ._util import flag as _flag
 from ._util import ms as _ms
+from ._util import path as _path
+
+# A file name as the TLS keywords take it.
+_PathArg = Union[str, bytes, "os.PathLike[str]"]
 
 if _c.redisx_version() < _c.pyx_header_version():
     raise ImportError(
@@ -390,8 +395,9 @@ def _close_all() -> None:
 class Client:
     """A thread-safe client over a small pool of multiplexed connections.
 
-    ``url``: ``redis://[user[:password]@]host[:port][/db]`` or
-    ``unix:///path.sock[?db=N]``. Times are in seconds. ``prefix`` decides
+    ``url``: ``redis://[user[:password]@]host[:port][/db]``,
+    ``rediss://…`` (the same over TLS) or ``unix:///path.sock[?db=N]``.
+    Times are in seconds. ``prefix`` decides
     which keys are shared: services that share locks use the same prefix.
     ``fail_open_locks=True`` grants locks without Redis when it is
     unreachable (``Lock.fail_open`` is then True and it excludes nobody).
@@ -407,6 +413,21 @@ class Client:
     never on the I/O thread. ``reconnect_backoff=(min, max)`` in seconds
     (default 0.05..2: the core's). The client connects in the background: an unreachable server is not an
     error here, operations fail until it is reachable.
+
+    TLS (each keyword is one of the core's ``redisx_options_set_tls*``
+    setters, with its meaning and defaults): ``tls=True`` / ``False``
+    overrides the URL's scheme (``rediss://`` turns it on). The server's
+    certificate must chain to the system's CAs or to ``tls_ca_file`` (PEM) /
+    ``tls_ca_dir`` (hashed directory), and name the URL's host or
+    ``tls_server_name`` (also sent as SNI); ``tls_verify_hostname=False``
+    accepts any name from a trusted CA; ``tls_insecure_skip_verify=True``
+    checks nothing (encrypted, not authenticated: tests only).
+    ``tls_cert_file`` / ``tls_key_file`` (PEM, unencrypted; no key file: the
+    key is in the certificate file) for servers that require a client
+    certificate. Paths are str, bytes or os.PathLike. Files are read here, at
+    construction: one that cannot be loaded raises InvalidArgument naming it;
+    a failed handshake (untrusted certificate, wrong name, certificate
+    required) is a ConnectionError of the operations, with OpenSSL's reason.
     """
 
     prefix: str
@@ -430,6 +451,14 @@ class Client:
         on_log: Optional[Callable[[LogEntry], Any]] = None,
         on_state: Optional[Callable[[StateChange], Any]] = None,
         log_level: Optional[str] = None,
+        tls: Optional[bool] = None,
+        tls_ca_file: Optional[_PathArg] = None,
+        tls_ca_dir: Optional[_PathArg] = None,
+        tls_cert_file: Optional[_PathArg] = None,
+        tls_key_file: Optional[_PathArg] = None,
+        tls_server_name: Optional[str] = None,
+        tls_verify_hostname: Optional[bool] = None,
+        tls_insecure_skip_verify: bool = False,
     ) -> None:
         self._ctx: Any = None
         self._closed = True
@@ -485,6 +514,21 @@ class Client:
                 _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_IDEMPOTENCY, _c.REDISX_FAIL_OPEN)
             if event_keys:
                 _c.redisx_options_set_event_keys(opts, 1)
+            if tls is not None:
+                _c.redisx_options_set_tls(opts, _flag(tls, "tls"))
+            if tls_ca_file is not None:
+                _c.redisx_options_set_tls_ca_file(opts, _path(tls_ca_file))
+            if tls_ca_dir is not None:
+                _c.redisx_options_set_tls_ca_dir(opts, _path(tls_ca_dir))
+            if tls_cert_file is not None or tls_key_file is not None:
+                _c.redisx_options_set_tls_client_cert(opts, _path(tls_cert_file), _path(tls_key_file))
+            if tls_server_name is not None:
+                _c.redisx_options_set_tls_server_name(opts, tls_server_name)
+            if tls_verify_hostname is not None:
+                _c.redisx_options_set_tls_verify_hostname(opts, _flag(tls_verify_hostname, "tls_verify_hostname"))
+            if tls_insecure_skip_verify is not False:
+                _c.redisx_options_set_tls_insecure_skip_verify(
+                    opts, _flag(tls_insecure_skip_verify, "tls_insecure_skip_verify"))
             what = 0
             if on_log is not None:
                 what |= _c.REDISX_QUEUE_LOGS

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 from typing import Any
 
 from ._errors import make_error
@@ -29,3 +30,17 @@ def check_callable(fn: Any, what: str) -> None:
 def ceil_seconds(milliseconds: int) -> int:
     """ceil(milliseconds / 1000) in integers (no float rounding)."""
     return -(-int(milliseconds) // 1000)
+
+
+def flag(value: Any, what: str) -> int:
+    """True/False to 1/0; anything else is refused rather than taken for its
+    truth value (a string "false" must never turn a safety check off)."""
+    if not isinstance(value, bool):
+        raise make_error("ERR_INVALID", f"{what} must be True or False, got {type(value).__name__}")
+    return int(value)
+
+
+def path(value: Any) -> Any:
+    """A str/bytes path, or an os.PathLike turned into one; other types go on
+    to the C layer, which refuses them with InvalidArgument."""
+    return os.fspath(value) if isinstance(value, os.PathLike) else value

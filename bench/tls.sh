@@ -42,15 +42,7 @@ stop_tls_server() {
 }
 on_exit stop_tls_server
 
-(
-    cd "$dir"
-    ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-    openssl req -x509 -new "${ec[@]}" -keyout ca.key -out ca.crt -days 2 -subj /CN=redisx-bench-ca
-    printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\n' >server.ext
-    openssl req -new "${ec[@]}" -keyout server.key -out server.csr -subj /CN=localhost
-    openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
-        -extfile server.ext
-) >/dev/null 2>&1 || { echo "tls.sh: the openssl CLI could not make certificates" >&2; exit 1; }
+"$REDISX_ROOT/tests/tls/make-certs.sh" "$dir" || exit 1
 
 started=
 for _ in $(seq 10); do

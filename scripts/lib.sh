@@ -160,6 +160,54 @@ stop_throwaway_redis() {
   REDISX_THROWAWAY_PID=
 }
 
+# start_tls_redis DIR: a TLS-only redis-server (--port 0, client certificates
+# not asked for) on a free loopback port, with the test certificates of
+# tests/tls/make-certs.sh, which it makes into DIR. Sets TLS_REDIS_URL
+# (rediss://127.0.0.1:PORT), TLS_REDIS_CA (DIR/ca.crt) and TLS_REDIS_PID; the
+# server stops when the calling shell exits (on_exit) or at stop_tls_redis.
+start_tls_redis() { # dir
+  local dir=$1 port pid
+  "$REDISX_ROOT/tests/tls/make-certs.sh" "$dir" || return 1
+  on_exit stop_tls_redis
+  TLS_REDIS_DIR=$dir TLS_REDIS_CA=$dir/ca.crt TLS_REDIS_URL= TLS_REDIS_PID=
+  for _ in $(seq 10); do
+    port=$(free_port) || break
+    rm -f "$dir/redis.pid"
+    redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --tls-cert-file "$dir/server.crt" \
+      --tls-key-file "$dir/server.key" --tls-ca-cert-file "$dir/ca.crt" --tls-auth-clients no \
+      --save '' --appendonly no --daemonize yes --pidfile "$dir/redis.pid" --dir "$dir" \
+      --logfile "$dir/redis.log" >/dev/null || continue
+    for _ in $(seq 200); do
+      [ -s "$dir/redis.pid" ] && TLS_REDIS_PID=$(cat "$dir/redis.pid")
+      pid=$TLS_REDIS_PID
+      # The server answering is this one (not another that took the port).
+      if [ -n "$pid" ] && [ "$(redis-cli --tls --cacert "$dir/ca.crt" -h 127.0.0.1 -p "$port" info server \
+        2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$pid" ]; then
+        TLS_REDIS_URL=rediss://127.0.0.1:$port
+        log "started a TLS-only redis-server at $TLS_REDIS_URL"
+        return 0
+      fi
+      if [ -n "$pid" ] && ! pid_alive "$pid"; then break; fi
+      sleep 0.05
+    done
+    stop_tls_redis # lost a race for the port, or the server died: retry
+  done
+  echo "could not start a TLS redis-server on 127.0.0.1; its log:" >&2
+  cat "$dir/redis.log" >&2 2>/dev/null || true
+  return 1
+}
+
+# Stops the server of start_tls_redis (if any) and waits until it has exited.
+stop_tls_redis() {
+  local pid=${TLS_REDIS_PID:-}
+  if [ -n "$pid" ] && pid_alive "$pid"; then
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done
+    if pid_alive "$pid"; then kill -KILL "$pid" 2>/dev/null || true; fi
+  fi
+  TLS_REDIS_PID=
+}
+
 # Installs the project's own Debian packages from DIR (built by
 # packaging/build-deb.sh) so that the language packages find libredisx
 # through pkg-config like any user's machine would.

@@ -1,7 +1,7 @@
 package redisx_test
 
-// rediss:// against redis-servers of the tests' own, with a CA, server and
-// client certificates the openssl CLI makes into a temporary directory.
+// rediss:// against redis-servers of the tests' own, with the CA, server and
+// client certificates of tests/tls/make-certs.sh.
 
 import (
 	"context"
@@ -19,9 +19,9 @@ import (
 	"github.com/redisx/redisx/bindings/go"
 )
 
-// tlsFiles are the PEM files of one test run: ca signs server (CN
-// 127.0.0.1, SANs IP:127.0.0.1 and DNS:localhost) and client; otherCA
-// signs nothing the servers present.
+// tlsFiles are the PEM files of one test run: ca signs server (SANs
+// IP:127.0.0.1 and DNS:localhost) and client; otherCA signs nothing the
+// servers present.
 type tlsFiles struct {
 	dir                   string
 	ca, otherCA           string
@@ -39,41 +39,24 @@ func openssl(t *testing.T, dir string, args ...string) {
 	}
 }
 
+// makeTLSFiles runs tests/tls/make-certs.sh, the certificates of every
+// language's TLS tests, into a temporary directory.
 func makeTLSFiles(t *testing.T) *tlsFiles {
 	t.Helper()
-	if _, err := exec.LookPath("openssl"); err != nil {
-		t.Skip("openssl CLI not found")
-	}
 	d := t.TempDir()
-	ec := []string{"-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"}
-	for _, ca := range []string{"ca", "other-ca"} {
-		openssl(t, d, append(append([]string{"req", "-x509"}, ec...), "-keyout", ca+".key", "-out", ca+".crt",
-			"-days", "2", "-subj", "/CN=redisx go test "+ca,
-			"-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")...)
+	script, err := filepath.Abs(filepath.Join("..", "..", "tests", "tls", "make-certs.sh"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	sign := func(name, cn, ext string) {
-		if err := os.WriteFile(filepath.Join(d, name+".ext"), []byte(ext), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		openssl(t, d, append(append([]string{"req", "-new"}, ec...), "-keyout", name+".key", "-out", name+".csr",
-			"-subj", "/CN="+cn)...)
-		openssl(t, d, "x509", "-req", "-in", name+".csr", "-CA", "ca.crt", "-CAkey", "ca.key", "-CAcreateserial",
-			"-out", name+".crt", "-days", "2", "-extfile", name+".ext")
+	if out, err := exec.Command("sh", script, d).CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", script, err, out)
 	}
-	sign("server", "127.0.0.1", "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
-	sign("client", "redisx go test client", "extendedKeyUsage=clientAuth\n")
-	f := &tlsFiles{
+	return &tlsFiles{
 		dir: d, ca: filepath.Join(d, "ca.crt"), otherCA: filepath.Join(d, "other-ca.crt"),
 		serverCert: filepath.Join(d, "server.crt"), serverKey: filepath.Join(d, "server.key"),
 		clientCert: filepath.Join(d, "client.crt"), clientKey: filepath.Join(d, "client.key"),
-		clientPEM: filepath.Join(d, "client.pem"),
+		clientPEM: filepath.Join(d, "client-and-key.pem"),
 	}
-	crt, err1 := os.ReadFile(f.clientCert)
-	key, err2 := os.ReadFile(f.clientKey)
-	if err := errors.Join(err1, err2, os.WriteFile(f.clientPEM, append(crt, key...), 0o600)); err != nil {
-		t.Fatal(err)
-	}
-	return f
 }
 
 // startTLSRedis starts a TLS-only redis-server (--port 0) on a free port;

@@ -5,6 +5,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -72,6 +73,34 @@ int rt_tls_mode(void)
     return t && strcmp(t, "1") == 0;
 }
 
+/* The servers daemonize, so they outlive a test process that dies (a crash,
+ * a ctest timeout) unless something stops them: a watchdog per server, a
+ * shell in a session of its own (so a signal to the test's process group
+ * spares it), polls both pids every second and kills the server once this
+ * process is gone. It ends by itself when the server stops first. The outer
+ * shell exits at once (the loop runs in the background), so nothing is left
+ * to reap. */
+static const char watchdog[] =
+    "(while kill -0 \"$1\" 2>/dev/null && kill -0 \"$2\" 2>/dev/null; do sleep 1; done;"
+    " kill -0 \"$1\" 2>/dev/null || kill -KILL \"$2\" 2>/dev/null) </dev/null >/dev/null 2>&1 &";
+
+static void watch(pid_t server)
+{
+    char owner[24], srv[24];
+    snprintf(owner, sizeof owner, "%ld", (long)getpid());
+    snprintf(srv, sizeof srv, "%ld", (long)server);
+    pid_t pid = fork();
+    if (pid < 0)
+        return;
+    if (pid == 0) {
+        setsid();
+        execlp("sh", "sh", "-c", watchdog, "sh", owner, srv, (char *)NULL);
+        _exit(127);
+    }
+    int status;
+    waitpid(pid, &status, 0);
+}
+
 static int launch(rt_server *s)
 {
     char port[16];
@@ -127,8 +156,10 @@ static int launch(rt_server *s)
     if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
         return -1;
     for (int i = 0; i < 500; i++) {
-        if (port_open(s->port) && rt_server_pid(s) > 0)
+        if (port_open(s->port) && rt_server_pid(s) > 0) {
+            watch(rt_server_pid(s));
             return 0;
+        }
         rt_sleep_ms(10);
     }
     return -1;
@@ -481,24 +512,8 @@ uint64_t rt_counter(redisx_client *c, const char *primitive, const char *operati
     return v;
 }
 
-/* The test certificates, made with the openssl CLI (EC P-256, valid for
- * three days) into a fresh folder. */
-static const char make_certs[] =
-    "set -e; cd \"$1\"; o() { openssl \"$@\" >/dev/null 2>&1; }\n"
-    "ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'\n"
-    "o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-test-ca\n"
-    "o req -x509 -new $ec -keyout other-ca.key -out other-ca.crt -days 3 -subj /CN=redisx-other-ca\n"
-    "printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' >server.ext\n"
-    "printf 'extendedKeyUsage=clientAuth\\n' >client.ext\n"
-    "o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost\n"
-    "o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext\n"
-    "o req -new $ec -keyout client.key -out client.csr -subj /CN=redisx-test-client\n"
-    "o x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 3 -extfile client.ext\n"
-    "o req -new $ec -keyout other-client.key -out other-client.csr -subj /CN=redisx-other-client\n"
-    "o x509 -req -in other-client.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-client.crt "
-    "-days 3 -extfile client.ext\n"
-    "chmod 644 *.key\n";
-
+/* The test certificates: tests/tls/make-certs.sh (shared by every
+ * language's TLS tests) into a fresh folder. */
 static char cert_dir[256];
 
 static int certs_make(void)
@@ -510,30 +525,29 @@ static int certs_make(void)
     if (pid < 0)
         return -1;
     if (pid == 0) {
-        execlp("sh", "sh", "-c", make_certs, "sh", cert_dir, (char *)NULL);
+        execlp("sh", "sh", REDISX_TEST_MAKE_CERTS, cert_dir, (char *)NULL);
         _exit(127);
     }
     int status;
     if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
-        fprintf(stderr, "harness: the openssl CLI could not make test certificates in %s\n", cert_dir);
+        fprintf(stderr, "harness: %s could not make test certificates in %s\n", REDISX_TEST_MAKE_CERTS, cert_dir);
         return -1;
     }
     setenv("REDISX_TEST_TLS_DIR", cert_dir, 1);
     return 0;
 }
 
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+    (void)st;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
 static void certs_remove(void)
 {
-    static const char *names[] = {"ca.key", "ca.crt", "ca.srl", "other-ca.key", "other-ca.crt", "other-ca.srl",
-                                  "server.ext", "client.ext", "server.key", "server.csr", "server.crt",
-                                  "client.key", "client.csr", "client.crt", "other-client.key",
-                                  "other-client.csr", "other-client.crt"};
-    char path[400];
-    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
-        snprintf(path, sizeof path, "%s/%s", cert_dir, names[i]);
-        unlink(path);
-    }
-    rmdir(cert_dir);
+    nftw(cert_dir, remove_entry, 8, FTW_DEPTH | FTW_PHYS);
 }
 
 int main(int argc, char *argv[])

@@ -139,51 +139,14 @@ no_libredisx() { # binary
 unset REDISX_URL
 start_redis_if_needed
 
-# A TLS-only redis-server (client certificates not required) with a CA and
-# a server certificate for 127.0.0.1 made here.
-tls=$work/tls
-mkdir "$tls"
-(
-  cd "$tls"
-  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-  openssl req -x509 "${ec[@]}" -keyout ca.key -out ca.crt -days 2 -subj "/CN=packaged go CA" \
-    -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
-  openssl req -new "${ec[@]}" -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
-  openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 \
-    -extfile server.ext 2>/dev/null
-)
-stop_tls_redis() {
-  local pid
-  pid=$(cat "$tls/redis.pid" 2>/dev/null) || return 0
-  kill "$pid" 2>/dev/null || true
-  for _ in $(seq 50); do pid_alive "$pid" || return 0; sleep 0.1; done
-  kill -KILL "$pid" 2>/dev/null || true
-}
-on_exit stop_tls_redis
-tls_url=
-for attempt in $(seq 5); do
-  port=$(free_port)
-  redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --tls-cert-file "$tls/server.crt" \
-    --tls-key-file "$tls/server.key" --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients no \
-    --save '' --appendonly no --daemonize yes --pidfile "$tls/redis.pid" --dir "$tls" \
-    --logfile "$tls/redis.log" >/dev/null || continue
-  for _ in $(seq 100); do
-    if [ "$(redis-cli --tls --cacert "$tls/ca.crt" -h 127.0.0.1 -p "$port" ping 2>/dev/null)" = PONG ]; then
-      tls_url=rediss://127.0.0.1:$port
-      break 2
-    fi
-    sleep 0.05
-  done
-  stop_tls_redis
-done
-[ -n "$tls_url" ] || { cat "$tls/redis.log" >&2 2>/dev/null; echo "packaged/go: cannot start a TLS redis-server" >&2; exit 1; }
+start_tls_redis "$work/tls"
+tls_url=$TLS_REDIS_URL
 
 log "packaged/go: go build (replace, offline, no swig, no libredisx)"
 go build -o app .
 no_libredisx app
 ./app "$REDISX_URL" mod
-PACKAGED_TLS_CA=$tls/ca.crt ./app "$tls_url" mod-tls
+PACKAGED_TLS_CA=$TLS_REDIS_CA ./app "$tls_url" mod-tls
 
 log "packaged/go: go mod vendor, go build -mod=vendor"
 go mod vendor

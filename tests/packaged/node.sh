@@ -47,49 +47,8 @@ start_redis_if_needed
 work=$(mktemp -d "${TMPDIR:-/tmp}/redisx-packaged-node-XXXXXX")
 on_exit 'rm -rf "$work"'
 
-# A TLS-only redis-server of this script (client certificates not asked
-# for), with a CA and a server certificate for 127.0.0.1 made here.
-mkdir "$work/tls"
-(
-  cd "$work/tls"
-  o() { openssl "$@" >/dev/null 2>&1; }
-  ec=(-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes)
-  o req -x509 -new "${ec[@]}" -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-packaged-ca
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
-  o req -new "${ec[@]}" -keyout server.key -out server.csr -subj /CN=localhost
-  o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext
-) || { echo "packaged/node: the openssl CLI could not make test certificates"; exit 1; }
-tls_pid=
-stop_tls_redis() {
-  [ -n "$tls_pid" ] || return 0
-  kill "$tls_pid" 2>/dev/null || true
-  for _ in $(seq 50); do pid_alive "$tls_pid" || break; sleep 0.1; done
-  if pid_alive "$tls_pid"; then kill -KILL "$tls_pid" 2>/dev/null || true; fi
-  tls_pid=
-}
-on_exit stop_tls_redis
-tls_url=
-for _ in $(seq 10); do
-  port=$(free_port)
-  rm -f "$work/tls/redis.pid"
-  redis-server --port 0 --tls-port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
-    --tls-cert-file "$work/tls/server.crt" --tls-key-file "$work/tls/server.key" \
-    --tls-ca-cert-file "$work/tls/ca.crt" --tls-auth-clients no \
-    --pidfile "$work/tls/redis.pid" --dir "$work/tls" --logfile "$work/tls/redis.log" >/dev/null || continue
-  for _ in $(seq 100); do
-    [ -s "$work/tls/redis.pid" ] && tls_pid=$(cat "$work/tls/redis.pid")
-    if [ -n "$tls_pid" ] && [ "$(redis-cli --tls --cacert "$work/tls/ca.crt" -h 127.0.0.1 -p "$port" info server \
-      2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$tls_pid" ]; then
-      tls_url=rediss://127.0.0.1:$port
-      break 2
-    fi
-    [ -n "$tls_pid" ] && ! pid_alive "$tls_pid" && break
-    sleep 0.05
-  done
-  stop_tls_redis
-done
-[ -n "$tls_url" ] || { echo "packaged/node: could not start a TLS redis-server"; cat "$work/tls/redis.log" 2>/dev/null; exit 1; }
-echo "packaged/node: a TLS-only redis-server at $tls_url"
+start_tls_redis "$work/tls"
+tls_url=$TLS_REDIS_URL
 npm_q=(--no-audit --no-fund --loglevel=error)
 
 log "packaged/node: npm pack into $dist"

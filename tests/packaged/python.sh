@@ -82,46 +82,8 @@ echo "  NEEDED: $needed; exported: $exported"
 # ---- a fresh venv, from a folder outside the repository ----------------------
 start_redis_if_needed
 
-# A TLS-only redis-server (client certificates not asked for) with a CA and a
-# server certificate for 127.0.0.1 made here; stopped by its pid on exit.
-tls=$work/tls
-mkdir -p "$tls"
-(cd "$tls" && o() { openssl "$@" >/dev/null 2>&1; } &&
-  ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes' &&
-  o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-packaged-ca &&
-  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext &&
-  o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost &&
-  o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext) ||
-  fail "the openssl CLI could not make test certificates"
-tls_pid=
-stop_tls_redis() {
-  [ -n "$tls_pid" ] || return 0
-  kill "$tls_pid" 2>/dev/null || true
-  for _ in $(seq 50); do pid_alive "$tls_pid" || break; sleep 0.1; done
-  pid_alive "$tls_pid" && kill -KILL "$tls_pid" 2>/dev/null
-  tls_pid=
-}
-on_exit stop_tls_redis
-for attempt in $(seq 10); do
-  tls_port=$(free_port)
-  rm -f "$tls/redis.pid"
-  redis-server --port 0 --tls-port "$tls_port" --tls-cert-file "$tls/server.crt" --tls-key-file "$tls/server.key" \
-    --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients no --bind 127.0.0.1 --save '' --appendonly no \
-    --daemonize yes --pidfile "$tls/redis.pid" --dir "$tls" --logfile "$tls/redis.log" >/dev/null || continue
-  for _ in $(seq 200); do
-    [ -s "$tls/redis.pid" ] && tls_pid=$(cat "$tls/redis.pid")
-    # The server answering is this one (not another that took the port).
-    if [ -n "$tls_pid" ] && [ "$(redis-cli --tls --cacert "$tls/ca.crt" -h 127.0.0.1 -p "$tls_port" info server \
-      2>/dev/null | tr -d '\r' | sed -n 's/^process_id://p')" = "$tls_pid" ]; then
-      break 2
-    fi
-    [ -n "$tls_pid" ] && ! pid_alive "$tls_pid" && break
-    sleep 0.05
-  done
-  stop_tls_redis
-done
-[ -n "$tls_pid" ] || { cat "$tls/redis.log" >&2 2>/dev/null; fail "could not start a TLS redis-server"; }
-tls_url=rediss://127.0.0.1:$tls_port
+start_tls_redis "$work/tls"
+tls=$work/tls tls_url=$TLS_REDIS_URL
 
 roundtrip() { # python: plain, then over TLS
   (cd "$work/user" && REDISX_URL=$REDISX_URL "$1" "$REDISX_ROOT/tests/packaged/python_roundtrip.py")

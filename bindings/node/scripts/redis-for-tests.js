@@ -63,25 +63,15 @@ async function tlsPing(port, certs) {
   });
 }
 
-// Test certificates made with the openssl CLI (as tests/c/harness.c does):
-// a CA, a server certificate for 127.0.0.1 and localhost, a client
-// certificate, and another CA that signed none of them.
-const MAKE_CERTS = `set -e; cd "$1"; o() { openssl "$@" >/dev/null 2>&1; }
-ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
-o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-node-test-ca
-o req -x509 -new $ec -keyout other-ca.key -out other-ca.crt -days 3 -subj /CN=redisx-node-other-ca
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\nextendedKeyUsage=serverAuth\\n' >server.ext
-printf 'extendedKeyUsage=clientAuth\\n' >client.ext
-o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost
-o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext
-o req -new $ec -keyout client.key -out client.csr -subj /CN=redisx-node-test-client
-o x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 3 -extfile client.ext
-`;
+// The test certificates of every language's TLS tests (a CA, a server
+// certificate for 127.0.0.1 and localhost, a client certificate, another CA
+// that signed none of them): tests/tls/make-certs.sh.
+const MAKE_CERTS = path.join(__dirname, '..', '..', '..', 'tests', 'tls', 'make-certs.sh');
 
 /** A fresh folder of test certificates (remove it with fs.rmSync). */
 function makeCerts() {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'redisx-node-certs-'));
-  execFileSync('sh', ['-c', MAKE_CERTS, 'sh', dir], { stdio: 'inherit' });
+  execFileSync('sh', [MAKE_CERTS, dir], { stdio: 'inherit' });
   return dir;
 }
 

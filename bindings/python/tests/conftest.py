@@ -4,6 +4,7 @@ and a client per test with its own key prefix."""
 from __future__ import annotations
 
 import os
+import pathlib
 import shutil
 import signal
 import socket
@@ -128,33 +129,15 @@ class RedisServer:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-# The test certificates (EC P-256, valid for three days), made with the
-# openssl CLI as tests/c/harness.c makes them: a CA, a server certificate for
-# 127.0.0.1 and localhost, a client certificate of the same CA, and a second
-# CA with a client certificate of its own.
-_MAKE_CERTS = r"""
-set -e; cd "$1"; o() { openssl "$@" >/dev/null 2>&1; }
-ec='-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes'
-o req -x509 -new $ec -keyout ca.key -out ca.crt -days 3 -subj /CN=redisx-test-ca
-o req -x509 -new $ec -keyout other-ca.key -out other-ca.crt -days 3 -subj /CN=redisx-other-ca
-printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' >server.ext
-printf 'extendedKeyUsage=clientAuth\n' >client.ext
-o req -new $ec -keyout server.key -out server.csr -subj /CN=localhost
-o x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 3 -extfile server.ext
-o req -new $ec -keyout client.key -out client.csr -subj /CN=redisx-test-client
-o x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 3 -extfile client.ext
-o req -new $ec -keyout other-client.key -out other-client.csr -subj /CN=redisx-other-client
-o x509 -req -in other-client.csr -CA other-ca.crt -CAkey other-ca.key -CAcreateserial -out other-client.crt \
-  -days 3 -extfile client.ext
-cat client.crt client.key >client-and-key.pem
-"""
+# The test certificates of every language's TLS tests (a CA, a server
+# certificate for 127.0.0.1 and localhost, a client certificate of the same CA,
+# and a second CA with a client certificate of its own): see the script.
+_MAKE_CERTS = pathlib.Path(__file__).resolve().parents[3] / "tests" / "tls" / "make-certs.sh"
 
 
 def make_test_certs(folder: str) -> None:
-    """Writes the test certificates into ``folder`` (needs the openssl CLI)."""
-    if shutil.which("openssl") is None:
-        raise RuntimeError("the openssl command is needed to make test certificates (apt-get install openssl)")
-    subprocess.run(["sh", "-c", _MAKE_CERTS, "sh", folder], check=True)
+    """Writes the test certificates into ``folder`` (tests/tls/make-certs.sh)."""
+    subprocess.run(["sh", str(_MAKE_CERTS), folder], check=True)
 
 
 @pytest.fixture

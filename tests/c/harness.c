@@ -419,12 +419,34 @@ const char *rt_url(void)
     return url;
 }
 
-redisx_status rt_options_url(redisx_options *o)
+const char *rt_scheme(void)
+{
+    return rt_tls_mode() ? "rediss" : "redis";
+}
+
+redisx_status rt_options_ca(redisx_options *o)
 {
     char ca[300];
+    return rt_tls_mode() ? redisx_options_set_tls_ca_file(o, rt_tls_file("ca.crt", ca, sizeof ca)) : REDISX_OK;
+}
+
+redisx_status rt_options_url(redisx_options *o)
+{
     redisx_status st = redisx_options_set_url(o, rt_url());
-    if (st == REDISX_OK && rt_tls_mode())
-        st = redisx_options_set_tls_ca_file(o, rt_tls_file("ca.crt", ca, sizeof ca));
+    return st == REDISX_OK ? rt_options_ca(o) : st;
+}
+
+redisx_status rt_open_url(redisx_client **out, const char *url)
+{
+    redisx_options *o = NULL;
+    redisx_status st = redisx_options_new(&o);
+    if (st == REDISX_OK)
+        st = redisx_options_set_url(o, url);
+    if (st == REDISX_OK)
+        st = rt_options_ca(o);
+    if (st == REDISX_OK)
+        st = redisx_client_open(out, o);
+    redisx_options_free(o);
     return st;
 }
 

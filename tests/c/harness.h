@@ -70,6 +70,12 @@ int rt_tls_mode(void);
 /* Sets rt_url() on o and, in TLS mode, the test CA (no assert: usable in
  * forked children). */
 redisx_status rt_options_url(redisx_options *o);
+/* "redis", or "rediss" in TLS mode: for URLs a test builds itself. */
+const char *rt_scheme(void);
+/* In TLS mode, makes o trust the test CA (REDISX_OK otherwise). */
+redisx_status rt_options_ca(redisx_options *o);
+/* redisx_client_open_url(out, url), trusting the test CA in TLS mode. */
+redisx_status rt_open_url(redisx_client **out, const char *url);
 /* The folder of the test certificates (made with the openssl CLI when a
  * binary starts in TLS mode or defines rt_wants_tls_certs): ca.crt,
  * server.crt/.key, client.crt/.key (signed by ca.crt), other-ca.crt (an

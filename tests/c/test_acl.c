@@ -72,10 +72,11 @@ static redisx_client *client_as(redisx_client *admin, const char *user, const ch
     /* Each test's first call may find the scripts missing: the user's EVAL
      * fallback is covered too. */
     char url[256];
-    snprintf(url, sizeof url, "redis://%s:pw@127.0.0.1:%d", user, rt_port());
+    snprintf(url, sizeof url, "%s://%s:pw@127.0.0.1:%d", rt_scheme(), user, rt_port());
     redisx_options *o = NULL;
     redisx_options_new(&o);
     redisx_options_set_url(o, url);
+    rt_options_ca(o);
     cr_assert_eq(redisx_options_set_prefix(o, prefix), REDISX_OK);
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());

@@ -77,10 +77,10 @@ Test(client, array_replies_expose_their_elements)
 Test(client, select_uses_the_database_of_the_url)
 {
     char url[96], key[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d/3", rt_port());
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d/3", rt_scheme(), rt_port());
     rt_unique("db3", key, sizeof key);
     redisx_client *db3 = NULL, *db0 = rt_client();
-    cr_assert_eq(redisx_client_open_url(&db3, url), REDISX_OK);
+    cr_assert_eq(rt_open_url(&db3, url), REDISX_OK);
     const char *set[] = {"SET", key, "in-3"};
     redisx_reply_free(rt_cmd(db3, 3, set));
     const char *get[] = {"GET", key};
@@ -106,9 +106,9 @@ Test(client, acl_user_and_password_authenticate_on_connect)
     cr_assert_eq(redisx_reply_type_of(r), REDISX_REPLY_STATUS, "%s", redisx_reply_string(r, NULL));
     redisx_reply_free(r);
 
-    snprintf(url, sizeof url, "redis://%s:s3cret@127.0.0.1:%d", user, rt_port());
+    snprintf(url, sizeof url, "%s://%s:s3cret@127.0.0.1:%d", rt_scheme(), user, rt_port());
     redisx_client *c = NULL;
-    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK);
+    cr_assert_eq(rt_open_url(&c, url), REDISX_OK);
     const char *who[] = {"ACL", "WHOAMI"};
     r = rt_cmd(c, 2, who);
     cr_assert_str_eq(redisx_reply_string(r, NULL), user);
@@ -118,6 +118,7 @@ Test(client, acl_user_and_password_authenticate_on_connect)
     redisx_options *o = NULL;
     redisx_options_new(&o);
     redisx_options_set_url(o, url);
+    rt_options_ca(o);
     redisx_options_set_auth(o, user, "wrong");
     redisx_options_set_command_timeout_ms(o, 300);
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
@@ -134,10 +135,10 @@ Test(client, an_empty_password_connects_without_auth)
 {
     /* The shared server has no password: AUTH "" would be refused there. */
     char url[160];
-    snprintf(url, sizeof url, "redis://:@127.0.0.1:%d", rt_port());
+    snprintf(url, sizeof url, "%s://:@127.0.0.1:%d", rt_scheme(), rt_port());
     const char *ping[] = {"PING"};
     redisx_client *c = NULL;
-    cr_assert_eq(redisx_client_open_url(&c, url), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(rt_open_url(&c, url), REDISX_OK, "%s", redisx_last_error());
     redisx_reply *r = NULL;
     cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_OK, "%s", redisx_last_error());
     cr_assert_str_eq(redisx_reply_string(r, NULL), "PONG");
@@ -148,8 +149,9 @@ Test(client, an_empty_password_connects_without_auth)
     for (int i = 0; i < 2; i++) {
         redisx_options *o = NULL;
         redisx_options_new(&o);
-        snprintf(url, sizeof url, "redis://:wrong@127.0.0.1:%d", rt_port());
+        snprintf(url, sizeof url, "%s://:wrong@127.0.0.1:%d", rt_scheme(), rt_port());
         redisx_options_set_url(o, url);
+        rt_options_ca(o);
         cr_assert_eq(redisx_options_set_auth(o, users[i], ""), REDISX_OK, "%s", redisx_last_error());
         cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
         redisx_options_free(o);

@@ -18,7 +18,7 @@
 
 #include "internal.h"
 #include "keys.h"
-#include "stream.h"
+#include "stream_impl.h"
 
 /* ---- arguments and blocking commands ------------------------------------ */
 
@@ -1205,16 +1205,18 @@ redisx_status redisx__consumer_stop(redisx_consumer *cons, int64_t deadline_ms)
      * (the read ends as if its BLOCK ran out), then wait for it. A read
      * that had not reached the server yet sees `stopping` or ends at its
      * BLOCK, at most block_ms later. */
+    int unblock = 1; /* until refused: CLIENT UNBLOCK is in @admin for ACLs */
     while (cons->in_read) {
         int64_t rid = cons->reader_id;
         pthread_mutex_unlock(&cons->mu);
-        if (rid >= 0 && !redisx__client_closing(cons->client)) {
+        if (unblock && rid >= 0 && !redisx__client_closing(cons->client)) {
             args a = {0};
             args_str(&a, "CLIENT");
             args_str(&a, "UNBLOCK");
             args_int(&a, rid);
             redisx_reply *r;
-            (void)run(&r, cons->client, &a, NULL);
+            if (run(&r, cons->client, &a, NULL) == REDISX_ERR_SERVER)
+                unblock = 0; /* the read ends at its BLOCK instead */
             redisx__reply_free(r);
             args_clear(&a);
         }

@@ -1,7 +1,7 @@
 /* Exported: Redis Streams. Argument checks here, behaviour in core/stream.c. */
 #include <stdlib.h>
 
-#include "../core/stream.h"
+#include "stream_impl.h"
 #include "ffi.h"
 
 static redisx_status check_fields(size_t nfields, const char *const *names, const size_t *name_lens,

@@ -576,7 +576,8 @@ static int consumer_process(const char *prefix, const char *name)
     redisx_consumer_options_set_reclaim(o, 1000, 100);
     redisx_consumer_options_set_block_ms(o, 200);
     redisx_consumer *cons;
-    if (redisx_consumer_new(&cons, c, "load", "g", name, o) != REDISX_OK)
+    if (redisx_group_create(c, "load", "g", "0") != REDISX_OK ||
+        redisx_consumer_new(&cons, c, "load", "g", name, o) != REDISX_OK)
         return 1;
     redisx_consumer_options_free(o);
     char seen[256], handled[256], done[256];
@@ -584,7 +585,12 @@ static int consumer_process(const char *prefix, const char *name)
     snprintf(handled, sizeof handled, "%s:handled", prefix);
     snprintf(done, sizeof done, "%s:done", prefix);
     int rc = 0;
+    uint64_t t0 = now_ms();
     for (;;) {
+        if (now_ms() - t0 > 280000) { /* the test gave up: do not linger */
+            rc = 1;
+            break;
+        }
         redisx_delivery *d = NULL;
         redisx_status st = redisx_consumer_next(&d, cons, KILL_IN_FLIGHT, 300);
         if (st == REDISX_ERR_EMPTY) {
@@ -627,12 +633,23 @@ static int consumer_process(const char *prefix, const char *name)
     return rc;
 }
 
-static pid_t spawn(const char *prefix, const char *name)
+/* Forks a consumer process; with go_fd >= 0 it waits for a byte there
+ * first. Forked before this process opens a client: a child forked while
+ * another thread holds an allocator lock could deadlock, and under
+ * valgrind it would inherit that thread's memory as a leak. */
+static int go_w = -1; /* the test's end of the replacement's start pipe */
+
+static pid_t spawn(const char *prefix, const char *name, int go_fd)
 {
     pid_t pid = fork();
     cr_assert(pid >= 0);
-    if (pid == 0)
+    if (pid == 0) {
+        char b;
+        close(go_w); /* so a failed test's replacement sees EOF and ends */
+        if (go_fd >= 0 && read(go_fd, &b, 1) != 1)
+            _exit(2);
         _exit(consumer_process(prefix, name));
+    }
     return pid;
 }
 
@@ -648,10 +665,21 @@ static long long get_int(redisx_client *c, const char *cmd, const char *key)
 
 Test(stream, a_killed_consumer_process_loses_nothing_and_duplicates_stay_bounded, .timeout = 300)
 {
-    redisx_client *c = rt_client();
-    const char *prefix = redisx_client_prefix(c);
+    char prefix[96];
+    rt_unique("kill", prefix, sizeof prefix);
+    int go[2];
+    cr_assert_eq(pipe(go), 0);
+    go_w = go[1];
+    pid_t p[4];
+    p[0] = spawn(prefix, "c0", -1);
+    p[1] = spawn(prefix, "c1", -1);
+    p[2] = spawn(prefix, "c2", -1);
+    p[3] = spawn(prefix, "c3", go[0]); /* the replacement, started after the kill */
+    close(go[0]);
+
+    redisx_client *c = client_with_prefix(prefix);
     int total = under_valgrind() ? 1000 : 10000;
-    cr_assert_eq(redisx_group_create(c, "load", "g", NULL), REDISX_OK);
+    cr_assert_eq(redisx_group_create(c, "load", "g", "0"), REDISX_OK);
     redisx_stream_batch *b;
     cr_assert_eq(redisx_stream_batch_new(&b), REDISX_OK);
     for (int i = 0; i < total; i++) {
@@ -671,17 +699,14 @@ Test(stream, a_killed_consumer_process_loses_nothing_and_duplicates_stay_bounded
     snprintf(handled, sizeof handled, "%s:handled", prefix);
     snprintf(done, sizeof done, "%s:done", prefix);
 
-    pid_t p[4];
-    p[0] = spawn(prefix, "c0");
-    p[1] = spawn(prefix, "c1");
-    p[2] = spawn(prefix, "c2");
     uint64_t t0 = now_ms();
     while (get_int(c, "GET", handled) < total / 5 && now_ms() - t0 < 120000)
         rt_sleep_ms(10);
     kill(p[1], SIGKILL);
     int status;
     waitpid(p[1], &status, 0);
-    p[3] = spawn(prefix, "c3");
+    cr_assert_eq(write(go[1], "g", 1), 1);
+    close(go[1]);
     while ((get_int(c, "SCARD", seen) < total || pending_count(c, "load", "g") > 0) && now_ms() - t0 < 240000)
         rt_sleep_ms(50);
     const char *argv[] = {"SET", done, "1"};

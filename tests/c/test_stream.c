@@ -723,3 +723,110 @@ Test(stream, a_killed_consumer_process_loses_nothing_and_duplicates_stay_bounded
     cr_assert(h - total <= KILL_IN_FLIGHT, "duplicates (%lld) bounded by the in-flight limit", h - total);
     redisx_client_close(c);
 }
+
+Test(stream, a_message_its_consumers_keep_dying_on_goes_to_the_dead_letter_stream)
+{
+    redisx_client *c = rt_client();
+    cr_assert_eq(redisx_group_create(c, "poison", "g", NULL), REDISX_OK);
+    redisx_consumer_options *o = opts_fast(200);
+    cr_assert_eq(redisx_consumer_options_set_max_deliveries(o, 2), REDISX_OK);
+    redisx_consumer *cons = consumer(c, "poison", "g", "w", o);
+    redisx_consumer_options_free(o);
+    publish1(c, "poison", "k", "boom", NULL);
+    /* Each "crash" leaves the message pending unsettled (the delivery is
+     * dropped); the reclaim hands it out again with a higher count. */
+    for (int64_t n = 1; n <= 2; n++) {
+        redisx_delivery *d = next_ok(cons, 1, 3000);
+        cr_assert_eq(redisx_message_delivery_count(redisx_delivery_message(d, 0)), n);
+        redisx_delivery_free(d);
+    }
+    rt_sleep_ms(300);
+    redisx_delivery *d = NULL;
+    cr_assert_eq(redisx_consumer_next(&d, cons, 1, 500), REDISX_ERR_EMPTY, "not handed out a third time");
+    cr_assert_eq(pending_count(c, "poison", "g"), 0);
+    char k[256];
+    snprintf(k, sizeof k, "%s:stream:{poison}:dlq", redisx_client_prefix(c));
+    const char *argv[] = {"XRANGE", k, "-", "+"};
+    redisx_reply *r = rt_cmd(c, 4, argv);
+    cr_assert_eq(redisx_reply_elements(r), 1, "moved to the DLQ on reclaim");
+    redisx_reply_free(r);
+    redisx_consumer_free(cons);
+    redisx_client_close(c);
+}
+
+Test(stream, idle_consumers_without_pending_entries_are_deleted_and_holders_never)
+{
+    redisx_client *c = rt_client();
+    cr_assert_eq(redisx_group_create(c, "idle", "g", NULL), REDISX_OK);
+    publish1(c, "idle", "k", "v", NULL);
+    char k[256];
+    skey(c, "idle", k, sizeof k);
+    const char *mk[] = {"XGROUP", "CREATECONSUMER", k, "g", "old"};
+    redisx_reply_free(rt_cmd(c, 5, mk));
+    const char *rd[] = {"XREADGROUP", "GROUP", "g", "holder", "COUNT", "1", "STREAMS", k, ">"};
+    redisx_reply_free(rt_cmd(c, 9, rd));
+    rt_sleep_ms(300);
+    redisx_consumer_options *o = opts_fast(60000);
+    cr_assert_eq(redisx_consumer_options_set_delete_idle_ms(o, 200), REDISX_OK);
+    redisx_consumer *cons = consumer(c, "idle", "g", "w", o);
+    redisx_consumer_options_free(o);
+    redisx_delivery *d = NULL;
+    cr_assert_eq(redisx_consumer_next(&d, cons, 1, 100), REDISX_ERR_EMPTY);
+    const char *info[] = {"XINFO", "CONSUMERS", k, "g"};
+    redisx_reply *r = rt_cmd(c, 4, info);
+    int old = 0, holder = 0;
+    for (size_t i = 0; i < redisx_reply_elements(r); i++) {
+        const redisx_reply *e = redisx_reply_element(r, i);
+        const char *name = redisx_reply_string(redisx_reply_element(e, 1), NULL);
+        old += strcmp(name, "old") == 0;
+        holder += strcmp(name, "holder") == 0;
+    }
+    redisx_reply_free(r);
+    cr_assert_eq(old, 0, "the idle empty consumer was deleted");
+    cr_assert_eq(holder, 1, "a consumer holding a pending entry is never deleted");
+    cr_assert_eq(pending_count(c, "idle", "g"), 1);
+    redisx_consumer_free(cons);
+    redisx_client_close(c);
+}
+
+Test(stream, a_lost_connection_is_reported_and_the_consumer_recovers, .timeout = 120)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start(&s), 0);
+    redisx_client *c = rt_client_on(&s, NULL);
+    cr_assert_eq(redisx_group_create(c, "lost", "g", NULL), REDISX_OK);
+    redisx_consumer_options *o = opts_fast(30000);
+    redisx_consumer *cons = consumer(c, "lost", "g", "w", o);
+    redisx_consumer_options_free(o);
+    publish1(c, "lost", "k", "1", NULL);
+    redisx_delivery *d = next_ok(cons, 1, 3000);
+    cr_assert_eq(redisx_message_ack(redisx_delivery_message(d, 0)), REDISX_OK);
+    redisx_delivery_free(d);
+
+    rt_server_kill(&s);
+    redisx_status st = redisx_consumer_next(&d, cons, 1, 500);
+    cr_assert(st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT, "%s: %s", redisx_status_name(st),
+              redisx_last_error());
+    cr_assert_eq(rt_server_restart(&s), 0);
+
+    /* The restarted server lost everything: recreate, publish, read. */
+    uint64_t t0 = now_ms();
+    st = REDISX_ERR_CONNECTION;
+    while (st != REDISX_OK && now_ms() - t0 < 30000) {
+        if (redisx_group_create(c, "lost", "g", NULL) != REDISX_OK) {
+            rt_sleep_ms(50);
+            continue;
+        }
+        const char *n[] = {"k"}, *v[] = {"2"};
+        if (redisx_stream_publish(NULL, c, "lost", 1, n, NULL, v, NULL, REDISX_STREAM_TRIM_NONE, 0) != REDISX_OK)
+            continue;
+        st = redisx_consumer_next(&d, cons, 1, 2000);
+    }
+    cr_assert_eq(st, REDISX_OK, "%s: %s", redisx_status_name(st), redisx_last_error());
+    cr_assert_str_eq(redisx_message_get(redisx_delivery_message(d, 0), "k", NULL), "2");
+    cr_assert_eq(redisx_message_ack(redisx_delivery_message(d, 0)), REDISX_OK);
+    redisx_delivery_free(d);
+    redisx_consumer_free(cons);
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}

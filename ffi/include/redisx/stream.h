@@ -200,9 +200,10 @@ REDISX_API redisx_status redisx_message_dead_letter(redisx_message *msg, const c
  *  connection. Returns REDISX_OK when everything was settled in time,
  *  REDISX_ERR_TIMEOUT otherwise. Safe from any thread, idempotent. */
 REDISX_API redisx_status redisx_consumer_stop(redisx_consumer *consumer, int64_t deadline_ms);
-/** Hard close: stop without waiting, then free. Messages of deliveries not
- *  yet freed must not be used afterwards (free the deliveries first).
- *  NULL is a no-op. */
+/** Hard close: stop without waiting (what is unsettled stays pending),
+ *  then drops the handle. Deliveries not yet freed stay valid (they hold
+ *  a reference); settling them still works while the parent client is
+ *  open. NULL is a no-op. */
 REDISX_API void redisx_consumer_free(redisx_consumer *consumer);
 
 /** Messages handed out and not settled (for metrics and tests). */

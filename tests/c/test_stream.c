@@ -663,6 +663,9 @@ static long long get_int(redisx_client *c, const char *cmd, const char *key)
     return n;
 }
 
+/* The only test here with a .timeout: BoxFort loses queued deadlines when
+ * tests have different ones (a 48-byte leak in the runner under ASan, see
+ * test_badinput.c). */
 Test(stream, a_killed_consumer_process_loses_nothing_and_duplicates_stay_bounded, .timeout = 300)
 {
     char prefix[96];
@@ -789,7 +792,7 @@ Test(stream, idle_consumers_without_pending_entries_are_deleted_and_holders_neve
     redisx_client_close(c);
 }
 
-Test(stream, a_lost_connection_is_reported_and_the_consumer_recovers, .timeout = 120)
+Test(stream, a_lost_connection_is_reported_and_the_consumer_recovers)
 {
     rt_server s;
     cr_assert_eq(rt_server_start(&s), 0);

@@ -833,3 +833,19 @@ Test(stream, a_lost_connection_is_reported_and_the_consumer_recovers)
     redisx_client_close(c);
     rt_server_stop(&s);
 }
+
+Test(stream, a_consumer_outliving_its_client_fails_cleanly)
+{
+    redisx_client *c = rt_client();
+    cr_assert_eq(redisx_group_create(c, "gone", "g", NULL), REDISX_OK);
+    publish1(c, "gone", "k", "v", NULL);
+    redisx_consumer *cons = consumer(c, "gone", "g", "w", NULL);
+    redisx_delivery *d = next_ok(cons, 1, 2000);
+    redisx_client_shutdown(c);
+    cr_assert_eq(redisx_message_ack(redisx_delivery_message(d, 0)), REDISX_ERR_CLOSED);
+    redisx_delivery *more = NULL;
+    cr_assert_eq(redisx_consumer_next(&more, cons, 1, 100), REDISX_ERR_CLOSED);
+    redisx_consumer_free(cons);
+    redisx_delivery_free(d); /* after the consumer: it holds a reference */
+    redisx_client_close(c);
+}

@@ -1203,6 +1203,7 @@ redisx_status redisx__consumer_stop(redisx_consumer *cons, int64_t deadline_ms)
     uint64_t deadline = redisx__now_ns() + (uint64_t)deadline_ms * REDISX__NS_PER_MS;
     pthread_mutex_lock(&cons->mu);
     cons->stopping = 1;
+    pthread_cond_broadcast(&cons->cv); /* a next() waiting at the in-flight limit */
     /* End a blocked read at once: CLIENT UNBLOCK over the parent client
      * (the read ends as if its BLOCK ran out), then wait for it. A read
      * that had not reached the server yet sees `stopping` or ends at its

@@ -247,13 +247,13 @@ const char *redisx__stream_batch_id(const redisx_stream_batch *b, size_t i)
     return i < b->nids ? b->ids[i] : NULL;
 }
 
-redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream, redisx_stream_batch *b,
-                                           redisx_stream_trim trim, int64_t threshold)
+/* The stream_publish.lua call for the batch (NULL on out-of-memory). */
+static redisx__cmd *publish_cmd(redisx_client *c, const char *stream, const redisx_stream_batch *b,
+                                redisx_stream_trim trim, int64_t threshold)
 {
-    b->nids = 0;
     char *key = stream_key(c, stream, "");
     if (!key)
-        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        return NULL;
     args a = {0};
     script_args(&a, &redisx__script_stream_publish, 1);
     args_str(&a, key);
@@ -265,27 +265,111 @@ redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream,
         for (size_t j = 0; j < 2 * b->m[i].nfields; j++)
             args_push(&a, b->m[i].p[j], b->m[i].len[j]);
     }
-    redisx_reply *r;
-    redisx_status st = run(&r, c, &a, &redisx__script_stream_publish);
+    redisx__cmd *cmd = a.oom ? NULL : redisx__cmd_argv(a.n, a.v, a.l);
+    if (cmd)
+        cmd->script = &redisx__script_stream_publish;
     args_clear(&a);
     free(key);
-    if (st != REDISX_OK)
-        return st;
-    if (r->type != REDISX_REPLY_ARRAY || r->elements != b->n) {
-        st = redisx__unexpected_reply(r, "stream_publish");
-        redisx__reply_free(r);
-        return st;
+    return cmd;
+}
+
+/* Checks a stream_publish.lua reply of n ids (an error reply included). */
+static redisx_status publish_reply_ok(const redisx_reply *r, size_t n)
+{
+    if (r->type == REDISX_REPLY_ERROR)
+        return redisx__fail(REDISX_ERR_SERVER, "%s", r->str ? r->str : "error reply");
+    if (r->type != REDISX_REPLY_ARRAY || r->elements != n)
+        return redisx__unexpected_reply(r, "stream_publish");
+    for (size_t i = 0; i < n; i++)
+        if (!is_str(r->element[i]) || r->element[i]->len >= REDISX_STREAM_ID_SIZE)
+            return redisx__unexpected_reply(r, "stream_publish");
+    return REDISX_OK;
+}
+
+redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream, redisx_stream_batch *b,
+                                           redisx_stream_trim trim, int64_t threshold)
+{
+    b->nids = 0;
+    redisx__cmd *cmd = publish_cmd(c, stream, b, trim, threshold);
+    if (!cmd)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory building a stream command");
+    redisx__waiter w;
+    redisx__waiter_init(&w);
+    cmd->fn = sync_reply;
+    cmd->ctx = &w;
+    redisx__submit(c, cmd);
+    redisx_status st = redisx__waiter_wait(&w);
+    redisx_reply *r = w.result;
+    if (st == REDISX_OK)
+        st = publish_reply_ok(r, b->n);
+    char(*ids)[REDISX_STREAM_ID_SIZE] = NULL;
+    if (st == REDISX_OK) {
+        ids = realloc(b->ids, (b->n ? b->n : 1) * sizeof *ids);
+        if (!ids)
+            st = redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
-    char(*ids)[REDISX_STREAM_ID_SIZE] = realloc(b->ids, (b->n ? b->n : 1) * sizeof *ids);
-    if (!ids) {
-        redisx__reply_free(r);
-        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    if (st == REDISX_OK) {
+        b->ids = ids;
+        for (size_t i = 0; i < b->n; i++)
+            redisx__copy_detail(ids[i], REDISX_STREAM_ID_SIZE, r->element[i]->str);
+        b->nids = b->n;
     }
-    b->ids = ids;
-    for (size_t i = 0; i < b->n; i++)
-        redisx__copy_detail(ids[i], REDISX_STREAM_ID_SIZE, is_str(r->element[i]) ? r->element[i]->str : "");
-    b->nids = b->n;
     redisx__reply_free(r);
+    return st;
+}
+
+typedef struct publish_op {
+    redisx_client *c;
+    redisx_stream_publish_cb cb;
+    void *user;
+} publish_op;
+
+static void publish_async_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    publish_op *op = cmd->ctx;
+    redisx__cmd_free(cmd);
+    if (st == REDISX_OK)
+        st = publish_reply_ok(r, 1);
+    const char *id = st == REDISX_OK ? r->element[0]->str : NULL;
+    if (op->cb) {
+        if (st == REDISX_OK)
+            redisx__clear_error();
+        op->cb(op->c, st, id, op->user);
+    } else {
+        redisx_item *it = redisx__completion_item(op->user, st);
+        if (it && id) {
+            /* The id rides as a STRING reply: redisx_item_take_reply(). */
+            size_t len = strlen(id);
+            redisx_reply *idr = redisx__reply_new(NULL, REDISX_REPLY_STRING, len);
+            if (idr) {
+                memcpy(idr->str, id, len + 1);
+                idr->len = len;
+            }
+            it->reply = idr;
+        }
+        if (it)
+            redisx__queue_push(redisx__client_options(op->c)->queue, it);
+    }
+    redisx__reply_free(r);
+    free(op);
+}
+
+redisx_status redisx__stream_publish_async(redisx_client *c, const char *stream, const redisx_stream_batch *one,
+                                           redisx_stream_trim trim, int64_t threshold, redisx_stream_publish_cb cb,
+                                           void *user)
+{
+    publish_op *op = calloc(1, sizeof *op);
+    redisx__cmd *cmd = op ? publish_cmd(c, stream, one, trim, threshold) : NULL;
+    if (!cmd) {
+        free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory building a stream command");
+    }
+    op->c = c;
+    op->cb = cb;
+    op->user = user;
+    cmd->fn = publish_async_reply;
+    cmd->ctx = op;
+    redisx__submit(c, cmd);
     return REDISX_OK;
 }
 

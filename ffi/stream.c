@@ -110,6 +110,34 @@ redisx_status redisx_stream_publish(char *id_out, redisx_client *client, const c
     return st;
 }
 
+redisx_status redisx_stream_publish_async(redisx_client *client, const char *stream, size_t nfields,
+                                          const char *const *names, const size_t *name_lens,
+                                          const char *const *values, const size_t *value_lens,
+                                          redisx_stream_trim trim, int64_t threshold, redisx_stream_publish_cb cb,
+                                          void *user)
+{
+    redisx_status st = redisx__ffi_client(client, 0);
+    if (st == REDISX_OK)
+        st = redisx__ffi_name(stream, REDISX_STREAM_NAME_MAX, "stream name");
+    if (st == REDISX_OK)
+        st = check_trim(trim, threshold);
+    if (st == REDISX_OK)
+        st = check_fields(nfields, names, name_lens, values, value_lens);
+    if (st == REDISX_OK)
+        st = redisx__check_async_target(client, cb != NULL);
+    if (st != REDISX_OK)
+        return st;
+    redisx_stream_batch *b;
+    st = redisx__stream_batch_new(&b);
+    if (st == REDISX_OK)
+        st = redisx__stream_batch_add(b, nfields, names, name_lens, values, value_lens);
+    if (st == REDISX_OK)
+        st = redisx__stream_publish_async(client, stream, b, trim, threshold, cb, user);
+    if (b)
+        redisx__stream_batch_free(b);
+    return st;
+}
+
 redisx_status redisx_group_create(redisx_client *client, const char *stream, const char *group, const char *start_id)
 {
     redisx_status st = check_stream(client, stream);

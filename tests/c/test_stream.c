@@ -849,3 +849,60 @@ Test(stream, a_consumer_outliving_its_client_fails_cleanly)
     redisx_delivery_free(d); /* after the consumer: it holds a reference */
     redisx_client_close(c);
 }
+
+typedef struct pub_wait {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done;
+    redisx_status st;
+    char id[REDISX_STREAM_ID_SIZE];
+} pub_wait;
+
+static void published(redisx_client *c, redisx_status st, const char *id, void *user)
+{
+    (void)c;
+    pub_wait *w = user;
+    pthread_mutex_lock(&w->mu);
+    w->st = st;
+    snprintf(w->id, sizeof w->id, "%s", id ? id : "");
+    w->done = 1;
+    pthread_cond_signal(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+}
+
+Test(stream, publish_async_completes_with_the_id_by_callback_or_queue)
+{
+    redisx_queue *q;
+    cr_assert_eq(redisx_queue_new(&q), REDISX_OK);
+    redisx_options *o;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_queue(o, q, 0), REDISX_OK);
+    redisx_client *c = rt_client_opts(o);
+    redisx_options_free(o);
+    const char *n[] = {"k"}, *v[] = {"v"};
+    pub_wait w = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, ""};
+    cr_assert_eq(redisx_stream_publish_async(c, "as", 1, n, NULL, v, NULL, REDISX_STREAM_TRIM_NONE, 0, published, &w),
+                 REDISX_OK, "%s", redisx_last_error());
+    pthread_mutex_lock(&w.mu);
+    while (!w.done)
+        pthread_cond_wait(&w.cv, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    cr_assert_eq(w.st, REDISX_OK);
+    cr_assert(strchr(w.id, '-') != NULL, "id %s", w.id);
+
+    int tag = 7;
+    cr_assert_eq(redisx_stream_publish_async(c, "as", 1, n, NULL, v, NULL, REDISX_STREAM_TRIM_MAXLEN, 100, NULL, &tag),
+                 REDISX_OK);
+    redisx_item *it = NULL;
+    cr_assert_eq(redisx_queue_pop(&it, q, 5000), REDISX_OK);
+    cr_assert_eq(redisx_item_kind_of(it), REDISX_ITEM_COMPLETION);
+    cr_assert_eq(redisx_item_user(it), &tag);
+    cr_assert_eq(redisx_item_status(it), REDISX_OK);
+    redisx_reply *r = redisx_item_take_reply(it);
+    cr_assert(id_less(w.id, redisx_reply_string(r, NULL)), "the second id after the first");
+    redisx_reply_free(r);
+    redisx_item_free(it);
+    cr_assert_eq(xlen(c, "as"), 2);
+    redisx_client_close(c);
+    redisx_queue_free(q);
+}

@@ -32,6 +32,10 @@ size_t redisx__stream_batch_size(const redisx_stream_batch *b);
 const char *redisx__stream_batch_id(const redisx_stream_batch *b, size_t i);
 redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream, redisx_stream_batch *b,
                                            redisx_stream_trim trim, int64_t threshold);
+/* `one` holds the message (copied into the command before returning). */
+redisx_status redisx__stream_publish_async(redisx_client *c, const char *stream, const redisx_stream_batch *one,
+                                           redisx_stream_trim trim, int64_t threshold, redisx_stream_publish_cb cb,
+                                           void *user);
 redisx_status redisx__group_create(redisx_client *c, const char *stream, const char *group, const char *start);
 
 redisx_status redisx__consumer_new(redisx_consumer **out, redisx_client *c, const char *stream, const char *group,

@@ -13,8 +13,8 @@
  * holds, reclaiming those of dead consumers, removing idle consumers) inside
  * redisx_consumer_next(): no thread of its own, no callback.
  *
- * Every call here is blocking (REDISX_ERR_WOULDBLOCK from a callback of the
- * same client). Stream names are 1..1024 bytes without NUL; group and
+ * Every call here except redisx_stream_publish_async() is blocking
+ * (REDISX_ERR_WOULDBLOCK from a callback of the same client). Stream names are 1..1024 bytes without NUL; group and
  * consumer names 1..256 bytes. Field names and values are binary-safe. */
 #ifndef REDISX_STREAM_H
 #define REDISX_STREAM_H
@@ -58,6 +58,22 @@ REDISX_API redisx_status redisx_stream_publish(char *id_out, redisx_client *clie
                                                size_t nfields, const char *const *names, const size_t *name_lens,
                                                const char *const *values, const size_t *value_lens,
                                                redisx_stream_trim trim, int64_t threshold);
+
+/** Completion of redisx_stream_publish_async(): `id` (NULL unless status
+ *  is OK) is the new entry id, valid during the call. Runs on the client's
+ *  I/O thread, as every completion (redisx/client.h). */
+typedef void (*redisx_stream_publish_cb)(redisx_client *client, redisx_status status, const char *id, void *user);
+
+/** redisx_stream_publish() without waiting: the message is copied before
+ *  this returns; `cb` runs once with the outcome. A NULL `cb` sends a
+ *  REDISX_ITEM_COMPLETION to the client's queue instead, whose reply
+ *  (redisx_item_take_reply) is the id as a STRING. Not cancellable with
+ *  redisx_cancel(). Usable from a callback of the same client. (0.5) */
+REDISX_API redisx_status redisx_stream_publish_async(redisx_client *client, const char *stream, size_t nfields,
+                                                     const char *const *names, const size_t *name_lens,
+                                                     const char *const *values, const size_t *value_lens,
+                                                     redisx_stream_trim trim, int64_t threshold,
+                                                     redisx_stream_publish_cb cb, void *user);
 
 /** A batch of messages to publish in one round trip (one script call, so
  *  the batch is added atomically and its ids are in order). */

@@ -1148,9 +1148,9 @@ static redisx_status read_new(redisx_consumer *cons, size_t room, int64_t block_
         if (strncmp(e, "NOGROUP", 7) == 0)
             st = redisx__fail(REDISX_ERR_SERVER, "%s (group %s on stream %s: create it with redisx_group_create)",
                               e, cons->group, cons->stream);
-        else if (strncmp(e, "UNBLOCKED", 9) == 0)
-            st = redisx__fail(REDISX_ERR_SERVER, "%s (stream %s was deleted under a blocked read)", e,
-                              cons->stream);
+        else if (strncmp(e, "UNBLOCKED", 9) == 0) /* key deleted, or a failover/role change */
+            st = redisx__fail(REDISX_ERR_SERVER, "%s (the server ended the blocked read on stream %s%s)", e,
+                              cons->stream, strstr(e, "no longer exists") ? ": it was deleted" : "");
     }
     if (st != REDISX_OK)
         return st;

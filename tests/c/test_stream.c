@@ -906,3 +906,52 @@ Test(stream, publish_async_completes_with_the_id_by_callback_or_queue)
     redisx_client_close(c);
     redisx_queue_free(q);
 }
+
+Test(stream, a_retry_waiting_longer_than_min_idle_is_not_stolen)
+{
+    redisx_client *c = rt_client();
+    cr_assert_eq(redisx_group_create(c, "rw", "g", NULL), REDISX_OK);
+    redisx_consumer_options *o = opts_fast(300);
+    redisx_consumer *a = consumer(c, "rw", "g", "a", o);
+    redisx_consumer *b = consumer(c, "rw", "g", "b", o);
+    redisx_consumer_options_free(o);
+    char id[REDISX_STREAM_ID_SIZE];
+    publish1(c, "rw", "k", "v", id);
+    redisx_delivery *d = next_ok(a, 1, 2000);
+    cr_assert_eq(redisx_message_retry(redisx_delivery_message(d, 0), 1200, "later", NULL), REDISX_OK);
+    redisx_delivery_free(d);
+    uint64_t t0 = now_ms();
+    while (now_ms() - t0 < 900) {
+        redisx_delivery *db = NULL;
+        cr_assert_eq(redisx_consumer_next(&db, b, 1, 100), REDISX_ERR_EMPTY, "the waiting retry stays A's");
+    }
+    d = next_ok(a, 1, 3000);
+    cr_assert_str_eq(redisx_message_id(redisx_delivery_message(d, 0)), id);
+    cr_assert_eq(redisx_message_delivery_count(redisx_delivery_message(d, 0)), 2);
+    cr_assert(now_ms() - t0 >= 1000, "after the delay asked for");
+    cr_assert_eq(redisx_message_ack(redisx_delivery_message(d, 0)), REDISX_OK);
+    redisx_delivery_free(d);
+    redisx_consumer_free(a);
+    redisx_consumer_free(b);
+    redisx_client_close(c);
+}
+
+Test(stream, stop_past_its_deadline_leaves_the_unsettled_pending_and_acks_still_work)
+{
+    redisx_client *c = rt_client();
+    cr_assert_eq(redisx_group_create(c, "late", "g", NULL), REDISX_OK);
+    for (int i = 0; i < 5; i++)
+        publish1(c, "late", "k", "v", NULL);
+    redisx_consumer *cons = consumer(c, "late", "g", "w", NULL);
+    redisx_delivery *d = next_ok(cons, 5, 2000);
+    cr_assert_eq(redisx_delivery_count(d), 5);
+    cr_assert_eq(redisx_message_ack(redisx_delivery_message(d, 0)), REDISX_OK);
+    cr_assert_eq(redisx_consumer_stop(cons, 100), REDISX_ERR_TIMEOUT);
+    cr_assert(strstr(redisx_last_error(), "4 messages") != NULL, "%s", redisx_last_error());
+    cr_assert_eq(pending_count(c, "late", "g"), 4, "left pending, not lost");
+    cr_assert_eq(redisx_message_ack(redisx_delivery_message(d, 1)), REDISX_OK, "a late finisher still acks");
+    cr_assert_eq(pending_count(c, "late", "g"), 3);
+    redisx_delivery_free(d);
+    redisx_consumer_free(cons);
+    redisx_client_close(c);
+}

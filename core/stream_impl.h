@@ -1,0 +1,63 @@
+/* Streams (core/stream.c) behind the exported wrappers in ffi/stream.c:
+ * arguments are checked there, behaviour lives here. */
+#ifndef REDISX_CORE_STREAM_IMPL_H
+#define REDISX_CORE_STREAM_IMPL_H
+
+#include "internal.h"
+
+extern const redisx__script redisx__script_stream_publish;
+extern const redisx__script redisx__script_stream_dead_letter;
+extern const redisx__script redisx__script_stream_claim;
+extern const redisx__script redisx__script_stream_extend;
+extern const redisx__script redisx__script_stream_delete_idle;
+
+struct redisx_consumer_options {
+    int max_in_flight;
+    int max_deliveries;
+    int64_t backoff_min_ms, backoff_max_ms;
+    int64_t min_idle_ms, reclaim_interval_ms; /* interval 0: min idle / 2 */
+    int64_t block_ms;
+    int64_t dlq_maxlen;
+    int64_t delete_idle_ms;
+};
+void redisx__consumer_options_init(redisx_consumer_options *o);
+
+redisx_status redisx__stream_batch_new(redisx_stream_batch **out);
+void redisx__stream_batch_free(redisx_stream_batch *b);
+redisx_status redisx__stream_batch_add(redisx_stream_batch *b, size_t nfields, const char *const *names,
+                                       const size_t *name_lens, const char *const *values,
+                                       const size_t *value_lens);
+size_t redisx__stream_batch_size(const redisx_stream_batch *b);
+const char *redisx__stream_batch_id(const redisx_stream_batch *b, size_t i);
+redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream, redisx_stream_batch *b,
+                                           redisx_stream_trim trim, int64_t threshold);
+/* `one` holds the message (copied into the command before returning). */
+redisx_status redisx__stream_publish_async(redisx_client *c, const char *stream, const redisx_stream_batch *one,
+                                           redisx_stream_trim trim, int64_t threshold, redisx_stream_publish_cb cb,
+                                           void *user);
+redisx_status redisx__group_create(redisx_client *c, const char *stream, const char *group, const char *start);
+
+redisx_status redisx__consumer_new(redisx_consumer **out, redisx_client *c, const char *stream, const char *group,
+                                   const char *name, const redisx_consumer_options *o);
+redisx_status redisx__consumer_next(redisx_delivery **out, redisx_consumer *cons, int max, int64_t timeout_ms);
+redisx_status redisx__consumer_stop(redisx_consumer *cons, int64_t deadline_ms);
+void redisx__consumer_free(redisx_consumer *cons);
+int redisx__consumer_in_flight(const redisx_consumer *cons);
+redisx_client *redisx__consumer_client(const redisx_consumer *cons);
+
+void redisx__delivery_free(redisx_delivery *d);
+size_t redisx__delivery_count(const redisx_delivery *d);
+redisx_message *redisx__delivery_message(redisx_delivery *d, size_t i);
+
+const char *redisx__message_id(const redisx_message *m);
+int64_t redisx__message_deliveries(const redisx_message *m);
+size_t redisx__message_fields(const redisx_message *m);
+const char *redisx__message_name(const redisx_message *m, size_t i, size_t *len);
+const char *redisx__message_value(const redisx_message *m, size_t i, size_t *len);
+const char *redisx__message_get(const redisx_message *m, const char *name, size_t *len);
+redisx_client *redisx__message_client(const redisx_message *m);
+redisx_status redisx__message_ack(redisx_message *m);
+redisx_status redisx__message_retry(redisx_message *m, int64_t delay_ms, const char *error, int *moved);
+redisx_status redisx__message_dead_letter(redisx_message *m, const char *error);
+
+#endif

@@ -447,3 +447,19 @@ Test(util, fmt_i64_writes_what_printf_writes)
         cr_assert_str_eq(redisx__fmt_i64(got, vals[i]), want);
     }
 }
+
+Test(errors, a_detail_can_wrap_the_current_detail)
+{
+    /* A caller adding context to the detail it got passes the detail in:
+     * the result holds both, not an empty or garbled string. */
+    cr_assert_eq(redisx__fail(REDISX_ERR_INVALID, "inner %s %d", "detail", 7), REDISX_ERR_INVALID);
+    cr_assert_eq(redisx__fail(REDISX_ERR_SERVER, "outer: %s", redisx_last_error()), REDISX_ERR_SERVER);
+    cr_assert_str_eq(redisx_last_error(), "outer: inner detail 7");
+    char big[3000];
+    memset(big, 'x', sizeof big - 1);
+    big[sizeof big - 1] = '\0';
+    redisx__fail(REDISX_ERR_INVALID, "%s", big);
+    redisx__fail(REDISX_ERR_INVALID, "again %s", redisx_last_error());
+    cr_assert_eq(strlen(redisx_last_error()), REDISX__DETAIL - 1, "truncated to the buffer, NUL-terminated");
+    cr_assert_eq(strncmp(redisx_last_error(), "again xxx", 9), 0);
+}

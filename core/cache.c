@@ -4,7 +4,6 @@
  * Redis step is one Lua script (core/scripts/cache_*.lua, docs/KEYS.md);
  * replies and timers run on the I/O thread, L1 hits of blocking calls on
  * the caller's thread. See docs/CACHE.md. */
-#include <math.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -89,11 +88,32 @@ int64_t redisx__cache_jitter(int64_t ttl_ms, double fraction, double r)
     return ttl_ms - cut < 1 ? 1 : ttl_ms - cut;
 }
 
+/* ln(x) for x > 0 without libm (the Go module links the core without it):
+ * x = m * 2^e with m in [1, 2), ln m = 2 atanh((m - 1) / (m + 1)) by its
+ * series; s < 1/3, so 13 terms leave an error near 1e-13. */
+static double ln_pos(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff);
+    if (e == 0) /* subnormal: scale into the normal range */
+        return ln_pos(x * 18014398509481984.0) - 54 * 0.69314718055994530942;
+    bits = (bits & ~(0x7ffull << 52)) | (1023ull << 52);
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
+    for (int k = 0; k < 13; k++) {
+        sum += term / (2 * k + 1);
+        term *= s2;
+    }
+    return (e - 1023) * 0.69314718055994530942 + 2 * sum;
+}
+
 double redisx__cache_xfetch_gap(double beta, double u)
 {
-    if (beta <= 0 || u <= 0 || u > 1)
+    if (beta <= 0 || u <= 0 || u >= 1)
         return 0;
-    return -beta * log(u);
+    return -beta * ln_pos(u);
 }
 
 static double rand01(void)
@@ -917,6 +937,18 @@ static redisx_status write_submit(write_op *op, redisx__cmd *cmd)
     return REDISX_OK;
 }
 
+/* len bytes and a NUL after them (the caller's buffer has no NUL). */
+static char *value_copy(const void *val, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p) {
+        if (len)
+            memcpy(p, val, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
 static redisx_status value_fits(const redisx_cache *cache, const char *name, size_t len)
 {
     if (len > cache->cfg.max_value)
@@ -951,7 +983,7 @@ redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, s
     write_op *op = write_new(cache, REDISX__OP_CACHE_FILL, e->name, e->key, e->lease, cb, user);
     if (!op)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-    op->val = redisx__memdup(len ? val : "", len + 1);
+    op->val = value_copy(val, len);
     if (!op->val) {
         redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
         write_free(op);
@@ -998,7 +1030,7 @@ redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, cons
     write_op *op = write_new(cache, REDISX__OP_CACHE_SET, key, NULL, NULL, cb, user);
     if (!op)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-    op->val = redisx__memdup(len ? val : "", len + 1);
+    op->val = value_copy(val, len);
     if (!op->val) {
         redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
         write_free(op);

@@ -92,6 +92,8 @@ Test(cache, xfetch_refreshes_with_probability_exp_of_minus_left_over_delta_beta)
     }
     cr_assert_eq(redisx__cache_xfetch_gap(0, 0.5), 0, "beta 0: never early");
     cr_assert_eq(redisx__cache_xfetch_gap(1, 1.0), 0, "u = 1: no gap");
+    for (double u = 1e-300; u < 1; u = u * 3.7 + 1e-9)
+        cr_assert(fabs(redisx__cache_xfetch_gap(1, u) + log(u)) < 1e-9 * (1 - log(u)), "ln(%g)", u);
 }
 
 /* ---- L2 ----------------------------------------------------------------------------- */

@@ -178,6 +178,7 @@ extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615(void);
@@ -286,6 +287,7 @@ extern uintptr_t _wrap_redisx_item_lock_info_capi_93eae939d1465615(uintptr_t arg
 extern uintptr_t _wrap_redisx_item_take_reply_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_idem_capi_93eae939d1465615(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_type_53 _wrap_redisx_client_open_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_type_54 _wrap_redisx_client_open_url_capi_93eae939d1465615(swig_type_55 arg1);
 extern void _wrap_redisx_client_close_capi_93eae939d1465615(uintptr_t arg1);
@@ -549,6 +551,14 @@ func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 }
 
 var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_IDEMPOTENCY()
+
+func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
+	var swig_r Redisx_primitive
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_93eae939d1465615())
+	return swig_r
+}
+
+var REDISX_PRIMITIVE_CACHE Redisx_primitive = _swig_getREDISX_PRIMITIVE_CACHE()
 
 type Redisx_fail_policy int
 
@@ -1644,6 +1654,14 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	return swig_r_1
 }
 
+func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_entry) {
+	var swig_r Struct_SS_redisx_cache_entry
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))))
+	return swig_r
+}
+
 func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
@@ -2627,4 +2645,13 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	_swig_i_0 = uintptr(arg1)
 	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
 	return swig_r
+}
+
+type SwigcptrStruct_SS_redisx_cache_entry uintptr
+type Struct_SS_redisx_cache_entry interface {
+	Swigcptr() uintptr
+}
+
+func (p SwigcptrStruct_SS_redisx_cache_entry) Swigcptr() uintptr {
+	return uintptr(p)
 }

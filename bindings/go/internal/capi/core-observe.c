@@ -25,6 +25,12 @@ static const struct {
     [REDISX__OP_IDEM_BEGIN] = {"idempotency", "begin", REDISX_PRIMITIVE_IDEMPOTENCY},
     [REDISX__OP_IDEM_COMPLETE] = {"idempotency", "complete", REDISX_PRIMITIVE_IDEMPOTENCY},
     [REDISX__OP_IDEM_FAIL] = {"idempotency", "fail", REDISX_PRIMITIVE_IDEMPOTENCY},
+    [REDISX__OP_CACHE_FETCH] = {"cache", "fetch", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_GET] = {"cache", "get", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_FILL] = {"cache", "fill", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_ABANDON] = {"cache", "abandon", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_SET] = {"cache", "set", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_DELETE] = {"cache", "delete", REDISX_PRIMITIVE_CACHE},
 };
 
 const char *redisx__op_primitive(redisx__op op)

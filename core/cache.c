@@ -32,6 +32,7 @@ struct redisx_cache {
     redisx__l1 *l1;     /* NULL: no L1 */
     local_load *loads;
     atomic_uint_fast64_t counter[REDISX_CACHE_COUNTER_COUNT];
+    redisx_cache *next, *prev; /* the client's caches (redisx__client_caches_lock) */
 };
 
 struct redisx_cache_entry {
@@ -64,6 +65,14 @@ static void cache_unref(redisx_cache *cache)
 {
     if (atomic_fetch_sub(&cache->refs, 1) != 1)
         return;
+    redisx_cache **head = redisx__client_caches_lock(cache->client);
+    if (cache->prev)
+        cache->prev->next = cache->next;
+    else
+        *head = cache->next;
+    if (cache->next)
+        cache->next->prev = cache->prev;
+    redisx__client_caches_unlock(cache->client);
     redisx__l1_free(cache->l1);
     while (cache->loads) {
         local_load *n = cache->loads->next;
@@ -156,6 +165,12 @@ redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char
     };
     redisx__client_ref(c);
     cache->client = c;
+    redisx_cache **head = redisx__client_caches_lock(c);
+    cache->next = *head;
+    if (*head)
+        (*head)->prev = cache;
+    *head = cache;
+    redisx__client_caches_unlock(c);
     *out = cache;
     return REDISX_OK;
 }
@@ -216,6 +231,13 @@ uint64_t redisx__cache_counter(const redisx_cache *cache, redisx_cache_counter w
     if ((int)which < 0 || which >= REDISX_CACHE_COUNTER_COUNT)
         return 0;
     return atomic_load_explicit(&((redisx_cache *)cache)->counter[which], memory_order_relaxed);
+}
+
+void redisx__cache_stats_sum(const redisx_cache *head, uint64_t out[REDISX_CACHE_COUNTER_COUNT])
+{
+    for (const redisx_cache *cache = head; cache; cache = cache->next)
+        for (int i = 0; i < REDISX_CACHE_COUNTER_COUNT; i++)
+            out[i] += redisx__cache_counter(cache, (redisx_cache_counter)i);
 }
 
 static bool cache_fail_open(const redisx_cache *cache)
@@ -398,6 +420,25 @@ static void fetch_deliver(fetch_op *op, redisx_status st, redisx_cache_entry *e)
     }
 }
 
+static const char *outcome_of(const redisx_cache_entry *e)
+{
+    switch (e->state) {
+    case REDISX_CACHE_HIT:
+        if (e->owns)
+            return "refresh";
+        if (e->stale)
+            return "stale";
+        return e->layer == REDISX_CACHE_LAYER_L1 ? "hit_l1" : "hit_l2";
+    case REDISX_CACHE_LOAD:
+        return "load";
+    case REDISX_CACHE_NEGATIVE:
+        return "negative";
+    case REDISX_CACHE_MISS:
+        break;
+    }
+    return "miss";
+}
+
 static void fetch_finish(fetch_op *op, redisx_status st)
 {
     redisx__chan_unwait(op->c, &op->waiter);
@@ -411,6 +452,8 @@ static void fetch_finish(fetch_op *op, redisx_status st)
         count(op->cache, REDISX_CACHE_FAIL_OPEN);
     if (e && e->stale && e->state == REDISX_CACHE_HIT)
         count(op->cache, REDISX_CACHE_STALE_SERVED);
+    if (e)
+        op->req.outcome = outcome_of(e);
     redisx__req_finish(&op->req, st, e && e->fail_open);
     fetch_deliver(op, st, e);
     op->finished = 1;

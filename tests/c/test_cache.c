@@ -652,3 +652,71 @@ Test(cache, xfetch_picks_exactly_one_early_refresher_near_expiry)
     redisx_cache_free(cache);
     redisx_client_close(c);
 }
+
+/* ---- observability ---------------------------------------------------------------- */
+
+typedef struct seen {
+    pthread_mutex_t mu;
+    char outcomes[512];
+    int fail_open;
+} seen;
+
+static void on_event(redisx_client *c, const redisx_event *ev, void *user)
+{
+    (void)c;
+    seen *s = user;
+    if (strcmp(redisx_event_primitive(ev), "cache") != 0)
+        return;
+    pthread_mutex_lock(&s->mu);
+    const char *o = redisx_event_outcome(ev);
+    size_t n = strlen(s->outcomes);
+    snprintf(s->outcomes + n, sizeof s->outcomes - n, "%s:%s ", redisx_event_operation(ev), o ? o : "-");
+    s->fail_open += redisx_event_fail_open(ev);
+    pthread_mutex_unlock(&s->mu);
+}
+
+Test(cache, events_and_the_stats_snapshot_report_each_layer)
+{
+    seen s = {PTHREAD_MUTEX_INITIALIZER, "", 0};
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_event_cb(o, on_event, &s), REDISX_OK);
+    redisx_client *c = rt_client_opts(o);
+    redisx_options_free(o);
+    redisx_cache *l1 = cache_on(c, "obs", 1), *l2 = cache_on(c, "obs", 0);
+    cr_assert_eq(redisx_cache_set(l1, "k", "v", 1, 60000), REDISX_OK);
+    done d = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL};
+    cr_assert_eq(redisx_cache_fetch_async(l1, "k", 0, 0, 0, on_entry, &d), REDISX_OK);
+    wait_done(&d);
+    cr_assert_eq(redisx_cache_entry_layer(d.e), REDISX_CACHE_LAYER_L1);
+    redisx_cache_entry_free(d.e);
+    redisx_cache_entry *e = fetch(l2, "k", 0, 0, 0);
+    redisx_cache_entry_free(e);
+    e = fetch(l2, "cold", 0, 0, 0);
+    cr_assert_eq(redisx_cache_abandon(e), REDISX_OK);
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_get(&e, l2, "cold"), REDISX_OK);
+    redisx_cache_entry_free(e);
+    pthread_mutex_lock(&s.mu);
+    cr_assert_str_eq(s.outcomes, "set:- fetch:hit_l1 fetch:hit_l2 fetch:load abandon:- get:miss ");
+    pthread_mutex_unlock(&s.mu);
+    redisx_stats *st = NULL;
+    cr_assert_eq(redisx_client_stats(&st, c), REDISX_OK);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L1_HITS), 1);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L2_HITS), 1);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L2_MISSES), 2);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_LOADS), 1);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_LOAD_ERRORS), 1);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L1_ENTRIES), 1);
+    cr_assert_gt(redisx_stats_cache(st, REDISX_CACHE_L1_BYTES), 0);
+    cr_assert_eq(redisx_stats_cache(st, (redisx_cache_counter)99), 0);
+    int i = rt_series(st, "cache", "fetch");
+    cr_assert_eq(redisx_stats_counter(st, i, REDISX_COUNTER_CALLS), 3);
+    redisx_stats_free(st);
+    redisx_cache_free(l1);
+    redisx_cache_free(l2);
+    cr_assert_eq(redisx_client_stats(&st, c), REDISX_OK);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L1_HITS), 0, "freed caches leave the snapshot");
+    redisx_stats_free(st);
+    redisx_client_close(c);
+}

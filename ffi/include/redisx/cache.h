@@ -46,6 +46,7 @@
 #include "redisx/client.h"
 #include "redisx/common.h"
 #include "redisx/errors.h"
+#include "redisx/observe.h"
 
 REDISX_BEGIN_DECLS
 
@@ -179,6 +180,9 @@ REDISX_API redisx_status redisx_cache_delete_async(redisx_cache *cache, const ch
 
 /** A counter or gauge of the cache (0 for an unknown one). */
 REDISX_API uint64_t redisx_cache_counter_of(const redisx_cache *cache, redisx_cache_counter which);
+/** The same summed over the client's caches alive when the snapshot was
+ *  taken (redisx_client_stats). */
+REDISX_API uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter which);
 
 /** Frees an entry (abandoning a lease it still holds); NULL is a no-op. */
 REDISX_API void redisx_cache_entry_free(redisx_cache_entry *entry);

@@ -783,6 +783,22 @@ _gostring_ _wrap_redisx_event_key_capi_93eae939d1465615(redisx_event *_swig_go_0
 }
 
 
+_gostring_ _wrap_redisx_event_outcome_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+  redisx_event *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_event *)_swig_go_0;
+  
+  result = (char *)redisx_event_outcome((struct redisx_event const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615() {
   enum redisx_log_level result;
   intgo _swig_go_result;

@@ -145,6 +145,7 @@ typedef struct redisx__series {
 struct redisx_stats {
     redisx__series series[REDISX__OP_COUNT];
     uint64_t client[6];
+    uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* summed over the client's caches */
 };
 
 struct redisx_event {
@@ -155,6 +156,7 @@ struct redisx_event {
     int64_t duration_ns;
     int round_trips;
     const char *key;
+    const char *outcome; /* static; NULL when the operation has none */
 };
 
 const char *redisx__op_primitive(redisx__op op);
@@ -168,6 +170,7 @@ typedef struct redisx__req {
     uint64_t t0;
     int round_trips;
     int rejected; /* a domain "no" that is not an error status (denied check) */
+    const char *outcome; /* static, for the event (redisx_event_outcome) */
     char *key; /* copy for events when opted in, else NULL */
     /* Cancellation (redisx_cancel): an operation whose `cancel` is set is
      * tracked by the loop from its first command until it finishes, and
@@ -494,6 +497,12 @@ redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, cons
                                       int64_t ttl_ms, redisx_status_cb cb, void *user);
 redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, redisx_status_cb cb, void *user);
 void redisx__cache_entry_free(redisx_cache_entry *e); /* NULL: no-op */
+/* Adds the counters of the caches from `head` on (the client's list, under
+ * its stats lock) into out. */
+void redisx__cache_stats_sum(const redisx_cache *head, uint64_t out[REDISX_CACHE_COUNTER_COUNT]);
+/* The client's list of caches, locked (its stats lock) until _unlock. */
+redisx_cache **redisx__client_caches_lock(redisx_client *c);
+void redisx__client_caches_unlock(redisx_client *c);
 redisx_cache *redisx__cache_of(const redisx_cache_entry *e);
 int redisx__cache_entry_owns(const redisx_cache_entry *e);
 redisx_cache_state redisx__cache_entry_state(const redisx_cache_entry *e);

@@ -720,3 +720,33 @@ Test(cache, events_and_the_stats_snapshot_report_each_layer)
     redisx_stats_free(st);
     redisx_client_close(c);
 }
+
+/* ---- Redis Cluster ------------------------------------------------------------------ */
+
+/* Every cache script declares an entry and its lease: on a cluster-enabled
+ * node a script whose keys span slots fails with CROSSSLOT. */
+Test(cache, every_script_runs_on_one_slot_for_adversarial_names, .timeout = 300)
+{
+    rt_server s;
+    cr_assert_eq(rt_server_start_cluster(&s), 0, "cannot start a cluster-enabled redis-server");
+    redisx_client *c = rt_client_on(&s, "p:q");
+    redisx_cache *cache = cache_on(c, "slots", 0);
+    const char *names[] = {"}bob", "{}", "{", "}", "~", "{{}}", "a}b", "a{b}c", "{a}", "ordinary", "\xff"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+        redisx_cache_entry *e = fetch(cache, names[i], 0, 0, 0);
+        cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_LOAD, "%s", names[i]);
+        cr_assert_eq(redisx_cache_fill(e, "v", 1, 60000), REDISX_OK, "%s: %s", names[i], redisx_last_error());
+        redisx_cache_entry_free(e);
+        e = fetch(cache, names[i], 0, 0, 0);
+        cr_assert(value_is(e, "v", 1), "%s", names[i]);
+        redisx_cache_entry_free(e);
+        cr_assert_eq(redisx_cache_set(cache, names[i], "w", 1, 60000), REDISX_OK, "%s", redisx_last_error());
+        cr_assert_eq(redisx_cache_delete(cache, names[i]), REDISX_OK, "%s", redisx_last_error());
+        e = fetch(cache, names[i], 0, 0, 0);
+        cr_assert_eq(redisx_cache_abandon(e), REDISX_OK, "%s", redisx_last_error());
+        redisx_cache_entry_free(e);
+    }
+    redisx_cache_free(cache);
+    redisx_client_close(c);
+    rt_server_stop(&s);
+}

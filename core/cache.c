@@ -495,6 +495,9 @@ static void fetch_cancel(redisx__req *req)
         return;
     redisx__chan_unwait(op->c, &op->waiter);
     op->gen++;
+    if (op->l1_token && op->cache->l1)
+        redisx__l1_cancel(op->cache->l1, op->e->name, strlen(op->e->name), op->l1_token);
+    op->l1_token = 0;
     redisx__req_cancelled(req);
     fetch_deliver(op, REDISX_ERR_CANCELLED, NULL);
     op->finished = 1;

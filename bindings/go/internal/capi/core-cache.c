@@ -277,15 +277,19 @@ static void l1_store(redisx_cache *cache, const char *name, uint64_t token, cons
 
 /* ---- entries -------------------------------------------------------------------- */
 
-static redisx_cache_entry *entry_new(redisx_cache *cache, const char *name)
+/* An entry; a light one (an L1 hit: it never holds a lease) skips the
+ * Redis keys and the token, most of an L1 hit's cost. */
+static redisx_cache_entry *entry_make(redisx_cache *cache, const char *name, int light)
 {
     redisx_cache_entry *e = calloc(1, sizeof *e);
     if (!e)
         return NULL;
     e->name = redisx__strdup(name);
-    e->key = redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, "");
-    e->lease = redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, ":lease");
-    if (!e->name || !e->key || !e->lease) {
+    if (!light) {
+        e->key = redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, "");
+        e->lease = redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, ":lease");
+    }
+    if (!e->name || (!light && (!e->key || !e->lease))) {
         free(e->name);
         free(e->key);
         free(e->lease);
@@ -294,8 +298,14 @@ static redisx_cache_entry *entry_new(redisx_cache *cache, const char *name)
     }
     cache_ref(cache);
     e->cache = cache;
-    redisx__random_hex(e->token, 16);
+    if (!light)
+        redisx__random_hex(e->token, 16);
     return e;
+}
+
+static redisx_cache_entry *entry_new(redisx_cache *cache, const char *name)
+{
+    return entry_make(cache, name, 0);
 }
 
 static void entry_destroy(redisx_cache_entry *e)
@@ -337,7 +347,7 @@ static redisx__l1_value *l1_lookup(redisx_cache *cache, const char *name)
 static redisx_cache_entry *entry_from_l1(redisx_cache *cache, const char *name, redisx__l1_value *v,
                                          int64_t fresh_ns)
 {
-    redisx_cache_entry *e = entry_new(cache, name);
+    redisx_cache_entry *e = entry_make(cache, name, 1);
     if (!e) {
         redisx__l1_value_release(v);
         return NULL;
@@ -487,6 +497,9 @@ static void fetch_cancel(redisx__req *req)
         return;
     redisx__chan_unwait(op->c, &op->waiter);
     op->gen++;
+    if (op->l1_token && op->cache->l1)
+        redisx__l1_cancel(op->cache->l1, op->e->name, strlen(op->e->name), op->l1_token);
+    op->l1_token = 0;
     redisx__req_cancelled(req);
     fetch_deliver(op, REDISX_ERR_CANCELLED, NULL);
     op->finished = 1;

@@ -17,7 +17,7 @@ static redisx_status check_cache(const redisx_cache *cache, const char *key, int
 {
     CACHE_REQUIRED(cache);
     redisx_status st = redisx__ffi_client(redisx__cache_client(cache), blocking);
-    if (st == REDISX_OK && key)
+    if (st == REDISX_OK)
         st = redisx__ffi_name(key, REDISX_CACHE_KEY_MAX, "cache key");
     return st;
 }

@@ -63,6 +63,7 @@ struct redisx_client {
     int closing_seen;
 
     pthread_mutex_t stats_mu;
+    redisx_cache *caches; /* under stats_mu: for the snapshot's cache counters */
     redisx__series series[REDISX__OP_COUNT];
     atomic_llong client_counter[6];
 };

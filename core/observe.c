@@ -23,6 +23,12 @@ static const struct {
     [REDISX__OP_IDEM_BEGIN] = {"idempotency", "begin", REDISX_PRIMITIVE_IDEMPOTENCY},
     [REDISX__OP_IDEM_COMPLETE] = {"idempotency", "complete", REDISX_PRIMITIVE_IDEMPOTENCY},
     [REDISX__OP_IDEM_FAIL] = {"idempotency", "fail", REDISX_PRIMITIVE_IDEMPOTENCY},
+    [REDISX__OP_CACHE_FETCH] = {"cache", "fetch", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_GET] = {"cache", "get", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_FILL] = {"cache", "fill", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_ABANDON] = {"cache", "abandon", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_SET] = {"cache", "set", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_CACHE_DELETE] = {"cache", "delete", REDISX_PRIMITIVE_CACHE},
 };
 
 const char *redisx__op_primitive(redisx__op op)
@@ -71,6 +77,7 @@ void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const c
     req->t0 = redisx__now_ns();
     req->round_trips = 0;
     req->rejected = 0;
+    req->outcome = NULL;
     req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
     req->user = NULL;
     req->cancel = NULL;
@@ -173,6 +180,7 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
         .duration_ns = (int64_t)dur,
         .round_trips = req->round_trips,
         .key = req->key,
+        .outcome = req->outcome,
     };
     if (st == REDISX_OK)
         redisx__clear_error();
@@ -226,6 +234,7 @@ redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     pthread_mutex_lock(&c->stats_mu);
     memcpy(s->series, c->series, sizeof s->series);
+    redisx__cache_stats_sum(c->caches, s->cache);
     pthread_mutex_unlock(&c->stats_mu);
     for (int i = 0; i < 6; i++) {
         long long v = atomic_load(&c->client_counter[i]);
@@ -233,4 +242,15 @@ redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c)
     }
     *out = s;
     return REDISX_OK;
+}
+
+redisx_cache **redisx__client_caches_lock(redisx_client *c)
+{
+    pthread_mutex_lock(&c->stats_mu);
+    return &c->caches;
+}
+
+void redisx__client_caches_unlock(redisx_client *c)
+{
+    pthread_mutex_unlock(&c->stats_mu);
 }

@@ -19,6 +19,7 @@ redisx_status redisx__options_init(redisx_options *o)
     o->fail_policy[REDISX_PRIMITIVE_LOCK] = REDISX_FAIL_CLOSED;
     o->fail_policy[REDISX_PRIMITIVE_RATELIMIT] = REDISX_FAIL_OPEN; /* availability over enforcement */
     o->fail_policy[REDISX_PRIMITIVE_IDEMPOTENCY] = REDISX_FAIL_CLOSED;
+    o->fail_policy[REDISX_PRIMITIVE_CACHE] = REDISX_FAIL_OPEN; /* a cache miss is a slow answer, not a wrong one */
     o->prefix = redisx__strdup("redisx");
     o->ep.host = redisx__strdup("127.0.0.1");
     o->ep.port = 6379;

@@ -128,7 +128,7 @@ redisx_status redisx_options_set_fail_policy(redisx_options *opts, redisx_primit
 {
     OPTS_REQUIRED(opts);
     REDISX_FFI_REQUIRE(primitive == REDISX_PRIMITIVE_LOCK || primitive == REDISX_PRIMITIVE_RATELIMIT ||
-                           primitive == REDISX_PRIMITIVE_IDEMPOTENCY,
+                           primitive == REDISX_PRIMITIVE_IDEMPOTENCY || primitive == REDISX_PRIMITIVE_CACHE,
                        "no fail policy for primitive %d", (int)primitive);
     REDISX_FFI_REQUIRE(policy == REDISX_FAIL_OPEN || policy == REDISX_FAIL_CLOSED, "unknown fail policy %d",
                        (int)policy);

@@ -186,6 +186,44 @@ static const struct {
     FN(redisx_stream_publish),
     FN(redisx_stream_publish_async),
     FN(redisx_stream_publish_batch),
+    /* 0.5: the cache (test_badinput_cache.c) */
+    FN(redisx_cache_abandon),
+    FN(redisx_cache_abandon_async),
+    FN(redisx_cache_counter_of),
+    FN(redisx_cache_delete),
+    FN(redisx_cache_delete_async),
+    FN(redisx_cache_entry_free),
+    FN(redisx_cache_entry_is_fail_open),
+    FN(redisx_cache_entry_is_stale),
+    FN(redisx_cache_entry_key),
+    FN(redisx_cache_entry_layer),
+    FN(redisx_cache_entry_should_refresh),
+    FN(redisx_cache_entry_state),
+    FN(redisx_cache_entry_ttl_ms),
+    FN(redisx_cache_entry_value),
+    FN(redisx_cache_fetch),
+    FN(redisx_cache_fetch_async),
+    FN(redisx_cache_fill),
+    FN(redisx_cache_fill_async),
+    FN(redisx_cache_fill_negative),
+    FN(redisx_cache_fill_negative_async),
+    FN(redisx_cache_free),
+    FN(redisx_cache_get),
+    FN(redisx_cache_get_async),
+    FN(redisx_cache_new),
+    FN(redisx_cache_set),
+    FN(redisx_cache_set_async),
+    FN(redisx_cache_set_fail_policy),
+    FN(redisx_cache_set_l1),
+    FN(redisx_cache_set_lease_ms),
+    FN(redisx_cache_set_max_value_bytes),
+    FN(redisx_cache_set_negative_ttl_ms),
+    FN(redisx_cache_set_stale_ms),
+    FN(redisx_cache_set_ttl_jitter),
+    FN(redisx_cache_set_xfetch_beta),
+    FN(redisx_item_take_cache_entry),
+    FN(redisx_event_outcome),
+    FN(redisx_stats_cache),
 };
 #undef FN
 
@@ -615,7 +653,7 @@ Test(badinput, set_fail_policy_rejects_bad_enum_values)
 {
     redisx_options *o = NULL;
     EXPECT_OK(redisx_options_new(&o), "options");
-    const int bad_primitive[] = {REDISX_PRIMITIVE_CLIENT, 4, -1, 99, INT_MIN, INT_MAX};
+    const int bad_primitive[] = {REDISX_PRIMITIVE_CLIENT, 5, -1, 99, INT_MIN, INT_MAX};
     for (size_t i = 0; i < sizeof bad_primitive / sizeof *bad_primitive; i++) {
         char label[32];
         snprintf(label, sizeof label, "primitive %d", bad_primitive[i]);
@@ -633,6 +671,7 @@ Test(badinput, set_fail_policy_rejects_bad_enum_values)
     EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_LOCK, REDISX_FAIL_CLOSED), "closed");
     EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_RATELIMIT, REDISX_FAIL_CLOSED), "rate limit");
     EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_IDEMPOTENCY, REDISX_FAIL_OPEN), "idempotency");
+    EXPECT_OK(redisx_options_set_fail_policy(o, REDISX_PRIMITIVE_CACHE, REDISX_FAIL_CLOSED), "cache");
     redisx_options_free(o);
 }
 

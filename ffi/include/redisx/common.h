@@ -41,7 +41,8 @@ typedef enum redisx_primitive {
     REDISX_PRIMITIVE_CLIENT = 0, /* raw commands, connection handling */
     REDISX_PRIMITIVE_LOCK = 1,
     REDISX_PRIMITIVE_RATELIMIT = 2, /* since 0.2 */
-    REDISX_PRIMITIVE_IDEMPOTENCY = 3 /* since 0.2 */
+    REDISX_PRIMITIVE_IDEMPOTENCY = 3, /* since 0.2 */
+    REDISX_PRIMITIVE_CACHE = 4 /* since 0.5 */
 } redisx_primitive;
 
 /** What a primitive does when Redis cannot be reached. */

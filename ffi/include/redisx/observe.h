@@ -24,11 +24,12 @@ typedef struct redisx_event redisx_event;
 typedef void (*redisx_event_cb)(redisx_client *client, const redisx_event *event, void *user);
 
 /** Primitive of the operation, a stable identifier: "client", "lock",
- *  "ratelimit", "idempotency". */
+ *  "ratelimit", "idempotency", "cache" (since 0.5). */
 REDISX_API const char *redisx_event_primitive(const redisx_event *event);
 /** Operation, a stable identifier: "command"; "acquire", "release", "extend",
  *  "renew", "inspect" (lock); "check", "peek", "reset" (ratelimit); "begin",
- *  "complete", "fail" (idempotency). */
+ *  "complete", "fail" (idempotency); "fetch", "get", "fill", "abandon",
+ *  "set", "delete" (cache). */
 REDISX_API const char *redisx_event_operation(const redisx_event *event);
 /** Outcome: the status the caller received. */
 REDISX_API redisx_status redisx_event_status(const redisx_event *event);
@@ -43,6 +44,11 @@ REDISX_API int redisx_event_round_trips(const redisx_event *event);
 /** Key name (the lock name, ...) when redisx_options_set_event_keys() is on;
  *  NULL otherwise. */
 REDISX_API const char *redisx_event_key(const redisx_event *event);
+/** What the operation found, a stable identifier, or NULL for operations
+ *  without one. Cache fetch and get: "hit_l1", "hit_l2", "stale" (served
+ *  past its TTL), "refresh" (a HIT whose caller holds the lease: XFetch or
+ *  SWR), "load", "negative", "miss". Since 0.5. */
+REDISX_API const char *redisx_event_outcome(const redisx_event *event);
 
 typedef enum redisx_log_level {
     REDISX_LOG_DEBUG = 0,

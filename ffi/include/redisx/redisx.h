@@ -13,5 +13,6 @@
 #include "redisx/ratelimit.h"
 #include "redisx/idempotency.h"
 #include "redisx/stream.h"
+#include "redisx/cache.h"
 
 #endif

@@ -376,6 +376,18 @@ intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615() {
 }
 
 
+intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_93eae939d1465615() {
+  enum redisx_primitive result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_PRIMITIVE_CACHE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
@@ -763,6 +775,22 @@ _gostring_ _wrap_redisx_event_key_capi_93eae939d1465615(redisx_event *_swig_go_0
   arg1 = (redisx_event *)_swig_go_0;
   
   result = (char *)redisx_event_key((struct redisx_event const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_event_outcome_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+  redisx_event *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_event *)_swig_go_0;
+  
+  result = (char *)redisx_event_outcome((struct redisx_event const *)arg1);
   
   _swig_go_result.p = (char *)result;
   _swig_go_result.n = result ? (intgo)strlen(result) : 0;
@@ -1882,6 +1910,19 @@ redisx_idem *_wrap_redisx_item_take_idem_capi_93eae939d1465615(redisx_item *_swi
   
   result = (redisx_idem *)redisx_item_take_idem(arg1);
   _swig_go_result = (redisx_idem *)result;
+  return _swig_go_result;
+}
+
+
+struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+  redisx_item *arg1 = 0 ;
+  redisx_cache_entry *result = 0 ;
+  struct redisx_cache_entry *_swig_go_result;
+  
+  arg1 = (redisx_item *)_swig_go_0;
+  
+  result = (redisx_cache_entry *)redisx_item_take_cache_entry(arg1);
+  *(redisx_cache_entry **)&_swig_go_result = (redisx_cache_entry *)result; 
   return _swig_go_result;
 }
 

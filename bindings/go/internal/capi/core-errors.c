@@ -10,10 +10,14 @@ _Thread_local char redisx__last_error_buf[REDISX__DETAIL];
 
 redisx_status redisx__fail(redisx_status st, const char *fmt, ...)
 {
+    /* Formatted aside first: an argument may be the detail itself
+     * (redisx_last_error()), and vsnprintf must not read what it writes. */
+    char buf[sizeof redisx__last_error_buf];
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(redisx__last_error_buf, sizeof redisx__last_error_buf, fmt, ap);
+    vsnprintf(buf, sizeof buf, fmt, ap);
     va_end(ap);
+    memcpy(redisx__last_error_buf, buf, strlen(buf) + 1);
     return st;
 }
 

@@ -35,6 +35,11 @@ const char *redisx_event_key(const redisx_event *e)
     return e ? e->key : NULL;
 }
 
+const char *redisx_event_outcome(const redisx_event *e)
+{
+    return e ? e->outcome : NULL;
+}
+
 void redisx_stats_free(redisx_stats *stats)
 {
     free(stats);
@@ -116,4 +121,11 @@ int64_t redisx_stats_quantile_ns(const redisx_stats *stats, int i, double q)
             return redisx__hist_upper(b);
     }
     return redisx__hist_upper(REDISX__HIST_BUCKETS - 1);
+}
+
+uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter counter)
+{
+    if (!stats || (int)counter < 0 || counter >= REDISX_CACHE_COUNTER_COUNT)
+        return 0;
+    return stats->cache[counter];
 }

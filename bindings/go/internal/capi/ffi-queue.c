@@ -53,6 +53,7 @@ void redisx_item_free(redisx_item *item)
     free(item->rl_result);
     if (item->idem)
         redisx__idem_free(item->idem);
+    redisx__cache_entry_free(item->cache_entry);
     free(item);
 }
 
@@ -140,4 +141,13 @@ redisx_idem *redisx_item_take_idem(redisx_item *item)
     redisx_idem *rec = item->idem;
     item->idem = NULL;
     return rec;
+}
+
+redisx_cache_entry *redisx_item_take_cache_entry(redisx_item *item)
+{
+    if (!item)
+        return NULL;
+    redisx_cache_entry *e = item->cache_entry;
+    item->cache_entry = NULL;
+    return e;
 }

@@ -94,6 +94,9 @@ extern const redisx__script redisx__script_idem_begin;
 extern const redisx__script redisx__script_idem_complete;
 extern const redisx__script redisx__script_idem_fail;
 extern const redisx__script redisx__script_lock_release_unclaimed;
+extern const redisx__script redisx__script_cache_fetch;
+extern const redisx__script redisx__script_cache_fill;
+extern const redisx__script redisx__script_cache_release;
 
 /* orphan.c: releases (lock) or fails (idempotency) what an unanswered call
  * may have taken: runs `script` with KEYS[1] = key, ARGV[1] = arg, retrying
@@ -115,6 +118,12 @@ typedef enum redisx__op {
     REDISX__OP_IDEM_BEGIN,
     REDISX__OP_IDEM_COMPLETE,
     REDISX__OP_IDEM_FAIL,
+    REDISX__OP_CACHE_FETCH,
+    REDISX__OP_CACHE_GET,
+    REDISX__OP_CACHE_FILL,
+    REDISX__OP_CACHE_ABANDON,
+    REDISX__OP_CACHE_SET,
+    REDISX__OP_CACHE_DELETE,
     REDISX__OP_COUNT
 } redisx__op;
 
@@ -136,6 +145,7 @@ typedef struct redisx__series {
 struct redisx_stats {
     redisx__series series[REDISX__OP_COUNT];
     uint64_t client[6];
+    uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* summed over the client's caches */
 };
 
 struct redisx_event {
@@ -146,6 +156,7 @@ struct redisx_event {
     int64_t duration_ns;
     int round_trips;
     const char *key;
+    const char *outcome; /* static; NULL when the operation has none */
 };
 
 const char *redisx__op_primitive(redisx__op op);
@@ -159,6 +170,7 @@ typedef struct redisx__req {
     uint64_t t0;
     int round_trips;
     int rejected; /* a domain "no" that is not an error status (denied check) */
+    const char *outcome; /* static, for the event (redisx_event_outcome) */
     char *key; /* copy for events when opted in, else NULL */
     /* Cancellation (redisx_cancel): an operation whose `cancel` is set is
      * tracked by the loop from its first command until it finishes, and
@@ -221,7 +233,7 @@ struct redisx_options {
     char *prefix;
     int connections;
     int64_t backoff_min_ms, backoff_max_ms;
-    redisx_fail_policy fail_policy[4]; /* by redisx_primitive */
+    redisx_fail_policy fail_policy[5]; /* by redisx_primitive */
     redisx_event_cb event_cb;
     void *event_user;
     int event_keys;
@@ -267,6 +279,7 @@ struct redisx_item {
     int has_info;
     redisx_ratelimit_result *rl_result; /* owned */
     redisx_idem *idem;                  /* owned */
+    redisx_cache_entry *cache_entry;    /* owned */
 };
 redisx_item *redisx__item_new(redisx_item_kind kind, void *user, redisx_status st, const char *message);
 void redisx__queue_push(redisx_queue *q, redisx_item *item);
@@ -457,4 +470,52 @@ const char *redisx__idem_metadata(const redisx_idem *rec, size_t *len);
 int64_t redisx__idem_remaining(const redisx_idem *rec);
 int redisx__idem_taken_over(const redisx_idem *rec);
 int redisx__idem_is_fail_open(const redisx_idem *rec);
+/* cache.c, behind ffi/cache.c */
+typedef struct redisx__cache_cfg {
+    size_t l1_entries, l1_bytes; /* l1_entries 0: no L1 */
+    int64_t l1_ttl_ms;
+    size_t max_value;
+    double jitter;
+    int64_t negative_ttl_ms, lease_ms, stale_ms;
+    double beta;
+    redisx_fail_policy policy;
+} redisx__cache_cfg;
+redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char *name);
+void redisx__cache_free(redisx_cache *cache);
+redisx_client *redisx__cache_client(const redisx_cache *cache);
+/* The settings, writable until first use (then REDISX_ERR_INVALID). */
+redisx_status redisx__cache_cfg_edit(redisx_cache *cache, redisx__cache_cfg **cfg);
+uint64_t redisx__cache_counter(const redisx_cache *cache, redisx_cache_counter which);
+/* The caller's-thread half of a blocking fetch or get: a fresh L1 copy. */
+redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *key, redisx_cache_entry **out);
+redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, int get, int64_t wait_ms,
+                                        int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user);
+redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,
+                                       int64_t ttl_ms, redisx_status_cb cb, void *user);
+redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_cb cb, void *user);
+redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, const void *val, size_t len,
+                                      int64_t ttl_ms, redisx_status_cb cb, void *user);
+redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, redisx_status_cb cb, void *user);
+void redisx__cache_entry_free(redisx_cache_entry *e); /* NULL: no-op */
+/* Adds the counters of the caches from `head` on (the client's list, under
+ * its stats lock) into out. */
+void redisx__cache_stats_sum(const redisx_cache *head, uint64_t out[REDISX_CACHE_COUNTER_COUNT]);
+/* The client's list of caches, locked (its stats lock) until _unlock. */
+redisx_cache **redisx__client_caches_lock(redisx_client *c);
+void redisx__client_caches_unlock(redisx_client *c);
+redisx_cache *redisx__cache_of(const redisx_cache_entry *e);
+int redisx__cache_entry_owns(const redisx_cache_entry *e);
+redisx_cache_state redisx__cache_entry_state(const redisx_cache_entry *e);
+const char *redisx__cache_entry_key(const redisx_cache_entry *e);
+const void *redisx__cache_entry_value(const redisx_cache_entry *e, size_t *len);
+int redisx__cache_entry_stale(const redisx_cache_entry *e);
+int redisx__cache_entry_fail_open(const redisx_cache_entry *e);
+redisx_cache_layer redisx__cache_entry_layer(const redisx_cache_entry *e);
+int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e);
+/* Pure parts, for unit tests: a TTL cut by up to fraction * ttl (r uniform
+ * in [0, 1)), never below 1; XFetch's gap factor -beta * ln(u) for u in
+ * (0, 1]: refresh when delta * gap >= the time left fresh. */
+int64_t redisx__cache_jitter(int64_t ttl_ms, double fraction, double r);
+double redisx__cache_xfetch_gap(double beta, double u);
+
 #endif

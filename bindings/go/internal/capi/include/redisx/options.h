@@ -64,7 +64,8 @@ REDISX_API redisx_status redisx_options_set_reconnect_backoff_ms(redisx_options 
 
 /** What a primitive does when Redis is unreachable (see redisx_fail_policy).
  *  Defaults: locks REDISX_FAIL_CLOSED, rate limits REDISX_FAIL_OPEN (each
- *  limiter can override it), idempotency REDISX_FAIL_CLOSED. Other
+ *  limiter can override it), idempotency REDISX_FAIL_CLOSED, caches
+ *  REDISX_FAIL_OPEN (each cache can override it; since 0.5). Other
  *  primitives: REDISX_ERR_INVALID. */
 REDISX_API redisx_status redisx_options_set_fail_policy(redisx_options *opts, redisx_primitive primitive,
                                                         redisx_fail_policy policy);

@@ -40,6 +40,9 @@ typedef struct redisx_reply redisx_reply;
 typedef struct redisx_limiter redisx_limiter;
 typedef struct redisx_ratelimit_result redisx_ratelimit_result;
 typedef struct redisx_idem redisx_idem;
+/* since 0.5 */
+typedef struct redisx_cache redisx_cache;
+typedef struct redisx_cache_entry redisx_cache_entry;
 
 /** New empty queue (refcounted: clients hold their own reference). */
 REDISX_API redisx_status redisx_queue_new(redisx_queue **out);
@@ -92,6 +95,10 @@ REDISX_API redisx_ratelimit_result *redisx_item_take_ratelimit_result(redisx_ite
 /** Moves the record out of an idempotency begin completion (free with
  *  redisx_idem_free()); NULL when there is none or it was taken. Since 0.2. */
 REDISX_API redisx_idem *redisx_item_take_idem(redisx_item *item);
+/** Moves the entry out of a cache fetch or get completion (free with
+ *  redisx_cache_entry_free()); NULL when there is none or it was taken.
+ *  Since 0.5. */
+REDISX_API redisx_cache_entry *redisx_item_take_cache_entry(redisx_item *item);
 
 REDISX_END_DECLS
 

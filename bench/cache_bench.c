@@ -1,0 +1,136 @@
+/* redisx cache benchmark: prints `name=value` lines, asserts nothing.
+ *
+ *   redisx_cache_bench URL [rounds]
+ *
+ * One thread, blocking calls, one key with a 100-byte value, interleaved in
+ * rounds of 1,000 so that a noisy neighbour slows every figure alike:
+ *   get_p50_ns / get_p99_ns           a bare GET through redisx_command
+ *   cache_l2_hit_p50_ns / _p99_ns     redisx_cache_fetch answered by L2
+ *                                     (L1 off): one EVALSHA of cache_fetch
+ *   cache_l1_hit_p50_ns / _p99_ns     redisx_cache_fetch answered by L1
+ * Keys live under the prefix "redisxbench-<pid>" and expire on their own. */
+#include <redisx/redisx.h>
+
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define ROUND 1000
+
+static uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+static void check(redisx_status st, const char *what)
+{
+    if (st == REDISX_OK)
+        return;
+    fprintf(stderr, "redisx_cache_bench: %s: %s: %s\n", what, redisx_strerror(st), redisx_last_error());
+    exit(1);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void report(const char *name, uint64_t *t, size_t n)
+{
+    qsort(t, n, sizeof *t, cmp_u64);
+    printf("%s_p50_ns=%llu\n%s_p99_ns=%llu\n", name, (unsigned long long)t[n / 2], name,
+           (unsigned long long)t[n * 99 / 100]);
+}
+
+static void fetch_hit(redisx_cache *cache)
+{
+    redisx_cache_entry *e = NULL;
+    check(redisx_cache_fetch(&e, cache, "k", 0, 0, 0), "fetch");
+    if (redisx_cache_entry_state(e) != REDISX_CACHE_HIT) {
+        fprintf(stderr, "redisx_cache_bench: expected a hit\n");
+        exit(1);
+    }
+    redisx_cache_entry_free(e);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fprintf(stderr, "usage: redisx_cache_bench URL [rounds]\n");
+        return 2;
+    }
+    long rounds = 20;
+    if (argc > 2) {
+        char *end;
+        errno = 0;
+        rounds = strtol(argv[2], &end, 10);
+        if (errno || *end || rounds < 1) {
+            fprintf(stderr, "redisx_cache_bench: rounds must be a positive integer, got '%s'\n", argv[2]);
+            return 2;
+        }
+    }
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "redisxbench-%d", (int)getpid());
+    redisx_options *o = NULL;
+    check(redisx_options_new(&o), "options");
+    check(redisx_options_set_url(o, argv[1]), "url");
+    check(redisx_options_set_prefix(o, prefix), "prefix");
+    redisx_client *c = NULL;
+    check(redisx_client_open(&c, o), "open");
+    redisx_options_free(o);
+    redisx_cache *l2 = NULL, *l1 = NULL;
+    check(redisx_cache_new(&l2, c, "bench"), "cache");
+    check(redisx_cache_set_l1(l2, 0, 0, 0), "l1 off");
+    check(redisx_cache_new(&l1, c, "bench"), "cache");
+    check(redisx_cache_set_l1(l1, 1000, 1 << 20, 3600000), "l1");
+    char val[100];
+    memset(val, 'x', sizeof val);
+    check(redisx_cache_set(l2, "k", val, sizeof val, 3600000), "set");
+    char gkey[96];
+    snprintf(gkey, sizeof gkey, "%s:plain", prefix);
+    const char *set[] = {"SET", gkey, val, "PX", "3600000"};
+    const size_t setlens[] = {3, strlen(gkey), sizeof val, 2, 7};
+    redisx_reply *r = NULL;
+    check(redisx_command(&r, c, 5, set, setlens), "SET");
+    redisx_reply_free(r);
+    const char *get[] = {"GET", gkey};
+    size_t n = (size_t)rounds * ROUND;
+    uint64_t *tg = malloc(n * sizeof *tg), *t2 = malloc(n * sizeof *t2), *t1 = malloc(n * sizeof *t1);
+    if (!tg || !t2 || !t1)
+        return 1;
+    fetch_hit(l2); /* warm up: scripts loaded, connection up */
+    fetch_hit(l1);
+    for (long round = 0; round < rounds; round++) {
+        for (size_t i = 0; i < ROUND; i++) {
+            size_t k = (size_t)round * ROUND + i;
+            uint64_t t0 = now_ns();
+            check(redisx_command(&r, c, 2, get, NULL), "GET");
+            uint64_t t = now_ns();
+            redisx_reply_free(r);
+            tg[k] = t - t0;
+            t0 = now_ns();
+            fetch_hit(l2);
+            t2[k] = now_ns() - t0;
+            t0 = now_ns();
+            fetch_hit(l1);
+            t1[k] = now_ns() - t0;
+        }
+    }
+    report("get", tg, n);
+    report("cache_l2_hit", t2, n);
+    report("cache_l1_hit", t1, n);
+    free(tg);
+    free(t2);
+    free(t1);
+    redisx_cache_free(l1);
+    redisx_cache_free(l2);
+    redisx_client_close(c);
+    return 0;
+}

@@ -1,0 +1,1160 @@
+/* The two-tier cache: the L1 (l1.c) in front of entries in Redis, and
+ * get-or-load with one loader per key across processes (a lease in Redis,
+ * waiters woken by the fill's PUBLISH and polling as a fallback). Every
+ * Redis step is one Lua script (core/scripts/cache_*.lua, docs/KEYS.md);
+ * replies and timers run on the I/O thread, L1 hits of blocking calls on
+ * the caller's thread. See docs/CACHE.md. */
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "internal.h"
+#include "keys.h"
+#include "l1.h"
+
+/* A load granted by the fail-open policy while Redis is unreachable: the
+ * single flight of this process. */
+typedef struct local_load {
+    struct local_load *next;
+    char token[33];
+    char name[]; /* the caller's key */
+} local_load;
+
+struct redisx_cache {
+    atomic_int refs; /* the caller's, one per entry and per operation */
+    redisx_client *client; /* a reference */
+    char *name;
+    char *kind; /* "cache:<name>" */
+    redisx__cache_cfg cfg;
+    pthread_mutex_t mu; /* guards l1 creation and loads */
+    atomic_int ready;   /* first use done: cfg frozen, l1 made */
+    redisx__l1 *l1;     /* NULL: no L1 */
+    local_load *loads;
+    atomic_uint_fast64_t counter[REDISX_CACHE_COUNTER_COUNT];
+    redisx_cache *next, *prev; /* the client's caches (redisx__client_caches_lock) */
+};
+
+struct redisx_cache_entry {
+    redisx_cache *cache; /* a reference */
+    char *name, *key, *lease;
+    redisx_cache_state state;
+    redisx_cache_layer layer;
+    int stale, fail_open;
+    int owns;  /* holds the lease (LOAD, or a HIT chosen to refresh) */
+    int local; /* ... a fail-open one, in cache->loads */
+    char token[33];
+    redisx__l1_value *l1v; /* the value, from the L1 */
+    char *val;             /* or a copy (NUL-terminated) */
+    size_t len;
+    int64_t ttl_ms;
+    uint64_t t_load; /* when the lease was granted: the loader's delta */
+};
+
+static void count(redisx_cache *cache, redisx_cache_counter which)
+{
+    atomic_fetch_add_explicit(&cache->counter[which], 1, memory_order_relaxed);
+}
+
+static void cache_ref(redisx_cache *cache)
+{
+    atomic_fetch_add(&cache->refs, 1);
+}
+
+static void cache_unref(redisx_cache *cache)
+{
+    if (atomic_fetch_sub(&cache->refs, 1) != 1)
+        return;
+    redisx_cache **head = redisx__client_caches_lock(cache->client);
+    if (cache->prev)
+        cache->prev->next = cache->next;
+    else
+        *head = cache->next;
+    if (cache->next)
+        cache->next->prev = cache->prev;
+    redisx__client_caches_unlock(cache->client);
+    redisx__l1_free(cache->l1);
+    while (cache->loads) {
+        local_load *n = cache->loads->next;
+        free(cache->loads);
+        cache->loads = n;
+    }
+    pthread_mutex_destroy(&cache->mu);
+    redisx_client *c = cache->client;
+    free(cache->name);
+    free(cache->kind);
+    free(cache);
+    redisx__client_unref(c);
+}
+
+/* ---- pure parts ------------------------------------------------------------ */
+
+int64_t redisx__cache_jitter(int64_t ttl_ms, double fraction, double r)
+{
+    if (fraction <= 0 || ttl_ms <= 1)
+        return ttl_ms;
+    int64_t cut = (int64_t)((double)ttl_ms * fraction * r);
+    return ttl_ms - cut < 1 ? 1 : ttl_ms - cut;
+}
+
+/* ln(x) for x > 0 without libm (the Go module links the core without it):
+ * x = m * 2^e with m in [1, 2), ln m = 2 atanh((m - 1) / (m + 1)) by its
+ * series; s < 1/3, so 13 terms leave an error near 1e-13. */
+static double ln_pos(double x)
+{
+    uint64_t bits;
+    memcpy(&bits, &x, sizeof bits);
+    int e = (int)((bits >> 52) & 0x7ff);
+    if (e == 0) /* subnormal: scale into the normal range */
+        return ln_pos(x * 18014398509481984.0) - 54 * 0.69314718055994530942;
+    bits = (bits & ~(0x7ffull << 52)) | (1023ull << 52);
+    double m;
+    memcpy(&m, &bits, sizeof m);
+    double s = (m - 1) / (m + 1), s2 = s * s, term = s, sum = 0;
+    for (int k = 0; k < 13; k++) {
+        sum += term / (2 * k + 1);
+        term *= s2;
+    }
+    return (e - 1023) * 0.69314718055994530942 + 2 * sum;
+}
+
+double redisx__cache_xfetch_gap(double beta, double u)
+{
+    if (beta <= 0 || u <= 0 || u >= 1)
+        return 0;
+    return -beta * ln_pos(u);
+}
+
+static double rand01(void)
+{
+    return (double)redisx__rand_below(1ull << 53) / (double)(1ull << 53); /* [0, 1) */
+}
+
+/* ---- the cache --------------------------------------------------------------- */
+
+redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char *name)
+{
+    redisx_cache *cache = calloc(1, sizeof *cache);
+    if (!cache)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    size_t n = strlen(name);
+    cache->name = redisx__strdup(name);
+    cache->kind = malloc(n + 7);
+    if (!cache->name || !cache->kind) {
+        free(cache->name);
+        free(cache->kind);
+        free(cache);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    memcpy(cache->kind, "cache:", 6);
+    memcpy(cache->kind + 6, name, n + 1);
+    pthread_mutex_init(&cache->mu, NULL);
+    atomic_init(&cache->refs, 1);
+    atomic_init(&cache->ready, 0);
+    cache->cfg = (redisx__cache_cfg){
+        .l1_entries = 10000,
+        .l1_bytes = 64u << 20,
+        .l1_ttl_ms = 1000,
+        .max_value = 1u << 20,
+        .jitter = 0.1,
+        .negative_ttl_ms = 5000,
+        .lease_ms = 10000,
+        .stale_ms = 60000,
+        .beta = 1.0,
+        .policy = redisx__client_options(c)->fail_policy[REDISX_PRIMITIVE_CACHE],
+    };
+    redisx__client_ref(c);
+    cache->client = c;
+    redisx_cache **head = redisx__client_caches_lock(c);
+    cache->next = *head;
+    if (*head)
+        (*head)->prev = cache;
+    *head = cache;
+    redisx__client_caches_unlock(c);
+    *out = cache;
+    return REDISX_OK;
+}
+
+void redisx__cache_free(redisx_cache *cache)
+{
+    cache_unref(cache);
+}
+
+redisx_client *redisx__cache_client(const redisx_cache *cache)
+{
+    return cache->client;
+}
+
+redisx_status redisx__cache_cfg_edit(redisx_cache *cache, redisx__cache_cfg **cfg)
+{
+    if (atomic_load(&cache->ready))
+        return redisx__fail(REDISX_ERR_INVALID, "cache %s: settings can only change before its first use",
+                            cache->name);
+    *cfg = &cache->cfg;
+    return REDISX_OK;
+}
+
+/* First use: freezes the settings and makes the L1. */
+static redisx_status cache_ready(redisx_cache *cache)
+{
+    if (atomic_load_explicit(&cache->ready, memory_order_acquire))
+        return REDISX_OK;
+    redisx_status st = REDISX_OK;
+    pthread_mutex_lock(&cache->mu);
+    if (!atomic_load(&cache->ready)) {
+        if (cache->cfg.l1_entries > 0) {
+            redisx__l1_config lc = {
+                .max_entries = cache->cfg.l1_entries,
+                .max_bytes = cache->cfg.l1_bytes,
+                .max_ttl_ns = (uint64_t)(cache->cfg.l1_ttl_ms + cache->cfg.stale_ms) * REDISX__NS_PER_MS,
+            };
+            st = redisx__l1_new(&cache->l1, &lc);
+        }
+        if (st == REDISX_OK)
+            atomic_store_explicit(&cache->ready, 1, memory_order_release);
+    }
+    pthread_mutex_unlock(&cache->mu);
+    return st;
+}
+
+uint64_t redisx__cache_counter(const redisx_cache *cache, redisx_cache_counter which)
+{
+    if (which == REDISX_CACHE_L1_EVICTIONS || which == REDISX_CACHE_L1_ENTRIES || which == REDISX_CACHE_L1_BYTES) {
+        if (!atomic_load(&cache->ready) || !cache->l1)
+            return 0;
+        redisx__l1_stats s;
+        redisx__l1_stats_get(cache->l1, &s);
+        return which == REDISX_CACHE_L1_EVICTIONS ? s.evictions
+               : which == REDISX_CACHE_L1_ENTRIES ? s.entries
+                                                  : s.bytes;
+    }
+    if ((int)which < 0 || which >= REDISX_CACHE_COUNTER_COUNT)
+        return 0;
+    return atomic_load_explicit(&((redisx_cache *)cache)->counter[which], memory_order_relaxed);
+}
+
+void redisx__cache_stats_sum(const redisx_cache *head, uint64_t out[REDISX_CACHE_COUNTER_COUNT])
+{
+    for (const redisx_cache *cache = head; cache; cache = cache->next)
+        for (int i = 0; i < REDISX_CACHE_COUNTER_COUNT; i++)
+            out[i] += redisx__cache_counter(cache, (redisx_cache_counter)i);
+}
+
+static bool cache_fail_open(const redisx_cache *cache)
+{
+    return cache->cfg.policy == REDISX_FAIL_OPEN;
+}
+
+/* Stores a fresh value in the L1 (under placeholder token when nonzero):
+ * fresh there for at most the L1 TTL, kept the stale window past that for
+ * stale-if-error when Redis is unreachable. */
+static void l1_store(redisx_cache *cache, const char *name, uint64_t token, const void *val, size_t len, int neg,
+                     int64_t fresh_ms)
+{
+    if (!cache->l1)
+        return;
+    int64_t f = fresh_ms < cache->cfg.l1_ttl_ms ? fresh_ms : cache->cfg.l1_ttl_ms;
+    size_t klen = strlen(name);
+    if (f <= 0) {
+        if (token)
+            redisx__l1_cancel(cache->l1, name, klen, token);
+        return;
+    }
+    redisx__l1_meta meta = {
+        .soft_expiry_ns = redisx__l1_now(cache->l1) + (uint64_t)f * REDISX__NS_PER_MS,
+        .flags = neg ? REDISX__L1_NEGATIVE : 0,
+    };
+    uint64_t ttl = (uint64_t)(f + (neg ? 0 : cache->cfg.stale_ms)) * REDISX__NS_PER_MS;
+    bool stored;
+    /* Too large for the L1: served from L2 only. */
+    if (token)
+        (void)redisx__l1_fill(cache->l1, name, klen, token, val, len, ttl, &meta, &stored);
+    else
+        (void)redisx__l1_set(cache->l1, name, klen, val, len, ttl, &meta);
+}
+
+/* ---- entries -------------------------------------------------------------------- */
+
+/* An entry; a light one (an L1 hit: it never holds a lease) skips the
+ * Redis keys and the token, most of an L1 hit's cost. */
+static redisx_cache_entry *entry_make(redisx_cache *cache, const char *name, int light)
+{
+    redisx_cache_entry *e = calloc(1, sizeof *e);
+    if (!e)
+        return NULL;
+    e->name = redisx__strdup(name);
+    if (!light) {
+        e->key = redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, "");
+        e->lease = redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, ":lease");
+    }
+    if (!e->name || (!light && (!e->key || !e->lease))) {
+        free(e->name);
+        free(e->key);
+        free(e->lease);
+        free(e);
+        return NULL;
+    }
+    cache_ref(cache);
+    e->cache = cache;
+    if (!light)
+        redisx__random_hex(e->token, 16);
+    return e;
+}
+
+static redisx_cache_entry *entry_new(redisx_cache *cache, const char *name)
+{
+    return entry_make(cache, name, 0);
+}
+
+static void entry_destroy(redisx_cache_entry *e)
+{
+    redisx_cache *cache = e->cache;
+    redisx__l1_value_release(e->l1v);
+    free(e->val);
+    free(e->name);
+    free(e->key);
+    free(e->lease);
+    free(e);
+    cache_unref(cache);
+}
+
+static void noop_status(redisx_client *c, redisx_status st, void *user)
+{
+    (void)c, (void)st, (void)user;
+}
+
+void redisx__cache_entry_free(redisx_cache_entry *e)
+{
+    if (!e)
+        return;
+    if (e->owns) /* a load nobody will fill: let a waiter take over now */
+        (void)redisx__cache_abandon_async(e, noop_status, NULL);
+    entry_destroy(e);
+}
+
+/* An L1 hit of `name`, fresh or not: the value (a reference) or NULL. */
+static redisx__l1_value *l1_lookup(redisx_cache *cache, const char *name)
+{
+    redisx__l1_value *v = NULL;
+    if (cache->l1 && redisx__l1_get(cache->l1, name, strlen(name), &v) != REDISX_OK)
+        v = NULL;
+    return v;
+}
+
+/* An entry for a value found in the L1 (takes the reference v). */
+static redisx_cache_entry *entry_from_l1(redisx_cache *cache, const char *name, redisx__l1_value *v,
+                                         int64_t fresh_ns)
+{
+    redisx_cache_entry *e = entry_make(cache, name, 1);
+    if (!e) {
+        redisx__l1_value_release(v);
+        return NULL;
+    }
+    e->l1v = v;
+    e->layer = REDISX_CACHE_LAYER_L1;
+    e->state = (v->flags & REDISX__L1_NEGATIVE) ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
+    e->stale = fresh_ns <= 0;
+    e->ttl_ms = fresh_ns / (int64_t)REDISX__NS_PER_MS;
+    return e;
+}
+
+redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *name, redisx_cache_entry **out)
+{
+    *out = NULL;
+    redisx_status st = cache_ready(cache);
+    if (st != REDISX_OK || !cache->l1)
+        return st == REDISX_OK ? REDISX_ERR_EMPTY : st;
+    redisx__l1_value *v = l1_lookup(cache, name);
+    if (v) {
+        uint64_t now = redisx__l1_now(cache->l1);
+        if (now < v->soft_expiry_ns) {
+            count(cache, REDISX_CACHE_L1_HITS);
+            *out = entry_from_l1(cache, name, v, (int64_t)(v->soft_expiry_ns - now));
+            return *out ? REDISX_OK : redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+        redisx__l1_value_release(v);
+    }
+    return REDISX_ERR_EMPTY; /* counted as a miss by the fetch that follows */
+}
+
+/* ---- fetch and get ---------------------------------------------------------------- */
+
+/* As begin_op in idem.c: a waiting fetch sleeps on a backoff timer and is
+ * also woken by the PUBLISH of a fill or abandon on the key's lease; a woken
+ * op's pending timer goes stale (gen) and the op lives until its last timer
+ * fired. */
+typedef struct fetch_op {
+    redisx__req req;
+    redisx_cache *cache;
+    redisx_client *c;
+    redisx__chan_waiter waiter;
+    int in_flight, woken, timers, finished, get, waited;
+    uint64_t gen;
+    redisx_cache_entry *e;
+    uint64_t l1_token; /* placeholder: a delete that overtakes the reply wins */
+    int64_t swr_ms, sie_ms;
+    char lease_arg[24], swr_arg[24], sie_arg[24], gap_arg[32];
+    uint64_t give_up; /* monotonic ns */
+    int64_t backoff_ms;
+    redisx_cache_cb cb;
+    void *user;
+} fetch_op;
+
+static void fetch_free(fetch_op *op)
+{
+    if (op->e)
+        entry_destroy(op->e); /* never handed out: holds no lease */
+    redisx_cache *cache = op->cache;
+    free(op);
+    cache_unref(cache);
+}
+
+static void fetch_maybe_free(fetch_op *op)
+{
+    if (op->finished && op->timers == 0 && !op->in_flight)
+        fetch_free(op);
+}
+
+static void fetch_deliver(fetch_op *op, redisx_status st, redisx_cache_entry *e)
+{
+    if (op->cb) {
+        op->cb(op->c, st, e, op->user);
+        return;
+    }
+    redisx_item *it = redisx__completion_item(op->user, st);
+    if (it) {
+        it->cache_entry = e;
+        redisx__queue_push(redisx__client_options(op->c)->queue, it);
+    } else {
+        redisx__cache_entry_free(e);
+    }
+}
+
+static const char *outcome_of(const redisx_cache_entry *e)
+{
+    switch (e->state) {
+    case REDISX_CACHE_HIT:
+        if (e->owns)
+            return "refresh";
+        if (e->stale)
+            return "stale";
+        return e->layer == REDISX_CACHE_LAYER_L1 ? "hit_l1" : "hit_l2";
+    case REDISX_CACHE_LOAD:
+        return "load";
+    case REDISX_CACHE_NEGATIVE:
+        return "negative";
+    case REDISX_CACHE_MISS:
+        break;
+    }
+    return "miss";
+}
+
+static void fetch_finish(fetch_op *op, redisx_status st)
+{
+    redisx__chan_unwait(op->c, &op->waiter);
+    if (op->l1_token && op->cache->l1) /* nothing fresh came back for the L1 */
+        redisx__l1_cancel(op->cache->l1, op->e->name, strlen(op->e->name), op->l1_token);
+    op->l1_token = 0;
+    redisx_cache_entry *e = st == REDISX_OK ? op->e : NULL;
+    if (e)
+        op->e = NULL;
+    if (e && e->fail_open)
+        count(op->cache, REDISX_CACHE_FAIL_OPEN);
+    if (e && e->stale && e->state == REDISX_CACHE_HIT)
+        count(op->cache, REDISX_CACHE_STALE_SERVED);
+    if (e)
+        op->req.outcome = outcome_of(e);
+    redisx__req_finish(&op->req, st, e && e->fail_open);
+    fetch_deliver(op, st, e);
+    op->finished = 1;
+    fetch_maybe_free(op);
+}
+
+/* Releases a lease an unanswered or cancelled fetch may hold. */
+static void release_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r);
+    redisx__cmd_free(cmd);
+}
+
+static void release_lease(redisx_client *c, const char *key, const char *lease, const char *token)
+{
+    const char *argv[] = {key, lease, "abandon", token};
+    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL);
+    if (!cmd)
+        return; /* the lease passes on its own */
+    cmd->fn = release_reply;
+    redisx__submit(c, cmd);
+}
+
+static void fetch_cancel(redisx__req *req)
+{
+    fetch_op *op = (fetch_op *)req;
+    if (op->finished)
+        return;
+    redisx__chan_unwait(op->c, &op->waiter);
+    op->gen++;
+    if (op->l1_token && op->cache->l1)
+        redisx__l1_cancel(op->cache->l1, op->e->name, strlen(op->e->name), op->l1_token);
+    op->l1_token = 0;
+    redisx__req_cancelled(req);
+    fetch_deliver(op, REDISX_ERR_CANCELLED, NULL);
+    op->finished = 1;
+    fetch_maybe_free(op);
+}
+
+static void fetch_send(fetch_op *op);
+
+static void fetch_retry(redisx_client *c, void *ctx, uint64_t gen, int cancelled)
+{
+    (void)c;
+    fetch_op *op = ctx;
+    op->timers--;
+    if (op->finished) {
+        fetch_maybe_free(op);
+        return;
+    }
+    if (gen != op->gen)
+        return;
+    if (cancelled) {
+        fetch_finish(op, redisx__fail(REDISX_ERR_CLOSED, "client closed while waiting for cache key %s", op->e->name));
+        return;
+    }
+    fetch_send(op);
+}
+
+static void fetch_wake(redisx__chan_waiter *w)
+{
+    fetch_op *op = (fetch_op *)((char *)w - offsetof(fetch_op, waiter));
+    if (op->in_flight) {
+        op->woken = 1;
+    } else {
+        op->gen++;
+        fetch_send(op);
+    }
+}
+
+/* Another caller loads: wait for its fill (PUBLISH, or a poll with jittered
+ * backoff 10 ms doubling to 250 ms, never past the lease nor the deadline).
+ * Returns 0 when the deadline passed. */
+static int fetch_wait(fetch_op *op, int64_t lease_left_ms)
+{
+    uint64_t now = redisx__now_ns();
+    if (!op->give_up || now >= op->give_up)
+        return 0;
+    if (redisx__client_closing(op->c)) {
+        fetch_finish(op, redisx__fail(REDISX_ERR_CLOSED, "client closed while waiting for cache key %s",
+                                      op->e->name));
+        return 1;
+    }
+    op->waited = 1;
+    redisx__chan_wait(op->c, &op->waiter);
+    if (op->woken) {
+        fetch_send(op);
+        return 1;
+    }
+    int64_t d = op->backoff_ms;
+    op->backoff_ms = op->backoff_ms * 2 > 250 ? 250 : op->backoff_ms * 2;
+    uint64_t delay = (uint64_t)d * REDISX__NS_PER_MS;
+    delay = delay / 2 + redisx__rand_below(delay / 2 + 1);
+    uint64_t lease_end = (uint64_t)(lease_left_ms + 1) * REDISX__NS_PER_MS;
+    if (lease_left_ms > 0 && lease_end < delay)
+        delay = lease_end;
+    uint64_t due = now + delay;
+    if (due > op->give_up)
+        due = op->give_up;
+    if (redisx__timer_add(op->c, due, fetch_retry, op, ++op->gen) == REDISX_OK) {
+        op->timers++;
+        return 1;
+    }
+    fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+    return 1;
+}
+
+static void fetch_timeout(fetch_op *op)
+{
+    fetch_finish(op, redisx__fail(REDISX_ERR_TIMEOUT,
+                                  "cache key %s: another caller's load did not finish within the wait", op->e->name));
+}
+
+/* Redis could not be reached: the L1's copy within stale-if-error, else a
+ * load granted by the fail-open policy, single flight in this process. */
+static void fetch_unreachable(fetch_op *op, redisx_status st)
+{
+    redisx_cache *cache = op->cache;
+    redisx_cache_entry *e = op->e;
+    if (!cache_fail_open(cache)) {
+        fetch_finish(op, st);
+        return;
+    }
+    redisx__log(op->c, REDISX_LOG_WARN, "cache key %s answered by the fail-open policy: %s", e->name,
+                redisx__last_error_buf);
+    e->fail_open = 1;
+    redisx__l1_value *v = l1_lookup(cache, e->name);
+    if (v) {
+        uint64_t now = redisx__l1_now(cache->l1);
+        int64_t fresh = (int64_t)(v->soft_expiry_ns - now);
+        if (fresh > 0 || -fresh <= op->sie_ms * (int64_t)REDISX__NS_PER_MS) {
+            e->l1v = v;
+            e->layer = REDISX_CACHE_LAYER_L1;
+            e->state = (v->flags & REDISX__L1_NEGATIVE) ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
+            e->stale = fresh <= 0;
+            e->ttl_ms = fresh / (int64_t)REDISX__NS_PER_MS;
+            fetch_finish(op, REDISX_OK);
+            return;
+        }
+        redisx__l1_value_release(v);
+    }
+    if (op->get) {
+        e->state = REDISX_CACHE_MISS;
+        fetch_finish(op, REDISX_OK);
+        return;
+    }
+    size_t n = strlen(e->name);
+    local_load *l = NULL;
+    pthread_mutex_lock(&cache->mu);
+    for (l = cache->loads; l; l = l->next)
+        if (strcmp(l->name, e->name) == 0)
+            break;
+    int busy = l != NULL;
+    if (!busy) {
+        l = malloc(sizeof *l + n + 1);
+        if (l) {
+            memcpy(l->token, e->token, sizeof l->token);
+            memcpy(l->name, e->name, n + 1);
+            l->next = cache->loads;
+            cache->loads = l;
+        }
+    }
+    pthread_mutex_unlock(&cache->mu);
+    if (busy) {
+        e->fail_open = 0;
+        if (!fetch_wait(op, 0))
+            fetch_timeout(op);
+        return;
+    }
+    if (!l) {
+        fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+        return;
+    }
+    count(cache, REDISX_CACHE_LOADS);
+    e->state = REDISX_CACHE_LOAD;
+    e->owns = e->local = 1;
+    e->t_load = redisx__now_ns();
+    fetch_finish(op, REDISX_OK);
+}
+
+static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    fetch_op *op = cmd->ctx;
+    int sent = cmd->sent;
+    redisx__cmd_free(cmd);
+    op->in_flight = 0;
+    /* Unanswered: the script may have granted us the lease; give it back
+     * rather than make the next caller wait for it to pass. */
+    if (st != REDISX_OK && sent && redisx__connection_failure(st))
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+    int64_t code = st == REDISX_OK ? redisx__reply_int_at(r, 0, -1) : -1;
+    if (op->finished) { /* cancelled: give back a lease this attempt took */
+        if (code == 1 || code == 2 || code == 4)
+            release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        redisx__reply_free(r);
+        fetch_maybe_free(op);
+        return;
+    }
+    if (st != REDISX_OK) {
+        if (redisx__connection_failure(st))
+            fetch_unreachable(op, st);
+        else
+            fetch_finish(op, st);
+        return;
+    }
+    if (r->type != REDISX_REPLY_ARRAY || r->elements != 8 || code < 0 || code > 6) {
+        st = redisx__unexpected_reply(r, "cache_fetch");
+        redisx__reply_free(r);
+        fetch_finish(op, st);
+        return;
+    }
+    redisx_cache *cache = op->cache;
+    redisx_cache_entry *e = op->e;
+    const redisx_reply *rv = r->element[1];
+    int neg = redisx__reply_int_at(r, 2, 0) == 1;
+    int64_t fresh = redisx__reply_int_at(r, 3, 0);
+    int64_t lease_left = redisx__reply_int_at(r, 6, 0);
+    int has = redisx__reply_int_at(r, 7, 0) == 1;
+    free(e->val);
+    e->val = NULL;
+    e->len = 0;
+    if (has) {
+        e->len = rv->type == REDISX_REPLY_STRING ? rv->len : 0;
+        e->val = redisx__memdup(e->len ? rv->str : "", e->len + 1);
+        if (!e->val) {
+            redisx__reply_free(r);
+            fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+            return;
+        }
+        e->layer = REDISX_CACHE_LAYER_L2;
+        e->stale = fresh <= 0;
+    }
+    redisx__reply_free(r);
+    e->ttl_ms = fresh;
+    switch (code) {
+    case 0:
+    case 1:
+        count(cache, REDISX_CACHE_L2_HITS);
+        e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
+        l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh);
+        op->l1_token = 0;
+        if (code == 1) {
+            count(cache, REDISX_CACHE_EARLY_REFRESHES);
+            e->owns = 1;
+            e->t_load = redisx__now_ns();
+        }
+        break;
+    case 2:
+    case 3:
+        count(cache, REDISX_CACHE_L2_HITS);
+        e->state = REDISX_CACHE_HIT;
+        if (code == 2) {
+            e->owns = 1;
+            e->t_load = redisx__now_ns();
+        }
+        break;
+    case 4:
+        count(cache, REDISX_CACHE_L2_MISSES);
+        count(cache, REDISX_CACHE_LOADS);
+        e->state = REDISX_CACHE_LOAD;
+        e->owns = 1;
+        e->t_load = redisx__now_ns();
+        break;
+    case 5:
+        if (fetch_wait(op, lease_left))
+            return;
+        if (has) { /* stale-if-error: the wait ran out */
+            e->state = REDISX_CACHE_HIT;
+            break;
+        }
+        count(cache, REDISX_CACHE_L2_MISSES);
+        fetch_timeout(op);
+        return;
+    case 6:
+        count(cache, REDISX_CACHE_L2_MISSES);
+        e->state = REDISX_CACHE_MISS;
+        break;
+    }
+    if (op->waited && e->state != REDISX_CACHE_LOAD)
+        count(cache, REDISX_CACHE_WAITERS_WOKEN);
+    fetch_finish(op, REDISX_OK);
+}
+
+static void fetch_send(fetch_op *op)
+{
+    redisx_cache_entry *e = op->e;
+    /* A fresh XFetch draw per attempt. */
+    snprintf(op->gap_arg, sizeof op->gap_arg, "%.9f", redisx__cache_xfetch_gap(op->cache->cfg.beta, 1.0 - rand01()));
+    const char *argv[] = {e->key, e->lease, op->get ? "get" : "fetch", e->token, op->lease_arg, op->swr_arg,
+                          op->sie_arg, op->gap_arg};
+    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_fetch, 2, 6, argv, NULL);
+    if (!cmd) {
+        fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+        return;
+    }
+    cmd->fn = fetch_reply;
+    cmd->ctx = op;
+    cmd->req = &op->req;
+    op->in_flight = 1;
+    op->woken = 0;
+    redisx__submit(op->c, cmd);
+}
+
+/* An L1 hit of an asynchronous call, delivered on the I/O thread. */
+static void fetch_l1_task(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r);
+    fetch_op *op = cmd->ctx;
+    redisx__cmd_free(cmd);
+    op->in_flight = 0;
+    if (op->finished) {
+        fetch_maybe_free(op);
+        return;
+    }
+    fetch_finish(op, REDISX_OK);
+}
+
+redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, int get, int64_t wait_ms,
+                                        int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user)
+{
+    redisx_status st = cache_ready(cache);
+    if (st != REDISX_OK)
+        return st;
+    fetch_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    op->e = entry_new(cache, key);
+    if (!op->e) {
+        free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    cache_ref(cache);
+    op->cache = cache;
+    op->c = cache->client;
+    op->get = get;
+    if (swr_ms > cache->cfg.stale_ms)
+        swr_ms = cache->cfg.stale_ms;
+    if (sie_ms > cache->cfg.stale_ms)
+        sie_ms = cache->cfg.stale_ms;
+    op->swr_ms = swr_ms;
+    op->sie_ms = sie_ms;
+    redisx__fmt_i64(op->lease_arg, cache->cfg.lease_ms);
+    redisx__fmt_i64(op->swr_arg, swr_ms);
+    redisx__fmt_i64(op->sie_arg, sie_ms);
+    op->backoff_ms = 10;
+    op->waiter.channel = op->e->lease;
+    op->waiter.wake = fetch_wake;
+    op->cb = cb;
+    op->user = user;
+    redisx__req_init(&op->req, cache->client, get ? REDISX__OP_CACHE_GET : REDISX__OP_CACHE_FETCH, key);
+    redisx__req_cancellable(&op->req, user, fetch_cancel);
+    if (wait_ms > 0 && !get)
+        op->give_up = op->req.t0 + (uint64_t)wait_ms * REDISX__NS_PER_MS;
+    redisx__l1_value *v = l1_lookup(cache, key);
+    if (v) {
+        uint64_t now = redisx__l1_now(cache->l1);
+        if (now < v->soft_expiry_ns) {
+            redisx__cmd *cmd = redisx__cmd_task();
+            if (cmd) {
+                count(cache, REDISX_CACHE_L1_HITS);
+                entry_destroy(op->e);
+                op->e = entry_from_l1(cache, key, v, (int64_t)(v->soft_expiry_ns - now));
+                v = NULL;
+                cmd->fn = fetch_l1_task;
+                cmd->ctx = op;
+                op->in_flight = 1;
+                if (!op->e) {
+                    redisx__cmd_free(cmd);
+                    op->in_flight = 0;
+                    redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+                    op->finished = 1;
+                    fetch_free(op);
+                    return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+                }
+                redisx__submit(op->c, cmd);
+                return REDISX_OK;
+            }
+        }
+        redisx__l1_value_release(v);
+    }
+    if (cache->l1) {
+        count(cache, REDISX_CACHE_L1_MISSES);
+        if (redisx__l1_reserve(cache->l1, key, strlen(key), &op->l1_token) != REDISX_OK)
+            op->l1_token = 0;
+    }
+    fetch_send(op);
+    return REDISX_OK;
+}
+
+/* ---- fill, abandon, set, delete --------------------------------------------------- */
+
+typedef struct write_op {
+    redisx__req req;
+    redisx_cache *cache;
+    redisx_client *c;
+    char *name, *key, *lease;
+    char token[33];
+    char *val;
+    size_t len;
+    int neg, local, fail_open;
+    int64_t ttl_ms, delta_ms;
+    redisx_status_cb cb;
+    void *user;
+} write_op;
+
+static void write_free(write_op *op)
+{
+    redisx_cache *cache = op->cache;
+    free(op->name);
+    free(op->key);
+    free(op->lease);
+    free(op->val);
+    free(op);
+    cache_unref(cache);
+}
+
+/* Ends this process's fail-open load of name (if token's) and wakes its
+ * local waiters, as the PUBLISH would. */
+static void local_done(write_op *op)
+{
+    redisx_cache *cache = op->cache;
+    pthread_mutex_lock(&cache->mu);
+    for (local_load **p = &cache->loads; *p; p = &(*p)->next) {
+        if (strcmp((*p)->name, op->name) == 0 && strcmp((*p)->token, op->token) == 0) {
+            local_load *l = *p;
+            *p = l->next;
+            free(l);
+            break;
+        }
+    }
+    pthread_mutex_unlock(&cache->mu);
+    redisx__on_message(op->c, op->lease, strlen(op->lease));
+}
+
+static void write_stored(write_op *op)
+{
+    if (op->req.op == REDISX__OP_CACHE_FILL || op->req.op == REDISX__OP_CACHE_SET)
+        l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms);
+}
+
+static void write_finish(write_op *op, redisx_status st)
+{
+    redisx__req_finish(&op->req, st, op->fail_open);
+    redisx__deliver_status(op->c, op->cb, op->user, st);
+    write_free(op);
+}
+
+static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    write_op *op = cmd->ctx;
+    redisx__cmd_free(cmd);
+    if (op->local) { /* a fail-open load: this process's L1 only */
+        redisx__reply_free(r);
+        op->fail_open = 1;
+        if (op->req.op == REDISX__OP_CACHE_FILL)
+            write_stored(op);
+        local_done(op);
+        write_finish(op, REDISX_OK);
+        return;
+    }
+    if (st != REDISX_OK) {
+        if (redisx__connection_failure(st) && cache_fail_open(op->cache) && op->req.op != REDISX__OP_CACHE_DELETE) {
+            op->fail_open = 1;
+            write_stored(op);
+            count(op->cache, REDISX_CACHE_FAIL_OPEN);
+            st = REDISX_OK;
+        }
+        write_finish(op, st);
+        return;
+    }
+    if (r->type != REDISX_REPLY_INTEGER) {
+        st = redisx__unexpected_reply(r, "cache");
+    } else if (r->integer != 1) {
+        if (op->req.op == REDISX__OP_CACHE_FILL)
+            st = redisx__fail(REDISX_ERR_NOT_OWNER,
+                              "cache key %s: the load's lease is no longer ours (it passed to another loader, or a "
+                              "set or delete ended the load); nothing was stored",
+                              op->name);
+        /* an abandon after the lease passed: nothing left to release */
+    } else {
+        write_stored(op);
+    }
+    redisx__reply_free(r);
+    write_finish(op, st);
+}
+
+static write_op *write_new(redisx_cache *cache, redisx__op kind, const char *name, const char *key,
+                           const char *lease, redisx_status_cb cb, void *user)
+{
+    write_op *op = calloc(1, sizeof *op);
+    if (!op)
+        return NULL;
+    op->name = redisx__strdup(name);
+    op->key = key ? redisx__strdup(key)
+                  : redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, "");
+    op->lease = lease ? redisx__strdup(lease)
+                      : redisx__key_build(redisx__client_options(cache->client)->prefix, cache->kind, name, ":lease");
+    if (!op->name || !op->key || !op->lease) {
+        free(op->name);
+        free(op->key);
+        free(op->lease);
+        free(op);
+        return NULL;
+    }
+    cache_ref(cache);
+    op->cache = cache;
+    op->c = cache->client;
+    op->cb = cb;
+    op->user = user;
+    redisx__req_init(&op->req, cache->client, kind, name);
+    return op;
+}
+
+static redisx_status write_submit(write_op *op, redisx__cmd *cmd)
+{
+    if (!cmd) {
+        redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+        write_free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    cmd->fn = write_reply;
+    cmd->ctx = op;
+    cmd->req = &op->req;
+    redisx__submit(op->c, cmd);
+    return REDISX_OK;
+}
+
+/* len bytes and a NUL after them (the caller's buffer has no NUL). */
+static char *value_copy(const void *val, size_t len)
+{
+    char *p = malloc(len + 1);
+    if (p) {
+        if (len)
+            memcpy(p, val, len);
+        p[len] = '\0';
+    }
+    return p;
+}
+
+static redisx_status value_fits(const redisx_cache *cache, const char *name, size_t len)
+{
+    if (len > cache->cfg.max_value)
+        return redisx__fail(REDISX_ERR_INVALID,
+                            "cache %s, key %s: a value of %zu bytes exceeds the cache's maximum of %zu bytes "
+                            "(redisx_cache_set_max_value_bytes)",
+                            cache->name, name, len, cache->cfg.max_value);
+    return REDISX_OK;
+}
+
+/* ARGV of cache_fill.lua for op (token '' and force for a set). */
+static redisx__cmd *fill_cmd(write_op *op, int force)
+{
+    char ttl[24], keep[24], delta[24];
+    redisx__fmt_i64(ttl, op->ttl_ms);
+    redisx__fmt_i64(keep, op->neg ? 0 : op->cache->cfg.stale_ms);
+    redisx__fmt_i64(delta, op->delta_ms);
+    const char *argv[] = {op->key, op->lease, force ? "" : op->token, op->len ? op->val : "", op->neg ? "1" : "0",
+                          ttl, keep, delta, force ? "1" : "0"};
+    const size_t lens[] = {strlen(op->key), strlen(op->lease), force ? 0 : strlen(op->token), op->len, 1,
+                           strlen(ttl), strlen(keep), strlen(delta), 1};
+    return redisx__cmd_script(&redisx__script_cache_fill, 2, 7, argv, lens);
+}
+
+redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,
+                                       int64_t ttl_ms, redisx_status_cb cb, void *user)
+{
+    redisx_cache *cache = e->cache;
+    redisx_status st = negative ? REDISX_OK : value_fits(cache, e->name, len);
+    if (st != REDISX_OK)
+        return st;
+    write_op *op = write_new(cache, REDISX__OP_CACHE_FILL, e->name, e->key, e->lease, cb, user);
+    if (!op)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    op->val = value_copy(val, len);
+    if (!op->val) {
+        redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+        write_free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    memcpy(op->token, e->token, sizeof op->token);
+    op->len = negative ? 0 : len;
+    op->neg = negative;
+    op->local = e->local;
+    op->ttl_ms = negative ? cache->cfg.negative_ttl_ms : redisx__cache_jitter(ttl_ms, cache->cfg.jitter, rand01());
+    uint64_t took = redisx__now_ns() - e->t_load;
+    op->delta_ms = (int64_t)(took / REDISX__NS_PER_MS) + 1;
+    e->owns = e->local = 0;
+    return write_submit(op, op->local ? redisx__cmd_task() : fill_cmd(op, 0));
+}
+
+redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_cb cb, void *user)
+{
+    write_op *op = write_new(e->cache, REDISX__OP_CACHE_ABANDON, e->name, e->key, e->lease, cb, user);
+    if (!op)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    memcpy(op->token, e->token, sizeof op->token);
+    op->local = e->local;
+    e->owns = e->local = 0;
+    count(e->cache, REDISX_CACHE_LOAD_ERRORS);
+    redisx__cmd *cmd = NULL;
+    if (op->local) {
+        cmd = redisx__cmd_task();
+    } else {
+        const char *argv[] = {op->key, op->lease, "abandon", op->token};
+        cmd = redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL);
+    }
+    return write_submit(op, cmd);
+}
+
+redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, const void *val, size_t len,
+                                      int64_t ttl_ms, redisx_status_cb cb, void *user)
+{
+    redisx_status st = cache_ready(cache);
+    if (st == REDISX_OK)
+        st = value_fits(cache, key, len);
+    if (st != REDISX_OK)
+        return st;
+    write_op *op = write_new(cache, REDISX__OP_CACHE_SET, key, NULL, NULL, cb, user);
+    if (!op)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    op->val = value_copy(val, len);
+    if (!op->val) {
+        redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+        write_free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    op->len = len;
+    op->ttl_ms = redisx__cache_jitter(ttl_ms, cache->cfg.jitter, rand01());
+    /* A fetch reply already on its way carries the old value: it must not
+     * reach the L1 after this write. */
+    if (cache->l1)
+        redisx__l1_invalidate(cache->l1, key, strlen(key));
+    return write_submit(op, fill_cmd(op, 1));
+}
+
+redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, redisx_status_cb cb, void *user)
+{
+    redisx_status st = cache_ready(cache);
+    if (st != REDISX_OK)
+        return st;
+    write_op *op = write_new(cache, REDISX__OP_CACHE_DELETE, key, NULL, NULL, cb, user);
+    if (!op)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    if (cache->l1)
+        redisx__l1_invalidate(cache->l1, key, strlen(key));
+    const char *argv[] = {op->key, op->lease, "delete", ""};
+    return write_submit(op, redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL));
+}
+
+/* ---- accessors (ffi/cache.c checks for NULL) ----------------------------------------- */
+
+redisx_cache *redisx__cache_of(const redisx_cache_entry *e)
+{
+    return e->cache;
+}
+int redisx__cache_entry_owns(const redisx_cache_entry *e)
+{
+    return e->owns;
+}
+redisx_cache_state redisx__cache_entry_state(const redisx_cache_entry *e)
+{
+    return e->state;
+}
+const char *redisx__cache_entry_key(const redisx_cache_entry *e)
+{
+    return e->name;
+}
+const void *redisx__cache_entry_value(const redisx_cache_entry *e, size_t *len)
+{
+    if (e->l1v) {
+        *len = e->l1v->len;
+        return e->l1v->data;
+    }
+    *len = e->val ? e->len : 0;
+    return e->val;
+}
+int redisx__cache_entry_stale(const redisx_cache_entry *e)
+{
+    return e->stale;
+}
+int redisx__cache_entry_fail_open(const redisx_cache_entry *e)
+{
+    return e->fail_open;
+}
+redisx_cache_layer redisx__cache_entry_layer(const redisx_cache_entry *e)
+{
+    return e->layer;
+}
+int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e)
+{
+    return e->ttl_ms;
+}

@@ -1,0 +1,208 @@
+/* redisx — the two-tier cache: an in-process L1 over an L2 in Redis, with
+ * get-or-load under single flight across processes.
+ *
+ * The loader is the caller's code, so get-or-load has two phases, as
+ * idempotency records do:
+ *
+ *   fetch(key) → HIT       the value (from L1 or L2); when
+ *                          redisx_cache_entry_should_refresh() is 1 this
+ *                          caller was chosen to refresh it (XFetch's early
+ *                          refresh or a stale-while-revalidate value) and
+ *                          holds the key's lease: load, then fill or abandon
+ *              → LOAD      nobody has the value and this caller holds the
+ *                          key's lease: load, then redisx_cache_fill(),
+ *                          redisx_cache_fill_negative() or
+ *                          redisx_cache_abandon(); the entry may carry a
+ *                          stale value to serve should the loader fail
+ *                          (stale-if-error)
+ *              → NEGATIVE  a cached "not found" (fill_negative)
+ *
+ * One loader per key runs across every process: the lease is
+ * {prefix}:cache:<cache>:{<key>}:lease (SET NX PX, owned by a token);
+ * the others wait, woken by the fill's PUBLISH (polling too, since a
+ * message can be lost), until the value lands, the lease passes (a loader
+ * that died: the next waiter takes over and gets LOAD) or wait_ms runs out
+ * (REDISX_ERR_TIMEOUT). Entries are Redis hashes written only by
+ * core/scripts/cache_*.lua (docs/KEYS.md). TTLs are jittered downwards so
+ * keys written together do not expire together.
+ *
+ * The L1 copy of an entry lives at most the cache's L1 TTL (1 s by default):
+ * without cross-process invalidation (a later release) another process's
+ * write reaches this process's L1 only when its copy expires. Deletes and
+ * sets drop this process's copy at once.
+ *
+ * Default fail policy: open. When Redis cannot be reached, L1 copies still
+ * serve, stale ones within the call's stale-if-error window, and a miss
+ * answers LOAD with redisx_cache_entry_is_fail_open() = 1 (single flight
+ * within this process only; the fill then reaches the L1 alone). With
+ * REDISX_FAIL_CLOSED such a call fails with the connection's status.
+ *
+ * Keys are NUL-terminated strings of 1..REDISX_CACHE_KEY_MAX bytes; values
+ * are binary. Callbacks run on the client's I/O thread. A cache's setters
+ * must be called before it is first used. Since 0.5. */
+#ifndef REDISX_CACHE_H
+#define REDISX_CACHE_H
+
+#include "redisx/client.h"
+#include "redisx/common.h"
+#include "redisx/errors.h"
+#include "redisx/observe.h"
+
+REDISX_BEGIN_DECLS
+
+/* redisx_cache and redisx_cache_entry are declared in redisx/queue.h. */
+
+/** What a fetch or a get found; the numbers never change. */
+typedef enum redisx_cache_state {
+    REDISX_CACHE_HIT = 0,
+    REDISX_CACHE_LOAD = 1,     /* the caller holds the lease: load and fill */
+    REDISX_CACHE_NEGATIVE = 2, /* a cached "not found" */
+    REDISX_CACHE_MISS = 3      /* redisx_cache_get() only: nothing fresh */
+} redisx_cache_state;
+
+/** Where the value of an entry came from. */
+typedef enum redisx_cache_layer {
+    REDISX_CACHE_LAYER_NONE = 0,
+    REDISX_CACHE_LAYER_L1 = 1,
+    REDISX_CACHE_LAYER_L2 = 2
+} redisx_cache_layer;
+
+/** The cache's counters (redisx_cache_counter); the numbers never change. */
+typedef enum redisx_cache_counter {
+    REDISX_CACHE_L1_HITS = 0,
+    REDISX_CACHE_L1_MISSES = 1,
+    REDISX_CACHE_L2_HITS = 2,
+    REDISX_CACHE_L2_MISSES = 3,
+    REDISX_CACHE_LOADS = 4,          /* LOAD answers (leases granted to load) */
+    REDISX_CACHE_LOAD_ERRORS = 5,    /* abandoned loads */
+    REDISX_CACHE_WAITERS_WOKEN = 6,  /* waits ended by another's fill: stampedes avoided */
+    REDISX_CACHE_STALE_SERVED = 7,   /* stale values served (SWR, stale-if-error) */
+    REDISX_CACHE_EARLY_REFRESHES = 8, /* XFetch chose the caller */
+    REDISX_CACHE_FAIL_OPEN = 9,      /* answers given without Redis */
+    REDISX_CACHE_L1_EVICTIONS = 10,
+    REDISX_CACHE_L1_ENTRIES = 11,    /* gauge */
+    REDISX_CACHE_L1_BYTES = 12,      /* gauge */
+    REDISX_CACHE_COUNTER_COUNT = 13
+} redisx_cache_counter;
+
+/** Longest key and cache name, in bytes. */
+#define REDISX_CACHE_KEY_MAX 1024
+#define REDISX_CACHE_NAME_MAX 128
+/** Longest TTL, lease and wait, in ms (30 days). */
+#define REDISX_CACHE_TTL_MAX_MS 2592000000LL
+/** Largest value the maximum value size may be set to (512 MiB, Redis' default
+ *  proto-max-bulk-len, less room for the command). */
+#define REDISX_CACHE_VALUE_MAX 536870000
+
+/** Completion of a fetch or a get: on REDISX_OK `entry` belongs to the callee
+ *  (redisx_cache_entry_free()); otherwise it is NULL. Runs on the client's
+ *  I/O thread. */
+typedef void (*redisx_cache_cb)(redisx_client *client, redisx_status status, redisx_cache_entry *entry,
+                                void *user);
+
+/** A cache named `name` (1..REDISX_CACHE_NAME_MAX bytes, no '{', '}') on
+ *  `client`, with the defaults: L1 of 10,000 entries / 64 MiB, L1 TTL 1 s;
+ *  values up to 1 MiB; TTL jitter 10 %; negative TTL 5 s; lease 10 s;
+ *  stale window 60 s; XFetch beta 1.0; fail open. Caches of one name share
+ *  their L2 entries across processes and languages. */
+REDISX_API redisx_status redisx_cache_new(redisx_cache **out, redisx_client *client, const char *name);
+/** Frees the cache; entries still held stay valid. NULL is a no-op. */
+REDISX_API void redisx_cache_free(redisx_cache *cache);
+
+/** L1 bounds and TTL; max_entries 0 turns the L1 off. Before first use. */
+REDISX_API redisx_status redisx_cache_set_l1(redisx_cache *cache, size_t max_entries, size_t max_bytes,
+                                             int64_t ttl_ms);
+/** Largest value fill and set accept (1..REDISX_CACHE_VALUE_MAX); larger
+ *  ones fail with REDISX_ERR_INVALID naming both sizes. */
+REDISX_API redisx_status redisx_cache_set_max_value_bytes(redisx_cache *cache, size_t max);
+/** TTL jitter: each TTL is cut by a uniform random part of up to
+ *  `fraction` of it (0..0.5). */
+REDISX_API redisx_status redisx_cache_set_ttl_jitter(redisx_cache *cache, double fraction);
+/** TTL of a cached "not found" (1..REDISX_CACHE_TTL_MAX_MS). */
+REDISX_API redisx_status redisx_cache_set_negative_ttl_ms(redisx_cache *cache, int64_t ttl_ms);
+/** Lease of a load or refresh: how long a loader may take before a waiter
+ *  takes over (1..REDISX_CACHE_TTL_MAX_MS). */
+REDISX_API redisx_status redisx_cache_set_lease_ms(redisx_cache *cache, int64_t lease_ms);
+/** How long an entry is kept past its TTL to be served stale
+ *  (0..REDISX_CACHE_TTL_MAX_MS): bounds every call's stale windows. */
+REDISX_API redisx_status redisx_cache_set_stale_ms(redisx_cache *cache, int64_t stale_ms);
+/** XFetch's beta (0..16; 0 turns early refresh off): above 1 refreshes
+ *  earlier, below later. */
+REDISX_API redisx_status redisx_cache_set_xfetch_beta(redisx_cache *cache, double beta);
+REDISX_API redisx_status redisx_cache_set_fail_policy(redisx_cache *cache, redisx_fail_policy policy);
+
+/** Get-or-load (see the top of this header). wait_ms (0..TTL_MAX): how long
+ *  to wait for another caller's load (REDISX_ERR_TIMEOUT after it, unless a
+ *  stale value within sie_ms is there: then a stale HIT). swr_ms: serve a
+ *  value up to this long past its TTL while one caller (across processes)
+ *  refreshes it. sie_ms: serve a value up to this long past its TTL when
+ *  Redis fails, when the wait times out, and (carried on LOAD) when the
+ *  loader fails. Both 0..TTL_MAX, bounded by the cache's stale window.
+ *  REDISX_OK with *out for every state. */
+REDISX_API redisx_status redisx_cache_fetch(redisx_cache_entry **out, redisx_cache *cache, const char *key,
+                                            int64_t wait_ms, int64_t swr_ms, int64_t sie_ms);
+/** The same asynchronously; cancellable with redisx_cancel(client, user). */
+REDISX_API redisx_status redisx_cache_fetch_async(redisx_cache *cache, const char *key, int64_t wait_ms,
+                                                  int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user);
+
+/** Stores the loaded value of a LOAD entry, or of a HIT that should
+ *  refresh, for ttl_ms (1..TTL_MAX, jittered) in L2 and L1, and wakes the
+ *  waiters. REDISX_ERR_NOT_OWNER when the lease passed to another loader or
+ *  a set/delete ended the load (nothing stored; the value is still the
+ *  caller's to use); REDISX_ERR_INVALID for an entry holding no lease or a
+ *  value above the maximum size. */
+REDISX_API redisx_status redisx_cache_fill(redisx_cache_entry *entry, const void *value, size_t len, int64_t ttl_ms);
+REDISX_API redisx_status redisx_cache_fill_async(redisx_cache_entry *entry, const void *value, size_t len,
+                                                 int64_t ttl_ms, redisx_status_cb cb, void *user);
+/** Stores "not found" for the cache's negative TTL (no jitter, no stale). */
+REDISX_API redisx_status redisx_cache_fill_negative(redisx_cache_entry *entry);
+REDISX_API redisx_status redisx_cache_fill_negative_async(redisx_cache_entry *entry, redisx_status_cb cb, void *user);
+/** A failed load: releases the lease at once so a waiter takes over, and
+ *  counts a load error. Freeing an entry that holds a lease abandons it. */
+REDISX_API redisx_status redisx_cache_abandon(redisx_cache_entry *entry);
+REDISX_API redisx_status redisx_cache_abandon_async(redisx_cache_entry *entry, redisx_status_cb cb, void *user);
+
+/** Looks up without loading: HIT, NEGATIVE or MISS (absent or past its TTL). */
+REDISX_API redisx_status redisx_cache_get(redisx_cache_entry **out, redisx_cache *cache, const char *key);
+REDISX_API redisx_status redisx_cache_get_async(redisx_cache *cache, const char *key, redisx_cache_cb cb,
+                                                void *user);
+/** Writes a value unconditionally (L2 and this process's L1); a load in
+ *  progress can then no longer fill. */
+REDISX_API redisx_status redisx_cache_set(redisx_cache *cache, const char *key, const void *value, size_t len,
+                                          int64_t ttl_ms);
+REDISX_API redisx_status redisx_cache_set_async(redisx_cache *cache, const char *key, const void *value, size_t len,
+                                                int64_t ttl_ms, redisx_status_cb cb, void *user);
+/** Deletes the entry (this process's L1 copy at once) and ends any load in
+ *  progress. */
+REDISX_API redisx_status redisx_cache_delete(redisx_cache *cache, const char *key);
+REDISX_API redisx_status redisx_cache_delete_async(redisx_cache *cache, const char *key, redisx_status_cb cb,
+                                                   void *user);
+
+/** A counter or gauge of the cache (0 for an unknown one). */
+REDISX_API uint64_t redisx_cache_counter_of(const redisx_cache *cache, redisx_cache_counter which);
+/** The same summed over the client's caches alive when the snapshot was
+ *  taken (redisx_client_stats). */
+REDISX_API uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter which);
+
+/** Frees an entry (abandoning a lease it still holds); NULL is a no-op. */
+REDISX_API void redisx_cache_entry_free(redisx_cache_entry *entry);
+REDISX_API redisx_cache_state redisx_cache_entry_state(const redisx_cache_entry *entry);
+/** The key (borrowed). */
+REDISX_API const char *redisx_cache_entry_key(const redisx_cache_entry *entry);
+/** The value (borrowed, binary, `*len` bytes, NUL after them): of a HIT, or a
+ *  LOAD's stale fallback; NULL with 0 when there is none. */
+REDISX_API const void *redisx_cache_entry_value(const redisx_cache_entry *entry, size_t *len);
+/** 1 when the value is past its TTL (served under SWR or stale-if-error, or
+ *  a LOAD's fallback). */
+REDISX_API int redisx_cache_entry_is_stale(const redisx_cache_entry *entry);
+/** 1 when Redis could not be reached and the fail-open policy answered. */
+REDISX_API int redisx_cache_entry_is_fail_open(const redisx_cache_entry *entry);
+/** 1 when the entry holds the key's lease: LOAD, or a HIT chosen to refresh. */
+REDISX_API int redisx_cache_entry_should_refresh(const redisx_cache_entry *entry);
+REDISX_API redisx_cache_layer redisx_cache_entry_layer(const redisx_cache_entry *entry);
+/** Milliseconds the value is still fresh (negative: stale for that long). */
+REDISX_API int64_t redisx_cache_entry_ttl_ms(const redisx_cache_entry *entry);
+
+REDISX_END_DECLS
+
+#endif

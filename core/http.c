@@ -73,6 +73,8 @@ void redisx__sha256_init(redisx__sha256 *s)
 void redisx__sha256_update(redisx__sha256 *s, const void *p, size_t n)
 {
     const uint8_t *in = p;
+    if (n == 0)
+        return; /* p may be NULL then */
     s->bytes += n;
     if (s->used) {
         size_t take = 64 - s->used < n ? 64 - s->used : n;

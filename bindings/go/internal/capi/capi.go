@@ -172,202 +172,245 @@ typedef _gostring_ swig_type_140;
 typedef _goslice_ swig_type_141;
 typedef _goslice_ swig_type_142;
 typedef long long swig_type_143;
-extern void _wrap_Swig_free_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_93eae939d1465615(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_redisx_version_capi_93eae939d1465615(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_OK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_93eae939d1465615(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_93eae939d1465615(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_93eae939d1465615(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_93eae939d1465615(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615(void);
-extern swig_type_9 _wrap_redisx_client_stats_capi_93eae939d1465615(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_10 _wrap_redisx_stats_primitive_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_11 _wrap_redisx_stats_operation_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_12 _wrap_redisx_stats_counter_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_13 _wrap_redisx_stats_client_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_14 _wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_15 _wrap_redisx_stats_bucket_count_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_16 _wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_17 _wrap_redisx_options_new_capi_93eae939d1465615(void);
-extern void _wrap_redisx_options_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_18 _wrap_redisx_options_set_url_capi_93eae939d1465615(uintptr_t arg1, swig_type_19 arg2);
-extern swig_type_20 _wrap_redisx_options_set_auth_capi_93eae939d1465615(uintptr_t arg1, swig_type_21 arg2, swig_type_22 arg3);
-extern swig_type_23 _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_26 arg2);
-extern swig_type_27 _wrap_redisx_options_set_prefix_capi_93eae939d1465615(uintptr_t arg1, swig_type_28 arg2);
-extern swig_type_29 _wrap_redisx_options_set_connections_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_30 _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_31 arg2, swig_type_32 arg3);
-extern swig_type_33 _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_34 _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_35 _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_36 _wrap_redisx_options_set_queue_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_37 _wrap_redisx_options_set_tls_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_38 _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(uintptr_t arg1, swig_type_39 arg2);
-extern swig_type_40 _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(uintptr_t arg1, swig_type_41 arg2);
-extern swig_type_42 _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
-extern swig_type_45 _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(uintptr_t arg1, swig_type_46 arg2);
-extern swig_type_47 _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_48 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615(void);
-extern swig_type_49 _wrap_redisx_queue_new_capi_93eae939d1465615(void);
-extern void _wrap_redisx_queue_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_50 _wrap_redisx_queue_pop_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_51 _wrap_redisx_queue_size_capi_93eae939d1465615(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_52 _wrap_redisx_item_message_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_53 _wrap_redisx_client_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_54 _wrap_redisx_client_open_url_capi_93eae939d1465615(swig_type_55 arg1);
-extern void _wrap_redisx_client_close_capi_93eae939d1465615(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_56 _wrap_redisx_cancel_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_57 _wrap_redisx_client_prefix_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615(void);
-extern swig_type_58 _wrap_redisx_command_capi_93eae939d1465615(uintptr_t arg1, swig_type_59 arg2);
-extern swig_type_60 _wrap_redisx_command_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_61 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_62 _wrap_redisx_reply_integer_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_63 _wrap_redisx_reply_string_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_64 _wrap_redisx_reply_elements_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_93eae939d1465615(uintptr_t arg1, swig_type_65 arg2);
-extern swig_type_66 _wrap_redisx_lock_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_67 arg2, swig_type_68 arg3, swig_type_69 arg4);
-extern swig_type_70 _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3);
-extern swig_type_73 _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, swig_type_76 arg4, uintptr_t arg5);
-extern swig_type_77 _wrap_redisx_lock_release_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_78 _wrap_redisx_lock_release_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_79 _wrap_redisx_lock_extend_capi_93eae939d1465615(uintptr_t arg1, swig_type_80 arg2);
-extern swig_type_81 _wrap_redisx_lock_extend_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_82 arg2, uintptr_t arg3);
-extern swig_type_83 _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_84 _wrap_redisx_lock_name_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_85 _wrap_redisx_lock_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_86 _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_87 _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_88 _wrap_redisx_lock_inspect_capi_93eae939d1465615(uintptr_t arg1, swig_type_89 arg2);
-extern swig_type_90 _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_91 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_92 _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_94 _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615(void);
-extern swig_type_95 _wrap_redisx_limiter_new_capi_93eae939d1465615(uintptr_t arg1, swig_type_96 arg2, swig_intgo arg3, swig_type_97 arg4, swig_type_98 arg5, swig_type_99 arg6);
-extern void _wrap_redisx_limiter_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_100 _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_101 _wrap_redisx_limiter_capacity_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_limiter_check_capi_93eae939d1465615(uintptr_t arg1, swig_type_103 arg2, swig_type_104 arg3);
-extern swig_type_105 _wrap_redisx_limiter_check_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, uintptr_t arg4);
-extern swig_type_108 _wrap_redisx_limiter_peek_capi_93eae939d1465615(uintptr_t arg1, swig_type_109 arg2);
-extern swig_type_110 _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_111 arg2, uintptr_t arg3);
-extern swig_type_112 _wrap_redisx_limiter_reset_capi_93eae939d1465615(uintptr_t arg1, swig_type_113 arg2);
-extern swig_type_114 _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_115 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_116 _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_117 _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_118 _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_119 _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615(void);
-extern swig_type_120 _wrap_redisx_idem_begin_capi_93eae939d1465615(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, swig_type_123 arg4, swig_type_124 arg5);
-extern swig_type_125 _wrap_redisx_idem_begin_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_126 arg2, swig_type_127 arg3, swig_type_128 arg4, swig_type_129 arg5, uintptr_t arg6);
-extern swig_type_130 _wrap_redisx_idem_complete_capi_93eae939d1465615(uintptr_t arg1, swig_type_131 arg2, swig_type_132 arg3, swig_type_133 arg4);
-extern swig_type_134 _wrap_redisx_idem_complete_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_135 arg2, swig_type_136 arg3, swig_type_137 arg4, uintptr_t arg5);
-extern swig_type_138 _wrap_redisx_idem_fail_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_139 _wrap_redisx_idem_fail_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_140 _wrap_redisx_idem_key_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_141 _wrap_redisx_idem_response_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_142 _wrap_redisx_idem_metadata_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_143 _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
+typedef _gostring_ swig_type_144;
+typedef _goslice_ swig_type_145;
+typedef _gostring_ swig_type_146;
+typedef _goslice_ swig_type_147;
+typedef _goslice_ swig_type_148;
+typedef _gostring_ swig_type_149;
+typedef _goslice_ swig_type_150;
+typedef _gostring_ swig_type_151;
+typedef _goslice_ swig_type_152;
+typedef _gostring_ swig_type_153;
+typedef _goslice_ swig_type_154;
+typedef _goslice_ swig_type_155;
+typedef _gostring_ swig_type_156;
+typedef _gostring_ swig_type_157;
+typedef _gostring_ swig_type_158;
+typedef long long swig_type_159;
+typedef _goslice_ swig_type_160;
+typedef _goslice_ swig_type_161;
+typedef _gostring_ swig_type_162;
+typedef long long swig_type_163;
+typedef long long swig_type_164;
+typedef long long swig_type_165;
+typedef long long swig_type_166;
+typedef long long swig_type_167;
+typedef _gostring_ swig_type_168;
+typedef long long swig_type_169;
+typedef _gostring_ swig_type_170;
+typedef long long swig_type_171;
+typedef _goslice_ swig_type_172;
+extern void _wrap_Swig_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_redisx_version_capi_d64a9da760277ed5(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_OK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_d64a9da760277ed5(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5(void);
+extern swig_type_9 _wrap_redisx_client_stats_capi_d64a9da760277ed5(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_10 _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_11 _wrap_redisx_stats_operation_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_12 _wrap_redisx_stats_counter_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_13 _wrap_redisx_stats_client_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_14 _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_15 _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_16 _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_17 _wrap_redisx_options_new_capi_d64a9da760277ed5(void);
+extern void _wrap_redisx_options_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_18 _wrap_redisx_options_set_url_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_19 arg2);
+extern swig_type_20 _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_21 arg2, swig_type_22 arg3);
+extern swig_type_23 _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_24 arg2);
+extern swig_type_25 _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_26 arg2);
+extern swig_type_27 _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_30 _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_31 arg2, swig_type_32 arg3);
+extern swig_type_33 _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_34 _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_35 _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_36 _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_37 _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_38 _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_39 arg2);
+extern swig_type_40 _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_41 arg2);
+extern swig_type_42 _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
+extern swig_type_45 _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_46 arg2);
+extern swig_type_47 _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_48 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5(void);
+extern swig_type_49 _wrap_redisx_queue_new_capi_d64a9da760277ed5(void);
+extern void _wrap_redisx_queue_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_50 _wrap_redisx_queue_pop_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_51 _wrap_redisx_queue_size_capi_d64a9da760277ed5(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_52 _wrap_redisx_item_message_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_53 _wrap_redisx_client_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_54 _wrap_redisx_client_open_url_capi_d64a9da760277ed5(swig_type_55 arg1);
+extern void _wrap_redisx_client_close_capi_d64a9da760277ed5(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_56 _wrap_redisx_cancel_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_57 _wrap_redisx_client_prefix_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5(void);
+extern swig_type_58 _wrap_redisx_command_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_59 arg2);
+extern swig_type_60 _wrap_redisx_command_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_61 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_62 _wrap_redisx_reply_integer_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_63 _wrap_redisx_reply_string_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_64 _wrap_redisx_reply_elements_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_67 arg2, swig_type_68 arg3, swig_type_69 arg4);
+extern swig_type_70 _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3);
+extern swig_type_73 _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, swig_type_76 arg4, uintptr_t arg5);
+extern swig_type_77 _wrap_redisx_lock_release_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_78 _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_79 _wrap_redisx_lock_extend_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_82 arg2, uintptr_t arg3);
+extern swig_type_83 _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_84 _wrap_redisx_lock_name_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_85 _wrap_redisx_lock_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_86 _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_87 _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_88 _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_89 arg2);
+extern swig_type_90 _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_91 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_92 _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_94 _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5(void);
+extern swig_type_95 _wrap_redisx_limiter_new_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_96 arg2, swig_intgo arg3, swig_type_97 arg4, swig_type_98 arg5, swig_type_99 arg6);
+extern void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_100 _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_101 _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_limiter_check_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_103 arg2, swig_type_104 arg3);
+extern swig_type_105 _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, uintptr_t arg4);
+extern swig_type_108 _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_109 arg2);
+extern swig_type_110 _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_111 arg2, uintptr_t arg3);
+extern swig_type_112 _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_113 arg2);
+extern swig_type_114 _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_115 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_116 _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_118 _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_119 _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5(void);
+extern swig_type_120 _wrap_redisx_idem_begin_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, swig_type_123 arg4, swig_type_124 arg5);
+extern swig_type_125 _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_126 arg2, swig_type_127 arg3, swig_type_128 arg4, swig_type_129 arg5, uintptr_t arg6);
+extern swig_type_130 _wrap_redisx_idem_complete_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_131 arg2, swig_type_132 arg3, swig_type_133 arg4);
+extern swig_type_134 _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_135 arg2, swig_type_136 arg3, swig_type_137 arg4, uintptr_t arg5);
+extern swig_type_138 _wrap_redisx_idem_fail_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_139 _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_140 _wrap_redisx_idem_key_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_141 _wrap_redisx_idem_response_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_142 _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_143 _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_144 _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(swig_type_145 arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_type_149 _wrap_redisx_http_record_key_capi_d64a9da760277ed5(swig_type_150 arg1, swig_type_151 arg2, swig_type_152 arg3);
+extern swig_type_153 _wrap_redisx_http_metadata_capi_d64a9da760277ed5(swig_type_154 arg1, swig_intgo arg2, swig_type_155 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_type_156 _wrap_redisx_http_key_required_capi_d64a9da760277ed5(void);
+extern swig_type_157 _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5(void);
+extern swig_type_158 _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_159 arg2, swig_type_160 arg3, swig_type_161 arg4);
+extern swig_type_162 _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_163 arg2, swig_type_164 arg3, swig_type_165 arg4, swig_type_166 arg5);
+extern void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_167 _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_168 _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_169 arg2);
+extern swig_type_170 _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_171 arg2);
+extern swig_type_172 _wrap_redisx_http_response_body_capi_d64a9da760277ed5(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -399,13 +442,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_93eae939d1465615(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -516,11 +559,14 @@ type RatelimitResult uintptr
 // Idem is a redisx_idem * handle (0 is NULL).
 type Idem uintptr
 
+// HttpResponse is a redisx_http_response * handle (0 is NULL).
+type HttpResponse uintptr
+
 type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -528,7 +574,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -536,7 +582,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -544,7 +590,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -554,7 +600,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -562,7 +608,7 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -574,7 +620,7 @@ const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -582,13 +628,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_93eae939d1465615())
+	swig_r = (int)(C._wrap_redisx_version_capi_d64a9da760277ed5())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_version_string_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -599,7 +645,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -607,7 +653,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -615,7 +661,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -623,7 +669,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -631,7 +677,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -639,7 +685,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -647,7 +693,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -655,7 +701,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -663,7 +709,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -671,7 +717,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -679,7 +725,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -687,7 +733,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -695,7 +741,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -703,7 +749,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -711,7 +757,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -719,7 +765,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -728,7 +774,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_93eae939d1465615(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -738,7 +784,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_93eae939d1465615(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -747,7 +793,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_last_error_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -758,7 +804,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -769,7 +815,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -780,7 +826,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -788,7 +834,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -796,7 +842,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -804,7 +850,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -812,7 +858,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -823,7 +869,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -831,7 +877,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -839,7 +885,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -847,7 +893,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -857,7 +903,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -865,7 +911,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -873,7 +919,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -883,7 +929,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -891,7 +937,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -899,7 +945,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -907,7 +953,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -915,7 +961,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -923,7 +969,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -931,7 +977,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -941,7 +987,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -949,7 +995,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -957,7 +1003,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -965,7 +1011,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -973,7 +1019,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -981,7 +1027,7 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -991,7 +1037,7 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1006,14 +1052,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1022,7 +1068,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1034,7 +1080,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1047,7 +1093,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1056,7 +1102,7 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1064,7 +1110,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1073,7 +1119,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1083,7 +1129,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1093,13 +1139,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_options_new_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1114,7 +1160,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1122,7 +1168,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_19)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1140,7 +1186,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1160,7 +1206,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_24(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_24(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1174,7 +1220,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1188,7 +1234,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1205,7 +1251,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1220,7 +1266,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_type_32(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_type_32(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1235,7 +1281,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1249,7 +1295,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1264,7 +1310,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1280,7 +1326,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1294,7 +1340,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1308,7 +1354,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1325,7 +1371,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1343,7 +1389,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1363,7 +1409,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1380,7 +1426,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1394,7 +1440,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1412,7 +1458,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1420,7 +1466,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1428,7 +1474,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1436,7 +1482,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1444,7 +1490,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1452,7 +1498,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_queue_new_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1467,14 +1513,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1483,7 +1529,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1498,28 +1544,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1527,7 +1573,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1535,7 +1581,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1543,7 +1589,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1554,7 +1600,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1562,7 +1608,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1570,7 +1616,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1578,7 +1624,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -1588,7 +1634,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1598,7 +1644,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1608,7 +1654,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -1618,7 +1664,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1628,7 +1674,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -1638,7 +1684,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -1648,7 +1694,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -1663,7 +1709,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_93eae939d1465615(*(*C.swig_type_55)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_d64a9da760277ed5(*(*C.swig_type_55)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1681,13 +1727,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -1695,7 +1741,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1708,7 +1754,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1719,7 +1765,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1727,7 +1773,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1735,7 +1781,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1743,7 +1789,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1751,7 +1797,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1759,7 +1805,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1771,7 +1817,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1793,7 +1839,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1808,14 +1854,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1823,7 +1869,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1831,7 +1877,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -1842,7 +1888,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1851,7 +1897,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1867,7 +1913,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.swig_type_68(_swig_i_2), C.swig_type_69(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.swig_type_68(_swig_i_2), C.swig_type_69(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1888,7 +1934,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), C.swig_type_72(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), C.swig_type_72(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1911,7 +1957,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2), C.swig_type_76(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2), C.swig_type_76(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1927,7 +1973,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1941,7 +1987,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1955,7 +2001,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1970,7 +2016,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1984,7 +2030,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1996,14 +2042,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2014,7 +2060,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2025,7 +2071,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2033,7 +2079,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2041,7 +2087,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2049,7 +2095,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2058,7 +2104,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2079,7 +2125,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2094,14 +2140,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2109,7 +2155,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2117,7 +2163,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2125,7 +2171,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2133,7 +2179,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2141,7 +2187,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2149,7 +2195,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2157,7 +2203,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2165,7 +2211,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2187,7 +2233,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_97(_swig_i_3), C.swig_type_98(_swig_i_4), C.swig_type_99(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_97(_swig_i_3), C.swig_type_98(_swig_i_4), C.swig_type_99(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2205,7 +2251,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2213,7 +2259,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2226,7 +2272,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2236,7 +2282,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_type_104(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_type_104(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2258,7 +2304,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2275,7 +2321,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2296,7 +2342,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2313,7 +2359,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2331,7 +2377,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2346,14 +2392,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2361,7 +2407,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2369,7 +2415,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2377,7 +2423,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2385,7 +2431,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2393,7 +2439,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2401,7 +2447,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2409,7 +2455,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2417,7 +2463,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2425,7 +2471,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2444,7 +2490,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_2)), C.swig_type_123(_swig_i_3), C.swig_type_124(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_2)), C.swig_type_123(_swig_i_3), C.swig_type_124(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2471,7 +2517,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_2)), C.swig_type_128(_swig_i_3), C.swig_type_129(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_2)), C.swig_type_128(_swig_i_3), C.swig_type_129(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2493,7 +2539,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.swig_type_133(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.swig_type_133(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2516,7 +2562,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.swig_type_137(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.swig_type_137(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2535,7 +2581,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2549,7 +2595,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2561,14 +2607,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2576,7 +2622,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2587,7 +2633,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2598,7 +2644,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2609,7 +2655,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2617,7 +2663,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2625,6 +2671,233 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
+}
+
+const REDISX_HTTP_FINGERPRINT_LEN int = 32
+const REDISX_HTTP_CONTENT_TYPE_MAX int = 1024
+const REDISX_HTTP_METADATA_MAX int = 2080
+const REDISX_HTTP_OUT_MAX int = 8192
+const REDISX_HTTP_IDEMPOTENCY_KEY_HEADER string = "Idempotency-Key"
+const REDISX_HTTP_REPLAYED_HEADER string = "Idempotent-Replayed"
+const REDISX_HTTP_TEXT_TYPE string = "text/plain; charset=utf-8"
+const REDISX_HTTP_BODY_KEY_REQUIRED string = "Idempotency-Key header required"
+const REDISX_HTTP_BODY_KEY_INVALID string = "Invalid Idempotency-Key"
+const REDISX_HTTP_BODY_IN_PROGRESS string = "A request with this Idempotency-Key is being processed"
+const REDISX_HTTP_BODY_MISMATCH string = "Idempotency-Key was used with a different request"
+const REDISX_HTTP_BODY_TOO_MANY_REQUESTS string = "Too Many Requests"
+
+func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte) (_swig_ret Out[int]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(*(*C.swig_type_145)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_3)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Out[int]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_http_record_key_capi_d64a9da760277ed5(*(*C.swig_type_150)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_http_metadata_capi_d64a9da760277ed5(*(*C.swig_type_154)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_http_key_required_capi_d64a9da760277ed5()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_d64a9da760277ed5()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, arg4 []byte) (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_159(_swig_i_1), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_3)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, arg5 int64) (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_163(_swig_i_1), C.swig_type_164(_swig_i_2), C.swig_type_165(_swig_i_3), C.swig_type_166(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_response_free(arg1 HttpResponse) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_http_response_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_169(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_171(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_http_response_body_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+	swig_r_1 = bytes.Clone(swig_r)
+	return swig_r_1
 }

@@ -305,7 +305,7 @@ static int redisx_go_argv(_goslice_ in, int *argc, const char ***argv, size_t **
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_93eae939d1465615(void *_swig_go_0) {
+void _wrap_Swig_free_capi_d64a9da760277ed5(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -315,7 +315,7 @@ void _wrap_Swig_free_capi_93eae939d1465615(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_93eae939d1465615(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_d64a9da760277ed5(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -328,7 +328,7 @@ void *_wrap_Swig_malloc_capi_93eae939d1465615(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -340,7 +340,7 @@ intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -352,7 +352,7 @@ intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -364,7 +364,7 @@ intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -376,7 +376,7 @@ intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -388,7 +388,7 @@ intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615() {
+intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -400,7 +400,7 @@ intgo _wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5() {
   int result;
   intgo _swig_go_result;
   
@@ -411,7 +411,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_redisx_version_capi_93eae939d1465615() {
+intgo _wrap_redisx_version_capi_d64a9da760277ed5() {
   int result;
   intgo _swig_go_result;
   
@@ -422,7 +422,7 @@ intgo _wrap_redisx_version_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_version_string_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_version_string_capi_d64a9da760277ed5() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -436,7 +436,7 @@ _gostring_ _wrap_redisx_version_string_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_OK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_OK_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -448,7 +448,7 @@ intgo _wrap_REDISX_OK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_INVALID_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -460,7 +460,7 @@ intgo _wrap_REDISX_ERR_INVALID_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -472,7 +472,7 @@ intgo _wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -484,7 +484,7 @@ intgo _wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -496,7 +496,7 @@ intgo _wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -508,7 +508,7 @@ intgo _wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_AUTH_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -520,7 +520,7 @@ intgo _wrap_REDISX_ERR_AUTH_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_SERVER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -532,7 +532,7 @@ intgo _wrap_REDISX_ERR_SERVER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -544,7 +544,7 @@ intgo _wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -556,7 +556,7 @@ intgo _wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -568,7 +568,7 @@ intgo _wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -580,7 +580,7 @@ intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -592,7 +592,7 @@ intgo _wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_URL_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -604,7 +604,7 @@ intgo _wrap_REDISX_ERR_URL_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -616,7 +616,7 @@ intgo _wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATUS_MIN__capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -628,7 +628,7 @@ intgo _wrap_REDISX_STATUS_MIN__capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_strerror_capi_93eae939d1465615(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_strerror_capi_d64a9da760277ed5(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -644,7 +644,7 @@ _gostring_ _wrap_redisx_strerror_capi_93eae939d1465615(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_status_name_capi_93eae939d1465615(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_status_name_capi_d64a9da760277ed5(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -660,7 +660,7 @@ _gostring_ _wrap_redisx_status_name_capi_93eae939d1465615(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_last_error_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_last_error_capi_d64a9da760277ed5() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -671,7 +671,7 @@ _gostring_ _wrap_redisx_last_error_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_event_primitive_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_primitive_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -687,7 +687,7 @@ _gostring_ _wrap_redisx_event_primitive_capi_93eae939d1465615(redisx_event *_swi
 }
 
 
-_gostring_ _wrap_redisx_event_operation_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_operation_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -703,7 +703,7 @@ _gostring_ _wrap_redisx_event_operation_capi_93eae939d1465615(redisx_event *_swi
 }
 
 
-intgo _wrap_redisx_event_status_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -716,7 +716,7 @@ intgo _wrap_redisx_event_status_capi_93eae939d1465615(redisx_event *_swig_go_0) 
 }
 
 
-intgo _wrap_redisx_event_fail_open_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -729,7 +729,7 @@ intgo _wrap_redisx_event_fail_open_capi_93eae939d1465615(redisx_event *_swig_go_
 }
 
 
-long long _wrap_redisx_event_duration_ns_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+long long _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -742,7 +742,7 @@ long long _wrap_redisx_event_duration_ns_capi_93eae939d1465615(redisx_event *_sw
 }
 
 
-intgo _wrap_redisx_event_round_trips_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -755,7 +755,7 @@ intgo _wrap_redisx_event_round_trips_capi_93eae939d1465615(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_key_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_key_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -771,7 +771,7 @@ _gostring_ _wrap_redisx_event_key_capi_93eae939d1465615(redisx_event *_swig_go_0
 }
 
 
-intgo _wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -783,7 +783,7 @@ intgo _wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_LOG_INFO_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -795,7 +795,7 @@ intgo _wrap_REDISX_LOG_INFO_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_LOG_WARN_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -807,7 +807,7 @@ intgo _wrap_REDISX_LOG_WARN_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_LOG_ERROR_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -819,7 +819,7 @@ intgo _wrap_REDISX_LOG_ERROR_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -831,7 +831,7 @@ intgo _wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -843,7 +843,7 @@ intgo _wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -855,7 +855,7 @@ intgo _wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -867,7 +867,7 @@ intgo _wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_OK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -879,7 +879,7 @@ intgo _wrap_REDISX_COUNTER_OK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -891,7 +891,7 @@ intgo _wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -903,7 +903,7 @@ intgo _wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -915,7 +915,7 @@ intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -927,7 +927,7 @@ intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -939,7 +939,7 @@ intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -951,7 +951,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -963,7 +963,7 @@ intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -975,7 +975,7 @@ intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -987,7 +987,7 @@ intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -999,7 +999,7 @@ intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1011,7 +1011,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_client_stats_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_stats_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_stats *tmp1 = NULL ;
@@ -1027,7 +1027,7 @@ _gostring_ _wrap_redisx_client_stats_capi_93eae939d1465615(redisx_client *_swig_
 }
 
 
-void _wrap_redisx_stats_free_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
+void _wrap_redisx_stats_free_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   
   arg1 = (redisx_stats *)_swig_go_0;
@@ -1037,7 +1037,7 @@ void _wrap_redisx_stats_free_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_stats_series_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1050,7 +1050,7 @@ intgo _wrap_redisx_stats_series_capi_93eae939d1465615(redisx_stats *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_stats_primitive_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1068,7 +1068,7 @@ _gostring_ _wrap_redisx_stats_primitive_capi_93eae939d1465615(redisx_stats *_swi
 }
 
 
-_gostring_ _wrap_redisx_stats_operation_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_operation_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1086,7 +1086,7 @@ _gostring_ _wrap_redisx_stats_operation_capi_93eae939d1465615(redisx_stats *_swi
 }
 
 
-long long _wrap_redisx_stats_counter_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_counter_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   redisx_counter arg3 ;
@@ -1103,7 +1103,7 @@ long long _wrap_redisx_stats_counter_capi_93eae939d1465615(redisx_stats *_swig_g
 }
 
 
-long long _wrap_redisx_stats_client_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_client_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_client_counter arg2 ;
   uint64_t result;
@@ -1118,7 +1118,7 @@ long long _wrap_redisx_stats_client_capi_93eae939d1465615(redisx_stats *_swig_go
 }
 
 
-intgo _wrap_redisx_stats_buckets_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1131,7 +1131,7 @@ intgo _wrap_redisx_stats_buckets_capi_93eae939d1465615(redisx_stats *_swig_go_0)
 }
 
 
-long long _wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int64_t result;
@@ -1146,7 +1146,7 @@ long long _wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(redisx_stats 
 }
 
 
-long long _wrap_redisx_stats_bucket_count_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -1163,7 +1163,7 @@ long long _wrap_redisx_stats_bucket_count_capi_93eae939d1465615(redisx_stats *_s
 }
 
 
-long long _wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+long long _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   double arg3 ;
@@ -1180,7 +1180,7 @@ long long _wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(redisx_stats *_sw
 }
 
 
-_gostring_ _wrap_redisx_options_new_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_options_new_capi_d64a9da760277ed5() {
   redisx_options **arg1 = 0 ;
   redisx_options *tmp1 = NULL ;
   redisx_status result;
@@ -1194,7 +1194,7 @@ _gostring_ _wrap_redisx_options_new_capi_93eae939d1465615() {
 }
 
 
-void _wrap_redisx_options_free_capi_93eae939d1465615(redisx_options *_swig_go_0) {
+void _wrap_redisx_options_free_capi_d64a9da760277ed5(redisx_options *_swig_go_0) {
   redisx_options *arg1 = 0 ;
   
   arg1 = (redisx_options *)_swig_go_0;
@@ -1204,7 +1204,7 @@ void _wrap_redisx_options_free_capi_93eae939d1465615(redisx_options *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_options_set_url_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_url_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1226,7 +1226,7 @@ _gostring_ _wrap_redisx_options_set_url_capi_93eae939d1465615(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_auth_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1257,7 +1257,7 @@ _gostring_ _wrap_redisx_options_set_auth_capi_93eae939d1465615(redisx_options *_
 }
 
 
-_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1272,7 +1272,7 @@ _gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1287,7 +1287,7 @@ _gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_prefix_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1309,7 +1309,7 @@ _gostring_ _wrap_redisx_options_set_prefix_capi_93eae939d1465615(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_connections_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1324,7 +1324,7 @@ _gostring_ _wrap_redisx_options_set_connections_capi_93eae939d1465615(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -1341,7 +1341,7 @@ _gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(r
 }
 
 
-_gostring_ _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;
   redisx_fail_policy arg3 ;
@@ -1358,7 +1358,7 @@ _gostring_ _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1373,7 +1373,7 @@ _gostring_ _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_log_cb arg2 = 0 ;
   redisx_log_level arg3 ;
@@ -1392,7 +1392,7 @@ _gostring_ _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_queue_capi_93eae939d1465615(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   unsigned int arg3 ;
@@ -1409,7 +1409,7 @@ _gostring_ _wrap_redisx_options_set_queue_capi_93eae939d1465615(redisx_options *
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1424,7 +1424,7 @@ _gostring_ _wrap_redisx_options_set_tls_capi_93eae939d1465615(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1446,7 +1446,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1468,7 +1468,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1501,7 +1501,7 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1523,7 +1523,7 @@ _gostring_ _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1538,7 +1538,7 @@ _gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(re
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1553,7 +1553,7 @@ _gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d14656
 }
 
 
-intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1565,7 +1565,7 @@ intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1577,7 +1577,7 @@ intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1589,7 +1589,7 @@ intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1601,7 +1601,7 @@ intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1613,7 +1613,7 @@ intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_queue_new_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_queue_new_capi_d64a9da760277ed5() {
   redisx_queue **arg1 = 0 ;
   redisx_queue *tmp1 = NULL ;
   redisx_status result;
@@ -1627,7 +1627,7 @@ _gostring_ _wrap_redisx_queue_new_capi_93eae939d1465615() {
 }
 
 
-void _wrap_redisx_queue_free_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_free_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1637,7 +1637,7 @@ void _wrap_redisx_queue_free_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1650,7 +1650,7 @@ intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_queue_pop_capi_93eae939d1465615(redisx_queue *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_queue_pop_capi_d64a9da760277ed5(redisx_queue *_swig_go_0, intgo _swig_go_1) {
   redisx_item **arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   int arg3 ;
@@ -1668,7 +1668,7 @@ _gostring_ _wrap_redisx_queue_pop_capi_93eae939d1465615(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1678,7 +1678,7 @@ void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(redisx_queue *_swig_go_0)
 }
 
 
-long long _wrap_redisx_queue_size_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+long long _wrap_redisx_queue_size_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1691,7 +1691,7 @@ long long _wrap_redisx_queue_size_capi_93eae939d1465615(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_item_free_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+void _wrap_redisx_item_free_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   
   arg1 = (redisx_item *)_swig_go_0;
@@ -1701,7 +1701,7 @@ void _wrap_redisx_item_free_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_item_kind result;
   intgo _swig_go_result;
@@ -1714,7 +1714,7 @@ intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-void *_wrap_redisx_item_user_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+void *_wrap_redisx_item_user_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1727,7 +1727,7 @@ void *_wrap_redisx_item_user_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_status_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -1740,7 +1740,7 @@ intgo _wrap_redisx_item_status_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_item_message_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+_gostring_ _wrap_redisx_item_message_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1756,7 +1756,7 @@ _gostring_ _wrap_redisx_item_message_capi_93eae939d1465615(redisx_item *_swig_go
 }
 
 
-intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_log_level result;
   intgo _swig_go_result;
@@ -1769,7 +1769,7 @@ intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(redisx_item *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_item_state_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_conn_state result;
   intgo _swig_go_result;
@@ -1782,7 +1782,7 @@ intgo _wrap_redisx_item_state_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_connection_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1795,7 +1795,7 @@ intgo _wrap_redisx_item_connection_capi_93eae939d1465615(redisx_item *_swig_go_0
 }
 
 
-redisx_event *_wrap_redisx_item_event_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_event *_wrap_redisx_item_event_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_event *result = 0 ;
   redisx_event *_swig_go_result;
@@ -1808,7 +1808,7 @@ redisx_event *_wrap_redisx_item_event_capi_93eae939d1465615(redisx_item *_swig_g
 }
 
 
-redisx_lock *_wrap_redisx_item_take_lock_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_take_lock_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1821,7 +1821,7 @@ redisx_lock *_wrap_redisx_item_take_lock_capi_93eae939d1465615(redisx_item *_swi
 }
 
 
-redisx_lock *_wrap_redisx_item_lock_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_lock_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1834,7 +1834,7 @@ redisx_lock *_wrap_redisx_item_lock_capi_93eae939d1465615(redisx_item *_swig_go_
 }
 
 
-redisx_lock_info *_wrap_redisx_item_lock_info_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_lock_info *_wrap_redisx_item_lock_info_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock_info *result = 0 ;
   redisx_lock_info *_swig_go_result;
@@ -1847,7 +1847,7 @@ redisx_lock_info *_wrap_redisx_item_lock_info_capi_93eae939d1465615(redisx_item 
 }
 
 
-redisx_reply *_wrap_redisx_item_take_reply_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_reply *_wrap_redisx_item_take_reply_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_reply *result = 0 ;
   redisx_reply *_swig_go_result;
@@ -1860,7 +1860,7 @@ redisx_reply *_wrap_redisx_item_take_reply_capi_93eae939d1465615(redisx_item *_s
 }
 
 
-redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_ratelimit_result *result = 0 ;
   redisx_ratelimit_result *_swig_go_result;
@@ -1873,7 +1873,7 @@ redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_93eae939d1
 }
 
 
-redisx_idem *_wrap_redisx_item_take_idem_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_idem *_wrap_redisx_item_take_idem_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_idem *result = 0 ;
   redisx_idem *_swig_go_result;
@@ -1886,7 +1886,7 @@ redisx_idem *_wrap_redisx_item_take_idem_capi_93eae939d1465615(redisx_item *_swi
 }
 
 
-_gostring_ _wrap_redisx_client_open_capi_93eae939d1465615(redisx_options *_swig_go_0) {
+_gostring_ _wrap_redisx_client_open_capi_d64a9da760277ed5(redisx_options *_swig_go_0) {
   redisx_client **arg1 = 0 ;
   redisx_options *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -1902,7 +1902,7 @@ _gostring_ _wrap_redisx_client_open_capi_93eae939d1465615(redisx_options *_swig_
 }
 
 
-_gostring_ _wrap_redisx_client_open_url_capi_93eae939d1465615(_gostring_ _swig_go_0) {
+_gostring_ _wrap_redisx_client_open_url_capi_d64a9da760277ed5(_gostring_ _swig_go_0) {
   redisx_client **arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -1925,7 +1925,7 @@ _gostring_ _wrap_redisx_client_open_url_capi_93eae939d1465615(_gostring_ _swig_g
 }
 
 
-void _wrap_redisx_client_close_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_close_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -1935,7 +1935,7 @@ void _wrap_redisx_client_close_capi_93eae939d1465615(redisx_client *_swig_go_0) 
 }
 
 
-void _wrap_redisx_client_shutdown_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -1945,7 +1945,7 @@ void _wrap_redisx_client_shutdown_capi_93eae939d1465615(redisx_client *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_cancel_capi_93eae939d1465615(redisx_client *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cancel_capi_d64a9da760277ed5(redisx_client *_swig_go_0, void *_swig_go_1) {
   redisx_client *arg1 = 0 ;
   void *arg2 = 0 ;
   redisx_status result;
@@ -1960,7 +1960,7 @@ _gostring_ _wrap_redisx_cancel_capi_93eae939d1465615(redisx_client *_swig_go_0, 
 }
 
 
-_gostring_ _wrap_redisx_client_prefix_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_prefix_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1976,7 +1976,7 @@ _gostring_ _wrap_redisx_client_prefix_capi_93eae939d1465615(redisx_client *_swig
 }
 
 
-intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -1988,7 +1988,7 @@ intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2000,7 +2000,7 @@ intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2012,7 +2012,7 @@ intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2024,7 +2024,7 @@ intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2036,7 +2036,7 @@ intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2048,7 +2048,7 @@ intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_command_capi_93eae939d1465615(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
+_gostring_ _wrap_redisx_command_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
   redisx_reply **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   int arg3 ;
@@ -2078,7 +2078,7 @@ _gostring_ _wrap_redisx_command_capi_93eae939d1465615(redisx_client *_swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_command_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_command_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   int arg2 ;
   char **arg3 = 0 ;
@@ -2109,7 +2109,7 @@ _gostring_ _wrap_redisx_command_async_capi_93eae939d1465615(redisx_client *_swig
 }
 
 
-void _wrap_redisx_reply_free_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+void _wrap_redisx_reply_free_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   
   arg1 = (redisx_reply *)_swig_go_0;
@@ -2119,7 +2119,7 @@ void _wrap_redisx_reply_free_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   redisx_reply_type result;
   intgo _swig_go_result;
@@ -2132,7 +2132,7 @@ intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(redisx_reply *_swig_go_0)
 }
 
 
-long long _wrap_redisx_reply_integer_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_integer_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2145,7 +2145,7 @@ long long _wrap_redisx_reply_integer_capi_93eae939d1465615(redisx_reply *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_reply_string_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+_goslice_ _wrap_redisx_reply_string_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -2165,7 +2165,7 @@ _goslice_ _wrap_redisx_reply_string_capi_93eae939d1465615(redisx_reply *_swig_go
 }
 
 
-long long _wrap_redisx_reply_elements_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_elements_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2178,7 +2178,7 @@ long long _wrap_redisx_reply_elements_capi_93eae939d1465615(redisx_reply *_swig_
 }
 
 
-redisx_reply *_wrap_redisx_reply_element_capi_93eae939d1465615(redisx_reply *_swig_go_0, long long _swig_go_1) {
+redisx_reply *_wrap_redisx_reply_element_capi_d64a9da760277ed5(redisx_reply *_swig_go_0, long long _swig_go_1) {
   redisx_reply *arg1 = 0 ;
   size_t arg2 ;
   redisx_reply *result = 0 ;
@@ -2193,7 +2193,7 @@ redisx_reply *_wrap_redisx_reply_element_capi_93eae939d1465615(redisx_reply *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2222,7 +2222,7 @@ _gostring_ _wrap_redisx_lock_acquire_capi_93eae939d1465615(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2249,7 +2249,7 @@ _gostring_ _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2279,7 +2279,7 @@ _gostring_ _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(redisx_client *
 }
 
 
-_gostring_ _wrap_redisx_lock_release_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_release_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -2292,7 +2292,7 @@ _gostring_ _wrap_redisx_lock_release_capi_93eae939d1465615(redisx_lock *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_lock_release_async_capi_93eae939d1465615(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2309,7 +2309,7 @@ _gostring_ _wrap_redisx_lock_release_async_capi_93eae939d1465615(redisx_lock *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_capi_93eae939d1465615(redisx_lock *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_lock_extend_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, long long _swig_go_1) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -2324,7 +2324,7 @@ _gostring_ _wrap_redisx_lock_extend_capi_93eae939d1465615(redisx_lock *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_async_capi_93eae939d1465615(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status_cb arg3 = 0 ;
@@ -2343,7 +2343,7 @@ _gostring_ _wrap_redisx_lock_extend_async_capi_93eae939d1465615(redisx_lock *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_lock_lost_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2360,7 +2360,7 @@ _gostring_ _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(redisx_lock *_s
 }
 
 
-void _wrap_redisx_lock_free_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+void _wrap_redisx_lock_free_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   
   arg1 = (redisx_lock *)_swig_go_0;
@@ -2370,7 +2370,7 @@ void _wrap_redisx_lock_free_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_name_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_name_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2386,7 +2386,7 @@ _gostring_ _wrap_redisx_lock_name_capi_93eae939d1465615(redisx_lock *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_lock_token_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_token_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2402,7 +2402,7 @@ _gostring_ _wrap_redisx_lock_token_capi_93eae939d1465615(redisx_lock *_swig_go_0
 }
 
 
-long long _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2415,7 +2415,7 @@ long long _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(redisx_lock *_sw
 }
 
 
-long long _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2428,7 +2428,7 @@ long long _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(redisx_lock *_swig_go_0
 }
 
 
-intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2441,7 +2441,7 @@ intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(redisx_lock *_swig_go
 }
 
 
-intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2454,7 +2454,7 @@ intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_lock_info **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2479,7 +2479,7 @@ _gostring_ _wrap_redisx_lock_inspect_capi_93eae939d1465615(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_lock_info_cb arg3 = 0 ;
@@ -2505,7 +2505,7 @@ _gostring_ _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(redisx_client *
 }
 
 
-void _wrap_redisx_lock_info_free_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   
   arg1 = (redisx_lock_info *)_swig_go_0;
@@ -2515,7 +2515,7 @@ void _wrap_redisx_lock_info_free_capi_93eae939d1465615(redisx_lock_info *_swig_g
 }
 
 
-intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2528,7 +2528,7 @@ intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(redisx_lock_info *_swi
 }
 
 
-long long _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2541,7 +2541,7 @@ long long _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(redisx_lock
 }
 
 
-long long _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2554,7 +2554,7 @@ long long _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(redisx_lock_info *
 }
 
 
-long long _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2567,7 +2567,7 @@ long long _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(redisx
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2579,7 +2579,7 @@ intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2591,7 +2591,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2603,7 +2603,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2615,7 +2615,7 @@ intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2627,7 +2627,7 @@ intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_limiter_new_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
+_gostring_ _wrap_redisx_limiter_new_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
   redisx_limiter **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2660,7 +2660,7 @@ _gostring_ _wrap_redisx_limiter_new_capi_93eae939d1465615(redisx_client *_swig_g
 }
 
 
-void _wrap_redisx_limiter_free_capi_93eae939d1465615(redisx_limiter *_swig_go_0) {
+void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   
   arg1 = (redisx_limiter *)_swig_go_0;
@@ -2670,7 +2670,7 @@ void _wrap_redisx_limiter_free_capi_93eae939d1465615(redisx_limiter *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   redisx_fail_policy arg2 ;
   redisx_status result;
@@ -2685,7 +2685,7 @@ _gostring_ _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(redisx_lim
 }
 
 
-long long _wrap_redisx_limiter_capacity_capi_93eae939d1465615(redisx_limiter *_swig_go_0) {
+long long _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2698,7 +2698,7 @@ long long _wrap_redisx_limiter_capacity_capi_93eae939d1465615(redisx_limiter *_s
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_limiter_check_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2725,7 +2725,7 @@ _gostring_ _wrap_redisx_limiter_check_capi_93eae939d1465615(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_async_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+_gostring_ _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2753,7 +2753,7 @@ _gostring_ _wrap_redisx_limiter_check_async_capi_93eae939d1465615(redisx_limiter
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2778,7 +2778,7 @@ _gostring_ _wrap_redisx_limiter_peek_capi_93eae939d1465615(redisx_limiter *_swig
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_ratelimit_cb arg3 = 0 ;
@@ -2804,7 +2804,7 @@ _gostring_ _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(redisx_limiter 
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -2826,7 +2826,7 @@ _gostring_ _wrap_redisx_limiter_reset_capi_93eae939d1465615(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_status_cb arg3 = 0 ;
@@ -2852,7 +2852,7 @@ _gostring_ _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(redisx_limiter
 }
 
 
-void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   
   arg1 = (redisx_ratelimit_result *)_swig_go_0;
@@ -2862,7 +2862,7 @@ void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(redisx_ratelimit_r
 }
 
 
-intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2875,7 +2875,7 @@ intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(redisx_ratelim
 }
 
 
-long long _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2888,7 +2888,7 @@ long long _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(redisx_ratel
 }
 
 
-long long _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2901,7 +2901,7 @@ long long _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(redisx_r
 }
 
 
-long long _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2914,7 +2914,7 @@ long long _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(redisx_ra
 }
 
 
-long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2927,7 +2927,7 @@ long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(red
 }
 
 
-intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2940,7 +2940,7 @@ intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(redisx_ratel
 }
 
 
-intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -2952,7 +2952,7 @@ intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -2964,7 +2964,7 @@ intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -2976,7 +2976,7 @@ intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -2988,7 +2988,7 @@ intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_idem_begin_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_idem **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3023,7 +3023,7 @@ _gostring_ _wrap_redisx_idem_begin_capi_93eae939d1465615(redisx_client *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+_gostring_ _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3059,7 +3059,7 @@ _gostring_ _wrap_redisx_idem_begin_async_capi_93eae939d1465615(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_capi_93eae939d1465615(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_idem_complete_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3086,7 +3086,7 @@ _gostring_ _wrap_redisx_idem_complete_capi_93eae939d1465615(redisx_idem *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_async_capi_93eae939d1465615(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3117,7 +3117,7 @@ _gostring_ _wrap_redisx_idem_complete_async_capi_93eae939d1465615(redisx_idem *_
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_fail_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -3130,7 +3130,7 @@ _gostring_ _wrap_redisx_idem_fail_capi_93eae939d1465615(redisx_idem *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_async_capi_93eae939d1465615(redisx_idem *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, void *_swig_go_1) {
   redisx_idem *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3147,7 +3147,7 @@ _gostring_ _wrap_redisx_idem_fail_async_capi_93eae939d1465615(redisx_idem *_swig
 }
 
 
-void _wrap_redisx_idem_free_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+void _wrap_redisx_idem_free_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   
   arg1 = (redisx_idem *)_swig_go_0;
@@ -3157,7 +3157,7 @@ void _wrap_redisx_idem_free_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_idem_state result;
   intgo _swig_go_result;
@@ -3170,7 +3170,7 @@ intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(redisx_idem *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_idem_key_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_key_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3186,7 +3186,7 @@ _gostring_ _wrap_redisx_idem_key_capi_93eae939d1465615(redisx_idem *_swig_go_0) 
 }
 
 
-_goslice_ _wrap_redisx_idem_response_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_response_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3206,7 +3206,7 @@ _goslice_ _wrap_redisx_idem_response_capi_93eae939d1465615(redisx_idem *_swig_go
 }
 
 
-_goslice_ _wrap_redisx_idem_metadata_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3226,7 +3226,7 @@ _goslice_ _wrap_redisx_idem_metadata_capi_93eae939d1465615(redisx_idem *_swig_go
 }
 
 
-long long _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+long long _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3239,7 +3239,7 @@ long long _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(redisx_idem *_swi
 }
 
 
-intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3252,7 +3252,7 @@ intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(redisx_idem *_swig_go_0
 }
 
 
-intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3261,6 +3261,297 @@ intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(redisx_idem *_swig_go
   
   result = (int)redisx_idem_is_fail_open((struct redisx_idem const *)arg1);
   _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  char *arg4 = 0 ;
+  void *arg5 = 0 ;
+  size_t arg6 ;
+  void *arg7 = 0 ;
+  size_t arg8 ;
+  size_t tmp3 = 0 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  
+  arg1 = _swig_go_0.len > 0 ? _swig_go_0.array : NULL;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  
+  temp4 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp4, _swig_go_1.p, _swig_go_1.n);
+  temp4[_swig_go_1.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  arg5 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg6 = (size_t)_swig_go_2.len;
+  
+  
+  arg7 = (void *)(_swig_go_3.len > 0 ? _swig_go_3.array : (void *)"");
+  arg8 = (size_t)_swig_go_3.len;
+  
+  
+  result = (redisx_status)redisx_http_fingerprint(arg1,arg2,arg3,(char const *)arg4,(void const *)arg5,arg6,(void const *)arg7,arg8);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg3);
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_record_key_capi_d64a9da760277ed5(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  char *arg4 = 0 ;
+  void *arg5 = 0 ;
+  size_t arg6 ;
+  size_t tmp3 = 0 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  
+  arg1 = _swig_go_0.len > 0 ? _swig_go_0.array : NULL;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  
+  temp4 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp4, _swig_go_1.p, _swig_go_1.n);
+  temp4[_swig_go_1.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  arg5 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg6 = (size_t)_swig_go_2.len;
+  
+  
+  result = (redisx_status)redisx_http_record_key(arg1,arg2,arg3,(char const *)arg4,(void const *)arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg3);
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_metadata_capi_d64a9da760277ed5(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  int arg4 ;
+  void *arg5 = 0 ;
+  size_t arg6 ;
+  size_t tmp3 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  
+  arg1 = _swig_go_0.len > 0 ? _swig_go_0.array : NULL;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  arg4 = (int)_swig_go_1; 
+  
+  arg5 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg6 = (size_t)_swig_go_2.len;
+  
+  
+  result = (redisx_status)redisx_http_metadata(arg1,arg2,arg3,arg4,(void const *)arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg3);
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(intgo _swig_go_0) {
+  int arg1 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (int)_swig_go_0; 
+  
+  result = (int)redisx_http_status_is_stored(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_key_required_capi_d64a9da760277ed5() {
+  redisx_http_response **arg1 = 0 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  
+  result = (redisx_status)redisx_http_key_required(arg1);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5() {
+  redisx_http_response **arg1 = 0 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  
+  result = (redisx_status)redisx_http_key_invalid(arg1);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+  redisx_http_response **arg1 = 0 ;
+  redisx_idem_state arg2 ;
+  int64_t arg3 ;
+  void *arg4 = 0 ;
+  size_t arg5 ;
+  void *arg6 = 0 ;
+  size_t arg7 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_idem_state)_swig_go_0; 
+  arg3 = (int64_t)_swig_go_1; 
+  
+  arg4 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg5 = (size_t)_swig_go_2.len;
+  
+  
+  arg6 = (void *)(_swig_go_3.len > 0 ? _swig_go_3.array : (void *)"");
+  arg7 = (size_t)_swig_go_3.len;
+  
+  
+  result = (redisx_status)redisx_http_idem_answer(arg1,arg2,arg3,(void const *)arg4,arg5,(void const *)arg6,arg7);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+  redisx_http_response **arg1 = 0 ;
+  int arg2 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  int64_t arg6 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (int)_swig_go_0; 
+  arg3 = (int64_t)_swig_go_1; 
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
+  arg6 = (int64_t)_swig_go_4; 
+  
+  result = (redisx_status)redisx_http_ratelimit_answer(arg1,arg2,arg3,arg4,arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  redisx_http_response_free(arg1);
+  
+}
+
+
+intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  result = (int)redisx_http_response_status((struct redisx_http_response const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  result = redisx_http_response_header_count((struct redisx_http_response const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+  redisx_http_response *arg1 = 0 ;
+  size_t arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_http_response_header_name((struct redisx_http_response const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+  redisx_http_response *arg1 = 0 ;
+  size_t arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_http_response_header_value((struct redisx_http_response const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_http_response_body_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  size_t *arg2 = 0 ;
+  size_t tmp2 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg2 = &tmp2;
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  result = (char *)redisx_http_response_body((struct redisx_http_response const *)arg1,arg2);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = (intgo)*arg2;
+  _swig_go_result.cap = (intgo)*arg2;
+  
   return _swig_go_result;
 }
 

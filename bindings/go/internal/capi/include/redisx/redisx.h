@@ -13,5 +13,6 @@
 #include "redisx/lock.h"
 #include "redisx/ratelimit.h"
 #include "redisx/idempotency.h"
+#include "redisx/http.h"
 
 #endif

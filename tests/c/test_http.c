@@ -135,6 +135,25 @@ Test(fingerprint, is_sha256_of_method_target_body_with_binary_body)
     cr_assert_str_eq(h, "0084b958672cb23b78a25302c4b9acc0f244e0c6746e841718c610c0419b901c");
 }
 
+Test(fingerprint, one_mebibyte_binary_body_and_target_with_nul)
+{
+    size_t n = 1 << 20;
+    uint8_t *body = malloc(n);
+    cr_assert_not_null(body);
+    for (size_t i = 0; i < n; i++)
+        body[i] = (uint8_t)(i * 31);
+    char *msg = malloc(n + 16);
+    cr_assert_not_null(msg);
+    memcpy(msg, "PUT\n/a\0b\n", 9);
+    memcpy(msg + 9, body, n);
+    char a[65], b[65];
+    fp_hex(a, "put", "/a\0b", 4, body, n);
+    sha_hex(b, msg, n + 9);
+    cr_assert_str_eq(a, b);
+    free(msg);
+    free(body);
+}
+
 Test(fingerprint, method_is_upper_cased_ascii_only)
 {
     char a[65], b[65];
@@ -387,6 +406,7 @@ Test(answer, key_required_and_invalid)
     cr_assert_eq(redisx_http_key_invalid(&r), REDISX_OK);
     answer_is(r, "400\n" TEXT "\nInvalid Idempotency-Key");
     cr_assert_eq(redisx_http_key_required(NULL), REDISX_ERR_INVALID);
+    cr_assert_eq(redisx_http_key_invalid(NULL), REDISX_ERR_INVALID);
 }
 
 static redisx_http_response *in_progress(int64_t ms)

@@ -135,6 +135,18 @@ redisx_status redisx__http_fingerprint(uint8_t out[REDISX__SHA256_LEN], const ch
     return REDISX_OK;
 }
 
+size_t redisx__http_record_key(char *out, const char *ns, size_t ns_len, const void *value, size_t value_len)
+{
+    if (!ns_len) {
+        memcpy(out, value, value_len);
+        return value_len;
+    }
+    memcpy(out, ns, ns_len);
+    out[ns_len] = ':';
+    memcpy(out + ns_len + 1, value, value_len);
+    return ns_len + 1 + value_len;
+}
+
 /* ---- metadata: {"status":S,"content_type":"T"} ------------------------- */
 
 /* Length of the UTF-8 sequence at p (n bytes available), 0 when it is not

@@ -8,6 +8,9 @@
 
 redisx_status redisx__http_fingerprint(uint8_t out[REDISX__SHA256_LEN], const char *method, const void *target,
                                        size_t target_len, const void *body, size_t body_len);
+/* ns ":" value, or value alone when ns_len is 0, into out (room checked by
+ * the caller); the length written. */
+size_t redisx__http_record_key(char *out, const char *ns, size_t ns_len, const void *value, size_t value_len);
 redisx_status redisx__http_metadata(char *out, size_t cap, size_t *out_len, int status, const void *ct, size_t ct_len);
 redisx_status redisx__http_metadata_parse(int *status, char *ct, size_t ct_cap, size_t *ct_len, const void *metadata,
                                           size_t metadata_len);

@@ -39,14 +39,7 @@ redisx_status redisx_http_record_key(void *out, size_t out_cap, size_t *out_len,
     REDISX_FFI_REQUIRE(need <= REDISX_IDEM_KEY_MAX, "the record key would be %zu bytes, at most %d are allowed", need,
                        REDISX_IDEM_KEY_MAX);
     REDISX_FFI_REQUIRE(out_cap >= need, "out holds %zu bytes, %zu are needed", out_cap, need);
-    char *o = out;
-    if (nl) {
-        memcpy(o, ns, nl);
-        o[nl] = ':';
-        memcpy(o + nl + 1, value, value_len);
-    } else
-        memcpy(o, value, value_len);
-    *out_len = need;
+    *out_len = redisx__http_record_key(out, ns, nl, value, value_len);
     return REDISX_OK;
 }
 

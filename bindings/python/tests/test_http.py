@@ -333,6 +333,19 @@ class AsgiPayments:
         await send({"type": "http.response.body", "body": out})
 
 
+def test_asgi_answers_carry_the_cores_bodies(client):
+    async def main():
+        app = AsgiPayments()
+        mw = redisx.asgi.IdempotencyMiddleware(app, client, namespace="asgi-texts", required=True)
+        assert (await call_asgi(mw, body=b"x"))[2] == b"Idempotency-Key header required"
+        status, headers, body = await call_asgi(mw, body=b"x", headers=[("Idempotency-Key", "k" * 1100)])
+        assert (status, headers["content-type"], body) == (400, "text/plain; charset=utf-8",
+                                                           b"Invalid Idempotency-Key")
+        assert app.runs == 0
+
+    asyncio.run(main())
+
+
 def test_asgi_idempotency_end_to_end(client):
     async def main():
         app = AsgiPayments()

@@ -319,6 +319,50 @@ type GONAME uintptr
 %redisx_go_bytes(response, response_len)
 %redisx_go_bytes(metadata, metadata_len)
 
+/* ---- the HTTP rules (redisx/http.h) --------------------------------------- */
+
+/* Answers are handles (capi.HttpResponse) read through the accessors; the
+ * body is a []byte copy as above. A fingerprint, record key or metadata is
+ * written into a []byte the Go side allocates (REDISX_HTTP_OUT_MAX bytes
+ * serve them all): those functions return Out[int], the length written. */
+%redisx_go_handle(redisx_http_response, HttpResponse)
+%redisx_go_out(redisx_http_key_required, HttpResponse)
+%redisx_go_out(redisx_http_key_invalid, HttpResponse)
+%redisx_go_out(redisx_http_idem_answer, HttpResponse)
+%redisx_go_out(redisx_http_ratelimit_answer, HttpResponse)
+%typemap(gotype) const char *redisx_http_response_body "[]byte"
+%typemap(imtype) const char *redisx_http_response_body "[]byte"
+%typemap(out) const char *redisx_http_response_body %{
+	$result.array = (void *)$1;
+	$result.len = (intgo)*arg2;
+	$result.cap = (intgo)*arg2;
+%}
+%typemap(goout) const char *redisx_http_response_body "$result = bytes.Clone($1)"
+%redisx_go_bytes(target, target_len)
+%redisx_go_bytes(body, body_len)
+%redisx_go_bytes(value, value_len)
+%redisx_go_bytes(content_type, content_type_len)
+%typemap(gotype) (void *out, size_t out_cap) "[]byte"
+%typemap(imtype) (void *out, size_t out_cap) "[]byte"
+%typemap(in) (void *out, size_t out_cap) %{
+	$1 = $input.len > 0 ? $input.array : NULL;
+	$2 = (size_t)$input.len;
+%}
+%typemap(in, numinputs=0) size_t *out_len (size_t tmp = 0) "$1 = &tmp;"
+%define %redisx_go_len(FUNC)
+%typemap(gotype) redisx_status FUNC "Out[int]"
+%typemap(out) redisx_status FUNC "$result = redisx_go_status($1, (const void *)(uintptr_t)*arg3);"
+%typemap(goout) redisx_status FUNC %{
+	{
+		v, err := swigStatus($1)
+		$result = Out[int]{Value: int(v), Err: err}
+	}
+%}
+%enddef
+%redisx_go_len(redisx_http_fingerprint)
+%redisx_go_len(redisx_http_record_key)
+%redisx_go_len(redisx_http_metadata)
+
 /* ---- optional strings ----------------------------------------------------- */
 
 /* redisx_options_set_tls_client_cert's key_file: an empty Go string is NULL

@@ -327,6 +327,69 @@ REDISX_OUT_HANDLE(redisx_idem)
     $result = result ? Napi::Buffer<char>::Copy(env, result, *$1).As<Napi::Value>() : env.Null();
 }
 
+/* ---- the HTTP rules (redisx/http.h) ------------------------------------------
+ *
+ * Answers come back as { status, headers: [[name, value], ...], body: Buffer }
+ * (null when there is none: a NEW record), the C object freed here; header
+ * values are Latin-1 strings (one character per byte, as node:http sends
+ * them), so the bytes on the wire are the core's. Bytes written into a
+ * caller's buffer (fingerprint, record key, metadata) come back as a Buffer. */
+%{
+static Napi::Value redisxjs_http_answer(Napi::Env env, const redisx_http_response *r)
+{
+    if (!r)
+        return env.Null();
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("status", Napi::Number::New(env, redisx_http_response_status(r)));
+    size_t n = redisx_http_response_header_count(r);
+    Napi::Array headers = Napi::Array::New(env, n);
+    for (size_t i = 0; i < n; i++) {
+        const char *value = redisx_http_response_header_value(r, i);
+        napi_value v = nullptr;
+        napi_create_string_latin1(env, value, strlen(value), &v);
+        Napi::Array pair = Napi::Array::New(env, 2);
+        pair.Set((uint32_t)0, Napi::String::New(env, redisx_http_response_header_name(r, i)));
+        pair.Set((uint32_t)1, Napi::Value(env, v));
+        headers.Set((uint32_t)i, pair);
+    }
+    o.Set("headers", headers);
+    size_t bl = 0;
+    const char *body = redisx_http_response_body(r, &bl);
+    o.Set("body", Napi::Buffer<char>::Copy(env, body, bl));
+    return o;
+}
+%}
+%typemap(in, numinputs=0) redisx_http_response **out (redisx_http_response *temp = NULL) {
+    $1 = &temp;
+}
+%typemap(argout) redisx_http_response **out {
+    $result = redisxjs_http_answer(env, *$1);
+    redisx_http_response_free(*$1);
+    *$1 = NULL;
+}
+%typemap(in, numinputs=0) (void *out, size_t out_cap, size_t *out_len)
+    (std::vector<char> buf, size_t n = 0) {
+    buf.resize(REDISX_HTTP_OUT_MAX);
+    $1 = buf.data();
+    $2 = buf.size();
+    $3 = &n;
+}
+%typemap(argout) (void *out, size_t out_cap, size_t *out_len) {
+    $result = Napi::Buffer<char>::Copy(env, buf$argnum.data(), n$argnum);
+}
+%apply (const void *fingerprint, size_t fingerprint_len) {
+    (const void *target, size_t target_len),
+    (const void *body, size_t body_len),
+    (const void *value, size_t value_len),
+    (const void *content_type, size_t content_type_len)
+};
+%ignore redisx_http_response_free;
+%ignore redisx_http_response_status;
+%ignore redisx_http_response_header_count;
+%ignore redisx_http_response_header_name;
+%ignore redisx_http_response_header_value;
+%ignore redisx_http_response_body;
+
 /* ---- the hand-written asynchronous part -------------------------------------- */
 
 /* bindings/node/src/loop.cc registers a libuv poll handle on a queue's fd,

@@ -554,6 +554,69 @@ PYX_BYTES_IN(metadata, metadata_len)
     $result = t_;
 }
 
+/* ---- the HTTP rules (redisx/http.h) -------------------------------------------
+ *
+ * Answers come back as a tuple (status, [(name, value), ...], body): names
+ * and values str decoded as Latin-1 (each byte one character, as WSGI and
+ * ASGI carry header bytes), body bytes; None when there is no answer (a NEW
+ * record). The C object is freed here, so the accessors are not wrapped.
+ * Bytes written into a caller's buffer (fingerprint, record key, metadata)
+ * come back as bytes. */
+%{
+static PyObject *pyx_http_tuple(const redisx_http_response *r)
+{
+    if (!r)
+        Py_RETURN_NONE;
+    size_t n = redisx_http_response_header_count(r);
+    PyObject *headers = PyList_New((Py_ssize_t)n);
+    if (!headers)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
+        const char *name = redisx_http_response_header_name(r, i);
+        const char *value = redisx_http_response_header_value(r, i);
+        PyObject *pair = Py_BuildValue("(NN)", PyUnicode_DecodeLatin1(name, (Py_ssize_t)strlen(name), NULL),
+                                       PyUnicode_DecodeLatin1(value, (Py_ssize_t)strlen(value), NULL));
+        if (!pair) {
+            Py_DECREF(headers);
+            return NULL;
+        }
+        PyList_SetItem(headers, (Py_ssize_t)i, pair);
+    }
+    size_t bl = 0;
+    const char *body = redisx_http_response_body(r, &bl);
+    return Py_BuildValue("(iNy#)", redisx_http_response_status(r), headers, body, (Py_ssize_t)bl);
+}
+%}
+%typemap(in, numinputs=0) redisx_http_response **out (redisx_http_response *tmp = NULL) "$1 = &tmp;"
+%typemap(argout) redisx_http_response **out {
+    PyObject *t_ = pyx_http_tuple(tmp$argnum);
+    redisx_http_response_free(tmp$argnum);
+    tmp$argnum = NULL;
+    if (!t_)
+        SWIG_fail;
+    Py_XDECREF($result);
+    $result = t_;
+}
+%typemap(freearg) redisx_http_response **out "redisx_http_response_free(tmp$argnum);"
+%typemap(in, numinputs=0) (void *out, size_t out_cap, size_t *out_len)
+    (char buf[REDISX_HTTP_OUT_MAX], size_t n = 0) "$1 = buf; $2 = sizeof buf; $3 = &n;"
+%typemap(argout) (void *out, size_t out_cap, size_t *out_len) {
+    Py_XDECREF($result);
+    $result = PyBytes_FromStringAndSize(buf$argnum, (Py_ssize_t)n$argnum);
+    if (!$result)
+        SWIG_fail;
+}
+PYX_BYTES_IN(target, target_len)
+PYX_BYTES_IN(body, body_len)
+PYX_BYTES_IN(value, value_len)
+PYX_BYTES_IN(content_type, content_type_len)
+%ignore redisx_http_response_free;
+%ignore redisx_http_response_status;
+%ignore redisx_http_response_header_count;
+%ignore redisx_http_response_header_name;
+%ignore redisx_http_response_header_value;
+%ignore redisx_http_response_body;
+
 /* ---- raw commands: arguments and replies ------------------------------------- */
 
 %{

@@ -41,6 +41,11 @@
 %nodefaultdtor redisx_ratelimit_result;
 %nodefaultctor redisx_idem;
 %nodefaultdtor redisx_idem;
+%nodefaultctor redisx_http_response;
+%nodefaultdtor redisx_http_response;
+/* Out-parameters of two kinds at once; the bindings read metadata through
+ * redisx_http_idem_answer() instead. */
+%ignore redisx_http_metadata_parse;
 
 #if defined(SWIGPYTHON)
 %include "python.i"
@@ -60,3 +65,4 @@
 %include <redisx/lock.h>
 %include <redisx/ratelimit.h>
 %include <redisx/idempotency.h>
+%include <redisx/http.h>

@@ -3,15 +3,14 @@ package redisx
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
 // ---- rate limiting -----------------------------------------------------------
@@ -55,11 +54,16 @@ func (l *Limiter) Middleware(cfg RateLimitConfig) func(http.Handler) http.Handle
 				onError(w, r, err)
 				return
 			}
-			res.SetHeaders(w.Header())
-			if !res.Allowed {
-				writeText(w, http.StatusTooManyRequests, "Too Many Requests")
+			a, err := res.answer()
+			if err != nil {
+				onError(w, r, err)
 				return
 			}
+			if a.status != 0 { // denied: the core's 429
+				a.write(w)
+				return
+			}
+			a.setHeaders(w.Header())
 			next.ServeHTTP(w, r)
 		})
 	}
@@ -146,15 +150,16 @@ func (c *Client) IdempotencyMiddleware(cfg IdempotencyConfig) func(http.Handler)
 			value := r.Header.Get("Idempotency-Key")
 			if value == "" {
 				if cfg.Required {
-					writeText(w, http.StatusBadRequest, "Idempotency-Key header required")
+					writeAnswer(w, capi.Redisx_http_key_required())
 					return
 				}
 				next.ServeHTTP(w, r)
 				return
 			}
-			key := value
-			if cfg.Namespace != "" {
-				key = cfg.Namespace + ":" + value
+			key, err := recordKey(cfg.Namespace, value)
+			if err != nil {
+				writeAnswer(w, capi.Redisx_http_key_invalid())
+				return
 			}
 			var body []byte
 			if r.Body != nil {
@@ -176,38 +181,56 @@ func (c *Client) IdempotencyMiddleware(cfg IdempotencyConfig) func(http.Handler)
 			rec, err := c.BeginIdempotent(r.Context(), key, fp, cfg.Lease, cfg.Wait)
 			if err != nil {
 				if errors.Is(err, ErrInvalidArgument) {
-					writeText(w, http.StatusBadRequest, "invalid Idempotency-Key")
+					writeAnswer(w, capi.Redisx_http_key_invalid())
 					return
 				}
 				onError(w, r, err)
 				return
 			}
-			switch rec.State() {
-			case IdemCompleted:
-				replay(w, rec)
-			case IdemInProgress:
-				w.Header().Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(rec.Remaining())), 10))
-				writeText(w, http.StatusConflict, "a request with this Idempotency-Key is in progress")
-			case IdemMismatch:
-				writeText(w, http.StatusUnprocessableEntity, "Idempotency-Key already used for another request")
-			default: // IdemNew
+			if rec.State() == IdemNew {
 				runOnce(w, r, next, rec, cfg.TTL)
+				return
 			}
+			// 409 with Retry-After, 422, or the stored response replayed.
+			writeAnswer(w, capi.Redisx_http_idem_answer(capi.Redisx_idem_state(rec.State()),
+				rec.Remaining().Milliseconds(), rec.Metadata(), rec.Response()))
 		})
 	}
 }
 
 // IdempotencyFingerprint is the fingerprint IdempotencyMiddleware (and every
 // redisx binding's HTTP helper) gives a request: the raw 32 bytes of
-// SHA-256(upper-case method + "\n" + path with query + "\n" + body).
+// SHA-256(upper-case method + "\n" + path with query + "\n" + body),
+// computed by the C core (redisx_http_fingerprint). An empty method is GET,
+// as in net/http.
 func IdempotencyFingerprint(method, pathWithQuery string, body []byte) []byte {
-	h := sha256.New()
-	io.WriteString(h, strings.ToUpper(method))
-	io.WriteString(h, "\n")
-	io.WriteString(h, pathWithQuery)
-	io.WriteString(h, "\n")
-	h.Write(body)
-	return h.Sum(nil)
+	if method == "" {
+		method = http.MethodGet
+	}
+	out := make([]byte, capi.REDISX_HTTP_FINGERPRINT_LEN)
+	n, err := capi.Redisx_http_fingerprint(out, method, []byte(pathWithQuery), body).Get()
+	if err != nil {
+		// Only a method holding a NUL byte gets here (C reads up to it);
+		// hash the same bytes another binding would send to C.
+		method, _, _ = strings.Cut(method, "\x00")
+		if method == "" {
+			method = http.MethodGet
+		}
+		n, _ = capi.Redisx_http_fingerprint(out, method, []byte(pathWithQuery), body).Get()
+	}
+	return out[:n]
+}
+
+// recordKey is the record key of a header value (namespace ":" value, or
+// the value alone), by the core's rule; an error for a key the store would
+// refuse.
+func recordKey(namespace, value string) (string, error) {
+	out := make([]byte, capi.REDISX_HTTP_OUT_MAX)
+	n, err := capi.Redisx_http_record_key(out, namespace, []byte(value)).Get()
+	if err != nil {
+		return "", errorOf(err)
+	}
+	return string(out[:n]), nil
 }
 
 // pathWithQuery is the request target as the client sent it (what the other
@@ -220,38 +243,71 @@ func pathWithQuery(r *http.Request) string {
 	return r.URL.RequestURI()
 }
 
-// responseMeta is the metadata stored with a response; its JSON (compact,
-// in this field order) is the same in every redisx binding.
-type responseMeta struct {
-	Status      int    `json:"status"`
-	ContentType string `json:"content_type"`
+// httpAnswer is one answer of the core's HTTP rules (redisx/http.h): the
+// status (0: no answer, only headers to add), the headers in order, the body.
+type httpAnswer struct {
+	status int
+	header [][2]string
+	body   []byte
 }
 
-func (m responseMeta) encode() []byte {
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(m); err != nil {
-		return nil // cannot happen: an int and a string
+// takeAnswer reads and frees a response of the core.
+func takeAnswer(o capi.Out[capi.HttpResponse]) (httpAnswer, error) {
+	resp, err := o.Get()
+	if err != nil {
+		return httpAnswer{}, errorOf(err)
 	}
-	return bytes.TrimSuffix(b.Bytes(), []byte("\n"))
+	if resp == 0 {
+		return httpAnswer{}, nil
+	}
+	defer capi.Redisx_http_response_free(resp)
+	a := httpAnswer{status: capi.Redisx_http_response_status(resp), body: capi.Redisx_http_response_body(resp)}
+	n := capi.Redisx_http_response_header_count(resp)
+	for i := int64(0); i < n; i++ {
+		a.header = append(a.header, [2]string{capi.Redisx_http_response_header_name(resp, i),
+			capi.Redisx_http_response_header_value(resp, i)})
+	}
+	return a, nil
 }
 
-func replay(w http.ResponseWriter, rec *IdemRecord) {
-	meta := responseMeta{Status: http.StatusOK}
-	if err := json.Unmarshal(rec.Metadata(), &meta); err != nil || meta.Status < 100 || meta.Status > 999 {
-		// Not stored by an HTTP helper: replay the bytes as they are.
-		meta = responseMeta{Status: http.StatusOK}
+func (a httpAnswer) setHeaders(h http.Header) {
+	for _, kv := range a.header {
+		h.Set(kv[0], kv[1])
 	}
+}
+
+// write sends the answer as it is: no Content-Type is sniffed for a body
+// the core sends without one (a replay stored without a type).
+func (a httpAnswer) write(w http.ResponseWriter) {
 	h := w.Header()
-	if meta.ContentType != "" {
-		h.Set("Content-Type", meta.ContentType)
-	} else {
-		h["Content-Type"] = nil // as stored: no type, and no sniffing either
+	a.setHeaders(h)
+	if _, set := h["Content-Type"]; !set {
+		h["Content-Type"] = nil
 	}
-	h.Set("Idempotent-Replayed", "true")
-	w.WriteHeader(meta.Status)
-	w.Write(rec.Response())
+	w.WriteHeader(a.status)
+	w.Write(a.body)
+}
+
+// writeAnswer sends an answer of the core; its only error is running out of
+// memory, answered 503.
+func writeAnswer(w http.ResponseWriter, o capi.Out[capi.HttpResponse]) {
+	a, err := takeAnswer(o)
+	if err != nil || a.status == 0 {
+		serviceUnavailable(w, nil, err)
+		return
+	}
+	a.write(w)
+}
+
+// storedMetadata is the metadata stored with a response; nil when the core
+// refuses its content type (not UTF-8, control characters, too long).
+func storedMetadata(status int, contentType string) []byte {
+	out := make([]byte, capi.REDISX_HTTP_OUT_MAX)
+	n, err := capi.Redisx_http_metadata(out, status, []byte(contentType)).Get()
+	if err != nil {
+		return nil
+	}
+	return out[:n]
 }
 
 // runOnce runs the handler of a NEW record with a buffering writer, stores
@@ -270,13 +326,13 @@ func runOnce(w http.ResponseWriter, r *http.Request, next http.Handler, rec *Ide
 	done = true
 
 	status, header := cw.result()
-	if status >= 500 {
+	meta := storedMetadata(status, header.Get("Content-Type"))
+	if capi.Redisx_http_status_is_stored(status) == 0 || meta == nil {
 		rec.Fail(ctx)
 	} else {
-		meta := responseMeta{Status: status, ContentType: header.Get("Content-Type")}
 		// An error here (the lease passed and a duplicate took the record
 		// over, Redis gone) cannot undo the work: the response goes out.
-		rec.Complete(ctx, cw.body.Bytes(), meta.encode(), ttl)
+		rec.Complete(ctx, cw.body.Bytes(), meta, ttl)
 	}
 	dst := w.Header()
 	for k, v := range header {

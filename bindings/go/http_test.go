@@ -337,6 +337,33 @@ func TestIdempotencyMiddlewareServerErrorsAndPanicsLetARetryRun(t *testing.T) {
 	}
 }
 
+// The answers' texts are the C core's (docs/KEYS.md "HTTP"): the same bytes
+// as the Python and Node middlewares send.
+func TestIdempotencyMiddlewareAnswersCarryTheCoresBodies(t *testing.T) {
+	c := open(t)
+	s := newIdemServer(t, c, redisx.IdempotencyConfig{Required: true, Namespace: "texts"})
+	const text = "text/plain; charset=utf-8"
+	cases := []struct {
+		name, key, body, want string
+		status                int
+	}{
+		{"missing", "", "x", "Idempotency-Key header required", 400},
+		{"too long", strings.Repeat("k", 1100), "x", "Invalid Idempotency-Key", 400},
+		{"first", "t-1", "x", "", 201},
+		{"other body", "t-1", "y", "Idempotency-Key was used with a different request", 422},
+	}
+	for _, tc := range cases {
+		var hdr []string
+		if tc.key != "" {
+			hdr = []string{"Idempotency-Key", tc.key}
+		}
+		r := do(t, "POST", s.URL, tc.body, hdr...)
+		if r.status != tc.status || (tc.want != "" && (r.body != tc.want || r.header.Get("Content-Type") != text)) {
+			t.Errorf("%s: %d %q %v; want %d %q (%s)", tc.name, r.status, r.body, r.header, tc.status, tc.want, text)
+		}
+	}
+}
+
 func TestIdempotencyMiddlewareWithoutTheHeader(t *testing.T) {
 	c := open(t)
 	s := newIdemServer(t, c, redisx.IdempotencyConfig{})

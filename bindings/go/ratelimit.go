@@ -291,22 +291,28 @@ func (r RateLimitResult) Headers() http.Header {
 	return h
 }
 
-// SetHeaders sets the headers of Headers on h (e.g. w.Header()).
+// SetHeaders sets the headers of Headers on h (e.g. w.Header()). The rule
+// is the C core's (redisx_http_ratelimit_answer), the same in every binding;
+// negative values (a hand-made result) count as 0.
 func (r RateLimitResult) SetHeaders(h http.Header) {
-	h.Set("X-RateLimit-Limit", strconv.FormatInt(r.Limit, 10))
-	h.Set("X-RateLimit-Remaining", strconv.FormatInt(r.Remaining, 10))
-	h.Set("X-RateLimit-Reset", strconv.FormatInt(ceilSeconds(r.Reset), 10))
-	if !r.Allowed {
-		h.Set("Retry-After", strconv.FormatInt(max(1, ceilSeconds(r.RetryAfter)), 10))
+	a, err := r.answer()
+	if err != nil {
+		return // cannot happen: every value is clamped to what the core takes
+	}
+	for _, kv := range a.header {
+		if kv[0] != "Content-Type" {
+			h.Set(kv[0], kv[1])
+		}
 	}
 }
 
-// ceilSeconds rounds a whole number of milliseconds up to seconds (0 for
-// anything not positive).
-func ceilSeconds(d time.Duration) int64 {
-	ms := d.Milliseconds()
-	if ms <= 0 {
-		return 0
+// answer is the core's rate-limit answer of r: the headers (status 0) when
+// allowed, the whole 429 when denied.
+func (r RateLimitResult) answer() (httpAnswer, error) {
+	allowed := 0
+	if r.Allowed {
+		allowed = 1
 	}
-	return (ms + 999) / 1000
+	return takeAnswer(capi.Redisx_http_ratelimit_answer(allowed, max(0, r.Limit), max(0, r.Remaining),
+		max(0, r.Reset.Milliseconds()), max(0, r.RetryAfter.Milliseconds())))
 }

@@ -224,6 +224,22 @@ static const struct {
     FN(redisx_item_take_cache_entry),
     FN(redisx_event_outcome),
     FN(redisx_stats_cache),
+    /* 0.5: their cases (NULL, out of range, malformed, binary) are in test_http.c */
+    FN(redisx_http_fingerprint),
+    FN(redisx_http_record_key),
+    FN(redisx_http_metadata),
+    FN(redisx_http_metadata_parse),
+    FN(redisx_http_status_is_stored),
+    FN(redisx_http_key_required),
+    FN(redisx_http_key_invalid),
+    FN(redisx_http_idem_answer),
+    FN(redisx_http_ratelimit_answer),
+    FN(redisx_http_response_free),
+    FN(redisx_http_response_status),
+    FN(redisx_http_response_header_count),
+    FN(redisx_http_response_header_name),
+    FN(redisx_http_response_header_value),
+    FN(redisx_http_response_body),
 };
 #undef FN
 

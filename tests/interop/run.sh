@@ -15,8 +15,12 @@
 #     get the same response; a process killed (SIGKILL) while IN_PROGRESS
 #     leaves the record in progress for the others until its lease passes,
 #     then the next language takes it over.
-#  5. The HTTP idempotency helpers of Python, Node and Go fingerprint a
+#  5. The HTTP idempotency helpers of C, Python, Node and Go fingerprint a
 #     request identically (the contract of docs/KEYS.md).
+#  6. The HTTP middlewares (WSGI, node:http/Express, net/http) answer the same
+#     situations byte for byte as the core's redisx_http_* do in C: 400 (key
+#     missing, key invalid), the handler's response, its replay, 422, 409,
+#     the stored metadata, an allowed and a denied rate-limit check.
 # Needs the three packages installed (scripts/test installs the built wheel,
 # npm tarball and a copy of the Go module): REDISX_PYTHON (a python with
 # redisx), REDISX_NODE_PATH (node_modules holding redisx), REDISX_GO_MODULE
@@ -219,10 +223,27 @@ done
 # query and a non-ASCII body; the reference is sha256sum of the contract's
 # bytes (docs/KEYS.md).
 want=$(printf 'POST\n/orders?id=7&x=%%C3%%A9\n{"amount":"10 \xe2\x82\xac"}' | sha256sum | cut -d' ' -f1)
-for lang in python node go; do
+for lang in c python node go; do
   got=$(run_worker "$lang" http-fingerprint "$url" "$prefix" post '/orders?id=7&x=%C3%A9' '{"amount":"10 €"}')
   [ "$got" = "$want" ] || fail "$lang fingerprints the request as $got, the contract says $want"
   checks=$((checks + 1))
 done
-echo "interop: python, node and go fingerprint an HTTP request identically"
+echo "interop: c, python, node and go fingerprint an HTTP request identically"
+
+# ---- 6. the HTTP answers, byte for byte ------------------------------------------
+# Each worker prints one canonical line per situation (worker.py, http_dump):
+# status, the contract's headers (a time-derived number checked and shown as
+# N) and the body in hex. C builds them with redisx_http_*; the others go
+# through their real middleware, each on its own namespace and limiter.
+ref=$(run_worker c http-dump "$url" "$prefix" c) || fail "the C worker could not dump the HTTP answers"
+[ "$(printf '%s\n' "$ref" | wc -l)" = 9 ] || fail "the C worker dumped: $ref"
+for lang in python node go; do
+  got=$(run_worker "$lang" http-dump "$url" "$prefix" "$lang") || fail "$lang could not dump its HTTP answers"
+  if [ "$got" != "$ref" ]; then
+    diff <(printf '%s\n' "$ref") <(printf '%s\n' "$got") >&2 || true
+    fail "$lang's HTTP middleware answers differ from the core's (above: < c, > $lang)"
+  fi
+  checks=$((checks + 1))
+done
+echo "interop: the python, node and go HTTP middlewares answer 9 situations byte for byte as the core does"
 echo "$checks passed, 0 failed"

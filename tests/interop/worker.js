@@ -7,9 +7,11 @@
 //   idem-hold URL PREFIX KEY LEASE_MS       begin, STARTED <STATE>, then sleep until killed
 //   idem-begin URL PREFIX KEY LEASE_MS WAIT_MS  begin: <STATE> <taken_over 0|1>; completes a NEW one
 //   http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
+//   http-dump URL PREFIX LANG               the canonical dump of the HTTP middlewares' answers (as worker.py)
 'use strict';
+const http = require('node:http');
 const readline = require('node:readline');
-const { Client, LockHeld, requestFingerprint } = require('redisx');
+const { Client, LockHeld, requestFingerprint, idempotency, rateLimit } = require('redisx');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -76,6 +78,100 @@ async function idemDup(client, prefix, key, m) {
   for (const r of responses) console.log(`RESP ${r}`);
 }
 
+// ---- the HTTP middlewares' answers, dumped canonically (as worker.py) --------
+const DUMP_HEADERS = new Set([
+  'content-type',
+  'idempotent-replayed',
+  'retry-after',
+  'x-ratelimit-limit',
+  'x-ratelimit-remaining',
+  'x-ratelimit-reset',
+]);
+const DUMP_BODY = Buffer.from('{"amount":"10 \u20ac"}', 'utf8');
+
+function dumpLine(name, status, rawHeaders, body) {
+  const out = [];
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const k = rawHeaders[i].toLowerCase();
+    let v = rawHeaders[i + 1];
+    if (!DUMP_HEADERS.has(k)) continue;
+    if (k === 'retry-after' || k === 'x-ratelimit-reset') {
+      const n = /^[0-9]+$/.test(v) ? Number(v) : NaN;
+      if (!(n <= 3600) || (k === 'retry-after' && n < 1)) throw new Error(`${name}: ${k} out of range: ${v}`);
+      v = 'N';
+    }
+    out.push(`${k}=${v}`);
+  }
+  out.sort();
+  console.log(`${name} ${status} ${out.join('|') || '-'} ${body.toString('hex') || '-'}`);
+}
+
+async function httpDump(client, lang) {
+  const ns = `dump-${lang}`;
+  const handler = (req, res) => {
+    res.statusCode = 201;
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.end('{"id":7}');
+  };
+  const ok = (req, res) => {
+    res.setHeader('Content-Type', 'text/plain');
+    res.end('ok');
+  };
+  const idem = idempotency(client, { namespace: ns, required: true });
+  const rl = rateLimit(client.limiter(ns, { algorithm: 'fixed_window', limit: 1, period: 3600000 }), {
+    key: () => '10.0.0.1',
+  });
+  let chain = idem;
+  let app = handler;
+  const server = http.createServer((req, res) => {
+    chain(req, res, (err) => {
+      if (err) {
+        res.statusCode = 599;
+        res.end(String(err));
+      } else app(req, res);
+    });
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address();
+  const call = (name, key, body = DUMP_BODY) =>
+    new Promise((resolve, reject) => {
+      const headers = { 'Content-Length': String(body.length) };
+      if (key !== undefined) headers['Idempotency-Key'] = key;
+      const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/orders?id=7', headers }, (res) => {
+        const chunks = [];
+        res.on('data', (c) => chunks.push(c));
+        res.on('end', () => {
+          try {
+            dumpLine(name, res.statusCode, res.rawHeaders, Buffer.concat(chunks));
+            resolve();
+          } catch (e) {
+            reject(e);
+          }
+        });
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+  try {
+    await call('required');
+    await call('invalid', 'k'.repeat(1100));
+    await call('first', 'k1');
+    await call('replay', 'k1');
+    await call('mismatch', 'k1', Buffer.from('another body'));
+    const fp = requestFingerprint('POST', '/orders?id=7', DUMP_BODY);
+    await client.idempotencyBegin(`${ns}:k2`, fp, { lease: 600000 });
+    await call('in-progress', 'k2');
+    const rec = await client.idempotencyBegin(`${ns}:k1`, fp);
+    console.log(`metadata ${rec.state} ${rec.metadata.toString('hex')}`);
+    chain = rl;
+    app = ok;
+    await call('rl-allowed');
+    await call('rl-denied');
+  } finally {
+    server.close();
+  }
+}
+
 async function main() {
   const [mode, url, prefix, n] = process.argv.slice(2);
   const args = process.argv.slice(6); // after mode, url, prefix and the fourth argument
@@ -92,6 +188,8 @@ async function main() {
       console.log(`STARTED ${rec.state}`);
       // Until SIGKILL: a timer keeps the event loop (and the record) alive.
       await new Promise(() => setInterval(() => {}, 60000));
+    } else if (mode === 'http-dump') {
+      await httpDump(client, n);
     } else if (mode === 'http-fingerprint') {
       console.log(requestFingerprint(n, args[0], Buffer.from(args[1], 'utf8')).toString('hex'));
     } else if (mode === 'idem-begin') {

@@ -23,6 +23,9 @@
   idem-hold URL PREFIX KEY LEASE_MS
                        begin (fingerprint "crash"), print "STARTED <STATE>",
                        sleep until killed
+  http-dump URL PREFIX LANG
+                       the canonical dump of the HTTP middlewares' answers
+                       (see http_dump; run.sh compares the languages)
   http-fingerprint URL PREFIX METHOD TARGET BODY
                        print the hex SHA-256 fingerprint the HTTP idempotency
                        helpers give that request
@@ -95,6 +98,70 @@ async def idem_dup(client, prefix, key, m):
     sys.stdout.flush()
 
 
+# ---- the HTTP middlewares' answers, dumped canonically --------------------------
+# One line per situation: "<case> <status> <headers> <body hex>", the headers
+# of DUMP_HEADERS only, lower-case, sorted, "name=value" joined by "|"; a
+# time-derived value (Retry-After, X-RateLimit-Reset) is checked to be
+# whole seconds in range and printed as "N". Every worker (C, Python, Node,
+# Go) prints the same lines for the same situations.
+DUMP_HEADERS = ("content-type", "idempotent-replayed", "retry-after", "x-ratelimit-limit", "x-ratelimit-remaining",
+                "x-ratelimit-reset")
+DUMP_BODY = '{"amount":"10 \u20ac"}'.encode("utf-8")
+
+
+def dump_line(case, status, headers, body):
+    out = []
+    for k, v in headers:
+        k = k.lower()
+        if k not in DUMP_HEADERS:
+            continue
+        if k in ("retry-after", "x-ratelimit-reset"):
+            if not v.isdigit() or not (k == "x-ratelimit-reset" or 1 <= int(v)) or int(v) > 3600:
+                raise SystemExit("%s: %s out of range: %r" % (case, k, v))
+            v = "N"
+        out.append("%s=%s" % (k, v))
+    print("%s %d %s %s" % (case, status, "|".join(sorted(out)) or "-", body.hex() or "-"), flush=True)
+
+
+def http_dump(client, lang):
+    import io
+    import redisx.wsgi
+
+    def handler(environ, start_response):
+        environ["wsgi.input"].read()
+        start_response("201 Created", [("Content-Type", "application/json; charset=utf-8")])
+        return [b'{"id":7}']
+
+    def ok(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain")])
+        return [b"ok"]
+
+    def call(app, case, key=None, body=DUMP_BODY):
+        environ = {"REQUEST_METHOD": "POST", "PATH_INFO": "/orders", "QUERY_STRING": "id=7",
+                   "CONTENT_LENGTH": str(len(body)), "wsgi.input": io.BytesIO(body), "REMOTE_ADDR": "10.0.0.1"}
+        if key is not None:
+            environ["HTTP_IDEMPOTENCY_KEY"] = key
+        got = []
+        data = b"".join(app(environ, lambda status, headers, exc=None: got.extend([status, headers])))
+        dump_line(case, int(got[0].split()[0]), got[1], data)
+
+    ns = "dump-" + lang
+    idem = redisx.wsgi.IdempotencyMiddleware(handler, client, namespace=ns, required=True)
+    call(idem, "required")
+    call(idem, "invalid", "k" * 1100)
+    call(idem, "first", "k1")
+    call(idem, "replay", "k1")
+    call(idem, "mismatch", "k1", b"another body")
+    client.idempotency_begin(ns + ":k2", redisx.http.fingerprint("POST", "/orders?id=7", DUMP_BODY), lease=600.0)
+    call(idem, "in-progress", "k2")
+    rec = client.idempotency_begin(ns + ":k1", redisx.http.fingerprint("POST", "/orders?id=7", DUMP_BODY))
+    print("metadata %s %s" % (rec.state.value, rec.metadata.hex()), flush=True)
+    limiter = client.limiter(ns, "fixed_window", 1, 3600.0)
+    rl = redisx.wsgi.RateLimitMiddleware(ok, limiter)
+    call(rl, "rl-allowed")
+    call(rl, "rl-denied")
+
+
 def main() -> int:
     mode, url, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
     with redisx.Client.from_url(url, prefix=prefix, command_timeout=10.0) as client:
@@ -134,6 +201,8 @@ def main() -> int:
             print("STARTED %s" % rec.state.value, flush=True)
             while True:
                 time.sleep(3600)
+        elif mode == "http-dump":
+            http_dump(client, sys.argv[4])
         elif mode == "http-fingerprint":
             print(redisx.http.fingerprint(sys.argv[4], sys.argv[5], sys.argv[6].encode("utf-8")).hex(), flush=True)
         elif mode == "idem-begin":

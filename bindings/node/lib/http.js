@@ -14,21 +14,23 @@
 //   - IN_PROGRESS → 409 with Retry-After; MISMATCH → 422;
 //     COMPLETED → the stored status, Content-Type and body, plus
 //     "Idempotent-Replayed: true".
-const crypto = require('node:crypto');
+// Every one of these rules is the C core's (redisx/http.h, core/http.c):
+// this file only moves bytes between node:http and it.
+const N = require('./native');
 const { invalid, InvalidArgument } = require('./errors');
 const { DEFAULT_LEASE_MS, DEFAULT_TTL_MS } = require('./idempotency');
+const { call } = require('./util');
 
 const HEADER = 'idempotency-key';
-const TEXT = 'text/plain; charset=utf-8';
 const OPTIONS = new Set(['namespace', 'lease', 'ttl', 'wait', 'required', 'onError']);
 
 /** SHA-256 of METHOD (upper case) "\n" path-with-query "\n" body, the raw 32 bytes. */
 function requestFingerprint(method, pathWithQuery, body) {
-  return crypto
-    .createHash('sha256')
-    .update(`${String(method).toUpperCase()}\n${pathWithQuery}\n`)
-    .update(body ?? Buffer.alloc(0))
-    .digest();
+  const b =
+    body instanceof Uint8Array && !Buffer.isBuffer(body)
+      ? Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+      : body;
+  return call(() => N.redisx_http_fingerprint(String(method) || 'GET', String(pathWithQuery), b ?? null));
 }
 
 function declaresBody(req) {
@@ -75,23 +77,21 @@ function contentTypeOf(value) {
   return Array.isArray(value) ? String(value[0] ?? '') : String(value);
 }
 
-function parseMetadata(buf) {
-  try {
-    const m = JSON.parse(buf.toString('utf8'));
-    if (m && typeof m === 'object') {
-      return {
-        status: Number.isInteger(m.status) ? m.status : 200,
-        contentType: typeof m.content_type === 'string' ? m.content_type : '',
-      };
-    }
-  } catch {
-    // not ours: replay as 200 without a type
-  }
-  return { status: 200, contentType: '' };
+/** A decision of kind 'respond' from an answer of the core. */
+function answer(a) {
+  const headers = {};
+  for (const [k, v] of a.headers) headers[k] = v;
+  return { kind: 'respond', status: a.status, headers, body: a.body };
 }
 
-function answer(status, headers, body) {
-  return { kind: 'respond', status, headers, body: Buffer.isBuffer(body) ? body : Buffer.from(body) };
+/** The metadata stored with a response, from the Content-Type as node:http
+ *  holds it (one character per byte); null when the core refuses it. */
+function storedMetadata(status, contentType) {
+  try {
+    return N.redisx_http_metadata(status, Buffer.from(contentType, 'latin1'));
+  } catch {
+    return null;
+  }
 }
 
 /** The shared engine of the middleware and the interceptor. */
@@ -129,39 +129,31 @@ class IdempotencyHttp {
   async decide(req) {
     const value = headerValue(req);
     if (value === undefined || value === '') {
-      if (this.required) return answer(400, { 'Content-Type': TEXT }, 'Idempotency-Key header is required');
+      if (this.required) return answer(call(() => N.redisx_http_key_required()));
       return { kind: 'pass' };
     }
-    const key = this.namespace === undefined ? value : `${this.namespace}:${value}`;
+    let key;
+    try {
+      key = N.redisx_http_record_key(this.namespace ?? null, Buffer.from(value, 'utf8')).toString('utf8');
+    } catch {
+      return answer(call(() => N.redisx_http_key_invalid()));
+    }
     const body = await requestBody(req);
     const fingerprint = requestFingerprint(req.method || 'GET', req.originalUrl ?? req.url ?? '/', body);
     let record;
     try {
       record = await this.client.idempotencyBegin(key, fingerprint, { lease: this.lease, wait: this.wait });
     } catch (e) {
-      if (e instanceof InvalidArgument) return answer(400, { 'Content-Type': TEXT }, `Invalid Idempotency-Key: ${e.detail}`);
+      if (e instanceof InvalidArgument) return answer(call(() => N.redisx_http_key_invalid()));
       throw e;
     }
-    switch (record.state) {
-      case 'NEW':
-        return { kind: 'run', record };
-      case 'IN_PROGRESS':
-        return answer(
-          409,
-          { 'Content-Type': TEXT, 'Retry-After': String(Math.max(1, Math.ceil(Number(record.remainingMs) / 1000))) },
-          'A request with this Idempotency-Key is being processed',
-        );
-      case 'MISMATCH':
-        return answer(422, { 'Content-Type': TEXT }, 'Idempotency-Key was used with a different request');
-      case 'COMPLETED': {
-        const { status, contentType } = parseMetadata(record.metadata);
-        const headers = { 'Idempotent-Replayed': 'true' };
-        if (contentType) headers['Content-Type'] = contentType;
-        return answer(status, headers, record.response);
-      }
-      default:
-        throw new Error(`redisx idempotency: unknown record state ${record.state}`);
-    }
+    if (record.state === 'NEW') return { kind: 'run', record };
+    const state = N[`REDISX_IDEM_${record.state}`];
+    if (state === undefined) throw new Error(`redisx idempotency: unknown record state ${record.state}`);
+    // 409 with Retry-After, 422, or the stored response replayed.
+    return answer(
+      call(() => N.redisx_http_idem_answer(state, record.remainingMs, record.metadata ?? null, record.response ?? null)),
+    );
   }
 
   /** Captures what the handler sends on `res` (a node:http ServerResponse or
@@ -225,9 +217,10 @@ class IdempotencyHttp {
       const status = res.statusCode;
       const contentType = contentTypeOf(headType ?? res.getHeader('content-type'));
       const self = this;
+      const meta = Number.isInteger(status) ? storedMetadata(status, contentType) : null;
       settle(() =>
-        status < 500
-          ? record.complete(body, JSON.stringify({ status, content_type: contentType }), { ttl: engine.ttl })
+        meta !== null && N.redisx_http_status_is_stored(status)
+          ? record.complete(body, meta, { ttl: engine.ttl })
           : record.fail(),
       ).then(() => {
         res.write = origWrite;

@@ -60,16 +60,28 @@ class RateLimitResult {
   }
 }
 
+/** The C core's rate-limit answer of a result (redisx_http_ratelimit_answer):
+ *  { status, headers: [[name, value], ...], body }; status 0 when allowed
+ *  (only the headers), 429 when denied. Negative values count as 0. */
+function rateLimitAnswer(result) {
+  const z = (v) => (v < 0 ? 0 : v);
+  return call(() =>
+    N.redisx_http_ratelimit_answer(
+      result.allowed ? 1 : 0,
+      z(result.limit),
+      z(result.remaining),
+      z(result.reset),
+      z(result.retryAfter),
+    ),
+  );
+}
+
 /** X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset (seconds from
  *  now, rounded up) and, when denied, Retry-After (seconds, at least 1): the
- *  same rule in every redisx language. Values are strings. */
+ *  same rule in every redisx language (the core's). Values are strings. */
 function rateLimitHeaders(result) {
-  const headers = {
-    'X-RateLimit-Limit': String(result.limit),
-    'X-RateLimit-Remaining': String(result.remaining),
-    'X-RateLimit-Reset': String(Math.ceil(Number(result.reset) / 1000)),
-  };
-  if (!result.allowed) headers['Retry-After'] = String(Math.max(1, Math.ceil(Number(result.retryAfter) / 1000)));
+  const headers = {};
+  for (const [k, v] of rateLimitAnswer(result).headers) if (k !== 'Content-Type') headers[k] = v;
   return headers;
 }
 
@@ -174,10 +186,6 @@ function clientIp(req) {
   return req.ip ?? req.socket?.remoteAddress ?? req.connection?.remoteAddress ?? 'unknown';
 }
 
-function setHeaders(res, headers) {
-  for (const [k, v] of Object.entries(headers)) res.setHeader(k, v);
-}
-
 /** Express-style middleware `(req, res, next)` (Express app.use, NestJS
  *  consumer.apply or app.use, Connect, plain node:http): checks
  *  `key(req)` (default: the client IP; may return a Promise; null or
@@ -202,18 +210,18 @@ function rateLimit(limiter, { key = clientIp, cost } = {}) {
           return;
         }
         req.rateLimit = result;
-        setHeaders(res, result.headers());
-        if (result.allowed) {
+        const a = rateLimitAnswer(result);
+        for (const [k, v] of a.headers) res.setHeader(k, v);
+        if (a.status === 0) {
           next();
           return;
         }
-        res.statusCode = 429;
-        res.setHeader('Content-Type', 'text/plain; charset=utf-8');
-        res.end('Too Many Requests');
+        res.statusCode = a.status; // 429, with Retry-After and the core's body
+        res.end(a.body);
       },
       (err) => next(err),
     );
   };
 }
 
-module.exports = { Limiter, RateLimitResult, rateLimit, rateLimitHeaders, ALGORITHMS, clientIp };
+module.exports = { Limiter, RateLimitResult, rateLimit, rateLimitHeaders, rateLimitAnswer, ALGORITHMS, clientIp };

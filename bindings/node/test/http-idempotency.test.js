@@ -272,6 +272,30 @@ test('a response stored by another service with the shared format replays', asyn
   }
 });
 
+// The texts are the C core's (docs/KEYS.md "HTTP"): the bytes the Python and
+// Go middlewares send too.
+test("the answers carry the core's bodies", async () => {
+  const { state, handler } = orders();
+  const srv = await serve(app(idempotency(client, { namespace: 'texts', required: true }), handler));
+  try {
+    const text = 'text/plain; charset=utf-8';
+    const missing = await post(srv.url, undefined, '{}');
+    assert.deepEqual(
+      [missing.status, missing.headers['content-type'], missing.text],
+      [400, text, 'Idempotency-Key header required'],
+    );
+    const long = await post(srv.url, 'k'.repeat(1100), '{}');
+    assert.deepEqual([long.status, long.headers['content-type'], long.text], [400, text, 'Invalid Idempotency-Key']);
+    const key = uniq('t');
+    assert.equal((await post(srv.url, key, '{"a":1}')).status, 201);
+    const other = await post(srv.url, key, '{"a":2}');
+    assert.deepEqual([other.status, other.text], [422, 'Idempotency-Key was used with a different request']);
+    assert.equal(state.runs, 1);
+  } finally {
+    await srv.close();
+  }
+});
+
 test('an invalid key is 400; a store error goes to next(err)', async () => {
   const { handler } = orders();
   const srv = await serve(app(idempotency(client), handler));

@@ -154,6 +154,40 @@ def test_wsgi_without_the_header_runs_normally_or_400_when_required(client, serv
     assert app.runs == 2
 
 
+def test_wsgi_answers_carry_the_cores_bodies(client, serve):
+    # The texts are the C core's (docs/KEYS.md "HTTP"), the same in Node and Go.
+    app = PaymentApp()
+    srv = serve(redisx.wsgi.IdempotencyMiddleware(app, client, namespace="texts", required=True))
+    assert srv.request("POST", "/pay", b"x")[2] == b"Idempotency-Key header required"
+    status, headers, body = srv.request("POST", "/pay", b"x", idem("k" * 1100))
+    assert (status, headers["content-type"], body) == (400, "text/plain; charset=utf-8", b"Invalid Idempotency-Key")
+    assert srv.request("POST", "/pay", b"x", idem("t-1"))[0] == 201
+    assert srv.request("POST", "/pay", b"y", idem("t-1"))[2] == b"Idempotency-Key was used with a different request"
+    assert app.runs == 1
+
+
+def test_a_content_type_the_core_cannot_store_fails_the_record(client, serve):
+    def app(environ, start_response):
+        start_response("200 OK", [("Content-Type", "text/plain; x=\x01")])
+        return [b"sent"]
+
+    srv = serve(redisx.wsgi.IdempotencyMiddleware(app, client))
+    assert srv.request("POST", "/pay", b"x", idem("ctl-1"))[2] == b"sent"
+    rec = client.idempotency_begin("ctl-1", redisx.http.fingerprint("POST", "/pay", b"x"))
+    assert rec.state == "NEW"  # failed, not stored with another type
+    rec.fail()
+
+
+def test_metadata_helpers_round_trip_and_refuse_what_no_header_carries():
+    meta = redisx.http.response_metadata(201, 'text/x; q="a\\b" \u00e9')
+    assert meta == '{"status":201,"content_type":"text/x; q=\\"a\\\\b\\" \u00e9"}'.encode("utf-8")
+    assert redisx.http.parse_metadata(meta) == (201, 'text/x; q="a\\b" \u00e9')
+    assert redisx.http.parse_metadata(b"not json") == (200, "")
+    with pytest.raises(redisx.InvalidArgument):
+        redisx.http.response_metadata(200, "a\r\nSet-Cookie: x")
+    assert redisx.http.retry_after_seconds(0) == 1 and redisx.http.retry_after_seconds(1001) == 2
+
+
 def test_wsgi_server_errors_are_not_stored(client, serve):
     app = PaymentApp()
     app.status = "503 Service Unavailable"
@@ -297,6 +331,19 @@ class AsgiPayments:
         await send({"type": "http.response.start", "status": self.status,
                     "headers": [(b"content-type", b"application/json")]})
         await send({"type": "http.response.body", "body": out})
+
+
+def test_asgi_answers_carry_the_cores_bodies(client):
+    async def main():
+        app = AsgiPayments()
+        mw = redisx.asgi.IdempotencyMiddleware(app, client, namespace="asgi-texts", required=True)
+        assert (await call_asgi(mw, body=b"x"))[2] == b"Idempotency-Key header required"
+        status, headers, body = await call_asgi(mw, body=b"x", headers=[("Idempotency-Key", "k" * 1100)])
+        assert (status, headers["content-type"], body) == (400, "text/plain; charset=utf-8",
+                                                           b"Invalid Idempotency-Key")
+        assert app.runs == 0
+
+    asyncio.run(main())
 
 
 def test_asgi_idempotency_end_to_end(client):

@@ -6,17 +6,24 @@
 //	idem-dup URL PREFIX KEY M              M concurrent duplicates: M lines RESP <response>
 //	idem-hold URL PREFIX KEY LEASE_MS      begin, STARTED <STATE>, then sleep until killed
 //	idem-begin URL PREFIX KEY LEASE_MS WAIT_MS  begin: <STATE> <taken_over 0|1>; completes a NEW one
+//	http-dump URL PREFIX LANG              the canonical dump of the HTTP middlewares' answers (run.sh)
 //	http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
 package main
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -111,6 +118,8 @@ func run(args []string) error {
 		for {
 			time.Sleep(time.Hour) // until SIGKILL
 		}
+	case "http-dump":
+		return httpDump(ctx, client, args[3])
 	case "http-fingerprint":
 		fmt.Println(hex.EncodeToString(redisx.IdempotencyFingerprint(args[3], args[4], []byte(args[5]))))
 	case "idem-begin":
@@ -284,4 +293,105 @@ func idemDup(ctx context.Context, client *redisx.Client, prefix, key string, m i
 		fmt.Printf("RESP %s\n", r)
 	}
 	return nil
+}
+
+// ---- the HTTP middlewares' answers, dumped canonically (as worker.py) ----------
+
+var dumpHeaders = map[string]bool{"content-type": true, "idempotent-replayed": true, "retry-after": true,
+	"x-ratelimit-limit": true, "x-ratelimit-remaining": true, "x-ratelimit-reset": true}
+
+var dumpBody = []byte("{\"amount\":\"10 \u20ac\"}")
+
+func dumpLine(name string, rr *httptest.ResponseRecorder) error {
+	res := rr.Result()
+	var out []string
+	for k, vs := range res.Header {
+		k = strings.ToLower(k)
+		if !dumpHeaders[k] {
+			continue
+		}
+		for _, v := range vs {
+			if k == "retry-after" || k == "x-ratelimit-reset" {
+				n, err := strconv.Atoi(v)
+				if err != nil || n > 3600 || (k == "retry-after" && n < 1) {
+					return fmt.Errorf("%s: %s out of range: %q", name, k, v)
+				}
+				v = "N"
+			}
+			out = append(out, k+"="+v)
+		}
+	}
+	sort.Strings(out)
+	hdr := strings.Join(out, "|")
+	if hdr == "" {
+		hdr = "-"
+	}
+	body, _ := io.ReadAll(res.Body)
+	b := hex.EncodeToString(body)
+	if b == "" {
+		b = "-"
+	}
+	fmt.Printf("%s %d %s %s\n", name, res.StatusCode, hdr, b)
+	return nil
+}
+
+func httpDump(ctx context.Context, client *redisx.Client, lang string) error {
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusCreated)
+		io.WriteString(w, `{"id":7}`)
+	})
+	ok := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain")
+		io.WriteString(w, "ok")
+	})
+	call := func(h http.Handler, name, key string, body []byte) error {
+		req := httptest.NewRequest("POST", "/orders?id=7", bytes.NewReader(body))
+		req.RemoteAddr = "10.0.0.1:1234"
+		if key != "" {
+			req.Header.Set("Idempotency-Key", key)
+		}
+		rr := httptest.NewRecorder()
+		h.ServeHTTP(rr, req)
+		return dumpLine(name, rr)
+	}
+	ns := "dump-" + lang
+	idem := client.IdempotencyMiddleware(redisx.IdempotencyConfig{Namespace: ns, Required: true})(handler)
+	fp := redisx.IdempotencyFingerprint("POST", "/orders?id=7", dumpBody)
+	steps := []struct {
+		name, key string
+		body      []byte
+	}{
+		{"required", "", dumpBody},
+		{"invalid", strings.Repeat("k", 1100), dumpBody},
+		{"first", "k1", dumpBody},
+		{"replay", "k1", dumpBody},
+		{"mismatch", "k1", []byte("another body")},
+	}
+	for _, s := range steps {
+		if err := call(idem, s.name, s.key, s.body); err != nil {
+			return err
+		}
+	}
+	if _, err := client.BeginIdempotent(ctx, ns+":k2", fp, 600*time.Second, 0); err != nil {
+		return err
+	}
+	if err := call(idem, "in-progress", "k2", dumpBody); err != nil {
+		return err
+	}
+	rec, err := client.BeginIdempotent(ctx, ns+":k1", fp, 30*time.Second, 0)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("metadata %s %s\n", rec.State(), hex.EncodeToString(rec.Metadata()))
+	lim, err := client.NewLimiter(ns, redisx.FixedWindow, 1, time.Hour)
+	if err != nil {
+		return err
+	}
+	rl := lim.Middleware(redisx.RateLimitConfig{})(ok)
+	if err := call(rl, "rl-allowed", "", nil); err != nil {
+		return err
+	}
+	return call(rl, "rl-denied", "", nil)
 }

@@ -173,205 +173,248 @@ typedef _gostring_ swig_type_141;
 typedef _goslice_ swig_type_142;
 typedef _goslice_ swig_type_143;
 typedef long long swig_type_144;
-extern void _wrap_Swig_free_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_93eae939d1465615(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_redisx_version_capi_93eae939d1465615(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_OK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_93eae939d1465615(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_93eae939d1465615(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_93eae939d1465615(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_93eae939d1465615(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_9 _wrap_redisx_event_outcome_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615(void);
-extern swig_type_10 _wrap_redisx_client_stats_capi_93eae939d1465615(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_11 _wrap_redisx_stats_primitive_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_12 _wrap_redisx_stats_operation_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_13 _wrap_redisx_stats_counter_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_14 _wrap_redisx_stats_client_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_15 _wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_16 _wrap_redisx_stats_bucket_count_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_17 _wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_18 _wrap_redisx_options_new_capi_93eae939d1465615(void);
-extern void _wrap_redisx_options_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_19 _wrap_redisx_options_set_url_capi_93eae939d1465615(uintptr_t arg1, swig_type_20 arg2);
-extern swig_type_21 _wrap_redisx_options_set_auth_capi_93eae939d1465615(uintptr_t arg1, swig_type_22 arg2, swig_type_23 arg3);
-extern swig_type_24 _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_25 arg2);
-extern swig_type_26 _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_27 arg2);
-extern swig_type_28 _wrap_redisx_options_set_prefix_capi_93eae939d1465615(uintptr_t arg1, swig_type_29 arg2);
-extern swig_type_30 _wrap_redisx_options_set_connections_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_31 _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_32 arg2, swig_type_33 arg3);
-extern swig_type_34 _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_35 _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_36 _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_37 _wrap_redisx_options_set_queue_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_38 _wrap_redisx_options_set_tls_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_39 _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(uintptr_t arg1, swig_type_40 arg2);
-extern swig_type_41 _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(uintptr_t arg1, swig_type_42 arg2);
-extern swig_type_43 _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(uintptr_t arg1, swig_type_44 arg2, swig_type_45 arg3);
-extern swig_type_46 _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(uintptr_t arg1, swig_type_47 arg2);
-extern swig_type_48 _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_49 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615(void);
-extern swig_type_50 _wrap_redisx_queue_new_capi_93eae939d1465615(void);
-extern void _wrap_redisx_queue_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_51 _wrap_redisx_queue_pop_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_52 _wrap_redisx_queue_size_capi_93eae939d1465615(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_53 _wrap_redisx_item_message_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_54 _wrap_redisx_client_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_55 _wrap_redisx_client_open_url_capi_93eae939d1465615(swig_type_56 arg1);
-extern void _wrap_redisx_client_close_capi_93eae939d1465615(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_57 _wrap_redisx_cancel_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_58 _wrap_redisx_client_prefix_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615(void);
-extern swig_type_59 _wrap_redisx_command_capi_93eae939d1465615(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_redisx_command_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_62 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_63 _wrap_redisx_reply_integer_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_64 _wrap_redisx_reply_string_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_reply_elements_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_93eae939d1465615(uintptr_t arg1, swig_type_66 arg2);
-extern swig_type_67 _wrap_redisx_lock_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_68 arg2, swig_type_69 arg3, swig_type_70 arg4);
-extern swig_type_71 _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
-extern swig_type_74 _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_75 arg2, swig_type_76 arg3, swig_type_77 arg4, uintptr_t arg5);
-extern swig_type_78 _wrap_redisx_lock_release_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_79 _wrap_redisx_lock_release_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_80 _wrap_redisx_lock_extend_capi_93eae939d1465615(uintptr_t arg1, swig_type_81 arg2);
-extern swig_type_82 _wrap_redisx_lock_extend_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_83 arg2, uintptr_t arg3);
-extern swig_type_84 _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_85 _wrap_redisx_lock_name_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_86 _wrap_redisx_lock_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_87 _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_88 _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_89 _wrap_redisx_lock_inspect_capi_93eae939d1465615(uintptr_t arg1, swig_type_90 arg2);
-extern swig_type_91 _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_92 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_94 _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_95 _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615(void);
-extern swig_type_96 _wrap_redisx_limiter_new_capi_93eae939d1465615(uintptr_t arg1, swig_type_97 arg2, swig_intgo arg3, swig_type_98 arg4, swig_type_99 arg5, swig_type_100 arg6);
-extern void _wrap_redisx_limiter_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_101 _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_102 _wrap_redisx_limiter_capacity_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_limiter_check_capi_93eae939d1465615(uintptr_t arg1, swig_type_104 arg2, swig_type_105 arg3);
-extern swig_type_106 _wrap_redisx_limiter_check_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_107 arg2, swig_type_108 arg3, uintptr_t arg4);
-extern swig_type_109 _wrap_redisx_limiter_peek_capi_93eae939d1465615(uintptr_t arg1, swig_type_110 arg2);
-extern swig_type_111 _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_112 arg2, uintptr_t arg3);
-extern swig_type_113 _wrap_redisx_limiter_reset_capi_93eae939d1465615(uintptr_t arg1, swig_type_114 arg2);
-extern swig_type_115 _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_116 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_117 _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_118 _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_119 _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_120 _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615(void);
-extern swig_type_121 _wrap_redisx_idem_begin_capi_93eae939d1465615(uintptr_t arg1, swig_type_122 arg2, swig_type_123 arg3, swig_type_124 arg4, swig_type_125 arg5);
-extern swig_type_126 _wrap_redisx_idem_begin_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, swig_type_129 arg4, swig_type_130 arg5, uintptr_t arg6);
-extern swig_type_131 _wrap_redisx_idem_complete_capi_93eae939d1465615(uintptr_t arg1, swig_type_132 arg2, swig_type_133 arg3, swig_type_134 arg4);
-extern swig_type_135 _wrap_redisx_idem_complete_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, uintptr_t arg5);
-extern swig_type_139 _wrap_redisx_idem_fail_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_140 _wrap_redisx_idem_fail_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_141 _wrap_redisx_idem_key_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_142 _wrap_redisx_idem_response_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_143 _wrap_redisx_idem_metadata_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_144 _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
+typedef _gostring_ swig_type_145;
+typedef _goslice_ swig_type_146;
+typedef _gostring_ swig_type_147;
+typedef _goslice_ swig_type_148;
+typedef _goslice_ swig_type_149;
+typedef _gostring_ swig_type_150;
+typedef _goslice_ swig_type_151;
+typedef _gostring_ swig_type_152;
+typedef _goslice_ swig_type_153;
+typedef _gostring_ swig_type_154;
+typedef _goslice_ swig_type_155;
+typedef _goslice_ swig_type_156;
+typedef _gostring_ swig_type_157;
+typedef _gostring_ swig_type_158;
+typedef _gostring_ swig_type_159;
+typedef long long swig_type_160;
+typedef _goslice_ swig_type_161;
+typedef _goslice_ swig_type_162;
+typedef _gostring_ swig_type_163;
+typedef long long swig_type_164;
+typedef long long swig_type_165;
+typedef long long swig_type_166;
+typedef long long swig_type_167;
+typedef long long swig_type_168;
+typedef _gostring_ swig_type_169;
+typedef long long swig_type_170;
+typedef _gostring_ swig_type_171;
+typedef long long swig_type_172;
+typedef _goslice_ swig_type_173;
+extern void _wrap_Swig_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_redisx_version_capi_d64a9da760277ed5(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_OK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_d64a9da760277ed5(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_9 _wrap_redisx_event_outcome_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5(void);
+extern swig_type_10 _wrap_redisx_client_stats_capi_d64a9da760277ed5(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_11 _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_12 _wrap_redisx_stats_operation_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_13 _wrap_redisx_stats_counter_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_14 _wrap_redisx_stats_client_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_15 _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_16 _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_17 _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_18 _wrap_redisx_options_new_capi_d64a9da760277ed5(void);
+extern void _wrap_redisx_options_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_19 _wrap_redisx_options_set_url_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_20 arg2);
+extern swig_type_21 _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_22 arg2, swig_type_23 arg3);
+extern swig_type_24 _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_27 arg2);
+extern swig_type_28 _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_29 arg2);
+extern swig_type_30 _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_31 _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_32 arg2, swig_type_33 arg3);
+extern swig_type_34 _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_35 _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_36 _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_37 _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_38 _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_39 _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_42 arg2);
+extern swig_type_43 _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_44 arg2, swig_type_45 arg3);
+extern swig_type_46 _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_47 arg2);
+extern swig_type_48 _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_49 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5(void);
+extern swig_type_50 _wrap_redisx_queue_new_capi_d64a9da760277ed5(void);
+extern void _wrap_redisx_queue_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_51 _wrap_redisx_queue_pop_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_52 _wrap_redisx_queue_size_capi_d64a9da760277ed5(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_53 _wrap_redisx_item_message_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_54 _wrap_redisx_client_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_55 _wrap_redisx_client_open_url_capi_d64a9da760277ed5(swig_type_56 arg1);
+extern void _wrap_redisx_client_close_capi_d64a9da760277ed5(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_57 _wrap_redisx_cancel_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_58 _wrap_redisx_client_prefix_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5(void);
+extern swig_type_59 _wrap_redisx_command_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_60 arg2);
+extern swig_type_61 _wrap_redisx_command_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_62 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_63 _wrap_redisx_reply_integer_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_64 _wrap_redisx_reply_string_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_reply_elements_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_66 arg2);
+extern swig_type_67 _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_68 arg2, swig_type_69 arg3, swig_type_70 arg4);
+extern swig_type_71 _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_72 arg2, swig_type_73 arg3);
+extern swig_type_74 _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_75 arg2, swig_type_76 arg3, swig_type_77 arg4, uintptr_t arg5);
+extern swig_type_78 _wrap_redisx_lock_release_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_79 _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_80 _wrap_redisx_lock_extend_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_81 arg2);
+extern swig_type_82 _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_83 arg2, uintptr_t arg3);
+extern swig_type_84 _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_85 _wrap_redisx_lock_name_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_86 _wrap_redisx_lock_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_87 _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_88 _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_89 _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_90 arg2);
+extern swig_type_91 _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_92 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_94 _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_95 _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5(void);
+extern swig_type_96 _wrap_redisx_limiter_new_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_97 arg2, swig_intgo arg3, swig_type_98 arg4, swig_type_99 arg5, swig_type_100 arg6);
+extern void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_102 _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_limiter_check_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_104 arg2, swig_type_105 arg3);
+extern swig_type_106 _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_107 arg2, swig_type_108 arg3, uintptr_t arg4);
+extern swig_type_109 _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_110 arg2);
+extern swig_type_111 _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_112 arg2, uintptr_t arg3);
+extern swig_type_113 _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_114 arg2);
+extern swig_type_115 _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_116 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_118 _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_119 _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_120 _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5(void);
+extern swig_type_121 _wrap_redisx_idem_begin_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_122 arg2, swig_type_123 arg3, swig_type_124 arg4, swig_type_125 arg5);
+extern swig_type_126 _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, swig_type_129 arg4, swig_type_130 arg5, uintptr_t arg6);
+extern swig_type_131 _wrap_redisx_idem_complete_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_132 arg2, swig_type_133 arg3, swig_type_134 arg4);
+extern swig_type_135 _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, uintptr_t arg5);
+extern swig_type_139 _wrap_redisx_idem_fail_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_140 _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_141 _wrap_redisx_idem_key_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_142 _wrap_redisx_idem_response_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_143 _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_144 _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_145 _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(swig_type_146 arg1, swig_type_147 arg2, swig_type_148 arg3, swig_type_149 arg4);
+extern swig_type_150 _wrap_redisx_http_record_key_capi_d64a9da760277ed5(swig_type_151 arg1, swig_type_152 arg2, swig_type_153 arg3);
+extern swig_type_154 _wrap_redisx_http_metadata_capi_d64a9da760277ed5(swig_type_155 arg1, swig_intgo arg2, swig_type_156 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(swig_intgo arg1);
+extern swig_type_157 _wrap_redisx_http_key_required_capi_d64a9da760277ed5(void);
+extern swig_type_158 _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5(void);
+extern swig_type_159 _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_160 arg2, swig_type_161 arg3, swig_type_162 arg4);
+extern swig_type_163 _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_164 arg2, swig_type_165 arg3, swig_type_166 arg4, swig_type_167 arg5);
+extern void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_168 _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_169 _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_170 arg2);
+extern swig_type_171 _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_172 arg2);
+extern swig_type_173 _wrap_redisx_http_response_body_capi_d64a9da760277ed5(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -403,13 +446,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_93eae939d1465615(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -520,11 +563,14 @@ type RatelimitResult uintptr
 // Idem is a redisx_idem * handle (0 is NULL).
 type Idem uintptr
 
+// HttpResponse is a redisx_http_response * handle (0 is NULL).
+type HttpResponse uintptr
+
 type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -532,7 +578,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -540,7 +586,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -548,7 +594,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -556,7 +602,7 @@ var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_ID
 
 func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_93eae939d1465615())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -566,7 +612,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -574,7 +620,7 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -586,7 +632,7 @@ const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -594,13 +640,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_93eae939d1465615())
+	swig_r = (int)(C._wrap_redisx_version_capi_d64a9da760277ed5())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_version_string_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -611,7 +657,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -619,7 +665,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -627,7 +673,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -635,7 +681,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -643,7 +689,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -651,7 +697,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -659,7 +705,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -667,7 +713,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -675,7 +721,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -683,7 +729,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -691,7 +737,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -699,7 +745,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -707,7 +753,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -715,7 +761,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -723,7 +769,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -731,7 +777,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_93eae939d1465615())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -740,7 +786,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_93eae939d1465615(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -750,7 +796,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_93eae939d1465615(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -759,7 +805,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_last_error_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -770,7 +816,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -781,7 +827,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -792,7 +838,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -800,7 +846,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -808,7 +854,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -816,7 +862,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -824,7 +870,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -835,7 +881,7 @@ func Redisx_event_outcome(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_outcome_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_outcome_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -846,7 +892,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -854,7 +900,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -862,7 +908,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -870,7 +916,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_93eae939d1465615())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -880,7 +926,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -888,7 +934,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -896,7 +942,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -906,7 +952,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -914,7 +960,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -922,7 +968,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -930,7 +976,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -938,7 +984,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -946,7 +992,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -954,7 +1000,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -964,7 +1010,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -972,7 +1018,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -980,7 +1026,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -988,7 +1034,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -996,7 +1042,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1004,7 +1050,7 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1014,7 +1060,7 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1029,14 +1075,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1045,7 +1091,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1057,7 +1103,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1070,7 +1116,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1079,7 +1125,7 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1087,7 +1133,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1096,7 +1142,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1106,7 +1152,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1116,13 +1162,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_options_new_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1137,7 +1183,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1145,7 +1191,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1163,7 +1209,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1183,7 +1229,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_25(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_25(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1197,7 +1243,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1211,7 +1257,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1228,7 +1274,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1243,7 +1289,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1), C.swig_type_33(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1), C.swig_type_33(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1258,7 +1304,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1272,7 +1318,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1287,7 +1333,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1303,7 +1349,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1317,7 +1363,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1331,7 +1377,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1348,7 +1394,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1366,7 +1412,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1386,7 +1432,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1403,7 +1449,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1417,7 +1463,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1435,7 +1481,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1443,7 +1489,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1451,7 +1497,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1459,7 +1505,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1467,7 +1513,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1475,7 +1521,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_93eae939d1465615()
+	swig_r_p := C._wrap_redisx_queue_new_capi_d64a9da760277ed5()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1490,14 +1536,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1506,7 +1552,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1521,28 +1567,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1550,7 +1596,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1558,7 +1604,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1566,7 +1612,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1577,7 +1623,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1585,7 +1631,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1593,7 +1639,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1601,7 +1647,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -1611,7 +1657,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1621,7 +1667,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1631,7 +1677,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -1641,7 +1687,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1651,7 +1697,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -1661,7 +1707,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -1671,7 +1717,7 @@ func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_e
 	var swig_r Struct_SS_redisx_cache_entry
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1679,7 +1725,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -1694,7 +1740,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_93eae939d1465615(*(*C.swig_type_56)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_d64a9da760277ed5(*(*C.swig_type_56)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1712,13 +1758,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -1726,7 +1772,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1739,7 +1785,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1750,7 +1796,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1758,7 +1804,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1766,7 +1812,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1774,7 +1820,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1782,7 +1828,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1790,7 +1836,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -1802,7 +1848,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1824,7 +1870,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1839,14 +1885,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1854,7 +1900,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1862,7 +1908,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -1873,7 +1919,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1882,7 +1928,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_66(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_66(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1898,7 +1944,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)), C.swig_type_69(_swig_i_2), C.swig_type_70(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)), C.swig_type_69(_swig_i_2), C.swig_type_70(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1919,7 +1965,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_type_73(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_72)(unsafe.Pointer(&_swig_i_1)), C.swig_type_73(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1942,7 +1988,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), C.swig_type_76(_swig_i_2), C.swig_type_77(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), C.swig_type_76(_swig_i_2), C.swig_type_77(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1958,7 +2004,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1972,7 +2018,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1986,7 +2032,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_81(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_81(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2001,7 +2047,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2015,7 +2061,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2027,14 +2073,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2045,7 +2091,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2056,7 +2102,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2064,7 +2110,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2072,7 +2118,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2080,7 +2126,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2089,7 +2135,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_90)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2110,7 +2156,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2125,14 +2171,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2140,7 +2186,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2148,7 +2194,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2156,7 +2202,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2164,7 +2210,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2172,7 +2218,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2180,7 +2226,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2188,7 +2234,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2196,7 +2242,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2218,7 +2264,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_98(_swig_i_3), C.swig_type_99(_swig_i_4), C.swig_type_100(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_98(_swig_i_3), C.swig_type_99(_swig_i_4), C.swig_type_100(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2236,7 +2282,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2244,7 +2290,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2257,7 +2303,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2267,7 +2313,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.swig_type_105(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.swig_type_105(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2289,7 +2335,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), C.swig_type_108(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)), C.swig_type_108(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2306,7 +2352,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2327,7 +2373,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2344,7 +2390,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2362,7 +2408,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2377,14 +2423,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2392,7 +2438,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2400,7 +2446,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2408,7 +2454,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2416,7 +2462,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2424,7 +2470,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2432,7 +2478,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2440,7 +2486,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2448,7 +2494,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2456,7 +2502,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5())
 	return swig_r
 }
 
@@ -2475,7 +2521,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_2)), C.swig_type_124(_swig_i_3), C.swig_type_125(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_2)), C.swig_type_124(_swig_i_3), C.swig_type_125(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2502,7 +2548,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_2)), C.swig_type_129(_swig_i_3), C.swig_type_130(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_2)), C.swig_type_129(_swig_i_3), C.swig_type_130(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2524,7 +2570,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_2)), C.swig_type_134(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_2)), C.swig_type_134(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2547,7 +2593,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2566,7 +2612,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2580,7 +2626,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2592,14 +2638,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2607,7 +2653,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2618,7 +2664,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2629,7 +2675,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_93eae939d1465615(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2640,7 +2686,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2648,7 +2694,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2656,8 +2702,235 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
 	return swig_r
+}
+
+const REDISX_HTTP_FINGERPRINT_LEN int = 32
+const REDISX_HTTP_CONTENT_TYPE_MAX int = 1024
+const REDISX_HTTP_METADATA_MAX int = 2080
+const REDISX_HTTP_OUT_MAX int = 8192
+const REDISX_HTTP_IDEMPOTENCY_KEY_HEADER string = "Idempotency-Key"
+const REDISX_HTTP_REPLAYED_HEADER string = "Idempotent-Replayed"
+const REDISX_HTTP_TEXT_TYPE string = "text/plain; charset=utf-8"
+const REDISX_HTTP_BODY_KEY_REQUIRED string = "Idempotency-Key header required"
+const REDISX_HTTP_BODY_KEY_INVALID string = "Invalid Idempotency-Key"
+const REDISX_HTTP_BODY_IN_PROGRESS string = "A request with this Idempotency-Key is being processed"
+const REDISX_HTTP_BODY_MISMATCH string = "Idempotency-Key was used with a different request"
+const REDISX_HTTP_BODY_TOO_MANY_REQUESTS string = "Too Many Requests"
+
+func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte) (_swig_ret Out[int]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(*(*C.swig_type_146)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_3)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Out[int]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_http_record_key_capi_d64a9da760277ed5(*(*C.swig_type_151)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_http_metadata_capi_d64a9da760277ed5(*(*C.swig_type_155)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
+	var swig_r int
+	_swig_i_0 := arg1
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_http_key_required_capi_d64a9da760277ed5()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_d64a9da760277ed5()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, arg4 []byte) (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_160(_swig_i_1), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_3)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, arg5 int64) (_swig_ret Out[HttpResponse]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_164(_swig_i_1), C.swig_type_165(_swig_i_2), C.swig_type_166(_swig_i_3), C.swig_type_167(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[HttpResponse]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[HttpResponse]{Value: HttpResponse(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_http_response_free(arg1 HttpResponse) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_http_response_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_170(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_http_response_body_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+	swig_r_1 = bytes.Clone(swig_r)
+	return swig_r_1
 }
 
 type SwigcptrStruct_SS_redisx_cache_entry uintptr

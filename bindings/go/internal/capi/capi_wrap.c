@@ -305,7 +305,7 @@ static int redisx_go_argv(_goslice_ in, int *argc, const char ***argv, size_t **
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_93eae939d1465615(void *_swig_go_0) {
+void _wrap_Swig_free_capi_d64a9da760277ed5(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -315,7 +315,7 @@ void _wrap_Swig_free_capi_93eae939d1465615(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_93eae939d1465615(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_d64a9da760277ed5(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -328,7 +328,7 @@ void *_wrap_Swig_malloc_capi_93eae939d1465615(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -340,7 +340,7 @@ intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -352,7 +352,7 @@ intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -364,7 +364,7 @@ intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -376,7 +376,7 @@ intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_93eae939d1465615() {
+intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -388,7 +388,7 @@ intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -400,7 +400,7 @@ intgo _wrap_REDISX_FAIL_CLOSED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615() {
+intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -412,7 +412,7 @@ intgo _wrap_REDISX_FAIL_OPEN_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5() {
   int result;
   intgo _swig_go_result;
   
@@ -423,7 +423,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_redisx_version_capi_93eae939d1465615() {
+intgo _wrap_redisx_version_capi_d64a9da760277ed5() {
   int result;
   intgo _swig_go_result;
   
@@ -434,7 +434,7 @@ intgo _wrap_redisx_version_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_version_string_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_version_string_capi_d64a9da760277ed5() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -448,7 +448,7 @@ _gostring_ _wrap_redisx_version_string_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_OK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_OK_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -460,7 +460,7 @@ intgo _wrap_REDISX_OK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_INVALID_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -472,7 +472,7 @@ intgo _wrap_REDISX_ERR_INVALID_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -484,7 +484,7 @@ intgo _wrap_REDISX_ERR_NOMEM_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -496,7 +496,7 @@ intgo _wrap_REDISX_ERR_TIMEOUT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -508,7 +508,7 @@ intgo _wrap_REDISX_ERR_CONNECTION_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -520,7 +520,7 @@ intgo _wrap_REDISX_ERR_CLOSED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_AUTH_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -532,7 +532,7 @@ intgo _wrap_REDISX_ERR_AUTH_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_SERVER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -544,7 +544,7 @@ intgo _wrap_REDISX_ERR_SERVER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -556,7 +556,7 @@ intgo _wrap_REDISX_ERR_PROTOCOL_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -568,7 +568,7 @@ intgo _wrap_REDISX_ERR_LOCKED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -580,7 +580,7 @@ intgo _wrap_REDISX_ERR_NOT_OWNER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -592,7 +592,7 @@ intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -604,7 +604,7 @@ intgo _wrap_REDISX_ERR_EMPTY_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_URL_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -616,7 +616,7 @@ intgo _wrap_REDISX_ERR_URL_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -628,7 +628,7 @@ intgo _wrap_REDISX_ERR_CANCELLED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATUS_MIN__capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -640,7 +640,7 @@ intgo _wrap_REDISX_STATUS_MIN__capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_strerror_capi_93eae939d1465615(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_strerror_capi_d64a9da760277ed5(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -656,7 +656,7 @@ _gostring_ _wrap_redisx_strerror_capi_93eae939d1465615(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_status_name_capi_93eae939d1465615(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_status_name_capi_d64a9da760277ed5(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -672,7 +672,7 @@ _gostring_ _wrap_redisx_status_name_capi_93eae939d1465615(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_last_error_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_last_error_capi_d64a9da760277ed5() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -683,7 +683,7 @@ _gostring_ _wrap_redisx_last_error_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_event_primitive_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_primitive_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -699,7 +699,7 @@ _gostring_ _wrap_redisx_event_primitive_capi_93eae939d1465615(redisx_event *_swi
 }
 
 
-_gostring_ _wrap_redisx_event_operation_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_operation_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -715,7 +715,7 @@ _gostring_ _wrap_redisx_event_operation_capi_93eae939d1465615(redisx_event *_swi
 }
 
 
-intgo _wrap_redisx_event_status_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -728,7 +728,7 @@ intgo _wrap_redisx_event_status_capi_93eae939d1465615(redisx_event *_swig_go_0) 
 }
 
 
-intgo _wrap_redisx_event_fail_open_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -741,7 +741,7 @@ intgo _wrap_redisx_event_fail_open_capi_93eae939d1465615(redisx_event *_swig_go_
 }
 
 
-long long _wrap_redisx_event_duration_ns_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+long long _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -754,7 +754,7 @@ long long _wrap_redisx_event_duration_ns_capi_93eae939d1465615(redisx_event *_sw
 }
 
 
-intgo _wrap_redisx_event_round_trips_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -767,7 +767,7 @@ intgo _wrap_redisx_event_round_trips_capi_93eae939d1465615(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_key_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_key_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -783,7 +783,7 @@ _gostring_ _wrap_redisx_event_key_capi_93eae939d1465615(redisx_event *_swig_go_0
 }
 
 
-_gostring_ _wrap_redisx_event_outcome_capi_93eae939d1465615(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_outcome_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -799,7 +799,7 @@ _gostring_ _wrap_redisx_event_outcome_capi_93eae939d1465615(redisx_event *_swig_
 }
 
 
-intgo _wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -811,7 +811,7 @@ intgo _wrap_REDISX_LOG_DEBUG_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_LOG_INFO_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -823,7 +823,7 @@ intgo _wrap_REDISX_LOG_INFO_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_LOG_WARN_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -835,7 +835,7 @@ intgo _wrap_REDISX_LOG_WARN_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_LOG_ERROR_capi_93eae939d1465615() {
+intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -847,7 +847,7 @@ intgo _wrap_REDISX_LOG_ERROR_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -859,7 +859,7 @@ intgo _wrap_REDISX_STATE_CONNECTED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -871,7 +871,7 @@ intgo _wrap_REDISX_STATE_DISCONNECTED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615() {
+intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -883,7 +883,7 @@ intgo _wrap_REDISX_STATE_RECONNECTING_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -895,7 +895,7 @@ intgo _wrap_REDISX_COUNTER_CALLS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_OK_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -907,7 +907,7 @@ intgo _wrap_REDISX_COUNTER_OK_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -919,7 +919,7 @@ intgo _wrap_REDISX_COUNTER_REJECTED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -931,7 +931,7 @@ intgo _wrap_REDISX_COUNTER_ERRORS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -943,7 +943,7 @@ intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -955,7 +955,7 @@ intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -967,7 +967,7 @@ intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -979,7 +979,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -991,7 +991,7 @@ intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1003,7 +1003,7 @@ intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1015,7 +1015,7 @@ intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1027,7 +1027,7 @@ intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615() {
+intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1039,7 +1039,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_client_stats_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_stats_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_stats *tmp1 = NULL ;
@@ -1055,7 +1055,7 @@ _gostring_ _wrap_redisx_client_stats_capi_93eae939d1465615(redisx_client *_swig_
 }
 
 
-void _wrap_redisx_stats_free_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
+void _wrap_redisx_stats_free_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   
   arg1 = (redisx_stats *)_swig_go_0;
@@ -1065,7 +1065,7 @@ void _wrap_redisx_stats_free_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_stats_series_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1078,7 +1078,7 @@ intgo _wrap_redisx_stats_series_capi_93eae939d1465615(redisx_stats *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_stats_primitive_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1096,7 +1096,7 @@ _gostring_ _wrap_redisx_stats_primitive_capi_93eae939d1465615(redisx_stats *_swi
 }
 
 
-_gostring_ _wrap_redisx_stats_operation_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_operation_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1114,7 +1114,7 @@ _gostring_ _wrap_redisx_stats_operation_capi_93eae939d1465615(redisx_stats *_swi
 }
 
 
-long long _wrap_redisx_stats_counter_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_counter_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   redisx_counter arg3 ;
@@ -1131,7 +1131,7 @@ long long _wrap_redisx_stats_counter_capi_93eae939d1465615(redisx_stats *_swig_g
 }
 
 
-long long _wrap_redisx_stats_client_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_client_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_client_counter arg2 ;
   uint64_t result;
@@ -1146,7 +1146,7 @@ long long _wrap_redisx_stats_client_capi_93eae939d1465615(redisx_stats *_swig_go
 }
 
 
-intgo _wrap_redisx_stats_buckets_capi_93eae939d1465615(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1159,7 +1159,7 @@ intgo _wrap_redisx_stats_buckets_capi_93eae939d1465615(redisx_stats *_swig_go_0)
 }
 
 
-long long _wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int64_t result;
@@ -1174,7 +1174,7 @@ long long _wrap_redisx_stats_bucket_upper_ns_capi_93eae939d1465615(redisx_stats 
 }
 
 
-long long _wrap_redisx_stats_bucket_count_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -1191,7 +1191,7 @@ long long _wrap_redisx_stats_bucket_count_capi_93eae939d1465615(redisx_stats *_s
 }
 
 
-long long _wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+long long _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   double arg3 ;
@@ -1208,7 +1208,7 @@ long long _wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(redisx_stats *_sw
 }
 
 
-_gostring_ _wrap_redisx_options_new_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_options_new_capi_d64a9da760277ed5() {
   redisx_options **arg1 = 0 ;
   redisx_options *tmp1 = NULL ;
   redisx_status result;
@@ -1222,7 +1222,7 @@ _gostring_ _wrap_redisx_options_new_capi_93eae939d1465615() {
 }
 
 
-void _wrap_redisx_options_free_capi_93eae939d1465615(redisx_options *_swig_go_0) {
+void _wrap_redisx_options_free_capi_d64a9da760277ed5(redisx_options *_swig_go_0) {
   redisx_options *arg1 = 0 ;
   
   arg1 = (redisx_options *)_swig_go_0;
@@ -1232,7 +1232,7 @@ void _wrap_redisx_options_free_capi_93eae939d1465615(redisx_options *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_options_set_url_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_url_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1254,7 +1254,7 @@ _gostring_ _wrap_redisx_options_set_url_capi_93eae939d1465615(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_auth_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1285,7 +1285,7 @@ _gostring_ _wrap_redisx_options_set_auth_capi_93eae939d1465615(redisx_options *_
 }
 
 
-_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1300,7 +1300,7 @@ _gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1315,7 +1315,7 @@ _gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_prefix_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1337,7 +1337,7 @@ _gostring_ _wrap_redisx_options_set_prefix_capi_93eae939d1465615(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_connections_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1352,7 +1352,7 @@ _gostring_ _wrap_redisx_options_set_connections_capi_93eae939d1465615(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -1369,7 +1369,7 @@ _gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(r
 }
 
 
-_gostring_ _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;
   redisx_fail_policy arg3 ;
@@ -1386,7 +1386,7 @@ _gostring_ _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1401,7 +1401,7 @@ _gostring_ _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_log_cb arg2 = 0 ;
   redisx_log_level arg3 ;
@@ -1420,7 +1420,7 @@ _gostring_ _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_queue_capi_93eae939d1465615(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   unsigned int arg3 ;
@@ -1437,7 +1437,7 @@ _gostring_ _wrap_redisx_options_set_queue_capi_93eae939d1465615(redisx_options *
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1452,7 +1452,7 @@ _gostring_ _wrap_redisx_options_set_tls_capi_93eae939d1465615(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1474,7 +1474,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1496,7 +1496,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1529,7 +1529,7 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1551,7 +1551,7 @@ _gostring_ _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1566,7 +1566,7 @@ _gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(re
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1581,7 +1581,7 @@ _gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d14656
 }
 
 
-intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1593,7 +1593,7 @@ intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1605,7 +1605,7 @@ intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1617,7 +1617,7 @@ intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1629,7 +1629,7 @@ intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615() {
+intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1641,7 +1641,7 @@ intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_queue_new_capi_93eae939d1465615() {
+_gostring_ _wrap_redisx_queue_new_capi_d64a9da760277ed5() {
   redisx_queue **arg1 = 0 ;
   redisx_queue *tmp1 = NULL ;
   redisx_status result;
@@ -1655,7 +1655,7 @@ _gostring_ _wrap_redisx_queue_new_capi_93eae939d1465615() {
 }
 
 
-void _wrap_redisx_queue_free_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_free_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1665,7 +1665,7 @@ void _wrap_redisx_queue_free_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1678,7 +1678,7 @@ intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_queue_pop_capi_93eae939d1465615(redisx_queue *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_queue_pop_capi_d64a9da760277ed5(redisx_queue *_swig_go_0, intgo _swig_go_1) {
   redisx_item **arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   int arg3 ;
@@ -1696,7 +1696,7 @@ _gostring_ _wrap_redisx_queue_pop_capi_93eae939d1465615(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1706,7 +1706,7 @@ void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(redisx_queue *_swig_go_0)
 }
 
 
-long long _wrap_redisx_queue_size_capi_93eae939d1465615(redisx_queue *_swig_go_0) {
+long long _wrap_redisx_queue_size_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1719,7 +1719,7 @@ long long _wrap_redisx_queue_size_capi_93eae939d1465615(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_item_free_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+void _wrap_redisx_item_free_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   
   arg1 = (redisx_item *)_swig_go_0;
@@ -1729,7 +1729,7 @@ void _wrap_redisx_item_free_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_item_kind result;
   intgo _swig_go_result;
@@ -1742,7 +1742,7 @@ intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-void *_wrap_redisx_item_user_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+void *_wrap_redisx_item_user_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1755,7 +1755,7 @@ void *_wrap_redisx_item_user_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_status_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -1768,7 +1768,7 @@ intgo _wrap_redisx_item_status_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_item_message_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+_gostring_ _wrap_redisx_item_message_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1784,7 +1784,7 @@ _gostring_ _wrap_redisx_item_message_capi_93eae939d1465615(redisx_item *_swig_go
 }
 
 
-intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_log_level result;
   intgo _swig_go_result;
@@ -1797,7 +1797,7 @@ intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(redisx_item *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_item_state_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_conn_state result;
   intgo _swig_go_result;
@@ -1810,7 +1810,7 @@ intgo _wrap_redisx_item_state_capi_93eae939d1465615(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_connection_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1823,7 +1823,7 @@ intgo _wrap_redisx_item_connection_capi_93eae939d1465615(redisx_item *_swig_go_0
 }
 
 
-redisx_event *_wrap_redisx_item_event_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_event *_wrap_redisx_item_event_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_event *result = 0 ;
   redisx_event *_swig_go_result;
@@ -1836,7 +1836,7 @@ redisx_event *_wrap_redisx_item_event_capi_93eae939d1465615(redisx_item *_swig_g
 }
 
 
-redisx_lock *_wrap_redisx_item_take_lock_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_take_lock_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1849,7 +1849,7 @@ redisx_lock *_wrap_redisx_item_take_lock_capi_93eae939d1465615(redisx_item *_swi
 }
 
 
-redisx_lock *_wrap_redisx_item_lock_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_lock_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1862,7 +1862,7 @@ redisx_lock *_wrap_redisx_item_lock_capi_93eae939d1465615(redisx_item *_swig_go_
 }
 
 
-redisx_lock_info *_wrap_redisx_item_lock_info_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_lock_info *_wrap_redisx_item_lock_info_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock_info *result = 0 ;
   redisx_lock_info *_swig_go_result;
@@ -1875,7 +1875,7 @@ redisx_lock_info *_wrap_redisx_item_lock_info_capi_93eae939d1465615(redisx_item 
 }
 
 
-redisx_reply *_wrap_redisx_item_take_reply_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_reply *_wrap_redisx_item_take_reply_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_reply *result = 0 ;
   redisx_reply *_swig_go_result;
@@ -1888,7 +1888,7 @@ redisx_reply *_wrap_redisx_item_take_reply_capi_93eae939d1465615(redisx_item *_s
 }
 
 
-redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_ratelimit_result *result = 0 ;
   redisx_ratelimit_result *_swig_go_result;
@@ -1901,7 +1901,7 @@ redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_93eae939d1
 }
 
 
-redisx_idem *_wrap_redisx_item_take_idem_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+redisx_idem *_wrap_redisx_item_take_idem_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_idem *result = 0 ;
   redisx_idem *_swig_go_result;
@@ -1914,7 +1914,7 @@ redisx_idem *_wrap_redisx_item_take_idem_capi_93eae939d1465615(redisx_item *_swi
 }
 
 
-struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_93eae939d1465615(redisx_item *_swig_go_0) {
+struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_cache_entry *result = 0 ;
   struct redisx_cache_entry *_swig_go_result;
@@ -1927,7 +1927,7 @@ struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_93eae939d1465
 }
 
 
-_gostring_ _wrap_redisx_client_open_capi_93eae939d1465615(redisx_options *_swig_go_0) {
+_gostring_ _wrap_redisx_client_open_capi_d64a9da760277ed5(redisx_options *_swig_go_0) {
   redisx_client **arg1 = 0 ;
   redisx_options *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -1943,7 +1943,7 @@ _gostring_ _wrap_redisx_client_open_capi_93eae939d1465615(redisx_options *_swig_
 }
 
 
-_gostring_ _wrap_redisx_client_open_url_capi_93eae939d1465615(_gostring_ _swig_go_0) {
+_gostring_ _wrap_redisx_client_open_url_capi_d64a9da760277ed5(_gostring_ _swig_go_0) {
   redisx_client **arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -1966,7 +1966,7 @@ _gostring_ _wrap_redisx_client_open_url_capi_93eae939d1465615(_gostring_ _swig_g
 }
 
 
-void _wrap_redisx_client_close_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_close_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -1976,7 +1976,7 @@ void _wrap_redisx_client_close_capi_93eae939d1465615(redisx_client *_swig_go_0) 
 }
 
 
-void _wrap_redisx_client_shutdown_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -1986,7 +1986,7 @@ void _wrap_redisx_client_shutdown_capi_93eae939d1465615(redisx_client *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_cancel_capi_93eae939d1465615(redisx_client *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cancel_capi_d64a9da760277ed5(redisx_client *_swig_go_0, void *_swig_go_1) {
   redisx_client *arg1 = 0 ;
   void *arg2 = 0 ;
   redisx_status result;
@@ -2001,7 +2001,7 @@ _gostring_ _wrap_redisx_cancel_capi_93eae939d1465615(redisx_client *_swig_go_0, 
 }
 
 
-_gostring_ _wrap_redisx_client_prefix_capi_93eae939d1465615(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_prefix_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2017,7 +2017,7 @@ _gostring_ _wrap_redisx_client_prefix_capi_93eae939d1465615(redisx_client *_swig
 }
 
 
-intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2029,7 +2029,7 @@ intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2041,7 +2041,7 @@ intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2053,7 +2053,7 @@ intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2065,7 +2065,7 @@ intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2077,7 +2077,7 @@ intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615() {
+intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2089,7 +2089,7 @@ intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_command_capi_93eae939d1465615(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
+_gostring_ _wrap_redisx_command_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
   redisx_reply **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   int arg3 ;
@@ -2119,7 +2119,7 @@ _gostring_ _wrap_redisx_command_capi_93eae939d1465615(redisx_client *_swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_command_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_command_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   int arg2 ;
   char **arg3 = 0 ;
@@ -2150,7 +2150,7 @@ _gostring_ _wrap_redisx_command_async_capi_93eae939d1465615(redisx_client *_swig
 }
 
 
-void _wrap_redisx_reply_free_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+void _wrap_redisx_reply_free_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   
   arg1 = (redisx_reply *)_swig_go_0;
@@ -2160,7 +2160,7 @@ void _wrap_redisx_reply_free_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   redisx_reply_type result;
   intgo _swig_go_result;
@@ -2173,7 +2173,7 @@ intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(redisx_reply *_swig_go_0)
 }
 
 
-long long _wrap_redisx_reply_integer_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_integer_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2186,7 +2186,7 @@ long long _wrap_redisx_reply_integer_capi_93eae939d1465615(redisx_reply *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_reply_string_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+_goslice_ _wrap_redisx_reply_string_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -2206,7 +2206,7 @@ _goslice_ _wrap_redisx_reply_string_capi_93eae939d1465615(redisx_reply *_swig_go
 }
 
 
-long long _wrap_redisx_reply_elements_capi_93eae939d1465615(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_elements_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2219,7 +2219,7 @@ long long _wrap_redisx_reply_elements_capi_93eae939d1465615(redisx_reply *_swig_
 }
 
 
-redisx_reply *_wrap_redisx_reply_element_capi_93eae939d1465615(redisx_reply *_swig_go_0, long long _swig_go_1) {
+redisx_reply *_wrap_redisx_reply_element_capi_d64a9da760277ed5(redisx_reply *_swig_go_0, long long _swig_go_1) {
   redisx_reply *arg1 = 0 ;
   size_t arg2 ;
   redisx_reply *result = 0 ;
@@ -2234,7 +2234,7 @@ redisx_reply *_wrap_redisx_reply_element_capi_93eae939d1465615(redisx_reply *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2263,7 +2263,7 @@ _gostring_ _wrap_redisx_lock_acquire_capi_93eae939d1465615(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2290,7 +2290,7 @@ _gostring_ _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2320,7 +2320,7 @@ _gostring_ _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(redisx_client *
 }
 
 
-_gostring_ _wrap_redisx_lock_release_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_release_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -2333,7 +2333,7 @@ _gostring_ _wrap_redisx_lock_release_capi_93eae939d1465615(redisx_lock *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_lock_release_async_capi_93eae939d1465615(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2350,7 +2350,7 @@ _gostring_ _wrap_redisx_lock_release_async_capi_93eae939d1465615(redisx_lock *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_capi_93eae939d1465615(redisx_lock *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_lock_extend_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, long long _swig_go_1) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -2365,7 +2365,7 @@ _gostring_ _wrap_redisx_lock_extend_capi_93eae939d1465615(redisx_lock *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_async_capi_93eae939d1465615(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status_cb arg3 = 0 ;
@@ -2384,7 +2384,7 @@ _gostring_ _wrap_redisx_lock_extend_async_capi_93eae939d1465615(redisx_lock *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_lock_lost_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2401,7 +2401,7 @@ _gostring_ _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(redisx_lock *_s
 }
 
 
-void _wrap_redisx_lock_free_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+void _wrap_redisx_lock_free_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   
   arg1 = (redisx_lock *)_swig_go_0;
@@ -2411,7 +2411,7 @@ void _wrap_redisx_lock_free_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_name_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_name_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2427,7 +2427,7 @@ _gostring_ _wrap_redisx_lock_name_capi_93eae939d1465615(redisx_lock *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_lock_token_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_token_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2443,7 +2443,7 @@ _gostring_ _wrap_redisx_lock_token_capi_93eae939d1465615(redisx_lock *_swig_go_0
 }
 
 
-long long _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2456,7 +2456,7 @@ long long _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(redisx_lock *_sw
 }
 
 
-long long _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2469,7 +2469,7 @@ long long _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(redisx_lock *_swig_go_0
 }
 
 
-intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2482,7 +2482,7 @@ intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(redisx_lock *_swig_go
 }
 
 
-intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2495,7 +2495,7 @@ intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_lock_info **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2520,7 +2520,7 @@ _gostring_ _wrap_redisx_lock_inspect_capi_93eae939d1465615(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_lock_info_cb arg3 = 0 ;
@@ -2546,7 +2546,7 @@ _gostring_ _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(redisx_client *
 }
 
 
-void _wrap_redisx_lock_info_free_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   
   arg1 = (redisx_lock_info *)_swig_go_0;
@@ -2556,7 +2556,7 @@ void _wrap_redisx_lock_info_free_capi_93eae939d1465615(redisx_lock_info *_swig_g
 }
 
 
-intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2569,7 +2569,7 @@ intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(redisx_lock_info *_swi
 }
 
 
-long long _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2582,7 +2582,7 @@ long long _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(redisx_lock
 }
 
 
-long long _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2595,7 +2595,7 @@ long long _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(redisx_lock_info *
 }
 
 
-long long _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2608,7 +2608,7 @@ long long _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(redisx
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2620,7 +2620,7 @@ intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2632,7 +2632,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2644,7 +2644,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2656,7 +2656,7 @@ intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615() {
+intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2668,7 +2668,7 @@ intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_limiter_new_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
+_gostring_ _wrap_redisx_limiter_new_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
   redisx_limiter **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2701,7 +2701,7 @@ _gostring_ _wrap_redisx_limiter_new_capi_93eae939d1465615(redisx_client *_swig_g
 }
 
 
-void _wrap_redisx_limiter_free_capi_93eae939d1465615(redisx_limiter *_swig_go_0) {
+void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   
   arg1 = (redisx_limiter *)_swig_go_0;
@@ -2711,7 +2711,7 @@ void _wrap_redisx_limiter_free_capi_93eae939d1465615(redisx_limiter *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   redisx_fail_policy arg2 ;
   redisx_status result;
@@ -2726,7 +2726,7 @@ _gostring_ _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(redisx_lim
 }
 
 
-long long _wrap_redisx_limiter_capacity_capi_93eae939d1465615(redisx_limiter *_swig_go_0) {
+long long _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2739,7 +2739,7 @@ long long _wrap_redisx_limiter_capacity_capi_93eae939d1465615(redisx_limiter *_s
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_limiter_check_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2766,7 +2766,7 @@ _gostring_ _wrap_redisx_limiter_check_capi_93eae939d1465615(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_async_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+_gostring_ _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2794,7 +2794,7 @@ _gostring_ _wrap_redisx_limiter_check_async_capi_93eae939d1465615(redisx_limiter
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2819,7 +2819,7 @@ _gostring_ _wrap_redisx_limiter_peek_capi_93eae939d1465615(redisx_limiter *_swig
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_ratelimit_cb arg3 = 0 ;
@@ -2845,7 +2845,7 @@ _gostring_ _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(redisx_limiter 
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -2867,7 +2867,7 @@ _gostring_ _wrap_redisx_limiter_reset_capi_93eae939d1465615(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_status_cb arg3 = 0 ;
@@ -2893,7 +2893,7 @@ _gostring_ _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(redisx_limiter
 }
 
 
-void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   
   arg1 = (redisx_ratelimit_result *)_swig_go_0;
@@ -2903,7 +2903,7 @@ void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(redisx_ratelimit_r
 }
 
 
-intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2916,7 +2916,7 @@ intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(redisx_ratelim
 }
 
 
-long long _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2929,7 +2929,7 @@ long long _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(redisx_ratel
 }
 
 
-long long _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2942,7 +2942,7 @@ long long _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(redisx_r
 }
 
 
-long long _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2955,7 +2955,7 @@ long long _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(redisx_ra
 }
 
 
-long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2968,7 +2968,7 @@ long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(red
 }
 
 
-intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2981,7 +2981,7 @@ intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(redisx_ratel
 }
 
 
-intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -2993,7 +2993,7 @@ intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3005,7 +3005,7 @@ intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3017,7 +3017,7 @@ intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615() {
 }
 
 
-intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615() {
+intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3029,7 +3029,7 @@ intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615() {
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_idem_begin_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_idem **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3064,7 +3064,7 @@ _gostring_ _wrap_redisx_idem_begin_capi_93eae939d1465615(redisx_client *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_async_capi_93eae939d1465615(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+_gostring_ _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3100,7 +3100,7 @@ _gostring_ _wrap_redisx_idem_begin_async_capi_93eae939d1465615(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_capi_93eae939d1465615(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_idem_complete_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3127,7 +3127,7 @@ _gostring_ _wrap_redisx_idem_complete_capi_93eae939d1465615(redisx_idem *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_async_capi_93eae939d1465615(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3158,7 +3158,7 @@ _gostring_ _wrap_redisx_idem_complete_async_capi_93eae939d1465615(redisx_idem *_
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_fail_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -3171,7 +3171,7 @@ _gostring_ _wrap_redisx_idem_fail_capi_93eae939d1465615(redisx_idem *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_async_capi_93eae939d1465615(redisx_idem *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, void *_swig_go_1) {
   redisx_idem *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3188,7 +3188,7 @@ _gostring_ _wrap_redisx_idem_fail_async_capi_93eae939d1465615(redisx_idem *_swig
 }
 
 
-void _wrap_redisx_idem_free_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+void _wrap_redisx_idem_free_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   
   arg1 = (redisx_idem *)_swig_go_0;
@@ -3198,7 +3198,7 @@ void _wrap_redisx_idem_free_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_idem_state result;
   intgo _swig_go_result;
@@ -3211,7 +3211,7 @@ intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(redisx_idem *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_idem_key_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_key_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3227,7 +3227,7 @@ _gostring_ _wrap_redisx_idem_key_capi_93eae939d1465615(redisx_idem *_swig_go_0) 
 }
 
 
-_goslice_ _wrap_redisx_idem_response_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_response_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3247,7 +3247,7 @@ _goslice_ _wrap_redisx_idem_response_capi_93eae939d1465615(redisx_idem *_swig_go
 }
 
 
-_goslice_ _wrap_redisx_idem_metadata_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3267,7 +3267,7 @@ _goslice_ _wrap_redisx_idem_metadata_capi_93eae939d1465615(redisx_idem *_swig_go
 }
 
 
-long long _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+long long _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3280,7 +3280,7 @@ long long _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(redisx_idem *_swi
 }
 
 
-intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3293,7 +3293,7 @@ intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(redisx_idem *_swig_go_0
 }
 
 
-intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3302,6 +3302,297 @@ intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(redisx_idem *_swig_go
   
   result = (int)redisx_idem_is_fail_open((struct redisx_idem const *)arg1);
   _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  char *arg4 = 0 ;
+  void *arg5 = 0 ;
+  size_t arg6 ;
+  void *arg7 = 0 ;
+  size_t arg8 ;
+  size_t tmp3 = 0 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  
+  arg1 = _swig_go_0.len > 0 ? _swig_go_0.array : NULL;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  
+  temp4 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp4, _swig_go_1.p, _swig_go_1.n);
+  temp4[_swig_go_1.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  arg5 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg6 = (size_t)_swig_go_2.len;
+  
+  
+  arg7 = (void *)(_swig_go_3.len > 0 ? _swig_go_3.array : (void *)"");
+  arg8 = (size_t)_swig_go_3.len;
+  
+  
+  result = (redisx_status)redisx_http_fingerprint(arg1,arg2,arg3,(char const *)arg4,(void const *)arg5,arg6,(void const *)arg7,arg8);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg3);
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_record_key_capi_d64a9da760277ed5(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  char *arg4 = 0 ;
+  void *arg5 = 0 ;
+  size_t arg6 ;
+  size_t tmp3 = 0 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  
+  arg1 = _swig_go_0.len > 0 ? _swig_go_0.array : NULL;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  
+  temp4 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp4, _swig_go_1.p, _swig_go_1.n);
+  temp4[_swig_go_1.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  arg5 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg6 = (size_t)_swig_go_2.len;
+  
+  
+  result = (redisx_status)redisx_http_record_key(arg1,arg2,arg3,(char const *)arg4,(void const *)arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg3);
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_metadata_capi_d64a9da760277ed5(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  int arg4 ;
+  void *arg5 = 0 ;
+  size_t arg6 ;
+  size_t tmp3 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  
+  arg1 = _swig_go_0.len > 0 ? _swig_go_0.array : NULL;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  arg4 = (int)_swig_go_1; 
+  
+  arg5 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg6 = (size_t)_swig_go_2.len;
+  
+  
+  result = (redisx_status)redisx_http_metadata(arg1,arg2,arg3,arg4,(void const *)arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg3);
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(intgo _swig_go_0) {
+  int arg1 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (int)_swig_go_0; 
+  
+  result = (int)redisx_http_status_is_stored(arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_key_required_capi_d64a9da760277ed5() {
+  redisx_http_response **arg1 = 0 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  
+  result = (redisx_status)redisx_http_key_required(arg1);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5() {
+  redisx_http_response **arg1 = 0 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  
+  result = (redisx_status)redisx_http_key_invalid(arg1);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+  redisx_http_response **arg1 = 0 ;
+  redisx_idem_state arg2 ;
+  int64_t arg3 ;
+  void *arg4 = 0 ;
+  size_t arg5 ;
+  void *arg6 = 0 ;
+  size_t arg7 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_idem_state)_swig_go_0; 
+  arg3 = (int64_t)_swig_go_1; 
+  
+  arg4 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg5 = (size_t)_swig_go_2.len;
+  
+  
+  arg6 = (void *)(_swig_go_3.len > 0 ? _swig_go_3.array : (void *)"");
+  arg7 = (size_t)_swig_go_3.len;
+  
+  
+  result = (redisx_status)redisx_http_idem_answer(arg1,arg2,arg3,(void const *)arg4,arg5,(void const *)arg6,arg7);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+  redisx_http_response **arg1 = 0 ;
+  int arg2 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  int64_t arg6 ;
+  redisx_http_response *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (int)_swig_go_0; 
+  arg3 = (int64_t)_swig_go_1; 
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
+  arg6 = (int64_t)_swig_go_4; 
+  
+  result = (redisx_status)redisx_http_ratelimit_answer(arg1,arg2,arg3,arg4,arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  redisx_http_response_free(arg1);
+  
+}
+
+
+intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  result = (int)redisx_http_response_status((struct redisx_http_response const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  result = redisx_http_response_header_count((struct redisx_http_response const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+  redisx_http_response *arg1 = 0 ;
+  size_t arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_http_response_header_name((struct redisx_http_response const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+  redisx_http_response *arg1 = 0 ;
+  size_t arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_http_response *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_http_response_header_value((struct redisx_http_response const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_http_response_body_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+  redisx_http_response *arg1 = 0 ;
+  size_t *arg2 = 0 ;
+  size_t tmp2 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg2 = &tmp2;
+  arg1 = (redisx_http_response *)_swig_go_0;
+  
+  result = (char *)redisx_http_response_body((struct redisx_http_response const *)arg1,arg2);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = (intgo)*arg2;
+  _swig_go_result.cap = (intgo)*arg2;
+  
   return _swig_go_result;
 }
 

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, NamedTuple, Op
 
 from . import _rawc as _c
 from ._errors import make_error
-from ._util import ceil_seconds
 
 if TYPE_CHECKING:  # pragma: no cover
     from ._client import Client
@@ -64,14 +63,12 @@ class RateLimitResult(NamedTuple):
         X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Reset (whole
         seconds from now, rounded up) and, only when denied, Retry-After
         (whole seconds, at least 1)."""
-        out = {
-            "X-RateLimit-Limit": str(self.limit),
-            "X-RateLimit-Remaining": str(self.remaining),
-            "X-RateLimit-Reset": str(ceil_seconds(self.reset_ms)),
-        }
-        if not self.allowed:
-            out["Retry-After"] = str(max(1, ceil_seconds(self.retry_after_ms)))
-        return out
+        # The rule is the core's (redisx_http_ratelimit_answer), as in every
+        # language; the 429's own Content-Type is not one of these headers.
+        _, headers, _ = _c.redisx_http_ratelimit_answer(int(bool(self.allowed)), int(self.limit),
+                                                        int(self.remaining), int(self.reset_ms),
+                                                        max(0, int(self.retry_after_ms)))
+        return {k: v for k, v in headers if k != "Content-Type"}
 
 
 def rate_limit_headers(result: RateLimitResult) -> Dict[str, str]:

@@ -13,7 +13,7 @@ from typing import Any, Awaitable, Callable, Dict, List, MutableMapping, Optiona
 from urllib.parse import quote
 
 from . import http as _http
-from ._errors import RedisxError
+from ._errors import InvalidArgument, RedisxError
 from ._ratelimit import Limiter
 
 log = logging.getLogger("redisx")
@@ -126,8 +126,12 @@ class IdempotencyMiddleware:
                 break
         body = b"".join(chunks)
         fp = _http.fingerprint(scope.get("method", "GET"), request_target(scope), body)
-        rec = await self.client.idempotency_begin_async(_http.record_key(value, self.namespace), fp,
-                                                        lease=self.lease, wait=self.wait, ttl=self.ttl)
+        try:
+            rec = await self.client.idempotency_begin_async(_http.record_key(value, self.namespace), fp,
+                                                            lease=self.lease, wait=self.wait, ttl=self.ttl)
+        except InvalidArgument:
+            await _respond(send, _http.key_invalid())
+            return
         early = _http.answer_without_handler(rec)
         if early is not None:
             await _respond(send, early)
@@ -161,12 +165,12 @@ class IdempotencyMiddleware:
         status = int(start.get("status", 200))
         headers = list(start.get("headers", []))
         data = b"".join(parts)
-        if status >= 500:
+        meta = _http.stored_metadata(status, _http.header_value(headers, "content-type"))
+        if not _http.is_stored(status) or meta is None:
             await _quietly(rec.fail_async())
         else:
             try:
-                await rec.complete_async(data, _http.response_metadata(status, _http.header_value(headers,
-                                                                                                 "content-type")))
+                await rec.complete_async(data, meta)
             except RedisxError as e:  # the work ran; its response still goes out
                 log.warning("redisx: idempotency record %r not completed: %s", rec.key, e)
         await send({"type": "http.response.start", "status": status, "headers": headers})

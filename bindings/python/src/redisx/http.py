@@ -1,5 +1,10 @@
 """The HTTP rules shared by every redisx language (framework-neutral).
 
+The rules themselves live in the C core (redisx/http.h, core/http.c; the
+contract is docs/KEYS.md, "HTTP"): this module only hands them Python
+values, so WSGI, ASGI, Express/NestJS and net/http answer byte for byte the
+same.
+
 Rate limits (``rate_limit_headers``): X-RateLimit-Limit = limit,
 X-RateLimit-Remaining = remaining, X-RateLimit-Reset = ceil(reset_ms/1000),
 Retry-After = max(1, ceil(retry_after_ms/1000)) only when denied; a denied
@@ -7,33 +12,33 @@ request gets 429 and the body "Too Many Requests".
 
 Idempotency (IETF draft "The Idempotency-Key HTTP Header Field"):
 - header ``Idempotency-Key``; absent → the handler runs normally (or 400
-  when the key is required);
+  when the key is required); a key the store refuses (too long) → 400;
 - record key = namespace + ":" + header value (the value alone without a
   namespace);
 - fingerprint = SHA-256 (the raw 32 bytes) of
   METHOD + "\\n" + path-with-query + "\\n" + body;
 - NEW → the handler runs; status < 500 → the body is stored as the response
-  and ``{"status":<int>,"content_type":"<type or empty>"}`` (compact JSON) as
-  the metadata; status >= 500 or an exception → the record is failed so that
-  a retry runs;
+  and ``{"status":<int>,"content_type":"<type or empty>"}`` (compact JSON,
+  only quote and backslash escaped) as the metadata; status >= 500 or an
+  exception → the record is failed so that a retry runs;
 - IN_PROGRESS → 409 with Retry-After = max(1, ceil(remaining_ms/1000));
   MISMATCH → 422; COMPLETED → the stored status, Content-Type and body, plus
   ``Idempotent-Replayed: true``.
 
-Responses stored by one language replay in the others. redisx.wsgi and
-redisx.asgi hold the middleware built on these functions.
+Header values are str holding one character per byte (Latin-1, as WSGI and
+ASGI carry them). Responses stored by one language replay in the others.
+redisx.wsgi and redisx.asgi hold the middleware built on these functions.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from http import HTTPStatus
 from typing import Any, Dict, List, Optional, Tuple, Union
 
+from . import _rawc as _c
+from ._errors import RedisxError
 from ._idempotency import IdempotencyRecord, IdempotencyState
 from ._ratelimit import RateLimitResult
-from ._util import ceil_seconds
 
 IDEMPOTENCY_KEY_HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -47,7 +52,7 @@ DEFAULT_WAIT = 0.0
 #: (status, [(header, value)], body)
 Response = Tuple[int, List[Tuple[str, str]], bytes]
 
-_TEXT = "text/plain; charset=utf-8"
+_STATE = {s: getattr(_c, "REDISX_IDEM_" + s.name) for s in IdempotencyState}
 
 
 def rate_limit_headers(result: RateLimitResult) -> Dict[str, str]:
@@ -57,68 +62,89 @@ def rate_limit_headers(result: RateLimitResult) -> Dict[str, str]:
 
 def too_many_requests(result: RateLimitResult) -> Response:
     """The 429 response of a denied check."""
-    return 429, [*result.headers().items(), ("Content-Type", _TEXT)], TOO_MANY_REQUESTS_BODY
+    r = _c.redisx_http_ratelimit_answer(0, int(result.limit), int(result.remaining), int(result.reset_ms),
+                                        max(0, int(result.retry_after_ms)))
+    return r[0], list(r[1]), r[2]
 
 
 def record_key(value: str, namespace: Optional[str] = None) -> str:
-    """The idempotency record key of a header value."""
-    return f"{namespace}:{value}" if namespace else value
+    """The idempotency record key of a header value (InvalidArgument when it
+    is empty or the key would be too long)."""
+    key = _c.redisx_http_record_key(namespace or None, value.encode("utf-8", "surrogateescape"))
+    return key.decode("utf-8", "surrogateescape")
 
 
 def fingerprint(method: str, target: Union[str, bytes], body: bytes) -> bytes:
     """SHA-256 (32 raw bytes) of METHOD (upper case) + "\\n" + path-with-query + "\\n" + body."""
-    h = hashlib.sha256()
-    h.update(method.upper().encode("ascii", "surrogateescape"))
-    h.update(b"\n")
-    h.update(target if isinstance(target, bytes) else target.encode("utf-8", "surrogateescape"))
-    h.update(b"\n")
-    h.update(body)
-    return h.digest()
+    return _c.redisx_http_fingerprint(method.encode("ascii", "surrogateescape"),
+                                      target if isinstance(target, bytes) else target.encode("utf-8", "surrogateescape"),
+                                      body)
 
 
-def response_metadata(status: int, content_type: Optional[str]) -> bytes:
-    """The metadata stored with a response: compact JSON, this key order."""
-    return json.dumps({"status": int(status), "content_type": content_type or ""},
-                      separators=(",", ":")).encode("utf-8")
+def response_metadata(status: int, content_type: Union[str, bytes, None]) -> bytes:
+    """The metadata stored with a response: compact JSON, this key order
+    (a str content type is taken as UTF-8; bytes as they are)."""
+    if isinstance(content_type, str):
+        content_type = content_type.encode("utf-8", "surrogateescape")
+    return _c.redisx_http_metadata(int(status), content_type or b"")
 
 
 def parse_metadata(metadata: bytes) -> Tuple[int, str]:
-    """(status, content type) of stored metadata (200 and "" when absent)."""
-    try:
-        meta: Any = json.loads(metadata) if metadata else {}
-    except ValueError:
-        meta = {}
-    if not isinstance(meta, dict):
-        meta = {}
-    status = meta.get("status", 200)
-    content_type = meta.get("content_type", "")
-    return (status if isinstance(status, int) and 100 <= status <= 999 else 200,
-            content_type if isinstance(content_type, str) else "")
+    """(status, content type) of stored metadata (200 and "" when it is not
+    the metadata of an HTTP helper)."""
+    status, headers, _ = _c.redisx_http_idem_answer(_c.REDISX_IDEM_COMPLETED, 0, metadata or b"", b"")
+    content_type = next((v for k, v in headers if k == "Content-Type"), "")
+    return status, content_type.encode("latin-1").decode("utf-8", "surrogateescape")
 
 
 def retry_after_seconds(remaining_ms: int) -> int:
     """max(1, ceil(remaining_ms / 1000))."""
-    return max(1, ceil_seconds(remaining_ms))
+    _, headers, _ = _c.redisx_http_idem_answer(_c.REDISX_IDEM_IN_PROGRESS, int(remaining_ms), None, None)
+    return int(dict(headers)["Retry-After"])
 
 
 def key_required() -> Response:
-    return 400, [("Content-Type", _TEXT)], b"Idempotency-Key header required"
+    """400: the Idempotency-Key header is missing and required."""
+    return _c.redisx_http_key_required()
+
+
+def key_invalid() -> Response:
+    """400: the store refused the Idempotency-Key (e.g. too long)."""
+    return _c.redisx_http_key_invalid()
 
 
 def answer_without_handler(rec: IdempotencyRecord) -> Optional[Response]:
     """The response for a record that is not NEW (replay, 409, 422); None
     when the handler must run."""
     if rec.state is IdempotencyState.COMPLETED:
-        status, content_type = parse_metadata(rec.metadata)
-        headers = [("Content-Type", content_type)] if content_type else []
-        headers.append((REPLAYED_HEADER, "true"))
-        return status, headers, rec.response
-    if rec.state is IdempotencyState.IN_PROGRESS:
-        return (409, [("Content-Type", _TEXT), ("Retry-After", str(retry_after_seconds(rec.remaining_ms)))],
-                b"A request with this Idempotency-Key is being processed")
-    if rec.state is IdempotencyState.MISMATCH:
-        return 422, [("Content-Type", _TEXT)], b"Idempotency-Key reused with another request"
-    return None
+        return _c.redisx_http_idem_answer(_c.REDISX_IDEM_COMPLETED, 0, rec.metadata, rec.response)
+    return _c.redisx_http_idem_answer(_STATE[rec.state], int(rec.remaining_ms), None, None)
+
+
+def is_stored(status: int) -> bool:
+    """Whether a handler's response of this status is stored (< 500) or the
+    record is failed so that a retry runs."""
+    return bool(_c.redisx_http_status_is_stored(int(status)))
+
+
+def stored_metadata(status: int, content_type: Optional[str]) -> Optional[bytes]:
+    """The metadata of a captured response whose Content-Type header value
+    came from WSGI/ASGI (one character per byte); None when the core refuses
+    it (a content type no header of another language could carry), so that
+    the record is failed rather than stored differently."""
+    try:
+        return _c.redisx_http_metadata(int(status), _wire(content_type or ""))
+    except RedisxError:
+        return None
+
+
+def _wire(value: str) -> bytes:
+    """A header value's bytes: Latin-1 as WSGI/ASGI decode them, UTF-8 for
+    text that Latin-1 cannot hold."""
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8", "surrogateescape")
 
 
 def status_line(status: int) -> str:
@@ -152,5 +178,9 @@ __all__ = [
     "parse_metadata",
     "retry_after_seconds",
     "answer_without_handler",
+    "key_required",
+    "key_invalid",
+    "is_stored",
+    "stored_metadata",
     "status_line",
 ]

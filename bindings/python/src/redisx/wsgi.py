@@ -13,7 +13,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Union
 from urllib.parse import quote
 
 from . import http as _http
-from ._errors import RedisxError
+from ._errors import InvalidArgument, RedisxError
 from ._ratelimit import Limiter
 
 log = logging.getLogger("redisx")
@@ -120,8 +120,11 @@ class IdempotencyMiddleware:
         environ["wsgi.input"] = io.BytesIO(body)
         environ["CONTENT_LENGTH"] = str(len(body))
         fp = _http.fingerprint(environ.get("REQUEST_METHOD", "GET"), request_target(environ), body)
-        rec = self.client.idempotency_begin(_http.record_key(value, self.namespace), fp, lease=self.lease,
-                                            wait=self.wait, ttl=self.ttl)
+        try:
+            rec = self.client.idempotency_begin(_http.record_key(value, self.namespace), fp, lease=self.lease,
+                                                wait=self.wait, ttl=self.ttl)
+        except InvalidArgument:
+            return _respond(start_response, _http.key_invalid())
         early = _http.answer_without_handler(rec)
         if early is not None:
             return _respond(start_response, early)
@@ -152,11 +155,12 @@ class IdempotencyMiddleware:
         status_str, headers = captured
         status = int(status_str.split(None, 1)[0])
         data = b"".join(parts)
-        if status >= 500:
+        meta = _http.stored_metadata(status, _http.header_value(headers, "Content-Type"))
+        if not _http.is_stored(status) or meta is None:
             _quietly(rec.fail)
         else:
             try:
-                rec.complete(data, _http.response_metadata(status, _http.header_value(headers, "Content-Type")))
+                rec.complete(data, meta)
             except RedisxError as e:  # the work ran; its response still goes out
                 log.warning("redisx: idempotency record %r not completed: %s", rec.key, e)
         start_response(status_str, headers)

@@ -15,5 +15,6 @@
 #include "redisx/idempotency.h"
 #include "redisx/stream.h"
 #include "redisx/cache.h"
+#include "redisx/http.h"
 
 #endif

@@ -52,17 +52,17 @@ typedef _gostring_ swig_type_20;
 typedef _gostring_ swig_type_21;
 typedef _gostring_ swig_type_22;
 typedef _gostring_ swig_type_23;
-typedef long long swig_type_24;
+typedef _gostring_ swig_type_24;
 typedef _gostring_ swig_type_25;
 typedef long long swig_type_26;
 typedef _gostring_ swig_type_27;
-typedef _gostring_ swig_type_28;
+typedef long long swig_type_28;
 typedef _gostring_ swig_type_29;
 typedef _gostring_ swig_type_30;
-typedef long long swig_type_31;
-typedef long long swig_type_32;
-typedef _gostring_ swig_type_33;
-typedef _gostring_ swig_type_34;
+typedef _gostring_ swig_type_31;
+typedef _gostring_ swig_type_32;
+typedef long long swig_type_33;
+typedef long long swig_type_34;
 typedef _gostring_ swig_type_35;
 typedef _gostring_ swig_type_36;
 typedef _gostring_ swig_type_37;
@@ -79,99 +79,101 @@ typedef _gostring_ swig_type_47;
 typedef _gostring_ swig_type_48;
 typedef _gostring_ swig_type_49;
 typedef _gostring_ swig_type_50;
-typedef long long swig_type_51;
+typedef _gostring_ swig_type_51;
 typedef _gostring_ swig_type_52;
-typedef _gostring_ swig_type_53;
+typedef long long swig_type_53;
 typedef _gostring_ swig_type_54;
 typedef _gostring_ swig_type_55;
 typedef _gostring_ swig_type_56;
 typedef _gostring_ swig_type_57;
 typedef _gostring_ swig_type_58;
-typedef _goslice_ swig_type_59;
+typedef _gostring_ swig_type_59;
 typedef _gostring_ swig_type_60;
 typedef _goslice_ swig_type_61;
-typedef long long swig_type_62;
+typedef _gostring_ swig_type_62;
 typedef _goslice_ swig_type_63;
 typedef long long swig_type_64;
-typedef long long swig_type_65;
-typedef _gostring_ swig_type_66;
-typedef _gostring_ swig_type_67;
-typedef long long swig_type_68;
-typedef long long swig_type_69;
-typedef _gostring_ swig_type_70;
-typedef _gostring_ swig_type_71;
-typedef long long swig_type_72;
+typedef _goslice_ swig_type_65;
+typedef long long swig_type_66;
+typedef long long swig_type_67;
+typedef _gostring_ swig_type_68;
+typedef _gostring_ swig_type_69;
+typedef long long swig_type_70;
+typedef long long swig_type_71;
+typedef _gostring_ swig_type_72;
 typedef _gostring_ swig_type_73;
-typedef _gostring_ swig_type_74;
-typedef long long swig_type_75;
-typedef long long swig_type_76;
-typedef _gostring_ swig_type_77;
-typedef _gostring_ swig_type_78;
+typedef long long swig_type_74;
+typedef _gostring_ swig_type_75;
+typedef _gostring_ swig_type_76;
+typedef long long swig_type_77;
+typedef long long swig_type_78;
 typedef _gostring_ swig_type_79;
-typedef long long swig_type_80;
+typedef _gostring_ swig_type_80;
 typedef _gostring_ swig_type_81;
 typedef long long swig_type_82;
 typedef _gostring_ swig_type_83;
-typedef _gostring_ swig_type_84;
+typedef long long swig_type_84;
 typedef _gostring_ swig_type_85;
-typedef long long swig_type_86;
-typedef long long swig_type_87;
-typedef _gostring_ swig_type_88;
-typedef _gostring_ swig_type_89;
+typedef _gostring_ swig_type_86;
+typedef _gostring_ swig_type_87;
+typedef long long swig_type_88;
+typedef long long swig_type_89;
 typedef _gostring_ swig_type_90;
 typedef _gostring_ swig_type_91;
-typedef long long swig_type_92;
-typedef long long swig_type_93;
+typedef _gostring_ swig_type_92;
+typedef _gostring_ swig_type_93;
 typedef long long swig_type_94;
-typedef _gostring_ swig_type_95;
-typedef _gostring_ swig_type_96;
-typedef long long swig_type_97;
-typedef long long swig_type_98;
+typedef long long swig_type_95;
+typedef long long swig_type_96;
+typedef _gostring_ swig_type_97;
+typedef _gostring_ swig_type_98;
 typedef long long swig_type_99;
-typedef _gostring_ swig_type_100;
+typedef long long swig_type_100;
 typedef long long swig_type_101;
 typedef _gostring_ swig_type_102;
-typedef _gostring_ swig_type_103;
-typedef long long swig_type_104;
+typedef long long swig_type_103;
+typedef _gostring_ swig_type_104;
 typedef _gostring_ swig_type_105;
-typedef _gostring_ swig_type_106;
-typedef long long swig_type_107;
+typedef long long swig_type_106;
+typedef _gostring_ swig_type_107;
 typedef _gostring_ swig_type_108;
-typedef _gostring_ swig_type_109;
+typedef long long swig_type_109;
 typedef _gostring_ swig_type_110;
 typedef _gostring_ swig_type_111;
 typedef _gostring_ swig_type_112;
 typedef _gostring_ swig_type_113;
 typedef _gostring_ swig_type_114;
 typedef _gostring_ swig_type_115;
-typedef long long swig_type_116;
-typedef long long swig_type_117;
+typedef _gostring_ swig_type_116;
+typedef _gostring_ swig_type_117;
 typedef long long swig_type_118;
 typedef long long swig_type_119;
-typedef _gostring_ swig_type_120;
-typedef _gostring_ swig_type_121;
-typedef _goslice_ swig_type_122;
-typedef long long swig_type_123;
-typedef long long swig_type_124;
-typedef _gostring_ swig_type_125;
-typedef _gostring_ swig_type_126;
-typedef _goslice_ swig_type_127;
-typedef long long swig_type_128;
-typedef long long swig_type_129;
-typedef _gostring_ swig_type_130;
-typedef _goslice_ swig_type_131;
-typedef _goslice_ swig_type_132;
-typedef long long swig_type_133;
-typedef _gostring_ swig_type_134;
-typedef _goslice_ swig_type_135;
-typedef _goslice_ swig_type_136;
-typedef long long swig_type_137;
-typedef _gostring_ swig_type_138;
-typedef _gostring_ swig_type_139;
+typedef long long swig_type_120;
+typedef long long swig_type_121;
+typedef _gostring_ swig_type_122;
+typedef _gostring_ swig_type_123;
+typedef _goslice_ swig_type_124;
+typedef long long swig_type_125;
+typedef long long swig_type_126;
+typedef _gostring_ swig_type_127;
+typedef _gostring_ swig_type_128;
+typedef _goslice_ swig_type_129;
+typedef long long swig_type_130;
+typedef long long swig_type_131;
+typedef _gostring_ swig_type_132;
+typedef _goslice_ swig_type_133;
+typedef _goslice_ swig_type_134;
+typedef long long swig_type_135;
+typedef _gostring_ swig_type_136;
+typedef _goslice_ swig_type_137;
+typedef _goslice_ swig_type_138;
+typedef long long swig_type_139;
 typedef _gostring_ swig_type_140;
-typedef _goslice_ swig_type_141;
-typedef _goslice_ swig_type_142;
-typedef long long swig_type_143;
+typedef _gostring_ swig_type_141;
+typedef _gostring_ swig_type_142;
+typedef _goslice_ swig_type_143;
+typedef _goslice_ swig_type_144;
+typedef long long swig_type_145;
 extern void _wrap_Swig_free_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_93eae939d1465615(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_93eae939d1465615(void);
@@ -243,39 +245,40 @@ extern swig_type_16 _wrap_redisx_stats_quantile_ns_capi_93eae939d1465615(uintptr
 extern swig_type_17 _wrap_redisx_options_new_capi_93eae939d1465615(void);
 extern void _wrap_redisx_options_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_type_18 _wrap_redisx_options_set_url_capi_93eae939d1465615(uintptr_t arg1, swig_type_19 arg2);
-extern swig_type_20 _wrap_redisx_options_set_auth_capi_93eae939d1465615(uintptr_t arg1, swig_type_21 arg2, swig_type_22 arg3);
-extern swig_type_23 _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_26 arg2);
-extern swig_type_27 _wrap_redisx_options_set_prefix_capi_93eae939d1465615(uintptr_t arg1, swig_type_28 arg2);
-extern swig_type_29 _wrap_redisx_options_set_connections_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_30 _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_31 arg2, swig_type_32 arg3);
-extern swig_type_33 _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_34 _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_35 _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_36 _wrap_redisx_options_set_queue_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_37 _wrap_redisx_options_set_tls_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_38 _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(uintptr_t arg1, swig_type_39 arg2);
-extern swig_type_40 _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(uintptr_t arg1, swig_type_41 arg2);
-extern swig_type_42 _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
-extern swig_type_45 _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(uintptr_t arg1, swig_type_46 arg2);
-extern swig_type_47 _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_48 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_20 _wrap_redisx_options_set_cluster_seeds_capi_93eae939d1465615(uintptr_t arg1, swig_type_21 arg2);
+extern swig_type_22 _wrap_redisx_options_set_auth_capi_93eae939d1465615(uintptr_t arg1, swig_type_23 arg2, swig_type_24 arg3);
+extern swig_type_25 _wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_26 arg2);
+extern swig_type_27 _wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_28 arg2);
+extern swig_type_29 _wrap_redisx_options_set_prefix_capi_93eae939d1465615(uintptr_t arg1, swig_type_30 arg2);
+extern swig_type_31 _wrap_redisx_options_set_connections_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_32 _wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_type_35 _wrap_redisx_options_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_36 _wrap_redisx_options_set_event_keys_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_37 _wrap_redisx_options_set_log_cb_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_38 _wrap_redisx_options_set_queue_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_39 _wrap_redisx_options_set_tls_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_40 _wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(uintptr_t arg1, swig_type_41 arg2);
+extern swig_type_42 _wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(uintptr_t arg1, swig_type_43 arg2);
+extern swig_type_44 _wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3);
+extern swig_type_47 _wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(uintptr_t arg1, swig_type_48 arg2);
+extern swig_type_49 _wrap_redisx_options_set_tls_verify_hostname_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_50 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_93eae939d1465615(void);
-extern swig_type_49 _wrap_redisx_queue_new_capi_93eae939d1465615(void);
+extern swig_type_51 _wrap_redisx_queue_new_capi_93eae939d1465615(void);
 extern void _wrap_redisx_queue_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_queue_fd_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_50 _wrap_redisx_queue_pop_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_52 _wrap_redisx_queue_pop_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_queue_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_51 _wrap_redisx_queue_size_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_53 _wrap_redisx_queue_size_capi_93eae939d1465615(uintptr_t arg1);
 extern void _wrap_redisx_item_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_kind_of_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_user_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_status_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_52 _wrap_redisx_item_message_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_54 _wrap_redisx_item_message_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_log_level_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_state_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_connection_capi_93eae939d1465615(uintptr_t arg1);
@@ -286,86 +289,86 @@ extern uintptr_t _wrap_redisx_item_lock_info_capi_93eae939d1465615(uintptr_t arg
 extern uintptr_t _wrap_redisx_item_take_reply_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_93eae939d1465615(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_idem_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_53 _wrap_redisx_client_open_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_54 _wrap_redisx_client_open_url_capi_93eae939d1465615(swig_type_55 arg1);
+extern swig_type_55 _wrap_redisx_client_open_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_56 _wrap_redisx_client_open_url_capi_93eae939d1465615(swig_type_57 arg1);
 extern void _wrap_redisx_client_close_capi_93eae939d1465615(uintptr_t arg1);
 extern void _wrap_redisx_client_shutdown_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_56 _wrap_redisx_cancel_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_57 _wrap_redisx_client_prefix_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_58 _wrap_redisx_cancel_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_59 _wrap_redisx_client_prefix_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_93eae939d1465615(void);
-extern swig_type_58 _wrap_redisx_command_capi_93eae939d1465615(uintptr_t arg1, swig_type_59 arg2);
-extern swig_type_60 _wrap_redisx_command_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_61 arg2, uintptr_t arg3);
+extern swig_type_60 _wrap_redisx_command_capi_93eae939d1465615(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_redisx_command_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_63 arg2, uintptr_t arg3);
 extern void _wrap_redisx_reply_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_reply_type_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_62 _wrap_redisx_reply_integer_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_63 _wrap_redisx_reply_string_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_64 _wrap_redisx_reply_elements_capi_93eae939d1465615(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_93eae939d1465615(uintptr_t arg1, swig_type_65 arg2);
-extern swig_type_66 _wrap_redisx_lock_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_67 arg2, swig_type_68 arg3, swig_type_69 arg4);
-extern swig_type_70 _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_71 arg2, swig_type_72 arg3);
-extern swig_type_73 _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3, swig_type_76 arg4, uintptr_t arg5);
-extern swig_type_77 _wrap_redisx_lock_release_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_78 _wrap_redisx_lock_release_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_79 _wrap_redisx_lock_extend_capi_93eae939d1465615(uintptr_t arg1, swig_type_80 arg2);
-extern swig_type_81 _wrap_redisx_lock_extend_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_82 arg2, uintptr_t arg3);
-extern swig_type_83 _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_64 _wrap_redisx_reply_integer_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_reply_string_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_66 _wrap_redisx_reply_elements_capi_93eae939d1465615(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_93eae939d1465615(uintptr_t arg1, swig_type_67 arg2);
+extern swig_type_68 _wrap_redisx_lock_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_69 arg2, swig_type_70 arg3, swig_type_71 arg4);
+extern swig_type_72 _wrap_redisx_lock_try_acquire_capi_93eae939d1465615(uintptr_t arg1, swig_type_73 arg2, swig_type_74 arg3);
+extern swig_type_75 _wrap_redisx_lock_acquire_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3, swig_type_78 arg4, uintptr_t arg5);
+extern swig_type_79 _wrap_redisx_lock_release_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_80 _wrap_redisx_lock_release_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_81 _wrap_redisx_lock_extend_capi_93eae939d1465615(uintptr_t arg1, swig_type_82 arg2);
+extern swig_type_83 _wrap_redisx_lock_extend_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_84 arg2, uintptr_t arg3);
+extern swig_type_85 _wrap_redisx_lock_start_renewal_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_lock_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_84 _wrap_redisx_lock_name_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_85 _wrap_redisx_lock_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_86 _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_87 _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_86 _wrap_redisx_lock_name_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_87 _wrap_redisx_lock_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_88 _wrap_redisx_lock_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_89 _wrap_redisx_lock_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_lost_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_88 _wrap_redisx_lock_inspect_capi_93eae939d1465615(uintptr_t arg1, swig_type_89 arg2);
-extern swig_type_90 _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_91 arg2, uintptr_t arg3);
+extern swig_type_90 _wrap_redisx_lock_inspect_capi_93eae939d1465615(uintptr_t arg1, swig_type_91 arg2);
+extern swig_type_92 _wrap_redisx_lock_inspect_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_93 arg2, uintptr_t arg3);
 extern void _wrap_redisx_lock_info_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_info_locked_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_92 _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_94 _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_94 _wrap_redisx_lock_info_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_95 _wrap_redisx_lock_info_ttl_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_96 _wrap_redisx_lock_info_last_fencing_token_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_93eae939d1465615(void);
-extern swig_type_95 _wrap_redisx_limiter_new_capi_93eae939d1465615(uintptr_t arg1, swig_type_96 arg2, swig_intgo arg3, swig_type_97 arg4, swig_type_98 arg5, swig_type_99 arg6);
+extern swig_type_97 _wrap_redisx_limiter_new_capi_93eae939d1465615(uintptr_t arg1, swig_type_98 arg2, swig_intgo arg3, swig_type_99 arg4, swig_type_100 arg5, swig_type_101 arg6);
 extern void _wrap_redisx_limiter_free_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_100 _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_101 _wrap_redisx_limiter_capacity_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_limiter_check_capi_93eae939d1465615(uintptr_t arg1, swig_type_103 arg2, swig_type_104 arg3);
-extern swig_type_105 _wrap_redisx_limiter_check_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3, uintptr_t arg4);
-extern swig_type_108 _wrap_redisx_limiter_peek_capi_93eae939d1465615(uintptr_t arg1, swig_type_109 arg2);
-extern swig_type_110 _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_111 arg2, uintptr_t arg3);
-extern swig_type_112 _wrap_redisx_limiter_reset_capi_93eae939d1465615(uintptr_t arg1, swig_type_113 arg2);
-extern swig_type_114 _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_115 arg2, uintptr_t arg3);
+extern swig_type_102 _wrap_redisx_limiter_set_fail_policy_capi_93eae939d1465615(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_103 _wrap_redisx_limiter_capacity_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_104 _wrap_redisx_limiter_check_capi_93eae939d1465615(uintptr_t arg1, swig_type_105 arg2, swig_type_106 arg3);
+extern swig_type_107 _wrap_redisx_limiter_check_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_108 arg2, swig_type_109 arg3, uintptr_t arg4);
+extern swig_type_110 _wrap_redisx_limiter_peek_capi_93eae939d1465615(uintptr_t arg1, swig_type_111 arg2);
+extern swig_type_112 _wrap_redisx_limiter_peek_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_113 arg2, uintptr_t arg3);
+extern swig_type_114 _wrap_redisx_limiter_reset_capi_93eae939d1465615(uintptr_t arg1, swig_type_115 arg2);
+extern swig_type_116 _wrap_redisx_limiter_reset_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_117 arg2, uintptr_t arg3);
 extern void _wrap_redisx_ratelimit_result_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_116 _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_117 _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_118 _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_119 _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_118 _wrap_redisx_ratelimit_result_limit_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_119 _wrap_redisx_ratelimit_result_remaining_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_120 _wrap_redisx_ratelimit_result_reset_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_121 _wrap_redisx_ratelimit_result_retry_after_ms_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_93eae939d1465615(void);
 extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_93eae939d1465615(void);
-extern swig_type_120 _wrap_redisx_idem_begin_capi_93eae939d1465615(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, swig_type_123 arg4, swig_type_124 arg5);
-extern swig_type_125 _wrap_redisx_idem_begin_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_126 arg2, swig_type_127 arg3, swig_type_128 arg4, swig_type_129 arg5, uintptr_t arg6);
-extern swig_type_130 _wrap_redisx_idem_complete_capi_93eae939d1465615(uintptr_t arg1, swig_type_131 arg2, swig_type_132 arg3, swig_type_133 arg4);
-extern swig_type_134 _wrap_redisx_idem_complete_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_135 arg2, swig_type_136 arg3, swig_type_137 arg4, uintptr_t arg5);
-extern swig_type_138 _wrap_redisx_idem_fail_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_139 _wrap_redisx_idem_fail_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_122 _wrap_redisx_idem_begin_capi_93eae939d1465615(uintptr_t arg1, swig_type_123 arg2, swig_type_124 arg3, swig_type_125 arg4, swig_type_126 arg5);
+extern swig_type_127 _wrap_redisx_idem_begin_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_128 arg2, swig_type_129 arg3, swig_type_130 arg4, swig_type_131 arg5, uintptr_t arg6);
+extern swig_type_132 _wrap_redisx_idem_complete_capi_93eae939d1465615(uintptr_t arg1, swig_type_133 arg2, swig_type_134 arg3, swig_type_135 arg4);
+extern swig_type_136 _wrap_redisx_idem_complete_async_capi_93eae939d1465615(uintptr_t arg1, swig_type_137 arg2, swig_type_138 arg3, swig_type_139 arg4, uintptr_t arg5);
+extern swig_type_140 _wrap_redisx_idem_fail_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_141 _wrap_redisx_idem_fail_async_capi_93eae939d1465615(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_idem_free_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_state_of_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_140 _wrap_redisx_idem_key_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_141 _wrap_redisx_idem_response_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_142 _wrap_redisx_idem_metadata_capi_93eae939d1465615(uintptr_t arg1);
-extern swig_type_143 _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_142 _wrap_redisx_idem_key_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_143 _wrap_redisx_idem_response_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_144 _wrap_redisx_idem_metadata_capi_93eae939d1465615(uintptr_t arg1);
+extern swig_type_145 _wrap_redisx_idem_remaining_ms_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_taken_over_capi_93eae939d1465615(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_93eae939d1465615(uintptr_t arg1);
 #undef intgo
@@ -1134,13 +1137,30 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	return swig_r_1
 }
 
+func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
 func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_21)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1160,7 +1180,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_24(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1174,7 +1194,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_26(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_28(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1188,7 +1208,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1220,7 +1240,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_31(_swig_i_1), C.swig_type_32(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_33(_swig_i_1), C.swig_type_34(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1308,7 +1328,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_39)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1325,7 +1345,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1343,7 +1363,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_43)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_45)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1363,7 +1383,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1663,7 +1683,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_93eae939d1465615(*(*C.swig_type_55)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_93eae939d1465615(*(*C.swig_type_57)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1771,7 +1791,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1793,7 +1813,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1851,7 +1871,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_65(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_67(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1867,7 +1887,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)), C.swig_type_68(_swig_i_2), C.swig_type_69(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)), C.swig_type_70(_swig_i_2), C.swig_type_71(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1888,7 +1908,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_71)(unsafe.Pointer(&_swig_i_1)), C.swig_type_72(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_73)(unsafe.Pointer(&_swig_i_1)), C.swig_type_74(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1911,7 +1931,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2), C.swig_type_76(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.swig_type_77(_swig_i_2), C.swig_type_78(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1955,7 +1975,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1970,7 +1990,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_82(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), C.swig_type_84(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2058,7 +2078,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2079,7 +2099,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2187,7 +2207,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_97(_swig_i_3), C.swig_type_98(_swig_i_4), C.swig_type_99(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_99(_swig_i_3), C.swig_type_100(_swig_i_4), C.swig_type_101(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2236,7 +2256,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_103)(unsafe.Pointer(&_swig_i_1)), C.swig_type_104(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), C.swig_type_106(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2258,7 +2278,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_108)(unsafe.Pointer(&_swig_i_1)), C.swig_type_109(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2275,7 +2295,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2296,7 +2316,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2313,7 +2333,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2331,7 +2351,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_117)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2444,7 +2464,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_2)), C.swig_type_123(_swig_i_3), C.swig_type_124(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_2)), C.swig_type_125(_swig_i_3), C.swig_type_126(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2471,7 +2491,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_2)), C.swig_type_128(_swig_i_3), C.swig_type_129(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_2)), C.swig_type_130(_swig_i_3), C.swig_type_131(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2493,7 +2513,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_2)), C.swig_type_133(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_2)), C.swig_type_135(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2516,7 +2536,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.swig_type_137(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_93eae939d1465615(C.uintptr_t(_swig_i_0), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_2)), C.swig_type_139(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2

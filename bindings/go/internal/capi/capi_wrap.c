@@ -1226,6 +1226,28 @@ _gostring_ _wrap_redisx_options_set_url_capi_93eae939d1465615(redisx_options *_s
 }
 
 
+_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (redisx_status)redisx_options_set_cluster_seeds(arg1,(char const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_options_set_auth_capi_93eae939d1465615(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;

@@ -305,6 +305,7 @@ struct redisx__cmd {
      * retried. A MOVED or ASK reply means the command did not run. */
     int slot, slot_known;
     int node, asking;
+    int asked; /* went out after ASKING (a NOSCRIPT reload repeats it) */
     int redirects, retries;
     unsigned aux; /* the routing layer's own commands (a refresh's round) */
     uint64_t deadline;

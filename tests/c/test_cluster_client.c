@@ -44,10 +44,10 @@ static redisx_reply *cmd(redisx_client *c, int argc, const char **argv)
     return r;
 }
 
-static void fixture_start(fixture *f)
+static void fixture_start(fixture *f, int replicas)
 {
     memset(f, 0, sizeof *f);
-    cr_assert_eq(rt_cluster_start(&f->cl, 3, 0), 0, "cannot start a 3-master cluster");
+    cr_assert_eq(rt_cluster_start(&f->cl, 3, replicas), 0, "cannot start a 3-master cluster");
     for (int i = 0; i < f->cl.n; i++) {
         f->node[i] = rt_client_on(&f->cl.node[i], NULL);
         const char *myid[] = {"CLUSTER", "MYID"};
@@ -129,7 +129,7 @@ static fixture fx;
 
 static void setup(void)
 {
-    fixture_start(&fx);
+    fixture_start(&fx, 0);
 }
 
 static void teardown(void)
@@ -393,6 +393,113 @@ Test(cluster_client, slot_migration_under_load_counts_every_incr_once, .init = s
     redisx_reply_free(cmd(l.c, 2, incr));
     cr_assert_eq(atomic_load(&n_moved), moved, "the map knows the new master");
     redisx_client_close(l.c);
+}
+
+/* A multi-key command on a slot half migrated: TRYAGAIN until the slot
+ * has moved, retried within the command's deadline, then answered. */
+typedef struct finish_arg {
+    fixture *f;
+    int src, dst, slot;
+    const char *key;
+} finish_arg;
+
+static void *finish_migration(void *p)
+{
+    finish_arg *a = p;
+    rt_sleep_ms(400);
+    char dport[16];
+    snprintf(dport, sizeof dport, "%d", a->f->cl.node[a->dst].port);
+    const char *mig[] = {"MIGRATE", "127.0.0.1", dport, a->key, "0", "5000"};
+    redisx_reply *r = NULL;
+    if (redisx_command(&r, a->f->node[a->src], 6, mig, NULL) == REDISX_OK)
+        redisx_reply_free(r);
+    char s[16];
+    snprintf(s, sizeof s, "%d", a->slot);
+    for (int i = 0; i < a->f->cl.masters; i++) {
+        const char *set[] = {"CLUSTER", "SETSLOT", s, "NODE", a->f->id[a->dst]};
+        if (redisx_command(&r, a->f->node[i], 5, set, NULL) == REDISX_OK)
+            redisx_reply_free(r);
+    }
+    return NULL;
+}
+
+Test(cluster_client, multi_key_command_mid_migration_is_retried, .init = setup, .fini = teardown, .timeout = 120)
+{
+    redisx_client *c = cluster_client(&fx, 10000);
+    char tag[32];
+    key_on(&fx, 2, "try", tag, sizeof tag);
+    int slot = redisx__slot_of(tag, strlen(tag));
+    int src = master_of(&fx, slot), dst = (src + 1) % fx.cl.masters;
+    char ka[64], kb[64], s[16], dport[16];
+    snprintf(ka, sizeof ka, "{%s}a", tag);
+    snprintf(kb, sizeof kb, "{%s}b", tag);
+    snprintf(s, sizeof s, "%d", slot);
+    snprintf(dport, sizeof dport, "%d", fx.cl.node[dst].port);
+    const char *mset[] = {"MSET", ka, "1", kb, "2"};
+    redisx_reply_free(cmd(c, 5, mset));
+    const char *imp[] = {"CLUSTER", "SETSLOT", s, "IMPORTING", fx.id[src]};
+    redisx_reply_free(cmd(fx.node[dst], 5, imp));
+    const char *mig[] = {"CLUSTER", "SETSLOT", s, "MIGRATING", fx.id[dst]};
+    redisx_reply_free(cmd(fx.node[src], 5, mig));
+    const char *one[] = {"MIGRATE", "127.0.0.1", dport, ka, "0", "5000"};
+    redisx_reply_free(cmd(fx.node[src], 6, one));
+
+    finish_arg a = {&fx, src, dst, slot, kb};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, finish_migration, &a), 0);
+    const char *mget[] = {"MGET", ka, kb};
+    redisx_reply *r = cmd(c, 3, mget);
+    pthread_join(t, NULL);
+    cr_assert_eq(redisx_reply_type_of(r), REDISX_REPLY_ARRAY, "%s", redisx_reply_string(r, NULL));
+    cr_assert_eq(redisx_reply_elements(r), 2);
+    cr_assert_str_eq(redisx_reply_string(redisx_reply_element(r, 0), NULL), "1");
+    cr_assert_str_eq(redisx_reply_string(redisx_reply_element(r, 1), NULL), "2");
+    redisx_reply_free(r);
+    cr_assert_gt(atomic_load(&n_retry), 0, "TRYAGAIN was retried");
+    redisx_client_close(c);
+}
+
+/* A master dies; its replica takes over (the cluster's own failover):
+ * commands for its slots fail or wait meanwhile, then work again once the
+ * refreshed map names the new master. */
+Test(cluster_client, operations_resume_after_a_master_fails_over, .timeout = 240)
+{
+    static fixture f;
+    fixture_start(&f, 1);
+    redisx_client *c = cluster_client(&f, 2000);
+    char key[64];
+    key_on(&f, 0, "fo", key, sizeof key);
+    int m = master_of(&f, redisx__slot_of(key, strlen(key)));
+    const char *incr[] = {"INCR", key};
+    redisx_reply *r = cmd(c, 2, incr);
+    cr_assert_eq(redisx_reply_integer(r), 1);
+    redisx_reply_free(r);
+    const char *wait[] = {"WAIT", "1", "5000"};
+    r = cmd(f.node[m], 3, wait);
+    cr_assert_eq(redisx_reply_integer(r), 1, "the replica has the write");
+    redisx_reply_free(r);
+
+    rt_server_kill(&f.cl.node[m]);
+    redisx_status st = REDISX_ERR_CONNECTION;
+    for (int i = 0; i < 300 && st != REDISX_OK; i++) {
+        r = NULL;
+        st = redisx_command(&r, c, 2, incr, NULL);
+        if (st == REDISX_OK && redisx_reply_type_of(r) != REDISX_REPLY_INTEGER)
+            st = REDISX_ERR_SERVER; /* CLUSTERDOWN past the retries */
+        if (st == REDISX_OK)
+            cr_assert_eq(redisx_reply_integer(r), 2, "counted once on the new master");
+        redisx_reply_free(r);
+        if (st != REDISX_OK)
+            rt_sleep_ms(200);
+    }
+    cr_assert_eq(st, REDISX_OK, "no failover within the time: %s", redisx_last_error());
+    for (int i = 0; i < 20; i++) {
+        r = cmd(c, 2, incr);
+        cr_assert_eq(redisx_reply_integer(r), 3 + i);
+        redisx_reply_free(r);
+    }
+    redisx_client_close(c);
+    fixture_stop(&f);
 }
 
 /* ---- bad input ---- */

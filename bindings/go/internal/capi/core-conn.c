@@ -953,6 +953,9 @@ static void dispatch(redisx_client *c, redisx__cmd *cmd)
                 return;
             }
             cmd->asking = 0;
+            cmd->asked = 1;
+        } else {
+            cmd->asked = 0;
         }
     } else {
         cn = pick_conn(c);
@@ -1621,6 +1624,10 @@ static void send_eval(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
     }
     c->loop_dirty = 1;
     noscript_noted(c, cmd);
+    if (cmd->asked && push_asking(cn) != 0) {
+        complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory");
+        return;
+    }
     conn_push(cn, cmd);
 }
 

@@ -24,7 +24,10 @@ REDISX_API void redisx_options_free(redisx_options *opts);
  *  rediss://[user[:password]@]host[:port][/db] (the same over TLS; the TLS
  *  settings come from the redisx_options_set_tls_* setters, no query
  *  options; a build without TLS refuses it with REDISX_ERR_URL "rediss://
- *  (TLS) is not supported by this build"; since 0.4) or unix:///path.sock
+ *  (TLS) is not supported by this build"; since 0.4),
+ *  redis+cluster://[user[:password]@]host1:port1,host2:port2[/0] or
+ *  rediss+cluster://... (a Redis Cluster and its seed nodes, see
+ *  redisx_options_set_cluster_seeds; since 0.5) or unix:///path.sock
  *  (optionally ?db=N). REDISX_ERR_URL with the reason in redisx_last_error()
  *  when malformed; the options keep their previous address then. */
 REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char *url);

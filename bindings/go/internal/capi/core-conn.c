@@ -14,7 +14,9 @@
  * matched to their commands, so everything pending there fails with
  * REDISX_ERR_TIMEOUT, and the connection is re-established at once. The
  * I/O thread never blocks but in poll(): host names are looked up on
- * resolver threads ("name resolution" below). */
+ * resolver threads ("name resolution" below). In cluster mode the pool is
+ * one per node and a command goes to the master of its slot ("cluster
+ * routing" below, docs/CLUSTER.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis.h>
@@ -26,6 +28,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -861,8 +864,12 @@ static int cluster_reply(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd, r
         redisx__log(c, REDISX_LOG_DEBUG, "%s slot %d: %s -> %s:%d", kind == REDISX__CERR_MOVED ? "MOVED" : "ASK",
                     rd.slot, cn->endpoint, rd.host, rd.port);
         if (kind == REDISX__CERR_MOVED) {
+            /* Replies pipelined behind the first MOVED of a slot say the
+             * same: the map is patched once. */
+            const redisx__cluster_node *cur = c->map ? redisx__slot_map_master(c->map, rd.slot) : NULL;
+            int known = cur && cur->port == rd.port && strcasecmp(cur->host, rd.host) == 0;
             redisx__slot_map *m = NULL;
-            if (c->map && redisx__slot_map_patch(&m, c->map, rd.slot, rd.host, rd.port) == REDISX_OK)
+            if (c->map && !known && redisx__slot_map_patch(&m, c->map, rd.slot, rd.host, rd.port) == REDISX_OK)
                 map_install(c, m);
             request_refresh(c);
             cmd->node = cmd->slot == rd.slot && c->map ? -1 : node;

@@ -673,10 +673,11 @@ static int route(redisx_client *c, redisx__cmd *cmd)
 {
     if (cmd->node >= 0)
         return cmd->node;
-    if (!cmd->slot_known && cmd_find_slot(cmd) != REDISX_OK) {
+    redisx_status st = cmd->slot_known ? REDISX_OK : cmd_find_slot(cmd);
+    if (st != REDISX_OK) {
         char detail[REDISX__DETAIL];
         redisx__copy_detail(detail, sizeof detail, redisx__last_error_buf);
-        complete(cmd, REDISX_ERR_INVALID, NULL, detail);
+        complete(cmd, st, NULL, detail);
         return -2;
     }
     if (!c->map)

@@ -12,7 +12,9 @@
  * matched to their commands, so everything pending there fails with
  * REDISX_ERR_TIMEOUT, and the connection is re-established at once. The
  * I/O thread never blocks but in poll(): host names are looked up on
- * resolver threads ("name resolution" below). */
+ * resolver threads ("name resolution" below). In cluster mode the pool is
+ * one per node and a command goes to the master of its slot ("cluster
+ * routing" below, docs/CLUSTER.md). */
 #include <errno.h>
 #include <fcntl.h>
 #include <hiredis.h>
@@ -24,12 +26,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "client_impl.h"
+#include "cluster.h"
 #include "tls.h"
 
 #if HIREDIS_MAJOR >= 1
@@ -76,6 +80,11 @@ struct redisx__conn {
     short tls_rwant, tls_wwant;
     size_t tls_wretry;
     int got_bytes; /* anything received on this socket yet */
+    /* Where it connects: the client's address, or a cluster node's (its
+     * strings live as long as the client). */
+    int node; /* index in c->nodes, -1: standalone */
+    const char *host;
+    int port;
     char endpoint[300];
 };
 
@@ -154,6 +163,7 @@ redisx__cmd *redisx__cmd_argv(int argc, const char *const *argv, const size_t *l
     if (!cmd)
         goto out;
     memset(cmd, 0, sizeof *cmd);
+    cmd->slot = cmd->node = -1;
     char *p = (char *)(cmd + 1);
     cmd->buf = p;
     cmd->len = total;
@@ -199,14 +209,22 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
         l[3 + i] = lens ? lens[i] : strlen(argv[i]);
     }
     redisx__cmd *cmd = redisx__cmd_argv(3 + nkeys + nargs, a, l);
-    if (cmd)
+    if (cmd) {
         cmd->script = s;
+        /* The keys of one script share a hash tag (docs/KEYS.md): KEYS[1]
+         * says where it runs in a cluster. */
+        cmd->slot = nkeys > 0 ? redisx__slot_of(a[3], l[3]) : -1;
+        cmd->slot_known = 1;
+    }
     return cmd;
 }
 
 redisx__cmd *redisx__cmd_task(void)
 {
-    return calloc(1, sizeof(redisx__cmd));
+    redisx__cmd *cmd = calloc(1, sizeof(redisx__cmd));
+    if (cmd)
+        cmd->slot = cmd->node = -1;
+    return cmd;
 }
 
 static int cmd_buf_inline(const redisx__cmd *cmd)
@@ -413,17 +431,541 @@ static redisx__conn *pick_conn(redisx_client *c)
 {
     redisx__conn *best = NULL;
     for (int i = 0; i < c->nconns; i++) {
-        redisx__conn *cn = &c->conns[i];
+        redisx__conn *cn = c->conns[i];
         if (cn->state == CONN_READY && !cn->borrowed && (!best || cn->npend < best->npend))
             best = cn;
     }
     return best;
 }
 
+/* ---- cluster routing --------------------------------------------------------
+ *
+ * In cluster mode (a redis+cluster:// URL or redisx_options_set_cluster_seeds)
+ * the client keeps a pool of connections per node (c->nodes, their
+ * connections contiguous in c->conns) and routes every command by the slot
+ * of its keys through the current slot map (core/cluster.c). Scripts carry
+ * the slot of KEYS[1] from redisx__cmd_script; any other command's keys are
+ * found from its RESP on first routing (redisx__command_slot). Routing runs
+ * when a command is dispatched, so a command waiting for a connection (or
+ * for the first map) is routed again by the map of that moment.
+ *
+ * Replies that say a command did not run are handled here, never seen by
+ * the caller: MOVED patches the map (a new version), re-routes the command
+ * and asks for a refresh; ASK sends ASKING and then the command, back to
+ * back on one connection of the target, the map unchanged; TRYAGAIN,
+ * CLUSTERDOWN and LOADING retry on a timer with a doubling delay while the
+ * command's deadline allows. A refresh is CLUSTER SLOTS to a node with a
+ * ready connection (to every known node when none has one), at most about
+ * once a second unless it failed; a connection to a node that drops asks
+ * for one too. */
+
+#define MAX_REDIRECTS 5
+#define MAX_RETRIES 10
+#define REFRESH_EVERY_NS (1000 * REDISX__NS_PER_MS)
+
+static uint64_t backoff_ns(const redisx_client *c, int failures);
+static void dispatch(redisx_client *c, redisx__cmd *cmd);
+
+static void set_endpoint(redisx__conn *cn, int is_unix)
+{
+    if (is_unix)
+        snprintf(cn->endpoint, sizeof cn->endpoint, "%s", cn->host);
+    else if (strchr(cn->host, ':'))
+        snprintf(cn->endpoint, sizeof cn->endpoint, "[%s]:%d", cn->host, cn->port);
+    else
+        snprintf(cn->endpoint, sizeof cn->endpoint, "%s:%d", cn->host, cn->port);
+}
+
+static redisx__conn *conn_new(int idx, int node, const char *host, int port, int is_unix)
+{
+    redisx__conn *cn = calloc(1, sizeof *cn);
+    if (!cn)
+        return NULL;
+    cn->idx = idx;
+    cn->fd = -1;
+    cn->state = CONN_DOWN;
+    cn->node = node;
+    cn->host = host;
+    cn->port = port;
+    set_endpoint(cn, is_unix);
+    return cn;
+}
+
+/* Appends `count` dormant connections for node `node`; the subscriber
+ * stays last. -1 on out-of-memory (nothing changed). */
+static int conns_add(redisx_client *c, int node, int count)
+{
+    redisx__conn **a = realloc(c->conns, ((size_t)c->nconns + (size_t)count + 1) * sizeof *a);
+    if (!a)
+        return -1;
+    c->conns = a;
+    redisx__node *nd = &c->nodes[node];
+    redisx__conn *sub = a[c->nconns];
+    for (int k = 0; k < count; k++) {
+        redisx__conn *cn = conn_new(c->nconns + k, node, nd->host, nd->port, 0);
+        if (!cn) {
+            for (int j = 0; j < k; j++)
+                free(a[c->nconns + j]);
+            a[c->nconns] = sub;
+            return -1;
+        }
+        cn->next_attempt = UINT64_MAX; /* dormant until a command needs it */
+        a[c->nconns + k] = cn;
+    }
+    nd->first = c->nconns;
+    nd->count = count;
+    c->nconns += count;
+    a[c->nconns] = sub;
+    sub->idx = c->nconns;
+    c->loop_dirty = 1;
+    return 0;
+}
+
+/* The node host:port, added (with its connections) when new; -1 on
+ * out-of-memory. */
+static int node_get(redisx_client *c, const char *host, int port)
+{
+    for (int i = 0; i < c->nnodes; i++)
+        if (c->nodes[i].port == port && strcasecmp(c->nodes[i].host, host) == 0)
+            return i;
+    if (c->nnodes == c->nodes_cap) {
+        int cap = c->nodes_cap ? c->nodes_cap * 2 : 8;
+        redisx__node *n = realloc(c->nodes, (size_t)cap * sizeof *n);
+        if (!n)
+            return -1;
+        c->nodes = n;
+        c->nodes_cap = cap;
+    }
+    redisx__node *nd = &c->nodes[c->nnodes];
+    memset(nd, 0, sizeof *nd);
+    nd->port = port;
+    if (!(nd->host = redisx__strdup(host)))
+        return -1;
+    if (conns_add(c, c->nnodes, c->opts.connections) != 0) {
+        free(nd->host);
+        return -1;
+    }
+    return c->nnodes++;
+}
+
+/* The least busy ready connection of a node, or NULL. */
+static redisx__conn *node_conn(redisx_client *c, int node)
+{
+    redisx__conn *best = NULL;
+    const redisx__node *nd = &c->nodes[node];
+    for (int i = nd->first; i < nd->first + nd->count; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (cn->state == CONN_READY && !cn->borrowed && (!best || cn->npend < best->npend))
+            best = cn;
+    }
+    return best;
+}
+
+/* Starts the dormant connections of a node. */
+static void node_wake(redisx_client *c, int node)
+{
+    const redisx__node *nd = &c->nodes[node];
+    for (int i = nd->first; i < nd->first + nd->count; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (cn->state == CONN_DOWN && cn->next_attempt == UINT64_MAX) {
+            cn->next_attempt = redisx__now_ns();
+            c->loop_dirty = 1;
+        }
+    }
+}
+
+static int node_is_master(const redisx_client *c, int node)
+{
+    if (!c->map)
+        return 0;
+    for (size_t i = 0; i < c->map->n_nodes; i++)
+        if (c->map_node[i] == node)
+            return 1;
+    return 0;
+}
+
+static void request_refresh(redisx_client *c)
+{
+    if (!c->cluster || c->refresh_wanted)
+        return;
+    uint64_t now = redisx__now_ns();
+    c->refresh_wanted = 1;
+    c->refresh_next = c->refresh_last + REFRESH_EVERY_NS > now ? c->refresh_last + REFRESH_EVERY_NS : now;
+    c->loop_dirty = 1;
+}
+
+/* Makes m (one reference, taken over) the client's map. */
+static void map_install(redisx_client *c, redisx__slot_map *m)
+{
+    int *mn = malloc((m->n_nodes ? m->n_nodes : 1) * sizeof *mn);
+    if (!mn) {
+        redisx__slot_map_unref(m);
+        return;
+    }
+    int masters = 0;
+    for (size_t i = 0; i < m->n_nodes; i++) {
+        mn[i] = m->nodes[i].master < 0 ? node_get(c, m->nodes[i].host, m->nodes[i].port) : -1;
+        if (mn[i] >= 0) {
+            node_wake(c, mn[i]); /* masters connect at once */
+            masters++;
+        }
+    }
+    redisx__slot_map_unref(c->map);
+    free(c->map_node);
+    c->map = m;
+    c->map_node = mn;
+    c->loop_dirty = 1;
+    redisx__log(c, REDISX_LOG_DEBUG, "cluster map version %llu: %d masters, %zu slots uncovered",
+                (unsigned long long)m->version, masters, m->n_uncovered);
+}
+
+/* The slot of a command that carries none yet, from its RESP. */
+static redisx_status cmd_find_slot(redisx__cmd *cmd)
+{
+    enum { LOCAL = 32 };
+    const char *la[LOCAL];
+    size_t ll[LOCAL];
+    const char **argv = la;
+    size_t *lens = ll;
+    const char *p = cmd->buf, *end = cmd->buf + cmd->len;
+    char *e;
+    long argc = *p == '*' ? strtol(p + 1, &e, 10) : -1;
+    if (argc <= 0 || argc > INT32_MAX || (size_t)argc > cmd->len)
+        return redisx__fail(REDISX_ERR_INVALID, "malformed command");
+    if (argc > LOCAL) {
+        argv = malloc((size_t)argc * sizeof *argv);
+        lens = malloc((size_t)argc * sizeof *lens);
+        if (!argv || !lens) {
+            free(argv);
+            free(lens);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+    }
+    p = e + 2;
+    for (long i = 0; i < argc; i++) {
+        unsigned long long l = strtoull(p + 1, &e, 10);
+        argv[i] = e + 2;
+        lens[i] = (size_t)l;
+        p = e + 2 + l + 2;
+    }
+    redisx_status st = p == end ? REDISX_OK : redisx__fail(REDISX_ERR_INVALID, "malformed command");
+    redisx__route route = REDISX__ROUTE_UNKNOWN;
+    if (st == REDISX_OK)
+        st = redisx__command_slot(&cmd->slot, &route, (int)argc, argv, lens);
+    if (st == REDISX_OK && route == REDISX__ROUTE_UNKNOWN)
+        st = redisx__fail(REDISX_ERR_INVALID,
+                          "%.*s is not routable by key in cluster mode (its keys, if any, are not known): send "
+                          "node-wide commands with a client of that one node",
+                          (int)(lens[0] > 64 ? 64 : lens[0]), argv[0]);
+    if (st == REDISX_OK && route == REDISX__ROUTE_ANY)
+        cmd->slot = -1;
+    cmd->slot_known = st == REDISX_OK;
+    if (argv != la) {
+        free(argv);
+        free(lens);
+    }
+    return st;
+}
+
+/* The node cmd goes to: >= 0; -1 while there is no map yet; -2 when cmd
+ * was completed with an error. */
+static int route(redisx_client *c, redisx__cmd *cmd)
+{
+    if (cmd->node >= 0)
+        return cmd->node;
+    redisx_status st = cmd->slot_known ? REDISX_OK : cmd_find_slot(cmd);
+    if (st != REDISX_OK) {
+        char detail[REDISX__DETAIL];
+        redisx__copy_detail(detail, sizeof detail, redisx__last_error_buf);
+        complete(cmd, st, NULL, detail);
+        return -2;
+    }
+    if (!c->map)
+        return -1;
+    if (cmd->slot < 0) { /* no keys: a master with a ready connection */
+        int first = -1;
+        for (size_t i = 0; i < c->map->n_nodes; i++) {
+            int n = c->map_node[i];
+            if (n < 0)
+                continue;
+            if (first < 0)
+                first = n;
+            if (node_conn(c, n))
+                return n;
+        }
+        if (first >= 0)
+            return first;
+        cmd->slot = 0;
+    }
+    unsigned mi = c->map->slot_node[cmd->slot];
+    if (mi == REDISX__SLOT_NONE || c->map_node[mi] < 0) {
+        char detail[REDISX__DETAIL];
+        snprintf(detail, sizeof detail, "cluster slot %d is served by no master (slot map version %llu)", cmd->slot,
+                 (unsigned long long)c->map->version);
+        request_refresh(c);
+        complete(cmd, REDISX_ERR_CONNECTION, NULL, detail);
+        return -2;
+    }
+    return c->map_node[mi];
+}
+
+static int push_asking(redisx__conn *cn)
+{
+    static const char *const a[] = {"ASKING"};
+    redisx__cmd *cmd = redisx__cmd_argv(1, a, NULL);
+    if (!cmd)
+        return -1;
+    cmd->internal = REDISX__CMD_ASKING;
+    conn_push(cn, cmd);
+    return 0;
+}
+
+/* ---- refreshing the map ---- */
+
+static void refresh_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r);
+
+static void refresh_send(redisx_client *c, int node)
+{
+    static const char *const a[] = {"CLUSTER", "SLOTS"};
+    redisx__cmd *cmd = redisx__cmd_argv(2, a, NULL);
+    if (!cmd)
+        return;
+    cmd->client = c;
+    cmd->fn = refresh_reply;
+    cmd->ctx = c;
+    cmd->node = node;
+    cmd->slot_known = 1;
+    cmd->aux = c->refresh_round;
+    cmd->deadline = redisx__now_ns() +
+                    (uint64_t)(c->opts.connect_timeout_ms + c->opts.command_timeout_ms) * REDISX__NS_PER_MS;
+    c->refresh_inflight++;
+    node_wake(c, node);
+    dispatch(c, cmd);
+}
+
+static void refresh_start(redisx_client *c)
+{
+    c->refresh_wanted = 0;
+    c->refresh_round++;
+    c->refresh_inflight = 0;
+    c->refresh_version = c->map ? c->map->version : 0;
+    c->refresh_last = redisx__now_ns();
+    for (int k = 0; k < c->nnodes; k++) {
+        int n = (c->refresh_rr + k) % c->nnodes;
+        if (node_conn(c, n)) {
+            c->refresh_rr = n + 1;
+            refresh_send(c, n);
+            return;
+        }
+    }
+    /* No node has a ready connection: ask them all, the first answer wins. */
+    for (int n = 0; n < c->nnodes && n < 16; n++)
+        refresh_send(c, n);
+}
+
+/* Commands that wait for a map fail when no node answered. */
+static void fail_unmapped(redisx_client *c)
+{
+    redisx__cmd *list = c->wait_head, *keep_head = NULL, *keep_tail = NULL;
+    c->wait_head = c->wait_tail = NULL;
+    char detail[REDISX__DETAIL + 64];
+    snprintf(detail, sizeof detail, "no node of the cluster answered CLUSTER SLOTS: %s", c->conn_error);
+    while (list) {
+        redisx__cmd *cmd = list;
+        list = list->next;
+        if (cmd->node >= 0)
+            fifo_push(&keep_head, &keep_tail, cmd);
+        else
+            complete(cmd, c->conn_status == REDISX_ERR_AUTH ? REDISX_ERR_AUTH : REDISX_ERR_CONNECTION, NULL,
+                     detail);
+    }
+    while (keep_head)
+        fifo_push(&c->wait_head, &c->wait_tail, fifo_pop(&keep_head, &keep_tail));
+}
+
+static void refresh_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    redisx_client *c = cmd->client;
+    int node = cmd->node;
+    unsigned round = cmd->aux;
+    redisx__cmd_free(cmd);
+    if (round != c->refresh_round || c->closing_seen) {
+        redisx__reply_free(r);
+        return;
+    }
+    c->refresh_inflight--;
+    if (st == REDISX_OK) {
+        redisx__slot_map *m = NULL;
+        st = redisx__slot_map_parse(&m, r, c->nodes[node].host, (c->map ? c->map->version : 0) + 1, 0);
+        redisx__reply_free(r);
+        if (st == REDISX_OK) {
+            c->refresh_round++; /* later answers of this round are dropped */
+            c->refresh_inflight = 0;
+            c->refresh_failures = 0;
+            if (c->map && c->map->version > c->refresh_version) {
+                /* A MOVED patched the map meanwhile: this answer may be
+                 * older than the patch. Ask again (throttled). */
+                redisx__slot_map_unref(m);
+                request_refresh(c);
+                return;
+            }
+            map_install(c, m);
+            return;
+        }
+    }
+    char why[REDISX__DETAIL / 2];
+    redisx__copy_detail(why, sizeof why, redisx__last_error_buf);
+    snprintf(c->conn_error, sizeof c->conn_error, "CLUSTER SLOTS from %.300s:%d: %s", c->nodes[node].host,
+             c->nodes[node].port, why);
+    if (!c->map)
+        c->conn_status = st == REDISX_ERR_AUTH ? REDISX_ERR_AUTH : REDISX_ERR_CONNECTION;
+    redisx__log(c, REDISX_LOG_WARN, "%s", c->conn_error);
+    if (c->refresh_inflight > 0)
+        return; /* another node may still answer */
+    c->refresh_failures++;
+    c->refresh_wanted = 1;
+    c->refresh_next = redisx__now_ns() + backoff_ns(c, c->refresh_failures);
+    c->loop_dirty = 1;
+    if (!c->map)
+        fail_unmapped(c);
+}
+
+/* ---- replies that say a command did not run ---- */
+
+static void retry_timer(redisx_client *c, void *ctx, uint64_t arg, int cancelled)
+{
+    (void)arg;
+    redisx__cmd *cmd = ctx;
+    if (cancelled)
+        complete(cmd, REDISX_ERR_CLOSED, NULL, "client is closing");
+    else
+        dispatch(c, cmd);
+}
+
+/* An error reply to a routed command: 1 when it was a redirect or a
+ * retryable condition and cmd is on its way again (r freed), 0 when the
+ * caller gets r as it is. */
+static int cluster_reply(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd, redisx_reply *r)
+{
+    if (cmd->fn == refresh_reply)
+        return 0;
+    redisx__cluster_err kind = redisx__cluster_err_of(r->str, r->len);
+    if (kind == REDISX__CERR_NONE)
+        return 0;
+    if (kind == REDISX__CERR_MOVED || kind == REDISX__CERR_ASK) {
+        redisx__redirect rd;
+        if (cmd->redirects >= MAX_REDIRECTS || redisx__redirect_parse(&rd, r->str, r->len, cn->host) != REDISX_OK)
+            return 0;
+        int node = node_get(c, rd.host, rd.port);
+        if (node < 0)
+            return 0;
+        cmd->redirects++;
+        redisx__log(c, REDISX_LOG_DEBUG, "%s slot %d: %s -> %s:%d", kind == REDISX__CERR_MOVED ? "MOVED" : "ASK",
+                    rd.slot, cn->endpoint, rd.host, rd.port);
+        if (kind == REDISX__CERR_MOVED) {
+            /* Replies pipelined behind the first MOVED of a slot say the
+             * same: the map is patched once. */
+            const redisx__cluster_node *cur = c->map ? redisx__slot_map_master(c->map, rd.slot) : NULL;
+            int known = cur && cur->port == rd.port && strcasecmp(cur->host, rd.host) == 0;
+            redisx__slot_map *m = NULL;
+            if (c->map && !known && redisx__slot_map_patch(&m, c->map, rd.slot, rd.host, rd.port) == REDISX_OK)
+                map_install(c, m);
+            request_refresh(c);
+            cmd->node = cmd->slot == rd.slot && c->map ? -1 : node;
+            cmd->asking = 0;
+        } else {
+            cmd->node = node;
+            cmd->asking = 1;
+        }
+        redisx__reply_free(r);
+        dispatch(c, cmd);
+        return 1;
+    }
+    /* TRYAGAIN, CLUSTERDOWN, LOADING: later, by the slot's master then. */
+    uint64_t delay = (10 * REDISX__NS_PER_MS) << (cmd->retries < 6 ? cmd->retries : 6);
+    uint64_t due = redisx__now_ns() + delay;
+    if (cmd->retries >= MAX_RETRIES || due >= cmd->deadline)
+        return 0;
+    if (redisx__timer_add(c, due, retry_timer, cmd, 0) != REDISX_OK)
+        return 0;
+    cmd->retries++;
+    cmd->node = -1;
+    cmd->asking = 0;
+    redisx__log(c, REDISX_LOG_DEBUG, "%.*s from %s: retry %d in %llu ms", (int)(r->len > 80 ? 80 : r->len), r->str,
+                cn->endpoint, cmd->retries, (unsigned long long)(delay / REDISX__NS_PER_MS));
+    if (kind == REDISX__CERR_CLUSTERDOWN)
+        request_refresh(c);
+    redisx__reply_free(r);
+    return 1;
+}
+
+/* A connection of a cluster node went down (lost, or never up). */
+static void cluster_conn_down(redisx_client *c, redisx__conn *cn, int was_ready, redisx_status st,
+                              const char *detail)
+{
+    if (cn->node < 0)
+        return;
+    if (!node_is_master(c, cn->node))
+        cn->next_attempt = UINT64_MAX; /* woken again when a command needs it */
+    if (c->map)
+        request_refresh(c); /* has the node gone? */
+    if (was_ready || node_conn(c, cn->node))
+        return;
+    /* Commands sent to this node by name (a refresh, an ASK) fail now:
+     * waiting for it would only spend their deadline. */
+    redisx__cmd *list = c->wait_head, *fail_head = NULL, *fail_tail = NULL;
+    c->wait_head = c->wait_tail = NULL;
+    while (list) {
+        redisx__cmd *cmd = list;
+        list = list->next;
+        if (cmd->node == cn->node)
+            fifo_push(&fail_head, &fail_tail, cmd);
+        else
+            fifo_push(&c->wait_head, &c->wait_tail, cmd);
+    }
+    redisx__cmd *cmd;
+    while ((cmd = fifo_pop(&fail_head, &fail_tail)))
+        complete(cmd, st == REDISX_ERR_AUTH ? REDISX_ERR_AUTH : REDISX_ERR_CONNECTION, NULL, detail);
+}
+
+/* Commands waiting for a connection, routed again (cluster mode). */
+static void cluster_drain(redisx_client *c)
+{
+    redisx__cmd *list = c->wait_head, *tail = c->wait_tail;
+    (void)tail;
+    c->wait_head = c->wait_tail = NULL;
+    while (list) {
+        redisx__cmd *cmd = list;
+        list = list->next;
+        cmd->next = NULL;
+        dispatch(c, cmd);
+    }
+}
+
 static void dispatch(redisx_client *c, redisx__cmd *cmd)
 {
     c->loop_dirty = 1;
-    redisx__conn *cn = pick_conn(c);
+    redisx__conn *cn;
+    if (c->cluster) {
+        int node = route(c, cmd);
+        if (node == -2)
+            return;
+        cn = node >= 0 ? node_conn(c, node) : NULL;
+        if (!cn && node >= 0)
+            node_wake(c, node);
+        if (cn && cmd->asking) {
+            if (push_asking(cn) != 0) {
+                complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory");
+                return;
+            }
+            cmd->asking = 0;
+            cmd->asked = 1;
+        } else {
+            cmd->asked = 0;
+        }
+    } else {
+        cn = pick_conn(c);
+    }
     if (cn)
         conn_push(cn, cmd);
     else
@@ -470,6 +1012,8 @@ static void conn_close_fd(redisx__conn *cn)
     cn->ai_list = cn->ai_cur = NULL;
 }
 
+static void resolve_release(redisx__conn *cn);
+
 /* Drops the connection: everything pending on it completes with `st`. */
 static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, const char *detail)
 {
@@ -492,6 +1036,14 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
         cn->failures = was_ready ? 0 : cn->failures + 1;
         cn->next_attempt = c->channels ? now + backoff_ns(c, cn->failures) : UINT64_MAX;
         redisx__log(c, REDISX_LOG_INFO, "subscriber connection to %s down: %s", cn->endpoint, detail);
+        if (c->cluster && c->nnodes > 1) {
+            /* A PUBLISH reaches every node of a cluster: try the next one. */
+            resolve_release(cn);
+            c->sub_node = (c->sub_node + 1) % c->nnodes;
+            cn->host = c->nodes[c->sub_node].host;
+            cn->port = c->nodes[c->sub_node].port;
+            set_endpoint(cn, 0);
+        }
     } else if (was_ready) {
         cn->failures = 0;
         cn->next_attempt = now; /* a dropped connection is retried at once */
@@ -507,6 +1059,8 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
         redisx__log(c, REDISX_LOG_WARN, "connection %d to %s failed: %s", cn->idx, cn->endpoint, detail);
     }
     emit_state(c, cn, REDISX_STATE_DISCONNECTED, detail);
+    if (c->cluster && !cn->is_sub)
+        cluster_conn_down(c, cn, was_ready, st, detail);
 }
 
 static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *list, const char *one);
@@ -543,6 +1097,10 @@ static void conn_ready(redisx_client *c, redisx__conn *cn)
     redisx__log(c, REDISX_LOG_INFO, "connection %d to %s ready", cn->idx, cn->endpoint);
     emit_state(c, cn, REDISX_STATE_CONNECTED, connected_detail(c, cn, buf, sizeof buf));
     /* Whatever waited for a connection goes out now, oldest first. */
+    if (c->cluster) {
+        cluster_drain(c);
+        return;
+    }
     redisx__cmd *cmd;
     while ((cmd = fifo_pop(&c->wait_head, &c->wait_tail)))
         dispatch(c, cmd);
@@ -650,7 +1208,8 @@ static void conn_established(redisx_client *c, redisx__conn *cn)
         return;
     }
     char why[REDISX__DETAIL - 320];
-    cn->tls = redisx__tls_new(c->tls_ctx, cn->fd, c->tls_name, why, sizeof why);
+    cn->tls = redisx__tls_new(c->tls_ctx, cn->fd, c->cluster && !c->opts.tls_server_name ? cn->host : c->tls_name,
+                              why, sizeof why);
     if (!cn->tls) {
         char detail[REDISX__DETAIL];
         snprintf(detail, sizeof detail, "%s: %s", cn->endpoint, why);
@@ -812,15 +1371,15 @@ static int resolve_is_done(resolve_req *rq)
  * or an error number when no thread could be started. */
 static int resolve_start(redisx_client *c, redisx__conn *cn)
 {
-    size_t hlen = strlen(c->ep.host) + 1;
+    size_t hlen = strlen(cn->host) + 1;
     resolve_req *rq = calloc(1, sizeof *rq + hlen);
     if (!rq)
         return ENOMEM;
     pthread_mutex_init(&rq->mu, NULL);
     rq->refs = 2;
     rq->client = c;
-    memcpy(rq->host, c->ep.host, hlen);
-    snprintf(rq->port, sizeof rq->port, "%d", c->ep.port);
+    memcpy(rq->host, cn->host, hlen);
+    snprintf(rq->port, sizeof rq->port, "%d", cn->port);
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -858,7 +1417,7 @@ static void resolve_poll(redisx_client *c, redisx__conn *cn)
     resolve_release(cn);
     if (gai != 0) {
         char detail[REDISX__DETAIL];
-        snprintf(detail, sizeof detail, "resolve %s: %s", c->ep.host,
+        snprintf(detail, sizeof detail, "resolve %s: %s", cn->host,
                  gai == EAI_SYSTEM ? strerror(err) : gai_strerror(gai));
         conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
         return;
@@ -886,8 +1445,8 @@ static void conn_start(redisx_client *c, redisx__conn *cn)
     struct addrinfo hints = resolve_hints;
     hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
     char port[8];
-    snprintf(port, sizeof port, "%d", c->ep.port);
-    int gai = getaddrinfo(c->ep.host, port, &hints, &cn->ai_list);
+    snprintf(port, sizeof port, "%d", cn->port);
+    int gai = getaddrinfo(cn->host, port, &hints, &cn->ai_list);
     if (gai == EAI_NONAME) {
         /* A host name: looked up on a resolver thread, unless the lookup of
          * an earlier attempt still runs (this attempt waits for it). */
@@ -897,19 +1456,19 @@ static void conn_start(redisx_client *c, redisx__conn *cn)
         int err = cn->resolve ? 0 : resolve_start(c, cn);
         if (err != 0) {
             char detail[REDISX__DETAIL];
-            snprintf(detail, sizeof detail, "resolve %s: cannot start a resolver thread: %s", c->ep.host,
+            snprintf(detail, sizeof detail, "resolve %s: cannot start a resolver thread: %s", cn->host,
                      strerror(err));
             conn_reset(c, cn, err == ENOMEM ? REDISX_ERR_NOMEM : REDISX_ERR_CONNECTION, detail);
             return;
         }
         cn->state = CONN_RESOLVING;
         c->loop_dirty = 1;
-        redisx__log(c, REDISX_LOG_DEBUG, "connection %d: resolving %s", cn->idx, c->ep.host);
+        redisx__log(c, REDISX_LOG_DEBUG, "connection %d: resolving %s", cn->idx, cn->host);
         return;
     }
     if (gai != 0) {
         char detail[REDISX__DETAIL];
-        snprintf(detail, sizeof detail, "resolve %s: %s", c->ep.host, gai_strerror(gai));
+        snprintf(detail, sizeof detail, "resolve %s: %s", cn->host, gai_strerror(gai));
         cn->ai_list = NULL;
         conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
         return;
@@ -1071,6 +1630,10 @@ static void send_eval(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
     }
     c->loop_dirty = 1;
     noscript_noted(c, cmd);
+    if (cmd->asked && push_asking(cn) != 0) {
+        complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory");
+        return;
+    }
     conn_push(cn, cmd);
 }
 
@@ -1113,11 +1676,18 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
             conn_ready(c, cn);
         return 0;
     }
+    if (cmd->internal == REDISX__CMD_ASKING) {
+        redisx__reply_free(r); /* the command after it answers */
+        redisx__cmd_free(cmd);
+        return 0;
+    }
     if (is_noscript(cmd, r)) {
         redisx__reply_free(r);
         send_eval(c, cn, cmd);
         return 0;
     }
+    if (c->cluster && r->type == REDISX_REPLY_ERROR && cluster_reply(c, cn, cmd, r))
+        return 0;
     complete(cmd, REDISX_OK, r, "");
     return 0;
 }
@@ -1287,6 +1857,10 @@ static void take_submissions(redisx_client *c)
 /* Commands that waited while every ready connection was borrowed. */
 static void drain_waiting(redisx_client *c)
 {
+    if (c->cluster) {
+        cluster_drain(c);
+        return;
+    }
     while (c->wait_head && pick_conn(c))
         dispatch(c, fifo_pop(&c->wait_head, &c->wait_tail));
 }
@@ -1294,13 +1868,50 @@ static void drain_waiting(redisx_client *c)
 static int any_ready(const redisx_client *c)
 {
     for (int i = 0; i < c->nconns; i++)
-        if (c->conns[i].state == CONN_READY)
+        if (c->conns[i]->state == CONN_READY)
             return 1;
     return 0;
 }
 
+/* Cluster mode: the list is not in deadline order (redirected and
+ * retried commands rejoin it), so all of it is looked at. */
+static void cluster_expire_waiting(redisx_client *c, uint64_t now)
+{
+    redisx__cmd *list = c->wait_head;
+    c->wait_head = c->wait_tail = NULL;
+    while (list) {
+        redisx__cmd *cmd = list;
+        list = list->next;
+        cmd->next = NULL;
+        if (!c->closing_seen && cmd->deadline > now) {
+            fifo_push(&c->wait_head, &c->wait_tail, cmd);
+            continue;
+        }
+        if (c->closing_seen) {
+            complete(cmd, REDISX_ERR_CLOSED, NULL, "client closed before a connection was available");
+            continue;
+        }
+        char where[400];
+        if (cmd->node >= 0)
+            snprintf(where, sizeof where, "%s:%d", c->nodes[cmd->node].host, c->nodes[cmd->node].port);
+        else if (!c->map)
+            snprintf(where, sizeof where, "any cluster node (no slot map yet)");
+        else
+            snprintf(where, sizeof where, "the master of slot %d", cmd->slot);
+        char detail[REDISX__DETAIL + 512];
+        snprintf(detail, sizeof detail, "no connection to %s within %lld ms%s%s", where,
+                 (long long)c->opts.command_timeout_ms, c->conn_error[0] ? ": " : " (still connecting)",
+                 c->conn_error);
+        complete(cmd, c->conn_status == REDISX_ERR_AUTH ? REDISX_ERR_AUTH : REDISX_ERR_CONNECTION, NULL, detail);
+    }
+}
+
 static void expire_waiting(redisx_client *c, uint64_t now)
 {
+    if (c->cluster) {
+        cluster_expire_waiting(c, now);
+        return;
+    }
     while (c->wait_head && (c->closing_seen || c->wait_head->deadline <= now)) {
         redisx__cmd *cmd = fifo_pop(&c->wait_head, &c->wait_tail);
         char detail[REDISX__DETAIL + 512];
@@ -1310,11 +1921,11 @@ static void expire_waiting(redisx_client *c, uint64_t now)
         }
         if (any_ready(c)) { /* ready, but borrowed by blocking calls all along */
             snprintf(detail, sizeof detail, "no reply from %s within %lld ms (waited for a busy connection)",
-                     c->conns[0].endpoint, (long long)c->opts.command_timeout_ms);
+                     c->conns[0]->endpoint, (long long)c->opts.command_timeout_ms);
             complete(cmd, REDISX_ERR_TIMEOUT, NULL, detail);
             continue;
         }
-        snprintf(detail, sizeof detail, "no connection to %s within %lld ms%s%s", c->conns[0].endpoint,
+        snprintf(detail, sizeof detail, "no connection to %s within %lld ms%s%s", c->conns[0]->endpoint,
                  (long long)c->opts.command_timeout_ms, c->conn_error[0] ? ": " : " (still connecting)",
                  c->conn_error);
         complete(cmd, c->conn_status == REDISX_ERR_AUTH ? REDISX_ERR_AUTH : REDISX_ERR_CONNECTION, NULL, detail);
@@ -1326,7 +1937,7 @@ static void check_conn_deadlines(redisx_client *c, redisx__conn *cn, uint64_t no
     if (cn->state == CONN_RESOLVING && now >= cn->connect_deadline) {
         /* The lookup goes on: the next attempt waits for it (see above). */
         char detail[REDISX__DETAIL];
-        snprintf(detail, sizeof detail, "resolve %s: timed out after %lld ms", c->ep.host,
+        snprintf(detail, sizeof detail, "resolve %s: timed out after %lld ms", cn->host,
                  (long long)c->opts.connect_timeout_ms);
         conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
         return;
@@ -1361,7 +1972,7 @@ static int user_pending(const redisx_client *c)
     if (c->wait_head || c->ntimers > 0)
         return 1;
     for (int i = 0; i < c->nconns; i++)
-        for (redisx__cmd *cmd = c->conns[i].pend_head; cmd; cmd = cmd->next)
+        for (redisx__cmd *cmd = c->conns[i]->pend_head; cmd; cmd = cmd->next)
             if (cmd->internal == REDISX__CMD_USER)
                 return 1;
     return 0;
@@ -1376,6 +1987,7 @@ void redisx__conn_loop(redisx_client *c)
 {
     struct pollfd *pfd = calloc((size_t)c->nconns + 2, sizeof *pfd);
     int *pconn = calloc((size_t)c->nconns + 2, sizeof *pconn);
+    int pfd_cap = c->nconns + 2;
     redisx_client *prev = loop_enter(c);
     if (!pfd || !pconn) {
         redisx__log(c, REDISX_LOG_ERROR, "out of memory starting the I/O loop");
@@ -1390,13 +2002,15 @@ void redisx__conn_loop(redisx_client *c)
             redisx__log(c, REDISX_LOG_DEBUG, "closing: cancelling waits and renewals");
         }
         take_submissions(c);
-        drain_waiting(c);
         uint64_t now = redisx__now_ns();
+        if (c->cluster && c->refresh_wanted && !c->refresh_inflight && !c->closing_seen && now >= c->refresh_next)
+            refresh_start(c);
+        drain_waiting(c);
         run_timers(c, now);
         expire_waiting(c, now);
 
         for (int i = 0; i <= c->nconns; i++) {
-            redisx__conn *cn = &c->conns[i];
+            redisx__conn *cn = c->conns[i];
             if (cn->borrowed)
                 continue; /* its borrower does its I/O and keeps its deadline */
             if (cn->state == CONN_RESOLVING)
@@ -1435,10 +2049,25 @@ void redisx__conn_loop(redisx_client *c)
             wake = min_u64(wake, c->timers[0].due);
         if (c->wait_head)
             wake = min_u64(wake, c->wait_head->deadline);
+        for (redisx__cmd *w = c->cluster && c->wait_head ? c->wait_head->next : NULL; w; w = w->next)
+            wake = min_u64(wake, w->deadline);
+        if (c->cluster && c->refresh_wanted && !c->refresh_inflight && !c->closing_seen)
+            wake = min_u64(wake, c->refresh_next);
+        if (c->nconns + 2 > pfd_cap) { /* a cluster node was added */
+            int cap = c->nconns + 2;
+            struct pollfd *np = realloc(pfd, (size_t)cap * sizeof *np);
+            if (np)
+                pfd = np;
+            int *nc = realloc(pconn, (size_t)cap * sizeof *nc);
+            if (nc)
+                pconn = nc;
+            if (np && nc)
+                pfd_cap = cap;
+        }
         int n = 0;
         pfd[n++] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
-        for (int i = 0; i <= c->nconns; i++) {
-            redisx__conn *cn = &c->conns[i];
+        for (int i = 0; i <= c->nconns && n < pfd_cap; i++) {
+            redisx__conn *cn = c->conns[i];
             cn->polled = 0;
             if (cn->state == CONN_DOWN) {
                 if (!c->closing_seen)
@@ -1480,7 +2109,7 @@ void redisx__conn_loop(redisx_client *c)
         if (rc <= 0)
             continue;
         for (int k = 1; k < n; k++) {
-            redisx__conn *cn = &c->conns[pconn[k]];
+            redisx__conn *cn = c->conns[pconn[k]];
             short re = pfd[k].revents;
             /* Borrowed or reset while we slept: the revents are stale. */
             if (!re || !cn->polled || cn->borrowed || cn->fd != pfd[k].fd)
@@ -1511,7 +2140,7 @@ void redisx__conn_loop(redisx_client *c)
 static redisx__conn *idle_conn(redisx_client *c)
 {
     for (int i = 0; i < c->nconns; i++) {
-        redisx__conn *cn = &c->conns[i];
+        redisx__conn *cn = c->conns[i];
         if (cn->state == CONN_READY && !cn->borrowed && cn->npend == 0 && cn->woff == cn->wlen)
             return cn;
     }
@@ -1609,8 +2238,9 @@ timeout:
 
 int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
 {
-    if (redisx__in_loop(c) || atomic_load(&c->wake_pending))
-        return 0; /* inside a callback, or submissions wait: keep their order */
+    if (c->cluster || redisx__in_loop(c) || atomic_load(&c->wake_pending))
+        return 0; /* cluster mode (routing is the I/O thread's), inside a callback, or submissions wait: keep
+                   * their order */
     redisx_client *prev;
     if (blocking) {
         prev = loop_enter(c);
@@ -1696,25 +2326,36 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
 
 redisx_status redisx__conns_init(redisx_client *c)
 {
-    c->nconns = c->opts.connections;
+    c->cluster = c->ep.cluster;
+    c->nconns = c->cluster ? 0 : c->opts.connections;
     c->conns = calloc((size_t)c->nconns + 1, sizeof *c->conns);
     if (!c->conns)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     for (int i = 0; i <= c->nconns; i++) {
-        redisx__conn *cn = &c->conns[i];
-        cn->idx = i;
-        cn->fd = -1;
-        cn->state = CONN_DOWN;
+        redisx__conn *cn = conn_new(i, -1, c->ep.host, c->ep.port, c->ep.is_unix);
+        if (!cn) {
+            redisx__conns_free(c);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+        c->conns[i] = cn;
         cn->is_sub = i == c->nconns;
         if (cn->is_sub)
             cn->next_attempt = UINT64_MAX; /* dormant until a subscription */
-        if (c->ep.is_unix)
-            snprintf(cn->endpoint, sizeof cn->endpoint, "%s", c->ep.host);
-        else if (strchr(c->ep.host, ':'))
-            snprintf(cn->endpoint, sizeof cn->endpoint, "[%s]:%d", c->ep.host, c->ep.port);
-        else
-            snprintf(cn->endpoint, sizeof cn->endpoint, "%s:%d", c->ep.host, c->ep.port);
     }
+    if (!c->cluster)
+        return REDISX_OK;
+    /* The seeds are the first nodes; the first refresh asks them all. */
+    for (size_t i = 0; i < c->ep.nseeds; i++) {
+        if (node_get(c, c->ep.seeds[i].host, c->ep.seeds[i].port) < 0) {
+            redisx__conns_free(c);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+    }
+    redisx__conn *sub = c->conns[c->nconns];
+    sub->host = c->nodes[0].host;
+    sub->port = c->nodes[0].port;
+    set_endpoint(sub, 0);
+    c->refresh_wanted = 1;
     return REDISX_OK;
 }
 
@@ -1725,8 +2366,10 @@ void redisx__conns_free(redisx_client *c)
         c->channels = ch->next;
         free(ch);
     }
-    for (int i = 0; i <= c->nconns; i++) {
-        redisx__conn *cn = &c->conns[i];
+    for (int i = 0; c->conns && i <= c->nconns; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (!cn)
+            continue;
         if (cn->state == CONN_READY && !cn->is_sub)
             redisx__stats_add_client(c, REDISX_CLIENT_CONNECTIONS_UP, -1);
         conn_close_fd(cn);
@@ -1735,9 +2378,19 @@ void redisx__conns_free(redisx_client *c)
         while ((cmd = fifo_pop(&cn->pend_head, &cn->pend_tail)))
             redisx__cmd_free(cmd); /* only internal commands remain here */
         free(cn->wbuf);
+        free(cn);
     }
     free(c->conns);
     c->conns = NULL;
+    for (int i = 0; i < c->nnodes; i++)
+        free(c->nodes[i].host);
+    free(c->nodes);
+    c->nodes = NULL;
+    c->nnodes = c->nodes_cap = 0;
+    redisx__slot_map_unref(c->map);
+    c->map = NULL;
+    free(c->map_node);
+    c->map_node = NULL;
     free(c->timers);
     c->timers = NULL;
 }
@@ -1751,7 +2404,7 @@ uint64_t redisx__cmd_timeout_ns(const redisx_client *c)
 
 static redisx__conn *sub_conn(redisx_client *c)
 {
-    return &c->conns[c->nconns];
+    return c->conns[c->nconns];
 }
 
 /* One (UN)SUBSCRIBE for `one`, or for every channel of `list`. */

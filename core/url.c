@@ -1,5 +1,7 @@
 /* Redis URL parsing: redis://[user[:password]@]host[:port][/db],
- * rediss://... (the same over TLS, in a build with TLS) and
+ * rediss://... (the same over TLS, in a build with TLS),
+ * redis+cluster://[user[:password]@]host1:port1,host2:port2[/0] and
+ * rediss+cluster://... (Redis Cluster seeds, docs/CLUSTER.md) and
  * unix:///path.sock[?db=N]. Pure logic, unit-tested in tests/c/test_url.c. */
 #include <ctype.h>
 #include <stdlib.h>
@@ -12,6 +14,9 @@ void redisx__endpoint_clear(redisx__endpoint *ep)
     free(ep->host);
     free(ep->user);
     free(ep->password);
+    for (size_t i = 0; i < ep->nseeds; i++)
+        free(ep->seeds[i].host);
+    free(ep->seeds);
     memset(ep, 0, sizeof *ep);
 }
 
@@ -21,7 +26,20 @@ redisx_status redisx__endpoint_copy(redisx__endpoint *dst, const redisx__endpoin
     e.host = redisx__strdup(src->host);
     e.user = redisx__strdup(src->user);
     e.password = redisx__strdup(src->password);
-    if ((src->host && !e.host) || (src->user && !e.user) || (src->password && !e.password)) {
+    e.seeds = NULL;
+    e.nseeds = 0;
+    int bad = (src->host && !e.host) || (src->user && !e.user) || (src->password && !e.password);
+    if (!bad && src->nseeds > 0) {
+        e.seeds = calloc(src->nseeds, sizeof *e.seeds);
+        bad = !e.seeds;
+        for (size_t i = 0; !bad && i < src->nseeds; i++) {
+            e.seeds[i].port = src->seeds[i].port;
+            e.seeds[i].host = redisx__strdup(src->seeds[i].host);
+            e.nseeds = i + 1;
+            bad = !e.seeds[i].host;
+        }
+    }
+    if (bad) {
         redisx__endpoint_clear(&e);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
@@ -87,6 +105,135 @@ static int parse_int(const char *s, size_t n, long min, long max, long *out)
     return 0;
 }
 
+static const char *scheme_name(const redisx__endpoint *e)
+{
+    if (e->cluster)
+        return e->tls ? "rediss+cluster://" : "redis+cluster://";
+    return e->tls ? "rediss://" : "redis://";
+}
+
+/* host[:port] or [v6][:port] of n bytes into a fresh *host and *port
+ * (6379 when not given). An empty host is 127.0.0.1 when empty_ok. */
+static redisx_status parse_hostport(const char *hostp, size_t n, int empty_ok, char **host, int *port)
+{
+    const char *end = hostp + n;
+    const char *portp = NULL;
+    char *h = NULL;
+    long num;
+    if (n > 0 && *hostp == '[') {
+        const char *rb = memchr(hostp, ']', n);
+        if (!rb || rb == hostp + 1)
+            return redisx__fail(REDISX_ERR_URL, "unterminated or empty [IPv6] host");
+        if (rb + 1 < end && rb[1] != ':')
+            return redisx__fail(REDISX_ERR_URL, "junk after ]");
+        if (!(h = redisx__memdup(hostp + 1, (size_t)(rb - hostp))))
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        h[rb - hostp - 1] = '\0';
+        if (rb + 1 < end)
+            portp = rb + 2;
+    } else {
+        const char *colon = memchr(hostp, ':', n);
+        const char *hend = colon ? colon : end;
+        if (hend == hostp) {
+            if (!empty_ok)
+                return redisx__fail(REDISX_ERR_URL, "empty host");
+            h = redisx__strdup("127.0.0.1");
+        } else {
+            h = redisx__memdup(hostp, (size_t)(hend - hostp) + 1);
+            if (h)
+                h[hend - hostp] = '\0';
+        }
+        if (!h)
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        if (colon)
+            portp = colon + 1;
+    }
+    int pv = 6379;
+    if (portp) {
+        if (parse_int(portp, (size_t)(end - portp), 1, 65535, &num) != 0) {
+            free(h);
+            return redisx__fail(REDISX_ERR_URL, "port must be a number in 1..65535");
+        }
+        pv = (int)num;
+    }
+    *host = h;
+    *port = pv;
+    return REDISX_OK;
+}
+
+static void seeds_free(redisx__endpoint *e)
+{
+    for (size_t i = 0; i < e->nseeds; i++)
+        free(e->seeds[i].host);
+    free(e->seeds);
+    e->seeds = NULL;
+    e->nseeds = 0;
+}
+
+#define MAX_SEEDS 64
+
+/* "h1:p1,h2:p2,..." (n bytes) into e's seeds; e->host and e->port become
+ * copies of the first. */
+static redisx_status parse_seed_list(redisx__endpoint *e, const char *s, size_t n)
+{
+    size_t count = 1;
+    for (size_t i = 0; i < n; i++)
+        count += s[i] == ',';
+    if (count > MAX_SEEDS)
+        return redisx__fail(REDISX_ERR_URL, "more than %d cluster seeds", MAX_SEEDS);
+    struct redisx__seed *seeds = calloc(count, sizeof *seeds);
+    if (!seeds)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    const char *p = s, *end = s + n;
+    for (size_t k = 0; k < count; k++) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *q = comma ? comma : end;
+        redisx_status st = q == p ? redisx__fail(REDISX_ERR_URL, "empty host")
+                                  : parse_hostport(p, (size_t)(q - p), 0, &seeds[k].host, &seeds[k].port);
+        if (st != REDISX_OK) {
+            char why[REDISX__DETAIL];
+            redisx__copy_detail(why, sizeof why, redisx__last_error_buf);
+            for (size_t i = 0; i < k; i++)
+                free(seeds[i].host);
+            free(seeds);
+            return redisx__fail(st, "cluster seed %zu of %zu (\"%.*s\"): %s", k + 1, count,
+                                (int)(q - p > 200 ? 200 : q - p), p, why);
+        }
+        p = q + 1;
+    }
+    char *first = redisx__strdup(seeds[0].host);
+    if (!first) {
+        for (size_t i = 0; i < count; i++)
+            free(seeds[i].host);
+        free(seeds);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    seeds_free(e);
+    free(e->host);
+    e->host = first;
+    e->port = seeds[0].port;
+    e->seeds = seeds;
+    e->nseeds = count;
+    e->cluster = 1;
+    return REDISX_OK;
+}
+
+redisx_status redisx__parse_seeds(redisx__endpoint *ep, const char *list)
+{
+    if (!list) {
+        seeds_free(ep);
+        ep->cluster = 0;
+        return REDISX_OK;
+    }
+    if (strlen(list) > 4096)
+        return redisx__fail(REDISX_ERR_URL, "seed list longer than 4096 bytes");
+    if (ep->is_unix)
+        return redisx__fail(REDISX_ERR_URL, "cluster seeds are host:port pairs; the URL names a unix socket");
+    if (ep->db != 0)
+        return redisx__fail(REDISX_ERR_URL, "a cluster has database 0 only, the URL selects database %d", ep->db);
+    return parse_seed_list(ep, list, strlen(list));
+}
+
 redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
 {
     redisx__endpoint e = {0};
@@ -122,19 +269,26 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
     if (strncmp(url, "redis://", 8) == 0) {
         p = url + 8;
     } else if (strncmp(url, "rediss://", 9) == 0) {
-        if (!redisx__tls_available())
-            return redisx__fail(REDISX_ERR_URL, "rediss:// (TLS) is not supported by this build");
         e.tls = 1;
         p = url + 9;
+    } else if (strncmp(url, "redis+cluster://", 16) == 0) {
+        e.cluster = 1;
+        p = url + 16;
+    } else if (strncmp(url, "rediss+cluster://", 17) == 0) {
+        e.tls = e.cluster = 1;
+        p = url + 17;
     } else {
         return redisx__fail(REDISX_ERR_URL, redisx__tls_available()
-                                                ? "URL must start with redis://, rediss:// or unix://"
-                                                : "URL must start with redis:// or unix://");
+                                                ? "URL must start with redis://, rediss://, redis+cluster://, "
+                                                  "rediss+cluster:// or unix://"
+                                                : "URL must start with redis://, redis+cluster:// or unix://");
     }
+    if (e.tls && !redisx__tls_available())
+        return redisx__fail(REDISX_ERR_URL, "%s (TLS) is not supported by this build", scheme_name(&e));
     const char *end = p + strcspn(p, "/?#");
     if (*end == '?' || *end == '#')
         return redisx__fail(REDISX_ERR_URL, "query strings and fragments are not supported in %s URLs",
-                            e.tls ? "rediss://" : "redis://");
+                            scheme_name(&e));
 
     /* userinfo: the last '@' before the path, so passwords may contain '@'
      * only when escaped, but a literal one is tolerated too. */
@@ -166,49 +320,24 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
         }
     }
 
-    const char *portp = NULL;
-    if (*hostp == '[') {
-        const char *rb = memchr(hostp, ']', (size_t)(end - hostp));
-        if (!rb || rb == hostp + 1) {
-            st = redisx__fail(REDISX_ERR_URL, "unterminated or empty [IPv6] host");
-            goto fail;
-        }
-        if (!(e.host = redisx__memdup(hostp + 1, (size_t)(rb - hostp)))) {
-            st = redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        e.host[rb - hostp - 1] = '\0';
-        if (rb + 1 < end) {
-            if (rb[1] != ':') {
-                st = redisx__fail(REDISX_ERR_URL, "junk after ]");
-                goto fail;
-            }
-            portp = rb + 2;
-        }
-    } else {
-        const char *colon = memchr(hostp, ':', (size_t)(end - hostp));
-        const char *hend = colon ? colon : end;
-        if (hend == hostp) {
-            e.host = redisx__strdup("127.0.0.1");
-        } else {
-            e.host = redisx__memdup(hostp, (size_t)(hend - hostp) + 1);
-            if (e.host)
-                e.host[hend - hostp] = '\0';
-        }
-        if (!e.host) {
-            st = redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-            goto fail;
-        }
-        if (colon)
-            portp = colon + 1;
+    if (strstr(hostp, "://")) {
+        st = redisx__fail(REDISX_ERR_URL, "one scheme per URL: name further cluster seeds as host:port after a "
+                                          "comma (redis+cluster://host1:7000,host2:7001), not as URLs");
+        goto fail;
     }
-    e.port = 6379;
-    if (portp) {
-        if (parse_int(portp, (size_t)(end - portp), 1, 65535, &num) != 0) {
-            st = redisx__fail(REDISX_ERR_URL, "port must be a number in 1..65535");
+    if (!e.cluster && memchr(hostp, ',', (size_t)(end - hostp))) {
+        st = redisx__fail(REDISX_ERR_URL, "several hosts need a cluster URL: %s+cluster://host1:port1,host2:port2",
+                          e.tls ? "rediss" : "redis");
+        goto fail;
+    }
+    if (e.cluster) {
+        st = parse_seed_list(&e, hostp, (size_t)(end - hostp));
+        if (st != REDISX_OK)
             goto fail;
-        }
-        e.port = (int)num;
+    } else {
+        st = parse_hostport(hostp, (size_t)(end - hostp), 1, &e.host, &e.port);
+        if (st != REDISX_OK)
+            goto fail;
     }
     if (*end == '/' && end[1] != '\0') {
         if (parse_int(end + 1, strlen(end + 1), 0, 1000000, &num) != 0) {
@@ -216,6 +345,11 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
             goto fail;
         }
         e.db = (int)num;
+        if (e.cluster && e.db != 0) {
+            st = redisx__fail(REDISX_ERR_URL, "a cluster has database 0 only: %s URLs take no /<db> but /0",
+                              scheme_name(&e));
+            goto fail;
+        }
     }
     redisx__endpoint_clear(ep);
     *ep = e;

@@ -36,6 +36,12 @@ redisx_status redisx_options_set_url(redisx_options *opts, const char *url)
     return redisx__parse_url(&opts->ep, url);
 }
 
+redisx_status redisx_options_set_cluster_seeds(redisx_options *opts, const char *seeds)
+{
+    OPTS_REQUIRED(opts);
+    return redisx__parse_seeds(&opts->ep, seeds);
+}
+
 redisx_status redisx_options_set_auth(redisx_options *opts, const char *user, const char *password)
 {
     OPTS_REQUIRED(opts);

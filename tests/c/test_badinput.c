@@ -95,6 +95,7 @@ static const struct {
     FN(redisx_options_set_tls), FN(redisx_options_set_tls_ca_file), FN(redisx_options_set_tls_ca_dir),
     FN(redisx_options_set_tls_client_cert), FN(redisx_options_set_tls_server_name),
     FN(redisx_options_set_tls_verify_hostname), FN(redisx_options_set_tls_insecure_skip_verify),
+    FN(redisx_options_set_cluster_seeds),
     FN(redisx_client_open), FN(redisx_client_open_url), FN(redisx_client_close), FN(redisx_client_prefix),
     FN(redisx_client_stats), FN(redisx_command), FN(redisx_command_async), FN(redisx_reply_free),
     FN(redisx_reply_type_of), FN(redisx_reply_integer), FN(redisx_reply_string), FN(redisx_reply_elements),
@@ -421,6 +422,7 @@ Test(badinput, every_options_setter_rejects_a_null_handle)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_verify_hostname(NULL, 1), "set_tls_verify_hostname");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_insecure_skip_verify(NULL, 1),
               "set_tls_insecure_skip_verify");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_cluster_seeds(NULL, "h:1"), "set_cluster_seeds");
     redisx_queue_free(q); /* the refused set_queue took no reference: this frees it */
 }
 
@@ -472,6 +474,18 @@ static size_t bad_urls(url_case *out, size_t max, char **owned)
         {"unix empty db", "unix:///tmp/x.sock?db="},
         {"unix unknown query", "unix:///tmp/x.sock?foo=1"},
         {"unix bad escape", "unix:///tmp/%zz.sock"},
+        {"cluster without seeds", "redis+cluster://"},
+        {"cluster empty seed", "redis+cluster://a:1,,b:2"},
+        {"cluster trailing comma", "redis+cluster://a:1,"},
+        {"cluster leading comma", "redis+cluster://,a:1"},
+        {"cluster seed without host", "redis+cluster://a:1,:2"},
+        {"cluster port 0", "redis+cluster://a:1,b:0"},
+        {"cluster port with letters", "redis+cluster://a:1,b:7x"},
+        {"cluster unterminated IPv6", "redis+cluster://a:1,[::1"},
+        {"cluster db 1", "redis+cluster://a:1,b:2/1"},
+        {"cluster mixed schemes", "redis+cluster://a:1,redis://b:2"},
+        {"cluster query string", "redis+cluster://a:1?x=1"},
+        {"several hosts without cluster", "redis://a:1,b:2"},
     };
     size_t n = 0;
     for (size_t i = 0; i < sizeof fixed / sizeof *fixed && n < max; i++)
@@ -520,6 +534,8 @@ Test(badinput, set_url_accepts_the_boundary_values)
         {"IPv6 with port and db", "redis://[::1]:6379/15"},
         {"escaped credentials", "redis://u%41:p%2F@h"},
         {"unix with db", "unix:///tmp/x.sock?db=0"},
+        {"cluster seeds", "redis+cluster://u:p@a:7000,[::1]:7001,b"},
+        {"cluster db 0", "redis+cluster://a:7000/0"},
         {"4096-byte URL", longest},
         {"107-byte unix path", unix107},
     };

@@ -24,10 +24,24 @@ REDISX_API void redisx_options_free(redisx_options *opts);
  *  rediss://[user[:password]@]host[:port][/db] (the same over TLS; the TLS
  *  settings come from the redisx_options_set_tls_* setters, no query
  *  options; a build without TLS refuses it with REDISX_ERR_URL "rediss://
- *  (TLS) is not supported by this build"; since 0.4) or unix:///path.sock
+ *  (TLS) is not supported by this build"; since 0.4),
+ *  redis+cluster://[user[:password]@]host1:port1,host2:port2[/0] or
+ *  rediss+cluster://... (a Redis Cluster and its seed nodes, see
+ *  redisx_options_set_cluster_seeds; since 0.5) or unix:///path.sock
  *  (optionally ?db=N). REDISX_ERR_URL with the reason in redisx_last_error()
  *  when malformed; the options keep their previous address then. */
 REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char *url);
+
+/** Redis Cluster (since 0.5; docs/CLUSTER.md): the seed nodes as
+ *  "host1:7000,host2:7001" (IPv6 hosts in brackets, port 6379 when left
+ *  out), the same as a redis+cluster:// (or rediss+cluster://) URL names.
+ *  The client reads the slot map from the first seed that answers and
+ *  sends each command to the master of its keys' slot. User, password and
+ *  TLS stay as the URL and the other setters say; NULL turns cluster mode
+ *  off (the address is then the first seed). REDISX_ERR_URL naming the bad
+ *  seed (empty host, bad port), or when the URL names a unix socket or a
+ *  database other than 0; the options are unchanged then. */
+REDISX_API redisx_status redisx_options_set_cluster_seeds(redisx_options *opts, const char *seeds);
 
 /** ACL user name and password, overriding the URL's; NULL clears. A user
  *  without a password is REDISX_ERR_INVALID at open. An empty password (with

@@ -417,7 +417,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5() {
   intgo _swig_go_result;
   
   
-  result = (int)((0*10000+4*100+0));
+  result = (int)((0*10000+5*100+0));
   _swig_go_result = result; 
   return _swig_go_result;
 }
@@ -1248,6 +1248,28 @@ _gostring_ _wrap_redisx_options_set_url_capi_d64a9da760277ed5(redisx_options *_s
   
   
   result = (redisx_status)redisx_options_set_url(arg1,(char const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (redisx_status)redisx_options_set_cluster_seeds(arg1,(char const *)arg2);
   _swig_go_result = redisx_go_status(result, NULL);
   free((char *)arg2); 
   return _swig_go_result;

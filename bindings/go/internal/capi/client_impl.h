@@ -16,6 +16,17 @@ typedef struct redisx__timer {
     uint64_t arg;
 } redisx__timer;
 
+/* A Redis Cluster node the client has connections to (conn.c, "cluster
+ * routing"): a seed, a master of the slot map, or a redirect's target.
+ * Never removed while the client lives. */
+typedef struct redisx__node {
+    char *host;
+    int port;
+    int first, count; /* its connections: conns[first .. first + count) */
+} redisx__node;
+
+struct redisx__slot_map;
+
 typedef struct redisx__channel {
     struct redisx__channel *next;
     int refs;
@@ -50,8 +61,22 @@ struct redisx_client {
     pthread_mutex_t loop_mu;
     int loop_dirty; /* changed what the sleeping I/O thread waits for */
     uint64_t poll_until; /* when the sleeping I/O thread wakes at the latest */
-    redisx__conn *conns; /* nconns command connections, then the subscriber */
+    redisx__conn **conns; /* nconns command connections, then the subscriber */
     int nconns;
+    /* Redis Cluster (docs/CLUSTER.md). The map is NULL until the first
+     * CLUSTER SLOTS answer; map_node[i] is the node of the map's node i
+     * when that is a master, else -1. One refresh round at a time:
+     * CLUSTER SLOTS to one node with a ready connection, or to every node
+     * when none has one; answers of an older round are dropped. */
+    int cluster;
+    redisx__node *nodes;
+    int nnodes, nodes_cap;
+    struct redisx__slot_map *map;
+    int *map_node;
+    int refresh_wanted, refresh_inflight, refresh_failures, refresh_rr;
+    unsigned refresh_round;
+    uint64_t refresh_next, refresh_last, refresh_version;
+    int sub_node; /* the node the subscriber connection goes to */
     redisx__channel *channels; /* subscriptions wanted */
     redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
     redisx__req *tracked; /* cancellable operations in the loop */

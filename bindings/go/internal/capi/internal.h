@@ -213,6 +213,14 @@ typedef struct redisx__endpoint {
     char *user;
     char *password;
     int tls; /* rediss:// */
+    /* Redis Cluster (redis+cluster://, redisx_options_set_cluster_seeds):
+     * the seed nodes, host and port above being the first of them. */
+    int cluster;
+    size_t nseeds;
+    struct redisx__seed {
+        char *host;
+        int port;
+    } *seeds;
 } redisx__endpoint;
 
 /* Whether this build speaks TLS (compiled with REDISX_WITH_TLS; tls.c). */
@@ -221,6 +229,10 @@ int redisx__tls_available(void);
 /* Parses a Redis URL into ep (whose previous content is freed on success). */
 redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url);
 void redisx__endpoint_clear(redisx__endpoint *ep);
+/* "host1:7000,host2:7001" (IPv6 in brackets) into ep's seed list, turning
+ * cluster mode on (NULL: off); ep's other fields are kept. REDISX_ERR_URL
+ * with detail naming the bad seed. */
+redisx_status redisx__parse_seeds(redisx__endpoint *ep, const char *list);
 redisx_status redisx__endpoint_copy(redisx__endpoint *dst, const redisx__endpoint *src);
 
 struct redisx_options {
@@ -301,6 +313,15 @@ struct redisx__cmd {
     int internal; /* REDISX__CMD_* below */
     int done; /* completed early (timeout); its reply is discarded */
     int sent; /* put on a connection: the server may have run it */
+    /* Cluster routing (route.c): the slot of the command's keys (valid when
+     * slot_known; -1 for a keyless one), the node it must go to (-1: the
+     * slot's master), ASKING before it, and how often it was redirected or
+     * retried. A MOVED or ASK reply means the command did not run. */
+    int slot, slot_known;
+    int node, asking;
+    int asked; /* went out after ASKING (a NOSCRIPT reload repeats it) */
+    int redirects, retries;
+    unsigned aux; /* the routing layer's own commands (a refresh's round) */
     uint64_t deadline;
     redisx__reply_fn fn;
     void *ctx;
@@ -315,6 +336,7 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
                                 const size_t *lens);
 #define REDISX__CMD_USER 0
 #define REDISX__CMD_HANDSHAKE 1
+#define REDISX__CMD_ASKING 2 /* its reply is dropped: the command after it answers */
 redisx__cmd *redisx__cmd_task(void);
 void redisx__cmd_free(redisx__cmd *cmd);
 

@@ -560,7 +560,7 @@ static const keyspec keyspecs[] = {
     {"TTL", 1, 1, 1, 0, 0},          {"TYPE", 1, 1, 1, 0, 0},          {"UNLINK", 1, -1, 1, 0, 0},
     {"WATCH", 1, -1, 1, 0, 0},       {"XACK", 1, 1, 1, 0, 0},          {"XADD", 1, 1, 1, 0, 0},
     {"XAUTOCLAIM", 1, 1, 1, 0, 0},   {"XCLAIM", 1, 1, 1, 0, 0},        {"XDEL", 1, 1, 1, 0, 0},
-    {"XLEN", 1, 1, 1, 0, 0},         {"XPENDING", 1, 1, 1, 0, 0},      {"XRANGE", 1, 1, 1, 0, 0},
+    {"XGROUP", 2, 2, 1, 0, 0},       {"XINFO", 2, 2, 1, 0, 0},         {"XLEN", 1, 1, 1, 0, 0},         {"XPENDING", 1, 1, 1, 0, 0},      {"XRANGE", 1, 1, 1, 0, 0},
     {"XREAD", 0, 0, 0, 0, KEYS_STREAMS}, {"XREADGROUP", 0, 0, 0, 0, KEYS_STREAMS},
     {"XREVRANGE", 1, 1, 1, 0, 0},    {"XSETID", 1, 1, 1, 0, 0},        {"XTRIM", 1, 1, 1, 0, 0},
     {"ZADD", 1, 1, 1, 0, 0},         {"ZCARD", 1, 1, 1, 0, 0},         {"ZCOUNT", 1, 1, 1, 0, 0},

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cluster.h"
 #include "internal.h"
 #include "keys.h"
 #include "stream_impl.h"
@@ -109,12 +110,20 @@ static void sync_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 
 /* Runs the command in `a` on c and waits. An error reply becomes
  * REDISX_ERR_SERVER with the server's text as detail (the reply is freed). */
-static redisx_status run(redisx_reply **out, redisx_client *c, args *a, const redisx__script *script)
+/* Runs a command and waits. slot_key (NULL: none) routes a command that
+ * names no key (CLIENT ID, CLIENT UNBLOCK) to the node of that key on a
+ * cluster: the node where the consumer's blocked read runs. */
+static redisx_status run_at(redisx_reply **out, redisx_client *c, args *a, const redisx__script *script,
+                            const char *slot_key)
 {
     *out = NULL;
     redisx__cmd *cmd = a->oom ? NULL : redisx__cmd_argv(a->n, a->v, a->l);
     if (!cmd)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory building a stream command");
+    if (slot_key) {
+        cmd->slot = redisx__slot_of(slot_key, strlen(slot_key));
+        cmd->slot_known = 1;
+    }
     cmd->script = script;
     redisx__waiter w;
     redisx__waiter_init(&w);
@@ -130,6 +139,11 @@ static redisx_status run(redisx_reply **out, redisx_client *c, args *a, const re
     }
     *out = r;
     return st;
+}
+
+static redisx_status run(redisx_reply **out, redisx_client *c, args *a, const redisx__script *script)
+{
+    return run_at(out, c, a, script, NULL);
 }
 
 static const redisx_reply *elem(const redisx_reply *r, size_t i)
@@ -1102,7 +1116,7 @@ static redisx_status read_new(redisx_consumer *cons, size_t room, int64_t block_
         args a = {0};
         args_str(&a, "CLIENT");
         args_str(&a, "ID");
-        st = run(&r, cons->reader, &a, NULL);
+        st = run_at(&r, cons->reader, &a, NULL, cons->key);
         args_clear(&a);
         if (st == REDISX_OK) {
             rid = as_int(r, -1);
@@ -1300,7 +1314,7 @@ redisx_status redisx__consumer_stop(redisx_consumer *cons, int64_t deadline_ms)
             args_str(&a, "UNBLOCK");
             args_int(&a, rid);
             redisx_reply *r;
-            if (run(&r, cons->client, &a, NULL) == REDISX_ERR_SERVER)
+            if (run_at(&r, cons->client, &a, NULL, cons->key) == REDISX_ERR_SERVER)
                 unblock = 0; /* the read ends at its BLOCK instead */
             redisx__reply_free(r);
             args_clear(&a);

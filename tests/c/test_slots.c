@@ -570,6 +570,8 @@ Test(slots, key_positions_of_common_commands)
     expect_keys("BLMPOP 0 2 a b LEFT", REDISX__ROUTE_SLOT, "3,4");
     expect_keys("XREADGROUP GROUP g c COUNT 1 STREAMS s1 s2 > >", REDISX__ROUTE_SLOT, "7,8");
     expect_keys("XREAD STREAMS s 0", REDISX__ROUTE_SLOT, "2");
+    expect_keys("XGROUP CREATE s g $ MKSTREAM", REDISX__ROUTE_SLOT, "2");
+    expect_keys("XINFO GROUPS s", REDISX__ROUTE_SLOT, "2");
 }
 
 Test(slots, commands_without_keys_go_anywhere_and_unknown_ones_are_not_routed)

@@ -412,10 +412,20 @@ int rt_port(void)
     return p ? atoi(p) : 0;
 }
 
+int rt_cluster_mode(void)
+{
+    const char *t = getenv("REDISX_TEST_CLUSTER");
+    return t && strcmp(t, "1") == 0;
+}
+
 const char *rt_url(void)
 {
-    static char url[64];
-    snprintf(url, sizeof url, "%s://127.0.0.1:%d", rt_tls_mode() ? "rediss" : "redis", rt_port());
+    static char url[320];
+    const char *seeds = getenv("REDISX_TEST_CLUSTER_SEEDS");
+    if (rt_cluster_mode() && seeds)
+        snprintf(url, sizeof url, "%s+cluster://%s", rt_scheme(), seeds);
+    else
+        snprintf(url, sizeof url, "%s://127.0.0.1:%d", rt_scheme(), rt_port());
     return url;
 }
 
@@ -505,6 +515,49 @@ redisx_reply *rt_cmd(redisx_client *c, int argc, const char **argv)
     return r;
 }
 
+void rt_each_node(redisx_client *c, void (*fn)(redisx_client *node, void *u), void *u)
+{
+    const char *seeds = getenv("REDISX_TEST_CLUSTER_SEEDS");
+    if (!rt_cluster_mode() || !seeds) {
+        fn(c, u);
+        return;
+    }
+    for (const char *p = seeds; p && *p;) {
+        const char *colon = strchr(p, ':');
+        cr_assert_not_null(colon, "REDISX_TEST_CLUSTER_SEEDS: %s", seeds);
+        char url[64];
+        snprintf(url, sizeof url, "%s://127.0.0.1:%d", rt_scheme(), atoi(colon + 1));
+        redisx_client *node = NULL;
+        cr_assert_eq(rt_open_url(&node, url), REDISX_OK, "%s", redisx_last_error());
+        fn(node, u);
+        redisx_client_close(node);
+        p = strchr(p, ',');
+        if (p)
+            p++;
+    }
+}
+
+struct numsub_sum {
+    const char *channel;
+    long long n;
+};
+
+static void numsub_on(redisx_client *node, void *u)
+{
+    struct numsub_sum *sum = u;
+    const char *argv[] = {"PUBSUB", "NUMSUB", sum->channel};
+    redisx_reply *r = rt_cmd(node, 3, argv);
+    sum->n += redisx_reply_integer(redisx_reply_element(r, 1));
+    redisx_reply_free(r);
+}
+
+long long rt_numsub(redisx_client *c, const char *channel)
+{
+    struct numsub_sum sum = {channel, 0};
+    rt_each_node(c, numsub_on, &sum);
+    return sum.n;
+}
+
 long long rt_incr_get(redisx_client *c, const char *key)
 {
     const char *argv[] = {"GET", key};
@@ -580,8 +633,14 @@ int main(int argc, char *argv[])
     if (own_certs && certs_make() != 0)
         return 1;
     int own_server = getenv("REDISX_TEST_PORT") == NULL;
-    if (own_server && start(&shared, 0, rt_tls_mode(), 0) != 0) {
-        fprintf(stderr, "harness: cannot start %s on a free port\n", server_bin());
+    /* Cluster mode (REDISX_TEST_CLUSTER=1): the shared server is a
+     * 3-master cluster, rt_url() names its masters as seeds and rt_port()
+     * is the first master. */
+    static rt_cluster shared_cluster;
+    int own_cluster = own_server && rt_cluster_mode();
+    int started = own_cluster ? rt_cluster_start(&shared_cluster, 3, 0) : own_server ? start(&shared, 0, rt_tls_mode(), 0) : 0;
+    if (started != 0) {
+        fprintf(stderr, "harness: cannot start %s on free ports\n", own_cluster ? "a cluster" : server_bin());
         if (own_certs)
             certs_remove();
         return 1;
@@ -589,13 +648,20 @@ int main(int argc, char *argv[])
     struct criterion_test_set *tests = criterion_initialize();
     int result = 1;
     if (own_server) {
-        char port[16];
-        snprintf(port, sizeof port, "%d", shared.port);
+        char port[16], seeds[300] = "";
+        snprintf(port, sizeof port, "%d", own_cluster ? shared_cluster.node[0].port : shared.port);
         setenv("REDISX_TEST_PORT", port, 1);
+        for (int i = 0; own_cluster && i < shared_cluster.masters; i++)
+            snprintf(seeds + strlen(seeds), sizeof seeds - strlen(seeds), "%s127.0.0.1:%d", i ? "," : "",
+                     shared_cluster.node[i].port);
+        if (own_cluster)
+            setenv("REDISX_TEST_CLUSTER_SEEDS", seeds, 1);
     }
     if (criterion_handle_args(argc, argv, true))
         result = !criterion_run_all_tests(tests);
-    if (own_server)
+    if (own_cluster)
+        rt_cluster_stop(&shared_cluster);
+    else if (own_server)
         rt_server_stop(&shared);
     if (own_certs)
         certs_remove();

@@ -67,6 +67,15 @@ const char *rt_url(void);
  * server serves TLS only (no client certificate required), rt_url() is
  * rediss:// and rt_client*() / rt_options_url() trust the test CA. */
 int rt_tls_mode(void);
+/* Cluster mode (REDISX_TEST_CLUSTER=1, the *_cluster ctest variants): the
+ * shared server is a 3-master cluster the harness starts; rt_url() is
+ * redis+cluster:// naming the masters, rt_port() the first master's port. */
+int rt_cluster_mode(void);
+/* Calls fn with c, or in cluster mode with a plain client of each master in
+ * turn (for node-wide commands: KEYS, PUBSUB, INFO ...). */
+void rt_each_node(redisx_client *c, void (*fn)(redisx_client *node, void *u), void *u);
+/* PUBSUB NUMSUB channel, summed over every node in cluster mode. */
+long long rt_numsub(redisx_client *c, const char *channel);
 /* Sets rt_url() on o and, in TLS mode, the test CA (no assert: usable in
  * forked children). */
 redisx_status rt_options_url(redisx_options *o);

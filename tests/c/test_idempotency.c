@@ -470,11 +470,7 @@ static void box_wait(begin_box *b)
 
 static long long numsub(redisx_client *c, const char *channel)
 {
-    const char *argv[] = {"PUBSUB", "NUMSUB", channel};
-    redisx_reply *r = rt_cmd(c, 3, argv);
-    long long n = redisx_reply_integer(redisx_reply_element(r, 1));
-    redisx_reply_free(r);
-    return n;
+    return rt_numsub(c, channel);
 }
 
 Test(idempotency, a_waiting_begin_subscribes_to_the_record_and_leaves_when_done)

@@ -218,6 +218,24 @@ func WithReconnectBackoff(min, max time.Duration) Option {
 	}
 }
 
+// WithClusterSeeds makes the client talk to a Redis Cluster through these
+// seed nodes ("host:port" each, or "h1:p1,h2:p2"), as a redis+cluster://
+// URL names them: the core reads the slot map from the first seed that
+// answers and sends every command to the master of its keys' slot
+// (docs/CLUSTER.md). The URL's user, password and TLS apply to every node.
+// Malformed seeds give ErrInvalidURL.
+func WithClusterSeeds(seeds ...string) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			list := strings.Join(seeds, ",")
+			if err := noNUL(list, "cluster seeds"); err != nil {
+				return err
+			}
+			return capi.Redisx_options_set_cluster_seeds(o, list)
+		})
+	}
+}
+
 // WithEventKeys puts the key name (the lock name, ...) into events; off by
 // default because names can be personal data.
 func WithEventKeys() Option {
@@ -228,8 +246,10 @@ func WithEventKeys() Option {
 
 // Open creates a client for the server at url:
 // redis://[user[:password]@]host[:port][/db], the same over TLS as
-// rediss://... (see WithTLSCAFile and the other WithTLS options), or
-// unix:///path.sock[?db=N].
+// rediss://... (see WithTLSCAFile and the other WithTLS options),
+// unix:///path.sock[?db=N], or a Redis Cluster's seed nodes as
+// redis+cluster://host1:7000,host2:7001 (rediss+cluster:// over TLS; see
+// WithClusterSeeds).
 // It connects in the background: an unreachable server is not an error
 // here, but operations fail until it is reachable. Malformed URLs give
 // ErrInvalidURL, bad options ErrInvalidArgument.

@@ -37,6 +37,11 @@ export interface ClientOptions {
   /** TLS for every connection: `true` or an object turns it on (as a
    *  rediss:// URL does), `false` turns it off even for rediss://. */
   tls?: boolean | TlsOptions;
+  /** Redis Cluster seed nodes ("host:port" each, or one "h1:p1,h2:p2"
+   *  string), as a redis+cluster:// URL names them: the core reads the slot
+   *  map from the first that answers and routes every command to the master
+   *  of its keys' slot. The URL's user, password and TLS apply to every node. */
+  clusterSeeds?: string | string[];
 }
 
 /** TLS settings (the core's redisx_options_set_tls_* setters). Files are

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Cross-language interop: separate Python, Node and Go processes contend for
-# the same locks on one redis-server.
+# the same locks on one redis-server (or, with REDISX_INTEROP_CLUSTER=1, on a
+# 3-master Redis Cluster that tests/cluster/cluster.sh starts).
 #  1. While one language holds lock "hold", the other two see it held (their
 #     try-acquire is refused) and read the holder's fencing token.
 #  2. Each language increments a plain GET/SET counter 300 times under lock
@@ -33,8 +34,20 @@ source "$here/../../scripts/lib.sh"
 python=${REDISX_PYTHON:-python3}
 per=${REDISX_INTEROP_N:-300}
 unset REDISX_URL
-start_redis_if_needed
-url=$REDISX_URL
+# REDISX_INTEROP_CLUSTER=1: the same on a 3-master Redis Cluster
+# (tests/cluster/cluster.sh), every language through a redis+cluster:// URL.
+if [ "${REDISX_INTEROP_CLUSTER:-0}" = 1 ]; then
+  cluster_dir=$(mktemp -d "${TMPDIR:-/tmp}/redisx-interop-cluster-XXXXXX")
+  on_exit '"$here/../cluster/cluster.sh" stop "$cluster_dir"'
+  ports=$("$here/../cluster/cluster.sh" start "$cluster_dir" 3 0 $$)
+  url=redis+cluster://$(printf '127.0.0.1:%s\n' $ports | paste -sd,)
+  rcli() { redis-cli -c -p "${ports%% *}" "$@"; }
+  log "interop on the cluster $url"
+else
+  start_redis_if_needed
+  url=$REDISX_URL
+  rcli() { redis-cli -u "$url" "$@"; }
+fi
 prefix="interop-$$"
 gobin=$(mktemp -d)/worker
 on_exit 'rm -rf "$(dirname "$gobin")"'
@@ -98,11 +111,11 @@ for lang in python node go; do
 done
 for p in "${pids[@]}"; do wait "$p" || fail "a count worker failed"; done
 
-counter=$(redis-cli -u "$url" GET "$prefix:counter")
+counter=$(rcli GET "$prefix:counter")
 [ "$counter" = "$((3 * per))" ] || fail "counter is $counter, expected $((3 * per))"
 checks=$((checks + 1))
 echo "interop: counter = $counter"
-redis-cli -u "$url" LRANGE "$prefix:fences" 0 -1 >"$gobin.fences"
+rcli LRANGE "$prefix:fences" 0 -1 >"$gobin.fences"
 "$python" - "$gobin.fences" "$per" <<'PY'
 import sys
 entries = [l.strip() for l in open(sys.argv[1]) if l.strip()]
@@ -191,7 +204,7 @@ lines=$(grep -c '^RESP ' "$gobin.resp" || true)
 distinct=$(sort -u "$gobin.resp" | wc -l)
 [ "$lines" = 100 ] || fail "idem-dup printed $lines responses, expected 100"
 [ "$distinct" = 1 ] || fail "duplicates got different responses: $(sort "$gobin.resp" | uniq -c | tr '\n' ' ')"
-executions=$(redis-cli -u "$url" GET "$prefix:executions")
+executions=$(rcli GET "$prefix:executions")
 [ "$executions" = 1 ] || fail "the work ran $executions times for 100 duplicates"
 checks=$((checks + 1))
 echo "interop: 100 concurrent duplicates from c, python, node and go ran the work once; all got '$(head -1 "$gobin.resp")'"

@@ -203,7 +203,16 @@ const OPTION_KEYS = new Set([
   'logLevel',
   'reconnectBackoff',
   'tls',
+  'clusterSeeds',
 ]);
+
+// `clusterSeeds` as the core's "host:port,host:port" text (the core parses
+// and judges it).
+function seedList(seeds) {
+  if (typeof seeds === 'string') return seeds;
+  if (Array.isArray(seeds) && seeds.every((s) => typeof s === 'string')) return seeds.join(',');
+  throw invalid('clusterSeeds must be a string or an array of "host:port" strings');
+}
 
 // The `tls` option's keys and the C setter each one reaches; every rule
 // (defaults, what a combination means, loading the files) is the core's.
@@ -357,6 +366,7 @@ class Client {
     try {
       call(() => {
         N.redisx_options_set_url(opts, url);
+        if (options.clusterSeeds !== undefined) N.redisx_options_set_cluster_seeds(opts, seedList(options.clusterSeeds));
         if (options.prefix !== undefined) N.redisx_options_set_prefix(opts, options.prefix);
         if (options.commandTimeout !== undefined) {
           N.redisx_options_set_command_timeout_ms(opts, checkMs(options.commandTimeout, 'commandTimeout'));

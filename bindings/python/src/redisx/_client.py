@@ -60,6 +60,7 @@ from typing import (
     List,
     NamedTuple,
     Optional,
+    Sequence,
     Tuple,
     Union,
 )
@@ -77,6 +78,18 @@ from ._util import check_callable as _check_callable
 from ._util import flag as _flag
 from ._util import ms as _ms
 from ._util import path as _path
+
+
+
+def _seed_list(seeds: Any) -> str:
+    """cluster_seeds as the core's "host:port,host:port" text (the core
+    parses and judges it)."""
+    if isinstance(seeds, str):
+        return seeds
+    if isinstance(seeds, (list, tuple)) and all(isinstance(s, str) for s in seeds):
+        return ",".join(seeds)
+    raise make_error("ERR_INVALID", "cluster_seeds must be a str or a list of \"host:port\" str")
+
 
 # A file name as the TLS keywords take it.
 _PathArg = Union[str, bytes, "os.PathLike[str]"]
@@ -396,7 +409,13 @@ class Client:
     """A thread-safe client over a small pool of multiplexed connections.
 
     ``url``: ``redis://[user[:password]@]host[:port][/db]``,
-    ``rediss://…`` (the same over TLS) or ``unix:///path.sock[?db=N]``.
+    ``rediss://…`` (the same over TLS), ``unix:///path.sock[?db=N]``, or
+    ``redis+cluster://host1:7000,host2:7001`` (``rediss+cluster://`` over
+    TLS) for Redis Cluster: seed nodes, from which the core reads the slot
+    map and routes each command to the master of its keys' slot
+    (docs/CLUSTER.md). ``cluster_seeds=["host1:7000", "host2:7001"]`` (or
+    one "host:port,host:port" str) does the same with any URL, whose user,
+    password and TLS then apply to every node.
     Times are in seconds. ``prefix`` decides
     which keys are shared: services that share locks use the same prefix.
     ``fail_open_locks=True`` grants locks without Redis when it is
@@ -459,6 +478,7 @@ class Client:
         tls_server_name: Optional[str] = None,
         tls_verify_hostname: Optional[bool] = None,
         tls_insecure_skip_verify: bool = False,
+        cluster_seeds: Optional[Union[str, Sequence[str]]] = None,
     ) -> None:
         self._ctx: Any = None
         self._closed = True
@@ -488,6 +508,8 @@ class Client:
         opts = _c.redisx_options_new()
         try:
             _c.redisx_options_set_url(opts, url)
+            if cluster_seeds is not None:
+                _c.redisx_options_set_cluster_seeds(opts, _seed_list(cluster_seeds))
             if prefix is not None:
                 _c.redisx_options_set_prefix(opts, prefix)
             if command_timeout is not None:

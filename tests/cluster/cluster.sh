@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# A throwaway Redis Cluster on loopback for the language suites (the C suites
+# have the same in tests/c/harness.c, rt_cluster_start):
+#
+#   tests/cluster/cluster.sh start DIR MASTERS REPLICAS [OWNER_PID]
+#       starts MASTERS * (1 + REPLICAS) cluster-enabled redis-servers on free
+#       127.0.0.1 ports, joins them (redis-cli --cluster create), and waits
+#       until every node says cluster_state:ok, knows every node and lists
+#       every replica in CLUSTER SLOTS. Prints the ports on one line (the
+#       first MASTERS are the masters) and keeps them in DIR/ports. With
+#       OWNER_PID, a watchdog stops the nodes once that process has ended, so
+#       a test run that dies leaves nothing behind.
+#   tests/cluster/cluster.sh stop DIR
+#       stops every node of DIR (and waits until they have exited).
+source "$(dirname "$0")/../../scripts/lib.sh"
+
+usage() { echo "usage: $0 start DIR MASTERS REPLICAS [OWNER_PID] | stop DIR" >&2; exit 2; }
+
+stop_nodes() { # dir [node-glob]
+  local pidfile pid glob=${2:-node-*}
+  for pidfile in "$1"/$glob/redis.pid; do
+    [ -s "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    kill "$pid" 2>/dev/null || true
+  done
+  for pidfile in "$1"/$glob/redis.pid; do
+    [ -s "$pidfile" ] || continue
+    pid=$(cat "$pidfile")
+    for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done
+    pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
+    rm -f "$pidfile"
+  done
+  return 0
+}
+
+start_node() { # dir -> prints the port
+  local dir=$1 port node
+  for _ in $(seq 10); do
+    port=$(free_port) || return 1
+    node=$dir/node-$port
+    mkdir -p "$node"
+    if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+      --pidfile "$node/redis.pid" --dir "$node" --logfile redis.log \
+      --cluster-enabled yes --cluster-config-file "$node/nodes.conf" --cluster-node-timeout 5000 \
+      --repl-diskless-sync-delay 0 --repl-ping-replica-period 1 >/dev/null; then
+      for _ in $(seq 200); do
+        if [ -s "$node/redis.pid" ] &&
+          [ "$(redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
+            sed -n 's/^process_id://p')" = "$(cat "$node/redis.pid")" ]; then
+          echo "$port"
+          return 0
+        fi
+        sleep 0.05
+      done
+    fi
+    stop_nodes "$dir" "node-$port" # lost a race for the port, or the server died: another port
+    rm -rf "$node"
+  done
+  return 1
+}
+
+node_ready() { # port nodes masters replicas
+  local info slots
+  info=$(redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r') || return 1
+  grep -qx 'cluster_state:ok' <<<"$info" || return 1
+  grep -qx "cluster_known_nodes:$2" <<<"$info" || return 1
+  # CLUSTER SLOTS: MASTERS ranges (or more), each with 2 + 1 + REPLICAS fields
+  slots=$(redis-cli -h 127.0.0.1 -p "$1" --json cluster slots 2>/dev/null) || return 1
+  python3 -c 'import json,sys; r=json.loads(sys.argv[1]); m,k=int(sys.argv[2]),int(sys.argv[3]);
+sys.exit(0 if len(r)>=m and all(len(x)==3+k for x in r) else 1)' "$slots" "$3" "$4"
+}
+
+case ${1:-} in
+start)
+  [ $# -ge 4 ] || usage
+  dir=$2 masters=$3 replicas=$4 owner=${5:-}
+  [[ $masters =~ ^[0-9]+$ && $replicas =~ ^[0-9]+$ && $masters -ge 3 ]] || usage
+  mkdir -p "$dir"
+  total=$((masters * (1 + replicas)))
+  ports=()
+  for _ in $(seq "$total"); do
+    port=$(start_node "$dir") || { stop_nodes "$dir"; echo "cluster.sh: cannot start a node" >&2; exit 1; }
+    ports+=("$port")
+  done
+  if [ -n "$owner" ]; then
+    # A session of its own, so a signal to the tests' process group spares it.
+    setsid bash -c 'while kill -0 "$1" 2>/dev/null && [ -d "$2" ]; do sleep 1; done
+      [ -d "$2" ] && "$3" stop "$2"' watchdog "$owner" "$dir" "$0" </dev/null >/dev/null 2>&1 &
+  fi
+  addrs=()
+  for p in "${ports[@]}"; do addrs+=("127.0.0.1:$p"); done
+  if ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
+    >"$dir/create.log" 2>&1; then
+    cat "$dir/create.log" >&2
+    stop_nodes "$dir"
+    echo "cluster.sh: redis-cli --cluster create failed" >&2
+    exit 1
+  fi
+  for p in "${ports[@]}"; do
+    ok=
+    for _ in $(seq 600); do # 60 s: gossip and the replicas' first sync
+      if node_ready "$p" "$total" "$masters" "$replicas"; then ok=1; break; fi
+      sleep 0.1
+    done
+    [ -n "$ok" ] || { stop_nodes "$dir"; echo "cluster.sh: node 127.0.0.1:$p not ready in 60 s" >&2; exit 1; }
+  done
+  # redis-cli --cluster create makes the first MASTERS addresses the masters.
+  echo "${ports[*]}" | tee "$dir/ports"
+  ;;
+stop)
+  [ $# -eq 2 ] || usage
+  stop_nodes "$2"
+  rm -rf "$2"
+  ;;
+*) usage ;;
+esac

@@ -483,6 +483,10 @@ redisx_client *rt_client(void)
 {
     redisx_options *o = NULL;
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    /* Not the 1 s default: under valgrind on a busy machine a reply can take
+     * longer, and a primitive that fails open would then answer without
+     * Redis. Tests of timeouts set their own. */
+    cr_assert_eq(redisx_options_set_command_timeout_ms(o, RT_COMMAND_TIMEOUT_MS), REDISX_OK);
     redisx_client *c = rt_client_opts(o);
     redisx_options_free(o);
     return c;

@@ -94,7 +94,11 @@ const char *rt_tls_dir(void);
 const char *rt_tls_file(const char *name, char *buf, size_t n);
 /* A suite defines `const int rt_wants_tls_certs = 1;` to get the certificates. */
 extern const int rt_wants_tls_certs __attribute__((weak));
-/* Opens a client on the shared server with a prefix unique to this test. */
+/* The command timeout of rt_client()'s clients: long, so that a slow
+ * machine is never mistaken for an unreachable Redis. */
+#define RT_COMMAND_TIMEOUT_MS 30000
+/* Opens a client on the shared server with a prefix unique to this test and
+ * a command timeout of RT_COMMAND_TIMEOUT_MS. */
 redisx_client *rt_client(void);
 redisx_client *rt_client_opts(redisx_options *o);
 /* A name unique to this process and call: tests run in parallel. */

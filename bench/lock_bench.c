@@ -38,7 +38,6 @@
 #define SET_CYCLES 5000    /* timed plain SETs (reference) */
 #define ASYNC_WARMUP 5000  /* untimed async cycles before each timed run */
 #define HANG_LIMIT_S 120   /* an async run that takes longer is reported as a hang */
-#define DEL_BATCH 512
 #define FLOOR_BLOCK 100  /* sequential cycles per block, alternating redisx / hiredis */
 
 static const char *g_url;
@@ -559,58 +558,36 @@ static void bench_async(int connections, long total, long in_flight)
 
 /* ---- cleanup ---------------------------------------------------------------- */
 
-static void del_keys(redisx_client *c, char **keys, int n)
+/* Deletes a lock name's two keys with one DEL: they share the name's hash
+ * tag, so this works on a cluster too (a DEL across names would not). */
+static void del_name(redisx_client *c, const char *name)
 {
-    const char *argv[DEL_BATCH + 1];
-    argv[0] = "DEL";
-    for (int i = 0; i < n; i++)
-        argv[i + 1] = keys[i];
+    char lease[192], fence[200];
+    snprintf(lease, sizeof lease, "%s:lock:{%s}", g_prefix, name); /* docs/KEYS.md */
+    snprintf(fence, sizeof fence, "%s:fence", lease);
+    const char *argv[] = {"DEL", lease, fence};
     redisx_reply *r = NULL;
-    check(redisx_command(&r, c, n + 1, argv, NULL), "redisx_command DEL");
+    check(redisx_command(&r, c, 3, argv, NULL), "redisx_command DEL");
     if (redisx_reply_type_of(r) != REDISX_REPLY_INTEGER) {
         fprintf(stderr, "redisx_lock_bench: DEL replied type %d\n", (int)redisx_reply_type_of(r));
         exit(1);
     }
     redisx_reply_free(r);
-    for (int i = 0; i < n; i++)
-        free(keys[i]);
-}
-
-static void add_key(redisx_client *c, char **keys, int *n, const char *name, const char *suffix)
-{
-    size_t len = strlen(g_prefix) + strlen(name) + strlen(suffix) + 16;
-    char *k = malloc(len);
-    if (!k) {
-        fprintf(stderr, "redisx_lock_bench: out of memory\n");
-        exit(1);
-    }
-    snprintf(k, len, "%s:lock:{%s}%s", g_prefix, name, suffix); /* docs/KEYS.md */
-    keys[(*n)++] = k;
-    if (*n == DEL_BATCH) {
-        del_keys(c, keys, *n);
-        *n = 0;
-    }
 }
 
 static void cleanup(redisx_client *c, long in_flight)
 {
-    char *keys[DEL_BATCH];
-    int n = 0;
     char name[64];
     for (long i = 0; i < SEQ_NAMES; i++) {
         seq_name(name, sizeof name, i);
-        add_key(c, keys, &n, name, "");
-        add_key(c, keys, &n, name, ":fence");
+        del_name(c, name);
     }
     static const int conns[] = {1, 4};
     for (size_t k = 0; k < sizeof conns / sizeof conns[0]; k++)
         for (long i = 0; i < in_flight; i++) {
             snprintf(name, sizeof name, "async-c%d:%ld", conns[k], i);
-            add_key(c, keys, &n, name, "");
-            add_key(c, keys, &n, name, ":fence");
+            del_name(c, name);
         }
-    if (n)
-        del_keys(c, keys, n);
     char setkey[96];
     snprintf(setkey, sizeof setkey, "%s:bench:set", g_prefix);
     const char *argv[] = {"DEL", setkey};

@@ -66,12 +66,11 @@ Test(cache, one_loader_runs_across_processes_and_threads, .timeout = 300)
             redisx_options *o = NULL;
             redisx_client *kc = NULL;
             redisx_cache *cache = NULL;
-            /* A generous command timeout: under valgrind on a busy machine
-             * a fetch answered after the default 1 s counts as "Redis
-             * unreachable", and the fail-open cache then loads locally (by
-             * design), which this test would count as a second loader. */
+            /* rt_client()'s long command timeout (a fetch answered late must
+             * not turn the fail-open cache into a second, local loader);
+             * rt_client() itself asserts, which a child must not. */
             if (redisx_options_new(&o) || rt_options_url(o) || redisx_options_set_prefix(o, prefix) ||
-                redisx_options_set_command_timeout_ms(o, 30000) || redisx_client_open(&kc, o) ||
+                redisx_options_set_command_timeout_ms(o, RT_COMMAND_TIMEOUT_MS) || redisx_client_open(&kc, o) ||
                 redisx_cache_new(&cache, kc, "sf"))
                 _exit(2);
             redisx_options_free(o);

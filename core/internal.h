@@ -136,6 +136,9 @@ int redisx__hist_bucket(uint64_t ns);
 int64_t redisx__hist_upper(int bucket);
 
 #define REDISX__COUNTERS 7
+/* Entries of redisx_client_counter (observe.h). */
+#define REDISX__CLIENT_COUNTERS (REDISX_CLIENT_CIRCUITS_OPEN + 1)
+
 typedef struct redisx__series {
     uint64_t counter[REDISX__COUNTERS];
     uint64_t bucket[REDISX__HIST_BUCKETS];
@@ -143,7 +146,7 @@ typedef struct redisx__series {
 
 struct redisx_stats {
     redisx__series series[REDISX__OP_COUNT];
-    uint64_t client[6];
+    uint64_t client[REDISX__CLIENT_COUNTERS];
     uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* summed over the client's caches */
 };
 
@@ -244,6 +247,8 @@ struct redisx_options {
     char *prefix;
     int connections;
     int64_t backoff_min_ms, backoff_max_ms;
+    int breaker_failures; /* 0: no circuit breaker */
+    int64_t breaker_window_ms, breaker_open_ms;
     redisx_fail_policy fail_policy[5]; /* by redisx_primitive */
     redisx_event_cb event_cb;
     void *event_user;

@@ -13,6 +13,8 @@ redisx_status redisx__options_init(redisx_options *o)
     o->connections = 1;
     o->backoff_min_ms = 50;
     o->backoff_max_ms = 2000;
+    o->breaker_window_ms = 10000; /* used once redisx_options_set_circuit_breaker turns it on */
+    o->breaker_open_ms = 1000;
     o->log_level = REDISX_LOG_WARN;
     o->tls_verify_hostname = 1;
     o->fail_policy[REDISX_PRIMITIVE_CLIENT] = REDISX_FAIL_CLOSED;

@@ -129,6 +129,23 @@ redisx_status redisx_options_set_reconnect_backoff_ms(redisx_options *opts, int6
     return REDISX_OK;
 }
 
+redisx_status redisx_options_set_circuit_breaker(redisx_options *opts, int failures, int64_t window_ms,
+                                                int64_t open_ms)
+{
+    OPTS_REQUIRED(opts);
+    REDISX_FFI_REQUIRE(failures >= 0 && failures <= 1000000, "circuit breaker failures must be in 0..1000000, got %d",
+                       failures);
+    redisx_status st = ms_in_range(window_ms, 1, "circuit breaker window");
+    if (st == REDISX_OK)
+        st = ms_in_range(open_ms, 1, "circuit breaker open time");
+    if (st != REDISX_OK)
+        return st;
+    opts->breaker_failures = failures;
+    opts->breaker_window_ms = window_ms;
+    opts->breaker_open_ms = open_ms;
+    return REDISX_OK;
+}
+
 redisx_status redisx_options_set_fail_policy(redisx_options *opts, redisx_primitive primitive,
                                              redisx_fail_policy policy)
 {

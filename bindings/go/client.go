@@ -218,6 +218,22 @@ func WithReconnectBackoff(min, max time.Duration) Option {
 	}
 }
 
+// WithCircuitBreaker turns on the core's circuit breaker (off by default):
+// after failures connection failures (a connection lost or not made, a
+// command timed out) within window, calls fail at once with
+// ErrConnection (fail-open primitives answer fail-open at once) instead of
+// waiting for their timeout, until a reconnect or a probe after open
+// succeeds (docs/RESILIENCE.md). One breaker per client, one per node of a
+// cluster. failures 0 turns it off; 1..1000000 with window and open in
+// 1ms..1h, else ErrInvalidArgument.
+func WithCircuitBreaker(failures int, window, open time.Duration) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			return capi.Redisx_options_set_circuit_breaker(o, failures, millis(window), millis(open))
+		})
+	}
+}
+
 // WithClusterSeeds makes the client talk to a Redis Cluster through these
 // seed nodes ("host:port" each, or "h1:p1,h2:p2"), as a redis+cluster://
 // URL names them: the core reads the slot map from the first seed that
@@ -753,6 +769,9 @@ type Stats struct {
 	ScriptReloads   uint64 // NOSCRIPT answered by reloading a script
 	InFlight        uint64 // operations not yet completed
 	ConnectionsUp   uint64 // connections serving now
+	CircuitOpens    uint64 // times a circuit breaker opened
+	CircuitRejected uint64 // calls a circuit breaker failed at once
+	CircuitsOpen    uint64 // breakers open or half-open now (one per cluster node)
 	Operations      []OperationStats
 }
 
@@ -800,6 +819,9 @@ func (c *Client) Stats() Stats {
 		ScriptReloads:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_SCRIPT_RELOADS),
 		InFlight:        capi.Redisx_stats_client(s, capi.REDISX_CLIENT_IN_FLIGHT),
 		ConnectionsUp:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTIONS_UP),
+		CircuitOpens:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_OPENS),
+		CircuitRejected: capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_REJECTED),
+		CircuitsOpen:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUITS_OPEN),
 	}
 	buckets := capi.Redisx_stats_buckets(s)
 	for i := 0; i < capi.Redisx_stats_series(s); i++ {

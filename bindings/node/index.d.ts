@@ -14,6 +14,11 @@ export interface ClientOptions {
   /** Reconnect delays in ms: the first retry is immediate, then the delay
    *  doubles from min to max (jittered); core default 50..2000. */
   reconnectBackoff?: { min: number; max: number };
+  /** The core's circuit breaker (off by default): after `failures` connection
+   *  failures within `window` ms, calls reject with ConnectionError at once
+   *  (fail-open primitives answer fail-open at once) until a reconnect or a
+   *  probe after `open` ms succeeds (docs/RESILIENCE.md). */
+  circuitBreaker?: { failures: number; window: number; open: number };
   /** Locks granted without Redis when it is unreachable (fail open); default false. */
   failOpenLocks?: boolean;
   /** Rate-limit checks allowed without Redis when it is unreachable; default
@@ -155,6 +160,12 @@ export interface Stats {
     scriptReloads: number;
     inFlight: number;
     connectionsUp: number;
+    /** Times a circuit breaker opened. */
+    circuitOpens: number;
+    /** Calls a circuit breaker failed at once. */
+    circuitRejected: number;
+    /** Breakers open or half-open now (one per cluster node). */
+    circuitsOpen: number;
   };
   /** Inclusive upper bound of each bucket in ns; the last is Infinity. */
   bucketUpperNs: number[];

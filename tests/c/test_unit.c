@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "breaker.h"
 #include "internal.h"
 #include "keys.h"
 
@@ -462,4 +463,78 @@ Test(errors, a_detail_can_wrap_the_current_detail)
     redisx__fail(REDISX_ERR_INVALID, "again %s", redisx_last_error());
     cr_assert_eq(strlen(redisx_last_error()), REDISX__DETAIL - 1, "truncated to the buffer, NUL-terminated");
     cr_assert_eq(strncmp(redisx_last_error(), "again xxx", 9), 0);
+}
+
+/* ---- the circuit breaker's state machine (core/breaker.c) ---- */
+
+#define MS 1000000ULL
+
+Test(breaker, opens_after_threshold_failures_within_the_window)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {3, 1000 * MS, 500 * MS};
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 0), 0);
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 100 * MS), 0);
+    cr_assert(redisx__breaker_admit(&b, &cfg, 150 * MS), "closed: calls go through");
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 200 * MS), 1, "the third failure opens it");
+    cr_assert_eq(b.state, REDISX__BREAKER_OPEN);
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 300 * MS));
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 699 * MS));
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 400 * MS), 0, "failures while open change nothing");
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 699 * MS), "nor do they extend the open time");
+}
+
+Test(breaker, failures_spread_beyond_the_window_do_not_open_it)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {3, 1000 * MS, 500 * MS};
+    for (uint64_t t = 0; t < 20000 * MS; t += 600 * MS)
+        cr_assert_eq(redisx__breaker_failure(&b, &cfg, t), 0, "at %llu ms", (unsigned long long)(t / MS));
+    cr_assert_eq(b.state, REDISX__BREAKER_CLOSED);
+}
+
+Test(breaker, a_success_resets_the_count)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {2, 1000 * MS, 500 * MS};
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(redisx__breaker_failure(&b, &cfg, (uint64_t)i * MS), 0);
+        cr_assert_eq(redisx__breaker_success(&b), 0, "closing a closed breaker reports nothing");
+    }
+    cr_assert_eq(b.state, REDISX__BREAKER_CLOSED);
+}
+
+Test(breaker, one_probe_after_the_open_time_then_closed_or_open_again)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {1, 1000 * MS, 500 * MS};
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 0), 1, "threshold 1: the first failure opens it");
+    cr_assert(redisx__breaker_admit(&b, &cfg, 500 * MS), "the probe");
+    cr_assert_eq(b.state, REDISX__BREAKER_HALF_OPEN);
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 501 * MS), "one probe at a time");
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 600 * MS), 1, "a failed probe opens it again");
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 1099 * MS));
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1100 * MS), "the next probe");
+    cr_assert_eq(redisx__breaker_success(&b), 1, "a reply closes it");
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1101 * MS));
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1101 * MS));
+}
+
+Test(breaker, a_probe_whose_outcome_never_comes_is_followed_by_another)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {1, 1000 * MS, 500 * MS};
+    redisx__breaker_failure(&b, &cfg, 0);
+    cr_assert(redisx__breaker_admit(&b, &cfg, 500 * MS));
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 999 * MS));
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1000 * MS), "a probe that was cancelled must not block forever");
+}
+
+Test(breaker, off_admits_everything)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {0, 1000 * MS, 500 * MS};
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(redisx__breaker_failure(&b, &cfg, (uint64_t)i), 0);
+    cr_assert(redisx__breaker_admit(&b, &cfg, 100));
 }

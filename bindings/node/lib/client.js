@@ -202,6 +202,7 @@ const OPTION_KEYS = new Set([
   'onLog',
   'logLevel',
   'reconnectBackoff',
+  'circuitBreaker',
   'tls',
   'clusterSeeds',
 ]);
@@ -381,6 +382,18 @@ class Client {
             opts,
             checkMs(min, 'reconnectBackoff.min'),
             checkMs(max, 'reconnectBackoff.max'),
+          );
+        }
+        if (options.circuitBreaker !== undefined) {
+          const { failures, window, open } = optionsArg(options.circuitBreaker, 'circuitBreaker');
+          if (!Number.isInteger(failures)) {
+            throw invalid('circuitBreaker.failures must be an integer');
+          }
+          N.redisx_options_set_circuit_breaker(
+            opts,
+            failures,
+            checkMs(window, 'circuitBreaker.window'),
+            checkMs(open, 'circuitBreaker.open'),
           );
         }
         if (options.username !== undefined || options.password !== undefined) {
@@ -580,6 +593,9 @@ class Client {
           scriptReloads: cc(N.REDISX_CLIENT_SCRIPT_RELOADS),
           inFlight: cc(N.REDISX_CLIENT_IN_FLIGHT),
           connectionsUp: cc(N.REDISX_CLIENT_CONNECTIONS_UP),
+          circuitOpens: cc(N.REDISX_CLIENT_CIRCUIT_OPENS),
+          circuitRejected: cc(N.REDISX_CLIENT_CIRCUIT_REJECTED),
+          circuitsOpen: cc(N.REDISX_CLIENT_CIRCUITS_OPEN),
         },
         bucketUpperNs,
         series,

@@ -75,6 +75,21 @@ REDISX_API redisx_status redisx_options_set_connections(redisx_options *opts, in
  *  [delay/2, delay]. 1 <= min_ms <= max_ms <= 3600000. */
 REDISX_API redisx_status redisx_options_set_reconnect_backoff_ms(redisx_options *opts, int64_t min_ms, int64_t max_ms);
 
+/** Circuit breaker (off by default; docs/RESILIENCE.md). With failures > 0:
+ *  after `failures` connection failures (a connection lost or not made, a
+ *  command timed out) within window_ms with no reply from the server in
+ *  between, the breaker opens: calls fail at once with REDISX_ERR_CONNECTION
+ *  (a detail naming the breaker; fail-open policies answer as they do for an
+ *  unreachable server) instead of waiting for their timeout, and commands
+ *  waiting for a connection fail too. After open_ms one call goes out as a
+ *  probe (half-open): a reply closes the breaker, a failure opens it again.
+ *  A reconnect closes it at once (under an open breaker a new connection
+ *  sends PING, and its answer counts as a reply).
+ *  One breaker per standalone client, one per node of a cluster.
+ *  failures 0 (off) or 1..1000000; window_ms and open_ms 1..3600000. */
+REDISX_API redisx_status redisx_options_set_circuit_breaker(redisx_options *opts, int failures, int64_t window_ms,
+                                                           int64_t open_ms);
+
 /** What a primitive does when Redis is unreachable (see redisx_fail_policy).
  *  Defaults: locks REDISX_FAIL_CLOSED, rate limits REDISX_FAIL_OPEN (each
  *  limiter can override it), idempotency REDISX_FAIL_CLOSED, caches

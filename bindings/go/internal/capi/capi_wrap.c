@@ -417,7 +417,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5() {
   intgo _swig_go_result;
   
   
-  result = (int)((0*10000+5*100+0));
+  result = (int)((0*10000+6*100+0));
   _swig_go_result = result; 
   return _swig_go_result;
 }
@@ -1039,6 +1039,42 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5() {
 }
 
 
+intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_d64a9da760277ed5() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CIRCUIT_OPENS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_d64a9da760277ed5() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CIRCUIT_REJECTED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_d64a9da760277ed5() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CIRCUITS_OPEN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_client_stats_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
@@ -1386,6 +1422,25 @@ _gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(r
   arg3 = (int64_t)_swig_go_2; 
   
   result = (redisx_status)redisx_options_set_reconnect_backoff_ms(arg1,arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+  redisx_options *arg1 = 0 ;
+  int arg2 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int64_t)_swig_go_2; 
+  arg4 = (int64_t)_swig_go_3; 
+  
+  result = (redisx_status)redisx_options_set_circuit_breaker(arg1,arg2,arg3,arg4);
   _swig_go_result = redisx_go_status(result, NULL);
   return _swig_go_result;
 }

@@ -4,6 +4,7 @@
 #ifndef REDISX_CORE_CLIENT_IMPL_H
 #define REDISX_CORE_CLIENT_IMPL_H
 
+#include "breaker.h"
 #include "internal.h"
 
 typedef struct redisx__conn redisx__conn;
@@ -23,6 +24,7 @@ typedef struct redisx__node {
     char *host;
     int port;
     int first, count; /* its connections: conns[first .. first + count) */
+    redisx__breaker breaker; /* calls routed to it (conn.c, "circuit breaker") */
 } redisx__node;
 
 struct redisx__slot_map;
@@ -84,6 +86,8 @@ struct redisx_client {
     redisx__timer *timers;
     size_t ntimers, timer_cap;
     uint64_t timer_seq;
+    redisx__breaker_cfg breaker_cfg;
+    redisx__breaker breaker; /* standalone: every call (cluster: per node) */
     redisx_status conn_status; /* why the last connect attempt failed */
     char conn_error[REDISX__DETAIL];
     int closing_seen;
@@ -91,7 +95,7 @@ struct redisx_client {
     pthread_mutex_t stats_mu;
     redisx_cache *caches; /* under stats_mu: for the snapshot's cache counters */
     redisx__series series[REDISX__OP_COUNT];
-    atomic_llong client_counter[6];
+    atomic_llong client_counter[REDISX__CLIENT_COUNTERS];
 };
 
 void redisx__conn_loop(redisx_client *c);

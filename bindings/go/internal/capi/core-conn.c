@@ -944,13 +944,115 @@ static void cluster_drain(redisx_client *c)
     }
 }
 
+/* ---- circuit breaker ----------------------------------------------------
+ *
+ * Off unless redisx_options_set_circuit_breaker() turned it on (see
+ * options.h and docs/RESILIENCE.md; the state machine is core/breaker.c).
+ * One breaker for a standalone client, one per cluster node. Failures are
+ * connection events, not commands: a command connection reset because it
+ * was lost, could not be made or a command timed out (1000 commands failing
+ * with one connection count once). Successes: a reply on a command
+ * connection, a handshake completed. While a breaker is open, user commands
+ * dispatched to it complete at once with REDISX_ERR_CONNECTION (the
+ * primitives apply their fail policy as for any unreachable server), and
+ * blocking calls take the hand-off path so that the rule lives here only. */
+
+static redisx__breaker *breaker_of(redisx_client *c, int node)
+{
+    return c->cluster && node >= 0 ? &c->nodes[node].breaker : &c->breaker;
+}
+
+static const char *breaker_where(const redisx_client *c, int node, char *buf, size_t n)
+{
+    if (c->cluster && node >= 0)
+        snprintf(buf, n, "%s:%d", c->nodes[node].host, c->nodes[node].port);
+    else
+        snprintf(buf, n, "%s", c->nconns > 0 ? c->conns[0]->endpoint : "the server");
+    return buf;
+}
+
+/* Completes cmd at once when the breaker it goes through is open. */
+static int breaker_rejects(redisx_client *c, redisx__cmd *cmd, int node)
+{
+    redisx__breaker *b = breaker_of(c, node);
+    if (b->state == REDISX__BREAKER_CLOSED || cmd->internal != REDISX__CMD_USER)
+        return 0;
+    uint64_t now = redisx__now_ns();
+    if (redisx__breaker_admit(b, &c->breaker_cfg, now))
+        return 0; /* the half-open probe */
+    char where[320], detail[REDISX__DETAIL];
+    uint64_t left = b->open_until > now ? b->open_until - now : 0;
+    snprintf(detail, sizeof detail,
+             "circuit breaker for %s is open after %d connection failures within %llu ms: failing at once "
+             "(next probe in %llu ms)",
+             breaker_where(c, node, where, sizeof where), c->breaker_cfg.threshold,
+             (unsigned long long)(c->breaker_cfg.window_ns / REDISX__NS_PER_MS),
+             (unsigned long long)((left + REDISX__NS_PER_MS - 1) / REDISX__NS_PER_MS));
+    redisx__stats_add_client(c, REDISX_CLIENT_CIRCUIT_REJECTED, 1);
+    complete(cmd, REDISX_ERR_CONNECTION, NULL, detail);
+    return 1;
+}
+
+/* A command connection failed with st (conn_reset). */
+static void breaker_failure(redisx_client *c, redisx__conn *cn, redisx_status st, const char *detail)
+{
+    if (c->breaker_cfg.threshold <= 0 || cn->is_sub || c->closing_seen ||
+        (st != REDISX_ERR_CONNECTION && st != REDISX_ERR_TIMEOUT))
+        return;
+    redisx__breaker *b = breaker_of(c, cn->node);
+    redisx__breaker_state was = b->state;
+    if (!redisx__breaker_failure(b, &c->breaker_cfg, redisx__now_ns()))
+        return;
+    char where[320];
+    redisx__stats_add_client(c, REDISX_CLIENT_CIRCUIT_OPENS, 1);
+    if (was == REDISX__BREAKER_CLOSED) {
+        redisx__stats_add_client(c, REDISX_CLIENT_CIRCUITS_OPEN, 1);
+        redisx__log(c, REDISX_LOG_WARN,
+                    "circuit breaker for %s open: %d connection failures within %llu ms (last: %s); calls fail at "
+                    "once for %llu ms",
+                    breaker_where(c, cn->node, where, sizeof where), c->breaker_cfg.threshold,
+                    (unsigned long long)(c->breaker_cfg.window_ns / REDISX__NS_PER_MS), detail,
+                    (unsigned long long)(c->breaker_cfg.open_ns / REDISX__NS_PER_MS));
+    } else {
+        redisx__log(c, REDISX_LOG_WARN, "circuit breaker for %s open again: the probe failed (%s)",
+                    breaker_where(c, cn->node, where, sizeof where), detail);
+    }
+    /* What waits for a connection through this breaker fails now too. */
+    redisx__cmd *list = c->wait_head;
+    c->wait_head = c->wait_tail = NULL;
+    while (list) {
+        redisx__cmd *cmd = list;
+        list = list->next;
+        cmd->next = NULL;
+        dispatch(c, cmd);
+    }
+}
+
+/* The server answered on a command connection of `node` (-1: standalone):
+ * a reply, or one of the handshake (conn_session sends a PING under an open
+ * breaker, so a reconnect closes it at once). */
+static void breaker_success(redisx_client *c, int node)
+{
+    if (c->breaker_cfg.threshold <= 0)
+        return;
+    redisx__breaker *b = breaker_of(c, node);
+    if (b->state == REDISX__BREAKER_CLOSED && b->failures == 0)
+        return;
+    if (redisx__breaker_success(b)) {
+        char where[320];
+        redisx__stats_add_client(c, REDISX_CLIENT_CIRCUITS_OPEN, -1);
+        redisx__log(c, REDISX_LOG_INFO, "circuit breaker for %s closed: the server answers again",
+                    breaker_where(c, node, where, sizeof where));
+    }
+}
+
 static void dispatch(redisx_client *c, redisx__cmd *cmd)
 {
     c->loop_dirty = 1;
     redisx__conn *cn;
     if (c->cluster) {
         int node = route(c, cmd);
-        if (node == -2)
+        if (node == -2 || (node >= 0 && breaker_rejects(c, cmd, node)))
             return;
         cn = node >= 0 ? node_conn(c, node) : NULL;
         if (!cn && node >= 0)
@@ -966,6 +1068,8 @@ static void dispatch(redisx_client *c, redisx__cmd *cmd)
             cmd->asked = 0;
         }
     } else {
+        if (breaker_rejects(c, cmd, -1))
+            return;
         cn = pick_conn(c);
     }
     if (cn)
@@ -1063,6 +1167,7 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
     emit_state(c, cn, REDISX_STATE_DISCONNECTED, detail);
     if (c->cluster && !cn->is_sub)
         cluster_conn_down(c, cn, was_ready, st, detail);
+    breaker_failure(c, cn, st, detail);
 }
 
 static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *list, const char *one);
@@ -1145,12 +1250,15 @@ static void conn_session(redisx_client *c, redisx__conn *cn)
         const char *a[] = {"SELECT", db};
         rc |= push_handshake(cn, 2, a);
     }
-    if (cn->tls && cn->handshake_left == 0) {
+    if (cn->handshake_left == 0 && (cn->tls || breaker_of(c, cn->node)->state != REDISX__BREAKER_CLOSED)) {
         /* With TLS 1.3 the client's handshake ends before the server has
          * checked its certificate: a refusal (certificate required) comes
          * with the first reply. One PING makes it a failed connect (with
          * backoff and the reason in every waiting command) rather than a
-         * connection lost, and retried at once, after each success. */
+         * connection lost, and retried at once, after each success. Under
+         * an open circuit breaker only an answer shows that the server is
+         * back (a frozen one still accepts connections): the PING's closes
+         * the breaker at once. */
         const char *a[] = {"PING"};
         rc |= push_handshake(cn, 1, a);
     }
@@ -1674,6 +1782,7 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
             conn_reset(c, cn, REDISX_ERR_AUTH, detail);
             return -1;
         }
+        breaker_success(c, cn->node);
         if (--cn->handshake_left == 0)
             conn_ready(c, cn);
         return 0;
@@ -1688,6 +1797,7 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
         send_eval(c, cn, cmd);
         return 0;
     }
+    breaker_success(c, cn->node);
     if (c->cluster && r->type == REDISX_REPLY_ERROR && cluster_reply(c, cn, cmd, r))
         return 0;
     complete(cmd, REDISX_OK, r, "");
@@ -2254,7 +2364,8 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
     }
     redisx__conn *cn = NULL;
     /* Commands that wait for a connection go first. */
-    if (!atomic_load(&c->closing) && !c->closing_seen && !c->wait_head) {
+    if (!atomic_load(&c->closing) && !c->closing_seen && !c->wait_head &&
+        c->breaker.state == REDISX__BREAKER_CLOSED) {
         cn = idle_conn(c);
         if (cn && !blocking && (!cn->polled || c->poll_until > cmd->deadline))
             cn = NULL; /* the sleeping I/O thread would miss its reply or deadline */
@@ -2329,6 +2440,9 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
 redisx_status redisx__conns_init(redisx_client *c)
 {
     c->cluster = c->ep.cluster;
+    c->breaker_cfg.threshold = c->opts.breaker_failures;
+    c->breaker_cfg.window_ns = (uint64_t)c->opts.breaker_window_ms * REDISX__NS_PER_MS;
+    c->breaker_cfg.open_ns = (uint64_t)c->opts.breaker_open_ms * REDISX__NS_PER_MS;
     c->nconns = c->cluster ? 0 : c->opts.connections;
     c->conns = calloc((size_t)c->nconns + 1, sizeof *c->conns);
     if (!c->conns)

@@ -432,6 +432,12 @@ class Client:
     never on the I/O thread. ``reconnect_backoff=(min, max)`` in seconds
     (default 0.05..2: the core's). The client connects in the background: an unreachable server is not an
     error here, operations fail until it is reachable.
+    ``circuit_breaker=(failures, window, open)`` (seconds; off by default)
+    turns on the core's circuit breaker: after ``failures`` connection
+    failures within ``window`` seconds, calls raise ConnectionError at once
+    (fail-open primitives answer fail-open at once) instead of waiting for
+    their timeout, until a reconnect or a probe after ``open`` seconds
+    succeeds (docs/RESILIENCE.md).
 
     TLS (each keyword is one of the core's ``redisx_options_set_tls*``
     setters, with its meaning and defaults): ``tls=True`` / ``False``
@@ -467,6 +473,7 @@ class Client:
         username: Optional[str] = None,
         password: Optional[str] = None,
         reconnect_backoff: Optional[Tuple[float, float]] = None,
+        circuit_breaker: Optional[Tuple[int, float, float]] = None,
         on_log: Optional[Callable[[LogEntry], Any]] = None,
         on_state: Optional[Callable[[StateChange], Any]] = None,
         log_level: Optional[str] = None,
@@ -526,6 +533,15 @@ class Client:
                 lo, hi = reconnect_backoff
                 _c.redisx_options_set_reconnect_backoff_ms(opts, _ms(lo, "reconnect_backoff"),
                                                            _ms(hi, "reconnect_backoff"))
+            if circuit_breaker is not None:
+                if not isinstance(circuit_breaker, (tuple, list)) or len(circuit_breaker) != 3:
+                    raise make_error("ERR_INVALID",
+                                     "circuit_breaker must be (failures, window_seconds, open_seconds)")
+                failures, window, open_for = circuit_breaker
+                if not isinstance(failures, int) or isinstance(failures, bool):
+                    raise make_error("ERR_INVALID", "circuit_breaker failures must be an int")
+                _c.redisx_options_set_circuit_breaker(opts, failures, _ms(window, "circuit_breaker window"),
+                                                      _ms(open_for, "circuit_breaker open time"))
             if fail_open_locks:
                 _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_LOCK, _c.REDISX_FAIL_OPEN)
             if fail_open_rate_limits is not None:

@@ -94,7 +94,10 @@ typedef enum redisx_client_counter {
     REDISX_CLIENT_CONNECT_FAILURES = 2, /* failed attempts */
     REDISX_CLIENT_SCRIPT_RELOADS = 3,   /* NOSCRIPT answered by EVAL of the body */
     REDISX_CLIENT_IN_FLIGHT = 4,        /* operations not yet completed (gauge) */
-    REDISX_CLIENT_CONNECTIONS_UP = 5    /* connections serving now (gauge) */
+    REDISX_CLIENT_CONNECTIONS_UP = 5,   /* connections serving now (gauge) */
+    REDISX_CLIENT_CIRCUIT_OPENS = 6,    /* times a circuit breaker opened */
+    REDISX_CLIENT_CIRCUIT_REJECTED = 7, /* calls a circuit breaker failed at once */
+    REDISX_CLIENT_CIRCUITS_OPEN = 8     /* breakers open or half-open now (gauge; one per node of a cluster) */
 } redisx_client_counter;
 
 /** Takes a snapshot. Free it with redisx_stats_free(). */

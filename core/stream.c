@@ -444,6 +444,8 @@ void redisx__consumer_options_init(redisx_consumer_options *o)
     o->block_ms = 1000;
     o->dlq_maxlen = 0;
     o->delete_idle_ms = 0;
+    o->idem_lease_ms = 0;
+    o->idem_ttl_ms = 0;
 }
 
 /* An entry pending on this consumer that it answers for: handed out

@@ -162,6 +162,8 @@ typedef struct redisx_message redisx_message;
  *  reclaimed from dead consumers, then new entries (XREADGROUP ... >).
  *  Reads only while fewer than max-in-flight messages are unsettled: at
  *  the limit it waits (up to timeout_ms) for a settle instead of reading.
+ *  With the idempotent option (0.6) a message whose record is completed
+ *  (acked at once) or in progress elsewhere is not handed out.
  *  REDISX_OK with *out set; REDISX_ERR_EMPTY when nothing came in time;
  *  REDISX_ERR_CLOSED after redisx_consumer_stop/close; REDISX_ERR_SERVER
  *  with detail "NOGROUP ..." when the group or stream does not exist (or

@@ -29,6 +29,18 @@ static const struct {
     [REDISX__OP_CACHE_ABANDON] = {"cache", "abandon", REDISX_PRIMITIVE_CACHE},
     [REDISX__OP_CACHE_SET] = {"cache", "set", REDISX_PRIMITIVE_CACHE},
     [REDISX__OP_CACHE_DELETE] = {"cache", "delete", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_STREAM_PUBLISH] = {"stream", "publish", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DELIVER] = {"stream", "deliver", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_ACK] = {"stream", "ack", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_RETRY] = {"stream", "retry", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DEAD_LETTER] = {"stream", "dead_letter", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_CLAIM] = {"stream", "claim", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_HANDLE] = {"stream", "handle", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_GROUP_INSPECT] = {"stream", "group_inspect", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_LIST] = {"stream", "dlq_list", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_INSPECT] = {"stream", "dlq_inspect", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_REQUEUE] = {"stream", "dlq_requeue", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_PURGE] = {"stream", "dlq_purge", REDISX_PRIMITIVE_CLIENT},
 };
 
 const char *redisx__op_primitive(redisx__op op)
@@ -79,6 +91,7 @@ void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const c
     req->rejected = 0;
     req->outcome = NULL;
     req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
+    req->stream = req->group = NULL;
     req->user = NULL;
     req->cancel = NULL;
     req->tnext = req->tprev = NULL;
@@ -181,6 +194,8 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
         .round_trips = req->round_trips,
         .key = req->key,
         .outcome = req->outcome,
+        .stream = req->stream,
+        .group = req->group,
     };
     if (st == REDISX_OK)
         redisx__clear_error();
@@ -199,6 +214,10 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
             it->event_key = req->key;
             it->event.key = req->key;
             req->key = NULL; /* moved into the item */
+            it->event_stream = req->stream ? redisx__strdup(req->stream) : NULL;
+            it->event_group = req->group ? redisx__strdup(req->group) : NULL;
+            it->event.stream = it->event_stream;
+            it->event.group = it->event_group;
             redisx__queue_push(c->opts.queue, it);
         }
     }
@@ -239,6 +258,10 @@ redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c)
     for (int i = 0; i < REDISX__CLIENT_COUNTERS; i++) {
         long long v = atomic_load(&c->client_counter[i]);
         s->client[i] = v < 0 ? 0 : (uint64_t)v;
+    }
+    for (int i = 0; i < REDISX_STREAM_COUNTER_COUNT; i++) {
+        long long v = atomic_load(&c->stream_counter[i]);
+        s->stream[i] = v < 0 ? 0 : (uint64_t)v;
     }
     *out = s;
     return REDISX_OK;

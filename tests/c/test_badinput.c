@@ -90,6 +90,7 @@ static const struct {
     FN(redisx_last_error), FN(redisx_options_new), FN(redisx_options_free), FN(redisx_options_set_url),
     FN(redisx_options_set_auth), FN(redisx_options_set_connect_timeout_ms), FN(redisx_options_set_command_timeout_ms),
     FN(redisx_options_set_prefix), FN(redisx_options_set_connections), FN(redisx_options_set_reconnect_backoff_ms),
+    FN(redisx_options_set_circuit_breaker),
     FN(redisx_options_set_fail_policy), FN(redisx_options_set_event_cb), FN(redisx_options_set_event_keys),
     FN(redisx_options_set_log_cb), FN(redisx_options_set_state_cb), FN(redisx_options_set_queue),
     FN(redisx_options_set_tls), FN(redisx_options_set_tls_ca_file), FN(redisx_options_set_tls_ca_dir),
@@ -241,6 +242,38 @@ static const struct {
     FN(redisx_http_response_header_name),
     FN(redisx_http_response_header_value),
     FN(redisx_http_response_body),
+    /* 0.6: stream tools, their cases in test_stream_tools.c (bad_arguments_are_refused_with_a_message) */
+    FN(redisx_consumer_options_set_idempotent),
+    FN(redisx_dlq_entries_count),
+    FN(redisx_dlq_entries_entry),
+    FN(redisx_dlq_entries_free),
+    FN(redisx_dlq_entry_consumer),
+    FN(redisx_dlq_entry_deleted),
+    FN(redisx_dlq_entry_deliveries),
+    FN(redisx_dlq_entry_error),
+    FN(redisx_dlq_entry_field_count),
+    FN(redisx_dlq_entry_field_name),
+    FN(redisx_dlq_entry_field_value),
+    FN(redisx_dlq_entry_free),
+    FN(redisx_dlq_entry_group),
+    FN(redisx_dlq_entry_id),
+    FN(redisx_dlq_entry_original_id),
+    FN(redisx_dlq_entry_stream),
+    FN(redisx_dlq_inspect),
+    FN(redisx_dlq_list),
+    FN(redisx_dlq_purge),
+    FN(redisx_dlq_requeue),
+    FN(redisx_event_group),
+    FN(redisx_event_stream),
+    FN(redisx_group_info_consumers),
+    FN(redisx_group_info_entries_read),
+    FN(redisx_group_info_free),
+    FN(redisx_group_info_lag),
+    FN(redisx_group_info_last_delivered_id),
+    FN(redisx_group_info_pending),
+    FN(redisx_group_inspect),
+    FN(redisx_message_taken_over),
+    FN(redisx_stats_stream),
 };
 #undef FN
 
@@ -407,6 +440,7 @@ Test(badinput, every_options_setter_rejects_a_null_handle)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_prefix(NULL, "p"), "set_prefix");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_connections(NULL, 1), "set_connections");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_reconnect_backoff_ms(NULL, 10, 20), "set_reconnect_backoff_ms");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_circuit_breaker(NULL, 5, 1000, 1000), "set_circuit_breaker");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_fail_policy(NULL, REDISX_PRIMITIVE_LOCK, REDISX_FAIL_OPEN),
               "set_fail_policy");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_event_cb(NULL, dummy_event, NULL), "set_event_cb");
@@ -626,6 +660,27 @@ Test(badinput, reconnect_backoff_rejects_bad_ranges)
     }
     EXPECT_OK(redisx_options_set_reconnect_backoff_ms(o, 1, 1), "1..1");
     EXPECT_OK(redisx_options_set_reconnect_backoff_ms(o, 1, 3600000), "1..3600000");
+    redisx_options_free(o);
+}
+
+Test(badinput, circuit_breaker_rejects_bad_ranges)
+{
+    redisx_options *o = NULL;
+    EXPECT_OK(redisx_options_new(&o), "options");
+    const struct {
+        int failures;
+        int64_t window, open;
+    } bad[] = {{-1, 10, 10}, {INT32_MIN, 10, 10}, {1000001, 10, 10}, {5, 0, 10}, {5, -1, 10}, {5, 10, 0},
+               {5, 3600001, 10}, {5, 10, INT64_MAX}, {5, INT64_MIN, 10}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char label[96];
+        snprintf(label, sizeof label, "failures %d window %lld open %lld", bad[i].failures, (long long)bad[i].window,
+                 (long long)bad[i].open);
+        EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_circuit_breaker(o, bad[i].failures, bad[i].window, bad[i].open),
+                  label);
+    }
+    EXPECT_OK(redisx_options_set_circuit_breaker(o, 0, 1, 1), "off");
+    EXPECT_OK(redisx_options_set_circuit_breaker(o, 1000000, 3600000, 3600000), "upper bounds");
     redisx_options_free(o);
 }
 

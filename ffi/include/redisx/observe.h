@@ -24,12 +24,15 @@ typedef struct redisx_event redisx_event;
 typedef void (*redisx_event_cb)(redisx_client *client, const redisx_event *event, void *user);
 
 /** Primitive of the operation, a stable identifier: "client", "lock",
- *  "ratelimit", "idempotency", "cache" (since 0.5). */
+ *  "ratelimit", "idempotency", "cache" (since 0.5), "stream" (since 0.6). */
 REDISX_API const char *redisx_event_primitive(const redisx_event *event);
 /** Operation, a stable identifier: "command"; "acquire", "release", "extend",
  *  "renew", "inspect" (lock); "check", "peek", "reset" (ratelimit); "begin",
  *  "complete", "fail" (idempotency); "fetch", "get", "fill", "abandon",
- *  "set", "delete" (cache). */
+ *  "set", "delete" (cache); "publish", "deliver", "ack", "retry",
+ *  "dead_letter", "claim", "handle" (a handler's time, hand-out to
+ *  settle), "group_inspect", "dlq_list", "dlq_inspect", "dlq_requeue",
+ *  "dlq_purge" (stream, since 0.6). */
 REDISX_API const char *redisx_event_operation(const redisx_event *event);
 /** Outcome: the status the caller received. */
 REDISX_API redisx_status redisx_event_status(const redisx_event *event);
@@ -49,6 +52,13 @@ REDISX_API const char *redisx_event_key(const redisx_event *event);
  *  past its TTL), "refresh" (a HIT whose caller holds the lease: XFetch or
  *  SWR), "load", "negative", "miss". Since 0.5. */
 REDISX_API const char *redisx_event_outcome(const redisx_event *event);
+
+/** Stream operations ("stream" primitive, since 0.6): the stream's name as
+ *  the caller gave it (not the key), and the consumer group (NULL for
+ *  operations without one). NULL for other primitives. Borrowed like the
+ *  event. */
+REDISX_API const char *redisx_event_stream(const redisx_event *event);
+REDISX_API const char *redisx_event_group(const redisx_event *event);
 
 typedef enum redisx_log_level {
     REDISX_LOG_DEBUG = 0,

@@ -799,6 +799,38 @@ _gostring_ _wrap_redisx_event_outcome_capi_d64a9da760277ed5(redisx_event *_swig_
 }
 
 
+_gostring_ _wrap_redisx_event_stream_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+  redisx_event *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_event *)_swig_go_0;
+  
+  result = (char *)redisx_event_stream((struct redisx_event const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_event_group_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+  redisx_event *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_event *)_swig_go_0;
+  
+  result = (char *)redisx_event_group((struct redisx_event const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5() {
   enum redisx_log_level result;
   intgo _swig_go_result;

@@ -96,6 +96,7 @@ struct redisx_client {
     redisx_cache *caches; /* under stats_mu: for the snapshot's cache counters */
     redisx__series series[REDISX__OP_COUNT];
     atomic_llong client_counter[REDISX__CLIENT_COUNTERS];
+    atomic_llong stream_counter[REDISX_STREAM_COUNTER_COUNT];
 };
 
 void redisx__conn_loop(redisx_client *c);

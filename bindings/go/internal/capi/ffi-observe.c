@@ -40,6 +40,16 @@ const char *redisx_event_outcome(const redisx_event *e)
     return e ? e->outcome : NULL;
 }
 
+const char *redisx_event_stream(const redisx_event *e)
+{
+    return e ? e->stream : NULL;
+}
+
+const char *redisx_event_group(const redisx_event *e)
+{
+    return e ? e->group : NULL;
+}
+
 void redisx_stats_free(redisx_stats *stats)
 {
     free(stats);
@@ -128,4 +138,11 @@ uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter coun
     if (!stats || (int)counter < 0 || counter >= REDISX_CACHE_COUNTER_COUNT)
         return 0;
     return stats->cache[counter];
+}
+
+uint64_t redisx_stats_stream(const redisx_stats *stats, redisx_stream_counter counter)
+{
+    if (!stats || (int)counter < 0 || counter >= REDISX_STREAM_COUNTER_COUNT)
+        return 0;
+    return stats->stream[counter];
 }

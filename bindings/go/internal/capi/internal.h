@@ -124,6 +124,18 @@ typedef enum redisx__op {
     REDISX__OP_CACHE_ABANDON,
     REDISX__OP_CACHE_SET,
     REDISX__OP_CACHE_DELETE,
+    REDISX__OP_STREAM_PUBLISH,
+    REDISX__OP_STREAM_DELIVER,
+    REDISX__OP_STREAM_ACK,
+    REDISX__OP_STREAM_RETRY,
+    REDISX__OP_STREAM_DEAD_LETTER,
+    REDISX__OP_STREAM_CLAIM,
+    REDISX__OP_STREAM_HANDLE,
+    REDISX__OP_STREAM_GROUP_INSPECT,
+    REDISX__OP_STREAM_DLQ_LIST,
+    REDISX__OP_STREAM_DLQ_INSPECT,
+    REDISX__OP_STREAM_DLQ_REQUEUE,
+    REDISX__OP_STREAM_DLQ_PURGE,
     REDISX__OP_COUNT
 } redisx__op;
 
@@ -149,6 +161,7 @@ struct redisx_stats {
     redisx__series series[REDISX__OP_COUNT];
     uint64_t client[REDISX__CLIENT_COUNTERS];
     uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* summed over the client's caches */
+    uint64_t stream[REDISX_STREAM_COUNTER_COUNT];
 };
 
 struct redisx_event {
@@ -160,6 +173,7 @@ struct redisx_event {
     int round_trips;
     const char *key;
     const char *outcome; /* static; NULL when the operation has none */
+    const char *stream, *group; /* stream operations; NULL otherwise */
 };
 
 const char *redisx__op_primitive(redisx__op op);
@@ -175,6 +189,7 @@ typedef struct redisx__req {
     int rejected; /* a domain "no" that is not an error status (denied check) */
     const char *outcome; /* static, for the event (redisx_event_outcome) */
     char *key; /* copy for events when opted in, else NULL */
+    const char *stream, *group; /* stream operations: borrowed until finish */
     /* Cancellation (redisx_cancel): an operation whose `cancel` is set is
      * tracked by the loop from its first command until it finishes, and
      * matched by `user`. cancel() finishes it with REDISX_ERR_CANCELLED at
@@ -290,6 +305,7 @@ struct redisx_item {
     int connection;
     redisx_event event;
     char *event_key;
+    char *event_stream, *event_group;
     redisx_lock *lock; /* owned (completion) or a reference (lock lost) */
     redisx_reply *reply;
     redisx_lock_info info;

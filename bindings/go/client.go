@@ -800,6 +800,89 @@ type LatencyBucket struct {
 	Count      uint64
 }
 
+// MetricType is the kind of a MetricFamily.
+type MetricType int
+
+const (
+	MetricCounter   MetricType = 0
+	MetricGauge     MetricType = 1
+	MetricHistogram MetricType = 2
+)
+
+// MetricFamily is one of the core's metric families (docs/METRICS.md): the
+// names, labels and values every language exports. Counter names end in
+// "_total"; durations are in seconds.
+type MetricFamily struct {
+	Name, Help string
+	Type       MetricType
+	LabelNames []string
+	Samples    []MetricSample
+}
+
+// MetricSample is a family's sample: its label values (in LabelNames'
+// order) and value; for a histogram Value is the sum, Count the number of
+// observations and Cumulative the counts at Metrics.Bounds.
+type MetricSample struct {
+	LabelValues []string
+	Value       float64
+	Count       uint64
+	Cumulative  []uint64
+}
+
+// Metrics is a collection of the core's metric families; Bounds are the
+// histograms' finite bucket bounds in seconds (the OpenTelemetry advisory
+// bounds of db.client.operation.duration).
+type Metrics struct {
+	Families []MetricFamily
+	Bounds   []float64
+}
+
+// Metrics collects the client's metric families now (for exporters: see
+// package redisxprom); a closed client gives the zero Metrics.
+func (c *Client) Metrics() Metrics {
+	k := c.core
+	if k.closed.Load() {
+		return Metrics{}
+	}
+	m, err := capi.Redisx_metrics_collect(k.h).Get()
+	runtime.KeepAlive(k)
+	if err != nil {
+		return Metrics{}
+	}
+	defer capi.Redisx_metrics_free(m)
+	var out Metrics
+	nb := capi.Redisx_metrics_bucket_count(m)
+	for b := 0; b < nb; b++ {
+		out.Bounds = append(out.Bounds, capi.Redisx_metrics_bucket_bound(m, b))
+	}
+	for f := 0; f < capi.Redisx_metrics_families(m); f++ {
+		fam := MetricFamily{
+			Name: capi.Redisx_metrics_name(m, f),
+			Help: capi.Redisx_metrics_help(m, f),
+			Type: MetricType(capi.Redisx_metrics_type(m, f)),
+		}
+		nl := capi.Redisx_metrics_label_count(m, f)
+		for l := 0; l < nl; l++ {
+			fam.LabelNames = append(fam.LabelNames, capi.Redisx_metrics_label_name(m, f, l))
+		}
+		for s := 0; s < capi.Redisx_metrics_samples(m, f); s++ {
+			smp := MetricSample{Value: capi.Redisx_metrics_value(m, f, s)}
+			for l := 0; l < nl; l++ {
+				smp.LabelValues = append(smp.LabelValues, capi.Redisx_metrics_label_value(m, f, s, l))
+			}
+			if fam.Type == MetricHistogram {
+				smp.Count = capi.Redisx_metrics_count(m, f, s)
+				for b := 0; b < nb; b++ {
+					smp.Cumulative = append(smp.Cumulative, capi.Redisx_metrics_cumulative(m, f, s, b))
+				}
+			}
+			fam.Samples = append(fam.Samples, smp)
+		}
+		out.Families = append(out.Families, fam)
+	}
+	return out
+}
+
 // Stats takes a snapshot; a closed client gives the zero Stats.
 func (c *Client) Stats() Stats {
 	k := c.core

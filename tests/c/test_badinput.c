@@ -104,7 +104,11 @@ static const struct {
     FN(redisx_event_fail_open), FN(redisx_event_duration_ns), FN(redisx_event_round_trips), FN(redisx_event_key),
     FN(redisx_stats_free), FN(redisx_stats_series), FN(redisx_stats_primitive), FN(redisx_stats_operation),
     FN(redisx_stats_counter), FN(redisx_stats_client), FN(redisx_stats_buckets), FN(redisx_stats_bucket_upper_ns),
-    FN(redisx_stats_bucket_count), FN(redisx_stats_quantile_ns), FN(redisx_queue_new), FN(redisx_queue_free),
+    FN(redisx_stats_bucket_count), FN(redisx_stats_quantile_ns), FN(redisx_stats_sum_ns),
+    FN(redisx_metrics_collect), FN(redisx_metrics_free), FN(redisx_metrics_families), FN(redisx_metrics_name),
+    FN(redisx_metrics_help), FN(redisx_metrics_type), FN(redisx_metrics_label_count), FN(redisx_metrics_label_name),
+    FN(redisx_metrics_samples), FN(redisx_metrics_label_value), FN(redisx_metrics_value), FN(redisx_metrics_count),
+    FN(redisx_metrics_bucket_count), FN(redisx_metrics_bucket_bound), FN(redisx_metrics_cumulative), FN(redisx_queue_new), FN(redisx_queue_free),
     FN(redisx_queue_fd), FN(redisx_queue_pop), FN(redisx_queue_shutdown), FN(redisx_queue_size),
     FN(redisx_item_free), FN(redisx_item_kind_of), FN(redisx_item_user), FN(redisx_item_status),
     FN(redisx_item_message), FN(redisx_item_log_level), FN(redisx_item_state), FN(redisx_item_connection),
@@ -1205,6 +1209,41 @@ Test(badinput, stats_accessors_of_null_return_empty_values)
     cr_assert_eq(redisx_stats_bucket_upper_ns(NULL, 0), 0);
     cr_assert_eq(redisx_stats_bucket_count(NULL, 0, 0), 0);
     cr_assert_eq(redisx_stats_quantile_ns(NULL, 0, 0.5), 0);
+    cr_assert_eq(redisx_stats_sum_ns(NULL, 0), 0);
+}
+
+Test(badinput, metrics_of_null_and_out_of_range_return_empty_values)
+{
+    redisx_metrics *m = (redisx_metrics *)1;
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_metrics_collect(NULL, rt_client()), "collect into NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_metrics_collect(&m, NULL), "collect of NULL");
+    cr_assert_null(m, "a failed collect leaves *out NULL");
+    redisx_metrics_free(NULL);
+    cr_assert_eq(redisx_metrics_families(NULL), 0);
+    cr_assert_null(redisx_metrics_name(NULL, 0));
+    cr_assert_null(redisx_metrics_help(NULL, 0));
+    cr_assert_eq(redisx_metrics_label_count(NULL, 0), 0);
+    cr_assert_null(redisx_metrics_label_name(NULL, 0, 0));
+    cr_assert_eq(redisx_metrics_samples(NULL, 0), 0);
+    cr_assert_null(redisx_metrics_label_value(NULL, 0, 0, 0));
+    cr_assert_eq(redisx_metrics_value(NULL, 0, 0), 0.0);
+    cr_assert_eq(redisx_metrics_count(NULL, 0, 0), 0);
+    cr_assert_eq(redisx_metrics_cumulative(NULL, 0, 0, 0), 0);
+    EXPECT_OK(redisx_metrics_collect(&m, rt_client()), "collect");
+    int n = redisx_metrics_families(m);
+    cr_assert_gt(n, 0);
+    const int bad[] = {-1, n, INT32_MAX, INT32_MIN};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_null(redisx_metrics_name(m, bad[i]));
+        cr_assert_eq(redisx_metrics_samples(m, bad[i]), 0);
+        cr_assert_null(redisx_metrics_label_value(m, bad[i], 0, 0));
+        cr_assert_null(redisx_metrics_label_value(m, 0, bad[i], 0));
+        cr_assert_null(redisx_metrics_label_value(m, 0, 0, bad[i]));
+        cr_assert_null(redisx_metrics_label_name(m, 0, bad[i]));
+        cr_assert_eq(redisx_metrics_cumulative(m, 0, 0, bad[i]), 0);
+        cr_assert_eq(redisx_metrics_bucket_bound(m, bad[i]), 0.0);
+    }
+    redisx_metrics_free(m);
 }
 
 Test(badinput, stats_accessors_return_empty_values_out_of_range)

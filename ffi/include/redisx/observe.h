@@ -122,6 +122,9 @@ REDISX_API const char *redisx_stats_operation(const redisx_stats *stats, int i);
 REDISX_API uint64_t redisx_stats_counter(const redisx_stats *stats, int i, redisx_counter counter);
 /** Client-wide counter or gauge. */
 REDISX_API uint64_t redisx_stats_client(const redisx_stats *stats, redisx_client_counter counter);
+/** Sum of series `i`'s operation durations, in ns (for a mean, or an
+ *  exporter's histogram sum); 0 for an index out of range. */
+REDISX_API uint64_t redisx_stats_sum_ns(const redisx_stats *stats, int i);
 /** Number of latency buckets (the same for every series). */
 REDISX_API int redisx_stats_buckets(const redisx_stats *stats);
 /** Inclusive upper bound of bucket `b`, in ns; INT64_MAX for the last. */

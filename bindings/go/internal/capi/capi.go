@@ -48,7 +48,7 @@ typedef long long swig_type_16;
 typedef long long swig_type_17;
 typedef long long swig_type_18;
 typedef long long swig_type_19;
-typedef _gostring_ swig_type_20;
+typedef long long swig_type_20;
 typedef _gostring_ swig_type_21;
 typedef _gostring_ swig_type_22;
 typedef _gostring_ swig_type_23;
@@ -57,19 +57,19 @@ typedef _gostring_ swig_type_25;
 typedef _gostring_ swig_type_26;
 typedef _gostring_ swig_type_27;
 typedef _gostring_ swig_type_28;
-typedef long long swig_type_29;
-typedef _gostring_ swig_type_30;
-typedef long long swig_type_31;
-typedef _gostring_ swig_type_32;
+typedef _gostring_ swig_type_29;
+typedef long long swig_type_30;
+typedef _gostring_ swig_type_31;
+typedef long long swig_type_32;
 typedef _gostring_ swig_type_33;
 typedef _gostring_ swig_type_34;
 typedef _gostring_ swig_type_35;
-typedef long long swig_type_36;
+typedef _gostring_ swig_type_36;
 typedef long long swig_type_37;
-typedef _gostring_ swig_type_38;
-typedef long long swig_type_39;
+typedef long long swig_type_38;
+typedef _gostring_ swig_type_39;
 typedef long long swig_type_40;
-typedef _gostring_ swig_type_41;
+typedef long long swig_type_41;
 typedef _gostring_ swig_type_42;
 typedef _gostring_ swig_type_43;
 typedef _gostring_ swig_type_44;
@@ -87,64 +87,64 @@ typedef _gostring_ swig_type_55;
 typedef _gostring_ swig_type_56;
 typedef _gostring_ swig_type_57;
 typedef _gostring_ swig_type_58;
-typedef long long swig_type_59;
-typedef _gostring_ swig_type_60;
+typedef _gostring_ swig_type_59;
+typedef long long swig_type_60;
 typedef _gostring_ swig_type_61;
 typedef _gostring_ swig_type_62;
 typedef _gostring_ swig_type_63;
 typedef _gostring_ swig_type_64;
 typedef _gostring_ swig_type_65;
 typedef _gostring_ swig_type_66;
-typedef _goslice_ swig_type_67;
-typedef _gostring_ swig_type_68;
-typedef _goslice_ swig_type_69;
-typedef long long swig_type_70;
-typedef _goslice_ swig_type_71;
-typedef long long swig_type_72;
+typedef _gostring_ swig_type_67;
+typedef _goslice_ swig_type_68;
+typedef _gostring_ swig_type_69;
+typedef _goslice_ swig_type_70;
+typedef long long swig_type_71;
+typedef _goslice_ swig_type_72;
 typedef long long swig_type_73;
-typedef _gostring_ swig_type_74;
+typedef long long swig_type_74;
 typedef _gostring_ swig_type_75;
-typedef long long swig_type_76;
+typedef _gostring_ swig_type_76;
 typedef long long swig_type_77;
-typedef _gostring_ swig_type_78;
+typedef long long swig_type_78;
 typedef _gostring_ swig_type_79;
-typedef long long swig_type_80;
-typedef _gostring_ swig_type_81;
+typedef _gostring_ swig_type_80;
+typedef long long swig_type_81;
 typedef _gostring_ swig_type_82;
-typedef long long swig_type_83;
+typedef _gostring_ swig_type_83;
 typedef long long swig_type_84;
-typedef _gostring_ swig_type_85;
+typedef long long swig_type_85;
 typedef _gostring_ swig_type_86;
 typedef _gostring_ swig_type_87;
-typedef long long swig_type_88;
-typedef _gostring_ swig_type_89;
-typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
+typedef _gostring_ swig_type_88;
+typedef long long swig_type_89;
+typedef _gostring_ swig_type_90;
+typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
 typedef _gostring_ swig_type_93;
-typedef long long swig_type_94;
+typedef _gostring_ swig_type_94;
 typedef long long swig_type_95;
-typedef _gostring_ swig_type_96;
+typedef long long swig_type_96;
 typedef _gostring_ swig_type_97;
 typedef _gostring_ swig_type_98;
 typedef _gostring_ swig_type_99;
-typedef long long swig_type_100;
+typedef _gostring_ swig_type_100;
 typedef long long swig_type_101;
 typedef long long swig_type_102;
-typedef _gostring_ swig_type_103;
+typedef long long swig_type_103;
 typedef _gostring_ swig_type_104;
-typedef long long swig_type_105;
+typedef _gostring_ swig_type_105;
 typedef long long swig_type_106;
 typedef long long swig_type_107;
-typedef _gostring_ swig_type_108;
-typedef long long swig_type_109;
-typedef _gostring_ swig_type_110;
+typedef long long swig_type_108;
+typedef _gostring_ swig_type_109;
+typedef long long swig_type_110;
 typedef _gostring_ swig_type_111;
-typedef long long swig_type_112;
-typedef _gostring_ swig_type_113;
+typedef _gostring_ swig_type_112;
+typedef long long swig_type_113;
 typedef _gostring_ swig_type_114;
-typedef long long swig_type_115;
-typedef _gostring_ swig_type_116;
+typedef _gostring_ swig_type_115;
+typedef long long swig_type_116;
 typedef _gostring_ swig_type_117;
 typedef _gostring_ swig_type_118;
 typedef _gostring_ swig_type_119;
@@ -152,283 +152,310 @@ typedef _gostring_ swig_type_120;
 typedef _gostring_ swig_type_121;
 typedef _gostring_ swig_type_122;
 typedef _gostring_ swig_type_123;
-typedef long long swig_type_124;
+typedef _gostring_ swig_type_124;
 typedef long long swig_type_125;
 typedef long long swig_type_126;
 typedef long long swig_type_127;
-typedef _gostring_ swig_type_128;
+typedef long long swig_type_128;
 typedef _gostring_ swig_type_129;
-typedef _goslice_ swig_type_130;
-typedef long long swig_type_131;
+typedef _gostring_ swig_type_130;
+typedef _goslice_ swig_type_131;
 typedef long long swig_type_132;
-typedef _gostring_ swig_type_133;
+typedef long long swig_type_133;
 typedef _gostring_ swig_type_134;
-typedef _goslice_ swig_type_135;
-typedef long long swig_type_136;
+typedef _gostring_ swig_type_135;
+typedef _goslice_ swig_type_136;
 typedef long long swig_type_137;
-typedef _gostring_ swig_type_138;
-typedef _goslice_ swig_type_139;
+typedef long long swig_type_138;
+typedef _gostring_ swig_type_139;
 typedef _goslice_ swig_type_140;
-typedef long long swig_type_141;
-typedef _gostring_ swig_type_142;
-typedef _goslice_ swig_type_143;
+typedef _goslice_ swig_type_141;
+typedef long long swig_type_142;
+typedef _gostring_ swig_type_143;
 typedef _goslice_ swig_type_144;
-typedef long long swig_type_145;
-typedef _gostring_ swig_type_146;
+typedef _goslice_ swig_type_145;
+typedef long long swig_type_146;
 typedef _gostring_ swig_type_147;
 typedef _gostring_ swig_type_148;
-typedef _goslice_ swig_type_149;
+typedef _gostring_ swig_type_149;
 typedef _goslice_ swig_type_150;
-typedef long long swig_type_151;
-typedef _gostring_ swig_type_152;
-typedef _goslice_ swig_type_153;
-typedef _gostring_ swig_type_154;
-typedef _goslice_ swig_type_155;
+typedef _goslice_ swig_type_151;
+typedef long long swig_type_152;
+typedef _gostring_ swig_type_153;
+typedef _goslice_ swig_type_154;
+typedef _gostring_ swig_type_155;
 typedef _goslice_ swig_type_156;
-typedef _gostring_ swig_type_157;
-typedef _goslice_ swig_type_158;
-typedef _gostring_ swig_type_159;
-typedef _goslice_ swig_type_160;
-typedef _gostring_ swig_type_161;
-typedef _goslice_ swig_type_162;
+typedef _goslice_ swig_type_157;
+typedef _gostring_ swig_type_158;
+typedef _goslice_ swig_type_159;
+typedef _gostring_ swig_type_160;
+typedef _goslice_ swig_type_161;
+typedef _gostring_ swig_type_162;
 typedef _goslice_ swig_type_163;
-typedef _gostring_ swig_type_164;
+typedef _goslice_ swig_type_164;
 typedef _gostring_ swig_type_165;
 typedef _gostring_ swig_type_166;
-typedef long long swig_type_167;
-typedef _goslice_ swig_type_168;
+typedef _gostring_ swig_type_167;
+typedef long long swig_type_168;
 typedef _goslice_ swig_type_169;
-typedef _gostring_ swig_type_170;
-typedef long long swig_type_171;
+typedef _goslice_ swig_type_170;
+typedef _gostring_ swig_type_171;
 typedef long long swig_type_172;
 typedef long long swig_type_173;
 typedef long long swig_type_174;
 typedef long long swig_type_175;
-typedef _gostring_ swig_type_176;
-typedef long long swig_type_177;
-typedef _gostring_ swig_type_178;
-typedef long long swig_type_179;
-typedef _goslice_ swig_type_180;
-extern void _wrap_Swig_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_redisx_version_capi_d64a9da760277ed5(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_OK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_d64a9da760277ed5(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_9 _wrap_redisx_event_outcome_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_10 _wrap_redisx_event_stream_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_11 _wrap_redisx_event_group_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_d64a9da760277ed5(void);
-extern swig_type_12 _wrap_redisx_client_stats_capi_d64a9da760277ed5(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_13 _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_14 _wrap_redisx_stats_operation_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_15 _wrap_redisx_stats_counter_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_16 _wrap_redisx_stats_client_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_17 _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_18 _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_19 _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_20 _wrap_redisx_options_new_capi_d64a9da760277ed5(void);
-extern void _wrap_redisx_options_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_21 _wrap_redisx_options_set_url_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_22 arg2);
-extern swig_type_23 _wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_26 arg2, swig_type_27 arg3);
-extern swig_type_28 _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_29 arg2);
-extern swig_type_30 _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_31 arg2);
-extern swig_type_32 _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_33 arg2);
-extern swig_type_34 _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_35 _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_36 arg2, swig_type_37 arg3);
-extern swig_type_38 _wrap_redisx_options_set_circuit_breaker_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_type_39 arg3, swig_type_40 arg4);
-extern swig_type_41 _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_42 _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_43 _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_44 _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_45 _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_46 _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_47 arg2);
-extern swig_type_48 _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_49 arg2);
-extern swig_type_50 _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_51 arg2, swig_type_52 arg3);
-extern swig_type_53 _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_56 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5(void);
-extern swig_type_57 _wrap_redisx_queue_new_capi_d64a9da760277ed5(void);
-extern void _wrap_redisx_queue_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_58 _wrap_redisx_queue_pop_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_59 _wrap_redisx_queue_size_capi_d64a9da760277ed5(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_60 _wrap_redisx_item_message_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_61 _wrap_redisx_client_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_62 _wrap_redisx_client_open_url_capi_d64a9da760277ed5(swig_type_63 arg1);
-extern void _wrap_redisx_client_close_capi_d64a9da760277ed5(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_64 _wrap_redisx_cancel_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_65 _wrap_redisx_client_prefix_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5(void);
-extern swig_type_66 _wrap_redisx_command_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_67 arg2);
-extern swig_type_68 _wrap_redisx_command_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_69 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_70 _wrap_redisx_reply_integer_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_71 _wrap_redisx_reply_string_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_72 _wrap_redisx_reply_elements_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_73 arg2);
-extern swig_type_74 _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_75 arg2, swig_type_76 arg3, swig_type_77 arg4);
-extern swig_type_78 _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_79 arg2, swig_type_80 arg3);
-extern swig_type_81 _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4, uintptr_t arg5);
-extern swig_type_85 _wrap_redisx_lock_release_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_86 _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_87 _wrap_redisx_lock_extend_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_88 arg2);
-extern swig_type_89 _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_90 arg2, uintptr_t arg3);
-extern swig_type_91 _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_92 _wrap_redisx_lock_name_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_94 _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_95 _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_96 _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_97 arg2);
-extern swig_type_98 _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_99 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_100 _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_101 _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5(void);
-extern swig_type_103 _wrap_redisx_limiter_new_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_104 arg2, swig_intgo arg3, swig_type_105 arg4, swig_type_106 arg5, swig_type_107 arg6);
-extern void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_108 _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_109 _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_110 _wrap_redisx_limiter_check_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_111 arg2, swig_type_112 arg3);
-extern swig_type_113 _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_114 arg2, swig_type_115 arg3, uintptr_t arg4);
-extern swig_type_116 _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_117 arg2);
-extern swig_type_118 _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_119 arg2, uintptr_t arg3);
-extern swig_type_120 _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_121 arg2);
-extern swig_type_122 _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_123 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_124 _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_125 _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_126 _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_127 _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5(void);
-extern swig_type_128 _wrap_redisx_idem_begin_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_129 arg2, swig_type_130 arg3, swig_type_131 arg4, swig_type_132 arg5);
-extern swig_type_133 _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_134 arg2, swig_type_135 arg3, swig_type_136 arg4, swig_type_137 arg5, uintptr_t arg6);
-extern swig_type_138 _wrap_redisx_idem_complete_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_139 arg2, swig_type_140 arg3, swig_type_141 arg4);
-extern swig_type_142 _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_143 arg2, swig_type_144 arg3, swig_type_145 arg4, uintptr_t arg5);
-extern swig_type_146 _wrap_redisx_idem_fail_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_147 _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_148 _wrap_redisx_idem_key_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_149 _wrap_redisx_idem_response_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_150 _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_151 _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_152 _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(swig_type_153 arg1, swig_type_154 arg2, swig_type_155 arg3, swig_type_156 arg4);
-extern swig_type_157 _wrap_redisx_http_record_key_capi_d64a9da760277ed5(swig_type_158 arg1, swig_type_159 arg2, swig_type_160 arg3);
-extern swig_type_161 _wrap_redisx_http_metadata_capi_d64a9da760277ed5(swig_type_162 arg1, swig_intgo arg2, swig_type_163 arg3);
-extern swig_intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_type_164 _wrap_redisx_http_key_required_capi_d64a9da760277ed5(void);
-extern swig_type_165 _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5(void);
-extern swig_type_166 _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_167 arg2, swig_type_168 arg3, swig_type_169 arg4);
-extern swig_type_170 _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_171 arg2, swig_type_172 arg3, swig_type_173 arg4, swig_type_174 arg5);
-extern void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_175 _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_176 _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_177 arg2);
-extern swig_type_178 _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_179 arg2);
-extern swig_type_180 _wrap_redisx_http_response_body_capi_d64a9da760277ed5(uintptr_t arg1);
+typedef long long swig_type_176;
+typedef _gostring_ swig_type_177;
+typedef long long swig_type_178;
+typedef _gostring_ swig_type_179;
+typedef long long swig_type_180;
+typedef _goslice_ swig_type_181;
+typedef _gostring_ swig_type_182;
+typedef _gostring_ swig_type_183;
+typedef _gostring_ swig_type_184;
+typedef _gostring_ swig_type_185;
+typedef _gostring_ swig_type_186;
+typedef long long swig_type_187;
+typedef long long swig_type_188;
+extern void _wrap_Swig_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_0ed50d9bf5d22a15(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_redisx_version_capi_0ed50d9bf5d22a15(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_OK_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_0ed50d9bf5d22a15(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_0ed50d9bf5d22a15(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_0ed50d9bf5d22a15(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_0ed50d9bf5d22a15(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_9 _wrap_redisx_event_outcome_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_10 _wrap_redisx_event_stream_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_11 _wrap_redisx_event_group_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_0ed50d9bf5d22a15(void);
+extern swig_type_12 _wrap_redisx_client_stats_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_13 _wrap_redisx_stats_primitive_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_14 _wrap_redisx_stats_operation_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_15 _wrap_redisx_stats_counter_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_16 _wrap_redisx_stats_client_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_21 _wrap_redisx_options_new_capi_0ed50d9bf5d22a15(void);
+extern void _wrap_redisx_options_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_22 _wrap_redisx_options_set_url_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_23 arg2);
+extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
+extern swig_type_29 _wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_30 arg2);
+extern swig_type_31 _wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_32 arg2);
+extern swig_type_33 _wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_34 arg2);
+extern swig_type_35 _wrap_redisx_options_set_connections_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_36 _wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_37 arg2, swig_type_38 arg3);
+extern swig_type_39 _wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_type_40 arg3, swig_type_41 arg4);
+extern swig_type_42 _wrap_redisx_options_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_43 _wrap_redisx_options_set_event_keys_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_44 _wrap_redisx_options_set_log_cb_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_45 _wrap_redisx_options_set_queue_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_46 _wrap_redisx_options_set_tls_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_47 _wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_48 arg2);
+extern swig_type_49 _wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_50 arg2);
+extern swig_type_51 _wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_52 arg2, swig_type_53 arg3);
+extern swig_type_54 _wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_redisx_options_set_tls_verify_hostname_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_0ed50d9bf5d22a15(void);
+extern swig_type_58 _wrap_redisx_queue_new_capi_0ed50d9bf5d22a15(void);
+extern void _wrap_redisx_queue_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_59 _wrap_redisx_queue_pop_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_60 _wrap_redisx_queue_size_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_61 _wrap_redisx_item_message_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_62 _wrap_redisx_client_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_63 _wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(swig_type_64 arg1);
+extern void _wrap_redisx_client_close_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_cancel_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_66 _wrap_redisx_client_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_0ed50d9bf5d22a15(void);
+extern swig_type_67 _wrap_redisx_command_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_68 arg2);
+extern swig_type_69 _wrap_redisx_command_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_70 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_reply_integer_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_72 _wrap_redisx_reply_string_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_73 _wrap_redisx_reply_elements_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_74 arg2);
+extern swig_type_75 _wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3, swig_type_78 arg4);
+extern swig_type_79 _wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
+extern swig_type_82 _wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3, swig_type_85 arg4, uintptr_t arg5);
+extern swig_type_86 _wrap_redisx_lock_release_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_87 _wrap_redisx_lock_release_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_88 _wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_89 arg2);
+extern swig_type_90 _wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_91 arg2, uintptr_t arg3);
+extern swig_type_92 _wrap_redisx_lock_start_renewal_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_name_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_94 _wrap_redisx_lock_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_95 _wrap_redisx_lock_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_96 _wrap_redisx_lock_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_97 _wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_98 arg2);
+extern swig_type_99 _wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_100 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_lock_info_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_lock_info_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_lock_info_last_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_0ed50d9bf5d22a15(void);
+extern swig_type_104 _wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_105 arg2, swig_intgo arg3, swig_type_106 arg4, swig_type_107 arg5, swig_type_108 arg6);
+extern void _wrap_redisx_limiter_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_109 _wrap_redisx_limiter_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_110 _wrap_redisx_limiter_capacity_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_111 _wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_112 arg2, swig_type_113 arg3);
+extern swig_type_114 _wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_115 arg2, swig_type_116 arg3, uintptr_t arg4);
+extern swig_type_117 _wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_118 arg2);
+extern swig_type_119 _wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_120 arg2, uintptr_t arg3);
+extern swig_type_121 _wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_122 arg2);
+extern swig_type_123 _wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_124 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_125 _wrap_redisx_ratelimit_result_limit_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_126 _wrap_redisx_ratelimit_result_remaining_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_127 _wrap_redisx_ratelimit_result_reset_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_128 _wrap_redisx_ratelimit_result_retry_after_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_0ed50d9bf5d22a15(void);
+extern swig_type_129 _wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_130 arg2, swig_type_131 arg3, swig_type_132 arg4, swig_type_133 arg5);
+extern swig_type_134 _wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_135 arg2, swig_type_136 arg3, swig_type_137 arg4, swig_type_138 arg5, uintptr_t arg6);
+extern swig_type_139 _wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_140 arg2, swig_type_141 arg3, swig_type_142 arg4);
+extern swig_type_143 _wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_144 arg2, swig_type_145 arg3, swig_type_146 arg4, uintptr_t arg5);
+extern swig_type_147 _wrap_redisx_idem_fail_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_148 _wrap_redisx_idem_fail_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_149 _wrap_redisx_idem_key_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_150 _wrap_redisx_idem_response_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_151 _wrap_redisx_idem_metadata_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_152 _wrap_redisx_idem_remaining_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_153 _wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(swig_type_154 arg1, swig_type_155 arg2, swig_type_156 arg3, swig_type_157 arg4);
+extern swig_type_158 _wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(swig_type_159 arg1, swig_type_160 arg2, swig_type_161 arg3);
+extern swig_type_162 _wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(swig_type_163 arg1, swig_intgo arg2, swig_type_164 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_0ed50d9bf5d22a15(swig_intgo arg1);
+extern swig_type_165 _wrap_redisx_http_key_required_capi_0ed50d9bf5d22a15(void);
+extern swig_type_166 _wrap_redisx_http_key_invalid_capi_0ed50d9bf5d22a15(void);
+extern swig_type_167 _wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_168 arg2, swig_type_169 arg3, swig_type_170 arg4);
+extern swig_type_171 _wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_172 arg2, swig_type_173 arg3, swig_type_174 arg4, swig_type_175 arg5);
+extern void _wrap_redisx_http_response_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_176 _wrap_redisx_http_response_header_count_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_177 _wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_178 arg2);
+extern swig_type_179 _wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_180 arg2);
+extern swig_type_181 _wrap_redisx_http_response_body_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_0ed50d9bf5d22a15(void);
+extern swig_type_182 _wrap_redisx_metrics_collect_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern void _wrap_redisx_metrics_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_metrics_families_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_183 _wrap_redisx_metrics_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_184 _wrap_redisx_metrics_help_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_type_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_label_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_185 _wrap_redisx_metrics_label_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_samples_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_186 _wrap_redisx_metrics_label_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern double _wrap_redisx_metrics_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_187 _wrap_redisx_metrics_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern double _wrap_redisx_metrics_bucket_bound_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_188 _wrap_redisx_metrics_cumulative_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 #undef intgo
 */
 import "C"
@@ -460,13 +487,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -568,6 +595,9 @@ type Event uintptr
 // Stats is a redisx_stats * handle (0 is NULL).
 type Stats uintptr
 
+// Metrics is a redisx_metrics * handle (0 is NULL).
+type Metrics uintptr
+
 // Limiter is a redisx_limiter * handle (0 is NULL).
 type Limiter uintptr
 
@@ -584,7 +614,7 @@ type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -592,7 +622,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -600,7 +630,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -608,7 +638,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -616,7 +646,7 @@ var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_ID
 
 func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -626,7 +656,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -634,7 +664,7 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -646,7 +676,7 @@ const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -654,13 +684,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_d64a9da760277ed5())
+	swig_r = (int)(C._wrap_redisx_version_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_version_string_capi_0ed50d9bf5d22a15()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -671,7 +701,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -679,7 +709,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -687,7 +717,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -695,7 +725,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -703,7 +733,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -711,7 +741,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -719,7 +749,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -727,7 +757,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -735,7 +765,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -743,7 +773,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -751,7 +781,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -759,7 +789,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -767,7 +797,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -775,7 +805,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -783,7 +813,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -791,7 +821,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -800,7 +830,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -810,7 +840,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -819,7 +849,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_last_error_capi_0ed50d9bf5d22a15()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -830,7 +860,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -841,7 +871,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -852,7 +882,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -860,7 +890,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -868,7 +898,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -876,7 +906,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -884,7 +914,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -895,7 +925,7 @@ func Redisx_event_outcome(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_outcome_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_outcome_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -906,7 +936,7 @@ func Redisx_event_stream(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_stream_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_stream_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -917,7 +947,7 @@ func Redisx_event_group(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_group_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_group_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -928,7 +958,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -936,7 +966,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -944,7 +974,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -952,7 +982,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -962,7 +992,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -970,7 +1000,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -978,7 +1008,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -988,7 +1018,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -996,7 +1026,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1004,7 +1034,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1012,7 +1042,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1020,7 +1050,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1028,7 +1058,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1036,7 +1066,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1046,7 +1076,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1054,7 +1084,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1062,7 +1092,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1070,7 +1100,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1078,7 +1108,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1086,7 +1116,7 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1094,7 +1124,7 @@ var REDISX_CLIENT_CONNECTIONS_UP Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_CIRCUIT_OPENS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1102,7 +1132,7 @@ var REDISX_CLIENT_CIRCUIT_OPENS Redisx_client_counter = _swig_getREDISX_CLIENT_C
 
 func _swig_getREDISX_CLIENT_CIRCUIT_REJECTED() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1110,7 +1140,7 @@ var REDISX_CLIENT_CIRCUIT_REJECTED Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_CIRCUITS_OPEN() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1120,7 +1150,7 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1135,14 +1165,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1151,7 +1181,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1163,7 +1193,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1176,7 +1206,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1185,7 +1215,16 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_stats_sum_ns(arg1 Stats, arg2 int) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1193,7 +1232,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1202,7 +1241,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1212,7 +1251,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1222,13 +1261,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_options_new_capi_0ed50d9bf5d22a15()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1243,7 +1282,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1251,7 +1290,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1268,7 +1307,7 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1286,7 +1325,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1306,7 +1345,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_30(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1320,7 +1359,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_31(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1334,7 +1373,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1351,7 +1390,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1366,7 +1405,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1), C.swig_type_37(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_37(_swig_i_1), C.swig_type_38(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1382,7 +1421,7 @@ func Redisx_options_set_circuit_breaker(arg1 Options, arg2 int, arg3 int64, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_39(_swig_i_2), C.swig_type_40(_swig_i_3))
+	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_40(_swig_i_2), C.swig_type_41(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1397,7 +1436,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1411,7 +1450,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1426,7 +1465,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1442,7 +1481,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1456,7 +1495,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1470,7 +1509,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1487,7 +1526,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1505,7 +1544,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_51)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1525,7 +1564,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1542,7 +1581,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1556,7 +1595,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1574,7 +1613,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1582,7 +1621,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1590,7 +1629,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1598,7 +1637,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1606,7 +1645,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1614,7 +1653,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_queue_new_capi_0ed50d9bf5d22a15()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1629,14 +1668,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1645,7 +1684,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1660,28 +1699,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1689,7 +1728,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1697,7 +1736,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1705,7 +1744,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1716,7 +1755,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1724,7 +1763,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1732,7 +1771,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1740,7 +1779,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -1750,7 +1789,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1760,7 +1799,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1770,7 +1809,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -1780,7 +1819,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1790,7 +1829,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -1800,7 +1839,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -1810,7 +1849,7 @@ func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_e
 	var swig_r Struct_SS_redisx_cache_entry
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1818,7 +1857,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -1833,7 +1872,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_d64a9da760277ed5(*(*C.swig_type_63)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(*(*C.swig_type_64)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1851,13 +1890,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -1865,7 +1904,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1878,7 +1917,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1889,7 +1928,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1897,7 +1936,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1905,7 +1944,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1913,7 +1952,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1921,7 +1960,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1929,7 +1968,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -1941,7 +1980,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_67)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1963,7 +2002,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_69)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1978,14 +2017,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1993,7 +2032,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2001,7 +2040,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2012,7 +2051,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2021,7 +2060,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_73(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_74(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2037,7 +2076,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_75)(unsafe.Pointer(&_swig_i_1)), C.swig_type_76(_swig_i_2), C.swig_type_77(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.swig_type_77(_swig_i_2), C.swig_type_78(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2058,7 +2097,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.swig_type_80(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), C.swig_type_81(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2081,7 +2120,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.swig_type_84(_swig_i_2), C.swig_type_85(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2097,7 +2136,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2111,7 +2150,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2125,7 +2164,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_88(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_89(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2140,7 +2179,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_90(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2154,7 +2193,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2166,14 +2205,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2184,7 +2223,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2195,7 +2234,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2203,7 +2242,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2211,7 +2250,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2219,7 +2258,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2228,7 +2267,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_97)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2249,7 +2288,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2264,14 +2303,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2279,7 +2318,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2287,7 +2326,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2295,7 +2334,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2303,7 +2342,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2311,7 +2350,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2319,7 +2358,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2327,7 +2366,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2335,7 +2374,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2357,7 +2396,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_105(_swig_i_3), C.swig_type_106(_swig_i_4), C.swig_type_107(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_106(_swig_i_3), C.swig_type_107(_swig_i_4), C.swig_type_108(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2375,7 +2414,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2383,7 +2422,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2396,7 +2435,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2406,7 +2445,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_type_112(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), C.swig_type_113(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2428,7 +2467,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.swig_type_115(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)), C.swig_type_116(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2445,7 +2484,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_117)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2466,7 +2505,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_119)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2483,7 +2522,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2501,7 +2540,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2516,14 +2555,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2531,7 +2570,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2539,7 +2578,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2547,7 +2586,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2555,7 +2594,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2563,7 +2602,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2571,7 +2610,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2579,7 +2618,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2587,7 +2626,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2595,7 +2634,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_0ed50d9bf5d22a15())
 	return swig_r
 }
 
@@ -2614,7 +2653,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2)), C.swig_type_131(_swig_i_3), C.swig_type_132(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_2)), C.swig_type_132(_swig_i_3), C.swig_type_133(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2641,7 +2680,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_2)), C.swig_type_136(_swig_i_3), C.swig_type_137(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.swig_type_137(_swig_i_3), C.swig_type_138(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2663,7 +2702,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_2)), C.swig_type_141(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_2)), C.swig_type_142(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2686,7 +2725,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2)), C.swig_type_145(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_2)), C.swig_type_146(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2705,7 +2744,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2719,7 +2758,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2731,14 +2770,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2746,7 +2785,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2757,7 +2796,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2768,7 +2807,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2779,7 +2818,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2787,7 +2826,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2795,7 +2834,7 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2818,7 +2857,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(*(*C.swig_type_153)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(*(*C.swig_type_154)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2847,7 +2886,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_d64a9da760277ed5(*(*C.swig_type_158)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_159)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(*(*C.swig_type_159)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2873,7 +2912,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_d64a9da760277ed5(*(*C.swig_type_162)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(*(*C.swig_type_163)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2894,13 +2933,13 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_required_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_http_key_required_capi_0ed50d9bf5d22a15()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2914,7 +2953,7 @@ func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 
 func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_invalid_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_0ed50d9bf5d22a15()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2932,7 +2971,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_167(_swig_i_1), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_168(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2957,7 +2996,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_171(_swig_i_1), C.swig_type_172(_swig_i_2), C.swig_type_173(_swig_i_3), C.swig_type_174(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_172(_swig_i_1), C.swig_type_173(_swig_i_2), C.swig_type_174(_swig_i_3), C.swig_type_175(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2972,14 +3011,14 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 func Redisx_http_response_free(arg1 HttpResponse) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_http_response_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_http_response_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_http_response_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2987,7 +3026,7 @@ func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2996,7 +3035,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_177(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3008,7 +3047,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_179(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3019,11 +3058,193 @@ func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_http_response_body_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_http_response_body_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
 	return swig_r_1
+}
+
+type Redisx_metric_type int
+
+func _swig_getREDISX_METRIC_COUNTER() (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_0ed50d9bf5d22a15())
+	return swig_r
+}
+
+var REDISX_METRIC_COUNTER Redisx_metric_type = _swig_getREDISX_METRIC_COUNTER()
+
+func _swig_getREDISX_METRIC_GAUGE() (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_0ed50d9bf5d22a15())
+	return swig_r
+}
+
+var REDISX_METRIC_GAUGE Redisx_metric_type = _swig_getREDISX_METRIC_GAUGE()
+
+func _swig_getREDISX_METRIC_HISTOGRAM() (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_0ed50d9bf5d22a15())
+	return swig_r
+}
+
+var REDISX_METRIC_HISTOGRAM Redisx_metric_type = _swig_getREDISX_METRIC_HISTOGRAM()
+
+func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_metrics_collect_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[Metrics]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Metrics]{Value: Metrics(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_metrics_free(arg1 Metrics) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_metrics_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_metrics_families(arg1 Metrics) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_metrics_families_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_metrics_name(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_help(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_help_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_type(arg1 Metrics, arg2 int) (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_label_count(arg1 Metrics, arg2 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_label_name(arg1 Metrics, arg2 int, arg3 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_metrics_label_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_samples(arg1 Metrics, arg2 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_label_value(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_metrics_label_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_value(arg1 Metrics, arg2 int, arg3 int) (_swig_ret float64) {
+	var swig_r float64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	return swig_r
+}
+
+func Redisx_metrics_count(arg1 Metrics, arg2 int, arg3 int) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	return swig_r
+}
+
+func Redisx_metrics_bucket_count(arg1 Metrics) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_metrics_bucket_bound(arg1 Metrics, arg2 int) (_swig_ret float64) {
+	var swig_r float64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_cumulative(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	return swig_r
 }
 
 type SwigcptrStruct_SS_redisx_cache_entry uintptr

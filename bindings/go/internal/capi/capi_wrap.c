@@ -305,7 +305,7 @@ static int redisx_go_argv(_goslice_ in, int *argc, const char ***argv, size_t **
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_d64a9da760277ed5(void *_swig_go_0) {
+void _wrap_Swig_free_capi_0ed50d9bf5d22a15(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -315,7 +315,7 @@ void _wrap_Swig_free_capi_d64a9da760277ed5(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_d64a9da760277ed5(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_0ed50d9bf5d22a15(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -328,7 +328,7 @@ void *_wrap_Swig_malloc_capi_d64a9da760277ed5(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_0ed50d9bf5d22a15() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -340,7 +340,7 @@ intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_0ed50d9bf5d22a15() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -352,7 +352,7 @@ intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_0ed50d9bf5d22a15() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -364,7 +364,7 @@ intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_0ed50d9bf5d22a15() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -376,7 +376,7 @@ intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_0ed50d9bf5d22a15() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -388,7 +388,7 @@ intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_FAIL_CLOSED_capi_0ed50d9bf5d22a15() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -400,7 +400,7 @@ intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_FAIL_OPEN_capi_0ed50d9bf5d22a15() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -412,7 +412,7 @@ intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_VERSION_NUMBER_capi_0ed50d9bf5d22a15() {
   int result;
   intgo _swig_go_result;
   
@@ -423,7 +423,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_redisx_version_capi_d64a9da760277ed5() {
+intgo _wrap_redisx_version_capi_0ed50d9bf5d22a15() {
   int result;
   intgo _swig_go_result;
   
@@ -434,7 +434,7 @@ intgo _wrap_redisx_version_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_version_string_capi_d64a9da760277ed5() {
+_gostring_ _wrap_redisx_version_string_capi_0ed50d9bf5d22a15() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -448,7 +448,7 @@ _gostring_ _wrap_redisx_version_string_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_OK_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_OK_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -460,7 +460,7 @@ intgo _wrap_REDISX_OK_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_INVALID_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -472,7 +472,7 @@ intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_NOMEM_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -484,7 +484,7 @@ intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_TIMEOUT_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -496,7 +496,7 @@ intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_CONNECTION_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -508,7 +508,7 @@ intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_CLOSED_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -520,7 +520,7 @@ intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_AUTH_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -532,7 +532,7 @@ intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_SERVER_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -544,7 +544,7 @@ intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_PROTOCOL_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -556,7 +556,7 @@ intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_LOCKED_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -568,7 +568,7 @@ intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_NOT_OWNER_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -580,7 +580,7 @@ intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -592,7 +592,7 @@ intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_EMPTY_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -604,7 +604,7 @@ intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_URL_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -616,7 +616,7 @@ intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ERR_CANCELLED_capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -628,7 +628,7 @@ intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_STATUS_MIN__capi_0ed50d9bf5d22a15() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -640,7 +640,7 @@ intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_strerror_capi_d64a9da760277ed5(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_strerror_capi_0ed50d9bf5d22a15(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -656,7 +656,7 @@ _gostring_ _wrap_redisx_strerror_capi_d64a9da760277ed5(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_status_name_capi_d64a9da760277ed5(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_status_name_capi_0ed50d9bf5d22a15(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -672,7 +672,7 @@ _gostring_ _wrap_redisx_status_name_capi_d64a9da760277ed5(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_last_error_capi_d64a9da760277ed5() {
+_gostring_ _wrap_redisx_last_error_capi_0ed50d9bf5d22a15() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -683,7 +683,7 @@ _gostring_ _wrap_redisx_last_error_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_event_primitive_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_primitive_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -699,7 +699,7 @@ _gostring_ _wrap_redisx_event_primitive_capi_d64a9da760277ed5(redisx_event *_swi
 }
 
 
-_gostring_ _wrap_redisx_event_operation_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_operation_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -715,7 +715,7 @@ _gostring_ _wrap_redisx_event_operation_capi_d64a9da760277ed5(redisx_event *_swi
 }
 
 
-intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_status_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -728,7 +728,7 @@ intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(redisx_event *_swig_go_0) 
 }
 
 
-intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_fail_open_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -741,7 +741,7 @@ intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(redisx_event *_swig_go_
 }
 
 
-long long _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+long long _wrap_redisx_event_duration_ns_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -754,7 +754,7 @@ long long _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(redisx_event *_sw
 }
 
 
-intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_round_trips_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -767,7 +767,7 @@ intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_key_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_key_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -783,7 +783,7 @@ _gostring_ _wrap_redisx_event_key_capi_d64a9da760277ed5(redisx_event *_swig_go_0
 }
 
 
-_gostring_ _wrap_redisx_event_outcome_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_outcome_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -799,7 +799,7 @@ _gostring_ _wrap_redisx_event_outcome_capi_d64a9da760277ed5(redisx_event *_swig_
 }
 
 
-_gostring_ _wrap_redisx_event_stream_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_stream_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -815,7 +815,7 @@ _gostring_ _wrap_redisx_event_stream_capi_d64a9da760277ed5(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_group_capi_d64a9da760277ed5(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_group_capi_0ed50d9bf5d22a15(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -831,7 +831,7 @@ _gostring_ _wrap_redisx_event_group_capi_d64a9da760277ed5(redisx_event *_swig_go
 }
 
 
-intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_LOG_DEBUG_capi_0ed50d9bf5d22a15() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -843,7 +843,7 @@ intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_LOG_INFO_capi_0ed50d9bf5d22a15() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -855,7 +855,7 @@ intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_LOG_WARN_capi_0ed50d9bf5d22a15() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -867,7 +867,7 @@ intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_LOG_ERROR_capi_0ed50d9bf5d22a15() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -879,7 +879,7 @@ intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_STATE_CONNECTED_capi_0ed50d9bf5d22a15() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -891,7 +891,7 @@ intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_STATE_DISCONNECTED_capi_0ed50d9bf5d22a15() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -903,7 +903,7 @@ intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_STATE_RECONNECTING_capi_0ed50d9bf5d22a15() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -915,7 +915,7 @@ intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_COUNTER_CALLS_capi_0ed50d9bf5d22a15() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -927,7 +927,7 @@ intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_COUNTER_OK_capi_0ed50d9bf5d22a15() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -939,7 +939,7 @@ intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_COUNTER_REJECTED_capi_0ed50d9bf5d22a15() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -951,7 +951,7 @@ intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_COUNTER_ERRORS_capi_0ed50d9bf5d22a15() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -963,7 +963,7 @@ intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_0ed50d9bf5d22a15() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -975,7 +975,7 @@ intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_0ed50d9bf5d22a15() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -987,7 +987,7 @@ intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_0ed50d9bf5d22a15() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -999,7 +999,7 @@ intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_CONNECTS_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1011,7 +1011,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1023,7 +1023,7 @@ intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1035,7 +1035,7 @@ intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1047,7 +1047,7 @@ intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1059,7 +1059,7 @@ intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1071,7 +1071,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1083,7 +1083,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1095,7 +1095,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_0ed50d9bf5d22a15() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1107,7 +1107,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_client_stats_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_stats_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_stats *tmp1 = NULL ;
@@ -1123,7 +1123,7 @@ _gostring_ _wrap_redisx_client_stats_capi_d64a9da760277ed5(redisx_client *_swig_
 }
 
 
-void _wrap_redisx_stats_free_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
+void _wrap_redisx_stats_free_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   
   arg1 = (redisx_stats *)_swig_go_0;
@@ -1133,7 +1133,7 @@ void _wrap_redisx_stats_free_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_series_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1146,7 +1146,7 @@ intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_primitive_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1164,7 +1164,7 @@ _gostring_ _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(redisx_stats *_swi
 }
 
 
-_gostring_ _wrap_redisx_stats_operation_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_operation_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1182,7 +1182,7 @@ _gostring_ _wrap_redisx_stats_operation_capi_d64a9da760277ed5(redisx_stats *_swi
 }
 
 
-long long _wrap_redisx_stats_counter_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_counter_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   redisx_counter arg3 ;
@@ -1199,7 +1199,7 @@ long long _wrap_redisx_stats_counter_capi_d64a9da760277ed5(redisx_stats *_swig_g
 }
 
 
-long long _wrap_redisx_stats_client_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_client_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_client_counter arg2 ;
   uint64_t result;
@@ -1214,7 +1214,22 @@ long long _wrap_redisx_stats_client_capi_d64a9da760277ed5(redisx_stats *_swig_go
 }
 
 
-intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(redisx_stats *_swig_go_0) {
+long long _wrap_redisx_stats_sum_ns_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+  redisx_stats *arg1 = 0 ;
+  int arg2 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_stats *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (uint64_t)redisx_stats_sum_ns((struct redisx_stats const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_stats_buckets_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1227,7 +1242,7 @@ intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(redisx_stats *_swig_go_0)
 }
 
 
-long long _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_bucket_upper_ns_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int64_t result;
@@ -1242,7 +1257,7 @@ long long _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(redisx_stats 
 }
 
 
-long long _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_bucket_count_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -1259,7 +1274,7 @@ long long _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(redisx_stats *_s
 }
 
 
-long long _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+long long _wrap_redisx_stats_quantile_ns_capi_0ed50d9bf5d22a15(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   double arg3 ;
@@ -1276,7 +1291,7 @@ long long _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(redisx_stats *_sw
 }
 
 
-_gostring_ _wrap_redisx_options_new_capi_d64a9da760277ed5() {
+_gostring_ _wrap_redisx_options_new_capi_0ed50d9bf5d22a15() {
   redisx_options **arg1 = 0 ;
   redisx_options *tmp1 = NULL ;
   redisx_status result;
@@ -1290,7 +1305,7 @@ _gostring_ _wrap_redisx_options_new_capi_d64a9da760277ed5() {
 }
 
 
-void _wrap_redisx_options_free_capi_d64a9da760277ed5(redisx_options *_swig_go_0) {
+void _wrap_redisx_options_free_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0) {
   redisx_options *arg1 = 0 ;
   
   arg1 = (redisx_options *)_swig_go_0;
@@ -1300,7 +1315,7 @@ void _wrap_redisx_options_free_capi_d64a9da760277ed5(redisx_options *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_options_set_url_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_url_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1322,7 +1337,7 @@ _gostring_ _wrap_redisx_options_set_url_capi_d64a9da760277ed5(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1344,7 +1359,7 @@ _gostring_ _wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(redisx_o
 }
 
 
-_gostring_ _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1375,7 +1390,7 @@ _gostring_ _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(redisx_options *_
 }
 
 
-_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1390,7 +1405,7 @@ _gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1405,7 +1420,7 @@ _gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1427,7 +1442,7 @@ _gostring_ _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connections_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1442,7 +1457,7 @@ _gostring_ _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -1459,7 +1474,7 @@ _gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(r
 }
 
 
-_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   int64_t arg3 ;
@@ -1478,7 +1493,7 @@ _gostring_ _wrap_redisx_options_set_circuit_breaker_capi_d64a9da760277ed5(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_fail_policy_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;
   redisx_fail_policy arg3 ;
@@ -1495,7 +1510,7 @@ _gostring_ _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_event_keys_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1510,7 +1525,7 @@ _gostring_ _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_options_set_log_cb_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_log_cb arg2 = 0 ;
   redisx_log_level arg3 ;
@@ -1529,7 +1544,7 @@ _gostring_ _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_queue_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   unsigned int arg3 ;
@@ -1546,7 +1561,7 @@ _gostring_ _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(redisx_options *
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1561,7 +1576,7 @@ _gostring_ _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1583,7 +1598,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1605,7 +1620,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1638,7 +1653,7 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1660,7 +1675,7 @@ _gostring_ _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1675,7 +1690,7 @@ _gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(re
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1690,7 +1705,7 @@ _gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277e
 }
 
 
-intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ITEM_COMPLETION_capi_0ed50d9bf5d22a15() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1702,7 +1717,7 @@ intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ITEM_EVENT_capi_0ed50d9bf5d22a15() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1714,7 +1729,7 @@ intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ITEM_LOG_capi_0ed50d9bf5d22a15() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1726,7 +1741,7 @@ intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ITEM_STATE_capi_0ed50d9bf5d22a15() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1738,7 +1753,7 @@ intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_0ed50d9bf5d22a15() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1750,7 +1765,7 @@ intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_queue_new_capi_d64a9da760277ed5() {
+_gostring_ _wrap_redisx_queue_new_capi_0ed50d9bf5d22a15() {
   redisx_queue **arg1 = 0 ;
   redisx_queue *tmp1 = NULL ;
   redisx_status result;
@@ -1764,7 +1779,7 @@ _gostring_ _wrap_redisx_queue_new_capi_d64a9da760277ed5() {
 }
 
 
-void _wrap_redisx_queue_free_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_free_capi_0ed50d9bf5d22a15(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1774,7 +1789,7 @@ void _wrap_redisx_queue_free_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
+intgo _wrap_redisx_queue_fd_capi_0ed50d9bf5d22a15(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1787,7 +1802,7 @@ intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_queue_pop_capi_d64a9da760277ed5(redisx_queue *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_queue_pop_capi_0ed50d9bf5d22a15(redisx_queue *_swig_go_0, intgo _swig_go_1) {
   redisx_item **arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   int arg3 ;
@@ -1805,7 +1820,7 @@ _gostring_ _wrap_redisx_queue_pop_capi_d64a9da760277ed5(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_shutdown_capi_0ed50d9bf5d22a15(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1815,7 +1830,7 @@ void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(redisx_queue *_swig_go_0)
 }
 
 
-long long _wrap_redisx_queue_size_capi_d64a9da760277ed5(redisx_queue *_swig_go_0) {
+long long _wrap_redisx_queue_size_capi_0ed50d9bf5d22a15(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1828,7 +1843,7 @@ long long _wrap_redisx_queue_size_capi_d64a9da760277ed5(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_item_free_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+void _wrap_redisx_item_free_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   
   arg1 = (redisx_item *)_swig_go_0;
@@ -1838,7 +1853,7 @@ void _wrap_redisx_item_free_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_kind_of_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_item_kind result;
   intgo _swig_go_result;
@@ -1851,7 +1866,7 @@ intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
 }
 
 
-void *_wrap_redisx_item_user_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+void *_wrap_redisx_item_user_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1864,7 +1879,7 @@ void *_wrap_redisx_item_user_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_status_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -1877,7 +1892,7 @@ intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_item_message_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+_gostring_ _wrap_redisx_item_message_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1893,7 +1908,7 @@ _gostring_ _wrap_redisx_item_message_capi_d64a9da760277ed5(redisx_item *_swig_go
 }
 
 
-intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_log_level_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_log_level result;
   intgo _swig_go_result;
@@ -1906,7 +1921,7 @@ intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(redisx_item *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_state_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_conn_state result;
   intgo _swig_go_result;
@@ -1919,7 +1934,7 @@ intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_connection_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1932,7 +1947,7 @@ intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(redisx_item *_swig_go_0
 }
 
 
-redisx_event *_wrap_redisx_item_event_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+redisx_event *_wrap_redisx_item_event_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_event *result = 0 ;
   redisx_event *_swig_go_result;
@@ -1945,7 +1960,7 @@ redisx_event *_wrap_redisx_item_event_capi_d64a9da760277ed5(redisx_item *_swig_g
 }
 
 
-redisx_lock *_wrap_redisx_item_take_lock_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_take_lock_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1958,7 +1973,7 @@ redisx_lock *_wrap_redisx_item_take_lock_capi_d64a9da760277ed5(redisx_item *_swi
 }
 
 
-redisx_lock *_wrap_redisx_item_lock_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_lock_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1971,7 +1986,7 @@ redisx_lock *_wrap_redisx_item_lock_capi_d64a9da760277ed5(redisx_item *_swig_go_
 }
 
 
-redisx_lock_info *_wrap_redisx_item_lock_info_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+redisx_lock_info *_wrap_redisx_item_lock_info_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock_info *result = 0 ;
   redisx_lock_info *_swig_go_result;
@@ -1984,7 +1999,7 @@ redisx_lock_info *_wrap_redisx_item_lock_info_capi_d64a9da760277ed5(redisx_item 
 }
 
 
-redisx_reply *_wrap_redisx_item_take_reply_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+redisx_reply *_wrap_redisx_item_take_reply_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_reply *result = 0 ;
   redisx_reply *_swig_go_result;
@@ -1997,7 +2012,7 @@ redisx_reply *_wrap_redisx_item_take_reply_capi_d64a9da760277ed5(redisx_item *_s
 }
 
 
-redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_ratelimit_result *result = 0 ;
   redisx_ratelimit_result *_swig_go_result;
@@ -2010,7 +2025,7 @@ redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_d64a9da760
 }
 
 
-redisx_idem *_wrap_redisx_item_take_idem_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+redisx_idem *_wrap_redisx_item_take_idem_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_idem *result = 0 ;
   redisx_idem *_swig_go_result;
@@ -2023,7 +2038,7 @@ redisx_idem *_wrap_redisx_item_take_idem_capi_d64a9da760277ed5(redisx_item *_swi
 }
 
 
-struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(redisx_item *_swig_go_0) {
+struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_0ed50d9bf5d22a15(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_cache_entry *result = 0 ;
   struct redisx_cache_entry *_swig_go_result;
@@ -2036,7 +2051,7 @@ struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_d64a9da760277
 }
 
 
-_gostring_ _wrap_redisx_client_open_capi_d64a9da760277ed5(redisx_options *_swig_go_0) {
+_gostring_ _wrap_redisx_client_open_capi_0ed50d9bf5d22a15(redisx_options *_swig_go_0) {
   redisx_client **arg1 = 0 ;
   redisx_options *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -2052,7 +2067,7 @@ _gostring_ _wrap_redisx_client_open_capi_d64a9da760277ed5(redisx_options *_swig_
 }
 
 
-_gostring_ _wrap_redisx_client_open_url_capi_d64a9da760277ed5(_gostring_ _swig_go_0) {
+_gostring_ _wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(_gostring_ _swig_go_0) {
   redisx_client **arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -2075,7 +2090,7 @@ _gostring_ _wrap_redisx_client_open_url_capi_d64a9da760277ed5(_gostring_ _swig_g
 }
 
 
-void _wrap_redisx_client_close_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_close_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -2085,7 +2100,7 @@ void _wrap_redisx_client_close_capi_d64a9da760277ed5(redisx_client *_swig_go_0) 
 }
 
 
-void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_shutdown_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -2095,7 +2110,7 @@ void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(redisx_client *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_cancel_capi_d64a9da760277ed5(redisx_client *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cancel_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, void *_swig_go_1) {
   redisx_client *arg1 = 0 ;
   void *arg2 = 0 ;
   redisx_status result;
@@ -2110,7 +2125,7 @@ _gostring_ _wrap_redisx_cancel_capi_d64a9da760277ed5(redisx_client *_swig_go_0, 
 }
 
 
-_gostring_ _wrap_redisx_client_prefix_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_prefix_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2126,7 +2141,7 @@ _gostring_ _wrap_redisx_client_prefix_capi_d64a9da760277ed5(redisx_client *_swig
 }
 
 
-intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_REPLY_STRING_capi_0ed50d9bf5d22a15() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2138,7 +2153,7 @@ intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_REPLY_ARRAY_capi_0ed50d9bf5d22a15() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2150,7 +2165,7 @@ intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_REPLY_INTEGER_capi_0ed50d9bf5d22a15() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2162,7 +2177,7 @@ intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_REPLY_NIL_capi_0ed50d9bf5d22a15() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2174,7 +2189,7 @@ intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_REPLY_STATUS_capi_0ed50d9bf5d22a15() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2186,7 +2201,7 @@ intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_REPLY_ERROR_capi_0ed50d9bf5d22a15() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2198,7 +2213,7 @@ intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_command_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
+_gostring_ _wrap_redisx_command_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
   redisx_reply **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   int arg3 ;
@@ -2228,7 +2243,7 @@ _gostring_ _wrap_redisx_command_capi_d64a9da760277ed5(redisx_client *_swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_command_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_command_async_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   int arg2 ;
   char **arg3 = 0 ;
@@ -2259,7 +2274,7 @@ _gostring_ _wrap_redisx_command_async_capi_d64a9da760277ed5(redisx_client *_swig
 }
 
 
-void _wrap_redisx_reply_free_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
+void _wrap_redisx_reply_free_capi_0ed50d9bf5d22a15(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   
   arg1 = (redisx_reply *)_swig_go_0;
@@ -2269,7 +2284,7 @@ void _wrap_redisx_reply_free_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
+intgo _wrap_redisx_reply_type_of_capi_0ed50d9bf5d22a15(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   redisx_reply_type result;
   intgo _swig_go_result;
@@ -2282,7 +2297,7 @@ intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(redisx_reply *_swig_go_0)
 }
 
 
-long long _wrap_redisx_reply_integer_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_integer_capi_0ed50d9bf5d22a15(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2295,7 +2310,7 @@ long long _wrap_redisx_reply_integer_capi_d64a9da760277ed5(redisx_reply *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_reply_string_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
+_goslice_ _wrap_redisx_reply_string_capi_0ed50d9bf5d22a15(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -2315,7 +2330,7 @@ _goslice_ _wrap_redisx_reply_string_capi_d64a9da760277ed5(redisx_reply *_swig_go
 }
 
 
-long long _wrap_redisx_reply_elements_capi_d64a9da760277ed5(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_elements_capi_0ed50d9bf5d22a15(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2328,7 +2343,7 @@ long long _wrap_redisx_reply_elements_capi_d64a9da760277ed5(redisx_reply *_swig_
 }
 
 
-redisx_reply *_wrap_redisx_reply_element_capi_d64a9da760277ed5(redisx_reply *_swig_go_0, long long _swig_go_1) {
+redisx_reply *_wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(redisx_reply *_swig_go_0, long long _swig_go_1) {
   redisx_reply *arg1 = 0 ;
   size_t arg2 ;
   redisx_reply *result = 0 ;
@@ -2343,7 +2358,7 @@ redisx_reply *_wrap_redisx_reply_element_capi_d64a9da760277ed5(redisx_reply *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2372,7 +2387,7 @@ _gostring_ _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2399,7 +2414,7 @@ _gostring_ _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2429,7 +2444,7 @@ _gostring_ _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(redisx_client *
 }
 
 
-_gostring_ _wrap_redisx_lock_release_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_release_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -2442,7 +2457,7 @@ _gostring_ _wrap_redisx_lock_release_capi_d64a9da760277ed5(redisx_lock *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_release_async_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2459,7 +2474,7 @@ _gostring_ _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(redisx_lock *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0, long long _swig_go_1) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -2474,7 +2489,7 @@ _gostring_ _wrap_redisx_lock_extend_capi_d64a9da760277ed5(redisx_lock *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status_cb arg3 = 0 ;
@@ -2493,7 +2508,7 @@ _gostring_ _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(redisx_lock *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_start_renewal_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_lock_lost_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2510,7 +2525,7 @@ _gostring_ _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(redisx_lock *_s
 }
 
 
-void _wrap_redisx_lock_free_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+void _wrap_redisx_lock_free_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   
   arg1 = (redisx_lock *)_swig_go_0;
@@ -2520,7 +2535,7 @@ void _wrap_redisx_lock_free_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_name_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_name_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2536,7 +2551,7 @@ _gostring_ _wrap_redisx_lock_name_capi_d64a9da760277ed5(redisx_lock *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_lock_token_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_token_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2552,7 +2567,7 @@ _gostring_ _wrap_redisx_lock_token_capi_d64a9da760277ed5(redisx_lock *_swig_go_0
 }
 
 
-long long _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_fencing_token_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2565,7 +2580,7 @@ long long _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(redisx_lock *_sw
 }
 
 
-long long _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_ttl_ms_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2578,7 +2593,7 @@ long long _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(redisx_lock *_swig_go_0
 }
 
 
-intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_fail_open_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2591,7 +2606,7 @@ intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(redisx_lock *_swig_go
 }
 
 
-intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_lost_capi_0ed50d9bf5d22a15(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2604,7 +2619,7 @@ intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_lock_info **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2629,7 +2644,7 @@ _gostring_ _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_lock_info_cb arg3 = 0 ;
@@ -2655,7 +2670,7 @@ _gostring_ _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(redisx_client *
 }
 
 
-void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
+void _wrap_redisx_lock_info_free_capi_0ed50d9bf5d22a15(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   
   arg1 = (redisx_lock_info *)_swig_go_0;
@@ -2665,7 +2680,7 @@ void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(redisx_lock_info *_swig_g
 }
 
 
-intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
+intgo _wrap_redisx_lock_info_locked_capi_0ed50d9bf5d22a15(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2678,7 +2693,7 @@ intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(redisx_lock_info *_swi
 }
 
 
-long long _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_fencing_token_capi_0ed50d9bf5d22a15(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2691,7 +2706,7 @@ long long _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(redisx_lock
 }
 
 
-long long _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_ttl_ms_capi_0ed50d9bf5d22a15(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2704,7 +2719,7 @@ long long _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(redisx_lock_info *
 }
 
 
-long long _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_last_fencing_token_capi_0ed50d9bf5d22a15(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2717,7 +2732,7 @@ long long _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(redisx
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_0ed50d9bf5d22a15() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2729,7 +2744,7 @@ intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_0ed50d9bf5d22a15() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2741,7 +2756,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_0ed50d9bf5d22a15() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2753,7 +2768,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_0ed50d9bf5d22a15() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2765,7 +2780,7 @@ intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_RATELIMIT_GCRA_capi_0ed50d9bf5d22a15() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2777,7 +2792,7 @@ intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_limiter_new_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
+_gostring_ _wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
   redisx_limiter **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2810,7 +2825,7 @@ _gostring_ _wrap_redisx_limiter_new_capi_d64a9da760277ed5(redisx_client *_swig_g
 }
 
 
-void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0) {
+void _wrap_redisx_limiter_free_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   
   arg1 = (redisx_limiter *)_swig_go_0;
@@ -2820,7 +2835,7 @@ void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   redisx_fail_policy arg2 ;
   redisx_status result;
@@ -2835,7 +2850,7 @@ _gostring_ _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(redisx_lim
 }
 
 
-long long _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0) {
+long long _wrap_redisx_limiter_capacity_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2848,7 +2863,7 @@ long long _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(redisx_limiter *_s
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2875,7 +2890,7 @@ _gostring_ _wrap_redisx_limiter_check_capi_d64a9da760277ed5(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+_gostring_ _wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2903,7 +2918,7 @@ _gostring_ _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(redisx_limiter
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2928,7 +2943,7 @@ _gostring_ _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(redisx_limiter *_swig
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_ratelimit_cb arg3 = 0 ;
@@ -2954,7 +2969,7 @@ _gostring_ _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(redisx_limiter 
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -2976,7 +2991,7 @@ _gostring_ _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_status_cb arg3 = 0 ;
@@ -3002,7 +3017,7 @@ _gostring_ _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(redisx_limiter
 }
 
 
-void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
+void _wrap_redisx_ratelimit_result_free_capi_0ed50d9bf5d22a15(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   
   arg1 = (redisx_ratelimit_result *)_swig_go_0;
@@ -3012,7 +3027,7 @@ void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(redisx_ratelimit_r
 }
 
 
-intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_allowed_capi_0ed50d9bf5d22a15(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3025,7 +3040,7 @@ intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(redisx_ratelim
 }
 
 
-long long _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_limit_capi_0ed50d9bf5d22a15(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3038,7 +3053,7 @@ long long _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(redisx_ratel
 }
 
 
-long long _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_remaining_capi_0ed50d9bf5d22a15(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3051,7 +3066,7 @@ long long _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(redisx_r
 }
 
 
-long long _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_reset_ms_capi_0ed50d9bf5d22a15(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3064,7 +3079,7 @@ long long _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(redisx_ra
 }
 
 
-long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_0ed50d9bf5d22a15(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3077,7 +3092,7 @@ long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(red
 }
 
 
-intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_fail_open_capi_0ed50d9bf5d22a15(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3090,7 +3105,7 @@ intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(redisx_ratel
 }
 
 
-intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_IDEM_NEW_capi_0ed50d9bf5d22a15() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3102,7 +3117,7 @@ intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_0ed50d9bf5d22a15() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3114,7 +3129,7 @@ intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_IDEM_COMPLETED_capi_0ed50d9bf5d22a15() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3126,7 +3141,7 @@ intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5() {
 }
 
 
-intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5() {
+intgo _wrap_REDISX_IDEM_MISMATCH_capi_0ed50d9bf5d22a15() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3138,7 +3153,7 @@ intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_idem **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3173,7 +3188,7 @@ _gostring_ _wrap_redisx_idem_begin_capi_d64a9da760277ed5(redisx_client *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+_gostring_ _wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3209,7 +3224,7 @@ _gostring_ _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3236,7 +3251,7 @@ _gostring_ _wrap_redisx_idem_complete_capi_d64a9da760277ed5(redisx_idem *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3267,7 +3282,7 @@ _gostring_ _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(redisx_idem *_
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_fail_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -3280,7 +3295,7 @@ _gostring_ _wrap_redisx_idem_fail_capi_d64a9da760277ed5(redisx_idem *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(redisx_idem *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_idem_fail_async_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0, void *_swig_go_1) {
   redisx_idem *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3297,7 +3312,7 @@ _gostring_ _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(redisx_idem *_swig
 }
 
 
-void _wrap_redisx_idem_free_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+void _wrap_redisx_idem_free_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   
   arg1 = (redisx_idem *)_swig_go_0;
@@ -3307,7 +3322,7 @@ void _wrap_redisx_idem_free_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_state_of_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_idem_state result;
   intgo _swig_go_result;
@@ -3320,7 +3335,7 @@ intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_idem_key_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_key_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3336,7 +3351,7 @@ _gostring_ _wrap_redisx_idem_key_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) 
 }
 
 
-_goslice_ _wrap_redisx_idem_response_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_response_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3356,7 +3371,7 @@ _goslice_ _wrap_redisx_idem_response_capi_d64a9da760277ed5(redisx_idem *_swig_go
 }
 
 
-_goslice_ _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_metadata_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3376,7 +3391,7 @@ _goslice_ _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(redisx_idem *_swig_go
 }
 
 
-long long _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+long long _wrap_redisx_idem_remaining_ms_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3389,7 +3404,7 @@ long long _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(redisx_idem *_swi
 }
 
 
-intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_taken_over_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3402,7 +3417,7 @@ intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(redisx_idem *_swig_go_0
 }
 
 
-intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_is_fail_open_capi_0ed50d9bf5d22a15(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3415,7 +3430,7 @@ intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(redisx_idem *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3456,7 +3471,7 @@ _gostring_ _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(_goslice_ _swig_g
 }
 
 
-_gostring_ _wrap_redisx_http_record_key_capi_d64a9da760277ed5(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3491,7 +3506,7 @@ _gostring_ _wrap_redisx_http_record_key_capi_d64a9da760277ed5(_goslice_ _swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_metadata_capi_d64a9da760277ed5(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3519,7 +3534,7 @@ _gostring_ _wrap_redisx_http_metadata_capi_d64a9da760277ed5(_goslice_ _swig_go_0
 }
 
 
-intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(intgo _swig_go_0) {
+intgo _wrap_redisx_http_status_is_stored_capi_0ed50d9bf5d22a15(intgo _swig_go_0) {
   int arg1 ;
   int result;
   intgo _swig_go_result;
@@ -3532,7 +3547,7 @@ intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(intgo _swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_http_key_required_capi_d64a9da760277ed5() {
+_gostring_ _wrap_redisx_http_key_required_capi_0ed50d9bf5d22a15() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3546,7 +3561,7 @@ _gostring_ _wrap_redisx_http_key_required_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5() {
+_gostring_ _wrap_redisx_http_key_invalid_capi_0ed50d9bf5d22a15() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3560,7 +3575,7 @@ _gostring_ _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5() {
 }
 
 
-_gostring_ _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   redisx_http_response **arg1 = 0 ;
   redisx_idem_state arg2 ;
   int64_t arg3 ;
@@ -3590,7 +3605,7 @@ _gostring_ _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(intgo _swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_http_response **arg1 = 0 ;
   int arg2 ;
   int64_t arg3 ;
@@ -3614,7 +3629,7 @@ _gostring_ _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(intgo _swig_
 }
 
 
-void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+void _wrap_redisx_http_response_free_capi_0ed50d9bf5d22a15(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   
   arg1 = (redisx_http_response *)_swig_go_0;
@@ -3624,7 +3639,7 @@ void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(redisx_http_response 
 }
 
 
-intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+intgo _wrap_redisx_http_response_status_capi_0ed50d9bf5d22a15(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3637,7 +3652,7 @@ intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(redisx_http_respon
 }
 
 
-long long _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+long long _wrap_redisx_http_response_header_count_capi_0ed50d9bf5d22a15(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3650,7 +3665,7 @@ long long _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3668,7 +3683,7 @@ _gostring_ _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3686,7 +3701,7 @@ _gostring_ _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(redisx_
 }
 
 
-_goslice_ _wrap_redisx_http_response_body_capi_d64a9da760277ed5(redisx_http_response *_swig_go_0) {
+_goslice_ _wrap_redisx_http_response_body_capi_0ed50d9bf5d22a15(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3702,6 +3717,285 @@ _goslice_ _wrap_redisx_http_response_body_capi_d64a9da760277ed5(redisx_http_resp
   _swig_go_result.len = (intgo)*arg2;
   _swig_go_result.cap = (intgo)*arg2;
   
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_METRIC_COUNTER_capi_0ed50d9bf5d22a15() {
+  enum redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_METRIC_COUNTER;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_METRIC_GAUGE_capi_0ed50d9bf5d22a15() {
+  enum redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_METRIC_GAUGE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_0ed50d9bf5d22a15() {
+  enum redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_METRIC_HISTOGRAM;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_collect_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0) {
+  redisx_metrics **arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  redisx_metrics *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  result = (redisx_status)redisx_metrics_collect(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_metrics_free_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0) {
+  redisx_metrics *arg1 = 0 ;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  
+  redisx_metrics_free(arg1);
+  
+}
+
+
+intgo _wrap_redisx_metrics_families_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0) {
+  redisx_metrics *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  
+  result = (int)redisx_metrics_families((struct redisx_metrics const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_name_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_name((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_help_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_help((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_type_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_metric_type)redisx_metrics_type((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_label_count_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)redisx_metrics_label_count((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_label_name_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (char *)redisx_metrics_label_name((struct redisx_metrics const *)arg1,arg2,arg3);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_samples_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)redisx_metrics_samples((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_label_value_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  int arg4 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (char *)redisx_metrics_label_value((struct redisx_metrics const *)arg1,arg2,arg3,arg4);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+double _wrap_redisx_metrics_value_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  double result;
+  double _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (double)redisx_metrics_value((struct redisx_metrics const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_metrics_count_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (uint64_t)redisx_metrics_count((struct redisx_metrics const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_bucket_count_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0) {
+  redisx_metrics *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  
+  result = (int)redisx_metrics_bucket_count((struct redisx_metrics const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+double _wrap_redisx_metrics_bucket_bound_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  double result;
+  double _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (double)redisx_metrics_bucket_bound((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_metrics_cumulative_capi_0ed50d9bf5d22a15(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  int arg4 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (uint64_t)redisx_metrics_cumulative((struct redisx_metrics const *)arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
   return _swig_go_result;
 }
 

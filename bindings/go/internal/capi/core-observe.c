@@ -60,6 +60,19 @@ redisx_primitive redisx__op_primitive_id(redisx__op op)
     return op < REDISX__OP_COUNT ? op_table[op].id : REDISX_PRIMITIVE_CLIENT;
 }
 
+const uint64_t redisx__export_bound_ns[REDISX__EXPORT_BOUNDS] = {
+    1000000ull, 5000000ull, 10000000ull, 50000000ull, 100000000ull, 500000000ull, 1000000000ull, 5000000000ull,
+    10000000000ull,
+};
+
+static int export_bucket(uint64_t ns)
+{
+    int b = 0;
+    while (b < REDISX__EXPORT_BOUNDS && ns > redisx__export_bound_ns[b])
+        b++;
+    return b;
+}
+
 int redisx__hist_bucket(uint64_t ns)
 {
     if (ns < (1ull << REDISX__HIST_MIN_LOG2))
@@ -184,6 +197,8 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
         s->counter[REDISX_COUNTER_FAIL_OPEN]++;
     s->counter[REDISX_COUNTER_ROUND_TRIPS] += (uint64_t)req->round_trips;
     s->bucket[redisx__hist_bucket(dur)]++;
+    s->sum_ns += dur;
+    s->export_bucket[export_bucket(dur)]++;
     pthread_mutex_unlock(&c->stats_mu);
     atomic_fetch_sub(&c->client_counter[REDISX_CLIENT_IN_FLIGHT], 1);
 

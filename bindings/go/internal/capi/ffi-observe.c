@@ -146,3 +146,8 @@ uint64_t redisx_stats_stream(const redisx_stats *stats, redisx_stream_counter co
         return 0;
     return stats->stream[counter];
 }
+
+uint64_t redisx_stats_sum_ns(const redisx_stats *stats, int i)
+{
+    return series_ok(stats, i) ? stats->series[i].sum_ns : 0;
+}

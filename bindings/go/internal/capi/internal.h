@@ -152,9 +152,16 @@ int64_t redisx__hist_upper(int bucket);
 /* Entries of redisx_client_counter (observe.h). */
 #define REDISX__CLIENT_COUNTERS (REDISX_CLIENT_CIRCUITS_OPEN + 1)
 
+/* The exporters' histogram (metrics.h): the OpenTelemetry advisory bounds
+ * of db.client.operation.duration, 1 ms ... 10 s, then +Inf. */
+#define REDISX__EXPORT_BOUNDS 9
+extern const uint64_t redisx__export_bound_ns[REDISX__EXPORT_BOUNDS];
+
 typedef struct redisx__series {
     uint64_t counter[REDISX__COUNTERS];
     uint64_t bucket[REDISX__HIST_BUCKETS];
+    uint64_t sum_ns;
+    uint64_t export_bucket[REDISX__EXPORT_BOUNDS + 1]; /* not cumulative */
 } redisx__series;
 
 struct redisx_stats {

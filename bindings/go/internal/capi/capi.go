@@ -55,21 +55,21 @@ typedef _gostring_ swig_type_23;
 typedef _gostring_ swig_type_24;
 typedef _gostring_ swig_type_25;
 typedef _gostring_ swig_type_26;
-typedef long long swig_type_27;
+typedef _gostring_ swig_type_27;
 typedef _gostring_ swig_type_28;
-typedef long long swig_type_29;
+typedef _gostring_ swig_type_29;
 typedef _gostring_ swig_type_30;
 typedef _gostring_ swig_type_31;
 typedef _gostring_ swig_type_32;
-typedef _gostring_ swig_type_33;
-typedef long long swig_type_34;
+typedef long long swig_type_33;
+typedef _gostring_ swig_type_34;
 typedef long long swig_type_35;
 typedef _gostring_ swig_type_36;
 typedef _gostring_ swig_type_37;
 typedef _gostring_ swig_type_38;
 typedef _gostring_ swig_type_39;
-typedef _gostring_ swig_type_40;
-typedef _gostring_ swig_type_41;
+typedef long long swig_type_40;
+typedef long long swig_type_41;
 typedef _gostring_ swig_type_42;
 typedef _gostring_ swig_type_43;
 typedef _gostring_ swig_type_44;
@@ -82,128 +82,134 @@ typedef _gostring_ swig_type_50;
 typedef _gostring_ swig_type_51;
 typedef _gostring_ swig_type_52;
 typedef _gostring_ swig_type_53;
-typedef long long swig_type_54;
+typedef _gostring_ swig_type_54;
 typedef _gostring_ swig_type_55;
 typedef _gostring_ swig_type_56;
 typedef _gostring_ swig_type_57;
 typedef _gostring_ swig_type_58;
 typedef _gostring_ swig_type_59;
-typedef _gostring_ swig_type_60;
+typedef long long swig_type_60;
 typedef _gostring_ swig_type_61;
-typedef _goslice_ swig_type_62;
+typedef _gostring_ swig_type_62;
 typedef _gostring_ swig_type_63;
-typedef _goslice_ swig_type_64;
-typedef long long swig_type_65;
-typedef _goslice_ swig_type_66;
-typedef long long swig_type_67;
-typedef long long swig_type_68;
+typedef _gostring_ swig_type_64;
+typedef _gostring_ swig_type_65;
+typedef _gostring_ swig_type_66;
+typedef _gostring_ swig_type_67;
+typedef _goslice_ swig_type_68;
 typedef _gostring_ swig_type_69;
-typedef _gostring_ swig_type_70;
+typedef _goslice_ swig_type_70;
 typedef long long swig_type_71;
-typedef long long swig_type_72;
-typedef _gostring_ swig_type_73;
-typedef _gostring_ swig_type_74;
-typedef long long swig_type_75;
+typedef _goslice_ swig_type_72;
+typedef long long swig_type_73;
+typedef long long swig_type_74;
+typedef _gostring_ swig_type_75;
 typedef _gostring_ swig_type_76;
-typedef _gostring_ swig_type_77;
+typedef long long swig_type_77;
 typedef long long swig_type_78;
-typedef long long swig_type_79;
+typedef _gostring_ swig_type_79;
 typedef _gostring_ swig_type_80;
-typedef _gostring_ swig_type_81;
+typedef long long swig_type_81;
 typedef _gostring_ swig_type_82;
-typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
+typedef _gostring_ swig_type_83;
+typedef long long swig_type_84;
 typedef long long swig_type_85;
 typedef _gostring_ swig_type_86;
 typedef _gostring_ swig_type_87;
 typedef _gostring_ swig_type_88;
 typedef long long swig_type_89;
-typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
+typedef _gostring_ swig_type_90;
+typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
 typedef _gostring_ swig_type_93;
 typedef _gostring_ swig_type_94;
 typedef long long swig_type_95;
 typedef long long swig_type_96;
-typedef long long swig_type_97;
+typedef _gostring_ swig_type_97;
 typedef _gostring_ swig_type_98;
 typedef _gostring_ swig_type_99;
-typedef long long swig_type_100;
+typedef _gostring_ swig_type_100;
 typedef long long swig_type_101;
 typedef long long swig_type_102;
-typedef _gostring_ swig_type_103;
-typedef long long swig_type_104;
+typedef long long swig_type_103;
+typedef _gostring_ swig_type_104;
 typedef _gostring_ swig_type_105;
-typedef _gostring_ swig_type_106;
+typedef long long swig_type_106;
 typedef long long swig_type_107;
-typedef _gostring_ swig_type_108;
+typedef long long swig_type_108;
 typedef _gostring_ swig_type_109;
 typedef long long swig_type_110;
 typedef _gostring_ swig_type_111;
 typedef _gostring_ swig_type_112;
-typedef _gostring_ swig_type_113;
+typedef long long swig_type_113;
 typedef _gostring_ swig_type_114;
 typedef _gostring_ swig_type_115;
-typedef _gostring_ swig_type_116;
+typedef long long swig_type_116;
 typedef _gostring_ swig_type_117;
 typedef _gostring_ swig_type_118;
-typedef long long swig_type_119;
-typedef long long swig_type_120;
-typedef long long swig_type_121;
-typedef long long swig_type_122;
+typedef _gostring_ swig_type_119;
+typedef _gostring_ swig_type_120;
+typedef _gostring_ swig_type_121;
+typedef _gostring_ swig_type_122;
 typedef _gostring_ swig_type_123;
 typedef _gostring_ swig_type_124;
-typedef _goslice_ swig_type_125;
+typedef long long swig_type_125;
 typedef long long swig_type_126;
 typedef long long swig_type_127;
-typedef _gostring_ swig_type_128;
+typedef long long swig_type_128;
 typedef _gostring_ swig_type_129;
-typedef _goslice_ swig_type_130;
-typedef long long swig_type_131;
+typedef _gostring_ swig_type_130;
+typedef _goslice_ swig_type_131;
 typedef long long swig_type_132;
-typedef _gostring_ swig_type_133;
-typedef _goslice_ swig_type_134;
-typedef _goslice_ swig_type_135;
-typedef long long swig_type_136;
-typedef _gostring_ swig_type_137;
-typedef _goslice_ swig_type_138;
-typedef _goslice_ swig_type_139;
-typedef long long swig_type_140;
-typedef _gostring_ swig_type_141;
-typedef _gostring_ swig_type_142;
+typedef long long swig_type_133;
+typedef _gostring_ swig_type_134;
+typedef _gostring_ swig_type_135;
+typedef _goslice_ swig_type_136;
+typedef long long swig_type_137;
+typedef long long swig_type_138;
+typedef _gostring_ swig_type_139;
+typedef _goslice_ swig_type_140;
+typedef _goslice_ swig_type_141;
+typedef long long swig_type_142;
 typedef _gostring_ swig_type_143;
 typedef _goslice_ swig_type_144;
 typedef _goslice_ swig_type_145;
 typedef long long swig_type_146;
 typedef _gostring_ swig_type_147;
-typedef _goslice_ swig_type_148;
+typedef _gostring_ swig_type_148;
 typedef _gostring_ swig_type_149;
 typedef _goslice_ swig_type_150;
 typedef _goslice_ swig_type_151;
-typedef _gostring_ swig_type_152;
-typedef _goslice_ swig_type_153;
-typedef _gostring_ swig_type_154;
-typedef _goslice_ swig_type_155;
-typedef _gostring_ swig_type_156;
+typedef long long swig_type_152;
+typedef _gostring_ swig_type_153;
+typedef _goslice_ swig_type_154;
+typedef _gostring_ swig_type_155;
+typedef _goslice_ swig_type_156;
 typedef _goslice_ swig_type_157;
-typedef _goslice_ swig_type_158;
-typedef _gostring_ swig_type_159;
+typedef _gostring_ swig_type_158;
+typedef _goslice_ swig_type_159;
 typedef _gostring_ swig_type_160;
-typedef _gostring_ swig_type_161;
-typedef long long swig_type_162;
+typedef _goslice_ swig_type_161;
+typedef _gostring_ swig_type_162;
 typedef _goslice_ swig_type_163;
 typedef _goslice_ swig_type_164;
 typedef _gostring_ swig_type_165;
-typedef long long swig_type_166;
-typedef long long swig_type_167;
+typedef _gostring_ swig_type_166;
+typedef _gostring_ swig_type_167;
 typedef long long swig_type_168;
-typedef long long swig_type_169;
-typedef long long swig_type_170;
+typedef _goslice_ swig_type_169;
+typedef _goslice_ swig_type_170;
 typedef _gostring_ swig_type_171;
 typedef long long swig_type_172;
-typedef _gostring_ swig_type_173;
+typedef long long swig_type_173;
 typedef long long swig_type_174;
-typedef _goslice_ swig_type_175;
+typedef long long swig_type_175;
+typedef long long swig_type_176;
+typedef _gostring_ swig_type_177;
+typedef long long swig_type_178;
+typedef _gostring_ swig_type_179;
+typedef long long swig_type_180;
+typedef _goslice_ swig_type_181;
 extern void _wrap_Swig_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_d64a9da760277ed5(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5(void);
@@ -278,39 +284,41 @@ extern swig_type_18 _wrap_redisx_options_new_capi_d64a9da760277ed5(void);
 extern void _wrap_redisx_options_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_type_19 _wrap_redisx_options_set_url_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_20 arg2);
 extern swig_type_21 _wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_22 arg2);
-extern swig_type_23 _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_24 arg2, swig_type_25 arg3);
-extern swig_type_26 _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_27 arg2);
-extern swig_type_28 _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_29 arg2);
-extern swig_type_30 _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_31 arg2);
-extern swig_type_32 _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_33 _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_34 arg2, swig_type_35 arg3);
-extern swig_type_36 _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_37 _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_38 _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_39 _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_40 _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_41 _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_42 arg2);
-extern swig_type_43 _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_44 arg2);
-extern swig_type_45 _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_46 arg2, swig_type_47 arg3);
-extern swig_type_48 _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_49 arg2);
-extern swig_type_50 _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_51 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_23 _wrap_redisx_options_set_sentinels_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_24 arg2, swig_type_25 arg3);
+extern swig_type_26 _wrap_redisx_options_set_sentinel_auth_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
+extern swig_type_29 _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern swig_type_32 _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_33 arg2);
+extern swig_type_34 _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_35 arg2);
+extern swig_type_36 _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_37 arg2);
+extern swig_type_38 _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_39 _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_40 arg2, swig_type_41 arg3);
+extern swig_type_42 _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_43 _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_44 _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_45 _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_46 _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_47 _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_48 arg2);
+extern swig_type_49 _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_50 arg2);
+extern swig_type_51 _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_52 arg2, swig_type_53 arg3);
+extern swig_type_54 _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_55 arg2);
+extern swig_type_56 _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5(void);
-extern swig_type_52 _wrap_redisx_queue_new_capi_d64a9da760277ed5(void);
+extern swig_type_58 _wrap_redisx_queue_new_capi_d64a9da760277ed5(void);
 extern void _wrap_redisx_queue_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_53 _wrap_redisx_queue_pop_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_59 _wrap_redisx_queue_pop_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_54 _wrap_redisx_queue_size_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_60 _wrap_redisx_queue_size_capi_d64a9da760277ed5(uintptr_t arg1);
 extern void _wrap_redisx_item_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_user_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_55 _wrap_redisx_item_message_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_61 _wrap_redisx_item_message_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(uintptr_t arg1);
@@ -322,102 +330,102 @@ extern uintptr_t _wrap_redisx_item_take_reply_capi_d64a9da760277ed5(uintptr_t ar
 extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_idem_capi_d64a9da760277ed5(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_56 _wrap_redisx_client_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_57 _wrap_redisx_client_open_url_capi_d64a9da760277ed5(swig_type_58 arg1);
+extern swig_type_62 _wrap_redisx_client_open_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_63 _wrap_redisx_client_open_url_capi_d64a9da760277ed5(swig_type_64 arg1);
 extern void _wrap_redisx_client_close_capi_d64a9da760277ed5(uintptr_t arg1);
 extern void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_59 _wrap_redisx_cancel_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_60 _wrap_redisx_client_prefix_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_cancel_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_66 _wrap_redisx_client_prefix_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5(void);
-extern swig_type_61 _wrap_redisx_command_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_62 arg2);
-extern swig_type_63 _wrap_redisx_command_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_64 arg2, uintptr_t arg3);
+extern swig_type_67 _wrap_redisx_command_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_68 arg2);
+extern swig_type_69 _wrap_redisx_command_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_70 arg2, uintptr_t arg3);
 extern void _wrap_redisx_reply_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_reply_integer_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_66 _wrap_redisx_reply_string_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_67 _wrap_redisx_reply_elements_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_68 arg2);
-extern swig_type_69 _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3, swig_type_72 arg4);
-extern swig_type_73 _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3);
-extern swig_type_76 _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, swig_type_79 arg4, uintptr_t arg5);
-extern swig_type_80 _wrap_redisx_lock_release_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_81 _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_82 _wrap_redisx_lock_extend_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_83 arg2);
-extern swig_type_84 _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_85 arg2, uintptr_t arg3);
-extern swig_type_86 _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_71 _wrap_redisx_reply_integer_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_72 _wrap_redisx_reply_string_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_73 _wrap_redisx_reply_elements_capi_d64a9da760277ed5(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_74 arg2);
+extern swig_type_75 _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3, swig_type_78 arg4);
+extern swig_type_79 _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
+extern swig_type_82 _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3, swig_type_85 arg4, uintptr_t arg5);
+extern swig_type_86 _wrap_redisx_lock_release_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_87 _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_88 _wrap_redisx_lock_extend_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_89 arg2);
+extern swig_type_90 _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_91 arg2, uintptr_t arg3);
+extern swig_type_92 _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_lock_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_87 _wrap_redisx_lock_name_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_88 _wrap_redisx_lock_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_89 _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_90 _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_name_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_94 _wrap_redisx_lock_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_95 _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_96 _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_91 _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_92 arg2);
-extern swig_type_93 _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_94 arg2, uintptr_t arg3);
+extern swig_type_97 _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_98 arg2);
+extern swig_type_99 _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_100 arg2, uintptr_t arg3);
 extern void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_95 _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_96 _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_97 _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5(void);
-extern swig_type_98 _wrap_redisx_limiter_new_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_99 arg2, swig_intgo arg3, swig_type_100 arg4, swig_type_101 arg5, swig_type_102 arg6);
+extern swig_type_104 _wrap_redisx_limiter_new_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_105 arg2, swig_intgo arg3, swig_type_106 arg4, swig_type_107 arg5, swig_type_108 arg6);
 extern void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_104 _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_105 _wrap_redisx_limiter_check_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3);
-extern swig_type_108 _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3, uintptr_t arg4);
-extern swig_type_111 _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_112 arg2);
-extern swig_type_113 _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_114 arg2, uintptr_t arg3);
-extern swig_type_115 _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_116 arg2);
-extern swig_type_117 _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_118 arg2, uintptr_t arg3);
+extern swig_type_109 _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_110 _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_111 _wrap_redisx_limiter_check_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_112 arg2, swig_type_113 arg3);
+extern swig_type_114 _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_115 arg2, swig_type_116 arg3, uintptr_t arg4);
+extern swig_type_117 _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_118 arg2);
+extern swig_type_119 _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_120 arg2, uintptr_t arg3);
+extern swig_type_121 _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_122 arg2);
+extern swig_type_123 _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_124 arg2, uintptr_t arg3);
 extern void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_119 _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_120 _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_121 _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_122 _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_125 _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_126 _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_127 _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_128 _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5(void);
-extern swig_type_123 _wrap_redisx_idem_begin_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_124 arg2, swig_type_125 arg3, swig_type_126 arg4, swig_type_127 arg5);
-extern swig_type_128 _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_129 arg2, swig_type_130 arg3, swig_type_131 arg4, swig_type_132 arg5, uintptr_t arg6);
-extern swig_type_133 _wrap_redisx_idem_complete_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_134 arg2, swig_type_135 arg3, swig_type_136 arg4);
-extern swig_type_137 _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_138 arg2, swig_type_139 arg3, swig_type_140 arg4, uintptr_t arg5);
-extern swig_type_141 _wrap_redisx_idem_fail_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_142 _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_129 _wrap_redisx_idem_begin_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_130 arg2, swig_type_131 arg3, swig_type_132 arg4, swig_type_133 arg5);
+extern swig_type_134 _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_135 arg2, swig_type_136 arg3, swig_type_137 arg4, swig_type_138 arg5, uintptr_t arg6);
+extern swig_type_139 _wrap_redisx_idem_complete_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_140 arg2, swig_type_141 arg3, swig_type_142 arg4);
+extern swig_type_143 _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_144 arg2, swig_type_145 arg3, swig_type_146 arg4, uintptr_t arg5);
+extern swig_type_147 _wrap_redisx_idem_fail_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_148 _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_idem_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_143 _wrap_redisx_idem_key_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_144 _wrap_redisx_idem_response_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_145 _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_146 _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_149 _wrap_redisx_idem_key_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_150 _wrap_redisx_idem_response_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_151 _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_152 _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_147 _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(swig_type_148 arg1, swig_type_149 arg2, swig_type_150 arg3, swig_type_151 arg4);
-extern swig_type_152 _wrap_redisx_http_record_key_capi_d64a9da760277ed5(swig_type_153 arg1, swig_type_154 arg2, swig_type_155 arg3);
-extern swig_type_156 _wrap_redisx_http_metadata_capi_d64a9da760277ed5(swig_type_157 arg1, swig_intgo arg2, swig_type_158 arg3);
+extern swig_type_153 _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(swig_type_154 arg1, swig_type_155 arg2, swig_type_156 arg3, swig_type_157 arg4);
+extern swig_type_158 _wrap_redisx_http_record_key_capi_d64a9da760277ed5(swig_type_159 arg1, swig_type_160 arg2, swig_type_161 arg3);
+extern swig_type_162 _wrap_redisx_http_metadata_capi_d64a9da760277ed5(swig_type_163 arg1, swig_intgo arg2, swig_type_164 arg3);
 extern swig_intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_type_159 _wrap_redisx_http_key_required_capi_d64a9da760277ed5(void);
-extern swig_type_160 _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5(void);
-extern swig_type_161 _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_162 arg2, swig_type_163 arg3, swig_type_164 arg4);
-extern swig_type_165 _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_166 arg2, swig_type_167 arg3, swig_type_168 arg4, swig_type_169 arg5);
+extern swig_type_165 _wrap_redisx_http_key_required_capi_d64a9da760277ed5(void);
+extern swig_type_166 _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5(void);
+extern swig_type_167 _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_168 arg2, swig_type_169 arg3, swig_type_170 arg4);
+extern swig_type_171 _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_172 arg2, swig_type_173 arg3, swig_type_174 arg4, swig_type_175 arg5);
 extern void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_170 _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_171 _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_172 arg2);
-extern swig_type_173 _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_174 arg2);
-extern swig_type_175 _wrap_redisx_http_response_body_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_176 _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(uintptr_t arg1);
+extern swig_type_177 _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_178 arg2);
+extern swig_type_179 _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_180 arg2);
+extern swig_type_181 _wrap_redisx_http_response_body_capi_d64a9da760277ed5(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -1223,13 +1231,55 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	return swig_r_1
 }
 
+func Redisx_options_set_sentinels(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_sentinel_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
 func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1249,7 +1299,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_33(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1263,7 +1313,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_35(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1277,7 +1327,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_37)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1309,7 +1359,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1), C.swig_type_35(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_40(_swig_i_1), C.swig_type_41(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1397,7 +1447,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1414,7 +1464,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1432,7 +1482,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1452,7 +1502,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1760,7 +1810,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_d64a9da760277ed5(*(*C.swig_type_58)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_d64a9da760277ed5(*(*C.swig_type_64)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1868,7 +1918,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1890,7 +1940,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1948,7 +1998,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_74(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1964,7 +2014,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2), C.swig_type_72(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.swig_type_77(_swig_i_2), C.swig_type_78(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1985,7 +2035,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), C.swig_type_81(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2008,7 +2058,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_type_78(_swig_i_2), C.swig_type_79(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.swig_type_84(_swig_i_2), C.swig_type_85(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2052,7 +2102,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_89(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2067,7 +2117,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2155,7 +2205,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2176,7 +2226,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2284,7 +2334,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_100(_swig_i_3), C.swig_type_101(_swig_i_4), C.swig_type_102(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_106(_swig_i_3), C.swig_type_107(_swig_i_4), C.swig_type_108(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2333,7 +2383,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), C.swig_type_113(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2355,7 +2405,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.swig_type_110(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)), C.swig_type_116(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2372,7 +2422,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2393,7 +2443,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2410,7 +2460,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2428,7 +2478,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2541,7 +2591,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), C.swig_type_126(_swig_i_3), C.swig_type_127(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_2)), C.swig_type_132(_swig_i_3), C.swig_type_133(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2568,7 +2618,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2)), C.swig_type_131(_swig_i_3), C.swig_type_132(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.swig_type_137(_swig_i_3), C.swig_type_138(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2590,7 +2640,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_2)), C.swig_type_136(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_2)), C.swig_type_142(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2613,7 +2663,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_2)), C.swig_type_140(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_2)), C.swig_type_146(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2745,7 +2795,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(*(*C.swig_type_148)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(*(*C.swig_type_154)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2774,7 +2824,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_d64a9da760277ed5(*(*C.swig_type_153)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_d64a9da760277ed5(*(*C.swig_type_159)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2800,7 +2850,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_d64a9da760277ed5(*(*C.swig_type_157)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_d64a9da760277ed5(*(*C.swig_type_163)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2859,7 +2909,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_162(_swig_i_1), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_168(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2884,7 +2934,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_166(_swig_i_1), C.swig_type_167(_swig_i_2), C.swig_type_168(_swig_i_3), C.swig_type_169(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_172(_swig_i_1), C.swig_type_173(_swig_i_2), C.swig_type_174(_swig_i_3), C.swig_type_175(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2923,7 +2973,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2935,7 +2985,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)

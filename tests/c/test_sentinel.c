@@ -4,6 +4,7 @@
  * followed, and the clear errors of a wrong master name and of sentinels
  * that are all down. No .timeout on these tests (Criterion 2.4.1 leaks
  * under ASan with timed tests); ctest's TIMEOUT bounds the suite. */
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,10 +47,24 @@ static const char *sentinel_url(const fixture *f, const char *master, char *buf,
     return buf;
 }
 
+static atomic_int n_watching, n_switch;
+
+static void count_log(redisx_client *c, redisx_log_level level, const char *msg, void *user)
+{
+    (void)c;
+    (void)level;
+    (void)user;
+    if (strstr(msg, "watching +switch-master"))
+        atomic_fetch_add(&n_watching, 1);
+    else if (strstr(msg, "announced +switch-master"))
+        atomic_fetch_add(&n_switch, 1);
+}
+
 static redisx_client *open_sentinel_client(const char *url, int64_t command_timeout_ms)
 {
     redisx_options *o = NULL;
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_log_cb(o, count_log, REDISX_LOG_DEBUG, NULL), REDISX_OK);
     cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK, "%s: %s", url, redisx_last_error());
     char prefix[64];
     cr_assert_eq(redisx_options_set_prefix(o, rt_unique("sent", prefix, sizeof prefix)), REDISX_OK);
@@ -187,6 +202,11 @@ Test(sentinel, a_failover_is_followed_and_primitives_keep_working)
     redisx_client *c = open_sentinel_client(sentinel_url(&f, "mymaster", url, sizeof url), 2000);
     cr_assert_eq(served_port(c), f.master);
     primitives_work(c, "before");
+    /* The watcher subscribes to +switch-master on a sentinel soon after
+     * the client starts: the switch below reaches it as a hint. */
+    for (int i = 0; i < 300 && atomic_load(&n_watching) == 0; i++)
+        rt_sleep_ms(100);
+    cr_assert_gt(atomic_load(&n_watching), 0, "the +switch-master watcher subscribed");
 
     char surl[64];
     snprintf(surl, sizeof surl, "redis://127.0.0.1:%d", f.sentinel[0]);
@@ -223,6 +243,7 @@ Test(sentinel, a_failover_is_followed_and_primitives_keep_working)
         rt_sleep_ms(200);
     }
     cr_assert_eq(port, f.replica, "the client follows the failover to the promoted replica (still at %d)", port);
+    cr_expect_gt(atomic_load(&n_switch), 0, "the watcher heard +switch-master");
     const char *role[] = {"ROLE"};
     r = rt_cmd(c, 1, role);
     cr_assert_str_eq(redisx_reply_string(redisx_reply_element(r, 0), NULL), "master");

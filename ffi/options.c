@@ -53,6 +53,8 @@ redisx_status redisx_options_set_sentinel_auth(redisx_options *opts, const char 
     OPTS_REQUIRED(opts);
     REDISX_FFI_REQUIRE(!user || strlen(user) <= 4096, "user longer than 4096 bytes");
     REDISX_FFI_REQUIRE(!password || strlen(password) <= 4096, "password longer than 4096 bytes");
+    if (user && !*user)
+        user = NULL; /* "" is no user (bindings without NULL strings) */
     REDISX_FFI_REQUIRE(!user || (password && *password), "a sentinel ACL user needs a password");
     if (password && !*password)
         password = NULL; /* as in a URL: an empty password means no AUTH */

@@ -115,6 +115,26 @@ func TestSentinelURLReachesTheMasterAndPrimitivesWork(t *testing.T) {
 	}
 }
 
+func TestWithSentinelsDoesWhatTheURLDoes(t *testing.T) {
+	ports := testSentinel(t)
+	list := []string{"127.0.0.1:1"} // a dead one first
+	for _, p := range ports[2:] {
+		list = append(list, fmt.Sprintf("127.0.0.1:%d", p))
+	}
+	c := open2(t, "redis://127.0.0.1:1/0", redisx.WithSentinels("mymaster", list...), redisx.WithSentinelAuth("", ""),
+		redisx.WithCommandTimeout(10*time.Second))
+	info, err := c.Do(ctxFor(t), "INFO", "server")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := fmt.Sprintf("%s", info); !strings.Contains(s, fmt.Sprintf("tcp_port:%d\r", ports[0])) {
+		t.Fatalf("not on the master (port %d): %q", ports[0], s)
+	}
+	if _, err := redisx.Open("redis://127.0.0.1:1", redisx.WithSentinels("m", "a:1", "a:1")); !errors.Is(err, redisx.ErrInvalidURL) {
+		t.Fatalf("a sentinel named twice: %v", err)
+	}
+}
+
 func TestSentinelUnknownMasterIsAClearConnectionError(t *testing.T) {
 	ports := testSentinel(t)
 	c := open2(t, sentinelURL(ports, "nosuchmaster"), redisx.WithCommandTimeout(10*time.Second))

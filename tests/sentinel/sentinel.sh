@@ -19,17 +19,18 @@ usage() { echo "usage: $0 start DIR [OWNER_PID] | stop DIR" >&2; exit 2; }
 
 stop_all() { # dir [glob]
   local pidfile pid glob=${2:-*}
+  local pids=()
+  # A server removes its pid file as it exits: read each once, tolerate it gone.
   for pidfile in "$1"/$glob/redis.pid; do
-    [ -s "$pidfile" ] || continue
-    kill "$(cat "$pidfile")" 2>/dev/null || true
+    pid=$(cat "$pidfile" 2>/dev/null) && [ -n "$pid" ] || continue
+    pids+=("$pid")
+    kill "$pid" 2>/dev/null || true
   done
-  for pidfile in "$1"/$glob/redis.pid; do
-    [ -s "$pidfile" ] || continue
-    pid=$(cat "$pidfile")
+  for pid in "${pids[@]}"; do
     for _ in $(seq 50); do pid_alive "$pid" || break; sleep 0.1; done
     pid_alive "$pid" && kill -KILL "$pid" 2>/dev/null
-    rm -f "$pidfile"
   done
+  rm -f "$1"/$glob/redis.pid
   return 0
 }
 

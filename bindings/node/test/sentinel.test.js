@@ -51,6 +51,19 @@ test('a sentinel URL reaches the master and the primitives work', async () => {
   }
 });
 
+test('the sentinel options do what the URL does', async () => {
+  const sentinels = ['127.0.0.1:1', ...ports.slice(2).map((p) => `127.0.0.1:${p}`)]; // a dead one first
+  const client = new Client('redis://127.0.0.1:1/0', { sentinelMaster: 'mymaster', sentinels, commandTimeout: 10000 });
+  try {
+    assert.match((await client.execute('INFO', 'server')).toString(), new RegExp(`tcp_port:${ports[0]}\\b`));
+  } finally {
+    await client.close();
+  }
+  assert.throws(() => new Client('redis://127.0.0.1:1', { sentinelMaster: 'mymaster' }), /go together/);
+  assert.throws(() => new Client('redis://127.0.0.1:1', { sentinelMaster: 'm', sentinels: ['a:1', 'a:1'] }),
+    /named twice/);
+});
+
 test('an unknown master name is a clear ConnectionError', async () => {
   const client = new Client(urlOf('nosuchmaster'), { commandTimeout: 10000 });
   try {

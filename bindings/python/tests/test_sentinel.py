@@ -58,6 +58,19 @@ def test_a_sentinel_url_reaches_the_master_and_primitives_work(sentinel):
         assert c.idempotency_begin("order-1", b"fp").response == b"done"
 
 
+def test_the_sentinel_keywords_do_what_the_url_does(sentinel):
+    sentinels = ["127.0.0.1:1"] + [f"127.0.0.1:{p}" for p in sentinel[2:]]  # a dead one first
+    with redisx.Client("redis://127.0.0.1:1/0", sentinel_master="mymaster", sentinels=sentinels,
+                       sentinel_password="", command_timeout=10.0) as c:
+        info = c.execute("INFO", "server")
+        info = info.decode() if isinstance(info, bytes) else info
+        assert f"tcp_port:{sentinel[0]}" in info
+    with pytest.raises(redisx.InvalidArgument, match="go together"):
+        redisx.Client("redis://127.0.0.1:1", sentinel_master="mymaster")
+    with pytest.raises(redisx.RedisxError, match="named twice"):
+        redisx.Client("redis://127.0.0.1:1", sentinel_master="m", sentinels=["a:1", "a:1"])
+
+
 def test_an_unknown_master_is_a_clear_connection_error(sentinel):
     with redisx.Client(sentinel_url(sentinel, "nosuchmaster"), command_timeout=10.0) as c:
         with pytest.raises(redisx.ConnectionError, match="does not know master 'nosuchmaster'"):

@@ -86,6 +86,8 @@ struct redisx_client {
      * connection went down: every reconnect asks again. */
     int sentinel;
     struct redisx__sentinel_query *sq;
+    struct redisx__sentinel_query *watch; /* the +switch-master watcher */
+    int watch_tried;
     uint64_t sq_started, master_at, sentinel_failed_at;
     int master_ok, sentinel_down;
     size_t sentinel_next; /* the sentinel asked first: the last that answered */

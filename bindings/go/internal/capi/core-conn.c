@@ -1594,8 +1594,51 @@ static void sentinel_answer(redisx_client *c)
 
 /* I/O thread, every turn: takes a lookup's answer, opens the connections
  * that waited for it, starts a lookup for those that need a newer one. */
+static void sentinel_watch(redisx_client *c)
+{
+    if (!c->watch_tried && !c->closing_seen) {
+        c->watch_tried = 1;
+        c->watch = redisx__sentinel_watch_start(c, &c->opts, &c->ep, c->tls_ctx != NULL);
+        if (!c->watch)
+            redisx__log(c, REDISX_LOG_WARN, "sentinel: no +switch-master watcher (%s); reconnects still ask the "
+                        "sentinels", redisx__last_error_buf);
+    }
+    if (!c->watch)
+        return;
+    char host[256], sub_to[300];
+    int port = 0;
+    int what = redisx__sentinel_watch_poll(c->watch, host, sizeof host, &port, sub_to, sizeof sub_to);
+    if (what & 1)
+        redisx__log(c, REDISX_LOG_DEBUG, "sentinel %s: watching +switch-master for '%s'", sub_to,
+                    c->ep.master_name);
+    if (!(what & 2))
+        return;
+    /* A hint: connections elsewhere reconnect (and ask the sentinels). */
+    char detail[REDISX__DETAIL];
+    snprintf(detail, sizeof detail, "sentinels announced +switch-master: '%s' is now at %s:%d; reconnecting",
+             c->ep.master_name, host, port);
+    redisx__log(c, REDISX_LOG_INFO, "%s", detail);
+    for (int i = 0; i <= c->nconns; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (cn->state == CONN_DOWN || cn->state == CONN_LOOKUP || cn->borrowed)
+            continue;
+        if (cn->port == port && strcmp(cn->host, host) == 0)
+            continue;
+        conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+    }
+    /* The announced address serves as the answer for these reconnects (a
+     * sentinel asked now may not have heard of the switch yet); ROLE still
+     * checks it. */
+    snprintf(c->master_host, sizeof c->master_host, "%s", host);
+    c->master_port = port;
+    c->master_ok = 1;
+    c->sentinel_down = 0;
+    c->master_at = redisx__now_ns();
+}
+
 static void sentinel_tick(redisx_client *c)
 {
+    sentinel_watch(c);
     if (c->sq && redisx__sentinel_query_done(c->sq))
         sentinel_answer(c);
     int need = 0;
@@ -2555,6 +2598,8 @@ void redisx__conns_free(redisx_client *c)
 {
     redisx__sentinel_query_release(c->sq); /* a lookup still running finishes on its own */
     c->sq = NULL;
+    redisx__sentinel_watch_stop(c->watch);
+    c->watch = NULL;
     while (c->channels) {
         redisx__channel *ch = c->channels;
         c->channels = ch->next;

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -35,6 +36,12 @@ struct redisx__sentinel_query {
     redisx__tls_ctx *tls; /* the query's own (NULL: plain) */
     const char *tls_name; /* in the options copy below, or NULL */
     char *tls_name_copy;
+    /* The watcher (redisx__sentinel_watch_*): an eventfd that stop()
+     * writes, whether it is subscribed (and to which sentinel), and the
+     * last +switch-master for our master not yet taken. */
+    int stop_fd;
+    int subscribed, switched;
+    char sub_to[300];
     /* Output. */
     int ok;
     char host[256];
@@ -53,6 +60,8 @@ static void query_free(redisx__sentinel_query *q)
     free(q->password);
     free(q->tls_name_copy);
     redisx__tls_ctx_free(q->tls);
+    if (q->stop_fd >= 0)
+        close(q->stop_fd);
     pthread_mutex_destroy(&q->mu);
     free(q);
 }
@@ -375,14 +384,15 @@ static void *query_main(void *arg)
     return NULL;
 }
 
-redisx__sentinel_query *redisx__sentinel_query_start(redisx_client *c, const redisx_options *o,
-                                                     const redisx__endpoint *ep, int tls, size_t first)
+static redisx__sentinel_query *query_new(redisx_client *c, const redisx_options *o, const redisx__endpoint *ep,
+                                         int tls, size_t first)
 {
     redisx__sentinel_query *q = calloc(1, sizeof *q);
     if (!q) {
         redisx__fail(REDISX_ERR_NOMEM, "out of memory");
         return NULL;
     }
+    q->stop_fd = -1;
     pthread_mutex_init(&q->mu, NULL);
     q->refs = 2;
     q->client = c;
@@ -410,6 +420,13 @@ redisx__sentinel_query *redisx__sentinel_query_start(redisx_client *c, const red
         query_free(q);
         return NULL;
     }
+    return q;
+}
+
+/* Runs fn(q) on a detached thread that takes no signals; frees q when no
+ * thread could be started. */
+static redisx__sentinel_query *spawn(redisx__sentinel_query *q, void *(*fn)(void *))
+{
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
@@ -417,15 +434,22 @@ redisx__sentinel_query *redisx__sentinel_query_start(redisx_client *c, const red
     sigfillset(&all);
     pthread_sigmask(SIG_SETMASK, &all, &old); /* the application's signals stay on its threads */
     pthread_t t;
-    int err = pthread_create(&t, &attr, query_main, q);
+    int err = pthread_create(&t, &attr, fn, q);
     pthread_sigmask(SIG_SETMASK, &old, NULL);
     pthread_attr_destroy(&attr);
     if (err != 0) {
         query_free(q);
-        redisx__fail(REDISX_ERR_CONNECTION, "cannot start a sentinel lookup thread: %s", strerror(err));
+        redisx__fail(REDISX_ERR_CONNECTION, "cannot start a sentinel thread: %s", strerror(err));
         return NULL;
     }
     return q;
+}
+
+redisx__sentinel_query *redisx__sentinel_query_start(redisx_client *c, const redisx_options *o,
+                                                     const redisx__endpoint *ep, int tls, size_t first)
+{
+    redisx__sentinel_query *q = query_new(c, o, ep, tls, first);
+    return q ? spawn(q, query_main) : NULL;
 }
 
 int redisx__sentinel_query_done(redisx__sentinel_query *q)
@@ -459,4 +483,198 @@ void redisx__sentinel_query_release(redisx__sentinel_query *q)
     pthread_mutex_lock(&q->mu);
     q->abandoned = 1;
     unref_locked(q);
+}
+
+/* ---- the +switch-master watcher ------------------------------------------- */
+
+static int watch_stopped(redisx__sentinel_query *q)
+{
+    pthread_mutex_lock(&q->mu);
+    int stop = q->abandoned;
+    pthread_mutex_unlock(&q->mu);
+    return stop;
+}
+
+/* A message of the subscription: +switch-master "<name> <old-ip>
+ * <old-port> <new-ip> <new-port>" for our master wakes the client. */
+static void watch_message(redisx__sentinel_query *q, const redisx_reply *r)
+{
+    if (r->type != REDISX_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDISX_REPLY_STRING ||
+        r->element[2]->type != REDISX_REPLY_STRING || strcmp(r->element[0]->str, "message") != 0)
+        return;
+    char name[256], oldip[256], newip[256];
+    int oldport, newport;
+    if (sscanf(r->element[2]->str, "%255s %255s %d %255s %d", name, oldip, &oldport, newip, &newport) != 5 ||
+        strcmp(name, q->master) != 0)
+        return;
+    pthread_mutex_lock(&q->mu);
+    q->switched = 1;
+    snprintf(q->host, sizeof q->host, "%s", newip);
+    q->port = newport;
+    if (!q->abandoned)
+        redisx__wake(q->client);
+    pthread_mutex_unlock(&q->mu);
+}
+
+typedef struct watch_ctx {
+    redisx__sentinel_query *q;
+    size_t base;    /* replies of earlier buffers */
+    size_t handled; /* replies of this buffer handled by an earlier pass */
+    size_t skip;    /* the first replies are AUTH's and SUBSCRIBE's */
+    size_t index;   /* of the reply at hand, in this buffer */
+    const struct redisx__seed *from;
+} watch_ctx;
+
+static void watch_each(redisx_reply *r, void *u)
+{
+    watch_ctx *w = u;
+    size_t i = w->index++;
+    if (i >= w->handled) {
+        if (w->base + i + 1 == w->skip) {
+            int ok = r->type == REDISX_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDISX_REPLY_STRING &&
+                     strcmp(r->element[0]->str, "subscribe") == 0;
+            pthread_mutex_lock(&w->q->mu);
+            w->q->subscribed = ok;
+            snprintf(w->q->sub_to, sizeof w->q->sub_to, "%s:%d", w->from->host, w->from->port);
+            if (ok && !w->q->abandoned)
+                redisx__wake(w->q->client);
+            pthread_mutex_unlock(&w->q->mu);
+        } else if (w->base + i >= w->skip) {
+            watch_message(w->q, r);
+        }
+    }
+    redisx__reply_free(r);
+}
+
+/* Subscribes on one sentinel and reads its messages until the connection
+ * fails or the watcher is stopped. */
+static void watch_one(redisx__sentinel_query *q, const struct redisx__seed *s)
+{
+    char why[400];
+    sentinel_link l = {.fd = -1, .deadline = redisx__now_ns() + (uint64_t)q->timeout_ms * REDISX__NS_PER_MS,
+                       .why = why, .wcap = sizeof why};
+    char *req = NULL, *buf = NULL;
+    size_t rlen = 0, len = 0, cap = 0, handled = 0, base = 0;
+    if (link_connect(&l, q, s) != 0)
+        goto out;
+    int bad = 0;
+    if (q->password && q->user) {
+        const char *a[] = {"AUTH", q->user, q->password};
+        bad |= append_cmd(&req, &rlen, 3, a);
+    } else if (q->password) {
+        const char *a[] = {"AUTH", q->password};
+        bad |= append_cmd(&req, &rlen, 2, a);
+    }
+    const char *sub[] = {"SUBSCRIBE", "+switch-master"};
+    bad |= append_cmd(&req, &rlen, 2, sub);
+    if (bad || link_send(&l, req, rlen) != 0)
+        goto out;
+    size_t skip = q->password ? 2 : 1; /* AUTH's +OK and the subscribe confirmation */
+    for (;;) {
+        if (cap - len < 4096) {
+            if (cap >= 65536)
+                goto out; /* a reply that large is not a sentinel's message */
+            char *nb = realloc(buf, cap + 8192);
+            if (!nb)
+                goto out;
+            buf = nb;
+            cap += 8192;
+        }
+        short want = POLLIN;
+        ssize_t n = l.tls ? redisx__tls_recv(l.tls, buf + len, cap - len, &want, why, sizeof why)
+                          : recv(l.fd, buf + len, cap - len, 0);
+        if (n == 0)
+            goto out;
+        if (n < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
+                goto out;
+            struct pollfd p[2] = {{.fd = l.fd, .events = want}, {.fd = q->stop_fd, .events = POLLIN}};
+            if (poll(p, 2, -1) < 0 && errno != EINTR)
+                goto out;
+            if (p[1].revents || watch_stopped(q))
+                goto out;
+            continue;
+        }
+        len += (size_t)n;
+        /* Replies are re-read from the start of the buffer (messages are
+         * few and small); those handled before are skipped, and the
+         * buffer empties once it holds whole replies only. */
+        watch_ctx w = {.q = q, .base = base, .handled = handled, .skip = skip, .from = s};
+        redisx_status st = redisx__replies_from_resp(buf, len, 0, watch_each, &w);
+        handled = w.index;
+        if (st == REDISX_OK) {
+            base += handled;
+            handled = 0;
+            len = 0;
+        }
+    }
+out:
+    free(req);
+    free(buf);
+    link_close(&l);
+}
+
+static void *watch_main(void *arg)
+{
+    redisx__sentinel_query *q = arg;
+    for (size_t k = 0; !watch_stopped(q); k++) {
+        watch_one(q, &q->sentinels[k % q->n]);
+        pthread_mutex_lock(&q->mu);
+        q->subscribed = 0;
+        pthread_mutex_unlock(&q->mu);
+        /* The next sentinel after a pause, unless stopped meanwhile. */
+        struct pollfd p = {.fd = q->stop_fd, .events = POLLIN};
+        if (poll(&p, 1, 1000) > 0)
+            break;
+    }
+    pthread_mutex_lock(&q->mu);
+    unref_locked(q);
+    return NULL;
+}
+
+redisx__sentinel_query *redisx__sentinel_watch_start(redisx_client *c, const redisx_options *o,
+                                                     const redisx__endpoint *ep, int tls)
+{
+    redisx__sentinel_query *q = query_new(c, o, ep, tls, 0);
+    if (!q)
+        return NULL;
+    q->stop_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+    if (q->stop_fd < 0) {
+        redisx__fail(REDISX_ERR_CONNECTION, "eventfd: %s", strerror(errno));
+        query_free(q);
+        return NULL;
+    }
+    return spawn(q, watch_main);
+}
+
+int redisx__sentinel_watch_poll(redisx__sentinel_query *w, char *host, size_t hcap, int *port, char *sub_to,
+                                size_t scap)
+{
+    pthread_mutex_lock(&w->mu);
+    int what = 0;
+    if (w->subscribed == 1) {
+        w->subscribed = 2; /* reported */
+        snprintf(sub_to, scap, "%s", w->sub_to);
+        what |= 1;
+    }
+    if (w->switched) {
+        w->switched = 0;
+        snprintf(host, hcap, "%s", w->host);
+        *port = w->port;
+        what |= 2;
+    }
+    pthread_mutex_unlock(&w->mu);
+    return what;
+}
+
+void redisx__sentinel_watch_stop(redisx__sentinel_query *w)
+{
+    if (!w)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->abandoned = 1;
+    uint64_t one = 1;
+    ssize_t r = write(w->stop_fd, &one, sizeof one);
+    (void)r;
+    unref_locked(w);
 }

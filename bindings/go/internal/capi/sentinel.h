@@ -36,4 +36,19 @@ int redisx__sentinel_query_result(redisx__sentinel_query *q, char *host, size_t 
 /* The client lets go (a running lookup finishes on its own). NULL: no-op. */
 void redisx__sentinel_query_release(redisx__sentinel_query *q);
 
+/* The +switch-master watcher: a thread subscribed to +switch-master on
+ * one sentinel after the other (the next one a second after a connection
+ * fails), which wakes client c when the sentinels announce a new address
+ * for ep's master. Only a hint to reconnect sooner: the connections still
+ * ask the sentinels on reconnect. NULL with detail when it cannot start. */
+redisx__sentinel_query *redisx__sentinel_watch_start(redisx_client *c, const redisx_options *o,
+                                                     const redisx__endpoint *ep, int tls);
+/* What happened since the last call: bit 1 the watcher subscribed (to
+ * sub_to, "host:port"), bit 2 a +switch-master for the master arrived (its
+ * new address in host and port). */
+int redisx__sentinel_watch_poll(redisx__sentinel_query *w, char *host, size_t hcap, int *port, char *sub_to,
+                                size_t scap);
+/* Stops it (the thread ends on its own at once). NULL: no-op. */
+void redisx__sentinel_watch_stop(redisx__sentinel_query *w);
+
 #endif

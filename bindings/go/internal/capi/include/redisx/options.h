@@ -64,8 +64,8 @@ REDISX_API redisx_status redisx_options_set_sentinels(redisx_options *opts, cons
 /** The sentinels' own ACL user and password (since 0.6): sent as AUTH to
  *  every sentinel before asking it (sentinels often have a password of
  *  their own, or none while the master has one). NULL password (or ""):
- *  no AUTH to the sentinels, the default. A user without a password is
- *  REDISX_ERR_INVALID. */
+ *  no AUTH to the sentinels, the default; NULL or "" user: AUTH with the
+ *  password only. A user without a password is REDISX_ERR_INVALID. */
 REDISX_API redisx_status redisx_options_set_sentinel_auth(redisx_options *opts, const char *user,
                                                           const char *password);
 

@@ -18,18 +18,27 @@ typedef struct fixture {
     int master, replica, sentinel[3];
 } fixture;
 
-static void fixture_start(fixture *f)
+const int rt_wants_tls_certs = 1; /* for the rediss+sentinel:// test */
+
+/* tls: every server and sentinel TLS-only, with the harness's certificates. */
+static void fixture_start_mode(fixture *f, int tls)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rt-sentinel-XXXXXX");
     cr_assert_not_null(mkdtemp(f->dir));
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s start %s %d", REDISX_TEST_SENTINEL_SH, f->dir, (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s%s %s start %s %d", tls ? "REDISX_SENTINEL_TLS=" : "", tls ? rt_tls_dir() : "",
+             REDISX_TEST_SENTINEL_SH, f->dir, (int)getpid());
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     int n = fscanf(p, "%d %d %d %d %d", &f->master, &f->replica, &f->sentinel[0], &f->sentinel[1], &f->sentinel[2]);
     int rc = pclose(p);
     cr_assert(n == 5 && rc == 0, "tests/sentinel/sentinel.sh start failed (%d ports, exit %d)", n, rc);
+}
+
+static void fixture_start(fixture *f)
+{
+    fixture_start_mode(f, 0);
 }
 
 static void fixture_stop(fixture *f)
@@ -60,10 +69,13 @@ static void count_log(redisx_client *c, redisx_log_level level, const char *msg,
         atomic_fetch_add(&n_switch, 1);
 }
 
-static redisx_client *open_sentinel_client(const char *url, int64_t command_timeout_ms)
+static redisx_client *open_sentinel_client_tls(const char *url, int64_t command_timeout_ms, int tls)
 {
     redisx_options *o = NULL;
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    char ca[512];
+    if (tls)
+        cr_assert_eq(redisx_options_set_tls_ca_file(o, rt_tls_file("ca.crt", ca, sizeof ca)), REDISX_OK);
     cr_assert_eq(redisx_options_set_log_cb(o, count_log, REDISX_LOG_DEBUG, NULL), REDISX_OK);
     cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK, "%s: %s", url, redisx_last_error());
     char prefix[64];
@@ -73,6 +85,11 @@ static redisx_client *open_sentinel_client(const char *url, int64_t command_time
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
     redisx_options_free(o);
     return c;
+}
+
+static redisx_client *open_sentinel_client(const char *url, int64_t command_timeout_ms)
+{
+    return open_sentinel_client_tls(url, command_timeout_ms, 0);
 }
 
 /* The port of the server the client talks to (INFO server's tcp_port), or
@@ -139,6 +156,28 @@ Test(sentinel, url_finds_the_master_and_every_primitive_works)
     redisx_client *c = open_sentinel_client(sentinel_url(&f, "mymaster", url, sizeof url), RT_COMMAND_TIMEOUT_MS);
     cr_expect_eq(served_port(c), f.master, "the client talks to the master the sentinels name");
     primitives_work(c, "url");
+    redisx_client_close(c);
+    fixture_stop(&f);
+}
+
+Test(sentinel, rediss_sentinel_speaks_tls_to_the_sentinels_and_the_master)
+{
+    fixture f;
+    fixture_start_mode(&f, 1);
+    char url[256];
+    snprintf(url, sizeof url, "rediss+sentinel://127.0.0.1:%d,127.0.0.1:%d,127.0.0.1:%d/mymaster", f.sentinel[0],
+             f.sentinel[1], f.sentinel[2]);
+    redisx_client *c = open_sentinel_client_tls(url, RT_COMMAND_TIMEOUT_MS, 1);
+    cr_expect_eq(served_port(c), f.master, "%s", redisx_last_error());
+    primitives_work(c, "tls");
+    redisx_client_close(c);
+    /* A plain sentinel URL against TLS-only sentinels: a clear failure. */
+    snprintf(url, sizeof url, "redis+sentinel://127.0.0.1:%d/mymaster", f.sentinel[0]);
+    c = open_sentinel_client(url, RT_COMMAND_TIMEOUT_MS);
+    const char *ping[] = {"PING"};
+    redisx_reply *r = NULL;
+    cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_ERR_CONNECTION);
+    cr_assert(strstr(redisx_last_error(), "no sentinel gave the address"), "%s", redisx_last_error());
     redisx_client_close(c);
     fixture_stop(&f);
 }

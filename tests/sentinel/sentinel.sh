@@ -11,9 +11,24 @@
 #   tests/sentinel/sentinel.sh stop DIR
 #       stops every server of DIR (and waits until they have exited).
 #
+# With REDISX_SENTINEL_TLS=CERTS (a folder made by tests/tls/make-certs.sh)
+# every server and sentinel serves TLS only (--port 0, server.crt for
+# 127.0.0.1, no client certificate required) and replicates and monitors
+# over TLS: for rediss+sentinel:// URLs.
+#
 # The sentinels decide quickly (down-after 2 s, failover timeout 10 s), so
 # `SENTINEL FAILOVER mymaster` to any of them switches within seconds.
 source "$(dirname "$0")/../../scripts/lib.sh"
+
+tls=${REDISX_SENTINEL_TLS:-}
+tls_args=()
+cli_tls=()
+if [ -n "$tls" ]; then
+  tls_args=(--tls-cert-file "$tls/server.crt" --tls-key-file "$tls/server.key" --tls-ca-cert-file "$tls/ca.crt"
+    --tls-auth-clients no --tls-replication yes)
+  cli_tls=(--tls --cacert "$tls/ca.crt")
+fi
+cli() { redis-cli "${cli_tls[@]}" "$@"; }
 
 usage() { echo "usage: $0 start DIR [OWNER_PID] | stop DIR" >&2; exit 2; }
 
@@ -46,18 +61,28 @@ start_one() {
     mkdir -p "$node"
     local ok=
     if [ "$kind" = sentinel ]; then
-      printf 'port %s\nbind 127.0.0.1\ndaemonize yes\npidfile %s\nlogfile %s\ndir %s\n%s\n' \
-        "$port" "$node/redis.pid" "$node/redis.log" "$node" "$SENTINEL_CONF" >"$node/sentinel.conf"
+      local ports="port $port"
+      [ -n "$tls" ] && ports="port 0
+tls-port $port
+tls-cert-file $tls/server.crt
+tls-key-file $tls/server.key
+tls-ca-cert-file $tls/ca.crt
+tls-auth-clients no
+tls-replication yes"
+      printf '%s\nbind 127.0.0.1\ndaemonize yes\npidfile %s\nlogfile %s\ndir %s\n%s\n' \
+        "$ports" "$node/redis.pid" "$node/redis.log" "$node" "$SENTINEL_CONF" >"$node/sentinel.conf"
       redis-server "$node/sentinel.conf" --sentinel >/dev/null && ok=1
     else
-      redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+      local listen=(--port "$port")
+      [ -n "$tls" ] && listen=(--port 0 --tls-port "$port" "${tls_args[@]}")
+      redis-server "${listen[@]}" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
         --pidfile "$node/redis.pid" --dir "$node" --logfile redis.log \
         --repl-diskless-sync-delay 0 --repl-ping-replica-period 1 "$@" >/dev/null && ok=1
     fi
     if [ -n "$ok" ]; then
       for _ in $(seq 200); do
         if [ -s "$node/redis.pid" ] &&
-          [ "$(redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
+          [ "$(cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
             sed -n 's/^process_id://p')" = "$(cat "$node/redis.pid")" ]; then
           echo "$port"
           return 0
@@ -73,12 +98,12 @@ start_one() {
 
 sentinel_ready() { # port master_port
   local addr n
-  addr=$(redis-cli -h 127.0.0.1 -p "$1" sentinel get-master-addr-by-name mymaster 2>/dev/null | tr -d '\r' |
+  addr=$(cli -h 127.0.0.1 -p "$1" sentinel get-master-addr-by-name mymaster 2>/dev/null | tr -d '\r' |
     tr '\n' ' ')
   [ "$addr" = "127.0.0.1 $2 " ] || return 1
-  n=$(redis-cli -h 127.0.0.1 -p "$1" sentinel replicas mymaster 2>/dev/null | grep -c '^name$')
+  n=$(cli -h 127.0.0.1 -p "$1" sentinel replicas mymaster 2>/dev/null | grep -c '^name$')
   [ "$n" -ge 1 ] || return 1
-  n=$(redis-cli -h 127.0.0.1 -p "$1" sentinel sentinels mymaster 2>/dev/null | grep -c '^name$')
+  n=$(cli -h 127.0.0.1 -p "$1" sentinel sentinels mymaster 2>/dev/null | grep -c '^name$')
   [ "$n" -ge 2 ]
 }
 
@@ -96,7 +121,7 @@ start)
   fi
   ok=
   for _ in $(seq 300); do # the replica's first sync
-    if redis-cli -h 127.0.0.1 -p "$master" info replication 2>/dev/null | tr -d '\r' |
+    if cli -h 127.0.0.1 -p "$master" info replication 2>/dev/null | tr -d '\r' |
       grep -q '^slave0:.*state=online'; then ok=1; break; fi
     sleep 0.1
   done

@@ -4,6 +4,7 @@
  * followed, and the clear errors of a wrong master name and of sentinels
  * that are all down. No .timeout on these tests (Criterion 2.4.1 leaks
  * under ASan with timed tests); ctest's TIMEOUT bounds the suite. */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -231,6 +232,61 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* Load during a failover: threads taking fail-closed locks and checking a
+ * fail-closed and a fail-open limiter until told to stop. */
+typedef struct load {
+    redisx_client *c;
+    redisx_limiter *closed, *open;
+    atomic_int stop;
+    atomic_int ok, failed, fail_open_allowed, bad;
+    char bad_detail[512];
+} load;
+
+static void *load_main(void *arg)
+{
+    load *l = arg;
+    for (int n = 0; !atomic_load(&l->stop); n++) {
+        char name[64];
+        snprintf(name, sizeof name, "load-%lu-%d", (unsigned long)pthread_self() % 1000, n % 16);
+        redisx_lock *lk = NULL;
+        redisx_status st = redisx_lock_acquire(&lk, l->c, name, 30000, 0);
+        if (st == REDISX_OK) {
+            if (redisx_lock_is_fail_open(lk))
+                atomic_fetch_add(&l->bad, 1); /* a fail-closed lock must never fail open */
+            redisx_lock_release(lk);
+            redisx_lock_free(lk);
+            atomic_fetch_add(&l->ok, 1);
+        } else if (st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT || st == REDISX_ERR_SERVER ||
+                   st == REDISX_ERR_LOCKED) {
+            atomic_fetch_add(&l->failed, 1);
+        } else {
+            atomic_fetch_add(&l->bad, 1);
+            snprintf(l->bad_detail, sizeof l->bad_detail, "lock: %s: %s", redisx_strerror(st), redisx_last_error());
+        }
+        redisx_ratelimit_result *res = NULL;
+        st = redisx_limiter_check(&res, l->closed, "k", 1);
+        if (st == REDISX_OK) {
+            if (redisx_ratelimit_result_fail_open(res))
+                atomic_fetch_add(&l->bad, 1);
+            redisx_ratelimit_result_free(res);
+        } else if (!(st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT || st == REDISX_ERR_SERVER)) {
+            atomic_fetch_add(&l->bad, 1);
+        }
+        res = NULL;
+        st = redisx_limiter_check(&res, l->open, "k", 1);
+        if (st != REDISX_OK) {
+            atomic_fetch_add(&l->bad, 1); /* fail open: an unreachable master allows */
+            snprintf(l->bad_detail, sizeof l->bad_detail, "fail-open check: %s: %s", redisx_strerror(st),
+                     redisx_last_error());
+        } else {
+            if (redisx_ratelimit_result_fail_open(res))
+                atomic_fetch_add(&l->fail_open_allowed, 1);
+            redisx_ratelimit_result_free(res);
+        }
+    }
+    return NULL;
+}
+
 Test(sentinel, a_failover_is_followed_and_primitives_keep_working)
 {
     fixture f;
@@ -246,6 +302,17 @@ Test(sentinel, a_failover_is_followed_and_primitives_keep_working)
     for (int i = 0; i < 300 && atomic_load(&n_watching) == 0; i++)
         rt_sleep_ms(100);
     cr_assert_gt(atomic_load(&n_watching), 0, "the +switch-master watcher subscribed");
+
+    load l = {.c = c};
+    cr_assert_eq(redisx_limiter_new(&l.closed, c, "load-closed", REDISX_RATELIMIT_GCRA, 1000000, 1000, 1000000),
+                 REDISX_OK, "%s", redisx_last_error());
+    redisx_limiter_set_fail_policy(l.closed, REDISX_FAIL_CLOSED);
+    cr_assert_eq(redisx_limiter_new(&l.open, c, "load-open", REDISX_RATELIMIT_GCRA, 1000000, 1000, 1000000),
+                 REDISX_OK);
+    redisx_limiter_set_fail_policy(l.open, REDISX_FAIL_OPEN);
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++)
+        cr_assert_eq(pthread_create(&threads[i], NULL, load_main, &l), 0);
 
     char surl[64];
     snprintf(surl, sizeof surl, "redis://127.0.0.1:%d", f.sentinel[0]);
@@ -283,6 +350,16 @@ Test(sentinel, a_failover_is_followed_and_primitives_keep_working)
     }
     cr_assert_eq(port, f.replica, "the client follows the failover to the promoted replica (still at %d)", port);
     cr_expect_gt(atomic_load(&n_switch), 0, "the watcher heard +switch-master");
+    int ok_before = atomic_load(&l.ok);
+    for (int i = 0; i < 300 && atomic_load(&l.ok) < ok_before + 20; i++)
+        rt_sleep_ms(100); /* the load goes on against the new master */
+    atomic_store(&l.stop, 1);
+    for (int i = 0; i < 4; i++)
+        pthread_join(threads[i], NULL);
+    cr_assert_eq(atomic_load(&l.bad), 0, "fail policies held under load (%s)", l.bad_detail);
+    cr_assert_geq(atomic_load(&l.ok), ok_before + 20, "locks work again after the switch");
+    redisx_limiter_free(l.closed);
+    redisx_limiter_free(l.open);
     const char *role[] = {"ROLE"};
     r = rt_cmd(c, 1, role);
     cr_assert_str_eq(redisx_reply_string(redisx_reply_element(r, 0), NULL), "master");

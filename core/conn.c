@@ -2304,8 +2304,13 @@ void redisx__conn_loop(redisx_client *c)
                     wake = min_u64(wake, cn->next_attempt);
                 continue;
             }
-            if (cn->state == CONN_LOOKUP)
-                continue; /* the sentinel lookup's thread wakes us (eventfd) */
+            if (cn->state == CONN_LOOKUP) {
+                /* A lookup under way wakes us when done (eventfd); none yet:
+                 * sentinel_tick starts one at once. */
+                if (!c->sq)
+                    wake = now;
+                continue;
+            }
             if (cn->state == CONN_RESOLVING) {
                 /* No socket yet: the resolver thread wakes us (eventfd). */
                 wake = min_u64(wake, cn->connect_deadline);

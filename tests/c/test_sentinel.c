@@ -21,20 +21,27 @@ typedef struct fixture {
 
 const int rt_wants_tls_certs = 1; /* for the rediss+sentinel:// test */
 
-/* tls: every server and sentinel TLS-only, with the harness's certificates. */
-static void fixture_start_mode(fixture *f, int tls)
+/* tls: every server and sentinel TLS-only, with the harness's certificates;
+ * password: the sentinels require it. */
+static void fixture_start_with(fixture *f, int tls, const char *password)
 {
     memset(f, 0, sizeof *f);
     snprintf(f->dir, sizeof f->dir, "/tmp/rt-sentinel-XXXXXX");
     cr_assert_not_null(mkdtemp(f->dir));
     char cmd[512];
-    snprintf(cmd, sizeof cmd, "%s%s %s start %s %d", tls ? "REDISX_SENTINEL_TLS=" : "", tls ? rt_tls_dir() : "",
-             REDISX_TEST_SENTINEL_SH, f->dir, (int)getpid());
+    snprintf(cmd, sizeof cmd, "%s%s %s%s %s start %s %d", tls ? "REDISX_SENTINEL_TLS=" : "", tls ? rt_tls_dir() : "",
+             password ? "REDISX_SENTINEL_PASSWORD=" : "", password ? password : "", REDISX_TEST_SENTINEL_SH, f->dir,
+             (int)getpid());
     FILE *p = popen(cmd, "r");
     cr_assert_not_null(p);
     int n = fscanf(p, "%d %d %d %d %d", &f->master, &f->replica, &f->sentinel[0], &f->sentinel[1], &f->sentinel[2]);
     int rc = pclose(p);
     cr_assert(n == 5 && rc == 0, "tests/sentinel/sentinel.sh start failed (%d ports, exit %d)", n, rc);
+}
+
+static void fixture_start_mode(fixture *f, int tls)
+{
+    fixture_start_with(f, tls, NULL);
 }
 
 static void fixture_start(fixture *f)
@@ -179,6 +186,36 @@ Test(sentinel, rediss_sentinel_speaks_tls_to_the_sentinels_and_the_master)
     redisx_reply *r = NULL;
     cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_ERR_CONNECTION);
     cr_assert(strstr(redisx_last_error(), "no sentinel gave the address"), "%s", redisx_last_error());
+    redisx_client_close(c);
+    fixture_stop(&f);
+}
+
+Test(sentinel, sentinels_with_their_own_password_need_sentinel_auth)
+{
+    fixture f;
+    fixture_start_with(&f, 0, "sentinel-pw");
+    char url[256];
+    sentinel_url(&f, "mymaster", url, sizeof url);
+    /* Without it: a clear refusal naming the setter, at once. */
+    redisx_client *c = open_sentinel_client(url, RT_COMMAND_TIMEOUT_MS);
+    const char *ping[] = {"PING"};
+    redisx_reply *r = NULL;
+    cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_ERR_CONNECTION);
+    cr_assert(strstr(redisx_last_error(), "NOAUTH"), "%s", redisx_last_error());
+    cr_assert(strstr(redisx_last_error(), "redisx_options_set_sentinel_auth"), "%s", redisx_last_error());
+    redisx_client_close(c);
+    /* With it (the master has no password: the URL's stays unset). */
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK);
+    cr_assert_eq(redisx_options_set_sentinel_auth(o, NULL, "sentinel-pw"), REDISX_OK);
+    cr_assert_eq(redisx_options_set_command_timeout_ms(o, RT_COMMAND_TIMEOUT_MS), REDISX_OK);
+    char prefix[64];
+    cr_assert_eq(redisx_options_set_prefix(o, rt_unique("sent", prefix, sizeof prefix)), REDISX_OK);
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK);
+    redisx_options_free(o);
+    cr_expect_eq(served_port(c), f.master, "%s", redisx_last_error());
+    primitives_work(c, "auth");
     redisx_client_close(c);
     fixture_stop(&f);
 }

@@ -14,7 +14,9 @@
 # With REDISX_SENTINEL_TLS=CERTS (a folder made by tests/tls/make-certs.sh)
 # every server and sentinel serves TLS only (--port 0, server.crt for
 # 127.0.0.1, no client certificate required) and replicates and monitors
-# over TLS: for rediss+sentinel:// URLs.
+# over TLS: for rediss+sentinel:// URLs. With REDISX_SENTINEL_PASSWORD=PW
+# the sentinels require AUTH PW (requirepass; they use it among themselves
+# too), the master and replica none.
 #
 # The sentinels decide quickly (down-after 2 s, failover timeout 10 s), so
 # `SENTINEL FAILOVER mymaster` to any of them switches within seconds.
@@ -29,6 +31,8 @@ if [ -n "$tls" ]; then
   cli_tls=(--tls --cacert "$tls/ca.crt")
 fi
 cli() { redis-cli "${cli_tls[@]}" "$@"; }
+spw=${REDISX_SENTINEL_PASSWORD:-}
+scli() { if [ -n "$spw" ]; then REDISCLI_AUTH=$spw cli "$@"; else cli "$@"; fi; }
 
 usage() { echo "usage: $0 start DIR [OWNER_PID] | stop DIR" >&2; exit 2; }
 
@@ -71,6 +75,7 @@ tls-auth-clients no
 tls-replication yes"
       printf '%s\nbind 127.0.0.1\ndaemonize yes\npidfile %s\nlogfile %s\ndir %s\n%s\n' \
         "$ports" "$node/redis.pid" "$node/redis.log" "$node" "$SENTINEL_CONF" >"$node/sentinel.conf"
+      [ -z "$spw" ] || printf 'requirepass %s\n' "$spw" >>"$node/sentinel.conf"
       redis-server "$node/sentinel.conf" --sentinel >/dev/null && ok=1
     else
       local listen=(--port "$port")
@@ -82,7 +87,7 @@ tls-replication yes"
     if [ -n "$ok" ]; then
       for _ in $(seq 200); do
         if [ -s "$node/redis.pid" ] &&
-          [ "$(cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
+          [ "$(scli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
             sed -n 's/^process_id://p')" = "$(cat "$node/redis.pid")" ]; then
           echo "$port"
           return 0
@@ -98,12 +103,12 @@ tls-replication yes"
 
 sentinel_ready() { # port master_port
   local addr n
-  addr=$(cli -h 127.0.0.1 -p "$1" sentinel get-master-addr-by-name mymaster 2>/dev/null | tr -d '\r' |
+  addr=$(scli -h 127.0.0.1 -p "$1" sentinel get-master-addr-by-name mymaster 2>/dev/null | tr -d '\r' |
     tr '\n' ' ')
   [ "$addr" = "127.0.0.1 $2 " ] || return 1
-  n=$(cli -h 127.0.0.1 -p "$1" sentinel replicas mymaster 2>/dev/null | grep -c '^name$')
+  n=$(scli -h 127.0.0.1 -p "$1" sentinel replicas mymaster 2>/dev/null | grep -c '^name$')
   [ "$n" -ge 1 ] || return 1
-  n=$(cli -h 127.0.0.1 -p "$1" sentinel sentinels mymaster 2>/dev/null | grep -c '^name$')
+  n=$(scli -h 127.0.0.1 -p "$1" sentinel sentinels mymaster 2>/dev/null | grep -c '^name$')
   [ "$n" -ge 2 ]
 }
 

@@ -322,7 +322,8 @@ static int ask_one(redisx__sentinel_query *q, const struct redisx__seed *s, char
     }
     if (r->type == REDISX_REPLY_ERROR) {
         int auth = strncmp(r->str, "NOAUTH", 6) == 0 || strncmp(r->str, "WRONGPASS", 9) == 0;
-        snprintf(why, wcap, "%.300s%s", r->str, auth ? " (the sentinels' own password: redisx_options_set_sentinel_auth)" : "");
+        snprintf(why, wcap, "%.300s%s", r->str,
+                 auth ? " (the sentinels' own password: redisx_options_set_sentinel_auth)" : "");
         goto out;
     }
     long port = 0;

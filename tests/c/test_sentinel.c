@@ -186,6 +186,7 @@ Test(sentinel, rediss_sentinel_speaks_tls_to_the_sentinels_and_the_master)
     redisx_reply *r = NULL;
     cr_assert_eq(redisx_command(&r, c, 1, ping, NULL), REDISX_ERR_CONNECTION);
     cr_assert(strstr(redisx_last_error(), "no sentinel gave the address"), "%s", redisx_last_error());
+    cr_assert(strstr(redisx_last_error(), "rediss+sentinel://"), "the hint: %s", redisx_last_error());
     redisx_client_close(c);
     fixture_stop(&f);
 }

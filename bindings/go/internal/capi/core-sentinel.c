@@ -228,8 +228,12 @@ static int link_read(sentinel_link *l, size_t want, collected *out)
         short wanted = POLLIN;
         ssize_t n = l->tls ? redisx__tls_recv(l->tls, buf + len, cap - len, &wanted, l->why, l->wcap)
                            : recv(l->fd, buf + len, cap - len, 0);
+        /* Dropped before any byte: the usual TLS mix-ups. */
+        const char *hint = len ? ""
+                           : l->tls ? " (right after the TLS handshake: does it require a client certificate?)"
+                                    : " (a TLS-only port? then use rediss+sentinel://)";
         if (n == 0) {
-            snprintf(l->why, l->wcap, "connection closed before the answer");
+            snprintf(l->why, l->wcap, "connection closed before the answer%s", hint);
             break;
         }
         if (n < 0) {
@@ -241,7 +245,7 @@ static int link_read(sentinel_link *l, size_t want, collected *out)
                 continue;
             }
             if (!l->tls)
-                snprintf(l->why, l->wcap, "recv: %s", strerror(errno));
+                snprintf(l->why, l->wcap, "recv: %s%s", strerror(errno), hint);
             break;
         }
         len += (size_t)n;

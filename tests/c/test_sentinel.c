@@ -330,9 +330,9 @@ Test(sentinel, a_failover_is_followed_and_primitives_keep_working)
     fixture f;
     fixture_start(&f);
     char url[256];
-    /* Short command deadlines: a command sent to the old master while it
-     * is being demoted fails fast, and the loop below goes on. */
-    redisx_client *c = open_sentinel_client(sentinel_url(&f, "mymaster", url, sizeof url), 2000);
+    /* Command deadlines short enough that a command stuck on the old
+     * master fails and the loop below goes on, long enough for valgrind. */
+    redisx_client *c = open_sentinel_client(sentinel_url(&f, "mymaster", url, sizeof url), 10000);
     cr_assert_eq(served_port(c), f.master);
     primitives_work(c, "before");
     /* The watcher subscribes to +switch-master on a sentinel soon after

@@ -78,6 +78,22 @@ struct redisx_client {
     unsigned refresh_round;
     uint64_t refresh_next, refresh_last, refresh_version;
     int sub_node; /* the node the subscriber connection goes to */
+    /* Redis Sentinel (docs/SENTINEL.md): the master's address from the
+     * last lookup that answered (master_ok), when that lookup started
+     * (master_at), the lookup under way (sq, started at sq_started), and
+     * when the last one that failed started (sentinel_failed_at; with
+     * sentinel_down commands fail at once until a lookup answers). A
+     * connection uses an answer only if its lookup started after the
+     * connection went down: every reconnect asks again. */
+    int sentinel;
+    struct redisx__sentinel_query *sq;
+    struct redisx__sentinel_query *watch; /* the +switch-master watcher */
+    int watch_tried;
+    uint64_t sq_started, master_at, sentinel_failed_at;
+    int master_ok, sentinel_down;
+    size_t sentinel_next; /* the sentinel asked first: the last that answered */
+    char master_host[256];
+    int master_port;
     redisx__channel *channels; /* subscriptions wanted */
     redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
     redisx__req *tracked; /* cancellable operations in the loop */

@@ -252,6 +252,43 @@ func WithClusterSeeds(seeds ...string) Option {
 	}
 }
 
+// WithSentinels makes the client find its master through Redis Sentinel, as
+// a redis+sentinel://s1:26379,s2:26379/master URL says: the core asks these
+// sentinels ("host:port" each, or "h1:p1,h2:p2"; port 26379 when left out)
+// for master's address on every (re)connect and follows a failover
+// (docs/SENTINEL.md). The URL's user, password and database are the
+// master's. Malformed lists give ErrInvalidURL.
+func WithSentinels(master string, sentinels ...string) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			list := strings.Join(sentinels, ",")
+			if err := noNUL(list, "sentinels"); err != nil {
+				return err
+			}
+			if err := noNUL(master, "sentinel master name"); err != nil {
+				return err
+			}
+			return capi.Redisx_options_set_sentinels(o, master, list)
+		})
+	}
+}
+
+// WithSentinelAuth sets the sentinels' own ACL user ("" for none) and
+// password (default: no AUTH to the sentinels).
+func WithSentinelAuth(user, password string) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			if err := noNUL(user, "sentinel user"); err != nil {
+				return err
+			}
+			if err := noNUL(password, "sentinel password"); err != nil {
+				return err
+			}
+			return capi.Redisx_options_set_sentinel_auth(o, user, password)
+		})
+	}
+}
+
 // WithEventKeys puts the key name (the lock name, ...) into events; off by
 // default because names can be personal data.
 func WithEventKeys() Option {
@@ -265,7 +302,9 @@ func WithEventKeys() Option {
 // rediss://... (see WithTLSCAFile and the other WithTLS options),
 // unix:///path.sock[?db=N], or a Redis Cluster's seed nodes as
 // redis+cluster://host1:7000,host2:7001 (rediss+cluster:// over TLS; see
-// WithClusterSeeds).
+// WithClusterSeeds), or a master found through Redis Sentinel as
+// redis+sentinel://s1:26379,s2:26379/mymaster[/db] (rediss+sentinel:// over
+// TLS; see WithSentinels).
 // It connects in the background: an unreachable server is not an error
 // here, but operations fail until it is reachable. Malformed URLs give
 // ErrInvalidURL, bad options ErrInvalidArgument.

@@ -47,6 +47,15 @@ export interface ClientOptions {
    *  map from the first that answers and routes every command to the master
    *  of its keys' slot. The URL's user, password and TLS apply to every node. */
   clusterSeeds?: string | string[];
+  /** Redis Sentinel (docs/SENTINEL.md), as a
+   *  redis+sentinel://s1:26379,s2:26379/mymaster URL says: the master's name
+   *  and the sentinels ("host:port" each, or one "h1:p1,h2:p2" string), both
+   *  or neither. The URL's user, password and database are the master's. */
+  sentinelMaster?: string;
+  sentinels?: string | string[];
+  /** The sentinels' own ACL user and password (default: no AUTH to them). */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
 }
 
 /** TLS settings (the core's redisx_options_set_tls_* setters). Files are

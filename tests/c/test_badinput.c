@@ -97,6 +97,8 @@ static const struct {
     FN(redisx_options_set_tls_client_cert), FN(redisx_options_set_tls_server_name),
     FN(redisx_options_set_tls_verify_hostname), FN(redisx_options_set_tls_insecure_skip_verify),
     FN(redisx_options_set_cluster_seeds),
+    FN(redisx_options_set_sentinels),
+    FN(redisx_options_set_sentinel_auth),
     FN(redisx_client_open), FN(redisx_client_open_url), FN(redisx_client_close), FN(redisx_client_prefix),
     FN(redisx_client_stats), FN(redisx_command), FN(redisx_command_async), FN(redisx_reply_free),
     FN(redisx_reply_type_of), FN(redisx_reply_integer), FN(redisx_reply_string), FN(redisx_reply_elements),
@@ -461,7 +463,34 @@ Test(badinput, every_options_setter_rejects_a_null_handle)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_insecure_skip_verify(NULL, 1),
               "set_tls_insecure_skip_verify");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_cluster_seeds(NULL, "h:1"), "set_cluster_seeds");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinels(NULL, "m", "h:1"), "set_sentinels");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(NULL, NULL, "pw"), "set_sentinel_auth");
     redisx_queue_free(q); /* the refused set_queue took no reference: this frees it */
+}
+
+Test(badinput, sentinel_setters_refuse_bad_arguments)
+{
+    redisx_options *o = NULL;
+    EXPECT_OK(redisx_options_new(&o), "options");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "", "h:1"), "empty master name");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", NULL), "no sentinels");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", ""), "empty sentinel list");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:0"), "port 0");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:1,h:1"), "a sentinel twice");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "a b", "h:1"), "a space in the name");
+    char *longest = filled(5000, 'a');
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", longest), "5000-byte list");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, longest, "h:1"), "5000-byte name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(o, longest, "pw"), "5000-byte user");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(o, "u", longest), "5000-byte password");
+    free(longest);
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(o, "u", NULL), "a user without a password");
+    EXPECT_OK(redisx_options_set_sentinel_auth(o, NULL, NULL), "no sentinel auth");
+    EXPECT_OK(redisx_options_set_url(o, "redis+cluster://a:1,b:2"), "cluster URL");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:1"), "sentinels on a cluster");
+    EXPECT_OK(redisx_options_set_url(o, "unix:///tmp/x.sock"), "unix URL");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:1"), "sentinels on a unix socket");
+    redisx_options_free(o);
 }
 
 /* Malformed URLs, shared by set_url and client_open_url. */

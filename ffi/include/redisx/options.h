@@ -43,6 +43,31 @@ REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char
  *  database other than 0; the options are unchanged then. */
 REDISX_API redisx_status redisx_options_set_cluster_seeds(redisx_options *opts, const char *seeds);
 
+/** Redis Sentinel (since 0.6; docs/SENTINEL.md): the client asks the
+ *  sentinels "host1:26379,host2:26379" (IPv6 hosts in brackets, port 26379
+ *  when left out, at most 16, each named once) in turn for the address of
+ *  master `master_name` (SENTINEL get-master-addr-by-name) before every
+ *  connect, checks that the server it reaches says ROLE master, and asks
+ *  again after every drop, so it follows a failover. The same as a
+ *  redis+sentinel://s1:26379,s2:26379/master_name[/db] URL (or
+ *  rediss+sentinel://, TLS to the sentinels and the master). User,
+ *  password, database and TLS stay as the URL and the other setters say
+ *  (they are the master's; the sentinels' own password is
+ *  redisx_options_set_sentinel_auth). master_name NULL turns sentinel mode
+ *  off. REDISX_ERR_URL naming the bad part (empty master name, empty host,
+ *  bad port, a sentinel named twice, too many) or when cluster seeds or a
+ *  unix socket are set; the options are unchanged then. */
+REDISX_API redisx_status redisx_options_set_sentinels(redisx_options *opts, const char *master_name,
+                                                      const char *sentinels);
+
+/** The sentinels' own ACL user and password (since 0.6): sent as AUTH to
+ *  every sentinel before asking it (sentinels often have a password of
+ *  their own, or none while the master has one). NULL password (or ""):
+ *  no AUTH to the sentinels, the default; NULL or "" user: AUTH with the
+ *  password only. A user without a password is REDISX_ERR_INVALID. */
+REDISX_API redisx_status redisx_options_set_sentinel_auth(redisx_options *opts, const char *user,
+                                                          const char *password);
+
 /** ACL user name and password, overriding the URL's; NULL clears. A user
  *  without a password is REDISX_ERR_INVALID at open. An empty password (with
  *  or without a user) means no AUTH at all, as an empty password in a URL

@@ -58,24 +58,24 @@ typedef _gostring_ swig_type_26;
 typedef _gostring_ swig_type_27;
 typedef _gostring_ swig_type_28;
 typedef _gostring_ swig_type_29;
-typedef long long swig_type_30;
+typedef _gostring_ swig_type_30;
 typedef _gostring_ swig_type_31;
-typedef long long swig_type_32;
+typedef _gostring_ swig_type_32;
 typedef _gostring_ swig_type_33;
 typedef _gostring_ swig_type_34;
 typedef _gostring_ swig_type_35;
-typedef _gostring_ swig_type_36;
-typedef long long swig_type_37;
+typedef long long swig_type_36;
+typedef _gostring_ swig_type_37;
 typedef long long swig_type_38;
 typedef _gostring_ swig_type_39;
-typedef long long swig_type_40;
-typedef long long swig_type_41;
+typedef _gostring_ swig_type_40;
+typedef _gostring_ swig_type_41;
 typedef _gostring_ swig_type_42;
-typedef _gostring_ swig_type_43;
-typedef _gostring_ swig_type_44;
+typedef long long swig_type_43;
+typedef long long swig_type_44;
 typedef _gostring_ swig_type_45;
-typedef _gostring_ swig_type_46;
-typedef _gostring_ swig_type_47;
+typedef long long swig_type_46;
+typedef long long swig_type_47;
 typedef _gostring_ swig_type_48;
 typedef _gostring_ swig_type_49;
 typedef _gostring_ swig_type_50;
@@ -88,135 +88,141 @@ typedef _gostring_ swig_type_56;
 typedef _gostring_ swig_type_57;
 typedef _gostring_ swig_type_58;
 typedef _gostring_ swig_type_59;
-typedef long long swig_type_60;
+typedef _gostring_ swig_type_60;
 typedef _gostring_ swig_type_61;
 typedef _gostring_ swig_type_62;
 typedef _gostring_ swig_type_63;
 typedef _gostring_ swig_type_64;
 typedef _gostring_ swig_type_65;
-typedef _gostring_ swig_type_66;
+typedef long long swig_type_66;
 typedef _gostring_ swig_type_67;
-typedef _goslice_ swig_type_68;
+typedef _gostring_ swig_type_68;
 typedef _gostring_ swig_type_69;
-typedef _goslice_ swig_type_70;
-typedef long long swig_type_71;
-typedef _goslice_ swig_type_72;
-typedef long long swig_type_73;
-typedef long long swig_type_74;
+typedef _gostring_ swig_type_70;
+typedef _gostring_ swig_type_71;
+typedef _gostring_ swig_type_72;
+typedef _gostring_ swig_type_73;
+typedef _goslice_ swig_type_74;
 typedef _gostring_ swig_type_75;
-typedef _gostring_ swig_type_76;
+typedef _goslice_ swig_type_76;
 typedef long long swig_type_77;
-typedef long long swig_type_78;
-typedef _gostring_ swig_type_79;
-typedef _gostring_ swig_type_80;
-typedef long long swig_type_81;
+typedef _goslice_ swig_type_78;
+typedef long long swig_type_79;
+typedef long long swig_type_80;
+typedef _gostring_ swig_type_81;
 typedef _gostring_ swig_type_82;
-typedef _gostring_ swig_type_83;
+typedef long long swig_type_83;
 typedef long long swig_type_84;
-typedef long long swig_type_85;
+typedef _gostring_ swig_type_85;
 typedef _gostring_ swig_type_86;
-typedef _gostring_ swig_type_87;
+typedef long long swig_type_87;
 typedef _gostring_ swig_type_88;
-typedef long long swig_type_89;
-typedef _gostring_ swig_type_90;
+typedef _gostring_ swig_type_89;
+typedef long long swig_type_90;
 typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
 typedef _gostring_ swig_type_93;
 typedef _gostring_ swig_type_94;
 typedef long long swig_type_95;
-typedef long long swig_type_96;
-typedef _gostring_ swig_type_97;
+typedef _gostring_ swig_type_96;
+typedef long long swig_type_97;
 typedef _gostring_ swig_type_98;
 typedef _gostring_ swig_type_99;
 typedef _gostring_ swig_type_100;
 typedef long long swig_type_101;
 typedef long long swig_type_102;
-typedef long long swig_type_103;
+typedef _gostring_ swig_type_103;
 typedef _gostring_ swig_type_104;
 typedef _gostring_ swig_type_105;
-typedef long long swig_type_106;
+typedef _gostring_ swig_type_106;
 typedef long long swig_type_107;
 typedef long long swig_type_108;
-typedef _gostring_ swig_type_109;
-typedef long long swig_type_110;
+typedef long long swig_type_109;
+typedef _gostring_ swig_type_110;
 typedef _gostring_ swig_type_111;
-typedef _gostring_ swig_type_112;
+typedef long long swig_type_112;
 typedef long long swig_type_113;
-typedef _gostring_ swig_type_114;
+typedef long long swig_type_114;
 typedef _gostring_ swig_type_115;
 typedef long long swig_type_116;
 typedef _gostring_ swig_type_117;
 typedef _gostring_ swig_type_118;
-typedef _gostring_ swig_type_119;
+typedef long long swig_type_119;
 typedef _gostring_ swig_type_120;
 typedef _gostring_ swig_type_121;
-typedef _gostring_ swig_type_122;
+typedef long long swig_type_122;
 typedef _gostring_ swig_type_123;
 typedef _gostring_ swig_type_124;
-typedef long long swig_type_125;
-typedef long long swig_type_126;
-typedef long long swig_type_127;
-typedef long long swig_type_128;
+typedef _gostring_ swig_type_125;
+typedef _gostring_ swig_type_126;
+typedef _gostring_ swig_type_127;
+typedef _gostring_ swig_type_128;
 typedef _gostring_ swig_type_129;
 typedef _gostring_ swig_type_130;
-typedef _goslice_ swig_type_131;
+typedef long long swig_type_131;
 typedef long long swig_type_132;
 typedef long long swig_type_133;
-typedef _gostring_ swig_type_134;
+typedef long long swig_type_134;
 typedef _gostring_ swig_type_135;
-typedef _goslice_ swig_type_136;
-typedef long long swig_type_137;
+typedef _gostring_ swig_type_136;
+typedef _goslice_ swig_type_137;
 typedef long long swig_type_138;
-typedef _gostring_ swig_type_139;
-typedef _goslice_ swig_type_140;
-typedef _goslice_ swig_type_141;
-typedef long long swig_type_142;
-typedef _gostring_ swig_type_143;
-typedef _goslice_ swig_type_144;
-typedef _goslice_ swig_type_145;
-typedef long long swig_type_146;
-typedef _gostring_ swig_type_147;
-typedef _gostring_ swig_type_148;
+typedef long long swig_type_139;
+typedef _gostring_ swig_type_140;
+typedef _gostring_ swig_type_141;
+typedef _goslice_ swig_type_142;
+typedef long long swig_type_143;
+typedef long long swig_type_144;
+typedef _gostring_ swig_type_145;
+typedef _goslice_ swig_type_146;
+typedef _goslice_ swig_type_147;
+typedef long long swig_type_148;
 typedef _gostring_ swig_type_149;
 typedef _goslice_ swig_type_150;
 typedef _goslice_ swig_type_151;
 typedef long long swig_type_152;
 typedef _gostring_ swig_type_153;
-typedef _goslice_ swig_type_154;
+typedef _gostring_ swig_type_154;
 typedef _gostring_ swig_type_155;
 typedef _goslice_ swig_type_156;
 typedef _goslice_ swig_type_157;
-typedef _gostring_ swig_type_158;
-typedef _goslice_ swig_type_159;
-typedef _gostring_ swig_type_160;
-typedef _goslice_ swig_type_161;
-typedef _gostring_ swig_type_162;
+typedef long long swig_type_158;
+typedef _gostring_ swig_type_159;
+typedef _goslice_ swig_type_160;
+typedef _gostring_ swig_type_161;
+typedef _goslice_ swig_type_162;
 typedef _goslice_ swig_type_163;
-typedef _goslice_ swig_type_164;
-typedef _gostring_ swig_type_165;
+typedef _gostring_ swig_type_164;
+typedef _goslice_ swig_type_165;
 typedef _gostring_ swig_type_166;
-typedef _gostring_ swig_type_167;
-typedef long long swig_type_168;
+typedef _goslice_ swig_type_167;
+typedef _gostring_ swig_type_168;
 typedef _goslice_ swig_type_169;
 typedef _goslice_ swig_type_170;
 typedef _gostring_ swig_type_171;
-typedef long long swig_type_172;
-typedef long long swig_type_173;
+typedef _gostring_ swig_type_172;
+typedef _gostring_ swig_type_173;
 typedef long long swig_type_174;
-typedef long long swig_type_175;
-typedef long long swig_type_176;
+typedef _goslice_ swig_type_175;
+typedef _goslice_ swig_type_176;
 typedef _gostring_ swig_type_177;
 typedef long long swig_type_178;
-typedef _gostring_ swig_type_179;
+typedef long long swig_type_179;
 typedef long long swig_type_180;
-typedef _goslice_ swig_type_181;
-typedef _gostring_ swig_type_182;
+typedef long long swig_type_181;
+typedef long long swig_type_182;
 typedef _gostring_ swig_type_183;
-typedef _gostring_ swig_type_184;
+typedef long long swig_type_184;
 typedef _gostring_ swig_type_185;
-typedef _gostring_ swig_type_186;
-typedef long long swig_type_187;
-typedef long long swig_type_188;
+typedef long long swig_type_186;
+typedef _goslice_ swig_type_187;
+typedef _gostring_ swig_type_188;
+typedef _gostring_ swig_type_189;
+typedef _gostring_ swig_type_190;
+typedef _gostring_ swig_type_191;
+typedef _gostring_ swig_type_192;
+typedef long long swig_type_193;
+typedef long long swig_type_194;
 extern void _wrap_Swig_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_0ed50d9bf5d22a15(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_0ed50d9bf5d22a15(void);
@@ -297,40 +303,42 @@ extern swig_type_21 _wrap_redisx_options_new_capi_0ed50d9bf5d22a15(void);
 extern void _wrap_redisx_options_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_type_22 _wrap_redisx_options_set_url_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_23 arg2);
 extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_25 arg2);
-extern swig_type_26 _wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
-extern swig_type_29 _wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_30 arg2);
-extern swig_type_31 _wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_32 arg2);
-extern swig_type_33 _wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_34 arg2);
-extern swig_type_35 _wrap_redisx_options_set_connections_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_36 _wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_37 arg2, swig_type_38 arg3);
-extern swig_type_39 _wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_type_40 arg3, swig_type_41 arg4);
-extern swig_type_42 _wrap_redisx_options_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_43 _wrap_redisx_options_set_event_keys_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_44 _wrap_redisx_options_set_log_cb_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_45 _wrap_redisx_options_set_queue_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_46 _wrap_redisx_options_set_tls_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_47 _wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_48 arg2);
-extern swig_type_49 _wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_50 arg2);
-extern swig_type_51 _wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_52 arg2, swig_type_53 arg3);
-extern swig_type_54 _wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_55 arg2);
-extern swig_type_56 _wrap_redisx_options_set_tls_verify_hostname_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_57 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
+extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern swig_type_32 _wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_redisx_options_set_connections_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
+extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
+extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_51 _wrap_redisx_options_set_queue_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_52 _wrap_redisx_options_set_tls_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
+extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_0ed50d9bf5d22a15(void);
-extern swig_type_58 _wrap_redisx_queue_new_capi_0ed50d9bf5d22a15(void);
+extern swig_type_64 _wrap_redisx_queue_new_capi_0ed50d9bf5d22a15(void);
 extern void _wrap_redisx_queue_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_queue_fd_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_59 _wrap_redisx_queue_pop_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_65 _wrap_redisx_queue_pop_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_queue_shutdown_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_60 _wrap_redisx_queue_size_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_66 _wrap_redisx_queue_size_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern void _wrap_redisx_item_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_kind_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_user_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_61 _wrap_redisx_item_message_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_67 _wrap_redisx_item_message_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_log_level_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_state_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_connection_capi_0ed50d9bf5d22a15(uintptr_t arg1);
@@ -342,120 +350,120 @@ extern uintptr_t _wrap_redisx_item_take_reply_capi_0ed50d9bf5d22a15(uintptr_t ar
 extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_idem_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_62 _wrap_redisx_client_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_63 _wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(swig_type_64 arg1);
+extern swig_type_68 _wrap_redisx_client_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_69 _wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(swig_type_70 arg1);
 extern void _wrap_redisx_client_close_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern void _wrap_redisx_client_shutdown_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_cancel_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_66 _wrap_redisx_client_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_cancel_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_72 _wrap_redisx_client_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_0ed50d9bf5d22a15(void);
-extern swig_type_67 _wrap_redisx_command_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_68 arg2);
-extern swig_type_69 _wrap_redisx_command_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_70 arg2, uintptr_t arg3);
+extern swig_type_73 _wrap_redisx_command_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_74 arg2);
+extern swig_type_75 _wrap_redisx_command_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
 extern void _wrap_redisx_reply_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_reply_type_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_71 _wrap_redisx_reply_integer_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_72 _wrap_redisx_reply_string_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_73 _wrap_redisx_reply_elements_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_74 arg2);
-extern swig_type_75 _wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_76 arg2, swig_type_77 arg3, swig_type_78 arg4);
-extern swig_type_79 _wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_80 arg2, swig_type_81 arg3);
-extern swig_type_82 _wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_83 arg2, swig_type_84 arg3, swig_type_85 arg4, uintptr_t arg5);
-extern swig_type_86 _wrap_redisx_lock_release_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_87 _wrap_redisx_lock_release_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_88 _wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_89 arg2);
-extern swig_type_90 _wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_91 arg2, uintptr_t arg3);
-extern swig_type_92 _wrap_redisx_lock_start_renewal_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_77 _wrap_redisx_reply_integer_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_78 _wrap_redisx_reply_string_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_79 _wrap_redisx_reply_elements_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
+extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
+extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
+extern swig_type_92 _wrap_redisx_lock_release_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_release_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_94 _wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_95 arg2);
+extern swig_type_96 _wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
+extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_lock_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_name_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_94 _wrap_redisx_lock_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_95 _wrap_redisx_lock_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_96 _wrap_redisx_lock_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_99 _wrap_redisx_lock_name_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_100 _wrap_redisx_lock_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_lost_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_97 _wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_98 arg2);
-extern swig_type_99 _wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_100 arg2, uintptr_t arg3);
+extern swig_type_103 _wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_104 arg2);
+extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
 extern void _wrap_redisx_lock_info_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_info_locked_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_101 _wrap_redisx_lock_info_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_lock_info_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_lock_info_last_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_0ed50d9bf5d22a15(void);
-extern swig_type_104 _wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_105 arg2, swig_intgo arg3, swig_type_106 arg4, swig_type_107 arg5, swig_type_108 arg6);
+extern swig_type_110 _wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
 extern void _wrap_redisx_limiter_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_109 _wrap_redisx_limiter_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_110 _wrap_redisx_limiter_capacity_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_111 _wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_112 arg2, swig_type_113 arg3);
-extern swig_type_114 _wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_115 arg2, swig_type_116 arg3, uintptr_t arg4);
-extern swig_type_117 _wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_118 arg2);
-extern swig_type_119 _wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_120 arg2, uintptr_t arg3);
-extern swig_type_121 _wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_122 arg2);
-extern swig_type_123 _wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_124 arg2, uintptr_t arg3);
+extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_116 _wrap_redisx_limiter_capacity_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
+extern swig_type_120 _wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
+extern swig_type_123 _wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_124 arg2);
+extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
+extern swig_type_127 _wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_128 arg2);
+extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
 extern void _wrap_redisx_ratelimit_result_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_125 _wrap_redisx_ratelimit_result_limit_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_126 _wrap_redisx_ratelimit_result_remaining_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_127 _wrap_redisx_ratelimit_result_reset_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_128 _wrap_redisx_ratelimit_result_retry_after_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_0ed50d9bf5d22a15(void);
-extern swig_type_129 _wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_130 arg2, swig_type_131 arg3, swig_type_132 arg4, swig_type_133 arg5);
-extern swig_type_134 _wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_135 arg2, swig_type_136 arg3, swig_type_137 arg4, swig_type_138 arg5, uintptr_t arg6);
-extern swig_type_139 _wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_140 arg2, swig_type_141 arg3, swig_type_142 arg4);
-extern swig_type_143 _wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_144 arg2, swig_type_145 arg3, swig_type_146 arg4, uintptr_t arg5);
-extern swig_type_147 _wrap_redisx_idem_fail_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_148 _wrap_redisx_idem_fail_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_135 _wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
+extern swig_type_140 _wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
+extern swig_type_145 _wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_type_149 _wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
+extern swig_type_153 _wrap_redisx_idem_fail_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_154 _wrap_redisx_idem_fail_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_idem_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_state_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_149 _wrap_redisx_idem_key_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_150 _wrap_redisx_idem_response_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_151 _wrap_redisx_idem_metadata_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_152 _wrap_redisx_idem_remaining_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_155 _wrap_redisx_idem_key_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_156 _wrap_redisx_idem_response_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_157 _wrap_redisx_idem_metadata_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_taken_over_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_153 _wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(swig_type_154 arg1, swig_type_155 arg2, swig_type_156 arg3, swig_type_157 arg4);
-extern swig_type_158 _wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(swig_type_159 arg1, swig_type_160 arg2, swig_type_161 arg3);
-extern swig_type_162 _wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(swig_type_163 arg1, swig_intgo arg2, swig_type_164 arg3);
+extern swig_type_159 _wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
+extern swig_type_164 _wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
+extern swig_type_168 _wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
 extern swig_intgo _wrap_redisx_http_status_is_stored_capi_0ed50d9bf5d22a15(swig_intgo arg1);
-extern swig_type_165 _wrap_redisx_http_key_required_capi_0ed50d9bf5d22a15(void);
-extern swig_type_166 _wrap_redisx_http_key_invalid_capi_0ed50d9bf5d22a15(void);
-extern swig_type_167 _wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_168 arg2, swig_type_169 arg3, swig_type_170 arg4);
-extern swig_type_171 _wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_172 arg2, swig_type_173 arg3, swig_type_174 arg4, swig_type_175 arg5);
+extern swig_type_171 _wrap_redisx_http_key_required_capi_0ed50d9bf5d22a15(void);
+extern swig_type_172 _wrap_redisx_http_key_invalid_capi_0ed50d9bf5d22a15(void);
+extern swig_type_173 _wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
+extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
 extern void _wrap_redisx_http_response_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_http_response_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_176 _wrap_redisx_http_response_header_count_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_177 _wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_178 arg2);
-extern swig_type_179 _wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_180 arg2);
-extern swig_type_181 _wrap_redisx_http_response_body_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_182 _wrap_redisx_http_response_header_count_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_183 _wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_184 arg2);
+extern swig_type_185 _wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_redisx_http_response_body_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_0ed50d9bf5d22a15(void);
-extern swig_type_182 _wrap_redisx_metrics_collect_capi_0ed50d9bf5d22a15(uintptr_t arg1);
+extern swig_type_188 _wrap_redisx_metrics_collect_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern void _wrap_redisx_metrics_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_metrics_families_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_183 _wrap_redisx_metrics_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_184 _wrap_redisx_metrics_help_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_189 _wrap_redisx_metrics_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_190 _wrap_redisx_metrics_help_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_type_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_label_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_185 _wrap_redisx_metrics_label_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_191 _wrap_redisx_metrics_label_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_samples_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_186 _wrap_redisx_metrics_label_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_192 _wrap_redisx_metrics_label_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 extern double _wrap_redisx_metrics_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_187 _wrap_redisx_metrics_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_193 _wrap_redisx_metrics_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern double _wrap_redisx_metrics_bucket_bound_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_188 _wrap_redisx_metrics_cumulative_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 #undef intgo
 */
 import "C"
@@ -1319,13 +1327,55 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	return swig_r_1
 }
 
+func Redisx_options_set_sentinels(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_sentinel_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
 func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1345,7 +1395,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_30(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1359,7 +1409,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_32(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1373,7 +1423,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1405,7 +1455,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_37(_swig_i_1), C.swig_type_38(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1421,7 +1471,7 @@ func Redisx_options_set_circuit_breaker(arg1 Options, arg2 int, arg3 int64, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_40(_swig_i_2), C.swig_type_41(_swig_i_3))
+	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1509,7 +1559,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_48)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1526,7 +1576,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_50)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1544,7 +1594,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_52)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_53)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1564,7 +1614,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_55)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1872,7 +1922,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(*(*C.swig_type_64)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1980,7 +2030,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_68)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2002,7 +2052,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2060,7 +2110,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_74(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2076,7 +2126,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.swig_type_77(_swig_i_2), C.swig_type_78(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2097,7 +2147,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)), C.swig_type_81(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2120,7 +2170,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.swig_type_84(_swig_i_2), C.swig_type_85(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2164,7 +2214,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_89(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2179,7 +2229,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_91(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2267,7 +2317,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_98)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2288,7 +2338,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_100)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2396,7 +2446,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_105)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_106(_swig_i_3), C.swig_type_107(_swig_i_4), C.swig_type_108(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2445,7 +2495,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), C.swig_type_113(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2467,7 +2517,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_115)(unsafe.Pointer(&_swig_i_1)), C.swig_type_116(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2484,7 +2534,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2505,7 +2555,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_120)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2522,7 +2572,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_122)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2540,7 +2590,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2653,7 +2703,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_2)), C.swig_type_132(_swig_i_3), C.swig_type_133(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2680,7 +2730,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_2)), C.swig_type_137(_swig_i_3), C.swig_type_138(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2702,7 +2752,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_2)), C.swig_type_142(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2725,7 +2775,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_2)), C.swig_type_146(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2857,7 +2907,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(*(*C.swig_type_154)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2886,7 +2936,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(*(*C.swig_type_159)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_160)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2912,7 +2962,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(*(*C.swig_type_163)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2971,7 +3021,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_168(_swig_i_1), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2996,7 +3046,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_172(_swig_i_1), C.swig_type_173(_swig_i_2), C.swig_type_174(_swig_i_3), C.swig_type_175(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3035,7 +3085,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_178(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3047,7 +3097,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_180(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)

@@ -246,6 +246,13 @@ typedef struct redisx__endpoint {
         char *host;
         int port;
     } *seeds;
+    /* Redis Sentinel (redis+sentinel://, redisx_options_set_sentinels,
+     * docs/SENTINEL.md): the master's name and the sentinels to ask for its
+     * address; host and port above are the first sentinel's until then. */
+    int sentinel;
+    char *master_name;
+    size_t nsentinels;
+    struct redisx__seed *sentinels;
 } redisx__endpoint;
 
 /* Whether this build speaks TLS (compiled with REDISX_WITH_TLS; tls.c). */
@@ -259,6 +266,11 @@ void redisx__endpoint_clear(redisx__endpoint *ep);
  * with detail naming the bad seed. */
 redisx_status redisx__parse_seeds(redisx__endpoint *ep, const char *list);
 redisx_status redisx__endpoint_copy(redisx__endpoint *dst, const redisx__endpoint *src);
+/* url.c: sentinel mode on for master `name` and the sentinels in `list`
+ * ("h1:26379,h2:26379", port 26379 when left out); name NULL: off.
+ * REDISX_ERR_URL with detail (empty name, bad port, a sentinel named twice,
+ * more than 16, cluster mode or a unix socket already chosen). */
+redisx_status redisx__parse_sentinels(redisx__endpoint *ep, const char *name, const char *list);
 
 struct redisx_options {
     redisx__endpoint ep;
@@ -288,6 +300,9 @@ struct redisx_options {
     char *tls_ca_file, *tls_ca_dir, *tls_cert_file, *tls_key_file, *tls_server_name;
     int tls_verify_hostname; /* default 1 */
     int tls_insecure; /* redisx_options_set_tls_insecure_skip_verify */
+    /* redisx_options_set_sentinel_auth: the sentinels' own ACL user and
+     * password (NULL: no AUTH to the sentinels). */
+    char *sentinel_user, *sentinel_password;
 };
 redisx_status redisx__options_init(redisx_options *o);
 void redisx__options_clear(redisx_options *o);
@@ -365,6 +380,7 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
 #define REDISX__CMD_USER 0
 #define REDISX__CMD_HANDSHAKE 1
 #define REDISX__CMD_ASKING 2 /* its reply is dropped: the command after it answers */
+#define REDISX__CMD_ROLE 3 /* sentinel mode: the handshake's ROLE, which must say master */
 redisx__cmd *redisx__cmd_task(void);
 void redisx__cmd_free(redisx__cmd *cmd);
 

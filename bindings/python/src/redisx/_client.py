@@ -81,14 +81,14 @@ from ._util import path as _path
 
 
 
-def _seed_list(seeds: Any) -> str:
-    """cluster_seeds as the core's "host:port,host:port" text (the core
-    parses and judges it)."""
+def _seed_list(seeds: Any, what: str = "cluster_seeds") -> str:
+    """cluster_seeds (or sentinels) as the core's "host:port,host:port"
+    text (the core parses and judges it)."""
     if isinstance(seeds, str):
         return seeds
     if isinstance(seeds, (list, tuple)) and all(isinstance(s, str) for s in seeds):
         return ",".join(seeds)
-    raise make_error("ERR_INVALID", "cluster_seeds must be a str or a list of \"host:port\" str")
+    raise make_error("ERR_INVALID", f"{what} must be a str or a list of \"host:port\" str")
 
 
 # A file name as the TLS keywords take it.
@@ -416,6 +416,13 @@ class Client:
     (docs/CLUSTER.md). ``cluster_seeds=["host1:7000", "host2:7001"]`` (or
     one "host:port,host:port" str) does the same with any URL, whose user,
     password and TLS then apply to every node.
+    ``redis+sentinel://s1:26379,s2:26379/mymaster[/db]``
+    (``rediss+sentinel://`` over TLS) for Redis Sentinel: the core asks the
+    sentinels for the master on every (re)connect and follows a failover
+    (docs/SENTINEL.md). ``sentinel_master="mymaster"`` with
+    ``sentinels=["s1:26379", "s2:26379"]`` does the same with any URL (its
+    user, password and database are the master's);
+    ``sentinel_username`` / ``sentinel_password`` are the sentinels' own.
     Times are in seconds. ``prefix`` decides
     which keys are shared: services that share locks use the same prefix.
     ``fail_open_locks=True`` grants locks without Redis when it is
@@ -486,6 +493,10 @@ class Client:
         tls_verify_hostname: Optional[bool] = None,
         tls_insecure_skip_verify: bool = False,
         cluster_seeds: Optional[Union[str, Sequence[str]]] = None,
+        sentinel_master: Optional[str] = None,
+        sentinels: Optional[Union[str, Sequence[str]]] = None,
+        sentinel_username: Optional[str] = None,
+        sentinel_password: Optional[str] = None,
     ) -> None:
         self._ctx: Any = None
         self._closed = True
@@ -517,6 +528,12 @@ class Client:
             _c.redisx_options_set_url(opts, url)
             if cluster_seeds is not None:
                 _c.redisx_options_set_cluster_seeds(opts, _seed_list(cluster_seeds))
+            if sentinel_master is not None or sentinels is not None:
+                if sentinel_master is None or sentinels is None:
+                    raise make_error("ERR_INVALID", "sentinel_master and sentinels go together")
+                _c.redisx_options_set_sentinels(opts, sentinel_master, _seed_list(sentinels, "sentinels"))
+            if sentinel_username is not None or sentinel_password is not None:
+                _c.redisx_options_set_sentinel_auth(opts, sentinel_username, sentinel_password)
             if prefix is not None:
                 _c.redisx_options_set_prefix(opts, prefix)
             if command_timeout is not None:

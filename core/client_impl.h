@@ -22,6 +22,7 @@ typedef struct redisx__node {
     char *host;
     int port;
     int first, count; /* its connections: conns[first .. first + count) */
+    int sub; /* its sharded subscriber connection: conns[sub] (SSUBSCRIBE) */
 } redisx__node;
 
 struct redisx__slot_map;
@@ -29,6 +30,11 @@ struct redisx__slot_map;
 typedef struct redisx__channel {
     struct redisx__channel *next;
     int refs;
+    /* Cluster mode: the channel's slot (a wake-up channel is named like
+     * its key, so the key's hash tag decides), and the node whose
+     * subscriber connection an SSUBSCRIBE for it went to (-1: none). */
+    int slot;
+    int node;
     char name[];
 } redisx__channel;
 
@@ -60,7 +66,9 @@ struct redisx_client {
     pthread_mutex_t loop_mu;
     int loop_dirty; /* changed what the sleeping I/O thread waits for */
     uint64_t poll_until; /* when the sleeping I/O thread wakes at the latest */
-    redisx__conn **conns; /* nconns command connections, then the subscriber */
+    redisx__conn **conns; /* nconns connections, then the subscriber; in
+                           * cluster mode each node's pool is followed by
+                           * its sharded subscriber connection */
     int nconns;
     /* Redis Cluster (docs/CLUSTER.md). The map is NULL until the first
      * CLUSTER SLOTS answer; map_node[i] is the node of the map's node i
@@ -76,6 +84,7 @@ struct redisx_client {
     unsigned refresh_round;
     uint64_t refresh_next, refresh_last, refresh_version;
     int sub_node; /* the node the subscriber connection goes to */
+    int ssub_retry; /* a timer to resync the sharded subscriptions is set */
     redisx__channel *channels; /* subscriptions wanted */
     redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
     redisx__req *tracked; /* cancellable operations in the loop */
@@ -90,7 +99,7 @@ struct redisx_client {
     pthread_mutex_t stats_mu;
     redisx_cache *caches; /* under stats_mu: for the snapshot's cache counters */
     redisx__series series[REDISX__OP_COUNT];
-    atomic_llong client_counter[6];
+    atomic_llong client_counter[7];
 };
 
 void redisx__conn_loop(redisx_client *c);

@@ -72,7 +72,7 @@ uint64_t redisx_stats_counter(const redisx_stats *stats, int i, redisx_counter c
 
 uint64_t redisx_stats_client(const redisx_stats *stats, redisx_client_counter counter)
 {
-    if (!stats || (int)counter < 0 || (int)counter >= 6)
+    if (!stats || (int)counter < 0 || (int)counter >= 7)
         return 0;
     return stats->client[counter];
 }

@@ -93,7 +93,11 @@ typedef enum redisx_client_counter {
     REDISX_CLIENT_CONNECT_FAILURES = 2, /* failed attempts */
     REDISX_CLIENT_SCRIPT_RELOADS = 3,   /* NOSCRIPT answered by EVAL of the body */
     REDISX_CLIENT_IN_FLIGHT = 4,        /* operations not yet completed (gauge) */
-    REDISX_CLIENT_CONNECTIONS_UP = 5    /* connections serving now (gauge) */
+    REDISX_CLIENT_CONNECTIONS_UP = 5,   /* connections serving now (gauge) */
+    REDISX_CLIENT_WAKEUPS = 6           /* since 0.6: wake-up messages received
+                                           (a lock release, an idempotency or
+                                           cache completion published on a
+                                           channel an operation waits on) */
 } redisx_client_counter;
 
 /** Takes a snapshot. Free it with redisx_stats_free(). */

@@ -263,6 +263,7 @@ extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5(voi
 extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5(void);
+extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_d64a9da760277ed5(void);
 extern swig_type_10 _wrap_redisx_client_stats_capi_d64a9da760277ed5(uintptr_t arg1);
 extern void _wrap_redisx_stats_free_capi_d64a9da760277ed5(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(uintptr_t arg1);
@@ -1058,6 +1059,14 @@ func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 }
 
 var REDISX_CLIENT_CONNECTIONS_UP Redisx_client_counter = _swig_getREDISX_CLIENT_CONNECTIONS_UP()
+
+func _swig_getREDISX_CLIENT_WAKEUPS() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_WAKEUPS_capi_d64a9da760277ed5())
+	return swig_r
+}
+
+var REDISX_CLIENT_WAKEUPS Redisx_client_counter = _swig_getREDISX_CLIENT_WAKEUPS()
 
 func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string

@@ -1039,6 +1039,18 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5() {
 }
 
 
+intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_d64a9da760277ed5() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_WAKEUPS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_client_stats_capi_d64a9da760277ed5(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;

@@ -483,7 +483,7 @@ static void release_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 static void release_lease(redisx_client *c, const char *key, const char *lease, const char *token)
 {
     const char *argv[] = {key, lease, "abandon", token};
-    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL);
+    redisx__cmd *cmd = redisx__cmd_script(redisx__script_for(c, &redisx__script_cache_release), 2, 2, argv, NULL);
     if (!cmd)
         return; /* the lease passes on its own */
     cmd->fn = release_reply;
@@ -1028,7 +1028,7 @@ static redisx__cmd *fill_cmd(write_op *op, int force)
                           ttl, keep, delta, force ? "1" : "0"};
     const size_t lens[] = {strlen(op->key), strlen(op->lease), force ? 0 : strlen(op->token), op->len, 1,
                            strlen(ttl), strlen(keep), strlen(delta), 1};
-    return redisx__cmd_script(&redisx__script_cache_fill, 2, 7, argv, lens);
+    return redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_fill), 2, 7, argv, lens);
 }
 
 redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,
@@ -1072,7 +1072,7 @@ redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_c
         cmd = redisx__cmd_task();
     } else {
         const char *argv[] = {op->key, op->lease, "abandon", op->token};
-        cmd = redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL);
+        cmd = redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_release), 2, 2, argv, NULL);
     }
     return write_submit(op, cmd);
 }
@@ -1114,7 +1114,7 @@ redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, r
     if (cache->l1)
         redisx__l1_invalidate(cache->l1, key, strlen(key));
     const char *argv[] = {op->key, op->lease, "delete", ""};
-    return write_submit(op, redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL));
+    return write_submit(op, redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_release), 2, 2, argv, NULL));
 }
 
 /* ---- accessors (ffi/cache.c checks for NULL) ----------------------------------------- */

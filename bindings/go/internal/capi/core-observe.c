@@ -238,7 +238,7 @@ redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c)
     memcpy(s->series, c->series, sizeof s->series);
     redisx__cache_stats_sum(c->caches, s->cache);
     pthread_mutex_unlock(&c->stats_mu);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < 7; i++) {
         long long v = atomic_load(&c->client_counter[i]);
         s->client[i] = v < 0 ? 0 : (uint64_t)v;
     }

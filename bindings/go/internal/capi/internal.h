@@ -97,6 +97,18 @@ extern const redisx__script redisx__script_lock_release_unclaimed;
 extern const redisx__script redisx__script_cache_fetch;
 extern const redisx__script redisx__script_cache_fill;
 extern const redisx__script redisx__script_cache_release;
+/* Contract v4 twins that wake waiters with SPUBLISH on the key's shard
+ * channel; cluster clients run them instead (redisx__script_for). */
+extern const redisx__script redisx__script_lock_release_sharded;
+extern const redisx__script redisx__script_lock_release_unclaimed_sharded;
+extern const redisx__script redisx__script_idem_complete_sharded;
+extern const redisx__script redisx__script_idem_fail_sharded;
+extern const redisx__script redisx__script_cache_fill_sharded;
+extern const redisx__script redisx__script_cache_release_sharded;
+/* The script c runs for s: its sharded twin on a cluster client (wake-ups
+ * by SPUBLISH, heard on the slot's node), else s itself (a standalone
+ * server keeps the v3 scripts and PUBLISH). Any thread. */
+const redisx__script *redisx__script_for(const redisx_client *c, const redisx__script *s);
 
 /* orphan.c: releases (lock) or fails (idempotency) what an unanswered call
  * may have taken: runs `script` with KEYS[1] = key, ARGV[1] = arg, retrying
@@ -144,7 +156,7 @@ typedef struct redisx__series {
 
 struct redisx_stats {
     redisx__series series[REDISX__OP_COUNT];
-    uint64_t client[6];
+    uint64_t client[7];
     uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* summed over the client's caches */
 };
 

@@ -210,6 +210,8 @@ static redisx_status cache_ready(redisx_cache *cache)
             };
             st = redisx__l1_new(&cache->l1, &lc);
         }
+        if (st == REDISX_OK && cache->l1 && cache->cfg.tracking)
+            redisx__tracking_enable(cache->client);
         if (st == REDISX_OK)
             atomic_store_explicit(&cache->ready, 1, memory_order_release);
     }
@@ -649,6 +651,7 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     fetch_op *op = cmd->ctx;
     int sent = cmd->sent;
+    uint64_t track_gen = cmd->track_gen;
     redisx__cmd_free(cmd);
     op->in_flight = 0;
     /* Unanswered: the script may have granted us the lease; give it back
@@ -704,7 +707,12 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     case 1:
         count(cache, REDISX_CACHE_L2_HITS);
         e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
-        l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh);
+        if (!cache->cfg.tracking)
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh);
+        else if (op->l1_token && redisx__tracking_current(op->c, track_gen))
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh); /* an overtaking invalidation dropped the placeholder */
+        else if (op->l1_token && cache->l1)
+            redisx__l1_cancel(cache->l1, e->name, strlen(e->name), op->l1_token); /* read untracked: not kept */
         op->l1_token = 0;
         if (code == 1) {
             count(cache, REDISX_CACHE_EARLY_REFRESHES);
@@ -902,6 +910,13 @@ static void local_done(write_op *op)
 
 static void write_stored(write_op *op)
 {
+    if (op->cache->cfg.tracking) {
+        /* A write is not a tracked read: an L1 copy of it would get no
+         * invalidation. The next read (tracked) caches it. */
+        if (op->cache->l1)
+            redisx__l1_invalidate(op->cache->l1, op->name, strlen(op->name));
+        return;
+    }
     if (op->req.op == REDISX__OP_CACHE_FILL || op->req.op == REDISX__OP_CACHE_SET)
         l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms);
 }
@@ -1157,4 +1172,71 @@ redisx_cache_layer redisx__cache_entry_layer(const redisx_cache_entry *e)
 int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e)
 {
     return e->ttl_ms;
+}
+
+/* ---- client tracking: invalidations from Redis (conn.c calls these) --------------- */
+
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* The caller's key of a Redis key of this cache ("{prefix}:cache:<name>:{<tag>}",
+ * not a lease or another kind), into out (NUL-terminated); 0 if it is not one. */
+static int key_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap)
+{
+    const char *prefix = redisx__client_options(cache->client)->prefix;
+    size_t lp = strlen(prefix), lk = strlen(cache->kind);
+    size_t head = lp + 1 + lk + 2;
+    if (len < head + 2 || key[len - 1] != '}' || memcmp(key, prefix, lp) != 0 || key[lp] != ':' ||
+        memcmp(key + lp + 1, cache->kind, lk) != 0 || key[lp + 1 + lk] != ':' || key[lp + lk + 2] != '{')
+        return 0;
+    const char *tag = key + head;
+    size_t tl = len - head - 1;
+    if (tag[0] != '~') {
+        if (tl >= cap || memchr(tag, '}', tl))
+            return 0;
+        memcpy(out, tag, tl);
+        out[tl] = '\0';
+        return 1;
+    }
+    if ((tl - 1) % 2 != 0 || (tl - 1) / 2 >= cap)
+        return 0;
+    size_t n = (tl - 1) / 2;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(tag[1 + 2 * i]), lo = hexval(tag[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n] = '\0';
+    return 1;
+}
+
+void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len)
+{
+    char name[REDISX_CACHE_KEY_MAX + 1];
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
+            continue;
+        if (!key_name_of(cache, key, len, name, sizeof name))
+            continue;
+        count(cache, REDISX_CACHE_INVALIDATIONS);
+        redisx__l1_invalidate(cache->l1, name, strlen(name));
+    }
+    redisx__client_caches_unlock(c);
+}
+
+void redisx__cache_tracking_flush(redisx_client *c, int null_message)
+{
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
+            continue;
+        if (null_message)
+            count(cache, REDISX_CACHE_INVALIDATIONS);
+        redisx__l1_flush(cache->l1);
+    }
+    redisx__client_caches_unlock(c);
 }

@@ -85,6 +85,15 @@ struct redisx_client {
     uint64_t refresh_next, refresh_last, refresh_version;
     int sub_node; /* the node the subscriber connection goes to */
     int ssub_retry; /* a timer to resync the sharded subscriptions is set */
+    /* Client tracking (standalone): wanted by a cache; the subscriber
+     * connection's CLIENT ID (0: unknown) and whether its SUBSCRIBE to
+     * __redis__:invalidate is confirmed; a generation bumped whenever an
+     * invalidation may have been lost (starts at 1; a data connection is
+     * tracked when it sent CLIENT TRACKING under the current one); refused
+     * when a server said no to CLIENT TRACKING. */
+    int track_want, track_subscribed, track_refused;
+    long long track_id;
+    uint64_t track_gen;
     redisx__channel *channels; /* subscriptions wanted */
     redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
     redisx__req *tracked; /* cancellable operations in the loop */

@@ -338,6 +338,10 @@ struct redisx__cmd {
     void *ctx;
     redisx__req *req; /* round trips are counted here when set */
     redisx_client *client;
+    /* The tracking generation of the connection it went out on (0: not
+     * tracked): a reply may go into a tracking cache's L1 only while that
+     * is still the client's (redisx__tracking_current). */
+    uint64_t track_gen;
 };
 
 /* Builds a command from binary-safe arguments. NULL on out-of-memory. */
@@ -348,6 +352,8 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
 #define REDISX__CMD_USER 0
 #define REDISX__CMD_HANDSHAKE 1
 #define REDISX__CMD_ASKING 2 /* its reply is dropped: the command after it answers */
+#define REDISX__CMD_CLIENT_ID 3 /* the subscriber's handshake: its id for REDIRECT */
+#define REDISX__CMD_TRACKING 4  /* CLIENT TRACKING on REDIRECT <id> of a data connection */
 redisx__cmd *redisx__cmd_task(void);
 void redisx__cmd_free(redisx__cmd *cmd);
 
@@ -382,6 +388,19 @@ void redisx__chan_wait(redisx_client *c, redisx__chan_waiter *w);
 void redisx__chan_unwait(redisx_client *c, redisx__chan_waiter *w);
 /* conn.c: a message arrived; wakes every waiter of the channel. */
 void redisx__on_message(redisx_client *c, const char *channel, size_t len);
+/* Client-side caching (conn.c, docs/CACHE.md "Tracking"). enable: a
+ * cache wants server-assisted invalidation (any thread; standalone clients
+ * only, a no-op on a cluster client for now). current: whether a reply of
+ * cmd (its track_gen) was read on a connection tracked without a gap since
+ * (I/O thread). active: tracking is on and unbroken right now (I/O
+ * thread). */
+void redisx__tracking_enable(redisx_client *c);
+bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen);
+/* cache.c, called by conn.c on the I/O thread: an invalidated Redis key,
+ * and a flush of every tracking cache's L1 (a null invalidation: FLUSHALL
+ * or FLUSHDB; or tracking lost: a connection dropped). */
+void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len);
+void redisx__cache_tracking_flush(redisx_client *c, int null_message);
 /* Redis could not be reached or answered too late: what fail policies act on. */
 bool redisx__connection_failure(redisx_status st);
 /* Turns a reply that is not the script's expected shape into a status. */
@@ -512,6 +531,7 @@ typedef struct redisx__cache_cfg {
     int64_t negative_ttl_ms, lease_ms, stale_ms;
     double beta;
     redisx_fail_policy policy;
+    int tracking; /* L1 kept coherent by client tracking (redisx_cache_set_tracking) */
 } redisx__cache_cfg;
 redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char *name);
 void redisx__cache_free(redisx_cache *cache);

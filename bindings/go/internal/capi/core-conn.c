@@ -92,6 +92,7 @@ struct redisx__conn {
      * and not yet answered, oldest first (each names one channel and gets
      * one answer: a confirmation or an error, in order). */
     struct ssub_sent *ss_head, *ss_tail;
+    uint64_t track_gen; /* a data connection: CLIENT TRACKING sent under it (0: not) */
     /* Where it connects: the client's address, or a cluster node's (its
      * strings live as long as the client). */
     int node; /* index in c->nodes, -1: standalone */
@@ -425,6 +426,7 @@ static uint64_t cmd_timeout_ns(const redisx_client *c)
 /* Puts a command on a connection: write buffer + FIFO of pending replies. */
 static void conn_push(redisx__conn *cn, redisx__cmd *cmd)
 {
+    cmd->track_gen = cn->track_gen;
     if (wbuf_append(cn, cmd->buf, cmd->len) != 0) {
         if (cmd->internal == REDISX__CMD_USER)
             complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory for the write buffer");
@@ -611,6 +613,9 @@ static void request_refresh(redisx_client *c)
 }
 
 static void ssub_sync_all(redisx_client *c);
+static void track_lost(redisx_client *c, const char *why);
+static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx_reply *r);
+static void track_sync(redisx_client *c);
 static void ssub_sent_clear(redisx__conn *cn);
 static void ssub_conn_down(redisx_client *c, redisx__conn *cn, int was_ready, const char *detail);
 static int ssub_send(redisx_client *c, redisx__conn *cn, int unsub, const char *name);
@@ -1041,6 +1046,15 @@ static void resolve_release(redisx__conn *cn);
 static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, const char *detail)
 {
     int was_ready = cn->state == CONN_READY;
+    if (!c->cluster && cn->is_sub) {
+        c->track_id = 0;
+        if (c->track_subscribed)
+            track_lost(c, "the invalidation connection dropped");
+        c->track_subscribed = 0;
+    } else if (cn->track_gen) {
+        cn->track_gen = 0;
+        track_lost(c, "a tracked connection dropped");
+    }
     conn_close_fd(cn);
     cn->state = CONN_DOWN;
     cn->polled = 0;
@@ -1172,6 +1186,18 @@ static void conn_session(redisx_client *c, redisx__conn *cn)
         snprintf(db, sizeof db, "%d", c->ep.db);
         const char *a[] = {"SELECT", db};
         rc |= push_handshake(cn, 2, a);
+    }
+    if (cn->is_sub && !c->cluster && c->track_want) {
+        /* Its id, for data connections' CLIENT TRACKING ... REDIRECT. */
+        const char *a[] = {"CLIENT", "ID"};
+        redisx__cmd *cmd = redisx__cmd_argv(2, a, NULL);
+        if (cmd) {
+            cmd->internal = REDISX__CMD_CLIENT_ID;
+            conn_push(cn, cmd);
+            cn->handshake_left++;
+        } else {
+            rc = -1;
+        }
     }
     if (cn->tls && cn->handshake_left == 0) {
         /* With TLS 1.3 the client's handshake ends before the server has
@@ -1667,14 +1693,39 @@ static void send_eval(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
     conn_push(cn, cmd);
 }
 
+#define TRACK_CHANNEL "__redis__:invalidate"
+
+/* ["message", "__redis__:invalidate", keys]: an array of keys, or a null
+ * (FLUSHALL, FLUSHDB: everything). */
+static void on_invalidation(redisx_client *c, const redisx_reply *keys)
+{
+    if (keys->type == REDISX_REPLY_ARRAY) {
+        for (size_t i = 0; i < keys->elements; i++)
+            if (keys->element[i]->type == REDISX_REPLY_STRING)
+                redisx__cache_invalidate_key(c, keys->element[i]->str, keys->element[i]->len);
+    } else {
+        redisx__cache_tracking_flush(c, 1);
+    }
+}
+
 /* A push on the subscriber connection: ["message", channel, payload] or the
  * confirmations of (UN)SUBSCRIBE, which need no answer. */
 static void on_push(redisx_client *c, redisx_reply *r)
 {
     if (r->type == REDISX_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDISX_REPLY_STRING &&
-        r->element[1]->type == REDISX_REPLY_STRING && r->element[0]->len == 7 &&
-        memcmp(r->element[0]->str, "message", 7) == 0)
-        redisx__on_message(c, r->element[1]->str, r->element[1]->len);
+        r->element[1]->type == REDISX_REPLY_STRING) {
+        const redisx_reply *k = r->element[0], *ch = r->element[1];
+        int inval = ch->len == sizeof TRACK_CHANNEL - 1 && memcmp(ch->str, TRACK_CHANNEL, ch->len) == 0;
+        if (k->len == 7 && memcmp(k->str, "message", 7) == 0) {
+            if (inval)
+                on_invalidation(c, r->element[2]);
+            else
+                redisx__on_message(c, ch->str, ch->len);
+        } else if (inval && k->len == 9 && memcmp(k->str, "subscribe", 9) == 0 && c->track_want) {
+            c->track_subscribed = 1; /* data connections may track now (track_sync) */
+            c->loop_dirty = 1;
+        }
+    }
     redisx__reply_free(r);
 }
 
@@ -1695,6 +1746,21 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
         return -1;
     }
     cn->npend--;
+    if (cmd->internal == REDISX__CMD_CLIENT_ID || cmd->internal == REDISX__CMD_TRACKING) {
+        int tracking = cmd->internal == REDISX__CMD_TRACKING;
+        uint64_t gen = cmd->track_gen;
+        redisx__cmd_free(cmd);
+        if (tracking) {
+            track_reply(c, cn, gen, r);
+            return 0;
+        }
+        /* CLIENT ID: an old server (or a proxy) may refuse it: no tracking then. */
+        c->track_id = r->type == REDISX_REPLY_INTEGER ? r->integer : 0;
+        redisx__reply_free(r);
+        if (--cn->handshake_left == 0)
+            conn_ready(c, cn);
+        return 0;
+    }
     if (cmd->internal == REDISX__CMD_HANDSHAKE) {
         char detail[REDISX__DETAIL] = "";
         if (r->type == REDISX_REPLY_ERROR)
@@ -2039,6 +2105,7 @@ void redisx__conn_loop(redisx_client *c)
         if (c->cluster && c->refresh_wanted && !c->refresh_inflight && !c->closing_seen && now >= c->refresh_next)
             refresh_start(c);
         drain_waiting(c);
+        track_sync(c);
         run_timers(c, now);
         expire_waiting(c, now);
 
@@ -2296,6 +2363,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         loop_leave(c, prev);
         return 0;
     }
+    cmd->track_gen = cn->track_gen;
     if (cmd->req) {
         redisx__req_track(cmd->req);
         cmd->req->round_trips++;
@@ -2465,6 +2533,104 @@ static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *l
     if (out)
         redisFreeCommand(out);
     free(argv);
+}
+
+/* ---- client tracking (standalone) ------------------------------------------
+ *
+ * For caches that ask for it (redisx_cache_set_tracking): the subscriber
+ * connection learns its CLIENT ID in its handshake and subscribes to
+ * __redis__:invalidate; once that is confirmed every data connection sends
+ * CLIENT TRACKING on REDIRECT <id> (RESP2: invalidations arrive as pub/sub
+ * messages there), and commands sent after it are stamped with the
+ * client's tracking generation. Whatever may lose an invalidation (the
+ * subscriber or a tracked data connection dropping) bumps the generation
+ * and flushes the tracking caches' L1 at once; replies stamped with an
+ * older generation never go into an L1, so nothing is cached again before
+ * tracking is back on the connection it was read on. */
+
+static void track_lost(redisx_client *c, const char *why)
+{
+    if (!c->track_want)
+        return;
+    c->track_gen++;
+    c->loop_dirty = 1;
+    redisx__log(c, REDISX_LOG_DEBUG, "cache tracking interrupted (%s): L1 of tracking caches flushed", why);
+    redisx__cache_tracking_flush(c, 0);
+}
+
+static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx_reply *r)
+{
+    if (r->type == REDISX_REPLY_ERROR) {
+        if (!c->track_refused)
+            redisx__log(c, REDISX_LOG_WARN,
+                        "CLIENT TRACKING refused by %s: %.*s (tracking caches keep L1 copies for their L1 TTL only)",
+                        cn->endpoint, (int)(r->len > 200 ? 200 : r->len), r->str);
+        c->track_refused = 1;
+        cn->track_gen = 0;
+        track_lost(c, "CLIENT TRACKING refused");
+    } else if (gen == c->track_gen) {
+        redisx__log(c, REDISX_LOG_DEBUG, "connection %d tracked (REDIRECT %lld)", cn->idx, c->track_id);
+    }
+    redisx__reply_free(r);
+}
+
+/* Puts CLIENT TRACKING on every ready data connection not tracked under
+ * the current generation. Loop, every round: cheap when nothing is due. */
+static void track_sync(redisx_client *c)
+{
+    if (!c->track_want || c->track_refused || !c->track_subscribed || !c->track_id || c->cluster)
+        return;
+    for (int i = 0; i < c->nconns; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (cn->is_sub || cn->state != CONN_READY || cn->borrowed || cn->track_gen == c->track_gen)
+            continue;
+        char id[24];
+        redisx__fmt_i64(id, c->track_id);
+        const char *a[] = {"CLIENT", "TRACKING", "on", "REDIRECT", id};
+        redisx__cmd *cmd = redisx__cmd_argv(5, a, NULL);
+        if (!cmd)
+            return;
+        cmd->internal = REDISX__CMD_TRACKING;
+        cn->track_gen = c->track_gen;
+        conn_push(cn, cmd); /* stamps cmd (and everything after it) with the generation */
+        c->loop_dirty = 1;
+    }
+}
+
+static void track_enable_task(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r);
+    redisx_client *c = cmd->ctx;
+    redisx__cmd_free(cmd);
+    if (c->track_want || c->cluster)
+        return;
+    c->track_want = 1;
+    if (c->track_gen == 0)
+        c->track_gen = 1;
+    redisx__subscribe(c, TRACK_CHANNEL);
+    /* A subscriber connection up before tracking was wanted has no id (a
+     * subscribed RESP2 connection cannot ask for it): connect it again. */
+    redisx__conn *sub = sub_conn(c);
+    if ((sub->state == CONN_HANDSHAKE || sub->state == CONN_READY) && !c->track_id)
+        conn_reset(c, sub, REDISX_ERR_CONNECTION, "reconnecting for cache tracking");
+}
+
+void redisx__tracking_enable(redisx_client *c)
+{
+    if (c->cluster)
+        return;
+    redisx__cmd *cmd = redisx__cmd_task();
+    if (!cmd)
+        return; /* the cache then never caches: redisx__tracking_current stays false */
+    cmd->fn = track_enable_task;
+    cmd->ctx = c;
+    redisx__submit(c, cmd);
+}
+
+bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen)
+{
+    return c->track_want && !c->track_refused && c->track_subscribed && track_gen != 0 && track_gen == c->track_gen;
 }
 
 /* ---- sharded pub/sub (cluster mode) ----------------------------------------

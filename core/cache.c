@@ -33,6 +33,11 @@ struct redisx_cache {
     local_load *loads;
     atomic_uint_fast64_t counter[REDISX_CACHE_COUNTER_COUNT];
     redisx_cache *next, *prev; /* the client's caches (redisx__client_caches_lock) */
+    /* The tracking fallback (I/O thread): its channel, subscribed, and
+     * confirmed since the subscriber connection last came up. */
+    char *fb_channel;
+    int fb_subscribed;
+    atomic_int fb_ready;
 };
 
 struct redisx_cache_entry {
@@ -83,6 +88,7 @@ static void cache_unref(redisx_cache *cache)
     redisx_client *c = cache->client;
     free(cache->name);
     free(cache->kind);
+    free(cache->fb_channel);
     free(cache);
     redisx__client_unref(c);
 }
@@ -709,7 +715,8 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
         if (!cache->cfg.tracking)
             l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh);
-        else if (op->l1_token && redisx__tracking_current(op->c, track_gen))
+        else if (op->l1_token && redisx__tracking_current(op->c, track_gen) &&
+                 (!redisx__tracking_fallback(op->c) || atomic_load(&cache->fb_ready)))
             l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh); /* an overtaking invalidation dropped the placeholder */
         else if (op->l1_token && cache->l1)
             redisx__l1_cancel(cache->l1, e->name, strlen(e->name), op->l1_token); /* read untracked: not kept */
@@ -928,6 +935,43 @@ static void write_finish(write_op *op, redisx_status st)
     write_free(op);
 }
 
+static void publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r); /* best effort: an ACL refusal costs the fallback readers nothing but misses */
+    redisx__cmd_free(cmd);
+}
+
+/* {prefix}:cache:<cache name>:invalidate, malloc'd. */
+static char *fb_channel_of(const redisx_cache *cache)
+{
+    const char *prefix = redisx__client_options(cache->client)->prefix;
+    size_t n = strlen(prefix) + 1 + strlen(cache->kind) + sizeof ":invalidate";
+    char *ch = malloc(n);
+    if (ch)
+        snprintf(ch, n, "%s:%s:invalidate", prefix, cache->kind);
+    return ch;
+}
+
+/* After a write that took effect: its key on the cache's fallback channel,
+ * for readers whose server refused tracking (docs/CACHE.md). Sent after
+ * the write's reply, so no reader can act on it before the write. */
+static void publish_invalidation(write_op *op)
+{
+    if (redisx__client_is_cluster(op->c))
+        return; /* no tracking, and so no fallback, on a cluster client yet */
+    char *ch = fb_channel_of(op->cache);
+    if (!ch)
+        return;
+    const char *argv[] = {"PUBLISH", ch, op->name};
+    redisx__cmd *cmd = redisx__cmd_argv(3, argv, NULL);
+    free(ch);
+    if (!cmd)
+        return;
+    cmd->fn = publish_reply;
+    redisx__submit(op->c, cmd);
+}
+
 static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     write_op *op = cmd->ctx;
@@ -962,6 +1006,8 @@ static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         /* an abandon after the lease passed: nothing left to release */
     } else {
         write_stored(op);
+        if (op->req.op != REDISX__OP_CACHE_ABANDON)
+            publish_invalidation(op);
     }
     redisx__reply_free(r);
     write_finish(op, st);
@@ -1222,8 +1268,8 @@ void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len)
             continue;
         if (!key_name_of(cache, key, len, name, sizeof name))
             continue;
-        count(cache, REDISX_CACHE_INVALIDATIONS);
         redisx__l1_invalidate(cache->l1, name, strlen(name));
+        count(cache, REDISX_CACHE_INVALIDATIONS); /* after: a reader seeing it finds the copy gone */
     }
     redisx__client_caches_unlock(c);
 }
@@ -1234,9 +1280,67 @@ void redisx__cache_tracking_flush(redisx_client *c, int null_message)
     for (redisx_cache *cache = *head; cache; cache = cache->next) {
         if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
             continue;
+        redisx__l1_flush(cache->l1);
         if (null_message)
             count(cache, REDISX_CACHE_INVALIDATIONS);
-        redisx__l1_flush(cache->l1);
     }
     redisx__client_caches_unlock(c);
+}
+
+void redisx__cache_fallback_start(redisx_client *c)
+{
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || cache->fb_subscribed)
+            continue;
+        if (!cache->fb_channel && !(cache->fb_channel = fb_channel_of(cache)))
+            continue; /* never confirmed: no L1 copies */
+        cache->fb_subscribed = 1;
+        redisx__subscribe(c, cache->fb_channel);
+    }
+    redisx__client_caches_unlock(c);
+}
+
+int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size_t len)
+{
+    int found = 0;
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (cache->fb_channel && strlen(cache->fb_channel) == len && memcmp(cache->fb_channel, channel, len) == 0) {
+            atomic_store(&cache->fb_ready, 1);
+            found = 1;
+        }
+    }
+    redisx__client_caches_unlock(c);
+    return found;
+}
+
+void redisx__cache_fallback_lost(redisx_client *c)
+{
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next)
+        atomic_store(&cache->fb_ready, 0);
+    redisx__client_caches_unlock(c);
+}
+
+int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen)
+{
+    int found = 0;
+    char name[REDISX_CACHE_KEY_MAX + 1];
+    if (klen == 0 || klen > REDISX_CACHE_KEY_MAX)
+        return 0;
+    memcpy(name, key, klen);
+    name[klen] = '\0';
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!cache->fb_channel || strlen(cache->fb_channel) != len || memcmp(cache->fb_channel, channel, len) != 0)
+            continue;
+        found = 1;
+        if (cache->l1) {
+            redisx__l1_invalidate(cache->l1, name, klen);
+            count(cache, REDISX_CACHE_INVALIDATIONS);
+        }
+    }
+    redisx__client_caches_unlock(c);
+    return found;
 }

@@ -1045,6 +1045,8 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
 {
     int was_ready = cn->state == CONN_READY;
     if (!c->cluster && cn->is_sub) {
+        if (c->track_refused)
+            redisx__cache_fallback_lost(c);
         c->track_id = 0;
         if (c->track_subscribed)
             track_lost(c, "the invalidation connection dropped");
@@ -1714,14 +1716,23 @@ static void on_push(redisx_client *c, redisx_reply *r)
         r->element[1]->type == REDISX_REPLY_STRING) {
         const redisx_reply *k = r->element[0], *ch = r->element[1];
         int inval = ch->len == sizeof TRACK_CHANNEL - 1 && memcmp(ch->str, TRACK_CHANNEL, ch->len) == 0;
+        const redisx_reply *pl = r->element[2];
         if (k->len == 7 && memcmp(k->str, "message", 7) == 0) {
             if (inval)
-                on_invalidation(c, r->element[2]);
-            else
+                on_invalidation(c, pl);
+            else if (!(c->track_refused && pl->type == REDISX_REPLY_STRING &&
+                       redisx__cache_fallback_message(c, ch->str, ch->len, pl->str, pl->len)))
                 redisx__on_message(c, ch->str, ch->len);
-        } else if (inval && k->len == 9 && memcmp(k->str, "subscribe", 9) == 0 && c->track_want) {
-            c->track_subscribed = 1; /* data connections may track now (track_sync) */
-            c->loop_dirty = 1;
+        } else if (k->len == 9 && memcmp(k->str, "subscribe", 9) == 0 && c->track_want) {
+            if (inval) {
+                c->track_subscribed = 1; /* data connections may track now (track_sync) */
+                c->loop_dirty = 1;
+            } else if (c->track_refused && redisx__cache_fallback_confirmed(c, ch->str, ch->len)) {
+                /* Reads in flight may have run before the subscription:
+                 * only those sent from now on are cached. */
+                c->track_gen++;
+                c->loop_dirty = 1;
+            }
         }
     }
     redisx__reply_free(r);
@@ -2561,11 +2572,15 @@ static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx
     if (r->type == REDISX_REPLY_ERROR) {
         if (!c->track_refused)
             redisx__log(c, REDISX_LOG_WARN,
-                        "CLIENT TRACKING refused by %s: %.*s (tracking caches keep L1 copies for their L1 TTL only)",
+                        "CLIENT TRACKING refused by %s: %.*s (tracking caches fall back to their redisx invalidation "
+                        "channels)",
                         cn->endpoint, (int)(r->len > 200 ? 200 : r->len), r->str);
+        int first = !c->track_refused;
         c->track_refused = 1;
         cn->track_gen = 0;
         track_lost(c, "CLIENT TRACKING refused");
+        if (first)
+            redisx__cache_fallback_start(c); /* caching resumes once its channels are confirmed */
     } else if (gen == c->track_gen) {
         redisx__log(c, REDISX_LOG_DEBUG, "connection %d tracked (REDIRECT %lld)", cn->idx, c->track_id);
     }
@@ -2576,7 +2591,17 @@ static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx
  * the current generation. Loop, every round: cheap when nothing is due. */
 static void track_sync(redisx_client *c)
 {
-    if (!c->track_want || c->track_refused || !c->track_subscribed || !c->track_id || c->cluster)
+    if (!c->track_want || !c->track_subscribed || c->cluster)
+        return;
+    if (c->track_refused) {
+        /* The fallback needs nothing of a data connection: what it reads
+         * after the channels were confirmed (the generation) is covered. */
+        for (int i = 0; i < c->nconns; i++)
+            if (!c->conns[i]->is_sub && c->conns[i]->state == CONN_READY)
+                c->conns[i]->track_gen = c->track_gen;
+        return;
+    }
+    if (!c->track_id)
         return;
     for (int i = 0; i < c->nconns; i++) {
         redisx__conn *cn = c->conns[i];
@@ -2601,8 +2626,13 @@ static void track_enable_task(redisx__cmd *cmd, redisx_status st, redisx_reply *
     redisx__reply_free(r);
     redisx_client *c = cmd->ctx;
     redisx__cmd_free(cmd);
-    if (c->track_want || c->cluster)
+    if (c->cluster)
         return;
+    if (c->track_want) {
+        if (c->track_refused)
+            redisx__cache_fallback_start(c); /* a cache made after the refusal */
+        return;
+    }
     c->track_want = 1;
     if (c->track_gen == 0)
         c->track_gen = 1;
@@ -2628,7 +2658,17 @@ void redisx__tracking_enable(redisx_client *c)
 
 bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen)
 {
-    return c->track_want && !c->track_refused && c->track_subscribed && track_gen != 0 && track_gen == c->track_gen;
+    return c->track_want && c->track_subscribed && track_gen != 0 && track_gen == c->track_gen;
+}
+
+bool redisx__tracking_fallback(const redisx_client *c)
+{
+    return c->track_refused;
+}
+
+bool redisx__client_is_cluster(const redisx_client *c)
+{
+    return c->cluster;
 }
 
 /* ---- sharded pub/sub (cluster mode) ----------------------------------------

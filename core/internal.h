@@ -401,6 +401,19 @@ bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen);
  * or FLUSHDB; or tracking lost: a connection dropped). */
 void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len);
 void redisx__cache_tracking_flush(redisx_client *c, int null_message);
+/* The fallback for servers refusing CLIENT TRACKING (docs/CACHE.md): the
+ * redisx channel {prefix}:cache:<cache>:invalidate of each tracking cache.
+ * conn.c -> cache.c, I/O thread: start (subscribe every tracking cache's
+ * channel), a channel's SUBSCRIBE confirmed (1: it was one), the
+ * subscriber lost (no cache is covered until confirmed again), a message
+ * (1: it was one; payload = the caller's key). */
+void redisx__cache_fallback_start(redisx_client *c);
+int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size_t len);
+void redisx__cache_fallback_lost(redisx_client *c);
+int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen);
+/* Whether tracking was refused and the fallback channel is in use (I/O thread). */
+bool redisx__tracking_fallback(const redisx_client *c);
+bool redisx__client_is_cluster(const redisx_client *c);
 /* Redis could not be reached or answered too late: what fail policies act on. */
 bool redisx__connection_failure(redisx_status st);
 /* Turns a reply that is not the script's expected shape into a status. */

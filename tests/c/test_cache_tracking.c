@@ -134,7 +134,7 @@ Test(cache_tracking, a_write_by_another_process_drops_the_l1_copy, .init = setup
         delay[i] = now_us() - t0;
         /* Dropped: the next get reads L2, and caches the new value again. */
         redisx_cache_layer layer = get(ca, "k", v, sizeof v);
-        cr_assert_str_eq(v, want, "round %d: A serves the write", i);
+        cr_assert_str_eq(v, want, "round %d: A serves the write (got %s from layer %d)", i, v, (int)layer);
         cr_assert_neq(layer, REDISX_CACHE_LAYER_L1, "round %d: the old L1 copy is gone", i);
         await_l1(ca, "k", want);
     }
@@ -255,16 +255,54 @@ Test(cache_tracking, flushall_empties_the_l1, .init = setup, .fini = teardown)
     redisx_client_close(b);
 }
 
-Test(cache_tracking, a_server_refusing_tracking_leaves_the_l1_unused, .init = setup, .fini = teardown)
+Test(cache_tracking, a_server_refusing_tracking_falls_back_to_the_invalidation_channel, .init = setup,
+     .fini = teardown)
 {
     const char *acl[] = {"ACL", "SETUSER", "notrack", "reset", "on", ">pw", "~*", "&*", "+@all", "-client|tracking"};
     redisx_reply_free(rt_cmd(admin, 10, acl));
     redisx_client *a = client_as("notrack", "pw"), *b = client_as(NULL, NULL);
     redisx_cache *ca = tracking_cache(a), *cb = plain_cache(b);
     set(cb, "k", "v1");
+    await_l1(ca, "k", "v1"); /* cached once trk:cache:t:invalidate is subscribed */
+    for (int i = 2; i < 12; i++) {
+        char want[16], v[64];
+        snprintf(want, sizeof want, "v%d", i);
+        uint64_t before = counter(ca, REDISX_CACHE_INVALIDATIONS);
+        set(cb, "k", want); /* B publishes the key on the cache's channel after the write */
+        for (int k = 0; k < 1000 && counter(ca, REDISX_CACHE_INVALIDATIONS) == before; k++)
+            rt_sleep_ms(5);
+        cr_assert_gt(counter(ca, REDISX_CACHE_INVALIDATIONS), before, "the channel's message arrived");
+        cr_assert_neq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L1);
+        cr_assert_str_eq(v, want, "nothing stale");
+        await_l1(ca, "k", want);
+    }
+    /* Losing the subscriber flushes, as with tracking. */
+    cr_assert_gt(kill_flagged('P'), 0);
+    for (int i = 0; i < 1000 && counter(ca, REDISX_CACHE_L1_ENTRIES) > 0; i++)
+        rt_sleep_ms(5);
+    cr_assert_eq(counter(ca, REDISX_CACHE_L1_ENTRIES), 0);
+    set(cb, "k", "after");
+    char v[64];
+    get(ca, "k", v, sizeof v);
+    cr_assert_str_eq(v, "after");
+    await_l1(ca, "k", "after");
+    redisx_cache_free(ca);
+    redisx_cache_free(cb);
+    redisx_client_close(a);
+    redisx_client_close(b);
+}
+
+Test(cache_tracking, without_tracking_or_channel_rights_the_l1_stays_unused, .init = setup, .fini = teardown)
+{
+    const char *acl[] = {"ACL", "SETUSER", "bare", "reset", "on", ">pw", "~*", "resetchannels", "+@all",
+                         "-client|tracking"};
+    redisx_reply_free(rt_cmd(admin, 10, acl));
+    redisx_client *a = client_as("bare", "pw"), *b = client_as(NULL, NULL);
+    redisx_cache *ca = tracking_cache(a), *cb = plain_cache(b);
+    set(cb, "k", "v1");
     char v[64];
     for (int i = 0; i < 20; i++) {
-        cr_assert_eq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L2, "never an L1 copy without tracking");
+        cr_assert_eq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L2, "never an L1 copy without invalidations");
         cr_assert_str_eq(v, "v1");
         rt_sleep_ms(10);
     }

@@ -150,6 +150,17 @@ redisx_status redisx_cache_set_fail_policy(redisx_cache *cache, redisx_fail_poli
     return REDISX_OK;
 }
 
+redisx_status redisx_cache_set_tracking(redisx_cache *cache, int on)
+{
+    redisx__cache_cfg *cfg;
+    redisx_status st = edit(cache, &cfg);
+    if (st != REDISX_OK)
+        return st;
+    REDISX_FFI_REQUIRE(on == 0 || on == 1, "tracking must be 0 or 1, not %d", on);
+    cfg->tracking = on;
+    return REDISX_OK;
+}
+
 /* ---- fetch and get ------------------------------------------------------------- */
 
 static redisx_status check_fetch(const redisx_cache *cache, const char *key, int64_t wait_ms, int64_t swr_ms,

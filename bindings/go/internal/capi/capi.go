@@ -287,6 +287,7 @@ extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_0ed50d9bf5d22a15(void)
 extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_0ed50d9bf5d22a15(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_0ed50d9bf5d22a15(void);
+extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_0ed50d9bf5d22a15(void);
 extern swig_type_12 _wrap_redisx_client_stats_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern void _wrap_redisx_stats_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_stats_series_capi_0ed50d9bf5d22a15(uintptr_t arg1);
@@ -1153,6 +1154,14 @@ func _swig_getREDISX_CLIENT_CIRCUITS_OPEN() (_swig_ret Redisx_client_counter) {
 }
 
 var REDISX_CLIENT_CIRCUITS_OPEN Redisx_client_counter = _swig_getREDISX_CLIENT_CIRCUITS_OPEN()
+
+func _swig_getREDISX_CLIENT_WAKEUPS() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_WAKEUPS_capi_0ed50d9bf5d22a15())
+	return swig_r
+}
+
+var REDISX_CLIENT_WAKEUPS Redisx_client_counter = _swig_getREDISX_CLIENT_WAKEUPS()
 
 func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string

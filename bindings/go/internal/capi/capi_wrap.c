@@ -1107,6 +1107,18 @@ intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_0ed50d9bf5d22a15() {
 }
 
 
+intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_0ed50d9bf5d22a15() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_WAKEUPS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_client_stats_capi_0ed50d9bf5d22a15(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;

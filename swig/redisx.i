@@ -66,3 +66,5 @@
 %include <redisx/ratelimit.h>
 %include <redisx/idempotency.h>
 %include <redisx/http.h>
+/* The cache: its typemaps, helpers and header (swig/cache.i). */
+%include "cache.i"

@@ -268,6 +268,33 @@ PyObject *pyx_cache_counters(const redisx_cache *cache)
 }
 %}
 
-#endif /* SWIGPYTHON */
+#elif defined(SWIGGO)
+
+/* ---- Go ----------------------------------------------------------------------
+ *
+ * Handles capi.Cache and capi.CacheEntry; new, fetch, get and peek return
+ * Out[T]; values are []byte in and a []byte copy out
+ * (Redisx_cache_entry_value); callbacks are NULL (completions reach the
+ * queue, redisx_item_take_cache_entry). bindings/go/cache.go builds the
+ * generic Cache[T] on them. */
+
+%redisx_go_handle(redisx_cache, Cache)
+%redisx_go_handle(redisx_cache_entry, CacheEntry)
+%redisx_go_out(redisx_cache_new, Cache)
+%redisx_go_out(redisx_cache_fetch, CacheEntry)
+%redisx_go_out(redisx_cache_get, CacheEntry)
+%redisx_go_out(redisx_cache_peek, CacheEntry)
+%redisx_go_bytes(value, len)
+%typemap(in, numinputs=0) redisx_cache_cb cb "$1 = NULL;"
+%typemap(gotype) const void *redisx_cache_entry_value "[]byte"
+%typemap(imtype) const void *redisx_cache_entry_value "[]byte"
+%typemap(out) const void *redisx_cache_entry_value %{
+	$result.array = (void *)$1;
+	$result.len = $1 ? (intgo)*arg2 : 0;
+	$result.cap = $result.len;
+%}
+%typemap(goout) const void *redisx_cache_entry_value "if $1 != nil { $result = bytes.Clone($1) }"
+
+#endif /* language */
 
 %include <redisx/cache.h>

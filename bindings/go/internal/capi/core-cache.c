@@ -1160,3 +1160,7 @@ int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e)
 {
     return e->ttl_ms;
 }
+uint64_t redisx__cache_entry_version(const redisx_cache_entry *e)
+{
+    return e->l1v ? e->l1v->version : 0;
+}

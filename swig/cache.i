@@ -268,6 +268,53 @@ PyObject *pyx_cache_counters(const redisx_cache *cache)
 }
 %}
 
+#elif defined(SWIGJAVASCRIPT)
+
+/* ---- Node --------------------------------------------------------------------
+ *
+ * Only the asynchronous forms and the non-blocking ones are wrapped (no
+ * blocking call on the event loop): new, the setters, *_async, peek through
+ * bindings/node/src/loop.cc's cachePeek (which answers in the same shape as
+ * a completion), counters, free. Values in are a Buffer, Uint8Array or string
+ * (UTF-8). loop.cc turns an entry into
+ * [state, value Buffer | null, stale, failOpen, layer, ttlMs, version, lease]
+ * (lease: the entry handle when it holds the key's lease, else null and the
+ * entry freed); it finds the C pointers through the functions below. */
+
+%ignore redisx_cache_fetch;
+%ignore redisx_cache_get;
+%ignore redisx_cache_set;
+%ignore redisx_cache_delete;
+%ignore redisx_cache_fill;
+%ignore redisx_cache_fill_negative;
+%ignore redisx_cache_abandon;
+%ignore redisx_cache_peek;
+%ignore redisx_cache_entry_value;
+REDISX_OUT_HANDLE(redisx_cache)
+%typemap(in, numinputs=0) redisx_cache_cb cb "$1 = NULL;"
+%apply (const void *fingerprint, size_t fingerprint_len) { (const void *value, size_t len) };
+
+%wrapper %{
+redisx_cache *redisxjs_unwrap_cache(Napi::Value v)
+{
+    void *p = NULL;
+    if (!SWIG_IsOK(SWIG_ConvertPtr(v, &p, SWIGTYPE_p_redisx_cache, 0)))
+        return NULL;
+    return (redisx_cache *)p;
+}
+redisx_cache_entry *redisxjs_unwrap_cache_entry(Napi::Value v)
+{
+    void *p = NULL;
+    if (!SWIG_IsOK(SWIG_ConvertPtr(v, &p, SWIGTYPE_p_redisx_cache_entry, 0)))
+        return NULL;
+    return (redisx_cache_entry *)p;
+}
+Napi::Value redisxjs_wrap_cache_entry(Napi::Env env, redisx_cache_entry *entry)
+{
+    return SWIG_NewPointerObj((void *)entry, SWIGTYPE_p_redisx_cache_entry, 0);
+}
+%}
+
 #elif defined(SWIGGO)
 
 /* ---- Go ----------------------------------------------------------------------

@@ -268,7 +268,7 @@ echo "interop: the python, node and go HTTP middlewares answer 9 situations byte
 # default codec; each worker prints it canonically: compact, keys sorted).
 key=user-7
 value='{"id":7,"name":"Zoë","none":null,"ok":true,"score":1.5,"tags":["a","b"]}'
-run_worker python cache-set "$url" "$prefix" "$key" "$value" || fail "python could not cache the value"
+(run_worker python cache-set "$url" "$prefix" "$key" "$value") || fail "python could not cache the value"
 for lang in node go python; do
   got=$(run_worker "$lang" cache-get "$url" "$prefix" "$key")
   [ "$got" = "VALUE $value" ] || fail "$lang read '$got' for the value python cached"
@@ -308,7 +308,7 @@ for lang in python node; do
   got=$(ask "$lang")
   [ "$got" = "VALUE $value l1" ] || fail "$lang's second lookup gave '$got' (no L1 copy)"
 done
-run_worker go cache-delete "$url" "$prefix" "$key" || fail "go could not delete"
+(run_worker go cache-delete "$url" "$prefix" "$key") || fail "go could not delete"
 t0=$(date +%s%N)
 for lang in python node; do
   first=$(ask "$lang")
@@ -322,8 +322,9 @@ for lang in python node; do
   checks=$((checks + 1))
   echo "interop: after go's delete $lang answers MISS within ${ms} ms (first answer: ${first%% *}$([ "$first" != MISS ] && echo " from ${first##* }"))"
 done
+# every write end first: the node worker inherited python's
+for lang in python node; do eval "exec ${sfd[$lang]}>&-"; done
 for lang in python node; do
-  eval "exec ${sfd[$lang]}>&-"
   wait "${spid[$lang]}" || fail "$lang's cache-serve worker failed"
   rm -f "${sout[$lang]}"
 done

@@ -184,6 +184,10 @@ class Cache {
 
   /** The fresh value of `key`, or undefined (also for a cached "not found"). */
   async get(key, opts) {
+    if (typeof key === 'string' && !key.includes('\0') && !SURROGATE.test(key)) {
+      const hit = N.cacheGetL1(this._h, key); // an L1 hit: no queue, no answer array
+      if (hit !== null) return hit === false ? undefined : this.codec.decode(hit);
+    }
     const a = await this._fetch(key, true, null, opts);
     return a[0] === HIT ? this.codec.decode(a[1]) : undefined;
   }

@@ -372,6 +372,31 @@ Napi::Value CachePeek(const Napi::CallbackInfo &info)
     return e ? CacheAnswer(env, e) : env.Null();
 }
 
+// cacheGetL1(cache, key) → Buffer (a fresh L1 HIT), false (a cached "not
+// found") or null (no fresh L1 copy: ask the core asynchronously): the hot
+// path of cache.get(), one crossing and one Buffer, no answer array.
+Napi::Value CacheGetL1(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    redisx_cache *cache = info.Length() == 2 ? redisxjs_unwrap_cache(info[0]) : nullptr;
+    if (!cache || !info[1].IsString())
+        throw Napi::TypeError::New(env, "cacheGetL1(cache, key)");
+    std::string key = info[1].As<Napi::String>().Utf8Value();
+    redisx_cache_entry *e = nullptr;
+    if (redisx_cache_peek(&e, cache, key.c_str()) < 0 || !e)
+        return env.Null(); // errors are reported by the asynchronous get that follows
+    Napi::Value out;
+    if (redisx_cache_entry_state(e) == REDISX_CACHE_HIT) {
+        size_t n = 0;
+        const void *v = redisx_cache_entry_value(e, &n);
+        out = Napi::Buffer<char>::Copy(env, (const char *)v, n);
+    } else {
+        out = Napi::Boolean::New(env, false);
+    }
+    redisx_cache_entry_free(e);
+    return out;
+}
+
 struct ItemFree {
     void operator()(redisx_item *item) const
     {
@@ -511,4 +536,5 @@ void redisxjs_loop_init(Napi::Env env, Napi::Object exports)
     exports.Set("shutdownClient", Napi::Function::New(env, ShutdownClient, "shutdownClient"));
     exports.Set("freeClient", Napi::Function::New(env, FreeClient, "freeClient"));
     exports.Set("cachePeek", Napi::Function::New(env, CachePeek, "cachePeek"));
+    exports.Set("cacheGetL1", Napi::Function::New(env, CacheGetL1, "cacheGetL1"));
 }

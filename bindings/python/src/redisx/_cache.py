@@ -199,7 +199,9 @@ class Cache:
     def get(self, key: Key, default: Any = None) -> Any:
         """The fresh value of ``key``, or ``default`` (also for a cached "not
         found")."""
-        t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1)
+        t = _c.pyx_cache_peek(self._h, key)  # an L1 hit: no context check, no GIL release
+        if t is None:
+            t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1)
         return self.codec.loads(t[1]) if t[0] == _HIT else default
 
     def set(self, key: Key, value: Any, ttl: Optional[float] = None) -> None:

@@ -225,3 +225,20 @@ func TestCacheBadInputIsInvalidArgument(t *testing.T) {
 		t.Errorf("a nil loader: %v", err)
 	}
 }
+
+func TestCacheStaleIfErrorServesTheOldValue(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	cache := newCache[string](t, c, "sie", redisx.WithL1(0, 0, 0), redisx.WithStaleIfError(time.Minute))
+	if err := cache.Set(ctx, "k", "old", 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the value goes stale", func() bool {
+		_, err := cache.Get(ctx, "k")
+		return errors.Is(err, redisx.ErrNotFound)
+	})
+	v, err := cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errors.New("down") })
+	if err != nil || v != "old" {
+		t.Fatalf("GetOrLoad with a failing loader = %q, %v; want the stale value", v, err)
+	}
+}

@@ -248,3 +248,22 @@ def test_stale_if_error_serves_the_old_value_when_the_loader_fails(client):
     assert cache.get_or_load("k", boom, sie=60) == "old"
     with pytest.raises(RuntimeError):
         cache.get_or_load("k", boom, sie=0)
+
+
+def test_stale_while_revalidate_refreshes_once_through_the_chosen_caller(client):
+    cache = client.cache("swr", l1_entries=0)
+    cache.set("k", "old", ttl=0.2)
+    deadline = time.monotonic() + 30
+    while cache.lookup("k").found and time.monotonic() < deadline:
+        time.sleep(0.05)
+    calls = []
+
+    def refresh():
+        calls.append(1)
+        return "new"
+
+    assert cache.get_or_load("k", refresh, swr=60) == "new", "the chosen caller refreshes and gets the new value"
+    assert calls == [1]
+    assert cache.get("k") == "new"
+    assert cache.get_or_load("k", refresh, swr=60) == "new"
+    assert calls == [1], "a fresh value needs no refresh"

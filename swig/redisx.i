@@ -67,3 +67,5 @@
 %include <redisx/idempotency.h>
 %include <redisx/http.h>
 %include <redisx/metrics.h>
+/* The cache: its typemaps, helpers and header (swig/cache.i). */
+%include "cache.i"

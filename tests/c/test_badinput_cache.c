@@ -233,3 +233,21 @@ Test(badinput_cache, caches_and_entries_of_a_closed_client_answer_closed)
     redisx_cache_entry_free(e);
     redisx_cache_free(cache);
 }
+
+Test(badinput_cache, peek_and_entry_version_refuse_null_and_bad_keys)
+{
+    redisx_client *c = rt_client();
+    redisx_cache *cache = NULL;
+    EXPECT_OK(redisx_cache_new(&cache, c, "peek"), "cache");
+    redisx_cache_entry *e = (redisx_cache_entry *)1;
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(NULL, cache, "k"), "NULL out");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(&e, NULL, "k"), "NULL cache");
+    cr_assert_null(e, "a refused peek leaves *out NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(&e, cache, NULL), "NULL key");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(&e, cache, ""), "empty key");
+    cr_assert_eq(redisx_cache_entry_version(NULL), 0);
+    EXPECT_OK(redisx_cache_peek(&e, cache, "never-set"), "a miss is no error");
+    cr_assert_null(e, "nothing in L1");
+    redisx_cache_free(cache);
+    redisx_client_close(c);
+}

@@ -49,7 +49,7 @@ def _repo_files(with_core):
         if (_REPO_SWIG / "redisx.i").exists() and not (vendored / "redisx.i").exists():
             vendored.mkdir(exist_ok=True)
             made.append(vendored)
-            for name in ("redisx.i", "python.i"):
+            for name in ("redisx.i", "python.i", "cache.i"):
                 shutil.copy2(_REPO_SWIG / name, vendored / name)
         core = _HERE / "core-src"
         tool = _REPO / "scripts" / "core-sources"

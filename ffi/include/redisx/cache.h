@@ -195,6 +195,13 @@ REDISX_API uint64_t redisx_cache_counter_of(const redisx_cache *cache, redisx_ca
  *  taken (redisx_client_stats). */
 REDISX_API uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter which);
 
+/** The L1 alone, never blocking and never sending anything: REDISX_OK with
+ *  *out a fresh HIT or NEGATIVE from this process's L1, or with *out NULL
+ *  when the L1 has no fresh copy (then call get or fetch; the miss is
+ *  counted by them). For event loops that must not block on a hit (Node).
+ *  Since 0.6. */
+REDISX_API redisx_status redisx_cache_peek(redisx_cache_entry **out, redisx_cache *cache, const char *key);
+
 /** Frees an entry (abandoning a lease it still holds); NULL is a no-op. */
 REDISX_API void redisx_cache_entry_free(redisx_cache_entry *entry);
 REDISX_API redisx_cache_state redisx_cache_entry_state(const redisx_cache_entry *entry);
@@ -213,6 +220,11 @@ REDISX_API int redisx_cache_entry_should_refresh(const redisx_cache_entry *entry
 REDISX_API redisx_cache_layer redisx_cache_entry_layer(const redisx_cache_entry *entry);
 /** Milliseconds the value is still fresh (negative: stale for that long). */
 REDISX_API int64_t redisx_cache_entry_ttl_ms(const redisx_cache_entry *entry);
+
+/** A number unique per value stored in this process's L1 (0 for a value
+ *  that is not an L1 copy): equal versions mean the same bytes, so a
+ *  binding may memoise the decoded value on it. Since 0.6. */
+REDISX_API uint64_t redisx_cache_entry_version(const redisx_cache_entry *entry);
 
 REDISX_END_DECLS
 

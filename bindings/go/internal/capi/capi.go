@@ -223,248 +223,370 @@ typedef _gostring_ swig_type_191;
 typedef _gostring_ swig_type_192;
 typedef long long swig_type_193;
 typedef long long swig_type_194;
-extern void _wrap_Swig_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_0ed50d9bf5d22a15(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_redisx_version_capi_0ed50d9bf5d22a15(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_OK_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_0ed50d9bf5d22a15(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_0ed50d9bf5d22a15(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_0ed50d9bf5d22a15(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_0ed50d9bf5d22a15(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_9 _wrap_redisx_event_outcome_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_10 _wrap_redisx_event_stream_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_11 _wrap_redisx_event_group_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_0ed50d9bf5d22a15(void);
-extern swig_type_12 _wrap_redisx_client_stats_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_13 _wrap_redisx_stats_primitive_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_14 _wrap_redisx_stats_operation_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_15 _wrap_redisx_stats_counter_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_16 _wrap_redisx_stats_client_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_21 _wrap_redisx_options_new_capi_0ed50d9bf5d22a15(void);
-extern void _wrap_redisx_options_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_22 _wrap_redisx_options_set_url_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_23 arg2);
-extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_25 arg2);
-extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
-extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
-extern swig_type_32 _wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
-extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_36 arg2);
-extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_38 arg2);
-extern swig_type_39 _wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_40 arg2);
-extern swig_type_41 _wrap_redisx_options_set_connections_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
-extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
-extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_51 _wrap_redisx_options_set_queue_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_52 _wrap_redisx_options_set_tls_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
-extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_61 arg2);
-extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_0ed50d9bf5d22a15(void);
-extern swig_type_64 _wrap_redisx_queue_new_capi_0ed50d9bf5d22a15(void);
-extern void _wrap_redisx_queue_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_queue_pop_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_66 _wrap_redisx_queue_size_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_67 _wrap_redisx_item_message_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_68 _wrap_redisx_client_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_69 _wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(swig_type_70 arg1);
-extern void _wrap_redisx_client_close_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_71 _wrap_redisx_cancel_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_72 _wrap_redisx_client_prefix_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_0ed50d9bf5d22a15(void);
-extern swig_type_73 _wrap_redisx_command_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_74 arg2);
-extern swig_type_75 _wrap_redisx_command_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_77 _wrap_redisx_reply_integer_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_78 _wrap_redisx_reply_string_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_79 _wrap_redisx_reply_elements_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_80 arg2);
-extern swig_type_81 _wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
-extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
-extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
-extern swig_type_92 _wrap_redisx_lock_release_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_release_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_94 _wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_95 arg2);
-extern swig_type_96 _wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
-extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_99 _wrap_redisx_lock_name_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_100 _wrap_redisx_lock_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_104 arg2);
-extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_0ed50d9bf5d22a15(void);
-extern swig_type_110 _wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
-extern void _wrap_redisx_limiter_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_116 _wrap_redisx_limiter_capacity_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_117 _wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
-extern swig_type_120 _wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
-extern swig_type_123 _wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_124 arg2);
-extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
-extern swig_type_127 _wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_128 arg2);
-extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_0ed50d9bf5d22a15(void);
-extern swig_type_135 _wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
-extern swig_type_140 _wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
-extern swig_type_145 _wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
-extern swig_type_149 _wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
-extern swig_type_153 _wrap_redisx_idem_fail_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_154 _wrap_redisx_idem_fail_async_capi_0ed50d9bf5d22a15(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_155 _wrap_redisx_idem_key_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_156 _wrap_redisx_idem_response_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_157 _wrap_redisx_idem_metadata_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_159 _wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
-extern swig_type_164 _wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
-extern swig_type_168 _wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
-extern swig_intgo _wrap_redisx_http_status_is_stored_capi_0ed50d9bf5d22a15(swig_intgo arg1);
-extern swig_type_171 _wrap_redisx_http_key_required_capi_0ed50d9bf5d22a15(void);
-extern swig_type_172 _wrap_redisx_http_key_invalid_capi_0ed50d9bf5d22a15(void);
-extern swig_type_173 _wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
-extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
-extern void _wrap_redisx_http_response_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_http_response_status_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_182 _wrap_redisx_http_response_header_count_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_183 _wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_184 arg2);
-extern swig_type_185 _wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_redisx_http_response_body_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_0ed50d9bf5d22a15(void);
-extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_0ed50d9bf5d22a15(void);
-extern swig_type_188 _wrap_redisx_metrics_collect_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern void _wrap_redisx_metrics_free_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_metrics_families_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern swig_type_189 _wrap_redisx_metrics_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_190 _wrap_redisx_metrics_help_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_metrics_type_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_metrics_label_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_191 _wrap_redisx_metrics_label_name_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_redisx_metrics_samples_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_192 _wrap_redisx_metrics_label_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
-extern double _wrap_redisx_metrics_value_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_193 _wrap_redisx_metrics_count_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_0ed50d9bf5d22a15(uintptr_t arg1);
-extern double _wrap_redisx_metrics_bucket_bound_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_0ed50d9bf5d22a15(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+typedef _gostring_ swig_type_195;
+typedef _gostring_ swig_type_196;
+typedef _gostring_ swig_type_197;
+typedef long long swig_type_198;
+typedef long long swig_type_199;
+typedef long long swig_type_200;
+typedef _gostring_ swig_type_201;
+typedef long long swig_type_202;
+typedef _gostring_ swig_type_203;
+typedef _gostring_ swig_type_204;
+typedef long long swig_type_205;
+typedef _gostring_ swig_type_206;
+typedef long long swig_type_207;
+typedef _gostring_ swig_type_208;
+typedef long long swig_type_209;
+typedef _gostring_ swig_type_210;
+typedef _gostring_ swig_type_211;
+typedef _gostring_ swig_type_212;
+typedef _gostring_ swig_type_213;
+typedef _gostring_ swig_type_214;
+typedef long long swig_type_215;
+typedef long long swig_type_216;
+typedef long long swig_type_217;
+typedef _gostring_ swig_type_218;
+typedef _gostring_ swig_type_219;
+typedef long long swig_type_220;
+typedef long long swig_type_221;
+typedef long long swig_type_222;
+typedef _gostring_ swig_type_223;
+typedef _goslice_ swig_type_224;
+typedef long long swig_type_225;
+typedef _gostring_ swig_type_226;
+typedef _goslice_ swig_type_227;
+typedef long long swig_type_228;
+typedef _gostring_ swig_type_229;
+typedef _gostring_ swig_type_230;
+typedef _gostring_ swig_type_231;
+typedef _gostring_ swig_type_232;
+typedef _gostring_ swig_type_233;
+typedef _gostring_ swig_type_234;
+typedef _gostring_ swig_type_235;
+typedef _gostring_ swig_type_236;
+typedef _gostring_ swig_type_237;
+typedef _gostring_ swig_type_238;
+typedef _goslice_ swig_type_239;
+typedef long long swig_type_240;
+typedef _gostring_ swig_type_241;
+typedef _gostring_ swig_type_242;
+typedef _goslice_ swig_type_243;
+typedef long long swig_type_244;
+typedef _gostring_ swig_type_245;
+typedef _gostring_ swig_type_246;
+typedef _gostring_ swig_type_247;
+typedef _gostring_ swig_type_248;
+typedef long long swig_type_249;
+typedef long long swig_type_250;
+typedef _gostring_ swig_type_251;
+typedef _gostring_ swig_type_252;
+typedef _gostring_ swig_type_253;
+typedef _goslice_ swig_type_254;
+typedef long long swig_type_255;
+typedef long long swig_type_256;
+extern void _wrap_Swig_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_7c8b3f9fab7672c0(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_redisx_version_capi_7c8b3f9fab7672c0(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_OK_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_7c8b3f9fab7672c0(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_7c8b3f9fab7672c0(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_7c8b3f9fab7672c0(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_7c8b3f9fab7672c0(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_9 _wrap_redisx_event_outcome_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_10 _wrap_redisx_event_stream_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_11 _wrap_redisx_event_group_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_7c8b3f9fab7672c0(void);
+extern swig_type_12 _wrap_redisx_client_stats_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_13 _wrap_redisx_stats_primitive_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_14 _wrap_redisx_stats_operation_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_15 _wrap_redisx_stats_counter_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_16 _wrap_redisx_stats_client_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_21 _wrap_redisx_options_new_capi_7c8b3f9fab7672c0(void);
+extern void _wrap_redisx_options_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_22 _wrap_redisx_options_set_url_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_23 arg2);
+extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
+extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern swig_type_32 _wrap_redisx_options_set_auth_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_redisx_options_set_prefix_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_redisx_options_set_connections_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
+extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
+extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_51 _wrap_redisx_options_set_queue_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_52 _wrap_redisx_options_set_tls_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
+extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_7c8b3f9fab7672c0(void);
+extern swig_type_64 _wrap_redisx_queue_new_capi_7c8b3f9fab7672c0(void);
+extern void _wrap_redisx_queue_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_queue_pop_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_66 _wrap_redisx_queue_size_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_67 _wrap_redisx_item_message_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_68 _wrap_redisx_client_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_69 _wrap_redisx_client_open_url_capi_7c8b3f9fab7672c0(swig_type_70 arg1);
+extern void _wrap_redisx_client_close_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_cancel_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_72 _wrap_redisx_client_prefix_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_7c8b3f9fab7672c0(void);
+extern swig_type_73 _wrap_redisx_command_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_74 arg2);
+extern swig_type_75 _wrap_redisx_command_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_77 _wrap_redisx_reply_integer_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_78 _wrap_redisx_reply_string_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_79 _wrap_redisx_reply_elements_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_redisx_lock_acquire_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
+extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
+extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
+extern swig_type_92 _wrap_redisx_lock_release_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_release_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_94 _wrap_redisx_lock_extend_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_95 arg2);
+extern swig_type_96 _wrap_redisx_lock_extend_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
+extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_99 _wrap_redisx_lock_name_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_100 _wrap_redisx_lock_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_lock_inspect_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_104 arg2);
+extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_7c8b3f9fab7672c0(void);
+extern swig_type_110 _wrap_redisx_limiter_new_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
+extern void _wrap_redisx_limiter_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_116 _wrap_redisx_limiter_capacity_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_limiter_check_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
+extern swig_type_120 _wrap_redisx_limiter_check_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
+extern swig_type_123 _wrap_redisx_limiter_peek_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_124 arg2);
+extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
+extern swig_type_127 _wrap_redisx_limiter_reset_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_128 arg2);
+extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_7c8b3f9fab7672c0(void);
+extern swig_type_135 _wrap_redisx_idem_begin_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
+extern swig_type_140 _wrap_redisx_idem_begin_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
+extern swig_type_145 _wrap_redisx_idem_complete_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_type_149 _wrap_redisx_idem_complete_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
+extern swig_type_153 _wrap_redisx_idem_fail_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_154 _wrap_redisx_idem_fail_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_155 _wrap_redisx_idem_key_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_156 _wrap_redisx_idem_response_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_157 _wrap_redisx_idem_metadata_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_159 _wrap_redisx_http_fingerprint_capi_7c8b3f9fab7672c0(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
+extern swig_type_164 _wrap_redisx_http_record_key_capi_7c8b3f9fab7672c0(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
+extern swig_type_168 _wrap_redisx_http_metadata_capi_7c8b3f9fab7672c0(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_7c8b3f9fab7672c0(swig_intgo arg1);
+extern swig_type_171 _wrap_redisx_http_key_required_capi_7c8b3f9fab7672c0(void);
+extern swig_type_172 _wrap_redisx_http_key_invalid_capi_7c8b3f9fab7672c0(void);
+extern swig_type_173 _wrap_redisx_http_idem_answer_capi_7c8b3f9fab7672c0(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
+extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_7c8b3f9fab7672c0(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
+extern void _wrap_redisx_http_response_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_182 _wrap_redisx_http_response_header_count_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_183 _wrap_redisx_http_response_header_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_184 arg2);
+extern swig_type_185 _wrap_redisx_http_response_header_value_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_redisx_http_response_body_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_7c8b3f9fab7672c0(void);
+extern swig_type_188 _wrap_redisx_metrics_collect_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern void _wrap_redisx_metrics_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_metrics_families_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_189 _wrap_redisx_metrics_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_190 _wrap_redisx_metrics_help_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_type_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_label_count_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_191 _wrap_redisx_metrics_label_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_samples_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_192 _wrap_redisx_metrics_label_value_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern double _wrap_redisx_metrics_value_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_193 _wrap_redisx_metrics_count_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern double _wrap_redisx_metrics_bucket_bound_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_REDISX_CACHE_HIT_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOAD_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_NEGATIVE_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_MISS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_L1_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_L2_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_HITS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_MISSES_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_L2_HITS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_L2_MISSES_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOADS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_BYTES_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_7c8b3f9fab7672c0(void);
+extern swig_intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_7c8b3f9fab7672c0(void);
+extern swig_type_195 _wrap_redisx_cache_new_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_196 arg2);
+extern void _wrap_redisx_cache_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_197 _wrap_redisx_cache_set_l1_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_198 arg2, swig_type_199 arg3, swig_type_200 arg4);
+extern swig_type_201 _wrap_redisx_cache_set_max_value_bytes_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_202 arg2);
+extern swig_type_203 _wrap_redisx_cache_set_ttl_jitter_capi_7c8b3f9fab7672c0(uintptr_t arg1, double arg2);
+extern swig_type_204 _wrap_redisx_cache_set_negative_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_205 arg2);
+extern swig_type_206 _wrap_redisx_cache_set_lease_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_207 arg2);
+extern swig_type_208 _wrap_redisx_cache_set_stale_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_redisx_cache_set_xfetch_beta_capi_7c8b3f9fab7672c0(uintptr_t arg1, double arg2);
+extern swig_type_211 _wrap_redisx_cache_set_fail_policy_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_212 _wrap_redisx_cache_set_tracking_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_213 _wrap_redisx_cache_fetch_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_214 arg2, swig_type_215 arg3, swig_type_216 arg4, swig_type_217 arg5);
+extern swig_type_218 _wrap_redisx_cache_fetch_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, swig_type_221 arg4, swig_type_222 arg5, uintptr_t arg6);
+extern swig_type_223 _wrap_redisx_cache_fill_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_224 arg2, swig_type_225 arg3);
+extern swig_type_226 _wrap_redisx_cache_fill_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_227 arg2, swig_type_228 arg3, uintptr_t arg4);
+extern swig_type_229 _wrap_redisx_cache_fill_negative_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_230 _wrap_redisx_cache_fill_negative_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_231 _wrap_redisx_cache_abandon_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_232 _wrap_redisx_cache_abandon_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_233 _wrap_redisx_cache_get_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_234 arg2);
+extern swig_type_235 _wrap_redisx_cache_get_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_236 arg2, uintptr_t arg3);
+extern swig_type_237 _wrap_redisx_cache_set_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_238 arg2, swig_type_239 arg3, swig_type_240 arg4);
+extern swig_type_241 _wrap_redisx_cache_set_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_242 arg2, swig_type_243 arg3, swig_type_244 arg4, uintptr_t arg5);
+extern swig_type_245 _wrap_redisx_cache_delete_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_246 arg2);
+extern swig_type_247 _wrap_redisx_cache_delete_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_248 arg2, uintptr_t arg3);
+extern swig_type_249 _wrap_redisx_cache_counter_of_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_250 _wrap_redisx_stats_cache_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_251 _wrap_redisx_cache_peek_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_252 arg2);
+extern void _wrap_redisx_cache_entry_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_state_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_253 _wrap_redisx_cache_entry_key_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_254 _wrap_redisx_cache_entry_value_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_layer_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_255 _wrap_redisx_cache_entry_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+extern swig_type_256 _wrap_redisx_cache_entry_version_capi_7c8b3f9fab7672c0(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -496,13 +618,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -623,7 +745,7 @@ type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -631,7 +753,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -639,7 +761,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -647,7 +769,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -655,7 +777,7 @@ var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_ID
 
 func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -665,7 +787,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -673,7 +795,7 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -685,7 +807,7 @@ const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_0ed50d9bf5d22a15())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -693,13 +815,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_0ed50d9bf5d22a15())
+	swig_r = (int)(C._wrap_redisx_version_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_0ed50d9bf5d22a15()
+	swig_r_p := C._wrap_redisx_version_string_capi_7c8b3f9fab7672c0()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -710,7 +832,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -718,7 +840,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -726,7 +848,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -734,7 +856,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -742,7 +864,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -750,7 +872,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -758,7 +880,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -766,7 +888,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -774,7 +896,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -782,7 +904,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -790,7 +912,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -798,7 +920,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -806,7 +928,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -814,7 +936,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -822,7 +944,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -830,7 +952,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -839,7 +961,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -849,7 +971,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -858,7 +980,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_0ed50d9bf5d22a15()
+	swig_r_p := C._wrap_redisx_last_error_capi_7c8b3f9fab7672c0()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -869,7 +991,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -880,7 +1002,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -891,7 +1013,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -899,7 +1021,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -907,7 +1029,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -915,7 +1037,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -923,7 +1045,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -934,7 +1056,7 @@ func Redisx_event_outcome(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_outcome_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_outcome_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -945,7 +1067,7 @@ func Redisx_event_stream(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_stream_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_stream_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -956,7 +1078,7 @@ func Redisx_event_group(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_group_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_group_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -967,7 +1089,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -975,7 +1097,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -983,7 +1105,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -991,7 +1113,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1001,7 +1123,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1009,7 +1131,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1017,7 +1139,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1027,7 +1149,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1035,7 +1157,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1043,7 +1165,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1051,7 +1173,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1059,7 +1181,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1067,7 +1189,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1075,7 +1197,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1085,7 +1207,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1093,7 +1215,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1101,7 +1223,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1109,7 +1231,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1117,7 +1239,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1125,7 +1247,7 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1133,7 +1255,7 @@ var REDISX_CLIENT_CONNECTIONS_UP Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_CIRCUIT_OPENS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1141,7 +1263,7 @@ var REDISX_CLIENT_CIRCUIT_OPENS Redisx_client_counter = _swig_getREDISX_CLIENT_C
 
 func _swig_getREDISX_CLIENT_CIRCUIT_REJECTED() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1149,7 +1271,7 @@ var REDISX_CLIENT_CIRCUIT_REJECTED Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_CIRCUITS_OPEN() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1157,7 +1279,7 @@ var REDISX_CLIENT_CIRCUITS_OPEN Redisx_client_counter = _swig_getREDISX_CLIENT_C
 
 func _swig_getREDISX_CLIENT_WAKEUPS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_WAKEUPS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_WAKEUPS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1167,7 +1289,7 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1182,14 +1304,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1198,7 +1320,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1210,7 +1332,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1223,7 +1345,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1232,7 +1354,7 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1241,7 +1363,7 @@ func Redisx_stats_sum_ns(arg1 Stats, arg2 int) (_swig_ret uint64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1249,7 +1371,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1258,7 +1380,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1268,7 +1390,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1278,13 +1400,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_0ed50d9bf5d22a15()
+	swig_r_p := C._wrap_redisx_options_new_capi_7c8b3f9fab7672c0()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1299,7 +1421,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1307,7 +1429,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1324,7 +1446,7 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1342,7 +1464,7 @@ func Redisx_options_set_sentinels(arg1 Options, arg2 string, arg3 string) (_swig
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1363,7 +1485,7 @@ func Redisx_options_set_sentinel_auth(arg1 Options, arg2 string, arg3 string) (_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1384,7 +1506,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1404,7 +1526,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1418,7 +1540,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1432,7 +1554,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1449,7 +1571,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1464,7 +1586,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1480,7 +1602,7 @@ func Redisx_options_set_circuit_breaker(arg1 Options, arg2 int, arg3 int64, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
+	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1495,7 +1617,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1509,7 +1631,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1524,7 +1646,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1540,7 +1662,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1554,7 +1676,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1568,7 +1690,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1585,7 +1707,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1603,7 +1725,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1623,7 +1745,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1640,7 +1762,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1654,7 +1776,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1672,7 +1794,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1680,7 +1802,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1688,7 +1810,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1696,7 +1818,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1704,7 +1826,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1712,7 +1834,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_0ed50d9bf5d22a15()
+	swig_r_p := C._wrap_redisx_queue_new_capi_7c8b3f9fab7672c0()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1727,14 +1849,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1743,7 +1865,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1758,28 +1880,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1787,7 +1909,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1795,7 +1917,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1803,7 +1925,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1814,7 +1936,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1822,7 +1944,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1830,7 +1952,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1838,7 +1960,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -1848,7 +1970,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1858,7 +1980,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1868,7 +1990,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -1878,7 +2000,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1888,7 +2010,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -1898,7 +2020,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -1908,7 +2030,7 @@ func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_e
 	var swig_r Struct_SS_redisx_cache_entry
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1916,7 +2038,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -1931,7 +2053,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_0ed50d9bf5d22a15(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_7c8b3f9fab7672c0(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1949,13 +2071,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -1963,7 +2085,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1976,7 +2098,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1987,7 +2109,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -1995,7 +2117,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2003,7 +2125,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2011,7 +2133,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2019,7 +2141,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2027,7 +2149,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2039,7 +2161,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2061,7 +2183,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2076,14 +2198,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2091,7 +2213,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2099,7 +2221,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2110,7 +2232,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2119,7 +2241,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2135,7 +2257,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2156,7 +2278,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2179,7 +2301,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2195,7 +2317,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2209,7 +2331,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2223,7 +2345,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2238,7 +2360,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2252,7 +2374,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2264,14 +2386,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2282,7 +2404,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2293,7 +2415,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2301,7 +2423,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2309,7 +2431,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2317,7 +2439,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2326,7 +2448,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2347,7 +2469,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2362,14 +2484,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2377,7 +2499,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2385,7 +2507,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2393,7 +2515,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2401,7 +2523,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2409,7 +2531,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2417,7 +2539,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2425,7 +2547,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2433,7 +2555,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2455,7 +2577,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2473,7 +2595,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2481,7 +2603,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2494,7 +2616,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2504,7 +2626,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2526,7 +2648,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2543,7 +2665,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2564,7 +2686,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2581,7 +2703,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2599,7 +2721,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2614,14 +2736,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2629,7 +2751,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2637,7 +2759,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2645,7 +2767,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2653,7 +2775,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2661,7 +2783,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2669,7 +2791,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2677,7 +2799,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2685,7 +2807,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2693,7 +2815,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -2712,7 +2834,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2739,7 +2861,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2761,7 +2883,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2784,7 +2906,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2803,7 +2925,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2817,7 +2939,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2829,14 +2951,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2844,7 +2966,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2855,7 +2977,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2866,7 +2988,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2877,7 +2999,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2885,7 +3007,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2893,7 +3015,7 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2916,7 +3038,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_0ed50d9bf5d22a15(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_7c8b3f9fab7672c0(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2945,7 +3067,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_0ed50d9bf5d22a15(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_7c8b3f9fab7672c0(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2971,7 +3093,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_0ed50d9bf5d22a15(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_7c8b3f9fab7672c0(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2992,13 +3114,13 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_required_capi_0ed50d9bf5d22a15()
+	swig_r_p := C._wrap_redisx_http_key_required_capi_7c8b3f9fab7672c0()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3012,7 +3134,7 @@ func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 
 func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_invalid_capi_0ed50d9bf5d22a15()
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_7c8b3f9fab7672c0()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3030,7 +3152,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3055,7 +3177,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_0ed50d9bf5d22a15(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3070,14 +3192,14 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 func Redisx_http_response_free(arg1 HttpResponse) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_http_response_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_http_response_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_http_response_status_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3085,7 +3207,7 @@ func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3094,7 +3216,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3106,7 +3228,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3117,7 +3239,7 @@ func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_http_response_body_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_http_response_body_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -3128,7 +3250,7 @@ type Redisx_metric_type int
 
 func _swig_getREDISX_METRIC_COUNTER() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -3136,7 +3258,7 @@ var REDISX_METRIC_COUNTER Redisx_metric_type = _swig_getREDISX_METRIC_COUNTER()
 
 func _swig_getREDISX_METRIC_GAUGE() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -3144,7 +3266,7 @@ var REDISX_METRIC_GAUGE Redisx_metric_type = _swig_getREDISX_METRIC_GAUGE()
 
 func _swig_getREDISX_METRIC_HISTOGRAM() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_0ed50d9bf5d22a15())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_7c8b3f9fab7672c0())
 	return swig_r
 }
 
@@ -3154,7 +3276,7 @@ func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_metrics_collect_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_metrics_collect_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Metrics]
 
@@ -3169,14 +3291,14 @@ func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
 func Redisx_metrics_free(arg1 Metrics) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_metrics_free_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_metrics_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_metrics_families(arg1 Metrics) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_metrics_families_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_metrics_families_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3185,7 +3307,7 @@ func Redisx_metrics_name(arg1 Metrics, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_metrics_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_metrics_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3197,7 +3319,7 @@ func Redisx_metrics_help(arg1 Metrics, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_metrics_help_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_metrics_help_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3209,7 +3331,7 @@ func Redisx_metrics_type(arg1 Metrics, arg2 int) (_swig_ret Redisx_metric_type) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3218,7 +3340,7 @@ func Redisx_metrics_label_count(arg1 Metrics, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3228,7 +3350,7 @@ func Redisx_metrics_label_name(arg1 Metrics, arg2 int, arg3 int) (_swig_ret stri
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_metrics_label_name_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_metrics_label_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3240,7 +3362,7 @@ func Redisx_metrics_samples(arg1 Metrics, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3251,7 +3373,7 @@ func Redisx_metrics_label_value(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_metrics_label_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
+	swig_r_p := C._wrap_redisx_metrics_label_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3264,7 +3386,7 @@ func Redisx_metrics_value(arg1 Metrics, arg2 int, arg3 int) (_swig_ret float64) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3274,7 +3396,7 @@ func Redisx_metrics_count(arg1 Metrics, arg2 int, arg3 int) (_swig_ret uint64) {
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3282,7 +3404,7 @@ func Redisx_metrics_bucket_count(arg1 Metrics) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3291,7 +3413,7 @@ func Redisx_metrics_bucket_bound(arg1 Metrics, arg2 int) (_swig_ret float64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3302,7 +3424,731 @@ func Redisx_metrics_cumulative(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_0ed50d9bf5d22a15(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	return swig_r
+}
+
+// Cache is a redisx_cache * handle (0 is NULL).
+type Cache uintptr
+
+// CacheEntry is a redisx_cache_entry * handle (0 is NULL).
+type CacheEntry uintptr
+
+type Redisx_cache_state int
+
+func _swig_getREDISX_CACHE_HIT() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_HIT_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_HIT Redisx_cache_state = _swig_getREDISX_CACHE_HIT()
+
+func _swig_getREDISX_CACHE_LOAD() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_LOAD_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_LOAD Redisx_cache_state = _swig_getREDISX_CACHE_LOAD()
+
+func _swig_getREDISX_CACHE_NEGATIVE() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_NEGATIVE_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_NEGATIVE Redisx_cache_state = _swig_getREDISX_CACHE_NEGATIVE()
+
+func _swig_getREDISX_CACHE_MISS() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_MISS_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_MISS Redisx_cache_state = _swig_getREDISX_CACHE_MISS()
+
+type Redisx_cache_layer int
+
+func _swig_getREDISX_CACHE_LAYER_NONE() (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_NONE_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_LAYER_NONE Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_NONE()
+
+func _swig_getREDISX_CACHE_LAYER_L1() (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L1_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_LAYER_L1 Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_L1()
+
+func _swig_getREDISX_CACHE_LAYER_L2() (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L2_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_LAYER_L2 Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_L2()
+
+type Redisx_cache_counter int
+
+func _swig_getREDISX_CACHE_L1_HITS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_HITS_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_HITS Redisx_cache_counter = _swig_getREDISX_CACHE_L1_HITS()
+
+func _swig_getREDISX_CACHE_L1_MISSES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_MISSES_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_MISSES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_MISSES()
+
+func _swig_getREDISX_CACHE_L2_HITS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_HITS_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_L2_HITS Redisx_cache_counter = _swig_getREDISX_CACHE_L2_HITS()
+
+func _swig_getREDISX_CACHE_L2_MISSES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_MISSES_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_L2_MISSES Redisx_cache_counter = _swig_getREDISX_CACHE_L2_MISSES()
+
+func _swig_getREDISX_CACHE_LOADS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOADS_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_LOADS Redisx_cache_counter = _swig_getREDISX_CACHE_LOADS()
+
+func _swig_getREDISX_CACHE_LOAD_ERRORS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOAD_ERRORS_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_LOAD_ERRORS Redisx_cache_counter = _swig_getREDISX_CACHE_LOAD_ERRORS()
+
+func _swig_getREDISX_CACHE_WAITERS_WOKEN() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_WAITERS_WOKEN_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_WAITERS_WOKEN Redisx_cache_counter = _swig_getREDISX_CACHE_WAITERS_WOKEN()
+
+func _swig_getREDISX_CACHE_STALE_SERVED() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_STALE_SERVED_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_STALE_SERVED Redisx_cache_counter = _swig_getREDISX_CACHE_STALE_SERVED()
+
+func _swig_getREDISX_CACHE_EARLY_REFRESHES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_EARLY_REFRESHES_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_EARLY_REFRESHES Redisx_cache_counter = _swig_getREDISX_CACHE_EARLY_REFRESHES()
+
+func _swig_getREDISX_CACHE_FAIL_OPEN() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_FAIL_OPEN_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_FAIL_OPEN Redisx_cache_counter = _swig_getREDISX_CACHE_FAIL_OPEN()
+
+func _swig_getREDISX_CACHE_L1_EVICTIONS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_EVICTIONS_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_EVICTIONS Redisx_cache_counter = _swig_getREDISX_CACHE_L1_EVICTIONS()
+
+func _swig_getREDISX_CACHE_L1_ENTRIES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_ENTRIES_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_ENTRIES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_ENTRIES()
+
+func _swig_getREDISX_CACHE_L1_BYTES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_BYTES_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_BYTES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_BYTES()
+
+func _swig_getREDISX_CACHE_INVALIDATIONS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_INVALIDATIONS_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_INVALIDATIONS Redisx_cache_counter = _swig_getREDISX_CACHE_INVALIDATIONS()
+
+func _swig_getREDISX_CACHE_COUNTER_COUNT() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_COUNTER_COUNT_capi_7c8b3f9fab7672c0())
+	return swig_r
+}
+
+var REDISX_CACHE_COUNTER_COUNT Redisx_cache_counter = _swig_getREDISX_CACHE_COUNTER_COUNT()
+
+const REDISX_CACHE_KEY_MAX int = 1024
+const REDISX_CACHE_NAME_MAX int = 128
+const REDISX_CACHE_TTL_MAX_MS int64 = 2592000000
+const REDISX_CACHE_VALUE_MAX int = 536870000
+
+func Redisx_cache_new(arg1 Client, arg2 string) (_swig_ret Out[Cache]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_new_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[Cache]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Cache]{Value: Cache(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_free(arg1 Cache) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_cache_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_cache_set_l1(arg1 Cache, arg2 int64, arg3 int64, arg4 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_cache_set_l1_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1), C.swig_type_199(_swig_i_2), C.swig_type_200(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_max_value_bytes(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_202(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_ttl_jitter(arg1 Cache, arg2 float64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_ttl_jitter_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_negative_ttl_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_lease_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_stale_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_xfetch_beta(arg1 Cache, arg2 float64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_xfetch_beta_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_fail_policy(arg1 Cache, arg2 Redisx_fail_policy) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_fail_policy_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_tracking(arg1 Cache, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_tracking_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fetch(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 int64) (_swig_ret Out[CacheEntry]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_cache_fetch_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_1)), C.swig_type_215(_swig_i_2), C.swig_type_216(_swig_i_3), C.swig_type_217(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[CacheEntry]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[CacheEntry]{Value: CacheEntry(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_fetch_async(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 int64, arg6 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_1)), C.swig_type_220(_swig_i_2), C.swig_type_221(_swig_i_3), C.swig_type_222(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill(arg1 CacheEntry, arg2 []byte, arg3 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_cache_fill_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)), C.swig_type_225(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill_async(arg1 CacheEntry, arg2 []byte, arg3 int64, arg4 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_cache_fill_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)), C.swig_type_228(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill_negative(arg1 CacheEntry) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_fill_negative_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill_negative_async(arg1 CacheEntry, arg2 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_fill_negative_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_abandon(arg1 CacheEntry) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_abandon_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_abandon_async(arg1 CacheEntry, arg2 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_abandon_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_get(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_get_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[CacheEntry]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[CacheEntry]{Value: CacheEntry(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_get_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_cache_get_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set(arg1 Cache, arg2 string, arg3 []byte, arg4 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_cache_set_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_2)), C.swig_type_240(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_async(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, arg5 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_cache_set_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), C.swig_type_244(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_delete(arg1 Cache, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_delete_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_delete_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_cache_delete_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_counter_of(arg1 Cache, arg2 Redisx_cache_counter) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_cache_counter_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_stats_cache(arg1 Stats, arg2 Redisx_cache_counter) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_stats_cache_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_cache_peek(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_peek_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_252)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[CacheEntry]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[CacheEntry]{Value: CacheEntry(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_entry_free(arg1 CacheEntry) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_cache_entry_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_cache_entry_state(arg1 CacheEntry) (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (Redisx_cache_state)(C._wrap_redisx_cache_entry_state_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_key(arg1 CacheEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_entry_key_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_cache_entry_value(arg1 CacheEntry) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_entry_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+	}
+	return swig_r_1
+}
+
+func Redisx_cache_entry_is_stale(arg1 CacheEntry) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_cache_entry_is_stale_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_is_fail_open(arg1 CacheEntry) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_cache_entry_is_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_should_refresh(arg1 CacheEntry) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_cache_entry_should_refresh_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_layer(arg1 CacheEntry) (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (Redisx_cache_layer)(C._wrap_redisx_cache_entry_layer_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_ttl_ms(arg1 CacheEntry) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_cache_entry_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_version(arg1 CacheEntry) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (uint64)(C._wrap_redisx_cache_entry_version_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 

@@ -1346,3 +1346,9 @@ int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t
     redisx__client_caches_unlock(c);
     return found;
 }
+
+uint64_t redisx__cache_entry_version(const redisx_cache_entry *e)
+{
+    return e->l1v ? e->l1v->version : 0;
+}
+

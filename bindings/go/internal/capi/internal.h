@@ -599,6 +599,7 @@ redisx_status redisx__cache_cfg_edit(redisx_cache *cache, redisx__cache_cfg **cf
 uint64_t redisx__cache_counter(const redisx_cache *cache, redisx_cache_counter which);
 /* The caller's-thread half of a blocking fetch or get: a fresh L1 copy. */
 redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *key, redisx_cache_entry **out);
+uint64_t redisx__cache_entry_version(const redisx_cache_entry *e);
 redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, int get, int64_t wait_ms,
                                         int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user);
 redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,

@@ -66,3 +66,4 @@
 %include <redisx/ratelimit.h>
 %include <redisx/idempotency.h>
 %include <redisx/http.h>
+%include "stream.i"

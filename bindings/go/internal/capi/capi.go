@@ -204,220 +204,336 @@ typedef long long swig_type_172;
 typedef _gostring_ swig_type_173;
 typedef long long swig_type_174;
 typedef _goslice_ swig_type_175;
-extern void _wrap_Swig_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_redisx_version_capi_d64a9da760277ed5(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_OK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_d64a9da760277ed5(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_9 _wrap_redisx_event_outcome_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5(void);
-extern swig_type_10 _wrap_redisx_client_stats_capi_d64a9da760277ed5(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_11 _wrap_redisx_stats_primitive_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_12 _wrap_redisx_stats_operation_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_13 _wrap_redisx_stats_counter_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_14 _wrap_redisx_stats_client_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_15 _wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_16 _wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_17 _wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_18 _wrap_redisx_options_new_capi_d64a9da760277ed5(void);
-extern void _wrap_redisx_options_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_19 _wrap_redisx_options_set_url_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_20 arg2);
-extern swig_type_21 _wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_22 arg2);
-extern swig_type_23 _wrap_redisx_options_set_auth_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_24 arg2, swig_type_25 arg3);
-extern swig_type_26 _wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_27 arg2);
-extern swig_type_28 _wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_29 arg2);
-extern swig_type_30 _wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_31 arg2);
-extern swig_type_32 _wrap_redisx_options_set_connections_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_33 _wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_34 arg2, swig_type_35 arg3);
-extern swig_type_36 _wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_37 _wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_38 _wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_39 _wrap_redisx_options_set_queue_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_40 _wrap_redisx_options_set_tls_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_41 _wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_42 arg2);
-extern swig_type_43 _wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_44 arg2);
-extern swig_type_45 _wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_46 arg2, swig_type_47 arg3);
-extern swig_type_48 _wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_49 arg2);
-extern swig_type_50 _wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_51 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5(void);
-extern swig_type_52 _wrap_redisx_queue_new_capi_d64a9da760277ed5(void);
-extern void _wrap_redisx_queue_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_53 _wrap_redisx_queue_pop_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_54 _wrap_redisx_queue_size_capi_d64a9da760277ed5(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_55 _wrap_redisx_item_message_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_56 _wrap_redisx_client_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_57 _wrap_redisx_client_open_url_capi_d64a9da760277ed5(swig_type_58 arg1);
-extern void _wrap_redisx_client_close_capi_d64a9da760277ed5(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_59 _wrap_redisx_cancel_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_60 _wrap_redisx_client_prefix_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5(void);
-extern swig_type_61 _wrap_redisx_command_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_62 arg2);
-extern swig_type_63 _wrap_redisx_command_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_64 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_reply_integer_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_66 _wrap_redisx_reply_string_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_67 _wrap_redisx_reply_elements_capi_d64a9da760277ed5(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_68 arg2);
-extern swig_type_69 _wrap_redisx_lock_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3, swig_type_72 arg4);
-extern swig_type_73 _wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3);
-extern swig_type_76 _wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, swig_type_79 arg4, uintptr_t arg5);
-extern swig_type_80 _wrap_redisx_lock_release_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_81 _wrap_redisx_lock_release_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_82 _wrap_redisx_lock_extend_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_83 arg2);
-extern swig_type_84 _wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_85 arg2, uintptr_t arg3);
-extern swig_type_86 _wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_87 _wrap_redisx_lock_name_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_88 _wrap_redisx_lock_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_89 _wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_90 _wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_91 _wrap_redisx_lock_inspect_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_92 arg2);
-extern swig_type_93 _wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_94 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_95 _wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_96 _wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_97 _wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5(void);
-extern swig_type_98 _wrap_redisx_limiter_new_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_99 arg2, swig_intgo arg3, swig_type_100 arg4, swig_type_101 arg5, swig_type_102 arg6);
-extern void _wrap_redisx_limiter_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_104 _wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_105 _wrap_redisx_limiter_check_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3);
-extern swig_type_108 _wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3, uintptr_t arg4);
-extern swig_type_111 _wrap_redisx_limiter_peek_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_112 arg2);
-extern swig_type_113 _wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_114 arg2, uintptr_t arg3);
-extern swig_type_115 _wrap_redisx_limiter_reset_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_116 arg2);
-extern swig_type_117 _wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_118 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_119 _wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_120 _wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_121 _wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_122 _wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5(void);
-extern swig_type_123 _wrap_redisx_idem_begin_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_124 arg2, swig_type_125 arg3, swig_type_126 arg4, swig_type_127 arg5);
-extern swig_type_128 _wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_129 arg2, swig_type_130 arg3, swig_type_131 arg4, swig_type_132 arg5, uintptr_t arg6);
-extern swig_type_133 _wrap_redisx_idem_complete_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_134 arg2, swig_type_135 arg3, swig_type_136 arg4);
-extern swig_type_137 _wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_138 arg2, swig_type_139 arg3, swig_type_140 arg4, uintptr_t arg5);
-extern swig_type_141 _wrap_redisx_idem_fail_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_142 _wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_143 _wrap_redisx_idem_key_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_144 _wrap_redisx_idem_response_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_145 _wrap_redisx_idem_metadata_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_146 _wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_147 _wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(swig_type_148 arg1, swig_type_149 arg2, swig_type_150 arg3, swig_type_151 arg4);
-extern swig_type_152 _wrap_redisx_http_record_key_capi_d64a9da760277ed5(swig_type_153 arg1, swig_type_154 arg2, swig_type_155 arg3);
-extern swig_type_156 _wrap_redisx_http_metadata_capi_d64a9da760277ed5(swig_type_157 arg1, swig_intgo arg2, swig_type_158 arg3);
-extern swig_intgo _wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(swig_intgo arg1);
-extern swig_type_159 _wrap_redisx_http_key_required_capi_d64a9da760277ed5(void);
-extern swig_type_160 _wrap_redisx_http_key_invalid_capi_d64a9da760277ed5(void);
-extern swig_type_161 _wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_162 arg2, swig_type_163 arg3, swig_type_164 arg4);
-extern swig_type_165 _wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(swig_intgo arg1, swig_type_166 arg2, swig_type_167 arg3, swig_type_168 arg4, swig_type_169 arg5);
-extern void _wrap_redisx_http_response_free_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_http_response_status_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_170 _wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(uintptr_t arg1);
-extern swig_type_171 _wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_172 arg2);
-extern swig_type_173 _wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(uintptr_t arg1, swig_type_174 arg2);
-extern swig_type_175 _wrap_redisx_http_response_body_capi_d64a9da760277ed5(uintptr_t arg1);
+typedef _gostring_ swig_type_176;
+typedef long long swig_type_177;
+typedef _gostring_ swig_type_178;
+typedef long long swig_type_179;
+typedef _gostring_ swig_type_180;
+typedef _gostring_ swig_type_181;
+typedef long long swig_type_182;
+typedef _gostring_ swig_type_183;
+typedef _gostring_ swig_type_184;
+typedef _goslice_ swig_type_185;
+typedef _goslice_ swig_type_186;
+typedef _gostring_ swig_type_187;
+typedef _goslice_ swig_type_188;
+typedef _gostring_ swig_type_189;
+typedef _gostring_ swig_type_190;
+typedef _gostring_ swig_type_191;
+typedef _goslice_ swig_type_192;
+typedef _gostring_ swig_type_193;
+typedef _gostring_ swig_type_194;
+typedef _gostring_ swig_type_195;
+typedef _gostring_ swig_type_196;
+typedef _gostring_ swig_type_197;
+typedef _gostring_ swig_type_198;
+typedef _gostring_ swig_type_199;
+typedef _gostring_ swig_type_200;
+typedef long long swig_type_201;
+typedef long long swig_type_202;
+typedef _gostring_ swig_type_203;
+typedef long long swig_type_204;
+typedef long long swig_type_205;
+typedef _gostring_ swig_type_206;
+typedef long long swig_type_207;
+typedef _gostring_ swig_type_208;
+typedef long long swig_type_209;
+typedef _gostring_ swig_type_210;
+typedef long long swig_type_211;
+typedef _gostring_ swig_type_212;
+typedef _gostring_ swig_type_213;
+typedef _gostring_ swig_type_214;
+typedef _gostring_ swig_type_215;
+typedef _gostring_ swig_type_216;
+typedef long long swig_type_217;
+typedef long long swig_type_218;
+typedef long long swig_type_219;
+typedef _gostring_ swig_type_220;
+typedef long long swig_type_221;
+typedef long long swig_type_222;
+typedef _goslice_ swig_type_223;
+typedef long long swig_type_224;
+typedef _goslice_ swig_type_225;
+typedef long long swig_type_226;
+typedef _goslice_ swig_type_227;
+typedef _gostring_ swig_type_228;
+typedef _goslice_ swig_type_229;
+typedef _gostring_ swig_type_230;
+typedef long long swig_type_231;
+typedef _gostring_ swig_type_232;
+typedef long long swig_type_233;
+typedef _goslice_ swig_type_234;
+typedef long long swig_type_235;
+typedef long long swig_type_236;
+typedef _gostring_ swig_type_237;
+typedef _gostring_ swig_type_238;
+typedef _gostring_ swig_type_239;
+typedef long long swig_type_240;
+typedef _gostring_ swig_type_241;
+typedef _gostring_ swig_type_242;
+typedef _gostring_ swig_type_243;
+typedef _gostring_ swig_type_244;
+typedef long long swig_type_245;
+extern void _wrap_Swig_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_ec527d7f63270180(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_redisx_version_capi_ec527d7f63270180(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_OK_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_ec527d7f63270180(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_ec527d7f63270180(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_ec527d7f63270180(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_ec527d7f63270180(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_9 _wrap_redisx_event_outcome_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_ec527d7f63270180(void);
+extern swig_type_10 _wrap_redisx_client_stats_capi_ec527d7f63270180(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_11 _wrap_redisx_stats_primitive_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_12 _wrap_redisx_stats_operation_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_13 _wrap_redisx_stats_counter_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_14 _wrap_redisx_stats_client_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_15 _wrap_redisx_stats_bucket_upper_ns_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_16 _wrap_redisx_stats_bucket_count_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_17 _wrap_redisx_stats_quantile_ns_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_18 _wrap_redisx_options_new_capi_ec527d7f63270180(void);
+extern void _wrap_redisx_options_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_19 _wrap_redisx_options_set_url_capi_ec527d7f63270180(uintptr_t arg1, swig_type_20 arg2);
+extern swig_type_21 _wrap_redisx_options_set_cluster_seeds_capi_ec527d7f63270180(uintptr_t arg1, swig_type_22 arg2);
+extern swig_type_23 _wrap_redisx_options_set_auth_capi_ec527d7f63270180(uintptr_t arg1, swig_type_24 arg2, swig_type_25 arg3);
+extern swig_type_26 _wrap_redisx_options_set_connect_timeout_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_27 arg2);
+extern swig_type_28 _wrap_redisx_options_set_command_timeout_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_29 arg2);
+extern swig_type_30 _wrap_redisx_options_set_prefix_capi_ec527d7f63270180(uintptr_t arg1, swig_type_31 arg2);
+extern swig_type_32 _wrap_redisx_options_set_connections_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_33 _wrap_redisx_options_set_reconnect_backoff_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_34 arg2, swig_type_35 arg3);
+extern swig_type_36 _wrap_redisx_options_set_fail_policy_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_37 _wrap_redisx_options_set_event_keys_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_38 _wrap_redisx_options_set_log_cb_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_39 _wrap_redisx_options_set_queue_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_40 _wrap_redisx_options_set_tls_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_41 _wrap_redisx_options_set_tls_ca_file_capi_ec527d7f63270180(uintptr_t arg1, swig_type_42 arg2);
+extern swig_type_43 _wrap_redisx_options_set_tls_ca_dir_capi_ec527d7f63270180(uintptr_t arg1, swig_type_44 arg2);
+extern swig_type_45 _wrap_redisx_options_set_tls_client_cert_capi_ec527d7f63270180(uintptr_t arg1, swig_type_46 arg2, swig_type_47 arg3);
+extern swig_type_48 _wrap_redisx_options_set_tls_server_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_49 arg2);
+extern swig_type_50 _wrap_redisx_options_set_tls_verify_hostname_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_51 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_ec527d7f63270180(void);
+extern swig_type_52 _wrap_redisx_queue_new_capi_ec527d7f63270180(void);
+extern void _wrap_redisx_queue_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_53 _wrap_redisx_queue_pop_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_54 _wrap_redisx_queue_size_capi_ec527d7f63270180(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_55 _wrap_redisx_item_message_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_56 _wrap_redisx_client_open_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_57 _wrap_redisx_client_open_url_capi_ec527d7f63270180(swig_type_58 arg1);
+extern void _wrap_redisx_client_close_capi_ec527d7f63270180(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_59 _wrap_redisx_cancel_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_60 _wrap_redisx_client_prefix_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_ec527d7f63270180(void);
+extern swig_type_61 _wrap_redisx_command_capi_ec527d7f63270180(uintptr_t arg1, swig_type_62 arg2);
+extern swig_type_63 _wrap_redisx_command_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_64 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_reply_integer_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_66 _wrap_redisx_reply_string_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_67 _wrap_redisx_reply_elements_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_ec527d7f63270180(uintptr_t arg1, swig_type_68 arg2);
+extern swig_type_69 _wrap_redisx_lock_acquire_capi_ec527d7f63270180(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3, swig_type_72 arg4);
+extern swig_type_73 _wrap_redisx_lock_try_acquire_capi_ec527d7f63270180(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3);
+extern swig_type_76 _wrap_redisx_lock_acquire_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, swig_type_79 arg4, uintptr_t arg5);
+extern swig_type_80 _wrap_redisx_lock_release_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_81 _wrap_redisx_lock_release_async_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_82 _wrap_redisx_lock_extend_capi_ec527d7f63270180(uintptr_t arg1, swig_type_83 arg2);
+extern swig_type_84 _wrap_redisx_lock_extend_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_85 arg2, uintptr_t arg3);
+extern swig_type_86 _wrap_redisx_lock_start_renewal_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_87 _wrap_redisx_lock_name_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_88 _wrap_redisx_lock_token_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_89 _wrap_redisx_lock_fencing_token_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_90 _wrap_redisx_lock_ttl_ms_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_91 _wrap_redisx_lock_inspect_capi_ec527d7f63270180(uintptr_t arg1, swig_type_92 arg2);
+extern swig_type_93 _wrap_redisx_lock_inspect_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_94 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_95 _wrap_redisx_lock_info_fencing_token_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_96 _wrap_redisx_lock_info_ttl_ms_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_97 _wrap_redisx_lock_info_last_fencing_token_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_ec527d7f63270180(void);
+extern swig_type_98 _wrap_redisx_limiter_new_capi_ec527d7f63270180(uintptr_t arg1, swig_type_99 arg2, swig_intgo arg3, swig_type_100 arg4, swig_type_101 arg5, swig_type_102 arg6);
+extern void _wrap_redisx_limiter_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_limiter_set_fail_policy_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_104 _wrap_redisx_limiter_capacity_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_105 _wrap_redisx_limiter_check_capi_ec527d7f63270180(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3);
+extern swig_type_108 _wrap_redisx_limiter_check_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3, uintptr_t arg4);
+extern swig_type_111 _wrap_redisx_limiter_peek_capi_ec527d7f63270180(uintptr_t arg1, swig_type_112 arg2);
+extern swig_type_113 _wrap_redisx_limiter_peek_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_114 arg2, uintptr_t arg3);
+extern swig_type_115 _wrap_redisx_limiter_reset_capi_ec527d7f63270180(uintptr_t arg1, swig_type_116 arg2);
+extern swig_type_117 _wrap_redisx_limiter_reset_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_118 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_119 _wrap_redisx_ratelimit_result_limit_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_120 _wrap_redisx_ratelimit_result_remaining_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_121 _wrap_redisx_ratelimit_result_reset_ms_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_122 _wrap_redisx_ratelimit_result_retry_after_ms_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_ec527d7f63270180(void);
+extern swig_type_123 _wrap_redisx_idem_begin_capi_ec527d7f63270180(uintptr_t arg1, swig_type_124 arg2, swig_type_125 arg3, swig_type_126 arg4, swig_type_127 arg5);
+extern swig_type_128 _wrap_redisx_idem_begin_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_129 arg2, swig_type_130 arg3, swig_type_131 arg4, swig_type_132 arg5, uintptr_t arg6);
+extern swig_type_133 _wrap_redisx_idem_complete_capi_ec527d7f63270180(uintptr_t arg1, swig_type_134 arg2, swig_type_135 arg3, swig_type_136 arg4);
+extern swig_type_137 _wrap_redisx_idem_complete_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_138 arg2, swig_type_139 arg3, swig_type_140 arg4, uintptr_t arg5);
+extern swig_type_141 _wrap_redisx_idem_fail_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_142 _wrap_redisx_idem_fail_async_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_143 _wrap_redisx_idem_key_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_144 _wrap_redisx_idem_response_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_145 _wrap_redisx_idem_metadata_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_146 _wrap_redisx_idem_remaining_ms_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_147 _wrap_redisx_http_fingerprint_capi_ec527d7f63270180(swig_type_148 arg1, swig_type_149 arg2, swig_type_150 arg3, swig_type_151 arg4);
+extern swig_type_152 _wrap_redisx_http_record_key_capi_ec527d7f63270180(swig_type_153 arg1, swig_type_154 arg2, swig_type_155 arg3);
+extern swig_type_156 _wrap_redisx_http_metadata_capi_ec527d7f63270180(swig_type_157 arg1, swig_intgo arg2, swig_type_158 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_ec527d7f63270180(swig_intgo arg1);
+extern swig_type_159 _wrap_redisx_http_key_required_capi_ec527d7f63270180(void);
+extern swig_type_160 _wrap_redisx_http_key_invalid_capi_ec527d7f63270180(void);
+extern swig_type_161 _wrap_redisx_http_idem_answer_capi_ec527d7f63270180(swig_intgo arg1, swig_type_162 arg2, swig_type_163 arg3, swig_type_164 arg4);
+extern swig_type_165 _wrap_redisx_http_ratelimit_answer_capi_ec527d7f63270180(swig_intgo arg1, swig_type_166 arg2, swig_type_167 arg3, swig_type_168 arg4, swig_type_169 arg5);
+extern void _wrap_redisx_http_response_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_170 _wrap_redisx_http_response_header_count_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_171 _wrap_redisx_http_response_header_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_172 arg2);
+extern swig_type_173 _wrap_redisx_http_response_header_value_capi_ec527d7f63270180(uintptr_t arg1, swig_type_174 arg2);
+extern swig_type_175 _wrap_redisx_http_response_body_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_ec527d7f63270180(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_ec527d7f63270180(void);
+extern swig_type_176 _wrap_redisx_stream_batch_new_capi_ec527d7f63270180(void);
+extern void _wrap_redisx_stream_batch_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_177 _wrap_redisx_stream_batch_size_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_178 _wrap_redisx_stream_batch_id_capi_ec527d7f63270180(uintptr_t arg1, swig_type_179 arg2);
+extern swig_type_180 _wrap_redisx_stream_publish_batch_capi_ec527d7f63270180(uintptr_t arg1, swig_type_181 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_182 arg5);
+extern swig_type_183 _wrap_redisx_stream_batch_add_message_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_184 _wrap_redisx_stream_batch_add_field_capi_ec527d7f63270180(uintptr_t arg1, swig_type_185 arg2, swig_type_186 arg3);
+extern swig_type_187 _wrap_redisx_stream_batch_add_payload_capi_ec527d7f63270180(uintptr_t arg1, swig_type_188 arg2, swig_type_189 arg3);
+extern swig_type_190 _wrap_redisx_stream_batch_add_header_capi_ec527d7f63270180(uintptr_t arg1, swig_type_191 arg2, swig_type_192 arg3);
+extern swig_type_193 _wrap_redisx_group_create_capi_ec527d7f63270180(uintptr_t arg1, swig_type_194 arg2, swig_type_195 arg3, swig_type_196 arg4);
+extern swig_type_197 _wrap_redisx_consumer_options_new_capi_ec527d7f63270180(void);
+extern void _wrap_redisx_consumer_options_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_198 _wrap_redisx_consumer_options_set_max_in_flight_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_199 _wrap_redisx_consumer_options_set_max_deliveries_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_200 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_201 arg2, swig_type_202 arg3);
+extern swig_type_203 _wrap_redisx_consumer_options_set_reclaim_capi_ec527d7f63270180(uintptr_t arg1, swig_type_204 arg2, swig_type_205 arg3);
+extern swig_type_206 _wrap_redisx_consumer_options_set_block_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_207 arg2);
+extern swig_type_208 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_ec527d7f63270180(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_211 arg2);
+extern swig_type_212 _wrap_redisx_consumer_new_capi_ec527d7f63270180(uintptr_t arg1, swig_type_213 arg2, swig_type_214 arg3, swig_type_215 arg4, uintptr_t arg5);
+extern swig_type_216 _wrap_redisx_consumer_next_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_type_217 arg3);
+extern void _wrap_redisx_delivery_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_218 _wrap_redisx_delivery_count_capi_ec527d7f63270180(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_ec527d7f63270180(uintptr_t arg1, swig_type_219 arg2);
+extern swig_type_220 _wrap_redisx_message_id_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_221 _wrap_redisx_message_delivery_count_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_222 _wrap_redisx_message_field_count_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_223 _wrap_redisx_message_field_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_224 arg2);
+extern swig_type_225 _wrap_redisx_message_field_value_capi_ec527d7f63270180(uintptr_t arg1, swig_type_226 arg2);
+extern swig_type_227 _wrap_redisx_message_get_capi_ec527d7f63270180(uintptr_t arg1, swig_type_228 arg2);
+extern swig_type_229 _wrap_redisx_message_payload_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_230 _wrap_redisx_message_codec_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_231 _wrap_redisx_message_header_count_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_232 _wrap_redisx_message_header_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_233 arg2);
+extern swig_type_234 _wrap_redisx_message_header_value_capi_ec527d7f63270180(uintptr_t arg1, swig_type_235 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_ec527d7f63270180(uintptr_t arg1, swig_type_236 arg2);
+extern swig_type_237 _wrap_redisx_message_stream_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_238 _wrap_redisx_message_ack_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_type_239 _wrap_redisx_message_retry_capi_ec527d7f63270180(uintptr_t arg1, swig_type_240 arg2, swig_type_241 arg3);
+extern swig_type_242 _wrap_redisx_message_dead_letter_capi_ec527d7f63270180(uintptr_t arg1, swig_type_243 arg2);
+extern swig_type_244 _wrap_redisx_consumer_stop_capi_ec527d7f63270180(uintptr_t arg1, swig_type_245 arg2);
+extern void _wrap_redisx_consumer_free_capi_ec527d7f63270180(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_consumer_in_flight_capi_ec527d7f63270180(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -449,13 +565,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -573,7 +689,7 @@ type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -581,7 +697,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -589,7 +705,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -597,7 +713,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -605,7 +721,7 @@ var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_ID
 
 func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_d64a9da760277ed5())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -615,7 +731,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -623,7 +739,7 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_d64a9da760277ed5())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -635,7 +751,7 @@ const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_d64a9da760277ed5())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -643,13 +759,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_d64a9da760277ed5())
+	swig_r = (int)(C._wrap_redisx_version_capi_ec527d7f63270180())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_version_string_capi_ec527d7f63270180()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -660,7 +776,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -668,7 +784,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -676,7 +792,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -684,7 +800,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -692,7 +808,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -700,7 +816,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -708,7 +824,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -716,7 +832,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -724,7 +840,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -732,7 +848,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -740,7 +856,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -748,7 +864,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -756,7 +872,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -764,7 +880,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -772,7 +888,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -780,7 +896,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_d64a9da760277ed5())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -789,7 +905,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -799,7 +915,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -808,7 +924,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_last_error_capi_ec527d7f63270180()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -819,7 +935,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -830,7 +946,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -841,7 +957,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -849,7 +965,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -857,7 +973,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -865,7 +981,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -873,7 +989,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -884,7 +1000,7 @@ func Redisx_event_outcome(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_outcome_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_outcome_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -895,7 +1011,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -903,7 +1019,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -911,7 +1027,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -919,7 +1035,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_d64a9da760277ed5())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -929,7 +1045,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -937,7 +1053,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -945,7 +1061,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_d64a9da760277ed5())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -955,7 +1071,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -963,7 +1079,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -971,7 +1087,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -979,7 +1095,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -987,7 +1103,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -995,7 +1111,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1003,7 +1119,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1013,7 +1129,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1021,7 +1137,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1029,7 +1145,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1037,7 +1153,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1045,7 +1161,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1053,7 +1169,7 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_d64a9da760277ed5())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1063,7 +1179,7 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1078,14 +1194,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1094,7 +1210,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1106,7 +1222,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1119,7 +1235,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1128,7 +1244,7 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1136,7 +1252,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1145,7 +1261,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1155,7 +1271,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1165,13 +1281,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_options_new_capi_ec527d7f63270180()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1186,7 +1302,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1194,7 +1310,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1211,7 +1327,7 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1229,7 +1345,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1249,7 +1365,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1263,7 +1379,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1277,7 +1393,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1294,7 +1410,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1309,7 +1425,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1), C.swig_type_35(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1), C.swig_type_35(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1324,7 +1440,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1338,7 +1454,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1353,7 +1469,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1369,7 +1485,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1383,7 +1499,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1397,7 +1513,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1414,7 +1530,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1432,7 +1548,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1452,7 +1568,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1469,7 +1585,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1483,7 +1599,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1501,7 +1617,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1509,7 +1625,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1517,7 +1633,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1525,7 +1641,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1533,7 +1649,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_d64a9da760277ed5())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1541,7 +1657,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_queue_new_capi_ec527d7f63270180()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1556,14 +1672,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1572,7 +1688,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1587,28 +1703,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1616,7 +1732,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1624,7 +1740,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1632,7 +1748,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1643,7 +1759,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1651,7 +1767,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1659,7 +1775,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1667,7 +1783,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -1677,7 +1793,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1687,7 +1803,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1697,7 +1813,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -1707,7 +1823,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1717,7 +1833,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -1727,7 +1843,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -1737,7 +1853,7 @@ func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_e
 	var swig_r Struct_SS_redisx_cache_entry
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1745,7 +1861,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -1760,7 +1876,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_d64a9da760277ed5(*(*C.swig_type_58)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_ec527d7f63270180(*(*C.swig_type_58)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1778,13 +1894,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -1792,7 +1908,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1805,7 +1921,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1816,7 +1932,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1824,7 +1940,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1832,7 +1948,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1840,7 +1956,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1848,7 +1964,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1856,7 +1972,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_d64a9da760277ed5())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -1868,7 +1984,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1890,7 +2006,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -1905,14 +2021,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1920,7 +2036,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1928,7 +2044,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -1939,7 +2055,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1948,7 +2064,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1964,7 +2080,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2), C.swig_type_72(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2), C.swig_type_72(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1985,7 +2101,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2008,7 +2124,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_type_78(_swig_i_2), C.swig_type_79(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_type_78(_swig_i_2), C.swig_type_79(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2024,7 +2140,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2038,7 +2154,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2052,7 +2168,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2067,7 +2183,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2081,7 +2197,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2093,14 +2209,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2111,7 +2227,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2122,7 +2238,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2130,7 +2246,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2138,7 +2254,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2146,7 +2262,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2155,7 +2271,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2176,7 +2292,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2191,14 +2307,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2206,7 +2322,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2214,7 +2330,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2222,7 +2338,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2230,7 +2346,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2238,7 +2354,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2246,7 +2362,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2254,7 +2370,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2262,7 +2378,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_d64a9da760277ed5())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2284,7 +2400,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_100(_swig_i_3), C.swig_type_101(_swig_i_4), C.swig_type_102(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_100(_swig_i_3), C.swig_type_101(_swig_i_4), C.swig_type_102(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2302,7 +2418,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2310,7 +2426,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2323,7 +2439,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2333,7 +2449,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2355,7 +2471,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.swig_type_110(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.swig_type_110(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2372,7 +2488,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2393,7 +2509,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2410,7 +2526,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2428,7 +2544,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2443,14 +2559,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2458,7 +2574,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2466,7 +2582,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2474,7 +2590,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2482,7 +2598,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2490,7 +2606,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2498,7 +2614,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2506,7 +2622,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2514,7 +2630,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2522,7 +2638,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_d64a9da760277ed5())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_ec527d7f63270180())
 	return swig_r
 }
 
@@ -2541,7 +2657,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), C.swig_type_126(_swig_i_3), C.swig_type_127(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), C.swig_type_126(_swig_i_3), C.swig_type_127(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2568,7 +2684,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2)), C.swig_type_131(_swig_i_3), C.swig_type_132(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2)), C.swig_type_131(_swig_i_3), C.swig_type_132(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2590,7 +2706,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_2)), C.swig_type_136(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_2)), C.swig_type_136(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2613,7 +2729,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_2)), C.swig_type_140(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_2)), C.swig_type_140(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2632,7 +2748,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2646,7 +2762,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2658,14 +2774,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2673,7 +2789,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2684,7 +2800,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2695,7 +2811,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2706,7 +2822,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2714,7 +2830,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2722,7 +2838,7 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2745,7 +2861,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_d64a9da760277ed5(*(*C.swig_type_148)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_ec527d7f63270180(*(*C.swig_type_148)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2774,7 +2890,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_d64a9da760277ed5(*(*C.swig_type_153)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_ec527d7f63270180(*(*C.swig_type_153)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2800,7 +2916,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_d64a9da760277ed5(*(*C.swig_type_157)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_ec527d7f63270180(*(*C.swig_type_157)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2821,13 +2937,13 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_required_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_http_key_required_capi_ec527d7f63270180()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2841,7 +2957,7 @@ func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 
 func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_invalid_capi_d64a9da760277ed5()
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_ec527d7f63270180()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2859,7 +2975,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_162(_swig_i_1), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0), C.swig_type_162(_swig_i_1), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -2884,7 +3000,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_d64a9da760277ed5(C.swig_intgo(_swig_i_0), C.swig_type_166(_swig_i_1), C.swig_type_167(_swig_i_2), C.swig_type_168(_swig_i_3), C.swig_type_169(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0), C.swig_type_166(_swig_i_1), C.swig_type_167(_swig_i_2), C.swig_type_168(_swig_i_3), C.swig_type_169(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2899,14 +3015,14 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 func Redisx_http_response_free(arg1 HttpResponse) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_http_response_free_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_http_response_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_http_response_status_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2914,7 +3030,7 @@ func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2923,7 +3039,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2935,7 +3051,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2946,11 +3062,672 @@ func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_http_response_body_capi_d64a9da760277ed5(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_http_response_body_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
 	return swig_r_1
+}
+
+// StreamBatch is a redisx_stream_batch * handle (0 is NULL).
+type StreamBatch uintptr
+
+// ConsumerOptions is a redisx_consumer_options * handle (0 is NULL).
+type ConsumerOptions uintptr
+
+// Consumer is a redisx_consumer * handle (0 is NULL).
+type Consumer uintptr
+
+// Delivery is a redisx_delivery * handle (0 is NULL).
+type Delivery uintptr
+
+// Message is a redisx_message * handle (0 is NULL).
+type Message uintptr
+
+const REDISX_STREAM_ID_SIZE int = 48
+const REDISX_STREAM_NAME_MAX int = 1024
+const REDISX_STREAM_GROUP_MAX int = 256
+const REDISX_STREAM_FIELDS_MAX int = 4096
+const REDISX_STREAM_BATCH_MAX int = 10000
+
+type Redisx_stream_trim int
+
+func _swig_getREDISX_STREAM_TRIM_NONE() (_swig_ret Redisx_stream_trim) {
+	var swig_r Redisx_stream_trim
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_NONE_capi_ec527d7f63270180())
+	return swig_r
+}
+
+var REDISX_STREAM_TRIM_NONE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_NONE()
+
+func _swig_getREDISX_STREAM_TRIM_MAXLEN() (_swig_ret Redisx_stream_trim) {
+	var swig_r Redisx_stream_trim
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXLEN_capi_ec527d7f63270180())
+	return swig_r
+}
+
+var REDISX_STREAM_TRIM_MAXLEN Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_MAXLEN()
+
+func _swig_getREDISX_STREAM_TRIM_MAXAGE() (_swig_ret Redisx_stream_trim) {
+	var swig_r Redisx_stream_trim
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXAGE_capi_ec527d7f63270180())
+	return swig_r
+}
+
+var REDISX_STREAM_TRIM_MAXAGE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_MAXAGE()
+
+func Redisx_stream_batch_new() (_swig_ret Out[StreamBatch]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_stream_batch_new_capi_ec527d7f63270180()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[StreamBatch]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[StreamBatch]{Value: StreamBatch(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_free(arg1 StreamBatch) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_stream_batch_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_stream_batch_size(arg1 StreamBatch) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_stream_batch_size_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_179(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg4 Redisx_stream_trim, arg5 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+	_swig_i_2 = uintptr(arg3)
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_182(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+const REDISX_STREAM_PAYLOAD_FIELD string = "rx-payload"
+const REDISX_STREAM_CODEC_FIELD string = "rx-codec"
+const REDISX_STREAM_HEADER_PREFIX string = "rx-h-"
+const REDISX_STREAM_HEADER_NAME_MAX int = 256
+
+func Redisx_stream_batch_add_message(arg1 StreamBatch) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_stream_batch_add_message_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_185)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_186)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_188)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_group_create_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_3)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_new() (_swig_ret Out[ConsumerOptions]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_consumer_options_new_capi_ec527d7f63270180()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[ConsumerOptions]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[ConsumerOptions]{Value: ConsumerOptions(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_free(arg1 ConsumerOptions) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_consumer_options_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_consumer_options_set_max_in_flight(arg1 ConsumerOptions, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_in_flight_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_max_deliveries(arg1 ConsumerOptions, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_deliveries_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int64, arg3 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_201(_swig_i_1), C.swig_type_202(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_204(_swig_i_1), C.swig_type_205(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_211(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg5 ConsumerOptions) (_swig_ret Out[Consumer]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	var _swig_i_4 uintptr
+	_swig_i_4 = uintptr(arg5)
+	swig_r_p := C._wrap_redisx_consumer_new_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_213)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[Consumer]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Consumer]{Value: Consumer(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[Delivery]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_consumer_next_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_217(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[Delivery]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Delivery]{Value: Delivery(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_delivery_free(arg1 Delivery) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_delivery_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_delivery_count(arg1 Delivery) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_delivery_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
+	var swig_r uintptr
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_219(_swig_i_1)))
+	var swig_r_1 Message
+	swig_r_1 = Message(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_id(arg1 Message) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_id_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_delivery_count(arg1 Message) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_message_delivery_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_message_field_count(arg1 Message) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_message_field_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_field_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_224(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_field_value_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_get_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_payload(arg1 Message) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_payload_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_codec(arg1 Message) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_codec_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_header_count(arg1 Message) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_message_header_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_header_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_header_value_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_235(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_message_stream(arg1 Message) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_stream_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_ack(arg1 Message) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_ack_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[int]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_message_retry_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_free(arg1 Consumer) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_consumer_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_consumer_in_flight(arg1 Consumer) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_consumer_in_flight_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	return swig_r
 }
 
 type SwigcptrStruct_SS_redisx_cache_entry uintptr

@@ -46,12 +46,13 @@ from ._idempotency import (
     IdempotencyState,
     JSONCodec,
 )
+from ._stream import Consumer, DeadLetter, Message
 from ._ratelimit import ALGORITHMS, Limiter, RateLimited, RateLimitResult, rate_limit_headers
 
 __version__ = "0.5.0"
 
 # Public classes live in private modules; show (and pickle) them as redisx.X.
-for _cls in (Client, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
+for _cls in (Client, Consumer, DeadLetter, Message, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
              IdempotencyConflict, IdempotencyInProgress, IdempotencyMismatch, JSONCodec, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
              ClientClosed, AuthError, ServerError, ProtocolError, LockHeld, LockNotOwned, WouldBlock, Empty,
              InvalidURL, Cancelled):

@@ -22,6 +22,9 @@
 #     situations byte for byte as the core's redisx_http_* do in C: 400 (key
 #     missing, key invalid), the handler's response, its replay, 422, 409,
 #     the stored metadata, an allowed and a denied rate-limit check.
+#  7. Streams (tests/interop/streams.sh): Go produces, a Python and a Node
+#     consumer share one group, the Python one is SIGKILLed and restarted:
+#     0 messages lost, every id acked, duplicates counted and bounded.
 # Needs the three packages installed (scripts/test installs the built wheel,
 # npm tarball and a copy of the Go module): REDISX_PYTHON (a python with
 # redisx), REDISX_NODE_PATH (node_modules holding redisx), REDISX_GO_MODULE
@@ -259,4 +262,8 @@ for lang in python node go; do
   checks=$((checks + 1))
 done
 echo "interop: the python, node and go HTTP middlewares answer 9 situations byte for byte as the core does"
+
+# ---- 7. streams: go produces, python and node consume, one SIGKILLed --------------
+"$here/streams.sh" "$url" "$prefix" || fail "streams (tests/interop/streams.sh)"
+checks=$((checks + 1))
 echo "$checks passed, 0 failed"

@@ -172,6 +172,31 @@ async function httpDump(client, lang) {
   }
 }
 
+// Consumes group "g" of `stream` as worker.py's stream_consume does.
+async function streamConsume(client, prefix, stream) {
+  let handled = 0;
+  const cons = client.consumer(stream, 'g', { maxInFlight: 32, minIdle: 3000, reclaimInterval: 500, block: 200 });
+  const ac = new AbortController();
+  const watch = setInterval(async () => {
+    if (await client.execute('EXISTS', `${prefix}:stream-stop`)) ac.abort();
+  }, 100);
+  console.log('STARTED');
+  try {
+    await cons.run(
+      async (m) => {
+        if (m.payload.n === undefined || m.headers.type !== 'interop') throw new Error('unexpected message');
+        await client.execute('HINCRBY', `${prefix}:stream-handled`, m.id, '1');
+        handled++;
+      },
+      { concurrency: 8, signal: ac.signal },
+    );
+  } finally {
+    clearInterval(watch);
+    await cons.close();
+  }
+  console.log(`HANDLED ${handled}`);
+}
+
 async function main() {
   const [mode, url, prefix, n] = process.argv.slice(2);
   const args = process.argv.slice(6); // after mode, url, prefix and the fourth argument
@@ -223,6 +248,8 @@ async function main() {
         if (!(err instanceof LockHeld)) throw err;
         console.log(`HELD-BY ${(await client.lockInfo('hold')).fencingToken}`);
       }
+    } else if (mode === 'stream-consume') {
+      await streamConsume(client, prefix, n);
     } else {
       throw new Error(`unknown mode ${mode}`);
     }

@@ -162,6 +162,32 @@ def http_dump(client, lang):
     call(rl, "rl-denied")
 
 
+def stream_consume(client, prefix, stream):
+    """Consumes group "g" of stream: each message HINCRBYs <prefix>:stream-handled
+    by its id (the side effect run.sh counts), then is acked; stops when the
+    key <prefix>:stream-stop exists; prints "HANDLED <count>"."""
+    handled = [0]
+    cons = client.consumer(stream, "g", max_in_flight=32, min_idle=3.0, reclaim_interval=0.5, block=0.2)
+
+    def handle(msg):
+        if msg.payload.get("n") is None or msg.headers.get("type") != b"interop":
+            raise ValueError("unexpected message %r" % (msg.payload,))
+        client.execute("HINCRBY", prefix + ":stream-handled", msg.id, 1)
+        handled[0] += 1
+
+    def watch():
+        while not client.execute("EXISTS", prefix + ":stream-stop"):
+            time.sleep(0.1)
+        cons.stop()
+
+    import threading
+    threading.Thread(target=watch, daemon=True).start()
+    print("STARTED", flush=True)
+    cons.run(handle, workers=8)
+    cons.close()
+    print("HANDLED %d" % handled[0], flush=True)
+
+
 def main() -> int:
     mode, url, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
     with redisx.Client.from_url(url, prefix=prefix, command_timeout=10.0) as client:
@@ -211,6 +237,8 @@ def main() -> int:
             print("%s %d" % (rec.state.value, int(rec.taken_over)), flush=True)
             if rec.state == "NEW":
                 rec.complete(b"done-python", b"", ttl=60.0)
+        elif mode == "stream-consume":
+            stream_consume(client, prefix, sys.argv[4])
         else:
             print("unknown mode " + mode, file=sys.stderr)
             return 2

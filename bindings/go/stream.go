@@ -480,7 +480,7 @@ func defaultConsumerName() string {
 // the backoff, dead-lettered after the max deliveries);
 // DeadLetterError(err) dead-letters it at once; a panic counts as an
 // error. The group must exist (CreateGroup). Consume returns nil when ctx
-// ended, or the error that stopped it (ErrServer for NOGROUP: the group
+// ended or the client was closed, or the error that stopped it (ErrServer for NOGROUP: the group
 // or stream was deleted; ErrInvalidArgument for bad options).
 func (c *Client) Consume(ctx context.Context, stream, group string, handler func(context.Context, *StreamMessage) error, opts ...ConsumerOption) error {
 	if ctx == nil {
@@ -559,6 +559,9 @@ func (c *Client) Consume(ctx context.Context, stream, group string, handler func
 
 	var result error
 	for {
+		if k.closed.Load() { // Client.Close: settles would fail, stop reading
+			break
+		}
 		d, err := capi.Redisx_consumer_next(cons, cfg.workers, 1000).Get()
 		if err != nil {
 			if isStatus(err, codeEmpty) {

@@ -300,3 +300,32 @@ func TestStreamBadInput(t *testing.T) {
 		t.Errorf("Consume without a group = %v, want ErrServer", err)
 	}
 }
+
+func TestStreamStopWithABlockedReadReturnsPromptly(t *testing.T) {
+	c := open2(t, serverURL)
+	ctx := context.Background()
+	s := uniqueStream(t)
+	if err := c.CreateGroup(ctx, s, "g", "$"); err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		done <- c.Consume(cctx, s, "g", func(context.Context, *redisx.StreamMessage) error { return nil },
+			redisx.WithBlock(30*time.Second))
+	}()
+	time.Sleep(200 * time.Millisecond) // let the read block (not an assertion)
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Consume = %v", err)
+		}
+		if d := time.Since(start); d > 10*time.Second {
+			t.Fatalf("stop took %v with a 30s BLOCK: the blocked read was not ended", d)
+		}
+	case <-time.After(25 * time.Second):
+		t.Fatal("Consume did not return after ctx ended (blocked read not ended)")
+	}
+}

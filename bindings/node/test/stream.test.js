@@ -182,3 +182,26 @@ test('bad input rejects with InvalidArgument', async () => {
   await none.close();
   assert.ok(Consumer);
 });
+
+test('stop and client.close() with a blocked read return promptly', async () => {
+  const s = uniq('block');
+  await client.createGroup(s, 'g');
+  const cons = client.consumer(s, 'g', { block: 30000 });
+  const run = cons.run(() => {});
+  await new Promise((r) => setTimeout(r, 200)); // let the read block (not an assertion)
+  let start = Date.now();
+  await cons.stop();
+  await run;
+  assert.ok(Date.now() - start < 10000, 'the blocked read was ended');
+  await cons.close();
+
+  const other = Client.fromUrl(server.url, { prefix: PREFIX });
+  await other.createGroup(s, 'g2');
+  const c2 = other.consumer(s, 'g2', { block: 30000 });
+  const run2 = c2.run(() => {});
+  await new Promise((r) => setTimeout(r, 200));
+  start = Date.now();
+  await other.close();
+  await run2;
+  assert.ok(Date.now() - start < 10000, 'close() ended the blocked read');
+});

@@ -184,3 +184,31 @@ def test_bad_input_raises_invalid_argument(client: redisx.Client) -> None:
             pytest.fail(f"case {i} did not raise")
     with pytest.raises(redisx.ServerError, match="NOGROUP"):
         client.consumer(s + "-none", "g").run(lambda m: None)
+
+
+def test_stop_with_a_blocked_read_returns_promptly(client: redisx.Client) -> None:
+    s = _stream()
+    client.create_group(s, "g")
+    cons = client.consumer(s, "g", block=30.0)
+    t = threading.Thread(target=cons.run, args=(lambda m: None,), daemon=True)
+    t.start()
+    time.sleep(0.2)  # let the read block (not an assertion)
+    start = time.monotonic()
+    cons.stop()
+    t.join(25)
+    assert not t.is_alive(), "run() did not return after stop(): the blocked read was not ended"
+    assert time.monotonic() - start < 10
+    cons.close()
+
+
+def test_closing_the_client_ends_run(redis_url: str, prefix: str) -> None:
+    c = redisx.Client.from_url(redis_url, prefix=prefix + "-close")
+    s = _stream()
+    c.create_group(s, "g")
+    cons = c.consumer(s, "g", block=0.2)
+    t = threading.Thread(target=cons.run, args=(lambda m: None,), daemon=True)
+    t.start()
+    c.close()
+    t.join(25)
+    assert not t.is_alive()
+    cons.close()

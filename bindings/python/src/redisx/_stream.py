@@ -365,6 +365,9 @@ class Consumer:
         h = self._h
         if h is None:
             raise make_error("ERR_CLOSED", "consumer is closed")
+        if self._client.closed:  # its settles would fail: stop reading
+            self.stop(0)
+            raise make_error("ERR_CLOSED", "client is closed")
         try:
             d = _c.redisx_consumer_next(h, max_messages, timeout_ms)
         except Empty:

@@ -581,6 +581,10 @@ func (c *Client) Consume(ctx context.Context, stream, group string, handler func
 			break
 		}
 		n := int(capi.Redisx_delivery_count(d))
+		if n == 0 {
+			capi.Redisx_delivery_free(d)
+			continue
+		}
 		dl := &delivery{h: d, left: n}
 		for i := 0; i < n; i++ {
 			jobs <- newStreamMessage(capi.Redisx_delivery_message(d, int64(i)), dl, cfg.codecs)

@@ -457,6 +457,11 @@ protected:
         if (!d_)
             return env.Null();
         size_t n = redisx_delivery_count(d_);
+        if (n == 0) {
+            redisx_delivery_free(d_);
+            d_ = nullptr;
+            return env.Null();
+        }
         auto *dref = new DeliveryRef{d_, {n}};
         d_ = nullptr;
         Napi::Array out = Napi::Array::New(env, n);

@@ -372,7 +372,14 @@ class Consumer:
             d = _c.redisx_consumer_next(h, max_messages, timeout_ms)
         except Empty:
             return []
-        ts = _c.pyx_stream_messages(d)
+        try:
+            ts = _c.pyx_stream_messages(d)
+        except BaseException:
+            _c.redisx_delivery_free(d)
+            raise
+        if not ts:
+            _c.redisx_delivery_free(d)
+            return []
         dl = _Delivery(d, len(ts))
         return [Message(t, dl, self._codecs) for t in ts]
 

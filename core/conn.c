@@ -34,6 +34,7 @@
 
 #include "client_impl.h"
 #include "cluster.h"
+#include "sentinel.h"
 #include "tls.h"
 
 #if HIREDIS_MAJOR >= 1
@@ -41,11 +42,14 @@
 #endif
 
 /* CONN_RESOLVING: a host name is being looked up on a resolver thread
- * (see "name resolution" below); no socket yet. CONN_TLS: TCP is up, the
+ * (see "name resolution" below); no socket yet. CONN_LOOKUP: sentinel
+ * mode, waiting for the sentinels to name the master ("sentinel" below).
+ * CONN_TLS: TCP is up, the
  * TLS handshake runs (non-blocking, under the connect deadline). */
 typedef enum conn_state {
     CONN_DOWN,
     CONN_RESOLVING,
+    CONN_LOOKUP,
     CONN_CONNECTING,
     CONN_TLS,
     CONN_HANDSHAKE,
@@ -86,6 +90,8 @@ struct redisx__conn {
     const char *host;
     int port;
     char endpoint[300];
+    uint64_t down_at; /* when it last went down (sentinel: ask again after) */
+    char master_host[256]; /* sentinel mode: host points here */
 };
 
 /* ---- the loop lock -------------------------------------------------------- */
@@ -942,13 +948,115 @@ static void cluster_drain(redisx_client *c)
     }
 }
 
+/* ---- circuit breaker ----------------------------------------------------
+ *
+ * Off unless redisx_options_set_circuit_breaker() turned it on (see
+ * options.h and docs/RESILIENCE.md; the state machine is core/breaker.c).
+ * One breaker for a standalone client, one per cluster node. Failures are
+ * connection events, not commands: a command connection reset because it
+ * was lost, could not be made or a command timed out (1000 commands failing
+ * with one connection count once). Successes: a reply on a command
+ * connection, a handshake completed. While a breaker is open, user commands
+ * dispatched to it complete at once with REDISX_ERR_CONNECTION (the
+ * primitives apply their fail policy as for any unreachable server), and
+ * blocking calls take the hand-off path so that the rule lives here only. */
+
+static redisx__breaker *breaker_of(redisx_client *c, int node)
+{
+    return c->cluster && node >= 0 ? &c->nodes[node].breaker : &c->breaker;
+}
+
+static const char *breaker_where(const redisx_client *c, int node, char *buf, size_t n)
+{
+    if (c->cluster && node >= 0)
+        snprintf(buf, n, "%s:%d", c->nodes[node].host, c->nodes[node].port);
+    else
+        snprintf(buf, n, "%s", c->nconns > 0 ? c->conns[0]->endpoint : "the server");
+    return buf;
+}
+
+/* Completes cmd at once when the breaker it goes through is open. */
+static int breaker_rejects(redisx_client *c, redisx__cmd *cmd, int node)
+{
+    redisx__breaker *b = breaker_of(c, node);
+    if (b->state == REDISX__BREAKER_CLOSED || cmd->internal != REDISX__CMD_USER)
+        return 0;
+    uint64_t now = redisx__now_ns();
+    if (redisx__breaker_admit(b, &c->breaker_cfg, now))
+        return 0; /* the half-open probe */
+    char where[320], detail[REDISX__DETAIL];
+    uint64_t left = b->open_until > now ? b->open_until - now : 0;
+    snprintf(detail, sizeof detail,
+             "circuit breaker for %s is open after %d connection failures within %llu ms: failing at once "
+             "(next probe in %llu ms)",
+             breaker_where(c, node, where, sizeof where), c->breaker_cfg.threshold,
+             (unsigned long long)(c->breaker_cfg.window_ns / REDISX__NS_PER_MS),
+             (unsigned long long)((left + REDISX__NS_PER_MS - 1) / REDISX__NS_PER_MS));
+    redisx__stats_add_client(c, REDISX_CLIENT_CIRCUIT_REJECTED, 1);
+    complete(cmd, REDISX_ERR_CONNECTION, NULL, detail);
+    return 1;
+}
+
+/* A command connection failed with st (conn_reset). */
+static void breaker_failure(redisx_client *c, redisx__conn *cn, redisx_status st, const char *detail)
+{
+    if (c->breaker_cfg.threshold <= 0 || cn->is_sub || c->closing_seen ||
+        (st != REDISX_ERR_CONNECTION && st != REDISX_ERR_TIMEOUT))
+        return;
+    redisx__breaker *b = breaker_of(c, cn->node);
+    redisx__breaker_state was = b->state;
+    if (!redisx__breaker_failure(b, &c->breaker_cfg, redisx__now_ns()))
+        return;
+    char where[320];
+    redisx__stats_add_client(c, REDISX_CLIENT_CIRCUIT_OPENS, 1);
+    if (was == REDISX__BREAKER_CLOSED) {
+        redisx__stats_add_client(c, REDISX_CLIENT_CIRCUITS_OPEN, 1);
+        redisx__log(c, REDISX_LOG_WARN,
+                    "circuit breaker for %s open: %d connection failures within %llu ms (last: %s); calls fail at "
+                    "once for %llu ms",
+                    breaker_where(c, cn->node, where, sizeof where), c->breaker_cfg.threshold,
+                    (unsigned long long)(c->breaker_cfg.window_ns / REDISX__NS_PER_MS), detail,
+                    (unsigned long long)(c->breaker_cfg.open_ns / REDISX__NS_PER_MS));
+    } else {
+        redisx__log(c, REDISX_LOG_WARN, "circuit breaker for %s open again: the probe failed (%s)",
+                    breaker_where(c, cn->node, where, sizeof where), detail);
+    }
+    /* What waits for a connection through this breaker fails now too. */
+    redisx__cmd *list = c->wait_head;
+    c->wait_head = c->wait_tail = NULL;
+    while (list) {
+        redisx__cmd *cmd = list;
+        list = list->next;
+        cmd->next = NULL;
+        dispatch(c, cmd);
+    }
+}
+
+/* The server answered on a command connection of `node` (-1: standalone):
+ * a reply, or one of the handshake (conn_session sends a PING under an open
+ * breaker, so a reconnect closes it at once). */
+static void breaker_success(redisx_client *c, int node)
+{
+    if (c->breaker_cfg.threshold <= 0)
+        return;
+    redisx__breaker *b = breaker_of(c, node);
+    if (b->state == REDISX__BREAKER_CLOSED && b->failures == 0)
+        return;
+    if (redisx__breaker_success(b)) {
+        char where[320];
+        redisx__stats_add_client(c, REDISX_CLIENT_CIRCUITS_OPEN, -1);
+        redisx__log(c, REDISX_LOG_INFO, "circuit breaker for %s closed: the server answers again",
+                    breaker_where(c, node, where, sizeof where));
+    }
+}
+
 static void dispatch(redisx_client *c, redisx__cmd *cmd)
 {
     c->loop_dirty = 1;
     redisx__conn *cn;
     if (c->cluster) {
         int node = route(c, cmd);
-        if (node == -2)
+        if (node == -2 || (node >= 0 && breaker_rejects(c, cmd, node)))
             return;
         cn = node >= 0 ? node_conn(c, node) : NULL;
         if (!cn && node >= 0)
@@ -964,7 +1072,15 @@ static void dispatch(redisx_client *c, redisx__cmd *cmd)
             cmd->asked = 0;
         }
     } else {
+        if (breaker_rejects(c, cmd, -1))
+            return;
         cn = pick_conn(c);
+        if (!cn && c->sentinel && c->sentinel_down && cmd->internal == REDISX__CMD_USER) {
+            char detail[REDISX__DETAIL + 64];
+            snprintf(detail, sizeof detail, "no master: %s", c->conn_error);
+            complete(cmd, REDISX_ERR_CONNECTION, NULL, detail);
+            return;
+        }
     }
     if (cn)
         conn_push(cn, cmd);
@@ -1020,6 +1136,7 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
     int was_ready = cn->state == CONN_READY;
     conn_close_fd(cn);
     cn->state = CONN_DOWN;
+    cn->down_at = redisx__now_ns();
     cn->polled = 0;
     c->loop_dirty = 1;
     redisx__cmd *cmd;
@@ -1061,6 +1178,7 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
     emit_state(c, cn, REDISX_STATE_DISCONNECTED, detail);
     if (c->cluster && !cn->is_sub)
         cluster_conn_down(c, cn, was_ready, st, detail);
+    breaker_failure(c, cn, st, detail);
 }
 
 static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *list, const char *one);
@@ -1143,12 +1261,27 @@ static void conn_session(redisx_client *c, redisx__conn *cn)
         const char *a[] = {"SELECT", db};
         rc |= push_handshake(cn, 2, a);
     }
-    if (cn->tls && cn->handshake_left == 0) {
+    if (c->sentinel) {
+        /* What the sentinels named may have been demoted since: only a
+         * master serves (else the handshake fails and they are asked
+         * again). */
+        redisx__cmd *cmd = redisx__cmd_argv(1, (const char *[]){"ROLE"}, NULL);
+        if (cmd) {
+            cmd->internal = REDISX__CMD_ROLE;
+            conn_push(cn, cmd);
+            cn->handshake_left++;
+        }
+        rc |= !cmd;
+    }
+    if (cn->handshake_left == 0 && (cn->tls || breaker_of(c, cn->node)->state != REDISX__BREAKER_CLOSED)) {
         /* With TLS 1.3 the client's handshake ends before the server has
          * checked its certificate: a refusal (certificate required) comes
          * with the first reply. One PING makes it a failed connect (with
          * backoff and the reason in every waiting command) rather than a
-         * connection lost, and retried at once, after each success. */
+         * connection lost, and retried at once, after each success. Under
+         * an open circuit breaker only an answer shows that the server is
+         * back (a frozen one still accepts connections): the PING's closes
+         * the breaker at once. */
         const char *a[] = {"PING"};
         rc |= push_handshake(cn, 1, a);
     }
@@ -1208,8 +1341,9 @@ static void conn_established(redisx_client *c, redisx__conn *cn)
         return;
     }
     char why[REDISX__DETAIL - 320];
-    cn->tls = redisx__tls_new(c->tls_ctx, cn->fd, c->cluster && !c->opts.tls_server_name ? cn->host : c->tls_name,
-                              why, sizeof why);
+    cn->tls = redisx__tls_new(c->tls_ctx, cn->fd,
+                              (c->cluster || c->sentinel) && !c->opts.tls_server_name ? cn->host : c->tls_name, why,
+                              sizeof why);
     if (!cn->tls) {
         char detail[REDISX__DETAIL];
         snprintf(detail, sizeof detail, "%s: %s", cn->endpoint, why);
@@ -1426,10 +1560,24 @@ static void resolve_poll(redisx_client *c, redisx__conn *cn)
     connect_next(c, cn, "no address");
 }
 
+static void conn_open(redisx_client *c, redisx__conn *cn);
+
 static void conn_start(redisx_client *c, redisx__conn *cn)
 {
     if (cn->ever_connected || cn->failures > 0)
         emit_state(c, cn, REDISX_STATE_RECONNECTING, cn->endpoint);
+    if (c->sentinel) {
+        /* The sentinels first (sentinel_tick opens it once they answer). */
+        cn->state = CONN_LOOKUP;
+        c->loop_dirty = 1;
+        return;
+    }
+    conn_open(c, cn);
+}
+
+/* Connects to cn->host:cn->port (or the unix path). */
+static void conn_open(redisx_client *c, redisx__conn *cn)
+{
     /* The connect timeout covers the lookup and the connect. */
     cn->connect_deadline = redisx__now_ns() + (uint64_t)c->opts.connect_timeout_ms * REDISX__NS_PER_MS;
     if (c->ep.is_unix) {
@@ -1494,6 +1642,160 @@ static void conn_connect_done(redisx_client *c, redisx__conn *cn)
     if (cn->ai_cur)
         cn->ai_cur = cn->ai_cur->ai_next;
     connect_next(c, cn, detail);
+}
+
+/* ---- sentinel ---------------------------------------------------------------
+ *
+ * In sentinel mode (redis+sentinel://, redisx_options_set_sentinels) every
+ * connect starts with the sentinels: a connection that goes down waits in
+ * CONN_LOOKUP for a lookup (sentinel.c, on a thread of its own) that
+ * started after it went down, so each reconnect asks again and follows a
+ * failover; connections that drop together share one lookup. The
+ * handshake then checks ROLE (a demoted master is dropped and the
+ * sentinels asked again, with the reconnect backoff), and a READONLY
+ * reply (a write that reached a master demoted under us) resets the
+ * connection, the refused command going out again once a master is
+ * found. A lookup that fails (no sentinel answers, none knows the master)
+ * fails every waiting command at once with its detail, and new ones too
+ * until a lookup answers: no command waits out its deadline for a master
+ * nobody can name. */
+
+static void sentinel_fail_waiting(redisx_client *c)
+{
+    char detail[REDISX__DETAIL + 64];
+    snprintf(detail, sizeof detail, "no master: %s", c->conn_error);
+    redisx__cmd *cmd;
+    while ((cmd = fifo_pop(&c->wait_head, &c->wait_tail)))
+        complete(cmd, REDISX_ERR_CONNECTION, NULL, detail);
+}
+
+static void sentinel_answer(redisx_client *c)
+{
+    char host[256], detail[REDISX__DETAIL];
+    int port = 0;
+    size_t which = 0;
+    int ok = redisx__sentinel_query_result(c->sq, host, sizeof host, &port, &which, detail, sizeof detail);
+    redisx__sentinel_query_release(c->sq);
+    c->sq = NULL;
+    if (ok) {
+        if (!c->master_ok || strcmp(host, c->master_host) != 0 || port != c->master_port)
+            redisx__log(c, REDISX_LOG_INFO, "sentinel %s:%d: master '%s' is at %s:%d",
+                        c->ep.sentinels[which].host, c->ep.sentinels[which].port, c->ep.master_name, host, port);
+        snprintf(c->master_host, sizeof c->master_host, "%s", host);
+        c->master_port = port;
+        c->master_ok = 1;
+        c->master_at = c->sq_started;
+        c->sentinel_next = which;
+        c->sentinel_down = 0;
+        return;
+    }
+    c->master_ok = 0;
+    c->sentinel_down = 1;
+    c->sentinel_failed_at = c->sq_started;
+    c->conn_status = REDISX_ERR_CONNECTION;
+    snprintf(c->conn_error, sizeof c->conn_error, "%s", detail);
+    redisx__log(c, REDISX_LOG_WARN, "%s", detail);
+    sentinel_fail_waiting(c);
+}
+
+/* I/O thread, every turn: takes a lookup's answer, opens the connections
+ * that waited for it, starts a lookup for those that need a newer one. */
+static void sentinel_watch(redisx_client *c)
+{
+    if (!c->watch_tried && !c->closing_seen) {
+        c->watch_tried = 1;
+        c->watch = redisx__sentinel_watch_start(c, &c->opts, &c->ep, c->tls_ctx != NULL);
+        if (!c->watch)
+            redisx__log(c, REDISX_LOG_WARN, "sentinel: no +switch-master watcher (%s); reconnects still ask the "
+                        "sentinels", redisx__last_error_buf);
+    }
+    if (!c->watch)
+        return;
+    char host[256], sub_to[300];
+    int port = 0;
+    int what = redisx__sentinel_watch_poll(c->watch, host, sizeof host, &port, sub_to, sizeof sub_to);
+    if (what & 1)
+        redisx__log(c, REDISX_LOG_DEBUG, "sentinel %s: watching +switch-master for '%s'", sub_to,
+                    c->ep.master_name);
+    if (!(what & 2))
+        return;
+    /* A hint: connections elsewhere reconnect (and ask the sentinels). */
+    char detail[REDISX__DETAIL];
+    snprintf(detail, sizeof detail, "sentinels announced +switch-master: '%s' is now at %s:%d; reconnecting",
+             c->ep.master_name, host, port);
+    redisx__log(c, REDISX_LOG_INFO, "%s", detail);
+    for (int i = 0; i <= c->nconns; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (cn->state == CONN_DOWN || cn->state == CONN_LOOKUP || cn->borrowed)
+            continue;
+        if (cn->port == port && strcmp(cn->host, host) == 0)
+            continue;
+        conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+    }
+    /* The announced address serves as the answer for these reconnects (a
+     * sentinel asked now may not have heard of the switch yet); ROLE still
+     * checks it. */
+    snprintf(c->master_host, sizeof c->master_host, "%s", host);
+    c->master_port = port;
+    c->master_ok = 1;
+    c->sentinel_down = 0;
+    c->master_at = redisx__now_ns();
+}
+
+static void sentinel_tick(redisx_client *c)
+{
+    sentinel_watch(c);
+    if (c->sq && redisx__sentinel_query_done(c->sq))
+        sentinel_answer(c);
+    int need = 0;
+    for (int i = 0; i <= c->nconns; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (cn->state != CONN_LOOKUP)
+            continue;
+        if (c->master_ok && c->master_at >= cn->down_at) {
+            snprintf(cn->master_host, sizeof cn->master_host, "%s", c->master_host);
+            cn->host = cn->master_host;
+            cn->port = c->master_port;
+            set_endpoint(cn, 0);
+            cn->state = CONN_DOWN;
+            conn_open(c, cn);
+        } else if (!c->master_ok && c->sentinel_failed_at && c->sentinel_failed_at >= cn->down_at) {
+            char detail[REDISX__DETAIL];
+            snprintf(detail, sizeof detail, "%s", c->conn_error);
+            conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+        } else {
+            need = 1;
+        }
+    }
+    if (!need || c->sq || c->closing_seen)
+        return;
+    c->sq_started = redisx__now_ns();
+    c->sq = redisx__sentinel_query_start(c, &c->opts, &c->ep, c->tls_ctx != NULL, c->sentinel_next);
+    if (!c->sq) {
+        c->master_ok = 0;
+        c->sentinel_down = 1;
+        c->sentinel_failed_at = c->sq_started;
+        c->conn_status = REDISX_ERR_CONNECTION;
+        snprintf(c->conn_error, sizeof c->conn_error, "sentinel lookup: %.900s", redisx__last_error_buf);
+        sentinel_fail_waiting(c);
+    }
+    c->loop_dirty = 1;
+}
+
+/* A ROLE reply of the handshake: 0 when it says master, else -1 with detail. */
+static int role_is_master(const redisx__conn *cn, const redisx_reply *r, char *detail, size_t dlen)
+{
+    if (r->type == REDISX_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDISX_REPLY_STRING &&
+        strcmp(r->element[0]->str, "master") == 0)
+        return 0;
+    if (r->type == REDISX_REPLY_ARRAY && r->elements > 0 && r->element[0]->type == REDISX_REPLY_STRING)
+        snprintf(detail, dlen, "%s says ROLE %s, not master (a failover under way?): asking the sentinels again",
+                 cn->endpoint, r->element[0]->str);
+    else if (r->type == REDISX_REPLY_ERROR)
+        snprintf(detail, dlen, "ROLE refused by %s: %.*s", cn->endpoint, (int)r->len, r->str);
+    else
+        snprintf(detail, dlen, "%s answered ROLE with something other than a role", cn->endpoint);
+    return -1;
 }
 
 /* ---- reading and writing ------------------------------------------------ */
@@ -1662,6 +1964,20 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
         return -1;
     }
     cn->npend--;
+    if (cmd->internal == REDISX__CMD_ROLE) {
+        char detail[REDISX__DETAIL] = "";
+        int bad = role_is_master(cn, r, detail, sizeof detail);
+        redisx__reply_free(r);
+        redisx__cmd_free(cmd);
+        if (bad) {
+            redisx__log(c, REDISX_LOG_INFO, "%s", detail);
+            conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+            return -1;
+        }
+        if (--cn->handshake_left == 0)
+            conn_ready(c, cn);
+        return 0;
+    }
     if (cmd->internal == REDISX__CMD_HANDSHAKE) {
         char detail[REDISX__DETAIL] = "";
         if (r->type == REDISX_REPLY_ERROR)
@@ -1672,6 +1988,7 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
             conn_reset(c, cn, REDISX_ERR_AUTH, detail);
             return -1;
         }
+        breaker_success(c, cn->node);
         if (--cn->handshake_left == 0)
             conn_ready(c, cn);
         return 0;
@@ -1686,8 +2003,29 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
         send_eval(c, cn, cmd);
         return 0;
     }
+    breaker_success(c, cn->node);
     if (c->cluster && r->type == REDISX_REPLY_ERROR && cluster_reply(c, cn, cmd, r))
         return 0;
+    if (c->sentinel && r->type == REDISX_REPLY_ERROR && strncmp(r->str, "READONLY", 8) == 0) {
+        /* A write reached a replica: the master we connected to was
+         * demoted (a failover). The server refused it, so it goes out
+         * again once the sentinels name the new master. */
+        char detail[REDISX__DETAIL];
+        snprintf(detail, sizeof detail, "%s answered READONLY: a replica now (a failover); asking the sentinels again",
+                 cn->endpoint);
+        redisx__log(c, REDISX_LOG_WARN, "%s", detail);
+        int again = cmd->retries < MAX_RETRIES && cmd->deadline > redisx__now_ns();
+        if (again) {
+            cmd->retries++;
+            redisx__reply_free(r);
+        } else {
+            complete(cmd, REDISX_OK, r, "");
+        }
+        conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
+        if (again)
+            dispatch(c, cmd);
+        return -1;
+    }
     complete(cmd, REDISX_OK, r, "");
     return 0;
 }
@@ -2005,6 +2343,8 @@ void redisx__conn_loop(redisx_client *c)
         uint64_t now = redisx__now_ns();
         if (c->cluster && c->refresh_wanted && !c->refresh_inflight && !c->closing_seen && now >= c->refresh_next)
             refresh_start(c);
+        if (c->sentinel)
+            sentinel_tick(c);
         drain_waiting(c);
         run_timers(c, now);
         expire_waiting(c, now);
@@ -2072,6 +2412,13 @@ void redisx__conn_loop(redisx_client *c)
             if (cn->state == CONN_DOWN) {
                 if (!c->closing_seen)
                     wake = min_u64(wake, cn->next_attempt);
+                continue;
+            }
+            if (cn->state == CONN_LOOKUP) {
+                /* A lookup under way wakes us when done (eventfd); none yet:
+                 * sentinel_tick starts one at once. */
+                if (!c->sq)
+                    wake = now;
                 continue;
             }
             if (cn->state == CONN_RESOLVING) {
@@ -2238,9 +2585,9 @@ timeout:
 
 int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
 {
-    if (c->cluster || redisx__in_loop(c) || atomic_load(&c->wake_pending))
-        return 0; /* cluster mode (routing is the I/O thread's), inside a callback, or submissions wait: keep
-                   * their order */
+    if (c->cluster || c->sentinel || redisx__in_loop(c) || atomic_load(&c->wake_pending))
+        return 0; /* cluster mode (routing is the I/O thread's), sentinel mode (READONLY handling is the I/O
+                   * thread's), inside a callback, or submissions wait: keep their order */
     redisx_client *prev;
     if (blocking) {
         prev = loop_enter(c);
@@ -2252,7 +2599,8 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
     }
     redisx__conn *cn = NULL;
     /* Commands that wait for a connection go first. */
-    if (!atomic_load(&c->closing) && !c->closing_seen && !c->wait_head) {
+    if (!atomic_load(&c->closing) && !c->closing_seen && !c->wait_head &&
+        c->breaker.state == REDISX__BREAKER_CLOSED) {
         cn = idle_conn(c);
         if (cn && !blocking && (!cn->polled || c->poll_until > cmd->deadline))
             cn = NULL; /* the sleeping I/O thread would miss its reply or deadline */
@@ -2327,6 +2675,10 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
 redisx_status redisx__conns_init(redisx_client *c)
 {
     c->cluster = c->ep.cluster;
+    c->breaker_cfg.threshold = c->opts.breaker_failures;
+    c->breaker_cfg.window_ns = (uint64_t)c->opts.breaker_window_ms * REDISX__NS_PER_MS;
+    c->breaker_cfg.open_ns = (uint64_t)c->opts.breaker_open_ms * REDISX__NS_PER_MS;
+    c->sentinel = c->ep.sentinel;
     c->nconns = c->cluster ? 0 : c->opts.connections;
     c->conns = calloc((size_t)c->nconns + 1, sizeof *c->conns);
     if (!c->conns)
@@ -2361,6 +2713,10 @@ redisx_status redisx__conns_init(redisx_client *c)
 
 void redisx__conns_free(redisx_client *c)
 {
+    redisx__sentinel_query_release(c->sq); /* a lookup still running finishes on its own */
+    c->sq = NULL;
+    redisx__sentinel_watch_stop(c->watch);
+    c->watch = NULL;
     while (c->channels) {
         redisx__channel *ch = c->channels;
         c->channels = ch->next;

@@ -123,6 +123,18 @@ typedef enum redisx__op {
     REDISX__OP_CACHE_ABANDON,
     REDISX__OP_CACHE_SET,
     REDISX__OP_CACHE_DELETE,
+    REDISX__OP_STREAM_PUBLISH,
+    REDISX__OP_STREAM_DELIVER,
+    REDISX__OP_STREAM_ACK,
+    REDISX__OP_STREAM_RETRY,
+    REDISX__OP_STREAM_DEAD_LETTER,
+    REDISX__OP_STREAM_CLAIM,
+    REDISX__OP_STREAM_HANDLE,
+    REDISX__OP_STREAM_GROUP_INSPECT,
+    REDISX__OP_STREAM_DLQ_LIST,
+    REDISX__OP_STREAM_DLQ_INSPECT,
+    REDISX__OP_STREAM_DLQ_REQUEUE,
+    REDISX__OP_STREAM_DLQ_PURGE,
     REDISX__OP_COUNT
 } redisx__op;
 
@@ -136,15 +148,26 @@ int redisx__hist_bucket(uint64_t ns);
 int64_t redisx__hist_upper(int bucket);
 
 #define REDISX__COUNTERS 7
+/* Entries of redisx_client_counter (observe.h). */
+#define REDISX__CLIENT_COUNTERS (REDISX_CLIENT_CIRCUITS_OPEN + 1)
+
+/* The exporters' histogram (metrics.h): the OpenTelemetry advisory bounds
+ * of db.client.operation.duration, 1 ms ... 10 s, then +Inf. */
+#define REDISX__EXPORT_BOUNDS 9
+extern const uint64_t redisx__export_bound_ns[REDISX__EXPORT_BOUNDS];
+
 typedef struct redisx__series {
     uint64_t counter[REDISX__COUNTERS];
     uint64_t bucket[REDISX__HIST_BUCKETS];
+    uint64_t sum_ns;
+    uint64_t export_bucket[REDISX__EXPORT_BOUNDS + 1]; /* not cumulative */
 } redisx__series;
 
 struct redisx_stats {
     redisx__series series[REDISX__OP_COUNT];
-    uint64_t client[6];
+    uint64_t client[REDISX__CLIENT_COUNTERS];
     uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* summed over the client's caches */
+    uint64_t stream[REDISX_STREAM_COUNTER_COUNT];
 };
 
 struct redisx_event {
@@ -156,6 +179,7 @@ struct redisx_event {
     int round_trips;
     const char *key;
     const char *outcome; /* static; NULL when the operation has none */
+    const char *stream, *group; /* stream operations; NULL otherwise */
 };
 
 const char *redisx__op_primitive(redisx__op op);
@@ -171,6 +195,7 @@ typedef struct redisx__req {
     int rejected; /* a domain "no" that is not an error status (denied check) */
     const char *outcome; /* static, for the event (redisx_event_outcome) */
     char *key; /* copy for events when opted in, else NULL */
+    const char *stream, *group; /* stream operations: borrowed until finish */
     /* Cancellation (redisx_cancel): an operation whose `cancel` is set is
      * tracked by the loop from its first command until it finishes, and
      * matched by `user`. cancel() finishes it with REDISX_ERR_CANCELLED at
@@ -220,6 +245,13 @@ typedef struct redisx__endpoint {
         char *host;
         int port;
     } *seeds;
+    /* Redis Sentinel (redis+sentinel://, redisx_options_set_sentinels,
+     * docs/SENTINEL.md): the master's name and the sentinels to ask for its
+     * address; host and port above are the first sentinel's until then. */
+    int sentinel;
+    char *master_name;
+    size_t nsentinels;
+    struct redisx__seed *sentinels;
 } redisx__endpoint;
 
 /* Whether this build speaks TLS (compiled with REDISX_WITH_TLS; tls.c). */
@@ -233,6 +265,11 @@ void redisx__endpoint_clear(redisx__endpoint *ep);
  * with detail naming the bad seed. */
 redisx_status redisx__parse_seeds(redisx__endpoint *ep, const char *list);
 redisx_status redisx__endpoint_copy(redisx__endpoint *dst, const redisx__endpoint *src);
+/* url.c: sentinel mode on for master `name` and the sentinels in `list`
+ * ("h1:26379,h2:26379", port 26379 when left out); name NULL: off.
+ * REDISX_ERR_URL with detail (empty name, bad port, a sentinel named twice,
+ * more than 16, cluster mode or a unix socket already chosen). */
+redisx_status redisx__parse_sentinels(redisx__endpoint *ep, const char *name, const char *list);
 
 struct redisx_options {
     redisx__endpoint ep;
@@ -244,6 +281,8 @@ struct redisx_options {
     char *prefix;
     int connections;
     int64_t backoff_min_ms, backoff_max_ms;
+    int breaker_failures; /* 0: no circuit breaker */
+    int64_t breaker_window_ms, breaker_open_ms;
     redisx_fail_policy fail_policy[5]; /* by redisx_primitive */
     redisx_event_cb event_cb;
     void *event_user;
@@ -260,6 +299,9 @@ struct redisx_options {
     char *tls_ca_file, *tls_ca_dir, *tls_cert_file, *tls_key_file, *tls_server_name;
     int tls_verify_hostname; /* default 1 */
     int tls_insecure; /* redisx_options_set_tls_insecure_skip_verify */
+    /* redisx_options_set_sentinel_auth: the sentinels' own ACL user and
+     * password (NULL: no AUTH to the sentinels). */
+    char *sentinel_user, *sentinel_password;
 };
 redisx_status redisx__options_init(redisx_options *o);
 void redisx__options_clear(redisx_options *o);
@@ -284,6 +326,7 @@ struct redisx_item {
     int connection;
     redisx_event event;
     char *event_key;
+    char *event_stream, *event_group;
     redisx_lock *lock; /* owned (completion) or a reference (lock lost) */
     redisx_reply *reply;
     redisx_lock_info info;
@@ -336,6 +379,7 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
 #define REDISX__CMD_USER 0
 #define REDISX__CMD_HANDSHAKE 1
 #define REDISX__CMD_ASKING 2 /* its reply is dropped: the command after it answers */
+#define REDISX__CMD_ROLE 3 /* sentinel mode: the handshake's ROLE, which must say master */
 redisx__cmd *redisx__cmd_task(void);
 void redisx__cmd_free(redisx__cmd *cmd);
 

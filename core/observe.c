@@ -29,6 +29,18 @@ static const struct {
     [REDISX__OP_CACHE_ABANDON] = {"cache", "abandon", REDISX_PRIMITIVE_CACHE},
     [REDISX__OP_CACHE_SET] = {"cache", "set", REDISX_PRIMITIVE_CACHE},
     [REDISX__OP_CACHE_DELETE] = {"cache", "delete", REDISX_PRIMITIVE_CACHE},
+    [REDISX__OP_STREAM_PUBLISH] = {"stream", "publish", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DELIVER] = {"stream", "deliver", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_ACK] = {"stream", "ack", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_RETRY] = {"stream", "retry", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DEAD_LETTER] = {"stream", "dead_letter", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_CLAIM] = {"stream", "claim", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_HANDLE] = {"stream", "handle", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_GROUP_INSPECT] = {"stream", "group_inspect", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_LIST] = {"stream", "dlq_list", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_INSPECT] = {"stream", "dlq_inspect", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_REQUEUE] = {"stream", "dlq_requeue", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_STREAM_DLQ_PURGE] = {"stream", "dlq_purge", REDISX_PRIMITIVE_CLIENT},
 };
 
 const char *redisx__op_primitive(redisx__op op)
@@ -44,6 +56,19 @@ const char *redisx__op_name(redisx__op op)
 redisx_primitive redisx__op_primitive_id(redisx__op op)
 {
     return op < REDISX__OP_COUNT ? op_table[op].id : REDISX_PRIMITIVE_CLIENT;
+}
+
+const uint64_t redisx__export_bound_ns[REDISX__EXPORT_BOUNDS] = {
+    1000000ull, 5000000ull, 10000000ull, 50000000ull, 100000000ull, 500000000ull, 1000000000ull, 5000000000ull,
+    10000000000ull,
+};
+
+static int export_bucket(uint64_t ns)
+{
+    int b = 0;
+    while (b < REDISX__EXPORT_BOUNDS && ns > redisx__export_bound_ns[b])
+        b++;
+    return b;
 }
 
 int redisx__hist_bucket(uint64_t ns)
@@ -79,6 +104,7 @@ void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const c
     req->rejected = 0;
     req->outcome = NULL;
     req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
+    req->stream = req->group = NULL;
     req->user = NULL;
     req->cancel = NULL;
     req->tnext = req->tprev = NULL;
@@ -169,6 +195,8 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
         s->counter[REDISX_COUNTER_FAIL_OPEN]++;
     s->counter[REDISX_COUNTER_ROUND_TRIPS] += (uint64_t)req->round_trips;
     s->bucket[redisx__hist_bucket(dur)]++;
+    s->sum_ns += dur;
+    s->export_bucket[export_bucket(dur)]++;
     pthread_mutex_unlock(&c->stats_mu);
     atomic_fetch_sub(&c->client_counter[REDISX_CLIENT_IN_FLIGHT], 1);
 
@@ -181,6 +209,8 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
         .round_trips = req->round_trips,
         .key = req->key,
         .outcome = req->outcome,
+        .stream = req->stream,
+        .group = req->group,
     };
     if (st == REDISX_OK)
         redisx__clear_error();
@@ -199,6 +229,10 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
             it->event_key = req->key;
             it->event.key = req->key;
             req->key = NULL; /* moved into the item */
+            it->event_stream = req->stream ? redisx__strdup(req->stream) : NULL;
+            it->event_group = req->group ? redisx__strdup(req->group) : NULL;
+            it->event.stream = it->event_stream;
+            it->event.group = it->event_group;
             redisx__queue_push(c->opts.queue, it);
         }
     }
@@ -236,9 +270,13 @@ redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c)
     memcpy(s->series, c->series, sizeof s->series);
     redisx__cache_stats_sum(c->caches, s->cache);
     pthread_mutex_unlock(&c->stats_mu);
-    for (int i = 0; i < 6; i++) {
+    for (int i = 0; i < REDISX__CLIENT_COUNTERS; i++) {
         long long v = atomic_load(&c->client_counter[i]);
         s->client[i] = v < 0 ? 0 : (uint64_t)v;
+    }
+    for (int i = 0; i < REDISX_STREAM_COUNTER_COUNT; i++) {
+        long long v = atomic_load(&c->stream_counter[i]);
+        s->stream[i] = v < 0 ? 0 : (uint64_t)v;
     }
     *out = s;
     return REDISX_OK;

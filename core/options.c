@@ -13,6 +13,8 @@ redisx_status redisx__options_init(redisx_options *o)
     o->connections = 1;
     o->backoff_min_ms = 50;
     o->backoff_max_ms = 2000;
+    o->breaker_window_ms = 10000; /* used once redisx_options_set_circuit_breaker turns it on */
+    o->breaker_open_ms = 1000;
     o->log_level = REDISX_LOG_WARN;
     o->tls_verify_hostname = 1;
     o->fail_policy[REDISX_PRIMITIVE_CLIENT] = REDISX_FAIL_CLOSED;
@@ -41,6 +43,8 @@ void redisx__options_clear(redisx_options *o)
     free(o->tls_cert_file);
     free(o->tls_key_file);
     free(o->tls_server_name);
+    free(o->sentinel_user);
+    free(o->sentinel_password);
     if (o->queue)
         redisx__queue_unref(o->queue);
     memset(o, 0, sizeof *o);
@@ -58,11 +62,14 @@ redisx_status redisx__options_copy(redisx_options *dst, const redisx_options *sr
     o.tls_cert_file = redisx__strdup(src->tls_cert_file);
     o.tls_key_file = redisx__strdup(src->tls_key_file);
     o.tls_server_name = redisx__strdup(src->tls_server_name);
+    o.sentinel_user = redisx__strdup(src->sentinel_user);
+    o.sentinel_password = redisx__strdup(src->sentinel_password);
     o.queue = NULL;
     if (redisx__endpoint_copy(&o.ep, &src->ep) != REDISX_OK || (src->auth_user && !o.auth_user) ||
         (src->auth_password && !o.auth_password) || !o.prefix || (src->tls_ca_file && !o.tls_ca_file) ||
         (src->tls_ca_dir && !o.tls_ca_dir) || (src->tls_cert_file && !o.tls_cert_file) ||
-        (src->tls_key_file && !o.tls_key_file) || (src->tls_server_name && !o.tls_server_name)) {
+        (src->tls_key_file && !o.tls_key_file) || (src->tls_server_name && !o.tls_server_name) ||
+        (src->sentinel_user && !o.sentinel_user) || (src->sentinel_password && !o.sentinel_password)) {
         redisx__options_clear(&o);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }

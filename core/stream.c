@@ -362,6 +362,7 @@ redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream,
                                            redisx_stream_trim trim, int64_t threshold)
 {
     b->nids = 0;
+    uint64_t t0 = redisx__now_ns();
     redisx__cmd *cmd = publish_cmd(c, stream, b, trim, threshold);
     if (!cmd)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory building a stream command");
@@ -385,8 +386,10 @@ redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream,
         for (size_t i = 0; i < b->n; i++)
             redisx__copy_detail(ids[i], REDISX_STREAM_ID_SIZE, r->element[i]->str);
         b->nids = b->n;
+        redisx__stream_count(c, REDISX_STREAM_PUBLISHED, (int64_t)b->n);
     }
     redisx__reply_free(r);
+    redisx__stream_event(c, REDISX__OP_STREAM_PUBLISH, stream, NULL, st, t0, 1, NULL, stream);
     return st;
 }
 
@@ -394,6 +397,8 @@ typedef struct publish_op {
     redisx_client *c;
     redisx_stream_publish_cb cb;
     void *user;
+    uint64_t t0;
+    char *stream;
 } publish_op;
 
 static void publish_async_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
@@ -402,6 +407,15 @@ static void publish_async_reply(redisx__cmd *cmd, redisx_status st, redisx_reply
     redisx__cmd_free(cmd);
     if (st == REDISX_OK)
         st = publish_reply_ok(r, 1);
+    if (st == REDISX_OK)
+        redisx__stream_count(op->c, REDISX_STREAM_PUBLISHED, 1);
+    {
+        char saved[REDISX__DETAIL];
+        redisx__copy_detail(saved, sizeof saved, redisx_last_error());
+        redisx__stream_event(op->c, REDISX__OP_STREAM_PUBLISH, op->stream, NULL, st, op->t0, 1, NULL, op->stream);
+        if (st != REDISX_OK)
+            redisx__fail(st, "%s", saved);
+    }
     const char *id = st == REDISX_OK ? r->element[0]->str : NULL;
     if (op->cb) {
         if (st == REDISX_OK)
@@ -423,6 +437,7 @@ static void publish_async_reply(redisx__cmd *cmd, redisx_status st, redisx_reply
             redisx__queue_push(redisx__client_options(op->c)->queue, it);
     }
     redisx__reply_free(r);
+    free(op->stream);
     free(op);
 }
 
@@ -431,14 +446,19 @@ redisx_status redisx__stream_publish_async(redisx_client *c, const char *stream,
                                            void *user)
 {
     publish_op *op = calloc(1, sizeof *op);
-    redisx__cmd *cmd = op ? publish_cmd(c, stream, one, trim, threshold) : NULL;
+    if (op)
+        op->stream = redisx__strdup(stream);
+    redisx__cmd *cmd = op && op->stream ? publish_cmd(c, stream, one, trim, threshold) : NULL;
     if (!cmd) {
+        if (op)
+            free(op->stream);
         free(op);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory building a stream command");
     }
     op->c = c;
     op->cb = cb;
     op->user = user;
+    op->t0 = redisx__now_ns();
     cmd->fn = publish_async_reply;
     cmd->ctx = op;
     redisx__submit(c, cmd);
@@ -482,6 +502,8 @@ void redisx__consumer_options_init(redisx_consumer_options *o)
     o->block_ms = 1000;
     o->dlq_maxlen = 0;
     o->delete_idle_ms = 0;
+    o->idem_lease_ms = 0;
+    o->idem_ttl_ms = 0;
 }
 
 /* An entry pending on this consumer that it answers for: handed out
@@ -520,6 +542,9 @@ struct redisx_message {
     char **p; /* name, value, ... */
     size_t *len;
     int settled;
+    uint64_t t_out;    /* handed out (monotonic ns): the handler's time */
+    redisx_idem *idem; /* idempotent consumers: the NEW record, owned */
+    int taken_over;
 };
 
 struct redisx_delivery {
@@ -747,6 +772,8 @@ static void message_free(redisx_message *m)
 {
     if (!m)
         return;
+    if (m->idem)
+        redisx__idem_free(m->idem); /* unsettled: in progress until its lease passes */
     for (size_t i = 0; i < 2 * m->nfields; i++)
         free(m->p[i]);
     free(m->p);
@@ -969,12 +996,72 @@ static void settle_end(redisx_message *m, redisx_status st, uint64_t retry_due)
     pthread_mutex_unlock(&cons->mu);
 }
 
+static void idem_wake(redisx_client *c, redisx_status st, void *user)
+{
+    (void)c;
+    redisx__waiter_signal(user, st, NULL);
+}
+
+/* Completes (complete = 1) or fails the message's idempotency record and
+ * drops it. A record taken over by another consumer meanwhile (our lease
+ * passed and the entry was reclaimed) is logged and dropped: the caller
+ * goes on. Other failures keep the record for another try. */
+static redisx_status idem_settle(redisx_message *m, int complete)
+{
+    redisx_idem *rec = m->idem;
+    if (!rec)
+        return REDISX_OK;
+    redisx_consumer *cons = m->cons;
+    redisx_status st = REDISX_OK;
+    if (!redisx__idem_is_fail_open(rec)) {
+        redisx__waiter w;
+        redisx__waiter_init(&w);
+        st = complete ? redisx__idem_complete_async(rec, "", 0, "", 0, cons->o.idem_ttl_ms, idem_wake, &w)
+                      : redisx__idem_fail_async(rec, idem_wake, &w);
+        st = st == REDISX_OK ? redisx__waiter_wait(&w) : redisx__waiter_drop(&w, st);
+    }
+    if (st == REDISX_ERR_NOT_OWNER) {
+        redisx__log(cons->client, REDISX_LOG_WARN,
+                    "stream %s: the idempotency record of message %s was taken over by another consumer", cons->stream,
+                    m->id);
+        st = REDISX_OK;
+    }
+    if (st == REDISX_OK || !complete) {
+        m->idem = NULL;
+        redisx__idem_free(rec);
+    }
+    return complete ? st : REDISX_OK; /* a failed release only delays a redelivery until the lease passes */
+}
+
+/* The event of a settle, and the handler's time (hand-out to settle). */
+static void settle_event(redisx_message *m, redisx__op op, redisx_status st, uint64_t t0, const char *outcome)
+{
+    redisx_consumer *cons = m->cons;
+    char saved[REDISX__DETAIL];
+    redisx__copy_detail(saved, sizeof saved, redisx_last_error());
+    redisx__stream_event(cons->client, op, cons->stream, cons->group, st, t0, 1, NULL, cons->stream);
+    if (st == REDISX_OK)
+        redisx__stream_event(cons->client, REDISX__OP_STREAM_HANDLE, cons->stream, cons->group, REDISX_OK, m->t_out, 0,
+                             outcome, cons->stream);
+    if (st != REDISX_OK)
+        (void)redisx__fail(st, "%s", saved);
+}
+
 redisx_status redisx__message_ack(redisx_message *m)
 {
+    uint64_t t0 = redisx__now_ns();
     redisx_status st = settle_begin(m);
     if (st != REDISX_OK)
         return st;
     redisx_consumer *cons = m->cons;
+    /* The record first: a crash between the two leaves a completed record,
+     * and its redelivery is acked without running the handler again. */
+    st = idem_settle(m, 1);
+    if (st != REDISX_OK) {
+        settle_end(m, st, 0);
+        settle_event(m, REDISX__OP_STREAM_ACK, st, t0, "ack");
+        return st;
+    }
     args a = {0};
     args_str(&a, "XACK");
     args_str(&a, cons->key);
@@ -985,6 +1072,9 @@ redisx_status redisx__message_ack(redisx_message *m)
     args_clear(&a);
     redisx__reply_free(r);
     settle_end(m, st, 0);
+    if (st == REDISX_OK)
+        redisx__stream_count(cons->client, REDISX_STREAM_ACKED, 1);
+    settle_event(m, REDISX__OP_STREAM_ACK, st, t0, "ack");
     return st;
 }
 
@@ -1022,12 +1112,23 @@ static redisx_status dead_letter(redisx_consumer *cons, const char *id, const ch
 
 redisx_status redisx__message_dead_letter(redisx_message *m, const char *error)
 {
+    uint64_t t0 = redisx__now_ns();
     redisx_status st = settle_begin(m);
     if (st != REDISX_OK)
         return st;
     st = dead_letter(m->cons, m->id, error);
+    if (st == REDISX_OK || st == REDISX_ERR_NOT_OWNER) {
+        char saved[REDISX__DETAIL];
+        redisx__copy_detail(saved, sizeof saved, redisx_last_error());
+        (void)idem_settle(m, 0); /* a requeued copy (a new id) or a reclaimer runs the work again */
+        if (st != REDISX_OK)
+            (void)redisx__fail(st, "%s", saved);
+    }
     /* Not ours any more either way when another consumer holds it. */
     settle_end(m, st == REDISX_ERR_NOT_OWNER ? REDISX_OK : st, 0);
+    if (st == REDISX_OK)
+        redisx__stream_count(m->cons->client, REDISX_STREAM_DEAD_LETTERED, 1);
+    settle_event(m, REDISX__OP_STREAM_DEAD_LETTER, st, t0, "dead_letter");
     return st;
 }
 
@@ -1055,12 +1156,108 @@ redisx_status redisx__message_retry(redisx_message *m, int64_t delay_ms, const c
             *moved = 1;
         return st;
     }
+    uint64_t t0 = redisx__now_ns();
     redisx_status st = settle_begin(m);
     if (st != REDISX_OK)
         return st;
+    (void)idem_settle(m, 0); /* the redelivery runs the handler again */
     int64_t d = delay_ms >= 0 ? delay_ms : backoff_ms(cons, m->deliveries);
     settle_end(m, REDISX_OK, redisx__now_ns() + (uint64_t)d * REDISX__NS_PER_MS + 1);
+    redisx__stream_count(cons->client, REDISX_STREAM_RETRIED, 1);
+    settle_event(m, REDISX__OP_STREAM_RETRY, REDISX_OK, t0, "retry");
     return REDISX_OK;
+}
+
+/* ---- idempotent consumers ---- */
+
+int redisx__message_taken_over(const redisx_message *m)
+{
+    return m->taken_over;
+}
+
+/* The idempotency record name of an entry: the stream's length first, so
+ * that no two (stream, group) pairs give one name (docs/KEYS.md v4). */
+static char *idem_name(const redisx_consumer *cons, const char *id)
+{
+    size_t n = strlen(cons->stream) + strlen(cons->group) + strlen(id) + 48;
+    char *s = malloc(n);
+    if (s)
+        snprintf(s, n, "rx-stream:%zu:%s:%s:%s", strlen(cons->stream), cons->stream, cons->group, id);
+    return s;
+}
+
+static void idem_begin_wake(redisx_client *c, redisx_status st, redisx_idem *rec, void *user)
+{
+    (void)c;
+    redisx__waiter_signal(user, st, rec);
+}
+
+/* Begins the record of every message in l: NEW ones stay in l (holding
+ * their record), COMPLETED ones are acked (their handler ran), IN_PROGRESS
+ * ones (a handler runs elsewhere) wait here as a retry due when that lease
+ * passes. A failing begin leaves the message and the rest pending (not
+ * booked: reclaimed after min idle) and returns the error. */
+static redisx_status idem_filter(redisx_consumer *cons, msg_list *l)
+{
+    size_t keep = 0, i = 0;
+    redisx_status st = REDISX_OK;
+    for (; i < l->n; i++) {
+        redisx_message *m = l->m[i];
+        char *name = idem_name(cons, m->id);
+        redisx_idem *rec = NULL;
+        if (!name) {
+            st = redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+            break;
+        }
+        redisx__waiter w;
+        redisx__waiter_init(&w);
+        st = redisx__idem_begin_async(cons->client, name, NULL, 0, cons->o.idem_lease_ms, 0, idem_begin_wake, &w);
+        st = st == REDISX_OK ? redisx__waiter_wait(&w) : redisx__waiter_drop(&w, st);
+        rec = w.result;
+        free(name);
+        if (st != REDISX_OK)
+            break;
+        redisx_idem_state state = redisx__idem_state(rec);
+        if (state == REDISX_IDEM_NEW) {
+            m->idem = rec;
+            m->taken_over = redisx__idem_taken_over(rec);
+            l->m[keep++] = m;
+            continue;
+        }
+        if (state == REDISX_IDEM_COMPLETED) {
+            args a = {0};
+            args_str(&a, "XACK");
+            args_str(&a, cons->key);
+            args_str(&a, cons->group);
+            args_str(&a, m->id);
+            redisx_reply *r;
+            redisx_status ast = run(&r, cons->client, &a, NULL);
+            args_clear(&a);
+            redisx__reply_free(r);
+            if (ast == REDISX_OK)
+                redisx__stream_count(cons->client, REDISX_STREAM_ACKED, 1);
+            else /* still pending: redelivered and recognised again */
+                redisx__log(cons->client, REDISX_LOG_WARN, "stream %s: acking completed message %s: %s", cons->stream,
+                            m->id, redisx_last_error());
+        } else {
+            /* IN_PROGRESS (MISMATCH cannot happen: no fingerprint). Ours to
+             * hold as a retry due when the other handler's lease passes. */
+            int64_t left = redisx__idem_remaining(rec);
+            pthread_mutex_lock(&cons->mu);
+            if (own_add(cons, m->id, NULL, m->deliveries) == 0)
+                own_find(cons, m->id)->due =
+                    redisx__now_ns() + (uint64_t)(left > 0 ? left : 1) * REDISX__NS_PER_MS + 1;
+            pthread_mutex_unlock(&cons->mu);
+        }
+        redisx__idem_free(rec);
+        message_free(m);
+    }
+    for (; i < l->n; i++)
+        message_free(l->m[i]);
+    l->n = keep;
+    if (st == REDISX_OK)
+        redisx__clear_error();
+    return st;
 }
 
 /* ---- next ---- */
@@ -1081,6 +1278,8 @@ static redisx_status take_claimed(redisx_consumer *cons, const redisx_reply *r, 
                      cons->o.max_deliveries);
             if (is_str(elem(e, 0))) {
                 redisx_status st = dead_letter(cons, elem(e, 0)->str, why);
+                if (st == REDISX_OK)
+                    redisx__stream_count(cons->client, REDISX_STREAM_DEAD_LETTERED, 1);
                 if (st != REDISX_OK && st != REDISX_ERR_NOT_OWNER)
                     redisx__log(cons->client, REDISX_LOG_WARN, "stream %s: dead-lettering %s: %s", cons->stream,
                                 elem(e, 0)->str, redisx_last_error());
@@ -1169,7 +1368,13 @@ static redisx_status reclaim(redisx_consumer *cons, size_t room, msg_list *out)
     args_clear(&a);
     if (st != REDISX_OK)
         return st;
+    size_t before = out->n;
     st = take_claimed(cons, r, out);
+    if (out->n > before) {
+        redisx__stream_count(cons->client, REDISX_STREAM_CLAIMED, (int64_t)(out->n - before));
+        redisx__stream_event(cons->client, REDISX__OP_STREAM_CLAIM, cons->stream, cons->group, st, now, 1, NULL,
+                             cons->stream);
+    }
     redisx__copy_detail(cons->cursor, sizeof cons->cursor, is_str(elem(r, 0)) ? elem(r, 0)->str : "0-0");
     redisx__reply_free(r);
     int pass_done = strcmp(cons->cursor, "0-0") == 0;
@@ -1290,10 +1495,12 @@ static redisx_status deliver(redisx_delivery **out, redisx_consumer *cons, msg_l
             message_free(l->m[i]);
             continue;
         }
+        l->m[i]->t_out = redisx__now_ns();
         l->m[d->n++] = l->m[i];
         cons->unsettled++;
     }
     pthread_mutex_unlock(&cons->mu);
+    redisx__stream_count(cons->client, REDISX_STREAM_DELIVERED, (int64_t)d->n);
     d->m = l->m;
     l->m = NULL;
     l->n = 0;
@@ -1324,7 +1531,8 @@ static uint64_t earliest_due(const redisx_consumer *cons)
 redisx_status redisx__consumer_next(redisx_delivery **out, redisx_consumer *cons, int max, int64_t timeout_ms)
 {
     *out = NULL;
-    uint64_t deadline = redisx__now_ns() + (uint64_t)timeout_ms * REDISX__NS_PER_MS;
+    uint64_t t0 = redisx__now_ns();
+    uint64_t deadline = t0 + (uint64_t)timeout_ms * REDISX__NS_PER_MS;
     msg_list l = {0};
     redisx_status st = REDISX_OK;
     for (;;) {
@@ -1359,6 +1567,8 @@ redisx_status redisx__consumer_next(redisx_delivery **out, redisx_consumer *cons
         st = claim_due(cons, n, &l);
         if (st == REDISX_OK && l.n < n)
             st = reclaim(cons, n - l.n, &l);
+        if (st == REDISX_OK && cons->o.idem_lease_ms > 0)
+            st = idem_filter(cons, &l);
         if (st != REDISX_OK)
             break;
         if (l.n > 0)
@@ -1373,6 +1583,8 @@ redisx_status redisx__consumer_next(redisx_delivery **out, redisx_consumer *cons
         if (wake > now && (int64_t)((wake - now) / REDISX__NS_PER_MS) + 1 < block)
             block = (int64_t)((wake - now) / REDISX__NS_PER_MS) + 1;
         st = read_new(cons, n, timeout_ms == 0 ? -1 : block, &l);
+        if (st == REDISX_OK && cons->o.idem_lease_ms > 0)
+            st = idem_filter(cons, &l);
         if (st != REDISX_OK || l.n > 0 || redisx__now_ns() >= deadline)
             break;
     }
@@ -1381,6 +1593,14 @@ redisx_status redisx__consumer_next(redisx_delivery **out, redisx_consumer *cons
     else if (st == REDISX_OK)
         st = redisx__fail(REDISX_ERR_EMPTY, "no message within %lld ms", (long long)timeout_ms);
     list_clear(&l);
+    if (st == REDISX_OK || (st != REDISX_ERR_EMPTY && st != REDISX_ERR_CLOSED)) {
+        char saved[REDISX__DETAIL];
+        redisx__copy_detail(saved, sizeof saved, redisx_last_error());
+        redisx__stream_event(cons->client, REDISX__OP_STREAM_DELIVER, cons->stream, cons->group, st, t0, 0, NULL,
+                             cons->stream);
+        if (st != REDISX_OK)
+            st = redisx__fail(st, "%s", saved);
+    }
     return st;
 }
 

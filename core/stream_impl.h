@@ -10,6 +10,8 @@ extern const redisx__script redisx__script_stream_dead_letter;
 extern const redisx__script redisx__script_stream_claim;
 extern const redisx__script redisx__script_stream_extend;
 extern const redisx__script redisx__script_stream_delete_idle;
+extern const redisx__script redisx__script_stream_dlq_requeue;
+extern const redisx__script redisx__script_stream_dlq_purge;
 
 struct redisx_consumer_options {
     int max_in_flight;
@@ -19,6 +21,7 @@ struct redisx_consumer_options {
     int64_t block_ms;
     int64_t dlq_maxlen;
     int64_t delete_idle_ms;
+    int64_t idem_lease_ms, idem_ttl_ms; /* 0: not idempotent */
 };
 void redisx__consumer_options_init(redisx_consumer_options *o);
 
@@ -73,5 +76,43 @@ int redisx__message_reserved(const redisx_message *m, size_t i);
 redisx_status redisx__message_ack(redisx_message *m);
 redisx_status redisx__message_retry(redisx_message *m, int64_t delay_ms, const char *error, int *moved);
 redisx_status redisx__message_dead_letter(redisx_message *m, const char *error);
+int redisx__message_taken_over(const redisx_message *m);
+
+/* ---- stream tools (core/stream_tools.c) ---- */
+
+/* Emits the event of a stream operation (finished on the I/O thread, a
+ * task): t0 is when it started; stream/group/key are copied. */
+void redisx__stream_event(redisx_client *c, redisx__op op, const char *stream, const char *group,
+                          redisx_status st, uint64_t t0, int round_trips, const char *outcome, const char *key);
+/* Adds n to a stream counter of the client's stats. */
+void redisx__stream_count(redisx_client *c, redisx_stream_counter which, int64_t n);
+
+redisx_status redisx__dlq_list(redisx_dlq_entries **out, redisx_client *c, const char *stream, int newest_first,
+                               const char *after_id, int count);
+void redisx__dlq_list_free(redisx_dlq_entries *l);
+size_t redisx__dlq_list_count(const redisx_dlq_entries *l);
+const redisx_dlq_entry *redisx__dlq_list_entry(const redisx_dlq_entries *l, size_t i);
+redisx_status redisx__dlq_inspect(redisx_dlq_entry **out, redisx_client *c, const char *stream, const char *id);
+void redisx__dlq_entry_free(redisx_dlq_entry *e);
+const char *redisx__dlq_entry_id(const redisx_dlq_entry *e);
+const char *redisx__dlq_entry_error(const redisx_dlq_entry *e);
+const char *redisx__dlq_entry_original_id(const redisx_dlq_entry *e);
+const char *redisx__dlq_entry_stream(const redisx_dlq_entry *e);
+const char *redisx__dlq_entry_group(const redisx_dlq_entry *e);
+const char *redisx__dlq_entry_consumer(const redisx_dlq_entry *e);
+int64_t redisx__dlq_entry_deliveries(const redisx_dlq_entry *e);
+int redisx__dlq_entry_deleted(const redisx_dlq_entry *e);
+size_t redisx__dlq_entry_fields(const redisx_dlq_entry *e);
+const char *redisx__dlq_entry_field(const redisx_dlq_entry *e, size_t i, int value, size_t *len);
+redisx_status redisx__dlq_requeue(char *new_id, redisx_client *c, const char *stream, const char *id);
+redisx_status redisx__dlq_purge(int64_t *removed, redisx_client *c, const char *stream, const char *up_to);
+
+redisx_status redisx__group_inspect(redisx_group_info **out, redisx_client *c, const char *stream, const char *group);
+void redisx__group_info_free(redisx_group_info *info);
+int64_t redisx__group_info_consumers(const redisx_group_info *i);
+int64_t redisx__group_info_pending(const redisx_group_info *i);
+const char *redisx__group_info_last_id(const redisx_group_info *i);
+int64_t redisx__group_info_lag(const redisx_group_info *i);
+int64_t redisx__group_info_entries_read(const redisx_group_info *i);
 
 #endif

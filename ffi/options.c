@@ -42,6 +42,35 @@ redisx_status redisx_options_set_cluster_seeds(redisx_options *opts, const char 
     return redisx__parse_seeds(&opts->ep, seeds);
 }
 
+redisx_status redisx_options_set_sentinels(redisx_options *opts, const char *master_name, const char *sentinels)
+{
+    OPTS_REQUIRED(opts);
+    return redisx__parse_sentinels(&opts->ep, master_name, sentinels);
+}
+
+redisx_status redisx_options_set_sentinel_auth(redisx_options *opts, const char *user, const char *password)
+{
+    OPTS_REQUIRED(opts);
+    REDISX_FFI_REQUIRE(!user || strlen(user) <= 4096, "user longer than 4096 bytes");
+    REDISX_FFI_REQUIRE(!password || strlen(password) <= 4096, "password longer than 4096 bytes");
+    if (user && !*user)
+        user = NULL; /* "" is no user (bindings without NULL strings) */
+    REDISX_FFI_REQUIRE(!user || (password && *password), "a sentinel ACL user needs a password");
+    if (password && !*password)
+        password = NULL; /* as in a URL: an empty password means no AUTH */
+    char *u = redisx__strdup(user), *p = redisx__strdup(password);
+    if ((user && !u) || (password && !p)) {
+        free(u);
+        free(p);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    free(opts->sentinel_user);
+    free(opts->sentinel_password);
+    opts->sentinel_user = u;
+    opts->sentinel_password = p;
+    return REDISX_OK;
+}
+
 redisx_status redisx_options_set_auth(redisx_options *opts, const char *user, const char *password)
 {
     OPTS_REQUIRED(opts);
@@ -126,6 +155,23 @@ redisx_status redisx_options_set_reconnect_backoff_ms(redisx_options *opts, int6
                        (long long)max_ms);
     opts->backoff_min_ms = min_ms;
     opts->backoff_max_ms = max_ms;
+    return REDISX_OK;
+}
+
+redisx_status redisx_options_set_circuit_breaker(redisx_options *opts, int failures, int64_t window_ms,
+                                                int64_t open_ms)
+{
+    OPTS_REQUIRED(opts);
+    REDISX_FFI_REQUIRE(failures >= 0 && failures <= 1000000, "circuit breaker failures must be in 0..1000000, got %d",
+                       failures);
+    redisx_status st = ms_in_range(window_ms, 1, "circuit breaker window");
+    if (st == REDISX_OK)
+        st = ms_in_range(open_ms, 1, "circuit breaker open time");
+    if (st != REDISX_OK)
+        return st;
+    opts->breaker_failures = failures;
+    opts->breaker_window_ms = window_ms;
+    opts->breaker_open_ms = open_ms;
     return REDISX_OK;
 }
 

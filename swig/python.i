@@ -430,6 +430,7 @@ PYX_OUT_HANDLE(redisx_queue)
 PYX_OUT_HANDLE(redisx_item)
 PYX_OUT_HANDLE(redisx_lock)
 PYX_OUT_HANDLE(redisx_stats)
+PYX_OUT_HANDLE(redisx_metrics)
 PYX_OUT_HANDLE(redisx_limiter)
 PYX_OUT_HANDLE(redisx_ratelimit_result)
 PYX_OUT_HANDLE(redisx_idem)
@@ -1575,6 +1576,18 @@ PyObject *pyx_stats(pyx_ctx *ctx)
     if (st != REDISX_OK)
         return pyx_raise(st, redisx_last_error());
     return SWIG_NewPointerObj((void *)s, SWIGTYPE_p_redisx_stats, 0);
+}
+
+/** The client's metric families now (free with redisx_metrics_free()). */
+PyObject *pyx_metrics(pyx_ctx *ctx)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_metrics *m = NULL;
+    redisx_status st = redisx_metrics_collect(&m, ctx->client);
+    if (st != REDISX_OK)
+        return pyx_raise(st, redisx_last_error());
+    return SWIG_NewPointerObj((void *)m, SWIGTYPE_p_redisx_metrics, 0);
 }
 
 /* ---- rate limits ------------------------------------------------------------ */

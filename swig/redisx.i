@@ -66,4 +66,5 @@
 %include <redisx/ratelimit.h>
 %include <redisx/idempotency.h>
 %include <redisx/http.h>
+%include <redisx/metrics.h>
 %include "stream.i"

@@ -31,6 +31,13 @@
 %ignore redisx_stream_publish;
 %ignore redisx_stream_publish_async;
 %ignore redisx_stream_batch_add;
+/* Not wrapped yet (their bindings come later): the DLQ tools, group
+ * inspection and the idempotent consumer option. */
+%ignore redisx_consumer_options_set_idempotent;
+%ignore redisx_message_taken_over;
+%rename("$ignore", regextarget=1) "^redisx_dlq_";
+%rename("$ignore", regextarget=1) "^redisx_group_info_";
+%ignore redisx_group_inspect;
 
 #if defined(SWIGPYTHON)
 

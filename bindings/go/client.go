@@ -218,6 +218,22 @@ func WithReconnectBackoff(min, max time.Duration) Option {
 	}
 }
 
+// WithCircuitBreaker turns on the core's circuit breaker (off by default):
+// after failures connection failures (a connection lost or not made, a
+// command timed out) within window, calls fail at once with
+// ErrConnection (fail-open primitives answer fail-open at once) instead of
+// waiting for their timeout, until a reconnect or a probe after open
+// succeeds (docs/RESILIENCE.md). One breaker per client, one per node of a
+// cluster. failures 0 turns it off; 1..1000000 with window and open in
+// 1ms..1h, else ErrInvalidArgument.
+func WithCircuitBreaker(failures int, window, open time.Duration) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			return capi.Redisx_options_set_circuit_breaker(o, failures, millis(window), millis(open))
+		})
+	}
+}
+
 // WithClusterSeeds makes the client talk to a Redis Cluster through these
 // seed nodes ("host:port" each, or "h1:p1,h2:p2"), as a redis+cluster://
 // URL names them: the core reads the slot map from the first seed that
@@ -236,6 +252,43 @@ func WithClusterSeeds(seeds ...string) Option {
 	}
 }
 
+// WithSentinels makes the client find its master through Redis Sentinel, as
+// a redis+sentinel://s1:26379,s2:26379/master URL says: the core asks these
+// sentinels ("host:port" each, or "h1:p1,h2:p2"; port 26379 when left out)
+// for master's address on every (re)connect and follows a failover
+// (docs/SENTINEL.md). The URL's user, password and database are the
+// master's. Malformed lists give ErrInvalidURL.
+func WithSentinels(master string, sentinels ...string) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			list := strings.Join(sentinels, ",")
+			if err := noNUL(list, "sentinels"); err != nil {
+				return err
+			}
+			if err := noNUL(master, "sentinel master name"); err != nil {
+				return err
+			}
+			return capi.Redisx_options_set_sentinels(o, master, list)
+		})
+	}
+}
+
+// WithSentinelAuth sets the sentinels' own ACL user ("" for none) and
+// password (default: no AUTH to the sentinels).
+func WithSentinelAuth(user, password string) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			if err := noNUL(user, "sentinel user"); err != nil {
+				return err
+			}
+			if err := noNUL(password, "sentinel password"); err != nil {
+				return err
+			}
+			return capi.Redisx_options_set_sentinel_auth(o, user, password)
+		})
+	}
+}
+
 // WithEventKeys puts the key name (the lock name, ...) into events; off by
 // default because names can be personal data.
 func WithEventKeys() Option {
@@ -249,7 +302,9 @@ func WithEventKeys() Option {
 // rediss://... (see WithTLSCAFile and the other WithTLS options),
 // unix:///path.sock[?db=N], or a Redis Cluster's seed nodes as
 // redis+cluster://host1:7000,host2:7001 (rediss+cluster:// over TLS; see
-// WithClusterSeeds).
+// WithClusterSeeds), or a master found through Redis Sentinel as
+// redis+sentinel://s1:26379,s2:26379/mymaster[/db] (rediss+sentinel:// over
+// TLS; see WithSentinels).
 // It connects in the background: an unreachable server is not an error
 // here, but operations fail until it is reachable. Malformed URLs give
 // ErrInvalidURL, bad options ErrInvalidArgument.
@@ -753,6 +808,9 @@ type Stats struct {
 	ScriptReloads   uint64 // NOSCRIPT answered by reloading a script
 	InFlight        uint64 // operations not yet completed
 	ConnectionsUp   uint64 // connections serving now
+	CircuitOpens    uint64 // times a circuit breaker opened
+	CircuitRejected uint64 // calls a circuit breaker failed at once
+	CircuitsOpen    uint64 // breakers open or half-open now (one per cluster node)
 	Operations      []OperationStats
 }
 
@@ -781,6 +839,89 @@ type LatencyBucket struct {
 	Count      uint64
 }
 
+// MetricType is the kind of a MetricFamily.
+type MetricType int
+
+const (
+	MetricCounter   MetricType = 0
+	MetricGauge     MetricType = 1
+	MetricHistogram MetricType = 2
+)
+
+// MetricFamily is one of the core's metric families (docs/METRICS.md): the
+// names, labels and values every language exports. Counter names end in
+// "_total"; durations are in seconds.
+type MetricFamily struct {
+	Name, Help string
+	Type       MetricType
+	LabelNames []string
+	Samples    []MetricSample
+}
+
+// MetricSample is a family's sample: its label values (in LabelNames'
+// order) and value; for a histogram Value is the sum, Count the number of
+// observations and Cumulative the counts at Metrics.Bounds.
+type MetricSample struct {
+	LabelValues []string
+	Value       float64
+	Count       uint64
+	Cumulative  []uint64
+}
+
+// Metrics is a collection of the core's metric families; Bounds are the
+// histograms' finite bucket bounds in seconds (the OpenTelemetry advisory
+// bounds of db.client.operation.duration).
+type Metrics struct {
+	Families []MetricFamily
+	Bounds   []float64
+}
+
+// Metrics collects the client's metric families now (for exporters: see
+// package redisxprom); a closed client gives the zero Metrics.
+func (c *Client) Metrics() Metrics {
+	k := c.core
+	if k.closed.Load() {
+		return Metrics{}
+	}
+	m, err := capi.Redisx_metrics_collect(k.h).Get()
+	runtime.KeepAlive(k)
+	if err != nil {
+		return Metrics{}
+	}
+	defer capi.Redisx_metrics_free(m)
+	var out Metrics
+	nb := capi.Redisx_metrics_bucket_count(m)
+	for b := 0; b < nb; b++ {
+		out.Bounds = append(out.Bounds, capi.Redisx_metrics_bucket_bound(m, b))
+	}
+	for f := 0; f < capi.Redisx_metrics_families(m); f++ {
+		fam := MetricFamily{
+			Name: capi.Redisx_metrics_name(m, f),
+			Help: capi.Redisx_metrics_help(m, f),
+			Type: MetricType(capi.Redisx_metrics_type(m, f)),
+		}
+		nl := capi.Redisx_metrics_label_count(m, f)
+		for l := 0; l < nl; l++ {
+			fam.LabelNames = append(fam.LabelNames, capi.Redisx_metrics_label_name(m, f, l))
+		}
+		for s := 0; s < capi.Redisx_metrics_samples(m, f); s++ {
+			smp := MetricSample{Value: capi.Redisx_metrics_value(m, f, s)}
+			for l := 0; l < nl; l++ {
+				smp.LabelValues = append(smp.LabelValues, capi.Redisx_metrics_label_value(m, f, s, l))
+			}
+			if fam.Type == MetricHistogram {
+				smp.Count = capi.Redisx_metrics_count(m, f, s)
+				for b := 0; b < nb; b++ {
+					smp.Cumulative = append(smp.Cumulative, capi.Redisx_metrics_cumulative(m, f, s, b))
+				}
+			}
+			fam.Samples = append(fam.Samples, smp)
+		}
+		out.Families = append(out.Families, fam)
+	}
+	return out
+}
+
 // Stats takes a snapshot; a closed client gives the zero Stats.
 func (c *Client) Stats() Stats {
 	k := c.core
@@ -800,6 +941,9 @@ func (c *Client) Stats() Stats {
 		ScriptReloads:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_SCRIPT_RELOADS),
 		InFlight:        capi.Redisx_stats_client(s, capi.REDISX_CLIENT_IN_FLIGHT),
 		ConnectionsUp:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTIONS_UP),
+		CircuitOpens:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_OPENS),
+		CircuitRejected: capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_REJECTED),
+		CircuitsOpen:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUITS_OPEN),
 	}
 	buckets := capi.Redisx_stats_buckets(s)
 	for i := 0; i < capi.Redisx_stats_series(s); i++ {

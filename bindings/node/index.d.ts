@@ -14,6 +14,11 @@ export interface ClientOptions {
   /** Reconnect delays in ms: the first retry is immediate, then the delay
    *  doubles from min to max (jittered); core default 50..2000. */
   reconnectBackoff?: { min: number; max: number };
+  /** The core's circuit breaker (off by default): after `failures` connection
+   *  failures within `window` ms, calls reject with ConnectionError at once
+   *  (fail-open primitives answer fail-open at once) until a reconnect or a
+   *  probe after `open` ms succeeds (docs/RESILIENCE.md). */
+  circuitBreaker?: { failures: number; window: number; open: number };
   /** Locks granted without Redis when it is unreachable (fail open); default false. */
   failOpenLocks?: boolean;
   /** Rate-limit checks allowed without Redis when it is unreachable; default
@@ -42,6 +47,15 @@ export interface ClientOptions {
    *  map from the first that answers and routes every command to the master
    *  of its keys' slot. The URL's user, password and TLS apply to every node. */
   clusterSeeds?: string | string[];
+  /** Redis Sentinel (docs/SENTINEL.md), as a
+   *  redis+sentinel://s1:26379,s2:26379/mymaster URL says: the master's name
+   *  and the sentinels ("host:port" each, or one "h1:p1,h2:p2" string), both
+   *  or neither. The URL's user, password and database are the master's. */
+  sentinelMaster?: string;
+  sentinels?: string | string[];
+  /** The sentinels' own ACL user and password (default: no AUTH to them). */
+  sentinelUsername?: string;
+  sentinelPassword?: string;
 }
 
 /** TLS settings (the core's redisx_options_set_tls_* setters). Files are
@@ -155,6 +169,12 @@ export interface Stats {
     scriptReloads: number;
     inFlight: number;
     connectionsUp: number;
+    /** Times a circuit breaker opened. */
+    circuitOpens: number;
+    /** Calls a circuit breaker failed at once. */
+    circuitRejected: number;
+    /** Breakers open or half-open now (one per cluster node). */
+    circuitsOpen: number;
   };
   /** Inclusive upper bound of each bucket in ns; the last is Infinity. */
   bucketUpperNs: number[];

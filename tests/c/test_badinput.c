@@ -90,12 +90,15 @@ static const struct {
     FN(redisx_last_error), FN(redisx_options_new), FN(redisx_options_free), FN(redisx_options_set_url),
     FN(redisx_options_set_auth), FN(redisx_options_set_connect_timeout_ms), FN(redisx_options_set_command_timeout_ms),
     FN(redisx_options_set_prefix), FN(redisx_options_set_connections), FN(redisx_options_set_reconnect_backoff_ms),
+    FN(redisx_options_set_circuit_breaker),
     FN(redisx_options_set_fail_policy), FN(redisx_options_set_event_cb), FN(redisx_options_set_event_keys),
     FN(redisx_options_set_log_cb), FN(redisx_options_set_state_cb), FN(redisx_options_set_queue),
     FN(redisx_options_set_tls), FN(redisx_options_set_tls_ca_file), FN(redisx_options_set_tls_ca_dir),
     FN(redisx_options_set_tls_client_cert), FN(redisx_options_set_tls_server_name),
     FN(redisx_options_set_tls_verify_hostname), FN(redisx_options_set_tls_insecure_skip_verify),
     FN(redisx_options_set_cluster_seeds),
+    FN(redisx_options_set_sentinels),
+    FN(redisx_options_set_sentinel_auth),
     FN(redisx_client_open), FN(redisx_client_open_url), FN(redisx_client_close), FN(redisx_client_prefix),
     FN(redisx_client_stats), FN(redisx_command), FN(redisx_command_async), FN(redisx_reply_free),
     FN(redisx_reply_type_of), FN(redisx_reply_integer), FN(redisx_reply_string), FN(redisx_reply_elements),
@@ -103,7 +106,11 @@ static const struct {
     FN(redisx_event_fail_open), FN(redisx_event_duration_ns), FN(redisx_event_round_trips), FN(redisx_event_key),
     FN(redisx_stats_free), FN(redisx_stats_series), FN(redisx_stats_primitive), FN(redisx_stats_operation),
     FN(redisx_stats_counter), FN(redisx_stats_client), FN(redisx_stats_buckets), FN(redisx_stats_bucket_upper_ns),
-    FN(redisx_stats_bucket_count), FN(redisx_stats_quantile_ns), FN(redisx_queue_new), FN(redisx_queue_free),
+    FN(redisx_stats_bucket_count), FN(redisx_stats_quantile_ns), FN(redisx_stats_sum_ns),
+    FN(redisx_metrics_collect), FN(redisx_metrics_free), FN(redisx_metrics_families), FN(redisx_metrics_name),
+    FN(redisx_metrics_help), FN(redisx_metrics_type), FN(redisx_metrics_label_count), FN(redisx_metrics_label_name),
+    FN(redisx_metrics_samples), FN(redisx_metrics_label_value), FN(redisx_metrics_value), FN(redisx_metrics_count),
+    FN(redisx_metrics_bucket_count), FN(redisx_metrics_bucket_bound), FN(redisx_metrics_cumulative), FN(redisx_queue_new), FN(redisx_queue_free),
     FN(redisx_queue_fd), FN(redisx_queue_pop), FN(redisx_queue_shutdown), FN(redisx_queue_size),
     FN(redisx_item_free), FN(redisx_item_kind_of), FN(redisx_item_user), FN(redisx_item_status),
     FN(redisx_item_message), FN(redisx_item_log_level), FN(redisx_item_state), FN(redisx_item_connection),
@@ -253,6 +260,38 @@ static const struct {
     FN(redisx_stream_batch_add_header),
     FN(redisx_stream_batch_add_message),
     FN(redisx_stream_batch_add_payload),
+    /* 0.6: stream tools, their cases in test_stream_tools.c (bad_arguments_are_refused_with_a_message) */
+    FN(redisx_consumer_options_set_idempotent),
+    FN(redisx_dlq_entries_count),
+    FN(redisx_dlq_entries_entry),
+    FN(redisx_dlq_entries_free),
+    FN(redisx_dlq_entry_consumer),
+    FN(redisx_dlq_entry_deleted),
+    FN(redisx_dlq_entry_deliveries),
+    FN(redisx_dlq_entry_error),
+    FN(redisx_dlq_entry_field_count),
+    FN(redisx_dlq_entry_field_name),
+    FN(redisx_dlq_entry_field_value),
+    FN(redisx_dlq_entry_free),
+    FN(redisx_dlq_entry_group),
+    FN(redisx_dlq_entry_id),
+    FN(redisx_dlq_entry_original_id),
+    FN(redisx_dlq_entry_stream),
+    FN(redisx_dlq_inspect),
+    FN(redisx_dlq_list),
+    FN(redisx_dlq_purge),
+    FN(redisx_dlq_requeue),
+    FN(redisx_event_group),
+    FN(redisx_event_stream),
+    FN(redisx_group_info_consumers),
+    FN(redisx_group_info_entries_read),
+    FN(redisx_group_info_free),
+    FN(redisx_group_info_lag),
+    FN(redisx_group_info_last_delivered_id),
+    FN(redisx_group_info_pending),
+    FN(redisx_group_inspect),
+    FN(redisx_message_taken_over),
+    FN(redisx_stats_stream),
 };
 #undef FN
 
@@ -419,6 +458,7 @@ Test(badinput, every_options_setter_rejects_a_null_handle)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_prefix(NULL, "p"), "set_prefix");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_connections(NULL, 1), "set_connections");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_reconnect_backoff_ms(NULL, 10, 20), "set_reconnect_backoff_ms");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_circuit_breaker(NULL, 5, 1000, 1000), "set_circuit_breaker");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_fail_policy(NULL, REDISX_PRIMITIVE_LOCK, REDISX_FAIL_OPEN),
               "set_fail_policy");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_event_cb(NULL, dummy_event, NULL), "set_event_cb");
@@ -435,7 +475,34 @@ Test(badinput, every_options_setter_rejects_a_null_handle)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_tls_insecure_skip_verify(NULL, 1),
               "set_tls_insecure_skip_verify");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_cluster_seeds(NULL, "h:1"), "set_cluster_seeds");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinels(NULL, "m", "h:1"), "set_sentinels");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(NULL, NULL, "pw"), "set_sentinel_auth");
     redisx_queue_free(q); /* the refused set_queue took no reference: this frees it */
+}
+
+Test(badinput, sentinel_setters_refuse_bad_arguments)
+{
+    redisx_options *o = NULL;
+    EXPECT_OK(redisx_options_new(&o), "options");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "", "h:1"), "empty master name");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", NULL), "no sentinels");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", ""), "empty sentinel list");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:0"), "port 0");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:1,h:1"), "a sentinel twice");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "a b", "h:1"), "a space in the name");
+    char *longest = filled(5000, 'a');
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", longest), "5000-byte list");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, longest, "h:1"), "5000-byte name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(o, longest, "pw"), "5000-byte user");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(o, "u", longest), "5000-byte password");
+    free(longest);
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_sentinel_auth(o, "u", NULL), "a user without a password");
+    EXPECT_OK(redisx_options_set_sentinel_auth(o, NULL, NULL), "no sentinel auth");
+    EXPECT_OK(redisx_options_set_url(o, "redis+cluster://a:1,b:2"), "cluster URL");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:1"), "sentinels on a cluster");
+    EXPECT_OK(redisx_options_set_url(o, "unix:///tmp/x.sock"), "unix URL");
+    EXPECT_ST(REDISX_ERR_URL, redisx_options_set_sentinels(o, "m", "h:1"), "sentinels on a unix socket");
+    redisx_options_free(o);
 }
 
 /* Malformed URLs, shared by set_url and client_open_url. */
@@ -638,6 +705,27 @@ Test(badinput, reconnect_backoff_rejects_bad_ranges)
     }
     EXPECT_OK(redisx_options_set_reconnect_backoff_ms(o, 1, 1), "1..1");
     EXPECT_OK(redisx_options_set_reconnect_backoff_ms(o, 1, 3600000), "1..3600000");
+    redisx_options_free(o);
+}
+
+Test(badinput, circuit_breaker_rejects_bad_ranges)
+{
+    redisx_options *o = NULL;
+    EXPECT_OK(redisx_options_new(&o), "options");
+    const struct {
+        int failures;
+        int64_t window, open;
+    } bad[] = {{-1, 10, 10}, {INT32_MIN, 10, 10}, {1000001, 10, 10}, {5, 0, 10}, {5, -1, 10}, {5, 10, 0},
+               {5, 3600001, 10}, {5, 10, INT64_MAX}, {5, INT64_MIN, 10}};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        char label[96];
+        snprintf(label, sizeof label, "failures %d window %lld open %lld", bad[i].failures, (long long)bad[i].window,
+                 (long long)bad[i].open);
+        EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_circuit_breaker(o, bad[i].failures, bad[i].window, bad[i].open),
+                  label);
+    }
+    EXPECT_OK(redisx_options_set_circuit_breaker(o, 0, 1, 1), "off");
+    EXPECT_OK(redisx_options_set_circuit_breaker(o, 1000000, 3600000, 3600000), "upper bounds");
     redisx_options_free(o);
 }
 
@@ -1162,6 +1250,41 @@ Test(badinput, stats_accessors_of_null_return_empty_values)
     cr_assert_eq(redisx_stats_bucket_upper_ns(NULL, 0), 0);
     cr_assert_eq(redisx_stats_bucket_count(NULL, 0, 0), 0);
     cr_assert_eq(redisx_stats_quantile_ns(NULL, 0, 0.5), 0);
+    cr_assert_eq(redisx_stats_sum_ns(NULL, 0), 0);
+}
+
+Test(badinput, metrics_of_null_and_out_of_range_return_empty_values)
+{
+    redisx_metrics *m = (redisx_metrics *)1;
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_metrics_collect(NULL, rt_client()), "collect into NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_metrics_collect(&m, NULL), "collect of NULL");
+    cr_assert_null(m, "a failed collect leaves *out NULL");
+    redisx_metrics_free(NULL);
+    cr_assert_eq(redisx_metrics_families(NULL), 0);
+    cr_assert_null(redisx_metrics_name(NULL, 0));
+    cr_assert_null(redisx_metrics_help(NULL, 0));
+    cr_assert_eq(redisx_metrics_label_count(NULL, 0), 0);
+    cr_assert_null(redisx_metrics_label_name(NULL, 0, 0));
+    cr_assert_eq(redisx_metrics_samples(NULL, 0), 0);
+    cr_assert_null(redisx_metrics_label_value(NULL, 0, 0, 0));
+    cr_assert_eq(redisx_metrics_value(NULL, 0, 0), 0.0);
+    cr_assert_eq(redisx_metrics_count(NULL, 0, 0), 0);
+    cr_assert_eq(redisx_metrics_cumulative(NULL, 0, 0, 0), 0);
+    EXPECT_OK(redisx_metrics_collect(&m, rt_client()), "collect");
+    int n = redisx_metrics_families(m);
+    cr_assert_gt(n, 0);
+    const int bad[] = {-1, n, INT32_MAX, INT32_MIN};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        cr_assert_null(redisx_metrics_name(m, bad[i]));
+        cr_assert_eq(redisx_metrics_samples(m, bad[i]), 0);
+        cr_assert_null(redisx_metrics_label_value(m, bad[i], 0, 0));
+        cr_assert_null(redisx_metrics_label_value(m, 0, bad[i], 0));
+        cr_assert_null(redisx_metrics_label_value(m, 0, 0, bad[i]));
+        cr_assert_null(redisx_metrics_label_name(m, 0, bad[i]));
+        cr_assert_eq(redisx_metrics_cumulative(m, 0, 0, bad[i]), 0);
+        cr_assert_eq(redisx_metrics_bucket_bound(m, bad[i]), 0.0);
+    }
+    redisx_metrics_free(m);
 }
 
 Test(badinput, stats_accessors_return_empty_values_out_of_range)

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "breaker.h"
 #include "internal.h"
 #include "keys.h"
 
@@ -462,4 +463,182 @@ Test(errors, a_detail_can_wrap_the_current_detail)
     redisx__fail(REDISX_ERR_INVALID, "again %s", redisx_last_error());
     cr_assert_eq(strlen(redisx_last_error()), REDISX__DETAIL - 1, "truncated to the buffer, NUL-terminated");
     cr_assert_eq(strncmp(redisx_last_error(), "again xxx", 9), 0);
+}
+
+/* ---- redis+sentinel:// (docs/SENTINEL.md) ---- */
+
+Test(url, sentinel_url_names_the_sentinels_the_master_and_the_db)
+{
+    redisx__endpoint ep = parse_ok("redis+sentinel://u:p%40w@s1:26380,[::1],s3/my.master-1/4");
+    cr_assert_eq(ep.sentinel, 1);
+    cr_assert_eq(ep.cluster, 0);
+    cr_assert_eq(ep.tls, 0);
+    cr_assert_str_eq(ep.master_name, "my.master-1");
+    cr_assert_eq(ep.db, 4);
+    cr_assert_str_eq(ep.user, "u");
+    cr_assert_str_eq(ep.password, "p@w");
+    cr_assert_eq(ep.nsentinels, 3);
+    cr_assert_str_eq(ep.sentinels[0].host, "s1");
+    cr_assert_eq(ep.sentinels[0].port, 26380);
+    cr_assert_str_eq(ep.sentinels[1].host, "::1");
+    cr_assert_eq(ep.sentinels[1].port, 26379, "the sentinel port is the default");
+    cr_assert_str_eq(ep.sentinels[2].host, "s3");
+    cr_assert_str_eq(ep.host, "s1");
+    redisx__endpoint copy = {0};
+    cr_assert_eq(redisx__endpoint_copy(&copy, &ep), REDISX_OK);
+    cr_assert_str_eq(copy.master_name, "my.master-1");
+    cr_assert_eq(copy.nsentinels, 3);
+    cr_assert_str_eq(copy.sentinels[2].host, "s3");
+    redisx__endpoint_clear(&copy);
+    redisx__endpoint_clear(&ep);
+    ep = parse_ok("redis+sentinel://127.0.0.1:26379/mymaster");
+    cr_assert_eq(ep.db, 0);
+    cr_assert_eq(ep.nsentinels, 1);
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, rediss_sentinel_is_the_same_over_tls)
+{
+    redisx__endpoint ep = parse_ok("rediss+sentinel://s1:1,s2:2/m");
+    cr_assert_eq(ep.tls, 1);
+    cr_assert_eq(ep.sentinel, 1);
+    cr_assert_str_eq(ep.master_name, "m");
+    redisx__endpoint_clear(&ep);
+}
+
+Test(url, malformed_sentinel_urls_are_refused_with_a_reason)
+{
+    const char *bad[] = {
+        "redis+sentinel://s1:26379",          /* no master name */
+        "redis+sentinel://s1:26379/",         /* empty master name */
+        "redis+sentinel://s1:26379//0",       /* empty master name before the db */
+        "redis+sentinel:///mymaster",         /* no sentinel */
+        "redis+sentinel://s1:0/m",            /* port 0 */
+        "redis+sentinel://s1:65536/m",        /* port too large */
+        "redis+sentinel://s1:2x/m",           /* port with letters */
+        "redis+sentinel://s1:1,,s2:2/m",      /* empty sentinel */
+        "redis+sentinel://s1:1,/m",           /* trailing comma */
+        "redis+sentinel://s1:1,S1:1/m",       /* the same sentinel twice */
+        "redis+sentinel://s1,s1:26379/m",     /* the same, once by default port */
+        "redis+sentinel://s1:1/m/x",          /* db not a number */
+        "redis+sentinel://s1:1/m/1/2",        /* junk after the db */
+        "redis+sentinel://s1:1/m/",           /* empty db */
+        "redis+sentinel://s1:1/m?x=1",        /* query string */
+        "redis+sentinel://s1:1/m%20x",        /* space in the master name */
+        "redis+sentinel://s1:1/m%zz",         /* bad escape */
+        "redis+sentinel://s1:1,redis://s2/m", /* a second scheme */
+        "redis+sentinel://[::1/m",            /* unterminated IPv6 */
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        parse_bad(bad[i], REDISX_ERR_URL);
+    /* 17 sentinels: one more than allowed. */
+    char url[512] = "redis+sentinel://";
+    for (int i = 0; i < 17; i++)
+        snprintf(url + strlen(url), sizeof url - strlen(url), "%ss%d:1", i ? "," : "", i);
+    strcat(url, "/m");
+    parse_bad(url, REDISX_ERR_URL);
+    cr_assert(strstr(redisx_last_error(), "more than 16 sentinels"), "%s", redisx_last_error());
+    parse_bad("redis+sentinel://s1:1,s1:1/m", REDISX_ERR_URL);
+    cr_assert(strstr(redisx_last_error(), "named twice"), "%s", redisx_last_error());
+    parse_bad("redis+sentinel://s1:1/", REDISX_ERR_URL);
+    cr_assert(strstr(redisx_last_error(), "names no master"), "%s", redisx_last_error());
+    parse_bad("redis+sentinel://s1:99999/m", REDISX_ERR_URL);
+    cr_assert(strstr(redisx_last_error(), "sentinel 1 of 1"), "%s", redisx_last_error());
+}
+
+Test(url, sentinel_setter_mirrors_the_url_and_refuses_clusters)
+{
+    redisx__endpoint ep = parse_ok("redis://:pw@h:6379/2");
+    cr_assert_eq(redisx__parse_sentinels(&ep, "mymaster", "a:1,b"), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(ep.sentinel, 1);
+    cr_assert_eq(ep.nsentinels, 2);
+    cr_assert_eq(ep.sentinels[1].port, 26379);
+    cr_assert_eq(ep.db, 2, "the database stays");
+    cr_assert_str_eq(ep.password, "pw", "the master's password stays");
+    cr_assert_eq(redisx__parse_sentinels(&ep, "", "a:1"), REDISX_ERR_URL);
+    cr_assert_eq(redisx__parse_sentinels(&ep, "m", ""), REDISX_ERR_URL);
+    cr_assert_eq(redisx__parse_sentinels(&ep, "m", "a:1,a:1"), REDISX_ERR_URL);
+    cr_assert_str_eq(ep.master_name, "mymaster", "a refused call changes nothing");
+    cr_assert_eq(redisx__parse_seeds(&ep, "c:1"), REDISX_ERR_URL, "cluster seeds on a sentinel endpoint");
+    cr_assert_eq(redisx__parse_sentinels(&ep, NULL, NULL), REDISX_OK);
+    cr_assert_eq(ep.sentinel, 0);
+    cr_assert_null(ep.master_name);
+    redisx__endpoint_clear(&ep);
+    ep = parse_ok("redis+cluster://a:1,b:2");
+    cr_assert_eq(redisx__parse_sentinels(&ep, "m", "s:1"), REDISX_ERR_URL, "sentinels on a cluster endpoint");
+    redisx__endpoint_clear(&ep);
+}
+
+/* ---- the circuit breaker's state machine (core/breaker.c) ---- */
+
+#define MS 1000000ULL
+
+Test(breaker, opens_after_threshold_failures_within_the_window)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {3, 1000 * MS, 500 * MS};
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 0), 0);
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 100 * MS), 0);
+    cr_assert(redisx__breaker_admit(&b, &cfg, 150 * MS), "closed: calls go through");
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 200 * MS), 1, "the third failure opens it");
+    cr_assert_eq(b.state, REDISX__BREAKER_OPEN);
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 300 * MS));
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 699 * MS));
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 400 * MS), 0, "failures while open change nothing");
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 699 * MS), "nor do they extend the open time");
+}
+
+Test(breaker, failures_spread_beyond_the_window_do_not_open_it)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {3, 1000 * MS, 500 * MS};
+    for (uint64_t t = 0; t < 20000 * MS; t += 600 * MS)
+        cr_assert_eq(redisx__breaker_failure(&b, &cfg, t), 0, "at %llu ms", (unsigned long long)(t / MS));
+    cr_assert_eq(b.state, REDISX__BREAKER_CLOSED);
+}
+
+Test(breaker, a_success_resets_the_count)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {2, 1000 * MS, 500 * MS};
+    for (int i = 0; i < 10; i++) {
+        cr_assert_eq(redisx__breaker_failure(&b, &cfg, (uint64_t)i * MS), 0);
+        cr_assert_eq(redisx__breaker_success(&b), 0, "closing a closed breaker reports nothing");
+    }
+    cr_assert_eq(b.state, REDISX__BREAKER_CLOSED);
+}
+
+Test(breaker, one_probe_after_the_open_time_then_closed_or_open_again)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {1, 1000 * MS, 500 * MS};
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 0), 1, "threshold 1: the first failure opens it");
+    cr_assert(redisx__breaker_admit(&b, &cfg, 500 * MS), "the probe");
+    cr_assert_eq(b.state, REDISX__BREAKER_HALF_OPEN);
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 501 * MS), "one probe at a time");
+    cr_assert_eq(redisx__breaker_failure(&b, &cfg, 600 * MS), 1, "a failed probe opens it again");
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 1099 * MS));
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1100 * MS), "the next probe");
+    cr_assert_eq(redisx__breaker_success(&b), 1, "a reply closes it");
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1101 * MS));
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1101 * MS));
+}
+
+Test(breaker, a_probe_whose_outcome_never_comes_is_followed_by_another)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {1, 1000 * MS, 500 * MS};
+    redisx__breaker_failure(&b, &cfg, 0);
+    cr_assert(redisx__breaker_admit(&b, &cfg, 500 * MS));
+    cr_assert_not(redisx__breaker_admit(&b, &cfg, 999 * MS));
+    cr_assert(redisx__breaker_admit(&b, &cfg, 1000 * MS), "a probe that was cancelled must not block forever");
+}
+
+Test(breaker, off_admits_everything)
+{
+    redisx__breaker b = {0};
+    redisx__breaker_cfg cfg = {0, 1000 * MS, 500 * MS};
+    for (int i = 0; i < 100; i++)
+        cr_assert_eq(redisx__breaker_failure(&b, &cfg, (uint64_t)i), 0);
+    cr_assert(redisx__breaker_admit(&b, &cfg, 100));
 }

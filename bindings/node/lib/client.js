@@ -203,16 +203,21 @@ const OPTION_KEYS = new Set([
   'onLog',
   'logLevel',
   'reconnectBackoff',
+  'circuitBreaker',
   'tls',
   'clusterSeeds',
+  'sentinelMaster',
+  'sentinels',
+  'sentinelUsername',
+  'sentinelPassword',
 ]);
 
 // `clusterSeeds` as the core's "host:port,host:port" text (the core parses
 // and judges it).
-function seedList(seeds) {
+function seedList(seeds, what = 'clusterSeeds') {
   if (typeof seeds === 'string') return seeds;
   if (Array.isArray(seeds) && seeds.every((s) => typeof s === 'string')) return seeds.join(',');
-  throw invalid('clusterSeeds must be a string or an array of "host:port" strings');
+  throw invalid(`${what} must be a string or an array of "host:port" strings`);
 }
 
 // The `tls` option's keys and the C setter each one reaches; every rule
@@ -368,6 +373,15 @@ class Client {
       call(() => {
         N.redisx_options_set_url(opts, url);
         if (options.clusterSeeds !== undefined) N.redisx_options_set_cluster_seeds(opts, seedList(options.clusterSeeds));
+        if (options.sentinelMaster !== undefined || options.sentinels !== undefined) {
+          if (options.sentinelMaster === undefined || options.sentinels === undefined) {
+            throw invalid('sentinelMaster and sentinels go together');
+          }
+          N.redisx_options_set_sentinels(opts, options.sentinelMaster, seedList(options.sentinels, 'sentinels'));
+        }
+        if (options.sentinelUsername !== undefined || options.sentinelPassword !== undefined) {
+          N.redisx_options_set_sentinel_auth(opts, options.sentinelUsername ?? null, options.sentinelPassword ?? null);
+        }
         if (options.prefix !== undefined) N.redisx_options_set_prefix(opts, options.prefix);
         if (options.commandTimeout !== undefined) {
           N.redisx_options_set_command_timeout_ms(opts, checkMs(options.commandTimeout, 'commandTimeout'));
@@ -382,6 +396,18 @@ class Client {
             opts,
             checkMs(min, 'reconnectBackoff.min'),
             checkMs(max, 'reconnectBackoff.max'),
+          );
+        }
+        if (options.circuitBreaker !== undefined) {
+          const { failures, window, open } = optionsArg(options.circuitBreaker, 'circuitBreaker');
+          if (!Number.isInteger(failures)) {
+            throw invalid('circuitBreaker.failures must be an integer');
+          }
+          N.redisx_options_set_circuit_breaker(
+            opts,
+            failures,
+            checkMs(window, 'circuitBreaker.window'),
+            checkMs(open, 'circuitBreaker.open'),
           );
         }
         if (options.username !== undefined || options.password !== undefined) {
@@ -608,6 +634,9 @@ class Client {
           scriptReloads: cc(N.REDISX_CLIENT_SCRIPT_RELOADS),
           inFlight: cc(N.REDISX_CLIENT_IN_FLIGHT),
           connectionsUp: cc(N.REDISX_CLIENT_CONNECTIONS_UP),
+          circuitOpens: cc(N.REDISX_CLIENT_CIRCUIT_OPENS),
+          circuitRejected: cc(N.REDISX_CLIENT_CIRCUIT_REJECTED),
+          circuitsOpen: cc(N.REDISX_CLIENT_CIRCUITS_OPEN),
         },
         bucketUpperNs,
         series,

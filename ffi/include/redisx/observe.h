@@ -24,12 +24,15 @@ typedef struct redisx_event redisx_event;
 typedef void (*redisx_event_cb)(redisx_client *client, const redisx_event *event, void *user);
 
 /** Primitive of the operation, a stable identifier: "client", "lock",
- *  "ratelimit", "idempotency", "cache" (since 0.5). */
+ *  "ratelimit", "idempotency", "cache" (since 0.5), "stream" (since 0.6). */
 REDISX_API const char *redisx_event_primitive(const redisx_event *event);
 /** Operation, a stable identifier: "command"; "acquire", "release", "extend",
  *  "renew", "inspect" (lock); "check", "peek", "reset" (ratelimit); "begin",
  *  "complete", "fail" (idempotency); "fetch", "get", "fill", "abandon",
- *  "set", "delete" (cache). */
+ *  "set", "delete" (cache); "publish", "deliver", "ack", "retry",
+ *  "dead_letter", "claim", "handle" (a handler's time, hand-out to
+ *  settle), "group_inspect", "dlq_list", "dlq_inspect", "dlq_requeue",
+ *  "dlq_purge" (stream, since 0.6). */
 REDISX_API const char *redisx_event_operation(const redisx_event *event);
 /** Outcome: the status the caller received. */
 REDISX_API redisx_status redisx_event_status(const redisx_event *event);
@@ -49,6 +52,13 @@ REDISX_API const char *redisx_event_key(const redisx_event *event);
  *  past its TTL), "refresh" (a HIT whose caller holds the lease: XFetch or
  *  SWR), "load", "negative", "miss". Since 0.5. */
 REDISX_API const char *redisx_event_outcome(const redisx_event *event);
+
+/** Stream operations ("stream" primitive, since 0.6): the stream's name as
+ *  the caller gave it (not the key), and the consumer group (NULL for
+ *  operations without one). NULL for other primitives. Borrowed like the
+ *  event. */
+REDISX_API const char *redisx_event_stream(const redisx_event *event);
+REDISX_API const char *redisx_event_group(const redisx_event *event);
 
 typedef enum redisx_log_level {
     REDISX_LOG_DEBUG = 0,
@@ -93,7 +103,10 @@ typedef enum redisx_client_counter {
     REDISX_CLIENT_CONNECT_FAILURES = 2, /* failed attempts */
     REDISX_CLIENT_SCRIPT_RELOADS = 3,   /* NOSCRIPT answered by EVAL of the body */
     REDISX_CLIENT_IN_FLIGHT = 4,        /* operations not yet completed (gauge) */
-    REDISX_CLIENT_CONNECTIONS_UP = 5    /* connections serving now (gauge) */
+    REDISX_CLIENT_CONNECTIONS_UP = 5,   /* connections serving now (gauge) */
+    REDISX_CLIENT_CIRCUIT_OPENS = 6,    /* times a circuit breaker opened */
+    REDISX_CLIENT_CIRCUIT_REJECTED = 7, /* calls a circuit breaker failed at once */
+    REDISX_CLIENT_CIRCUITS_OPEN = 8     /* breakers open or half-open now (gauge; one per node of a cluster) */
 } redisx_client_counter;
 
 /** Takes a snapshot. Free it with redisx_stats_free(). */
@@ -109,6 +122,9 @@ REDISX_API const char *redisx_stats_operation(const redisx_stats *stats, int i);
 REDISX_API uint64_t redisx_stats_counter(const redisx_stats *stats, int i, redisx_counter counter);
 /** Client-wide counter or gauge. */
 REDISX_API uint64_t redisx_stats_client(const redisx_stats *stats, redisx_client_counter counter);
+/** Sum of series `i`'s operation durations, in ns (for a mean, or an
+ *  exporter's histogram sum); 0 for an index out of range. */
+REDISX_API uint64_t redisx_stats_sum_ns(const redisx_stats *stats, int i);
 /** Number of latency buckets (the same for every series). */
 REDISX_API int redisx_stats_buckets(const redisx_stats *stats);
 /** Inclusive upper bound of bucket `b`, in ns; INT64_MAX for the last. */

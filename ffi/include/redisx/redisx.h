@@ -15,5 +15,6 @@
 #include "redisx/stream.h"
 #include "redisx/cache.h"
 #include "redisx/http.h"
+#include "redisx/metrics.h"
 
 #endif

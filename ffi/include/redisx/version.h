@@ -6,7 +6,7 @@
 
 /* The one source of truth for the version: CMake parses these three lines. */
 #define REDISX_VERSION_MAJOR 0
-#define REDISX_VERSION_MINOR 5
+#define REDISX_VERSION_MINOR 6
 #define REDISX_VERSION_PATCH 0
 
 /** MAJOR * 10000 + MINOR * 100 + PATCH, for compile-time checks. */

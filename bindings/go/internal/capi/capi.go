@@ -41,48 +41,48 @@ typedef _gostring_ swig_type_9;
 typedef _gostring_ swig_type_10;
 typedef _gostring_ swig_type_11;
 typedef _gostring_ swig_type_12;
-typedef long long swig_type_13;
-typedef long long swig_type_14;
+typedef _gostring_ swig_type_13;
+typedef _gostring_ swig_type_14;
 typedef long long swig_type_15;
 typedef long long swig_type_16;
 typedef long long swig_type_17;
-typedef _gostring_ swig_type_18;
-typedef _gostring_ swig_type_19;
-typedef _gostring_ swig_type_20;
+typedef long long swig_type_18;
+typedef long long swig_type_19;
+typedef long long swig_type_20;
 typedef _gostring_ swig_type_21;
 typedef _gostring_ swig_type_22;
 typedef _gostring_ swig_type_23;
 typedef _gostring_ swig_type_24;
 typedef _gostring_ swig_type_25;
 typedef _gostring_ swig_type_26;
-typedef long long swig_type_27;
+typedef _gostring_ swig_type_27;
 typedef _gostring_ swig_type_28;
-typedef long long swig_type_29;
+typedef _gostring_ swig_type_29;
 typedef _gostring_ swig_type_30;
 typedef _gostring_ swig_type_31;
 typedef _gostring_ swig_type_32;
 typedef _gostring_ swig_type_33;
-typedef long long swig_type_34;
-typedef long long swig_type_35;
-typedef _gostring_ swig_type_36;
+typedef _gostring_ swig_type_34;
+typedef _gostring_ swig_type_35;
+typedef long long swig_type_36;
 typedef _gostring_ swig_type_37;
-typedef _gostring_ swig_type_38;
+typedef long long swig_type_38;
 typedef _gostring_ swig_type_39;
 typedef _gostring_ swig_type_40;
 typedef _gostring_ swig_type_41;
 typedef _gostring_ swig_type_42;
-typedef _gostring_ swig_type_43;
-typedef _gostring_ swig_type_44;
+typedef long long swig_type_43;
+typedef long long swig_type_44;
 typedef _gostring_ swig_type_45;
-typedef _gostring_ swig_type_46;
-typedef _gostring_ swig_type_47;
+typedef long long swig_type_46;
+typedef long long swig_type_47;
 typedef _gostring_ swig_type_48;
 typedef _gostring_ swig_type_49;
 typedef _gostring_ swig_type_50;
 typedef _gostring_ swig_type_51;
 typedef _gostring_ swig_type_52;
 typedef _gostring_ swig_type_53;
-typedef long long swig_type_54;
+typedef _gostring_ swig_type_54;
 typedef _gostring_ swig_type_55;
 typedef _gostring_ swig_type_56;
 typedef _gostring_ swig_type_57;
@@ -90,450 +90,505 @@ typedef _gostring_ swig_type_58;
 typedef _gostring_ swig_type_59;
 typedef _gostring_ swig_type_60;
 typedef _gostring_ swig_type_61;
-typedef _goslice_ swig_type_62;
+typedef _gostring_ swig_type_62;
 typedef _gostring_ swig_type_63;
-typedef _goslice_ swig_type_64;
-typedef long long swig_type_65;
-typedef _goslice_ swig_type_66;
-typedef long long swig_type_67;
-typedef long long swig_type_68;
+typedef _gostring_ swig_type_64;
+typedef _gostring_ swig_type_65;
+typedef long long swig_type_66;
+typedef _gostring_ swig_type_67;
+typedef _gostring_ swig_type_68;
 typedef _gostring_ swig_type_69;
 typedef _gostring_ swig_type_70;
-typedef long long swig_type_71;
-typedef long long swig_type_72;
+typedef _gostring_ swig_type_71;
+typedef _gostring_ swig_type_72;
 typedef _gostring_ swig_type_73;
-typedef _gostring_ swig_type_74;
-typedef long long swig_type_75;
-typedef _gostring_ swig_type_76;
-typedef _gostring_ swig_type_77;
-typedef long long swig_type_78;
+typedef _goslice_ swig_type_74;
+typedef _gostring_ swig_type_75;
+typedef _goslice_ swig_type_76;
+typedef long long swig_type_77;
+typedef _goslice_ swig_type_78;
 typedef long long swig_type_79;
-typedef _gostring_ swig_type_80;
+typedef long long swig_type_80;
 typedef _gostring_ swig_type_81;
 typedef _gostring_ swig_type_82;
 typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
-typedef long long swig_type_85;
+typedef long long swig_type_84;
+typedef _gostring_ swig_type_85;
 typedef _gostring_ swig_type_86;
-typedef _gostring_ swig_type_87;
+typedef long long swig_type_87;
 typedef _gostring_ swig_type_88;
-typedef long long swig_type_89;
+typedef _gostring_ swig_type_89;
 typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
+typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
 typedef _gostring_ swig_type_93;
 typedef _gostring_ swig_type_94;
 typedef long long swig_type_95;
-typedef long long swig_type_96;
+typedef _gostring_ swig_type_96;
 typedef long long swig_type_97;
 typedef _gostring_ swig_type_98;
 typedef _gostring_ swig_type_99;
-typedef long long swig_type_100;
+typedef _gostring_ swig_type_100;
 typedef long long swig_type_101;
 typedef long long swig_type_102;
 typedef _gostring_ swig_type_103;
-typedef long long swig_type_104;
+typedef _gostring_ swig_type_104;
 typedef _gostring_ swig_type_105;
 typedef _gostring_ swig_type_106;
 typedef long long swig_type_107;
-typedef _gostring_ swig_type_108;
-typedef _gostring_ swig_type_109;
-typedef long long swig_type_110;
+typedef long long swig_type_108;
+typedef long long swig_type_109;
+typedef _gostring_ swig_type_110;
 typedef _gostring_ swig_type_111;
-typedef _gostring_ swig_type_112;
-typedef _gostring_ swig_type_113;
-typedef _gostring_ swig_type_114;
+typedef long long swig_type_112;
+typedef long long swig_type_113;
+typedef long long swig_type_114;
 typedef _gostring_ swig_type_115;
-typedef _gostring_ swig_type_116;
+typedef long long swig_type_116;
 typedef _gostring_ swig_type_117;
 typedef _gostring_ swig_type_118;
 typedef long long swig_type_119;
-typedef long long swig_type_120;
-typedef long long swig_type_121;
+typedef _gostring_ swig_type_120;
+typedef _gostring_ swig_type_121;
 typedef long long swig_type_122;
 typedef _gostring_ swig_type_123;
 typedef _gostring_ swig_type_124;
-typedef _goslice_ swig_type_125;
-typedef long long swig_type_126;
-typedef long long swig_type_127;
+typedef _gostring_ swig_type_125;
+typedef _gostring_ swig_type_126;
+typedef _gostring_ swig_type_127;
 typedef _gostring_ swig_type_128;
 typedef _gostring_ swig_type_129;
-typedef _goslice_ swig_type_130;
+typedef _gostring_ swig_type_130;
 typedef long long swig_type_131;
 typedef long long swig_type_132;
-typedef _gostring_ swig_type_133;
-typedef _goslice_ swig_type_134;
-typedef _goslice_ swig_type_135;
-typedef long long swig_type_136;
-typedef _gostring_ swig_type_137;
-typedef _goslice_ swig_type_138;
-typedef _goslice_ swig_type_139;
-typedef long long swig_type_140;
+typedef long long swig_type_133;
+typedef long long swig_type_134;
+typedef _gostring_ swig_type_135;
+typedef _gostring_ swig_type_136;
+typedef _goslice_ swig_type_137;
+typedef long long swig_type_138;
+typedef long long swig_type_139;
+typedef _gostring_ swig_type_140;
 typedef _gostring_ swig_type_141;
-typedef _gostring_ swig_type_142;
-typedef _gostring_ swig_type_143;
-typedef _goslice_ swig_type_144;
-typedef _goslice_ swig_type_145;
-typedef long long swig_type_146;
-typedef _gostring_ swig_type_147;
-typedef _goslice_ swig_type_148;
+typedef _goslice_ swig_type_142;
+typedef long long swig_type_143;
+typedef long long swig_type_144;
+typedef _gostring_ swig_type_145;
+typedef _goslice_ swig_type_146;
+typedef _goslice_ swig_type_147;
+typedef long long swig_type_148;
 typedef _gostring_ swig_type_149;
 typedef _goslice_ swig_type_150;
 typedef _goslice_ swig_type_151;
-typedef _gostring_ swig_type_152;
-typedef _goslice_ swig_type_153;
+typedef long long swig_type_152;
+typedef _gostring_ swig_type_153;
 typedef _gostring_ swig_type_154;
-typedef _goslice_ swig_type_155;
-typedef _gostring_ swig_type_156;
+typedef _gostring_ swig_type_155;
+typedef _goslice_ swig_type_156;
 typedef _goslice_ swig_type_157;
-typedef _goslice_ swig_type_158;
+typedef long long swig_type_158;
 typedef _gostring_ swig_type_159;
-typedef _gostring_ swig_type_160;
+typedef _goslice_ swig_type_160;
 typedef _gostring_ swig_type_161;
-typedef long long swig_type_162;
+typedef _goslice_ swig_type_162;
 typedef _goslice_ swig_type_163;
-typedef _goslice_ swig_type_164;
-typedef _gostring_ swig_type_165;
-typedef long long swig_type_166;
-typedef long long swig_type_167;
-typedef long long swig_type_168;
-typedef long long swig_type_169;
-typedef long long swig_type_170;
+typedef _gostring_ swig_type_164;
+typedef _goslice_ swig_type_165;
+typedef _gostring_ swig_type_166;
+typedef _goslice_ swig_type_167;
+typedef _gostring_ swig_type_168;
+typedef _goslice_ swig_type_169;
+typedef _goslice_ swig_type_170;
 typedef _gostring_ swig_type_171;
-typedef long long swig_type_172;
+typedef _gostring_ swig_type_172;
 typedef _gostring_ swig_type_173;
 typedef long long swig_type_174;
 typedef _goslice_ swig_type_175;
-typedef _gostring_ swig_type_176;
-typedef long long swig_type_177;
-typedef _gostring_ swig_type_178;
+typedef _goslice_ swig_type_176;
+typedef _gostring_ swig_type_177;
+typedef long long swig_type_178;
 typedef long long swig_type_179;
-typedef _gostring_ swig_type_180;
-typedef _gostring_ swig_type_181;
+typedef long long swig_type_180;
+typedef long long swig_type_181;
 typedef long long swig_type_182;
 typedef _gostring_ swig_type_183;
-typedef _gostring_ swig_type_184;
-typedef _goslice_ swig_type_185;
-typedef _goslice_ swig_type_186;
-typedef _gostring_ swig_type_187;
-typedef _goslice_ swig_type_188;
+typedef long long swig_type_184;
+typedef _gostring_ swig_type_185;
+typedef long long swig_type_186;
+typedef _goslice_ swig_type_187;
+typedef _gostring_ swig_type_188;
 typedef _gostring_ swig_type_189;
 typedef _gostring_ swig_type_190;
 typedef _gostring_ swig_type_191;
-typedef _goslice_ swig_type_192;
-typedef _gostring_ swig_type_193;
-typedef _gostring_ swig_type_194;
+typedef _gostring_ swig_type_192;
+typedef long long swig_type_193;
+typedef long long swig_type_194;
 typedef _gostring_ swig_type_195;
-typedef _gostring_ swig_type_196;
+typedef long long swig_type_196;
 typedef _gostring_ swig_type_197;
-typedef _gostring_ swig_type_198;
+typedef long long swig_type_198;
 typedef _gostring_ swig_type_199;
 typedef _gostring_ swig_type_200;
 typedef long long swig_type_201;
-typedef long long swig_type_202;
+typedef _gostring_ swig_type_202;
 typedef _gostring_ swig_type_203;
-typedef long long swig_type_204;
-typedef long long swig_type_205;
+typedef _goslice_ swig_type_204;
+typedef _goslice_ swig_type_205;
 typedef _gostring_ swig_type_206;
-typedef long long swig_type_207;
+typedef _goslice_ swig_type_207;
 typedef _gostring_ swig_type_208;
-typedef long long swig_type_209;
+typedef _gostring_ swig_type_209;
 typedef _gostring_ swig_type_210;
-typedef long long swig_type_211;
+typedef _goslice_ swig_type_211;
 typedef _gostring_ swig_type_212;
 typedef _gostring_ swig_type_213;
 typedef _gostring_ swig_type_214;
 typedef _gostring_ swig_type_215;
 typedef _gostring_ swig_type_216;
-typedef long long swig_type_217;
-typedef long long swig_type_218;
-typedef long long swig_type_219;
-typedef _gostring_ swig_type_220;
+typedef _gostring_ swig_type_217;
+typedef _gostring_ swig_type_218;
+typedef _gostring_ swig_type_219;
+typedef long long swig_type_220;
 typedef long long swig_type_221;
-typedef long long swig_type_222;
-typedef _goslice_ swig_type_223;
+typedef _gostring_ swig_type_222;
+typedef long long swig_type_223;
 typedef long long swig_type_224;
-typedef _goslice_ swig_type_225;
+typedef _gostring_ swig_type_225;
 typedef long long swig_type_226;
-typedef _goslice_ swig_type_227;
-typedef _gostring_ swig_type_228;
-typedef _goslice_ swig_type_229;
-typedef _gostring_ swig_type_230;
-typedef long long swig_type_231;
+typedef _gostring_ swig_type_227;
+typedef long long swig_type_228;
+typedef _gostring_ swig_type_229;
+typedef long long swig_type_230;
+typedef _gostring_ swig_type_231;
 typedef _gostring_ swig_type_232;
-typedef long long swig_type_233;
-typedef _goslice_ swig_type_234;
-typedef long long swig_type_235;
+typedef _gostring_ swig_type_233;
+typedef _gostring_ swig_type_234;
+typedef _gostring_ swig_type_235;
 typedef long long swig_type_236;
-typedef _gostring_ swig_type_237;
-typedef _gostring_ swig_type_238;
+typedef long long swig_type_237;
+typedef long long swig_type_238;
 typedef _gostring_ swig_type_239;
 typedef long long swig_type_240;
-typedef _gostring_ swig_type_241;
-typedef _gostring_ swig_type_242;
-typedef _gostring_ swig_type_243;
-typedef _gostring_ swig_type_244;
+typedef long long swig_type_241;
+typedef _goslice_ swig_type_242;
+typedef long long swig_type_243;
+typedef _goslice_ swig_type_244;
 typedef long long swig_type_245;
-extern void _wrap_Swig_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_ec527d7f63270180(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_redisx_version_capi_ec527d7f63270180(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_OK_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_ec527d7f63270180(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_ec527d7f63270180(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_ec527d7f63270180(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_ec527d7f63270180(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_9 _wrap_redisx_event_outcome_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_ec527d7f63270180(void);
-extern swig_type_10 _wrap_redisx_client_stats_capi_ec527d7f63270180(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_11 _wrap_redisx_stats_primitive_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_12 _wrap_redisx_stats_operation_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_13 _wrap_redisx_stats_counter_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_14 _wrap_redisx_stats_client_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_15 _wrap_redisx_stats_bucket_upper_ns_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_16 _wrap_redisx_stats_bucket_count_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_17 _wrap_redisx_stats_quantile_ns_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_18 _wrap_redisx_options_new_capi_ec527d7f63270180(void);
-extern void _wrap_redisx_options_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_19 _wrap_redisx_options_set_url_capi_ec527d7f63270180(uintptr_t arg1, swig_type_20 arg2);
-extern swig_type_21 _wrap_redisx_options_set_cluster_seeds_capi_ec527d7f63270180(uintptr_t arg1, swig_type_22 arg2);
-extern swig_type_23 _wrap_redisx_options_set_auth_capi_ec527d7f63270180(uintptr_t arg1, swig_type_24 arg2, swig_type_25 arg3);
-extern swig_type_26 _wrap_redisx_options_set_connect_timeout_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_27 arg2);
-extern swig_type_28 _wrap_redisx_options_set_command_timeout_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_29 arg2);
-extern swig_type_30 _wrap_redisx_options_set_prefix_capi_ec527d7f63270180(uintptr_t arg1, swig_type_31 arg2);
-extern swig_type_32 _wrap_redisx_options_set_connections_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_33 _wrap_redisx_options_set_reconnect_backoff_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_34 arg2, swig_type_35 arg3);
-extern swig_type_36 _wrap_redisx_options_set_fail_policy_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_37 _wrap_redisx_options_set_event_keys_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_38 _wrap_redisx_options_set_log_cb_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_39 _wrap_redisx_options_set_queue_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_40 _wrap_redisx_options_set_tls_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_41 _wrap_redisx_options_set_tls_ca_file_capi_ec527d7f63270180(uintptr_t arg1, swig_type_42 arg2);
-extern swig_type_43 _wrap_redisx_options_set_tls_ca_dir_capi_ec527d7f63270180(uintptr_t arg1, swig_type_44 arg2);
-extern swig_type_45 _wrap_redisx_options_set_tls_client_cert_capi_ec527d7f63270180(uintptr_t arg1, swig_type_46 arg2, swig_type_47 arg3);
-extern swig_type_48 _wrap_redisx_options_set_tls_server_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_49 arg2);
-extern swig_type_50 _wrap_redisx_options_set_tls_verify_hostname_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_51 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_ec527d7f63270180(void);
-extern swig_type_52 _wrap_redisx_queue_new_capi_ec527d7f63270180(void);
-extern void _wrap_redisx_queue_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_53 _wrap_redisx_queue_pop_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_54 _wrap_redisx_queue_size_capi_ec527d7f63270180(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_55 _wrap_redisx_item_message_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_56 _wrap_redisx_client_open_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_57 _wrap_redisx_client_open_url_capi_ec527d7f63270180(swig_type_58 arg1);
-extern void _wrap_redisx_client_close_capi_ec527d7f63270180(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_59 _wrap_redisx_cancel_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_60 _wrap_redisx_client_prefix_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_ec527d7f63270180(void);
-extern swig_type_61 _wrap_redisx_command_capi_ec527d7f63270180(uintptr_t arg1, swig_type_62 arg2);
-extern swig_type_63 _wrap_redisx_command_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_64 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_reply_integer_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_66 _wrap_redisx_reply_string_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_67 _wrap_redisx_reply_elements_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_ec527d7f63270180(uintptr_t arg1, swig_type_68 arg2);
-extern swig_type_69 _wrap_redisx_lock_acquire_capi_ec527d7f63270180(uintptr_t arg1, swig_type_70 arg2, swig_type_71 arg3, swig_type_72 arg4);
-extern swig_type_73 _wrap_redisx_lock_try_acquire_capi_ec527d7f63270180(uintptr_t arg1, swig_type_74 arg2, swig_type_75 arg3);
-extern swig_type_76 _wrap_redisx_lock_acquire_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_77 arg2, swig_type_78 arg3, swig_type_79 arg4, uintptr_t arg5);
-extern swig_type_80 _wrap_redisx_lock_release_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_81 _wrap_redisx_lock_release_async_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_82 _wrap_redisx_lock_extend_capi_ec527d7f63270180(uintptr_t arg1, swig_type_83 arg2);
-extern swig_type_84 _wrap_redisx_lock_extend_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_85 arg2, uintptr_t arg3);
-extern swig_type_86 _wrap_redisx_lock_start_renewal_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_87 _wrap_redisx_lock_name_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_88 _wrap_redisx_lock_token_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_89 _wrap_redisx_lock_fencing_token_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_90 _wrap_redisx_lock_ttl_ms_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_91 _wrap_redisx_lock_inspect_capi_ec527d7f63270180(uintptr_t arg1, swig_type_92 arg2);
-extern swig_type_93 _wrap_redisx_lock_inspect_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_94 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_95 _wrap_redisx_lock_info_fencing_token_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_96 _wrap_redisx_lock_info_ttl_ms_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_97 _wrap_redisx_lock_info_last_fencing_token_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_ec527d7f63270180(void);
-extern swig_type_98 _wrap_redisx_limiter_new_capi_ec527d7f63270180(uintptr_t arg1, swig_type_99 arg2, swig_intgo arg3, swig_type_100 arg4, swig_type_101 arg5, swig_type_102 arg6);
-extern void _wrap_redisx_limiter_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_limiter_set_fail_policy_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_104 _wrap_redisx_limiter_capacity_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_105 _wrap_redisx_limiter_check_capi_ec527d7f63270180(uintptr_t arg1, swig_type_106 arg2, swig_type_107 arg3);
-extern swig_type_108 _wrap_redisx_limiter_check_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_109 arg2, swig_type_110 arg3, uintptr_t arg4);
-extern swig_type_111 _wrap_redisx_limiter_peek_capi_ec527d7f63270180(uintptr_t arg1, swig_type_112 arg2);
-extern swig_type_113 _wrap_redisx_limiter_peek_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_114 arg2, uintptr_t arg3);
-extern swig_type_115 _wrap_redisx_limiter_reset_capi_ec527d7f63270180(uintptr_t arg1, swig_type_116 arg2);
-extern swig_type_117 _wrap_redisx_limiter_reset_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_118 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_119 _wrap_redisx_ratelimit_result_limit_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_120 _wrap_redisx_ratelimit_result_remaining_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_121 _wrap_redisx_ratelimit_result_reset_ms_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_122 _wrap_redisx_ratelimit_result_retry_after_ms_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_ec527d7f63270180(void);
-extern swig_type_123 _wrap_redisx_idem_begin_capi_ec527d7f63270180(uintptr_t arg1, swig_type_124 arg2, swig_type_125 arg3, swig_type_126 arg4, swig_type_127 arg5);
-extern swig_type_128 _wrap_redisx_idem_begin_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_129 arg2, swig_type_130 arg3, swig_type_131 arg4, swig_type_132 arg5, uintptr_t arg6);
-extern swig_type_133 _wrap_redisx_idem_complete_capi_ec527d7f63270180(uintptr_t arg1, swig_type_134 arg2, swig_type_135 arg3, swig_type_136 arg4);
-extern swig_type_137 _wrap_redisx_idem_complete_async_capi_ec527d7f63270180(uintptr_t arg1, swig_type_138 arg2, swig_type_139 arg3, swig_type_140 arg4, uintptr_t arg5);
-extern swig_type_141 _wrap_redisx_idem_fail_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_142 _wrap_redisx_idem_fail_async_capi_ec527d7f63270180(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_143 _wrap_redisx_idem_key_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_144 _wrap_redisx_idem_response_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_145 _wrap_redisx_idem_metadata_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_146 _wrap_redisx_idem_remaining_ms_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_147 _wrap_redisx_http_fingerprint_capi_ec527d7f63270180(swig_type_148 arg1, swig_type_149 arg2, swig_type_150 arg3, swig_type_151 arg4);
-extern swig_type_152 _wrap_redisx_http_record_key_capi_ec527d7f63270180(swig_type_153 arg1, swig_type_154 arg2, swig_type_155 arg3);
-extern swig_type_156 _wrap_redisx_http_metadata_capi_ec527d7f63270180(swig_type_157 arg1, swig_intgo arg2, swig_type_158 arg3);
-extern swig_intgo _wrap_redisx_http_status_is_stored_capi_ec527d7f63270180(swig_intgo arg1);
-extern swig_type_159 _wrap_redisx_http_key_required_capi_ec527d7f63270180(void);
-extern swig_type_160 _wrap_redisx_http_key_invalid_capi_ec527d7f63270180(void);
-extern swig_type_161 _wrap_redisx_http_idem_answer_capi_ec527d7f63270180(swig_intgo arg1, swig_type_162 arg2, swig_type_163 arg3, swig_type_164 arg4);
-extern swig_type_165 _wrap_redisx_http_ratelimit_answer_capi_ec527d7f63270180(swig_intgo arg1, swig_type_166 arg2, swig_type_167 arg3, swig_type_168 arg4, swig_type_169 arg5);
-extern void _wrap_redisx_http_response_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_http_response_status_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_170 _wrap_redisx_http_response_header_count_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_171 _wrap_redisx_http_response_header_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_172 arg2);
-extern swig_type_173 _wrap_redisx_http_response_header_value_capi_ec527d7f63270180(uintptr_t arg1, swig_type_174 arg2);
-extern swig_type_175 _wrap_redisx_http_response_body_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_ec527d7f63270180(void);
-extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_ec527d7f63270180(void);
-extern swig_type_176 _wrap_redisx_stream_batch_new_capi_ec527d7f63270180(void);
-extern void _wrap_redisx_stream_batch_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_177 _wrap_redisx_stream_batch_size_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_178 _wrap_redisx_stream_batch_id_capi_ec527d7f63270180(uintptr_t arg1, swig_type_179 arg2);
-extern swig_type_180 _wrap_redisx_stream_publish_batch_capi_ec527d7f63270180(uintptr_t arg1, swig_type_181 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_182 arg5);
-extern swig_type_183 _wrap_redisx_stream_batch_add_message_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_184 _wrap_redisx_stream_batch_add_field_capi_ec527d7f63270180(uintptr_t arg1, swig_type_185 arg2, swig_type_186 arg3);
-extern swig_type_187 _wrap_redisx_stream_batch_add_payload_capi_ec527d7f63270180(uintptr_t arg1, swig_type_188 arg2, swig_type_189 arg3);
-extern swig_type_190 _wrap_redisx_stream_batch_add_header_capi_ec527d7f63270180(uintptr_t arg1, swig_type_191 arg2, swig_type_192 arg3);
-extern swig_type_193 _wrap_redisx_group_create_capi_ec527d7f63270180(uintptr_t arg1, swig_type_194 arg2, swig_type_195 arg3, swig_type_196 arg4);
-extern swig_type_197 _wrap_redisx_consumer_options_new_capi_ec527d7f63270180(void);
-extern void _wrap_redisx_consumer_options_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_198 _wrap_redisx_consumer_options_set_max_in_flight_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_199 _wrap_redisx_consumer_options_set_max_deliveries_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_200 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_201 arg2, swig_type_202 arg3);
-extern swig_type_203 _wrap_redisx_consumer_options_set_reclaim_capi_ec527d7f63270180(uintptr_t arg1, swig_type_204 arg2, swig_type_205 arg3);
-extern swig_type_206 _wrap_redisx_consumer_options_set_block_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_207 arg2);
-extern swig_type_208 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_ec527d7f63270180(uintptr_t arg1, swig_type_209 arg2);
-extern swig_type_210 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_ec527d7f63270180(uintptr_t arg1, swig_type_211 arg2);
-extern swig_type_212 _wrap_redisx_consumer_new_capi_ec527d7f63270180(uintptr_t arg1, swig_type_213 arg2, swig_type_214 arg3, swig_type_215 arg4, uintptr_t arg5);
-extern swig_type_216 _wrap_redisx_consumer_next_capi_ec527d7f63270180(uintptr_t arg1, swig_intgo arg2, swig_type_217 arg3);
-extern void _wrap_redisx_delivery_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_218 _wrap_redisx_delivery_count_capi_ec527d7f63270180(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_ec527d7f63270180(uintptr_t arg1, swig_type_219 arg2);
-extern swig_type_220 _wrap_redisx_message_id_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_221 _wrap_redisx_message_delivery_count_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_222 _wrap_redisx_message_field_count_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_223 _wrap_redisx_message_field_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_224 arg2);
-extern swig_type_225 _wrap_redisx_message_field_value_capi_ec527d7f63270180(uintptr_t arg1, swig_type_226 arg2);
-extern swig_type_227 _wrap_redisx_message_get_capi_ec527d7f63270180(uintptr_t arg1, swig_type_228 arg2);
-extern swig_type_229 _wrap_redisx_message_payload_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_230 _wrap_redisx_message_codec_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_231 _wrap_redisx_message_header_count_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_232 _wrap_redisx_message_header_name_capi_ec527d7f63270180(uintptr_t arg1, swig_type_233 arg2);
-extern swig_type_234 _wrap_redisx_message_header_value_capi_ec527d7f63270180(uintptr_t arg1, swig_type_235 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_ec527d7f63270180(uintptr_t arg1, swig_type_236 arg2);
-extern swig_type_237 _wrap_redisx_message_stream_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_238 _wrap_redisx_message_ack_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_type_239 _wrap_redisx_message_retry_capi_ec527d7f63270180(uintptr_t arg1, swig_type_240 arg2, swig_type_241 arg3);
-extern swig_type_242 _wrap_redisx_message_dead_letter_capi_ec527d7f63270180(uintptr_t arg1, swig_type_243 arg2);
-extern swig_type_244 _wrap_redisx_consumer_stop_capi_ec527d7f63270180(uintptr_t arg1, swig_type_245 arg2);
-extern void _wrap_redisx_consumer_free_capi_ec527d7f63270180(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_consumer_in_flight_capi_ec527d7f63270180(uintptr_t arg1);
+typedef _goslice_ swig_type_246;
+typedef _gostring_ swig_type_247;
+typedef _goslice_ swig_type_248;
+typedef _gostring_ swig_type_249;
+typedef long long swig_type_250;
+typedef _gostring_ swig_type_251;
+typedef long long swig_type_252;
+typedef _goslice_ swig_type_253;
+typedef long long swig_type_254;
+typedef long long swig_type_255;
+typedef _gostring_ swig_type_256;
+typedef _gostring_ swig_type_257;
+typedef _gostring_ swig_type_258;
+typedef long long swig_type_259;
+typedef _gostring_ swig_type_260;
+typedef _gostring_ swig_type_261;
+typedef _gostring_ swig_type_262;
+typedef _gostring_ swig_type_263;
+typedef long long swig_type_264;
+typedef long long swig_type_265;
+extern void _wrap_Swig_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_a797f7d74fac2d3a(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_redisx_version_capi_a797f7d74fac2d3a(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_OK_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_a797f7d74fac2d3a(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_a797f7d74fac2d3a(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_a797f7d74fac2d3a(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_a797f7d74fac2d3a(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_9 _wrap_redisx_event_outcome_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_10 _wrap_redisx_event_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_11 _wrap_redisx_event_group_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_a797f7d74fac2d3a(void);
+extern swig_type_12 _wrap_redisx_client_stats_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_13 _wrap_redisx_stats_primitive_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_14 _wrap_redisx_stats_operation_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_15 _wrap_redisx_stats_counter_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_16 _wrap_redisx_stats_client_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_21 _wrap_redisx_options_new_capi_a797f7d74fac2d3a(void);
+extern void _wrap_redisx_options_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_22 _wrap_redisx_options_set_url_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_23 arg2);
+extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
+extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern swig_type_32 _wrap_redisx_options_set_auth_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_redisx_options_set_prefix_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_redisx_options_set_connections_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
+extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
+extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_51 _wrap_redisx_options_set_queue_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_52 _wrap_redisx_options_set_tls_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
+extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_a797f7d74fac2d3a(void);
+extern swig_type_64 _wrap_redisx_queue_new_capi_a797f7d74fac2d3a(void);
+extern void _wrap_redisx_queue_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_queue_pop_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_66 _wrap_redisx_queue_size_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_67 _wrap_redisx_item_message_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_68 _wrap_redisx_client_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_69 _wrap_redisx_client_open_url_capi_a797f7d74fac2d3a(swig_type_70 arg1);
+extern void _wrap_redisx_client_close_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_cancel_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_72 _wrap_redisx_client_prefix_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_a797f7d74fac2d3a(void);
+extern swig_type_73 _wrap_redisx_command_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_74 arg2);
+extern swig_type_75 _wrap_redisx_command_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_77 _wrap_redisx_reply_integer_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_78 _wrap_redisx_reply_string_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_79 _wrap_redisx_reply_elements_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_redisx_lock_acquire_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
+extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
+extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
+extern swig_type_92 _wrap_redisx_lock_release_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_release_async_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_94 _wrap_redisx_lock_extend_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_95 arg2);
+extern swig_type_96 _wrap_redisx_lock_extend_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
+extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_99 _wrap_redisx_lock_name_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_100 _wrap_redisx_lock_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_lock_inspect_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_104 arg2);
+extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_a797f7d74fac2d3a(void);
+extern swig_type_110 _wrap_redisx_limiter_new_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
+extern void _wrap_redisx_limiter_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_116 _wrap_redisx_limiter_capacity_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_limiter_check_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
+extern swig_type_120 _wrap_redisx_limiter_check_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
+extern swig_type_123 _wrap_redisx_limiter_peek_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_124 arg2);
+extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
+extern swig_type_127 _wrap_redisx_limiter_reset_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_128 arg2);
+extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_a797f7d74fac2d3a(void);
+extern swig_type_135 _wrap_redisx_idem_begin_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
+extern swig_type_140 _wrap_redisx_idem_begin_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
+extern swig_type_145 _wrap_redisx_idem_complete_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_type_149 _wrap_redisx_idem_complete_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
+extern swig_type_153 _wrap_redisx_idem_fail_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_154 _wrap_redisx_idem_fail_async_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_155 _wrap_redisx_idem_key_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_156 _wrap_redisx_idem_response_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_157 _wrap_redisx_idem_metadata_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_159 _wrap_redisx_http_fingerprint_capi_a797f7d74fac2d3a(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
+extern swig_type_164 _wrap_redisx_http_record_key_capi_a797f7d74fac2d3a(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
+extern swig_type_168 _wrap_redisx_http_metadata_capi_a797f7d74fac2d3a(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_a797f7d74fac2d3a(swig_intgo arg1);
+extern swig_type_171 _wrap_redisx_http_key_required_capi_a797f7d74fac2d3a(void);
+extern swig_type_172 _wrap_redisx_http_key_invalid_capi_a797f7d74fac2d3a(void);
+extern swig_type_173 _wrap_redisx_http_idem_answer_capi_a797f7d74fac2d3a(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
+extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_a797f7d74fac2d3a(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
+extern void _wrap_redisx_http_response_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_182 _wrap_redisx_http_response_header_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_183 _wrap_redisx_http_response_header_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_184 arg2);
+extern swig_type_185 _wrap_redisx_http_response_header_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_redisx_http_response_body_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_a797f7d74fac2d3a(void);
+extern swig_type_188 _wrap_redisx_metrics_collect_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern void _wrap_redisx_metrics_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_metrics_families_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_189 _wrap_redisx_metrics_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_190 _wrap_redisx_metrics_help_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_type_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_label_count_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_191 _wrap_redisx_metrics_label_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_samples_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_192 _wrap_redisx_metrics_label_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern double _wrap_redisx_metrics_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_193 _wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern double _wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a(void);
+extern swig_type_195 _wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a(void);
+extern void _wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_196 _wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_197 _wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_198 arg2);
+extern swig_type_199 _wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_200 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_201 arg5);
+extern swig_type_202 _wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_203 _wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_204 arg2, swig_type_205 arg3);
+extern swig_type_206 _wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_207 arg2, swig_type_208 arg3);
+extern swig_type_209 _wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_210 arg2, swig_type_211 arg3);
+extern swig_type_212 _wrap_redisx_group_create_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_213 arg2, swig_type_214 arg3, swig_type_215 arg4);
+extern swig_type_216 _wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a(void);
+extern void _wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_217 _wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_218 _wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_219 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_220 arg2, swig_type_221 arg3);
+extern swig_type_222 _wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_223 arg2, swig_type_224 arg3);
+extern swig_type_225 _wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_226 arg2);
+extern swig_type_227 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_228 arg2);
+extern swig_type_229 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_230 arg2);
+extern swig_type_231 _wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_232 arg2, swig_type_233 arg3, swig_type_234 arg4, uintptr_t arg5);
+extern swig_type_235 _wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_type_236 arg3);
+extern void _wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_237 _wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_238 arg2);
+extern swig_type_239 _wrap_redisx_message_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_240 _wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_241 _wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_242 _wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_243 arg2);
+extern swig_type_244 _wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_245 arg2);
+extern swig_type_246 _wrap_redisx_message_get_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_247 arg2);
+extern swig_type_248 _wrap_redisx_message_payload_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_249 _wrap_redisx_message_codec_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_250 _wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_251 _wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_252 arg2);
+extern swig_type_253 _wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_254 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_redisx_message_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_257 _wrap_redisx_message_ack_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_258 _wrap_redisx_message_retry_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_259 arg2, swig_type_260 arg3);
+extern swig_type_261 _wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_262 arg2);
+extern swig_type_263 _wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_264 arg2);
+extern void _wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a(void);
+extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a(void);
+extern swig_type_265 _wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
 #undef intgo
 */
 import "C"
@@ -565,13 +620,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -673,6 +728,9 @@ type Event uintptr
 // Stats is a redisx_stats * handle (0 is NULL).
 type Stats uintptr
 
+// Metrics is a redisx_metrics * handle (0 is NULL).
+type Metrics uintptr
+
 // Limiter is a redisx_limiter * handle (0 is NULL).
 type Limiter uintptr
 
@@ -689,7 +747,7 @@ type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_ec527d7f63270180())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -697,7 +755,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_ec527d7f63270180())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -705,7 +763,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_ec527d7f63270180())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -713,7 +771,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_ec527d7f63270180())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -721,7 +779,7 @@ var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_ID
 
 func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_ec527d7f63270180())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -731,7 +789,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_ec527d7f63270180())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -739,19 +797,19 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_ec527d7f63270180())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
 var REDISX_FAIL_OPEN Redisx_fail_policy = _swig_getREDISX_FAIL_OPEN()
 
 const REDISX_VERSION_MAJOR int = 0
-const REDISX_VERSION_MINOR int = 5
+const REDISX_VERSION_MINOR int = 6
 const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_ec527d7f63270180())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -759,13 +817,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_ec527d7f63270180())
+	swig_r = (int)(C._wrap_redisx_version_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_version_string_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -776,7 +834,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -784,7 +842,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -792,7 +850,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -800,7 +858,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -808,7 +866,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -816,7 +874,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -824,7 +882,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -832,7 +890,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -840,7 +898,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -848,7 +906,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -856,7 +914,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -864,7 +922,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -872,7 +930,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -880,7 +938,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -888,7 +946,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -896,7 +954,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_ec527d7f63270180())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -905,7 +963,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -915,7 +973,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -924,7 +982,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_last_error_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -935,7 +993,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -946,7 +1004,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -957,7 +1015,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -965,7 +1023,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -973,7 +1031,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -981,7 +1039,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -989,7 +1047,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1000,7 +1058,29 @@ func Redisx_event_outcome(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_outcome_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_outcome_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_event_stream(arg1 Event) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_event_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_event_group(arg1 Event) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_event_group_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1011,7 +1091,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_ec527d7f63270180())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1019,7 +1099,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_ec527d7f63270180())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1027,7 +1107,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_ec527d7f63270180())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1035,7 +1115,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_ec527d7f63270180())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1045,7 +1125,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_ec527d7f63270180())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1053,7 +1133,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_ec527d7f63270180())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1061,7 +1141,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_ec527d7f63270180())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1071,7 +1151,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_ec527d7f63270180())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1079,7 +1159,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_ec527d7f63270180())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1087,7 +1167,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_ec527d7f63270180())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1095,7 +1175,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_ec527d7f63270180())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1103,7 +1183,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_ec527d7f63270180())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1111,7 +1191,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_ec527d7f63270180())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1119,7 +1199,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_ec527d7f63270180())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1129,7 +1209,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_ec527d7f63270180())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1137,7 +1217,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_ec527d7f63270180())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1145,7 +1225,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_ec527d7f63270180())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1153,7 +1233,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_ec527d7f63270180())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1161,7 +1241,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_ec527d7f63270180())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1169,17 +1249,41 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_ec527d7f63270180())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
 var REDISX_CLIENT_CONNECTIONS_UP Redisx_client_counter = _swig_getREDISX_CLIENT_CONNECTIONS_UP()
 
+func _swig_getREDISX_CLIENT_CIRCUIT_OPENS() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_CLIENT_CIRCUIT_OPENS Redisx_client_counter = _swig_getREDISX_CLIENT_CIRCUIT_OPENS()
+
+func _swig_getREDISX_CLIENT_CIRCUIT_REJECTED() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_CLIENT_CIRCUIT_REJECTED Redisx_client_counter = _swig_getREDISX_CLIENT_CIRCUIT_REJECTED()
+
+func _swig_getREDISX_CLIENT_CIRCUITS_OPEN() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_CLIENT_CIRCUITS_OPEN Redisx_client_counter = _swig_getREDISX_CLIENT_CIRCUITS_OPEN()
+
 func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1194,14 +1298,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1210,7 +1314,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1222,7 +1326,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1235,7 +1339,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1244,7 +1348,16 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_stats_sum_ns(arg1 Stats, arg2 int) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1252,7 +1365,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1261,7 +1374,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1271,7 +1384,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1281,13 +1394,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_options_new_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1302,7 +1415,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1310,7 +1423,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_20)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1327,10 +1440,52 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_22)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_sentinels(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_sentinel_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
 	}
 	var swig_r_1 error
 
@@ -1345,7 +1500,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1365,7 +1520,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_27(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1379,7 +1534,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_29(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1393,7 +1548,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1410,7 +1565,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1425,7 +1580,23 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_34(_swig_i_1), C.swig_type_35(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_options_set_circuit_breaker(arg1 Options, arg2 int, arg3 int64, arg4 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1440,7 +1611,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1454,7 +1625,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1469,7 +1640,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1485,7 +1656,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1499,7 +1670,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1513,7 +1684,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1530,7 +1701,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_44)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1548,7 +1719,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_46)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_47)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1568,7 +1739,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_49)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1585,7 +1756,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1599,7 +1770,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1617,7 +1788,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_ec527d7f63270180())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1625,7 +1796,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_ec527d7f63270180())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1633,7 +1804,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_ec527d7f63270180())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1641,7 +1812,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_ec527d7f63270180())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1649,7 +1820,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_ec527d7f63270180())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1657,7 +1828,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_queue_new_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1672,14 +1843,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1688,7 +1859,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1703,28 +1874,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1732,7 +1903,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1740,7 +1911,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1748,7 +1919,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1759,7 +1930,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1767,7 +1938,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1775,7 +1946,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1783,7 +1954,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -1793,7 +1964,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1803,7 +1974,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1813,7 +1984,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -1823,7 +1994,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -1833,7 +2004,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -1843,7 +2014,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -1853,7 +2024,7 @@ func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_e
 	var swig_r Struct_SS_redisx_cache_entry
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -1861,7 +2032,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -1876,7 +2047,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_ec527d7f63270180(*(*C.swig_type_58)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_a797f7d74fac2d3a(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -1894,13 +2065,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -1908,7 +2079,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1921,7 +2092,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1932,7 +2103,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_ec527d7f63270180())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1940,7 +2111,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_ec527d7f63270180())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1948,7 +2119,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_ec527d7f63270180())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1956,7 +2127,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_ec527d7f63270180())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1964,7 +2135,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_ec527d7f63270180())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1972,7 +2143,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_ec527d7f63270180())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -1984,7 +2155,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2006,7 +2177,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2021,14 +2192,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2036,7 +2207,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2044,7 +2215,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2055,7 +2226,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2064,7 +2235,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_68(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2080,7 +2251,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_70)(unsafe.Pointer(&_swig_i_1)), C.swig_type_71(_swig_i_2), C.swig_type_72(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2101,7 +2272,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)), C.swig_type_75(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2124,7 +2295,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)), C.swig_type_78(_swig_i_2), C.swig_type_79(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2140,7 +2311,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2154,7 +2325,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2168,7 +2339,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2183,7 +2354,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2197,7 +2368,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2209,14 +2380,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2227,7 +2398,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2238,7 +2409,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2246,7 +2417,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2254,7 +2425,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2262,7 +2433,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2271,7 +2442,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2292,7 +2463,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2307,14 +2478,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2322,7 +2493,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2330,7 +2501,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2338,7 +2509,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2346,7 +2517,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_ec527d7f63270180())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2354,7 +2525,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_ec527d7f63270180())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2362,7 +2533,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_ec527d7f63270180())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2370,7 +2541,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_ec527d7f63270180())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2378,7 +2549,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_ec527d7f63270180())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2400,7 +2571,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_99)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_100(_swig_i_3), C.swig_type_101(_swig_i_4), C.swig_type_102(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2418,7 +2589,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2426,7 +2597,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2439,7 +2610,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2449,7 +2620,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.swig_type_107(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2471,7 +2642,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.swig_type_110(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2488,7 +2659,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2509,7 +2680,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2526,7 +2697,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2544,7 +2715,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2559,14 +2730,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2574,7 +2745,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2582,7 +2753,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2590,7 +2761,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2598,7 +2769,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2606,7 +2777,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2614,7 +2785,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_ec527d7f63270180())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2622,7 +2793,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_ec527d7f63270180())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2630,7 +2801,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_ec527d7f63270180())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2638,7 +2809,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_ec527d7f63270180())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -2657,7 +2828,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_2)), C.swig_type_126(_swig_i_3), C.swig_type_127(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2684,7 +2855,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_2)), C.swig_type_131(_swig_i_3), C.swig_type_132(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2706,7 +2877,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_2)), C.swig_type_136(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2729,7 +2900,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_138)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_2)), C.swig_type_140(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2748,7 +2919,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2762,7 +2933,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2774,14 +2945,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2789,7 +2960,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2800,7 +2971,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2811,7 +2982,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2822,7 +2993,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2830,7 +3001,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2838,7 +3009,7 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2861,7 +3032,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_ec527d7f63270180(*(*C.swig_type_148)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_a797f7d74fac2d3a(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2890,7 +3061,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_ec527d7f63270180(*(*C.swig_type_153)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_a797f7d74fac2d3a(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2916,7 +3087,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_ec527d7f63270180(*(*C.swig_type_157)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_a797f7d74fac2d3a(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2937,13 +3108,13 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_required_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_http_key_required_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2957,7 +3128,7 @@ func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 
 func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_invalid_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -2975,7 +3146,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0), C.swig_type_162(_swig_i_1), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3000,7 +3171,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_ec527d7f63270180(C.swig_intgo(_swig_i_0), C.swig_type_166(_swig_i_1), C.swig_type_167(_swig_i_2), C.swig_type_168(_swig_i_3), C.swig_type_169(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3015,14 +3186,14 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 func Redisx_http_response_free(arg1 HttpResponse) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_http_response_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_http_response_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_http_response_status_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3030,7 +3201,7 @@ func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3039,7 +3210,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_172(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3051,7 +3222,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_174(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3062,11 +3233,193 @@ func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_http_response_body_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_http_response_body_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
 	return swig_r_1
+}
+
+type Redisx_metric_type int
+
+func _swig_getREDISX_METRIC_COUNTER() (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_METRIC_COUNTER Redisx_metric_type = _swig_getREDISX_METRIC_COUNTER()
+
+func _swig_getREDISX_METRIC_GAUGE() (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_METRIC_GAUGE Redisx_metric_type = _swig_getREDISX_METRIC_GAUGE()
+
+func _swig_getREDISX_METRIC_HISTOGRAM() (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_METRIC_HISTOGRAM Redisx_metric_type = _swig_getREDISX_METRIC_HISTOGRAM()
+
+func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_metrics_collect_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[Metrics]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Metrics]{Value: Metrics(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_metrics_free(arg1 Metrics) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_metrics_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_metrics_families(arg1 Metrics) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_metrics_families_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_metrics_name(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_help(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_help_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_type(arg1 Metrics, arg2 int) (_swig_ret Redisx_metric_type) {
+	var swig_r Redisx_metric_type
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_label_count(arg1 Metrics, arg2 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_label_name(arg1 Metrics, arg2 int, arg3 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_metrics_label_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_samples(arg1 Metrics, arg2 int) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_label_value(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_metrics_label_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_value(arg1 Metrics, arg2 int, arg3 int) (_swig_ret float64) {
+	var swig_r float64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	return swig_r
+}
+
+func Redisx_metrics_count(arg1 Metrics, arg2 int, arg3 int) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	return swig_r
+}
+
+func Redisx_metrics_bucket_count(arg1 Metrics) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_metrics_bucket_bound(arg1 Metrics, arg2 int) (_swig_ret float64) {
+	var swig_r float64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_metrics_cumulative(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	return swig_r
 }
 
 // StreamBatch is a redisx_stream_batch * handle (0 is NULL).
@@ -3094,7 +3447,7 @@ type Redisx_stream_trim int
 
 func _swig_getREDISX_STREAM_TRIM_NONE() (_swig_ret Redisx_stream_trim) {
 	var swig_r Redisx_stream_trim
-	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_NONE_capi_ec527d7f63270180())
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -3102,7 +3455,7 @@ var REDISX_STREAM_TRIM_NONE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_NON
 
 func _swig_getREDISX_STREAM_TRIM_MAXLEN() (_swig_ret Redisx_stream_trim) {
 	var swig_r Redisx_stream_trim
-	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXLEN_capi_ec527d7f63270180())
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -3110,7 +3463,7 @@ var REDISX_STREAM_TRIM_MAXLEN Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_M
 
 func _swig_getREDISX_STREAM_TRIM_MAXAGE() (_swig_ret Redisx_stream_trim) {
 	var swig_r Redisx_stream_trim
-	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXAGE_capi_ec527d7f63270180())
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a())
 	return swig_r
 }
 
@@ -3118,7 +3471,7 @@ var REDISX_STREAM_TRIM_MAXAGE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_M
 
 func Redisx_stream_batch_new() (_swig_ret Out[StreamBatch]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_stream_batch_new_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[StreamBatch]
 
@@ -3133,14 +3486,14 @@ func Redisx_stream_batch_new() (_swig_ret Out[StreamBatch]) {
 func Redisx_stream_batch_free(arg1 StreamBatch) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stream_batch_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stream_batch_size(arg1 StreamBatch) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_stream_batch_size_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3149,7 +3502,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_179(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3165,7 +3518,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_182(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_201(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3186,7 +3539,7 @@ func Redisx_stream_batch_add_message(arg1 StreamBatch) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_stream_batch_add_message_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3201,7 +3554,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_185)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_186)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3222,7 +3575,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_188)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_189)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_207)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3243,7 +3596,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_191)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_192)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_210)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_211)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3265,7 +3618,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_194)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_195)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_213)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3285,7 +3638,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 
 func Redisx_consumer_options_new() (_swig_ret Out[ConsumerOptions]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_consumer_options_new_capi_ec527d7f63270180()
+	swig_r_p := C._wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[ConsumerOptions]
 
@@ -3300,7 +3653,7 @@ func Redisx_consumer_options_new() (_swig_ret Out[ConsumerOptions]) {
 func Redisx_consumer_options_free(arg1 ConsumerOptions) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_consumer_options_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_consumer_options_set_max_in_flight(arg1 ConsumerOptions, arg2 int) (_swig_ret error) {
@@ -3308,7 +3661,7 @@ func Redisx_consumer_options_set_max_in_flight(arg1 ConsumerOptions, arg2 int) (
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_max_in_flight_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3322,7 +3675,7 @@ func Redisx_consumer_options_set_max_deliveries(arg1 ConsumerOptions, arg2 int) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_max_deliveries_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3337,7 +3690,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_201(_swig_i_1), C.swig_type_202(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_220(_swig_i_1), C.swig_type_221(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3352,7 +3705,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_204(_swig_i_1), C.swig_type_205(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_223(_swig_i_1), C.swig_type_224(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3366,7 +3719,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3380,7 +3733,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3394,7 +3747,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_211(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3412,7 +3765,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_213)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_232)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_233)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3439,7 +3792,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_217(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_236(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -3454,14 +3807,14 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 func Redisx_delivery_free(arg1 Delivery) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_delivery_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_delivery_count(arg1 Delivery) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_delivery_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3470,7 +3823,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_219(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_238(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -3480,7 +3833,7 @@ func Redisx_message_id(arg1 Message) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_id_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3491,7 +3844,7 @@ func Redisx_message_delivery_count(arg1 Message) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_message_delivery_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3499,7 +3852,7 @@ func Redisx_message_field_count(arg1 Message) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_message_field_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3508,7 +3861,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_224(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -3527,7 +3880,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -3546,7 +3899,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3567,7 +3920,7 @@ func Redisx_message_payload(arg1 Message) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_payload_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_payload_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -3585,7 +3938,7 @@ func Redisx_message_codec(arg1 Message) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_codec_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_codec_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3596,7 +3949,7 @@ func Redisx_message_header_count(arg1 Message) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_message_header_count_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3605,7 +3958,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_252(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3617,7 +3970,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_235(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_254(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -3636,7 +3989,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1)))
 	return swig_r
 }
 
@@ -3644,7 +3997,7 @@ func Redisx_message_stream(arg1 Message) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_stream_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3655,7 +4008,7 @@ func Redisx_message_ack(arg1 Message) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_ack_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_ack_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3670,7 +4023,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1), *(*C.swig_type_260)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3690,7 +4043,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_262)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3707,7 +4060,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_264(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3719,14 +4072,81 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 func Redisx_consumer_free(arg1 Consumer) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_consumer_free_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_consumer_in_flight(arg1 Consumer) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_consumer_in_flight_capi_ec527d7f63270180(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+type Redisx_stream_counter int
+
+func _swig_getREDISX_STREAM_PUBLISHED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_STREAM_PUBLISHED Redisx_stream_counter = _swig_getREDISX_STREAM_PUBLISHED()
+
+func _swig_getREDISX_STREAM_DELIVERED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_STREAM_DELIVERED Redisx_stream_counter = _swig_getREDISX_STREAM_DELIVERED()
+
+func _swig_getREDISX_STREAM_ACKED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_STREAM_ACKED Redisx_stream_counter = _swig_getREDISX_STREAM_ACKED()
+
+func _swig_getREDISX_STREAM_RETRIED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_STREAM_RETRIED Redisx_stream_counter = _swig_getREDISX_STREAM_RETRIED()
+
+func _swig_getREDISX_STREAM_DEAD_LETTERED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_STREAM_DEAD_LETTERED Redisx_stream_counter = _swig_getREDISX_STREAM_DEAD_LETTERED()
+
+func _swig_getREDISX_STREAM_CLAIMED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_STREAM_CLAIMED Redisx_stream_counter = _swig_getREDISX_STREAM_CLAIMED()
+
+func _swig_getREDISX_STREAM_COUNTER_COUNT() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a())
+	return swig_r
+}
+
+var REDISX_STREAM_COUNTER_COUNT Redisx_stream_counter = _swig_getREDISX_STREAM_COUNTER_COUNT()
+
+func Redisx_stats_stream(arg1 Stats, arg2 Redisx_stream_counter) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 

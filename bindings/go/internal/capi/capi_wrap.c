@@ -305,7 +305,7 @@ static int redisx_go_argv(_goslice_ in, int *argc, const char ***argv, size_t **
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_ec527d7f63270180(void *_swig_go_0) {
+void _wrap_Swig_free_capi_a797f7d74fac2d3a(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -315,7 +315,7 @@ void _wrap_Swig_free_capi_ec527d7f63270180(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_ec527d7f63270180(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -328,7 +328,7 @@ void *_wrap_Swig_malloc_capi_ec527d7f63270180(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -340,7 +340,7 @@ intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_a797f7d74fac2d3a() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -352,7 +352,7 @@ intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_a797f7d74fac2d3a() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -364,7 +364,7 @@ intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_a797f7d74fac2d3a() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -376,7 +376,7 @@ intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_a797f7d74fac2d3a() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -388,7 +388,7 @@ intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_FAIL_CLOSED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_FAIL_CLOSED_capi_a797f7d74fac2d3a() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -400,7 +400,7 @@ intgo _wrap_REDISX_FAIL_CLOSED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_FAIL_OPEN_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_FAIL_OPEN_capi_a797f7d74fac2d3a() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -412,18 +412,18 @@ intgo _wrap_REDISX_FAIL_OPEN_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_VERSION_NUMBER_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_VERSION_NUMBER_capi_a797f7d74fac2d3a() {
   int result;
   intgo _swig_go_result;
   
   
-  result = (int)((0*10000+5*100+0));
+  result = (int)((0*10000+6*100+0));
   _swig_go_result = result; 
   return _swig_go_result;
 }
 
 
-intgo _wrap_redisx_version_capi_ec527d7f63270180() {
+intgo _wrap_redisx_version_capi_a797f7d74fac2d3a() {
   int result;
   intgo _swig_go_result;
   
@@ -434,7 +434,7 @@ intgo _wrap_redisx_version_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_version_string_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_version_string_capi_a797f7d74fac2d3a() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -448,7 +448,7 @@ _gostring_ _wrap_redisx_version_string_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_OK_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_OK_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -460,7 +460,7 @@ intgo _wrap_REDISX_OK_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_INVALID_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_INVALID_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -472,7 +472,7 @@ intgo _wrap_REDISX_ERR_INVALID_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOMEM_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_NOMEM_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -484,7 +484,7 @@ intgo _wrap_REDISX_ERR_NOMEM_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_TIMEOUT_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_TIMEOUT_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -496,7 +496,7 @@ intgo _wrap_REDISX_ERR_TIMEOUT_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_CONNECTION_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_CONNECTION_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -508,7 +508,7 @@ intgo _wrap_REDISX_ERR_CONNECTION_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_CLOSED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_CLOSED_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -520,7 +520,7 @@ intgo _wrap_REDISX_ERR_CLOSED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_AUTH_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_AUTH_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -532,7 +532,7 @@ intgo _wrap_REDISX_ERR_AUTH_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_SERVER_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_SERVER_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -544,7 +544,7 @@ intgo _wrap_REDISX_ERR_SERVER_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_PROTOCOL_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_PROTOCOL_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -556,7 +556,7 @@ intgo _wrap_REDISX_ERR_PROTOCOL_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_LOCKED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_LOCKED_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -568,7 +568,7 @@ intgo _wrap_REDISX_ERR_LOCKED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOT_OWNER_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_NOT_OWNER_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -580,7 +580,7 @@ intgo _wrap_REDISX_ERR_NOT_OWNER_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -592,7 +592,7 @@ intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_EMPTY_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_EMPTY_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -604,7 +604,7 @@ intgo _wrap_REDISX_ERR_EMPTY_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_URL_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_URL_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -616,7 +616,7 @@ intgo _wrap_REDISX_ERR_URL_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ERR_CANCELLED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ERR_CANCELLED_capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -628,7 +628,7 @@ intgo _wrap_REDISX_ERR_CANCELLED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_STATUS_MIN__capi_ec527d7f63270180() {
+intgo _wrap_REDISX_STATUS_MIN__capi_a797f7d74fac2d3a() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -640,7 +640,7 @@ intgo _wrap_REDISX_STATUS_MIN__capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_strerror_capi_ec527d7f63270180(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_strerror_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -656,7 +656,7 @@ _gostring_ _wrap_redisx_strerror_capi_ec527d7f63270180(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_status_name_capi_ec527d7f63270180(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_status_name_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -672,7 +672,7 @@ _gostring_ _wrap_redisx_status_name_capi_ec527d7f63270180(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_last_error_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_last_error_capi_a797f7d74fac2d3a() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -683,7 +683,7 @@ _gostring_ _wrap_redisx_last_error_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_event_primitive_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_primitive_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -699,7 +699,7 @@ _gostring_ _wrap_redisx_event_primitive_capi_ec527d7f63270180(redisx_event *_swi
 }
 
 
-_gostring_ _wrap_redisx_event_operation_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_operation_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -715,7 +715,7 @@ _gostring_ _wrap_redisx_event_operation_capi_ec527d7f63270180(redisx_event *_swi
 }
 
 
-intgo _wrap_redisx_event_status_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_status_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -728,7 +728,7 @@ intgo _wrap_redisx_event_status_capi_ec527d7f63270180(redisx_event *_swig_go_0) 
 }
 
 
-intgo _wrap_redisx_event_fail_open_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_fail_open_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -741,7 +741,7 @@ intgo _wrap_redisx_event_fail_open_capi_ec527d7f63270180(redisx_event *_swig_go_
 }
 
 
-long long _wrap_redisx_event_duration_ns_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+long long _wrap_redisx_event_duration_ns_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -754,7 +754,7 @@ long long _wrap_redisx_event_duration_ns_capi_ec527d7f63270180(redisx_event *_sw
 }
 
 
-intgo _wrap_redisx_event_round_trips_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_round_trips_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -767,7 +767,7 @@ intgo _wrap_redisx_event_round_trips_capi_ec527d7f63270180(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_key_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_key_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -783,7 +783,7 @@ _gostring_ _wrap_redisx_event_key_capi_ec527d7f63270180(redisx_event *_swig_go_0
 }
 
 
-_gostring_ _wrap_redisx_event_outcome_capi_ec527d7f63270180(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_outcome_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -799,7 +799,39 @@ _gostring_ _wrap_redisx_event_outcome_capi_ec527d7f63270180(redisx_event *_swig_
 }
 
 
-intgo _wrap_REDISX_LOG_DEBUG_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_event_stream_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+  redisx_event *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_event *)_swig_go_0;
+  
+  result = (char *)redisx_event_stream((struct redisx_event const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_event_group_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+  redisx_event *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_event *)_swig_go_0;
+  
+  result = (char *)redisx_event_group((struct redisx_event const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_LOG_DEBUG_capi_a797f7d74fac2d3a() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -811,7 +843,7 @@ intgo _wrap_REDISX_LOG_DEBUG_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_LOG_INFO_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_LOG_INFO_capi_a797f7d74fac2d3a() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -823,7 +855,7 @@ intgo _wrap_REDISX_LOG_INFO_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_LOG_WARN_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_LOG_WARN_capi_a797f7d74fac2d3a() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -835,7 +867,7 @@ intgo _wrap_REDISX_LOG_WARN_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_LOG_ERROR_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_LOG_ERROR_capi_a797f7d74fac2d3a() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -847,7 +879,7 @@ intgo _wrap_REDISX_LOG_ERROR_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_STATE_CONNECTED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_STATE_CONNECTED_capi_a797f7d74fac2d3a() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -859,7 +891,7 @@ intgo _wrap_REDISX_STATE_CONNECTED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_STATE_DISCONNECTED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_STATE_DISCONNECTED_capi_a797f7d74fac2d3a() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -871,7 +903,7 @@ intgo _wrap_REDISX_STATE_DISCONNECTED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_STATE_RECONNECTING_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_STATE_RECONNECTING_capi_a797f7d74fac2d3a() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -883,7 +915,7 @@ intgo _wrap_REDISX_STATE_RECONNECTING_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_CALLS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_COUNTER_CALLS_capi_a797f7d74fac2d3a() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -895,7 +927,7 @@ intgo _wrap_REDISX_COUNTER_CALLS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_OK_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_COUNTER_OK_capi_a797f7d74fac2d3a() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -907,7 +939,7 @@ intgo _wrap_REDISX_COUNTER_OK_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_REJECTED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_COUNTER_REJECTED_capi_a797f7d74fac2d3a() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -919,7 +951,7 @@ intgo _wrap_REDISX_COUNTER_REJECTED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ERRORS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_COUNTER_ERRORS_capi_a797f7d74fac2d3a() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -931,7 +963,7 @@ intgo _wrap_REDISX_COUNTER_ERRORS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_a797f7d74fac2d3a() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -943,7 +975,7 @@ intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_a797f7d74fac2d3a() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -955,7 +987,7 @@ intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_a797f7d74fac2d3a() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -967,7 +999,7 @@ intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_CLIENT_CONNECTS_capi_a797f7d74fac2d3a() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -979,7 +1011,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_a797f7d74fac2d3a() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -991,7 +1023,7 @@ intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_a797f7d74fac2d3a() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1003,7 +1035,7 @@ intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_a797f7d74fac2d3a() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1015,7 +1047,7 @@ intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_a797f7d74fac2d3a() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1027,7 +1059,7 @@ intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_a797f7d74fac2d3a() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1039,7 +1071,43 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_client_stats_capi_ec527d7f63270180(redisx_client *_swig_go_0) {
+intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_a797f7d74fac2d3a() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CIRCUIT_OPENS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_a797f7d74fac2d3a() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CIRCUIT_REJECTED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_a797f7d74fac2d3a() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CIRCUITS_OPEN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_client_stats_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_stats *tmp1 = NULL ;
@@ -1055,7 +1123,7 @@ _gostring_ _wrap_redisx_client_stats_capi_ec527d7f63270180(redisx_client *_swig_
 }
 
 
-void _wrap_redisx_stats_free_capi_ec527d7f63270180(redisx_stats *_swig_go_0) {
+void _wrap_redisx_stats_free_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   
   arg1 = (redisx_stats *)_swig_go_0;
@@ -1065,7 +1133,7 @@ void _wrap_redisx_stats_free_capi_ec527d7f63270180(redisx_stats *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_stats_series_capi_ec527d7f63270180(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_series_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1078,7 +1146,7 @@ intgo _wrap_redisx_stats_series_capi_ec527d7f63270180(redisx_stats *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_stats_primitive_capi_ec527d7f63270180(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_primitive_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1096,7 +1164,7 @@ _gostring_ _wrap_redisx_stats_primitive_capi_ec527d7f63270180(redisx_stats *_swi
 }
 
 
-_gostring_ _wrap_redisx_stats_operation_capi_ec527d7f63270180(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_operation_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1114,7 +1182,7 @@ _gostring_ _wrap_redisx_stats_operation_capi_ec527d7f63270180(redisx_stats *_swi
 }
 
 
-long long _wrap_redisx_stats_counter_capi_ec527d7f63270180(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_counter_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   redisx_counter arg3 ;
@@ -1131,7 +1199,7 @@ long long _wrap_redisx_stats_counter_capi_ec527d7f63270180(redisx_stats *_swig_g
 }
 
 
-long long _wrap_redisx_stats_client_capi_ec527d7f63270180(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_client_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_client_counter arg2 ;
   uint64_t result;
@@ -1146,7 +1214,22 @@ long long _wrap_redisx_stats_client_capi_ec527d7f63270180(redisx_stats *_swig_go
 }
 
 
-intgo _wrap_redisx_stats_buckets_capi_ec527d7f63270180(redisx_stats *_swig_go_0) {
+long long _wrap_redisx_stats_sum_ns_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+  redisx_stats *arg1 = 0 ;
+  int arg2 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_stats *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (uint64_t)redisx_stats_sum_ns((struct redisx_stats const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_stats_buckets_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1159,7 +1242,7 @@ intgo _wrap_redisx_stats_buckets_capi_ec527d7f63270180(redisx_stats *_swig_go_0)
 }
 
 
-long long _wrap_redisx_stats_bucket_upper_ns_capi_ec527d7f63270180(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_bucket_upper_ns_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int64_t result;
@@ -1174,7 +1257,7 @@ long long _wrap_redisx_stats_bucket_upper_ns_capi_ec527d7f63270180(redisx_stats 
 }
 
 
-long long _wrap_redisx_stats_bucket_count_capi_ec527d7f63270180(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_bucket_count_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -1191,7 +1274,7 @@ long long _wrap_redisx_stats_bucket_count_capi_ec527d7f63270180(redisx_stats *_s
 }
 
 
-long long _wrap_redisx_stats_quantile_ns_capi_ec527d7f63270180(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+long long _wrap_redisx_stats_quantile_ns_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   double arg3 ;
@@ -1208,7 +1291,7 @@ long long _wrap_redisx_stats_quantile_ns_capi_ec527d7f63270180(redisx_stats *_sw
 }
 
 
-_gostring_ _wrap_redisx_options_new_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_options_new_capi_a797f7d74fac2d3a() {
   redisx_options **arg1 = 0 ;
   redisx_options *tmp1 = NULL ;
   redisx_status result;
@@ -1222,7 +1305,7 @@ _gostring_ _wrap_redisx_options_new_capi_ec527d7f63270180() {
 }
 
 
-void _wrap_redisx_options_free_capi_ec527d7f63270180(redisx_options *_swig_go_0) {
+void _wrap_redisx_options_free_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0) {
   redisx_options *arg1 = 0 ;
   
   arg1 = (redisx_options *)_swig_go_0;
@@ -1232,7 +1315,7 @@ void _wrap_redisx_options_free_capi_ec527d7f63270180(redisx_options *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_options_set_url_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_url_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1254,7 +1337,7 @@ _gostring_ _wrap_redisx_options_set_url_capi_ec527d7f63270180(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1276,7 +1359,69 @@ _gostring_ _wrap_redisx_options_set_cluster_seeds_capi_ec527d7f63270180(redisx_o
 }
 
 
-_gostring_ _wrap_redisx_options_set_auth_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_sentinels_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *temp2 ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  temp3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp3, _swig_go_2.p, _swig_go_2.n);
+  temp3[_swig_go_2.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  result = (redisx_status)redisx_options_set_sentinels(arg1,(char const *)arg2,(char const *)arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_sentinel_auth_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  redisx_options *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *temp2 ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  temp3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp3, _swig_go_2.p, _swig_go_2.n);
+  temp3[_swig_go_2.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  result = (redisx_status)redisx_options_set_sentinel_auth(arg1,(char const *)arg2,(char const *)arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_auth_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1307,7 +1452,7 @@ _gostring_ _wrap_redisx_options_set_auth_capi_ec527d7f63270180(redisx_options *_
 }
 
 
-_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_ec527d7f63270180(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1322,7 +1467,7 @@ _gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_ec527d7f63270180(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_ec527d7f63270180(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1337,7 +1482,7 @@ _gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_ec527d7f63270180(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_prefix_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_prefix_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1359,7 +1504,7 @@ _gostring_ _wrap_redisx_options_set_prefix_capi_ec527d7f63270180(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_connections_capi_ec527d7f63270180(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connections_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1374,7 +1519,7 @@ _gostring_ _wrap_redisx_options_set_connections_capi_ec527d7f63270180(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_ec527d7f63270180(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -1391,7 +1536,26 @@ _gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_ec527d7f63270180(r
 }
 
 
-_gostring_ _wrap_redisx_options_set_fail_policy_capi_ec527d7f63270180(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+  redisx_options *arg1 = 0 ;
+  int arg2 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int64_t)_swig_go_2; 
+  arg4 = (int64_t)_swig_go_3; 
+  
+  result = (redisx_status)redisx_options_set_circuit_breaker(arg1,arg2,arg3,arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_options_set_fail_policy_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;
   redisx_fail_policy arg3 ;
@@ -1408,7 +1572,7 @@ _gostring_ _wrap_redisx_options_set_fail_policy_capi_ec527d7f63270180(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_event_keys_capi_ec527d7f63270180(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_event_keys_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1423,7 +1587,7 @@ _gostring_ _wrap_redisx_options_set_event_keys_capi_ec527d7f63270180(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_log_cb_capi_ec527d7f63270180(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_options_set_log_cb_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_log_cb arg2 = 0 ;
   redisx_log_level arg3 ;
@@ -1442,7 +1606,7 @@ _gostring_ _wrap_redisx_options_set_log_cb_capi_ec527d7f63270180(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_queue_capi_ec527d7f63270180(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_queue_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   unsigned int arg3 ;
@@ -1459,7 +1623,7 @@ _gostring_ _wrap_redisx_options_set_queue_capi_ec527d7f63270180(redisx_options *
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_capi_ec527d7f63270180(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1474,7 +1638,7 @@ _gostring_ _wrap_redisx_options_set_tls_capi_ec527d7f63270180(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1496,7 +1660,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_file_capi_ec527d7f63270180(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1518,7 +1682,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_ec527d7f63270180(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1551,7 +1715,7 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_ec527d7f63270180(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_server_name_capi_ec527d7f63270180(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_server_name_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1573,7 +1737,7 @@ _gostring_ _wrap_redisx_options_set_tls_server_name_capi_ec527d7f63270180(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_ec527d7f63270180(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1588,7 +1752,7 @@ _gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_ec527d7f63270180(re
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_ec527d7f63270180(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1603,7 +1767,7 @@ _gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_ec527d7f632701
 }
 
 
-intgo _wrap_REDISX_ITEM_COMPLETION_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ITEM_COMPLETION_capi_a797f7d74fac2d3a() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1615,7 +1779,7 @@ intgo _wrap_REDISX_ITEM_COMPLETION_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ITEM_EVENT_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ITEM_EVENT_capi_a797f7d74fac2d3a() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1627,7 +1791,7 @@ intgo _wrap_REDISX_ITEM_EVENT_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOG_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ITEM_LOG_capi_a797f7d74fac2d3a() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1639,7 +1803,7 @@ intgo _wrap_REDISX_ITEM_LOG_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ITEM_STATE_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ITEM_STATE_capi_a797f7d74fac2d3a() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1651,7 +1815,7 @@ intgo _wrap_REDISX_ITEM_STATE_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_a797f7d74fac2d3a() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1663,7 +1827,7 @@ intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_queue_new_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_queue_new_capi_a797f7d74fac2d3a() {
   redisx_queue **arg1 = 0 ;
   redisx_queue *tmp1 = NULL ;
   redisx_status result;
@@ -1677,7 +1841,7 @@ _gostring_ _wrap_redisx_queue_new_capi_ec527d7f63270180() {
 }
 
 
-void _wrap_redisx_queue_free_capi_ec527d7f63270180(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_free_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1687,7 +1851,7 @@ void _wrap_redisx_queue_free_capi_ec527d7f63270180(redisx_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_queue_fd_capi_ec527d7f63270180(redisx_queue *_swig_go_0) {
+intgo _wrap_redisx_queue_fd_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1700,7 +1864,7 @@ intgo _wrap_redisx_queue_fd_capi_ec527d7f63270180(redisx_queue *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_queue_pop_capi_ec527d7f63270180(redisx_queue *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_queue_pop_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0, intgo _swig_go_1) {
   redisx_item **arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   int arg3 ;
@@ -1718,7 +1882,7 @@ _gostring_ _wrap_redisx_queue_pop_capi_ec527d7f63270180(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_queue_shutdown_capi_ec527d7f63270180(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_shutdown_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1728,7 +1892,7 @@ void _wrap_redisx_queue_shutdown_capi_ec527d7f63270180(redisx_queue *_swig_go_0)
 }
 
 
-long long _wrap_redisx_queue_size_capi_ec527d7f63270180(redisx_queue *_swig_go_0) {
+long long _wrap_redisx_queue_size_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1741,7 +1905,7 @@ long long _wrap_redisx_queue_size_capi_ec527d7f63270180(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_item_free_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+void _wrap_redisx_item_free_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   
   arg1 = (redisx_item *)_swig_go_0;
@@ -1751,7 +1915,7 @@ void _wrap_redisx_item_free_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_kind_of_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_kind_of_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_item_kind result;
   intgo _swig_go_result;
@@ -1764,7 +1928,7 @@ intgo _wrap_redisx_item_kind_of_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
 }
 
 
-void *_wrap_redisx_item_user_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+void *_wrap_redisx_item_user_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1777,7 +1941,7 @@ void *_wrap_redisx_item_user_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_status_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_status_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -1790,7 +1954,7 @@ intgo _wrap_redisx_item_status_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_item_message_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+_gostring_ _wrap_redisx_item_message_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1806,7 +1970,7 @@ _gostring_ _wrap_redisx_item_message_capi_ec527d7f63270180(redisx_item *_swig_go
 }
 
 
-intgo _wrap_redisx_item_log_level_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_log_level_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_log_level result;
   intgo _swig_go_result;
@@ -1819,7 +1983,7 @@ intgo _wrap_redisx_item_log_level_capi_ec527d7f63270180(redisx_item *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_item_state_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_state_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_conn_state result;
   intgo _swig_go_result;
@@ -1832,7 +1996,7 @@ intgo _wrap_redisx_item_state_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_connection_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_connection_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1845,7 +2009,7 @@ intgo _wrap_redisx_item_connection_capi_ec527d7f63270180(redisx_item *_swig_go_0
 }
 
 
-redisx_event *_wrap_redisx_item_event_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+redisx_event *_wrap_redisx_item_event_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_event *result = 0 ;
   redisx_event *_swig_go_result;
@@ -1858,7 +2022,7 @@ redisx_event *_wrap_redisx_item_event_capi_ec527d7f63270180(redisx_item *_swig_g
 }
 
 
-redisx_lock *_wrap_redisx_item_take_lock_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_take_lock_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1871,7 +2035,7 @@ redisx_lock *_wrap_redisx_item_take_lock_capi_ec527d7f63270180(redisx_item *_swi
 }
 
 
-redisx_lock *_wrap_redisx_item_lock_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_lock_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -1884,7 +2048,7 @@ redisx_lock *_wrap_redisx_item_lock_capi_ec527d7f63270180(redisx_item *_swig_go_
 }
 
 
-redisx_lock_info *_wrap_redisx_item_lock_info_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+redisx_lock_info *_wrap_redisx_item_lock_info_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock_info *result = 0 ;
   redisx_lock_info *_swig_go_result;
@@ -1897,7 +2061,7 @@ redisx_lock_info *_wrap_redisx_item_lock_info_capi_ec527d7f63270180(redisx_item 
 }
 
 
-redisx_reply *_wrap_redisx_item_take_reply_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+redisx_reply *_wrap_redisx_item_take_reply_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_reply *result = 0 ;
   redisx_reply *_swig_go_result;
@@ -1910,7 +2074,7 @@ redisx_reply *_wrap_redisx_item_take_reply_capi_ec527d7f63270180(redisx_item *_s
 }
 
 
-redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_ratelimit_result *result = 0 ;
   redisx_ratelimit_result *_swig_go_result;
@@ -1923,7 +2087,7 @@ redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_ec527d7f63
 }
 
 
-redisx_idem *_wrap_redisx_item_take_idem_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+redisx_idem *_wrap_redisx_item_take_idem_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_idem *result = 0 ;
   redisx_idem *_swig_go_result;
@@ -1936,7 +2100,7 @@ redisx_idem *_wrap_redisx_item_take_idem_capi_ec527d7f63270180(redisx_item *_swi
 }
 
 
-struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_ec527d7f63270180(redisx_item *_swig_go_0) {
+struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_cache_entry *result = 0 ;
   struct redisx_cache_entry *_swig_go_result;
@@ -1949,7 +2113,7 @@ struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_ec527d7f63270
 }
 
 
-_gostring_ _wrap_redisx_client_open_capi_ec527d7f63270180(redisx_options *_swig_go_0) {
+_gostring_ _wrap_redisx_client_open_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0) {
   redisx_client **arg1 = 0 ;
   redisx_options *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -1965,7 +2129,7 @@ _gostring_ _wrap_redisx_client_open_capi_ec527d7f63270180(redisx_options *_swig_
 }
 
 
-_gostring_ _wrap_redisx_client_open_url_capi_ec527d7f63270180(_gostring_ _swig_go_0) {
+_gostring_ _wrap_redisx_client_open_url_capi_a797f7d74fac2d3a(_gostring_ _swig_go_0) {
   redisx_client **arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -1988,7 +2152,7 @@ _gostring_ _wrap_redisx_client_open_url_capi_ec527d7f63270180(_gostring_ _swig_g
 }
 
 
-void _wrap_redisx_client_close_capi_ec527d7f63270180(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_close_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -1998,7 +2162,7 @@ void _wrap_redisx_client_close_capi_ec527d7f63270180(redisx_client *_swig_go_0) 
 }
 
 
-void _wrap_redisx_client_shutdown_capi_ec527d7f63270180(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_shutdown_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -2008,7 +2172,7 @@ void _wrap_redisx_client_shutdown_capi_ec527d7f63270180(redisx_client *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_cancel_capi_ec527d7f63270180(redisx_client *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cancel_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, void *_swig_go_1) {
   redisx_client *arg1 = 0 ;
   void *arg2 = 0 ;
   redisx_status result;
@@ -2023,7 +2187,7 @@ _gostring_ _wrap_redisx_cancel_capi_ec527d7f63270180(redisx_client *_swig_go_0, 
 }
 
 
-_gostring_ _wrap_redisx_client_prefix_capi_ec527d7f63270180(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_prefix_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2039,7 +2203,7 @@ _gostring_ _wrap_redisx_client_prefix_capi_ec527d7f63270180(redisx_client *_swig
 }
 
 
-intgo _wrap_REDISX_REPLY_STRING_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_REPLY_STRING_capi_a797f7d74fac2d3a() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2051,7 +2215,7 @@ intgo _wrap_REDISX_REPLY_STRING_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ARRAY_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_REPLY_ARRAY_capi_a797f7d74fac2d3a() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2063,7 +2227,7 @@ intgo _wrap_REDISX_REPLY_ARRAY_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_REPLY_INTEGER_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_REPLY_INTEGER_capi_a797f7d74fac2d3a() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2075,7 +2239,7 @@ intgo _wrap_REDISX_REPLY_INTEGER_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_REPLY_NIL_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_REPLY_NIL_capi_a797f7d74fac2d3a() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2087,7 +2251,7 @@ intgo _wrap_REDISX_REPLY_NIL_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_REPLY_STATUS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_REPLY_STATUS_capi_a797f7d74fac2d3a() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2099,7 +2263,7 @@ intgo _wrap_REDISX_REPLY_STATUS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ERROR_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_REPLY_ERROR_capi_a797f7d74fac2d3a() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2111,7 +2275,7 @@ intgo _wrap_REDISX_REPLY_ERROR_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_command_capi_ec527d7f63270180(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
+_gostring_ _wrap_redisx_command_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
   redisx_reply **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   int arg3 ;
@@ -2141,7 +2305,7 @@ _gostring_ _wrap_redisx_command_capi_ec527d7f63270180(redisx_client *_swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_command_async_capi_ec527d7f63270180(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_command_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   int arg2 ;
   char **arg3 = 0 ;
@@ -2172,7 +2336,7 @@ _gostring_ _wrap_redisx_command_async_capi_ec527d7f63270180(redisx_client *_swig
 }
 
 
-void _wrap_redisx_reply_free_capi_ec527d7f63270180(redisx_reply *_swig_go_0) {
+void _wrap_redisx_reply_free_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   
   arg1 = (redisx_reply *)_swig_go_0;
@@ -2182,7 +2346,7 @@ void _wrap_redisx_reply_free_capi_ec527d7f63270180(redisx_reply *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_reply_type_of_capi_ec527d7f63270180(redisx_reply *_swig_go_0) {
+intgo _wrap_redisx_reply_type_of_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   redisx_reply_type result;
   intgo _swig_go_result;
@@ -2195,7 +2359,7 @@ intgo _wrap_redisx_reply_type_of_capi_ec527d7f63270180(redisx_reply *_swig_go_0)
 }
 
 
-long long _wrap_redisx_reply_integer_capi_ec527d7f63270180(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_integer_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2208,7 +2372,7 @@ long long _wrap_redisx_reply_integer_capi_ec527d7f63270180(redisx_reply *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_reply_string_capi_ec527d7f63270180(redisx_reply *_swig_go_0) {
+_goslice_ _wrap_redisx_reply_string_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -2228,7 +2392,7 @@ _goslice_ _wrap_redisx_reply_string_capi_ec527d7f63270180(redisx_reply *_swig_go
 }
 
 
-long long _wrap_redisx_reply_elements_capi_ec527d7f63270180(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_elements_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2241,7 +2405,7 @@ long long _wrap_redisx_reply_elements_capi_ec527d7f63270180(redisx_reply *_swig_
 }
 
 
-redisx_reply *_wrap_redisx_reply_element_capi_ec527d7f63270180(redisx_reply *_swig_go_0, long long _swig_go_1) {
+redisx_reply *_wrap_redisx_reply_element_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0, long long _swig_go_1) {
   redisx_reply *arg1 = 0 ;
   size_t arg2 ;
   redisx_reply *result = 0 ;
@@ -2256,7 +2420,7 @@ redisx_reply *_wrap_redisx_reply_element_capi_ec527d7f63270180(redisx_reply *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_lock_acquire_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2285,7 +2449,7 @@ _gostring_ _wrap_redisx_lock_acquire_capi_ec527d7f63270180(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_try_acquire_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_lock_try_acquire_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2312,7 +2476,7 @@ _gostring_ _wrap_redisx_lock_try_acquire_capi_ec527d7f63270180(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_async_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_lock_acquire_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2342,7 +2506,7 @@ _gostring_ _wrap_redisx_lock_acquire_async_capi_ec527d7f63270180(redisx_client *
 }
 
 
-_gostring_ _wrap_redisx_lock_release_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_release_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -2355,7 +2519,7 @@ _gostring_ _wrap_redisx_lock_release_capi_ec527d7f63270180(redisx_lock *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_lock_release_async_capi_ec527d7f63270180(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_release_async_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2372,7 +2536,7 @@ _gostring_ _wrap_redisx_lock_release_async_capi_ec527d7f63270180(redisx_lock *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_capi_ec527d7f63270180(redisx_lock *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_lock_extend_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, long long _swig_go_1) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -2387,7 +2551,7 @@ _gostring_ _wrap_redisx_lock_extend_capi_ec527d7f63270180(redisx_lock *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_async_capi_ec527d7f63270180(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_extend_async_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status_cb arg3 = 0 ;
@@ -2406,7 +2570,7 @@ _gostring_ _wrap_redisx_lock_extend_async_capi_ec527d7f63270180(redisx_lock *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_start_renewal_capi_ec527d7f63270180(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_start_renewal_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_lock_lost_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2423,7 +2587,7 @@ _gostring_ _wrap_redisx_lock_start_renewal_capi_ec527d7f63270180(redisx_lock *_s
 }
 
 
-void _wrap_redisx_lock_free_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+void _wrap_redisx_lock_free_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   
   arg1 = (redisx_lock *)_swig_go_0;
@@ -2433,7 +2597,7 @@ void _wrap_redisx_lock_free_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_name_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_name_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2449,7 +2613,7 @@ _gostring_ _wrap_redisx_lock_name_capi_ec527d7f63270180(redisx_lock *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_lock_token_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_token_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2465,7 +2629,7 @@ _gostring_ _wrap_redisx_lock_token_capi_ec527d7f63270180(redisx_lock *_swig_go_0
 }
 
 
-long long _wrap_redisx_lock_fencing_token_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_fencing_token_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2478,7 +2642,7 @@ long long _wrap_redisx_lock_fencing_token_capi_ec527d7f63270180(redisx_lock *_sw
 }
 
 
-long long _wrap_redisx_lock_ttl_ms_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_ttl_ms_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2491,7 +2655,7 @@ long long _wrap_redisx_lock_ttl_ms_capi_ec527d7f63270180(redisx_lock *_swig_go_0
 }
 
 
-intgo _wrap_redisx_lock_is_fail_open_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_fail_open_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2504,7 +2668,7 @@ intgo _wrap_redisx_lock_is_fail_open_capi_ec527d7f63270180(redisx_lock *_swig_go
 }
 
 
-intgo _wrap_redisx_lock_is_lost_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_lost_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2517,7 +2681,7 @@ intgo _wrap_redisx_lock_is_lost_capi_ec527d7f63270180(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_lock_inspect_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_lock_info **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2542,7 +2706,7 @@ _gostring_ _wrap_redisx_lock_inspect_capi_ec527d7f63270180(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_async_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_inspect_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_lock_info_cb arg3 = 0 ;
@@ -2568,7 +2732,7 @@ _gostring_ _wrap_redisx_lock_inspect_async_capi_ec527d7f63270180(redisx_client *
 }
 
 
-void _wrap_redisx_lock_info_free_capi_ec527d7f63270180(redisx_lock_info *_swig_go_0) {
+void _wrap_redisx_lock_info_free_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   
   arg1 = (redisx_lock_info *)_swig_go_0;
@@ -2578,7 +2742,7 @@ void _wrap_redisx_lock_info_free_capi_ec527d7f63270180(redisx_lock_info *_swig_g
 }
 
 
-intgo _wrap_redisx_lock_info_locked_capi_ec527d7f63270180(redisx_lock_info *_swig_go_0) {
+intgo _wrap_redisx_lock_info_locked_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2591,7 +2755,7 @@ intgo _wrap_redisx_lock_info_locked_capi_ec527d7f63270180(redisx_lock_info *_swi
 }
 
 
-long long _wrap_redisx_lock_info_fencing_token_capi_ec527d7f63270180(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_fencing_token_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2604,7 +2768,7 @@ long long _wrap_redisx_lock_info_fencing_token_capi_ec527d7f63270180(redisx_lock
 }
 
 
-long long _wrap_redisx_lock_info_ttl_ms_capi_ec527d7f63270180(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_ttl_ms_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2617,7 +2781,7 @@ long long _wrap_redisx_lock_info_ttl_ms_capi_ec527d7f63270180(redisx_lock_info *
 }
 
 
-long long _wrap_redisx_lock_info_last_fencing_token_capi_ec527d7f63270180(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_last_fencing_token_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2630,7 +2794,7 @@ long long _wrap_redisx_lock_info_last_fencing_token_capi_ec527d7f63270180(redisx
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_a797f7d74fac2d3a() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2642,7 +2806,7 @@ intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_a797f7d74fac2d3a() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2654,7 +2818,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_a797f7d74fac2d3a() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2666,7 +2830,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_a797f7d74fac2d3a() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2678,7 +2842,7 @@ intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_GCRA_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_RATELIMIT_GCRA_capi_a797f7d74fac2d3a() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2690,7 +2854,7 @@ intgo _wrap_REDISX_RATELIMIT_GCRA_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_limiter_new_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
+_gostring_ _wrap_redisx_limiter_new_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
   redisx_limiter **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2723,7 +2887,7 @@ _gostring_ _wrap_redisx_limiter_new_capi_ec527d7f63270180(redisx_client *_swig_g
 }
 
 
-void _wrap_redisx_limiter_free_capi_ec527d7f63270180(redisx_limiter *_swig_go_0) {
+void _wrap_redisx_limiter_free_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   
   arg1 = (redisx_limiter *)_swig_go_0;
@@ -2733,7 +2897,7 @@ void _wrap_redisx_limiter_free_capi_ec527d7f63270180(redisx_limiter *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_ec527d7f63270180(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   redisx_fail_policy arg2 ;
   redisx_status result;
@@ -2748,7 +2912,7 @@ _gostring_ _wrap_redisx_limiter_set_fail_policy_capi_ec527d7f63270180(redisx_lim
 }
 
 
-long long _wrap_redisx_limiter_capacity_capi_ec527d7f63270180(redisx_limiter *_swig_go_0) {
+long long _wrap_redisx_limiter_capacity_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2761,7 +2925,7 @@ long long _wrap_redisx_limiter_capacity_capi_ec527d7f63270180(redisx_limiter *_s
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_capi_ec527d7f63270180(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_limiter_check_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2788,7 +2952,7 @@ _gostring_ _wrap_redisx_limiter_check_capi_ec527d7f63270180(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_async_capi_ec527d7f63270180(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+_gostring_ _wrap_redisx_limiter_check_async_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2816,7 +2980,7 @@ _gostring_ _wrap_redisx_limiter_check_async_capi_ec527d7f63270180(redisx_limiter
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_capi_ec527d7f63270180(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_peek_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2841,7 +3005,7 @@ _gostring_ _wrap_redisx_limiter_peek_capi_ec527d7f63270180(redisx_limiter *_swig
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_async_capi_ec527d7f63270180(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_peek_async_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_ratelimit_cb arg3 = 0 ;
@@ -2867,7 +3031,7 @@ _gostring_ _wrap_redisx_limiter_peek_async_capi_ec527d7f63270180(redisx_limiter 
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_capi_ec527d7f63270180(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_reset_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -2889,7 +3053,7 @@ _gostring_ _wrap_redisx_limiter_reset_capi_ec527d7f63270180(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_async_capi_ec527d7f63270180(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_reset_async_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_status_cb arg3 = 0 ;
@@ -2915,7 +3079,7 @@ _gostring_ _wrap_redisx_limiter_reset_async_capi_ec527d7f63270180(redisx_limiter
 }
 
 
-void _wrap_redisx_ratelimit_result_free_capi_ec527d7f63270180(redisx_ratelimit_result *_swig_go_0) {
+void _wrap_redisx_ratelimit_result_free_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   
   arg1 = (redisx_ratelimit_result *)_swig_go_0;
@@ -2925,7 +3089,7 @@ void _wrap_redisx_ratelimit_result_free_capi_ec527d7f63270180(redisx_ratelimit_r
 }
 
 
-intgo _wrap_redisx_ratelimit_result_allowed_capi_ec527d7f63270180(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_allowed_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2938,7 +3102,7 @@ intgo _wrap_redisx_ratelimit_result_allowed_capi_ec527d7f63270180(redisx_ratelim
 }
 
 
-long long _wrap_redisx_ratelimit_result_limit_capi_ec527d7f63270180(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_limit_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2951,7 +3115,7 @@ long long _wrap_redisx_ratelimit_result_limit_capi_ec527d7f63270180(redisx_ratel
 }
 
 
-long long _wrap_redisx_ratelimit_result_remaining_capi_ec527d7f63270180(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_remaining_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2964,7 +3128,7 @@ long long _wrap_redisx_ratelimit_result_remaining_capi_ec527d7f63270180(redisx_r
 }
 
 
-long long _wrap_redisx_ratelimit_result_reset_ms_capi_ec527d7f63270180(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_reset_ms_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2977,7 +3141,7 @@ long long _wrap_redisx_ratelimit_result_reset_ms_capi_ec527d7f63270180(redisx_ra
 }
 
 
-long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_ec527d7f63270180(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2990,7 +3154,7 @@ long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_ec527d7f63270180(red
 }
 
 
-intgo _wrap_redisx_ratelimit_result_fail_open_capi_ec527d7f63270180(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_fail_open_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3003,7 +3167,7 @@ intgo _wrap_redisx_ratelimit_result_fail_open_capi_ec527d7f63270180(redisx_ratel
 }
 
 
-intgo _wrap_REDISX_IDEM_NEW_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_IDEM_NEW_capi_a797f7d74fac2d3a() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3015,7 +3179,7 @@ intgo _wrap_REDISX_IDEM_NEW_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_a797f7d74fac2d3a() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3027,7 +3191,7 @@ intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_IDEM_COMPLETED_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_IDEM_COMPLETED_capi_a797f7d74fac2d3a() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3039,7 +3203,7 @@ intgo _wrap_REDISX_IDEM_COMPLETED_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_IDEM_MISMATCH_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_IDEM_MISMATCH_capi_a797f7d74fac2d3a() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3051,7 +3215,7 @@ intgo _wrap_REDISX_IDEM_MISMATCH_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_idem_begin_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_idem **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3086,7 +3250,7 @@ _gostring_ _wrap_redisx_idem_begin_capi_ec527d7f63270180(redisx_client *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_async_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+_gostring_ _wrap_redisx_idem_begin_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3122,7 +3286,7 @@ _gostring_ _wrap_redisx_idem_begin_async_capi_ec527d7f63270180(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_capi_ec527d7f63270180(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_idem_complete_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3149,7 +3313,7 @@ _gostring_ _wrap_redisx_idem_complete_capi_ec527d7f63270180(redisx_idem *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_async_capi_ec527d7f63270180(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_idem_complete_async_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3180,7 +3344,7 @@ _gostring_ _wrap_redisx_idem_complete_async_capi_ec527d7f63270180(redisx_idem *_
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_fail_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -3193,7 +3357,7 @@ _gostring_ _wrap_redisx_idem_fail_capi_ec527d7f63270180(redisx_idem *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_async_capi_ec527d7f63270180(redisx_idem *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_idem_fail_async_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0, void *_swig_go_1) {
   redisx_idem *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3210,7 +3374,7 @@ _gostring_ _wrap_redisx_idem_fail_async_capi_ec527d7f63270180(redisx_idem *_swig
 }
 
 
-void _wrap_redisx_idem_free_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+void _wrap_redisx_idem_free_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   
   arg1 = (redisx_idem *)_swig_go_0;
@@ -3220,7 +3384,7 @@ void _wrap_redisx_idem_free_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_idem_state_of_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_state_of_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_idem_state result;
   intgo _swig_go_result;
@@ -3233,7 +3397,7 @@ intgo _wrap_redisx_idem_state_of_capi_ec527d7f63270180(redisx_idem *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_idem_key_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_key_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3249,7 +3413,7 @@ _gostring_ _wrap_redisx_idem_key_capi_ec527d7f63270180(redisx_idem *_swig_go_0) 
 }
 
 
-_goslice_ _wrap_redisx_idem_response_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_response_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3269,7 +3433,7 @@ _goslice_ _wrap_redisx_idem_response_capi_ec527d7f63270180(redisx_idem *_swig_go
 }
 
 
-_goslice_ _wrap_redisx_idem_metadata_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_metadata_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3289,7 +3453,7 @@ _goslice_ _wrap_redisx_idem_metadata_capi_ec527d7f63270180(redisx_idem *_swig_go
 }
 
 
-long long _wrap_redisx_idem_remaining_ms_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+long long _wrap_redisx_idem_remaining_ms_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3302,7 +3466,7 @@ long long _wrap_redisx_idem_remaining_ms_capi_ec527d7f63270180(redisx_idem *_swi
 }
 
 
-intgo _wrap_redisx_idem_taken_over_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_taken_over_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3315,7 +3479,7 @@ intgo _wrap_redisx_idem_taken_over_capi_ec527d7f63270180(redisx_idem *_swig_go_0
 }
 
 
-intgo _wrap_redisx_idem_is_fail_open_capi_ec527d7f63270180(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_is_fail_open_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3328,7 +3492,7 @@ intgo _wrap_redisx_idem_is_fail_open_capi_ec527d7f63270180(redisx_idem *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_fingerprint_capi_ec527d7f63270180(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_fingerprint_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3369,7 +3533,7 @@ _gostring_ _wrap_redisx_http_fingerprint_capi_ec527d7f63270180(_goslice_ _swig_g
 }
 
 
-_gostring_ _wrap_redisx_http_record_key_capi_ec527d7f63270180(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_record_key_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3404,7 +3568,7 @@ _gostring_ _wrap_redisx_http_record_key_capi_ec527d7f63270180(_goslice_ _swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_metadata_capi_ec527d7f63270180(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_metadata_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3432,7 +3596,7 @@ _gostring_ _wrap_redisx_http_metadata_capi_ec527d7f63270180(_goslice_ _swig_go_0
 }
 
 
-intgo _wrap_redisx_http_status_is_stored_capi_ec527d7f63270180(intgo _swig_go_0) {
+intgo _wrap_redisx_http_status_is_stored_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
   int arg1 ;
   int result;
   intgo _swig_go_result;
@@ -3445,7 +3609,7 @@ intgo _wrap_redisx_http_status_is_stored_capi_ec527d7f63270180(intgo _swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_http_key_required_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_http_key_required_capi_a797f7d74fac2d3a() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3459,7 +3623,7 @@ _gostring_ _wrap_redisx_http_key_required_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_http_key_invalid_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_http_key_invalid_capi_a797f7d74fac2d3a() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3473,7 +3637,7 @@ _gostring_ _wrap_redisx_http_key_invalid_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_http_idem_answer_capi_ec527d7f63270180(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_idem_answer_capi_a797f7d74fac2d3a(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   redisx_http_response **arg1 = 0 ;
   redisx_idem_state arg2 ;
   int64_t arg3 ;
@@ -3503,7 +3667,7 @@ _gostring_ _wrap_redisx_http_idem_answer_capi_ec527d7f63270180(intgo _swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_http_ratelimit_answer_capi_ec527d7f63270180(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_http_ratelimit_answer_capi_a797f7d74fac2d3a(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_http_response **arg1 = 0 ;
   int arg2 ;
   int64_t arg3 ;
@@ -3527,7 +3691,7 @@ _gostring_ _wrap_redisx_http_ratelimit_answer_capi_ec527d7f63270180(intgo _swig_
 }
 
 
-void _wrap_redisx_http_response_free_capi_ec527d7f63270180(redisx_http_response *_swig_go_0) {
+void _wrap_redisx_http_response_free_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   
   arg1 = (redisx_http_response *)_swig_go_0;
@@ -3537,7 +3701,7 @@ void _wrap_redisx_http_response_free_capi_ec527d7f63270180(redisx_http_response 
 }
 
 
-intgo _wrap_redisx_http_response_status_capi_ec527d7f63270180(redisx_http_response *_swig_go_0) {
+intgo _wrap_redisx_http_response_status_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3550,7 +3714,7 @@ intgo _wrap_redisx_http_response_status_capi_ec527d7f63270180(redisx_http_respon
 }
 
 
-long long _wrap_redisx_http_response_header_count_capi_ec527d7f63270180(redisx_http_response *_swig_go_0) {
+long long _wrap_redisx_http_response_header_count_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3563,7 +3727,7 @@ long long _wrap_redisx_http_response_header_count_capi_ec527d7f63270180(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_name_capi_ec527d7f63270180(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_name_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3581,7 +3745,7 @@ _gostring_ _wrap_redisx_http_response_header_name_capi_ec527d7f63270180(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_value_capi_ec527d7f63270180(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_value_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3599,7 +3763,7 @@ _gostring_ _wrap_redisx_http_response_header_value_capi_ec527d7f63270180(redisx_
 }
 
 
-_goslice_ _wrap_redisx_http_response_body_capi_ec527d7f63270180(redisx_http_response *_swig_go_0) {
+_goslice_ _wrap_redisx_http_response_body_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3619,7 +3783,286 @@ _goslice_ _wrap_redisx_http_response_body_capi_ec527d7f63270180(redisx_http_resp
 }
 
 
-intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_METRIC_COUNTER_capi_a797f7d74fac2d3a() {
+  enum redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_METRIC_COUNTER;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_METRIC_GAUGE_capi_a797f7d74fac2d3a() {
+  enum redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_METRIC_GAUGE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_a797f7d74fac2d3a() {
+  enum redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_METRIC_HISTOGRAM;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_collect_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
+  redisx_metrics **arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  redisx_metrics *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  result = (redisx_status)redisx_metrics_collect(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_metrics_free_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0) {
+  redisx_metrics *arg1 = 0 ;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  
+  redisx_metrics_free(arg1);
+  
+}
+
+
+intgo _wrap_redisx_metrics_families_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0) {
+  redisx_metrics *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  
+  result = (int)redisx_metrics_families((struct redisx_metrics const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_name_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_name((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_help_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_help((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_type_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  redisx_metric_type result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_metric_type)redisx_metrics_type((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_label_count_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)redisx_metrics_label_count((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_label_name_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (char *)redisx_metrics_label_name((struct redisx_metrics const *)arg1,arg2,arg3);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_samples_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (int)redisx_metrics_samples((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_label_value_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  int arg4 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (char *)redisx_metrics_label_value((struct redisx_metrics const *)arg1,arg2,arg3,arg4);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+double _wrap_redisx_metrics_value_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  double result;
+  double _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (double)redisx_metrics_value((struct redisx_metrics const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  
+  result = (uint64_t)redisx_metrics_count((struct redisx_metrics const *)arg1,arg2,arg3);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0) {
+  redisx_metrics *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  
+  result = (int)redisx_metrics_bucket_count((struct redisx_metrics const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+double _wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  double result;
+  double _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (double)redisx_metrics_bucket_bound((struct redisx_metrics const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  int arg3 ;
+  int arg4 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  arg3 = (int)_swig_go_2; 
+  arg4 = (int)_swig_go_3; 
+  
+  result = (uint64_t)redisx_metrics_cumulative((struct redisx_metrics const *)arg1,arg2,arg3,arg4);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
   
@@ -3631,7 +4074,7 @@ intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
   
@@ -3643,7 +4086,7 @@ intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_ec527d7f63270180() {
 }
 
 
-intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_ec527d7f63270180() {
+intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
   
@@ -3655,7 +4098,7 @@ intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_ec527d7f63270180() {
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_new_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a() {
   redisx_stream_batch **arg1 = 0 ;
   redisx_stream_batch *tmp1 = NULL ;
   redisx_status result;
@@ -3669,7 +4112,7 @@ _gostring_ _wrap_redisx_stream_batch_new_capi_ec527d7f63270180() {
 }
 
 
-void _wrap_redisx_stream_batch_free_capi_ec527d7f63270180(redisx_stream_batch *_swig_go_0) {
+void _wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0) {
   redisx_stream_batch *arg1 = 0 ;
   
   arg1 = (redisx_stream_batch *)_swig_go_0;
@@ -3679,7 +4122,7 @@ void _wrap_redisx_stream_batch_free_capi_ec527d7f63270180(redisx_stream_batch *_
 }
 
 
-long long _wrap_redisx_stream_batch_size_capi_ec527d7f63270180(redisx_stream_batch *_swig_go_0) {
+long long _wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0) {
   redisx_stream_batch *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3692,7 +4135,7 @@ long long _wrap_redisx_stream_batch_size_capi_ec527d7f63270180(redisx_stream_bat
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_id_capi_ec527d7f63270180(redisx_stream_batch *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, long long _swig_go_1) {
   redisx_stream_batch *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3710,7 +4153,7 @@ _gostring_ _wrap_redisx_stream_batch_id_capi_ec527d7f63270180(redisx_stream_batc
 }
 
 
-_gostring_ _wrap_redisx_stream_publish_batch_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, redisx_stream_batch *_swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, redisx_stream_batch *_swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_stream_batch *arg3 = 0 ;
@@ -3738,7 +4181,7 @@ _gostring_ _wrap_redisx_stream_publish_batch_capi_ec527d7f63270180(redisx_client
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_message_capi_ec527d7f63270180(redisx_stream_batch *_swig_go_0) {
+_gostring_ _wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0) {
   redisx_stream_batch *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -3751,7 +4194,7 @@ _gostring_ _wrap_redisx_stream_batch_add_message_capi_ec527d7f63270180(redisx_st
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_field_capi_ec527d7f63270180(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
   redisx_stream_batch *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3776,7 +4219,7 @@ _gostring_ _wrap_redisx_stream_batch_add_field_capi_ec527d7f63270180(redisx_stre
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_payload_capi_ec527d7f63270180(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_stream_batch *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3804,7 +4247,7 @@ _gostring_ _wrap_redisx_stream_batch_add_payload_capi_ec527d7f63270180(redisx_st
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_header_capi_ec527d7f63270180(redisx_stream_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   redisx_stream_batch *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3832,7 +4275,7 @@ _gostring_ _wrap_redisx_stream_batch_add_header_capi_ec527d7f63270180(redisx_str
 }
 
 
-_gostring_ _wrap_redisx_group_create_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+_gostring_ _wrap_redisx_group_create_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3872,7 +4315,7 @@ _gostring_ _wrap_redisx_group_create_capi_ec527d7f63270180(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_new_capi_ec527d7f63270180() {
+_gostring_ _wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a() {
   redisx_consumer_options **arg1 = 0 ;
   redisx_consumer_options *tmp1 = NULL ;
   redisx_status result;
@@ -3886,7 +4329,7 @@ _gostring_ _wrap_redisx_consumer_options_new_capi_ec527d7f63270180() {
 }
 
 
-void _wrap_redisx_consumer_options_free_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0) {
+void _wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0) {
   redisx_consumer_options *arg1 = 0 ;
   
   arg1 = (redisx_consumer_options *)_swig_go_0;
@@ -3896,7 +4339,7 @@ void _wrap_redisx_consumer_options_free_capi_ec527d7f63270180(redisx_consumer_op
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_max_in_flight_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -3911,7 +4354,7 @@ _gostring_ _wrap_redisx_consumer_options_set_max_in_flight_capi_ec527d7f63270180
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_max_deliveries_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -3926,7 +4369,7 @@ _gostring_ _wrap_redisx_consumer_options_set_max_deliveries_capi_ec527d7f6327018
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -3943,7 +4386,7 @@ _gostring_ _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_ec527d7f63270
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_reclaim_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -3960,7 +4403,7 @@ _gostring_ _wrap_redisx_consumer_options_set_reclaim_capi_ec527d7f63270180(redis
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_block_ms_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -3975,7 +4418,7 @@ _gostring_ _wrap_redisx_consumer_options_set_block_ms_capi_ec527d7f63270180(redi
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -3990,7 +4433,7 @@ _gostring_ _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_ec527d7f632
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_delete_idle_ms_capi_ec527d7f63270180(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4005,7 +4448,7 @@ _gostring_ _wrap_redisx_consumer_options_set_delete_idle_ms_capi_ec527d7f6327018
 }
 
 
-_gostring_ _wrap_redisx_consumer_new_capi_ec527d7f63270180(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, redisx_consumer_options *_swig_go_4) {
+_gostring_ _wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, redisx_consumer_options *_swig_go_4) {
   redisx_consumer **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4050,7 +4493,7 @@ _gostring_ _wrap_redisx_consumer_new_capi_ec527d7f63270180(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_consumer_next_capi_ec527d7f63270180(redisx_consumer *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   redisx_delivery **arg1 = 0 ;
   redisx_consumer *arg2 = 0 ;
   int arg3 ;
@@ -4070,7 +4513,7 @@ _gostring_ _wrap_redisx_consumer_next_capi_ec527d7f63270180(redisx_consumer *_sw
 }
 
 
-void _wrap_redisx_delivery_free_capi_ec527d7f63270180(redisx_delivery *_swig_go_0) {
+void _wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(redisx_delivery *_swig_go_0) {
   redisx_delivery *arg1 = 0 ;
   
   arg1 = (redisx_delivery *)_swig_go_0;
@@ -4080,7 +4523,7 @@ void _wrap_redisx_delivery_free_capi_ec527d7f63270180(redisx_delivery *_swig_go_
 }
 
 
-long long _wrap_redisx_delivery_count_capi_ec527d7f63270180(redisx_delivery *_swig_go_0) {
+long long _wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(redisx_delivery *_swig_go_0) {
   redisx_delivery *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4093,7 +4536,7 @@ long long _wrap_redisx_delivery_count_capi_ec527d7f63270180(redisx_delivery *_sw
 }
 
 
-redisx_message *_wrap_redisx_delivery_message_capi_ec527d7f63270180(redisx_delivery *_swig_go_0, long long _swig_go_1) {
+redisx_message *_wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(redisx_delivery *_swig_go_0, long long _swig_go_1) {
   redisx_delivery *arg1 = 0 ;
   size_t arg2 ;
   redisx_message *result = 0 ;
@@ -4108,7 +4551,7 @@ redisx_message *_wrap_redisx_delivery_message_capi_ec527d7f63270180(redisx_deliv
 }
 
 
-_gostring_ _wrap_redisx_message_id_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_id_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4124,7 +4567,7 @@ _gostring_ _wrap_redisx_message_id_capi_ec527d7f63270180(redisx_message *_swig_g
 }
 
 
-long long _wrap_redisx_message_delivery_count_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+long long _wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4137,7 +4580,7 @@ long long _wrap_redisx_message_delivery_count_capi_ec527d7f63270180(redisx_messa
 }
 
 
-long long _wrap_redisx_message_field_count_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+long long _wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4150,7 +4593,7 @@ long long _wrap_redisx_message_field_count_capi_ec527d7f63270180(redisx_message 
 }
 
 
-_goslice_ _wrap_redisx_message_field_name_capi_ec527d7f63270180(redisx_message *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -4172,7 +4615,7 @@ _goslice_ _wrap_redisx_message_field_name_capi_ec527d7f63270180(redisx_message *
 }
 
 
-_goslice_ _wrap_redisx_message_field_value_capi_ec527d7f63270180(redisx_message *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -4194,7 +4637,7 @@ _goslice_ _wrap_redisx_message_field_value_capi_ec527d7f63270180(redisx_message 
 }
 
 
-_goslice_ _wrap_redisx_message_get_capi_ec527d7f63270180(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
+_goslice_ _wrap_redisx_message_get_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_message *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t *arg3 = 0 ;
@@ -4223,7 +4666,7 @@ _goslice_ _wrap_redisx_message_get_capi_ec527d7f63270180(redisx_message *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_message_payload_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+_goslice_ _wrap_redisx_message_payload_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -4243,7 +4686,7 @@ _goslice_ _wrap_redisx_message_payload_capi_ec527d7f63270180(redisx_message *_sw
 }
 
 
-_gostring_ _wrap_redisx_message_codec_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_codec_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4259,7 +4702,7 @@ _gostring_ _wrap_redisx_message_codec_capi_ec527d7f63270180(redisx_message *_swi
 }
 
 
-long long _wrap_redisx_message_header_count_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+long long _wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4272,7 +4715,7 @@ long long _wrap_redisx_message_header_count_capi_ec527d7f63270180(redisx_message
 }
 
 
-_gostring_ _wrap_redisx_message_header_name_capi_ec527d7f63270180(redisx_message *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -4290,7 +4733,7 @@ _gostring_ _wrap_redisx_message_header_name_capi_ec527d7f63270180(redisx_message
 }
 
 
-_goslice_ _wrap_redisx_message_header_value_capi_ec527d7f63270180(redisx_message *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -4312,7 +4755,7 @@ _goslice_ _wrap_redisx_message_header_value_capi_ec527d7f63270180(redisx_message
 }
 
 
-intgo _wrap_redisx_message_field_reserved_capi_ec527d7f63270180(redisx_message *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -4327,7 +4770,7 @@ intgo _wrap_redisx_message_field_reserved_capi_ec527d7f63270180(redisx_message *
 }
 
 
-_gostring_ _wrap_redisx_message_stream_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_stream_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4343,7 +4786,7 @@ _gostring_ _wrap_redisx_message_stream_capi_ec527d7f63270180(redisx_message *_sw
 }
 
 
-_gostring_ _wrap_redisx_message_ack_capi_ec527d7f63270180(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_ack_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -4356,7 +4799,7 @@ _gostring_ _wrap_redisx_message_ack_capi_ec527d7f63270180(redisx_message *_swig_
 }
 
 
-_gostring_ _wrap_redisx_message_retry_capi_ec527d7f63270180(redisx_message *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_message_retry_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   redisx_message *arg1 = 0 ;
   int64_t arg2 ;
   char *arg3 = 0 ;
@@ -4383,7 +4826,7 @@ _gostring_ _wrap_redisx_message_retry_capi_ec527d7f63270180(redisx_message *_swi
 }
 
 
-_gostring_ _wrap_redisx_message_dead_letter_capi_ec527d7f63270180(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_message *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -4405,7 +4848,7 @@ _gostring_ _wrap_redisx_message_dead_letter_capi_ec527d7f63270180(redisx_message
 }
 
 
-_gostring_ _wrap_redisx_consumer_stop_capi_ec527d7f63270180(redisx_consumer *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0, long long _swig_go_1) {
   redisx_consumer *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4420,7 +4863,7 @@ _gostring_ _wrap_redisx_consumer_stop_capi_ec527d7f63270180(redisx_consumer *_sw
 }
 
 
-void _wrap_redisx_consumer_free_capi_ec527d7f63270180(redisx_consumer *_swig_go_0) {
+void _wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0) {
   redisx_consumer *arg1 = 0 ;
   
   arg1 = (redisx_consumer *)_swig_go_0;
@@ -4430,7 +4873,7 @@ void _wrap_redisx_consumer_free_capi_ec527d7f63270180(redisx_consumer *_swig_go_
 }
 
 
-intgo _wrap_redisx_consumer_in_flight_capi_ec527d7f63270180(redisx_consumer *_swig_go_0) {
+intgo _wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0) {
   redisx_consumer *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -4438,6 +4881,105 @@ intgo _wrap_redisx_consumer_in_flight_capi_ec527d7f63270180(redisx_consumer *_sw
   arg1 = (redisx_consumer *)_swig_go_0;
   
   result = (int)redisx_consumer_in_flight((struct redisx_consumer const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_PUBLISHED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_DELIVERED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_ACKED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_RETRIED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_DEAD_LETTERED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_CLAIMED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_COUNTER_COUNT;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+  redisx_stats *arg1 = 0 ;
+  redisx_stream_counter arg2 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_stats *)_swig_go_0;
+  arg2 = (redisx_stream_counter)_swig_go_1; 
+  
+  result = (uint64_t)redisx_stats_stream((struct redisx_stats const *)arg1,arg2);
   _swig_go_result = result; 
   return _swig_go_result;
 }

@@ -4,6 +4,7 @@
 #ifndef REDISX_CORE_CLIENT_IMPL_H
 #define REDISX_CORE_CLIENT_IMPL_H
 
+#include "breaker.h"
 #include "internal.h"
 
 typedef struct redisx__conn redisx__conn;
@@ -23,6 +24,7 @@ typedef struct redisx__node {
     char *host;
     int port;
     int first, count; /* its connections: conns[first .. first + count) */
+    redisx__breaker breaker; /* calls routed to it (conn.c, "circuit breaker") */
 } redisx__node;
 
 struct redisx__slot_map;
@@ -77,6 +79,22 @@ struct redisx_client {
     unsigned refresh_round;
     uint64_t refresh_next, refresh_last, refresh_version;
     int sub_node; /* the node the subscriber connection goes to */
+    /* Redis Sentinel (docs/SENTINEL.md): the master's address from the
+     * last lookup that answered (master_ok), when that lookup started
+     * (master_at), the lookup under way (sq, started at sq_started), and
+     * when the last one that failed started (sentinel_failed_at; with
+     * sentinel_down commands fail at once until a lookup answers). A
+     * connection uses an answer only if its lookup started after the
+     * connection went down: every reconnect asks again. */
+    int sentinel;
+    struct redisx__sentinel_query *sq;
+    struct redisx__sentinel_query *watch; /* the +switch-master watcher */
+    int watch_tried;
+    uint64_t sq_started, master_at, sentinel_failed_at;
+    int master_ok, sentinel_down;
+    size_t sentinel_next; /* the sentinel asked first: the last that answered */
+    char master_host[256];
+    int master_port;
     redisx__channel *channels; /* subscriptions wanted */
     redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
     redisx__req *tracked; /* cancellable operations in the loop */
@@ -84,6 +102,8 @@ struct redisx_client {
     redisx__timer *timers;
     size_t ntimers, timer_cap;
     uint64_t timer_seq;
+    redisx__breaker_cfg breaker_cfg;
+    redisx__breaker breaker; /* standalone: every call (cluster: per node) */
     redisx_status conn_status; /* why the last connect attempt failed */
     char conn_error[REDISX__DETAIL];
     int closing_seen;
@@ -91,7 +111,8 @@ struct redisx_client {
     pthread_mutex_t stats_mu;
     redisx_cache *caches; /* under stats_mu: for the snapshot's cache counters */
     redisx__series series[REDISX__OP_COUNT];
-    atomic_llong client_counter[6];
+    atomic_llong client_counter[REDISX__CLIENT_COUNTERS];
+    atomic_llong stream_counter[REDISX_STREAM_COUNTER_COUNT];
 };
 
 void redisx__conn_loop(redisx_client *c);

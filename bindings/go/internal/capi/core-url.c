@@ -3,11 +3,14 @@
 /* Redis URL parsing: redis://[user[:password]@]host[:port][/db],
  * rediss://... (the same over TLS, in a build with TLS),
  * redis+cluster://[user[:password]@]host1:port1,host2:port2[/0] and
- * rediss+cluster://... (Redis Cluster seeds, docs/CLUSTER.md) and
+ * rediss+cluster://... (Redis Cluster seeds, docs/CLUSTER.md),
+ * redis+sentinel://[user[:password]@]s1:26379,s2:26379/master[/db] and
+ * rediss+sentinel://... (Redis Sentinel, docs/SENTINEL.md) and
  * unix:///path.sock[?db=N]. Pure logic, unit-tested in tests/c/test_url.c. */
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "internal.h"
 
@@ -19,7 +22,34 @@ void redisx__endpoint_clear(redisx__endpoint *ep)
     for (size_t i = 0; i < ep->nseeds; i++)
         free(ep->seeds[i].host);
     free(ep->seeds);
+    for (size_t i = 0; i < ep->nsentinels; i++)
+        free(ep->sentinels[i].host);
+    free(ep->sentinels);
+    free(ep->master_name);
     memset(ep, 0, sizeof *ep);
+}
+
+/* A deep copy of n host:port pairs into *out (NULL when n == 0); -1 on
+ * out-of-memory (nothing allocated). */
+static int seeds_copy(struct redisx__seed **out, const struct redisx__seed *src, size_t n)
+{
+    *out = NULL;
+    if (n == 0)
+        return 0;
+    struct redisx__seed *a = calloc(n, sizeof *a);
+    if (!a)
+        return -1;
+    for (size_t i = 0; i < n; i++) {
+        a[i].port = src[i].port;
+        if (!(a[i].host = redisx__strdup(src[i].host))) {
+            for (size_t j = 0; j < i; j++)
+                free(a[j].host);
+            free(a);
+            return -1;
+        }
+    }
+    *out = a;
+    return 0;
 }
 
 redisx_status redisx__endpoint_copy(redisx__endpoint *dst, const redisx__endpoint *src)
@@ -28,19 +58,19 @@ redisx_status redisx__endpoint_copy(redisx__endpoint *dst, const redisx__endpoin
     e.host = redisx__strdup(src->host);
     e.user = redisx__strdup(src->user);
     e.password = redisx__strdup(src->password);
-    e.seeds = NULL;
-    e.nseeds = 0;
-    int bad = (src->host && !e.host) || (src->user && !e.user) || (src->password && !e.password);
-    if (!bad && src->nseeds > 0) {
-        e.seeds = calloc(src->nseeds, sizeof *e.seeds);
-        bad = !e.seeds;
-        for (size_t i = 0; !bad && i < src->nseeds; i++) {
-            e.seeds[i].port = src->seeds[i].port;
-            e.seeds[i].host = redisx__strdup(src->seeds[i].host);
-            e.nseeds = i + 1;
-            bad = !e.seeds[i].host;
-        }
-    }
+    e.master_name = redisx__strdup(src->master_name);
+    e.seeds = e.sentinels = NULL;
+    e.nseeds = e.nsentinels = 0;
+    int bad = (src->host && !e.host) || (src->user && !e.user) || (src->password && !e.password) ||
+              (src->master_name && !e.master_name);
+    if (!bad && seeds_copy(&e.seeds, src->seeds, src->nseeds) == 0)
+        e.nseeds = src->nseeds;
+    else
+        bad = 1;
+    if (!bad && seeds_copy(&e.sentinels, src->sentinels, src->nsentinels) == 0)
+        e.nsentinels = src->nsentinels;
+    else
+        bad = 1;
     if (bad) {
         redisx__endpoint_clear(&e);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
@@ -109,14 +139,16 @@ static int parse_int(const char *s, size_t n, long min, long max, long *out)
 
 static const char *scheme_name(const redisx__endpoint *e)
 {
+    if (e->sentinel)
+        return e->tls ? "rediss+sentinel://" : "redis+sentinel://";
     if (e->cluster)
         return e->tls ? "rediss+cluster://" : "redis+cluster://";
     return e->tls ? "rediss://" : "redis://";
 }
 
 /* host[:port] or [v6][:port] of n bytes into a fresh *host and *port
- * (6379 when not given). An empty host is 127.0.0.1 when empty_ok. */
-static redisx_status parse_hostport(const char *hostp, size_t n, int empty_ok, char **host, int *port)
+ * (def_port when not given). An empty host is 127.0.0.1 when empty_ok. */
+static redisx_status parse_hostport(const char *hostp, size_t n, int empty_ok, int def_port, char **host, int *port)
 {
     const char *end = hostp + n;
     const char *portp = NULL;
@@ -150,7 +182,7 @@ static redisx_status parse_hostport(const char *hostp, size_t n, int empty_ok, c
         if (colon)
             portp = colon + 1;
     }
-    int pv = 6379;
+    int pv = def_port;
     if (portp) {
         if (parse_int(portp, (size_t)(end - portp), 1, 65535, &num) != 0) {
             free(h);
@@ -191,7 +223,7 @@ static redisx_status parse_seed_list(redisx__endpoint *e, const char *s, size_t 
         const char *comma = memchr(p, ',', (size_t)(end - p));
         const char *q = comma ? comma : end;
         redisx_status st = q == p ? redisx__fail(REDISX_ERR_URL, "empty host")
-                                  : parse_hostport(p, (size_t)(q - p), 0, &seeds[k].host, &seeds[k].port);
+                                  : parse_hostport(p, (size_t)(q - p), 0, 6379, &seeds[k].host, &seeds[k].port);
         if (st != REDISX_OK) {
             char why[REDISX__DETAIL];
             redisx__copy_detail(why, sizeof why, redisx__last_error_buf);
@@ -231,9 +263,140 @@ redisx_status redisx__parse_seeds(redisx__endpoint *ep, const char *list)
         return redisx__fail(REDISX_ERR_URL, "seed list longer than 4096 bytes");
     if (ep->is_unix)
         return redisx__fail(REDISX_ERR_URL, "cluster seeds are host:port pairs; the URL names a unix socket");
+    if (ep->sentinel)
+        return redisx__fail(REDISX_ERR_URL, "cluster seeds with a sentinel URL: a client talks to a cluster or to "
+                                            "a master found through Sentinel, not both");
     if (ep->db != 0)
         return redisx__fail(REDISX_ERR_URL, "a cluster has database 0 only, the URL selects database %d", ep->db);
     return parse_seed_list(ep, list, strlen(list));
+}
+
+#define MAX_SENTINELS 16
+
+static void sentinels_free(struct redisx__seed *a, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        free(a[i].host);
+    free(a);
+}
+
+/* "s1:26379,s2:26379" (n bytes) into a fresh array: every sentinel named
+ * once, port 26379 when left out. */
+static redisx_status parse_sentinel_list(const char *s, size_t n, struct redisx__seed **out, size_t *nout)
+{
+    size_t count = 1;
+    for (size_t i = 0; i < n; i++)
+        count += s[i] == ',';
+    if (count > MAX_SENTINELS)
+        return redisx__fail(REDISX_ERR_URL, "more than %d sentinels (%zu named)", MAX_SENTINELS, count);
+    struct redisx__seed *a = calloc(count, sizeof *a);
+    if (!a)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    const char *p = s, *end = s + n;
+    for (size_t k = 0; k < count; k++) {
+        const char *comma = memchr(p, ',', (size_t)(end - p));
+        const char *q = comma ? comma : end;
+        redisx_status st = q == p ? redisx__fail(REDISX_ERR_URL, "empty host")
+                                  : parse_hostport(p, (size_t)(q - p), 0, 26379, &a[k].host, &a[k].port);
+        for (size_t j = 0; st == REDISX_OK && j < k; j++)
+            if (a[j].port == a[k].port && strcasecmp(a[j].host, a[k].host) == 0)
+                st = redisx__fail(REDISX_ERR_URL, "named twice (also sentinel %zu)", j + 1);
+        if (st != REDISX_OK) {
+            char why[REDISX__DETAIL];
+            redisx__copy_detail(why, sizeof why, redisx__last_error_buf);
+            sentinels_free(a, k + 1); /* a[k].host is NULL unless it was a duplicate */
+            return redisx__fail(st, "sentinel %zu of %zu (\"%.*s\"): %s", k + 1, count,
+                                (int)(q - p > 200 ? 200 : q - p), p, why);
+        }
+        p = q + 1;
+    }
+    *out = a;
+    *nout = count;
+    return REDISX_OK;
+}
+
+/* The master's name (n bytes, %-escapes decoded): 1..255 bytes, no space,
+ * control character or '/'. */
+static redisx_status parse_master_name(const char *s, size_t n, char **out)
+{
+    if (n == 0)
+        return redisx__fail(REDISX_ERR_URL, "the sentinel URL names no master: "
+                                            "redis+sentinel://host:26379,host2:26379/<master name>[/db]");
+    redisx_status st = REDISX_ERR_URL;
+    char *name = decode(s, n, &st);
+    if (!name)
+        return st;
+    size_t len = strlen(name);
+    if (len == 0 || len > 255) {
+        free(name);
+        return redisx__fail(REDISX_ERR_URL, "master name must be 1..255 bytes, got %zu", len);
+    }
+    for (size_t i = 0; i < len; i++) {
+        unsigned char ch = (unsigned char)name[i];
+        if (ch <= ' ' || ch == 0x7f || ch == '/') {
+            free(name);
+            return redisx__fail(REDISX_ERR_URL, "master name must not contain spaces, control characters or '/' "
+                                                "(byte %zu)", i + 1);
+        }
+    }
+    *out = name;
+    return REDISX_OK;
+}
+
+/* Turns e into sentinel mode with `name` and the sentinels of list
+ * [s, s+n); e->host and e->port become the first sentinel's. */
+static redisx_status set_sentinels(redisx__endpoint *e, const char *name, size_t namelen, const char *s, size_t n)
+{
+    char *master = NULL;
+    struct redisx__seed *a = NULL;
+    size_t count = 0;
+    redisx_status st = parse_master_name(name, namelen, &master);
+    if (st != REDISX_OK)
+        return st;
+    st = parse_sentinel_list(s, n, &a, &count);
+    if (st != REDISX_OK) {
+        free(master);
+        return st;
+    }
+    char *first = redisx__strdup(a[0].host);
+    if (!first) {
+        free(master);
+        sentinels_free(a, count);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    sentinels_free(e->sentinels, e->nsentinels);
+    free(e->master_name);
+    free(e->host);
+    e->host = first;
+    e->port = a[0].port;
+    e->sentinels = a;
+    e->nsentinels = count;
+    e->master_name = master;
+    e->sentinel = 1;
+    return REDISX_OK;
+}
+
+redisx_status redisx__parse_sentinels(redisx__endpoint *ep, const char *name, const char *list)
+{
+    if (!name) {
+        sentinels_free(ep->sentinels, ep->nsentinels);
+        free(ep->master_name);
+        ep->sentinels = NULL;
+        ep->nsentinels = 0;
+        ep->master_name = NULL;
+        ep->sentinel = 0;
+        return REDISX_OK;
+    }
+    if (!list || !*list)
+        return redisx__fail(REDISX_ERR_URL, "no sentinels named: \"host1:26379,host2:26379\"");
+    if (strlen(list) > 4096 || strlen(name) > 4096)
+        return redisx__fail(REDISX_ERR_URL, "sentinel list or master name longer than 4096 bytes");
+    if (ep->is_unix)
+        return redisx__fail(REDISX_ERR_URL, "sentinels are host:port pairs; the URL names a unix socket");
+    if (ep->cluster)
+        return redisx__fail(REDISX_ERR_URL, "sentinels with a cluster URL: a client talks to a cluster or to a "
+                                            "master found through Sentinel, not both");
+    return set_sentinels(ep, name, strlen(name), list, strlen(list));
 }
 
 redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
@@ -279,11 +442,19 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
     } else if (strncmp(url, "rediss+cluster://", 17) == 0) {
         e.tls = e.cluster = 1;
         p = url + 17;
+    } else if (strncmp(url, "redis+sentinel://", 17) == 0) {
+        e.sentinel = 1;
+        p = url + 17;
+    } else if (strncmp(url, "rediss+sentinel://", 18) == 0) {
+        e.tls = e.sentinel = 1;
+        p = url + 18;
     } else {
         return redisx__fail(REDISX_ERR_URL, redisx__tls_available()
                                                 ? "URL must start with redis://, rediss://, redis+cluster://, "
-                                                  "rediss+cluster:// or unix://"
-                                                : "URL must start with redis://, redis+cluster:// or unix://");
+                                                  "rediss+cluster://, redis+sentinel://, rediss+sentinel:// or "
+                                                  "unix://"
+                                                : "URL must start with redis://, redis+cluster://, "
+                                                  "redis+sentinel:// or unix://");
     }
     if (e.tls && !redisx__tls_available())
         return redisx__fail(REDISX_ERR_URL, "%s (TLS) is not supported by this build", scheme_name(&e));
@@ -323,9 +494,41 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
     }
 
     if (strstr(hostp, "://")) {
-        st = redisx__fail(REDISX_ERR_URL, "one scheme per URL: name further cluster seeds as host:port after a "
-                                          "comma (redis+cluster://host1:7000,host2:7001), not as URLs");
+        st = redisx__fail(REDISX_ERR_URL, "one scheme per URL: name further %s as host:port after a comma "
+                                          "(%s), not as URLs",
+                          e.sentinel ? "sentinels" : "cluster seeds",
+                          e.sentinel ? "redis+sentinel://host1:26379,host2:26379/mymaster"
+                                     : "redis+cluster://host1:7000,host2:7001");
         goto fail;
+    }
+    if (e.sentinel) {
+        /* /<master name>[/<db>] */
+        if (*end != '/' || end[1] == '\0') {
+            st = parse_master_name(end, 0, &e.master_name);
+            goto fail;
+        }
+        const char *name = end + 1;
+        if (strpbrk(name, "?#")) {
+            st = redisx__fail(REDISX_ERR_URL, "query strings and fragments are not supported in %s URLs",
+                              scheme_name(&e));
+            goto fail;
+        }
+        const char *slash = strchr(name, '/');
+        size_t namelen = slash ? (size_t)(slash - name) : strlen(name);
+        st = set_sentinels(&e, name, namelen, hostp, (size_t)(end - hostp));
+        if (st != REDISX_OK)
+            goto fail;
+        if (slash) {
+            if (parse_int(slash + 1, strlen(slash + 1), 0, 1000000, &num) != 0) {
+                st = redisx__fail(REDISX_ERR_URL, "database must be a number: redis+sentinel://host:26379/"
+                                                  "<master name>/<db>");
+                goto fail;
+            }
+            e.db = (int)num;
+        }
+        redisx__endpoint_clear(ep);
+        *ep = e;
+        return REDISX_OK;
     }
     if (!e.cluster && memchr(hostp, ',', (size_t)(end - hostp))) {
         st = redisx__fail(REDISX_ERR_URL, "several hosts need a cluster URL: %s+cluster://host1:port1,host2:port2",
@@ -337,7 +540,7 @@ redisx_status redisx__parse_url(redisx__endpoint *ep, const char *url)
         if (st != REDISX_OK)
             goto fail;
     } else {
-        st = parse_hostport(hostp, (size_t)(end - hostp), 1, &e.host, &e.port);
+        st = parse_hostport(hostp, (size_t)(end - hostp), 1, 6379, &e.host, &e.port);
         if (st != REDISX_OK)
             goto fail;
     }

@@ -40,6 +40,16 @@ const char *redisx_event_outcome(const redisx_event *e)
     return e ? e->outcome : NULL;
 }
 
+const char *redisx_event_stream(const redisx_event *e)
+{
+    return e ? e->stream : NULL;
+}
+
+const char *redisx_event_group(const redisx_event *e)
+{
+    return e ? e->group : NULL;
+}
+
 void redisx_stats_free(redisx_stats *stats)
 {
     free(stats);
@@ -74,7 +84,7 @@ uint64_t redisx_stats_counter(const redisx_stats *stats, int i, redisx_counter c
 
 uint64_t redisx_stats_client(const redisx_stats *stats, redisx_client_counter counter)
 {
-    if (!stats || (int)counter < 0 || (int)counter >= 6)
+    if (!stats || (int)counter < 0 || (int)counter >= REDISX__CLIENT_COUNTERS)
         return 0;
     return stats->client[counter];
 }
@@ -128,4 +138,16 @@ uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter coun
     if (!stats || (int)counter < 0 || counter >= REDISX_CACHE_COUNTER_COUNT)
         return 0;
     return stats->cache[counter];
+}
+
+uint64_t redisx_stats_stream(const redisx_stats *stats, redisx_stream_counter counter)
+{
+    if (!stats || (int)counter < 0 || counter >= REDISX_STREAM_COUNTER_COUNT)
+        return 0;
+    return stats->stream[counter];
+}
+
+uint64_t redisx_stats_sum_ns(const redisx_stats *stats, int i)
+{
+    return series_ok(stats, i) ? stats->series[i].sum_ns : 0;
 }

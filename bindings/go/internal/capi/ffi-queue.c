@@ -48,6 +48,8 @@ void redisx_item_free(redisx_item *item)
         return;
     free(item->message);
     free(item->event_key);
+    free(item->event_stream);
+    free(item->event_group);
     redisx__lock_unref(item->lock);
     redisx__reply_free(item->reply);
     free(item->rl_result);

@@ -49,7 +49,7 @@ from ._idempotency import (
 from ._stream import Consumer, DeadLetter, Message
 from ._ratelimit import ALGORITHMS, Limiter, RateLimited, RateLimitResult, rate_limit_headers
 
-__version__ = "0.5.0"
+__version__ = "0.6.0"
 
 # Public classes live in private modules; show (and pickle) them as redisx.X.
 for _cls in (Client, Consumer, DeadLetter, Message, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,

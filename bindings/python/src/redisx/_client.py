@@ -82,14 +82,14 @@ from ._util import path as _path
 
 
 
-def _seed_list(seeds: Any) -> str:
-    """cluster_seeds as the core's "host:port,host:port" text (the core
-    parses and judges it)."""
+def _seed_list(seeds: Any, what: str = "cluster_seeds") -> str:
+    """cluster_seeds (or sentinels) as the core's "host:port,host:port"
+    text (the core parses and judges it)."""
     if isinstance(seeds, str):
         return seeds
     if isinstance(seeds, (list, tuple)) and all(isinstance(s, str) for s in seeds):
         return ",".join(seeds)
-    raise make_error("ERR_INVALID", "cluster_seeds must be a str or a list of \"host:port\" str")
+    raise make_error("ERR_INVALID", f"{what} must be a str or a list of \"host:port\" str")
 
 
 # A file name as the TLS keywords take it.
@@ -417,6 +417,13 @@ class Client:
     (docs/CLUSTER.md). ``cluster_seeds=["host1:7000", "host2:7001"]`` (or
     one "host:port,host:port" str) does the same with any URL, whose user,
     password and TLS then apply to every node.
+    ``redis+sentinel://s1:26379,s2:26379/mymaster[/db]``
+    (``rediss+sentinel://`` over TLS) for Redis Sentinel: the core asks the
+    sentinels for the master on every (re)connect and follows a failover
+    (docs/SENTINEL.md). ``sentinel_master="mymaster"`` with
+    ``sentinels=["s1:26379", "s2:26379"]`` does the same with any URL (its
+    user, password and database are the master's);
+    ``sentinel_username`` / ``sentinel_password`` are the sentinels' own.
     Times are in seconds. ``prefix`` decides
     which keys are shared: services that share locks use the same prefix.
     ``fail_open_locks=True`` grants locks without Redis when it is
@@ -433,6 +440,12 @@ class Client:
     never on the I/O thread. ``reconnect_backoff=(min, max)`` in seconds
     (default 0.05..2: the core's). The client connects in the background: an unreachable server is not an
     error here, operations fail until it is reachable.
+    ``circuit_breaker=(failures, window, open)`` (seconds; off by default)
+    turns on the core's circuit breaker: after ``failures`` connection
+    failures within ``window`` seconds, calls raise ConnectionError at once
+    (fail-open primitives answer fail-open at once) instead of waiting for
+    their timeout, until a reconnect or a probe after ``open`` seconds
+    succeeds (docs/RESILIENCE.md).
 
     TLS (each keyword is one of the core's ``redisx_options_set_tls*``
     setters, with its meaning and defaults): ``tls=True`` / ``False``
@@ -468,6 +481,7 @@ class Client:
         username: Optional[str] = None,
         password: Optional[str] = None,
         reconnect_backoff: Optional[Tuple[float, float]] = None,
+        circuit_breaker: Optional[Tuple[int, float, float]] = None,
         on_log: Optional[Callable[[LogEntry], Any]] = None,
         on_state: Optional[Callable[[StateChange], Any]] = None,
         log_level: Optional[str] = None,
@@ -480,6 +494,10 @@ class Client:
         tls_verify_hostname: Optional[bool] = None,
         tls_insecure_skip_verify: bool = False,
         cluster_seeds: Optional[Union[str, Sequence[str]]] = None,
+        sentinel_master: Optional[str] = None,
+        sentinels: Optional[Union[str, Sequence[str]]] = None,
+        sentinel_username: Optional[str] = None,
+        sentinel_password: Optional[str] = None,
     ) -> None:
         self._ctx: Any = None
         self._closed = True
@@ -511,6 +529,12 @@ class Client:
             _c.redisx_options_set_url(opts, url)
             if cluster_seeds is not None:
                 _c.redisx_options_set_cluster_seeds(opts, _seed_list(cluster_seeds))
+            if sentinel_master is not None or sentinels is not None:
+                if sentinel_master is None or sentinels is None:
+                    raise make_error("ERR_INVALID", "sentinel_master and sentinels go together")
+                _c.redisx_options_set_sentinels(opts, sentinel_master, _seed_list(sentinels, "sentinels"))
+            if sentinel_username is not None or sentinel_password is not None:
+                _c.redisx_options_set_sentinel_auth(opts, sentinel_username, sentinel_password)
             if prefix is not None:
                 _c.redisx_options_set_prefix(opts, prefix)
             if command_timeout is not None:
@@ -527,6 +551,15 @@ class Client:
                 lo, hi = reconnect_backoff
                 _c.redisx_options_set_reconnect_backoff_ms(opts, _ms(lo, "reconnect_backoff"),
                                                            _ms(hi, "reconnect_backoff"))
+            if circuit_breaker is not None:
+                if not isinstance(circuit_breaker, (tuple, list)) or len(circuit_breaker) != 3:
+                    raise make_error("ERR_INVALID",
+                                     "circuit_breaker must be (failures, window_seconds, open_seconds)")
+                failures, window, open_for = circuit_breaker
+                if not isinstance(failures, int) or isinstance(failures, bool):
+                    raise make_error("ERR_INVALID", "circuit_breaker failures must be an int")
+                _c.redisx_options_set_circuit_breaker(opts, failures, _ms(window, "circuit_breaker window"),
+                                                      _ms(open_for, "circuit_breaker open time"))
             if fail_open_locks:
                 _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_LOCK, _c.REDISX_FAIL_OPEN)
             if fail_open_rate_limits is not None:

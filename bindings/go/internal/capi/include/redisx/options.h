@@ -44,6 +44,31 @@ REDISX_API redisx_status redisx_options_set_url(redisx_options *opts, const char
  *  database other than 0; the options are unchanged then. */
 REDISX_API redisx_status redisx_options_set_cluster_seeds(redisx_options *opts, const char *seeds);
 
+/** Redis Sentinel (since 0.6; docs/SENTINEL.md): the client asks the
+ *  sentinels "host1:26379,host2:26379" (IPv6 hosts in brackets, port 26379
+ *  when left out, at most 16, each named once) in turn for the address of
+ *  master `master_name` (SENTINEL get-master-addr-by-name) before every
+ *  connect, checks that the server it reaches says ROLE master, and asks
+ *  again after every drop, so it follows a failover. The same as a
+ *  redis+sentinel://s1:26379,s2:26379/master_name[/db] URL (or
+ *  rediss+sentinel://, TLS to the sentinels and the master). User,
+ *  password, database and TLS stay as the URL and the other setters say
+ *  (they are the master's; the sentinels' own password is
+ *  redisx_options_set_sentinel_auth). master_name NULL turns sentinel mode
+ *  off. REDISX_ERR_URL naming the bad part (empty master name, empty host,
+ *  bad port, a sentinel named twice, too many) or when cluster seeds or a
+ *  unix socket are set; the options are unchanged then. */
+REDISX_API redisx_status redisx_options_set_sentinels(redisx_options *opts, const char *master_name,
+                                                      const char *sentinels);
+
+/** The sentinels' own ACL user and password (since 0.6): sent as AUTH to
+ *  every sentinel before asking it (sentinels often have a password of
+ *  their own, or none while the master has one). NULL password (or ""):
+ *  no AUTH to the sentinels, the default; NULL or "" user: AUTH with the
+ *  password only. A user without a password is REDISX_ERR_INVALID. */
+REDISX_API redisx_status redisx_options_set_sentinel_auth(redisx_options *opts, const char *user,
+                                                          const char *password);
+
 /** ACL user name and password, overriding the URL's; NULL clears. A user
  *  without a password is REDISX_ERR_INVALID at open. An empty password (with
  *  or without a user) means no AUTH at all, as an empty password in a URL
@@ -75,6 +100,21 @@ REDISX_API redisx_status redisx_options_set_connections(redisx_options *opts, in
  *  delay doubles from min_ms up to max_ms, each drawn with jitter in
  *  [delay/2, delay]. 1 <= min_ms <= max_ms <= 3600000. */
 REDISX_API redisx_status redisx_options_set_reconnect_backoff_ms(redisx_options *opts, int64_t min_ms, int64_t max_ms);
+
+/** Circuit breaker (off by default; docs/RESILIENCE.md). With failures > 0:
+ *  after `failures` connection failures (a connection lost or not made, a
+ *  command timed out) within window_ms with no reply from the server in
+ *  between, the breaker opens: calls fail at once with REDISX_ERR_CONNECTION
+ *  (a detail naming the breaker; fail-open policies answer as they do for an
+ *  unreachable server) instead of waiting for their timeout, and commands
+ *  waiting for a connection fail too. After open_ms one call goes out as a
+ *  probe (half-open): a reply closes the breaker, a failure opens it again.
+ *  A reconnect closes it at once (under an open breaker a new connection
+ *  sends PING, and its answer counts as a reply).
+ *  One breaker per standalone client, one per node of a cluster.
+ *  failures 0 (off) or 1..1000000; window_ms and open_ms 1..3600000. */
+REDISX_API redisx_status redisx_options_set_circuit_breaker(redisx_options *opts, int failures, int64_t window_ms,
+                                                           int64_t open_ms);
 
 /** What a primitive does when Redis is unreachable (see redisx_fail_policy).
  *  Defaults: locks REDISX_FAIL_CLOSED, rate limits REDISX_FAIL_OPEN (each

@@ -16,5 +16,6 @@
 #include "redisx/stream.h"
 #include "redisx/cache.h"
 #include "redisx/http.h"
+#include "redisx/metrics.h"
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "redisx/common.h"
 #include "redisx/errors.h"
+#include "redisx/observe.h"
 
 REDISX_BEGIN_DECLS
 
@@ -201,6 +202,8 @@ typedef struct redisx_message redisx_message;
  *  reclaimed from dead consumers, then new entries (XREADGROUP ... >).
  *  Reads only while fewer than max-in-flight messages are unsettled: at
  *  the limit it waits (up to timeout_ms) for a settle instead of reading.
+ *  With the idempotent option (0.6) a message whose record is completed
+ *  (acked at once) or in progress elsewhere is not handed out.
  *  REDISX_OK with *out set; REDISX_ERR_EMPTY when nothing came in time;
  *  REDISX_ERR_CLOSED after redisx_consumer_stop/close; REDISX_ERR_SERVER
  *  with detail "NOGROUP ..." when the group or stream does not exist (or
@@ -285,6 +288,131 @@ REDISX_API void redisx_consumer_free(redisx_consumer *consumer);
 
 /** Messages handed out and not settled (for metrics and tests). */
 REDISX_API int redisx_consumer_in_flight(const redisx_consumer *consumer);
+
+/* ---- exactly-once in effect (0.6) ------------------------------------------ */
+
+/** Wraps every message this consumer hands out in an idempotency record of
+ *  redisx (redisx/idempotency.h), {prefix}:idem:{rx-stream:<n>:<stream>:<group>:<id>}
+ *  (docs/KEYS.md, contract v4), so that a message redelivered after its
+ *  handler completed is acknowledged without being handed out again, and a
+ *  message whose handler runs elsewhere is not handed out twice. next()
+ *  begins the record (lease `lease_ms`, 1..30 days: the longest handler
+ *  time; past it a dead consumer's record is taken over); ack() completes
+ *  it (kept `ttl_ms`, 1..30 days: how long a redelivery is recognised)
+ *  and then acknowledges the entry; retry() and dead_letter() release it,
+ *  so a redelivery runs the handler again. A record found COMPLETED is
+ *  acked at once; one IN_PROGRESS (a live handler elsewhere) stays pending
+ *  here and is looked at again when its lease passes, as a retry (its
+ *  delivery count grows by one). [off] */
+REDISX_API redisx_status redisx_consumer_options_set_idempotent(redisx_consumer_options *opts, int64_t lease_ms,
+                                                                int64_t ttl_ms);
+/** With the idempotent option: 1 when this message's record was taken over
+ *  from a consumer that began it and never finished (an earlier attempt may
+ *  have done part of the work); 0 otherwise. */
+REDISX_API int redisx_message_taken_over(const redisx_message *msg);
+
+/* ---- dead-letter tools (0.6) ----------------------------------------------- */
+
+/** Entries of the dead-letter stream of `stream`, as read by
+ *  redisx_dlq_list(); free with redisx_dlq_entries_free(). */
+typedef struct redisx_dlq_entries redisx_dlq_entries;
+/** One dead-letter entry with its rx-dlq-* fields parsed (docs/KEYS.md). */
+typedef struct redisx_dlq_entry redisx_dlq_entry;
+
+/** Up to `count` (1..REDISX_STREAM_BATCH_MAX) entries of the DLQ of
+ *  `stream`, oldest first, or newest first when `newest_first` is 1.
+ *  `after_id` (NULL: from the start, or the end when newest first) pages
+ *  on: only entries after it in the order asked for (exclusive). An empty
+ *  or missing DLQ is REDISX_OK with 0 entries. */
+REDISX_API redisx_status redisx_dlq_list(redisx_dlq_entries **out, redisx_client *client, const char *stream,
+                                         int newest_first, const char *after_id, int count);
+/** Frees the list and its entries; NULL is a no-op. */
+REDISX_API void redisx_dlq_entries_free(redisx_dlq_entries *list);
+REDISX_API size_t redisx_dlq_entries_count(const redisx_dlq_entries *list);
+/** Entry `i` (borrowed, valid until the list is freed); NULL out of range. */
+REDISX_API const redisx_dlq_entry *redisx_dlq_entries_entry(const redisx_dlq_entries *list, size_t i);
+
+/** The DLQ entry `dlq_id` of `stream`: REDISX_ERR_EMPTY when there is
+ *  none. Free with redisx_dlq_entry_free(). */
+REDISX_API redisx_status redisx_dlq_inspect(redisx_dlq_entry **out, redisx_client *client, const char *stream,
+                                            const char *dlq_id);
+/** Frees an entry of redisx_dlq_inspect(); NULL is a no-op. Never call it on
+ *  an entry borrowed from a list. */
+REDISX_API void redisx_dlq_entry_free(redisx_dlq_entry *entry);
+/** The entry's id in the DLQ (borrowed). */
+REDISX_API const char *redisx_dlq_entry_id(const redisx_dlq_entry *entry);
+/** rx-dlq-error, rx-dlq-id (the original entry id), rx-dlq-stream,
+ *  rx-dlq-group, rx-dlq-consumer: borrowed, "" when absent. */
+REDISX_API const char *redisx_dlq_entry_error(const redisx_dlq_entry *entry);
+REDISX_API const char *redisx_dlq_entry_original_id(const redisx_dlq_entry *entry);
+REDISX_API const char *redisx_dlq_entry_stream(const redisx_dlq_entry *entry);
+REDISX_API const char *redisx_dlq_entry_group(const redisx_dlq_entry *entry);
+REDISX_API const char *redisx_dlq_entry_consumer(const redisx_dlq_entry *entry);
+/** rx-dlq-deliveries (-1 when absent). */
+REDISX_API int64_t redisx_dlq_entry_deliveries(const redisx_dlq_entry *entry);
+/** 1 when the original entry had been deleted before its move (rx-dlq-deleted:
+ *  no original fields, cannot be requeued). */
+REDISX_API int redisx_dlq_entry_deleted(const redisx_dlq_entry *entry);
+/** The original fields (every field not starting with "rx-dlq-"), in order;
+ *  name/value borrowed, NUL-terminated, binary-safe; NULL out of range. */
+REDISX_API size_t redisx_dlq_entry_field_count(const redisx_dlq_entry *entry);
+REDISX_API const char *redisx_dlq_entry_field_name(const redisx_dlq_entry *entry, size_t i, size_t *len);
+REDISX_API const char *redisx_dlq_entry_field_value(const redisx_dlq_entry *entry, size_t i, size_t *len);
+
+/** Puts DLQ entry `dlq_id` back on `stream` (a new entry: rx-requeued-from
+ *  = the original id, then the original fields) and deletes it from the
+ *  DLQ, in one script. `new_id_out` (NULL: not wanted) receives the new id,
+ *  REDISX_STREAM_ID_SIZE bytes. REDISX_ERR_EMPTY when there is no such
+ *  entry; REDISX_ERR_INVALID when it holds no original fields
+ *  (rx-dlq-deleted; left in the DLQ). */
+REDISX_API redisx_status redisx_dlq_requeue(char *new_id_out, redisx_client *client, const char *stream,
+                                            const char *dlq_id);
+/** Deletes every DLQ entry of `stream` (`up_to_id` NULL) or those up to and
+ *  including `up_to_id`, in one script; `*removed` (NULL: not wanted) says
+ *  how many. */
+REDISX_API redisx_status redisx_dlq_purge(int64_t *removed, redisx_client *client, const char *stream,
+                                          const char *up_to_id);
+
+/* ---- stream counters in the stats snapshot (0.6) ------------------------------ */
+
+/** Messages counted by the client's streams (its consumers included), for
+ *  redisx_stats_stream(); the numbers never change. The handler duration
+ *  (from a message's hand-out to its settle) is the latency histogram of
+ *  the series "stream"/"handle" (redisx_stats_bucket_count). */
+typedef enum redisx_stream_counter {
+    REDISX_STREAM_PUBLISHED = 0,     /* messages added by publish calls */
+    REDISX_STREAM_DELIVERED = 1,     /* messages handed out by next() */
+    REDISX_STREAM_ACKED = 2,         /* acknowledged: by ack(), and redeliveries of completed idempotent messages */
+    REDISX_STREAM_RETRIED = 3,       /* retry() calls that left the message pending for a redelivery */
+    REDISX_STREAM_DEAD_LETTERED = 4, /* moved to the dead-letter stream (retry, dead_letter, poison on reclaim) */
+    REDISX_STREAM_CLAIMED = 5,       /* messages taken over from other consumers by the reclaim pass */
+    REDISX_STREAM_COUNTER_COUNT = 6
+} redisx_stream_counter;
+/** A stream counter of a stats snapshot (redisx/observe.h); 0 out of range. */
+REDISX_API uint64_t redisx_stats_stream(const redisx_stats *stats, redisx_stream_counter which);
+
+/* ---- group inspection (0.6) ------------------------------------------------- */
+
+/** What XINFO GROUPS says about one group; free with redisx_group_info_free(). */
+typedef struct redisx_group_info redisx_group_info;
+/** Reads the state of `group` on `stream`: REDISX_ERR_EMPTY when the stream
+ *  has no such group, REDISX_ERR_SERVER (detail "ERR no such key") when the
+ *  stream does not exist. */
+REDISX_API redisx_status redisx_group_inspect(redisx_group_info **out, redisx_client *client, const char *stream,
+                                              const char *group);
+REDISX_API void redisx_group_info_free(redisx_group_info *info);
+/** Consumers of the group. */
+REDISX_API int64_t redisx_group_info_consumers(const redisx_group_info *info);
+/** Entries delivered and not yet acknowledged (the pending entries list). */
+REDISX_API int64_t redisx_group_info_pending(const redisx_group_info *info);
+/** Id of the last entry delivered to the group (borrowed). */
+REDISX_API const char *redisx_group_info_last_delivered_id(const redisx_group_info *info);
+/** Entries in the stream not yet delivered to the group; -1 when Redis
+ *  cannot tell (XINFO's lag is nil after deletions or a group created at an
+ *  arbitrary id, Redis 7.0+). */
+REDISX_API int64_t redisx_group_info_lag(const redisx_group_info *info);
+/** Entries the group has read (entries-read); -1 when Redis cannot tell. */
+REDISX_API int64_t redisx_group_info_entries_read(const redisx_group_info *info);
 
 REDISX_END_DECLS
 

@@ -1,0 +1,160 @@
+/* redisx_metrics_collect(): the exporters' families after known operations
+ * on a fresh client (exact counts: metrics are per client). */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "harness.h"
+
+static int family(const redisx_metrics *m, const char *name)
+{
+    for (int f = 0; f < redisx_metrics_families(m); f++)
+        if (strcmp(redisx_metrics_name(m, f), name) == 0)
+            return f;
+    return -1;
+}
+
+/* The sample of family `name` whose labels are the given values (NULL
+ * ends the list); -1 when there is none. */
+static int sample_of(const redisx_metrics *m, int f, const char *v0, const char *v1, const char *v2)
+{
+    const char *want[3] = {v0, v1, v2};
+    for (int s = 0; s < redisx_metrics_samples(m, f); s++) {
+        int ok = 1;
+        for (int l = 0; l < redisx_metrics_label_count(m, f) && ok; l++)
+            ok = want[l] && strcmp(redisx_metrics_label_value(m, f, s, l), want[l]) == 0;
+        if (ok)
+            return s;
+    }
+    return -1;
+}
+
+static double value(const redisx_metrics *m, const char *name, const char *v0, const char *v1, const char *v2)
+{
+    int f = family(m, name);
+    cr_assert_geq(f, 0, "no family %s", name);
+    int s = sample_of(m, f, v0, v1, v2);
+    cr_assert_geq(s, 0, "no sample %s{%s,%s,%s}", name, v0 ? v0 : "", v1 ? v1 : "", v2 ? v2 : "");
+    return redisx_metrics_value(m, f, s);
+}
+
+Test(metrics, families_are_well_formed)
+{
+    redisx_client *c = rt_client();
+    const char *ping[] = {"PING"};
+    redisx_reply_free(rt_cmd(c, 1, ping));
+    redisx_metrics *m = NULL;
+    cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK, "%s", redisx_last_error());
+    int n = redisx_metrics_families(m);
+    cr_assert_geq(n, 30);
+    for (int f = 0; f < n; f++) {
+        const char *name = redisx_metrics_name(m, f);
+        cr_assert(strncmp(name, "redisx_", 7) == 0, "%s", name);
+        for (const char *p = name; *p; p++)
+            cr_assert((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_', "%s", name);
+        size_t len = strlen(name);
+        redisx_metric_type t = redisx_metrics_type(m, f);
+        if (t == REDISX_METRIC_COUNTER)
+            cr_assert(len > 6 && strcmp(name + len - 6, "_total") == 0, "counter %s", name);
+        else
+            cr_assert(len < 6 || strcmp(name + len - 6, "_total") != 0, "non-counter %s", name);
+        if (t == REDISX_METRIC_HISTOGRAM)
+            cr_assert(strcmp(name + len - 8, "_seconds") == 0, "histogram %s", name);
+        cr_assert(redisx_metrics_help(m, f)[0], "%s has no help", name);
+        for (int g = 0; g < f; g++)
+            cr_assert_str_neq(redisx_metrics_name(m, g), name, "two families named %s", name);
+        for (int l = 0; l < redisx_metrics_label_count(m, f); l++)
+            cr_assert_not_null(redisx_metrics_label_name(m, f, l));
+        for (int s = 0; s < redisx_metrics_samples(m, f); s++)
+            for (int l = 0; l < redisx_metrics_label_count(m, f); l++)
+                cr_assert_not_null(redisx_metrics_label_value(m, f, s, l), "%s sample %d label %d", name, s, l);
+    }
+    int nb = redisx_metrics_bucket_count(m);
+    cr_assert_eq(nb, 9);
+    cr_assert_float_eq(redisx_metrics_bucket_bound(m, 0), 0.001, 1e-12);
+    cr_assert_float_eq(redisx_metrics_bucket_bound(m, nb - 1), 10.0, 1e-12);
+    for (int b = 1; b < nb; b++)
+        cr_assert_gt(redisx_metrics_bucket_bound(m, b), redisx_metrics_bucket_bound(m, b - 1));
+    redisx_metrics_free(m);
+    redisx_client_close(c);
+}
+
+Test(metrics, counts_follow_the_operations)
+{
+    redisx_client *c = rt_client();
+    char name[64];
+    rt_unique("metrics-lock", name, sizeof name);
+    redisx_lock *a = NULL, *b = NULL;
+    cr_assert_eq(redisx_lock_acquire(&a, c, name, 30000, 0), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_lock_acquire(&b, c, name, 30000, 0), REDISX_ERR_LOCKED);
+    cr_assert_eq(redisx_lock_release(a), REDISX_OK);
+    redisx_lock_free(a);
+    cr_assert_eq(redisx_lock_acquire(&a, c, name, 30000, 0), REDISX_OK);
+    cr_assert_eq(redisx_lock_release(a), REDISX_OK);
+    redisx_lock_free(a);
+
+    redisx_limiter *lim = NULL;
+    cr_assert_eq(redisx_limiter_new(&lim, c, "metrics", REDISX_RATELIMIT_FIXED_WINDOW, 3, 60000, 0), REDISX_OK);
+    char key[64];
+    rt_unique("metrics-rl", key, sizeof key);
+    for (int i = 0; i < 5; i++) {
+        redisx_ratelimit_result *r = NULL;
+        cr_assert_eq(redisx_limiter_check(&r, lim, key, 1), REDISX_OK, "%s", redisx_last_error());
+        redisx_ratelimit_result_free(r);
+    }
+    redisx_limiter_free(lim);
+    const char *ping[] = {"PING"};
+    for (int i = 0; i < 7; i++)
+        redisx_reply_free(rt_cmd(c, 1, ping));
+
+    redisx_metrics *m = NULL;
+    cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(value(m, "redisx_lock_acquisitions_total", "acquired", NULL, NULL), 2);
+    cr_assert_eq(value(m, "redisx_lock_acquisitions_total", "held", NULL, NULL), 1);
+    cr_assert_eq(value(m, "redisx_lock_acquisitions_total", "error", NULL, NULL), 0);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "allowed", NULL, NULL), 3);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "rejected", NULL, NULL), 2);
+    cr_assert_eq(value(m, "redisx_operations_total", "lock", "acquire", "ok"), 2);
+    cr_assert_eq(value(m, "redisx_operations_total", "lock", "acquire", "rejected"), 1);
+    cr_assert_eq(value(m, "redisx_operations_total", "lock", "release", "ok"), 2);
+    cr_assert_eq(value(m, "redisx_operations_total", "client", "command", "ok"), 7);
+    cr_assert_eq(value(m, "redisx_operations_total", "client", "command", "error"), 0);
+    cr_assert_geq(value(m, "redisx_round_trips_total", "client", "command", NULL), 7);
+    cr_assert_eq(value(m, "redisx_connections_up", NULL, NULL, NULL), 1);
+    cr_assert_geq(value(m, "redisx_connects_total", NULL, NULL, NULL), 1);
+    cr_assert_eq(value(m, "redisx_operations_in_flight", NULL, NULL, NULL), 0);
+    /* An operation that never ran has no series. */
+    int ops = family(m, "redisx_operations_total");
+    cr_assert_lt(sample_of(m, ops, "idempotency", "begin", "ok"), 0);
+
+    /* The duration histogram of the command series. */
+    int f = family(m, "redisx_operation_duration_seconds");
+    cr_assert_eq(redisx_metrics_type(m, f), REDISX_METRIC_HISTOGRAM);
+    int s = sample_of(m, f, "client", "command", NULL);
+    cr_assert_geq(s, 0);
+    cr_assert_eq(redisx_metrics_count(m, f, s), 7);
+    double sum = redisx_metrics_value(m, f, s);
+    cr_assert(sum > 0 && sum < 7 * 60.0, "sum %g s", sum);
+    uint64_t prev = 0;
+    for (int k = 0; k < redisx_metrics_bucket_count(m); k++) {
+        uint64_t cum = redisx_metrics_cumulative(m, f, s, k);
+        cr_assert_geq(cum, prev, "cumulative counts never decrease");
+        cr_assert_leq(cum, 7);
+        prev = cum;
+    }
+    cr_assert_eq(redisx_metrics_cumulative(m, f, s, redisx_metrics_bucket_count(m) - 1), 7,
+                 "7 PINGs on loopback all took less than 10 s");
+    /* Counters are not histograms. */
+    int lf = family(m, "redisx_lock_acquisitions_total");
+    cr_assert_eq(redisx_metrics_count(m, lf, 0), 0);
+    cr_assert_eq(redisx_metrics_cumulative(m, lf, 0, 0), 0);
+    redisx_metrics_free(m);
+
+    redisx_stats *st = NULL;
+    cr_assert_eq(redisx_client_stats(&st, c), REDISX_OK);
+    int cmd = rt_series(st, "client", "command");
+    cr_assert_geq(cmd, 0);
+    cr_assert_float_eq((double)redisx_stats_sum_ns(st, cmd) / 1e9, sum, 1e-9, "the snapshot's sum is the histogram's");
+    redisx_stats_free(st);
+    redisx_client_close(c);
+}

@@ -31,8 +31,8 @@
 %ignore redisx_stream_publish;
 %ignore redisx_stream_publish_async;
 %ignore redisx_stream_batch_add;
-/* Not wrapped yet (their bindings come later): the DLQ tools, group
- * inspection and the idempotent consumer option. */
+/* Not wrapped yet (their bindings come later): the DLQ tools (Python has
+ * pyx_dlq_* below), group inspection and the idempotent consumer option. */
 %ignore redisx_consumer_options_set_idempotent;
 %ignore redisx_message_taken_over;
 %rename("$ignore", regextarget=1) "^redisx_dlq_";
@@ -84,6 +84,88 @@ PYX_BYTES_IN(payload, payload_len)
 %ignore redisx_message_stream;
 
 %inline %{
+/** Dead-letter entries of `stream` (redisx_dlq_list) as tuples (dlq id,
+ *  original id, stream, group, consumer, deliveries, error, deleted,
+ *  fields [(bytes, bytes)]), the GIL released during the read. */
+PyObject *pyx_dlq_list(redisx_client *client, const char *stream, int newest_first, const char *after_id, int count)
+{
+    redisx_dlq_entries *list = NULL;
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_dlq_list(&list, client, stream, newest_first, after_id, count);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    size_t n = redisx_dlq_entries_count(list);
+    PyObject *out = PyList_New((Py_ssize_t)n);
+    for (size_t i = 0; out && i < n; i++) {
+        const redisx_dlq_entry *e = redisx_dlq_entries_entry(list, i);
+        size_t nf = redisx_dlq_entry_field_count(e);
+        PyObject *fields = PyList_New((Py_ssize_t)nf);
+        for (size_t k = 0; fields && k < nf; k++) {
+            size_t ln = 0, lv = 0;
+            const char *fn = redisx_dlq_entry_field_name(e, k, &ln);
+            const char *fv = redisx_dlq_entry_field_value(e, k, &lv);
+            PyObject *pair = Py_BuildValue("(y#y#)", fn, (Py_ssize_t)ln, fv, (Py_ssize_t)lv);
+            if (!pair) {
+                Py_CLEAR(fields);
+                break;
+            }
+            PyList_SetItem(fields, (Py_ssize_t)k, pair);
+        }
+        PyObject *t = fields ? Py_BuildValue("(NNNNNLNNN)", pyx_text(redisx_dlq_entry_id(e)),
+                                             pyx_text(redisx_dlq_entry_original_id(e)),
+                                             pyx_text(redisx_dlq_entry_stream(e)), pyx_text(redisx_dlq_entry_group(e)),
+                                             pyx_text(redisx_dlq_entry_consumer(e)),
+                                             (long long)redisx_dlq_entry_deliveries(e),
+                                             pyx_text(redisx_dlq_entry_error(e)),
+                                             PyBool_FromLong(redisx_dlq_entry_deleted(e)), fields)
+                             : NULL;
+        if (!t) {
+            Py_CLEAR(out);
+            break;
+        }
+        PyList_SetItem(out, (Py_ssize_t)i, t);
+    }
+    redisx_dlq_entries_free(list);
+    return out;
+}
+
+/** redisx_dlq_requeue: the new entry's id. */
+PyObject *pyx_dlq_requeue(redisx_client *client, const char *stream, const char *dlq_id)
+{
+    char id[REDISX_STREAM_ID_SIZE] = "";
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_dlq_requeue(id, client, stream, dlq_id);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    return pyx_text(id);
+}
+
+/** redisx_dlq_purge: how many entries went. */
+PyObject *pyx_dlq_purge(redisx_client *client, const char *stream, const char *up_to_id)
+{
+    int64_t removed = 0;
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_dlq_purge(&removed, client, stream, up_to_id);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    return PyLong_FromLongLong((long long)removed);
+}
+
 /** The context's client handle (for redisx_consumer_new and the stream
  *  calls); raises ClientClosed when it is closed. */
 PyObject *pyx_ctx_client(pyx_ctx *ctx)

@@ -212,3 +212,27 @@ def test_closing_the_client_ends_run(redis_url: str, prefix: str) -> None:
     t.join(25)
     assert not t.is_alive()
     cons.close()
+
+
+def test_dead_letters_are_listed_requeued_and_purged(client: redisx.Client) -> None:
+    s = _stream()
+    client.create_group(s, "g", start="0")
+    mid = client.publish(s, {"n": 7}, headers={"type": "t"})
+    cons = client.consumer(s, "g", name="c1")
+    msgs: list = []
+    assert wait_until(lambda: msgs.extend(cons.fetch(1, 1.0)) or len(msgs) == 1)
+    msgs[0].dead_letter("gave up")
+    (entry,) = client.dead_letters(s)
+    assert (entry.original_id, entry.stream, entry.group, entry.consumer, entry.error, entry.deleted) == (
+        mid, s, "g", "c1", "gave up", False)
+    assert (b"rx-payload", b'{"n":7}') in entry.fields and (b"rx-h-type", b"t") in entry.fields
+    new_id = client.requeue_dead_letter(s, entry.id)
+    assert client.dead_letters(s) == []
+    again: list = []
+    assert wait_until(lambda: again.extend(cons.fetch(1, 1.0)) or len(again) == 1)
+    assert again[0].id == new_id and again[0].payload == {"n": 7} and again[0].headers == {"type": b"t"}
+    again[0].dead_letter("twice")
+    assert client.purge_dead_letters(s) == 1
+    with pytest.raises(redisx.Empty):
+        client.requeue_dead_letter(s, entry.id)
+    cons.close()

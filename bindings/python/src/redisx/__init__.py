@@ -46,13 +46,13 @@ from ._idempotency import (
     IdempotencyState,
     JSONCodec,
 )
-from ._stream import Consumer, DeadLetter, Message
+from ._stream import Consumer, DeadLetter, DeadLetterEntry, Message
 from ._ratelimit import ALGORITHMS, Limiter, RateLimited, RateLimitResult, rate_limit_headers
 
 __version__ = "0.6.0"
 
 # Public classes live in private modules; show (and pickle) them as redisx.X.
-for _cls in (Client, Consumer, DeadLetter, Message, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
+for _cls in (Client, Consumer, DeadLetter, DeadLetterEntry, Message, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
              IdempotencyConflict, IdempotencyInProgress, IdempotencyMismatch, JSONCodec, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
              ClientClosed, AuthError, ServerError, ProtocolError, LockHeld, LockNotOwned, WouldBlock, Empty,
              InvalidURL, Cancelled):
@@ -67,6 +67,10 @@ def library_version() -> str:
 
 __all__ = [
     "Client",
+    "Consumer",
+    "Message",
+    "DeadLetter",
+    "DeadLetterEntry",
     "Lock",
     "LockInfo",
     "LogEntry",

@@ -796,6 +796,23 @@ class Client:
         min_idle, reclaim_interval, block, delete_idle (seconds), codecs."""
         return _stream.make_consumer(self, stream, group, name, options)
 
+    def dead_letters(self, stream: str, count: int = 100, *, newest_first: bool = False,
+                     after: Optional[str] = None) -> List["_stream.DeadLetterEntry"]:
+        """Up to ``count`` entries of ``stream``'s dead-letter stream
+        (redisx.DeadLetterEntry), oldest first; ``after`` pages on."""
+        return _stream.dead_letters(self, stream, count, newest_first, after)
+
+    def requeue_dead_letter(self, stream: str, dlq_id: str) -> str:
+        """Puts DLQ entry ``dlq_id`` back on ``stream`` as a new entry (with
+        rx-requeued-from = the original id) and removes it from the DLQ, in
+        one script; returns the new id. Empty when there is no such entry."""
+        return _stream.requeue_dead_letter(self, stream, dlq_id)
+
+    def purge_dead_letters(self, stream: str, up_to: Optional[str] = None) -> int:
+        """Deletes the DLQ entries of ``stream`` (all, or up to and including
+        ``up_to``); returns how many."""
+        return _stream.purge_dead_letters(self, stream, up_to)
+
     def stream_handler(self, stream: str, group: str, *, workers: int = 4, name: Optional[str] = None,
                        **options: Any) -> Callable[[Callable[..., Any]], "_stream.Consumer"]:
         """Decorator: ``@client.stream_handler("orders", "billing")`` turns the

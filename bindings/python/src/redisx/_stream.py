@@ -29,7 +29,7 @@ import os
 import queue
 import socket
 import threading
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
+from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
 from . import _rawc as _c
 from ._errors import ClientClosed, ConnectionError, Empty, RedisxError, Timeout, make_error
@@ -574,3 +574,36 @@ def make_consumer(client: "Client", stream: str, group: str, name: Optional[str]
     if unknown:
         raise make_error("ERR_INVALID", f"unknown consumer options {sorted(unknown)}")
     return Consumer(client, stream, group, name, **{k: options.get(k) for k in _OPTIONS})
+
+
+# ---- dead-letter tools (the core's redisx_dlq_*) -----------------------------------
+
+
+class DeadLetterEntry(NamedTuple):
+    """One entry of a dead-letter stream: its own id there, the original
+    entry's id, stream, group and consumer, delivery count, the error text,
+    whether the original was deleted (then no fields; it cannot be
+    requeued) and the original fields (payload, codec and headers included)."""
+
+    id: str
+    original_id: str
+    stream: str
+    group: str
+    consumer: str
+    deliveries: int
+    error: str
+    deleted: bool
+    fields: List[Tuple[bytes, bytes]]
+
+
+def dead_letters(client: "Client", stream: str, count: int, newest_first: bool, after: Optional[str]) -> List[DeadLetterEntry]:
+    c = _c.pyx_ctx_client(client._ctx_or_raise())
+    return [DeadLetterEntry(*t) for t in _c.pyx_dlq_list(c, stream, int(bool(newest_first)), after, count)]
+
+
+def requeue_dead_letter(client: "Client", stream: str, dlq_id: str) -> str:
+    return _c.pyx_dlq_requeue(_c.pyx_ctx_client(client._ctx_or_raise()), stream, dlq_id)
+
+
+def purge_dead_letters(client: "Client", stream: str, up_to: Optional[str]) -> int:
+    return int(_c.pyx_dlq_purge(_c.pyx_ctx_client(client._ctx_or_raise()), stream, up_to))

@@ -9,6 +9,8 @@
 # nothing dead-lettered, the group has read every entry; duplicates (handled
 # but not acked when the process died) are counted, printed, and at most the
 # killed consumer's in-flight limit (32).
+# Then a message Go published is dead-lettered by Node and requeued (and
+# consumed again) by Python: the requeued entry carries rx-requeued-from.
 #
 #   tests/interop/streams.sh [URL PREFIX]
 #
@@ -115,3 +117,20 @@ dups=$((total - distinct))
 [ "$dups" -le "$in_flight" ] || fail "$dups duplicates: more than the killed consumer's in-flight limit ($in_flight)"
 echo "interop: streams: $n of $n handled and acked, 0 lost, 0 pending, 0 dead-lettered; $dups duplicate(s) from the killed consumer (limit $in_flight)"
 echo "interop: streams: after the kill, the new python consumer handled $(sed -n 's/^HANDLED //p' "$work/py2.out"), node $(sed -n 's/^HANDLED //p' "$work/node.out") in all"
+
+# ---- a message dead-lettered by node is requeued by python ---------------------
+dstream=interop-dlq
+dkey="$prefix:stream:{$dstream}"
+"$work/goworker" stream-produce "$url" "$prefix" "$dstream" 1 | grep -qx "PUBLISHED 1" || fail "go could not publish to $dstream"
+dead=$(NODE_PATH=${REDISX_NODE_PATH:-} node "$here/worker.js" stream-deadletter "$url" "$prefix" "$dstream") ||
+  fail "node could not dead-letter: $dead"
+dead_id=${dead#DEAD }
+[ "$(rcli XLEN "$dkey:dlq")" = 1 ] || fail "node's dead-letter is not in the DLQ"
+req=$("$python" "$here/worker.py" stream-requeue "$url" "$prefix" "$dstream") || fail "python could not requeue: $req"
+read -r word orig new got n reason <<<"$req"
+[ "$word $orig $reason" = "REQUEUED $dead_id node_gave_up" ] || fail "python saw '$req' for node's dead-letter of $dead_id"
+[ "$new" = "$got" ] && [ "$n" = 0 ] || fail "python consumed $got (payload n=$n), requeued as $new"
+[ "$(rcli XRANGE "$dkey" "$new" "$new" | sed -n 2p)" = rx-requeued-from ] || fail "the requeued entry has no rx-requeued-from"
+[ "$(rcli XRANGE "$dkey" "$new" "$new" | sed -n 3p)" = "$dead_id" ] || fail "rx-requeued-from is not $dead_id"
+[ "$(rcli XLEN "$dkey:dlq")" = 0 ] && [ "$(rcli XPENDING "$dkey" g | head -1)" = 0 ] || fail "DLQ or pending not empty after the requeue"
+echo "interop: streams: go's message $dead_id dead-lettered by node, requeued by python as $new and consumed again"

@@ -248,6 +248,15 @@ async function main() {
         if (!(err instanceof LockHeld)) throw err;
         console.log(`HELD-BY ${(await client.lockInfo('hold')).fencingToken}`);
       }
+    } else if (mode === 'stream-deadletter') {
+      // One message of group "g" dead-lettered by hand.
+      const cons = client.consumer(n, 'g');
+      for await (const m of cons) {
+        await m.deadLetter('node gave up');
+        console.log(`DEAD ${m.id}`);
+        break;
+      }
+      await cons.close();
     } else if (mode === 'stream-consume') {
       await streamConsume(client, prefix, n);
     } else {

@@ -237,6 +237,17 @@ def main() -> int:
             print("%s %d" % (rec.state.value, int(rec.taken_over)), flush=True)
             if rec.state == "NEW":
                 rec.complete(b"done-python", b"", ttl=60.0)
+        elif mode == "stream-requeue":
+            # Requeues the one DLQ entry of the stream and consumes it again (group "g").
+            (entry,) = client.dead_letters(sys.argv[4])
+            new_id = client.requeue_dead_letter(sys.argv[4], entry.id)
+            with client.consumer(sys.argv[4], "g") as cons:
+                msgs = []
+                while not msgs:
+                    msgs = cons.fetch(1, 1.0)
+                msgs[0].ack()
+            print("REQUEUED %s %s %s %d %s" % (entry.original_id, new_id, msgs[0].id, msgs[0].payload["n"],
+                                               entry.error.replace(" ", "_")), flush=True)
         elif mode == "stream-consume":
             stream_consume(client, prefix, sys.argv[4])
         else:

@@ -31,6 +31,14 @@ redisx_status redisx__stream_batch_add(redisx_stream_batch *b, size_t nfields, c
                                        const size_t *name_lens, const char *const *values,
                                        const size_t *value_lens);
 size_t redisx__stream_batch_size(const redisx_stream_batch *b);
+/* Adds a message without fields; redisx__stream_batch_append fills the last one
+ * (its name is prefix + name). */
+redisx_status redisx__stream_batch_open(redisx_stream_batch *b);
+redisx_status redisx__stream_batch_append(redisx_stream_batch *b, const char *prefix, const void *name, size_t ln,
+                                          const void *value, size_t lv);
+size_t redisx__stream_batch_fields(const redisx_stream_batch *b, size_t i);
+/* Whether the last message has a field named `name`. */
+int redisx__stream_batch_has(const redisx_stream_batch *b, const char *name);
 const char *redisx__stream_batch_id(const redisx_stream_batch *b, size_t i);
 redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream, redisx_stream_batch *b,
                                            redisx_stream_trim trim, int64_t threshold);
@@ -59,6 +67,12 @@ const char *redisx__message_name(const redisx_message *m, size_t i, size_t *len)
 const char *redisx__message_value(const redisx_message *m, size_t i, size_t *len);
 const char *redisx__message_get(const redisx_message *m, const char *name, size_t *len);
 redisx_client *redisx__message_client(const redisx_message *m);
+const char *redisx__message_stream(const redisx_message *m);
+/* The i-th rx-h-* field: its field index in *field; 0 when out of range. */
+int redisx__message_header_at(const redisx_message *m, size_t i, size_t *field);
+size_t redisx__message_header_count(const redisx_message *m);
+/* Whether field i's name starts with "rx-". */
+int redisx__message_reserved(const redisx_message *m, size_t i);
 redisx_status redisx__message_ack(redisx_message *m);
 redisx_status redisx__message_retry(redisx_message *m, int64_t delay_ms, const char *error, int *moved);
 redisx_status redisx__message_dead_letter(redisx_message *m, const char *error);

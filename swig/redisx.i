@@ -69,3 +69,4 @@
 %include <redisx/metrics.h>
 /* The cache: its typemaps, helpers and header (swig/cache.i). */
 %include "cache.i"
+%include "stream.i"

@@ -11,7 +11,7 @@
   "targets": [
     {
       "target_name": "redisx",
-      "sources": ["src/loop.cc", "gen/redisx_wrap.cxx", "<!@(node scripts/gyp.js sources)"],
+      "sources": ["src/loop.cc", "src/stream.cc", "gen/redisx_wrap.cxx", "<!@(node scripts/gyp.js sources)"],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "csrc/ffi/include",

@@ -483,6 +483,14 @@ export class Client {
   limiter(name: string, options: LimiterOptions): Limiter;
   /** A two-tier cache: caches of one name share their L2 entries across processes and languages. */
   cache<T = any>(name: string, options?: CacheOptions<T>): Cache<T>;
+  /** Appends one message to a stream; resolves to its id. */
+  publish(stream: string, payload?: unknown, options?: PublishOptions): Promise<string>;
+  /** Appends many messages in one round trip (atomic, ids in order). */
+  publishBatch(stream: string, messages: Array<unknown | OutMessage>, options?: PublishBatchOptions): Promise<string[]>;
+  /** Creates a consumer group (MKSTREAM); an existing group is fine. */
+  createGroup(stream: string, group: string, options?: { start?: string }): Promise<void>;
+  /** A consumer of `group` on `stream`. */
+  consumer(stream: string, group: string, options?: ConsumerOptions): Consumer;
   /** Looks up or creates the idempotency record of key. */
   idempotencyBegin(key: string, fingerprint: Bytes | null, options?: BeginOptions): Promise<IdempotencyRecord>;
   /** Runs fn once per key and replays its stored result to duplicates;
@@ -559,3 +567,90 @@ export const errors: Record<string, typeof RedisxError>;
 export const libraryVersion: string;
 /** The SWIG-generated module (one function per C call). */
 export const native: Record<string, any>;
+
+// ---- streams ---------------------------------------------------------------------
+
+/** A payload codec; its name travels with the message (rx-codec). */
+export interface StreamCodec {
+  name: string;
+  encode(value: any): Uint8Array;
+  decode(data: Buffer): any;
+}
+export type Bytes = Buffer | Uint8Array | string;
+export interface OutMessage {
+  payload?: unknown;
+  fields?: Record<string, Bytes> | Map<Bytes, Bytes>;
+  headers?: Record<string, Bytes> | Map<string, Bytes>;
+  codec?: 'json' | 'bytes' | StreamCodec;
+}
+export interface PublishBatchOptions {
+  codec?: 'json' | 'bytes' | StreamCodec;
+  /** Trim to about this many entries (MAXLEN ~). */
+  maxLen?: number;
+  /** Drop entries older than this many ms by the server's clock (MINID ~). */
+  maxAge?: number;
+}
+export interface PublishOptions extends PublishBatchOptions {
+  headers?: OutMessage['headers'];
+  fields?: OutMessage['fields'];
+  /** Publish the fields only, no payload. */
+  noPayload?: boolean;
+}
+export interface ConsumerOptions {
+  /** Unique within the group (default: host, pid and a counter). */
+  name?: string;
+  maxInFlight?: number;
+  maxDeliveries?: number;
+  /** [min, max] ms of the jittered exponential retry backoff. */
+  retryBackoff?: [number, number];
+  minIdle?: number;
+  reclaimInterval?: number;
+  block?: number;
+  deleteIdle?: number;
+  deadLetterMaxLen?: number;
+  codecs?: StreamCodec[];
+}
+export class StreamMessage<T = any> {
+  readonly id: string;
+  readonly stream: string;
+  readonly deliveryCount: number;
+  readonly fields: Record<string, Buffer>;
+  readonly headers: Record<string, string>;
+  readonly rawPayload: Buffer | null;
+  readonly codec: string | null;
+  readonly payload: T | null;
+  readonly settled: boolean;
+  ack(): Promise<void>;
+  /** Resolves true when the message went to the dead-letter stream instead. */
+  retry(options?: { delay?: number; reason?: string }): Promise<boolean>;
+  deadLetter(reason?: string): Promise<void>;
+}
+export class Consumer {
+  readonly stream: string;
+  readonly group: string;
+  readonly name: string;
+  readonly inFlight: number;
+  run(handler: (message: StreamMessage) => unknown, options?: { concurrency?: number; signal?: AbortSignal }): Promise<void>;
+  messages(options?: { signal?: AbortSignal; batch?: number }): AsyncGenerator<StreamMessage, void, undefined>;
+  [Symbol.asyncIterator](): AsyncGenerator<StreamMessage, void, undefined>;
+  stop(options?: { timeout?: number }): Promise<boolean>;
+  close(): Promise<void>;
+}
+/** Throw from a handler: its message is dead-lettered at once. */
+export class DeadLetter extends Error {}
+export interface StreamConsumerOptions extends ConsumerOptions {
+  stream: string;
+  group: string;
+  concurrency?: number;
+  /** Create the group first: true ('$') or a start id. */
+  createGroup?: boolean | string;
+}
+/** Method decorator (experimental or standard decorators). */
+export function StreamConsumer(options: StreamConsumerOptions): any;
+export function startStreamConsumers(instance: object, client: Client, options?: { signal?: AbortSignal }): {
+  consumers: Consumer[];
+  done: Promise<void[]>;
+  stop(options?: { timeout?: number }): Promise<void>;
+};
+export const bytesCodec: StreamCodec;
+export const jsonStreamCodec: StreamCodec;

@@ -248,6 +248,18 @@ static const struct {
     FN(redisx_http_response_header_name),
     FN(redisx_http_response_header_value),
     FN(redisx_http_response_body),
+    /* 0.6: stream payloads and headers (test_badinput_stream.c) */
+    FN(redisx_message_codec),
+    FN(redisx_message_field_reserved),
+    FN(redisx_message_header_count),
+    FN(redisx_message_header_name),
+    FN(redisx_message_header_value),
+    FN(redisx_message_payload),
+    FN(redisx_message_stream),
+    FN(redisx_stream_batch_add_field),
+    FN(redisx_stream_batch_add_header),
+    FN(redisx_stream_batch_add_message),
+    FN(redisx_stream_batch_add_payload),
     /* 0.6: stream tools, their cases in test_stream_tools.c (bad_arguments_are_refused_with_a_message) */
     FN(redisx_consumer_options_set_idempotent),
     FN(redisx_dlq_entries_count),

@@ -32,6 +32,49 @@ Test(badinput_stream, release_functions_and_accessors_accept_null)
     cr_assert_eq(len, 0);
     cr_assert_null(redisx_message_get(NULL, "k", NULL));
     cr_assert_eq(redisx_consumer_in_flight(NULL), 0);
+    len = 7;
+    cr_assert_null(redisx_message_payload(NULL, &len));
+    cr_assert_eq(len, 0);
+    cr_assert_null(redisx_message_codec(NULL));
+    cr_assert_eq(redisx_message_header_count(NULL), 0);
+    cr_assert_null(redisx_message_header_name(NULL, 0));
+    len = 7;
+    cr_assert_null(redisx_message_header_value(NULL, 0, &len));
+    cr_assert_eq(len, 0);
+    cr_assert_eq(redisx_message_field_reserved(NULL, 0), 0);
+    cr_assert_null(redisx_message_stream(NULL));
+}
+
+Test(badinput_stream, payload_form_refuses_reserved_names_and_misuse)
+{
+    redisx_stream_batch *b = NULL;
+    char *longname = filled(REDISX_STREAM_HEADER_NAME_MAX + 1, 'h');
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_message(NULL), "message to NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_field(NULL, "k", 1, "v", 1), "field to NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_payload(NULL, "p", 1, NULL), "payload to NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_header(NULL, "h", "v", 1), "header to NULL");
+    EXPECT_OK(redisx_stream_batch_new(&b), "batch");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_field(b, "k", 1, "v", 1), "field before a message");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_payload(b, "p", 1, NULL), "payload before a message");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_header(b, "h", "v", 1), "header before a message");
+    EXPECT_OK(redisx_stream_batch_add_message(b), "message");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_field(b, NULL, 1, "v", 1), "NULL field name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_field(b, "k", 0, "v", 1), "empty field name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_field(b, "k", 1, NULL, 1), "NULL field value");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_field(b, "rx-payload", 10, "v", 1), "reserved field");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_payload(b, NULL, 1, NULL), "NULL payload");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_payload(b, "p", 1, longname), "long codec");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_header(b, NULL, "v", 1), "NULL header name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_header(b, "", "v", 1), "empty header name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_header(b, longname, "v", 1), "long header name");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_header(b, "h", NULL, 1), "NULL header value");
+    EXPECT_OK(redisx_stream_batch_add_field(b, "k", 1, NULL, 0), "empty value");
+    EXPECT_OK(redisx_stream_batch_add_payload(b, NULL, 0, ""), "empty payload, no codec");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_stream_batch_add_payload(b, "p", 1, "json"), "second payload");
+    EXPECT_OK(redisx_stream_batch_add_header(b, "h", NULL, 0), "empty header value");
+    cr_assert_eq(redisx_stream_batch_size(b), 1);
+    redisx_stream_batch_free(b);
+    free(longname);
 }
 
 Test(badinput_stream, publish_refuses_bad_streams_fields_and_trims)

@@ -955,3 +955,61 @@ Test(stream, stop_past_its_deadline_leaves_the_unsettled_pending_and_acks_still_
     redisx_consumer_free(cons);
     redisx_client_close(c);
 }
+
+Test(stream, payload_form_with_codec_and_headers_round_trips)
+{
+    redisx_client *c = rt_client();
+    cr_assert_eq(redisx_group_create(c, "pay", "g", "0"), REDISX_OK, "%s", redisx_last_error());
+    redisx_stream_batch *b;
+    cr_assert_eq(redisx_stream_batch_new(&b), REDISX_OK);
+    const char payload[] = {'{', '\0', '}'};
+    cr_assert_eq(redisx_stream_batch_add_message(b), REDISX_OK);
+    cr_assert_eq(redisx_stream_batch_add_payload(b, payload, sizeof payload, "json"), REDISX_OK);
+    cr_assert_eq(redisx_stream_batch_add_payload(b, "x", 1, NULL), REDISX_ERR_INVALID, "one payload per message");
+    cr_assert_eq(redisx_stream_batch_add_header(b, "traceparent", "00-ab", 5), REDISX_OK);
+    cr_assert_eq(redisx_stream_batch_add_header(b, "type", "order", 5), REDISX_OK);
+    cr_assert_eq(redisx_stream_batch_add_field(b, "plain", 5, "v", 1), REDISX_OK);
+    cr_assert_eq(redisx_stream_batch_add_field(b, "rx-x", 4, "v", 1), REDISX_ERR_INVALID, "reserved name");
+    cr_assert_eq(redisx_stream_batch_add_header(b, "", "v", 1), REDISX_ERR_INVALID);
+    /* a second message: plain fields only */
+    cr_assert_eq(redisx_stream_batch_add_message(b), REDISX_OK);
+    cr_assert_eq(redisx_stream_batch_add_field(b, "k", 1, "", 0), REDISX_OK);
+    cr_assert_eq(redisx_stream_publish_batch(c, "pay", b, REDISX_STREAM_TRIM_NONE, 0), REDISX_OK, "%s",
+                 redisx_last_error());
+    /* an empty message is refused at publish */
+    cr_assert_eq(redisx_stream_batch_add_message(b), REDISX_OK);
+    cr_assert_eq(redisx_stream_publish_batch(c, "pay", b, REDISX_STREAM_TRIM_NONE, 0), REDISX_ERR_INVALID);
+    redisx_stream_batch_free(b);
+    cr_assert_eq(redisx_stream_batch_add_field(NULL, "k", 1, "", 0), REDISX_ERR_INVALID);
+
+    redisx_consumer *cons = consumer(c, "pay", "g", "c1", NULL);
+    redisx_delivery *d = next_ok(cons, 10, 5000);
+    cr_assert_eq(redisx_delivery_count(d), 2);
+    redisx_message *m = redisx_delivery_message(d, 0);
+    size_t len = 0;
+    const char *p = redisx_message_payload(m, &len);
+    cr_assert(p && len == sizeof payload && memcmp(p, payload, len) == 0);
+    cr_assert_str_eq(redisx_message_codec(m), "json");
+    cr_assert_str_eq(redisx_message_stream(m), "pay");
+    cr_assert_eq(redisx_message_header_count(m), 2);
+    cr_assert_str_eq(redisx_message_header_name(m, 0), "traceparent");
+    cr_assert_str_eq(redisx_message_header_value(m, 0, &len), "00-ab");
+    cr_assert_eq(len, 5);
+    cr_assert_str_eq(redisx_message_header_name(m, 1), "type");
+    cr_assert_null(redisx_message_header_name(m, 2));
+    size_t plain = 0;
+    for (size_t i = 0; i < redisx_message_field_count(m); i++)
+        plain += !redisx_message_field_reserved(m, i);
+    cr_assert_eq(plain, 1);
+    cr_assert_eq(redisx_message_field_count(m), 5);
+    redisx_message *m2 = redisx_delivery_message(d, 1);
+    cr_assert_null(redisx_message_payload(m2, &len));
+    cr_assert_null(redisx_message_codec(m2));
+    cr_assert_eq(redisx_message_header_count(m2), 0);
+    cr_assert_eq(redisx_message_field_reserved(m2, 0), 0);
+    cr_assert_eq(redisx_message_ack(m), REDISX_OK);
+    cr_assert_eq(redisx_message_ack(m2), REDISX_OK);
+    redisx_delivery_free(d);
+    redisx_consumer_free(cons);
+    redisx_client_close(c);
+}

@@ -25,6 +25,9 @@
 #  7. The cache: a JSON value Python caches reads the same in Node and Go; a
 #     Go delete makes long-lived Python and Node processes miss within their
 #     L1 TTL; get-or-loads from three languages run one loader.
+#  8. Streams (tests/interop/streams.sh): Go produces, a Python and a Node
+#     consumer share one group, the Python one is SIGKILLed and restarted:
+#     0 messages lost, every id acked, duplicates counted and bounded.
 # Needs the three packages installed (scripts/test installs the built wheel,
 # npm tarball and a copy of the Go module): REDISX_PYTHON (a python with
 # redisx), REDISX_NODE_PATH (node_modules holding redisx), REDISX_GO_MODULE
@@ -359,4 +362,7 @@ loads=$(rcli GET "$prefix:cache-loads")
 checks=$((checks + 1))
 echo "interop: 15 get-or-loads from python, node and go ran the loader once; all got '$(head -1 "$gobin.loaded")'"
 
+# ---- 8. streams: go produces, python and node consume, one SIGKILLed --------------
+"$here/streams.sh" "$url" "$prefix" || fail "streams (tests/interop/streams.sh)"
+checks=$((checks + 1))
 echo "$checks passed, 0 failed"

@@ -218,6 +218,31 @@ async function cacheMode(client, prefix, mode, key, args) {
   }
 }
 
+// Consumes group "g" of `stream` as worker.py's stream_consume does.
+async function streamConsume(client, prefix, stream) {
+  let handled = 0;
+  const cons = client.consumer(stream, 'g', { maxInFlight: 32, minIdle: 3000, reclaimInterval: 500, block: 200 });
+  const ac = new AbortController();
+  const watch = setInterval(async () => {
+    if (await client.execute('EXISTS', `${prefix}:stream-stop`)) ac.abort();
+  }, 100);
+  console.log('STARTED');
+  try {
+    await cons.run(
+      async (m) => {
+        if (m.payload.n === undefined || m.headers.type !== 'interop') throw new Error('unexpected message');
+        await client.execute('HINCRBY', `${prefix}:stream-handled`, m.id, '1');
+        handled++;
+      },
+      { concurrency: 8, signal: ac.signal },
+    );
+  } finally {
+    clearInterval(watch);
+    await cons.close();
+  }
+  console.log(`HANDLED ${handled}`);
+}
+
 async function main() {
   const [mode, url, prefix, n] = process.argv.slice(2);
   const args = process.argv.slice(6); // after mode, url, prefix and the fourth argument
@@ -271,6 +296,17 @@ async function main() {
       }
     } else if (mode.startsWith('cache-')) {
       await cacheMode(client, prefix, mode, n, args);
+    } else if (mode === 'stream-deadletter') {
+      // One message of group "g" dead-lettered by hand.
+      const cons = client.consumer(n, 'g');
+      for await (const m of cons) {
+        await m.deadLetter('node gave up');
+        console.log(`DEAD ${m.id}`);
+        break;
+      }
+      await cons.close();
+    } else if (mode === 'stream-consume') {
+      await streamConsume(client, prefix, n);
     } else {
       throw new Error(`unknown mode ${mode}`);
     }

@@ -174,6 +174,32 @@ def http_dump(client, lang):
     call(rl, "rl-denied")
 
 
+def stream_consume(client, prefix, stream):
+    """Consumes group "g" of stream: each message HINCRBYs <prefix>:stream-handled
+    by its id (the side effect run.sh counts), then is acked; stops when the
+    key <prefix>:stream-stop exists; prints "HANDLED <count>"."""
+    handled = [0]
+    cons = client.consumer(stream, "g", max_in_flight=32, min_idle=3.0, reclaim_interval=0.5, block=0.2)
+
+    def handle(msg):
+        if msg.payload.get("n") is None or msg.headers.get("type") != b"interop":
+            raise ValueError("unexpected message %r" % (msg.payload,))
+        client.execute("HINCRBY", prefix + ":stream-handled", msg.id, 1)
+        handled[0] += 1
+
+    def watch():
+        while not client.execute("EXISTS", prefix + ":stream-stop"):
+            time.sleep(0.1)
+        cons.stop()
+
+    import threading
+    threading.Thread(target=watch, daemon=True).start()
+    print("STARTED", flush=True)
+    cons.run(handle, workers=8)
+    cons.close()
+    print("HANDLED %d" % handled[0], flush=True)
+
+
 def main() -> int:
     mode, url, prefix = sys.argv[1], sys.argv[2], sys.argv[3]
     with redisx.Client.from_url(url, prefix=prefix, command_timeout=10.0) as client:
@@ -225,6 +251,19 @@ def main() -> int:
                 rec.complete(b"done-python", b"", ttl=60.0)
         elif mode.startswith("cache-"):
             return cache_mode(client, prefix, mode, sys.argv[4:])
+        elif mode == "stream-requeue":
+            # Requeues the one DLQ entry of the stream and consumes it again (group "g").
+            (entry,) = client.dead_letters(sys.argv[4])
+            new_id = client.requeue_dead_letter(sys.argv[4], entry.id)
+            with client.consumer(sys.argv[4], "g") as cons:
+                msgs = []
+                while not msgs:
+                    msgs = cons.fetch(1, 1.0)
+                msgs[0].ack()
+            print("REQUEUED %s %s %s %d %s" % (entry.original_id, new_id, msgs[0].id, msgs[0].payload["n"],
+                                               entry.error.replace(" ", "_")), flush=True)
+        elif mode == "stream-consume":
+            stream_consume(client, prefix, sys.argv[4])
         else:
             print("unknown mode " + mode, file=sys.stderr)
             return 2

@@ -29,6 +29,7 @@ const { call, checkMs, checkKey, binary, options: optionsArg, signalOf, isSignal
 const { Limiter, RateLimitResult } = require('./ratelimit');
 const { IdempotencyRecord, runIdempotent, DEFAULT_LEASE_MS } = require('./idempotency');
 const { Cache } = require('./cache');
+const streams = require('./stream');
 
 // How long acquire() and withLock() wait for a held lock when no `wait` is
 // given: the default of every redisx binding (root README).
@@ -558,6 +559,33 @@ class Client {
     return new Cache(this, name, options, { cache: OP_CACHE, status: OP_STATUS });
   }
 
+  // ---- streams (lib/stream.js) ---------------------------------------------------
+
+  /** Appends one message to `stream`: `payload` encoded by `opts.codec`
+   *  ('json' by default, 'bytes', or { name, encode, decode }), with
+   *  `opts.headers` and plain `opts.fields` ({ name: Buffer | string });
+   *  trimmed by `opts.maxLen` (entries) or `opts.maxAge` (ms). Resolves to the id. */
+  publish(stream, payload, opts) {
+    return streams.publish(this, stream, payload, opts);
+  }
+
+  /** Appends many messages in one round trip (atomic, ids in order): each a
+   *  payload or { payload?, fields?, headers?, codec? }. Resolves to the ids. */
+  publishBatch(stream, messages, opts) {
+    return streams.publishBatch(this, stream, messages, opts);
+  }
+
+  /** Creates consumer group `group` on `stream` (MKSTREAM) from `opts.start`
+   *  ('$' new entries, the default; '0' all); an existing group is fine. */
+  createGroup(stream, group, opts) {
+    return streams.createGroup(this, stream, group, opts);
+  }
+
+  /** A consumer of `group` on `stream` (see Consumer in lib/stream.js). */
+  consumer(stream, group, opts) {
+    return new streams.Consumer(this, stream, group, opts);
+  }
+
   /** Looks up or creates the idempotency record of `key`: resolves to an
    *  IdempotencyRecord whose state is "NEW" (run the work, then complete() or
    *  fail() it), "IN_PROGRESS", "COMPLETED" (with the stored response and
@@ -651,7 +679,10 @@ class Client {
       N.redisx_queue_free(this._q);
       this._q = null;
     };
-    this._closed = N.shutdownClient(this._c).then(finish, (e) => {
+    // Stream consumers and operations use the handle from the thread pool:
+    // they end before the shutdown (lib/stream.js).
+    const streamsDone = this._streams ? this._streams.close().catch(() => {}) : Promise.resolve();
+    this._closed = streamsDone.then(() => N.shutdownClient(this._c)).then(finish, (e) => {
       finish();
       throw e;
     });

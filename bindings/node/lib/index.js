@@ -41,6 +41,17 @@ exports.idempotency = http.idempotency;
 exports.IdempotencyInterceptor = http.IdempotencyInterceptor;
 /** SHA-256 of METHOD "\n" path-with-query "\n" body (the HTTP helpers' fingerprint). */
 exports.requestFingerprint = http.requestFingerprint;
+const stream = require('./stream');
+exports.Consumer = stream.Consumer;
+exports.StreamMessage = stream.StreamMessage;
+/** Throw from a stream handler to dead-letter its message at once. */
+exports.DeadLetter = stream.DeadLetter;
+/** Method decorator: @StreamConsumer({ stream, group, concurrency, ... }). */
+exports.StreamConsumer = stream.StreamConsumer;
+/** Starts the @StreamConsumer methods of an instance: { consumers, done, stop() }. */
+exports.startStreamConsumers = stream.startStreamConsumers;
+exports.bytesCodec = stream.bytesCodec;
+exports.jsonStreamCodec = stream.jsonStreamCodec;
 exports.RedisxError = errors.RedisxError;
 exports.InvalidArgument = errors.InvalidArgument;
 exports.OutOfMemory = errors.OutOfMemory;

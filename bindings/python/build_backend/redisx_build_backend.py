@@ -49,8 +49,8 @@ def _repo_files(with_core):
         if (_REPO_SWIG / "redisx.i").exists() and not (vendored / "redisx.i").exists():
             vendored.mkdir(exist_ok=True)
             made.append(vendored)
-            for name in ("redisx.i", "python.i", "cache.i"):
-                shutil.copy2(_REPO_SWIG / name, vendored / name)
+            for src in sorted(_REPO_SWIG.glob("*.i")):  # redisx.i, python.i and what they include
+                shutil.copy2(src, vendored / src.name)
         core = _HERE / "core-src"
         tool = _REPO / "scripts" / "core-sources"
         if with_core and tool.exists() and not (core / "SOURCES").exists():

@@ -97,6 +97,46 @@ REDISX_API redisx_status redisx_stream_publish_batch(redisx_client *client, cons
                                                      redisx_stream_batch *batch, redisx_stream_trim trim,
                                                      int64_t threshold);
 
+/* ---- payloads and headers (0.6) ----------------------------------------
+ *
+ * The form every binding publishes and reads (contract v4, docs/KEYS.md):
+ * a message is either plain fields (names not starting with "rx-") or a
+ * payload form: the field rx-payload holds the payload bytes (encoded by the
+ * binding's codec), rx-codec names the codec ("json", "bytes", or a custom
+ * name; absent: none given), and each header is a field rx-h-<name>. A
+ * message may carry headers and plain fields next to a payload. The
+ * functions below build messages one field at a time (into a batch; a batch
+ * of one is a single publish) and read those parts back, so no binding
+ * knows the field names. */
+
+/** Field holding the payload. */
+#define REDISX_STREAM_PAYLOAD_FIELD "rx-payload"
+/** Field naming the payload's codec. */
+#define REDISX_STREAM_CODEC_FIELD "rx-codec"
+/** Prefix of header fields. */
+#define REDISX_STREAM_HEADER_PREFIX "rx-h-"
+/** Longest header name (without the prefix) and codec name, in bytes. */
+#define REDISX_STREAM_HEADER_NAME_MAX 256
+
+/** Starts a new message at the end of the batch, without fields yet: the
+ *  calls below add to it. Publishing a batch that holds a message without
+ *  fields is REDISX_ERR_INVALID. (0.6) */
+REDISX_API redisx_status redisx_stream_batch_add_message(redisx_stream_batch *batch);
+/** Adds a plain field to the batch's last message. The name (1 byte or
+ *  more) must not start with "rx-" (REDISX_ERR_INVALID: reserved). (0.6) */
+REDISX_API redisx_status redisx_stream_batch_add_field(redisx_stream_batch *batch, const void *name,
+                                                       size_t name_len, const void *value, size_t value_len);
+/** Adds the payload to the batch's last message: rx-payload = the bytes
+ *  (empty allowed) and, when `codec` is not NULL or "", rx-codec = codec
+ *  (1..REDISX_STREAM_HEADER_NAME_MAX bytes). Once per message
+ *  (REDISX_ERR_INVALID the second time). (0.6) */
+REDISX_API redisx_status redisx_stream_batch_add_payload(redisx_stream_batch *batch, const void *payload,
+                                                         size_t payload_len, const char *codec);
+/** Adds header `name` (1..REDISX_STREAM_HEADER_NAME_MAX bytes, no NUL) =
+ *  value (binary) to the batch's last message, as field rx-h-<name>. (0.6) */
+REDISX_API redisx_status redisx_stream_batch_add_header(redisx_stream_batch *batch, const char *name,
+                                                        const void *value, size_t value_len);
+
 /* ---- consumer groups ---------------------------------------------------- */
 
 /** Creates consumer group `group` on `stream` (creating the stream too:
@@ -194,6 +234,26 @@ REDISX_API const char *redisx_message_field_name(const redisx_message *msg, size
 REDISX_API const char *redisx_message_field_value(const redisx_message *msg, size_t i, size_t *len);
 /** Value of the first field named `name` (NUL-terminated), NULL if none. */
 REDISX_API const char *redisx_message_get(const redisx_message *msg, const char *name, size_t *len);
+
+/** The payload (rx-payload; borrowed, `len` may be NULL), NULL when the
+ *  message has none (plain fields only). (0.6) */
+REDISX_API const char *redisx_message_payload(const redisx_message *msg, size_t *len);
+/** The codec name (rx-codec; borrowed), NULL when none was given. (0.6) */
+REDISX_API const char *redisx_message_codec(const redisx_message *msg);
+/** Headers (rx-h-* fields), in field order. (0.6) */
+REDISX_API size_t redisx_message_header_count(const redisx_message *msg);
+/** Name of header `i` without the rx-h- prefix (borrowed); NULL when out
+ *  of range. (0.6) */
+REDISX_API const char *redisx_message_header_name(const redisx_message *msg, size_t i);
+/** Value of header `i` (borrowed, binary; `len` may be NULL); NULL when
+ *  out of range. (0.6) */
+REDISX_API const char *redisx_message_header_value(const redisx_message *msg, size_t i, size_t *len);
+/** 1 when field `i` is reserved (its name starts with "rx-": payload,
+ *  codec, headers, dead-letter metadata), 0 for a plain field or out of
+ *  range: the bindings' "fields" are the plain ones. (0.6) */
+REDISX_API int redisx_message_field_reserved(const redisx_message *msg, size_t i);
+/** The stream name the message came from (the consumer's; borrowed). (0.6) */
+REDISX_API const char *redisx_message_stream(const redisx_message *msg);
 
 /** Acknowledges the message (XACK): done, never delivered again.
  *  REDISX_ERR_INVALID if it was settled already. */

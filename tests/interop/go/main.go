@@ -142,6 +142,9 @@ func run(args []string) error {
 		}
 	case "cache-set", "cache-get", "cache-delete", "cache-serve", "cache-load":
 		return cacheMode(ctx, client, prefix, mode, args[3:])
+	case "stream-produce":
+		n, _ := strconv.Atoi(args[4])
+		return streamProduce(ctx, client, args[3], n)
 	default:
 		return fmt.Errorf("unknown mode %s", mode)
 	}
@@ -485,4 +488,24 @@ func httpDump(ctx context.Context, client *redisx.Client, lang string) error {
 		return err
 	}
 	return call(rl, "rl-denied", "", nil)
+}
+
+// streamProduce creates group "g" on stream (from the start) and publishes
+// n JSON messages {"n": i} with header type=interop, 500 per batch.
+func streamProduce(ctx context.Context, client *redisx.Client, stream string, n int) error {
+	if err := client.CreateGroup(ctx, stream, "g", "0"); err != nil {
+		return err
+	}
+	for i := 0; i < n; i += 500 {
+		var msgs []redisx.OutMessage
+		for j := i; j < n && j < i+500; j++ {
+			msgs = append(msgs, redisx.OutMessage{Payload: map[string]int{"n": j},
+				Headers: map[string][]byte{"type": []byte("interop")}})
+		}
+		if _, err := client.PublishBatch(ctx, stream, msgs); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("PUBLISHED %d\n", n)
+	return nil
 }

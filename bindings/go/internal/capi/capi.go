@@ -285,308 +285,433 @@ typedef _gostring_ swig_type_253;
 typedef _goslice_ swig_type_254;
 typedef long long swig_type_255;
 typedef long long swig_type_256;
-extern void _wrap_Swig_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_7c8b3f9fab7672c0(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_redisx_version_capi_7c8b3f9fab7672c0(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_OK_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_7c8b3f9fab7672c0(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_7c8b3f9fab7672c0(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_7c8b3f9fab7672c0(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_7c8b3f9fab7672c0(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_9 _wrap_redisx_event_outcome_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_10 _wrap_redisx_event_stream_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_11 _wrap_redisx_event_group_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_7c8b3f9fab7672c0(void);
-extern swig_type_12 _wrap_redisx_client_stats_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_13 _wrap_redisx_stats_primitive_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_14 _wrap_redisx_stats_operation_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_15 _wrap_redisx_stats_counter_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_16 _wrap_redisx_stats_client_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_21 _wrap_redisx_options_new_capi_7c8b3f9fab7672c0(void);
-extern void _wrap_redisx_options_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_22 _wrap_redisx_options_set_url_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_23 arg2);
-extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_25 arg2);
-extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
-extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
-extern swig_type_32 _wrap_redisx_options_set_auth_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
-extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_36 arg2);
-extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_38 arg2);
-extern swig_type_39 _wrap_redisx_options_set_prefix_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_40 arg2);
-extern swig_type_41 _wrap_redisx_options_set_connections_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
-extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
-extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_51 _wrap_redisx_options_set_queue_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_52 _wrap_redisx_options_set_tls_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
-extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_61 arg2);
-extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_7c8b3f9fab7672c0(void);
-extern swig_type_64 _wrap_redisx_queue_new_capi_7c8b3f9fab7672c0(void);
-extern void _wrap_redisx_queue_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_queue_pop_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_66 _wrap_redisx_queue_size_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_67 _wrap_redisx_item_message_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_68 _wrap_redisx_client_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_69 _wrap_redisx_client_open_url_capi_7c8b3f9fab7672c0(swig_type_70 arg1);
-extern void _wrap_redisx_client_close_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_71 _wrap_redisx_cancel_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_72 _wrap_redisx_client_prefix_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_7c8b3f9fab7672c0(void);
-extern swig_type_73 _wrap_redisx_command_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_74 arg2);
-extern swig_type_75 _wrap_redisx_command_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_77 _wrap_redisx_reply_integer_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_78 _wrap_redisx_reply_string_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_79 _wrap_redisx_reply_elements_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_80 arg2);
-extern swig_type_81 _wrap_redisx_lock_acquire_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
-extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
-extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
-extern swig_type_92 _wrap_redisx_lock_release_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_release_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_94 _wrap_redisx_lock_extend_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_95 arg2);
-extern swig_type_96 _wrap_redisx_lock_extend_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
-extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_99 _wrap_redisx_lock_name_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_100 _wrap_redisx_lock_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_lock_inspect_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_104 arg2);
-extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_7c8b3f9fab7672c0(void);
-extern swig_type_110 _wrap_redisx_limiter_new_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
-extern void _wrap_redisx_limiter_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_116 _wrap_redisx_limiter_capacity_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_117 _wrap_redisx_limiter_check_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
-extern swig_type_120 _wrap_redisx_limiter_check_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
-extern swig_type_123 _wrap_redisx_limiter_peek_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_124 arg2);
-extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
-extern swig_type_127 _wrap_redisx_limiter_reset_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_128 arg2);
-extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_7c8b3f9fab7672c0(void);
-extern swig_type_135 _wrap_redisx_idem_begin_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
-extern swig_type_140 _wrap_redisx_idem_begin_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
-extern swig_type_145 _wrap_redisx_idem_complete_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
-extern swig_type_149 _wrap_redisx_idem_complete_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
-extern swig_type_153 _wrap_redisx_idem_fail_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_154 _wrap_redisx_idem_fail_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_155 _wrap_redisx_idem_key_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_156 _wrap_redisx_idem_response_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_157 _wrap_redisx_idem_metadata_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_159 _wrap_redisx_http_fingerprint_capi_7c8b3f9fab7672c0(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
-extern swig_type_164 _wrap_redisx_http_record_key_capi_7c8b3f9fab7672c0(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
-extern swig_type_168 _wrap_redisx_http_metadata_capi_7c8b3f9fab7672c0(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
-extern swig_intgo _wrap_redisx_http_status_is_stored_capi_7c8b3f9fab7672c0(swig_intgo arg1);
-extern swig_type_171 _wrap_redisx_http_key_required_capi_7c8b3f9fab7672c0(void);
-extern swig_type_172 _wrap_redisx_http_key_invalid_capi_7c8b3f9fab7672c0(void);
-extern swig_type_173 _wrap_redisx_http_idem_answer_capi_7c8b3f9fab7672c0(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
-extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_7c8b3f9fab7672c0(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
-extern void _wrap_redisx_http_response_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_http_response_status_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_182 _wrap_redisx_http_response_header_count_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_183 _wrap_redisx_http_response_header_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_184 arg2);
-extern swig_type_185 _wrap_redisx_http_response_header_value_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_redisx_http_response_body_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_7c8b3f9fab7672c0(void);
-extern swig_type_188 _wrap_redisx_metrics_collect_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern void _wrap_redisx_metrics_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_metrics_families_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_189 _wrap_redisx_metrics_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_190 _wrap_redisx_metrics_help_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_metrics_type_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_metrics_label_count_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_191 _wrap_redisx_metrics_label_name_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_redisx_metrics_samples_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_192 _wrap_redisx_metrics_label_value_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
-extern double _wrap_redisx_metrics_value_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_193 _wrap_redisx_metrics_count_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern double _wrap_redisx_metrics_bucket_bound_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_intgo _wrap_REDISX_CACHE_HIT_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_LOAD_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_NEGATIVE_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_MISS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_LAYER_L1_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_LAYER_L2_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_L1_HITS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_L1_MISSES_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_L2_HITS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_L2_MISSES_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_LOADS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_L1_BYTES_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_7c8b3f9fab7672c0(void);
-extern swig_intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_7c8b3f9fab7672c0(void);
-extern swig_type_195 _wrap_redisx_cache_new_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_196 arg2);
-extern void _wrap_redisx_cache_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_197 _wrap_redisx_cache_set_l1_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_198 arg2, swig_type_199 arg3, swig_type_200 arg4);
-extern swig_type_201 _wrap_redisx_cache_set_max_value_bytes_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_202 arg2);
-extern swig_type_203 _wrap_redisx_cache_set_ttl_jitter_capi_7c8b3f9fab7672c0(uintptr_t arg1, double arg2);
-extern swig_type_204 _wrap_redisx_cache_set_negative_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_205 arg2);
-extern swig_type_206 _wrap_redisx_cache_set_lease_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_207 arg2);
-extern swig_type_208 _wrap_redisx_cache_set_stale_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_209 arg2);
-extern swig_type_210 _wrap_redisx_cache_set_xfetch_beta_capi_7c8b3f9fab7672c0(uintptr_t arg1, double arg2);
-extern swig_type_211 _wrap_redisx_cache_set_fail_policy_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_212 _wrap_redisx_cache_set_tracking_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_213 _wrap_redisx_cache_fetch_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_214 arg2, swig_type_215 arg3, swig_type_216 arg4, swig_type_217 arg5);
-extern swig_type_218 _wrap_redisx_cache_fetch_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, swig_type_221 arg4, swig_type_222 arg5, uintptr_t arg6);
-extern swig_type_223 _wrap_redisx_cache_fill_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_224 arg2, swig_type_225 arg3);
-extern swig_type_226 _wrap_redisx_cache_fill_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_227 arg2, swig_type_228 arg3, uintptr_t arg4);
-extern swig_type_229 _wrap_redisx_cache_fill_negative_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_230 _wrap_redisx_cache_fill_negative_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_231 _wrap_redisx_cache_abandon_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_232 _wrap_redisx_cache_abandon_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_233 _wrap_redisx_cache_get_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_234 arg2);
-extern swig_type_235 _wrap_redisx_cache_get_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_236 arg2, uintptr_t arg3);
-extern swig_type_237 _wrap_redisx_cache_set_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_238 arg2, swig_type_239 arg3, swig_type_240 arg4);
-extern swig_type_241 _wrap_redisx_cache_set_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_242 arg2, swig_type_243 arg3, swig_type_244 arg4, uintptr_t arg5);
-extern swig_type_245 _wrap_redisx_cache_delete_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_246 arg2);
-extern swig_type_247 _wrap_redisx_cache_delete_async_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_248 arg2, uintptr_t arg3);
-extern swig_type_249 _wrap_redisx_cache_counter_of_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_250 _wrap_redisx_stats_cache_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_251 _wrap_redisx_cache_peek_capi_7c8b3f9fab7672c0(uintptr_t arg1, swig_type_252 arg2);
-extern void _wrap_redisx_cache_entry_free_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_cache_entry_state_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_253 _wrap_redisx_cache_entry_key_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_254 _wrap_redisx_cache_entry_value_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_cache_entry_layer_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_255 _wrap_redisx_cache_entry_ttl_ms_capi_7c8b3f9fab7672c0(uintptr_t arg1);
-extern swig_type_256 _wrap_redisx_cache_entry_version_capi_7c8b3f9fab7672c0(uintptr_t arg1);
+typedef _gostring_ swig_type_257;
+typedef long long swig_type_258;
+typedef _gostring_ swig_type_259;
+typedef long long swig_type_260;
+typedef _gostring_ swig_type_261;
+typedef _gostring_ swig_type_262;
+typedef long long swig_type_263;
+typedef _gostring_ swig_type_264;
+typedef _gostring_ swig_type_265;
+typedef _goslice_ swig_type_266;
+typedef _goslice_ swig_type_267;
+typedef _gostring_ swig_type_268;
+typedef _goslice_ swig_type_269;
+typedef _gostring_ swig_type_270;
+typedef _gostring_ swig_type_271;
+typedef _gostring_ swig_type_272;
+typedef _goslice_ swig_type_273;
+typedef _gostring_ swig_type_274;
+typedef _gostring_ swig_type_275;
+typedef _gostring_ swig_type_276;
+typedef _gostring_ swig_type_277;
+typedef _gostring_ swig_type_278;
+typedef _gostring_ swig_type_279;
+typedef _gostring_ swig_type_280;
+typedef _gostring_ swig_type_281;
+typedef long long swig_type_282;
+typedef long long swig_type_283;
+typedef _gostring_ swig_type_284;
+typedef long long swig_type_285;
+typedef long long swig_type_286;
+typedef _gostring_ swig_type_287;
+typedef long long swig_type_288;
+typedef _gostring_ swig_type_289;
+typedef long long swig_type_290;
+typedef _gostring_ swig_type_291;
+typedef long long swig_type_292;
+typedef _gostring_ swig_type_293;
+typedef _gostring_ swig_type_294;
+typedef _gostring_ swig_type_295;
+typedef _gostring_ swig_type_296;
+typedef _gostring_ swig_type_297;
+typedef long long swig_type_298;
+typedef long long swig_type_299;
+typedef long long swig_type_300;
+typedef _gostring_ swig_type_301;
+typedef long long swig_type_302;
+typedef long long swig_type_303;
+typedef _goslice_ swig_type_304;
+typedef long long swig_type_305;
+typedef _goslice_ swig_type_306;
+typedef long long swig_type_307;
+typedef _goslice_ swig_type_308;
+typedef _gostring_ swig_type_309;
+typedef _goslice_ swig_type_310;
+typedef _gostring_ swig_type_311;
+typedef long long swig_type_312;
+typedef _gostring_ swig_type_313;
+typedef long long swig_type_314;
+typedef _goslice_ swig_type_315;
+typedef long long swig_type_316;
+typedef long long swig_type_317;
+typedef _gostring_ swig_type_318;
+typedef _gostring_ swig_type_319;
+typedef _gostring_ swig_type_320;
+typedef long long swig_type_321;
+typedef _gostring_ swig_type_322;
+typedef _gostring_ swig_type_323;
+typedef _gostring_ swig_type_324;
+typedef _gostring_ swig_type_325;
+typedef long long swig_type_326;
+typedef long long swig_type_327;
+extern void _wrap_Swig_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_redisx_version_capi_db7353f1e6241385(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_OK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_db7353f1e6241385(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_db7353f1e6241385(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_9 _wrap_redisx_event_outcome_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_10 _wrap_redisx_event_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_11 _wrap_redisx_event_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385(void);
+extern swig_type_12 _wrap_redisx_client_stats_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_13 _wrap_redisx_stats_primitive_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_14 _wrap_redisx_stats_operation_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_15 _wrap_redisx_stats_counter_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_16 _wrap_redisx_stats_client_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_21 _wrap_redisx_options_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_options_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_22 _wrap_redisx_options_set_url_capi_db7353f1e6241385(uintptr_t arg1, swig_type_23 arg2);
+extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
+extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern swig_type_32 _wrap_redisx_options_set_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_redisx_options_set_prefix_capi_db7353f1e6241385(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_redisx_options_set_connections_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
+extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
+extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_51 _wrap_redisx_options_set_queue_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_52 _wrap_redisx_options_set_tls_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
+extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385(void);
+extern swig_type_64 _wrap_redisx_queue_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_queue_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_queue_pop_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_66 _wrap_redisx_queue_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_67 _wrap_redisx_item_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_68 _wrap_redisx_client_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_69 _wrap_redisx_client_open_url_capi_db7353f1e6241385(swig_type_70 arg1);
+extern void _wrap_redisx_client_close_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_cancel_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_72 _wrap_redisx_client_prefix_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385(void);
+extern swig_type_73 _wrap_redisx_command_capi_db7353f1e6241385(uintptr_t arg1, swig_type_74 arg2);
+extern swig_type_75 _wrap_redisx_command_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_77 _wrap_redisx_reply_integer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_78 _wrap_redisx_reply_string_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_79 _wrap_redisx_reply_elements_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_db7353f1e6241385(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_redisx_lock_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
+extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
+extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
+extern swig_type_92 _wrap_redisx_lock_release_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_release_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_94 _wrap_redisx_lock_extend_capi_db7353f1e6241385(uintptr_t arg1, swig_type_95 arg2);
+extern swig_type_96 _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
+extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_99 _wrap_redisx_lock_name_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_100 _wrap_redisx_lock_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_lock_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_104 arg2);
+extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385(void);
+extern swig_type_110 _wrap_redisx_limiter_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
+extern void _wrap_redisx_limiter_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_116 _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_limiter_check_capi_db7353f1e6241385(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
+extern swig_type_120 _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
+extern swig_type_123 _wrap_redisx_limiter_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_124 arg2);
+extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
+extern swig_type_127 _wrap_redisx_limiter_reset_capi_db7353f1e6241385(uintptr_t arg1, swig_type_128 arg2);
+extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385(void);
+extern swig_type_135 _wrap_redisx_idem_begin_capi_db7353f1e6241385(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
+extern swig_type_140 _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
+extern swig_type_145 _wrap_redisx_idem_complete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_type_149 _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
+extern swig_type_153 _wrap_redisx_idem_fail_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_154 _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_155 _wrap_redisx_idem_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_156 _wrap_redisx_idem_response_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_157 _wrap_redisx_idem_metadata_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_159 _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
+extern swig_type_164 _wrap_redisx_http_record_key_capi_db7353f1e6241385(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
+extern swig_type_168 _wrap_redisx_http_metadata_capi_db7353f1e6241385(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_type_171 _wrap_redisx_http_key_required_capi_db7353f1e6241385(void);
+extern swig_type_172 _wrap_redisx_http_key_invalid_capi_db7353f1e6241385(void);
+extern swig_type_173 _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
+extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
+extern void _wrap_redisx_http_response_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_182 _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_183 _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_184 arg2);
+extern swig_type_185 _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_redisx_http_response_body_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385(void);
+extern swig_type_188 _wrap_redisx_metrics_collect_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_metrics_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_metrics_families_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_189 _wrap_redisx_metrics_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_190 _wrap_redisx_metrics_help_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_label_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_191 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_samples_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_192 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern double _wrap_redisx_metrics_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_193 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern double _wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_MISS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_L1_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_L2_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_HITS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_MISSES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L2_HITS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L2_MISSES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOADS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385(void);
+extern swig_type_195 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_196 arg2);
+extern void _wrap_redisx_cache_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_197 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_198 arg2, swig_type_199 arg3, swig_type_200 arg4);
+extern swig_type_201 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_202 arg2);
+extern swig_type_203 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_204 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_205 arg2);
+extern swig_type_206 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_207 arg2);
+extern swig_type_208 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_211 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_212 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_213 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_214 arg2, swig_type_215 arg3, swig_type_216 arg4, swig_type_217 arg5);
+extern swig_type_218 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, swig_type_221 arg4, swig_type_222 arg5, uintptr_t arg6);
+extern swig_type_223 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_224 arg2, swig_type_225 arg3);
+extern swig_type_226 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_227 arg2, swig_type_228 arg3, uintptr_t arg4);
+extern swig_type_229 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_230 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_231 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_232 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_233 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_234 arg2);
+extern swig_type_235 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_236 arg2, uintptr_t arg3);
+extern swig_type_237 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_238 arg2, swig_type_239 arg3, swig_type_240 arg4);
+extern swig_type_241 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_242 arg2, swig_type_243 arg3, swig_type_244 arg4, uintptr_t arg5);
+extern swig_type_245 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_246 arg2);
+extern swig_type_247 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_248 arg2, uintptr_t arg3);
+extern swig_type_249 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_250 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_251 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_252 arg2);
+extern void _wrap_redisx_cache_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_state_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_253 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_254 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_255 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_256 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385(void);
+extern swig_type_257 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_258 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_259 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_260 arg2);
+extern swig_type_261 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_262 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_263 arg5);
+extern swig_type_264 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_265 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_266 arg2, swig_type_267 arg3);
+extern swig_type_268 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_269 arg2, swig_type_270 arg3);
+extern swig_type_271 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_272 arg2, swig_type_273 arg3);
+extern swig_type_274 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_275 arg2, swig_type_276 arg3, swig_type_277 arg4);
+extern swig_type_278 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_279 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_280 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_281 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_282 arg2, swig_type_283 arg3);
+extern swig_type_284 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_285 arg2, swig_type_286 arg3);
+extern swig_type_287 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_288 arg2);
+extern swig_type_289 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_290 arg2);
+extern swig_type_291 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_292 arg2);
+extern swig_type_293 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_294 arg2, swig_type_295 arg3, swig_type_296 arg4, uintptr_t arg5);
+extern swig_type_297 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_298 arg3);
+extern void _wrap_redisx_delivery_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_299 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_300 arg2);
+extern swig_type_301 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_302 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_303 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_304 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_305 arg2);
+extern swig_type_306 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_307 arg2);
+extern swig_type_308 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_309 arg2);
+extern swig_type_310 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_311 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_312 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_313 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_314 arg2);
+extern swig_type_315 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_316 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_317 arg2);
+extern swig_type_318 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_319 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_320 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_321 arg2, swig_type_322 arg3);
+extern swig_type_323 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_324 arg2);
+extern swig_type_325 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_326 arg2);
+extern void _wrap_redisx_consumer_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385(void);
+extern swig_type_327 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 #undef intgo
 */
 import "C"
@@ -618,13 +743,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -745,7 +870,7 @@ type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -753,7 +878,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -761,7 +886,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -769,7 +894,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -777,7 +902,7 @@ var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_ID
 
 func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -787,7 +912,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -795,7 +920,7 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -807,7 +932,7 @@ const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_7c8b3f9fab7672c0())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -815,13 +940,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_7c8b3f9fab7672c0())
+	swig_r = (int)(C._wrap_redisx_version_capi_db7353f1e6241385())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_7c8b3f9fab7672c0()
+	swig_r_p := C._wrap_redisx_version_string_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -832,7 +957,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -840,7 +965,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -848,7 +973,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -856,7 +981,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -864,7 +989,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -872,7 +997,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -880,7 +1005,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -888,7 +1013,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -896,7 +1021,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -904,7 +1029,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -912,7 +1037,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -920,7 +1045,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -928,7 +1053,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -936,7 +1061,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -944,7 +1069,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -952,7 +1077,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -961,7 +1086,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -971,7 +1096,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -980,7 +1105,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_7c8b3f9fab7672c0()
+	swig_r_p := C._wrap_redisx_last_error_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -991,7 +1116,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1002,7 +1127,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1013,7 +1138,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1021,7 +1146,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1029,7 +1154,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1037,7 +1162,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1045,7 +1170,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1056,7 +1181,7 @@ func Redisx_event_outcome(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_outcome_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_outcome_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1067,7 +1192,7 @@ func Redisx_event_stream(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_stream_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1078,7 +1203,7 @@ func Redisx_event_group(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_group_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_group_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1089,7 +1214,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1097,7 +1222,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1105,7 +1230,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1113,7 +1238,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1123,7 +1248,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1131,7 +1256,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1139,7 +1264,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1149,7 +1274,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1157,7 +1282,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1165,7 +1290,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1173,7 +1298,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1181,7 +1306,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1189,7 +1314,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1197,7 +1322,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1207,7 +1332,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1215,7 +1340,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1223,7 +1348,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1231,7 +1356,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1239,7 +1364,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1247,7 +1372,7 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1255,7 +1380,7 @@ var REDISX_CLIENT_CONNECTIONS_UP Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_CIRCUIT_OPENS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1263,7 +1388,7 @@ var REDISX_CLIENT_CIRCUIT_OPENS Redisx_client_counter = _swig_getREDISX_CLIENT_C
 
 func _swig_getREDISX_CLIENT_CIRCUIT_REJECTED() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1271,7 +1396,7 @@ var REDISX_CLIENT_CIRCUIT_REJECTED Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_CIRCUITS_OPEN() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1279,7 +1404,7 @@ var REDISX_CLIENT_CIRCUITS_OPEN Redisx_client_counter = _swig_getREDISX_CLIENT_C
 
 func _swig_getREDISX_CLIENT_WAKEUPS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_WAKEUPS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1289,7 +1414,7 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1304,14 +1429,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1320,7 +1445,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1332,7 +1457,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1345,7 +1470,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1354,7 +1479,7 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1363,7 +1488,7 @@ func Redisx_stats_sum_ns(arg1 Stats, arg2 int) (_swig_ret uint64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1371,7 +1496,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1380,7 +1505,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1390,7 +1515,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1400,13 +1525,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_7c8b3f9fab7672c0()
+	swig_r_p := C._wrap_redisx_options_new_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1421,7 +1546,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1429,7 +1554,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1446,7 +1571,7 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1464,7 +1589,7 @@ func Redisx_options_set_sentinels(arg1 Options, arg2 string, arg3 string) (_swig
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1485,7 +1610,7 @@ func Redisx_options_set_sentinel_auth(arg1 Options, arg2 string, arg3 string) (_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1506,7 +1631,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1526,7 +1651,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1540,7 +1665,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1554,7 +1679,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1571,7 +1696,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1586,7 +1711,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1602,7 +1727,7 @@ func Redisx_options_set_circuit_breaker(arg1 Options, arg2 int, arg3 int64, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
+	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1617,7 +1742,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1631,7 +1756,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1646,7 +1771,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1662,7 +1787,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1676,7 +1801,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1690,7 +1815,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1707,7 +1832,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1725,7 +1850,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1745,7 +1870,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1762,7 +1887,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1776,7 +1901,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1794,7 +1919,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1802,7 +1927,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1810,7 +1935,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1818,7 +1943,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1826,7 +1951,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1834,7 +1959,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_7c8b3f9fab7672c0()
+	swig_r_p := C._wrap_redisx_queue_new_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1849,14 +1974,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1865,7 +1990,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1880,28 +2005,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1909,7 +2034,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1917,7 +2042,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1925,7 +2050,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1936,7 +2061,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1944,7 +2069,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1952,7 +2077,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1960,7 +2085,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -1970,7 +2095,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1980,7 +2105,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -1990,7 +2115,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -2000,7 +2125,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2010,7 +2135,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -2020,7 +2145,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -2030,7 +2155,7 @@ func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_e
 	var swig_r Struct_SS_redisx_cache_entry
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -2038,7 +2163,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -2053,7 +2178,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_7c8b3f9fab7672c0(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_db7353f1e6241385(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2071,13 +2196,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -2085,7 +2210,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2098,7 +2223,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2109,7 +2234,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2117,7 +2242,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2125,7 +2250,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2133,7 +2258,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2141,7 +2266,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2149,7 +2274,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2161,7 +2286,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2183,7 +2308,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2198,14 +2323,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2213,7 +2338,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2221,7 +2346,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2232,7 +2357,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2241,7 +2366,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2257,7 +2382,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2278,7 +2403,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2301,7 +2426,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2317,7 +2442,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2331,7 +2456,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2345,7 +2470,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2360,7 +2485,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2374,7 +2499,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2386,14 +2511,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2404,7 +2529,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2415,7 +2540,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2423,7 +2548,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2431,7 +2556,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2439,7 +2564,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2448,7 +2573,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2469,7 +2594,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2484,14 +2609,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2499,7 +2624,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2507,7 +2632,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2515,7 +2640,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2523,7 +2648,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2531,7 +2656,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2539,7 +2664,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2547,7 +2672,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2555,7 +2680,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2577,7 +2702,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2595,7 +2720,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2603,7 +2728,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2616,7 +2741,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2626,7 +2751,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2648,7 +2773,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2665,7 +2790,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2686,7 +2811,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2703,7 +2828,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2721,7 +2846,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2736,14 +2861,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2751,7 +2876,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2759,7 +2884,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2767,7 +2892,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2775,7 +2900,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2783,7 +2908,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2791,7 +2916,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2799,7 +2924,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2807,7 +2932,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2815,7 +2940,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2834,7 +2959,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2861,7 +2986,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2883,7 +3008,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2906,7 +3031,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2925,7 +3050,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2939,7 +3064,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2951,14 +3076,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2966,7 +3091,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2977,7 +3102,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2988,7 +3113,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2999,7 +3124,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3007,7 +3132,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3015,7 +3140,7 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3038,7 +3163,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_7c8b3f9fab7672c0(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_db7353f1e6241385(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3067,7 +3192,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_7c8b3f9fab7672c0(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_db7353f1e6241385(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3093,7 +3218,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_7c8b3f9fab7672c0(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_db7353f1e6241385(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3114,13 +3239,13 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_required_capi_7c8b3f9fab7672c0()
+	swig_r_p := C._wrap_redisx_http_key_required_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3134,7 +3259,7 @@ func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 
 func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_invalid_capi_7c8b3f9fab7672c0()
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3152,7 +3277,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3177,7 +3302,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_7c8b3f9fab7672c0(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3192,14 +3317,14 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 func Redisx_http_response_free(arg1 HttpResponse) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_http_response_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_http_response_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_http_response_status_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3207,7 +3332,7 @@ func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3216,7 +3341,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3228,7 +3353,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3239,7 +3364,7 @@ func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_http_response_body_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_http_response_body_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -3250,7 +3375,7 @@ type Redisx_metric_type int
 
 func _swig_getREDISX_METRIC_COUNTER() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3258,7 +3383,7 @@ var REDISX_METRIC_COUNTER Redisx_metric_type = _swig_getREDISX_METRIC_COUNTER()
 
 func _swig_getREDISX_METRIC_GAUGE() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3266,7 +3391,7 @@ var REDISX_METRIC_GAUGE Redisx_metric_type = _swig_getREDISX_METRIC_GAUGE()
 
 func _swig_getREDISX_METRIC_HISTOGRAM() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3276,7 +3401,7 @@ func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_metrics_collect_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_metrics_collect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Metrics]
 
@@ -3291,14 +3416,14 @@ func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
 func Redisx_metrics_free(arg1 Metrics) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_metrics_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_metrics_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_metrics_families(arg1 Metrics) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_metrics_families_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_metrics_families_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3307,7 +3432,7 @@ func Redisx_metrics_name(arg1 Metrics, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_metrics_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_metrics_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3319,7 +3444,7 @@ func Redisx_metrics_help(arg1 Metrics, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_metrics_help_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_metrics_help_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3331,7 +3456,7 @@ func Redisx_metrics_type(arg1 Metrics, arg2 int) (_swig_ret Redisx_metric_type) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3340,7 +3465,7 @@ func Redisx_metrics_label_count(arg1 Metrics, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3350,7 +3475,7 @@ func Redisx_metrics_label_name(arg1 Metrics, arg2 int, arg3 int) (_swig_ret stri
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_metrics_label_name_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_metrics_label_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3362,7 +3487,7 @@ func Redisx_metrics_samples(arg1 Metrics, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3373,7 +3498,7 @@ func Redisx_metrics_label_value(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_metrics_label_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
+	swig_r_p := C._wrap_redisx_metrics_label_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3386,7 +3511,7 @@ func Redisx_metrics_value(arg1 Metrics, arg2 int, arg3 int) (_swig_ret float64) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3396,7 +3521,7 @@ func Redisx_metrics_count(arg1 Metrics, arg2 int, arg3 int) (_swig_ret uint64) {
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3404,7 +3529,7 @@ func Redisx_metrics_bucket_count(arg1 Metrics) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3413,7 +3538,7 @@ func Redisx_metrics_bucket_bound(arg1 Metrics, arg2 int) (_swig_ret float64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3424,7 +3549,7 @@ func Redisx_metrics_cumulative(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
 	return swig_r
 }
 
@@ -3438,7 +3563,7 @@ type Redisx_cache_state int
 
 func _swig_getREDISX_CACHE_HIT() (_swig_ret Redisx_cache_state) {
 	var swig_r Redisx_cache_state
-	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_HIT_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3446,7 +3571,7 @@ var REDISX_CACHE_HIT Redisx_cache_state = _swig_getREDISX_CACHE_HIT()
 
 func _swig_getREDISX_CACHE_LOAD() (_swig_ret Redisx_cache_state) {
 	var swig_r Redisx_cache_state
-	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_LOAD_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3454,7 +3579,7 @@ var REDISX_CACHE_LOAD Redisx_cache_state = _swig_getREDISX_CACHE_LOAD()
 
 func _swig_getREDISX_CACHE_NEGATIVE() (_swig_ret Redisx_cache_state) {
 	var swig_r Redisx_cache_state
-	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_NEGATIVE_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3462,7 +3587,7 @@ var REDISX_CACHE_NEGATIVE Redisx_cache_state = _swig_getREDISX_CACHE_NEGATIVE()
 
 func _swig_getREDISX_CACHE_MISS() (_swig_ret Redisx_cache_state) {
 	var swig_r Redisx_cache_state
-	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_MISS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_MISS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3472,7 +3597,7 @@ type Redisx_cache_layer int
 
 func _swig_getREDISX_CACHE_LAYER_NONE() (_swig_ret Redisx_cache_layer) {
 	var swig_r Redisx_cache_layer
-	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_NONE_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_NONE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3480,7 +3605,7 @@ var REDISX_CACHE_LAYER_NONE Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_NON
 
 func _swig_getREDISX_CACHE_LAYER_L1() (_swig_ret Redisx_cache_layer) {
 	var swig_r Redisx_cache_layer
-	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L1_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L1_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3488,7 +3613,7 @@ var REDISX_CACHE_LAYER_L1 Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_L1()
 
 func _swig_getREDISX_CACHE_LAYER_L2() (_swig_ret Redisx_cache_layer) {
 	var swig_r Redisx_cache_layer
-	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L2_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L2_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3498,7 +3623,7 @@ type Redisx_cache_counter int
 
 func _swig_getREDISX_CACHE_L1_HITS() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_HITS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_HITS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3506,7 +3631,7 @@ var REDISX_CACHE_L1_HITS Redisx_cache_counter = _swig_getREDISX_CACHE_L1_HITS()
 
 func _swig_getREDISX_CACHE_L1_MISSES() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_MISSES_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_MISSES_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3514,7 +3639,7 @@ var REDISX_CACHE_L1_MISSES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_MISSE
 
 func _swig_getREDISX_CACHE_L2_HITS() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_HITS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_HITS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3522,7 +3647,7 @@ var REDISX_CACHE_L2_HITS Redisx_cache_counter = _swig_getREDISX_CACHE_L2_HITS()
 
 func _swig_getREDISX_CACHE_L2_MISSES() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_MISSES_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_MISSES_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3530,7 +3655,7 @@ var REDISX_CACHE_L2_MISSES Redisx_cache_counter = _swig_getREDISX_CACHE_L2_MISSE
 
 func _swig_getREDISX_CACHE_LOADS() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOADS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOADS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3538,7 +3663,7 @@ var REDISX_CACHE_LOADS Redisx_cache_counter = _swig_getREDISX_CACHE_LOADS()
 
 func _swig_getREDISX_CACHE_LOAD_ERRORS() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOAD_ERRORS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOAD_ERRORS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3546,7 +3671,7 @@ var REDISX_CACHE_LOAD_ERRORS Redisx_cache_counter = _swig_getREDISX_CACHE_LOAD_E
 
 func _swig_getREDISX_CACHE_WAITERS_WOKEN() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_WAITERS_WOKEN_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_WAITERS_WOKEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3554,7 +3679,7 @@ var REDISX_CACHE_WAITERS_WOKEN Redisx_cache_counter = _swig_getREDISX_CACHE_WAIT
 
 func _swig_getREDISX_CACHE_STALE_SERVED() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_STALE_SERVED_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_STALE_SERVED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3562,7 +3687,7 @@ var REDISX_CACHE_STALE_SERVED Redisx_cache_counter = _swig_getREDISX_CACHE_STALE
 
 func _swig_getREDISX_CACHE_EARLY_REFRESHES() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_EARLY_REFRESHES_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_EARLY_REFRESHES_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3570,7 +3695,7 @@ var REDISX_CACHE_EARLY_REFRESHES Redisx_cache_counter = _swig_getREDISX_CACHE_EA
 
 func _swig_getREDISX_CACHE_FAIL_OPEN() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_FAIL_OPEN_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_FAIL_OPEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3578,7 +3703,7 @@ var REDISX_CACHE_FAIL_OPEN Redisx_cache_counter = _swig_getREDISX_CACHE_FAIL_OPE
 
 func _swig_getREDISX_CACHE_L1_EVICTIONS() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_EVICTIONS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_EVICTIONS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3586,7 +3711,7 @@ var REDISX_CACHE_L1_EVICTIONS Redisx_cache_counter = _swig_getREDISX_CACHE_L1_EV
 
 func _swig_getREDISX_CACHE_L1_ENTRIES() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_ENTRIES_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3594,7 +3719,7 @@ var REDISX_CACHE_L1_ENTRIES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_ENTR
 
 func _swig_getREDISX_CACHE_L1_BYTES() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_BYTES_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3602,7 +3727,7 @@ var REDISX_CACHE_L1_BYTES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_BYTES(
 
 func _swig_getREDISX_CACHE_INVALIDATIONS() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_INVALIDATIONS_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3610,7 +3735,7 @@ var REDISX_CACHE_INVALIDATIONS Redisx_cache_counter = _swig_getREDISX_CACHE_INVA
 
 func _swig_getREDISX_CACHE_COUNTER_COUNT() (_swig_ret Redisx_cache_counter) {
 	var swig_r Redisx_cache_counter
-	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_COUNTER_COUNT_capi_7c8b3f9fab7672c0())
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3626,7 +3751,7 @@ func Redisx_cache_new(arg1 Client, arg2 string) (_swig_ret Out[Cache]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_new_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3644,7 +3769,7 @@ func Redisx_cache_new(arg1 Client, arg2 string) (_swig_ret Out[Cache]) {
 func Redisx_cache_free(arg1 Cache) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_cache_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_cache_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cache_set_l1(arg1 Cache, arg2 int64, arg3 int64, arg4 int64) (_swig_ret error) {
@@ -3654,7 +3779,7 @@ func Redisx_cache_set_l1(arg1 Cache, arg2 int64, arg3 int64, arg4 int64) (_swig_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_l1_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1), C.swig_type_199(_swig_i_2), C.swig_type_200(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1), C.swig_type_199(_swig_i_2), C.swig_type_200(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3668,7 +3793,7 @@ func Redisx_cache_set_max_value_bytes(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_202(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_202(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3682,7 +3807,7 @@ func Redisx_cache_set_ttl_jitter(arg1 Cache, arg2 float64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_ttl_jitter_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3696,7 +3821,7 @@ func Redisx_cache_set_negative_ttl_ms(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3710,7 +3835,7 @@ func Redisx_cache_set_lease_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3724,7 +3849,7 @@ func Redisx_cache_set_stale_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3738,7 +3863,7 @@ func Redisx_cache_set_xfetch_beta(arg1 Cache, arg2 float64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_xfetch_beta_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3752,7 +3877,7 @@ func Redisx_cache_set_fail_policy(arg1 Cache, arg2 Redisx_fail_policy) (_swig_re
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_fail_policy_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3766,7 +3891,7 @@ func Redisx_cache_set_tracking(arg1 Cache, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_tracking_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3783,7 +3908,7 @@ func Redisx_cache_fetch(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_fetch_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_1)), C.swig_type_215(_swig_i_2), C.swig_type_216(_swig_i_3), C.swig_type_217(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_1)), C.swig_type_215(_swig_i_2), C.swig_type_216(_swig_i_3), C.swig_type_217(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3807,7 +3932,7 @@ func Redisx_cache_fetch_async(arg1 Cache, arg2 string, arg3 int64, arg4 int64, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_1)), C.swig_type_220(_swig_i_2), C.swig_type_221(_swig_i_3), C.swig_type_222(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_1)), C.swig_type_220(_swig_i_2), C.swig_type_221(_swig_i_3), C.swig_type_222(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3825,7 +3950,7 @@ func Redisx_cache_fill(arg1 CacheEntry, arg2 []byte, arg3 int64) (_swig_ret erro
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_fill_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)), C.swig_type_225(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)), C.swig_type_225(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3844,7 +3969,7 @@ func Redisx_cache_fill_async(arg1 CacheEntry, arg2 []byte, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_fill_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)), C.swig_type_228(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)), C.swig_type_228(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3860,7 +3985,7 @@ func Redisx_cache_fill_negative(arg1 CacheEntry) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_cache_fill_negative_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3874,7 +3999,7 @@ func Redisx_cache_fill_negative_async(arg1 CacheEntry, arg2 uintptr) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_fill_negative_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3887,7 +4012,7 @@ func Redisx_cache_abandon(arg1 CacheEntry) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_cache_abandon_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_cache_abandon_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3901,7 +4026,7 @@ func Redisx_cache_abandon_async(arg1 CacheEntry, arg2 uintptr) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_abandon_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3915,7 +4040,7 @@ func Redisx_cache_get(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_get_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3936,7 +4061,7 @@ func Redisx_cache_get_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_get_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3955,7 +4080,7 @@ func Redisx_cache_set(arg1 Cache, arg2 string, arg3 []byte, arg4 int64) (_swig_r
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_2)), C.swig_type_240(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_2)), C.swig_type_240(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3978,7 +4103,7 @@ func Redisx_cache_set_async(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_set_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), C.swig_type_244(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), C.swig_type_244(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3998,7 +4123,7 @@ func Redisx_cache_delete(arg1 Cache, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_delete_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4016,7 +4141,7 @@ func Redisx_cache_delete_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_delete_async_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4033,7 +4158,7 @@ func Redisx_cache_counter_of(arg1 Cache, arg2 Redisx_cache_counter) (_swig_ret u
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_cache_counter_of_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_cache_counter_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4042,7 +4167,7 @@ func Redisx_stats_cache(arg1 Stats, arg2 Redisx_cache_counter) (_swig_ret uint64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_cache_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_cache_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -4051,7 +4176,7 @@ func Redisx_cache_peek(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_peek_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0), *(*C.swig_type_252)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_252)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4069,14 +4194,14 @@ func Redisx_cache_peek(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 func Redisx_cache_entry_free(arg1 CacheEntry) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_cache_entry_free_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_cache_entry_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cache_entry_state(arg1 CacheEntry) (_swig_ret Redisx_cache_state) {
 	var swig_r Redisx_cache_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_cache_state)(C._wrap_redisx_cache_entry_state_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_cache_state)(C._wrap_redisx_cache_entry_state_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4084,7 +4209,7 @@ func Redisx_cache_entry_key(arg1 CacheEntry) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_cache_entry_key_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_cache_entry_key_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4095,7 +4220,7 @@ func Redisx_cache_entry_value(arg1 CacheEntry) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_cache_entry_value_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_cache_entry_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	if swig_r != nil {
@@ -4108,7 +4233,7 @@ func Redisx_cache_entry_is_stale(arg1 CacheEntry) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_cache_entry_is_stale_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4116,7 +4241,7 @@ func Redisx_cache_entry_is_fail_open(arg1 CacheEntry) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_cache_entry_is_fail_open_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4124,7 +4249,7 @@ func Redisx_cache_entry_should_refresh(arg1 CacheEntry) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_cache_entry_should_refresh_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4132,7 +4257,7 @@ func Redisx_cache_entry_layer(arg1 CacheEntry) (_swig_ret Redisx_cache_layer) {
 	var swig_r Redisx_cache_layer
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_cache_layer)(C._wrap_redisx_cache_entry_layer_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_cache_layer)(C._wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4140,7 +4265,7 @@ func Redisx_cache_entry_ttl_ms(arg1 CacheEntry) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_cache_entry_ttl_ms_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4148,7 +4273,735 @@ func Redisx_cache_entry_version(arg1 CacheEntry) (_swig_ret uint64) {
 	var swig_r uint64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uint64)(C._wrap_redisx_cache_entry_version_capi_7c8b3f9fab7672c0(C.uintptr_t(_swig_i_0)))
+	swig_r = (uint64)(C._wrap_redisx_cache_entry_version_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+// StreamBatch is a redisx_stream_batch * handle (0 is NULL).
+type StreamBatch uintptr
+
+// ConsumerOptions is a redisx_consumer_options * handle (0 is NULL).
+type ConsumerOptions uintptr
+
+// Consumer is a redisx_consumer * handle (0 is NULL).
+type Consumer uintptr
+
+// Delivery is a redisx_delivery * handle (0 is NULL).
+type Delivery uintptr
+
+// Message is a redisx_message * handle (0 is NULL).
+type Message uintptr
+
+const REDISX_STREAM_ID_SIZE int = 48
+const REDISX_STREAM_NAME_MAX int = 1024
+const REDISX_STREAM_GROUP_MAX int = 256
+const REDISX_STREAM_FIELDS_MAX int = 4096
+const REDISX_STREAM_BATCH_MAX int = 10000
+
+type Redisx_stream_trim int
+
+func _swig_getREDISX_STREAM_TRIM_NONE() (_swig_ret Redisx_stream_trim) {
+	var swig_r Redisx_stream_trim
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_TRIM_NONE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_NONE()
+
+func _swig_getREDISX_STREAM_TRIM_MAXLEN() (_swig_ret Redisx_stream_trim) {
+	var swig_r Redisx_stream_trim
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_TRIM_MAXLEN Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_MAXLEN()
+
+func _swig_getREDISX_STREAM_TRIM_MAXAGE() (_swig_ret Redisx_stream_trim) {
+	var swig_r Redisx_stream_trim
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_TRIM_MAXAGE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_MAXAGE()
+
+func Redisx_stream_batch_new() (_swig_ret Out[StreamBatch]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_stream_batch_new_capi_db7353f1e6241385()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[StreamBatch]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[StreamBatch]{Value: StreamBatch(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_free(arg1 StreamBatch) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_stream_batch_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_stream_batch_size(arg1 StreamBatch) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_stream_batch_size_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_260(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg4 Redisx_stream_trim, arg5 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	var _swig_i_2 uintptr
+	_swig_i_2 = uintptr(arg3)
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_262)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_263(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+const REDISX_STREAM_PAYLOAD_FIELD string = "rx-payload"
+const REDISX_STREAM_CODEC_FIELD string = "rx-codec"
+const REDISX_STREAM_HEADER_PREFIX string = "rx-h-"
+const REDISX_STREAM_HEADER_NAME_MAX int = 256
+
+func Redisx_stream_batch_add_message(arg1 StreamBatch) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_266)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_267)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_3)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_new() (_swig_ret Out[ConsumerOptions]) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_consumer_options_new_capi_db7353f1e6241385()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[ConsumerOptions]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[ConsumerOptions]{Value: ConsumerOptions(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_free(arg1 ConsumerOptions) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_consumer_options_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_consumer_options_set_max_in_flight(arg1 ConsumerOptions, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_max_deliveries(arg1 ConsumerOptions, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int64, arg3 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_282(_swig_i_1), C.swig_type_283(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_285(_swig_i_1), C.swig_type_286(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_288(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_290(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_292(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg5 ConsumerOptions) (_swig_ret Out[Consumer]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	var _swig_i_4 uintptr
+	_swig_i_4 = uintptr(arg5)
+	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_294)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[Consumer]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Consumer]{Value: Consumer(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[Delivery]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_298(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 Out[Delivery]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Delivery]{Value: Delivery(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_delivery_free(arg1 Delivery) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_delivery_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_delivery_count(arg1 Delivery) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_delivery_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
+	var swig_r uintptr
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_300(_swig_i_1)))
+	var swig_r_1 Message
+	swig_r_1 = Message(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_id(arg1 Message) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_delivery_count(arg1 Message) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_message_delivery_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_message_field_count(arg1 Message) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_message_field_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_305(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_307(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_309)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_payload(arg1 Message) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_codec(arg1 Message) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_codec_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_header_count(arg1 Message) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_message_header_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_314(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_316(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_317(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_message_stream(arg1 Message) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_message_ack(arg1 Message) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_message_ack_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[int]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_321(_swig_i_1), *(*C.swig_type_322)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_324)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_326(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_consumer_free(arg1 Consumer) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_consumer_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_consumer_in_flight(arg1 Consumer) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+type Redisx_stream_counter int
+
+func _swig_getREDISX_STREAM_PUBLISHED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_PUBLISHED Redisx_stream_counter = _swig_getREDISX_STREAM_PUBLISHED()
+
+func _swig_getREDISX_STREAM_DELIVERED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_DELIVERED Redisx_stream_counter = _swig_getREDISX_STREAM_DELIVERED()
+
+func _swig_getREDISX_STREAM_ACKED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_ACKED Redisx_stream_counter = _swig_getREDISX_STREAM_ACKED()
+
+func _swig_getREDISX_STREAM_RETRIED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_RETRIED Redisx_stream_counter = _swig_getREDISX_STREAM_RETRIED()
+
+func _swig_getREDISX_STREAM_DEAD_LETTERED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_DEAD_LETTERED Redisx_stream_counter = _swig_getREDISX_STREAM_DEAD_LETTERED()
+
+func _swig_getREDISX_STREAM_CLAIMED() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_CLAIMED Redisx_stream_counter = _swig_getREDISX_STREAM_CLAIMED()
+
+func _swig_getREDISX_STREAM_COUNTER_COUNT() (_swig_ret Redisx_stream_counter) {
+	var swig_r Redisx_stream_counter
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_STREAM_COUNTER_COUNT Redisx_stream_counter = _swig_getREDISX_STREAM_COUNTER_COUNT()
+
+func Redisx_stats_stream(arg1 Stats, arg2 Redisx_stream_counter) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_stats_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 

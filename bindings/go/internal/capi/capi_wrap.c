@@ -305,7 +305,7 @@ static int redisx_go_argv(_goslice_ in, int *argc, const char ***argv, size_t **
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_7c8b3f9fab7672c0(void *_swig_go_0) {
+void _wrap_Swig_free_capi_db7353f1e6241385(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -315,7 +315,7 @@ void _wrap_Swig_free_capi_7c8b3f9fab7672c0(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_7c8b3f9fab7672c0(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -328,7 +328,7 @@ void *_wrap_Swig_malloc_capi_7c8b3f9fab7672c0(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -340,7 +340,7 @@ intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -352,7 +352,7 @@ intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -364,7 +364,7 @@ intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -376,7 +376,7 @@ intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -388,7 +388,7 @@ intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_FAIL_CLOSED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_FAIL_CLOSED_capi_db7353f1e6241385() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -400,7 +400,7 @@ intgo _wrap_REDISX_FAIL_CLOSED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_FAIL_OPEN_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_FAIL_OPEN_capi_db7353f1e6241385() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -412,7 +412,7 @@ intgo _wrap_REDISX_FAIL_OPEN_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_VERSION_NUMBER_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_VERSION_NUMBER_capi_db7353f1e6241385() {
   int result;
   intgo _swig_go_result;
   
@@ -423,7 +423,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_redisx_version_capi_7c8b3f9fab7672c0() {
+intgo _wrap_redisx_version_capi_db7353f1e6241385() {
   int result;
   intgo _swig_go_result;
   
@@ -434,7 +434,7 @@ intgo _wrap_redisx_version_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_version_string_capi_7c8b3f9fab7672c0() {
+_gostring_ _wrap_redisx_version_string_capi_db7353f1e6241385() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -448,7 +448,7 @@ _gostring_ _wrap_redisx_version_string_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_OK_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_OK_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -460,7 +460,7 @@ intgo _wrap_REDISX_OK_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_INVALID_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_INVALID_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -472,7 +472,7 @@ intgo _wrap_REDISX_ERR_INVALID_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOMEM_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_NOMEM_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -484,7 +484,7 @@ intgo _wrap_REDISX_ERR_NOMEM_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_TIMEOUT_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_TIMEOUT_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -496,7 +496,7 @@ intgo _wrap_REDISX_ERR_TIMEOUT_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_CONNECTION_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_CONNECTION_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -508,7 +508,7 @@ intgo _wrap_REDISX_ERR_CONNECTION_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_CLOSED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_CLOSED_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -520,7 +520,7 @@ intgo _wrap_REDISX_ERR_CLOSED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_AUTH_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_AUTH_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -532,7 +532,7 @@ intgo _wrap_REDISX_ERR_AUTH_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_SERVER_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_SERVER_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -544,7 +544,7 @@ intgo _wrap_REDISX_ERR_SERVER_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_PROTOCOL_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_PROTOCOL_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -556,7 +556,7 @@ intgo _wrap_REDISX_ERR_PROTOCOL_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_LOCKED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_LOCKED_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -568,7 +568,7 @@ intgo _wrap_REDISX_ERR_LOCKED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOT_OWNER_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_NOT_OWNER_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -580,7 +580,7 @@ intgo _wrap_REDISX_ERR_NOT_OWNER_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -592,7 +592,7 @@ intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_EMPTY_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_EMPTY_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -604,7 +604,7 @@ intgo _wrap_REDISX_ERR_EMPTY_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_URL_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_URL_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -616,7 +616,7 @@ intgo _wrap_REDISX_ERR_URL_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ERR_CANCELLED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ERR_CANCELLED_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -628,7 +628,7 @@ intgo _wrap_REDISX_ERR_CANCELLED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_STATUS_MIN__capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_STATUS_MIN__capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -640,7 +640,7 @@ intgo _wrap_REDISX_STATUS_MIN__capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_strerror_capi_7c8b3f9fab7672c0(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_strerror_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -656,7 +656,7 @@ _gostring_ _wrap_redisx_strerror_capi_7c8b3f9fab7672c0(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_status_name_capi_7c8b3f9fab7672c0(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_status_name_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -672,7 +672,7 @@ _gostring_ _wrap_redisx_status_name_capi_7c8b3f9fab7672c0(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_last_error_capi_7c8b3f9fab7672c0() {
+_gostring_ _wrap_redisx_last_error_capi_db7353f1e6241385() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -683,7 +683,7 @@ _gostring_ _wrap_redisx_last_error_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_event_primitive_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_primitive_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -699,7 +699,7 @@ _gostring_ _wrap_redisx_event_primitive_capi_7c8b3f9fab7672c0(redisx_event *_swi
 }
 
 
-_gostring_ _wrap_redisx_event_operation_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_operation_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -715,7 +715,7 @@ _gostring_ _wrap_redisx_event_operation_capi_7c8b3f9fab7672c0(redisx_event *_swi
 }
 
 
-intgo _wrap_redisx_event_status_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_status_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -728,7 +728,7 @@ intgo _wrap_redisx_event_status_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) 
 }
 
 
-intgo _wrap_redisx_event_fail_open_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_fail_open_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -741,7 +741,7 @@ intgo _wrap_redisx_event_fail_open_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_
 }
 
 
-long long _wrap_redisx_event_duration_ns_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+long long _wrap_redisx_event_duration_ns_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -754,7 +754,7 @@ long long _wrap_redisx_event_duration_ns_capi_7c8b3f9fab7672c0(redisx_event *_sw
 }
 
 
-intgo _wrap_redisx_event_round_trips_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_round_trips_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -767,7 +767,7 @@ intgo _wrap_redisx_event_round_trips_capi_7c8b3f9fab7672c0(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_key_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_key_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -783,7 +783,7 @@ _gostring_ _wrap_redisx_event_key_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0
 }
 
 
-_gostring_ _wrap_redisx_event_outcome_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_outcome_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -799,7 +799,7 @@ _gostring_ _wrap_redisx_event_outcome_capi_7c8b3f9fab7672c0(redisx_event *_swig_
 }
 
 
-_gostring_ _wrap_redisx_event_stream_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_stream_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -815,7 +815,7 @@ _gostring_ _wrap_redisx_event_stream_capi_7c8b3f9fab7672c0(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_group_capi_7c8b3f9fab7672c0(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_group_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -831,7 +831,7 @@ _gostring_ _wrap_redisx_event_group_capi_7c8b3f9fab7672c0(redisx_event *_swig_go
 }
 
 
-intgo _wrap_REDISX_LOG_DEBUG_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -843,7 +843,7 @@ intgo _wrap_REDISX_LOG_DEBUG_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_LOG_INFO_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_LOG_INFO_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -855,7 +855,7 @@ intgo _wrap_REDISX_LOG_INFO_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_LOG_WARN_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_LOG_WARN_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -867,7 +867,7 @@ intgo _wrap_REDISX_LOG_WARN_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_LOG_ERROR_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_LOG_ERROR_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -879,7 +879,7 @@ intgo _wrap_REDISX_LOG_ERROR_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_STATE_CONNECTED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_STATE_CONNECTED_capi_db7353f1e6241385() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -891,7 +891,7 @@ intgo _wrap_REDISX_STATE_CONNECTED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_STATE_DISCONNECTED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_STATE_DISCONNECTED_capi_db7353f1e6241385() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -903,7 +903,7 @@ intgo _wrap_REDISX_STATE_DISCONNECTED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_STATE_RECONNECTING_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_STATE_RECONNECTING_capi_db7353f1e6241385() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -915,7 +915,7 @@ intgo _wrap_REDISX_STATE_RECONNECTING_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_CALLS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_COUNTER_CALLS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -927,7 +927,7 @@ intgo _wrap_REDISX_COUNTER_CALLS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_OK_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_COUNTER_OK_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -939,7 +939,7 @@ intgo _wrap_REDISX_COUNTER_OK_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_REJECTED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_COUNTER_REJECTED_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -951,7 +951,7 @@ intgo _wrap_REDISX_COUNTER_REJECTED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ERRORS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_COUNTER_ERRORS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -963,7 +963,7 @@ intgo _wrap_REDISX_COUNTER_ERRORS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -975,7 +975,7 @@ intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -987,7 +987,7 @@ intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -999,7 +999,7 @@ intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_CONNECTS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1011,7 +1011,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1023,7 +1023,7 @@ intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1035,7 +1035,7 @@ intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1047,7 +1047,7 @@ intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1059,7 +1059,7 @@ intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1071,7 +1071,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1083,7 +1083,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1095,7 +1095,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1107,7 +1107,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1119,7 +1119,7 @@ intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_client_stats_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_stats_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_stats *tmp1 = NULL ;
@@ -1135,7 +1135,7 @@ _gostring_ _wrap_redisx_client_stats_capi_7c8b3f9fab7672c0(redisx_client *_swig_
 }
 
 
-void _wrap_redisx_stats_free_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0) {
+void _wrap_redisx_stats_free_capi_db7353f1e6241385(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   
   arg1 = (redisx_stats *)_swig_go_0;
@@ -1145,7 +1145,7 @@ void _wrap_redisx_stats_free_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_stats_series_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_series_capi_db7353f1e6241385(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1158,7 +1158,7 @@ intgo _wrap_redisx_stats_series_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_stats_primitive_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_primitive_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1176,7 +1176,7 @@ _gostring_ _wrap_redisx_stats_primitive_capi_7c8b3f9fab7672c0(redisx_stats *_swi
 }
 
 
-_gostring_ _wrap_redisx_stats_operation_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_operation_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1194,7 +1194,7 @@ _gostring_ _wrap_redisx_stats_operation_capi_7c8b3f9fab7672c0(redisx_stats *_swi
 }
 
 
-long long _wrap_redisx_stats_counter_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_counter_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   redisx_counter arg3 ;
@@ -1211,7 +1211,7 @@ long long _wrap_redisx_stats_counter_capi_7c8b3f9fab7672c0(redisx_stats *_swig_g
 }
 
 
-long long _wrap_redisx_stats_client_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_client_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_client_counter arg2 ;
   uint64_t result;
@@ -1226,7 +1226,7 @@ long long _wrap_redisx_stats_client_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go
 }
 
 
-long long _wrap_redisx_stats_sum_ns_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -1241,7 +1241,7 @@ long long _wrap_redisx_stats_sum_ns_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go
 }
 
 
-intgo _wrap_redisx_stats_buckets_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_buckets_capi_db7353f1e6241385(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1254,7 +1254,7 @@ intgo _wrap_redisx_stats_buckets_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0)
 }
 
 
-long long _wrap_redisx_stats_bucket_upper_ns_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int64_t result;
@@ -1269,7 +1269,7 @@ long long _wrap_redisx_stats_bucket_upper_ns_capi_7c8b3f9fab7672c0(redisx_stats 
 }
 
 
-long long _wrap_redisx_stats_bucket_count_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -1286,7 +1286,7 @@ long long _wrap_redisx_stats_bucket_count_capi_7c8b3f9fab7672c0(redisx_stats *_s
 }
 
 
-long long _wrap_redisx_stats_quantile_ns_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+long long _wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   double arg3 ;
@@ -1303,7 +1303,7 @@ long long _wrap_redisx_stats_quantile_ns_capi_7c8b3f9fab7672c0(redisx_stats *_sw
 }
 
 
-_gostring_ _wrap_redisx_options_new_capi_7c8b3f9fab7672c0() {
+_gostring_ _wrap_redisx_options_new_capi_db7353f1e6241385() {
   redisx_options **arg1 = 0 ;
   redisx_options *tmp1 = NULL ;
   redisx_status result;
@@ -1317,7 +1317,7 @@ _gostring_ _wrap_redisx_options_new_capi_7c8b3f9fab7672c0() {
 }
 
 
-void _wrap_redisx_options_free_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0) {
+void _wrap_redisx_options_free_capi_db7353f1e6241385(redisx_options *_swig_go_0) {
   redisx_options *arg1 = 0 ;
   
   arg1 = (redisx_options *)_swig_go_0;
@@ -1327,7 +1327,7 @@ void _wrap_redisx_options_free_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_options_set_url_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_url_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1349,7 +1349,7 @@ _gostring_ _wrap_redisx_options_set_url_capi_7c8b3f9fab7672c0(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1371,7 +1371,7 @@ _gostring_ _wrap_redisx_options_set_cluster_seeds_capi_7c8b3f9fab7672c0(redisx_o
 }
 
 
-_gostring_ _wrap_redisx_options_set_sentinels_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1402,7 +1402,7 @@ _gostring_ _wrap_redisx_options_set_sentinels_capi_7c8b3f9fab7672c0(redisx_optio
 }
 
 
-_gostring_ _wrap_redisx_options_set_sentinel_auth_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1433,7 +1433,7 @@ _gostring_ _wrap_redisx_options_set_sentinel_auth_capi_7c8b3f9fab7672c0(redisx_o
 }
 
 
-_gostring_ _wrap_redisx_options_set_auth_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_auth_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1464,7 +1464,7 @@ _gostring_ _wrap_redisx_options_set_auth_capi_7c8b3f9fab7672c0(redisx_options *_
 }
 
 
-_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1479,7 +1479,7 @@ _gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_7c8b3f9fab7672c0(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1494,7 +1494,7 @@ _gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_7c8b3f9fab7672c0(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_prefix_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_prefix_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1516,7 +1516,7 @@ _gostring_ _wrap_redisx_options_set_prefix_capi_7c8b3f9fab7672c0(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_connections_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connections_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1531,7 +1531,7 @@ _gostring_ _wrap_redisx_options_set_connections_capi_7c8b3f9fab7672c0(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -1548,7 +1548,7 @@ _gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_7c8b3f9fab7672c0(r
 }
 
 
-_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   int64_t arg3 ;
@@ -1567,7 +1567,7 @@ _gostring_ _wrap_redisx_options_set_circuit_breaker_capi_7c8b3f9fab7672c0(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_fail_policy_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;
   redisx_fail_policy arg3 ;
@@ -1584,7 +1584,7 @@ _gostring_ _wrap_redisx_options_set_fail_policy_capi_7c8b3f9fab7672c0(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_event_keys_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1599,7 +1599,7 @@ _gostring_ _wrap_redisx_options_set_event_keys_capi_7c8b3f9fab7672c0(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_log_cb_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_log_cb arg2 = 0 ;
   redisx_log_level arg3 ;
@@ -1618,7 +1618,7 @@ _gostring_ _wrap_redisx_options_set_log_cb_capi_7c8b3f9fab7672c0(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_queue_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_queue_capi_db7353f1e6241385(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   unsigned int arg3 ;
@@ -1635,7 +1635,7 @@ _gostring_ _wrap_redisx_options_set_queue_capi_7c8b3f9fab7672c0(redisx_options *
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1650,7 +1650,7 @@ _gostring_ _wrap_redisx_options_set_tls_capi_7c8b3f9fab7672c0(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1672,7 +1672,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_file_capi_7c8b3f9fab7672c0(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1694,7 +1694,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_7c8b3f9fab7672c0(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1727,7 +1727,7 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_7c8b3f9fab7672c0(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_server_name_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1749,7 +1749,7 @@ _gostring_ _wrap_redisx_options_set_tls_server_name_capi_7c8b3f9fab7672c0(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1764,7 +1764,7 @@ _gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_7c8b3f9fab7672c0(re
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1779,7 +1779,7 @@ _gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_7c8b3f9fab7672
 }
 
 
-intgo _wrap_REDISX_ITEM_COMPLETION_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1791,7 +1791,7 @@ intgo _wrap_REDISX_ITEM_COMPLETION_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ITEM_EVENT_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1803,7 +1803,7 @@ intgo _wrap_REDISX_ITEM_EVENT_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOG_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1815,7 +1815,7 @@ intgo _wrap_REDISX_ITEM_LOG_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ITEM_STATE_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1827,7 +1827,7 @@ intgo _wrap_REDISX_ITEM_STATE_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1839,7 +1839,7 @@ intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_queue_new_capi_7c8b3f9fab7672c0() {
+_gostring_ _wrap_redisx_queue_new_capi_db7353f1e6241385() {
   redisx_queue **arg1 = 0 ;
   redisx_queue *tmp1 = NULL ;
   redisx_status result;
@@ -1853,7 +1853,7 @@ _gostring_ _wrap_redisx_queue_new_capi_7c8b3f9fab7672c0() {
 }
 
 
-void _wrap_redisx_queue_free_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_free_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1863,7 +1863,7 @@ void _wrap_redisx_queue_free_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_queue_fd_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0) {
+intgo _wrap_redisx_queue_fd_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1876,7 +1876,7 @@ intgo _wrap_redisx_queue_fd_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_queue_pop_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_queue_pop_capi_db7353f1e6241385(redisx_queue *_swig_go_0, intgo _swig_go_1) {
   redisx_item **arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   int arg3 ;
@@ -1894,7 +1894,7 @@ _gostring_ _wrap_redisx_queue_pop_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_queue_shutdown_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_shutdown_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1904,7 +1904,7 @@ void _wrap_redisx_queue_shutdown_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0)
 }
 
 
-long long _wrap_redisx_queue_size_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0) {
+long long _wrap_redisx_queue_size_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1917,7 +1917,7 @@ long long _wrap_redisx_queue_size_capi_7c8b3f9fab7672c0(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_item_free_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+void _wrap_redisx_item_free_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   
   arg1 = (redisx_item *)_swig_go_0;
@@ -1927,7 +1927,7 @@ void _wrap_redisx_item_free_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_kind_of_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_kind_of_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_item_kind result;
   intgo _swig_go_result;
@@ -1940,7 +1940,7 @@ intgo _wrap_redisx_item_kind_of_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
 }
 
 
-void *_wrap_redisx_item_user_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+void *_wrap_redisx_item_user_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1953,7 +1953,7 @@ void *_wrap_redisx_item_user_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_status_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_status_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -1966,7 +1966,7 @@ intgo _wrap_redisx_item_status_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_item_message_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+_gostring_ _wrap_redisx_item_message_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1982,7 +1982,7 @@ _gostring_ _wrap_redisx_item_message_capi_7c8b3f9fab7672c0(redisx_item *_swig_go
 }
 
 
-intgo _wrap_redisx_item_log_level_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_log_level_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_log_level result;
   intgo _swig_go_result;
@@ -1995,7 +1995,7 @@ intgo _wrap_redisx_item_log_level_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_item_state_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_state_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_conn_state result;
   intgo _swig_go_result;
@@ -2008,7 +2008,7 @@ intgo _wrap_redisx_item_state_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_connection_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_connection_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2021,7 +2021,7 @@ intgo _wrap_redisx_item_connection_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0
 }
 
 
-redisx_event *_wrap_redisx_item_event_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+redisx_event *_wrap_redisx_item_event_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_event *result = 0 ;
   redisx_event *_swig_go_result;
@@ -2034,7 +2034,7 @@ redisx_event *_wrap_redisx_item_event_capi_7c8b3f9fab7672c0(redisx_item *_swig_g
 }
 
 
-redisx_lock *_wrap_redisx_item_take_lock_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_take_lock_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -2047,7 +2047,7 @@ redisx_lock *_wrap_redisx_item_take_lock_capi_7c8b3f9fab7672c0(redisx_item *_swi
 }
 
 
-redisx_lock *_wrap_redisx_item_lock_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_lock_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -2060,7 +2060,7 @@ redisx_lock *_wrap_redisx_item_lock_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_
 }
 
 
-redisx_lock_info *_wrap_redisx_item_lock_info_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+redisx_lock_info *_wrap_redisx_item_lock_info_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock_info *result = 0 ;
   redisx_lock_info *_swig_go_result;
@@ -2073,7 +2073,7 @@ redisx_lock_info *_wrap_redisx_item_lock_info_capi_7c8b3f9fab7672c0(redisx_item 
 }
 
 
-redisx_reply *_wrap_redisx_item_take_reply_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+redisx_reply *_wrap_redisx_item_take_reply_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_reply *result = 0 ;
   redisx_reply *_swig_go_result;
@@ -2086,7 +2086,7 @@ redisx_reply *_wrap_redisx_item_take_reply_capi_7c8b3f9fab7672c0(redisx_item *_s
 }
 
 
-redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_ratelimit_result *result = 0 ;
   redisx_ratelimit_result *_swig_go_result;
@@ -2099,7 +2099,7 @@ redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_7c8b3f9fab
 }
 
 
-redisx_idem *_wrap_redisx_item_take_idem_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+redisx_idem *_wrap_redisx_item_take_idem_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_idem *result = 0 ;
   redisx_idem *_swig_go_result;
@@ -2112,7 +2112,7 @@ redisx_idem *_wrap_redisx_item_take_idem_capi_7c8b3f9fab7672c0(redisx_item *_swi
 }
 
 
-struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_7c8b3f9fab7672c0(redisx_item *_swig_go_0) {
+struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_cache_entry *result = 0 ;
   struct redisx_cache_entry *_swig_go_result;
@@ -2125,7 +2125,7 @@ struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_7c8b3f9fab767
 }
 
 
-_gostring_ _wrap_redisx_client_open_capi_7c8b3f9fab7672c0(redisx_options *_swig_go_0) {
+_gostring_ _wrap_redisx_client_open_capi_db7353f1e6241385(redisx_options *_swig_go_0) {
   redisx_client **arg1 = 0 ;
   redisx_options *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -2141,7 +2141,7 @@ _gostring_ _wrap_redisx_client_open_capi_7c8b3f9fab7672c0(redisx_options *_swig_
 }
 
 
-_gostring_ _wrap_redisx_client_open_url_capi_7c8b3f9fab7672c0(_gostring_ _swig_go_0) {
+_gostring_ _wrap_redisx_client_open_url_capi_db7353f1e6241385(_gostring_ _swig_go_0) {
   redisx_client **arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -2164,7 +2164,7 @@ _gostring_ _wrap_redisx_client_open_url_capi_7c8b3f9fab7672c0(_gostring_ _swig_g
 }
 
 
-void _wrap_redisx_client_close_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_close_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -2174,7 +2174,7 @@ void _wrap_redisx_client_close_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0) 
 }
 
 
-void _wrap_redisx_client_shutdown_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_shutdown_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -2184,7 +2184,7 @@ void _wrap_redisx_client_shutdown_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_cancel_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cancel_capi_db7353f1e6241385(redisx_client *_swig_go_0, void *_swig_go_1) {
   redisx_client *arg1 = 0 ;
   void *arg2 = 0 ;
   redisx_status result;
@@ -2199,7 +2199,7 @@ _gostring_ _wrap_redisx_cancel_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, 
 }
 
 
-_gostring_ _wrap_redisx_client_prefix_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_prefix_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2215,7 +2215,7 @@ _gostring_ _wrap_redisx_client_prefix_capi_7c8b3f9fab7672c0(redisx_client *_swig
 }
 
 
-intgo _wrap_REDISX_REPLY_STRING_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2227,7 +2227,7 @@ intgo _wrap_REDISX_REPLY_STRING_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ARRAY_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_REPLY_ARRAY_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2239,7 +2239,7 @@ intgo _wrap_REDISX_REPLY_ARRAY_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_REPLY_INTEGER_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2251,7 +2251,7 @@ intgo _wrap_REDISX_REPLY_INTEGER_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_REPLY_NIL_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2263,7 +2263,7 @@ intgo _wrap_REDISX_REPLY_NIL_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_REPLY_STATUS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2275,7 +2275,7 @@ intgo _wrap_REDISX_REPLY_STATUS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ERROR_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2287,7 +2287,7 @@ intgo _wrap_REDISX_REPLY_ERROR_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_command_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
+_gostring_ _wrap_redisx_command_capi_db7353f1e6241385(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
   redisx_reply **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   int arg3 ;
@@ -2317,7 +2317,7 @@ _gostring_ _wrap_redisx_command_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_command_async_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_command_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   int arg2 ;
   char **arg3 = 0 ;
@@ -2348,7 +2348,7 @@ _gostring_ _wrap_redisx_command_async_capi_7c8b3f9fab7672c0(redisx_client *_swig
 }
 
 
-void _wrap_redisx_reply_free_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0) {
+void _wrap_redisx_reply_free_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   
   arg1 = (redisx_reply *)_swig_go_0;
@@ -2358,7 +2358,7 @@ void _wrap_redisx_reply_free_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_reply_type_of_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0) {
+intgo _wrap_redisx_reply_type_of_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   redisx_reply_type result;
   intgo _swig_go_result;
@@ -2371,7 +2371,7 @@ intgo _wrap_redisx_reply_type_of_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0)
 }
 
 
-long long _wrap_redisx_reply_integer_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_integer_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2384,7 +2384,7 @@ long long _wrap_redisx_reply_integer_capi_7c8b3f9fab7672c0(redisx_reply *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_reply_string_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0) {
+_goslice_ _wrap_redisx_reply_string_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -2404,7 +2404,7 @@ _goslice_ _wrap_redisx_reply_string_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go
 }
 
 
-long long _wrap_redisx_reply_elements_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_elements_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2417,7 +2417,7 @@ long long _wrap_redisx_reply_elements_capi_7c8b3f9fab7672c0(redisx_reply *_swig_
 }
 
 
-redisx_reply *_wrap_redisx_reply_element_capi_7c8b3f9fab7672c0(redisx_reply *_swig_go_0, long long _swig_go_1) {
+redisx_reply *_wrap_redisx_reply_element_capi_db7353f1e6241385(redisx_reply *_swig_go_0, long long _swig_go_1) {
   redisx_reply *arg1 = 0 ;
   size_t arg2 ;
   redisx_reply *result = 0 ;
@@ -2432,7 +2432,7 @@ redisx_reply *_wrap_redisx_reply_element_capi_7c8b3f9fab7672c0(redisx_reply *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_lock_acquire_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2461,7 +2461,7 @@ _gostring_ _wrap_redisx_lock_acquire_capi_7c8b3f9fab7672c0(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_try_acquire_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2488,7 +2488,7 @@ _gostring_ _wrap_redisx_lock_try_acquire_capi_7c8b3f9fab7672c0(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_async_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2518,7 +2518,7 @@ _gostring_ _wrap_redisx_lock_acquire_async_capi_7c8b3f9fab7672c0(redisx_client *
 }
 
 
-_gostring_ _wrap_redisx_lock_release_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_release_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -2531,7 +2531,7 @@ _gostring_ _wrap_redisx_lock_release_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_lock_release_async_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_release_async_capi_db7353f1e6241385(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2548,7 +2548,7 @@ _gostring_ _wrap_redisx_lock_release_async_capi_7c8b3f9fab7672c0(redisx_lock *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_lock_extend_capi_db7353f1e6241385(redisx_lock *_swig_go_0, long long _swig_go_1) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -2563,7 +2563,7 @@ _gostring_ _wrap_redisx_lock_extend_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_async_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status_cb arg3 = 0 ;
@@ -2582,7 +2582,7 @@ _gostring_ _wrap_redisx_lock_extend_async_capi_7c8b3f9fab7672c0(redisx_lock *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_start_renewal_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_lock_lost_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2599,7 +2599,7 @@ _gostring_ _wrap_redisx_lock_start_renewal_capi_7c8b3f9fab7672c0(redisx_lock *_s
 }
 
 
-void _wrap_redisx_lock_free_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+void _wrap_redisx_lock_free_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   
   arg1 = (redisx_lock *)_swig_go_0;
@@ -2609,7 +2609,7 @@ void _wrap_redisx_lock_free_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_name_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_name_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2625,7 +2625,7 @@ _gostring_ _wrap_redisx_lock_name_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_lock_token_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_token_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2641,7 +2641,7 @@ _gostring_ _wrap_redisx_lock_token_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0
 }
 
 
-long long _wrap_redisx_lock_fencing_token_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2654,7 +2654,7 @@ long long _wrap_redisx_lock_fencing_token_capi_7c8b3f9fab7672c0(redisx_lock *_sw
 }
 
 
-long long _wrap_redisx_lock_ttl_ms_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2667,7 +2667,7 @@ long long _wrap_redisx_lock_ttl_ms_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0
 }
 
 
-intgo _wrap_redisx_lock_is_fail_open_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2680,7 +2680,7 @@ intgo _wrap_redisx_lock_is_fail_open_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go
 }
 
 
-intgo _wrap_redisx_lock_is_lost_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_lost_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2693,7 +2693,7 @@ intgo _wrap_redisx_lock_is_lost_capi_7c8b3f9fab7672c0(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_lock_inspect_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_lock_info **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2718,7 +2718,7 @@ _gostring_ _wrap_redisx_lock_inspect_capi_7c8b3f9fab7672c0(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_async_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_lock_info_cb arg3 = 0 ;
@@ -2744,7 +2744,7 @@ _gostring_ _wrap_redisx_lock_inspect_async_capi_7c8b3f9fab7672c0(redisx_client *
 }
 
 
-void _wrap_redisx_lock_info_free_capi_7c8b3f9fab7672c0(redisx_lock_info *_swig_go_0) {
+void _wrap_redisx_lock_info_free_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   
   arg1 = (redisx_lock_info *)_swig_go_0;
@@ -2754,7 +2754,7 @@ void _wrap_redisx_lock_info_free_capi_7c8b3f9fab7672c0(redisx_lock_info *_swig_g
 }
 
 
-intgo _wrap_redisx_lock_info_locked_capi_7c8b3f9fab7672c0(redisx_lock_info *_swig_go_0) {
+intgo _wrap_redisx_lock_info_locked_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2767,7 +2767,7 @@ intgo _wrap_redisx_lock_info_locked_capi_7c8b3f9fab7672c0(redisx_lock_info *_swi
 }
 
 
-long long _wrap_redisx_lock_info_fencing_token_capi_7c8b3f9fab7672c0(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2780,7 +2780,7 @@ long long _wrap_redisx_lock_info_fencing_token_capi_7c8b3f9fab7672c0(redisx_lock
 }
 
 
-long long _wrap_redisx_lock_info_ttl_ms_capi_7c8b3f9fab7672c0(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2793,7 +2793,7 @@ long long _wrap_redisx_lock_info_ttl_ms_capi_7c8b3f9fab7672c0(redisx_lock_info *
 }
 
 
-long long _wrap_redisx_lock_info_last_fencing_token_capi_7c8b3f9fab7672c0(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2806,7 +2806,7 @@ long long _wrap_redisx_lock_info_last_fencing_token_capi_7c8b3f9fab7672c0(redisx
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2818,7 +2818,7 @@ intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2830,7 +2830,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2842,7 +2842,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2854,7 +2854,7 @@ intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_GCRA_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2866,7 +2866,7 @@ intgo _wrap_REDISX_RATELIMIT_GCRA_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_limiter_new_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
+_gostring_ _wrap_redisx_limiter_new_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
   redisx_limiter **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2899,7 +2899,7 @@ _gostring_ _wrap_redisx_limiter_new_capi_7c8b3f9fab7672c0(redisx_client *_swig_g
 }
 
 
-void _wrap_redisx_limiter_free_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0) {
+void _wrap_redisx_limiter_free_capi_db7353f1e6241385(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   
   arg1 = (redisx_limiter *)_swig_go_0;
@@ -2909,7 +2909,7 @@ void _wrap_redisx_limiter_free_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   redisx_fail_policy arg2 ;
   redisx_status result;
@@ -2924,7 +2924,7 @@ _gostring_ _wrap_redisx_limiter_set_fail_policy_capi_7c8b3f9fab7672c0(redisx_lim
 }
 
 
-long long _wrap_redisx_limiter_capacity_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0) {
+long long _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2937,7 +2937,7 @@ long long _wrap_redisx_limiter_capacity_capi_7c8b3f9fab7672c0(redisx_limiter *_s
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_limiter_check_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2964,7 +2964,7 @@ _gostring_ _wrap_redisx_limiter_check_capi_7c8b3f9fab7672c0(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_async_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+_gostring_ _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2992,7 +2992,7 @@ _gostring_ _wrap_redisx_limiter_check_async_capi_7c8b3f9fab7672c0(redisx_limiter
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_peek_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3017,7 +3017,7 @@ _gostring_ _wrap_redisx_limiter_peek_capi_7c8b3f9fab7672c0(redisx_limiter *_swig
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_async_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_ratelimit_cb arg3 = 0 ;
@@ -3043,7 +3043,7 @@ _gostring_ _wrap_redisx_limiter_peek_async_capi_7c8b3f9fab7672c0(redisx_limiter 
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_reset_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -3065,7 +3065,7 @@ _gostring_ _wrap_redisx_limiter_reset_capi_7c8b3f9fab7672c0(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_async_capi_7c8b3f9fab7672c0(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_status_cb arg3 = 0 ;
@@ -3091,7 +3091,7 @@ _gostring_ _wrap_redisx_limiter_reset_async_capi_7c8b3f9fab7672c0(redisx_limiter
 }
 
 
-void _wrap_redisx_ratelimit_result_free_capi_7c8b3f9fab7672c0(redisx_ratelimit_result *_swig_go_0) {
+void _wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   
   arg1 = (redisx_ratelimit_result *)_swig_go_0;
@@ -3101,7 +3101,7 @@ void _wrap_redisx_ratelimit_result_free_capi_7c8b3f9fab7672c0(redisx_ratelimit_r
 }
 
 
-intgo _wrap_redisx_ratelimit_result_allowed_capi_7c8b3f9fab7672c0(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3114,7 +3114,7 @@ intgo _wrap_redisx_ratelimit_result_allowed_capi_7c8b3f9fab7672c0(redisx_ratelim
 }
 
 
-long long _wrap_redisx_ratelimit_result_limit_capi_7c8b3f9fab7672c0(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3127,7 +3127,7 @@ long long _wrap_redisx_ratelimit_result_limit_capi_7c8b3f9fab7672c0(redisx_ratel
 }
 
 
-long long _wrap_redisx_ratelimit_result_remaining_capi_7c8b3f9fab7672c0(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3140,7 +3140,7 @@ long long _wrap_redisx_ratelimit_result_remaining_capi_7c8b3f9fab7672c0(redisx_r
 }
 
 
-long long _wrap_redisx_ratelimit_result_reset_ms_capi_7c8b3f9fab7672c0(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3153,7 +3153,7 @@ long long _wrap_redisx_ratelimit_result_reset_ms_capi_7c8b3f9fab7672c0(redisx_ra
 }
 
 
-long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_7c8b3f9fab7672c0(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3166,7 +3166,7 @@ long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_7c8b3f9fab7672c0(red
 }
 
 
-intgo _wrap_redisx_ratelimit_result_fail_open_capi_7c8b3f9fab7672c0(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3179,7 +3179,7 @@ intgo _wrap_redisx_ratelimit_result_fail_open_capi_7c8b3f9fab7672c0(redisx_ratel
 }
 
 
-intgo _wrap_REDISX_IDEM_NEW_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3191,7 +3191,7 @@ intgo _wrap_REDISX_IDEM_NEW_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3203,7 +3203,7 @@ intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_IDEM_COMPLETED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3215,7 +3215,7 @@ intgo _wrap_REDISX_IDEM_COMPLETED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_IDEM_MISMATCH_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3227,7 +3227,7 @@ intgo _wrap_REDISX_IDEM_MISMATCH_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_idem_begin_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_idem **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3262,7 +3262,7 @@ _gostring_ _wrap_redisx_idem_begin_capi_7c8b3f9fab7672c0(redisx_client *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_async_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+_gostring_ _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3298,7 +3298,7 @@ _gostring_ _wrap_redisx_idem_begin_async_capi_7c8b3f9fab7672c0(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_idem_complete_capi_db7353f1e6241385(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3325,7 +3325,7 @@ _gostring_ _wrap_redisx_idem_complete_capi_7c8b3f9fab7672c0(redisx_idem *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_async_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3356,7 +3356,7 @@ _gostring_ _wrap_redisx_idem_complete_async_capi_7c8b3f9fab7672c0(redisx_idem *_
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_fail_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -3369,7 +3369,7 @@ _gostring_ _wrap_redisx_idem_fail_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_async_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(redisx_idem *_swig_go_0, void *_swig_go_1) {
   redisx_idem *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3386,7 +3386,7 @@ _gostring_ _wrap_redisx_idem_fail_async_capi_7c8b3f9fab7672c0(redisx_idem *_swig
 }
 
 
-void _wrap_redisx_idem_free_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+void _wrap_redisx_idem_free_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   
   arg1 = (redisx_idem *)_swig_go_0;
@@ -3396,7 +3396,7 @@ void _wrap_redisx_idem_free_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_idem_state_of_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_state_of_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_idem_state result;
   intgo _swig_go_result;
@@ -3409,7 +3409,7 @@ intgo _wrap_redisx_idem_state_of_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_idem_key_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_key_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3425,7 +3425,7 @@ _gostring_ _wrap_redisx_idem_key_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) 
 }
 
 
-_goslice_ _wrap_redisx_idem_response_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_response_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3445,7 +3445,7 @@ _goslice_ _wrap_redisx_idem_response_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go
 }
 
 
-_goslice_ _wrap_redisx_idem_metadata_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_metadata_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3465,7 +3465,7 @@ _goslice_ _wrap_redisx_idem_metadata_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go
 }
 
 
-long long _wrap_redisx_idem_remaining_ms_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+long long _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3478,7 +3478,7 @@ long long _wrap_redisx_idem_remaining_ms_capi_7c8b3f9fab7672c0(redisx_idem *_swi
 }
 
 
-intgo _wrap_redisx_idem_taken_over_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_taken_over_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3491,7 +3491,7 @@ intgo _wrap_redisx_idem_taken_over_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0
 }
 
 
-intgo _wrap_redisx_idem_is_fail_open_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3504,7 +3504,7 @@ intgo _wrap_redisx_idem_is_fail_open_capi_7c8b3f9fab7672c0(redisx_idem *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_fingerprint_capi_7c8b3f9fab7672c0(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3545,7 +3545,7 @@ _gostring_ _wrap_redisx_http_fingerprint_capi_7c8b3f9fab7672c0(_goslice_ _swig_g
 }
 
 
-_gostring_ _wrap_redisx_http_record_key_capi_7c8b3f9fab7672c0(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_record_key_capi_db7353f1e6241385(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3580,7 +3580,7 @@ _gostring_ _wrap_redisx_http_record_key_capi_7c8b3f9fab7672c0(_goslice_ _swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_metadata_capi_7c8b3f9fab7672c0(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_metadata_capi_db7353f1e6241385(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3608,7 +3608,7 @@ _gostring_ _wrap_redisx_http_metadata_capi_7c8b3f9fab7672c0(_goslice_ _swig_go_0
 }
 
 
-intgo _wrap_redisx_http_status_is_stored_capi_7c8b3f9fab7672c0(intgo _swig_go_0) {
+intgo _wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   int result;
   intgo _swig_go_result;
@@ -3621,7 +3621,7 @@ intgo _wrap_redisx_http_status_is_stored_capi_7c8b3f9fab7672c0(intgo _swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_http_key_required_capi_7c8b3f9fab7672c0() {
+_gostring_ _wrap_redisx_http_key_required_capi_db7353f1e6241385() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3635,7 +3635,7 @@ _gostring_ _wrap_redisx_http_key_required_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_http_key_invalid_capi_7c8b3f9fab7672c0() {
+_gostring_ _wrap_redisx_http_key_invalid_capi_db7353f1e6241385() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3649,7 +3649,7 @@ _gostring_ _wrap_redisx_http_key_invalid_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_http_idem_answer_capi_7c8b3f9fab7672c0(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   redisx_http_response **arg1 = 0 ;
   redisx_idem_state arg2 ;
   int64_t arg3 ;
@@ -3679,7 +3679,7 @@ _gostring_ _wrap_redisx_http_idem_answer_capi_7c8b3f9fab7672c0(intgo _swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_http_ratelimit_answer_capi_7c8b3f9fab7672c0(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_http_response **arg1 = 0 ;
   int arg2 ;
   int64_t arg3 ;
@@ -3703,7 +3703,7 @@ _gostring_ _wrap_redisx_http_ratelimit_answer_capi_7c8b3f9fab7672c0(intgo _swig_
 }
 
 
-void _wrap_redisx_http_response_free_capi_7c8b3f9fab7672c0(redisx_http_response *_swig_go_0) {
+void _wrap_redisx_http_response_free_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   
   arg1 = (redisx_http_response *)_swig_go_0;
@@ -3713,7 +3713,7 @@ void _wrap_redisx_http_response_free_capi_7c8b3f9fab7672c0(redisx_http_response 
 }
 
 
-intgo _wrap_redisx_http_response_status_capi_7c8b3f9fab7672c0(redisx_http_response *_swig_go_0) {
+intgo _wrap_redisx_http_response_status_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3726,7 +3726,7 @@ intgo _wrap_redisx_http_response_status_capi_7c8b3f9fab7672c0(redisx_http_respon
 }
 
 
-long long _wrap_redisx_http_response_header_count_capi_7c8b3f9fab7672c0(redisx_http_response *_swig_go_0) {
+long long _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3739,7 +3739,7 @@ long long _wrap_redisx_http_response_header_count_capi_7c8b3f9fab7672c0(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_name_capi_7c8b3f9fab7672c0(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3757,7 +3757,7 @@ _gostring_ _wrap_redisx_http_response_header_name_capi_7c8b3f9fab7672c0(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_value_capi_7c8b3f9fab7672c0(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3775,7 +3775,7 @@ _gostring_ _wrap_redisx_http_response_header_value_capi_7c8b3f9fab7672c0(redisx_
 }
 
 
-_goslice_ _wrap_redisx_http_response_body_capi_7c8b3f9fab7672c0(redisx_http_response *_swig_go_0) {
+_goslice_ _wrap_redisx_http_response_body_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3795,7 +3795,7 @@ _goslice_ _wrap_redisx_http_response_body_capi_7c8b3f9fab7672c0(redisx_http_resp
 }
 
 
-intgo _wrap_REDISX_METRIC_COUNTER_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385() {
   enum redisx_metric_type result;
   intgo _swig_go_result;
   
@@ -3807,7 +3807,7 @@ intgo _wrap_REDISX_METRIC_COUNTER_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_METRIC_GAUGE_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385() {
   enum redisx_metric_type result;
   intgo _swig_go_result;
   
@@ -3819,7 +3819,7 @@ intgo _wrap_REDISX_METRIC_GAUGE_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385() {
   enum redisx_metric_type result;
   intgo _swig_go_result;
   
@@ -3831,7 +3831,7 @@ intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_metrics_collect_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_metrics_collect_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_metrics **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_metrics *tmp1 = NULL ;
@@ -3847,7 +3847,7 @@ _gostring_ _wrap_redisx_metrics_collect_capi_7c8b3f9fab7672c0(redisx_client *_sw
 }
 
 
-void _wrap_redisx_metrics_free_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0) {
+void _wrap_redisx_metrics_free_capi_db7353f1e6241385(redisx_metrics *_swig_go_0) {
   redisx_metrics *arg1 = 0 ;
   
   arg1 = (redisx_metrics *)_swig_go_0;
@@ -3857,7 +3857,7 @@ void _wrap_redisx_metrics_free_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_metrics_families_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0) {
+intgo _wrap_redisx_metrics_families_capi_db7353f1e6241385(redisx_metrics *_swig_go_0) {
   redisx_metrics *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3870,7 +3870,7 @@ intgo _wrap_redisx_metrics_families_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_
 }
 
 
-_gostring_ _wrap_redisx_metrics_name_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_metrics_name_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -3888,7 +3888,7 @@ _gostring_ _wrap_redisx_metrics_name_capi_7c8b3f9fab7672c0(redisx_metrics *_swig
 }
 
 
-_gostring_ _wrap_redisx_metrics_help_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_metrics_help_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -3906,7 +3906,7 @@ _gostring_ _wrap_redisx_metrics_help_capi_7c8b3f9fab7672c0(redisx_metrics *_swig
 }
 
 
-intgo _wrap_redisx_metrics_type_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   redisx_metric_type result;
@@ -3921,7 +3921,7 @@ intgo _wrap_redisx_metrics_type_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0
 }
 
 
-intgo _wrap_redisx_metrics_label_count_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_redisx_metrics_label_count_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -3936,7 +3936,7 @@ intgo _wrap_redisx_metrics_label_count_capi_7c8b3f9fab7672c0(redisx_metrics *_sw
 }
 
 
-_gostring_ _wrap_redisx_metrics_label_name_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -3956,7 +3956,7 @@ _gostring_ _wrap_redisx_metrics_label_name_capi_7c8b3f9fab7672c0(redisx_metrics 
 }
 
 
-intgo _wrap_redisx_metrics_samples_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_redisx_metrics_samples_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -3971,7 +3971,7 @@ intgo _wrap_redisx_metrics_samples_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_metrics_label_value_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+_gostring_ _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -3993,7 +3993,7 @@ _gostring_ _wrap_redisx_metrics_label_value_capi_7c8b3f9fab7672c0(redisx_metrics
 }
 
 
-double _wrap_redisx_metrics_value_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+double _wrap_redisx_metrics_value_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -4010,7 +4010,7 @@ double _wrap_redisx_metrics_value_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go
 }
 
 
-long long _wrap_redisx_metrics_count_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_metrics_count_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -4027,7 +4027,7 @@ long long _wrap_redisx_metrics_count_capi_7c8b3f9fab7672c0(redisx_metrics *_swig
 }
 
 
-intgo _wrap_redisx_metrics_bucket_count_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0) {
+intgo _wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(redisx_metrics *_swig_go_0) {
   redisx_metrics *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -4040,7 +4040,7 @@ intgo _wrap_redisx_metrics_bucket_count_capi_7c8b3f9fab7672c0(redisx_metrics *_s
 }
 
 
-double _wrap_redisx_metrics_bucket_bound_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+double _wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   double result;
@@ -4055,7 +4055,7 @@ double _wrap_redisx_metrics_bucket_bound_capi_7c8b3f9fab7672c0(redisx_metrics *_
 }
 
 
-long long _wrap_redisx_metrics_cumulative_capi_7c8b3f9fab7672c0(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+long long _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -4074,7 +4074,7 @@ long long _wrap_redisx_metrics_cumulative_capi_7c8b3f9fab7672c0(redisx_metrics *
 }
 
 
-intgo _wrap_REDISX_CACHE_HIT_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385() {
   enum redisx_cache_state result;
   intgo _swig_go_result;
   
@@ -4086,7 +4086,7 @@ intgo _wrap_REDISX_CACHE_HIT_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_LOAD_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385() {
   enum redisx_cache_state result;
   intgo _swig_go_result;
   
@@ -4098,7 +4098,7 @@ intgo _wrap_REDISX_CACHE_LOAD_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_NEGATIVE_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385() {
   enum redisx_cache_state result;
   intgo _swig_go_result;
   
@@ -4110,7 +4110,7 @@ intgo _wrap_REDISX_CACHE_NEGATIVE_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_MISS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_MISS_capi_db7353f1e6241385() {
   enum redisx_cache_state result;
   intgo _swig_go_result;
   
@@ -4122,7 +4122,7 @@ intgo _wrap_REDISX_CACHE_MISS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_db7353f1e6241385() {
   enum redisx_cache_layer result;
   intgo _swig_go_result;
   
@@ -4134,7 +4134,7 @@ intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_LAYER_L1_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_LAYER_L1_capi_db7353f1e6241385() {
   enum redisx_cache_layer result;
   intgo _swig_go_result;
   
@@ -4146,7 +4146,7 @@ intgo _wrap_REDISX_CACHE_LAYER_L1_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_LAYER_L2_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_LAYER_L2_capi_db7353f1e6241385() {
   enum redisx_cache_layer result;
   intgo _swig_go_result;
   
@@ -4158,7 +4158,7 @@ intgo _wrap_REDISX_CACHE_LAYER_L2_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_L1_HITS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_L1_HITS_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4170,7 +4170,7 @@ intgo _wrap_REDISX_CACHE_L1_HITS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_L1_MISSES_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_L1_MISSES_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4182,7 +4182,7 @@ intgo _wrap_REDISX_CACHE_L1_MISSES_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_L2_HITS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_L2_HITS_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4194,7 +4194,7 @@ intgo _wrap_REDISX_CACHE_L2_HITS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_L2_MISSES_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_L2_MISSES_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4206,7 +4206,7 @@ intgo _wrap_REDISX_CACHE_L2_MISSES_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_LOADS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_LOADS_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4218,7 +4218,7 @@ intgo _wrap_REDISX_CACHE_LOADS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4230,7 +4230,7 @@ intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4242,7 +4242,7 @@ intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4254,7 +4254,7 @@ intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4266,7 +4266,7 @@ intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4278,7 +4278,7 @@ intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4290,7 +4290,7 @@ intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4302,7 +4302,7 @@ intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_L1_BYTES_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4314,7 +4314,7 @@ intgo _wrap_REDISX_CACHE_L1_BYTES_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4326,7 +4326,7 @@ intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_7c8b3f9fab7672c0() {
 }
 
 
-intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_7c8b3f9fab7672c0() {
+intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385() {
   enum redisx_cache_counter result;
   intgo _swig_go_result;
   
@@ -4338,7 +4338,7 @@ intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_7c8b3f9fab7672c0() {
 }
 
 
-_gostring_ _wrap_redisx_cache_new_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_cache_new_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_cache **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4363,7 +4363,7 @@ _gostring_ _wrap_redisx_cache_new_capi_7c8b3f9fab7672c0(redisx_client *_swig_go_
 }
 
 
-void _wrap_redisx_cache_free_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0) {
+void _wrap_redisx_cache_free_capi_db7353f1e6241385(redisx_cache *_swig_go_0) {
   redisx_cache *arg1 = 0 ;
   
   arg1 = (redisx_cache *)_swig_go_0;
@@ -4373,7 +4373,7 @@ void _wrap_redisx_cache_free_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_cache_set_l1_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_cache *arg1 = 0 ;
   size_t arg2 ;
   size_t arg3 ;
@@ -4392,7 +4392,7 @@ _gostring_ _wrap_redisx_cache_set_l1_capi_7c8b3f9fab7672c0(redisx_cache *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_cache_set_max_value_bytes_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   size_t arg2 ;
   redisx_status result;
@@ -4407,7 +4407,7 @@ _gostring_ _wrap_redisx_cache_set_max_value_bytes_capi_7c8b3f9fab7672c0(redisx_c
 }
 
 
-_gostring_ _wrap_redisx_cache_set_ttl_jitter_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, double _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(redisx_cache *_swig_go_0, double _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   double arg2 ;
   redisx_status result;
@@ -4422,7 +4422,7 @@ _gostring_ _wrap_redisx_cache_set_ttl_jitter_capi_7c8b3f9fab7672c0(redisx_cache 
 }
 
 
-_gostring_ _wrap_redisx_cache_set_negative_ttl_ms_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4437,7 +4437,7 @@ _gostring_ _wrap_redisx_cache_set_negative_ttl_ms_capi_7c8b3f9fab7672c0(redisx_c
 }
 
 
-_gostring_ _wrap_redisx_cache_set_lease_ms_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4452,7 +4452,7 @@ _gostring_ _wrap_redisx_cache_set_lease_ms_capi_7c8b3f9fab7672c0(redisx_cache *_
 }
 
 
-_gostring_ _wrap_redisx_cache_set_stale_ms_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4467,7 +4467,7 @@ _gostring_ _wrap_redisx_cache_set_stale_ms_capi_7c8b3f9fab7672c0(redisx_cache *_
 }
 
 
-_gostring_ _wrap_redisx_cache_set_xfetch_beta_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, double _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(redisx_cache *_swig_go_0, double _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   double arg2 ;
   redisx_status result;
@@ -4482,7 +4482,7 @@ _gostring_ _wrap_redisx_cache_set_xfetch_beta_capi_7c8b3f9fab7672c0(redisx_cache
 }
 
 
-_gostring_ _wrap_redisx_cache_set_fail_policy_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(redisx_cache *_swig_go_0, intgo _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   redisx_fail_policy arg2 ;
   redisx_status result;
@@ -4497,7 +4497,7 @@ _gostring_ _wrap_redisx_cache_set_fail_policy_capi_7c8b3f9fab7672c0(redisx_cache
 }
 
 
-_gostring_ _wrap_redisx_cache_set_tracking_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(redisx_cache *_swig_go_0, intgo _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -4512,7 +4512,7 @@ _gostring_ _wrap_redisx_cache_set_tracking_capi_7c8b3f9fab7672c0(redisx_cache *_
 }
 
 
-_gostring_ _wrap_redisx_cache_fetch_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_cache_fetch_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_cache_entry **arg1 = 0 ;
   redisx_cache *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4543,7 +4543,7 @@ _gostring_ _wrap_redisx_cache_fetch_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_cache_fetch_async_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+_gostring_ _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
   redisx_cache *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -4575,7 +4575,7 @@ _gostring_ _wrap_redisx_cache_fetch_async_capi_7c8b3f9fab7672c0(redisx_cache *_s
 }
 
 
-_gostring_ _wrap_redisx_cache_fill_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_cache_fill_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
   redisx_cache_entry *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -4596,7 +4596,7 @@ _gostring_ _wrap_redisx_cache_fill_capi_7c8b3f9fab7672c0(redisx_cache_entry *_sw
 }
 
 
-_gostring_ _wrap_redisx_cache_fill_async_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+_gostring_ _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
   redisx_cache_entry *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -4621,7 +4621,7 @@ _gostring_ _wrap_redisx_cache_fill_async_capi_7c8b3f9fab7672c0(redisx_cache_entr
 }
 
 
-_gostring_ _wrap_redisx_cache_fill_negative_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -4634,7 +4634,7 @@ _gostring_ _wrap_redisx_cache_fill_negative_capi_7c8b3f9fab7672c0(redisx_cache_e
 }
 
 
-_gostring_ _wrap_redisx_cache_fill_negative_async_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, void *_swig_go_1) {
   redisx_cache_entry *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -4651,7 +4651,7 @@ _gostring_ _wrap_redisx_cache_fill_negative_async_capi_7c8b3f9fab7672c0(redisx_c
 }
 
 
-_gostring_ _wrap_redisx_cache_abandon_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_cache_abandon_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -4664,7 +4664,7 @@ _gostring_ _wrap_redisx_cache_abandon_capi_7c8b3f9fab7672c0(redisx_cache_entry *
 }
 
 
-_gostring_ _wrap_redisx_cache_abandon_async_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, void *_swig_go_1) {
   redisx_cache_entry *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -4681,7 +4681,7 @@ _gostring_ _wrap_redisx_cache_abandon_async_capi_7c8b3f9fab7672c0(redisx_cache_e
 }
 
 
-_gostring_ _wrap_redisx_cache_get_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_cache_get_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_cache_entry **arg1 = 0 ;
   redisx_cache *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4706,7 +4706,7 @@ _gostring_ _wrap_redisx_cache_get_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0
 }
 
 
-_gostring_ _wrap_redisx_cache_get_async_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_cache_get_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_cache *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_cache_cb arg3 = 0 ;
@@ -4732,7 +4732,7 @@ _gostring_ _wrap_redisx_cache_get_async_capi_7c8b3f9fab7672c0(redisx_cache *_swi
 }
 
 
-_gostring_ _wrap_redisx_cache_set_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_cache_set_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   redisx_cache *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -4762,7 +4762,7 @@ _gostring_ _wrap_redisx_cache_set_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0
 }
 
 
-_gostring_ _wrap_redisx_cache_set_async_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_cache_set_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_cache *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -4796,7 +4796,7 @@ _gostring_ _wrap_redisx_cache_set_async_capi_7c8b3f9fab7672c0(redisx_cache *_swi
 }
 
 
-_gostring_ _wrap_redisx_cache_delete_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_cache_delete_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -4818,7 +4818,7 @@ _gostring_ _wrap_redisx_cache_delete_capi_7c8b3f9fab7672c0(redisx_cache *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_cache_delete_async_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_cache *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_status_cb arg3 = 0 ;
@@ -4844,7 +4844,7 @@ _gostring_ _wrap_redisx_cache_delete_async_capi_7c8b3f9fab7672c0(redisx_cache *_
 }
 
 
-long long _wrap_redisx_cache_counter_of_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(redisx_cache *_swig_go_0, intgo _swig_go_1) {
   redisx_cache *arg1 = 0 ;
   redisx_cache_counter arg2 ;
   uint64_t result;
@@ -4859,7 +4859,7 @@ long long _wrap_redisx_cache_counter_of_capi_7c8b3f9fab7672c0(redisx_cache *_swi
 }
 
 
-long long _wrap_redisx_stats_cache_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_cache_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_cache_counter arg2 ;
   uint64_t result;
@@ -4874,7 +4874,7 @@ long long _wrap_redisx_stats_cache_capi_7c8b3f9fab7672c0(redisx_stats *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_cache_peek_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_cache_peek_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_cache_entry **arg1 = 0 ;
   redisx_cache *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4899,7 +4899,7 @@ _gostring_ _wrap_redisx_cache_peek_capi_7c8b3f9fab7672c0(redisx_cache *_swig_go_
 }
 
 
-void _wrap_redisx_cache_entry_free_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+void _wrap_redisx_cache_entry_free_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   
   arg1 = (redisx_cache_entry *)_swig_go_0;
@@ -4909,7 +4909,7 @@ void _wrap_redisx_cache_entry_free_capi_7c8b3f9fab7672c0(redisx_cache_entry *_sw
 }
 
 
-intgo _wrap_redisx_cache_entry_state_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+intgo _wrap_redisx_cache_entry_state_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   redisx_cache_state result;
   intgo _swig_go_result;
@@ -4922,7 +4922,7 @@ intgo _wrap_redisx_cache_entry_state_capi_7c8b3f9fab7672c0(redisx_cache_entry *_
 }
 
 
-_gostring_ _wrap_redisx_cache_entry_key_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4938,7 +4938,7 @@ _gostring_ _wrap_redisx_cache_entry_key_capi_7c8b3f9fab7672c0(redisx_cache_entry
 }
 
 
-_goslice_ _wrap_redisx_cache_entry_value_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+_goslice_ _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -4958,7 +4958,7 @@ _goslice_ _wrap_redisx_cache_entry_value_capi_7c8b3f9fab7672c0(redisx_cache_entr
 }
 
 
-intgo _wrap_redisx_cache_entry_is_stale_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -4971,7 +4971,7 @@ intgo _wrap_redisx_cache_entry_is_stale_capi_7c8b3f9fab7672c0(redisx_cache_entry
 }
 
 
-intgo _wrap_redisx_cache_entry_is_fail_open_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -4984,7 +4984,7 @@ intgo _wrap_redisx_cache_entry_is_fail_open_capi_7c8b3f9fab7672c0(redisx_cache_e
 }
 
 
-intgo _wrap_redisx_cache_entry_should_refresh_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -4997,7 +4997,7 @@ intgo _wrap_redisx_cache_entry_should_refresh_capi_7c8b3f9fab7672c0(redisx_cache
 }
 
 
-intgo _wrap_redisx_cache_entry_layer_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   redisx_cache_layer result;
   intgo _swig_go_result;
@@ -5010,7 +5010,7 @@ intgo _wrap_redisx_cache_entry_layer_capi_7c8b3f9fab7672c0(redisx_cache_entry *_
 }
 
 
-long long _wrap_redisx_cache_entry_ttl_ms_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+long long _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5023,7 +5023,7 @@ long long _wrap_redisx_cache_entry_ttl_ms_capi_7c8b3f9fab7672c0(redisx_cache_ent
 }
 
 
-long long _wrap_redisx_cache_entry_version_capi_7c8b3f9fab7672c0(redisx_cache_entry *_swig_go_0) {
+long long _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   uint64_t result;
   long long _swig_go_result;
@@ -5031,6 +5031,929 @@ long long _wrap_redisx_cache_entry_version_capi_7c8b3f9fab7672c0(redisx_cache_en
   arg1 = (redisx_cache_entry *)_swig_go_0;
   
   result = (uint64_t)redisx_cache_entry_version((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385() {
+  enum redisx_stream_trim result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_TRIM_NONE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385() {
+  enum redisx_stream_trim result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_TRIM_MAXLEN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385() {
+  enum redisx_stream_trim result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_TRIM_MAXAGE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_stream_batch_new_capi_db7353f1e6241385() {
+  redisx_stream_batch **arg1 = 0 ;
+  redisx_stream_batch *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  
+  result = (redisx_status)redisx_stream_batch_new(arg1);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0) {
+  redisx_stream_batch *arg1 = 0 ;
+  
+  arg1 = (redisx_stream_batch *)_swig_go_0;
+  
+  redisx_stream_batch_free(arg1);
+  
+}
+
+
+long long _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0) {
+  redisx_stream_batch *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_stream_batch *)_swig_go_0;
+  
+  result = redisx_stream_batch_size((struct redisx_stream_batch const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, long long _swig_go_1) {
+  redisx_stream_batch *arg1 = 0 ;
+  size_t arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_stream_batch *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_stream_batch_id((struct redisx_stream_batch const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, redisx_stream_batch *_swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
+  redisx_client *arg1 = 0 ;
+  char *arg2 = 0 ;
+  redisx_stream_batch *arg3 = 0 ;
+  redisx_stream_trim arg4 ;
+  int64_t arg5 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_client *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  arg3 = (redisx_stream_batch *)_swig_go_2;
+  arg4 = (redisx_stream_trim)_swig_go_3; 
+  arg5 = (int64_t)_swig_go_4; 
+  
+  result = (redisx_status)redisx_stream_publish_batch(arg1,(char const *)arg2,arg3,arg4,arg5);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0) {
+  redisx_stream_batch *arg1 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_stream_batch *)_swig_go_0;
+  
+  result = (redisx_status)redisx_stream_batch_add_message(arg1);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+  redisx_stream_batch *arg1 = 0 ;
+  void *arg2 = 0 ;
+  size_t arg3 ;
+  void *arg4 = 0 ;
+  size_t arg5 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_stream_batch *)_swig_go_0;
+  
+  arg2 = (void *)(_swig_go_1.len > 0 ? _swig_go_1.array : (void *)"");
+  arg3 = (size_t)_swig_go_1.len;
+  
+  
+  arg4 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg5 = (size_t)_swig_go_2.len;
+  
+  
+  result = (redisx_status)redisx_stream_batch_add_field(arg1,(void const *)arg2,arg3,(void const *)arg4,arg5);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _gostring_ _swig_go_2) {
+  redisx_stream_batch *arg1 = 0 ;
+  void *arg2 = 0 ;
+  size_t arg3 ;
+  char *arg4 = 0 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_stream_batch *)_swig_go_0;
+  
+  arg2 = (void *)(_swig_go_1.len > 0 ? _swig_go_1.array : (void *)"");
+  arg3 = (size_t)_swig_go_1.len;
+  
+  
+  temp4 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp4, _swig_go_2.p, _swig_go_2.n);
+  temp4[_swig_go_2.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  result = (redisx_status)redisx_stream_batch_add_payload(arg1,(void const *)arg2,arg3,(char const *)arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+  redisx_stream_batch *arg1 = 0 ;
+  char *arg2 = 0 ;
+  void *arg3 = 0 ;
+  size_t arg4 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_stream_batch *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  arg3 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg4 = (size_t)_swig_go_2.len;
+  
+  
+  result = (redisx_status)redisx_stream_batch_add_header(arg1,(char const *)arg2,(void const *)arg3,arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_group_create_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+  redisx_client *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *arg4 = 0 ;
+  char *temp2 ;
+  char *temp3 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_client *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  temp3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp3, _swig_go_2.p, _swig_go_2.n);
+  temp3[_swig_go_2.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  temp4 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(temp4, _swig_go_3.p, _swig_go_3.n);
+  temp4[_swig_go_3.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  result = (redisx_status)redisx_group_create(arg1,(char const *)arg2,(char const *)arg3,(char const *)arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  free((char *)arg3); 
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_new_capi_db7353f1e6241385() {
+  redisx_consumer_options **arg1 = 0 ;
+  redisx_consumer_options *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  
+  result = (redisx_status)redisx_consumer_options_new(arg1);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0) {
+  redisx_consumer_options *arg1 = 0 ;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  
+  redisx_consumer_options_free(arg1);
+  
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
+  redisx_consumer_options *arg1 = 0 ;
+  int arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_status)redisx_consumer_options_set_max_in_flight(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
+  redisx_consumer_options *arg1 = 0 ;
+  int arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_status)redisx_consumer_options_set_max_deliveries(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+  redisx_consumer_options *arg1 = 0 ;
+  int64_t arg2 ;
+  int64_t arg3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (redisx_status)redisx_consumer_options_set_retry_backoff_ms(arg1,arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+  redisx_consumer_options *arg1 = 0 ;
+  int64_t arg2 ;
+  int64_t arg3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (redisx_status)redisx_consumer_options_set_reclaim(arg1,arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+  redisx_consumer_options *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_consumer_options_set_block_ms(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+  redisx_consumer_options *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_consumer_options_set_dead_letter_maxlen(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+  redisx_consumer_options *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_consumer_options_set_delete_idle_ms(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_new_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, redisx_consumer_options *_swig_go_4) {
+  redisx_consumer **arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *arg4 = 0 ;
+  char *arg5 = 0 ;
+  redisx_consumer_options *arg6 = 0 ;
+  redisx_consumer *tmp1 = NULL ;
+  char *temp3 ;
+  char *temp4 ;
+  char *temp5 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  temp4 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp4, _swig_go_2.p, _swig_go_2.n);
+  temp4[_swig_go_2.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  temp5 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(temp5, _swig_go_3.p, _swig_go_3.n);
+  temp5[_swig_go_3.n] = '\0';
+  arg5 = (char *)temp5;
+  
+  arg6 = (redisx_consumer_options *)_swig_go_4;
+  
+  result = (redisx_status)redisx_consumer_new(arg1,arg2,(char const *)arg3,(char const *)arg4,(char const *)arg5,(struct redisx_consumer_options const *)arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  free((char *)arg4); 
+  free((char *)arg5); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_next_capi_db7353f1e6241385(redisx_consumer *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+  redisx_delivery **arg1 = 0 ;
+  redisx_consumer *arg2 = 0 ;
+  int arg3 ;
+  int64_t arg4 ;
+  redisx_delivery *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_consumer *)_swig_go_0;
+  arg3 = (int)_swig_go_1; 
+  arg4 = (int64_t)_swig_go_2; 
+  
+  result = (redisx_status)redisx_consumer_next(arg1,arg2,arg3,arg4);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_delivery_free_capi_db7353f1e6241385(redisx_delivery *_swig_go_0) {
+  redisx_delivery *arg1 = 0 ;
+  
+  arg1 = (redisx_delivery *)_swig_go_0;
+  
+  redisx_delivery_free(arg1);
+  
+}
+
+
+long long _wrap_redisx_delivery_count_capi_db7353f1e6241385(redisx_delivery *_swig_go_0) {
+  redisx_delivery *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_delivery *)_swig_go_0;
+  
+  result = redisx_delivery_count((struct redisx_delivery const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+redisx_message *_wrap_redisx_delivery_message_capi_db7353f1e6241385(redisx_delivery *_swig_go_0, long long _swig_go_1) {
+  redisx_delivery *arg1 = 0 ;
+  size_t arg2 ;
+  redisx_message *result = 0 ;
+  redisx_message *_swig_go_result;
+  
+  arg1 = (redisx_delivery *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (redisx_message *)redisx_delivery_message(arg1,arg2);
+  _swig_go_result = (redisx_message *)result;
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_message_id_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = (char *)redisx_message_id((struct redisx_message const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = (int64_t)redisx_message_delivery_count((struct redisx_message const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_message_field_count_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = redisx_message_field_count((struct redisx_message const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_message_field_name_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
+  redisx_message *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  size_t tmp3 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  arg1 = (redisx_message *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_message_field_name((struct redisx_message const *)arg1,arg2,arg3);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg3 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_message_field_value_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
+  redisx_message *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  size_t tmp3 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  arg1 = (redisx_message *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_message_field_value((struct redisx_message const *)arg1,arg2,arg3);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg3 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_message_get_capi_db7353f1e6241385(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_message *arg1 = 0 ;
+  char *arg2 = 0 ;
+  size_t *arg3 = 0 ;
+  char *temp2 ;
+  size_t tmp3 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (char *)redisx_message_get((struct redisx_message const *)arg1,(char const *)arg2,arg3);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg3 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_message_payload_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  size_t *arg2 = 0 ;
+  size_t tmp2 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg2 = &tmp2;
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = (char *)redisx_message_payload((struct redisx_message const *)arg1,arg2);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg2 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_message_codec_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = (char *)redisx_message_codec((struct redisx_message const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_message_header_count_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = redisx_message_header_count((struct redisx_message const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_message_header_name_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
+  redisx_message *arg1 = 0 ;
+  size_t arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_message_header_name((struct redisx_message const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_message_header_value_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
+  redisx_message *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  size_t tmp3 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  arg1 = (redisx_message *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_message_header_value((struct redisx_message const *)arg1,arg2,arg3);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg3 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
+  redisx_message *arg1 = 0 ;
+  size_t arg2 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (int)redisx_message_field_reserved((struct redisx_message const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_message_stream_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = (char *)redisx_message_stream((struct redisx_message const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_message_ack_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = (redisx_status)redisx_message_ack(arg1);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_message_retry_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+  redisx_message *arg1 = 0 ;
+  int64_t arg2 ;
+  char *arg3 = 0 ;
+  int *arg4 = 0 ;
+  char *temp3 ;
+  int tmp4 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg4 = &tmp4;
+  arg1 = (redisx_message *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  temp3 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp3, _swig_go_2.p, _swig_go_2.n);
+  temp3[_swig_go_2.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  result = (redisx_status)redisx_message_retry(arg1,arg2,(char const *)arg3,arg4);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg4);
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_message *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (redisx_status)redisx_message_dead_letter(arg1,(char const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_consumer_stop_capi_db7353f1e6241385(redisx_consumer *_swig_go_0, long long _swig_go_1) {
+  redisx_consumer *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_consumer_stop(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_consumer_free_capi_db7353f1e6241385(redisx_consumer *_swig_go_0) {
+  redisx_consumer *arg1 = 0 ;
+  
+  arg1 = (redisx_consumer *)_swig_go_0;
+  
+  redisx_consumer_free(arg1);
+  
+}
+
+
+intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(redisx_consumer *_swig_go_0) {
+  redisx_consumer *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_consumer *)_swig_go_0;
+  
+  result = (int)redisx_consumer_in_flight((struct redisx_consumer const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_PUBLISHED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_DELIVERED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_ACKED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_RETRIED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_DEAD_LETTERED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_CLAIMED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385() {
+  enum redisx_stream_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_STREAM_COUNTER_COUNT;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_stats_stream_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+  redisx_stats *arg1 = 0 ;
+  redisx_stream_counter arg2 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_stats *)_swig_go_0;
+  arg2 = (redisx_stream_counter)_swig_go_1; 
+  
+  result = (uint64_t)redisx_stats_stream((struct redisx_stats const *)arg1,arg2);
   _swig_go_result = result; 
   return _swig_go_result;
 }

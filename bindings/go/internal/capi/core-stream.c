@@ -222,7 +222,8 @@ redisx_status redisx__stream_batch_add(redisx_stream_batch *b, size_t nfields, c
         b->m = m;
         b->cap = cap;
     }
-    pub_msg pm = {nfields, calloc(2 * nfields, sizeof(char *)), calloc(2 * nfields, sizeof(size_t))};
+    size_t slots = nfields ? 2 * nfields : 2;
+    pub_msg pm = {nfields, calloc(slots, sizeof(char *)), calloc(slots, sizeof(size_t))};
     if (!pm.p || !pm.len) {
         pub_msg_clear(&(pub_msg){0, pm.p, pm.len});
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
@@ -251,6 +252,63 @@ redisx_status redisx__stream_batch_add(redisx_stream_batch *b, size_t nfields, c
     }
     b->m[b->n++] = pm;
     return REDISX_OK;
+}
+
+redisx_status redisx__stream_batch_open(redisx_stream_batch *b)
+{
+    return redisx__stream_batch_add(b, 0, NULL, NULL, NULL, NULL);
+}
+
+redisx_status redisx__stream_batch_append(redisx_stream_batch *b, const char *prefix, const void *name, size_t ln,
+                                          const void *value, size_t lv)
+{
+    pub_msg *pm = &b->m[b->n - 1];
+    size_t lp = prefix ? strlen(prefix) : 0;
+    char **p = realloc(pm->p, (2 * pm->nfields + 2) * sizeof *p);
+    if (!p)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    pm->p = p;
+    size_t *len = realloc(pm->len, (2 * pm->nfields + 2) * sizeof *len);
+    if (!len)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    pm->len = len;
+    char *n = malloc(lp + ln + 1), *v = malloc(lv + 1);
+    if (!n || !v) {
+        free(n);
+        free(v);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    if (lp)
+        memcpy(n, prefix, lp);
+    if (ln)
+        memcpy(n + lp, name, ln);
+    n[lp + ln] = '\0';
+    if (lv)
+        memcpy(v, value, lv);
+    v[lv] = '\0';
+    p[2 * pm->nfields] = n;
+    p[2 * pm->nfields + 1] = v;
+    len[2 * pm->nfields] = lp + ln;
+    len[2 * pm->nfields + 1] = lv;
+    pm->nfields++;
+    return REDISX_OK;
+}
+
+int redisx__stream_batch_has(const redisx_stream_batch *b, const char *name)
+{
+    if (!b->n)
+        return 0;
+    const pub_msg *pm = &b->m[b->n - 1];
+    size_t ln = strlen(name);
+    for (size_t k = 0; k < pm->nfields; k++)
+        if (pm->len[2 * k] == ln && memcmp(pm->p[2 * k], name, ln) == 0)
+            return 1;
+    return 0;
+}
+
+size_t redisx__stream_batch_fields(const redisx_stream_batch *b, size_t i)
+{
+    return i < b->n ? b->m[i].nfields : 0;
 }
 
 size_t redisx__stream_batch_size(const redisx_stream_batch *b)
@@ -861,6 +919,40 @@ const char *redisx__message_get(const redisx_message *m, const char *name, size_
     if (len)
         *len = 0;
     return NULL;
+}
+
+int redisx__message_header_at(const redisx_message *m, size_t i, size_t *field)
+{
+    size_t lp = strlen(REDISX_STREAM_HEADER_PREFIX);
+    for (size_t k = 0; k < m->nfields; k++) {
+        if (m->len[2 * k] > lp && memcmp(m->p[2 * k], REDISX_STREAM_HEADER_PREFIX, lp) == 0) {
+            if (i == 0) {
+                if (field)
+                    *field = k;
+                return 1;
+            }
+            i--;
+        }
+    }
+    return 0;
+}
+
+size_t redisx__message_header_count(const redisx_message *m)
+{
+    size_t n = 0;
+    while (redisx__message_header_at(m, n, NULL))
+        n++;
+    return n;
+}
+
+int redisx__message_reserved(const redisx_message *m, size_t i)
+{
+    return i < m->nfields && m->len[2 * i] >= 3 && memcmp(m->p[2 * i], "rx-", 3) == 0;
+}
+
+const char *redisx__message_stream(const redisx_message *m)
+{
+    return m->cons->stream;
 }
 
 redisx_client *redisx__message_client(const redisx_message *m)

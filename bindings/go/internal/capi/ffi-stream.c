@@ -2,6 +2,7 @@
 #line 1 "ffi/stream.c"
 /* Exported: Redis Streams. Argument checks here, behaviour in core/stream.c. */
 #include <stdlib.h>
+#include <string.h>
 
 #include "stream_impl.h"
 #include "ffi.h"
@@ -63,6 +64,76 @@ redisx_status redisx_stream_batch_add(redisx_stream_batch *batch, size_t nfields
     return redisx__stream_batch_add(batch, nfields, names, name_lens, values, value_lens);
 }
 
+redisx_status redisx_stream_batch_add_message(redisx_stream_batch *batch)
+{
+    REDISX_FFI_REQUIRE(batch != NULL, "batch is NULL");
+    REDISX_FFI_REQUIRE(redisx__stream_batch_size(batch) < REDISX_STREAM_BATCH_MAX, "a batch holds at most %d messages",
+                       REDISX_STREAM_BATCH_MAX);
+    return redisx__stream_batch_open(batch);
+}
+
+/* The batch's last message, which may take one more field. */
+static redisx_status check_last(redisx_stream_batch *batch)
+{
+    REDISX_FFI_REQUIRE(batch != NULL, "batch is NULL");
+    size_t n = redisx__stream_batch_size(batch);
+    REDISX_FFI_REQUIRE(n > 0, "batch has no message: call redisx_stream_batch_add_message first");
+    REDISX_FFI_REQUIRE(redisx__stream_batch_fields(batch, n - 1) < REDISX_STREAM_FIELDS_MAX,
+                       "a message holds at most %d fields", REDISX_STREAM_FIELDS_MAX);
+    return REDISX_OK;
+}
+
+redisx_status redisx_stream_batch_add_field(redisx_stream_batch *batch, const void *name, size_t name_len,
+                                            const void *value, size_t value_len)
+{
+    redisx_status st = check_last(batch);
+    if (st != REDISX_OK)
+        return st;
+    REDISX_FFI_REQUIRE(name != NULL && name_len > 0, "field name is empty");
+    REDISX_FFI_REQUIRE(value != NULL || value_len == 0, "field value is NULL");
+    REDISX_FFI_REQUIRE(!(name_len >= 3 && memcmp(name, "rx-", 3) == 0),
+                       "field names starting with \"rx-\" are reserved (payload, codec, headers)");
+    return redisx__stream_batch_append(batch, NULL, name, name_len, value, value_len);
+}
+
+static int has_payload(const redisx_stream_batch *batch)
+{
+    /* The payload is always the field added by add_payload; look for it by
+     * name among the last message's fields through the publish form. */
+    return redisx__stream_batch_has(batch, REDISX_STREAM_PAYLOAD_FIELD);
+}
+
+redisx_status redisx_stream_batch_add_payload(redisx_stream_batch *batch, const void *payload, size_t payload_len,
+                                              const char *codec)
+{
+    redisx_status st = check_last(batch);
+    if (st != REDISX_OK)
+        return st;
+    REDISX_FFI_REQUIRE(payload != NULL || payload_len == 0, "payload is NULL");
+    REDISX_FFI_REQUIRE(!has_payload(batch), "the message has a payload already");
+    size_t lc = codec ? strlen(codec) : 0;
+    REDISX_FFI_REQUIRE(lc <= REDISX_STREAM_HEADER_NAME_MAX, "codec name is longer than %d bytes",
+                       REDISX_STREAM_HEADER_NAME_MAX);
+    const char *pf = REDISX_STREAM_PAYLOAD_FIELD, *cf = REDISX_STREAM_CODEC_FIELD;
+    st = redisx__stream_batch_append(batch, NULL, pf, strlen(pf), payload ? payload : "", payload_len);
+    if (st == REDISX_OK && lc)
+        st = redisx__stream_batch_append(batch, NULL, cf, strlen(cf), codec, lc);
+    return st;
+}
+
+redisx_status redisx_stream_batch_add_header(redisx_stream_batch *batch, const char *name, const void *value,
+                                             size_t value_len)
+{
+    redisx_status st = check_last(batch);
+    if (st == REDISX_OK)
+        st = redisx__ffi_name(name, REDISX_STREAM_HEADER_NAME_MAX, "header name");
+    if (st != REDISX_OK)
+        return st;
+    REDISX_FFI_REQUIRE(value != NULL || value_len == 0, "header value is NULL");
+    return redisx__stream_batch_append(batch, REDISX_STREAM_HEADER_PREFIX, name, strlen(name), value ? value : "",
+                                       value_len);
+}
+
 size_t redisx_stream_batch_size(const redisx_stream_batch *batch)
 {
     return batch ? redisx__stream_batch_size(batch) : 0;
@@ -83,6 +154,8 @@ redisx_status redisx_stream_publish_batch(redisx_client *client, const char *str
         return st;
     REDISX_FFI_REQUIRE(batch != NULL, "batch is NULL");
     REDISX_FFI_REQUIRE(redisx__stream_batch_size(batch) > 0, "batch is empty");
+    for (size_t i = 0; i < redisx__stream_batch_size(batch); i++)
+        REDISX_FFI_REQUIRE(redisx__stream_batch_fields(batch, i) > 0, "message %zu of the batch has no fields", i);
     return redisx__stream_publish_batch(client, stream, batch, trim, threshold);
 }
 
@@ -331,6 +404,50 @@ const char *redisx_message_get(const redisx_message *msg, const char *name, size
         return NULL;
     }
     return redisx__message_get(msg, name, len);
+}
+
+const char *redisx_message_payload(const redisx_message *msg, size_t *len)
+{
+    return redisx_message_get(msg, REDISX_STREAM_PAYLOAD_FIELD, len);
+}
+
+const char *redisx_message_codec(const redisx_message *msg)
+{
+    return redisx_message_get(msg, REDISX_STREAM_CODEC_FIELD, NULL);
+}
+
+size_t redisx_message_header_count(const redisx_message *msg)
+{
+    return msg ? redisx__message_header_count(msg) : 0;
+}
+
+const char *redisx_message_header_name(const redisx_message *msg, size_t i)
+{
+    size_t k;
+    if (!msg || !redisx__message_header_at(msg, i, &k))
+        return NULL;
+    return redisx__message_name(msg, k, NULL) + strlen(REDISX_STREAM_HEADER_PREFIX);
+}
+
+const char *redisx_message_header_value(const redisx_message *msg, size_t i, size_t *len)
+{
+    size_t k;
+    if (!msg || !redisx__message_header_at(msg, i, &k)) {
+        if (len)
+            *len = 0;
+        return NULL;
+    }
+    return redisx__message_value(msg, k, len);
+}
+
+int redisx_message_field_reserved(const redisx_message *msg, size_t i)
+{
+    return msg ? redisx__message_reserved(msg, i) : 0;
+}
+
+const char *redisx_message_stream(const redisx_message *msg)
+{
+    return msg ? redisx__message_stream(msg) : NULL;
 }
 
 static redisx_status check_message(const redisx_message *msg)

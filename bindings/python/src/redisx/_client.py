@@ -74,6 +74,7 @@ from ._idempotency import (
     idempotent_decorator,
 )
 from ._cache import Cache, _codec_of
+from . import _stream
 from ._ratelimit import Limiter, RateLimitResult, _algorithm_code
 from ._util import check_callable as _check_callable
 from ._util import flag as _flag
@@ -768,6 +769,61 @@ class Client:
         if self._pending:
             self._reap()
         return _c.pyx_command(self._ctx_or_raise(), args)
+
+    # -- streams (redisx._stream) ---------------------------------------------------
+
+    def publish(self, stream: str, payload: Any = _stream._NO_PAYLOAD, *, fields: Any = None, headers: Any = None,
+                codec: Any = None, maxlen: Optional[int] = None, maxage: Optional[float] = None) -> str:
+        """Appends one message to ``stream`` and returns its id: ``payload``
+        encoded by ``codec`` ("json" by default, "bytes", or an object with
+        name/dumps/loads), ``headers`` (str -> bytes/str) and plain
+        ``fields``; trimmed to about ``maxlen`` entries or ``maxage`` seconds."""
+        return _stream.publish(self, stream, payload, fields, headers, codec, maxlen, maxage)
+
+    def publish_batch(self, stream: str, messages: Any, *, codec: Any = None, maxlen: Optional[int] = None,
+                      maxage: Optional[float] = None) -> List[str]:
+        """Appends many messages in one round trip (atomic, ids in order):
+        each a payload, or a dict with "payload"/"fields"/"headers"/"codec"."""
+        return _stream.publish_batch(self, stream, messages, maxlen, maxage, codec)
+
+    def create_group(self, stream: str, group: str, start: str = "$") -> None:
+        """Creates consumer group ``group`` on ``stream`` (MKSTREAM) reading
+        from ``start`` ("$": new entries, "0": all); an existing group is fine."""
+        _c.redisx_group_create(_c.pyx_ctx_client(self._ctx_or_raise()), stream, group, start)
+
+    def consumer(self, stream: str, group: str, name: Optional[str] = None, **options: Any) -> "_stream.Consumer":
+        """A consumer of ``group`` on ``stream`` (redisx.Consumer): options
+        max_in_flight, max_deliveries, retry_backoff=(min, max) seconds,
+        min_idle, reclaim_interval, block, delete_idle (seconds), codecs."""
+        return _stream.make_consumer(self, stream, group, name, options)
+
+    def dead_letters(self, stream: str, count: int = 100, *, newest_first: bool = False,
+                     after: Optional[str] = None) -> List["_stream.DeadLetterEntry"]:
+        """Up to ``count`` entries of ``stream``'s dead-letter stream
+        (redisx.DeadLetterEntry), oldest first; ``after`` pages on."""
+        return _stream.dead_letters(self, stream, count, newest_first, after)
+
+    def requeue_dead_letter(self, stream: str, dlq_id: str) -> str:
+        """Puts DLQ entry ``dlq_id`` back on ``stream`` as a new entry (with
+        rx-requeued-from = the original id) and removes it from the DLQ, in
+        one script; returns the new id. Empty when there is no such entry."""
+        return _stream.requeue_dead_letter(self, stream, dlq_id)
+
+    def purge_dead_letters(self, stream: str, up_to: Optional[str] = None) -> int:
+        """Deletes the DLQ entries of ``stream`` (all, or up to and including
+        ``up_to``); returns how many."""
+        return _stream.purge_dead_letters(self, stream, up_to)
+
+    def stream_handler(self, stream: str, group: str, *, workers: int = 4, name: Optional[str] = None,
+                       **options: Any) -> Callable[[Callable[..., Any]], "_stream.Consumer"]:
+        """Decorator: ``@client.stream_handler("orders", "billing")`` turns the
+        function into a Consumer with it as handler; ``.run()`` (threads) or
+        ``await .run_async()`` (for an ``async def``) consumes, ``.stop()`` ends."""
+        def decorate(fn: Callable[..., Any]) -> "_stream.Consumer":
+            cons = self.consumer(stream, group, name, **options)
+            cons.handler(fn, workers=workers)
+            return cons
+        return decorate
 
     # -- rate limits ---------------------------------------------------------------
 

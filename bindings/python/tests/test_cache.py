@@ -267,3 +267,15 @@ def test_stale_while_revalidate_refreshes_once_through_the_chosen_caller(client)
     assert cache.get("k") == "new"
     assert cache.get_or_load("k", refresh, swr=60) == "new"
     assert calls == [1], "a fresh value needs no refresh"
+
+
+def test_memoize_decodes_an_l1_copy_once_per_version(client):
+    cache = client.cache("memo", memoize=True)
+    cache.set("k", {"v": 1})
+    a, b = cache.get("k"), cache.get("k")
+    assert a == {"v": 1} and a is b, "one decode for one L1 copy"
+    cache.set("k", {"v": 2})
+    c = cache.get("k")
+    assert c == {"v": 2} and c is not a, "a new value, a new version, a new decode"
+    plain = client.cache("memo")
+    assert plain.get("k") is not plain.get("k")

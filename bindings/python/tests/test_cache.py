@@ -279,3 +279,35 @@ def test_memoize_decodes_an_l1_copy_once_per_version(client):
     assert c == {"v": 2} and c is not a, "a new value, a new version, a new decode"
     plain = client.cache("memo")
     assert plain.get("k") is not plain.get("k")
+
+
+def test_a_blocking_wait_for_another_load_is_interruptible(client):
+    import _thread
+
+    from conftest import wait_until
+
+    cache = client.cache("intr")
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait(30)
+        return "v"
+
+    holder = threading.Thread(target=lambda: cache.get_or_load("k", slow, wait=30))
+    holder.start()
+    assert started.wait(30)
+
+    def interrupt_once_waiting():
+        if wait_until(lambda: client.stats()["client"]["in_flight"] >= 1):
+            time.sleep(0.2)
+            _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_waiting).start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_load("k", lambda: "other", wait=30)
+    assert time.monotonic() - t0 < 15  # far from the 30 s wait
+    release.set()
+    holder.join(30)
+    assert cache.get("k") == "v", "the interrupted waiter took nothing"

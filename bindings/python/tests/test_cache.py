@@ -311,3 +311,18 @@ def test_a_blocking_wait_for_another_load_is_interruptible(client):
     release.set()
     holder.join(30)
     assert cache.get("k") == "v", "the interrupted waiter took nothing"
+
+
+def test_a_keyboard_interrupt_in_the_loader_is_never_turned_into_a_stale_answer(client):
+    cache = client.cache("kbi", l1_entries=0)
+    cache.set("k", "old", ttl=0.2)
+    deadline = time.monotonic() + 30
+    while cache.lookup("k").found and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_load("k", interrupted, sie=60)
+    assert cache.get_or_load("k", lambda: "new", sie=60) == "new", "the lease was abandoned"

@@ -259,10 +259,10 @@ class Cache:
             except NotFound:
                 _c.pyx_cache_fill(ctx, lease, None, 0, 1)
                 raise
-            except BaseException:
+            except BaseException as e:
                 _c.pyx_cache_abandon(ctx, lease)
-                if fallback is _MISSING:
-                    raise
+                if fallback is _MISSING or not isinstance(e, Exception):
+                    raise  # KeyboardInterrupt and the like are never turned into a stale answer
                 return fallback  # stale-if-error, or the HIT that was to be refreshed
             self._fill(ctx, lease, value, ttl_ms)
             return value
@@ -331,13 +331,14 @@ class Cache:
                 await client._submit("status", _c.pyx_cache_fill_async,
                                      (client._ctx_or_raise(), lease, None, 0, 1))
                 raise
-            except BaseException:
-                try:
-                    await client._submit("status", _c.pyx_cache_abandon_async, (client._ctx_or_raise(), lease))
-                except RedisxError:
-                    pass  # freeing the entry abandons it too
-                if fallback is _MISSING:
-                    raise
+            except BaseException as e:
+                if isinstance(e, Exception):
+                    try:
+                        await client._submit("status", _c.pyx_cache_abandon_async, (client._ctx_or_raise(), lease))
+                    except RedisxError:
+                        pass  # freeing the entry (below) abandons it too
+                if fallback is _MISSING or not isinstance(e, Exception):
+                    raise  # a cancelled task stays cancelled; freeing the entry abandons its lease
                 return fallback
             try:
                 await client._submit("status", _c.pyx_cache_fill_async,

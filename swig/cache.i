@@ -83,6 +83,12 @@ static PyObject *pyx_cache_tuple(redisx_cache_entry *e)
     return t;
 }
 
+static void pyx_wait_cache_cb(redisx_client *c, redisx_status st, redisx_cache_entry *e, void *user)
+{
+    (void)c;
+    pyx_wait_finish(user, st, e);
+}
+
 static PyObject *pyx_cache_status(redisx_status st, const char *detail)
 {
     if (st != REDISX_OK)
@@ -130,7 +136,10 @@ PyObject *pyx_cache_new(pyx_ctx *ctx, const char *name, long long l1_entries, lo
 
 /** Blocking fetch (get = 0) or get (get = 1): the answer tuple. An L1 hit
  *  is served on this thread without releasing the GIL (the core's peek),
- *  anything else with the GIL released. */
+ *  anything else with the GIL released. A fetch that may wait for another
+ *  caller's load (wait_ms > 0) is a cancellable wait, as python.i's
+ *  "blocking calls" describe: Ctrl-C cancels it in the core, and a lease an
+ *  attempt in flight still takes is abandoned. */
 PyObject *pyx_cache_fetch(pyx_ctx *ctx, redisx_cache *cache, const char *key, int64_t wait_ms, int64_t swr_ms,
                           int64_t sie_ms, int get)
 {
@@ -142,6 +151,21 @@ PyObject *pyx_cache_fetch(pyx_ctx *ctx, redisx_cache *cache, const char *key, in
         return pyx_raise(st, redisx_last_error());
     if (e)
         return pyx_cache_tuple(e);
+    if (!get && wait_ms > 0) {
+        pyx_wait *w = pyx_wait_new(PYX_WAIT_CACHE);
+        if (!w)
+            return PyErr_NoMemory();
+        st = redisx_cache_fetch_async(cache, key, wait_ms, swr_ms, sie_ms, pyx_wait_cache_cb, w);
+        if (st != REDISX_OK) {
+            pyx_wait_free(w);
+            return pyx_raise(st, redisx_last_error());
+        }
+        if (pyx_wait_for(ctx->client, w) < 0)
+            return NULL;
+        PyObject *res = w->status != REDISX_OK ? pyx_raise(w->status, w->detail) : pyx_cache_tuple(w->result);
+        pyx_wait_free(w);
+        return res;
+    }
     char detail[PYX_DETAIL];
     Py_BEGIN_ALLOW_THREADS
     st = get ? redisx_cache_get(&e, cache, key) : redisx_cache_fetch(&e, cache, key, wait_ms, swr_ms, sie_ms);

@@ -920,7 +920,7 @@ static void pyx_copy_detail(char *buf)
     snprintf(buf, PYX_DETAIL, "%s", redisx_last_error());
 }
 
-enum { PYX_WAIT_LOCK, PYX_WAIT_IDEM };
+enum { PYX_WAIT_LOCK, PYX_WAIT_IDEM, PYX_WAIT_CACHE /* swig/cache.i */ };
 
 typedef struct pyx_wait {
     pthread_mutex_t mu;
@@ -959,6 +959,8 @@ static void pyx_wait_drop_result(pyx_wait *w)
 {
     if (w->kind == PYX_WAIT_LOCK)
         pyx_discard_lock(w->result);
+    else if (w->kind == PYX_WAIT_CACHE)
+        redisx_cache_entry_free(w->result); /* abandons a lease it holds */
     else
         pyx_discard_idem(w->result);
     w->result = NULL;

@@ -419,12 +419,22 @@ func (c *Cache[T]) Delete(ctx context.Context, key string) error {
 // stale-if-error window is there to serve. Under stale-while-revalidate
 // (or XFetch's early refresh) the caller chosen to refresh runs load and
 // returns the new value; if that fails it returns the old one.
-func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (T, error)) (T, error) {
+//
+// opts override the cache's TTL, wait and windows for this call
+// (LoadTTL, LoadWait, LoadStaleWhileRevalidate, LoadStaleIfError).
+func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (T, error), opts ...LoadOption) (T, error) {
 	var zero T
 	if load == nil {
 		return zero, invalid("GetOrLoad: load is nil")
 	}
-	a, err := c.fetch(ctx, key, false, c.wait, c.swr, c.sie)
+	lc := loadConfig{ttl: c.ttl, wait: c.wait, swr: c.swr, sie: c.sie}
+	for _, o := range opts {
+		o(&lc)
+	}
+	if lc.bad != "" {
+		return zero, invalid("GetOrLoad: %s must not be negative", lc.bad)
+	}
+	a, err := c.fetch(ctx, key, false, lc.wait, lc.swr, lc.sie)
 	if err != nil {
 		return zero, err
 	}
@@ -462,12 +472,48 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 	if err != nil {
 		return zero, err
 	}
-	err = c.finish(ctx, func(tag uintptr) error { return capi.Redisx_cache_fill_async(a.lease, b, c.ttl, tag) },
-		func() error { return capi.Redisx_cache_fill(a.lease, b, c.ttl) })
+	err = c.finish(ctx, func(tag uintptr) error { return capi.Redisx_cache_fill_async(a.lease, b, lc.ttl, tag) },
+		func() error { return capi.Redisx_cache_fill(a.lease, b, lc.ttl) })
 	if err != nil && !errors.Is(err, ErrLockNotOwned) {
 		return zero, err // e.g. a value above the maximum size: nothing stored
 	}
 	return v, nil // NOT_OWNER: the lease passed or a set/delete ended the load; the value is still ours
+}
+
+// LoadOption overrides a cache default for one GetOrLoad.
+type LoadOption func(*loadConfig)
+
+type loadConfig struct {
+	ttl, wait, swr, sie int64 // ms
+	bad                 string
+}
+
+func loadMs(d time.Duration, what string, dst *int64, lc *loadConfig) {
+	if d < 0 {
+		lc.bad = what
+		return
+	}
+	*dst = millis(d)
+}
+
+// LoadTTL sets how long this load's value stays fresh.
+func LoadTTL(d time.Duration) LoadOption {
+	return func(lc *loadConfig) { loadMs(d, "ttl", &lc.ttl, lc) }
+}
+
+// LoadWait sets how long this call waits for another caller's load.
+func LoadWait(d time.Duration) LoadOption {
+	return func(lc *loadConfig) { loadMs(d, "wait", &lc.wait, lc) }
+}
+
+// LoadStaleWhileRevalidate sets this call's stale-while-revalidate window.
+func LoadStaleWhileRevalidate(d time.Duration) LoadOption {
+	return func(lc *loadConfig) { loadMs(d, "stale-while-revalidate window", &lc.swr, lc) }
+}
+
+// LoadStaleIfError sets this call's stale-if-error window.
+func LoadStaleIfError(d time.Duration) LoadOption {
+	return func(lc *loadConfig) { loadMs(d, "stale-if-error window", &lc.sie, lc) }
 }
 
 // finish runs a fill, fill_negative or abandon (blocking or through the

@@ -241,4 +241,18 @@ func TestCacheStaleIfErrorServesTheOldValue(t *testing.T) {
 	if err != nil || v != "old" {
 		t.Fatalf("GetOrLoad with a failing loader = %q, %v; want the stale value", v, err)
 	}
+	// the same call without a stale-if-error window surfaces the error
+	_, err = cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errors.New("down") },
+		redisx.LoadStaleIfError(0))
+	if err == nil || err.Error() != "down" {
+		t.Fatalf("GetOrLoad with LoadStaleIfError(0) = %v; want the loader's error", err)
+	}
+	if _, err := cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "x", nil },
+		redisx.LoadTTL(-time.Second)); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Fatalf("a negative LoadTTL: %v", err)
+	}
+	v, err = cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "new", nil }, redisx.LoadTTL(time.Hour))
+	if err != nil || v != "new" {
+		t.Fatalf("GetOrLoad = %q, %v", v, err)
+	}
 }

@@ -350,6 +350,8 @@ export interface CacheOptions<T = any> {
   xfetchBeta?: number;
   /** Default true: without Redis the L1 serves and loaders run (single flight per process). */
   failOpen?: boolean;
+  /** get() decodes each L1 copy once and returns the same value on later hits (do not modify it). */
+  memoize?: boolean;
 }
 
 export interface GetOrLoadOptions extends Abortable {

@@ -56,7 +56,7 @@ Object.defineProperty(NotFound.prototype, 'name', { value: 'NotFound', writable:
 
 const CACHE_OPTIONS = new Set([
   'codec', 'ttl', 'wait', 'swr', 'sie', 'l1Entries', 'l1Bytes', 'l1Ttl', 'maxValueBytes', 'negativeTtl', 'lease',
-  'stale', 'jitter', 'xfetchBeta', 'failOpen',
+  'stale', 'jitter', 'xfetchBeta', 'failOpen', 'memoize',
 ]);
 
 // Cache handles are freed when their Cache is garbage collected; operations in
@@ -77,6 +77,8 @@ function codecOf(codec) {
 }
 
 const SURROGATE = /\p{Cs}/u;
+const MEMO_MAX = 4096; // memoised decoded values per cache (cleared when full)
+const versionOut = new Float64Array(1); // cacheGetL1's version (one JS thread: shared)
 
 function checkCacheKey(key) {
   if (typeof key !== 'string') throw invalid(`cache key must be a string, got ${key === null ? 'null' : typeof key}`);
@@ -119,9 +121,10 @@ class Cache {
     for (const k of Object.keys(o)) if (!CACHE_OPTIONS.has(k)) throw invalid(`cache: unknown option ${k}`);
     const {
       codec, ttl = 60000, wait = 10000, swr = 0, sie = 0, l1Entries, l1Bytes, l1Ttl, maxValueBytes, negativeTtl,
-      lease, stale, jitter, xfetchBeta, failOpen,
+      lease, stale, jitter, xfetchBeta, failOpen, memoize = false,
     } = o;
     this._client = client;
+    this._memo = memoize ? new Map() : null; // key → { version, value } of L1 copies
     this._ops = ops;
     /** The cache's name. */
     this.name = name;
@@ -182,11 +185,25 @@ class Cache {
     return this._entry(await this._fetch(key, true, null, opts));
   }
 
-  /** The fresh value of `key`, or undefined (also for a cached "not found"). */
+  /** The fresh value of `key`, or undefined (also for a cached "not found").
+   *  With `memoize: true` an L1 copy is decoded once and the same value
+   *  returned on every hit: do not modify it. */
   async get(key, opts) {
     if (typeof key === 'string' && !key.includes('\0') && !SURROGATE.test(key)) {
-      const hit = N.cacheGetL1(this._h, key); // an L1 hit: no queue, no answer array
-      if (hit !== null) return hit === false ? undefined : this.codec.decode(hit);
+      const memo = this._memo;
+      const m = memo === null ? undefined : memo.get(key);
+      // an L1 hit: no queue, no answer array; true: `m` is that copy's decode
+      const hit = N.cacheGetL1(this._h, key, m === undefined ? 0 : m.version, versionOut);
+      if (hit === true) return m.value;
+      if (hit === false) return undefined;
+      if (hit !== null) {
+        const value = this.codec.decode(hit);
+        if (memo !== null && versionOut[0] !== 0) {
+          if (memo.size >= MEMO_MAX) memo.clear();
+          memo.set(key, { version: versionOut[0], value });
+        }
+        return value;
+      }
     }
     const a = await this._fetch(key, true, null, opts);
     return a[0] === HIT ? this.codec.decode(a[1]) : undefined;

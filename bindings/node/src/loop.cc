@@ -372,24 +372,34 @@ Napi::Value CachePeek(const Napi::CallbackInfo &info)
     return e ? CacheAnswer(env, e) : env.Null();
 }
 
-// cacheGetL1(cache, key) → Buffer (a fresh L1 HIT), false (a cached "not
-// found") or null (no fresh L1 copy: ask the core asynchronously): the hot
-// path of cache.get(), one crossing and one Buffer, no answer array.
+// cacheGetL1(cache, key, known, out) → Buffer (a fresh L1 HIT), true (a
+// fresh L1 HIT whose version is `known`: the caller's memoised decode is
+// current, nothing copied), false (a cached "not found") or null (no fresh
+// L1 copy: ask the core asynchronously). The hit's version goes to the
+// Float64Array out[0]. The hot path of cache.get(): one crossing, at most
+// one Buffer, no answer array.
 Napi::Value CacheGetL1(const Napi::CallbackInfo &info)
 {
     Napi::Env env = info.Env();
-    redisx_cache *cache = info.Length() == 2 ? redisxjs_unwrap_cache(info[0]) : nullptr;
-    if (!cache || !info[1].IsString())
-        throw Napi::TypeError::New(env, "cacheGetL1(cache, key)");
+    redisx_cache *cache = info.Length() == 4 ? redisxjs_unwrap_cache(info[0]) : nullptr;
+    if (!cache || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsTypedArray() ||
+        info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+        throw Napi::TypeError::New(env, "cacheGetL1(cache, key, known, Float64Array)");
     std::string key = info[1].As<Napi::String>().Utf8Value();
     redisx_cache_entry *e = nullptr;
     if (redisx_cache_peek(&e, cache, key.c_str()) < 0 || !e)
         return env.Null(); // errors are reported by the asynchronous get that follows
     Napi::Value out;
     if (redisx_cache_entry_state(e) == REDISX_CACHE_HIT) {
-        size_t n = 0;
-        const void *v = redisx_cache_entry_value(e, &n);
-        out = Napi::Buffer<char>::Copy(env, (const char *)v, n);
+        double version = (double)redisx_cache_entry_version(e);
+        info[3].As<Napi::Float64Array>()[0] = version;
+        if (version != 0 && version == info[2].As<Napi::Number>().DoubleValue()) {
+            out = Napi::Boolean::New(env, true);
+        } else {
+            size_t n = 0;
+            const void *v = redisx_cache_entry_value(e, &n);
+            out = Napi::Buffer<char>::Copy(env, (const char *)v, n);
+        }
     } else {
         out = Napi::Boolean::New(env, false);
     }

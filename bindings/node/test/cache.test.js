@@ -169,3 +169,19 @@ test('an L1 hit answers without a round trip', async () => {
   assert.equal(after.l1Hits - before.l1Hits, 100);
   assert.equal(after.l2Hits, before.l2Hits);
 });
+
+test('memoize decodes an L1 copy once per version', async () => {
+  const cache = client.cache(uniq('memo'), { memoize: true });
+  await cache.set('k', { v: 1 });
+  const a = await cache.get('k');
+  const b = await cache.get('k');
+  assert.deepEqual(a, { v: 1 });
+  assert.equal(a, b, 'one decode for one L1 copy');
+  await cache.set('k', { v: 2 });
+  const c = await cache.get('k');
+  assert.deepEqual(c, { v: 2 });
+  assert.notEqual(c, a);
+  const plain = client.cache(uniq('memo-off'));
+  await plain.set('k', { v: 1 });
+  assert.notEqual(await plain.get('k'), await plain.get('k'));
+});

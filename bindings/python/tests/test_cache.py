@@ -267,3 +267,62 @@ def test_stale_while_revalidate_refreshes_once_through_the_chosen_caller(client)
     assert cache.get("k") == "new"
     assert cache.get_or_load("k", refresh, swr=60) == "new"
     assert calls == [1], "a fresh value needs no refresh"
+
+
+def test_memoize_decodes_an_l1_copy_once_per_version(client):
+    cache = client.cache("memo", memoize=True)
+    cache.set("k", {"v": 1})
+    a, b = cache.get("k"), cache.get("k")
+    assert a == {"v": 1} and a is b, "one decode for one L1 copy"
+    cache.set("k", {"v": 2})
+    c = cache.get("k")
+    assert c == {"v": 2} and c is not a, "a new value, a new version, a new decode"
+    plain = client.cache("memo")
+    assert plain.get("k") is not plain.get("k")
+
+
+def test_a_blocking_wait_for_another_load_is_interruptible(client):
+    import _thread
+
+    from conftest import wait_until
+
+    cache = client.cache("intr")
+    started, release = threading.Event(), threading.Event()
+
+    def slow():
+        started.set()
+        release.wait(30)
+        return "v"
+
+    holder = threading.Thread(target=lambda: cache.get_or_load("k", slow, wait=30))
+    holder.start()
+    assert started.wait(30)
+
+    def interrupt_once_waiting():
+        if wait_until(lambda: client.stats()["client"]["in_flight"] >= 1):
+            time.sleep(0.2)
+            _thread.interrupt_main()
+
+    threading.Thread(target=interrupt_once_waiting).start()
+    t0 = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_load("k", lambda: "other", wait=30)
+    assert time.monotonic() - t0 < 15  # far from the 30 s wait
+    release.set()
+    holder.join(30)
+    assert cache.get("k") == "v", "the interrupted waiter took nothing"
+
+
+def test_a_keyboard_interrupt_in_the_loader_is_never_turned_into_a_stale_answer(client):
+    cache = client.cache("kbi", l1_entries=0)
+    cache.set("k", "old", ttl=0.2)
+    deadline = time.monotonic() + 30
+    while cache.lookup("k").found and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def interrupted():
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cache.get_or_load("k", interrupted, sie=60)
+    assert cache.get_or_load("k", lambda: "new", sie=60) == "new", "the lease was abandoned"

@@ -29,6 +29,7 @@ _LOAD = _c.REDISX_CACHE_LOAD
 _NEGATIVE = _c.REDISX_CACHE_NEGATIVE
 _LAYERS = {_c.REDISX_CACHE_LAYER_NONE: None, _c.REDISX_CACHE_LAYER_L1: "l1", _c.REDISX_CACHE_LAYER_L2: "l2"}
 _MISSING = object()
+_MEMO_MAX = 4096  # memoised decoded values per cache (cleared when full)
 
 #: The cache's counters by name, in the core's order (redisx_cache_counter).
 COUNTERS = ("l1_hits", "l1_misses", "l2_hits", "l2_misses", "loads", "load_errors", "waiters_woken",
@@ -142,11 +143,13 @@ class Cache:
     Every call has an ``_async`` form for asyncio. Keys are str (UTF-8) or
     bytes, 1..1024 bytes without NUL; bad input raises InvalidArgument."""
 
-    __slots__ = ("_client", "_h", "name", "codec", "ttl", "wait", "swr", "sie", "__weakref__")
+    __slots__ = ("_client", "_h", "name", "codec", "ttl", "wait", "swr", "sie", "_memo", "__weakref__")
 
     def __init__(self, client: "Client", handle: Any, name: str, codec: Any, ttl: float, wait: float,
-                 swr: float, sie: float) -> None:
+                 swr: float, sie: float, memoize: bool = False) -> None:
         self._client = client
+        #: key -> (L1 value version, decoded value): get() decodes an L1 copy once
+        self._memo: Optional[dict] = {} if memoize else None
         self._h = handle
         self.name = name
         self.codec = codec
@@ -198,11 +201,25 @@ class Cache:
 
     def get(self, key: Key, default: Any = None) -> Any:
         """The fresh value of ``key``, or ``default`` (also for a cached "not
-        found")."""
+        found"). With ``memoize=True`` (Client.cache) an L1 copy is decoded
+        once and the same object returned on every hit: do not modify it."""
         t = _c.pyx_cache_peek(self._h, key)  # an L1 hit: no context check, no GIL release
         if t is None:
             t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1)
-        return self.codec.loads(t[1]) if t[0] == _HIT else default
+        if t[0] != _HIT:
+            return default
+        memo = self._memo
+        version = t[6]
+        if memo is None or not version:
+            return self.codec.loads(t[1])
+        m = memo.get(key)
+        if m is not None and m[0] == version:
+            return m[1]
+        value = self.codec.loads(t[1])
+        if len(memo) >= _MEMO_MAX:
+            memo.clear()
+        memo[key] = (version, value)
+        return value
 
     def set(self, key: Key, value: Any, ttl: Optional[float] = None) -> None:
         """Writes ``value`` for ``ttl`` seconds (the cache's default when
@@ -242,10 +259,10 @@ class Cache:
             except NotFound:
                 _c.pyx_cache_fill(ctx, lease, None, 0, 1)
                 raise
-            except BaseException:
+            except BaseException as e:
                 _c.pyx_cache_abandon(ctx, lease)
-                if fallback is _MISSING:
-                    raise
+                if fallback is _MISSING or not isinstance(e, Exception):
+                    raise  # KeyboardInterrupt and the like are never turned into a stale answer
                 return fallback  # stale-if-error, or the HIT that was to be refreshed
             self._fill(ctx, lease, value, ttl_ms)
             return value
@@ -314,13 +331,14 @@ class Cache:
                 await client._submit("status", _c.pyx_cache_fill_async,
                                      (client._ctx_or_raise(), lease, None, 0, 1))
                 raise
-            except BaseException:
-                try:
-                    await client._submit("status", _c.pyx_cache_abandon_async, (client._ctx_or_raise(), lease))
-                except RedisxError:
-                    pass  # freeing the entry abandons it too
-                if fallback is _MISSING:
-                    raise
+            except BaseException as e:
+                if isinstance(e, Exception):
+                    try:
+                        await client._submit("status", _c.pyx_cache_abandon_async, (client._ctx_or_raise(), lease))
+                    except RedisxError:
+                        pass  # freeing the entry (below) abandons it too
+                if fallback is _MISSING or not isinstance(e, Exception):
+                    raise  # a cancelled task stays cancelled; freeing the entry abandons its lease
                 return fallback
             try:
                 await client._submit("status", _c.pyx_cache_fill_async,

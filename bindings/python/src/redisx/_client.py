@@ -849,7 +849,7 @@ class Client:
               l1_ttl: Optional[float] = None, max_value_bytes: Optional[int] = None,
               negative_ttl: Optional[float] = None, lease: Optional[float] = None, stale: Optional[float] = None,
               jitter: Optional[float] = None, xfetch_beta: Optional[float] = None,
-              fail_open: Optional[bool] = None) -> Cache:
+              fail_open: Optional[bool] = None, memoize: bool = False) -> Cache:
         """A two-tier cache named ``name`` (see Cache and docs/CACHE.md).
         ``codec``: "json" (default), "bytes", "str" or an object with
         dumps/loads. ``ttl``, ``wait``, ``swr``, ``sie``: the defaults of
@@ -857,7 +857,9 @@ class Client:
         its default): L1 bounds (``l1_entries``, 0 turns the L1 off;
         ``l1_bytes``; ``l1_ttl`` seconds), the largest value, the TTL of a
         cached "not found", the load lease, the stale window, the TTL
-        jitter fraction, XFetch's beta and the fail policy."""
+        jitter fraction, XFetch's beta and the fail policy. ``memoize``:
+        ``get`` decodes each L1 copy once and hands out the same object
+        (read-only by convention) on later hits."""
         codec = _codec_of(codec)
         def opt_ms(v: Optional[float], what: str) -> int:
             return -1 if v is None else _ms(v, what)
@@ -878,7 +880,7 @@ class Client:
                              nan if jitter is None else float(jitter),
                              nan if xfetch_beta is None else float(xfetch_beta), policy)
         return Cache(self, h, name if isinstance(name, str) else name.decode("utf-8", "surrogateescape"), codec,
-                     ttl, wait, swr, sie)
+                     ttl, wait, swr, sie, bool(memoize))
 
     # -- idempotency -----------------------------------------------------------------
 

@@ -427,6 +427,7 @@ static uint64_t cmd_timeout_ns(const redisx_client *c)
 static void conn_push(redisx__conn *cn, redisx__cmd *cmd)
 {
     cmd->track_gen = cn->track_gen;
+    cmd->track_lane = cn->idx & 255;
     if (wbuf_append(cn, cmd->buf, cmd->len) != 0) {
         if (cmd->internal == REDISX__CMD_USER)
             complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory for the write buffer");
@@ -1057,8 +1058,15 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
             track_lost(c, "the invalidation connection dropped");
         c->track_subscribed = 0;
     } else if (cn->track_gen) {
+        /* The server forgets what this connection read: the entries read
+         * on it (its lane's epoch) go, the rest stay (they are tracked on
+         * other connections). Tracking is sent again when it is back. */
         cn->track_gen = 0;
-        track_lost(c, "a tracked connection dropped");
+        if (c->track_want && !c->track_refused) {
+            redisx__log(c, REDISX_LOG_DEBUG, "cache tracking: connection %d dropped: its L1 entries invalidated",
+                        cn->idx);
+            redisx__cache_tracking_lane_lost(c, (unsigned)(cn->idx & 255));
+        }
     }
     conn_close_fd(cn);
     cn->state = CONN_DOWN;
@@ -2382,6 +2390,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         return 0;
     }
     cmd->track_gen = cn->track_gen;
+    cmd->track_lane = cn->idx & 255;
     if (cmd->req) {
         redisx__req_track(cmd->req);
         cmd->req->round_trips++;

@@ -411,3 +411,27 @@ Test(cluster_pubsub, cache_tracking_runs_per_node, .init = setup, .fini = teardo
     redisx_client_close(a);
     redisx_client_close(b);
 }
+
+Test(cluster_pubsub, a_v3_release_reaches_a_v4_waiter_by_polling, .init = setup, .fini = teardown)
+{
+    /* A standalone client of the slot's master runs the v3 scripts
+     * (PUBLISH); the cluster client's waiter listens with SSUBSCRIBE, so
+     * no message reaches it: it gets the lock by polling. */
+    redisx_client *waiter = cluster_client(NULL, NULL);
+    char name[64], key[160];
+    name_on(1, "lock", "mix", name, sizeof name, key, sizeof key);
+    redisx_lock *lk = NULL;
+    cr_assert_eq(redisx_lock_acquire(&lk, fx.node[1], name, 10000, 0), REDISX_OK, "%s", redisx_last_error());
+    waiter_arg w = {.c = waiter, .name = name};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, lock_waiter, &w), 0);
+    await_subscribed_on(1, key);
+    cr_assert_eq(redisx_lock_release(lk), REDISX_OK, "%s", redisx_last_error());
+    redisx_lock_free(lk);
+    pthread_join(t, NULL);
+    cr_assert_eq(w.st, REDISX_OK, "the v4 waiter got the lock: %s", w.error);
+    cr_assert_eq(wakeups(waiter), 0, "the v3 PUBLISH is not a shard message");
+    cr_assert_eq(redisx_lock_release(w.lock), REDISX_OK);
+    redisx_lock_free(w.lock);
+    redisx_client_close(waiter);
+}

@@ -60,7 +60,7 @@ typedef struct resolve_req resolve_req;
 
 typedef struct ssub_sent {
     struct ssub_sent *next;
-    int unsub; /* SUNSUBSCRIBE; else SSUBSCRIBE */
+    int unsub; /* 0 SSUBSCRIBE, 1 SUNSUBSCRIBE, 2 SUBSCRIBE (__redis__:invalidate) */
     char name[];
 } ssub_sent;
 
@@ -431,6 +431,7 @@ static uint64_t cmd_timeout_ns(const redisx_client *c)
 static void conn_push(redisx__conn *cn, redisx__cmd *cmd)
 {
     cmd->track_gen = cn->track_gen;
+    cmd->track_lane = cn->idx & 255;
     if (wbuf_append(cn, cmd->buf, cmd->len) != 0) {
         if (cmd->internal == REDISX__CMD_USER)
             complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory for the write buffer");
@@ -620,6 +621,7 @@ static void ssub_sync_all(redisx_client *c);
 static void track_lost(redisx_client *c, const char *why);
 static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx_reply *r);
 static void track_sync(redisx_client *c);
+static void track_node_wake(redisx_client *c, int node);
 static void ssub_sent_clear(redisx__conn *cn);
 static void ssub_conn_down(redisx_client *c, redisx__conn *cn, int was_ready, const char *detail);
 static int ssub_send(redisx_client *c, redisx__conn *cn, int unsub, const char *name);
@@ -640,6 +642,8 @@ static void map_install(redisx_client *c, redisx__slot_map *m)
             node_wake(c, mn[i]); /* masters connect at once */
             masters++;
         }
+        if (mn[i] >= 0 && c->track_want)
+            track_node_wake(c, mn[i]);
     }
     redisx__slot_map_unref(c->map);
     free(c->map_node);
@@ -1168,8 +1172,15 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
             track_lost(c, "the invalidation connection dropped");
         c->track_subscribed = 0;
     } else if (cn->track_gen) {
+        /* The server forgets what this connection read: the entries read
+         * on it (its lane's epoch) go, the rest stay (they are tracked on
+         * other connections). Tracking is sent again when it is back. */
         cn->track_gen = 0;
-        track_lost(c, "a tracked connection dropped");
+        if (c->track_want && !c->track_refused) {
+            redisx__log(c, REDISX_LOG_DEBUG, "cache tracking: connection %d dropped: its L1 entries invalidated",
+                        cn->idx);
+            redisx__cache_tracking_lane_lost(c, (unsigned)(cn->idx & 255));
+        }
     }
     conn_close_fd(cn);
     cn->state = CONN_DOWN;
@@ -1317,7 +1328,7 @@ static void conn_session(redisx_client *c, redisx__conn *cn)
         }
         rc |= !cmd;
     }
-    if (cn->is_sub && !c->cluster && c->track_want) {
+    if (cn->is_sub && (!c->cluster || cn->node >= 0) && c->track_want) {
         /* Its id, for data connections' CLIENT TRACKING ... REDIRECT. */
         const char *a[] = {"CLIENT", "ID"};
         redisx__cmd *cmd = redisx__cmd_argv(2, a, NULL);
@@ -2081,7 +2092,11 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
             return 0;
         }
         /* CLIENT ID: an old server (or a proxy) may refuse it: no tracking then. */
-        c->track_id = r->type == REDISX_REPLY_INTEGER ? r->integer : 0;
+        long long id = r->type == REDISX_REPLY_INTEGER ? r->integer : 0;
+        if (c->cluster && cn->node >= 0)
+            c->nodes[cn->node].track_id = id;
+        else
+            c->track_id = id;
         redisx__reply_free(r);
         if (--cn->handshake_left == 0)
             conn_ready(c, cn);
@@ -2722,6 +2737,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         return 0;
     }
     cmd->track_gen = cn->track_gen;
+    cmd->track_lane = cn->idx & 255;
     if (cmd->req) {
         redisx__req_track(cmd->req);
         cmd->req->round_trips++;
@@ -2936,7 +2952,7 @@ static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx
         c->track_refused = 1;
         cn->track_gen = 0;
         track_lost(c, "CLIENT TRACKING refused");
-        if (first)
+        if (first && !c->cluster)
             redisx__cache_fallback_start(c); /* caching resumes once its channels are confirmed */
     } else if (gen == c->track_gen) {
         redisx__log(c, REDISX_LOG_DEBUG, "connection %d tracked (REDIRECT %lld)", cn->idx, c->track_id);
@@ -2944,11 +2960,56 @@ static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx
     redisx__reply_free(r);
 }
 
+/* Cluster: node's subscriber connection up for tracking (an existing one
+ * without an id is connected again: a subscribed connection cannot ask). */
+static void track_node_wake(redisx_client *c, int node)
+{
+    redisx__conn *sub = c->conns[c->nodes[node].sub];
+    if (sub->state == CONN_DOWN && sub->next_attempt == UINT64_MAX && !c->closing_seen) {
+        sub->next_attempt = redisx__now_ns();
+        c->loop_dirty = 1;
+    } else if ((sub->state == CONN_HANDSHAKE || sub->state == CONN_READY) && !c->nodes[node].track_id) {
+        conn_reset(c, sub, REDISX_ERR_CONNECTION, "reconnecting for cache tracking");
+    }
+}
+
+/* CLIENT TRACKING on REDIRECT id on cn, under the current generation. */
+static void track_send(redisx_client *c, redisx__conn *cn, long long redirect)
+{
+    char id[24];
+    redisx__fmt_i64(id, redirect);
+    const char *a[] = {"CLIENT", "TRACKING", "on", "REDIRECT", id};
+    redisx__cmd *cmd = redisx__cmd_argv(5, a, NULL);
+    if (!cmd)
+        return;
+    cmd->internal = REDISX__CMD_TRACKING;
+    cmd->slot_known = 1;
+    cmd->node = cn->node;
+    cn->track_gen = c->track_gen;
+    conn_push(cn, cmd); /* stamps cmd (and everything after it) with the generation */
+    c->loop_dirty = 1;
+}
+
 /* Puts CLIENT TRACKING on every ready data connection not tracked under
  * the current generation. Loop, every round: cheap when nothing is due. */
 static void track_sync(redisx_client *c)
 {
-    if (!c->track_want || !c->track_subscribed || c->cluster)
+    if (!c->track_want)
+        return;
+    if (c->cluster) {
+        if (c->track_refused)
+            return; /* no fallback channel on a cluster client: no L1 copies */
+        for (int i = 0; i < c->nconns; i++) {
+            redisx__conn *cn = c->conns[i];
+            if (cn->is_sub || cn->node < 0 || cn->state != CONN_READY || cn->borrowed || cn->track_gen == c->track_gen)
+                continue;
+            const redisx__node *nd = &c->nodes[cn->node];
+            if (nd->track_subscribed && nd->track_id)
+                track_send(c, cn, nd->track_id);
+        }
+        return;
+    }
+    if (!c->track_subscribed)
         return;
     if (c->track_refused) {
         /* The fallback needs nothing of a data connection: what it reads
@@ -2964,16 +3025,7 @@ static void track_sync(redisx_client *c)
         redisx__conn *cn = c->conns[i];
         if (cn->is_sub || cn->state != CONN_READY || cn->borrowed || cn->track_gen == c->track_gen)
             continue;
-        char id[24];
-        redisx__fmt_i64(id, c->track_id);
-        const char *a[] = {"CLIENT", "TRACKING", "on", "REDIRECT", id};
-        redisx__cmd *cmd = redisx__cmd_argv(5, a, NULL);
-        if (!cmd)
-            return;
-        cmd->internal = REDISX__CMD_TRACKING;
-        cn->track_gen = c->track_gen;
-        conn_push(cn, cmd); /* stamps cmd (and everything after it) with the generation */
-        c->loop_dirty = 1;
+        track_send(c, cn, c->track_id);
     }
 }
 
@@ -2983,16 +3035,22 @@ static void track_enable_task(redisx__cmd *cmd, redisx_status st, redisx_reply *
     redisx__reply_free(r);
     redisx_client *c = cmd->ctx;
     redisx__cmd_free(cmd);
-    if (c->cluster)
-        return;
     if (c->track_want) {
-        if (c->track_refused)
+        if (c->track_refused && !c->cluster)
             redisx__cache_fallback_start(c); /* a cache made after the refusal */
         return;
     }
     c->track_want = 1;
     if (c->track_gen == 0)
         c->track_gen = 1;
+    if (c->cluster) {
+        /* Every master's subscriber connection: its handshake asks for its
+         * id, then it subscribes (ssub_conn_ready). */
+        for (int n = 0; n < c->nnodes; n++)
+            if (node_is_master(c, n))
+                track_node_wake(c, n);
+        return;
+    }
     redisx__subscribe(c, TRACK_CHANNEL);
     /* A subscriber connection up before tracking was wanted has no id (a
      * subscribed RESP2 connection cannot ask for it): connect it again. */
@@ -3003,8 +3061,6 @@ static void track_enable_task(redisx__cmd *cmd, redisx_status st, redisx_reply *
 
 void redisx__tracking_enable(redisx_client *c)
 {
-    if (c->cluster)
-        return;
     redisx__cmd *cmd = redisx__cmd_task();
     if (!cmd)
         return; /* the cache then never caches: redisx__tracking_current stays false */
@@ -3015,7 +3071,10 @@ void redisx__tracking_enable(redisx_client *c)
 
 bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen)
 {
-    return c->track_want && c->track_subscribed && track_gen != 0 && track_gen == c->track_gen;
+    /* Cluster: a connection is stamped only once its node's subscriber
+     * is subscribed, and any node's loss bumps the generation. */
+    return c->track_want && (c->cluster ? !c->track_refused : c->track_subscribed) && track_gen != 0 &&
+           track_gen == c->track_gen;
 }
 
 bool redisx__tracking_fallback(const redisx_client *c)
@@ -3071,7 +3130,7 @@ static int ssub_send(redisx_client *c, redisx__conn *cn, int unsub, const char *
     else
         cn->ss_head = x;
     cn->ss_tail = x;
-    send_channels(cn, unsub ? "SUNSUBSCRIBE" : "SSUBSCRIBE", NULL, name);
+    send_channels(cn, unsub == 2 ? "SUBSCRIBE" : unsub ? "SUNSUBSCRIBE" : "SSUBSCRIBE", NULL, name);
     return 1;
 }
 
@@ -3139,6 +3198,8 @@ static void ssub_retry_later(redisx_client *c)
 
 static void ssub_conn_ready(redisx_client *c, redisx__conn *cn)
 {
+    if (c->track_want && c->nodes[cn->node].track_id)
+        ssub_send(c, cn, 2, TRACK_CHANNEL); /* this node's invalidations for cache tracking */
     for (redisx__channel *ch = c->channels; ch; ch = ch->next)
         if (ch->node < 0 && chan_owner(c, ch) == cn->node && ssub_send(c, cn, 0, ch->name))
             ch->node = cn->node;
@@ -3147,7 +3208,12 @@ static void ssub_conn_ready(redisx_client *c, redisx__conn *cn)
 static void ssub_conn_down(redisx_client *c, redisx__conn *cn, int was_ready, const char *detail)
 {
     ssub_sent_clear(cn);
-    int wanted = 0;
+    redisx__node *nd = &c->nodes[cn->node];
+    if (nd->track_subscribed)
+        track_lost(c, "a node's invalidation connection dropped");
+    nd->track_subscribed = 0;
+    nd->track_id = 0;
+    int wanted = c->track_want && node_is_master(c, cn->node);
     for (redisx__channel *ch = c->channels; ch; ch = ch->next) {
         if (ch->node == cn->node)
             ch->node = -1; /* resubscribed when it is back, or elsewhere by the next map */
@@ -3177,6 +3243,11 @@ static void ssub_error(redisx_client *c, redisx__conn *cn, const redisx_reply *r
     redisx__channel *ch = chan_find(c, x->name, strlen(x->name));
     int unsub = x->unsub;
     free(x);
+    if (unsub == 2) {
+        redisx__log(c, REDISX_LOG_WARN, "SUBSCRIBE %s on %s refused: %.*s (tracking caches keep no L1 copies)",
+                    TRACK_CHANNEL, cn->endpoint, (int)(r->len > 200 ? 200 : r->len), r->str);
+        return;
+    }
     if (unsub || !ch || ch->node != cn->node)
         return; /* nothing to undo */
     ch->node = -1;
@@ -3227,7 +3298,20 @@ static void ssub_push(redisx_client *c, redisx__conn *cn, redisx_reply *r)
     size_t klen = r->element[0]->len;
     const char *name = r->element[1]->str;
     size_t nlen = r->element[1]->len;
-    if ((klen == 8 && memcmp(kind, "smessage", 8) == 0) || (klen == 7 && memcmp(kind, "message", 7) == 0)) {
+    int inval = nlen == sizeof TRACK_CHANNEL - 1 && memcmp(name, TRACK_CHANNEL, nlen) == 0;
+    if (inval && klen == 7 && memcmp(kind, "message", 7) == 0) {
+        on_invalidation(c, r->element[2]);
+    } else if (inval && klen == 9 && memcmp(kind, "subscribe", 9) == 0) {
+        ssub_sent *x = cn->ss_head;
+        if (x && x->unsub == 2) {
+            cn->ss_head = x->next;
+            if (!cn->ss_head)
+                cn->ss_tail = NULL;
+            free(x);
+        }
+        c->nodes[cn->node].track_subscribed = 1; /* its data connections may track now */
+        c->loop_dirty = 1;
+    } else if ((klen == 8 && memcmp(kind, "smessage", 8) == 0) || (klen == 7 && memcmp(kind, "message", 7) == 0)) {
         redisx__on_message(c, name, nlen);
     } else if ((klen == 10 && memcmp(kind, "ssubscribe", 10) == 0) ||
                (klen == 12 && memcmp(kind, "sunsubscribe", 12) == 0)) {

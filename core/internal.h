@@ -385,6 +385,7 @@ struct redisx__cmd {
      * tracked): a reply may go into a tracking cache's L1 only while that
      * is still the client's (redisx__tracking_current). */
     uint64_t track_gen;
+    int track_lane; /* that connection's lane in the L1s' epochs (conn index mod 256) */
 };
 
 /* Builds a command from binary-safe arguments. NULL on out-of-memory. */
@@ -445,6 +446,8 @@ bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen);
  * or FLUSHDB; or tracking lost: a connection dropped). */
 void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len);
 void redisx__cache_tracking_flush(redisx_client *c, int null_message);
+/* A tracked data connection (lane) dropped: what was read on it is invalid. */
+void redisx__cache_tracking_lane_lost(redisx_client *c, unsigned lane);
 /* The fallback for servers refusing CLIENT TRACKING (docs/CACHE.md): the
  * redisx channel {prefix}:cache:<cache>:invalidate of each tracking cache.
  * conn.c -> cache.c, I/O thread: start (subscribe every tracking cache's

@@ -331,3 +331,107 @@ Test(cluster_pubsub, release_without_channel_rights_still_succeeds, .init = setu
     redisx_client_close(waiter);
     redisx_client_close(holder);
 }
+
+/* ---- cache tracking per node ---- */
+
+static redisx_cache *cache_of(redisx_client *c, int tracking)
+{
+    redisx_cache *cache = NULL;
+    cr_assert_eq(redisx_cache_new(&cache, c, "ct"), REDISX_OK, "%s", redisx_last_error());
+    if (tracking) {
+        cr_assert_eq(redisx_cache_set_l1(cache, 1000, 1 << 20, 60000), REDISX_OK);
+        cr_assert_eq(redisx_cache_set_tracking(cache, 1), REDISX_OK);
+    } else {
+        cr_assert_eq(redisx_cache_set_l1(cache, 0, 0, 0), REDISX_OK);
+    }
+    return cache;
+}
+
+static redisx_cache_layer cache_get(redisx_cache *cache, const char *key, char *out, size_t n)
+{
+    redisx_cache_entry *e = NULL;
+    cr_assert_eq(redisx_cache_get(&e, cache, key), REDISX_OK, "get %s: %s", key, redisx_last_error());
+    size_t len = 0;
+    const char *v = redisx_cache_entry_value(e, &len);
+    snprintf(out, n, "%.*s", v ? (int)len : 0, v ? v : "");
+    redisx_cache_layer layer = redisx_cache_entry_layer(e);
+    redisx_cache_entry_free(e);
+    return layer;
+}
+
+static void await_cached(redisx_cache *cache, const char *key, const char *want)
+{
+    char v[64];
+    for (int i = 0; i < 1000; i++) {
+        redisx_cache_layer layer = cache_get(cache, key, v, sizeof v);
+        cr_assert_str_eq(v, want, "%s is never stale", key);
+        if (layer == REDISX_CACHE_LAYER_L1)
+            return;
+        rt_sleep_ms(10);
+    }
+    cr_assert_fail("%s never reached the L1", key);
+}
+
+Test(cluster_pubsub, cache_tracking_runs_per_node, .init = setup, .fini = teardown)
+{
+    redisx_client *a = cluster_client(NULL, NULL), *b = cluster_client(NULL, NULL);
+    redisx_cache *ca = cache_of(a, 1), *cb = cache_of(b, 0);
+    char name[RT_CLUSTER_MAX][64];
+    for (int m = 0; m < fx.cl.masters; m++) {
+        char key[160];
+        name_on(m, "cache:ct", "ck", name[m], sizeof name[m], key, sizeof key);
+        cr_assert_eq(redisx_cache_set(cb, name[m], "v1", 2, 600000), REDISX_OK, "%s", redisx_last_error());
+        await_cached(ca, name[m], "v1");
+    }
+    for (int m = 0; m < fx.cl.masters; m++) {
+        uint64_t before = redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS);
+        cr_assert_eq(redisx_cache_set(cb, name[m], "v2", 2, 600000), REDISX_OK, "%s", redisx_last_error());
+        for (int i = 0; i < 1000 && redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS) == before; i++)
+            rt_sleep_ms(5);
+        cr_assert_gt(redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS), before,
+                     "master %d's invalidation reached A", m);
+        char v[64];
+        cr_assert_neq(cache_get(ca, name[m], v, sizeof v), REDISX_CACHE_LAYER_L1);
+        cr_assert_str_eq(v, "v2", "nothing stale on master %d", m);
+        await_cached(ca, name[m], "v2");
+    }
+    /* One node's invalidation connection lost: the L1 goes at once. */
+    const char *kill[] = {"CLIENT", "KILL", "TYPE", "pubsub"};
+    redisx_reply_free(cmd(fx.node[1], 4, kill));
+    for (int i = 0; i < 1000 && redisx_cache_counter_of(ca, REDISX_CACHE_L1_ENTRIES) > 0; i++)
+        rt_sleep_ms(5);
+    cr_assert_eq(redisx_cache_counter_of(ca, REDISX_CACHE_L1_ENTRIES), 0, "flushed after the loss");
+    cr_assert_eq(redisx_cache_set(cb, name[1], "v3", 2, 600000), REDISX_OK);
+    char v[64];
+    cache_get(ca, name[1], v, sizeof v);
+    cr_assert_str_eq(v, "v3");
+    await_cached(ca, name[1], "v3");
+    redisx_cache_free(ca);
+    redisx_cache_free(cb);
+    redisx_client_close(a);
+    redisx_client_close(b);
+}
+
+Test(cluster_pubsub, a_v3_release_reaches_a_v4_waiter_by_polling, .init = setup, .fini = teardown)
+{
+    /* A standalone client of the slot's master runs the v3 scripts
+     * (PUBLISH); the cluster client's waiter listens with SSUBSCRIBE, so
+     * no message reaches it: it gets the lock by polling. */
+    redisx_client *waiter = cluster_client(NULL, NULL);
+    char name[64], key[160];
+    name_on(1, "lock", "mix", name, sizeof name, key, sizeof key);
+    redisx_lock *lk = NULL;
+    cr_assert_eq(redisx_lock_acquire(&lk, fx.node[1], name, 10000, 0), REDISX_OK, "%s", redisx_last_error());
+    waiter_arg w = {.c = waiter, .name = name};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, lock_waiter, &w), 0);
+    await_subscribed_on(1, key);
+    cr_assert_eq(redisx_lock_release(lk), REDISX_OK, "%s", redisx_last_error());
+    redisx_lock_free(lk);
+    pthread_join(t, NULL);
+    cr_assert_eq(w.st, REDISX_OK, "the v4 waiter got the lock: %s", w.error);
+    cr_assert_eq(wakeups(waiter), 0, "the v3 PUBLISH is not a shard message");
+    cr_assert_eq(redisx_lock_release(w.lock), REDISX_OK);
+    redisx_lock_free(w.lock);
+    redisx_client_close(waiter);
+}

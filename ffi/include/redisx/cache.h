@@ -136,10 +136,11 @@ REDISX_API redisx_status redisx_cache_set_fail_policy(redisx_cache *cache, redis
  *  client tracking (on: 1, off: 0, the default). On, L1 copies are made only
  *  from reads on connections the server tracks for this client; a write by
  *  any process (or FLUSHALL/FLUSHDB) drops them from every tracking L1, and
- *  a lost connection drops them all at once. A standalone client only (a
- *  cluster client keeps the L1 TTL bound); a server refusing CLIENT
- *  TRACKING (ACL) leaves the L1 unused. Before the cache's first use;
- *  REDISX_ERR_INVALID afterwards. See docs/CACHE.md. */
+ *  a lost connection drops them all at once; per node on a cluster. Where
+ *  the server refuses CLIENT TRACKING (ACL) a standalone client falls back
+ *  to the channel {prefix}:cache:<name>:invalidate that every cache writer
+ *  publishes to (a cluster client then keeps no L1 copies). Before the
+ *  cache's first use (REDISX_ERR_INVALID afterwards). See docs/CACHE.md. */
 REDISX_API redisx_status redisx_cache_set_tracking(redisx_cache *cache, int on);
 
 /** Get-or-load (see the top of this header). wait_ms (0..TTL_MAX): how long

@@ -26,6 +26,10 @@ typedef struct redisx__node {
     int first, count; /* its connections: conns[first .. first + count) */
     redisx__breaker breaker; /* calls routed to it (conn.c, "circuit breaker") */
     int sub; /* its sharded subscriber connection: conns[sub] (SSUBSCRIBE) */
+    /* Cache tracking on this node: its subscriber's CLIENT ID (0: unknown)
+     * and whether its SUBSCRIBE __redis__:invalidate is confirmed. */
+    long long track_id;
+    int track_subscribed;
 } redisx__node;
 
 struct redisx__slot_map;

@@ -40,6 +40,9 @@ struct redisx_cache {
     char *fb_channel;
     int fb_subscribed;
     atomic_int fb_ready;
+    /* Tracking (I/O thread): the L1 epoch of values read on each lane (a
+     * data connection, docs/CACHE.md); 0: none issued since the last loss. */
+    uint64_t lane_epoch[REDISX__L1_LANES];
 };
 
 struct redisx_cache_entry {
@@ -259,7 +262,7 @@ static bool cache_fail_open(const redisx_cache *cache)
  * fresh there for at most the L1 TTL, kept the stale window past that for
  * stale-if-error when Redis is unreachable. */
 static void l1_store(redisx_cache *cache, const char *name, uint64_t token, const void *val, size_t len, int neg,
-                     int64_t fresh_ms)
+                     int64_t fresh_ms, uint64_t epoch)
 {
     if (!cache->l1)
         return;
@@ -273,6 +276,7 @@ static void l1_store(redisx_cache *cache, const char *name, uint64_t token, cons
     redisx__l1_meta meta = {
         .soft_expiry_ns = redisx__l1_now(cache->l1) + (uint64_t)f * REDISX__NS_PER_MS,
         .flags = neg ? REDISX__L1_NEGATIVE : 0,
+        .epoch = epoch,
     };
     uint64_t ttl = (uint64_t)(f + (neg ? 0 : cache->cfg.stale_ms)) * REDISX__NS_PER_MS;
     bool stored;
@@ -660,6 +664,7 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     fetch_op *op = cmd->ctx;
     int sent = cmd->sent;
     uint64_t track_gen = cmd->track_gen;
+    unsigned track_lane = (unsigned)cmd->track_lane % REDISX__L1_LANES;
     redisx__cmd_free(cmd);
     op->in_flight = 0;
     /* Unanswered: the script may have granted us the lease; give it back
@@ -715,11 +720,17 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     case 1:
         count(cache, REDISX_CACHE_L2_HITS);
         e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
-        if (!cache->cfg.tracking)
-            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh);
-        else if (op->l1_token && redisx__tracking_current(op->c, track_gen) &&
-                 (!redisx__tracking_fallback(op->c) || atomic_load(&cache->fb_ready)))
-            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh); /* an overtaking invalidation dropped the placeholder */
+        if (!cache->cfg.tracking) {
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, 0);
+        } else if (op->l1_token && redisx__tracking_current(op->c, track_gen) &&
+                   (!redisx__tracking_fallback(op->c) || atomic_load(&cache->fb_ready))) {
+            /* Under the placeholder (an overtaking invalidation dropped it)
+             * and its connection's epoch (a loss of that connection kills it). */
+            uint64_t *ep = &cache->lane_epoch[track_lane];
+            if (!*ep)
+                *ep = redisx__l1_epoch_new(cache->l1, track_lane);
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, *ep);
+        }
         else if (op->l1_token && cache->l1)
             redisx__l1_cancel(cache->l1, e->name, strlen(e->name), op->l1_token); /* read untracked: not kept */
         op->l1_token = 0;
@@ -927,7 +938,7 @@ static void write_stored(write_op *op)
         return;
     }
     if (op->req.op == REDISX__OP_CACHE_FILL || op->req.op == REDISX__OP_CACHE_SET)
-        l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms);
+        l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms, 0);
 }
 
 static void write_finish(write_op *op, redisx_status st)
@@ -1352,3 +1363,15 @@ uint64_t redisx__cache_entry_version(const redisx_cache_entry *e)
     return e->l1v ? e->l1v->version : 0;
 }
 
+void redisx__cache_tracking_lane_lost(redisx_client *c, unsigned lane)
+{
+    lane %= REDISX__L1_LANES;
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || !cache->lane_epoch[lane])
+            continue;
+        redisx__l1_invalidate_epoch(cache->l1, cache->lane_epoch[lane]);
+        cache->lane_epoch[lane] = 0; /* the next read there gets a new epoch */
+    }
+    redisx__client_caches_unlock(c);
+}

@@ -224,76 +224,100 @@ typedef _gostring_ swig_type_192;
 typedef long long swig_type_193;
 typedef long long swig_type_194;
 typedef _gostring_ swig_type_195;
-typedef long long swig_type_196;
+typedef _gostring_ swig_type_196;
 typedef _gostring_ swig_type_197;
-typedef long long swig_type_198;
-typedef _gostring_ swig_type_199;
+typedef _gostring_ swig_type_198;
+typedef _goslice_ swig_type_199;
 typedef _gostring_ swig_type_200;
-typedef long long swig_type_201;
+typedef _gostring_ swig_type_201;
 typedef _gostring_ swig_type_202;
 typedef _gostring_ swig_type_203;
-typedef _goslice_ swig_type_204;
-typedef _goslice_ swig_type_205;
-typedef _gostring_ swig_type_206;
-typedef _goslice_ swig_type_207;
-typedef _gostring_ swig_type_208;
+typedef _gostring_ swig_type_204;
+typedef _gostring_ swig_type_205;
+typedef long long swig_type_206;
+typedef _gostring_ swig_type_207;
+typedef long long swig_type_208;
 typedef _gostring_ swig_type_209;
 typedef _gostring_ swig_type_210;
-typedef _goslice_ swig_type_211;
+typedef long long swig_type_211;
 typedef _gostring_ swig_type_212;
 typedef _gostring_ swig_type_213;
-typedef _gostring_ swig_type_214;
-typedef _gostring_ swig_type_215;
+typedef _goslice_ swig_type_214;
+typedef _goslice_ swig_type_215;
 typedef _gostring_ swig_type_216;
-typedef _gostring_ swig_type_217;
+typedef _goslice_ swig_type_217;
 typedef _gostring_ swig_type_218;
 typedef _gostring_ swig_type_219;
-typedef long long swig_type_220;
-typedef long long swig_type_221;
+typedef _gostring_ swig_type_220;
+typedef _goslice_ swig_type_221;
 typedef _gostring_ swig_type_222;
-typedef long long swig_type_223;
-typedef long long swig_type_224;
+typedef _gostring_ swig_type_223;
+typedef _gostring_ swig_type_224;
 typedef _gostring_ swig_type_225;
-typedef long long swig_type_226;
+typedef _gostring_ swig_type_226;
 typedef _gostring_ swig_type_227;
-typedef long long swig_type_228;
+typedef _gostring_ swig_type_228;
 typedef _gostring_ swig_type_229;
 typedef long long swig_type_230;
-typedef _gostring_ swig_type_231;
+typedef long long swig_type_231;
 typedef _gostring_ swig_type_232;
-typedef _gostring_ swig_type_233;
-typedef _gostring_ swig_type_234;
+typedef long long swig_type_233;
+typedef long long swig_type_234;
 typedef _gostring_ swig_type_235;
 typedef long long swig_type_236;
-typedef long long swig_type_237;
+typedef _gostring_ swig_type_237;
 typedef long long swig_type_238;
 typedef _gostring_ swig_type_239;
 typedef long long swig_type_240;
-typedef long long swig_type_241;
-typedef _goslice_ swig_type_242;
-typedef long long swig_type_243;
-typedef _goslice_ swig_type_244;
-typedef long long swig_type_245;
-typedef _goslice_ swig_type_246;
-typedef _gostring_ swig_type_247;
-typedef _goslice_ swig_type_248;
+typedef _gostring_ swig_type_241;
+typedef _gostring_ swig_type_242;
+typedef _gostring_ swig_type_243;
+typedef _gostring_ swig_type_244;
+typedef _gostring_ swig_type_245;
+typedef long long swig_type_246;
+typedef long long swig_type_247;
+typedef long long swig_type_248;
 typedef _gostring_ swig_type_249;
 typedef long long swig_type_250;
-typedef _gostring_ swig_type_251;
-typedef long long swig_type_252;
-typedef _goslice_ swig_type_253;
-typedef long long swig_type_254;
+typedef long long swig_type_251;
+typedef _goslice_ swig_type_252;
+typedef long long swig_type_253;
+typedef _goslice_ swig_type_254;
 typedef long long swig_type_255;
-typedef _gostring_ swig_type_256;
+typedef _goslice_ swig_type_256;
 typedef _gostring_ swig_type_257;
-typedef _gostring_ swig_type_258;
-typedef long long swig_type_259;
-typedef _gostring_ swig_type_260;
+typedef _goslice_ swig_type_258;
+typedef _gostring_ swig_type_259;
+typedef long long swig_type_260;
 typedef _gostring_ swig_type_261;
-typedef _gostring_ swig_type_262;
-typedef _gostring_ swig_type_263;
+typedef long long swig_type_262;
+typedef _goslice_ swig_type_263;
 typedef long long swig_type_264;
 typedef long long swig_type_265;
+typedef _gostring_ swig_type_266;
+typedef _gostring_ swig_type_267;
+typedef _gostring_ swig_type_268;
+typedef long long swig_type_269;
+typedef _gostring_ swig_type_270;
+typedef _gostring_ swig_type_271;
+typedef _gostring_ swig_type_272;
+typedef _gostring_ swig_type_273;
+typedef long long swig_type_274;
+typedef long long swig_type_275;
+typedef long long swig_type_276;
+typedef _gostring_ swig_type_277;
+typedef _gostring_ swig_type_278;
+typedef _gostring_ swig_type_279;
+typedef _gostring_ swig_type_280;
+typedef _gostring_ swig_type_281;
+typedef _gostring_ swig_type_282;
+typedef long long swig_type_283;
+typedef long long swig_type_284;
+typedef _goslice_ swig_type_285;
+typedef long long swig_type_286;
+typedef _goslice_ swig_type_287;
+typedef long long swig_type_288;
+typedef long long swig_type_289;
 extern void _wrap_Swig_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_a797f7d74fac2d3a(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a(void);
@@ -535,52 +559,69 @@ extern swig_type_193 _wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(uintptr_t 
 extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
 extern double _wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
 extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_195 _wrap_redisxgo_dlq_list_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_196 arg2, swig_intgo arg3, swig_type_197 arg4, swig_intgo arg5);
+extern swig_type_198 _wrap_redisxgo_dlq_requeue_capi_a797f7d74fac2d3a(swig_type_199 arg1, uintptr_t arg2, swig_type_200 arg3, swig_type_201 arg4);
+extern swig_type_202 _wrap_redisxgo_dlq_purge_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_203 arg2, swig_type_204 arg3);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a(void);
-extern swig_type_195 _wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a(void);
+extern swig_type_205 _wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a(void);
 extern void _wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_196 _wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_197 _wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_198 arg2);
-extern swig_type_199 _wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_200 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_201 arg5);
-extern swig_type_202 _wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_203 _wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_204 arg2, swig_type_205 arg3);
-extern swig_type_206 _wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_207 arg2, swig_type_208 arg3);
-extern swig_type_209 _wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_210 arg2, swig_type_211 arg3);
-extern swig_type_212 _wrap_redisx_group_create_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_213 arg2, swig_type_214 arg3, swig_type_215 arg4);
-extern swig_type_216 _wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a(void);
+extern swig_type_206 _wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_207 _wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_208 arg2);
+extern swig_type_209 _wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_210 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_211 arg5);
+extern swig_type_212 _wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_213 _wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_214 arg2, swig_type_215 arg3);
+extern swig_type_216 _wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_217 arg2, swig_type_218 arg3);
+extern swig_type_219 _wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_220 arg2, swig_type_221 arg3);
+extern swig_type_222 _wrap_redisx_group_create_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_223 arg2, swig_type_224 arg3, swig_type_225 arg4);
+extern swig_type_226 _wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a(void);
 extern void _wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_217 _wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_218 _wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_219 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_220 arg2, swig_type_221 arg3);
-extern swig_type_222 _wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_223 arg2, swig_type_224 arg3);
-extern swig_type_225 _wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_226 arg2);
-extern swig_type_227 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_228 arg2);
-extern swig_type_229 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_230 arg2);
-extern swig_type_231 _wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_232 arg2, swig_type_233 arg3, swig_type_234 arg4, uintptr_t arg5);
-extern swig_type_235 _wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_type_236 arg3);
+extern swig_type_227 _wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_228 _wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_229 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_230 arg2, swig_type_231 arg3);
+extern swig_type_232 _wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_233 arg2, swig_type_234 arg3);
+extern swig_type_235 _wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_236 arg2);
+extern swig_type_237 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_238 arg2);
+extern swig_type_239 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_240 arg2);
+extern swig_type_241 _wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_242 arg2, swig_type_243 arg3, swig_type_244 arg4, uintptr_t arg5);
+extern swig_type_245 _wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_type_246 arg3);
 extern void _wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_237 _wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_238 arg2);
-extern swig_type_239 _wrap_redisx_message_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_240 _wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_241 _wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_242 _wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_243 arg2);
-extern swig_type_244 _wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_245 arg2);
-extern swig_type_246 _wrap_redisx_message_get_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_247 arg2);
-extern swig_type_248 _wrap_redisx_message_payload_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_249 _wrap_redisx_message_codec_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_250 _wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_251 _wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_252 arg2);
-extern swig_type_253 _wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_254 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_redisx_message_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_257 _wrap_redisx_message_ack_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_258 _wrap_redisx_message_retry_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_259 arg2, swig_type_260 arg3);
-extern swig_type_261 _wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_262 arg2);
-extern swig_type_263 _wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_264 arg2);
+extern swig_type_247 _wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_248 arg2);
+extern swig_type_249 _wrap_redisx_message_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_250 _wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_251 _wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_252 _wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_redisx_message_get_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_257 arg2);
+extern swig_type_258 _wrap_redisx_message_payload_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_259 _wrap_redisx_message_codec_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_260 _wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_261 _wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_262 arg2);
+extern swig_type_263 _wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_264 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_265 arg2);
+extern swig_type_266 _wrap_redisx_message_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_267 _wrap_redisx_message_ack_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_268 _wrap_redisx_message_retry_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_269 arg2, swig_type_270 arg3);
+extern swig_type_271 _wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_272 arg2);
+extern swig_type_273 _wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_274 arg2);
 extern void _wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern void _wrap_redisx_dlq_entries_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_275 _wrap_redisx_dlq_entries_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_276 arg2);
+extern swig_type_277 _wrap_redisx_dlq_entry_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_278 _wrap_redisx_dlq_entry_error_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_279 _wrap_redisx_dlq_entry_original_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_280 _wrap_redisx_dlq_entry_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_281 _wrap_redisx_dlq_entry_group_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_282 _wrap_redisx_dlq_entry_consumer_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_283 _wrap_redisx_dlq_entry_deliveries_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_284 _wrap_redisx_dlq_entry_field_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
+extern swig_type_285 _wrap_redisx_dlq_entry_field_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_286 arg2);
+extern swig_type_287 _wrap_redisx_dlq_entry_field_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_288 arg2);
 extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a(void);
 extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a(void);
 extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a(void);
@@ -588,7 +629,7 @@ extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a(void);
 extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a(void);
 extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a(void);
 extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a(void);
-extern swig_type_265 _wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_289 _wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
 #undef intgo
 */
 import "C"
@@ -3437,6 +3478,90 @@ type Delivery uintptr
 // Message is a redisx_message * handle (0 is NULL).
 type Message uintptr
 
+// DlqEntries is a redisx_dlq_entries * handle (0 is NULL).
+type DlqEntries uintptr
+
+// DlqEntry is a redisx_dlq_entry * handle (0 is NULL).
+type DlqEntry uintptr
+
+func Redisxgo_dlq_list(arg1 Client, arg2 string, arg3 int, arg4 string, arg5 int) (_swig_ret Out[DlqEntries]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisxgo_dlq_list_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[DlqEntries]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[DlqEntries]{Value: DlqEntries(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisxgo_dlq_requeue(arg1 []byte, arg2 Client, arg3 string, arg4 string) (_swig_ret Out[int]) {
+	var swig_r string
+	_swig_i_0 := arg1
+	var _swig_i_1 uintptr
+	_swig_i_1 = uintptr(arg2)
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_a797f7d74fac2d3a(*(*C.swig_type_199)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_3)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg1
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg4
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisxgo_dlq_purge(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[int]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[int]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[int]{Value: int(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
 const REDISX_STREAM_ID_SIZE int = 48
 const REDISX_STREAM_NAME_MAX int = 1024
 const REDISX_STREAM_GROUP_MAX int = 256
@@ -3502,7 +3627,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3518,7 +3643,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_201(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_210)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_211(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3554,7 +3679,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3575,7 +3700,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_207)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_208)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_218)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3596,7 +3721,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_210)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_211)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3618,7 +3743,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_213)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_225)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3690,7 +3815,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_220(_swig_i_1), C.swig_type_221(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1), C.swig_type_231(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3705,7 +3830,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_223(_swig_i_1), C.swig_type_224(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1), C.swig_type_234(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3719,7 +3844,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_226(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3733,7 +3858,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_228(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_238(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3747,7 +3872,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3765,7 +3890,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_232)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_233)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3792,7 +3917,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_236(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_246(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -3823,7 +3948,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_238(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_248(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -3861,7 +3986,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_243(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_253(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -3880,7 +4005,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_245(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -3899,7 +4024,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3958,7 +4083,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_252(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_262(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3970,7 +4095,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_254(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_264(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -3989,7 +4114,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1)))
 	return swig_r
 }
 
@@ -4023,7 +4148,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_259(_swig_i_1), *(*C.swig_type_260)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4043,7 +4168,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_262)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4060,7 +4185,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_264(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_274(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4081,6 +4206,159 @@ func Redisx_consumer_in_flight(arg1 Consumer) (_swig_ret int) {
 	_swig_i_0 = uintptr(arg1)
 	swig_r = (int)(C._wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
 	return swig_r
+}
+
+func Redisx_dlq_entries_free(arg1 DlqEntries) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_dlq_entries_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_dlq_entries_count(arg1 DlqEntries) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_dlq_entries_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_dlq_entries_entry(arg1 DlqEntries, arg2 int64) (_swig_ret DlqEntry) {
+	var swig_r uintptr
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_276(_swig_i_1)))
+	var swig_r_1 DlqEntry
+	swig_r_1 = DlqEntry(swig_r)
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_id(arg1 DlqEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_dlq_entry_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_error(arg1 DlqEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_dlq_entry_error_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_original_id(arg1 DlqEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_dlq_entry_original_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_stream(arg1 DlqEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_dlq_entry_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_group(arg1 DlqEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_dlq_entry_group_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_consumer(arg1 DlqEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_dlq_entry_consumer_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_deliveries(arg1 DlqEntry) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_dlq_entry_deliveries_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_dlq_entry_deleted(arg1 DlqEntry) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_dlq_entry_deleted_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_dlq_entry_field_count(arg1 DlqEntry) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_dlq_entry_field_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_dlq_entry_field_name(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_286(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_dlq_entry_field_value(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_288(_swig_i_1))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+		if swig_r_1 == nil {
+			swig_r_1 = []byte{}
+		}
+	}
+
+	return swig_r_1
 }
 
 type Redisx_stream_counter int

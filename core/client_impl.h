@@ -24,6 +24,7 @@ typedef struct redisx__node {
     int port;
     int first, count; /* its connections: conns[first .. first + count) */
     redisx__breaker breaker; /* calls routed to it (conn.c, "circuit breaker") */
+    int sub; /* its sharded subscriber connection: conns[sub] (SSUBSCRIBE) */
 } redisx__node;
 
 struct redisx__slot_map;
@@ -31,6 +32,11 @@ struct redisx__slot_map;
 typedef struct redisx__channel {
     struct redisx__channel *next;
     int refs;
+    /* Cluster mode: the channel's slot (a wake-up channel is named like
+     * its key, so the key's hash tag decides), and the node whose
+     * subscriber connection an SSUBSCRIBE for it went to (-1: none). */
+    int slot;
+    int node;
     char name[];
 } redisx__channel;
 
@@ -62,7 +68,9 @@ struct redisx_client {
     pthread_mutex_t loop_mu;
     int loop_dirty; /* changed what the sleeping I/O thread waits for */
     uint64_t poll_until; /* when the sleeping I/O thread wakes at the latest */
-    redisx__conn **conns; /* nconns command connections, then the subscriber */
+    redisx__conn **conns; /* nconns connections, then the subscriber; in
+                           * cluster mode each node's pool is followed by
+                           * its sharded subscriber connection */
     int nconns;
     /* Redis Cluster (docs/CLUSTER.md). The map is NULL until the first
      * CLUSTER SLOTS answer; map_node[i] is the node of the map's node i
@@ -94,6 +102,16 @@ struct redisx_client {
     size_t sentinel_next; /* the sentinel asked first: the last that answered */
     char master_host[256];
     int master_port;
+    int ssub_retry; /* a timer to resync the sharded subscriptions is set */
+    /* Client tracking (standalone): wanted by a cache; the subscriber
+     * connection's CLIENT ID (0: unknown) and whether its SUBSCRIBE to
+     * __redis__:invalidate is confirmed; a generation bumped whenever an
+     * invalidation may have been lost (starts at 1; a data connection is
+     * tracked when it sent CLIENT TRACKING under the current one); refused
+     * when a server said no to CLIENT TRACKING. */
+    int track_want, track_subscribed, track_refused;
+    long long track_id;
+    uint64_t track_gen;
     redisx__channel *channels; /* subscriptions wanted */
     redisx__chan_waiter *waiters; /* operations waiting for a PUBLISH */
     redisx__req *tracked; /* cancellable operations in the loop */

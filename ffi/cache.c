@@ -150,6 +150,17 @@ redisx_status redisx_cache_set_fail_policy(redisx_cache *cache, redisx_fail_poli
     return REDISX_OK;
 }
 
+redisx_status redisx_cache_set_tracking(redisx_cache *cache, int on)
+{
+    redisx__cache_cfg *cfg;
+    redisx_status st = edit(cache, &cfg);
+    if (st != REDISX_OK)
+        return st;
+    REDISX_FFI_REQUIRE(on == 0 || on == 1, "tracking must be 0 or 1, not %d", on);
+    cfg->tracking = on;
+    return REDISX_OK;
+}
+
 /* ---- fetch and get ------------------------------------------------------------- */
 
 static redisx_status check_fetch(const redisx_cache *cache, const char *key, int64_t wait_ms, int64_t swr_ms,
@@ -228,6 +239,24 @@ redisx_status redisx_cache_get_async(redisx_cache *cache, const char *key, redis
     if (st != REDISX_OK)
         return st;
     return redisx__cache_fetch_async(cache, key, 1, 0, 0, 0, cb, user);
+}
+
+/* Added in 0.6: the L1-only lookup that never blocks (a Node event loop
+ * calls it before an asynchronous get or fetch) and the value version a
+ * binding memoises a decoded value on. */
+redisx_status redisx_cache_peek(redisx_cache_entry **out, redisx_cache *cache, const char *key)
+{
+    REDISX_FFI_REQUIRE(out != NULL, "out is NULL");
+    *out = NULL;
+    redisx_status st = check_cache(cache, key, 0);
+    if (st != REDISX_OK)
+        return st;
+    st = redisx__cache_l1_fast(cache, key, out);
+    if (st == REDISX_ERR_EMPTY) {
+        redisx__clear_error();
+        return REDISX_OK;
+    }
+    return st;
 }
 
 /* ---- fill and abandon ------------------------------------------------------------ */
@@ -423,4 +452,9 @@ redisx_cache_layer redisx_cache_entry_layer(const redisx_cache_entry *entry)
 int64_t redisx_cache_entry_ttl_ms(const redisx_cache_entry *entry)
 {
     return entry ? redisx__cache_entry_ttl(entry) : 0;
+}
+
+uint64_t redisx_cache_entry_version(const redisx_cache_entry *entry)
+{
+    return entry ? redisx__cache_entry_version(entry) : 0;
 }

@@ -920,7 +920,7 @@ static void pyx_copy_detail(char *buf)
     snprintf(buf, PYX_DETAIL, "%s", redisx_last_error());
 }
 
-enum { PYX_WAIT_LOCK, PYX_WAIT_IDEM };
+enum { PYX_WAIT_LOCK, PYX_WAIT_IDEM, PYX_WAIT_CACHE /* swig/cache.i */ };
 
 typedef struct pyx_wait {
     pthread_mutex_t mu;
@@ -959,6 +959,8 @@ static void pyx_wait_drop_result(pyx_wait *w)
 {
     if (w->kind == PYX_WAIT_LOCK)
         pyx_discard_lock(w->result);
+    else if (w->kind == PYX_WAIT_CACHE)
+        redisx_cache_entry_free(w->result); /* abandons a lease it holds */
     else
         pyx_discard_idem(w->result);
     w->result = NULL;
@@ -1435,8 +1437,13 @@ PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
         const redisx_lock_info *info = redisx_item_lock_info(it);
         redisx_ratelimit_result *rl = redisx_item_take_ratelimit_result(it);
         redisx_idem *rec = redisx_item_take_idem(it);
+        redisx_cache_entry *ce = redisx_item_take_cache_entry(it);
         if (!ok) { /* a failed completion carries no handle */
             val = pyx_make_error(st, redisx_item_message(it));
+        } else if (ce) { /* pyx_cache_take() (swig/cache.i) reads and frees it */
+            val = SWIG_NewPointerObj((void *)ce, SWIGTYPE_p_redisx_cache_entry, 0);
+            if (!val)
+                redisx_cache_entry_free(ce);
         } else if (rl) {
             val = pyx_ratelimit_tuple(rl);
         } else if (rec) {
@@ -1490,6 +1497,7 @@ void pyx_ctx_discard_all(pyx_ctx *ctx)
     while (ctx && redisx_queue_pop(&it, ctx->queue, 0) == REDISX_OK) {
         pyx_discard_lock(redisx_item_take_lock(it));
         pyx_discard_idem(redisx_item_take_idem(it));
+        redisx_cache_entry_free(redisx_item_take_cache_entry(it));
         redisx_item_free(it);
     }
 }
@@ -1518,6 +1526,10 @@ int pyx_discard(PyObject *obj)
     }
     if (SWIG_IsOK(SWIG_ConvertPtr(obj, &p, SWIGTYPE_p_redisx_idem, 0)) && p) {
         pyx_discard_idem(p);
+        return 1;
+    }
+    if (SWIG_IsOK(SWIG_ConvertPtr(obj, &p, SWIGTYPE_p_redisx_cache_entry, 0)) && p) {
+        redisx_cache_entry_free(p); /* abandons a lease it holds */
         return 1;
     }
     PyErr_Clear();

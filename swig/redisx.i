@@ -67,4 +67,6 @@
 %include <redisx/idempotency.h>
 %include <redisx/http.h>
 %include <redisx/metrics.h>
+/* The cache: its typemaps, helpers and header (swig/cache.i). */
+%include "cache.i"
 %include "stream.i"

@@ -154,7 +154,7 @@ func fail(format string, args ...any) {
 
 func main() {
 	url := flag.String("url", os.Getenv("REDISX_URL"), "redis:// URL of the server")
-	which := flag.String("bench", "lock,rl", "comma-separated benchmarks to run: lock, rl")
+	which := flag.String("bench", "lock,rl,cache", "comma-separated benchmarks to run: lock, rl, cache")
 	seqN := flag.Int("seq", 3000, "lock cycles per sequential round")
 	goroutines := flag.Int("goroutines", 1000, "goroutines of the concurrent lock rounds")
 	per := flag.Int("per", 10, "lock cycles per goroutine in a concurrent round")
@@ -194,8 +194,10 @@ func main() {
 			benchLocks(ctx, rx, gr, *rounds, *seqN, *goroutines, *per)
 		case "rl":
 			benchRateLimits(ctx, rx, gr, *rounds, *rlSeqN, *rlGoroutines, *rlPer)
+		case "cache":
+			benchCacheL1(ctx, rx, *rounds)
 		default:
-			fail("unknown benchmark %q (lock, rl)", b)
+			fail("unknown benchmark %q (lock, rl, cache)", b)
 		}
 	}
 }
@@ -370,4 +372,53 @@ func benchRateLimits(ctx context.Context, rx *redisx.Client, gr *goredis.Client,
 	}
 	fmt.Printf("go_rl_seq_ratio=%.3f\n", median(seq["redisx"])/median(seq["redis_rate"]))
 	fmt.Printf("go_rl_conc_ratio=%.3f\n", median(conc["redisx"])/median(conc["redis_rate"]))
+}
+
+// ---- the cache ------------------------------------------------------------------
+
+// benchCacheL1 prints ns per Cache.Get that hits this process's L1 (the
+// core's peek, no blocking call, no queue), for a 100-byte []byte value and
+// for a small struct through the JSON codec (decoded on every hit); the
+// median of rounds of 200,000 gets.
+func benchCacheL1(ctx context.Context, rx *redisx.Client, rounds int) {
+	type small struct {
+		ID   int    `json:"id"`
+		Name string `json:"name"`
+	}
+	raw, err := redisx.NewCache[[]byte](rx, "bench-l1-bytes", redisx.WithCodec[[]byte](redisx.BytesCodec{}),
+		redisx.WithL1(10000, 64<<20, time.Minute))
+	if err != nil {
+		fail("NewCache: %v", err)
+	}
+	js, err := redisx.NewCache[small](rx, "bench-l1-json", redisx.WithL1(10000, 64<<20, time.Minute))
+	if err != nil {
+		fail("NewCache: %v", err)
+	}
+	if err := raw.Set(ctx, "k", make([]byte, 100), time.Hour); err != nil {
+		fail("Set: %v", err)
+	}
+	if err := js.Set(ctx, "k", small{1, "x"}, time.Hour); err != nil {
+		fail("Set: %v", err)
+	}
+	const n = 200000
+	measure := func(get func() error) float64 {
+		var ns []float64
+		for r := 0; r < rounds; r++ {
+			t0 := time.Now()
+			for i := 0; i < n; i++ {
+				if err := get(); err != nil {
+					fail("Get: %v", err)
+				}
+			}
+			ns = append(ns, float64(time.Since(t0).Nanoseconds())/n)
+		}
+		return median(ns)
+	}
+	getRaw := func() error { _, err := raw.Get(ctx, "k"); return err }
+	getJSON := func() error { _, err := js.Get(ctx, "k"); return err }
+	measure(getRaw) // warm-up
+	fmt.Printf("go_cache_l1_hit_bytes_ns=%.0f\n", measure(getRaw))
+	fmt.Printf("go_cache_l1_hit_json_ns=%.0f\n", measure(getJSON))
+	c := raw.Counters()
+	fmt.Printf("go_cache_l1_hits=%d\n", c.L1Hits)
 }

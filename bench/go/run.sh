@@ -7,7 +7,7 @@
 #     go-redis v9), checks per second, sequential and with 50 goroutines,
 #     every check allowed.
 #
-#   bench/go/run.sh [flags of main.go: -bench lock,rl -seq N -goroutines N
+#   bench/go/run.sh [flags of main.go: -bench lock,rl,cache -seq N -goroutines N
 #                    -per N -rl-seq N -rl-goroutines N -rl-per N -rounds N]
 #
 # Without REDISX_URL it starts a throwaway redis-server on a free 127.0.0.1

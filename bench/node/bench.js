@@ -6,7 +6,8 @@
 //     with a limit high enough that every check is allowed;
 // each sequentially (await each) and with many operations in flight. Started
 // by bench/node/run.sh, which installs the peers into a throwaway folder
-// (PEER_DIR) and provides REDISX_URL. BENCH_ONLY=lock|rl runs one part.
+// (PEER_DIR) and provides REDISX_URL. BENCH_ONLY=lock|rl|cache runs one part;
+// the cache part prints ns per L1 hit of cache.get().
 //
 // Each measurement is repeated (REPEATS, alternating the libraries) and the
 // median is printed. Only figures are printed; nothing is judged.
@@ -187,10 +188,39 @@ async function rlBench(out) {
   });
 }
 
+// ns per cache.get() that hits this process's L1: answered on the JS thread by
+// redisx_cache_peek (no queue, no round trip), a 100-byte Buffer with the
+// buffer codec and a small object with the JSON codec (decoded on every hit).
+async function cacheBench(out) {
+  const client = Client.fromUrl(url, { prefix: `bench-cache-${process.pid}` });
+  try {
+    const N_GETS = 200000;
+    for (const [codec, value, memoize] of [
+      ['buffer', Buffer.alloc(100), false],
+      ['json', { id: 1, name: 'x' }, false],
+      ['json', { id: 1, name: 'x' }, true],
+    ]) {
+      const label = memoize ? `${codec}_memoized` : codec;
+      const cache = client.cache(`bench-l1-${label}`, { codec, l1Ttl: 60000, memoize });
+      await cache.set('k', value, 3600000);
+      const runs = [];
+      for (let r = 0; r <= REPEATS; r++) {
+        const t0 = process.hrtime.bigint();
+        for (let i = 0; i < N_GETS; i++) await cache.get('k');
+        if (r > 0) runs.push(Number(process.hrtime.bigint() - t0) / N_GETS); // round 0 warms up
+      }
+      out[`node_cache_l1_hit_${label}_ns`] = Math.round(median(runs));
+    }
+  } finally {
+    await client.close();
+  }
+}
+
 async function main() {
   const out = { node_version: process.version, ioredis_version: peerVersion('ioredis'), repeats: REPEATS };
-  if (ONLY !== 'rl') await lockBench(out);
-  if (ONLY !== 'lock') await rlBench(out);
+  if (ONLY === '' || ONLY === 'lock') await lockBench(out);
+  if (ONLY === '' || ONLY === 'rl') await rlBench(out);
+  if (ONLY === '' || ONLY === 'cache') await cacheBench(out);
   for (const [k, v] of Object.entries(out)) console.log(`${k}=${v}`);
 }
 

@@ -24,6 +24,11 @@ a limit high enough that every hit is allowed (a hit that is not aborts):
 - sequential (one thread, ``--rl-seq-hits`` hits) and concurrent (``--rl-threads``
   threads, ``--rl-conc-hits`` hits in all, on one key);
 - ``python_rl_<seq|conc>_<moving|fixed>_ratio`` = redisx checks/s / limits hits/s.
+
+The cache: ``redisx_py_cache_l1_hit_<bytes|json>_ns``, ns per ``Cache.get`` that
+hits this process's L1 (a 100-byte value with the bytes codec; a small object
+with the JSON codec, decoded on every hit, and ``_json_memoized_ns`` with
+``memoize=True``: decoded once per L1 copy).
 """
 
 from __future__ import annotations
@@ -165,6 +170,20 @@ def bench_rate_limits(client: redisx.Client, url: str, prefix: str, seq_hits: in
                                                      / out[f"limits_rl_{mode}_{label}_hits_per_s"])
 
 
+def bench_cache_l1(client: redisx.Client, n: int, codec: str, memoize: bool = False) -> float:
+    """ns per L1 hit of Cache.get (the core's L1 peek plus the codec's decode,
+    or with memoize the decoded value of that L1 copy)."""
+    cache = client.cache("bench-l1-" + codec + ("-memo" if memoize else ""), codec=codec, l1_ttl=60.0,
+                         memoize=memoize)
+    cache.set("k", {"id": 1, "name": "x"} if codec == "json" else b"x" * 100)
+    for _ in range(1000):
+        cache.get("k")
+    t0 = time.perf_counter()
+    for _ in range(n):
+        cache.get("k")
+    return (time.perf_counter() - t0) / n * 1e9
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("url")
@@ -215,6 +234,10 @@ def main() -> int:
 
         asyncio.run(run_async())
         bench_rate_limits(client, args.url, prefix, args.rl_seq_hits, args.rl_conc_hits, args.rl_threads, out)
+        # the cache: an L1 hit (issue 11's target: at most 1 us from a binding)
+        out["redisx_py_cache_l1_hit_bytes_ns"] = bench_cache_l1(client, 200_000, "bytes")
+        out["redisx_py_cache_l1_hit_json_ns"] = bench_cache_l1(client, 200_000, "json")
+        out["redisx_py_cache_l1_hit_json_memoized_ns"] = bench_cache_l1(client, 200_000, "json", True)
         out["redisx_py_connections"] = client.stats()["client"]["connections_up"]
         out["redisx_py_lock_acquire_p50_us"] = client.stats()["lock.acquire"]["p50_ns"] / 1000.0
 

@@ -15,10 +15,10 @@ import (
 	"github.com/redisx/redisx/bindings/go/internal/capi"
 )
 
-// Codec turns a payload into bytes and back. Its Name goes with every
+// PayloadCodec turns a payload into bytes and back. Its Name goes with every
 // message (the rx-codec field, docs/KEYS.md), so a consumer in any language
-// knows how to read it. JSONCodec is the default of every binding.
-type Codec interface {
+// knows how to read it. JSONPayload is the default of every binding.
+type PayloadCodec interface {
 	Name() string
 	Encode(v any) ([]byte, error)
 	Decode(data []byte, v any) error
@@ -57,10 +57,10 @@ func (bytesCodec) Decode(data []byte, v any) error {
 }
 
 var (
-	// JSONCodec encodes payloads as JSON (encoding/json), codec name "json".
-	JSONCodec Codec = jsonCodec{}
-	// BytesCodec passes []byte or string payloads through, codec name "bytes".
-	BytesCodec Codec = bytesCodec{}
+	// JSONPayload encodes payloads as JSON (encoding/json), codec name "json".
+	JSONPayload PayloadCodec = jsonCodec{}
+	// BytesPayload passes []byte or string payloads through, codec name "bytes".
+	BytesPayload PayloadCodec = bytesCodec{}
 )
 
 // OutMessage is one message to publish: a Payload (encoded by Codec, JSON
@@ -70,7 +70,7 @@ type OutMessage struct {
 	Payload any
 	// NoPayload publishes Fields only (a nil Payload is otherwise the JSON null).
 	NoPayload bool
-	Codec     Codec
+	Codec     PayloadCodec
 	Fields    map[string][]byte
 	Headers   map[string][]byte
 }
@@ -116,7 +116,7 @@ func addMessage(b capi.StreamBatch, m OutMessage) error {
 	if !m.NoPayload {
 		codec := m.Codec
 		if codec == nil {
-			codec = JSONCodec
+			codec = JSONPayload
 		}
 		data, err := codec.Encode(m.Payload)
 		if err != nil {
@@ -248,7 +248,7 @@ type StreamMessage struct {
 	d       *delivery
 	mu      sync.Mutex
 	settled bool
-	codecs  map[string]Codec
+	codecs  map[string]PayloadCodec
 }
 
 // delivery frees its C delivery once every message of it is settled.
@@ -371,7 +371,7 @@ type consumerConfig struct {
 	reclaimEvery time.Duration
 	block        time.Duration
 	stopTimeout  time.Duration
-	codecs       map[string]Codec
+	codecs       map[string]PayloadCodec
 	sets         []func(capi.ConsumerOptions) error
 }
 
@@ -437,7 +437,7 @@ func WithStopTimeout(d time.Duration) ConsumerOption {
 }
 
 // WithCodecs adds codecs (by Name) that StreamMessage.Decode may use.
-func WithCodecs(codecs ...Codec) ConsumerOption {
+func WithCodecs(codecs ...PayloadCodec) ConsumerOption {
 	return func(c *consumerConfig) {
 		for _, k := range codecs {
 			c.codecs[k.Name()] = k
@@ -490,7 +490,7 @@ func (c *Client) Consume(ctx context.Context, stream, group string, handler func
 		return invalid("handler is nil")
 	}
 	cfg := consumerConfig{workers: 4, stopTimeout: 10 * time.Second,
-		codecs: map[string]Codec{"json": JSONCodec, "bytes": BytesCodec}}
+		codecs: map[string]PayloadCodec{"json": JSONPayload, "bytes": BytesPayload}}
 	for _, o := range opts {
 		o(&cfg)
 	}
@@ -599,7 +599,7 @@ func (c *Client) Consume(ctx context.Context, stream, group string, handler func
 	return result
 }
 
-func newStreamMessage(h capi.Message, d *delivery, codecs map[string]Codec) *StreamMessage {
+func newStreamMessage(h capi.Message, d *delivery, codecs map[string]PayloadCodec) *StreamMessage {
 	m := &StreamMessage{
 		ID:            capi.Redisx_message_id(h),
 		Stream:        capi.Redisx_message_stream(h),

@@ -54,7 +54,7 @@ func TestStreamPublishConsumeRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	bin, err := c.PublishMessage(ctx, s, redisx.OutMessage{Payload: []byte{0, 1, 2}, Codec: redisx.BytesCodec})
+	bin, err := c.PublishMessage(ctx, s, redisx.OutMessage{Payload: []byte{0, 1, 2}, Codec: redisx.BytesPayload})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,7 +280,7 @@ func TestStreamBadInput(t *testing.T) {
 		"no fields":   func() error { _, err := c.PublishMessage(ctx, s, redisx.OutMessage{NoPayload: true}); return err }(),
 		"unencodable": func() error { _, err := c.Publish(ctx, s, make(chan int)); return err }(),
 		"bytes codec": func() error {
-			_, err := c.PublishMessage(ctx, s, redisx.OutMessage{Payload: 3, Codec: redisx.BytesCodec})
+			_, err := c.PublishMessage(ctx, s, redisx.OutMessage{Payload: 3, Codec: redisx.BytesPayload})
 			return err
 		}(),
 		"no messages":    func() error { _, err := c.PublishBatch(ctx, s, nil); return err }(),

@@ -323,6 +323,112 @@ export interface Codec<T> {
   decode(stored: Buffer): T;
 }
 
+export interface CacheOptions<T = any> {
+  /** 'json' (default: the format every redisx language reads), 'buffer', 'string' or a Codec. */
+  codec?: 'json' | 'buffer' | 'string' | Codec<T>;
+  /** Defaults of the calls, ms: TTL of a set or load (60000), wait for another
+   *  caller's load (10000), stale-while-revalidate and stale-if-error windows (0). */
+  ttl?: number;
+  wait?: number;
+  swr?: number;
+  sie?: number;
+  /** L1 bounds (l1Entries 0 turns it off; defaults 10000, 64 MiB, 1000 ms). */
+  l1Entries?: number;
+  l1Bytes?: number;
+  l1Ttl?: number;
+  /** Largest value (default 1 MiB; larger: InvalidArgument). */
+  maxValueBytes?: number;
+  /** TTL of a cached "not found", ms (default 5000). */
+  negativeTtl?: number;
+  /** How long a loader may take before a waiter takes over, ms (default 10000). */
+  lease?: number;
+  /** How long entries are kept past their TTL to be served stale, ms (default 60000). */
+  stale?: number;
+  /** TTL jitter fraction, 0..0.5 (default 0.1). */
+  jitter?: number;
+  /** XFetch's beta, 0..16 (0: no early refresh; default 1). */
+  xfetchBeta?: number;
+  /** Default true: without Redis the L1 serves and loaders run (single flight per process). */
+  failOpen?: boolean;
+  /** get() decodes each L1 copy once and returns the same value on later hits (do not modify it). */
+  memoize?: boolean;
+}
+
+export interface GetOrLoadOptions extends Abortable {
+  ttl?: number;
+  wait?: number;
+  swr?: number;
+  sie?: number;
+}
+
+export interface CacheEntry<T> {
+  found: boolean;
+  value: T | undefined;
+  negative: boolean;
+  stale: boolean;
+  failOpen: boolean;
+  layer: 'l1' | 'l2' | null;
+  /** Ms still fresh in that layer (an L1 copy: at most the L1 TTL); negative: stale. */
+  ttl: number;
+}
+
+export interface CacheCounters {
+  l1Hits: number;
+  l1Misses: number;
+  l2Hits: number;
+  l2Misses: number;
+  loads: number;
+  loadErrors: number;
+  /** Waits ended by another caller's fill: stampedes avoided. */
+  waitersWoken: number;
+  staleServed: number;
+  earlyRefreshes: number;
+  failOpen: number;
+  l1Evictions: number;
+  l1Entries: number;
+  l1Bytes: number;
+}
+
+/** A two-tier cache (client.cache(name, options)): an L1 in this process over
+ *  an L2 in Redis shared by every process and language. Another process's set
+ *  or delete reaches this process's L1 copy when it expires (l1Ttl). */
+export class Cache<T = any> {
+  readonly name: string;
+  readonly codec: Codec<T>;
+  /** The fresh value, or undefined (also for a cached "not found"). */
+  get(key: string, options?: Abortable): Promise<T | undefined>;
+  lookup(key: string, options?: Abortable): Promise<CacheEntry<T>>;
+  set(key: string, value: T, ttl?: number, options?: Abortable): Promise<void>;
+  delete(key: string, options?: Abortable): Promise<void>;
+  /** loader runs once per key across every process; NotFound from it caches "not found". */
+  getOrLoad(key: string, loader: () => T | Promise<T>, options?: GetOrLoadOptions): Promise<T>;
+  cached(options?: Omit<CachedOptions, 'cache'>): MethodDecorator & (<F extends (...args: any[]) => any>(fn: F, context: { kind: 'method'; name: string | symbol }) => F);
+  counters(): CacheCounters;
+}
+
+export interface CachedOptions {
+  /** The Cache; omitted: `this.cache` of the instance. */
+  cache?: Cache;
+  /** A fixed key, a template ("{0}" an argument, "{id}" a property of the first), or a function of the arguments. */
+  key?: string | ((...args: any[]) => string);
+  ttl?: number;
+  wait?: number;
+  swr?: number;
+  sie?: number;
+}
+
+/** NestJS-style method decorator: the method's result is cached through getOrLoad. */
+export function Cached(options?: CachedOptions): MethodDecorator & (<F extends (...args: any[]) => any>(fn: F, context: { kind: 'method'; name: string | symbol }) => F);
+
+/** Thrown by a loader for "no value"; what getOrLoad rejects with for a cached "not found". */
+export class NotFound extends Error {
+  readonly key: unknown;
+  constructor(key?: unknown);
+}
+
+/** The cache codecs by name. */
+export const cacheCodecs: Readonly<{ json: Codec<any>; buffer: Codec<Buffer>; string: Codec<string> }>;
+
 export interface IdempotentOptions<T = unknown> extends BeginOptions {
   /** How long the result is kept, ms (default 24 h). */
   ttl?: number;
@@ -377,6 +483,8 @@ export class Client {
   /** A rate limiter: limiters with the same name, algorithm and parameters
    *  share one budget per key, in every process and language. */
   limiter(name: string, options: LimiterOptions): Limiter;
+  /** A two-tier cache: caches of one name share their L2 entries across processes and languages. */
+  cache<T = any>(name: string, options?: CacheOptions<T>): Cache<T>;
   /** Appends one message to a stream; resolves to its id. */
   publish(stream: string, payload?: unknown, options?: PublishOptions): Promise<string>;
   /** Appends many messages in one round trip (atomic, ids in order). */

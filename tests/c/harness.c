@@ -553,6 +553,13 @@ static void numsub_on(redisx_client *node, void *u)
     redisx_reply *r = rt_cmd(node, 3, argv);
     sum->n += redisx_reply_integer(redisx_reply_element(r, 1));
     redisx_reply_free(r);
+    if (!rt_cluster_mode())
+        return;
+    /* Cluster clients wait on the key's shard channel (SSUBSCRIBE). */
+    const char *sargv[] = {"PUBSUB", "SHARDNUMSUB", sum->channel};
+    r = rt_cmd(node, 3, sargv);
+    sum->n += redisx_reply_integer(redisx_reply_element(r, 1));
+    redisx_reply_free(r);
 }
 
 long long rt_numsub(redisx_client *c, const char *channel)

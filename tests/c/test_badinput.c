@@ -222,7 +222,7 @@ static const struct {
     FN(redisx_cache_set),
     FN(redisx_cache_set_async),
     FN(redisx_cache_set_fail_policy),
-    FN(redisx_cache_set_l1),
+    FN(redisx_cache_set_l1), FN(redisx_cache_set_tracking), FN(redisx_cache_peek), FN(redisx_cache_entry_version),
     FN(redisx_cache_set_lease_ms),
     FN(redisx_cache_set_max_value_bytes),
     FN(redisx_cache_set_negative_ttl_ms),

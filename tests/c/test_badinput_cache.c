@@ -88,12 +88,17 @@ Test(badinput_cache, setters_reject_null_out_of_range_and_late_settings)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_fail_policy(NULL, REDISX_FAIL_OPEN), "NULL");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_fail_policy(cache, (redisx_fail_policy)2), "policy 2");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_fail_policy(cache, (redisx_fail_policy)INT_MIN), "policy");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tracking(NULL, 1), "NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tracking(cache, 2), "tracking 2");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tracking(cache, -1), "tracking -1");
+    EXPECT_OK(redisx_cache_set_tracking(cache, 0), "tracking off");
     EXPECT_OK(redisx_cache_set_l1(cache, 0, 0, 0), "L1 off");
     EXPECT_OK(redisx_cache_set_stale_ms(cache, 0), "no stale window");
     EXPECT_OK(redisx_cache_set_xfetch_beta(cache, 0), "no XFetch");
     EXPECT_OK(redisx_cache_set(cache, "k", "v", 1, 1000), "first use");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_lease_ms(cache, 1000), "after first use");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_l1(cache, 10, 1 << 20, 1000), "after first use");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tracking(cache, 1), "after first use");
     redisx_cache_free(cache);
     redisx_client_close(c);
 }
@@ -227,4 +232,22 @@ Test(badinput_cache, caches_and_entries_of_a_closed_client_answer_closed)
     cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_LOAD, "accessors still work");
     redisx_cache_entry_free(e);
     redisx_cache_free(cache);
+}
+
+Test(badinput_cache, peek_and_entry_version_refuse_null_and_bad_keys)
+{
+    redisx_client *c = rt_client();
+    redisx_cache *cache = NULL;
+    EXPECT_OK(redisx_cache_new(&cache, c, "peek"), "cache");
+    redisx_cache_entry *e = (redisx_cache_entry *)1;
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(NULL, cache, "k"), "NULL out");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(&e, NULL, "k"), "NULL cache");
+    cr_assert_null(e, "a refused peek leaves *out NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(&e, cache, NULL), "NULL key");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_peek(&e, cache, ""), "empty key");
+    cr_assert_eq(redisx_cache_entry_version(NULL), 0);
+    EXPECT_OK(redisx_cache_peek(&e, cache, "never-set"), "a miss is no error");
+    cr_assert_null(e, "nothing in L1");
+    redisx_cache_free(cache);
+    redisx_client_close(c);
 }

@@ -288,3 +288,39 @@ Test(cache, every_script_runs_on_one_slot_for_adversarial_names)
     redisx_client_close(c);
     rt_server_stop(&s);
 }
+
+/* ---- 0.6: peek and the value version ----------------------------------------------- */
+
+Test(cache, peek_answers_from_the_l1_alone_and_versions_tell_values_apart)
+{
+    redisx_client *c = rt_client();
+    redisx_cache *w = cache_on(c, "peek", 1), *r = cache_on(c, "peek", 0);
+    redisx_cache_entry *e = (redisx_cache_entry *)1;
+    cr_assert_eq(redisx_cache_peek(&e, w, "k"), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_null(e, "nothing cached yet");
+    cr_assert_eq(redisx_cache_set(w, "k", "v1", 2, 60000), REDISX_OK);
+    cr_assert_eq(redisx_cache_peek(&e, r, "k"), REDISX_OK);
+    cr_assert_null(e, "another cache's L1 has no copy: peek sends nothing");
+    cr_assert_eq(redisx_cache_peek(&e, w, "k"), REDISX_OK);
+    cr_assert_not_null(e, "the writer's L1 copy");
+    cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_HIT);
+    cr_assert_eq(redisx_cache_entry_layer(e), REDISX_CACHE_LAYER_L1);
+    cr_assert(value_is(e, "v1", 2));
+    uint64_t v1 = redisx_cache_entry_version(e);
+    cr_assert_neq(v1, 0);
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_peek(&e, w, "k"), REDISX_OK);
+    cr_assert_eq(redisx_cache_entry_version(e), v1, "the same copy, the same version");
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_set(w, "k", "v2", 2, 60000), REDISX_OK);
+    cr_assert_eq(redisx_cache_peek(&e, w, "k"), REDISX_OK);
+    cr_assert(value_is(e, "v2", 2));
+    cr_assert_neq(redisx_cache_entry_version(e), v1, "a new value, a new version");
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_entry_version(NULL), 0);
+    cr_assert_eq(redisx_cache_peek(&e, w, ""), REDISX_ERR_INVALID, "an empty key");
+    cr_assert_eq(redisx_cache_peek(NULL, w, "k"), REDISX_ERR_INVALID);
+    redisx_cache_free(w);
+    redisx_cache_free(r);
+    redisx_client_close(c);
+}

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -113,6 +114,13 @@ static int served_port(redisx_client *c)
     int port = p ? atoi(p + 9) : -1;
     redisx_reply_free(r);
     return port;
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
 static void primitives_work(redisx_client *c, const char *tag)
@@ -263,13 +271,6 @@ Test(sentinel, options_setter_skips_a_dead_sentinel_and_selects_the_db)
     fixture_stop(&f);
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 /* Load during a failover: threads taking fail-closed locks and checking a
  * fail-closed and a fail-open limiter until told to stop. */
 typedef struct load {
@@ -403,6 +404,48 @@ Test(sentinel, a_failover_is_followed_and_primitives_keep_working)
     cr_assert_str_eq(redisx_reply_string(redisx_reply_element(r, 0), NULL), "master");
     redisx_reply_free(r);
     primitives_work(c, "after");
+    redisx_client_close(c);
+    fixture_stop(&f);
+}
+
+Test(sentinel, a_killed_master_is_replaced_and_the_client_follows)
+{
+    fixture f;
+    fixture_start(&f);
+    char url[256];
+    redisx_client *c = open_sentinel_client(sentinel_url(&f, "mymaster", url, sizeof url), 10000);
+    cr_assert_eq(served_port(c), f.master);
+    primitives_work(c, "before-kill");
+    char pidfile[128];
+    snprintf(pidfile, sizeof pidfile, "%s/server-%d/redis.pid", f.dir, f.master);
+    FILE *fp = fopen(pidfile, "r");
+    cr_assert_not_null(fp, "%s", pidfile);
+    int pid = 0;
+    cr_assert_eq(fscanf(fp, "%d", &pid), 1);
+    fclose(fp);
+    cr_assert_eq(kill(pid, SIGKILL), 0);
+    unlink(pidfile); /* stop must not signal whatever gets that pid next */
+    /* The sentinels see it down after 2 s, agree and promote the replica;
+     * meanwhile fail-closed locks fail, never fail open. */
+    double deadline = now_s() + 120;
+    int port = -1;
+    while (now_s() < deadline) {
+        redisx_lock *lk = NULL;
+        redisx_status st = redisx_lock_try_acquire(&lk, c, "after-kill", 1000);
+        if (st == REDISX_OK) {
+            cr_assert_eq(redisx_lock_is_fail_open(lk), 0, "a fail-closed lock never fails open");
+            redisx_lock_release(lk);
+            redisx_lock_free(lk);
+        } else {
+            cr_assert(st == REDISX_ERR_CONNECTION || st == REDISX_ERR_TIMEOUT || st == REDISX_ERR_LOCKED,
+                      "lock while the master is down: %s: %s", redisx_strerror(st), redisx_last_error());
+        }
+        if ((port = served_port(c)) == f.replica)
+            break;
+        rt_sleep_ms(200);
+    }
+    cr_assert_eq(port, f.replica, "the client reaches the promoted replica (at %d)", port);
+    primitives_work(c, "after-kill");
     redisx_client_close(c);
     fixture_stop(&f);
 }

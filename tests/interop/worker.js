@@ -8,6 +8,7 @@
 //   idem-begin URL PREFIX KEY LEASE_MS WAIT_MS  begin: <STATE> <taken_over 0|1>; completes a NEW one
 //   http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
 //   http-dump URL PREFIX LANG               the canonical dump of the HTTP middlewares' answers (as worker.py)
+//   cache-set / cache-get / cache-delete / cache-serve / cache-load   the cache modes (as worker.py)
 'use strict';
 const http = require('node:http');
 const readline = require('node:readline');
@@ -172,6 +173,51 @@ async function httpDump(client, lang) {
   }
 }
 
+// The line every language prints for a cached JSON value: compact, keys sorted.
+function canonical(v) {
+  if (Array.isArray(v)) return `[${v.map(canonical).join(',')}]`;
+  if (v !== null && typeof v === 'object') {
+    return `{${Object.keys(v)
+      .sort()
+      .map((k) => `${JSON.stringify(k)}:${canonical(v[k])}`)
+      .join(',')}}`;
+  }
+  return JSON.stringify(v);
+}
+
+async function cacheLine(cache, key) {
+  const e = await cache.lookup(key);
+  return e.found ? `VALUE ${canonical(e.value)}` : 'MISS';
+}
+
+async function cacheMode(client, prefix, mode, key, args) {
+  const cache = client.cache('interop', { l1Ttl: 1000 });
+  if (mode === 'cache-set') {
+    await cache.set(key, JSON.parse(args[0]), 60000);
+  } else if (mode === 'cache-get') {
+    console.log(await cacheLine(cache, key));
+  } else if (mode === 'cache-delete') {
+    await cache.delete(key);
+  } else if (mode === 'cache-serve') {
+    const rl = readline.createInterface({ input: process.stdin });
+    // eslint-disable-next-line no-unused-vars
+    for await (const _ of rl) {
+      const e = await cache.lookup(key);
+      console.log(e.found ? `VALUE ${canonical(e.value)} ${e.layer}` : 'MISS');
+    }
+  } else if (mode === 'cache-load') {
+    const load = async () => {
+      await client.execute('INCR', `${prefix}:cache-loads`);
+      await sleep(300);
+      return { by: 'node' };
+    };
+    const got = await Promise.all(Array.from({ length: Number(args[0]) }, () => cache.getOrLoad(key, load, { wait: 30000 })));
+    for (const v of got) console.log(`LOADED ${canonical(v)}`);
+  } else {
+    throw new Error(`unknown mode ${mode}`);
+  }
+}
+
 // Consumes group "g" of `stream` as worker.py's stream_consume does.
 async function streamConsume(client, prefix, stream) {
   let handled = 0;
@@ -248,6 +294,8 @@ async function main() {
         if (!(err instanceof LockHeld)) throw err;
         console.log(`HELD-BY ${(await client.lockInfo('hold')).fencingToken}`);
       }
+    } else if (mode.startsWith('cache-')) {
+      await cacheMode(client, prefix, mode, n, args);
     } else if (mode === 'stream-deadletter') {
       // One message of group "g" dead-lettered by hand.
       const cons = client.consumer(n, 'g');

@@ -32,11 +32,23 @@
   idem-begin URL PREFIX KEY LEASE_MS WAIT_MS
                        begin (fingerprint "crash"), print "<STATE> <taken_over>";
                        NEW completes with "done-python"
+  cache-set URL PREFIX KEY JSON / cache-get URL PREFIX KEY / cache-delete URL PREFIX KEY
+                       on cache "interop": set the JSON value (60 s), print
+                       "VALUE <canonical JSON>" or "MISS", delete
+  cache-serve URL PREFIX KEY
+                       one lookup per line of stdin on one L1 (TTL 1 s) for
+                       the process's life: "VALUE <canonical JSON> <layer>" or "MISS"
+  cache-load URL PREFIX KEY M
+                       M concurrent get-or-loads of KEY; the loader INCRs
+                       <PREFIX>:cache-loads and takes 300 ms; prints M lines
+                       "LOADED <canonical JSON>"
 """
 import asyncio
+import json
 import os
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import redisx
 import redisx.http
@@ -237,6 +249,8 @@ def main() -> int:
             print("%s %d" % (rec.state.value, int(rec.taken_over)), flush=True)
             if rec.state == "NEW":
                 rec.complete(b"done-python", b"", ttl=60.0)
+        elif mode.startswith("cache-"):
+            return cache_mode(client, prefix, mode, sys.argv[4:])
         elif mode == "stream-requeue":
             # Requeues the one DLQ entry of the stream and consumes it again (group "g").
             (entry,) = client.dead_letters(sys.argv[4])
@@ -253,6 +267,47 @@ def main() -> int:
         else:
             print("unknown mode " + mode, file=sys.stderr)
             return 2
+    return 0
+
+
+def canonical(value) -> str:
+    # the line every language prints for a cached JSON value (run.sh, part 7)
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False, sort_keys=True)
+
+
+def cache_line(cache, key) -> str:
+    entry = cache.lookup(key)
+    return "VALUE " + canonical(entry.value) if entry.found else "MISS"
+
+
+def cache_mode(client, prefix, mode, args) -> int:
+    """cache-set KEY JSON, cache-get KEY, cache-delete KEY, cache-serve KEY
+    (one lookup per line of stdin, on one L1 of TTL 1 s), cache-load KEY M
+    (M concurrent get_or_load of a cold key; the loader INCRs a counter)."""
+    cache = client.cache("interop", l1_ttl=1.0)
+    key = args[0]
+    if mode == "cache-set":
+        cache.set(key, json.loads(args[1]), ttl=60)
+    elif mode == "cache-get":
+        print(cache_line(cache, key), flush=True)
+    elif mode == "cache-delete":
+        cache.delete(key)
+    elif mode == "cache-serve":
+        for _ in sys.stdin:
+            entry = cache.lookup(key)
+            print("VALUE %s %s" % (canonical(entry.value), entry.layer) if entry.found else "MISS", flush=True)
+    elif mode == "cache-load":
+        def load():
+            client.execute("INCR", prefix + ":cache-loads")
+            time.sleep(0.3)
+            return {"by": "python"}
+
+        with ThreadPoolExecutor(int(args[1])) as pool:
+            for v in pool.map(lambda _: cache.get_or_load(key, load, wait=30), range(int(args[1]))):
+                print("LOADED " + canonical(v), flush=True)
+    else:
+        print("unknown mode " + mode, file=sys.stderr)
+        return 2
     return 0
 
 

@@ -28,6 +28,7 @@ const { fromStatus, translate, invalid, ClientClosed, ServerError, Cancelled, Ab
 const { call, checkMs, checkKey, binary, options: optionsArg, signalOf, isSignal } = require('./util');
 const { Limiter, RateLimitResult } = require('./ratelimit');
 const { IdempotencyRecord, runIdempotent, DEFAULT_LEASE_MS } = require('./idempotency');
+const { Cache } = require('./cache');
 const streams = require('./stream');
 
 // How long acquire() and withLock() wait for a held lock when no `wait` is
@@ -52,6 +53,7 @@ const OP_COMMAND = 3;
 const OP_RATELIMIT = 4;
 const OP_IDEM = 5;
 const OP_RELEASE = 6; // OP_STATUS that also stops watching the lock for loss
+const OP_CACHE = 7; // a cache fetch or get: resolves to the answer array (lib/cache.js)
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
 const STATES = ['connected', 'disconnected', 'reconnecting'];
@@ -174,6 +176,7 @@ function submitBegin(tag, c, key, fingerprint, opts) {
 function freePayload(payload, obj) {
   if (payload === L.LOCK) N.redisx_lock_free(obj);
   else if (payload === L.IDEM) N.redisx_idem_free(obj);
+  else if (payload === L.CACHE && obj[7] !== null) N.redisx_cache_entry_free(obj[7]); // abandons its lease
 }
 
 const IDEM_OPS = Object.freeze({ status: OP_STATUS });
@@ -546,6 +549,16 @@ class Client {
     return new Limiter(this, name, options, { op: OP_RATELIMIT, status: OP_STATUS });
   }
 
+  /** A two-tier cache named `name` (lib/cache.js, docs/CACHE.md): `codec`
+   *  ('json' by default, 'buffer', 'string' or { encode, decode }); `ttl`,
+   *  `wait`, `swr`, `sie` (ms) the defaults of its calls; `l1Entries`,
+   *  `l1Bytes`, `l1Ttl`, `maxValueBytes`, `negativeTtl`, `lease`, `stale`,
+   *  `jitter`, `xfetchBeta`, `failOpen` the core's settings. */
+  cache(name, options = {}) {
+    this._checkOpen();
+    return new Cache(this, name, options, { cache: OP_CACHE, status: OP_STATUS });
+  }
+
   // ---- streams (lib/stream.js) ---------------------------------------------------
 
   /** Appends one message to `stream`: `payload` encoded by `opts.codec`
@@ -869,6 +882,9 @@ class Client {
         return;
       case OP_IDEM:
         op.resolve(new IdempotencyRecord(this, payload === L.IDEM ? obj : null, IDEM_OPS));
+        return;
+      case OP_CACHE:
+        op.resolve(payload === L.CACHE ? obj : null);
         return;
       case OP_COMMAND: {
         const value = payload === L.REPLY ? obj : null;

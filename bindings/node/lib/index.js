@@ -11,6 +11,7 @@ const { Client, Lock } = require('./client');
 const ratelimit = require('./ratelimit');
 const idem = require('./idempotency');
 const http = require('./http');
+const cache = require('./cache');
 
 exports.Client = Client;
 exports.Lock = Lock;
@@ -28,6 +29,13 @@ exports.IdempotencyConflict = idem.IdempotencyConflict;
 exports.IdempotencyInProgress = idem.IdempotencyInProgress;
 exports.IdempotencyMismatch = idem.IdempotencyMismatch;
 exports.jsonCodec = idem.jsonCodec;
+exports.Cache = cache.Cache;
+/** NestJS-style method decorator: @Cached({ key, ttl, cache }). */
+exports.Cached = cache.Cached;
+/** Thrown by a cache loader for "no value"; what getOrLoad rejects with for a cached "not found". */
+exports.NotFound = cache.NotFound;
+/** The cache codecs by name: json (default), buffer, string. */
+exports.cacheCodecs = cache.codecs;
 /** Express-style HTTP idempotency middleware: idempotency(client, options). */
 exports.idempotency = http.idempotency;
 exports.IdempotencyInterceptor = http.IdempotencyInterceptor;

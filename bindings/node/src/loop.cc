@@ -32,6 +32,7 @@
 // Nothing here talks to Redis or decides anything: it only moves control
 // and values between threads and languages.
 #include <memory>
+#include <string>
 
 #include <napi.h>
 #include <uv.h>
@@ -43,6 +44,9 @@ redisx_client *redisxjs_unwrap_client(Napi::Value v);
 redisx_queue *redisxjs_unwrap_queue(Napi::Value v);
 Napi::Value redisxjs_wrap_lock(Napi::Env env, redisx_lock *lock);
 Napi::Value redisxjs_wrap_idem(Napi::Env env, redisx_idem *record);
+// Defined in the wrapper too (swig/cache.i).
+redisx_cache *redisxjs_unwrap_cache(Napi::Value v);
+Napi::Value redisxjs_wrap_cache_entry(Napi::Env env, redisx_cache_entry *entry);
 void redisxjs_loop_init(Napi::Env env, Napi::Object exports);
 
 namespace {
@@ -224,6 +228,7 @@ enum Payload : int {
     P_RATELIMIT = 6,       // V0..V5 = allowed, limit, remaining, reset, retry after, fail open
     P_RATELIMIT_OBJ = 7,
     P_IDEM = 8,            // objs[i] = record handle (the caller owns it)
+    P_CACHE = 9,           // objs[i] = CacheAnswer() of a fetch or get
 };
 
 constexpr int64_t MAX_SAFE = 9007199254740991LL;
@@ -313,6 +318,95 @@ bool PutInt64s(Napi::Env env, double *v, const int64_t *x, int n, Napi::Array &o
     return false;
 }
 
+// A cache entry as JavaScript sees it (swig/cache.i): [state, value Buffer or
+// null, stale, failOpen, layer, ttlMs, version, lease]. The entry is freed
+// here unless it holds the key's lease: then lease is its handle, which the
+// JS layer fills or abandons, then frees.
+Napi::Value CacheAnswer(Napi::Env env, redisx_cache_entry *e)
+{
+    Napi::Array a = Napi::Array::New(env, 8);
+    int state = (int)redisx_cache_entry_state(e);
+    size_t n = 0;
+    const void *v = redisx_cache_entry_value(e, &n);
+    a.Set((uint32_t)0, Napi::Number::New(env, state));
+    if (v && state != REDISX_CACHE_NEGATIVE && state != REDISX_CACHE_MISS)
+        a.Set((uint32_t)1, Napi::Buffer<char>::Copy(env, (const char *)v, n));
+    else
+        a.Set((uint32_t)1, env.Null());
+    a.Set((uint32_t)2, Napi::Boolean::New(env, redisx_cache_entry_is_stale(e) != 0));
+    a.Set((uint32_t)3, Napi::Boolean::New(env, redisx_cache_entry_is_fail_open(e) != 0));
+    a.Set((uint32_t)4, Napi::Number::New(env, (int)redisx_cache_entry_layer(e)));
+    a.Set((uint32_t)5, FromInt64(env, redisx_cache_entry_ttl_ms(e)));
+    a.Set((uint32_t)6, Napi::Number::New(env, (double)redisx_cache_entry_version(e)));
+    if (redisx_cache_entry_should_refresh(e)) {
+        a.Set((uint32_t)7, redisxjs_wrap_cache_entry(env, e));
+    } else {
+        a.Set((uint32_t)7, env.Null());
+        redisx_cache_entry_free(e);
+    }
+    return a;
+}
+
+// cachePeek(cache, key) → CacheAnswer or null: the L1 alone, on the JS thread
+// (redisx_cache_peek never blocks and sends nothing). The key was checked in
+// JavaScript (lib/cache.js: a string without NUL or lone surrogates).
+Napi::Value CachePeek(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    redisx_cache *cache = info.Length() == 2 ? redisxjs_unwrap_cache(info[0]) : nullptr;
+    if (!cache || !info[1].IsString())
+        throw Napi::TypeError::New(env, "cachePeek(cache, key)");
+    std::string key = info[1].As<Napi::String>().Utf8Value();
+    redisx_cache_entry *e = nullptr;
+    redisx_status st = redisx_cache_peek(&e, cache, key.c_str());
+    if (st < 0) {
+        // the shape of swig/node.i's errors, which lib/errors.js translates
+        std::string detail = redisx_last_error();
+        const char *name = redisx_status_name(st);
+        Napi::Error err = Napi::Error::New(env, detail);
+        err.Set("status", Napi::Number::New(env, (int)st));
+        err.Set("code", Napi::String::New(env, name ? name : "ERR_UNKNOWN"));
+        err.Set("detail", Napi::String::New(env, detail));
+        throw err;
+    }
+    return e ? CacheAnswer(env, e) : env.Null();
+}
+
+// cacheGetL1(cache, key, known, out) → Buffer (a fresh L1 HIT), true (a
+// fresh L1 HIT whose version is `known`: the caller's memoised decode is
+// current, nothing copied), false (a cached "not found") or null (no fresh
+// L1 copy: ask the core asynchronously). The hit's version goes to the
+// Float64Array out[0]. The hot path of cache.get(): one crossing, at most
+// one Buffer, no answer array.
+Napi::Value CacheGetL1(const Napi::CallbackInfo &info)
+{
+    Napi::Env env = info.Env();
+    redisx_cache *cache = info.Length() == 4 ? redisxjs_unwrap_cache(info[0]) : nullptr;
+    if (!cache || !info[1].IsString() || !info[2].IsNumber() || !info[3].IsTypedArray() ||
+        info[3].As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
+        throw Napi::TypeError::New(env, "cacheGetL1(cache, key, known, Float64Array)");
+    std::string key = info[1].As<Napi::String>().Utf8Value();
+    redisx_cache_entry *e = nullptr;
+    if (redisx_cache_peek(&e, cache, key.c_str()) < 0 || !e)
+        return env.Null(); // errors are reported by the asynchronous get that follows
+    Napi::Value out;
+    if (redisx_cache_entry_state(e) == REDISX_CACHE_HIT) {
+        double version = (double)redisx_cache_entry_version(e);
+        info[3].As<Napi::Float64Array>()[0] = version;
+        if (version != 0 && version == info[2].As<Napi::Number>().DoubleValue()) {
+            out = Napi::Boolean::New(env, true);
+        } else {
+            size_t n = 0;
+            const void *v = redisx_cache_entry_value(e, &n);
+            out = Napi::Buffer<char>::Copy(env, (const char *)v, n);
+        }
+    } else {
+        out = Napi::Boolean::New(env, false);
+    }
+    redisx_cache_entry_free(e);
+    return out;
+}
+
 struct ItemFree {
     void operator()(redisx_item *item) const
     {
@@ -352,6 +446,9 @@ void DecodeCompletion(Napi::Env env, redisx_item *item, double *v, Napi::Array &
     } else if (redisx_idem *rec = redisx_item_take_idem(item)) {
         v[F_PAYLOAD] = P_IDEM;
         objs.Set(i, redisxjs_wrap_idem(env, rec));
+    } else if (redisx_cache_entry *ce = redisx_item_take_cache_entry(item)) {
+        v[F_PAYLOAD] = P_CACHE;
+        objs.Set(i, CacheAnswer(env, ce));
     } else {
         v[F_PAYLOAD] = P_NONE;
     }
@@ -434,6 +531,7 @@ Napi::Object DrainLayout(Napi::Env env)
     o.Set("RATELIMIT", (int)P_RATELIMIT);
     o.Set("RATELIMIT_OBJ", (int)P_RATELIMIT_OBJ);
     o.Set("IDEM", (int)P_IDEM);
+    o.Set("CACHE", (int)P_CACHE);
     o.Freeze();
     return o;
 }
@@ -447,4 +545,6 @@ void redisxjs_loop_init(Napi::Env env, Napi::Object exports)
     exports.Set("drainLayout", DrainLayout(env));
     exports.Set("shutdownClient", Napi::Function::New(env, ShutdownClient, "shutdownClient"));
     exports.Set("freeClient", Napi::Function::New(env, FreeClient, "freeClient"));
+    exports.Set("cachePeek", Napi::Function::New(env, CachePeek, "cachePeek"));
+    exports.Set("cacheGetL1", Napi::Function::New(env, CacheGetL1, "cacheGetL1"));
 }

@@ -82,7 +82,9 @@ typedef enum redisx_cache_counter {
     REDISX_CACHE_L1_EVICTIONS = 10,
     REDISX_CACHE_L1_ENTRIES = 11,    /* gauge */
     REDISX_CACHE_L1_BYTES = 12,      /* gauge */
-    REDISX_CACHE_COUNTER_COUNT = 13
+    REDISX_CACHE_INVALIDATIONS = 13, /* since 0.6: invalidations received (a key of
+                                        this cache, or a flush) under tracking */
+    REDISX_CACHE_COUNTER_COUNT = 14
 } redisx_cache_counter;
 
 /** Longest key and cache name, in bytes. */
@@ -130,6 +132,15 @@ REDISX_API redisx_status redisx_cache_set_stale_ms(redisx_cache *cache, int64_t 
  *  earlier, below later. */
 REDISX_API redisx_status redisx_cache_set_xfetch_beta(redisx_cache *cache, double beta);
 REDISX_API redisx_status redisx_cache_set_fail_policy(redisx_cache *cache, redisx_fail_policy policy);
+/** Since 0.6: keeps this cache's L1 coherent across processes with Redis'
+ *  client tracking (on: 1, off: 0, the default). On, L1 copies are made only
+ *  from reads on connections the server tracks for this client; a write by
+ *  any process (or FLUSHALL/FLUSHDB) drops them from every tracking L1, and
+ *  a lost connection drops them all at once. A standalone client only (a
+ *  cluster client keeps the L1 TTL bound); a server refusing CLIENT
+ *  TRACKING (ACL) leaves the L1 unused. Before the cache's first use;
+ *  REDISX_ERR_INVALID afterwards. See docs/CACHE.md. */
+REDISX_API redisx_status redisx_cache_set_tracking(redisx_cache *cache, int on);
 
 /** Get-or-load (see the top of this header). wait_ms (0..TTL_MAX): how long
  *  to wait for another caller's load (REDISX_ERR_TIMEOUT after it, unless a
@@ -184,6 +195,13 @@ REDISX_API uint64_t redisx_cache_counter_of(const redisx_cache *cache, redisx_ca
  *  taken (redisx_client_stats). */
 REDISX_API uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter which);
 
+/** The L1 alone, never blocking and never sending anything: REDISX_OK with
+ *  *out a fresh HIT or NEGATIVE from this process's L1, or with *out NULL
+ *  when the L1 has no fresh copy (then call get or fetch; the miss is
+ *  counted by them). For event loops that must not block on a hit (Node).
+ *  Since 0.6. */
+REDISX_API redisx_status redisx_cache_peek(redisx_cache_entry **out, redisx_cache *cache, const char *key);
+
 /** Frees an entry (abandoning a lease it still holds); NULL is a no-op. */
 REDISX_API void redisx_cache_entry_free(redisx_cache_entry *entry);
 REDISX_API redisx_cache_state redisx_cache_entry_state(const redisx_cache_entry *entry);
@@ -202,6 +220,11 @@ REDISX_API int redisx_cache_entry_should_refresh(const redisx_cache_entry *entry
 REDISX_API redisx_cache_layer redisx_cache_entry_layer(const redisx_cache_entry *entry);
 /** Milliseconds the value is still fresh (negative: stale for that long). */
 REDISX_API int64_t redisx_cache_entry_ttl_ms(const redisx_cache_entry *entry);
+
+/** A number unique per value stored in this process's L1 (0 for a value
+ *  that is not an L1 copy): equal versions mean the same bytes, so a
+ *  binding may memoise the decoded value on it. Since 0.6. */
+REDISX_API uint64_t redisx_cache_entry_version(const redisx_cache_entry *entry);
 
 REDISX_END_DECLS
 

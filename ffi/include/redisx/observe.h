@@ -106,7 +106,11 @@ typedef enum redisx_client_counter {
     REDISX_CLIENT_CONNECTIONS_UP = 5,   /* connections serving now (gauge) */
     REDISX_CLIENT_CIRCUIT_OPENS = 6,    /* times a circuit breaker opened */
     REDISX_CLIENT_CIRCUIT_REJECTED = 7, /* calls a circuit breaker failed at once */
-    REDISX_CLIENT_CIRCUITS_OPEN = 8     /* breakers open or half-open now (gauge; one per node of a cluster) */
+    REDISX_CLIENT_CIRCUITS_OPEN = 8,    /* breakers open or half-open now (gauge; one per node of a cluster) */
+    REDISX_CLIENT_WAKEUPS = 9           /* since 0.6: wake-up messages received
+                                           (a lock release, an idempotency or
+                                           cache completion published on a
+                                           channel an operation waits on) */
 } redisx_client_counter;
 
 /** Takes a snapshot. Free it with redisx_stats_free(). */

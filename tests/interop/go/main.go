@@ -8,6 +8,7 @@
 //	idem-begin URL PREFIX KEY LEASE_MS WAIT_MS  begin: <STATE> <taken_over 0|1>; completes a NEW one
 //	http-dump URL PREFIX LANG              the canonical dump of the HTTP middlewares' answers (run.sh)
 //	http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
+//	cache-set / cache-get / cache-delete / cache-serve / cache-load  the cache modes (as worker.py)
 package main
 
 import (
@@ -15,6 +16,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -138,11 +140,100 @@ func run(args []string) error {
 		if rec.State() == redisx.IdemNew {
 			return rec.Complete(ctx, []byte("done-go"), nil, 60*time.Second)
 		}
+	case "cache-set", "cache-get", "cache-delete", "cache-serve", "cache-load":
+		return cacheMode(ctx, client, prefix, mode, args[3:])
 	case "stream-produce":
 		n, _ := strconv.Atoi(args[4])
 		return streamProduce(ctx, client, args[3], n)
 	default:
 		return fmt.Errorf("unknown mode %s", mode)
+	}
+	return nil
+}
+
+// cacheLine prints a cached JSON value as every language does (keys sorted:
+// encoding/json sorts map keys; compact).
+func cacheLine(ctx context.Context, cache *redisx.Cache[any], key string) (string, error) {
+	v, err := cache.Get(ctx, key)
+	if errors.Is(err, redisx.ErrNotFound) {
+		return "MISS", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return "", err
+	}
+	return "VALUE " + strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// cacheMode: the cache modes of worker.py, on cache "interop" (L1 TTL 1 s).
+func cacheMode(ctx context.Context, client *redisx.Client, prefix, mode string, args []string) error {
+	cache, err := redisx.NewCache[any](client, "interop", redisx.WithL1(10000, 64<<20, time.Second))
+	if err != nil {
+		return err
+	}
+	defer cache.Close()
+	key := args[0]
+	switch mode {
+	case "cache-set":
+		var v any
+		if err := json.Unmarshal([]byte(args[1]), &v); err != nil {
+			return err
+		}
+		return cache.Set(ctx, key, v, time.Minute)
+	case "cache-get":
+		line, err := cacheLine(ctx, cache, key)
+		if err != nil {
+			return err
+		}
+		fmt.Println(line)
+	case "cache-delete":
+		return cache.Delete(ctx, key)
+	case "cache-serve":
+		in := bufio.NewScanner(os.Stdin)
+		for in.Scan() {
+			line, err := cacheLine(ctx, cache, key)
+			if err != nil {
+				return err
+			}
+			fmt.Println(line)
+		}
+	case "cache-load":
+		m, _ := strconv.Atoi(args[1])
+		load := func(ctx context.Context) (any, error) {
+			if _, err := client.Do(ctx, "INCR", prefix+":cache-loads"); err != nil {
+				return nil, err
+			}
+			time.Sleep(300 * time.Millisecond)
+			return map[string]any{"by": "go"}, nil
+		}
+		lines := make([]string, m)
+		errs := make([]error, m)
+		var wg sync.WaitGroup
+		for i := range m {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				v, err := cache.GetOrLoad(ctx, key, load)
+				if err != nil {
+					errs[i] = err
+					return
+				}
+				b, _ := json.Marshal(v)
+				lines[i] = "LOADED " + string(b)
+			}()
+		}
+		wg.Wait()
+		for i := range m {
+			if errs[i] != nil {
+				return errs[i]
+			}
+			fmt.Println(lines[i])
+		}
 	}
 	return nil
 }

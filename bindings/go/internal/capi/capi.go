@@ -226,410 +226,533 @@ typedef long long swig_type_194;
 typedef _gostring_ swig_type_195;
 typedef _gostring_ swig_type_196;
 typedef _gostring_ swig_type_197;
-typedef _gostring_ swig_type_198;
-typedef _goslice_ swig_type_199;
-typedef _gostring_ swig_type_200;
+typedef long long swig_type_198;
+typedef long long swig_type_199;
+typedef long long swig_type_200;
 typedef _gostring_ swig_type_201;
-typedef _gostring_ swig_type_202;
+typedef long long swig_type_202;
 typedef _gostring_ swig_type_203;
 typedef _gostring_ swig_type_204;
-typedef _gostring_ swig_type_205;
-typedef long long swig_type_206;
-typedef _gostring_ swig_type_207;
-typedef long long swig_type_208;
-typedef _gostring_ swig_type_209;
+typedef long long swig_type_205;
+typedef _gostring_ swig_type_206;
+typedef long long swig_type_207;
+typedef _gostring_ swig_type_208;
+typedef long long swig_type_209;
 typedef _gostring_ swig_type_210;
-typedef long long swig_type_211;
+typedef _gostring_ swig_type_211;
 typedef _gostring_ swig_type_212;
 typedef _gostring_ swig_type_213;
-typedef _goslice_ swig_type_214;
-typedef _goslice_ swig_type_215;
-typedef _gostring_ swig_type_216;
-typedef _goslice_ swig_type_217;
+typedef _gostring_ swig_type_214;
+typedef long long swig_type_215;
+typedef long long swig_type_216;
+typedef long long swig_type_217;
 typedef _gostring_ swig_type_218;
 typedef _gostring_ swig_type_219;
-typedef _gostring_ swig_type_220;
-typedef _goslice_ swig_type_221;
-typedef _gostring_ swig_type_222;
+typedef long long swig_type_220;
+typedef long long swig_type_221;
+typedef long long swig_type_222;
 typedef _gostring_ swig_type_223;
-typedef _gostring_ swig_type_224;
-typedef _gostring_ swig_type_225;
+typedef _goslice_ swig_type_224;
+typedef long long swig_type_225;
 typedef _gostring_ swig_type_226;
-typedef _gostring_ swig_type_227;
-typedef _gostring_ swig_type_228;
+typedef _goslice_ swig_type_227;
+typedef long long swig_type_228;
 typedef _gostring_ swig_type_229;
-typedef long long swig_type_230;
-typedef long long swig_type_231;
+typedef _gostring_ swig_type_230;
+typedef _gostring_ swig_type_231;
 typedef _gostring_ swig_type_232;
-typedef long long swig_type_233;
-typedef long long swig_type_234;
+typedef _gostring_ swig_type_233;
+typedef _gostring_ swig_type_234;
 typedef _gostring_ swig_type_235;
-typedef long long swig_type_236;
+typedef _gostring_ swig_type_236;
 typedef _gostring_ swig_type_237;
-typedef long long swig_type_238;
-typedef _gostring_ swig_type_239;
+typedef _gostring_ swig_type_238;
+typedef _goslice_ swig_type_239;
 typedef long long swig_type_240;
 typedef _gostring_ swig_type_241;
 typedef _gostring_ swig_type_242;
-typedef _gostring_ swig_type_243;
-typedef _gostring_ swig_type_244;
+typedef _goslice_ swig_type_243;
+typedef long long swig_type_244;
 typedef _gostring_ swig_type_245;
-typedef long long swig_type_246;
-typedef long long swig_type_247;
-typedef long long swig_type_248;
-typedef _gostring_ swig_type_249;
+typedef _gostring_ swig_type_246;
+typedef _gostring_ swig_type_247;
+typedef _gostring_ swig_type_248;
+typedef long long swig_type_249;
 typedef long long swig_type_250;
-typedef long long swig_type_251;
-typedef _goslice_ swig_type_252;
-typedef long long swig_type_253;
+typedef _gostring_ swig_type_251;
+typedef _gostring_ swig_type_252;
+typedef _gostring_ swig_type_253;
 typedef _goslice_ swig_type_254;
 typedef long long swig_type_255;
-typedef _goslice_ swig_type_256;
+typedef long long swig_type_256;
 typedef _gostring_ swig_type_257;
-typedef _goslice_ swig_type_258;
+typedef _gostring_ swig_type_258;
 typedef _gostring_ swig_type_259;
-typedef long long swig_type_260;
-typedef _gostring_ swig_type_261;
-typedef long long swig_type_262;
-typedef _goslice_ swig_type_263;
-typedef long long swig_type_264;
-typedef long long swig_type_265;
+typedef _gostring_ swig_type_260;
+typedef _goslice_ swig_type_261;
+typedef _gostring_ swig_type_262;
+typedef _gostring_ swig_type_263;
+typedef _gostring_ swig_type_264;
+typedef _gostring_ swig_type_265;
 typedef _gostring_ swig_type_266;
 typedef _gostring_ swig_type_267;
-typedef _gostring_ swig_type_268;
-typedef long long swig_type_269;
-typedef _gostring_ swig_type_270;
+typedef long long swig_type_268;
+typedef _gostring_ swig_type_269;
+typedef long long swig_type_270;
 typedef _gostring_ swig_type_271;
 typedef _gostring_ swig_type_272;
-typedef _gostring_ swig_type_273;
-typedef long long swig_type_274;
-typedef long long swig_type_275;
-typedef long long swig_type_276;
-typedef _gostring_ swig_type_277;
+typedef long long swig_type_273;
+typedef _gostring_ swig_type_274;
+typedef _gostring_ swig_type_275;
+typedef _goslice_ swig_type_276;
+typedef _goslice_ swig_type_277;
 typedef _gostring_ swig_type_278;
-typedef _gostring_ swig_type_279;
+typedef _goslice_ swig_type_279;
 typedef _gostring_ swig_type_280;
 typedef _gostring_ swig_type_281;
 typedef _gostring_ swig_type_282;
-typedef long long swig_type_283;
-typedef long long swig_type_284;
-typedef _goslice_ swig_type_285;
-typedef long long swig_type_286;
-typedef _goslice_ swig_type_287;
-typedef long long swig_type_288;
-typedef long long swig_type_289;
-extern void _wrap_Swig_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_Swig_malloc_capi_a797f7d74fac2d3a(swig_intgo arg1);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_redisx_version_capi_a797f7d74fac2d3a(void);
-extern swig_type_1 _wrap_redisx_version_string_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_OK_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_URL_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_a797f7d74fac2d3a(void);
-extern swig_type_2 _wrap_redisx_strerror_capi_a797f7d74fac2d3a(swig_intgo arg1);
-extern swig_type_3 _wrap_redisx_status_name_capi_a797f7d74fac2d3a(swig_intgo arg1);
-extern swig_type_4 _wrap_redisx_last_error_capi_a797f7d74fac2d3a(void);
-extern swig_type_5 _wrap_redisx_event_primitive_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_6 _wrap_redisx_event_operation_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_status_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_7 _wrap_redisx_event_duration_ns_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_event_round_trips_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_8 _wrap_redisx_event_key_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_9 _wrap_redisx_event_outcome_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_10 _wrap_redisx_event_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_11 _wrap_redisx_event_group_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_LOG_INFO_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_LOG_WARN_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_a797f7d74fac2d3a(void);
-extern swig_type_12 _wrap_redisx_client_stats_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern void _wrap_redisx_stats_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_stats_series_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_13 _wrap_redisx_stats_primitive_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_14 _wrap_redisx_stats_operation_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_15 _wrap_redisx_stats_counter_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_16 _wrap_redisx_stats_client_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_stats_buckets_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_21 _wrap_redisx_options_new_capi_a797f7d74fac2d3a(void);
-extern void _wrap_redisx_options_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_22 _wrap_redisx_options_set_url_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_23 arg2);
-extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_25 arg2);
-extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
-extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
-extern swig_type_32 _wrap_redisx_options_set_auth_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
-extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_36 arg2);
-extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_38 arg2);
-extern swig_type_39 _wrap_redisx_options_set_prefix_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_40 arg2);
-extern swig_type_41 _wrap_redisx_options_set_connections_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
-extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
-extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_51 _wrap_redisx_options_set_queue_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_52 _wrap_redisx_options_set_tls_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_54 arg2);
-extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_56 arg2);
-extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
-extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_61 arg2);
-extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_a797f7d74fac2d3a(void);
-extern swig_type_64 _wrap_redisx_queue_new_capi_a797f7d74fac2d3a(void);
-extern void _wrap_redisx_queue_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_queue_fd_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_65 _wrap_redisx_queue_pop_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern void _wrap_redisx_queue_shutdown_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_66 _wrap_redisx_queue_size_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern void _wrap_redisx_item_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_kind_of_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_user_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_status_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_67 _wrap_redisx_item_message_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_log_level_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_state_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_item_connection_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_event_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_lock_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_lock_info_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_reply_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_idem_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_68 _wrap_redisx_client_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_69 _wrap_redisx_client_open_url_capi_a797f7d74fac2d3a(swig_type_70 arg1);
-extern void _wrap_redisx_client_close_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern void _wrap_redisx_client_shutdown_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_71 _wrap_redisx_cancel_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_72 _wrap_redisx_client_prefix_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_a797f7d74fac2d3a(void);
-extern swig_type_73 _wrap_redisx_command_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_74 arg2);
-extern swig_type_75 _wrap_redisx_command_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
-extern void _wrap_redisx_reply_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_reply_type_of_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_77 _wrap_redisx_reply_integer_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_78 _wrap_redisx_reply_string_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_79 _wrap_redisx_reply_elements_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_80 arg2);
-extern swig_type_81 _wrap_redisx_lock_acquire_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
-extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
-extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
-extern swig_type_92 _wrap_redisx_lock_release_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_93 _wrap_redisx_lock_release_async_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_94 _wrap_redisx_lock_extend_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_95 arg2);
-extern swig_type_96 _wrap_redisx_lock_extend_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
-extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_lock_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_99 _wrap_redisx_lock_name_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_100 _wrap_redisx_lock_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_is_lost_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_lock_inspect_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_104 arg2);
-extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
-extern void _wrap_redisx_lock_info_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_lock_info_locked_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_a797f7d74fac2d3a(void);
-extern swig_type_110 _wrap_redisx_limiter_new_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
-extern void _wrap_redisx_limiter_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_116 _wrap_redisx_limiter_capacity_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_117 _wrap_redisx_limiter_check_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
-extern swig_type_120 _wrap_redisx_limiter_check_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
-extern swig_type_123 _wrap_redisx_limiter_peek_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_124 arg2);
-extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
-extern swig_type_127 _wrap_redisx_limiter_reset_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_128 arg2);
-extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
-extern void _wrap_redisx_ratelimit_result_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_a797f7d74fac2d3a(void);
-extern swig_type_135 _wrap_redisx_idem_begin_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
-extern swig_type_140 _wrap_redisx_idem_begin_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
-extern swig_type_145 _wrap_redisx_idem_complete_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
-extern swig_type_149 _wrap_redisx_idem_complete_async_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
-extern swig_type_153 _wrap_redisx_idem_fail_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_154 _wrap_redisx_idem_fail_async_capi_a797f7d74fac2d3a(uintptr_t arg1, uintptr_t arg2);
-extern void _wrap_redisx_idem_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_state_of_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_155 _wrap_redisx_idem_key_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_156 _wrap_redisx_idem_response_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_157 _wrap_redisx_idem_metadata_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_taken_over_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_159 _wrap_redisx_http_fingerprint_capi_a797f7d74fac2d3a(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
-extern swig_type_164 _wrap_redisx_http_record_key_capi_a797f7d74fac2d3a(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
-extern swig_type_168 _wrap_redisx_http_metadata_capi_a797f7d74fac2d3a(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
-extern swig_intgo _wrap_redisx_http_status_is_stored_capi_a797f7d74fac2d3a(swig_intgo arg1);
-extern swig_type_171 _wrap_redisx_http_key_required_capi_a797f7d74fac2d3a(void);
-extern swig_type_172 _wrap_redisx_http_key_invalid_capi_a797f7d74fac2d3a(void);
-extern swig_type_173 _wrap_redisx_http_idem_answer_capi_a797f7d74fac2d3a(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
-extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_a797f7d74fac2d3a(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
-extern void _wrap_redisx_http_response_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_http_response_status_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_182 _wrap_redisx_http_response_header_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_183 _wrap_redisx_http_response_header_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_184 arg2);
-extern swig_type_185 _wrap_redisx_http_response_header_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_186 arg2);
-extern swig_type_187 _wrap_redisx_http_response_body_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_a797f7d74fac2d3a(void);
-extern swig_type_188 _wrap_redisx_metrics_collect_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern void _wrap_redisx_metrics_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_metrics_families_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_189 _wrap_redisx_metrics_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_190 _wrap_redisx_metrics_help_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_metrics_type_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_intgo _wrap_redisx_metrics_label_count_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_191 _wrap_redisx_metrics_label_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_redisx_metrics_samples_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_192 _wrap_redisx_metrics_label_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
-extern double _wrap_redisx_metrics_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_193 _wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern double _wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
-extern swig_type_195 _wrap_redisxgo_dlq_list_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_196 arg2, swig_intgo arg3, swig_type_197 arg4, swig_intgo arg5);
-extern swig_type_198 _wrap_redisxgo_dlq_requeue_capi_a797f7d74fac2d3a(swig_type_199 arg1, uintptr_t arg2, swig_type_200 arg3, swig_type_201 arg4);
-extern swig_type_202 _wrap_redisxgo_dlq_purge_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_203 arg2, swig_type_204 arg3);
-extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a(void);
-extern swig_type_205 _wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a(void);
-extern void _wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_206 _wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_207 _wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_208 arg2);
-extern swig_type_209 _wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_210 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_211 arg5);
-extern swig_type_212 _wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_213 _wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_214 arg2, swig_type_215 arg3);
-extern swig_type_216 _wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_217 arg2, swig_type_218 arg3);
-extern swig_type_219 _wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_220 arg2, swig_type_221 arg3);
-extern swig_type_222 _wrap_redisx_group_create_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_223 arg2, swig_type_224 arg3, swig_type_225 arg4);
-extern swig_type_226 _wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a(void);
-extern void _wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_227 _wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_228 _wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_229 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_230 arg2, swig_type_231 arg3);
-extern swig_type_232 _wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_233 arg2, swig_type_234 arg3);
-extern swig_type_235 _wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_236 arg2);
-extern swig_type_237 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_238 arg2);
-extern swig_type_239 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_240 arg2);
-extern swig_type_241 _wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_242 arg2, swig_type_243 arg3, swig_type_244 arg4, uintptr_t arg5);
-extern swig_type_245 _wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2, swig_type_246 arg3);
-extern void _wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_247 _wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_248 arg2);
-extern swig_type_249 _wrap_redisx_message_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_250 _wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_251 _wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_252 _wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_253 arg2);
-extern swig_type_254 _wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_255 arg2);
-extern swig_type_256 _wrap_redisx_message_get_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_257 arg2);
-extern swig_type_258 _wrap_redisx_message_payload_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_259 _wrap_redisx_message_codec_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_260 _wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_261 _wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_262 arg2);
-extern swig_type_263 _wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_264 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_265 arg2);
-extern swig_type_266 _wrap_redisx_message_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_267 _wrap_redisx_message_ack_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_268 _wrap_redisx_message_retry_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_269 arg2, swig_type_270 arg3);
-extern swig_type_271 _wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_272 arg2);
-extern swig_type_273 _wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_274 arg2);
-extern void _wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern void _wrap_redisx_dlq_entries_free_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_275 _wrap_redisx_dlq_entries_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_276 arg2);
-extern swig_type_277 _wrap_redisx_dlq_entry_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_278 _wrap_redisx_dlq_entry_error_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_279 _wrap_redisx_dlq_entry_original_id_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_280 _wrap_redisx_dlq_entry_stream_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_281 _wrap_redisx_dlq_entry_group_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_282 _wrap_redisx_dlq_entry_consumer_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_283 _wrap_redisx_dlq_entry_deliveries_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_284 _wrap_redisx_dlq_entry_field_count_capi_a797f7d74fac2d3a(uintptr_t arg1);
-extern swig_type_285 _wrap_redisx_dlq_entry_field_name_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_286 arg2);
-extern swig_type_287 _wrap_redisx_dlq_entry_field_value_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_type_288 arg2);
-extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a(void);
-extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a(void);
-extern swig_type_289 _wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(uintptr_t arg1, swig_intgo arg2);
+typedef _goslice_ swig_type_283;
+typedef _gostring_ swig_type_284;
+typedef _gostring_ swig_type_285;
+typedef _gostring_ swig_type_286;
+typedef _gostring_ swig_type_287;
+typedef _gostring_ swig_type_288;
+typedef _gostring_ swig_type_289;
+typedef _gostring_ swig_type_290;
+typedef _gostring_ swig_type_291;
+typedef long long swig_type_292;
+typedef long long swig_type_293;
+typedef _gostring_ swig_type_294;
+typedef long long swig_type_295;
+typedef long long swig_type_296;
+typedef _gostring_ swig_type_297;
+typedef long long swig_type_298;
+typedef _gostring_ swig_type_299;
+typedef long long swig_type_300;
+typedef _gostring_ swig_type_301;
+typedef long long swig_type_302;
+typedef _gostring_ swig_type_303;
+typedef _gostring_ swig_type_304;
+typedef _gostring_ swig_type_305;
+typedef _gostring_ swig_type_306;
+typedef _gostring_ swig_type_307;
+typedef long long swig_type_308;
+typedef long long swig_type_309;
+typedef long long swig_type_310;
+typedef _gostring_ swig_type_311;
+typedef long long swig_type_312;
+typedef long long swig_type_313;
+typedef _goslice_ swig_type_314;
+typedef long long swig_type_315;
+typedef _goslice_ swig_type_316;
+typedef long long swig_type_317;
+typedef _goslice_ swig_type_318;
+typedef _gostring_ swig_type_319;
+typedef _goslice_ swig_type_320;
+typedef _gostring_ swig_type_321;
+typedef long long swig_type_322;
+typedef _gostring_ swig_type_323;
+typedef long long swig_type_324;
+typedef _goslice_ swig_type_325;
+typedef long long swig_type_326;
+typedef long long swig_type_327;
+typedef _gostring_ swig_type_328;
+typedef _gostring_ swig_type_329;
+typedef _gostring_ swig_type_330;
+typedef long long swig_type_331;
+typedef _gostring_ swig_type_332;
+typedef _gostring_ swig_type_333;
+typedef _gostring_ swig_type_334;
+typedef _gostring_ swig_type_335;
+typedef long long swig_type_336;
+typedef long long swig_type_337;
+typedef long long swig_type_338;
+typedef _gostring_ swig_type_339;
+typedef _gostring_ swig_type_340;
+typedef _gostring_ swig_type_341;
+typedef _gostring_ swig_type_342;
+typedef _gostring_ swig_type_343;
+typedef _gostring_ swig_type_344;
+typedef long long swig_type_345;
+typedef long long swig_type_346;
+typedef _goslice_ swig_type_347;
+typedef long long swig_type_348;
+typedef _goslice_ swig_type_349;
+typedef long long swig_type_350;
+typedef long long swig_type_351;
+extern void _wrap_Swig_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_Swig_malloc_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_FAIL_CLOSED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_FAIL_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_VERSION_NUMBER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_redisx_version_capi_db7353f1e6241385(void);
+extern swig_type_1 _wrap_redisx_version_string_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_OK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_INVALID_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_NOMEM_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_TIMEOUT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_CONNECTION_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_CLOSED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_AUTH_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_SERVER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_PROTOCOL_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_LOCKED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_NOT_OWNER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_EMPTY_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_URL_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ERR_CANCELLED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATUS_MIN__capi_db7353f1e6241385(void);
+extern swig_type_2 _wrap_redisx_strerror_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_type_3 _wrap_redisx_status_name_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_type_4 _wrap_redisx_last_error_capi_db7353f1e6241385(void);
+extern swig_type_5 _wrap_redisx_event_primitive_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_6 _wrap_redisx_event_operation_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_status_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_7 _wrap_redisx_event_duration_ns_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_event_round_trips_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_8 _wrap_redisx_event_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_9 _wrap_redisx_event_outcome_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_10 _wrap_redisx_event_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_11 _wrap_redisx_event_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_LOG_INFO_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_LOG_WARN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_LOG_ERROR_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATE_CONNECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATE_DISCONNECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STATE_RECONNECTING_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_CALLS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_OK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_REJECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ERRORS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385(void);
+extern swig_type_12 _wrap_redisx_client_stats_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_stats_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_stats_series_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_13 _wrap_redisx_stats_primitive_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_14 _wrap_redisx_stats_operation_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_15 _wrap_redisx_stats_counter_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_16 _wrap_redisx_stats_client_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_17 _wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_stats_buckets_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_18 _wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_19 _wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_20 _wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_21 _wrap_redisx_options_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_options_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_22 _wrap_redisx_options_set_url_capi_db7353f1e6241385(uintptr_t arg1, swig_type_23 arg2);
+extern swig_type_24 _wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(uintptr_t arg1, swig_type_27 arg2, swig_type_28 arg3);
+extern swig_type_29 _wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_30 arg2, swig_type_31 arg3);
+extern swig_type_32 _wrap_redisx_options_set_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_33 arg2, swig_type_34 arg3);
+extern swig_type_35 _wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_36 arg2);
+extern swig_type_37 _wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_redisx_options_set_prefix_capi_db7353f1e6241385(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_redisx_options_set_connections_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_42 _wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_43 arg2, swig_type_44 arg3);
+extern swig_type_45 _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_46 arg3, swig_type_47 arg4);
+extern swig_type_48 _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_49 _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_50 _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_51 _wrap_redisx_options_set_queue_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_52 _wrap_redisx_options_set_tls_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_53 _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(uintptr_t arg1, swig_type_54 arg2);
+extern swig_type_55 _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(uintptr_t arg1, swig_type_56 arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(uintptr_t arg1, swig_type_58 arg2, swig_type_59 arg3);
+extern swig_type_60 _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_63 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385(void);
+extern swig_type_64 _wrap_redisx_queue_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_queue_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_queue_fd_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_65 _wrap_redisx_queue_pop_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_queue_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_66 _wrap_redisx_queue_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_item_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_kind_of_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_user_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_status_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_67 _wrap_redisx_item_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_log_level_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_state_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_item_connection_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_event_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_lock_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_lock_info_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_reply_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_idem_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_68 _wrap_redisx_client_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_69 _wrap_redisx_client_open_url_capi_db7353f1e6241385(swig_type_70 arg1);
+extern void _wrap_redisx_client_close_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_client_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_cancel_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_72 _wrap_redisx_client_prefix_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385(void);
+extern swig_type_73 _wrap_redisx_command_capi_db7353f1e6241385(uintptr_t arg1, swig_type_74 arg2);
+extern swig_type_75 _wrap_redisx_command_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_76 arg2, uintptr_t arg3);
+extern void _wrap_redisx_reply_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_reply_type_of_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_77 _wrap_redisx_reply_integer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_78 _wrap_redisx_reply_string_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_79 _wrap_redisx_reply_elements_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_db7353f1e6241385(uintptr_t arg1, swig_type_80 arg2);
+extern swig_type_81 _wrap_redisx_lock_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_82 arg2, swig_type_83 arg3, swig_type_84 arg4);
+extern swig_type_85 _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_86 arg2, swig_type_87 arg3);
+extern swig_type_88 _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4, uintptr_t arg5);
+extern swig_type_92 _wrap_redisx_lock_release_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_93 _wrap_redisx_lock_release_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_94 _wrap_redisx_lock_extend_capi_db7353f1e6241385(uintptr_t arg1, swig_type_95 arg2);
+extern swig_type_96 _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_97 arg2, uintptr_t arg3);
+extern swig_type_98 _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_lock_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_99 _wrap_redisx_lock_name_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_100 _wrap_redisx_lock_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_101 _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_102 _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_is_lost_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_103 _wrap_redisx_lock_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_104 arg2);
+extern swig_type_105 _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_106 arg2, uintptr_t arg3);
+extern void _wrap_redisx_lock_info_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_lock_info_locked_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_107 _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_108 _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_109 _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385(void);
+extern swig_type_110 _wrap_redisx_limiter_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_111 arg2, swig_intgo arg3, swig_type_112 arg4, swig_type_113 arg5, swig_type_114 arg6);
+extern void _wrap_redisx_limiter_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_115 _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_116 _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_117 _wrap_redisx_limiter_check_capi_db7353f1e6241385(uintptr_t arg1, swig_type_118 arg2, swig_type_119 arg3);
+extern swig_type_120 _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3, uintptr_t arg4);
+extern swig_type_123 _wrap_redisx_limiter_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_124 arg2);
+extern swig_type_125 _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_126 arg2, uintptr_t arg3);
+extern swig_type_127 _wrap_redisx_limiter_reset_capi_db7353f1e6241385(uintptr_t arg1, swig_type_128 arg2);
+extern swig_type_129 _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_130 arg2, uintptr_t arg3);
+extern void _wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_131 _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_132 _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_133 _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_134 _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385(void);
+extern swig_type_135 _wrap_redisx_idem_begin_capi_db7353f1e6241385(uintptr_t arg1, swig_type_136 arg2, swig_type_137 arg3, swig_type_138 arg4, swig_type_139 arg5);
+extern swig_type_140 _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5, uintptr_t arg6);
+extern swig_type_145 _wrap_redisx_idem_complete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4);
+extern swig_type_149 _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_150 arg2, swig_type_151 arg3, swig_type_152 arg4, uintptr_t arg5);
+extern swig_type_153 _wrap_redisx_idem_fail_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_154 _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern void _wrap_redisx_idem_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_state_of_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_155 _wrap_redisx_idem_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_156 _wrap_redisx_idem_response_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_157 _wrap_redisx_idem_metadata_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_158 _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_159 _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(swig_type_160 arg1, swig_type_161 arg2, swig_type_162 arg3, swig_type_163 arg4);
+extern swig_type_164 _wrap_redisx_http_record_key_capi_db7353f1e6241385(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3);
+extern swig_type_168 _wrap_redisx_http_metadata_capi_db7353f1e6241385(swig_type_169 arg1, swig_intgo arg2, swig_type_170 arg3);
+extern swig_intgo _wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(swig_intgo arg1);
+extern swig_type_171 _wrap_redisx_http_key_required_capi_db7353f1e6241385(void);
+extern swig_type_172 _wrap_redisx_http_key_invalid_capi_db7353f1e6241385(void);
+extern swig_type_173 _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_174 arg2, swig_type_175 arg3, swig_type_176 arg4);
+extern swig_type_177 _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_178 arg2, swig_type_179 arg3, swig_type_180 arg4, swig_type_181 arg5);
+extern void _wrap_redisx_http_response_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_http_response_status_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_182 _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_183 _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_184 arg2);
+extern swig_type_185 _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_186 arg2);
+extern swig_type_187 _wrap_redisx_http_response_body_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385(void);
+extern swig_type_188 _wrap_redisx_metrics_collect_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_metrics_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_metrics_families_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_189 _wrap_redisx_metrics_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_190 _wrap_redisx_metrics_help_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_intgo _wrap_redisx_metrics_label_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_191 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_samples_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_192 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern double _wrap_redisx_metrics_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_193 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern double _wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_194 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_intgo _wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_MISS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_L1_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LAYER_L2_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_HITS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_MISSES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L2_HITS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L2_MISSES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOADS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385(void);
+extern swig_type_195 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_196 arg2);
+extern void _wrap_redisx_cache_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_197 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_198 arg2, swig_type_199 arg3, swig_type_200 arg4);
+extern swig_type_201 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_202 arg2);
+extern swig_type_203 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_204 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_205 arg2);
+extern swig_type_206 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_207 arg2);
+extern swig_type_208 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_211 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_212 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_213 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_214 arg2, swig_type_215 arg3, swig_type_216 arg4, swig_type_217 arg5);
+extern swig_type_218 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, swig_type_221 arg4, swig_type_222 arg5, uintptr_t arg6);
+extern swig_type_223 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_224 arg2, swig_type_225 arg3);
+extern swig_type_226 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_227 arg2, swig_type_228 arg3, uintptr_t arg4);
+extern swig_type_229 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_230 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_231 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_232 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_233 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_234 arg2);
+extern swig_type_235 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_236 arg2, uintptr_t arg3);
+extern swig_type_237 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_238 arg2, swig_type_239 arg3, swig_type_240 arg4);
+extern swig_type_241 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_242 arg2, swig_type_243 arg3, swig_type_244 arg4, uintptr_t arg5);
+extern swig_type_245 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_246 arg2);
+extern swig_type_247 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_248 arg2, uintptr_t arg3);
+extern swig_type_249 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_250 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_251 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_252 arg2);
+extern void _wrap_redisx_cache_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_state_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_253 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_254 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_255 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_256 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_257 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_258 arg2, swig_intgo arg3, swig_type_259 arg4, swig_intgo arg5);
+extern swig_type_260 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_261 arg1, uintptr_t arg2, swig_type_262 arg3, swig_type_263 arg4);
+extern swig_type_264 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_265 arg2, swig_type_266 arg3);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385(void);
+extern swig_type_267 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_268 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_269 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_270 arg2);
+extern swig_type_271 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_272 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_273 arg5);
+extern swig_type_274 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_275 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_276 arg2, swig_type_277 arg3);
+extern swig_type_278 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_279 arg2, swig_type_280 arg3);
+extern swig_type_281 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_282 arg2, swig_type_283 arg3);
+extern swig_type_284 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_285 arg2, swig_type_286 arg3, swig_type_287 arg4);
+extern swig_type_288 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
+extern void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_289 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_290 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_291 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_292 arg2, swig_type_293 arg3);
+extern swig_type_294 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_295 arg2, swig_type_296 arg3);
+extern swig_type_297 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_298 arg2);
+extern swig_type_299 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_300 arg2);
+extern swig_type_301 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_302 arg2);
+extern swig_type_303 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_304 arg2, swig_type_305 arg3, swig_type_306 arg4, uintptr_t arg5);
+extern swig_type_307 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_308 arg3);
+extern void _wrap_redisx_delivery_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_309 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_310 arg2);
+extern swig_type_311 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_312 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_313 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_314 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_315 arg2);
+extern swig_type_316 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_317 arg2);
+extern swig_type_318 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_319 arg2);
+extern swig_type_320 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_321 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_322 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_323 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_324 arg2);
+extern swig_type_325 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_326 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_327 arg2);
+extern swig_type_328 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_329 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_330 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_331 arg2, swig_type_332 arg3);
+extern swig_type_333 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_334 arg2);
+extern swig_type_335 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_336 arg2);
+extern void _wrap_redisx_consumer_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(uintptr_t arg1);
+extern void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_337 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_338 arg2);
+extern swig_type_339 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_340 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_341 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_342 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_343 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_344 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_345 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_346 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_347 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_348 arg2);
+extern swig_type_349 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_350 arg2);
+extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385(void);
+extern swig_type_351 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 #undef intgo
 */
 import "C"
@@ -661,13 +784,13 @@ type _ sync.Mutex
 
 func Swig_free(arg1 uintptr) {
 	_swig_i_0 := arg1
-	C._wrap_Swig_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_Swig_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Swig_malloc(arg1 int) (_swig_ret uintptr) {
 	var swig_r uintptr
 	_swig_i_0 := arg1
-	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_Swig_malloc_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
@@ -788,7 +911,7 @@ type Redisx_primitive int
 
 func _swig_getREDISX_PRIMITIVE_CLIENT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -796,7 +919,7 @@ var REDISX_PRIMITIVE_CLIENT Redisx_primitive = _swig_getREDISX_PRIMITIVE_CLIENT(
 
 func _swig_getREDISX_PRIMITIVE_LOCK() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_LOCK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -804,7 +927,7 @@ var REDISX_PRIMITIVE_LOCK Redisx_primitive = _swig_getREDISX_PRIMITIVE_LOCK()
 
 func _swig_getREDISX_PRIMITIVE_RATELIMIT() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_RATELIMIT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -812,7 +935,7 @@ var REDISX_PRIMITIVE_RATELIMIT Redisx_primitive = _swig_getREDISX_PRIMITIVE_RATE
 
 func _swig_getREDISX_PRIMITIVE_IDEMPOTENCY() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -820,7 +943,7 @@ var REDISX_PRIMITIVE_IDEMPOTENCY Redisx_primitive = _swig_getREDISX_PRIMITIVE_ID
 
 func _swig_getREDISX_PRIMITIVE_CACHE() (_swig_ret Redisx_primitive) {
 	var swig_r Redisx_primitive
-	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_primitive)(C._wrap_REDISX_PRIMITIVE_CACHE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -830,7 +953,7 @@ type Redisx_fail_policy int
 
 func _swig_getREDISX_FAIL_CLOSED() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_CLOSED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -838,7 +961,7 @@ var REDISX_FAIL_CLOSED Redisx_fail_policy = _swig_getREDISX_FAIL_CLOSED()
 
 func _swig_getREDISX_FAIL_OPEN() (_swig_ret Redisx_fail_policy) {
 	var swig_r Redisx_fail_policy
-	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_fail_policy)(C._wrap_REDISX_FAIL_OPEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -850,7 +973,7 @@ const REDISX_VERSION_PATCH int = 0
 
 func _swig_getREDISX_VERSION_NUMBER() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_a797f7d74fac2d3a())
+	swig_r = (int)(C._wrap_REDISX_VERSION_NUMBER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -858,13 +981,13 @@ var REDISX_VERSION_NUMBER int = _swig_getREDISX_VERSION_NUMBER()
 
 func Redisx_version() (_swig_ret int) {
 	var swig_r int
-	swig_r = (int)(C._wrap_redisx_version_capi_a797f7d74fac2d3a())
+	swig_r = (int)(C._wrap_redisx_version_capi_db7353f1e6241385())
 	return swig_r
 }
 
 func Redisx_version_string() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_version_string_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_version_string_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -875,7 +998,7 @@ type Redisx_status int
 
 func _swig_getREDISX_OK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_OK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -883,7 +1006,7 @@ var REDISX_OK Redisx_status = _swig_getREDISX_OK()
 
 func _swig_getREDISX_ERR_INVALID() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_INVALID_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -891,7 +1014,7 @@ var REDISX_ERR_INVALID Redisx_status = _swig_getREDISX_ERR_INVALID()
 
 func _swig_getREDISX_ERR_NOMEM() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOMEM_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -899,7 +1022,7 @@ var REDISX_ERR_NOMEM Redisx_status = _swig_getREDISX_ERR_NOMEM()
 
 func _swig_getREDISX_ERR_TIMEOUT() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_TIMEOUT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -907,7 +1030,7 @@ var REDISX_ERR_TIMEOUT Redisx_status = _swig_getREDISX_ERR_TIMEOUT()
 
 func _swig_getREDISX_ERR_CONNECTION() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CONNECTION_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -915,7 +1038,7 @@ var REDISX_ERR_CONNECTION Redisx_status = _swig_getREDISX_ERR_CONNECTION()
 
 func _swig_getREDISX_ERR_CLOSED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CLOSED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -923,7 +1046,7 @@ var REDISX_ERR_CLOSED Redisx_status = _swig_getREDISX_ERR_CLOSED()
 
 func _swig_getREDISX_ERR_AUTH() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_AUTH_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -931,7 +1054,7 @@ var REDISX_ERR_AUTH Redisx_status = _swig_getREDISX_ERR_AUTH()
 
 func _swig_getREDISX_ERR_SERVER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_SERVER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -939,7 +1062,7 @@ var REDISX_ERR_SERVER Redisx_status = _swig_getREDISX_ERR_SERVER()
 
 func _swig_getREDISX_ERR_PROTOCOL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_PROTOCOL_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -947,7 +1070,7 @@ var REDISX_ERR_PROTOCOL Redisx_status = _swig_getREDISX_ERR_PROTOCOL()
 
 func _swig_getREDISX_ERR_LOCKED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_LOCKED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -955,7 +1078,7 @@ var REDISX_ERR_LOCKED Redisx_status = _swig_getREDISX_ERR_LOCKED()
 
 func _swig_getREDISX_ERR_NOT_OWNER() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_NOT_OWNER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -963,7 +1086,7 @@ var REDISX_ERR_NOT_OWNER Redisx_status = _swig_getREDISX_ERR_NOT_OWNER()
 
 func _swig_getREDISX_ERR_WOULDBLOCK() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_WOULDBLOCK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -971,7 +1094,7 @@ var REDISX_ERR_WOULDBLOCK Redisx_status = _swig_getREDISX_ERR_WOULDBLOCK()
 
 func _swig_getREDISX_ERR_EMPTY() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_EMPTY_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -979,7 +1102,7 @@ var REDISX_ERR_EMPTY Redisx_status = _swig_getREDISX_ERR_EMPTY()
 
 func _swig_getREDISX_ERR_URL() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_URL_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -987,7 +1110,7 @@ var REDISX_ERR_URL Redisx_status = _swig_getREDISX_ERR_URL()
 
 func _swig_getREDISX_ERR_CANCELLED() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_ERR_CANCELLED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -995,7 +1118,7 @@ var REDISX_ERR_CANCELLED Redisx_status = _swig_getREDISX_ERR_CANCELLED()
 
 func _swig_getREDISX_STATUS_MIN_() (_swig_ret Redisx_status) {
 	var swig_r Redisx_status
-	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_status)(C._wrap_REDISX_STATUS_MIN__capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1004,7 +1127,7 @@ var REDISX_STATUS_MIN_ Redisx_status = _swig_getREDISX_STATUS_MIN_()
 func Redisx_strerror(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_strerror_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_strerror_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1014,7 +1137,7 @@ func Redisx_strerror(arg1 int) (_swig_ret string) {
 func Redisx_status_name(arg1 int) (_swig_ret string) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_status_name_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0))
+	swig_r_p := C._wrap_redisx_status_name_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1023,7 +1146,7 @@ func Redisx_status_name(arg1 int) (_swig_ret string) {
 
 func Redisx_last_error() (_swig_ret string) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_last_error_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_last_error_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = swigTakeString(swig_r)
@@ -1034,7 +1157,7 @@ func Redisx_event_primitive(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_primitive_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_primitive_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1045,7 +1168,7 @@ func Redisx_event_operation(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_operation_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_operation_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1056,7 +1179,7 @@ func Redisx_event_status(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_status_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_status_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1064,7 +1187,7 @@ func Redisx_event_fail_open(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1072,7 +1195,7 @@ func Redisx_event_duration_ns(arg1 Event) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_event_duration_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1080,7 +1203,7 @@ func Redisx_event_round_trips(arg1 Event) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_event_round_trips_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1088,7 +1211,7 @@ func Redisx_event_key(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_key_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_key_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1099,7 +1222,7 @@ func Redisx_event_outcome(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_outcome_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_outcome_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1110,7 +1233,7 @@ func Redisx_event_stream(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1121,7 +1244,7 @@ func Redisx_event_group(arg1 Event) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_event_group_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_event_group_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1132,7 +1255,7 @@ type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1140,7 +1263,7 @@ var REDISX_LOG_DEBUG Redisx_log_level = _swig_getREDISX_LOG_DEBUG()
 
 func _swig_getREDISX_LOG_INFO() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_INFO_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1148,7 +1271,7 @@ var REDISX_LOG_INFO Redisx_log_level = _swig_getREDISX_LOG_INFO()
 
 func _swig_getREDISX_LOG_WARN() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_WARN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1156,7 +1279,7 @@ var REDISX_LOG_WARN Redisx_log_level = _swig_getREDISX_LOG_WARN()
 
 func _swig_getREDISX_LOG_ERROR() (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
-	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_log_level)(C._wrap_REDISX_LOG_ERROR_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1166,7 +1289,7 @@ type Redisx_conn_state int
 
 func _swig_getREDISX_STATE_CONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_CONNECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1174,7 +1297,7 @@ var REDISX_STATE_CONNECTED Redisx_conn_state = _swig_getREDISX_STATE_CONNECTED()
 
 func _swig_getREDISX_STATE_DISCONNECTED() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_DISCONNECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1182,7 +1305,7 @@ var REDISX_STATE_DISCONNECTED Redisx_conn_state = _swig_getREDISX_STATE_DISCONNE
 
 func _swig_getREDISX_STATE_RECONNECTING() (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
-	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_conn_state)(C._wrap_REDISX_STATE_RECONNECTING_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1192,7 +1315,7 @@ type Redisx_counter int
 
 func _swig_getREDISX_COUNTER_CALLS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_CALLS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1200,7 +1323,7 @@ var REDISX_COUNTER_CALLS Redisx_counter = _swig_getREDISX_COUNTER_CALLS()
 
 func _swig_getREDISX_COUNTER_OK() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_OK_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1208,7 +1331,7 @@ var REDISX_COUNTER_OK Redisx_counter = _swig_getREDISX_COUNTER_OK()
 
 func _swig_getREDISX_COUNTER_REJECTED() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_REJECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1216,7 +1339,7 @@ var REDISX_COUNTER_REJECTED Redisx_counter = _swig_getREDISX_COUNTER_REJECTED()
 
 func _swig_getREDISX_COUNTER_ERRORS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ERRORS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1224,7 +1347,7 @@ var REDISX_COUNTER_ERRORS Redisx_counter = _swig_getREDISX_COUNTER_ERRORS()
 
 func _swig_getREDISX_COUNTER_TIMEOUTS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_TIMEOUTS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1232,7 +1355,7 @@ var REDISX_COUNTER_TIMEOUTS Redisx_counter = _swig_getREDISX_COUNTER_TIMEOUTS()
 
 func _swig_getREDISX_COUNTER_FAIL_OPEN() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_FAIL_OPEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1240,7 +1363,7 @@ var REDISX_COUNTER_FAIL_OPEN Redisx_counter = _swig_getREDISX_COUNTER_FAIL_OPEN(
 
 func _swig_getREDISX_COUNTER_ROUND_TRIPS() (_swig_ret Redisx_counter) {
 	var swig_r Redisx_counter
-	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_counter)(C._wrap_REDISX_COUNTER_ROUND_TRIPS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1250,7 +1373,7 @@ type Redisx_client_counter int
 
 func _swig_getREDISX_CLIENT_CONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1258,7 +1381,7 @@ var REDISX_CLIENT_CONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_CONNEC
 
 func _swig_getREDISX_CLIENT_DISCONNECTS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_DISCONNECTS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1266,7 +1389,7 @@ var REDISX_CLIENT_DISCONNECTS Redisx_client_counter = _swig_getREDISX_CLIENT_DIS
 
 func _swig_getREDISX_CLIENT_CONNECT_FAILURES() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1274,7 +1397,7 @@ var REDISX_CLIENT_CONNECT_FAILURES Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_SCRIPT_RELOADS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1282,7 +1405,7 @@ var REDISX_CLIENT_SCRIPT_RELOADS Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_IN_FLIGHT() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_IN_FLIGHT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1290,7 +1413,7 @@ var REDISX_CLIENT_IN_FLIGHT Redisx_client_counter = _swig_getREDISX_CLIENT_IN_FL
 
 func _swig_getREDISX_CLIENT_CONNECTIONS_UP() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1298,7 +1421,7 @@ var REDISX_CLIENT_CONNECTIONS_UP Redisx_client_counter = _swig_getREDISX_CLIENT_
 
 func _swig_getREDISX_CLIENT_CIRCUIT_OPENS() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1306,7 +1429,7 @@ var REDISX_CLIENT_CIRCUIT_OPENS Redisx_client_counter = _swig_getREDISX_CLIENT_C
 
 func _swig_getREDISX_CLIENT_CIRCUIT_REJECTED() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1314,17 +1437,25 @@ var REDISX_CLIENT_CIRCUIT_REJECTED Redisx_client_counter = _swig_getREDISX_CLIEN
 
 func _swig_getREDISX_CLIENT_CIRCUITS_OPEN() (_swig_ret Redisx_client_counter) {
 	var swig_r Redisx_client_counter
-	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
 var REDISX_CLIENT_CIRCUITS_OPEN Redisx_client_counter = _swig_getREDISX_CLIENT_CIRCUITS_OPEN()
 
+func _swig_getREDISX_CLIENT_WAKEUPS() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CLIENT_WAKEUPS Redisx_client_counter = _swig_getREDISX_CLIENT_WAKEUPS()
+
 func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_stats_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_stats_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Stats]
 
@@ -1339,14 +1470,14 @@ func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 func Redisx_stats_free(arg1 Stats) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stats_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stats_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stats_series(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_series_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_series_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1355,7 +1486,7 @@ func Redisx_stats_primitive(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_primitive_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_primitive_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1367,7 +1498,7 @@ func Redisx_stats_operation(arg1 Stats, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stats_operation_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stats_operation_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1380,7 +1511,7 @@ func Redisx_stats_counter(arg1 Stats, arg2 int, arg3 Redisx_counter) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_counter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1389,7 +1520,7 @@ func Redisx_stats_client(arg1 Stats, arg2 Redisx_client_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_client_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1398,7 +1529,7 @@ func Redisx_stats_sum_ns(arg1 Stats, arg2 int) (_swig_ret uint64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1406,7 +1537,7 @@ func Redisx_stats_buckets(arg1 Stats) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_stats_buckets_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1415,7 +1546,7 @@ func Redisx_stats_bucket_upper_ns(arg1 Stats, arg2 int) (_swig_ret int64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int64)(C._wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -1425,7 +1556,7 @@ func Redisx_stats_bucket_count(arg1 Stats, arg2 int, arg3 int) (_swig_ret uint64
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -1435,13 +1566,13 @@ func Redisx_stats_quantile_ns(arg1 Stats, arg2 int, arg3 float64) (_swig_ret int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
+	swig_r = (int64)(C._wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.double(_swig_i_2)))
 	return swig_r
 }
 
 func Redisx_options_new() (_swig_ret Out[Options]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_options_new_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_options_new_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Options]
 
@@ -1456,7 +1587,7 @@ func Redisx_options_new() (_swig_ret Out[Options]) {
 func Redisx_options_free(arg1 Options) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_options_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_options_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
@@ -1464,7 +1595,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_23)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1481,7 +1612,7 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1499,7 +1630,7 @@ func Redisx_options_set_sentinels(arg1 Options, arg2 string, arg3 string) (_swig
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1520,7 +1651,7 @@ func Redisx_options_set_sentinel_auth(arg1 Options, arg2 string, arg3 string) (_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1541,7 +1672,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1561,7 +1692,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_36(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1575,7 +1706,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1589,7 +1720,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_40)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1606,7 +1737,7 @@ func Redisx_options_set_connections(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connections_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connections_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1621,7 +1752,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_43(_swig_i_1), C.swig_type_44(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1637,7 +1768,7 @@ func Redisx_options_set_circuit_breaker(arg1 Options, arg2 int, arg3 int64, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
+	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_46(_swig_i_2), C.swig_type_47(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1652,7 +1783,7 @@ func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1666,7 +1797,7 @@ func Redisx_options_set_event_keys(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1681,7 +1812,7 @@ func Redisx_options_set_log_cb(arg1 Options, arg2 Redisx_log_level, arg3 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1697,7 +1828,7 @@ func Redisx_options_set_queue(arg1 Options, arg2 Queue, arg3 uint) (_swig_ret er
 	var _swig_i_1 uintptr
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_queue_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_queue_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1711,7 +1842,7 @@ func Redisx_options_set_tls(arg1 Options, arg2 int) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1725,7 +1856,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_54)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1742,7 +1873,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_56)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1760,7 +1891,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1780,7 +1911,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1797,7 +1928,7 @@ func Redisx_options_set_tls_verify_hostname(arg1 Options, arg2 int) (_swig_ret e
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1811,7 +1942,7 @@ func Redisx_options_set_tls_insecure_skip_verify(arg1 Options, arg2 int) (_swig_
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1829,7 +1960,7 @@ type Redisx_item_kind int
 
 func _swig_getREDISX_ITEM_COMPLETION() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1837,7 +1968,7 @@ var REDISX_ITEM_COMPLETION Redisx_item_kind = _swig_getREDISX_ITEM_COMPLETION()
 
 func _swig_getREDISX_ITEM_EVENT() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1845,7 +1976,7 @@ var REDISX_ITEM_EVENT Redisx_item_kind = _swig_getREDISX_ITEM_EVENT()
 
 func _swig_getREDISX_ITEM_LOG() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1853,7 +1984,7 @@ var REDISX_ITEM_LOG Redisx_item_kind = _swig_getREDISX_ITEM_LOG()
 
 func _swig_getREDISX_ITEM_STATE() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1861,7 +1992,7 @@ var REDISX_ITEM_STATE Redisx_item_kind = _swig_getREDISX_ITEM_STATE()
 
 func _swig_getREDISX_ITEM_LOCK_LOST() (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
-	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_item_kind)(C._wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -1869,7 +2000,7 @@ var REDISX_ITEM_LOCK_LOST Redisx_item_kind = _swig_getREDISX_ITEM_LOCK_LOST()
 
 func Redisx_queue_new() (_swig_ret Out[Queue]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_queue_new_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_queue_new_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Queue]
 
@@ -1884,14 +2015,14 @@ func Redisx_queue_new() (_swig_ret Out[Queue]) {
 func Redisx_queue_free(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_fd(arg1 Queue) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_queue_fd_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_queue_fd_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1900,7 +2031,7 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_queue_pop_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_queue_pop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Item]
 
@@ -1915,28 +2046,28 @@ func Redisx_queue_pop(arg1 Queue, arg2 int) (_swig_ret Out[Item]) {
 func Redisx_queue_shutdown(arg1 Queue) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_queue_shutdown_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_queue_shutdown_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_queue_size(arg1 Queue) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_queue_size_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_queue_size_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_item_free(arg1 Item) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_item_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_item_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_item_kind_of(arg1 Item) (_swig_ret Redisx_item_kind) {
 	var swig_r Redisx_item_kind
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_item_kind)(C._wrap_redisx_item_kind_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1944,7 +2075,7 @@ func Redisx_item_user(arg1 Item) (_swig_ret uintptr) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_user_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1952,7 +2083,7 @@ func Redisx_item_status(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_status_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_status_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1960,7 +2091,7 @@ func Redisx_item_message(arg1 Item) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_item_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_item_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -1971,7 +2102,7 @@ func Redisx_item_log_level(arg1 Item) (_swig_ret Redisx_log_level) {
 	var swig_r Redisx_log_level
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_log_level)(C._wrap_redisx_item_log_level_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1979,7 +2110,7 @@ func Redisx_item_state(arg1 Item) (_swig_ret Redisx_conn_state) {
 	var swig_r Redisx_conn_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_conn_state)(C._wrap_redisx_item_state_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1987,7 +2118,7 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_item_connection_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_item_connection_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -1995,7 +2126,7 @@ func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_event_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Event
 	swig_r_1 = Event(swig_r)
 	return swig_r_1
@@ -2005,7 +2136,7 @@ func Redisx_item_take_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_lock_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -2015,7 +2146,7 @@ func Redisx_item_lock(arg1 Item) (_swig_ret Lock) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Lock
 	swig_r_1 = Lock(swig_r)
 	return swig_r_1
@@ -2025,7 +2156,7 @@ func Redisx_item_lock_info(arg1 Item) (_swig_ret LockInfo) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_lock_info_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 LockInfo
 	swig_r_1 = LockInfo(swig_r)
 	return swig_r_1
@@ -2035,7 +2166,7 @@ func Redisx_item_take_reply(arg1 Item) (_swig_ret Reply) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_reply_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2045,7 +2176,7 @@ func Redisx_item_take_ratelimit_result(arg1 Item) (_swig_ret RatelimitResult) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 RatelimitResult
 	swig_r_1 = RatelimitResult(swig_r)
 	return swig_r_1
@@ -2055,7 +2186,7 @@ func Redisx_item_take_idem(arg1 Item) (_swig_ret Idem) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (uintptr)(C._wrap_redisx_item_take_idem_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	var swig_r_1 Idem
 	swig_r_1 = Idem(swig_r)
 	return swig_r_1
@@ -2065,7 +2196,7 @@ func Redisx_item_take_cache_entry(arg1 Item) (_swig_ret Struct_SS_redisx_cache_e
 	var swig_r Struct_SS_redisx_cache_entry
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))))
+	swig_r = (Struct_SS_redisx_cache_entry)(SwigcptrStruct_SS_redisx_cache_entry(C._wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))))
 	return swig_r
 }
 
@@ -2073,7 +2204,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Client]
 
@@ -2088,7 +2219,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_a797f7d74fac2d3a(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_db7353f1e6241385(*(*C.swig_type_70)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2106,13 +2237,13 @@ func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 func Redisx_client_close(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_close_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_close_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_client_shutdown(arg1 Client) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_client_shutdown_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_client_shutdown_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
@@ -2120,7 +2251,7 @@ func Redisx_cancel(arg1 Client, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cancel_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cancel_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2133,7 +2264,7 @@ func Redisx_client_prefix(arg1 Client) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_client_prefix_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_client_prefix_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2144,7 +2275,7 @@ type Redisx_reply_type int
 
 func _swig_getREDISX_REPLY_STRING() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2152,7 +2283,7 @@ var REDISX_REPLY_STRING Redisx_reply_type = _swig_getREDISX_REPLY_STRING()
 
 func _swig_getREDISX_REPLY_ARRAY() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ARRAY_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2160,7 +2291,7 @@ var REDISX_REPLY_ARRAY Redisx_reply_type = _swig_getREDISX_REPLY_ARRAY()
 
 func _swig_getREDISX_REPLY_INTEGER() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2168,7 +2299,7 @@ var REDISX_REPLY_INTEGER Redisx_reply_type = _swig_getREDISX_REPLY_INTEGER()
 
 func _swig_getREDISX_REPLY_NIL() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2176,7 +2307,7 @@ var REDISX_REPLY_NIL Redisx_reply_type = _swig_getREDISX_REPLY_NIL()
 
 func _swig_getREDISX_REPLY_STATUS() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2184,7 +2315,7 @@ var REDISX_REPLY_STATUS Redisx_reply_type = _swig_getREDISX_REPLY_STATUS()
 
 func _swig_getREDISX_REPLY_ERROR() (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
-	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_reply_type)(C._wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2196,7 +2327,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_74)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2218,7 +2349,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_76)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2233,14 +2364,14 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 func Redisx_reply_free(arg1 Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_reply_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_reply_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_reply_type_of(arg1 Reply) (_swig_ret Redisx_reply_type) {
 	var swig_r Redisx_reply_type
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_reply_type)(C._wrap_redisx_reply_type_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2248,7 +2379,7 @@ func Redisx_reply_integer(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_integer_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2256,7 +2387,7 @@ func Redisx_reply_string(arg1 Reply) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_reply_string_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_reply_string_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -2267,7 +2398,7 @@ func Redisx_reply_elements(arg1 Reply) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_reply_elements_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2276,7 +2407,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_80(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2292,7 +2423,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.swig_type_83(_swig_i_2), C.swig_type_84(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2313,7 +2444,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_86)(unsafe.Pointer(&_swig_i_1)), C.swig_type_87(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2336,7 +2467,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2352,7 +2483,7 @@ func Redisx_lock_release(arg1 Lock) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_release_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_release_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2366,7 +2497,7 @@ func Redisx_lock_release_async(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_release_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_release_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2380,7 +2511,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_95(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2395,7 +2526,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_97(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2409,7 +2540,7 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2421,14 +2552,14 @@ func Redisx_lock_start_renewal(arg1 Lock, arg2 uintptr) (_swig_ret error) {
 func Redisx_lock_free(arg1 Lock) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_name(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2439,7 +2570,7 @@ func Redisx_lock_token(arg1 Lock) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_lock_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_lock_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -2450,7 +2581,7 @@ func Redisx_lock_fencing_token(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2458,7 +2589,7 @@ func Redisx_lock_ttl_ms(arg1 Lock) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2466,7 +2597,7 @@ func Redisx_lock_is_fail_open(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2474,7 +2605,7 @@ func Redisx_lock_is_lost(arg1 Lock) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_is_lost_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2483,7 +2614,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_104)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2504,7 +2635,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_106)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2519,14 +2650,14 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 func Redisx_lock_info_free(arg1 LockInfo) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_lock_info_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_lock_info_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_lock_info_locked(arg1 LockInfo) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_lock_info_locked_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2534,7 +2665,7 @@ func Redisx_lock_info_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2542,7 +2673,7 @@ func Redisx_lock_info_ttl_ms(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2550,7 +2681,7 @@ func Redisx_lock_info_last_fencing_token(arg1 LockInfo) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2558,7 +2689,7 @@ type Redisx_ratelimit_algorithm int
 
 func _swig_getREDISX_RATELIMIT_FIXED_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2566,7 +2697,7 @@ var REDISX_RATELIMIT_FIXED_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_SLIDING_LOG() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2574,7 +2705,7 @@ var REDISX_RATELIMIT_SLIDING_LOG Redisx_ratelimit_algorithm = _swig_getREDISX_RA
 
 func _swig_getREDISX_RATELIMIT_SLIDING_WINDOW() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2582,7 +2713,7 @@ var REDISX_RATELIMIT_SLIDING_WINDOW Redisx_ratelimit_algorithm = _swig_getREDISX
 
 func _swig_getREDISX_RATELIMIT_TOKEN_BUCKET() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2590,7 +2721,7 @@ var REDISX_RATELIMIT_TOKEN_BUCKET Redisx_ratelimit_algorithm = _swig_getREDISX_R
 
 func _swig_getREDISX_RATELIMIT_GCRA() (_swig_ret Redisx_ratelimit_algorithm) {
 	var swig_r Redisx_ratelimit_algorithm
-	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_ratelimit_algorithm)(C._wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2612,7 +2743,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_112(_swig_i_3), C.swig_type_113(_swig_i_4), C.swig_type_114(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2630,7 +2761,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 func Redisx_limiter_free(arg1 Limiter) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_limiter_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_limiter_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swig_ret error) {
@@ -2638,7 +2769,7 @@ func Redisx_limiter_set_fail_policy(arg1 Limiter, arg2 Redisx_fail_policy) (_swi
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2651,7 +2782,7 @@ func Redisx_limiter_capacity(arg1 Limiter) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_limiter_capacity_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2661,7 +2792,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_type_119(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2683,7 +2814,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2700,7 +2831,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2721,7 +2852,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2738,7 +2869,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2756,7 +2887,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2771,14 +2902,14 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 func Redisx_ratelimit_result_free(arg1 RatelimitResult) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_ratelimit_result_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_ratelimit_result_allowed(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2786,7 +2917,7 @@ func Redisx_ratelimit_result_limit(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2794,7 +2925,7 @@ func Redisx_ratelimit_result_remaining(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2802,7 +2933,7 @@ func Redisx_ratelimit_result_reset_ms(arg1 RatelimitResult) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2810,7 +2941,7 @@ func Redisx_ratelimit_result_retry_after_ms(arg1 RatelimitResult) (_swig_ret int
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2818,7 +2949,7 @@ func Redisx_ratelimit_result_fail_open(arg1 RatelimitResult) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -2826,7 +2957,7 @@ type Redisx_idem_state int
 
 func _swig_getREDISX_IDEM_NEW() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2834,7 +2965,7 @@ var REDISX_IDEM_NEW Redisx_idem_state = _swig_getREDISX_IDEM_NEW()
 
 func _swig_getREDISX_IDEM_IN_PROGRESS() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2842,7 +2973,7 @@ var REDISX_IDEM_IN_PROGRESS Redisx_idem_state = _swig_getREDISX_IDEM_IN_PROGRESS
 
 func _swig_getREDISX_IDEM_COMPLETED() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2850,7 +2981,7 @@ var REDISX_IDEM_COMPLETED Redisx_idem_state = _swig_getREDISX_IDEM_COMPLETED()
 
 func _swig_getREDISX_IDEM_MISMATCH() (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
-	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_idem_state)(C._wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -2869,7 +3000,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_2)), C.swig_type_138(_swig_i_3), C.swig_type_139(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2896,7 +3027,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2918,7 +3049,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2941,7 +3072,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_2)), C.swig_type_152(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2960,7 +3091,7 @@ func Redisx_idem_fail(arg1 Idem) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_fail_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_fail_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2974,7 +3105,7 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_idem_fail_async_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r_p := C._wrap_redisx_idem_fail_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2986,14 +3117,14 @@ func Redisx_idem_fail_async(arg1 Idem, arg2 uintptr) (_swig_ret error) {
 func Redisx_idem_free(arg1 Idem) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_idem_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_idem_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_idem_state_of(arg1 Idem) (_swig_ret Redisx_idem_state) {
 	var swig_r Redisx_idem_state
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (Redisx_idem_state)(C._wrap_redisx_idem_state_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3001,7 +3132,7 @@ func Redisx_idem_key(arg1 Idem) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_key_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_key_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3012,7 +3143,7 @@ func Redisx_idem_response(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_response_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_response_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -3023,7 +3154,7 @@ func Redisx_idem_metadata(arg1 Idem) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_idem_metadata_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_idem_metadata_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -3034,7 +3165,7 @@ func Redisx_idem_remaining_ms(arg1 Idem) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3042,7 +3173,7 @@ func Redisx_idem_taken_over(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_taken_over_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3050,7 +3181,7 @@ func Redisx_idem_is_fail_open(arg1 Idem) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3073,7 +3204,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_a797f7d74fac2d3a(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_db7353f1e6241385(*(*C.swig_type_160)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_161)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_162)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_163)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3102,7 +3233,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_a797f7d74fac2d3a(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_db7353f1e6241385(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3128,7 +3259,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_a797f7d74fac2d3a(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_db7353f1e6241385(*(*C.swig_type_169)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3149,13 +3280,13 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 func Redisx_http_status_is_stored(arg1 int) (_swig_ret int) {
 	var swig_r int
 	_swig_i_0 := arg1
-	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_required_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_http_key_required_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3169,7 +3300,7 @@ func Redisx_http_key_required() (_swig_ret Out[HttpResponse]) {
 
 func Redisx_http_key_invalid() (_swig_ret Out[HttpResponse]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_http_key_invalid_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_http_key_invalid_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3187,7 +3318,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_174(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3212,7 +3343,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_a797f7d74fac2d3a(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_178(_swig_i_1), C.swig_type_179(_swig_i_2), C.swig_type_180(_swig_i_3), C.swig_type_181(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3227,14 +3358,14 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 func Redisx_http_response_free(arg1 HttpResponse) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_http_response_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_http_response_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_http_response_status(arg1 HttpResponse) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_http_response_status_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_http_response_status_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3242,7 +3373,7 @@ func Redisx_http_response_header_count(arg1 HttpResponse) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_http_response_header_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3251,7 +3382,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_184(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3263,7 +3394,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_186(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3274,7 +3405,7 @@ func Redisx_http_response_body(arg1 HttpResponse) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_http_response_body_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_http_response_body_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 	swig_r_1 = bytes.Clone(swig_r)
@@ -3285,7 +3416,7 @@ type Redisx_metric_type int
 
 func _swig_getREDISX_METRIC_COUNTER() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3293,7 +3424,7 @@ var REDISX_METRIC_COUNTER Redisx_metric_type = _swig_getREDISX_METRIC_COUNTER()
 
 func _swig_getREDISX_METRIC_GAUGE() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3301,7 +3432,7 @@ var REDISX_METRIC_GAUGE Redisx_metric_type = _swig_getREDISX_METRIC_GAUGE()
 
 func _swig_getREDISX_METRIC_HISTOGRAM() (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
-	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_metric_type)(C._wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3311,7 +3442,7 @@ func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_metrics_collect_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_metrics_collect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Metrics]
 
@@ -3326,14 +3457,14 @@ func Redisx_metrics_collect(arg1 Client) (_swig_ret Out[Metrics]) {
 func Redisx_metrics_free(arg1 Metrics) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_metrics_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_metrics_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_metrics_families(arg1 Metrics) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_metrics_families_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_metrics_families_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3342,7 +3473,7 @@ func Redisx_metrics_name(arg1 Metrics, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_metrics_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_metrics_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3354,7 +3485,7 @@ func Redisx_metrics_help(arg1 Metrics, arg2 int) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_metrics_help_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_metrics_help_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3366,7 +3497,7 @@ func Redisx_metrics_type(arg1 Metrics, arg2 int) (_swig_ret Redisx_metric_type) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (Redisx_metric_type)(C._wrap_redisx_metrics_type_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3375,7 +3506,7 @@ func Redisx_metrics_label_count(arg1 Metrics, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_metrics_label_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3385,7 +3516,7 @@ func Redisx_metrics_label_name(arg1 Metrics, arg2 int, arg3 int) (_swig_ret stri
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_metrics_label_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
+	swig_r_p := C._wrap_redisx_metrics_label_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3397,7 +3528,7 @@ func Redisx_metrics_samples(arg1 Metrics, arg2 int) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_metrics_samples_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3408,7 +3539,7 @@ func Redisx_metrics_label_value(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_sw
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_metrics_label_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
+	swig_r_p := C._wrap_redisx_metrics_label_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3421,7 +3552,7 @@ func Redisx_metrics_value(arg1 Metrics, arg2 int, arg3 int) (_swig_ret float64) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (float64)(C._wrap_redisx_metrics_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3431,7 +3562,7 @@ func Redisx_metrics_count(arg1 Metrics, arg2 int, arg3 int) (_swig_ret uint64) {
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
+	swig_r = (uint64)(C._wrap_redisx_metrics_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2)))
 	return swig_r
 }
 
@@ -3439,7 +3570,7 @@ func Redisx_metrics_bucket_count(arg1 Metrics) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3448,7 +3579,7 @@ func Redisx_metrics_bucket_bound(arg1 Metrics, arg2 int) (_swig_ret float64) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (float64)(C._wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 
@@ -3459,7 +3590,731 @@ func Redisx_metrics_cumulative(arg1 Metrics, arg2 int, arg3 int, arg4 int) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	swig_r = (uint64)(C._wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_intgo(_swig_i_2), C.swig_intgo(_swig_i_3)))
+	return swig_r
+}
+
+// Cache is a redisx_cache * handle (0 is NULL).
+type Cache uintptr
+
+// CacheEntry is a redisx_cache_entry * handle (0 is NULL).
+type CacheEntry uintptr
+
+type Redisx_cache_state int
+
+func _swig_getREDISX_CACHE_HIT() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_HIT Redisx_cache_state = _swig_getREDISX_CACHE_HIT()
+
+func _swig_getREDISX_CACHE_LOAD() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_LOAD Redisx_cache_state = _swig_getREDISX_CACHE_LOAD()
+
+func _swig_getREDISX_CACHE_NEGATIVE() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_NEGATIVE Redisx_cache_state = _swig_getREDISX_CACHE_NEGATIVE()
+
+func _swig_getREDISX_CACHE_MISS() (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	swig_r = (Redisx_cache_state)(C._wrap_REDISX_CACHE_MISS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_MISS Redisx_cache_state = _swig_getREDISX_CACHE_MISS()
+
+type Redisx_cache_layer int
+
+func _swig_getREDISX_CACHE_LAYER_NONE() (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_NONE_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_LAYER_NONE Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_NONE()
+
+func _swig_getREDISX_CACHE_LAYER_L1() (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L1_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_LAYER_L1 Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_L1()
+
+func _swig_getREDISX_CACHE_LAYER_L2() (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	swig_r = (Redisx_cache_layer)(C._wrap_REDISX_CACHE_LAYER_L2_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_LAYER_L2 Redisx_cache_layer = _swig_getREDISX_CACHE_LAYER_L2()
+
+type Redisx_cache_counter int
+
+func _swig_getREDISX_CACHE_L1_HITS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_HITS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_HITS Redisx_cache_counter = _swig_getREDISX_CACHE_L1_HITS()
+
+func _swig_getREDISX_CACHE_L1_MISSES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_MISSES_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_MISSES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_MISSES()
+
+func _swig_getREDISX_CACHE_L2_HITS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_HITS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_L2_HITS Redisx_cache_counter = _swig_getREDISX_CACHE_L2_HITS()
+
+func _swig_getREDISX_CACHE_L2_MISSES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L2_MISSES_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_L2_MISSES Redisx_cache_counter = _swig_getREDISX_CACHE_L2_MISSES()
+
+func _swig_getREDISX_CACHE_LOADS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOADS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_LOADS Redisx_cache_counter = _swig_getREDISX_CACHE_LOADS()
+
+func _swig_getREDISX_CACHE_LOAD_ERRORS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_LOAD_ERRORS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_LOAD_ERRORS Redisx_cache_counter = _swig_getREDISX_CACHE_LOAD_ERRORS()
+
+func _swig_getREDISX_CACHE_WAITERS_WOKEN() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_WAITERS_WOKEN_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_WAITERS_WOKEN Redisx_cache_counter = _swig_getREDISX_CACHE_WAITERS_WOKEN()
+
+func _swig_getREDISX_CACHE_STALE_SERVED() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_STALE_SERVED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_STALE_SERVED Redisx_cache_counter = _swig_getREDISX_CACHE_STALE_SERVED()
+
+func _swig_getREDISX_CACHE_EARLY_REFRESHES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_EARLY_REFRESHES_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_EARLY_REFRESHES Redisx_cache_counter = _swig_getREDISX_CACHE_EARLY_REFRESHES()
+
+func _swig_getREDISX_CACHE_FAIL_OPEN() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_FAIL_OPEN_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_FAIL_OPEN Redisx_cache_counter = _swig_getREDISX_CACHE_FAIL_OPEN()
+
+func _swig_getREDISX_CACHE_L1_EVICTIONS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_EVICTIONS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_EVICTIONS Redisx_cache_counter = _swig_getREDISX_CACHE_L1_EVICTIONS()
+
+func _swig_getREDISX_CACHE_L1_ENTRIES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_ENTRIES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_ENTRIES()
+
+func _swig_getREDISX_CACHE_L1_BYTES() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_L1_BYTES Redisx_cache_counter = _swig_getREDISX_CACHE_L1_BYTES()
+
+func _swig_getREDISX_CACHE_INVALIDATIONS() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_INVALIDATIONS Redisx_cache_counter = _swig_getREDISX_CACHE_INVALIDATIONS()
+
+func _swig_getREDISX_CACHE_COUNTER_COUNT() (_swig_ret Redisx_cache_counter) {
+	var swig_r Redisx_cache_counter
+	swig_r = (Redisx_cache_counter)(C._wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CACHE_COUNTER_COUNT Redisx_cache_counter = _swig_getREDISX_CACHE_COUNTER_COUNT()
+
+const REDISX_CACHE_KEY_MAX int = 1024
+const REDISX_CACHE_NAME_MAX int = 128
+const REDISX_CACHE_TTL_MAX_MS int64 = 2592000000
+const REDISX_CACHE_VALUE_MAX int = 536870000
+
+func Redisx_cache_new(arg1 Client, arg2 string) (_swig_ret Out[Cache]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[Cache]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[Cache]{Value: Cache(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_free(arg1 Cache) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_cache_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_cache_set_l1(arg1 Cache, arg2 int64, arg3 int64, arg4 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_198(_swig_i_1), C.swig_type_199(_swig_i_2), C.swig_type_200(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_max_value_bytes(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_202(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_ttl_jitter(arg1 Cache, arg2 float64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_negative_ttl_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_lease_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_stale_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_xfetch_beta(arg1 Cache, arg2 float64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.double(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_fail_policy(arg1 Cache, arg2 Redisx_fail_policy) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_tracking(arg1 Cache, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fetch(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 int64) (_swig_ret Out[CacheEntry]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_1)), C.swig_type_215(_swig_i_2), C.swig_type_216(_swig_i_3), C.swig_type_217(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[CacheEntry]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[CacheEntry]{Value: CacheEntry(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_fetch_async(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 int64, arg6 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	_swig_i_5 := arg6
+	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_1)), C.swig_type_220(_swig_i_2), C.swig_type_221(_swig_i_3), C.swig_type_222(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill(arg1 CacheEntry, arg2 []byte, arg3 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)), C.swig_type_225(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill_async(arg1 CacheEntry, arg2 []byte, arg3 int64, arg4 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)), C.swig_type_228(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill_negative(arg1 CacheEntry) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_fill_negative_async(arg1 CacheEntry, arg2 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_abandon(arg1 CacheEntry) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_abandon_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_abandon_async(arg1 CacheEntry, arg2 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.uintptr_t(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_get(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[CacheEntry]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[CacheEntry]{Value: CacheEntry(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_get_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set(arg1 Cache, arg2 string, arg3 []byte, arg4 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_238)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_2)), C.swig_type_240(_swig_i_3))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_set_async(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, arg5 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	_swig_i_3 := arg4
+	_swig_i_4 := arg5
+	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), C.swig_type_244(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_delete(arg1 Cache, arg2 string) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_delete_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_cache_counter_of(arg1 Cache, arg2 Redisx_cache_counter) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_cache_counter_of_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_stats_cache(arg1 Stats, arg2 Redisx_cache_counter) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r = (uint64)(C._wrap_redisx_stats_cache_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_cache_peek(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_252)(unsafe.Pointer(&_swig_i_1)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	var swig_r_1 Out[CacheEntry]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[CacheEntry]{Value: CacheEntry(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisx_cache_entry_free(arg1 CacheEntry) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_cache_entry_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_cache_entry_state(arg1 CacheEntry) (_swig_ret Redisx_cache_state) {
+	var swig_r Redisx_cache_state
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (Redisx_cache_state)(C._wrap_redisx_cache_entry_state_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_key(arg1 CacheEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_entry_key_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_cache_entry_value(arg1 CacheEntry) (_swig_ret []byte) {
+	var swig_r []byte
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_entry_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 []byte
+	if swig_r != nil {
+		swig_r_1 = bytes.Clone(swig_r)
+	}
+	return swig_r_1
+}
+
+func Redisx_cache_entry_is_stale(arg1 CacheEntry) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_is_fail_open(arg1 CacheEntry) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_should_refresh(arg1 CacheEntry) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_layer(arg1 CacheEntry) (_swig_ret Redisx_cache_layer) {
+	var swig_r Redisx_cache_layer
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (Redisx_cache_layer)(C._wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_ttl_ms(arg1 CacheEntry) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_cache_entry_version(arg1 CacheEntry) (_swig_ret uint64) {
+	var swig_r uint64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (uint64)(C._wrap_redisx_cache_entry_version_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3492,7 +4347,7 @@ func Redisxgo_dlq_list(arg1 Client, arg2 string, arg3 int, arg4 string, arg5 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisxgo_dlq_list_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_196)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_197)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
+	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_258)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_259)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3517,7 +4372,7 @@ func Redisxgo_dlq_requeue(arg1 []byte, arg2 Client, arg3 string, arg4 string) (_
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_a797f7d74fac2d3a(*(*C.swig_type_199)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_200)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_261)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_262)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_263)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3544,7 +4399,7 @@ func Redisxgo_dlq_purge(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[in
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_266)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3572,7 +4427,7 @@ type Redisx_stream_trim int
 
 func _swig_getREDISX_STREAM_TRIM_NONE() (_swig_ret Redisx_stream_trim) {
 	var swig_r Redisx_stream_trim
-	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3580,7 +4435,7 @@ var REDISX_STREAM_TRIM_NONE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_NON
 
 func _swig_getREDISX_STREAM_TRIM_MAXLEN() (_swig_ret Redisx_stream_trim) {
 	var swig_r Redisx_stream_trim
-	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3588,7 +4443,7 @@ var REDISX_STREAM_TRIM_MAXLEN Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_M
 
 func _swig_getREDISX_STREAM_TRIM_MAXAGE() (_swig_ret Redisx_stream_trim) {
 	var swig_r Redisx_stream_trim
-	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_trim)(C._wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -3596,7 +4451,7 @@ var REDISX_STREAM_TRIM_MAXAGE Redisx_stream_trim = _swig_getREDISX_STREAM_TRIM_M
 
 func Redisx_stream_batch_new() (_swig_ret Out[StreamBatch]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_stream_batch_new_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[StreamBatch]
 
@@ -3611,14 +4466,14 @@ func Redisx_stream_batch_new() (_swig_ret Out[StreamBatch]) {
 func Redisx_stream_batch_free(arg1 StreamBatch) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_stream_batch_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_stream_batch_size(arg1 StreamBatch) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_stream_batch_size_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3627,7 +4482,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_270(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3643,7 +4498,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_210)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_211(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_273(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3664,7 +4519,7 @@ func Redisx_stream_batch_add_message(arg1 StreamBatch) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3679,7 +4534,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_214)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_215)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3700,7 +4555,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_218)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_280)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3721,7 +4576,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_220)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_282)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3743,7 +4598,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_225)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_286)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_287)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3763,7 +4618,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 
 func Redisx_consumer_options_new() (_swig_ret Out[ConsumerOptions]) {
 	var swig_r string
-	swig_r_p := C._wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a()
+	swig_r_p := C._wrap_redisx_consumer_options_new_capi_db7353f1e6241385()
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[ConsumerOptions]
 
@@ -3778,7 +4633,7 @@ func Redisx_consumer_options_new() (_swig_ret Out[ConsumerOptions]) {
 func Redisx_consumer_options_free(arg1 ConsumerOptions) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_consumer_options_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_consumer_options_set_max_in_flight(arg1 ConsumerOptions, arg2 int) (_swig_ret error) {
@@ -3786,7 +4641,7 @@ func Redisx_consumer_options_set_max_in_flight(arg1 ConsumerOptions, arg2 int) (
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3800,7 +4655,7 @@ func Redisx_consumer_options_set_max_deliveries(arg1 ConsumerOptions, arg2 int) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3815,7 +4670,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_230(_swig_i_1), C.swig_type_231(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_292(_swig_i_1), C.swig_type_293(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3830,7 +4685,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_233(_swig_i_1), C.swig_type_234(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_295(_swig_i_1), C.swig_type_296(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3844,7 +4699,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_236(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_298(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3858,7 +4713,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_238(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_300(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3872,7 +4727,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_240(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_302(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3890,7 +4745,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_304)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_306)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3917,7 +4772,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_246(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_308(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -3932,14 +4787,14 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 func Redisx_delivery_free(arg1 Delivery) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_delivery_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_delivery_count(arg1 Delivery) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_delivery_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3948,7 +4803,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_248(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_310(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -3958,7 +4813,7 @@ func Redisx_message_id(arg1 Message) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3969,7 +4824,7 @@ func Redisx_message_delivery_count(arg1 Message) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_message_delivery_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3977,7 +4832,7 @@ func Redisx_message_field_count(arg1 Message) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_message_field_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -3986,7 +4841,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_253(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_315(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4005,7 +4860,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_255(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_317(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4024,7 +4879,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4045,7 +4900,7 @@ func Redisx_message_payload(arg1 Message) (_swig_ret []byte) {
 	var swig_r []byte
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_payload_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4063,7 +4918,7 @@ func Redisx_message_codec(arg1 Message) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_codec_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_codec_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4074,7 +4929,7 @@ func Redisx_message_header_count(arg1 Message) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_message_header_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4083,7 +4938,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_262(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_324(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4095,7 +4950,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_264(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_326(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4114,7 +4969,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_265(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_327(_swig_i_1)))
 	return swig_r
 }
 
@@ -4122,7 +4977,7 @@ func Redisx_message_stream(arg1 Message) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4133,7 +4988,7 @@ func Redisx_message_ack(arg1 Message) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_message_ack_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_message_ack_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4148,7 +5003,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_269(_swig_i_1), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_331(_swig_i_1), *(*C.swig_type_332)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -4168,7 +5023,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_334)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4185,7 +5040,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_274(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_336(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4197,28 +5052,28 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 func Redisx_consumer_free(arg1 Consumer) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_consumer_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_consumer_in_flight(arg1 Consumer) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
 func Redisx_dlq_entries_free(arg1 DlqEntries) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	C._wrap_redisx_dlq_entries_free_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	C._wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_dlq_entries_count(arg1 DlqEntries) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_dlq_entries_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4227,7 +5082,7 @@ func Redisx_dlq_entries_entry(arg1 DlqEntries, arg2 int64) (_swig_ret DlqEntry) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_276(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_338(_swig_i_1)))
 	var swig_r_1 DlqEntry
 	swig_r_1 = DlqEntry(swig_r)
 	return swig_r_1
@@ -4237,7 +5092,7 @@ func Redisx_dlq_entry_id(arg1 DlqEntry) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_dlq_entry_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4248,7 +5103,7 @@ func Redisx_dlq_entry_error(arg1 DlqEntry) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_dlq_entry_error_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4259,7 +5114,7 @@ func Redisx_dlq_entry_original_id(arg1 DlqEntry) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_dlq_entry_original_id_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4270,7 +5125,7 @@ func Redisx_dlq_entry_stream(arg1 DlqEntry) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_dlq_entry_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4281,7 +5136,7 @@ func Redisx_dlq_entry_group(arg1 DlqEntry) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_dlq_entry_group_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4292,7 +5147,7 @@ func Redisx_dlq_entry_consumer(arg1 DlqEntry) (_swig_ret string) {
 	var swig_r string
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r_p := C._wrap_redisx_dlq_entry_consumer_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0))
+	swig_r_p := C._wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4303,7 +5158,7 @@ func Redisx_dlq_entry_deliveries(arg1 DlqEntry) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_dlq_entry_deliveries_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4311,7 +5166,7 @@ func Redisx_dlq_entry_deleted(arg1 DlqEntry) (_swig_ret int) {
 	var swig_r int
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int)(C._wrap_redisx_dlq_entry_deleted_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int)(C._wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4319,7 +5174,7 @@ func Redisx_dlq_entry_field_count(arg1 DlqEntry) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
-	swig_r = (int64)(C._wrap_redisx_dlq_entry_field_count_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0)))
+	swig_r = (int64)(C._wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 
@@ -4328,7 +5183,7 @@ func Redisx_dlq_entry_field_name(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_286(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_348(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4347,7 +5202,7 @@ func Redisx_dlq_entry_field_value(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_type_288(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_350(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4365,7 +5220,7 @@ type Redisx_stream_counter int
 
 func _swig_getREDISX_STREAM_PUBLISHED() (_swig_ret Redisx_stream_counter) {
 	var swig_r Redisx_stream_counter
-	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -4373,7 +5228,7 @@ var REDISX_STREAM_PUBLISHED Redisx_stream_counter = _swig_getREDISX_STREAM_PUBLI
 
 func _swig_getREDISX_STREAM_DELIVERED() (_swig_ret Redisx_stream_counter) {
 	var swig_r Redisx_stream_counter
-	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -4381,7 +5236,7 @@ var REDISX_STREAM_DELIVERED Redisx_stream_counter = _swig_getREDISX_STREAM_DELIV
 
 func _swig_getREDISX_STREAM_ACKED() (_swig_ret Redisx_stream_counter) {
 	var swig_r Redisx_stream_counter
-	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -4389,7 +5244,7 @@ var REDISX_STREAM_ACKED Redisx_stream_counter = _swig_getREDISX_STREAM_ACKED()
 
 func _swig_getREDISX_STREAM_RETRIED() (_swig_ret Redisx_stream_counter) {
 	var swig_r Redisx_stream_counter
-	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -4397,7 +5252,7 @@ var REDISX_STREAM_RETRIED Redisx_stream_counter = _swig_getREDISX_STREAM_RETRIED
 
 func _swig_getREDISX_STREAM_DEAD_LETTERED() (_swig_ret Redisx_stream_counter) {
 	var swig_r Redisx_stream_counter
-	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -4405,7 +5260,7 @@ var REDISX_STREAM_DEAD_LETTERED Redisx_stream_counter = _swig_getREDISX_STREAM_D
 
 func _swig_getREDISX_STREAM_CLAIMED() (_swig_ret Redisx_stream_counter) {
 	var swig_r Redisx_stream_counter
-	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -4413,7 +5268,7 @@ var REDISX_STREAM_CLAIMED Redisx_stream_counter = _swig_getREDISX_STREAM_CLAIMED
 
 func _swig_getREDISX_STREAM_COUNTER_COUNT() (_swig_ret Redisx_stream_counter) {
 	var swig_r Redisx_stream_counter
-	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a())
+	swig_r = (Redisx_stream_counter)(C._wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385())
 	return swig_r
 }
 
@@ -4424,7 +5279,7 @@ func Redisx_stats_stream(arg1 Stats, arg2 Redisx_stream_counter) (_swig_ret uint
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uint64)(C._wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	swig_r = (uint64)(C._wrap_redisx_stats_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
 	return swig_r
 }
 

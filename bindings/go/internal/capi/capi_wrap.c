@@ -328,7 +328,7 @@ redisx_status redisxgo_dlq_purge(int64_t *removed, redisx_client *client, const 
 extern "C" {
 #endif
 
-void _wrap_Swig_free_capi_a797f7d74fac2d3a(void *_swig_go_0) {
+void _wrap_Swig_free_capi_db7353f1e6241385(void *_swig_go_0) {
   void *arg1 = 0 ;
   
   arg1 = *(void **)&_swig_go_0; 
@@ -338,7 +338,7 @@ void _wrap_Swig_free_capi_a797f7d74fac2d3a(void *_swig_go_0) {
 }
 
 
-void *_wrap_Swig_malloc_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
+void *_wrap_Swig_malloc_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -351,7 +351,7 @@ void *_wrap_Swig_malloc_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -363,7 +363,7 @@ intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -375,7 +375,7 @@ intgo _wrap_REDISX_PRIMITIVE_LOCK_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -387,7 +387,7 @@ intgo _wrap_REDISX_PRIMITIVE_RATELIMIT_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -399,7 +399,7 @@ intgo _wrap_REDISX_PRIMITIVE_IDEMPOTENCY_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_db7353f1e6241385() {
   enum redisx_primitive result;
   intgo _swig_go_result;
   
@@ -411,7 +411,7 @@ intgo _wrap_REDISX_PRIMITIVE_CACHE_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_FAIL_CLOSED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_FAIL_CLOSED_capi_db7353f1e6241385() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -423,7 +423,7 @@ intgo _wrap_REDISX_FAIL_CLOSED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_FAIL_OPEN_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_FAIL_OPEN_capi_db7353f1e6241385() {
   enum redisx_fail_policy result;
   intgo _swig_go_result;
   
@@ -435,7 +435,7 @@ intgo _wrap_REDISX_FAIL_OPEN_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_VERSION_NUMBER_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_VERSION_NUMBER_capi_db7353f1e6241385() {
   int result;
   intgo _swig_go_result;
   
@@ -446,7 +446,7 @@ intgo _wrap_REDISX_VERSION_NUMBER_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_redisx_version_capi_a797f7d74fac2d3a() {
+intgo _wrap_redisx_version_capi_db7353f1e6241385() {
   int result;
   intgo _swig_go_result;
   
@@ -457,7 +457,7 @@ intgo _wrap_redisx_version_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_version_string_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_version_string_capi_db7353f1e6241385() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -471,7 +471,7 @@ _gostring_ _wrap_redisx_version_string_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_OK_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_OK_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -483,7 +483,7 @@ intgo _wrap_REDISX_OK_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_INVALID_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_INVALID_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -495,7 +495,7 @@ intgo _wrap_REDISX_ERR_INVALID_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOMEM_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_NOMEM_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -507,7 +507,7 @@ intgo _wrap_REDISX_ERR_NOMEM_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_TIMEOUT_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_TIMEOUT_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -519,7 +519,7 @@ intgo _wrap_REDISX_ERR_TIMEOUT_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_CONNECTION_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_CONNECTION_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -531,7 +531,7 @@ intgo _wrap_REDISX_ERR_CONNECTION_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_CLOSED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_CLOSED_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -543,7 +543,7 @@ intgo _wrap_REDISX_ERR_CLOSED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_AUTH_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_AUTH_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -555,7 +555,7 @@ intgo _wrap_REDISX_ERR_AUTH_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_SERVER_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_SERVER_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -567,7 +567,7 @@ intgo _wrap_REDISX_ERR_SERVER_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_PROTOCOL_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_PROTOCOL_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -579,7 +579,7 @@ intgo _wrap_REDISX_ERR_PROTOCOL_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_LOCKED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_LOCKED_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -591,7 +591,7 @@ intgo _wrap_REDISX_ERR_LOCKED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_NOT_OWNER_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_NOT_OWNER_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -603,7 +603,7 @@ intgo _wrap_REDISX_ERR_NOT_OWNER_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -615,7 +615,7 @@ intgo _wrap_REDISX_ERR_WOULDBLOCK_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_EMPTY_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_EMPTY_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -627,7 +627,7 @@ intgo _wrap_REDISX_ERR_EMPTY_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_URL_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_URL_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -639,7 +639,7 @@ intgo _wrap_REDISX_ERR_URL_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ERR_CANCELLED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ERR_CANCELLED_capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -651,7 +651,7 @@ intgo _wrap_REDISX_ERR_CANCELLED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STATUS_MIN__capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STATUS_MIN__capi_db7353f1e6241385() {
   enum redisx_status result;
   intgo _swig_go_result;
   
@@ -663,7 +663,7 @@ intgo _wrap_REDISX_STATUS_MIN__capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_strerror_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_strerror_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -679,7 +679,7 @@ _gostring_ _wrap_redisx_strerror_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_status_name_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
+_gostring_ _wrap_redisx_status_name_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -695,7 +695,7 @@ _gostring_ _wrap_redisx_status_name_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_last_error_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_last_error_capi_db7353f1e6241385() {
   char *result = 0 ;
   _gostring_ _swig_go_result;
   
@@ -706,7 +706,7 @@ _gostring_ _wrap_redisx_last_error_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_event_primitive_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_primitive_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -722,7 +722,7 @@ _gostring_ _wrap_redisx_event_primitive_capi_a797f7d74fac2d3a(redisx_event *_swi
 }
 
 
-_gostring_ _wrap_redisx_event_operation_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_operation_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -738,7 +738,7 @@ _gostring_ _wrap_redisx_event_operation_capi_a797f7d74fac2d3a(redisx_event *_swi
 }
 
 
-intgo _wrap_redisx_event_status_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_status_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -751,7 +751,7 @@ intgo _wrap_redisx_event_status_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) 
 }
 
 
-intgo _wrap_redisx_event_fail_open_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_fail_open_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -764,7 +764,7 @@ intgo _wrap_redisx_event_fail_open_capi_a797f7d74fac2d3a(redisx_event *_swig_go_
 }
 
 
-long long _wrap_redisx_event_duration_ns_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+long long _wrap_redisx_event_duration_ns_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -777,7 +777,7 @@ long long _wrap_redisx_event_duration_ns_capi_a797f7d74fac2d3a(redisx_event *_sw
 }
 
 
-intgo _wrap_redisx_event_round_trips_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+intgo _wrap_redisx_event_round_trips_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -790,7 +790,7 @@ intgo _wrap_redisx_event_round_trips_capi_a797f7d74fac2d3a(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_key_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_key_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -806,7 +806,7 @@ _gostring_ _wrap_redisx_event_key_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0
 }
 
 
-_gostring_ _wrap_redisx_event_outcome_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_outcome_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -822,7 +822,7 @@ _gostring_ _wrap_redisx_event_outcome_capi_a797f7d74fac2d3a(redisx_event *_swig_
 }
 
 
-_gostring_ _wrap_redisx_event_stream_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_stream_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -838,7 +838,7 @@ _gostring_ _wrap_redisx_event_stream_capi_a797f7d74fac2d3a(redisx_event *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_event_group_capi_a797f7d74fac2d3a(redisx_event *_swig_go_0) {
+_gostring_ _wrap_redisx_event_group_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
   redisx_event *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -854,7 +854,7 @@ _gostring_ _wrap_redisx_event_group_capi_a797f7d74fac2d3a(redisx_event *_swig_go
 }
 
 
-intgo _wrap_REDISX_LOG_DEBUG_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -866,7 +866,7 @@ intgo _wrap_REDISX_LOG_DEBUG_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_LOG_INFO_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_LOG_INFO_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -878,7 +878,7 @@ intgo _wrap_REDISX_LOG_INFO_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_LOG_WARN_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_LOG_WARN_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -890,7 +890,7 @@ intgo _wrap_REDISX_LOG_WARN_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_LOG_ERROR_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_LOG_ERROR_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
   
@@ -902,7 +902,7 @@ intgo _wrap_REDISX_LOG_ERROR_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STATE_CONNECTED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STATE_CONNECTED_capi_db7353f1e6241385() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -914,7 +914,7 @@ intgo _wrap_REDISX_STATE_CONNECTED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STATE_DISCONNECTED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STATE_DISCONNECTED_capi_db7353f1e6241385() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -926,7 +926,7 @@ intgo _wrap_REDISX_STATE_DISCONNECTED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STATE_RECONNECTING_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STATE_RECONNECTING_capi_db7353f1e6241385() {
   enum redisx_conn_state result;
   intgo _swig_go_result;
   
@@ -938,7 +938,7 @@ intgo _wrap_REDISX_STATE_RECONNECTING_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_CALLS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_COUNTER_CALLS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -950,7 +950,7 @@ intgo _wrap_REDISX_COUNTER_CALLS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_OK_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_COUNTER_OK_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -962,7 +962,7 @@ intgo _wrap_REDISX_COUNTER_OK_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_REJECTED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_COUNTER_REJECTED_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -974,7 +974,7 @@ intgo _wrap_REDISX_COUNTER_REJECTED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ERRORS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_COUNTER_ERRORS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -986,7 +986,7 @@ intgo _wrap_REDISX_COUNTER_ERRORS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -998,7 +998,7 @@ intgo _wrap_REDISX_COUNTER_TIMEOUTS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -1010,7 +1010,7 @@ intgo _wrap_REDISX_COUNTER_FAIL_OPEN_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_db7353f1e6241385() {
   enum redisx_counter result;
   intgo _swig_go_result;
   
@@ -1022,7 +1022,7 @@ intgo _wrap_REDISX_COUNTER_ROUND_TRIPS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_CONNECTS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1034,7 +1034,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1046,7 +1046,7 @@ intgo _wrap_REDISX_CLIENT_DISCONNECTS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1058,7 +1058,7 @@ intgo _wrap_REDISX_CLIENT_CONNECT_FAILURES_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1070,7 +1070,7 @@ intgo _wrap_REDISX_CLIENT_SCRIPT_RELOADS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1082,7 +1082,7 @@ intgo _wrap_REDISX_CLIENT_IN_FLIGHT_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1094,7 +1094,7 @@ intgo _wrap_REDISX_CLIENT_CONNECTIONS_UP_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1106,7 +1106,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1118,7 +1118,7 @@ intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_db7353f1e6241385() {
   enum redisx_client_counter result;
   intgo _swig_go_result;
   
@@ -1130,7 +1130,19 @@ intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_client_stats_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
+intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_WAKEUPS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_client_stats_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_stats *tmp1 = NULL ;
@@ -1146,7 +1158,7 @@ _gostring_ _wrap_redisx_client_stats_capi_a797f7d74fac2d3a(redisx_client *_swig_
 }
 
 
-void _wrap_redisx_stats_free_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) {
+void _wrap_redisx_stats_free_capi_db7353f1e6241385(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   
   arg1 = (redisx_stats *)_swig_go_0;
@@ -1156,7 +1168,7 @@ void _wrap_redisx_stats_free_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_stats_series_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_series_capi_db7353f1e6241385(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1169,7 +1181,7 @@ intgo _wrap_redisx_stats_series_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_stats_primitive_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_primitive_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1187,7 +1199,7 @@ _gostring_ _wrap_redisx_stats_primitive_capi_a797f7d74fac2d3a(redisx_stats *_swi
 }
 
 
-_gostring_ _wrap_redisx_stats_operation_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_stats_operation_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -1205,7 +1217,7 @@ _gostring_ _wrap_redisx_stats_operation_capi_a797f7d74fac2d3a(redisx_stats *_swi
 }
 
 
-long long _wrap_redisx_stats_counter_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_counter_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   redisx_counter arg3 ;
@@ -1222,7 +1234,7 @@ long long _wrap_redisx_stats_counter_capi_a797f7d74fac2d3a(redisx_stats *_swig_g
 }
 
 
-long long _wrap_redisx_stats_client_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_client_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_client_counter arg2 ;
   uint64_t result;
@@ -1237,7 +1249,7 @@ long long _wrap_redisx_stats_client_capi_a797f7d74fac2d3a(redisx_stats *_swig_go
 }
 
 
-long long _wrap_redisx_stats_sum_ns_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   uint64_t result;
@@ -1252,7 +1264,7 @@ long long _wrap_redisx_stats_sum_ns_capi_a797f7d74fac2d3a(redisx_stats *_swig_go
 }
 
 
-intgo _wrap_redisx_stats_buckets_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0) {
+intgo _wrap_redisx_stats_buckets_capi_db7353f1e6241385(redisx_stats *_swig_go_0) {
   redisx_stats *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1265,7 +1277,7 @@ intgo _wrap_redisx_stats_buckets_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0)
 }
 
 
-long long _wrap_redisx_stats_bucket_upper_ns_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int64_t result;
@@ -1280,7 +1292,7 @@ long long _wrap_redisx_stats_bucket_upper_ns_capi_a797f7d74fac2d3a(redisx_stats 
 }
 
 
-long long _wrap_redisx_stats_bucket_count_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -1297,7 +1309,7 @@ long long _wrap_redisx_stats_bucket_count_capi_a797f7d74fac2d3a(redisx_stats *_s
 }
 
 
-long long _wrap_redisx_stats_quantile_ns_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
+long long _wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1, double _swig_go_2) {
   redisx_stats *arg1 = 0 ;
   int arg2 ;
   double arg3 ;
@@ -1314,7 +1326,7 @@ long long _wrap_redisx_stats_quantile_ns_capi_a797f7d74fac2d3a(redisx_stats *_sw
 }
 
 
-_gostring_ _wrap_redisx_options_new_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_options_new_capi_db7353f1e6241385() {
   redisx_options **arg1 = 0 ;
   redisx_options *tmp1 = NULL ;
   redisx_status result;
@@ -1328,7 +1340,7 @@ _gostring_ _wrap_redisx_options_new_capi_a797f7d74fac2d3a() {
 }
 
 
-void _wrap_redisx_options_free_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0) {
+void _wrap_redisx_options_free_capi_db7353f1e6241385(redisx_options *_swig_go_0) {
   redisx_options *arg1 = 0 ;
   
   arg1 = (redisx_options *)_swig_go_0;
@@ -1338,7 +1350,7 @@ void _wrap_redisx_options_free_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_options_set_url_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_url_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1360,7 +1372,7 @@ _gostring_ _wrap_redisx_options_set_url_capi_a797f7d74fac2d3a(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1382,7 +1394,7 @@ _gostring_ _wrap_redisx_options_set_cluster_seeds_capi_a797f7d74fac2d3a(redisx_o
 }
 
 
-_gostring_ _wrap_redisx_options_set_sentinels_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1413,7 +1425,7 @@ _gostring_ _wrap_redisx_options_set_sentinels_capi_a797f7d74fac2d3a(redisx_optio
 }
 
 
-_gostring_ _wrap_redisx_options_set_sentinel_auth_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1444,7 +1456,7 @@ _gostring_ _wrap_redisx_options_set_sentinel_auth_capi_a797f7d74fac2d3a(redisx_o
 }
 
 
-_gostring_ _wrap_redisx_options_set_auth_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_auth_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1475,7 +1487,7 @@ _gostring_ _wrap_redisx_options_set_auth_capi_a797f7d74fac2d3a(redisx_options *_
 }
 
 
-_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1490,7 +1502,7 @@ _gostring_ _wrap_redisx_options_set_connect_timeout_ms_capi_a797f7d74fac2d3a(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(redisx_options *_swig_go_0, long long _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -1505,7 +1517,7 @@ _gostring_ _wrap_redisx_options_set_command_timeout_ms_capi_a797f7d74fac2d3a(red
 }
 
 
-_gostring_ _wrap_redisx_options_set_prefix_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_prefix_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1527,7 +1539,7 @@ _gostring_ _wrap_redisx_options_set_prefix_capi_a797f7d74fac2d3a(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_connections_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_connections_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1542,7 +1554,7 @@ _gostring_ _wrap_redisx_options_set_connections_capi_a797f7d74fac2d3a(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(redisx_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -1559,7 +1571,7 @@ _gostring_ _wrap_redisx_options_set_reconnect_backoff_ms_capi_a797f7d74fac2d3a(r
 }
 
 
-_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   int64_t arg3 ;
@@ -1578,7 +1590,7 @@ _gostring_ _wrap_redisx_options_set_circuit_breaker_capi_a797f7d74fac2d3a(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_fail_policy_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;
   redisx_fail_policy arg3 ;
@@ -1595,7 +1607,7 @@ _gostring_ _wrap_redisx_options_set_fail_policy_capi_a797f7d74fac2d3a(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_event_keys_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1610,7 +1622,7 @@ _gostring_ _wrap_redisx_options_set_event_keys_capi_a797f7d74fac2d3a(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_log_cb_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, void *_swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_log_cb arg2 = 0 ;
   redisx_log_level arg3 ;
@@ -1629,7 +1641,7 @@ _gostring_ _wrap_redisx_options_set_log_cb_capi_a797f7d74fac2d3a(redisx_options 
 }
 
 
-_gostring_ _wrap_redisx_options_set_queue_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_queue_capi_db7353f1e6241385(redisx_options *_swig_go_0, redisx_queue *_swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   unsigned int arg3 ;
@@ -1646,7 +1658,7 @@ _gostring_ _wrap_redisx_options_set_queue_capi_a797f7d74fac2d3a(redisx_options *
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1661,7 +1673,7 @@ _gostring_ _wrap_redisx_options_set_tls_capi_a797f7d74fac2d3a(redisx_options *_s
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1683,7 +1695,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_file_capi_a797f7d74fac2d3a(redisx_opt
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1705,7 +1717,7 @@ _gostring_ _wrap_redisx_options_set_tls_ca_dir_capi_a797f7d74fac2d3a(redisx_opti
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -1738,7 +1750,7 @@ _gostring_ _wrap_redisx_options_set_tls_client_cert_capi_a797f7d74fac2d3a(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_server_name_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(redisx_options *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_options *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -1760,7 +1772,7 @@ _gostring_ _wrap_redisx_options_set_tls_server_name_capi_a797f7d74fac2d3a(redisx
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1775,7 +1787,7 @@ _gostring_ _wrap_redisx_options_set_tls_verify_hostname_capi_a797f7d74fac2d3a(re
 }
 
 
-_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
   redisx_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -1790,7 +1802,7 @@ _gostring_ _wrap_redisx_options_set_tls_insecure_skip_verify_capi_a797f7d74fac2d
 }
 
 
-intgo _wrap_REDISX_ITEM_COMPLETION_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1802,7 +1814,7 @@ intgo _wrap_REDISX_ITEM_COMPLETION_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ITEM_EVENT_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1814,7 +1826,7 @@ intgo _wrap_REDISX_ITEM_EVENT_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOG_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1826,7 +1838,7 @@ intgo _wrap_REDISX_ITEM_LOG_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ITEM_STATE_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1838,7 +1850,7 @@ intgo _wrap_REDISX_ITEM_STATE_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385() {
   enum redisx_item_kind result;
   intgo _swig_go_result;
   
@@ -1850,7 +1862,7 @@ intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_queue_new_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_queue_new_capi_db7353f1e6241385() {
   redisx_queue **arg1 = 0 ;
   redisx_queue *tmp1 = NULL ;
   redisx_status result;
@@ -1864,7 +1876,7 @@ _gostring_ _wrap_redisx_queue_new_capi_a797f7d74fac2d3a() {
 }
 
 
-void _wrap_redisx_queue_free_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_free_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1874,7 +1886,7 @@ void _wrap_redisx_queue_free_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_queue_fd_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
+intgo _wrap_redisx_queue_fd_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -1887,7 +1899,7 @@ intgo _wrap_redisx_queue_fd_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_queue_pop_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_queue_pop_capi_db7353f1e6241385(redisx_queue *_swig_go_0, intgo _swig_go_1) {
   redisx_item **arg1 = 0 ;
   redisx_queue *arg2 = 0 ;
   int arg3 ;
@@ -1905,7 +1917,7 @@ _gostring_ _wrap_redisx_queue_pop_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_queue_shutdown_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
+void _wrap_redisx_queue_shutdown_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   
   arg1 = (redisx_queue *)_swig_go_0;
@@ -1915,7 +1927,7 @@ void _wrap_redisx_queue_shutdown_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0)
 }
 
 
-long long _wrap_redisx_queue_size_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0) {
+long long _wrap_redisx_queue_size_capi_db7353f1e6241385(redisx_queue *_swig_go_0) {
   redisx_queue *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -1928,7 +1940,7 @@ long long _wrap_redisx_queue_size_capi_a797f7d74fac2d3a(redisx_queue *_swig_go_0
 }
 
 
-void _wrap_redisx_item_free_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+void _wrap_redisx_item_free_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   
   arg1 = (redisx_item *)_swig_go_0;
@@ -1938,7 +1950,7 @@ void _wrap_redisx_item_free_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_kind_of_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_kind_of_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_item_kind result;
   intgo _swig_go_result;
@@ -1951,7 +1963,7 @@ intgo _wrap_redisx_item_kind_of_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
 }
 
 
-void *_wrap_redisx_item_user_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+void *_wrap_redisx_item_user_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   void *result = 0 ;
   void *_swig_go_result;
@@ -1964,7 +1976,7 @@ void *_wrap_redisx_item_user_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_status_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_status_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_status result;
   intgo _swig_go_result;
@@ -1977,7 +1989,7 @@ intgo _wrap_redisx_item_status_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_item_message_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+_gostring_ _wrap_redisx_item_message_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -1993,7 +2005,7 @@ _gostring_ _wrap_redisx_item_message_capi_a797f7d74fac2d3a(redisx_item *_swig_go
 }
 
 
-intgo _wrap_redisx_item_log_level_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_log_level_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_log_level result;
   intgo _swig_go_result;
@@ -2006,7 +2018,7 @@ intgo _wrap_redisx_item_log_level_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_item_state_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_state_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_conn_state result;
   intgo _swig_go_result;
@@ -2019,7 +2031,7 @@ intgo _wrap_redisx_item_state_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_item_connection_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+intgo _wrap_redisx_item_connection_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2032,7 +2044,7 @@ intgo _wrap_redisx_item_connection_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0
 }
 
 
-redisx_event *_wrap_redisx_item_event_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+redisx_event *_wrap_redisx_item_event_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_event *result = 0 ;
   redisx_event *_swig_go_result;
@@ -2045,7 +2057,7 @@ redisx_event *_wrap_redisx_item_event_capi_a797f7d74fac2d3a(redisx_item *_swig_g
 }
 
 
-redisx_lock *_wrap_redisx_item_take_lock_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_take_lock_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -2058,7 +2070,7 @@ redisx_lock *_wrap_redisx_item_take_lock_capi_a797f7d74fac2d3a(redisx_item *_swi
 }
 
 
-redisx_lock *_wrap_redisx_item_lock_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+redisx_lock *_wrap_redisx_item_lock_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock *result = 0 ;
   redisx_lock *_swig_go_result;
@@ -2071,7 +2083,7 @@ redisx_lock *_wrap_redisx_item_lock_capi_a797f7d74fac2d3a(redisx_item *_swig_go_
 }
 
 
-redisx_lock_info *_wrap_redisx_item_lock_info_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+redisx_lock_info *_wrap_redisx_item_lock_info_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_lock_info *result = 0 ;
   redisx_lock_info *_swig_go_result;
@@ -2084,7 +2096,7 @@ redisx_lock_info *_wrap_redisx_item_lock_info_capi_a797f7d74fac2d3a(redisx_item 
 }
 
 
-redisx_reply *_wrap_redisx_item_take_reply_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+redisx_reply *_wrap_redisx_item_take_reply_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_reply *result = 0 ;
   redisx_reply *_swig_go_result;
@@ -2097,7 +2109,7 @@ redisx_reply *_wrap_redisx_item_take_reply_capi_a797f7d74fac2d3a(redisx_item *_s
 }
 
 
-redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_ratelimit_result *result = 0 ;
   redisx_ratelimit_result *_swig_go_result;
@@ -2110,7 +2122,7 @@ redisx_ratelimit_result *_wrap_redisx_item_take_ratelimit_result_capi_a797f7d74f
 }
 
 
-redisx_idem *_wrap_redisx_item_take_idem_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+redisx_idem *_wrap_redisx_item_take_idem_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_idem *result = 0 ;
   redisx_idem *_swig_go_result;
@@ -2123,7 +2135,7 @@ redisx_idem *_wrap_redisx_item_take_idem_capi_a797f7d74fac2d3a(redisx_item *_swi
 }
 
 
-struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_a797f7d74fac2d3a(redisx_item *_swig_go_0) {
+struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
   redisx_item *arg1 = 0 ;
   redisx_cache_entry *result = 0 ;
   struct redisx_cache_entry *_swig_go_result;
@@ -2136,7 +2148,7 @@ struct redisx_cache_entry *_wrap_redisx_item_take_cache_entry_capi_a797f7d74fac2
 }
 
 
-_gostring_ _wrap_redisx_client_open_capi_a797f7d74fac2d3a(redisx_options *_swig_go_0) {
+_gostring_ _wrap_redisx_client_open_capi_db7353f1e6241385(redisx_options *_swig_go_0) {
   redisx_client **arg1 = 0 ;
   redisx_options *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -2152,7 +2164,7 @@ _gostring_ _wrap_redisx_client_open_capi_a797f7d74fac2d3a(redisx_options *_swig_
 }
 
 
-_gostring_ _wrap_redisx_client_open_url_capi_a797f7d74fac2d3a(_gostring_ _swig_go_0) {
+_gostring_ _wrap_redisx_client_open_url_capi_db7353f1e6241385(_gostring_ _swig_go_0) {
   redisx_client **arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_client *tmp1 = NULL ;
@@ -2175,7 +2187,7 @@ _gostring_ _wrap_redisx_client_open_url_capi_a797f7d74fac2d3a(_gostring_ _swig_g
 }
 
 
-void _wrap_redisx_client_close_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_close_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -2185,7 +2197,7 @@ void _wrap_redisx_client_close_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) 
 }
 
 
-void _wrap_redisx_client_shutdown_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
+void _wrap_redisx_client_shutdown_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   
   arg1 = (redisx_client *)_swig_go_0;
@@ -2195,7 +2207,7 @@ void _wrap_redisx_client_shutdown_capi_a797f7d74fac2d3a(redisx_client *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_cancel_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_cancel_capi_db7353f1e6241385(redisx_client *_swig_go_0, void *_swig_go_1) {
   redisx_client *arg1 = 0 ;
   void *arg2 = 0 ;
   redisx_status result;
@@ -2210,7 +2222,7 @@ _gostring_ _wrap_redisx_cancel_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, 
 }
 
 
-_gostring_ _wrap_redisx_client_prefix_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_client_prefix_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_client *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2226,7 +2238,7 @@ _gostring_ _wrap_redisx_client_prefix_capi_a797f7d74fac2d3a(redisx_client *_swig
 }
 
 
-intgo _wrap_REDISX_REPLY_STRING_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2238,7 +2250,7 @@ intgo _wrap_REDISX_REPLY_STRING_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ARRAY_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_REPLY_ARRAY_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2250,7 +2262,7 @@ intgo _wrap_REDISX_REPLY_ARRAY_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_REPLY_INTEGER_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2262,7 +2274,7 @@ intgo _wrap_REDISX_REPLY_INTEGER_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_REPLY_NIL_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2274,7 +2286,7 @@ intgo _wrap_REDISX_REPLY_NIL_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_REPLY_STATUS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2286,7 +2298,7 @@ intgo _wrap_REDISX_REPLY_STATUS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_REPLY_ERROR_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;
   
@@ -2298,7 +2310,7 @@ intgo _wrap_REDISX_REPLY_ERROR_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_command_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
+_gostring_ _wrap_redisx_command_capi_db7353f1e6241385(redisx_client *_swig_go_0, _goslice_ _swig_go_1) {
   redisx_reply **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   int arg3 ;
@@ -2328,7 +2340,7 @@ _gostring_ _wrap_redisx_command_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_command_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_command_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _goslice_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   int arg2 ;
   char **arg3 = 0 ;
@@ -2359,7 +2371,7 @@ _gostring_ _wrap_redisx_command_async_capi_a797f7d74fac2d3a(redisx_client *_swig
 }
 
 
-void _wrap_redisx_reply_free_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
+void _wrap_redisx_reply_free_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   
   arg1 = (redisx_reply *)_swig_go_0;
@@ -2369,7 +2381,7 @@ void _wrap_redisx_reply_free_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_reply_type_of_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
+intgo _wrap_redisx_reply_type_of_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   redisx_reply_type result;
   intgo _swig_go_result;
@@ -2382,7 +2394,7 @@ intgo _wrap_redisx_reply_type_of_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0)
 }
 
 
-long long _wrap_redisx_reply_integer_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_integer_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2395,7 +2407,7 @@ long long _wrap_redisx_reply_integer_capi_a797f7d74fac2d3a(redisx_reply *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_reply_string_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
+_goslice_ _wrap_redisx_reply_string_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -2415,7 +2427,7 @@ _goslice_ _wrap_redisx_reply_string_capi_a797f7d74fac2d3a(redisx_reply *_swig_go
 }
 
 
-long long _wrap_redisx_reply_elements_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0) {
+long long _wrap_redisx_reply_elements_capi_db7353f1e6241385(redisx_reply *_swig_go_0) {
   redisx_reply *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -2428,7 +2440,7 @@ long long _wrap_redisx_reply_elements_capi_a797f7d74fac2d3a(redisx_reply *_swig_
 }
 
 
-redisx_reply *_wrap_redisx_reply_element_capi_a797f7d74fac2d3a(redisx_reply *_swig_go_0, long long _swig_go_1) {
+redisx_reply *_wrap_redisx_reply_element_capi_db7353f1e6241385(redisx_reply *_swig_go_0, long long _swig_go_1) {
   redisx_reply *arg1 = 0 ;
   size_t arg2 ;
   redisx_reply *result = 0 ;
@@ -2443,7 +2455,7 @@ redisx_reply *_wrap_redisx_reply_element_capi_a797f7d74fac2d3a(redisx_reply *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_lock_acquire_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2472,7 +2484,7 @@ _gostring_ _wrap_redisx_lock_acquire_capi_a797f7d74fac2d3a(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_try_acquire_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_lock **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2499,7 +2511,7 @@ _gostring_ _wrap_redisx_lock_try_acquire_capi_a797f7d74fac2d3a(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_acquire_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -2529,7 +2541,7 @@ _gostring_ _wrap_redisx_lock_acquire_async_capi_a797f7d74fac2d3a(redisx_client *
 }
 
 
-_gostring_ _wrap_redisx_lock_release_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_release_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -2542,7 +2554,7 @@ _gostring_ _wrap_redisx_lock_release_capi_a797f7d74fac2d3a(redisx_lock *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_lock_release_async_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_release_async_capi_db7353f1e6241385(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2559,7 +2571,7 @@ _gostring_ _wrap_redisx_lock_release_async_capi_a797f7d74fac2d3a(redisx_lock *_s
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_lock_extend_capi_db7353f1e6241385(redisx_lock *_swig_go_0, long long _swig_go_1) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -2574,7 +2586,7 @@ _gostring_ _wrap_redisx_lock_extend_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_
 }
 
 
-_gostring_ _wrap_redisx_lock_extend_async_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(redisx_lock *_swig_go_0, long long _swig_go_1, void *_swig_go_2) {
   redisx_lock *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status_cb arg3 = 0 ;
@@ -2593,7 +2605,7 @@ _gostring_ _wrap_redisx_lock_extend_async_capi_a797f7d74fac2d3a(redisx_lock *_sw
 }
 
 
-_gostring_ _wrap_redisx_lock_start_renewal_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(redisx_lock *_swig_go_0, void *_swig_go_1) {
   redisx_lock *arg1 = 0 ;
   redisx_lock_lost_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -2610,7 +2622,7 @@ _gostring_ _wrap_redisx_lock_start_renewal_capi_a797f7d74fac2d3a(redisx_lock *_s
 }
 
 
-void _wrap_redisx_lock_free_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+void _wrap_redisx_lock_free_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   
   arg1 = (redisx_lock *)_swig_go_0;
@@ -2620,7 +2632,7 @@ void _wrap_redisx_lock_free_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_name_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_name_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2636,7 +2648,7 @@ _gostring_ _wrap_redisx_lock_name_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_lock_token_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+_gostring_ _wrap_redisx_lock_token_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -2652,7 +2664,7 @@ _gostring_ _wrap_redisx_lock_token_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0
 }
 
 
-long long _wrap_redisx_lock_fencing_token_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2665,7 +2677,7 @@ long long _wrap_redisx_lock_fencing_token_capi_a797f7d74fac2d3a(redisx_lock *_sw
 }
 
 
-long long _wrap_redisx_lock_ttl_ms_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+long long _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2678,7 +2690,7 @@ long long _wrap_redisx_lock_ttl_ms_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0
 }
 
 
-intgo _wrap_redisx_lock_is_fail_open_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2691,7 +2703,7 @@ intgo _wrap_redisx_lock_is_fail_open_capi_a797f7d74fac2d3a(redisx_lock *_swig_go
 }
 
 
-intgo _wrap_redisx_lock_is_lost_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
+intgo _wrap_redisx_lock_is_lost_capi_db7353f1e6241385(redisx_lock *_swig_go_0) {
   redisx_lock *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2704,7 +2716,7 @@ intgo _wrap_redisx_lock_is_lost_capi_a797f7d74fac2d3a(redisx_lock *_swig_go_0) {
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_lock_inspect_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_lock_info **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2729,7 +2741,7 @@ _gostring_ _wrap_redisx_lock_inspect_capi_a797f7d74fac2d3a(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_lock_inspect_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_lock_info_cb arg3 = 0 ;
@@ -2755,7 +2767,7 @@ _gostring_ _wrap_redisx_lock_inspect_async_capi_a797f7d74fac2d3a(redisx_client *
 }
 
 
-void _wrap_redisx_lock_info_free_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
+void _wrap_redisx_lock_info_free_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   
   arg1 = (redisx_lock_info *)_swig_go_0;
@@ -2765,7 +2777,7 @@ void _wrap_redisx_lock_info_free_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_g
 }
 
 
-intgo _wrap_redisx_lock_info_locked_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
+intgo _wrap_redisx_lock_info_locked_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -2778,7 +2790,7 @@ intgo _wrap_redisx_lock_info_locked_capi_a797f7d74fac2d3a(redisx_lock_info *_swi
 }
 
 
-long long _wrap_redisx_lock_info_fencing_token_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2791,7 +2803,7 @@ long long _wrap_redisx_lock_info_fencing_token_capi_a797f7d74fac2d3a(redisx_lock
 }
 
 
-long long _wrap_redisx_lock_info_ttl_ms_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2804,7 +2816,7 @@ long long _wrap_redisx_lock_info_ttl_ms_capi_a797f7d74fac2d3a(redisx_lock_info *
 }
 
 
-long long _wrap_redisx_lock_info_last_fencing_token_capi_a797f7d74fac2d3a(redisx_lock_info *_swig_go_0) {
+long long _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(redisx_lock_info *_swig_go_0) {
   redisx_lock_info *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2817,7 +2829,7 @@ long long _wrap_redisx_lock_info_last_fencing_token_capi_a797f7d74fac2d3a(redisx
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2829,7 +2841,7 @@ intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2841,7 +2853,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2853,7 +2865,7 @@ intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2865,7 +2877,7 @@ intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_RATELIMIT_GCRA_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385() {
   enum redisx_ratelimit_algorithm result;
   intgo _swig_go_result;
   
@@ -2877,7 +2889,7 @@ intgo _wrap_REDISX_RATELIMIT_GCRA_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_limiter_new_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
+_gostring_ _wrap_redisx_limiter_new_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
   redisx_limiter **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2910,7 +2922,7 @@ _gostring_ _wrap_redisx_limiter_new_capi_a797f7d74fac2d3a(redisx_client *_swig_g
 }
 
 
-void _wrap_redisx_limiter_free_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0) {
+void _wrap_redisx_limiter_free_capi_db7353f1e6241385(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   
   arg1 = (redisx_limiter *)_swig_go_0;
@@ -2920,7 +2932,7 @@ void _wrap_redisx_limiter_free_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, intgo _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   redisx_fail_policy arg2 ;
   redisx_status result;
@@ -2935,7 +2947,7 @@ _gostring_ _wrap_redisx_limiter_set_fail_policy_capi_a797f7d74fac2d3a(redisx_lim
 }
 
 
-long long _wrap_redisx_limiter_capacity_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0) {
+long long _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(redisx_limiter *_swig_go_0) {
   redisx_limiter *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -2948,7 +2960,7 @@ long long _wrap_redisx_limiter_capacity_capi_a797f7d74fac2d3a(redisx_limiter *_s
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_limiter_check_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -2975,7 +2987,7 @@ _gostring_ _wrap_redisx_limiter_check_capi_a797f7d74fac2d3a(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_check_async_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+_gostring_ _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   int64_t arg3 ;
@@ -3003,7 +3015,7 @@ _gostring_ _wrap_redisx_limiter_check_async_capi_a797f7d74fac2d3a(redisx_limiter
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_peek_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_ratelimit_result **arg1 = 0 ;
   redisx_limiter *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3028,7 +3040,7 @@ _gostring_ _wrap_redisx_limiter_peek_capi_a797f7d74fac2d3a(redisx_limiter *_swig
 }
 
 
-_gostring_ _wrap_redisx_limiter_peek_async_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_ratelimit_cb arg3 = 0 ;
@@ -3054,7 +3066,7 @@ _gostring_ _wrap_redisx_limiter_peek_async_capi_a797f7d74fac2d3a(redisx_limiter 
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_limiter_reset_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -3076,7 +3088,7 @@ _gostring_ _wrap_redisx_limiter_reset_capi_a797f7d74fac2d3a(redisx_limiter *_swi
 }
 
 
-_gostring_ _wrap_redisx_limiter_reset_async_capi_a797f7d74fac2d3a(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+_gostring_ _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(redisx_limiter *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
   redisx_limiter *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_status_cb arg3 = 0 ;
@@ -3102,7 +3114,7 @@ _gostring_ _wrap_redisx_limiter_reset_async_capi_a797f7d74fac2d3a(redisx_limiter
 }
 
 
-void _wrap_redisx_ratelimit_result_free_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
+void _wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   
   arg1 = (redisx_ratelimit_result *)_swig_go_0;
@@ -3112,7 +3124,7 @@ void _wrap_redisx_ratelimit_result_free_capi_a797f7d74fac2d3a(redisx_ratelimit_r
 }
 
 
-intgo _wrap_redisx_ratelimit_result_allowed_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3125,7 +3137,7 @@ intgo _wrap_redisx_ratelimit_result_allowed_capi_a797f7d74fac2d3a(redisx_ratelim
 }
 
 
-long long _wrap_redisx_ratelimit_result_limit_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3138,7 +3150,7 @@ long long _wrap_redisx_ratelimit_result_limit_capi_a797f7d74fac2d3a(redisx_ratel
 }
 
 
-long long _wrap_redisx_ratelimit_result_remaining_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3151,7 +3163,7 @@ long long _wrap_redisx_ratelimit_result_remaining_capi_a797f7d74fac2d3a(redisx_r
 }
 
 
-long long _wrap_redisx_ratelimit_result_reset_ms_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3164,7 +3176,7 @@ long long _wrap_redisx_ratelimit_result_reset_ms_capi_a797f7d74fac2d3a(redisx_ra
 }
 
 
-long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
+long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3177,7 +3189,7 @@ long long _wrap_redisx_ratelimit_result_retry_after_ms_capi_a797f7d74fac2d3a(red
 }
 
 
-intgo _wrap_redisx_ratelimit_result_fail_open_capi_a797f7d74fac2d3a(redisx_ratelimit_result *_swig_go_0) {
+intgo _wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(redisx_ratelimit_result *_swig_go_0) {
   redisx_ratelimit_result *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3190,7 +3202,7 @@ intgo _wrap_redisx_ratelimit_result_fail_open_capi_a797f7d74fac2d3a(redisx_ratel
 }
 
 
-intgo _wrap_REDISX_IDEM_NEW_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3202,7 +3214,7 @@ intgo _wrap_REDISX_IDEM_NEW_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3214,7 +3226,7 @@ intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_IDEM_COMPLETED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3226,7 +3238,7 @@ intgo _wrap_REDISX_IDEM_COMPLETED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_IDEM_MISMATCH_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385() {
   enum redisx_idem_state result;
   intgo _swig_go_result;
   
@@ -3238,7 +3250,7 @@ intgo _wrap_REDISX_IDEM_MISMATCH_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_idem_begin_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_idem **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -3273,7 +3285,7 @@ _gostring_ _wrap_redisx_idem_begin_capi_a797f7d74fac2d3a(redisx_client *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_idem_begin_async_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+_gostring_ _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3309,7 +3321,7 @@ _gostring_ _wrap_redisx_idem_begin_async_capi_a797f7d74fac2d3a(redisx_client *_s
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+_gostring_ _wrap_redisx_idem_complete_capi_db7353f1e6241385(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3336,7 +3348,7 @@ _gostring_ _wrap_redisx_idem_complete_capi_a797f7d74fac2d3a(redisx_idem *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_idem_complete_async_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+_gostring_ _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(redisx_idem *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
   redisx_idem *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -3367,7 +3379,7 @@ _gostring_ _wrap_redisx_idem_complete_async_capi_a797f7d74fac2d3a(redisx_idem *_
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_fail_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -3380,7 +3392,7 @@ _gostring_ _wrap_redisx_idem_fail_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_idem_fail_async_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0, void *_swig_go_1) {
+_gostring_ _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(redisx_idem *_swig_go_0, void *_swig_go_1) {
   redisx_idem *arg1 = 0 ;
   redisx_status_cb arg2 = 0 ;
   void *arg3 = 0 ;
@@ -3397,7 +3409,7 @@ _gostring_ _wrap_redisx_idem_fail_async_capi_a797f7d74fac2d3a(redisx_idem *_swig
 }
 
 
-void _wrap_redisx_idem_free_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+void _wrap_redisx_idem_free_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   
   arg1 = (redisx_idem *)_swig_go_0;
@@ -3407,7 +3419,7 @@ void _wrap_redisx_idem_free_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
 }
 
 
-intgo _wrap_redisx_idem_state_of_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_state_of_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   redisx_idem_state result;
   intgo _swig_go_result;
@@ -3420,7 +3432,7 @@ intgo _wrap_redisx_idem_state_of_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) 
 }
 
 
-_gostring_ _wrap_redisx_idem_key_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+_gostring_ _wrap_redisx_idem_key_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -3436,7 +3448,7 @@ _gostring_ _wrap_redisx_idem_key_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) 
 }
 
 
-_goslice_ _wrap_redisx_idem_response_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_response_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3456,7 +3468,7 @@ _goslice_ _wrap_redisx_idem_response_capi_a797f7d74fac2d3a(redisx_idem *_swig_go
 }
 
 
-_goslice_ _wrap_redisx_idem_metadata_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+_goslice_ _wrap_redisx_idem_metadata_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3476,7 +3488,7 @@ _goslice_ _wrap_redisx_idem_metadata_capi_a797f7d74fac2d3a(redisx_idem *_swig_go
 }
 
 
-long long _wrap_redisx_idem_remaining_ms_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+long long _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -3489,7 +3501,7 @@ long long _wrap_redisx_idem_remaining_ms_capi_a797f7d74fac2d3a(redisx_idem *_swi
 }
 
 
-intgo _wrap_redisx_idem_taken_over_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_taken_over_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3502,7 +3514,7 @@ intgo _wrap_redisx_idem_taken_over_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0
 }
 
 
-intgo _wrap_redisx_idem_is_fail_open_capi_a797f7d74fac2d3a(redisx_idem *_swig_go_0) {
+intgo _wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(redisx_idem *_swig_go_0) {
   redisx_idem *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3515,7 +3527,7 @@ intgo _wrap_redisx_idem_is_fail_open_capi_a797f7d74fac2d3a(redisx_idem *_swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_fingerprint_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3556,7 +3568,7 @@ _gostring_ _wrap_redisx_http_fingerprint_capi_a797f7d74fac2d3a(_goslice_ _swig_g
 }
 
 
-_gostring_ _wrap_redisx_http_record_key_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_record_key_capi_db7353f1e6241385(_goslice_ _swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3591,7 +3603,7 @@ _gostring_ _wrap_redisx_http_record_key_capi_a797f7d74fac2d3a(_goslice_ _swig_go
 }
 
 
-_gostring_ _wrap_redisx_http_metadata_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_http_metadata_capi_db7353f1e6241385(_goslice_ _swig_go_0, intgo _swig_go_1, _goslice_ _swig_go_2) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -3619,7 +3631,7 @@ _gostring_ _wrap_redisx_http_metadata_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0
 }
 
 
-intgo _wrap_redisx_http_status_is_stored_capi_a797f7d74fac2d3a(intgo _swig_go_0) {
+intgo _wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(intgo _swig_go_0) {
   int arg1 ;
   int result;
   intgo _swig_go_result;
@@ -3632,7 +3644,7 @@ intgo _wrap_redisx_http_status_is_stored_capi_a797f7d74fac2d3a(intgo _swig_go_0)
 }
 
 
-_gostring_ _wrap_redisx_http_key_required_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_http_key_required_capi_db7353f1e6241385() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3646,7 +3658,7 @@ _gostring_ _wrap_redisx_http_key_required_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_http_key_invalid_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_http_key_invalid_capi_db7353f1e6241385() {
   redisx_http_response **arg1 = 0 ;
   redisx_http_response *tmp1 = NULL ;
   redisx_status result;
@@ -3660,7 +3672,7 @@ _gostring_ _wrap_redisx_http_key_invalid_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_http_idem_answer_capi_a797f7d74fac2d3a(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
+_gostring_ _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(intgo _swig_go_0, long long _swig_go_1, _goslice_ _swig_go_2, _goslice_ _swig_go_3) {
   redisx_http_response **arg1 = 0 ;
   redisx_idem_state arg2 ;
   int64_t arg3 ;
@@ -3690,7 +3702,7 @@ _gostring_ _wrap_redisx_http_idem_answer_capi_a797f7d74fac2d3a(intgo _swig_go_0,
 }
 
 
-_gostring_ _wrap_redisx_http_ratelimit_answer_capi_a797f7d74fac2d3a(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(intgo _swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
   redisx_http_response **arg1 = 0 ;
   int arg2 ;
   int64_t arg3 ;
@@ -3714,7 +3726,7 @@ _gostring_ _wrap_redisx_http_ratelimit_answer_capi_a797f7d74fac2d3a(intgo _swig_
 }
 
 
-void _wrap_redisx_http_response_free_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
+void _wrap_redisx_http_response_free_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   
   arg1 = (redisx_http_response *)_swig_go_0;
@@ -3724,7 +3736,7 @@ void _wrap_redisx_http_response_free_capi_a797f7d74fac2d3a(redisx_http_response 
 }
 
 
-intgo _wrap_redisx_http_response_status_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
+intgo _wrap_redisx_http_response_status_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3737,7 +3749,7 @@ intgo _wrap_redisx_http_response_status_capi_a797f7d74fac2d3a(redisx_http_respon
 }
 
 
-long long _wrap_redisx_http_response_header_count_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
+long long _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -3750,7 +3762,7 @@ long long _wrap_redisx_http_response_header_count_capi_a797f7d74fac2d3a(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_name_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3768,7 +3780,7 @@ _gostring_ _wrap_redisx_http_response_header_name_capi_a797f7d74fac2d3a(redisx_h
 }
 
 
-_gostring_ _wrap_redisx_http_response_header_value_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(redisx_http_response *_swig_go_0, long long _swig_go_1) {
   redisx_http_response *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -3786,7 +3798,7 @@ _gostring_ _wrap_redisx_http_response_header_value_capi_a797f7d74fac2d3a(redisx_
 }
 
 
-_goslice_ _wrap_redisx_http_response_body_capi_a797f7d74fac2d3a(redisx_http_response *_swig_go_0) {
+_goslice_ _wrap_redisx_http_response_body_capi_db7353f1e6241385(redisx_http_response *_swig_go_0) {
   redisx_http_response *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -3806,7 +3818,7 @@ _goslice_ _wrap_redisx_http_response_body_capi_a797f7d74fac2d3a(redisx_http_resp
 }
 
 
-intgo _wrap_REDISX_METRIC_COUNTER_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385() {
   enum redisx_metric_type result;
   intgo _swig_go_result;
   
@@ -3818,7 +3830,7 @@ intgo _wrap_REDISX_METRIC_COUNTER_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_METRIC_GAUGE_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385() {
   enum redisx_metric_type result;
   intgo _swig_go_result;
   
@@ -3830,7 +3842,7 @@ intgo _wrap_REDISX_METRIC_GAUGE_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385() {
   enum redisx_metric_type result;
   intgo _swig_go_result;
   
@@ -3842,7 +3854,7 @@ intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_metrics_collect_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0) {
+_gostring_ _wrap_redisx_metrics_collect_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_metrics **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   redisx_metrics *tmp1 = NULL ;
@@ -3858,7 +3870,7 @@ _gostring_ _wrap_redisx_metrics_collect_capi_a797f7d74fac2d3a(redisx_client *_sw
 }
 
 
-void _wrap_redisx_metrics_free_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0) {
+void _wrap_redisx_metrics_free_capi_db7353f1e6241385(redisx_metrics *_swig_go_0) {
   redisx_metrics *arg1 = 0 ;
   
   arg1 = (redisx_metrics *)_swig_go_0;
@@ -3868,7 +3880,7 @@ void _wrap_redisx_metrics_free_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0)
 }
 
 
-intgo _wrap_redisx_metrics_families_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0) {
+intgo _wrap_redisx_metrics_families_capi_db7353f1e6241385(redisx_metrics *_swig_go_0) {
   redisx_metrics *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -3881,7 +3893,7 @@ intgo _wrap_redisx_metrics_families_capi_a797f7d74fac2d3a(redisx_metrics *_swig_
 }
 
 
-_gostring_ _wrap_redisx_metrics_name_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_metrics_name_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -3899,7 +3911,7 @@ _gostring_ _wrap_redisx_metrics_name_capi_a797f7d74fac2d3a(redisx_metrics *_swig
 }
 
 
-_gostring_ _wrap_redisx_metrics_help_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_metrics_help_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   char *result = 0 ;
@@ -3917,7 +3929,7 @@ _gostring_ _wrap_redisx_metrics_help_capi_a797f7d74fac2d3a(redisx_metrics *_swig
 }
 
 
-intgo _wrap_redisx_metrics_type_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   redisx_metric_type result;
@@ -3932,7 +3944,7 @@ intgo _wrap_redisx_metrics_type_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0
 }
 
 
-intgo _wrap_redisx_metrics_label_count_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_redisx_metrics_label_count_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -3947,7 +3959,7 @@ intgo _wrap_redisx_metrics_label_count_capi_a797f7d74fac2d3a(redisx_metrics *_sw
 }
 
 
-_gostring_ _wrap_redisx_metrics_label_name_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+_gostring_ _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -3967,7 +3979,7 @@ _gostring_ _wrap_redisx_metrics_label_name_capi_a797f7d74fac2d3a(redisx_metrics 
 }
 
 
-intgo _wrap_redisx_metrics_samples_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+intgo _wrap_redisx_metrics_samples_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int result;
@@ -3982,7 +3994,7 @@ intgo _wrap_redisx_metrics_samples_capi_a797f7d74fac2d3a(redisx_metrics *_swig_g
 }
 
 
-_gostring_ _wrap_redisx_metrics_label_value_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+_gostring_ _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -4004,7 +4016,7 @@ _gostring_ _wrap_redisx_metrics_label_value_capi_a797f7d74fac2d3a(redisx_metrics
 }
 
 
-double _wrap_redisx_metrics_value_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+double _wrap_redisx_metrics_value_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -4021,7 +4033,7 @@ double _wrap_redisx_metrics_value_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go
 }
 
 
-long long _wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
+long long _wrap_redisx_metrics_count_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -4038,7 +4050,7 @@ long long _wrap_redisx_metrics_count_capi_a797f7d74fac2d3a(redisx_metrics *_swig
 }
 
 
-intgo _wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0) {
+intgo _wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(redisx_metrics *_swig_go_0) {
   redisx_metrics *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -4051,7 +4063,7 @@ intgo _wrap_redisx_metrics_bucket_count_capi_a797f7d74fac2d3a(redisx_metrics *_s
 }
 
 
-double _wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+double _wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   double result;
@@ -4066,7 +4078,7 @@ double _wrap_redisx_metrics_bucket_bound_capi_a797f7d74fac2d3a(redisx_metrics *_
 }
 
 
-long long _wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
+long long _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2, intgo _swig_go_3) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;
   int arg3 ;
@@ -4085,7 +4097,969 @@ long long _wrap_redisx_metrics_cumulative_capi_a797f7d74fac2d3a(redisx_metrics *
 }
 
 
-_gostring_ _wrap_redisxgo_dlq_list_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
+intgo _wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385() {
+  enum redisx_cache_state result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_HIT;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385() {
+  enum redisx_cache_state result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_LOAD;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385() {
+  enum redisx_cache_state result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_NEGATIVE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_MISS_capi_db7353f1e6241385() {
+  enum redisx_cache_state result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_MISS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_LAYER_NONE_capi_db7353f1e6241385() {
+  enum redisx_cache_layer result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_LAYER_NONE;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_LAYER_L1_capi_db7353f1e6241385() {
+  enum redisx_cache_layer result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_LAYER_L1;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_LAYER_L2_capi_db7353f1e6241385() {
+  enum redisx_cache_layer result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_LAYER_L2;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_L1_HITS_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_L1_HITS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_L1_MISSES_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_L1_MISSES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_L2_HITS_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_L2_HITS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_L2_MISSES_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_L2_MISSES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_LOADS_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_LOADS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_LOAD_ERRORS_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_LOAD_ERRORS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_WAITERS_WOKEN_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_WAITERS_WOKEN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_STALE_SERVED_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_STALE_SERVED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_EARLY_REFRESHES_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_EARLY_REFRESHES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_FAIL_OPEN_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_FAIL_OPEN;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_L1_EVICTIONS_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_L1_EVICTIONS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_L1_ENTRIES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_L1_BYTES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_INVALIDATIONS;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385() {
+  enum redisx_cache_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CACHE_COUNTER_COUNT;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_new_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_cache **arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  char *arg3 = 0 ;
+  redisx_cache *tmp1 = NULL ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  result = (redisx_status)redisx_cache_new(arg1,arg2,(char const *)arg3);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_cache_free_capi_db7353f1e6241385(redisx_cache *_swig_go_0) {
+  redisx_cache *arg1 = 0 ;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  redisx_cache_free(arg1);
+  
+}
+
+
+_gostring_ _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1, long long _swig_go_2, long long _swig_go_3) {
+  redisx_cache *arg1 = 0 ;
+  size_t arg2 ;
+  size_t arg3 ;
+  int64_t arg4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  arg3 = (size_t)_swig_go_2; 
+  arg4 = (int64_t)_swig_go_3; 
+  
+  result = (redisx_status)redisx_cache_set_l1(arg1,arg2,arg3,arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  size_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_max_value_bytes(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(redisx_cache *_swig_go_0, double _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  double arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (double)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_ttl_jitter(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_negative_ttl_ms(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_lease_ms(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(redisx_cache *_swig_go_0, long long _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_stale_ms(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(redisx_cache *_swig_go_0, double _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  double arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (double)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_xfetch_beta(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(redisx_cache *_swig_go_0, intgo _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  redisx_fail_policy arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (redisx_fail_policy)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_fail_policy(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(redisx_cache *_swig_go_0, intgo _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  int arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_status)redisx_cache_set_tracking(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_fetch_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4) {
+  redisx_cache_entry **arg1 = 0 ;
+  redisx_cache *arg2 = 0 ;
+  char *arg3 = 0 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  int64_t arg6 ;
+  redisx_cache_entry *tmp1 = NULL ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_cache *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  arg4 = (int64_t)_swig_go_2; 
+  arg5 = (int64_t)_swig_go_3; 
+  arg6 = (int64_t)_swig_go_4; 
+  
+  result = (redisx_status)redisx_cache_fetch(arg1,arg2,(char const *)arg3,arg4,arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, long long _swig_go_2, long long _swig_go_3, long long _swig_go_4, void *_swig_go_5) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  int64_t arg3 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  redisx_cache_cb arg6 = 0 ;
+  void *arg7 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg6 = NULL;
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  arg3 = (int64_t)_swig_go_2; 
+  arg4 = (int64_t)_swig_go_3; 
+  arg5 = (int64_t)_swig_go_4; 
+  arg7 = (void *)_swig_go_5;
+  
+  result = (redisx_status)redisx_cache_fetch_async(arg1,(char const *)arg2,arg3,arg4,arg5,arg6,arg7);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_fill_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2) {
+  redisx_cache_entry *arg1 = 0 ;
+  void *arg2 = 0 ;
+  size_t arg3 ;
+  int64_t arg4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  arg2 = (void *)(_swig_go_1.len > 0 ? _swig_go_1.array : (void *)"");
+  arg3 = (size_t)_swig_go_1.len;
+  
+  arg4 = (int64_t)_swig_go_2; 
+  
+  result = (redisx_status)redisx_cache_fill(arg1,(void const *)arg2,arg3,arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, _goslice_ _swig_go_1, long long _swig_go_2, void *_swig_go_3) {
+  redisx_cache_entry *arg1 = 0 ;
+  void *arg2 = 0 ;
+  size_t arg3 ;
+  int64_t arg4 ;
+  redisx_status_cb arg5 = 0 ;
+  void *arg6 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg5 = NULL;
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  arg2 = (void *)(_swig_go_1.len > 0 ? _swig_go_1.array : (void *)"");
+  arg3 = (size_t)_swig_go_1.len;
+  
+  arg4 = (int64_t)_swig_go_2; 
+  arg6 = (void *)_swig_go_3;
+  
+  result = (redisx_status)redisx_cache_fill_async(arg1,(void const *)arg2,arg3,arg4,arg5,arg6);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (redisx_status)redisx_cache_fill_negative(arg1);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, void *_swig_go_1) {
+  redisx_cache_entry *arg1 = 0 ;
+  redisx_status_cb arg2 = 0 ;
+  void *arg3 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg2 = NULL;
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  arg3 = (void *)_swig_go_1;
+  
+  result = (redisx_status)redisx_cache_fill_negative_async(arg1,arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_abandon_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (redisx_status)redisx_cache_abandon(arg1);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0, void *_swig_go_1) {
+  redisx_cache_entry *arg1 = 0 ;
+  redisx_status_cb arg2 = 0 ;
+  void *arg3 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg2 = NULL;
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  arg3 = (void *)_swig_go_1;
+  
+  result = (redisx_status)redisx_cache_abandon_async(arg1,arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_get_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_cache_entry **arg1 = 0 ;
+  redisx_cache *arg2 = 0 ;
+  char *arg3 = 0 ;
+  redisx_cache_entry *tmp1 = NULL ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_cache *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  result = (redisx_status)redisx_cache_get(arg1,arg2,(char const *)arg3);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_get_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  redisx_cache_cb arg3 = 0 ;
+  void *arg4 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = NULL;
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  arg4 = (void *)_swig_go_2;
+  
+  result = (redisx_status)redisx_cache_get_async(arg1,(char const *)arg2,arg3,arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  void *arg3 = 0 ;
+  size_t arg4 ;
+  int64_t arg5 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  arg3 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg4 = (size_t)_swig_go_2.len;
+  
+  arg5 = (int64_t)_swig_go_3; 
+  
+  result = (redisx_status)redisx_cache_set(arg1,(char const *)arg2,(void const *)arg3,arg4,arg5);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, void *_swig_go_4) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  void *arg3 = 0 ;
+  size_t arg4 ;
+  int64_t arg5 ;
+  redisx_status_cb arg6 = 0 ;
+  void *arg7 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg6 = NULL;
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  arg3 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg4 = (size_t)_swig_go_2.len;
+  
+  arg5 = (int64_t)_swig_go_3; 
+  arg7 = (void *)_swig_go_4;
+  
+  result = (redisx_status)redisx_cache_set_async(arg1,(char const *)arg2,(void const *)arg3,arg4,arg5,arg6,arg7);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_delete_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  result = (redisx_status)redisx_cache_delete(arg1,(char const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, void *_swig_go_2) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  redisx_status_cb arg3 = 0 ;
+  void *arg4 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = NULL;
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  arg4 = (void *)_swig_go_2;
+  
+  result = (redisx_status)redisx_cache_delete_async(arg1,(char const *)arg2,arg3,arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(redisx_cache *_swig_go_0, intgo _swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  redisx_cache_counter arg2 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (redisx_cache_counter)_swig_go_1; 
+  
+  result = (uint64_t)redisx_cache_counter_of((struct redisx_cache const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_stats_cache_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+  redisx_stats *arg1 = 0 ;
+  redisx_cache_counter arg2 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_stats *)_swig_go_0;
+  arg2 = (redisx_cache_counter)_swig_go_1; 
+  
+  result = (uint64_t)redisx_stats_cache((struct redisx_stats const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_peek_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
+  redisx_cache_entry **arg1 = 0 ;
+  redisx_cache *arg2 = 0 ;
+  char *arg3 = 0 ;
+  redisx_cache_entry *tmp1 = NULL ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_cache *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  result = (redisx_status)redisx_cache_peek(arg1,arg2,(char const *)arg3);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_cache_entry_free_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  redisx_cache_entry_free(arg1);
+  
+}
+
+
+intgo _wrap_redisx_cache_entry_state_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  redisx_cache_state result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (redisx_cache_state)redisx_cache_entry_state((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (char *)redisx_cache_entry_key((struct redisx_cache_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  size_t *arg2 = 0 ;
+  size_t tmp2 = 0 ;
+  void *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg2 = &tmp2;
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (void *)redisx_cache_entry_value((struct redisx_cache_entry const *)arg1,arg2);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg2 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (int)redisx_cache_entry_is_stale((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (int)redisx_cache_entry_is_fail_open((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (int)redisx_cache_entry_should_refresh((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  redisx_cache_layer result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (redisx_cache_layer)redisx_cache_entry_layer((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (int64_t)redisx_cache_entry_ttl_ms((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  uint64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (uint64_t)redisx_cache_entry_version((struct redisx_cache_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
   redisx_dlq_entries **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4123,7 +5097,7 @@ _gostring_ _wrap_redisxgo_dlq_list_capi_a797f7d74fac2d3a(redisx_client *_swig_go
 }
 
 
-_gostring_ _wrap_redisxgo_dlq_requeue_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0, redisx_client *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+_gostring_ _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(_goslice_ _swig_go_0, redisx_client *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   void *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -4163,7 +5137,7 @@ _gostring_ _wrap_redisxgo_dlq_requeue_capi_a797f7d74fac2d3a(_goslice_ _swig_go_0
 }
 
 
-_gostring_ _wrap_redisxgo_dlq_purge_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
   int64_t *arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4197,7 +5171,7 @@ _gostring_ _wrap_redisxgo_dlq_purge_capi_a797f7d74fac2d3a(redisx_client *_swig_g
 }
 
 
-intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
   
@@ -4209,7 +5183,7 @@ intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
   
@@ -4221,7 +5195,7 @@ intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
   
@@ -4233,7 +5207,7 @@ intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_a797f7d74fac2d3a() {
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_stream_batch_new_capi_db7353f1e6241385() {
   redisx_stream_batch **arg1 = 0 ;
   redisx_stream_batch *tmp1 = NULL ;
   redisx_status result;
@@ -4247,7 +5221,7 @@ _gostring_ _wrap_redisx_stream_batch_new_capi_a797f7d74fac2d3a() {
 }
 
 
-void _wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0) {
+void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0) {
   redisx_stream_batch *arg1 = 0 ;
   
   arg1 = (redisx_stream_batch *)_swig_go_0;
@@ -4257,7 +5231,7 @@ void _wrap_redisx_stream_batch_free_capi_a797f7d74fac2d3a(redisx_stream_batch *_
 }
 
 
-long long _wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0) {
+long long _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0) {
   redisx_stream_batch *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4270,7 +5244,7 @@ long long _wrap_redisx_stream_batch_size_capi_a797f7d74fac2d3a(redisx_stream_bat
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, long long _swig_go_1) {
   redisx_stream_batch *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -4288,7 +5262,7 @@ _gostring_ _wrap_redisx_stream_batch_id_capi_a797f7d74fac2d3a(redisx_stream_batc
 }
 
 
-_gostring_ _wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, redisx_stream_batch *_swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
+_gostring_ _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, redisx_stream_batch *_swig_go_2, intgo _swig_go_3, long long _swig_go_4) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   redisx_stream_batch *arg3 = 0 ;
@@ -4316,7 +5290,7 @@ _gostring_ _wrap_redisx_stream_publish_batch_capi_a797f7d74fac2d3a(redisx_client
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0) {
+_gostring_ _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0) {
   redisx_stream_batch *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -4329,7 +5303,7 @@ _gostring_ _wrap_redisx_stream_batch_add_message_capi_a797f7d74fac2d3a(redisx_st
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _goslice_ _swig_go_2) {
   redisx_stream_batch *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -4354,7 +5328,7 @@ _gostring_ _wrap_redisx_stream_batch_add_field_capi_a797f7d74fac2d3a(redisx_stre
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, _goslice_ _swig_go_1, _gostring_ _swig_go_2) {
   redisx_stream_batch *arg1 = 0 ;
   void *arg2 = 0 ;
   size_t arg3 ;
@@ -4382,7 +5356,7 @@ _gostring_ _wrap_redisx_stream_batch_add_payload_capi_a797f7d74fac2d3a(redisx_st
 }
 
 
-_gostring_ _wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(redisx_stream_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
+_gostring_ _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(redisx_stream_batch *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2) {
   redisx_stream_batch *arg1 = 0 ;
   char *arg2 = 0 ;
   void *arg3 = 0 ;
@@ -4410,7 +5384,7 @@ _gostring_ _wrap_redisx_stream_batch_add_header_capi_a797f7d74fac2d3a(redisx_str
 }
 
 
-_gostring_ _wrap_redisx_group_create_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+_gostring_ _wrap_redisx_group_create_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
   redisx_client *arg1 = 0 ;
   char *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4450,7 +5424,7 @@ _gostring_ _wrap_redisx_group_create_capi_a797f7d74fac2d3a(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a() {
+_gostring_ _wrap_redisx_consumer_options_new_capi_db7353f1e6241385() {
   redisx_consumer_options **arg1 = 0 ;
   redisx_consumer_options *tmp1 = NULL ;
   redisx_status result;
@@ -4464,7 +5438,7 @@ _gostring_ _wrap_redisx_consumer_options_new_capi_a797f7d74fac2d3a() {
 }
 
 
-void _wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0) {
+void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0) {
   redisx_consumer_options *arg1 = 0 ;
   
   arg1 = (redisx_consumer_options *)_swig_go_0;
@@ -4474,7 +5448,7 @@ void _wrap_redisx_consumer_options_free_capi_a797f7d74fac2d3a(redisx_consumer_op
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -4489,7 +5463,7 @@ _gostring_ _wrap_redisx_consumer_options_set_max_in_flight_capi_a797f7d74fac2d3a
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, intgo _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int arg2 ;
   redisx_status result;
@@ -4504,7 +5478,7 @@ _gostring_ _wrap_redisx_consumer_options_set_max_deliveries_capi_a797f7d74fac2d3
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -4521,7 +5495,7 @@ _gostring_ _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_a797f7d74fac2
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   int64_t arg3 ;
@@ -4538,7 +5512,7 @@ _gostring_ _wrap_redisx_consumer_options_set_reclaim_capi_a797f7d74fac2d3a(redis
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4553,7 +5527,7 @@ _gostring_ _wrap_redisx_consumer_options_set_block_ms_capi_a797f7d74fac2d3a(redi
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4568,7 +5542,7 @@ _gostring_ _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_a797f7d74fa
 }
 
 
-_gostring_ _wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3a(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1) {
   redisx_consumer_options *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4583,7 +5557,7 @@ _gostring_ _wrap_redisx_consumer_options_set_delete_idle_ms_capi_a797f7d74fac2d3
 }
 
 
-_gostring_ _wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, redisx_consumer_options *_swig_go_4) {
+_gostring_ _wrap_redisx_consumer_new_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3, redisx_consumer_options *_swig_go_4) {
   redisx_consumer **arg1 = 0 ;
   redisx_client *arg2 = 0 ;
   char *arg3 = 0 ;
@@ -4628,7 +5602,7 @@ _gostring_ _wrap_redisx_consumer_new_capi_a797f7d74fac2d3a(redisx_client *_swig_
 }
 
 
-_gostring_ _wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
+_gostring_ _wrap_redisx_consumer_next_capi_db7353f1e6241385(redisx_consumer *_swig_go_0, intgo _swig_go_1, long long _swig_go_2) {
   redisx_delivery **arg1 = 0 ;
   redisx_consumer *arg2 = 0 ;
   int arg3 ;
@@ -4648,7 +5622,7 @@ _gostring_ _wrap_redisx_consumer_next_capi_a797f7d74fac2d3a(redisx_consumer *_sw
 }
 
 
-void _wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(redisx_delivery *_swig_go_0) {
+void _wrap_redisx_delivery_free_capi_db7353f1e6241385(redisx_delivery *_swig_go_0) {
   redisx_delivery *arg1 = 0 ;
   
   arg1 = (redisx_delivery *)_swig_go_0;
@@ -4658,7 +5632,7 @@ void _wrap_redisx_delivery_free_capi_a797f7d74fac2d3a(redisx_delivery *_swig_go_
 }
 
 
-long long _wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(redisx_delivery *_swig_go_0) {
+long long _wrap_redisx_delivery_count_capi_db7353f1e6241385(redisx_delivery *_swig_go_0) {
   redisx_delivery *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4671,7 +5645,7 @@ long long _wrap_redisx_delivery_count_capi_a797f7d74fac2d3a(redisx_delivery *_sw
 }
 
 
-redisx_message *_wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(redisx_delivery *_swig_go_0, long long _swig_go_1) {
+redisx_message *_wrap_redisx_delivery_message_capi_db7353f1e6241385(redisx_delivery *_swig_go_0, long long _swig_go_1) {
   redisx_delivery *arg1 = 0 ;
   size_t arg2 ;
   redisx_message *result = 0 ;
@@ -4686,7 +5660,7 @@ redisx_message *_wrap_redisx_delivery_message_capi_a797f7d74fac2d3a(redisx_deliv
 }
 
 
-_gostring_ _wrap_redisx_message_id_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_id_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4702,7 +5676,7 @@ _gostring_ _wrap_redisx_message_id_capi_a797f7d74fac2d3a(redisx_message *_swig_g
 }
 
 
-long long _wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+long long _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -4715,7 +5689,7 @@ long long _wrap_redisx_message_delivery_count_capi_a797f7d74fac2d3a(redisx_messa
 }
 
 
-long long _wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+long long _wrap_redisx_message_field_count_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4728,7 +5702,7 @@ long long _wrap_redisx_message_field_count_capi_a797f7d74fac2d3a(redisx_message 
 }
 
 
-_goslice_ _wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_message_field_name_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -4750,7 +5724,7 @@ _goslice_ _wrap_redisx_message_field_name_capi_a797f7d74fac2d3a(redisx_message *
 }
 
 
-_goslice_ _wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_message_field_value_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -4772,7 +5746,7 @@ _goslice_ _wrap_redisx_message_field_value_capi_a797f7d74fac2d3a(redisx_message 
 }
 
 
-_goslice_ _wrap_redisx_message_get_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
+_goslice_ _wrap_redisx_message_get_capi_db7353f1e6241385(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_message *arg1 = 0 ;
   char *arg2 = 0 ;
   size_t *arg3 = 0 ;
@@ -4801,7 +5775,7 @@ _goslice_ _wrap_redisx_message_get_capi_a797f7d74fac2d3a(redisx_message *_swig_g
 }
 
 
-_goslice_ _wrap_redisx_message_payload_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+_goslice_ _wrap_redisx_message_payload_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   size_t *arg2 = 0 ;
   size_t tmp2 = 0 ;
@@ -4821,7 +5795,7 @@ _goslice_ _wrap_redisx_message_payload_capi_a797f7d74fac2d3a(redisx_message *_sw
 }
 
 
-_gostring_ _wrap_redisx_message_codec_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_codec_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4837,7 +5811,7 @@ _gostring_ _wrap_redisx_message_codec_capi_a797f7d74fac2d3a(redisx_message *_swi
 }
 
 
-long long _wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+long long _wrap_redisx_message_header_count_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -4850,7 +5824,7 @@ long long _wrap_redisx_message_header_count_capi_a797f7d74fac2d3a(redisx_message
 }
 
 
-_gostring_ _wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_message_header_name_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   char *result = 0 ;
@@ -4868,7 +5842,7 @@ _gostring_ _wrap_redisx_message_header_name_capi_a797f7d74fac2d3a(redisx_message
 }
 
 
-_goslice_ _wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_message_header_value_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -4890,7 +5864,7 @@ _goslice_ _wrap_redisx_message_header_value_capi_a797f7d74fac2d3a(redisx_message
 }
 
 
-intgo _wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1) {
+intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1) {
   redisx_message *arg1 = 0 ;
   size_t arg2 ;
   int result;
@@ -4905,7 +5879,7 @@ intgo _wrap_redisx_message_field_reserved_capi_a797f7d74fac2d3a(redisx_message *
 }
 
 
-_gostring_ _wrap_redisx_message_stream_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_stream_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -4921,7 +5895,7 @@ _gostring_ _wrap_redisx_message_stream_capi_a797f7d74fac2d3a(redisx_message *_sw
 }
 
 
-_gostring_ _wrap_redisx_message_ack_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0) {
+_gostring_ _wrap_redisx_message_ack_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
   redisx_message *arg1 = 0 ;
   redisx_status result;
   _gostring_ _swig_go_result;
@@ -4934,7 +5908,7 @@ _gostring_ _wrap_redisx_message_ack_capi_a797f7d74fac2d3a(redisx_message *_swig_
 }
 
 
-_gostring_ _wrap_redisx_message_retry_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
+_gostring_ _wrap_redisx_message_retry_capi_db7353f1e6241385(redisx_message *_swig_go_0, long long _swig_go_1, _gostring_ _swig_go_2) {
   redisx_message *arg1 = 0 ;
   int64_t arg2 ;
   char *arg3 = 0 ;
@@ -4961,7 +5935,7 @@ _gostring_ _wrap_redisx_message_retry_capi_a797f7d74fac2d3a(redisx_message *_swi
 }
 
 
-_gostring_ _wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
+_gostring_ _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(redisx_message *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_message *arg1 = 0 ;
   char *arg2 = 0 ;
   char *temp2 ;
@@ -4983,7 +5957,7 @@ _gostring_ _wrap_redisx_message_dead_letter_capi_a797f7d74fac2d3a(redisx_message
 }
 
 
-_gostring_ _wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0, long long _swig_go_1) {
+_gostring_ _wrap_redisx_consumer_stop_capi_db7353f1e6241385(redisx_consumer *_swig_go_0, long long _swig_go_1) {
   redisx_consumer *arg1 = 0 ;
   int64_t arg2 ;
   redisx_status result;
@@ -4998,7 +5972,7 @@ _gostring_ _wrap_redisx_consumer_stop_capi_a797f7d74fac2d3a(redisx_consumer *_sw
 }
 
 
-void _wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0) {
+void _wrap_redisx_consumer_free_capi_db7353f1e6241385(redisx_consumer *_swig_go_0) {
   redisx_consumer *arg1 = 0 ;
   
   arg1 = (redisx_consumer *)_swig_go_0;
@@ -5008,7 +5982,7 @@ void _wrap_redisx_consumer_free_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_
 }
 
 
-intgo _wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(redisx_consumer *_swig_go_0) {
+intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(redisx_consumer *_swig_go_0) {
   redisx_consumer *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -5021,7 +5995,7 @@ intgo _wrap_redisx_consumer_in_flight_capi_a797f7d74fac2d3a(redisx_consumer *_sw
 }
 
 
-void _wrap_redisx_dlq_entries_free_capi_a797f7d74fac2d3a(redisx_dlq_entries *_swig_go_0) {
+void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(redisx_dlq_entries *_swig_go_0) {
   redisx_dlq_entries *arg1 = 0 ;
   
   arg1 = (redisx_dlq_entries *)_swig_go_0;
@@ -5031,7 +6005,7 @@ void _wrap_redisx_dlq_entries_free_capi_a797f7d74fac2d3a(redisx_dlq_entries *_sw
 }
 
 
-long long _wrap_redisx_dlq_entries_count_capi_a797f7d74fac2d3a(redisx_dlq_entries *_swig_go_0) {
+long long _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(redisx_dlq_entries *_swig_go_0) {
   redisx_dlq_entries *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5044,7 +6018,7 @@ long long _wrap_redisx_dlq_entries_count_capi_a797f7d74fac2d3a(redisx_dlq_entrie
 }
 
 
-redisx_dlq_entry *_wrap_redisx_dlq_entries_entry_capi_a797f7d74fac2d3a(redisx_dlq_entries *_swig_go_0, long long _swig_go_1) {
+redisx_dlq_entry *_wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(redisx_dlq_entries *_swig_go_0, long long _swig_go_1) {
   redisx_dlq_entries *arg1 = 0 ;
   size_t arg2 ;
   redisx_dlq_entry *result = 0 ;
@@ -5059,7 +6033,7 @@ redisx_dlq_entry *_wrap_redisx_dlq_entries_entry_capi_a797f7d74fac2d3a(redisx_dl
 }
 
 
-_gostring_ _wrap_redisx_dlq_entry_id_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5075,7 +6049,7 @@ _gostring_ _wrap_redisx_dlq_entry_id_capi_a797f7d74fac2d3a(redisx_dlq_entry *_sw
 }
 
 
-_gostring_ _wrap_redisx_dlq_entry_error_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5091,7 +6065,7 @@ _gostring_ _wrap_redisx_dlq_entry_error_capi_a797f7d74fac2d3a(redisx_dlq_entry *
 }
 
 
-_gostring_ _wrap_redisx_dlq_entry_original_id_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5107,7 +6081,7 @@ _gostring_ _wrap_redisx_dlq_entry_original_id_capi_a797f7d74fac2d3a(redisx_dlq_e
 }
 
 
-_gostring_ _wrap_redisx_dlq_entry_stream_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5123,7 +6097,7 @@ _gostring_ _wrap_redisx_dlq_entry_stream_capi_a797f7d74fac2d3a(redisx_dlq_entry 
 }
 
 
-_gostring_ _wrap_redisx_dlq_entry_group_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5139,7 +6113,7 @@ _gostring_ _wrap_redisx_dlq_entry_group_capi_a797f7d74fac2d3a(redisx_dlq_entry *
 }
 
 
-_gostring_ _wrap_redisx_dlq_entry_consumer_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+_gostring_ _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   char *result = 0 ;
   _gostring_ _swig_go_result;
@@ -5155,7 +6129,7 @@ _gostring_ _wrap_redisx_dlq_entry_consumer_capi_a797f7d74fac2d3a(redisx_dlq_entr
 }
 
 
-long long _wrap_redisx_dlq_entry_deliveries_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+long long _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   int64_t result;
   long long _swig_go_result;
@@ -5168,7 +6142,7 @@ long long _wrap_redisx_dlq_entry_deliveries_capi_a797f7d74fac2d3a(redisx_dlq_ent
 }
 
 
-intgo _wrap_redisx_dlq_entry_deleted_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   int result;
   intgo _swig_go_result;
@@ -5181,7 +6155,7 @@ intgo _wrap_redisx_dlq_entry_deleted_capi_a797f7d74fac2d3a(redisx_dlq_entry *_sw
 }
 
 
-long long _wrap_redisx_dlq_entry_field_count_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0) {
+long long _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
   redisx_dlq_entry *arg1 = 0 ;
   size_t result;
   long long _swig_go_result;
@@ -5194,7 +6168,7 @@ long long _wrap_redisx_dlq_entry_field_count_capi_a797f7d74fac2d3a(redisx_dlq_en
 }
 
 
-_goslice_ _wrap_redisx_dlq_entry_field_name_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0, long long _swig_go_1) {
   redisx_dlq_entry *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -5216,7 +6190,7 @@ _goslice_ _wrap_redisx_dlq_entry_field_name_capi_a797f7d74fac2d3a(redisx_dlq_ent
 }
 
 
-_goslice_ _wrap_redisx_dlq_entry_field_value_capi_a797f7d74fac2d3a(redisx_dlq_entry *_swig_go_0, long long _swig_go_1) {
+_goslice_ _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0, long long _swig_go_1) {
   redisx_dlq_entry *arg1 = 0 ;
   size_t arg2 ;
   size_t *arg3 = 0 ;
@@ -5238,7 +6212,7 @@ _goslice_ _wrap_redisx_dlq_entry_field_value_capi_a797f7d74fac2d3a(redisx_dlq_en
 }
 
 
-intgo _wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385() {
   enum redisx_stream_counter result;
   intgo _swig_go_result;
   
@@ -5250,7 +6224,7 @@ intgo _wrap_REDISX_STREAM_PUBLISHED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385() {
   enum redisx_stream_counter result;
   intgo _swig_go_result;
   
@@ -5262,7 +6236,7 @@ intgo _wrap_REDISX_STREAM_DELIVERED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385() {
   enum redisx_stream_counter result;
   intgo _swig_go_result;
   
@@ -5274,7 +6248,7 @@ intgo _wrap_REDISX_STREAM_ACKED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385() {
   enum redisx_stream_counter result;
   intgo _swig_go_result;
   
@@ -5286,7 +6260,7 @@ intgo _wrap_REDISX_STREAM_RETRIED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385() {
   enum redisx_stream_counter result;
   intgo _swig_go_result;
   
@@ -5298,7 +6272,7 @@ intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385() {
   enum redisx_stream_counter result;
   intgo _swig_go_result;
   
@@ -5310,7 +6284,7 @@ intgo _wrap_REDISX_STREAM_CLAIMED_capi_a797f7d74fac2d3a() {
 }
 
 
-intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a() {
+intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385() {
   enum redisx_stream_counter result;
   intgo _swig_go_result;
   
@@ -5322,7 +6296,7 @@ intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_a797f7d74fac2d3a() {
 }
 
 
-long long _wrap_redisx_stats_stream_capi_a797f7d74fac2d3a(redisx_stats *_swig_go_0, intgo _swig_go_1) {
+long long _wrap_redisx_stats_stream_capi_db7353f1e6241385(redisx_stats *_swig_go_0, intgo _swig_go_1) {
   redisx_stats *arg1 = 0 ;
   redisx_stream_counter arg2 ;
   uint64_t result;

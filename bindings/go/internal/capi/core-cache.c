@@ -35,6 +35,11 @@ struct redisx_cache {
     local_load *loads;
     atomic_uint_fast64_t counter[REDISX_CACHE_COUNTER_COUNT];
     redisx_cache *next, *prev; /* the client's caches (redisx__client_caches_lock) */
+    /* The tracking fallback (I/O thread): its channel, subscribed, and
+     * confirmed since the subscriber connection last came up. */
+    char *fb_channel;
+    int fb_subscribed;
+    atomic_int fb_ready;
 };
 
 struct redisx_cache_entry {
@@ -85,6 +90,7 @@ static void cache_unref(redisx_cache *cache)
     redisx_client *c = cache->client;
     free(cache->name);
     free(cache->kind);
+    free(cache->fb_channel);
     free(cache);
     redisx__client_unref(c);
 }
@@ -212,6 +218,8 @@ static redisx_status cache_ready(redisx_cache *cache)
             };
             st = redisx__l1_new(&cache->l1, &lc);
         }
+        if (st == REDISX_OK && cache->l1 && cache->cfg.tracking)
+            redisx__tracking_enable(cache->client);
         if (st == REDISX_OK)
             atomic_store_explicit(&cache->ready, 1, memory_order_release);
     }
@@ -483,7 +491,7 @@ static void release_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 static void release_lease(redisx_client *c, const char *key, const char *lease, const char *token)
 {
     const char *argv[] = {key, lease, "abandon", token};
-    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL);
+    redisx__cmd *cmd = redisx__cmd_script(redisx__script_for(c, &redisx__script_cache_release), 2, 2, argv, NULL);
     if (!cmd)
         return; /* the lease passes on its own */
     cmd->fn = release_reply;
@@ -651,6 +659,7 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     fetch_op *op = cmd->ctx;
     int sent = cmd->sent;
+    uint64_t track_gen = cmd->track_gen;
     redisx__cmd_free(cmd);
     op->in_flight = 0;
     /* Unanswered: the script may have granted us the lease; give it back
@@ -706,7 +715,13 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     case 1:
         count(cache, REDISX_CACHE_L2_HITS);
         e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
-        l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh);
+        if (!cache->cfg.tracking)
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh);
+        else if (op->l1_token && redisx__tracking_current(op->c, track_gen) &&
+                 (!redisx__tracking_fallback(op->c) || atomic_load(&cache->fb_ready)))
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh); /* an overtaking invalidation dropped the placeholder */
+        else if (op->l1_token && cache->l1)
+            redisx__l1_cancel(cache->l1, e->name, strlen(e->name), op->l1_token); /* read untracked: not kept */
         op->l1_token = 0;
         if (code == 1) {
             count(cache, REDISX_CACHE_EARLY_REFRESHES);
@@ -904,6 +919,13 @@ static void local_done(write_op *op)
 
 static void write_stored(write_op *op)
 {
+    if (op->cache->cfg.tracking) {
+        /* A write is not a tracked read: an L1 copy of it would get no
+         * invalidation. The next read (tracked) caches it. */
+        if (op->cache->l1)
+            redisx__l1_invalidate(op->cache->l1, op->name, strlen(op->name));
+        return;
+    }
     if (op->req.op == REDISX__OP_CACHE_FILL || op->req.op == REDISX__OP_CACHE_SET)
         l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms);
 }
@@ -913,6 +935,43 @@ static void write_finish(write_op *op, redisx_status st)
     redisx__req_finish(&op->req, st, op->fail_open);
     redisx__deliver_status(op->c, op->cb, op->user, st);
     write_free(op);
+}
+
+static void publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r); /* best effort: an ACL refusal costs the fallback readers nothing but misses */
+    redisx__cmd_free(cmd);
+}
+
+/* {prefix}:cache:<cache name>:invalidate, malloc'd. */
+static char *fb_channel_of(const redisx_cache *cache)
+{
+    const char *prefix = redisx__client_options(cache->client)->prefix;
+    size_t n = strlen(prefix) + 1 + strlen(cache->kind) + sizeof ":invalidate";
+    char *ch = malloc(n);
+    if (ch)
+        snprintf(ch, n, "%s:%s:invalidate", prefix, cache->kind);
+    return ch;
+}
+
+/* After a write that took effect: its key on the cache's fallback channel,
+ * for readers whose server refused tracking (docs/CACHE.md). Sent after
+ * the write's reply, so no reader can act on it before the write. */
+static void publish_invalidation(write_op *op)
+{
+    if (redisx__client_is_cluster(op->c))
+        return; /* no tracking, and so no fallback, on a cluster client yet */
+    char *ch = fb_channel_of(op->cache);
+    if (!ch)
+        return;
+    const char *argv[] = {"PUBLISH", ch, op->name};
+    redisx__cmd *cmd = redisx__cmd_argv(3, argv, NULL);
+    free(ch);
+    if (!cmd)
+        return;
+    cmd->fn = publish_reply;
+    redisx__submit(op->c, cmd);
 }
 
 static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
@@ -949,6 +1008,8 @@ static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         /* an abandon after the lease passed: nothing left to release */
     } else {
         write_stored(op);
+        if (op->req.op != REDISX__OP_CACHE_ABANDON)
+            publish_invalidation(op);
     }
     redisx__reply_free(r);
     write_finish(op, st);
@@ -1028,7 +1089,7 @@ static redisx__cmd *fill_cmd(write_op *op, int force)
                           ttl, keep, delta, force ? "1" : "0"};
     const size_t lens[] = {strlen(op->key), strlen(op->lease), force ? 0 : strlen(op->token), op->len, 1,
                            strlen(ttl), strlen(keep), strlen(delta), 1};
-    return redisx__cmd_script(&redisx__script_cache_fill, 2, 7, argv, lens);
+    return redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_fill), 2, 7, argv, lens);
 }
 
 redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,
@@ -1072,7 +1133,7 @@ redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_c
         cmd = redisx__cmd_task();
     } else {
         const char *argv[] = {op->key, op->lease, "abandon", op->token};
-        cmd = redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL);
+        cmd = redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_release), 2, 2, argv, NULL);
     }
     return write_submit(op, cmd);
 }
@@ -1114,7 +1175,7 @@ redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, r
     if (cache->l1)
         redisx__l1_invalidate(cache->l1, key, strlen(key));
     const char *argv[] = {op->key, op->lease, "delete", ""};
-    return write_submit(op, redisx__cmd_script(&redisx__script_cache_release, 2, 2, argv, NULL));
+    return write_submit(op, redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_release), 2, 2, argv, NULL));
 }
 
 /* ---- accessors (ffi/cache.c checks for NULL) ----------------------------------------- */
@@ -1160,3 +1221,134 @@ int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e)
 {
     return e->ttl_ms;
 }
+
+/* ---- client tracking: invalidations from Redis (conn.c calls these) --------------- */
+
+static int hexval(char ch)
+{
+    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
+}
+
+/* The caller's key of a Redis key of this cache ("{prefix}:cache:<name>:{<tag>}",
+ * not a lease or another kind), into out (NUL-terminated); 0 if it is not one. */
+static int key_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap)
+{
+    const char *prefix = redisx__client_options(cache->client)->prefix;
+    size_t lp = strlen(prefix), lk = strlen(cache->kind);
+    size_t head = lp + 1 + lk + 2;
+    if (len < head + 2 || key[len - 1] != '}' || memcmp(key, prefix, lp) != 0 || key[lp] != ':' ||
+        memcmp(key + lp + 1, cache->kind, lk) != 0 || key[lp + 1 + lk] != ':' || key[lp + lk + 2] != '{')
+        return 0;
+    const char *tag = key + head;
+    size_t tl = len - head - 1;
+    if (tag[0] != '~') {
+        if (tl >= cap || memchr(tag, '}', tl))
+            return 0;
+        memcpy(out, tag, tl);
+        out[tl] = '\0';
+        return 1;
+    }
+    if ((tl - 1) % 2 != 0 || (tl - 1) / 2 >= cap)
+        return 0;
+    size_t n = (tl - 1) / 2;
+    for (size_t i = 0; i < n; i++) {
+        int hi = hexval(tag[1 + 2 * i]), lo = hexval(tag[2 + 2 * i]);
+        if (hi < 0 || lo < 0)
+            return 0;
+        out[i] = (char)(hi << 4 | lo);
+    }
+    out[n] = '\0';
+    return 1;
+}
+
+void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len)
+{
+    char name[REDISX_CACHE_KEY_MAX + 1];
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
+            continue;
+        if (!key_name_of(cache, key, len, name, sizeof name))
+            continue;
+        redisx__l1_invalidate(cache->l1, name, strlen(name));
+        count(cache, REDISX_CACHE_INVALIDATIONS); /* after: a reader seeing it finds the copy gone */
+    }
+    redisx__client_caches_unlock(c);
+}
+
+void redisx__cache_tracking_flush(redisx_client *c, int null_message)
+{
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
+            continue;
+        redisx__l1_flush(cache->l1);
+        if (null_message)
+            count(cache, REDISX_CACHE_INVALIDATIONS);
+    }
+    redisx__client_caches_unlock(c);
+}
+
+void redisx__cache_fallback_start(redisx_client *c)
+{
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || cache->fb_subscribed)
+            continue;
+        if (!cache->fb_channel && !(cache->fb_channel = fb_channel_of(cache)))
+            continue; /* never confirmed: no L1 copies */
+        cache->fb_subscribed = 1;
+        redisx__subscribe(c, cache->fb_channel);
+    }
+    redisx__client_caches_unlock(c);
+}
+
+int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size_t len)
+{
+    int found = 0;
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (cache->fb_channel && strlen(cache->fb_channel) == len && memcmp(cache->fb_channel, channel, len) == 0) {
+            atomic_store(&cache->fb_ready, 1);
+            found = 1;
+        }
+    }
+    redisx__client_caches_unlock(c);
+    return found;
+}
+
+void redisx__cache_fallback_lost(redisx_client *c)
+{
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next)
+        atomic_store(&cache->fb_ready, 0);
+    redisx__client_caches_unlock(c);
+}
+
+int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen)
+{
+    int found = 0;
+    char name[REDISX_CACHE_KEY_MAX + 1];
+    if (klen == 0 || klen > REDISX_CACHE_KEY_MAX)
+        return 0;
+    memcpy(name, key, klen);
+    name[klen] = '\0';
+    redisx_cache **head = redisx__client_caches_lock(c);
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
+        if (!cache->fb_channel || strlen(cache->fb_channel) != len || memcmp(cache->fb_channel, channel, len) != 0)
+            continue;
+        found = 1;
+        if (cache->l1) {
+            redisx__l1_invalidate(cache->l1, name, klen);
+            count(cache, REDISX_CACHE_INVALIDATIONS);
+        }
+    }
+    redisx__client_caches_unlock(c);
+    return found;
+}
+
+uint64_t redisx__cache_entry_version(const redisx_cache_entry *e)
+{
+    return e->l1v ? e->l1v->version : 0;
+}
+

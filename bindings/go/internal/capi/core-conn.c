@@ -60,6 +60,12 @@ typedef enum conn_state {
 
 typedef struct resolve_req resolve_req;
 
+typedef struct ssub_sent {
+    struct ssub_sent *next;
+    int unsub; /* SUNSUBSCRIBE; else SSUBSCRIBE */
+    char name[];
+} ssub_sent;
+
 struct redisx__conn {
     int idx;
     int fd;
@@ -86,6 +92,11 @@ struct redisx__conn {
     short tls_rwant, tls_wwant;
     size_t tls_wretry;
     int got_bytes; /* anything received on this socket yet */
+    /* A node's sharded subscriber: its (S)SUBSCRIBE / SUNSUBSCRIBE sent
+     * and not yet answered, oldest first (each names one channel and gets
+     * one answer: a confirmation or an error, in order). */
+    struct ssub_sent *ss_head, *ss_tail;
+    uint64_t track_gen; /* a data connection: CLIENT TRACKING sent under it (0: not) */
     /* Where it connects: the client's address, or a cluster node's (its
      * strings live as long as the client). */
     int node; /* index in c->nodes, -1: standalone */
@@ -421,6 +432,7 @@ static uint64_t cmd_timeout_ns(const redisx_client *c)
 /* Puts a command on a connection: write buffer + FIFO of pending replies. */
 static void conn_push(redisx__conn *cn, redisx__cmd *cmd)
 {
+    cmd->track_gen = cn->track_gen;
     if (wbuf_append(cn, cmd->buf, cmd->len) != 0) {
         if (cmd->internal == REDISX__CMD_USER)
             complete(cmd, REDISX_ERR_NOMEM, NULL, "out of memory for the write buffer");
@@ -499,17 +511,19 @@ static redisx__conn *conn_new(int idx, int node, const char *host, int port, int
     return cn;
 }
 
-/* Appends `count` dormant connections for node `node`; the subscriber
- * stays last. -1 on out-of-memory (nothing changed). */
+/* Appends `count` dormant connections for node `node` and its sharded
+ * subscriber connection; the client's subscriber stays last. -1 on
+ * out-of-memory (nothing changed). */
 static int conns_add(redisx_client *c, int node, int count)
 {
-    redisx__conn **a = realloc(c->conns, ((size_t)c->nconns + (size_t)count + 1) * sizeof *a);
+    int total = count + 1;
+    redisx__conn **a = realloc(c->conns, ((size_t)c->nconns + (size_t)total + 1) * sizeof *a);
     if (!a)
         return -1;
     c->conns = a;
     redisx__node *nd = &c->nodes[node];
     redisx__conn *sub = a[c->nconns];
-    for (int k = 0; k < count; k++) {
+    for (int k = 0; k < total; k++) {
         redisx__conn *cn = conn_new(c->nconns + k, node, nd->host, nd->port, 0);
         if (!cn) {
             for (int j = 0; j < k; j++)
@@ -517,12 +531,14 @@ static int conns_add(redisx_client *c, int node, int count)
             a[c->nconns] = sub;
             return -1;
         }
-        cn->next_attempt = UINT64_MAX; /* dormant until a command needs it */
+        cn->next_attempt = UINT64_MAX; /* dormant until a command (or a subscription) needs it */
+        cn->is_sub = k == count;
         a[c->nconns + k] = cn;
     }
     nd->first = c->nconns;
     nd->count = count;
-    c->nconns += count;
+    nd->sub = c->nconns + count;
+    c->nconns += total;
     a[c->nconns] = sub;
     sub->idx = c->nconns;
     c->loop_dirty = 1;
@@ -602,6 +618,15 @@ static void request_refresh(redisx_client *c)
     c->loop_dirty = 1;
 }
 
+static void ssub_sync_all(redisx_client *c);
+static void track_lost(redisx_client *c, const char *why);
+static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx_reply *r);
+static void track_sync(redisx_client *c);
+static void ssub_sent_clear(redisx__conn *cn);
+static void ssub_conn_down(redisx_client *c, redisx__conn *cn, int was_ready, const char *detail);
+static int ssub_send(redisx_client *c, redisx__conn *cn, int unsub, const char *name);
+static void ssub_sync(redisx_client *c, redisx__channel *ch);
+
 /* Makes m (one reference, taken over) the client's map. */
 static void map_install(redisx_client *c, redisx__slot_map *m)
 {
@@ -625,6 +650,7 @@ static void map_install(redisx_client *c, redisx__slot_map *m)
     c->loop_dirty = 1;
     redisx__log(c, REDISX_LOG_DEBUG, "cluster map version %llu: %d masters, %zu slots uncovered",
                 (unsigned long long)m->version, masters, m->n_uncovered);
+    ssub_sync_all(c);
 }
 
 /* The slot of a command that carries none yet, from its RESP. */
@@ -1136,6 +1162,17 @@ static void resolve_release(redisx__conn *cn);
 static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, const char *detail)
 {
     int was_ready = cn->state == CONN_READY;
+    if (!c->cluster && cn->is_sub) {
+        if (c->track_refused)
+            redisx__cache_fallback_lost(c);
+        c->track_id = 0;
+        if (c->track_subscribed)
+            track_lost(c, "the invalidation connection dropped");
+        c->track_subscribed = 0;
+    } else if (cn->track_gen) {
+        cn->track_gen = 0;
+        track_lost(c, "a tracked connection dropped");
+    }
     conn_close_fd(cn);
     cn->state = CONN_DOWN;
     cn->down_at = redisx__now_ns();
@@ -1150,7 +1187,9 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
             redisx__cmd_free(cmd);
     }
     uint64_t now = redisx__now_ns();
-    if (cn->is_sub) {
+    if (cn->is_sub && c->cluster && cn->node >= 0) {
+        ssub_conn_down(c, cn, was_ready, detail);
+    } else if (cn->is_sub) {
         /* Lost messages are covered by the waiters' own polling. */
         cn->failures = was_ready ? 0 : cn->failures + 1;
         cn->next_attempt = c->channels ? now + backoff_ns(c, cn->failures) : UINT64_MAX;
@@ -1184,6 +1223,8 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
 }
 
 static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *list, const char *one);
+static void ssub_conn_ready(redisx_client *c, redisx__conn *cn);
+static void ssub_push(redisx_client *c, redisx__conn *cn, redisx_reply *r);
 
 /* The detail of a CONNECTED state: the endpoint, and a warning when its
  * certificate was not checked. */
@@ -1204,7 +1245,10 @@ static void conn_ready(redisx_client *c, redisx__conn *cn)
         cn->ever_connected = 1;
         redisx__log(c, REDISX_LOG_DEBUG, "subscriber connection to %s ready", cn->endpoint);
         emit_state(c, cn, REDISX_STATE_CONNECTED, connected_detail(c, cn, buf, sizeof buf));
-        send_channels(cn, "SUBSCRIBE", c->channels, NULL);
+        if (c->cluster && cn->node >= 0)
+            ssub_conn_ready(c, cn);
+        else
+            send_channels(cn, "SUBSCRIBE", c->channels, NULL);
         return;
     }
     cn->state = CONN_READY;
@@ -1274,6 +1318,18 @@ static void conn_session(redisx_client *c, redisx__conn *cn)
             cn->handshake_left++;
         }
         rc |= !cmd;
+    }
+    if (cn->is_sub && !c->cluster && c->track_want) {
+        /* Its id, for data connections' CLIENT TRACKING ... REDIRECT. */
+        const char *a[] = {"CLIENT", "ID"};
+        redisx__cmd *cmd = redisx__cmd_argv(2, a, NULL);
+        if (cmd) {
+            cmd->internal = REDISX__CMD_CLIENT_ID;
+            conn_push(cn, cmd);
+            cn->handshake_left++;
+        } else {
+            rc = -1;
+        }
     }
     if (cn->handshake_left == 0 && (cn->tls || breaker_of(c, cn->node)->state != REDISX__BREAKER_CLOSED)) {
         /* With TLS 1.3 the client's handshake ends before the server has
@@ -1941,14 +1997,48 @@ static void send_eval(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd)
     conn_push(cn, cmd);
 }
 
+#define TRACK_CHANNEL "__redis__:invalidate"
+
+/* ["message", "__redis__:invalidate", keys]: an array of keys, or a null
+ * (FLUSHALL, FLUSHDB: everything). */
+static void on_invalidation(redisx_client *c, const redisx_reply *keys)
+{
+    if (keys->type == REDISX_REPLY_ARRAY) {
+        for (size_t i = 0; i < keys->elements; i++)
+            if (keys->element[i]->type == REDISX_REPLY_STRING)
+                redisx__cache_invalidate_key(c, keys->element[i]->str, keys->element[i]->len);
+    } else {
+        redisx__cache_tracking_flush(c, 1);
+    }
+}
+
 /* A push on the subscriber connection: ["message", channel, payload] or the
  * confirmations of (UN)SUBSCRIBE, which need no answer. */
 static void on_push(redisx_client *c, redisx_reply *r)
 {
     if (r->type == REDISX_REPLY_ARRAY && r->elements == 3 && r->element[0]->type == REDISX_REPLY_STRING &&
-        r->element[1]->type == REDISX_REPLY_STRING && r->element[0]->len == 7 &&
-        memcmp(r->element[0]->str, "message", 7) == 0)
-        redisx__on_message(c, r->element[1]->str, r->element[1]->len);
+        r->element[1]->type == REDISX_REPLY_STRING) {
+        const redisx_reply *k = r->element[0], *ch = r->element[1];
+        int inval = ch->len == sizeof TRACK_CHANNEL - 1 && memcmp(ch->str, TRACK_CHANNEL, ch->len) == 0;
+        const redisx_reply *pl = r->element[2];
+        if (k->len == 7 && memcmp(k->str, "message", 7) == 0) {
+            if (inval)
+                on_invalidation(c, pl);
+            else if (!(c->track_refused && pl->type == REDISX_REPLY_STRING &&
+                       redisx__cache_fallback_message(c, ch->str, ch->len, pl->str, pl->len)))
+                redisx__on_message(c, ch->str, ch->len);
+        } else if (k->len == 9 && memcmp(k->str, "subscribe", 9) == 0 && c->track_want) {
+            if (inval) {
+                c->track_subscribed = 1; /* data connections may track now (track_sync) */
+                c->loop_dirty = 1;
+            } else if (c->track_refused && redisx__cache_fallback_confirmed(c, ch->str, ch->len)) {
+                /* Reads in flight may have run before the subscription:
+                 * only those sent from now on are cached. */
+                c->track_gen++;
+                c->loop_dirty = 1;
+            }
+        }
+    }
     redisx__reply_free(r);
 }
 
@@ -1956,7 +2046,10 @@ static void on_push(redisx_client *c, redisx_reply *r)
 static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
 {
     if (cn->is_sub && cn->state == CONN_READY) {
-        on_push(c, r);
+        if (c->cluster && cn->node >= 0)
+            ssub_push(c, cn, r);
+        else
+            on_push(c, r);
         return 0;
     }
     redisx__cmd *cmd = fifo_pop(&cn->pend_head, &cn->pend_tail);
@@ -1976,6 +2069,22 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
             conn_reset(c, cn, REDISX_ERR_CONNECTION, detail);
             return -1;
         }
+        breaker_success(c, cn->node);
+        if (--cn->handshake_left == 0)
+            conn_ready(c, cn);
+        return 0;
+    }
+    if (cmd->internal == REDISX__CMD_CLIENT_ID || cmd->internal == REDISX__CMD_TRACKING) {
+        int tracking = cmd->internal == REDISX__CMD_TRACKING;
+        uint64_t gen = cmd->track_gen;
+        redisx__cmd_free(cmd);
+        if (tracking) {
+            track_reply(c, cn, gen, r);
+            return 0;
+        }
+        /* CLIENT ID: an old server (or a proxy) may refuse it: no tracking then. */
+        c->track_id = r->type == REDISX_REPLY_INTEGER ? r->integer : 0;
+        redisx__reply_free(r);
         if (--cn->handshake_left == 0)
             conn_ready(c, cn);
         return 0;
@@ -2208,7 +2317,7 @@ static void drain_waiting(redisx_client *c)
 static int any_ready(const redisx_client *c)
 {
     for (int i = 0; i < c->nconns; i++)
-        if (c->conns[i]->state == CONN_READY)
+        if (c->conns[i]->state == CONN_READY && !c->conns[i]->is_sub)
             return 1;
     return 0;
 }
@@ -2348,6 +2457,7 @@ void redisx__conn_loop(redisx_client *c)
         if (c->sentinel)
             sentinel_tick(c);
         drain_waiting(c);
+        track_sync(c);
         run_timers(c, now);
         expire_waiting(c, now);
 
@@ -2490,7 +2600,7 @@ static redisx__conn *idle_conn(redisx_client *c)
 {
     for (int i = 0; i < c->nconns; i++) {
         redisx__conn *cn = c->conns[i];
-        if (cn->state == CONN_READY && !cn->borrowed && cn->npend == 0 && cn->woff == cn->wlen)
+        if (cn->state == CONN_READY && !cn->is_sub && !cn->borrowed && cn->npend == 0 && cn->woff == cn->wlen)
             return cn;
     }
     return NULL;
@@ -2613,6 +2723,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         loop_leave(c, prev);
         return 0;
     }
+    cmd->track_gen = cn->track_gen;
     if (cmd->req) {
         redisx__req_track(cmd->req);
         cmd->req->round_trips++;
@@ -2735,6 +2846,7 @@ void redisx__conns_free(redisx_client *c)
         redisx__cmd *cmd;
         while ((cmd = fifo_pop(&cn->pend_head, &cn->pend_tail)))
             redisx__cmd_free(cmd); /* only internal commands remain here */
+        ssub_sent_clear(cn);
         free(cn->wbuf);
         free(cn);
     }
@@ -2791,6 +2903,358 @@ static void send_channels(redisx__conn *cn, const char *verb, redisx__channel *l
     free(argv);
 }
 
+/* ---- client tracking (standalone) ------------------------------------------
+ *
+ * For caches that ask for it (redisx_cache_set_tracking): the subscriber
+ * connection learns its CLIENT ID in its handshake and subscribes to
+ * __redis__:invalidate; once that is confirmed every data connection sends
+ * CLIENT TRACKING on REDIRECT <id> (RESP2: invalidations arrive as pub/sub
+ * messages there), and commands sent after it are stamped with the
+ * client's tracking generation. Whatever may lose an invalidation (the
+ * subscriber or a tracked data connection dropping) bumps the generation
+ * and flushes the tracking caches' L1 at once; replies stamped with an
+ * older generation never go into an L1, so nothing is cached again before
+ * tracking is back on the connection it was read on. */
+
+static void track_lost(redisx_client *c, const char *why)
+{
+    if (!c->track_want)
+        return;
+    c->track_gen++;
+    c->loop_dirty = 1;
+    redisx__log(c, REDISX_LOG_DEBUG, "cache tracking interrupted (%s): L1 of tracking caches flushed", why);
+    redisx__cache_tracking_flush(c, 0);
+}
+
+static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx_reply *r)
+{
+    if (r->type == REDISX_REPLY_ERROR) {
+        if (!c->track_refused)
+            redisx__log(c, REDISX_LOG_WARN,
+                        "CLIENT TRACKING refused by %s: %.*s (tracking caches fall back to their redisx invalidation "
+                        "channels)",
+                        cn->endpoint, (int)(r->len > 200 ? 200 : r->len), r->str);
+        int first = !c->track_refused;
+        c->track_refused = 1;
+        cn->track_gen = 0;
+        track_lost(c, "CLIENT TRACKING refused");
+        if (first)
+            redisx__cache_fallback_start(c); /* caching resumes once its channels are confirmed */
+    } else if (gen == c->track_gen) {
+        redisx__log(c, REDISX_LOG_DEBUG, "connection %d tracked (REDIRECT %lld)", cn->idx, c->track_id);
+    }
+    redisx__reply_free(r);
+}
+
+/* Puts CLIENT TRACKING on every ready data connection not tracked under
+ * the current generation. Loop, every round: cheap when nothing is due. */
+static void track_sync(redisx_client *c)
+{
+    if (!c->track_want || !c->track_subscribed || c->cluster)
+        return;
+    if (c->track_refused) {
+        /* The fallback needs nothing of a data connection: what it reads
+         * after the channels were confirmed (the generation) is covered. */
+        for (int i = 0; i < c->nconns; i++)
+            if (!c->conns[i]->is_sub && c->conns[i]->state == CONN_READY)
+                c->conns[i]->track_gen = c->track_gen;
+        return;
+    }
+    if (!c->track_id)
+        return;
+    for (int i = 0; i < c->nconns; i++) {
+        redisx__conn *cn = c->conns[i];
+        if (cn->is_sub || cn->state != CONN_READY || cn->borrowed || cn->track_gen == c->track_gen)
+            continue;
+        char id[24];
+        redisx__fmt_i64(id, c->track_id);
+        const char *a[] = {"CLIENT", "TRACKING", "on", "REDIRECT", id};
+        redisx__cmd *cmd = redisx__cmd_argv(5, a, NULL);
+        if (!cmd)
+            return;
+        cmd->internal = REDISX__CMD_TRACKING;
+        cn->track_gen = c->track_gen;
+        conn_push(cn, cmd); /* stamps cmd (and everything after it) with the generation */
+        c->loop_dirty = 1;
+    }
+}
+
+static void track_enable_task(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r);
+    redisx_client *c = cmd->ctx;
+    redisx__cmd_free(cmd);
+    if (c->cluster)
+        return;
+    if (c->track_want) {
+        if (c->track_refused)
+            redisx__cache_fallback_start(c); /* a cache made after the refusal */
+        return;
+    }
+    c->track_want = 1;
+    if (c->track_gen == 0)
+        c->track_gen = 1;
+    redisx__subscribe(c, TRACK_CHANNEL);
+    /* A subscriber connection up before tracking was wanted has no id (a
+     * subscribed RESP2 connection cannot ask for it): connect it again. */
+    redisx__conn *sub = sub_conn(c);
+    if ((sub->state == CONN_HANDSHAKE || sub->state == CONN_READY) && !c->track_id)
+        conn_reset(c, sub, REDISX_ERR_CONNECTION, "reconnecting for cache tracking");
+}
+
+void redisx__tracking_enable(redisx_client *c)
+{
+    if (c->cluster)
+        return;
+    redisx__cmd *cmd = redisx__cmd_task();
+    if (!cmd)
+        return; /* the cache then never caches: redisx__tracking_current stays false */
+    cmd->fn = track_enable_task;
+    cmd->ctx = c;
+    redisx__submit(c, cmd);
+}
+
+bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen)
+{
+    return c->track_want && c->track_subscribed && track_gen != 0 && track_gen == c->track_gen;
+}
+
+bool redisx__tracking_fallback(const redisx_client *c)
+{
+    return c->track_refused;
+}
+
+bool redisx__client_is_cluster(const redisx_client *c)
+{
+    return c->cluster;
+}
+
+/* ---- sharded pub/sub (cluster mode) ----------------------------------------
+ *
+ * A wake-up channel is named like its key, so it has the key's slot. On a
+ * cluster client the scripts wake waiters with SPUBLISH (the *_sharded.lua
+ * twins), which only the node serving the slot delivers, so each node has
+ * a subscriber connection of its own (c->nodes[n].sub) and a channel is
+ * SSUBSCRIBEd where the map says its slot lives. It moves when the map
+ * moves the slot (map_install), when that node pushes `sunsubscribe` (the
+ * slot left it), and when an SSUBSCRIBE answers MOVED (the map is patched
+ * first). Missed or refused subscriptions cost nothing but speed: every
+ * waiter also polls. */
+
+enum { SSUB_RETRY_MS = 200 };
+
+static void ssub_sent_clear(redisx__conn *cn)
+{
+    while (cn->ss_head) {
+        ssub_sent *x = cn->ss_head;
+        cn->ss_head = x->next;
+        free(x);
+    }
+    cn->ss_tail = NULL;
+}
+
+/* SSUBSCRIBE (unsub 0) or SUNSUBSCRIBE one channel on cn if it is ready;
+ * 1 when sent. */
+static int ssub_send(redisx_client *c, redisx__conn *cn, int unsub, const char *name)
+{
+    (void)c;
+    if (cn->state != CONN_READY)
+        return 0;
+    size_t n = strlen(name) + 1;
+    ssub_sent *x = malloc(sizeof *x + n);
+    if (!x)
+        return 0; /* waiters still poll */
+    x->next = NULL;
+    x->unsub = unsub;
+    memcpy(x->name, name, n);
+    if (cn->ss_tail)
+        cn->ss_tail->next = x;
+    else
+        cn->ss_head = x;
+    cn->ss_tail = x;
+    send_channels(cn, unsub ? "SUNSUBSCRIBE" : "SSUBSCRIBE", NULL, name);
+    return 1;
+}
+
+/* The node serving ch's slot by the current map, or -1. */
+static int chan_owner(const redisx_client *c, const redisx__channel *ch)
+{
+    if (!c->map)
+        return -1;
+    unsigned mi = c->map->slot_node[ch->slot];
+    return mi == REDISX__SLOT_NONE ? -1 : c->map_node[mi];
+}
+
+static redisx__channel *chan_find(redisx_client *c, const char *name, size_t len)
+{
+    for (redisx__channel *ch = c->channels; ch; ch = ch->next)
+        if (strlen(ch->name) == len && memcmp(ch->name, name, len) == 0)
+            return ch;
+    return NULL;
+}
+
+/* Moves ch's subscription to the node that serves its slot now. */
+static void ssub_sync(redisx_client *c, redisx__channel *ch)
+{
+    int owner = chan_owner(c, ch);
+    if (owner == ch->node)
+        return;
+    if (ch->node >= 0) {
+        ssub_send(c, c->conns[c->nodes[ch->node].sub], 1, ch->name);
+        ch->node = -1;
+    }
+    if (owner < 0)
+        return; /* no map yet, or the slot has no master: the next map syncs */
+    redisx__conn *cn = c->conns[c->nodes[owner].sub];
+    if (ssub_send(c, cn, 0, ch->name)) {
+        ch->node = owner;
+    } else if (cn->state == CONN_DOWN && cn->next_attempt == UINT64_MAX && !c->closing_seen) {
+        cn->next_attempt = redisx__now_ns(); /* first use: connect now; ready subscribes */
+        c->loop_dirty = 1;
+    }
+}
+
+static void ssub_sync_all(redisx_client *c)
+{
+    for (redisx__channel *ch = c->channels; ch; ch = ch->next)
+        ssub_sync(c, ch);
+}
+
+static void ssub_retry_timer(redisx_client *c, void *ctx, uint64_t arg, int cancelled)
+{
+    (void)ctx;
+    (void)arg;
+    c->ssub_retry = 0;
+    if (!cancelled)
+        ssub_sync_all(c);
+}
+
+static void ssub_retry_later(redisx_client *c)
+{
+    if (c->ssub_retry || c->closing_seen)
+        return;
+    if (redisx__timer_add(c, redisx__now_ns() + SSUB_RETRY_MS * REDISX__NS_PER_MS, ssub_retry_timer, NULL, 0) ==
+        REDISX_OK)
+        c->ssub_retry = 1;
+}
+
+static void ssub_conn_ready(redisx_client *c, redisx__conn *cn)
+{
+    for (redisx__channel *ch = c->channels; ch; ch = ch->next)
+        if (ch->node < 0 && chan_owner(c, ch) == cn->node && ssub_send(c, cn, 0, ch->name))
+            ch->node = cn->node;
+}
+
+static void ssub_conn_down(redisx_client *c, redisx__conn *cn, int was_ready, const char *detail)
+{
+    ssub_sent_clear(cn);
+    int wanted = 0;
+    for (redisx__channel *ch = c->channels; ch; ch = ch->next) {
+        if (ch->node == cn->node)
+            ch->node = -1; /* resubscribed when it is back, or elsewhere by the next map */
+        if (chan_owner(c, ch) == cn->node)
+            wanted = 1;
+    }
+    cn->failures = was_ready ? 0 : cn->failures + 1;
+    cn->next_attempt = wanted ? redisx__now_ns() + backoff_ns(c, cn->failures) : UINT64_MAX;
+    redisx__log(c, was_ready ? REDISX_LOG_INFO : REDISX_LOG_DEBUG, "sharded subscriber connection to %s down: %s",
+                cn->endpoint, detail);
+    if (c->map)
+        request_refresh(c); /* has the node gone? */
+}
+
+/* An error answering the oldest (S|SUN)SUBSCRIBE of cn. */
+static void ssub_error(redisx_client *c, redisx__conn *cn, const redisx_reply *r)
+{
+    ssub_sent *x = cn->ss_head;
+    if (!x) {
+        redisx__log(c, REDISX_LOG_WARN, "sharded subscriber %s: unexpected error %.*s", cn->endpoint,
+                    (int)(r->len > 200 ? 200 : r->len), r->str);
+        return;
+    }
+    cn->ss_head = x->next;
+    if (!cn->ss_head)
+        cn->ss_tail = NULL;
+    redisx__channel *ch = chan_find(c, x->name, strlen(x->name));
+    int unsub = x->unsub;
+    free(x);
+    if (unsub || !ch || ch->node != cn->node)
+        return; /* nothing to undo */
+    ch->node = -1;
+    redisx__cluster_err kind = redisx__cluster_err_of(r->str, r->len);
+    redisx__redirect rd;
+    if (kind == REDISX__CERR_MOVED && redisx__redirect_parse(&rd, r->str, r->len, cn->host) == REDISX_OK) {
+        redisx__log(c, REDISX_LOG_DEBUG, "SSUBSCRIBE %s: MOVED slot %d: %s -> %s:%d", ch->name, rd.slot, cn->endpoint,
+                    rd.host, rd.port);
+        const redisx__cluster_node *cur = c->map ? redisx__slot_map_master(c->map, rd.slot) : NULL;
+        int known = cur && cur->port == rd.port && strcasecmp(cur->host, rd.host) == 0;
+        redisx__slot_map *m = NULL;
+        if (node_get(c, rd.host, rd.port) >= 0 && c->map && !known &&
+            redisx__slot_map_patch(&m, c->map, rd.slot, rd.host, rd.port) == REDISX_OK)
+            map_install(c, m); /* resyncs every channel */
+        else
+            ssub_retry_later(c); /* the map already says so: give it a moment */
+        request_refresh(c);
+        return;
+    }
+    if (kind != REDISX__CERR_NONE) { /* ASK (a slot migrating), TRYAGAIN, CLUSTERDOWN, LOADING */
+        redisx__log(c, REDISX_LOG_DEBUG, "SSUBSCRIBE %s on %s: %.*s: again in %d ms", ch->name, cn->endpoint,
+                    (int)(r->len > 200 ? 200 : r->len), r->str, (int)SSUB_RETRY_MS);
+        ssub_retry_later(c);
+        if (kind == REDISX__CERR_CLUSTERDOWN)
+            request_refresh(c);
+        return;
+    }
+    /* NOPERM and the like: retrying cannot help; the waiters poll. */
+    ch->node = cn->node;
+    redisx__log(c, REDISX_LOG_WARN, "SSUBSCRIBE %s on %s refused: %.*s (waiters poll instead)", ch->name,
+                cn->endpoint, (int)(r->len > 200 ? 200 : r->len), r->str);
+}
+
+/* A push or an answer on a node's sharded subscriber connection. */
+static void ssub_push(redisx_client *c, redisx__conn *cn, redisx_reply *r)
+{
+    if (r->type == REDISX_REPLY_ERROR) {
+        ssub_error(c, cn, r);
+        redisx__reply_free(r);
+        return;
+    }
+    if (r->type != REDISX_REPLY_ARRAY || r->elements != 3 || r->element[0]->type != REDISX_REPLY_STRING ||
+        r->element[1]->type != REDISX_REPLY_STRING) {
+        redisx__reply_free(r);
+        return;
+    }
+    const char *kind = r->element[0]->str;
+    size_t klen = r->element[0]->len;
+    const char *name = r->element[1]->str;
+    size_t nlen = r->element[1]->len;
+    if ((klen == 8 && memcmp(kind, "smessage", 8) == 0) || (klen == 7 && memcmp(kind, "message", 7) == 0)) {
+        redisx__on_message(c, name, nlen);
+    } else if ((klen == 10 && memcmp(kind, "ssubscribe", 10) == 0) ||
+               (klen == 12 && memcmp(kind, "sunsubscribe", 12) == 0)) {
+        int unsub = klen == 12;
+        ssub_sent *x = cn->ss_head;
+        if (x && x->unsub == unsub && strlen(x->name) == nlen && memcmp(x->name, name, nlen) == 0) {
+            cn->ss_head = x->next; /* the answer to ours */
+            if (!cn->ss_head)
+                cn->ss_tail = NULL;
+            free(x);
+        } else if (unsub) {
+            /* Pushed by the server: the slot left this node. */
+            redisx__channel *ch = chan_find(c, name, nlen);
+            if (ch && ch->node == cn->node) {
+                redisx__log(c, REDISX_LOG_DEBUG, "%s pushed sunsubscribe %s: its slot %d moved", cn->endpoint,
+                            ch->name, ch->slot);
+                ch->node = -1;
+                request_refresh(c);
+                ssub_sync(c, ch); /* by the map of now; a MOVED answer patches it */
+            }
+        }
+    }
+    redisx__reply_free(r);
+}
+
 void redisx__subscribe(redisx_client *c, const char *channel)
 {
     for (redisx__channel *ch = c->channels; ch; ch = ch->next) {
@@ -2805,9 +3269,15 @@ void redisx__subscribe(redisx_client *c, const char *channel)
         return; /* waiters still poll */
     memcpy(ch->name, channel, n);
     ch->refs = 1;
+    ch->slot = redisx__slot_of(channel, n - 1);
+    ch->node = -1;
     ch->next = c->channels;
     c->channels = ch;
     c->loop_dirty = 1;
+    if (c->cluster) {
+        ssub_sync(c, ch);
+        return;
+    }
     redisx__conn *cn = sub_conn(c);
     if (cn->state == CONN_READY)
         send_channels(cn, "SUBSCRIBE", NULL, channel);
@@ -2825,6 +3295,12 @@ void redisx__unsubscribe(redisx_client *c, const char *channel)
             return;
         *pp = ch->next;
         c->loop_dirty = 1;
+        if (c->cluster) {
+            if (ch->node >= 0)
+                ssub_send(c, c->conns[c->nodes[ch->node].sub], 1, ch->name);
+            free(ch);
+            return;
+        }
         redisx__conn *cn = sub_conn(c);
         if (cn->state == CONN_READY)
             send_channels(cn, "UNSUBSCRIBE", NULL, ch->name);
@@ -2862,6 +3338,9 @@ void redisx__chan_unwait(redisx_client *c, redisx__chan_waiter *w)
 
 void redisx__on_message(redisx_client *c, const char *channel, size_t len)
 {
+    /* Counted whether or not a waiter is still there to wake (one that
+     * polled its way through first has left already). */
+    redisx__stats_add_client(c, REDISX_CLIENT_WAKEUPS, 1);
     redisx__chan_waiter *w = c->waiters;
     while (w) {
         redisx__chan_waiter *next = w->next; /* w may leave the list in wake */
@@ -2869,6 +3348,26 @@ void redisx__on_message(redisx_client *c, const char *channel, size_t len)
             w->wake(w);
         w = next;
     }
+}
+
+const redisx__script *redisx__script_for(const redisx_client *c, const redisx__script *s)
+{
+    if (!c->cluster)
+        return s;
+    static const struct {
+        const redisx__script *v3, *v4;
+    } twins[] = {
+        {&redisx__script_lock_release, &redisx__script_lock_release_sharded},
+        {&redisx__script_lock_release_unclaimed, &redisx__script_lock_release_unclaimed_sharded},
+        {&redisx__script_idem_complete, &redisx__script_idem_complete_sharded},
+        {&redisx__script_idem_fail, &redisx__script_idem_fail_sharded},
+        {&redisx__script_cache_fill, &redisx__script_cache_fill_sharded},
+        {&redisx__script_cache_release, &redisx__script_cache_release_sharded},
+    };
+    for (size_t i = 0; i < sizeof twins / sizeof twins[0]; i++)
+        if (twins[i].v3 == s)
+            return twins[i].v4;
+    return s;
 }
 
 /* ---- fuzzing and tests: the reply path without a socket ---- */

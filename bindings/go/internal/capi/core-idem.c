@@ -425,10 +425,10 @@ static redisx_status owner_submit(redisx_idem *rec, redisx__op kind, const void 
             redisx__fmt_i64(ttl, ttl_ms);
             const char *argv[] = {rec->key, rec->token, resp_len ? resp : "", meta_len ? meta : "", ttl};
             const size_t lens[] = {strlen(rec->key), strlen(rec->token), resp_len, meta_len, strlen(ttl)};
-            cmd = redisx__cmd_script(&redisx__script_idem_complete, 1, 4, argv, lens);
+            cmd = redisx__cmd_script(redisx__script_for(rec->client, &redisx__script_idem_complete), 1, 4, argv, lens);
         } else {
             const char *argv[] = {rec->key, rec->token};
-            cmd = redisx__cmd_script(&redisx__script_idem_fail, 1, 1, argv, NULL);
+            cmd = redisx__cmd_script(redisx__script_for(rec->client, &redisx__script_idem_fail), 1, 1, argv, NULL);
         }
         if (cmd && !rec->fail_open)
             cmd->fn = owner_reply;

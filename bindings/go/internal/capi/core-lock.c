@@ -494,7 +494,7 @@ static redisx_status owner_submit(redisx_lock *lk, redisx__op kind, int64_t ttl_
             cmd->fn = fail_open_done;
     } else if (kind == REDISX__OP_LOCK_RELEASE) {
         const char *argv[] = {lk->key, lk->token};
-        cmd = redisx__cmd_script(&redisx__script_lock_release, 1, 1, argv, NULL);
+        cmd = redisx__cmd_script(redisx__script_for(lk->client, &redisx__script_lock_release), 1, 1, argv, NULL);
         if (cmd)
             cmd->fn = owner_reply;
     } else {

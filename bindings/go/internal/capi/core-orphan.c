@@ -101,7 +101,7 @@ void redisx__orphan_cleanup(redisx_client *c, const redisx__script *script, cons
     snprintf(op->arg, sizeof op->arg, "%s", arg);
     redisx__client_ref(c);
     op->c = c;
-    op->script = script;
+    op->script = redisx__script_for(c, script);
     op->until = redisx__now_ns() + (uint64_t)lease_ms * REDISX__NS_PER_MS;
     op->backoff_ms = 50;
     op->what = what;

@@ -97,6 +97,18 @@ extern const redisx__script redisx__script_lock_release_unclaimed;
 extern const redisx__script redisx__script_cache_fetch;
 extern const redisx__script redisx__script_cache_fill;
 extern const redisx__script redisx__script_cache_release;
+/* Contract v4 twins that wake waiters with SPUBLISH on the key's shard
+ * channel; cluster clients run them instead (redisx__script_for). */
+extern const redisx__script redisx__script_lock_release_sharded;
+extern const redisx__script redisx__script_lock_release_unclaimed_sharded;
+extern const redisx__script redisx__script_idem_complete_sharded;
+extern const redisx__script redisx__script_idem_fail_sharded;
+extern const redisx__script redisx__script_cache_fill_sharded;
+extern const redisx__script redisx__script_cache_release_sharded;
+/* The script c runs for s: its sharded twin on a cluster client (wake-ups
+ * by SPUBLISH, heard on the slot's node), else s itself (a standalone
+ * server keeps the v3 scripts and PUBLISH). Any thread. */
+const redisx__script *redisx__script_for(const redisx_client *c, const redisx__script *s);
 
 /* orphan.c: releases (lock) or fails (idempotency) what an unanswered call
  * may have taken: runs `script` with KEYS[1] = key, ARGV[1] = arg, retrying
@@ -150,7 +162,7 @@ int64_t redisx__hist_upper(int bucket);
 
 #define REDISX__COUNTERS 7
 /* Entries of redisx_client_counter (observe.h). */
-#define REDISX__CLIENT_COUNTERS (REDISX_CLIENT_CIRCUITS_OPEN + 1)
+#define REDISX__CLIENT_COUNTERS (REDISX_CLIENT_WAKEUPS + 1)
 
 /* The exporters' histogram (metrics.h): the OpenTelemetry advisory bounds
  * of db.client.operation.duration, 1 ms ... 10 s, then +Inf. */
@@ -370,6 +382,10 @@ struct redisx__cmd {
     void *ctx;
     redisx__req *req; /* round trips are counted here when set */
     redisx_client *client;
+    /* The tracking generation of the connection it went out on (0: not
+     * tracked): a reply may go into a tracking cache's L1 only while that
+     * is still the client's (redisx__tracking_current). */
+    uint64_t track_gen;
 };
 
 /* Builds a command from binary-safe arguments. NULL on out-of-memory. */
@@ -381,6 +397,8 @@ redisx__cmd *redisx__cmd_script(const redisx__script *s, int nkeys, int nargs, c
 #define REDISX__CMD_HANDSHAKE 1
 #define REDISX__CMD_ASKING 2 /* its reply is dropped: the command after it answers */
 #define REDISX__CMD_ROLE 3 /* sentinel mode: the handshake's ROLE, which must say master */
+#define REDISX__CMD_CLIENT_ID 4 /* the subscriber's handshake: its id for REDIRECT */
+#define REDISX__CMD_TRACKING 5  /* CLIENT TRACKING on REDIRECT <id> of a data connection */
 redisx__cmd *redisx__cmd_task(void);
 void redisx__cmd_free(redisx__cmd *cmd);
 
@@ -415,6 +433,32 @@ void redisx__chan_wait(redisx_client *c, redisx__chan_waiter *w);
 void redisx__chan_unwait(redisx_client *c, redisx__chan_waiter *w);
 /* conn.c: a message arrived; wakes every waiter of the channel. */
 void redisx__on_message(redisx_client *c, const char *channel, size_t len);
+/* Client-side caching (conn.c, docs/CACHE.md "Tracking"). enable: a
+ * cache wants server-assisted invalidation (any thread; standalone clients
+ * only, a no-op on a cluster client for now). current: whether a reply of
+ * cmd (its track_gen) was read on a connection tracked without a gap since
+ * (I/O thread). active: tracking is on and unbroken right now (I/O
+ * thread). */
+void redisx__tracking_enable(redisx_client *c);
+bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen);
+/* cache.c, called by conn.c on the I/O thread: an invalidated Redis key,
+ * and a flush of every tracking cache's L1 (a null invalidation: FLUSHALL
+ * or FLUSHDB; or tracking lost: a connection dropped). */
+void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len);
+void redisx__cache_tracking_flush(redisx_client *c, int null_message);
+/* The fallback for servers refusing CLIENT TRACKING (docs/CACHE.md): the
+ * redisx channel {prefix}:cache:<cache>:invalidate of each tracking cache.
+ * conn.c -> cache.c, I/O thread: start (subscribe every tracking cache's
+ * channel), a channel's SUBSCRIBE confirmed (1: it was one), the
+ * subscriber lost (no cache is covered until confirmed again), a message
+ * (1: it was one; payload = the caller's key). */
+void redisx__cache_fallback_start(redisx_client *c);
+int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size_t len);
+void redisx__cache_fallback_lost(redisx_client *c);
+int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen);
+/* Whether tracking was refused and the fallback channel is in use (I/O thread). */
+bool redisx__tracking_fallback(const redisx_client *c);
+bool redisx__client_is_cluster(const redisx_client *c);
 /* Redis could not be reached or answered too late: what fail policies act on. */
 bool redisx__connection_failure(redisx_status st);
 /* Turns a reply that is not the script's expected shape into a status. */
@@ -545,6 +589,7 @@ typedef struct redisx__cache_cfg {
     int64_t negative_ttl_ms, lease_ms, stale_ms;
     double beta;
     redisx_fail_policy policy;
+    int tracking; /* L1 kept coherent by client tracking (redisx_cache_set_tracking) */
 } redisx__cache_cfg;
 redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char *name);
 void redisx__cache_free(redisx_cache *cache);
@@ -554,6 +599,7 @@ redisx_status redisx__cache_cfg_edit(redisx_cache *cache, redisx__cache_cfg **cf
 uint64_t redisx__cache_counter(const redisx_cache *cache, redisx_cache_counter which);
 /* The caller's-thread half of a blocking fetch or get: a fresh L1 copy. */
 redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *key, redisx_cache_entry **out);
+uint64_t redisx__cache_entry_version(const redisx_cache_entry *e);
 redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, int get, int64_t wait_ms,
                                         int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user);
 redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,

@@ -46,13 +46,14 @@ from ._idempotency import (
     IdempotencyState,
     JSONCodec,
 )
+from ._cache import CODECS, BytesCodec, Cache, CacheEntry, Codec, NotFound, StrCodec, cached
 from ._stream import Consumer, DeadLetter, DeadLetterEntry, Message
 from ._ratelimit import ALGORITHMS, Limiter, RateLimited, RateLimitResult, rate_limit_headers
 
 __version__ = "0.6.0"
 
 # Public classes live in private modules; show (and pickle) them as redisx.X.
-for _cls in (Client, Consumer, DeadLetter, DeadLetterEntry, Message, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
+for _cls in (Client, Consumer, DeadLetter, DeadLetterEntry, Message, Cache, CacheEntry, Codec, BytesCodec, StrCodec, NotFound, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
              IdempotencyConflict, IdempotencyInProgress, IdempotencyMismatch, JSONCodec, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
              ClientClosed, AuthError, ServerError, ProtocolError, LockHeld, LockNotOwned, WouldBlock, Empty,
              InvalidURL, Cancelled):
@@ -87,6 +88,14 @@ __all__ = [
     "IdempotencyInProgress",
     "IdempotencyMismatch",
     "JSONCodec",
+    "Cache",
+    "CacheEntry",
+    "Codec",
+    "BytesCodec",
+    "StrCodec",
+    "CODECS",
+    "NotFound",
+    "cached",
     "library_version",
     "RedisxError",
     "InvalidArgument",

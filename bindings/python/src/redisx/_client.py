@@ -73,6 +73,7 @@ from ._idempotency import (
     _begin_args,
     idempotent_decorator,
 )
+from ._cache import Cache, _codec_of
 from . import _stream
 from ._ratelimit import Limiter, RateLimitResult, _algorithm_code
 from ._util import check_callable as _check_callable
@@ -368,7 +369,7 @@ class _AsyncLock:
 
 
 #: completion kinds whose value is a handle that must not leak when unclaimed
-_HANDLE_KINDS = ("lock", "idem")
+_HANDLE_KINDS = ("lock", "idem", "cache")
 
 
 class _Op(asyncio.Future):  # type: ignore[type-arg]
@@ -841,6 +842,46 @@ class Client:
         return Limiter(self, h, name if isinstance(name, str) else name.decode("utf-8", "surrogateescape"),
                        algorithm, limit, period, burst)
 
+    # -- cache ------------------------------------------------------------------------
+
+    def cache(self, name: Name, *, codec: Any = None, ttl: float = 60.0, wait: float = 10.0, swr: float = 0.0,
+              sie: float = 0.0, l1_entries: Optional[int] = None, l1_bytes: Optional[int] = None,
+              l1_ttl: Optional[float] = None, max_value_bytes: Optional[int] = None,
+              negative_ttl: Optional[float] = None, lease: Optional[float] = None, stale: Optional[float] = None,
+              jitter: Optional[float] = None, xfetch_beta: Optional[float] = None,
+              fail_open: Optional[bool] = None, memoize: bool = False) -> Cache:
+        """A two-tier cache named ``name`` (see Cache and docs/CACHE.md).
+        ``codec``: "json" (default), "bytes", "str" or an object with
+        dumps/loads. ``ttl``, ``wait``, ``swr``, ``sie``: the defaults of
+        the calls, in seconds. The rest are the core's settings (None keeps
+        its default): L1 bounds (``l1_entries``, 0 turns the L1 off;
+        ``l1_bytes``; ``l1_ttl`` seconds), the largest value, the TTL of a
+        cached "not found", the load lease, the stale window, the TTL
+        jitter fraction, XFetch's beta and the fail policy. ``memoize``:
+        ``get`` decodes each L1 copy once and hands out the same object
+        (read-only by convention) on later hits."""
+        codec = _codec_of(codec)
+        def opt_ms(v: Optional[float], what: str) -> int:
+            return -1 if v is None else _ms(v, what)
+        def opt_int(v: Optional[int], what: str) -> int:
+            if v is None:
+                return -1
+            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+                raise make_error("ERR_INVALID", f"{what} must be an int >= 0, got {v!r}")
+            return v
+        nan = float("nan")
+        policy = -1 if fail_open is None else (_c.REDISX_FAIL_OPEN if fail_open else _c.REDISX_FAIL_CLOSED)
+        for what, v in (("ttl", ttl), ("wait", wait), ("swr", swr), ("sie", sie)):
+            _ms(v, what)
+        h = _c.pyx_cache_new(self._ctx_or_raise(), name, opt_int(l1_entries, "l1_entries"),
+                             opt_int(l1_bytes, "l1_bytes"), opt_ms(l1_ttl, "l1_ttl"),
+                             opt_int(max_value_bytes, "max_value_bytes"), opt_ms(negative_ttl, "negative_ttl"),
+                             opt_ms(lease, "lease"), opt_ms(stale, "stale"),
+                             nan if jitter is None else float(jitter),
+                             nan if xfetch_beta is None else float(xfetch_beta), policy)
+        return Cache(self, h, name if isinstance(name, str) else name.decode("utf-8", "surrogateescape"), codec,
+                     ttl, wait, swr, sie, bool(memoize))
+
     # -- idempotency -----------------------------------------------------------------
 
     def idempotency_begin(self, key: Name, fingerprint: Any = b"", *, lease: float = 30.0, wait: float = 0.0,
@@ -1059,5 +1100,5 @@ class Client:
             self._loop_pending.pop(floop, None)
 
 
-__all__ = ["Client", "Lock", "LockInfo", "Event", "LogEntry", "StateChange", "ClientClosed", "InvalidArgument", "Limiter", "RateLimitResult",
+__all__ = ["Client", "Cache", "Lock", "LockInfo", "Event", "LogEntry", "StateChange", "ClientClosed", "InvalidArgument", "Limiter", "RateLimitResult",
            "IdempotencyRecord"]

@@ -1,0 +1,258 @@
+package redisx_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/redisx/redisx/bindings/go"
+)
+
+type user struct {
+	ID   int      `json:"id"`
+	Name string   `json:"name"`
+	Tags []string `json:"tags"`
+}
+
+func newCache[T any](t *testing.T, c *redisx.Client, suffix string, opts ...redisx.CacheOption) *redisx.Cache[T] {
+	t.Helper()
+	cache, err := redisx.NewCache[T](c, lockName(t, suffix), opts...)
+	if err != nil {
+		t.Fatalf("NewCache: %v", err)
+	}
+	t.Cleanup(func() { cache.Close() })
+	return cache
+}
+
+func TestCacheSetGetDeleteRoundTrip(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	cache := newCache[user](t, c, "users")
+	if _, err := cache.Get(ctx, "u1"); !errors.Is(err, redisx.ErrNotFound) {
+		t.Fatalf("Get before Set: %v, want ErrNotFound", err)
+	}
+	want := user{ID: 1, Name: "Zoë", Tags: []string{"a", "b"}}
+	if err := cache.Set(ctx, "u1", want, 0); err != nil {
+		t.Fatal(err)
+	}
+	got, err := cache.Get(ctx, "u1")
+	if err != nil || got.Name != want.Name || got.ID != 1 || len(got.Tags) != 2 {
+		t.Fatalf("Get = %+v, %v", got, err)
+	}
+	// the same through the queue (a cancellable ctx) and from Redis (no L1)
+	other := newCache[user](t, c, "users-l2", redisx.WithL1(0, 0, 0))
+	if err := other.Set(context.Background(), "u2", want, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := other.Get(ctx, "u2"); err != nil || got.Name != want.Name {
+		t.Fatalf("Get from L2 = %+v, %v", got, err)
+	}
+	if err := cache.Delete(ctx, "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cache.Get(ctx, "u1"); !errors.Is(err, redisx.ErrNotFound) {
+		t.Fatalf("Get after Delete: %v", err)
+	}
+}
+
+func TestCacheValueIsJSONInRedis(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	name := lockName(t, "json")
+	cache, err := redisx.NewCache[map[string]any](c, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cache.Close()
+	if err := cache.Set(ctx, "k", map[string]any{"a": []int{1, 2}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	v, err := c.Do(ctx, "HGET", "redisx:cache:"+name+":{k}", "v") // docs/KEYS.md
+	if err != nil || string(v.([]byte)) != `{"a":[1,2]}` {
+		t.Fatalf("HGET = %q, %v", v, err)
+	}
+}
+
+func TestCacheCodecs(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	raw := newCache[[]byte](t, c, "bytes", redisx.WithCodec[[]byte](redisx.BytesCodec{}))
+	if err := raw.Set(ctx, "b", []byte{0, 0xff, 'x'}, 0); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := raw.Get(ctx, "b"); err != nil || string(b) != "\x00\xffx" {
+		t.Fatalf("bytes = %q, %v", b, err)
+	}
+	text := newCache[string](t, c, "str", redisx.WithCodec[string](redisx.StringCodec{}))
+	if err := text.Set(ctx, "s", "héllo", 0); err != nil {
+		t.Fatal(err)
+	}
+	if s, err := text.Get(ctx, "s"); err != nil || s != "héllo" {
+		t.Fatalf("str = %q, %v", s, err)
+	}
+	if _, err := redisx.NewCache[int](c, lockName(t, "mismatch"), redisx.WithCodec[string](redisx.StringCodec{})); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Fatalf("a codec of another type: %v", err)
+	}
+}
+
+func TestCacheGetOrLoadRunsTheLoaderOnceForConcurrentCallers(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	a := newCache[int](t, c, "flight")
+	// a second client: the single flight spans connections and processes
+	c2 := open(t)
+	b, err := redisx.NewCache[int](c2, a.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	var calls atomic.Int32
+	load := func(context.Context) (int, error) {
+		calls.Add(1)
+		time.Sleep(300 * time.Millisecond) // keeps the others waiting on the lease
+		return 42, nil
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	for i := 0; i < 16; i++ {
+		cache := a
+		if i%2 == 1 {
+			cache = b
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			v, err := cache.GetOrLoad(ctx, "cold", load)
+			if err == nil && v != 42 {
+				err = errors.New("wrong value")
+			}
+			errs <- err
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := calls.Load(); n != 1 {
+		t.Fatalf("the loader ran %d times", n)
+	}
+	if n := a.Counters().Loads + b.Counters().Loads; n != 1 {
+		t.Fatalf("loads counted: %d", n)
+	}
+}
+
+func TestCacheLoaderErrorCachesNothing(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	cache := newCache[string](t, c, "errs")
+	boom := errors.New("backend down")
+	_, err := cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("GetOrLoad = %v, want the loader's error", err)
+	}
+	if _, err := cache.Get(ctx, "k"); !errors.Is(err, redisx.ErrNotFound) {
+		t.Fatalf("Get after a failed load: %v", err)
+	}
+	if n := cache.Counters().LoadErrors; n != 1 {
+		t.Fatalf("load errors: %d", n)
+	}
+	v, err := cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "ok", nil })
+	if err != nil || v != "ok" {
+		t.Fatalf("the next load: %q, %v", v, err)
+	}
+}
+
+func TestCacheLoaderNotFoundIsCachedNegative(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	cache := newCache[string](t, c, "neg", redisx.WithNegativeTTL(30*time.Second))
+	var calls atomic.Int32
+	for i := 0; i < 3; i++ {
+		_, err := cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) {
+			calls.Add(1)
+			return "", redisx.ErrNotFound
+		})
+		if !errors.Is(err, redisx.ErrNotFound) {
+			t.Fatalf("GetOrLoad = %v", err)
+		}
+	}
+	if calls.Load() != 1 {
+		t.Fatalf("the loader ran %d times", calls.Load())
+	}
+}
+
+func TestCacheBadInputIsInvalidArgument(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	cache := newCache[string](t, c, "bad", redisx.WithMaxValueBytes(1024))
+	for _, key := range []string{"", "a\x00b", strings.Repeat("x", 1025)} {
+		if _, err := cache.Get(ctx, key); !errors.Is(err, redisx.ErrInvalidArgument) {
+			t.Errorf("Get(%q): %v", key[:min(len(key), 8)], err)
+		}
+		if err := cache.Set(ctx, key, "v", 0); !errors.Is(err, redisx.ErrInvalidArgument) {
+			t.Errorf("Set(%q): %v", key[:min(len(key), 8)], err)
+		}
+	}
+	big := strings.Repeat("x", 2000)
+	if err := cache.Set(ctx, "big", big, 0); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Errorf("Set of a huge value: %v", err)
+	}
+	if _, err := cache.GetOrLoad(ctx, "big", func(context.Context) (string, error) { return big, nil }); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Errorf("GetOrLoad of a huge value: %v", err)
+	}
+	if v, err := cache.GetOrLoad(ctx, "big", func(context.Context) (string, error) { return "small", nil }); err != nil || v != "small" {
+		t.Errorf("the refused fill left a lease behind: %q, %v", v, err)
+	}
+	if err := cache.Set(ctx, "k", "v", -time.Second); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Errorf("a negative ttl: %v", err)
+	}
+	for _, name := range []string{"", "a{b}"} {
+		if _, err := redisx.NewCache[int](c, name); !errors.Is(err, redisx.ErrInvalidArgument) {
+			t.Errorf("NewCache(%q): %v", name, err)
+		}
+	}
+	if _, err := redisx.NewCache[int](c, "x", redisx.WithTTLJitter(0.9)); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Errorf("jitter 0.9: %v", err)
+	}
+	if _, err := cache.GetOrLoad(ctx, "k", nil); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Errorf("a nil loader: %v", err)
+	}
+}
+
+func TestCacheStaleIfErrorServesTheOldValue(t *testing.T) {
+	c := open(t)
+	ctx := ctxFor(t)
+	cache := newCache[string](t, c, "sie", redisx.WithL1(0, 0, 0), redisx.WithStaleIfError(time.Minute))
+	if err := cache.Set(ctx, "k", "old", 200*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the value goes stale", func() bool {
+		_, err := cache.Get(ctx, "k")
+		return errors.Is(err, redisx.ErrNotFound)
+	})
+	v, err := cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errors.New("down") })
+	if err != nil || v != "old" {
+		t.Fatalf("GetOrLoad with a failing loader = %q, %v; want the stale value", v, err)
+	}
+	// the same call without a stale-if-error window surfaces the error
+	_, err = cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "", errors.New("down") },
+		redisx.LoadStaleIfError(0))
+	if err == nil || err.Error() != "down" {
+		t.Fatalf("GetOrLoad with LoadStaleIfError(0) = %v; want the loader's error", err)
+	}
+	if _, err := cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "x", nil },
+		redisx.LoadTTL(-time.Second)); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Fatalf("a negative LoadTTL: %v", err)
+	}
+	v, err = cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "new", nil }, redisx.LoadTTL(time.Hour))
+	if err != nil || v != "new" {
+		t.Fatalf("GetOrLoad = %q, %v", v, err)
+	}
+}

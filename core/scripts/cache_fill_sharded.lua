@@ -1,0 +1,26 @@
+-- redisx cache fill and set (contract v4, sharded twin of cache_fill.lua)
+-- Used by cluster clients only: the same as cache_fill.lua but the wake-up
+-- goes out with SPUBLISH on the key's own shard channel (the slot of KEYS[1],
+-- where waiters SSUBSCRIBE), not as a PUBLISH broadcast to every node.
+-- KEYS[1]  the entry, KEYS[2] its lease (see cache_fetch.lua)
+-- ARGV[1]  the loader's token ('' for a set)
+-- ARGV[2]  the value (bytes; '' for a negative entry)
+-- ARGV[3]  "1": a cached "not found"; "0": a value
+-- ARGV[4]  fresh TTL, ms (jittered by the caller)
+-- ARGV[5]  how long the entry stays past it as stale, ms
+-- ARGV[6]  how long the loader took, ms (XFetch's delta)
+-- ARGV[7]  "1": a set, unconditional (it also ends any load in progress,
+--          whose fill is then refused); "0": a fill by the lease's owner
+-- Returns  1 stored (the lease is deleted and SPUBLISH <lease key> filled);
+--          0 the caller does not hold the lease (nothing stored)
+if ARGV[7] ~= '1' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local ttl = tonumber(ARGV[4])
+redis.call('DEL', KEYS[1])
+redis.call('HSET', KEYS[1], 'v', ARGV[2], 'n', ARGV[3], 's', string.format('%d', now + ttl), 'd', ARGV[6])
+redis.call('PEXPIRE', KEYS[1], ttl + tonumber(ARGV[5]))
+redis.call('DEL', KEYS[2])
+-- Best effort: waiters also poll.
+redis.pcall('SPUBLISH', KEYS[2], 'filled')
+return 1

@@ -1,0 +1,333 @@
+/* Wake-ups on a Redis Cluster (docs/CLUSTER.md, "Wake-ups"): a cluster
+ * client's scripts wake waiters with SPUBLISH on the key's shard channel
+ * and waiters SSUBSCRIBE on a subscriber connection to the node serving
+ * the slot; the subscription follows the slot when it moves; a release by
+ * a user without channel rights still succeeds. Wake-ups are counted by
+ * the client's REDISX_CLIENT_WAKEUPS counter rather than timed; where the
+ * subscription is is read from the servers (PUBSUB SHARDNUMSUB / NUMSUB).
+ * No .timeout on these tests (see test_cluster_client.c); ctest's TIMEOUT
+ * bounds the suite. */
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cluster.h"
+#include "harness.h"
+#include "keys.h"
+
+typedef struct fixture {
+    rt_cluster cl;
+    redisx_client *node[RT_CLUSTER_MAX]; /* a standalone client per node, same order */
+    char id[RT_CLUSTER_MAX][41];
+    redisx__slot_map *map;
+} fixture;
+
+static fixture fx;
+static atomic_int n_refused, n_pushed;
+
+static void count_log(redisx_client *c, redisx_log_level level, const char *msg, void *user)
+{
+    (void)c;
+    (void)level;
+    (void)user;
+    if (strncmp(msg, "SSUBSCRIBE ", 11) == 0 && strstr(msg, " refused: "))
+        atomic_fetch_add(&n_refused, 1);
+    else if (strstr(msg, "pushed sunsubscribe"))
+        atomic_fetch_add(&n_pushed, 1);
+}
+
+static redisx_reply *cmd(redisx_client *c, int argc, const char **argv)
+{
+    redisx_reply *r = NULL;
+    redisx_status st = redisx_command(&r, c, argc, argv, NULL);
+    cr_assert_eq(st, REDISX_OK, "%s: %s", argv[0], redisx_last_error());
+    return r;
+}
+
+static void setup(void)
+{
+    memset(&fx, 0, sizeof fx);
+    cr_assert_eq(rt_cluster_start(&fx.cl, 3, 0), 0, "cannot start a 3-master cluster");
+    for (int i = 0; i < fx.cl.n; i++) {
+        fx.node[i] = rt_client_on(&fx.cl.node[i], NULL);
+        const char *myid[] = {"CLUSTER", "MYID"};
+        redisx_reply *r = cmd(fx.node[i], 2, myid);
+        snprintf(fx.id[i], sizeof fx.id[i], "%s", redisx_reply_string(r, NULL));
+        redisx_reply_free(r);
+    }
+    const char *slots[] = {"CLUSTER", "SLOTS"};
+    redisx_reply *r = cmd(fx.node[0], 2, slots);
+    cr_assert_eq(redisx__slot_map_parse(&fx.map, r, "127.0.0.1", 1, REDISX__SLOTS_FULL_COVERAGE), REDISX_OK, "%s",
+                 redisx_last_error());
+    redisx_reply_free(r);
+}
+
+static void teardown(void)
+{
+    redisx__slot_map_unref(fx.map);
+    for (int i = 0; i < fx.cl.n; i++)
+        redisx_client_close(fx.node[i]);
+    rt_cluster_stop(&fx.cl);
+}
+
+static int master_of(int slot)
+{
+    const redisx__cluster_node *n = redisx__slot_map_master(fx.map, slot);
+    cr_assert_not_null(n);
+    for (int i = 0; i < fx.cl.n; i++)
+        if (fx.cl.node[i].port == n->port)
+            return i;
+    cr_assert_fail("no node on port %d", n->port);
+    return -1;
+}
+
+/* A name ("<stem>-<k>") whose `kind` key lands on master m; its key (the
+ * wake-up channel) into key. */
+static void name_on(int m, const char *kind, const char *stem, char *out, size_t n, char *key, size_t kn)
+{
+    for (int k = 0; k < 100000; k++) {
+        snprintf(out, n, "%s-%d", stem, k);
+        char *kb = redisx__key_build("redisx", kind, out, "");
+        cr_assert_not_null(kb);
+        int slot = redisx__slot_of(kb, strlen(kb));
+        snprintf(key, kn, "%s", kb);
+        free(kb);
+        if (master_of(slot) == m)
+            return;
+    }
+    cr_assert_fail("no name for master %d", m);
+}
+
+static redisx_client *cluster_client(const char *user, const char *password)
+{
+    char url[256];
+    if (user)
+        snprintf(url, sizeof url, "redis+cluster://%s:%s@127.0.0.1:%d", user, password, fx.cl.node[1].port);
+    else
+        snprintf(url, sizeof url, "redis+cluster://127.0.0.1:%d", fx.cl.node[1].port);
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_options_set_log_cb(o, count_log, REDISX_LOG_DEBUG, NULL), REDISX_OK);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
+    redisx_options_free(o);
+    return c;
+}
+
+static uint64_t wakeups(redisx_client *c)
+{
+    redisx_stats *s = NULL;
+    cr_assert_eq(redisx_client_stats(&s, c), REDISX_OK);
+    uint64_t v = redisx_stats_client(s, REDISX_CLIENT_WAKEUPS);
+    redisx_stats_free(s);
+    return v;
+}
+
+/* Subscribers of `channel` on node i: sharded (SHARDNUMSUB) or classic. */
+static long long numsub(int i, const char *channel, int sharded)
+{
+    const char *a[] = {"PUBSUB", sharded ? "SHARDNUMSUB" : "NUMSUB", channel};
+    redisx_reply *r = cmd(fx.node[i], 3, a);
+    long long n = redisx_reply_integer(redisx_reply_element(r, 1));
+    redisx_reply_free(r);
+    return n;
+}
+
+/* Waits (up to 10 s) until node m has exactly one sharded subscriber of
+ * channel; then no other node has one, sharded or not. */
+static void await_subscribed_on(int m, const char *channel)
+{
+    long long n = 0;
+    for (int i = 0; i < 1000 && (n = numsub(m, channel, 1)) != 1; i++)
+        rt_sleep_ms(10);
+    cr_assert_eq(n, 1, "SHARDNUMSUB %s on master %d", channel, m);
+    for (int i = 0; i < fx.cl.masters; i++) {
+        cr_assert_eq(numsub(i, channel, 0), 0, "no classic SUBSCRIBE on master %d", i);
+        if (i != m)
+            cr_assert_eq(numsub(i, channel, 1), 0, "no SSUBSCRIBE on master %d", i);
+    }
+}
+
+typedef struct waiter_arg {
+    redisx_client *c;
+    const char *name;
+    redisx_status st;
+    redisx_lock *lock;
+    redisx_idem *rec;
+    char error[512];
+} waiter_arg;
+
+static void *lock_waiter(void *p)
+{
+    waiter_arg *a = p;
+    a->st = redisx_lock_acquire(&a->lock, a->c, a->name, 10000, 20000);
+    snprintf(a->error, sizeof a->error, "%s", redisx_last_error());
+    return NULL;
+}
+
+static void *idem_waiter(void *p)
+{
+    waiter_arg *a = p;
+    a->st = redisx_idem_begin(&a->rec, a->c, a->name, "fp", 2, 10000, 20000);
+    snprintf(a->error, sizeof a->error, "%s", redisx_last_error());
+    return NULL;
+}
+
+Test(cluster_pubsub, waiters_on_every_master_are_woken_by_sharded_messages, .init = setup, .fini = teardown)
+{
+    redisx_client *holder = cluster_client(NULL, NULL);
+    redisx_client *waiter = cluster_client(NULL, NULL);
+    for (int m = 0; m < fx.cl.masters; m++) {
+        char name[64], key[160];
+        name_on(m, "lock", "wlock", name, sizeof name, key, sizeof key);
+        redisx_lock *lk = NULL;
+        cr_assert_eq(redisx_lock_acquire(&lk, holder, name, 10000, 0), REDISX_OK, "%s", redisx_last_error());
+        waiter_arg w = {.c = waiter, .name = name};
+        pthread_t t;
+        cr_assert_eq(pthread_create(&t, NULL, lock_waiter, &w), 0);
+        await_subscribed_on(m, key);
+        uint64_t before = wakeups(waiter);
+        cr_assert_eq(redisx_lock_release(lk), REDISX_OK, "%s", redisx_last_error());
+        redisx_lock_free(lk);
+        pthread_join(t, NULL);
+        cr_assert_eq(w.st, REDISX_OK, "waiting acquire on master %d: %s", m, w.error);
+        cr_assert_gt(wakeups(waiter), before, "the release's SPUBLISH reached the waiter (master %d)", m);
+        cr_assert_eq(redisx_lock_release(w.lock), REDISX_OK);
+        redisx_lock_free(w.lock);
+
+        /* An idempotency begin waiting for the owner's complete. */
+        char ikey[64], ichan[160];
+        name_on(m, "idem", "widem", ikey, sizeof ikey, ichan, sizeof ichan);
+        redisx_idem *rec = NULL;
+        cr_assert_eq(redisx_idem_begin(&rec, holder, ikey, "fp", 2, 10000, 0), REDISX_OK, "%s",
+                     redisx_last_error());
+        waiter_arg wi = {.c = waiter, .name = ikey};
+        cr_assert_eq(pthread_create(&t, NULL, idem_waiter, &wi), 0);
+        await_subscribed_on(m, ichan);
+        before = wakeups(waiter);
+        cr_assert_eq(redisx_idem_complete(rec, "done", 4, NULL, 0, 60000), REDISX_OK, "%s", redisx_last_error());
+        redisx_idem_free(rec);
+        pthread_join(t, NULL);
+        cr_assert_eq(wi.st, REDISX_OK, "waiting begin on master %d: %s", m, wi.error);
+        cr_assert_eq(redisx_idem_state_of(wi.rec), REDISX_IDEM_COMPLETED);
+        cr_assert_gt(wakeups(waiter), before, "the completion's SPUBLISH reached the waiter (master %d)", m);
+        redisx_idem_free(wi.rec);
+    }
+    /* Nothing was left subscribed once the waits ended. */
+    for (int i = 0; i < fx.cl.masters; i++) {
+        const char *a[] = {"PUBSUB", "SHARDCHANNELS"};
+        long long left = 1;
+        for (int k = 0; k < 500 && left; k++) {
+            redisx_reply *r = cmd(fx.node[i], 2, a);
+            left = (long long)redisx_reply_elements(r);
+            redisx_reply_free(r);
+            if (left)
+                rt_sleep_ms(10);
+        }
+        cr_assert_eq(left, 0, "shard channels left on master %d", i);
+    }
+    redisx_client_close(waiter);
+    redisx_client_close(holder);
+}
+
+static void setslot_node(int slot, int dst)
+{
+    char s[16];
+    snprintf(s, sizeof s, "%d", slot);
+    for (int i = 0; i < fx.cl.masters; i++) {
+        const char *a[] = {"CLUSTER", "SETSLOT", s, "NODE", fx.id[dst]};
+        redisx_reply_free(cmd(fx.node[i], 5, a));
+    }
+}
+
+Test(cluster_pubsub, a_waiter_resubscribes_when_its_slot_moves, .init = setup, .fini = teardown)
+{
+    redisx_client *holder = cluster_client(NULL, NULL);
+    redisx_client *waiter = cluster_client(NULL, NULL);
+    char name[64], key[160];
+    name_on(0, "lock", "mlock", name, sizeof name, key, sizeof key);
+    int slot = redisx__slot_of(key, strlen(key));
+    int src = master_of(slot), dst = (src + 1) % fx.cl.masters;
+    redisx_lock *lk = NULL;
+    cr_assert_eq(redisx_lock_acquire(&lk, holder, name, 30000, 0), REDISX_OK, "%s", redisx_last_error());
+    waiter_arg w = {.c = waiter, .name = name};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, lock_waiter, &w), 0);
+    await_subscribed_on(src, key);
+
+    /* Move the slot with its keys (the lease and its fencing counter). */
+    char s[16], dport[16];
+    snprintf(s, sizeof s, "%d", slot);
+    snprintf(dport, sizeof dport, "%d", fx.cl.node[dst].port);
+    const char *imp[] = {"CLUSTER", "SETSLOT", s, "IMPORTING", fx.id[src]};
+    redisx_reply_free(cmd(fx.node[dst], 5, imp));
+    const char *mig[] = {"CLUSTER", "SETSLOT", s, "MIGRATING", fx.id[dst]};
+    redisx_reply_free(cmd(fx.node[src], 5, mig));
+    char *fence = redisx__key_build("redisx", "lock", name, ":fence");
+    const char *mv[] = {"MIGRATE", "127.0.0.1", dport, "", "0", "5000", "KEYS", key, fence};
+    redisx_reply *r = cmd(fx.node[src], 9, mv);
+    cr_assert_eq(redisx_reply_type_of(r), REDISX_REPLY_STATUS, "MIGRATE: %s", redisx_reply_string(r, NULL));
+    redisx_reply_free(r);
+    free(fence);
+    setslot_node(slot, dst);
+
+    /* The old master pushed sunsubscribe; the waiter is on the new one. */
+    await_subscribed_on(dst, key);
+    cr_assert_gt(atomic_load(&n_pushed), 0, "the client saw the server's sunsubscribe");
+    uint64_t before = wakeups(waiter);
+    cr_assert_eq(redisx_lock_release(lk), REDISX_OK, "%s", redisx_last_error());
+    redisx_lock_free(lk);
+    pthread_join(t, NULL);
+    cr_assert_eq(w.st, REDISX_OK, "waiting acquire: %s", w.error);
+    cr_assert_gt(wakeups(waiter), before, "the release on the new master woke the waiter");
+    cr_assert_eq(redisx_lock_release(w.lock), REDISX_OK);
+    redisx_lock_free(w.lock);
+    redisx_client_close(waiter);
+    redisx_client_close(holder);
+}
+
+Test(cluster_pubsub, release_without_channel_rights_still_succeeds, .init = setup, .fini = teardown)
+{
+    /* Keys and commands, but no channel: SPUBLISH and SSUBSCRIBE refused. */
+    for (int i = 0; i < fx.cl.masters; i++) {
+        const char *acl[] = {"ACL", "SETUSER", "nochan", "reset", "on", ">pw", "~*", "+@all", "resetchannels"};
+        redisx_reply_free(cmd(fx.node[i], 9, acl));
+    }
+    redisx_client *holder = cluster_client("nochan", "pw");
+    redisx_client *waiter = cluster_client("nochan", "pw");
+    char name[64], key[160];
+    name_on(2, "lock", "alock", name, sizeof name, key, sizeof key);
+    redisx_lock *lk = NULL;
+    cr_assert_eq(redisx_lock_acquire(&lk, holder, name, 10000, 0), REDISX_OK, "%s", redisx_last_error());
+    waiter_arg w = {.c = waiter, .name = name};
+    pthread_t t;
+    cr_assert_eq(pthread_create(&t, NULL, lock_waiter, &w), 0);
+    /* The waiter's SSUBSCRIBE is refused (logged); it polls instead. */
+    for (int i = 0; i < 1000 && atomic_load(&n_refused) == 0; i++)
+        rt_sleep_ms(10);
+    cr_assert_gt(atomic_load(&n_refused), 0, "the refused SSUBSCRIBE was logged");
+    cr_assert_eq(numsub(master_of(redisx__slot_of(key, strlen(key))), key, 1), 0);
+    cr_assert_eq(redisx_lock_release(lk), REDISX_OK, "release without channel rights: %s", redisx_last_error());
+    redisx_lock_free(lk);
+    pthread_join(t, NULL);
+    cr_assert_eq(w.st, REDISX_OK, "the waiter got the lock by polling: %s", w.error);
+    cr_assert_eq(wakeups(waiter), 0, "no wake-up message can have come");
+    cr_assert_eq(redisx_lock_release(w.lock), REDISX_OK, "%s", redisx_last_error());
+    redisx_lock_free(w.lock);
+
+    /* Idempotency complete and fail too. */
+    redisx_idem *rec = NULL;
+    cr_assert_eq(redisx_idem_begin(&rec, holder, name, "fp", 2, 10000, 0), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_idem_complete(rec, "ok", 2, NULL, 0, 60000), REDISX_OK, "%s", redisx_last_error());
+    redisx_idem_free(rec);
+    char other[80];
+    snprintf(other, sizeof other, "%s-f", name);
+    cr_assert_eq(redisx_idem_begin(&rec, holder, other, "fp", 2, 10000, 0), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_idem_fail(rec), REDISX_OK, "%s", redisx_last_error());
+    redisx_idem_free(rec);
+    redisx_client_close(waiter);
+    redisx_client_close(holder);
+}

@@ -247,6 +247,61 @@ PyObject *pyx_stream_messages(redisx_delivery *d)
 %redisx_go_bytes(name, name_len)
 %redisx_go_bytes(payload, payload_len)
 
+/* Dead-letter tools: entries are handles; redisxgo_* wrap the calls whose
+ * optional strings Go cannot pass as NULL ("" means none) and whose
+ * results are written into the caller's memory. */
+%redisx_go_handle(redisx_dlq_entries, DlqEntries)
+%redisx_go_handle(redisx_dlq_entry, DlqEntry)
+%redisx_go_out(redisxgo_dlq_list, DlqEntries)
+%redisx_go_len(redisxgo_dlq_requeue)
+%typemap(in, numinputs=0) int64_t *removed (int64_t tmp = 0) "$1 = &tmp;"
+%typemap(gotype) redisx_status redisxgo_dlq_purge "Out[int]"
+%typemap(out) redisx_status redisxgo_dlq_purge "$result = redisx_go_status($1, (const void *)(uintptr_t)*arg1);"
+%typemap(goout) redisx_status redisxgo_dlq_purge %{
+	{
+		v, err := swigStatus($1)
+		$result = Out[int]{Value: int(v), Err: err}
+	}
+%}
+%rename("%s") redisx_dlq_entries_free;
+%rename("%s") redisx_dlq_entries_count;
+%rename("%s") redisx_dlq_entries_entry;
+%rename("%s") redisx_dlq_entry_id;
+%rename("%s") redisx_dlq_entry_error;
+%rename("%s") redisx_dlq_entry_original_id;
+%rename("%s") redisx_dlq_entry_stream;
+%rename("%s") redisx_dlq_entry_group;
+%rename("%s") redisx_dlq_entry_consumer;
+%rename("%s") redisx_dlq_entry_deliveries;
+%rename("%s") redisx_dlq_entry_deleted;
+%rename("%s") redisx_dlq_entry_field_count;
+%rename("%s") redisx_dlq_entry_field_name;
+%rename("%s") redisx_dlq_entry_field_value;
+
+%inline %{
+redisx_status redisxgo_dlq_list(redisx_dlq_entries **out, redisx_client *client, const char *stream, int newest_first,
+                                const char *after_id, int count)
+{
+    return redisx_dlq_list(out, client, stream, newest_first, after_id && *after_id ? after_id : NULL, count);
+}
+redisx_status redisxgo_dlq_requeue(void *out, size_t out_cap, size_t *out_len, redisx_client *client,
+                                   const char *stream, const char *dlq_id)
+{
+    char id[REDISX_STREAM_ID_SIZE] = "";
+    redisx_status st = redisx_dlq_requeue(id, client, stream, dlq_id);
+    size_t n = strlen(id);
+    if (st == REDISX_OK && n <= out_cap) {
+        memcpy(out, id, n);
+        *out_len = n;
+    }
+    return st;
+}
+redisx_status redisxgo_dlq_purge(int64_t *removed, redisx_client *client, const char *stream, const char *up_to_id)
+{
+    return redisx_dlq_purge(removed, client, stream, up_to_id && *up_to_id ? up_to_id : NULL);
+}
+%}
+
 /* retry returns Out[int]: 1 when the message went to the dead-letter stream. */
 %typemap(in, numinputs=0) int *moved (int tmp = 0) "$1 = &tmp;"
 %typemap(gotype) redisx_status redisx_message_retry "Out[int]"
@@ -281,6 +336,8 @@ PyObject *pyx_stream_messages(redisx_delivery *d)
 %redisx_go_message_bytes(redisx_message_get, arg3)
 %redisx_go_message_bytes(redisx_message_payload, arg2)
 %redisx_go_message_bytes(redisx_message_header_value, arg3)
+%redisx_go_message_bytes(redisx_dlq_entry_field_name, arg3)
+%redisx_go_message_bytes(redisx_dlq_entry_field_value, arg3)
 
 #elif defined(SWIGJAVASCRIPT)
 

@@ -649,3 +649,108 @@ func runHandler(ctx context.Context, handler func(context.Context, *StreamMessag
 		_, _ = m.Retry(-1, reasonOf(err))
 	}
 }
+
+// DeadLetterEntry is one entry of a stream's dead-letter stream: its ID
+// there, the original entry's id, stream, group and consumer, the delivery
+// count and error text at the move, whether the original had been deleted
+// (then it has no fields and cannot be requeued), and the original fields
+// in order (payload, codec and headers included, as name/value pairs).
+type DeadLetterEntry struct {
+	ID         string
+	OriginalID string
+	Stream     string
+	Group      string
+	Consumer   string
+	Deliveries int64
+	Error      string
+	Deleted    bool
+	Fields     [][2][]byte
+}
+
+// DeadLetters lists up to count (1..10000) entries of stream's dead-letter
+// stream, oldest first (newestFirst: newest first), after the entry id
+// after ("" from the start).
+func (c *Client) DeadLetters(ctx context.Context, stream string, count int, newestFirst bool, after string) ([]DeadLetterEntry, error) {
+	if ctx == nil {
+		return nil, nilContext()
+	}
+	for _, s := range [][2]string{{stream, "stream name"}, {after, "after id"}} {
+		if err := noNUL(s[0], s[1]); err != nil {
+			return nil, err
+		}
+	}
+	nf := 0
+	if newestFirst {
+		nf = 1
+	}
+	k := c.core
+	list, err := capi.Redisxgo_dlq_list(k.h, stream, nf, after, count).Get()
+	runtime.KeepAlive(k)
+	if err != nil {
+		return nil, errorOf(err)
+	}
+	defer capi.Redisx_dlq_entries_free(list)
+	n := capi.Redisx_dlq_entries_count(list)
+	out := make([]DeadLetterEntry, 0, n)
+	for i := int64(0); i < n; i++ {
+		e := capi.Redisx_dlq_entries_entry(list, i)
+		d := DeadLetterEntry{
+			ID:         capi.Redisx_dlq_entry_id(e),
+			OriginalID: capi.Redisx_dlq_entry_original_id(e),
+			Stream:     capi.Redisx_dlq_entry_stream(e),
+			Group:      capi.Redisx_dlq_entry_group(e),
+			Consumer:   capi.Redisx_dlq_entry_consumer(e),
+			Deliveries: capi.Redisx_dlq_entry_deliveries(e),
+			Error:      capi.Redisx_dlq_entry_error(e),
+			Deleted:    capi.Redisx_dlq_entry_deleted(e) != 0,
+		}
+		for j := int64(0); j < capi.Redisx_dlq_entry_field_count(e); j++ {
+			d.Fields = append(d.Fields, [2][]byte{capi.Redisx_dlq_entry_field_name(e, j), capi.Redisx_dlq_entry_field_value(e, j)})
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// RequeueDeadLetter puts DLQ entry dlqID back on stream as a new entry
+// (rx-requeued-from = the original id, then its fields) and removes it from
+// the DLQ, in one script; it returns the new id. ErrEmpty when there is no
+// such entry.
+func (c *Client) RequeueDeadLetter(ctx context.Context, stream, dlqID string) (string, error) {
+	if ctx == nil {
+		return "", nilContext()
+	}
+	for _, s := range [][2]string{{stream, "stream name"}, {dlqID, "dead-letter id"}} {
+		if err := noNUL(s[0], s[1]); err != nil {
+			return "", err
+		}
+	}
+	buf := make([]byte, 64)
+	k := c.core
+	n, err := capi.Redisxgo_dlq_requeue(buf, k.h, stream, dlqID).Get()
+	runtime.KeepAlive(k)
+	if err != nil {
+		return "", errorOf(err)
+	}
+	return string(buf[:n]), nil
+}
+
+// PurgeDeadLetters deletes the DLQ entries of stream (all, or up to and
+// including upTo) and returns how many went.
+func (c *Client) PurgeDeadLetters(ctx context.Context, stream, upTo string) (int64, error) {
+	if ctx == nil {
+		return 0, nilContext()
+	}
+	for _, s := range [][2]string{{stream, "stream name"}, {upTo, "up-to id"}} {
+		if err := noNUL(s[0], s[1]); err != nil {
+			return 0, err
+		}
+	}
+	k := c.core
+	n, err := capi.Redisxgo_dlq_purge(k.h, stream, upTo).Get()
+	runtime.KeepAlive(k)
+	if err != nil {
+		return 0, errorOf(err)
+	}
+	return int64(n), nil
+}

@@ -329,3 +329,64 @@ func TestStreamStopWithABlockedReadReturnsPromptly(t *testing.T) {
 		t.Fatal("Consume did not return after ctx ended (blocked read not ended)")
 	}
 }
+
+func TestStreamDeadLettersListRequeuePurge(t *testing.T) {
+	c := open2(t, serverURL)
+	ctx := context.Background()
+	s := uniqueStream(t)
+	if err := c.CreateGroup(ctx, s, "g", "0"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Publish(ctx, s, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	handler := func(_ context.Context, m *redisx.StreamMessage) error {
+		return redisx.DeadLetterError(errors.New("gave up"))
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	go func() {
+		for cctx.Err() == nil {
+			if l, _ := c.DeadLetters(ctx, s, 10, false, ""); len(l) == 1 {
+				cancel()
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}()
+	if err := c.Consume(cctx, s, "g", handler, redisx.WithWorkers(1), redisx.WithConsumerName("c1")); err != nil {
+		t.Fatal(err)
+	}
+	list, err := c.DeadLetters(ctx, s, 10, false, "")
+	if err != nil || len(list) != 1 {
+		t.Fatalf("DeadLetters = %v, %v", list, err)
+	}
+	e := list[0]
+	if e.OriginalID != id || e.Group != "g" || e.Consumer != "c1" || e.Error != "gave up" || e.Deleted {
+		t.Fatalf("entry %+v", e)
+	}
+	newID, err := c.RequeueDeadLetter(ctx, s, e.ID)
+	if err != nil || newID == "" || newID == id {
+		t.Fatalf("RequeueDeadLetter = %q, %v", newID, err)
+	}
+	if _, err := c.RequeueDeadLetter(ctx, s, e.ID); !errors.Is(err, redisx.ErrEmpty) {
+		t.Fatalf("second requeue = %v, want ErrEmpty", err)
+	}
+	cctx2, cancel2 := context.WithCancel(ctx)
+	err = c.Consume(cctx2, s, "g", func(_ context.Context, m *redisx.StreamMessage) error {
+		defer cancel2()
+		var v int
+		if m.ID != newID || m.Decode(&v) != nil || v != 7 {
+			t.Errorf("requeued message %+v", m)
+		}
+		return redisx.DeadLetterError(errors.New("again"))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := c.PurgeDeadLetters(ctx, s, ""); err != nil || n != 1 {
+		t.Fatalf("PurgeDeadLetters = %d, %v", n, err)
+	}
+	if _, err := c.DeadLetters(ctx, s, 0, false, ""); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Fatalf("count 0 = %v, want ErrInvalidArgument", err)
+	}
+}

@@ -491,6 +491,9 @@ export class Client {
   publishBatch(stream: string, messages: Array<unknown | OutMessage>, options?: PublishBatchOptions): Promise<string[]>;
   /** Creates a consumer group (MKSTREAM); an existing group is fine. */
   createGroup(stream: string, group: string, options?: { start?: string }): Promise<void>;
+  deadLetters(stream: string, options?: { count?: number; newestFirst?: boolean; after?: string | null }): Promise<DeadLetterEntry[]>;
+  requeueDeadLetter(stream: string, dlqId: string): Promise<string>;
+  purgeDeadLetters(stream: string, options?: { upTo?: string | null }): Promise<number>;
   /** A consumer of `group` on `stream`. */
   consumer(stream: string, group: string, options?: ConsumerOptions): Consumer;
   /** Looks up or creates the idempotency record of key. */
@@ -656,3 +659,14 @@ export function startStreamConsumers(instance: object, client: Client, options?:
 };
 export const bytesCodec: StreamCodec;
 export const jsonStreamCodec: StreamCodec;
+export interface DeadLetterEntry {
+  id: string;
+  originalId: string;
+  stream: string;
+  group: string;
+  consumer: string;
+  deliveries: number;
+  error: string;
+  deleted: boolean;
+  fields: Array<[Buffer, Buffer]>;
+}

@@ -581,6 +581,25 @@ class Client {
     return streams.createGroup(this, stream, group, opts);
   }
 
+  /** Entries of `stream`'s dead-letter stream ({ id, originalId, stream,
+   *  group, consumer, deliveries, error, deleted, fields }), oldest first
+   *  (`opts.newestFirst`), up to `opts.count` (100), after `opts.after`. */
+  deadLetters(stream, opts) {
+    return streams.deadLetters(this, stream, opts);
+  }
+
+  /** Puts DLQ entry `dlqId` back on `stream` (a new entry with
+   *  rx-requeued-from) and removes it from the DLQ; resolves to the new id. */
+  requeueDeadLetter(stream, dlqId) {
+    return streams.requeueDeadLetter(this, stream, dlqId);
+  }
+
+  /** Deletes the DLQ entries of `stream` (all, or up to `opts.upTo`);
+   *  resolves to how many. */
+  purgeDeadLetters(stream, opts) {
+    return streams.purgeDeadLetters(this, stream, opts);
+  }
+
   /** A consumer of `group` on `stream` (see Consumer in lib/stream.js). */
   consumer(stream, group, opts) {
     return new streams.Consumer(this, stream, group, opts);

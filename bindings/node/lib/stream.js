@@ -428,6 +428,20 @@ class Consumer {
   }
 }
 
+// ---- dead-letter tools (the core's redisx_dlq_*) -----------------------------------
+
+function deadLetters(client, stream, { count = 100, newestFirst = false, after = null } = {}) {
+  return native(client, (c) => N.deadLetters(c, stream, newestFirst, after, count));
+}
+
+function requeueDeadLetter(client, stream, dlqId) {
+  return native(client, (c) => N.requeueDeadLetter(c, stream, dlqId));
+}
+
+function purgeDeadLetters(client, stream, { upTo = null } = {}) {
+  return native(client, (c) => N.purgeDeadLetters(c, stream, upTo));
+}
+
 // ---- the decorator form ---------------------------------------------------------
 
 const CONSUMERS = Symbol.for('redisx.streamConsumers');
@@ -487,6 +501,9 @@ function startStreamConsumers(instance, client, { signal } = {}) {
 }
 
 module.exports = {
+  deadLetters,
+  requeueDeadLetter,
+  purgeDeadLetters,
   publish,
   publishBatch,
   createGroup,

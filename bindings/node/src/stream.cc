@@ -15,6 +15,9 @@
 //   consumerStop(consumer, deadlineMs) -> Promise<boolean all settled>
 //   consumerFree(consumer) -> Promise<void>
 //   consumerInFlight(consumer) -> number
+//   deadLetters(client, stream, newestFirst, after | null, count) -> Promise<[entry]>
+//   requeueDeadLetter(client, stream, dlqId) -> Promise<new id>
+//   purgeDeadLetters(client, stream, upTo | null) -> Promise<removed>
 //
 // A message is {h, id, deliveryCount, stream, fields: [[Buffer, Buffer]],
 // payload: Buffer | null, codec: string | null, headers: [[string, Buffer]]};
@@ -187,7 +190,7 @@ protected:
     void Execute() override
     {
         st_ = Run();
-        if (st_ != REDISX_OK && st_ != REDISX_ERR_EMPTY)
+        if (st_ != REDISX_OK)
             detail_ = redisx_last_error();
     }
     void OnOK() override
@@ -195,7 +198,8 @@ protected:
         Napi::Env env = Env();
         Napi::HandleScope scope(env);
         Finally();
-        if (st_ != REDISX_OK && st_ != REDISX_ERR_EMPTY && !(st_ == REDISX_ERR_TIMEOUT && timeoutIsData_)) {
+        if (st_ != REDISX_OK && !(st_ == REDISX_ERR_EMPTY && emptyIsData_) &&
+            !(st_ == REDISX_ERR_TIMEOUT && timeoutIsData_)) {
             deferred_.Reject(StatusError(env, st_, detail_).Value());
             return;
         }
@@ -213,7 +217,8 @@ protected:
 
     redisx_status st_ = REDISX_OK;
     std::string detail_;
-    bool timeoutIsData_ = false;
+    bool timeoutIsData_ = false; // consumerStop: false, not a rejection
+    bool emptyIsData_ = false;   // consumerNext: null, not a rejection
     Napi::Promise::Deferred deferred_;
 };
 
@@ -440,6 +445,7 @@ public:
     NextWorker(Napi::Env env, Napi::Value cons, ConsumerRef *ref, int max, int64_t timeout)
         : ConsumerWorker(env, "redisx.consumerNext", cons, ref), max_(max), timeout_(timeout)
     {
+        emptyIsData_ = true;
     }
     ~NextWorker() override
     {
@@ -672,6 +678,115 @@ Napi::Value MessageDeadLetter(const Napi::CallbackInfo &info)
     return Settle(info, DEAD);
 }
 
+// ---- dead-letter tools ------------------------------------------------------------
+
+class DlqWorker : public Worker {
+public:
+    enum Kind { LIST, REQUEUE, PURGE };
+    DlqWorker(Napi::Env env, Napi::Value client, redisx_client *c, Kind kind, std::string stream, std::string arg,
+              bool hasArg, int newest, int count)
+        : Worker(env, "redisx.dlq"), client_(Napi::Persistent(client)), c_(c), kind_(kind), stream_(std::move(stream)),
+          arg_(std::move(arg)), hasArg_(hasArg), newest_(newest), count_(count)
+    {
+    }
+    ~DlqWorker() override
+    {
+        redisx_dlq_entries_free(list_);
+    }
+
+protected:
+    redisx_status Run() override
+    {
+        const char *a = hasArg_ ? arg_.c_str() : nullptr;
+        switch (kind_) {
+        case LIST:
+            return redisx_dlq_list(&list_, c_, stream_.c_str(), newest_, a, count_);
+        case REQUEUE:
+            return redisx_dlq_requeue(id_, c_, stream_.c_str(), a);
+        default:
+            return redisx_dlq_purge(&removed_, c_, stream_.c_str(), a);
+        }
+    }
+    Napi::Value Result(Napi::Env env) override
+    {
+        if (kind_ == REQUEUE)
+            return Napi::String::New(env, id_);
+        if (kind_ == PURGE)
+            return Napi::Number::New(env, (double)removed_);
+        size_t n = redisx_dlq_entries_count(list_);
+        Napi::Array out = Napi::Array::New(env, n);
+        for (size_t i = 0; i < n; i++) {
+            const redisx_dlq_entry *e = redisx_dlq_entries_entry(list_, i);
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("id", Napi::String::New(env, redisx_dlq_entry_id(e)));
+            o.Set("originalId", Napi::String::New(env, redisx_dlq_entry_original_id(e)));
+            o.Set("stream", Napi::String::New(env, redisx_dlq_entry_stream(e)));
+            o.Set("group", Napi::String::New(env, redisx_dlq_entry_group(e)));
+            o.Set("consumer", Napi::String::New(env, redisx_dlq_entry_consumer(e)));
+            o.Set("deliveries", Napi::Number::New(env, (double)redisx_dlq_entry_deliveries(e)));
+            o.Set("error", Napi::String::New(env, redisx_dlq_entry_error(e)));
+            o.Set("deleted", Napi::Boolean::New(env, redisx_dlq_entry_deleted(e) != 0));
+            size_t nf = redisx_dlq_entry_field_count(e);
+            Napi::Array fields = Napi::Array::New(env, nf);
+            for (size_t k = 0; k < nf; k++) {
+                size_t ln = 0, lv = 0;
+                const char *fn = redisx_dlq_entry_field_name(e, k, &ln);
+                const char *fv = redisx_dlq_entry_field_value(e, k, &lv);
+                Napi::Array pair = Napi::Array::New(env, 2);
+                pair.Set(0u, Napi::Buffer<char>::Copy(env, fn, ln));
+                pair.Set(1u, Napi::Buffer<char>::Copy(env, fv, lv));
+                fields.Set((uint32_t)k, pair);
+            }
+            o.Set("fields", fields);
+            out.Set((uint32_t)i, o);
+        }
+        return out;
+    }
+
+private:
+    Napi::Reference<Napi::Value> client_;
+    redisx_client *c_;
+    Kind kind_;
+    std::string stream_, arg_;
+    bool hasArg_;
+    int newest_, count_;
+    redisx_dlq_entries *list_ = nullptr;
+    char id_[REDISX_STREAM_ID_SIZE] = "";
+    int64_t removed_ = 0;
+};
+
+// deadLetters(client, stream, newestFirst, after | null, count),
+// requeueDeadLetter(client, stream, dlqId), purgeDeadLetters(client, stream, upTo | null)
+Napi::Value Dlq(const Napi::CallbackInfo &info, DlqWorker::Kind kind)
+{
+    Napi::Env env = info.Env();
+    size_t want = kind == DlqWorker::LIST ? 5 : 3;
+    redisx_client *c = info.Length() == want ? redisxjs_unwrap_client(info[0]) : nullptr;
+    if (!c)
+        Invalid(env, "dead-letter tool: bad arguments");
+    std::string stream = Str(env, info[1], "stream name");
+    Napi::Value argv = kind == DlqWorker::LIST ? info[3] : info[2];
+    bool hasArg = !argv.IsNull() && !argv.IsUndefined();
+    std::string arg = hasArg ? Str(env, argv, "entry id") : "";
+    int newest = kind == DlqWorker::LIST ? (info[2].ToBoolean().Value() ? 1 : 0) : 0;
+    int count = kind == DlqWorker::LIST ? (int)Int(env, info[4], "count") : 0;
+    auto *w = new DlqWorker(env, info[0], c, kind, stream, arg, hasArg, newest, count);
+    return w->Start();
+}
+
+Napi::Value DeadLetters(const Napi::CallbackInfo &info)
+{
+    return Dlq(info, DlqWorker::LIST);
+}
+Napi::Value RequeueDeadLetter(const Napi::CallbackInfo &info)
+{
+    return Dlq(info, DlqWorker::REQUEUE);
+}
+Napi::Value PurgeDeadLetters(const Napi::CallbackInfo &info)
+{
+    return Dlq(info, DlqWorker::PURGE);
+}
+
 } // namespace
 
 void redisxjs_stream_init(Napi::Env env, Napi::Object exports)
@@ -686,4 +801,7 @@ void redisxjs_stream_init(Napi::Env env, Napi::Object exports)
     exports.Set("messageAck", Napi::Function::New(env, MessageAck, "messageAck"));
     exports.Set("messageRetry", Napi::Function::New(env, MessageRetry, "messageRetry"));
     exports.Set("messageDeadLetter", Napi::Function::New(env, MessageDeadLetter, "messageDeadLetter"));
+    exports.Set("deadLetters", Napi::Function::New(env, DeadLetters, "deadLetters"));
+    exports.Set("requeueDeadLetter", Napi::Function::New(env, RequeueDeadLetter, "requeueDeadLetter"));
+    exports.Set("purgeDeadLetters", Napi::Function::New(env, PurgeDeadLetters, "purgeDeadLetters"));
 }

@@ -205,3 +205,32 @@ test('stop and client.close() with a blocked read return promptly', async () => 
   await run2;
   assert.ok(Date.now() - start < 10000, 'close() ended the blocked read');
 });
+
+test('dead letters are listed, requeued and purged', async () => {
+  const s = uniq('dlqtools');
+  await client.createGroup(s, 'g', { start: '0' });
+  const id = await client.publish(s, { n: 7 });
+  const cons = client.consumer(s, 'g', { name: 'c1' });
+  for await (const m of cons) {
+    await m.deadLetter('gave up');
+    break;
+  }
+  const [e, ...rest] = await client.deadLetters(s);
+  assert.equal(rest.length, 0);
+  assert.equal(e.originalId, id);
+  assert.equal(e.consumer, 'c1');
+  assert.equal(e.error, 'gave up');
+  assert.equal(e.deleted, false);
+  const newId = await client.requeueDeadLetter(s, e.id);
+  assert.deepEqual(await client.deadLetters(s), []);
+  await assert.rejects(client.requeueDeadLetter(s, e.id), (err) => err.code === 'ERR_EMPTY');
+  for await (const m of cons) {
+    assert.equal(m.id, newId);
+    assert.deepEqual(m.payload, { n: 7 });
+    await m.deadLetter('again');
+    break;
+  }
+  assert.equal(await client.purgeDeadLetters(s), 1);
+  await assert.rejects(client.deadLetters(s, { count: 0 }), InvalidArgument);
+  await cons.close();
+});

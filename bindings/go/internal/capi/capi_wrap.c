@@ -301,6 +301,29 @@ static int redisx_go_argv(_goslice_ in, int *argc, const char ***argv, size_t **
     return 0;
 }
 
+
+redisx_status redisxgo_dlq_list(redisx_dlq_entries **out, redisx_client *client, const char *stream, int newest_first,
+                                const char *after_id, int count)
+{
+    return redisx_dlq_list(out, client, stream, newest_first, after_id && *after_id ? after_id : NULL, count);
+}
+redisx_status redisxgo_dlq_requeue(void *out, size_t out_cap, size_t *out_len, redisx_client *client,
+                                   const char *stream, const char *dlq_id)
+{
+    char id[REDISX_STREAM_ID_SIZE] = "";
+    redisx_status st = redisx_dlq_requeue(id, client, stream, dlq_id);
+    size_t n = strlen(id);
+    if (st == REDISX_OK && n <= out_cap) {
+        memcpy(out, id, n);
+        *out_len = n;
+    }
+    return st;
+}
+redisx_status redisxgo_dlq_purge(int64_t *removed, redisx_client *client, const char *stream, const char *up_to_id)
+{
+    return redisx_dlq_purge(removed, client, stream, up_to_id && *up_to_id ? up_to_id : NULL);
+}
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -5036,6 +5059,118 @@ long long _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(redisx_cache_en
 }
 
 
+_gostring_ _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, intgo _swig_go_2, _gostring_ _swig_go_3, intgo _swig_go_4) {
+  redisx_dlq_entries **arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  char *arg3 = 0 ;
+  int arg4 ;
+  char *arg5 = 0 ;
+  int arg6 ;
+  redisx_dlq_entries *tmp1 = NULL ;
+  char *temp3 ;
+  char *temp5 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  arg4 = (int)_swig_go_2; 
+  
+  temp5 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(temp5, _swig_go_3.p, _swig_go_3.n);
+  temp5[_swig_go_3.n] = '\0';
+  arg5 = (char *)temp5;
+  
+  arg6 = (int)_swig_go_4; 
+  
+  result = (redisx_status)redisxgo_dlq_list(arg1,arg2,(char const *)arg3,arg4,(char const *)arg5,arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  free((char *)arg5); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(_goslice_ _swig_go_0, redisx_client *_swig_go_1, _gostring_ _swig_go_2, _gostring_ _swig_go_3) {
+  void *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  redisx_client *arg4 = 0 ;
+  char *arg5 = 0 ;
+  char *arg6 = 0 ;
+  size_t tmp3 = 0 ;
+  char *temp5 ;
+  char *temp6 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  
+  arg1 = _swig_go_0.len > 0 ? _swig_go_0.array : NULL;
+  arg2 = (size_t)_swig_go_0.len;
+  
+  arg4 = (redisx_client *)_swig_go_1;
+  
+  temp5 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp5, _swig_go_2.p, _swig_go_2.n);
+  temp5[_swig_go_2.n] = '\0';
+  arg5 = (char *)temp5;
+  
+  
+  temp6 = (char *)malloc(_swig_go_3.n + 1);
+  memcpy(temp6, _swig_go_3.p, _swig_go_3.n);
+  temp6[_swig_go_3.n] = '\0';
+  arg6 = (char *)temp6;
+  
+  
+  result = (redisx_status)redisxgo_dlq_requeue(arg1,arg2,arg3,arg4,(char const *)arg5,(char const *)arg6);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg3);
+  free((char *)arg5); 
+  free((char *)arg6); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  int64_t *arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *arg4 = 0 ;
+  int64_t tmp1 = 0 ;
+  char *temp3 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  temp4 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp4, _swig_go_2.p, _swig_go_2.n);
+  temp4[_swig_go_2.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  result = (redisx_status)redisxgo_dlq_purge(arg1,arg2,(char const *)arg3,(char const *)arg4);
+  _swig_go_result = redisx_go_status(result, (const void *)(uintptr_t)*arg1);
+  free((char *)arg3); 
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
@@ -5856,6 +5991,223 @@ intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(redisx_consumer *_sw
   
   result = (int)redisx_consumer_in_flight((struct redisx_consumer const *)arg1);
   _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(redisx_dlq_entries *_swig_go_0) {
+  redisx_dlq_entries *arg1 = 0 ;
+  
+  arg1 = (redisx_dlq_entries *)_swig_go_0;
+  
+  redisx_dlq_entries_free(arg1);
+  
+}
+
+
+long long _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(redisx_dlq_entries *_swig_go_0) {
+  redisx_dlq_entries *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_dlq_entries *)_swig_go_0;
+  
+  result = redisx_dlq_entries_count((struct redisx_dlq_entries const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+redisx_dlq_entry *_wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(redisx_dlq_entries *_swig_go_0, long long _swig_go_1) {
+  redisx_dlq_entries *arg1 = 0 ;
+  size_t arg2 ;
+  redisx_dlq_entry *result = 0 ;
+  redisx_dlq_entry *_swig_go_result;
+  
+  arg1 = (redisx_dlq_entries *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (redisx_dlq_entry *)redisx_dlq_entries_entry((struct redisx_dlq_entries const *)arg1,arg2);
+  _swig_go_result = (redisx_dlq_entry *)result;
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (char *)redisx_dlq_entry_id((struct redisx_dlq_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (char *)redisx_dlq_entry_error((struct redisx_dlq_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (char *)redisx_dlq_entry_original_id((struct redisx_dlq_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (char *)redisx_dlq_entry_stream((struct redisx_dlq_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (char *)redisx_dlq_entry_group((struct redisx_dlq_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (char *)redisx_dlq_entry_consumer((struct redisx_dlq_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (int64_t)redisx_dlq_entry_deliveries((struct redisx_dlq_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = (int)redisx_dlq_entry_deleted((struct redisx_dlq_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  result = redisx_dlq_entry_field_count((struct redisx_dlq_entry const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0, long long _swig_go_1) {
+  redisx_dlq_entry *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  size_t tmp3 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_dlq_entry_field_name((struct redisx_dlq_entry const *)arg1,arg2,arg3);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg3 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
+  return _swig_go_result;
+}
+
+
+_goslice_ _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0, long long _swig_go_1) {
+  redisx_dlq_entry *arg1 = 0 ;
+  size_t arg2 ;
+  size_t *arg3 = 0 ;
+  size_t tmp3 = 0 ;
+  char *result = 0 ;
+  _goslice_ _swig_go_result;
+  
+  arg3 = &tmp3;
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  arg2 = (size_t)_swig_go_1; 
+  
+  result = (char *)redisx_dlq_entry_field_value((struct redisx_dlq_entry const *)arg1,arg2,arg3);
+  
+  _swig_go_result.array = (void *)result;
+  _swig_go_result.len = result ? (intgo)*arg3 : 0;
+  _swig_go_result.cap = _swig_go_result.len;
+  
   return _swig_go_result;
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"strconv"
@@ -83,6 +84,8 @@ type config struct {
 	handler     func(Event)
 	onLog       func(LogEntry)
 	logLevel    LogLevel
+	levelSet    bool
+	slogger     *slog.Logger
 	onState     func(StateChange)
 }
 
@@ -192,10 +195,17 @@ func WithLogHandler(h func(LogEntry)) Option {
 	return func(c *config) { c.onLog = h }
 }
 
+// WithLogger passes the library's log lines to a log/slog logger, at the
+// levels it has enabled (unless WithLogLevel says otherwise), with the
+// attribute "library"="redisx". With WithLogHandler too, both get them.
+func WithLogger(l *slog.Logger) Option {
+	return func(c *config) { c.slogger = l }
+}
+
 // WithLogLevel sets the least severe level WithLogHandler receives (default
 // LogWarn).
 func WithLogLevel(l LogLevel) Option {
-	return func(c *config) { c.logLevel = l }
+	return func(c *config) { c.logLevel, c.levelSet = l, true }
 }
 
 // WithStateHandler receives every state change of the client's connections
@@ -312,6 +322,9 @@ func Open(url string, opts ...Option) (*Client, error) {
 	cfg := config{logLevel: LogWarn, connections: 1}
 	for _, o := range opts {
 		o(&cfg)
+	}
+	if cfg.slogger != nil {
+		cfg.onLog, cfg.logLevel = toSlog(cfg.slogger, cfg.onLog, cfg.logLevel, cfg.levelSet)
 	}
 	if err := noNUL(url, "url"); err != nil {
 		return nil, err
@@ -1013,4 +1026,31 @@ func noNUL(s, what string) error {
 func enumAs[T ~int](like T, v int) T {
 	_ = like
 	return T(v)
+}
+
+var slogLevels = [...]slog.Level{slog.LevelDebug, slog.LevelInfo, slog.LevelWarn, slog.LevelError}
+
+// toSlog makes the log handler that passes the library's lines to l (after
+// also, when set), and the least severe level to ask the core for: the
+// given one when set, else the least severe l has enabled.
+func toSlog(l *slog.Logger, also func(LogEntry), level LogLevel, levelSet bool) (func(LogEntry), LogLevel) {
+	if !levelSet {
+		level = LogError
+		for i, sl := range slogLevels {
+			if l.Enabled(context.Background(), sl) {
+				level = LogLevel(i)
+				break
+			}
+		}
+	}
+	return func(e LogEntry) {
+		if also != nil {
+			also(e)
+		}
+		sl := slog.LevelError
+		if e.Level >= 0 && int(e.Level) < len(slogLevels) {
+			sl = slogLevels[e.Level]
+		}
+		l.Log(context.Background(), sl, e.Message, "library", "redisx")
+	}, level
 }

@@ -39,6 +39,17 @@ export interface ClientOptions {
   /** Called with the core's log lines at or above logLevel (default "warn"). */
   onLog?: (line: LogLine) => void;
   logLevel?: 'debug' | 'info' | 'warn' | 'error';
+  /** A logger with pino's or Nest's Logger's methods: the core's lines go to
+   *  debug, info (or log), warn and error, prefixed "redisx: "; logLevel
+   *  defaults to 'info' with it. onLog, when given too, gets them as well. */
+  logger?: {
+    debug?(message: string): unknown;
+    verbose?(message: string): unknown;
+    info?(message: string): unknown;
+    log?(message: string): unknown;
+    warn?(message: string): unknown;
+    error?(message: string): unknown;
+  };
   /** TLS for every connection: `true` or an object turns it on (as a
    *  rediss:// URL does), `false` turns it off even for rediss://. */
   tls?: boolean | TlsOptions;

@@ -56,6 +56,30 @@ const OP_RELEASE = 6; // OP_STATUS that also stops watching the lock for loss
 const OP_CACHE = 7; // a cache fetch or get: resolves to the answer array (lib/cache.js)
 
 const LEVELS = ['debug', 'info', 'warn', 'error'];
+
+// An onLog passing the core's lines to a logger with pino's or Nest's
+// Logger's methods (debug, info or log, warn, error), after `also`.
+function toLogger(logger, also) {
+  if (logger === null || typeof logger !== 'object' && typeof logger !== 'function') {
+    throw invalid('logger must be an object with debug/info/warn/error (or log) methods');
+  }
+  const pick = (...names) => {
+    for (const n of names) if (typeof logger[n] === 'function') return logger[n].bind(logger);
+    return null;
+  };
+  const by = {
+    debug: pick('debug', 'verbose', 'log'),
+    info: pick('info', 'log'),
+    warn: pick('warn', 'log'),
+    error: pick('error', 'log'),
+  };
+  if (!by.warn || !by.error) throw invalid('logger needs warn and error (or log) methods');
+  return (entry) => {
+    if (also) also(entry);
+    const f = by[entry.level] || by.error;
+    if (f) f(`redisx: ${entry.message}`);
+  };
+}
 const STATES = ['connected', 'disconnected', 'reconnecting'];
 
 // Lock handles are freed when their Lock is garbage collected: release() does
@@ -205,6 +229,7 @@ const OPTION_KEYS = new Set([
   'onState',
   'onLog',
   'logLevel',
+  'logger',
   'reconnectBackoff',
   'circuitBreaker',
   'tls',
@@ -353,10 +378,15 @@ class Client {
     for (const k of Object.keys(options)) {
       if (!OPTION_KEYS.has(k)) throw invalid(`unknown option ${JSON.stringify(k)}`);
     }
-    const { onEvent, onState, onLog } = options;
+    const { onEvent, onState } = options;
+    let { onLog } = options;
     checkFunction(onEvent, 'onEvent');
     checkFunction(onState, 'onState');
     checkFunction(onLog, 'onLog');
+    if (options.logger !== undefined) {
+      onLog = toLogger(options.logger, onLog);
+      if (options.logLevel === undefined) options = { ...options, logLevel: 'info' };
+    }
     this._onEvent = onEvent;
     this._onState = onState;
     this._onLog = onLog;

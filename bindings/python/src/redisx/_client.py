@@ -46,6 +46,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import itertools
+import logging
 import os
 import select
 import sys
@@ -152,6 +153,29 @@ _CONN_STATES = ("connected", "disconnected", "reconnecting")  # redisx_conn_stat
 #: How long ``acquire``/``lock`` wait for a held lock when no ``wait`` is
 #: given: the default of every redisx binding (see the root README).
 DEFAULT_WAIT = 10.0
+
+
+_PY_LEVELS = (logging.DEBUG, logging.INFO, logging.WARNING, logging.ERROR)
+
+
+def _level_for(logger: "logging.Logger") -> str:
+    """The core's least severe level that `logger` would emit."""
+    for name, lvl in zip(_LOG_LEVELS, _PY_LEVELS):
+        if logger.isEnabledFor(lvl):
+            return name
+    return "error"
+
+
+def _to_logger(logger: "logging.Logger", also: Optional[Callable[["LogEntry"], Any]]) -> Callable[["LogEntry"], Any]:
+    """An on_log that passes the core's lines to `logger` (after `also`)."""
+
+    def emit(entry: "LogEntry") -> None:
+        if also is not None:
+            also(entry)
+        i = _LOG_LEVELS.index(entry.level) if entry.level in _LOG_LEVELS else 3
+        logger.log(_PY_LEVELS[i], "%s", entry.message)
+
+    return emit
 
 
 class LogEntry(NamedTuple):
@@ -434,6 +458,9 @@ class Client:
     them raise instead (each limiter can override it).
     ``fail_open_idempotency=True`` answers NEW without Redis (default: raise).
     ``on_event(Event)`` runs on the I/O thread for every finished operation.
+    ``logger=logging.getLogger("redisx")`` passes the core's log lines to a
+    ``logging.Logger`` (at the levels it has enabled, unless ``log_level``
+    says otherwise; with ``on_log`` too, both get them).
     ``on_log(LogEntry)`` (lines at ``log_level`` and above, default "warn")
     and ``on_state(StateChange)`` come through the core's queue and run on
     the thread that drains it: the client's notification thread, or an
@@ -499,6 +526,7 @@ class Client:
         sentinels: Optional[Union[str, Sequence[str]]] = None,
         sentinel_username: Optional[str] = None,
         sentinel_password: Optional[str] = None,
+        logger: Optional["logging.Logger"] = None,
     ) -> None:
         self._ctx: Any = None
         self._closed = True
@@ -506,6 +534,12 @@ class Client:
         _check_callable(on_event, "on_event")
         _check_callable(on_log, "on_log")
         _check_callable(on_state, "on_state")
+        if logger is not None:
+            if not isinstance(logger, logging.Logger):
+                raise make_error("ERR_INVALID", "logger must be a logging.Logger")
+            on_log = _to_logger(logger, on_log)
+            if log_level is None:
+                log_level = _level_for(logger)
         if log_level is not None and on_log is None:
             raise make_error("ERR_INVALID", "log_level needs on_log")
         if log_level is not None and log_level not in _LOG_LEVELS:

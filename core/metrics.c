@@ -185,6 +185,16 @@ static void collect(redisx_metrics *m, const redisx_stats *st)
         (double)cl[REDISX_CLIENT_CIRCUIT_REJECTED]);
     one(m, "redisx_circuit_breakers_open", "Circuit breakers open or half-open now", REDISX_METRIC_GAUGE,
         (double)cl[REDISX_CLIENT_CIRCUITS_OPEN]);
+    one(m, "redisx_wakeups_total", "Wake-up messages received (a release or completion an operation waited for)",
+        REDISX_METRIC_COUNTER, (double)cl[REDISX_CLIENT_WAKEUPS]);
+    family *redirects = fam(m, "redisx_cluster_redirects_total", "Cluster redirects followed, by kind",
+                            REDISX_METRIC_COUNTER, 1, "kind", NULL, NULL);
+    add(m, redirects, (double)cl[REDISX_CLIENT_CLUSTER_MOVED], "moved", NULL, NULL);
+    add(m, redirects, (double)cl[REDISX_CLIENT_CLUSTER_ASK], "ask", NULL, NULL);
+    one(m, "redisx_cluster_retries_total", "Commands retried after TRYAGAIN, CLUSTERDOWN or LOADING",
+        REDISX_METRIC_COUNTER, (double)cl[REDISX_CLIENT_CLUSTER_RETRIES]);
+    one(m, "redisx_cluster_slot_refreshes_total", "Slot map refreshes started", REDISX_METRIC_COUNTER,
+        (double)cl[REDISX_CLIENT_CLUSTER_REFRESHES]);
 }
 
 void redisx__metrics_free(redisx_metrics *m)

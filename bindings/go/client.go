@@ -815,16 +815,21 @@ func replyValue(r capi.Reply) any {
 // without any per-operation callback (for Prometheus or OpenTelemetry
 // exporters).
 type Stats struct {
-	Connects        uint64 // successful (re)connections
-	Disconnects     uint64 // connections lost
-	ConnectFailures uint64 // failed connection attempts
-	ScriptReloads   uint64 // NOSCRIPT answered by reloading a script
-	InFlight        uint64 // operations not yet completed
-	ConnectionsUp   uint64 // connections serving now
-	CircuitOpens    uint64 // times a circuit breaker opened
-	CircuitRejected uint64 // calls a circuit breaker failed at once
-	CircuitsOpen    uint64 // breakers open or half-open now (one per cluster node)
-	Operations      []OperationStats
+	Connects         uint64 // successful (re)connections
+	Disconnects      uint64 // connections lost
+	ConnectFailures  uint64 // failed connection attempts
+	ScriptReloads    uint64 // NOSCRIPT answered by reloading a script
+	InFlight         uint64 // operations not yet completed
+	ConnectionsUp    uint64 // connections serving now
+	CircuitOpens     uint64 // times a circuit breaker opened
+	CircuitRejected  uint64 // calls a circuit breaker failed at once
+	CircuitsOpen     uint64 // breakers open or half-open now (one per cluster node)
+	Wakeups          uint64 // wake-up messages received (a release or completion waited for)
+	ClusterMoved     uint64 // MOVED replies followed
+	ClusterAsk       uint64 // ASK replies followed
+	ClusterRetries   uint64 // TRYAGAIN, CLUSTERDOWN or LOADING retried
+	ClusterRefreshes uint64 // slot map refreshes started
+	Operations       []OperationStats
 }
 
 // OperationStats are the counters of one (primitive, operation) series.
@@ -948,15 +953,20 @@ func (c *Client) Stats() Stats {
 	}
 	defer capi.Redisx_stats_free(s)
 	out := Stats{
-		Connects:        capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTS),
-		Disconnects:     capi.Redisx_stats_client(s, capi.REDISX_CLIENT_DISCONNECTS),
-		ConnectFailures: capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECT_FAILURES),
-		ScriptReloads:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_SCRIPT_RELOADS),
-		InFlight:        capi.Redisx_stats_client(s, capi.REDISX_CLIENT_IN_FLIGHT),
-		ConnectionsUp:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTIONS_UP),
-		CircuitOpens:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_OPENS),
-		CircuitRejected: capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_REJECTED),
-		CircuitsOpen:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUITS_OPEN),
+		Connects:         capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTS),
+		Disconnects:      capi.Redisx_stats_client(s, capi.REDISX_CLIENT_DISCONNECTS),
+		ConnectFailures:  capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECT_FAILURES),
+		ScriptReloads:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_SCRIPT_RELOADS),
+		InFlight:         capi.Redisx_stats_client(s, capi.REDISX_CLIENT_IN_FLIGHT),
+		ConnectionsUp:    capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CONNECTIONS_UP),
+		CircuitOpens:     capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_OPENS),
+		CircuitRejected:  capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUIT_REJECTED),
+		CircuitsOpen:     capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CIRCUITS_OPEN),
+		Wakeups:          capi.Redisx_stats_client(s, capi.REDISX_CLIENT_WAKEUPS),
+		ClusterMoved:     capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CLUSTER_MOVED),
+		ClusterAsk:       capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CLUSTER_ASK),
+		ClusterRetries:   capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CLUSTER_RETRIES),
+		ClusterRefreshes: capi.Redisx_stats_client(s, capi.REDISX_CLIENT_CLUSTER_REFRESHES),
 	}
 	buckets := capi.Redisx_stats_buckets(s)
 	for i := 0; i < capi.Redisx_stats_series(s); i++ {

@@ -186,6 +186,13 @@ export interface Stats {
     circuitRejected: number;
     /** Breakers open or half-open now (one per cluster node). */
     circuitsOpen: number;
+    /** Wake-up messages received (a release or completion waited for). */
+    wakeups: number;
+    /** Cluster: MOVED and ASK replies followed, TRYAGAIN/CLUSTERDOWN/LOADING retries, slot map refreshes. */
+    clusterMoved: number;
+    clusterAsk: number;
+    clusterRetries: number;
+    clusterRefreshes: number;
   };
   /** Inclusive upper bound of each bucket in ns; the last is Infinity. */
   bucketUpperNs: number[];

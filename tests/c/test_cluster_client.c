@@ -389,6 +389,12 @@ Test(cluster_client, slot_migration_under_load_counts_every_incr_once, .init = s
     cr_assert_gt(total, MIG_KEYS * 5, "the load ran (%ld INCRs)", total);
     cr_assert_gt(atomic_load(&n_ask), 0, "ASK followed");
     cr_assert_gt(atomic_load(&n_moved), 0, "MOVED followed");
+    redisx_stats *st = NULL;
+    cr_assert_eq(redisx_client_stats(&st, l.c), REDISX_OK);
+    cr_assert_gt(redisx_stats_client(st, REDISX_CLIENT_CLUSTER_ASK), 0, "ASK counted");
+    cr_assert_gt(redisx_stats_client(st, REDISX_CLIENT_CLUSTER_MOVED), 0, "MOVED counted");
+    cr_assert_gt(redisx_stats_client(st, REDISX_CLIENT_CLUSTER_REFRESHES), 0, "the map was refreshed");
+    redisx_stats_free(st);
     /* After the refresh the slot's commands go to dst at once. */
     int moved = atomic_load(&n_moved);
     const char *incr[] = {"INCR", l.key[0]};
@@ -458,6 +464,11 @@ Test(cluster_client, multi_key_command_mid_migration_is_retried, .init = setup, 
     cr_assert_str_eq(redisx_reply_string(redisx_reply_element(r, 1), NULL), "2");
     redisx_reply_free(r);
     cr_assert_gt(atomic_load(&n_retry), 0, "TRYAGAIN was retried");
+    redisx_stats *st = NULL;
+    cr_assert_eq(redisx_client_stats(&st, c), REDISX_OK);
+    cr_assert_eq(redisx_stats_client(st, REDISX_CLIENT_CLUSTER_RETRIES), (uint64_t)atomic_load(&n_retry),
+                 "every retry logged is counted");
+    redisx_stats_free(st);
     redisx_client_close(c);
 }
 

@@ -158,7 +158,8 @@ def test_stats_is_a_dict_of_series_and_client_gauges(client):
                       "lock.inspect", "client"}
     gauges = s["client"]
     assert set(gauges) == {"connects", "disconnects", "connect_failures", "script_reloads", "in_flight",
-                           "connections_up", "circuit_opens", "circuit_rejected", "circuits_open", "wakeups"}
+                           "connections_up", "circuit_opens", "circuit_rejected", "circuits_open", "wakeups",
+                           "cluster_moved", "cluster_ask", "cluster_retries", "cluster_refreshes"}
     assert gauges["circuit_opens"] == gauges["circuits_open"] == 0  # no breaker unless asked for
     assert gauges["connects"] >= 1 and gauges["connections_up"] == 1 and gauges["in_flight"] == 0
 

@@ -107,10 +107,14 @@ typedef enum redisx_client_counter {
     REDISX_CLIENT_CIRCUIT_OPENS = 6,    /* times a circuit breaker opened */
     REDISX_CLIENT_CIRCUIT_REJECTED = 7, /* calls a circuit breaker failed at once */
     REDISX_CLIENT_CIRCUITS_OPEN = 8,    /* breakers open or half-open now (gauge; one per node of a cluster) */
-    REDISX_CLIENT_WAKEUPS = 9           /* since 0.6: wake-up messages received
+    REDISX_CLIENT_WAKEUPS = 9,          /* since 0.6: wake-up messages received
                                            (a lock release, an idempotency or
                                            cache completion published on a
                                            channel an operation waits on) */
+    REDISX_CLIENT_CLUSTER_MOVED = 10,    /* since 0.6: MOVED replies followed (a cluster) */
+    REDISX_CLIENT_CLUSTER_ASK = 11,      /* since 0.6: ASK replies followed */
+    REDISX_CLIENT_CLUSTER_RETRIES = 12,  /* since 0.6: TRYAGAIN, CLUSTERDOWN or LOADING retried */
+    REDISX_CLIENT_CLUSTER_REFRESHES = 13 /* since 0.6: slot map refreshes started */
 } redisx_client_counter;
 
 /** Takes a snapshot. Free it with redisx_stats_free(). */

@@ -445,6 +445,10 @@ extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_OPENS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CIRCUIT_REJECTED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CIRCUITS_OPEN_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_MOVED_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_ASK_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_RETRIES_capi_db7353f1e6241385(void);
+extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_REFRESHES_capi_db7353f1e6241385(void);
 extern swig_type_12 _wrap_redisx_client_stats_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_stats_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_stats_series_capi_db7353f1e6241385(uintptr_t arg1);
@@ -1450,6 +1454,38 @@ func _swig_getREDISX_CLIENT_WAKEUPS() (_swig_ret Redisx_client_counter) {
 }
 
 var REDISX_CLIENT_WAKEUPS Redisx_client_counter = _swig_getREDISX_CLIENT_WAKEUPS()
+
+func _swig_getREDISX_CLIENT_CLUSTER_MOVED() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CLUSTER_MOVED_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CLIENT_CLUSTER_MOVED Redisx_client_counter = _swig_getREDISX_CLIENT_CLUSTER_MOVED()
+
+func _swig_getREDISX_CLIENT_CLUSTER_ASK() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CLUSTER_ASK_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CLIENT_CLUSTER_ASK Redisx_client_counter = _swig_getREDISX_CLIENT_CLUSTER_ASK()
+
+func _swig_getREDISX_CLIENT_CLUSTER_RETRIES() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CLUSTER_RETRIES_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CLIENT_CLUSTER_RETRIES Redisx_client_counter = _swig_getREDISX_CLIENT_CLUSTER_RETRIES()
+
+func _swig_getREDISX_CLIENT_CLUSTER_REFRESHES() (_swig_ret Redisx_client_counter) {
+	var swig_r Redisx_client_counter
+	swig_r = (Redisx_client_counter)(C._wrap_REDISX_CLIENT_CLUSTER_REFRESHES_capi_db7353f1e6241385())
+	return swig_r
+}
+
+var REDISX_CLIENT_CLUSTER_REFRESHES Redisx_client_counter = _swig_getREDISX_CLIENT_CLUSTER_REFRESHES()
 
 func Redisx_client_stats(arg1 Client) (_swig_ret Out[Stats]) {
 	var swig_r string

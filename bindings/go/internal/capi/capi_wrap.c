@@ -1142,6 +1142,54 @@ intgo _wrap_REDISX_CLIENT_WAKEUPS_capi_db7353f1e6241385() {
 }
 
 
+intgo _wrap_REDISX_CLIENT_CLUSTER_MOVED_capi_db7353f1e6241385() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CLUSTER_MOVED;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CLIENT_CLUSTER_ASK_capi_db7353f1e6241385() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CLUSTER_ASK;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CLIENT_CLUSTER_RETRIES_capi_db7353f1e6241385() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CLUSTER_RETRIES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_REDISX_CLIENT_CLUSTER_REFRESHES_capi_db7353f1e6241385() {
+  enum redisx_client_counter result;
+  intgo _swig_go_result;
+  
+  
+  result = REDISX_CLIENT_CLUSTER_REFRESHES;
+  
+  _swig_go_result = (intgo)result; 
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_client_stats_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
   redisx_stats **arg1 = 0 ;
   redisx_client *arg2 = 0 ;

@@ -783,6 +783,7 @@ static void refresh_send(redisx_client *c, int node)
 
 static void refresh_start(redisx_client *c)
 {
+    redisx__stats_add_client(c, REDISX_CLIENT_CLUSTER_REFRESHES, 1);
     c->refresh_wanted = 0;
     c->refresh_round++;
     c->refresh_inflight = 0;
@@ -898,6 +899,8 @@ static int cluster_reply(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd, r
         if (node < 0)
             return 0;
         cmd->redirects++;
+        redisx__stats_add_client(c, kind == REDISX__CERR_MOVED ? REDISX_CLIENT_CLUSTER_MOVED : REDISX_CLIENT_CLUSTER_ASK,
+                                 1);
         redisx__log(c, REDISX_LOG_DEBUG, "%s slot %d: %s -> %s:%d", kind == REDISX__CERR_MOVED ? "MOVED" : "ASK",
                     rd.slot, cn->endpoint, rd.host, rd.port);
         if (kind == REDISX__CERR_MOVED) {
@@ -929,6 +932,7 @@ static int cluster_reply(redisx_client *c, redisx__conn *cn, redisx__cmd *cmd, r
     cmd->retries++;
     cmd->node = -1;
     cmd->asking = 0;
+    redisx__stats_add_client(c, REDISX_CLIENT_CLUSTER_RETRIES, 1);
     redisx__log(c, REDISX_LOG_DEBUG, "%.*s from %s: retry %d in %llu ms", (int)(r->len > 80 ? 80 : r->len), r->str,
                 cn->endpoint, cmd->retries, (unsigned long long)(delay / REDISX__NS_PER_MS));
     if (kind == REDISX__CERR_CLUSTERDOWN)

@@ -162,7 +162,7 @@ int64_t redisx__hist_upper(int bucket);
 
 #define REDISX__COUNTERS 7
 /* Entries of redisx_client_counter (observe.h). */
-#define REDISX__CLIENT_COUNTERS (REDISX_CLIENT_WAKEUPS + 1)
+#define REDISX__CLIENT_COUNTERS (REDISX_CLIENT_CLUSTER_REFRESHES + 1)
 
 /* The exporters' histogram (metrics.h): the OpenTelemetry advisory bounds
  * of db.client.operation.duration, 1 ms ... 10 s, then +Inf. */

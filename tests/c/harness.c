@@ -113,7 +113,7 @@ static int launch(rt_server *s)
         if (devnull >= 0) {
             dup2(devnull, 1);
         }
-        char sock[300], nodes[300], cert[300], key[300], ca[300];
+        char sock[300], nodes[300], cert[300], key[300], ca[300], ccert[300], ckey[300];
         snprintf(sock, sizeof sock, "%s/redis.sock", s->dir);
         snprintf(nodes, sizeof nodes, "%s/nodes.conf", s->dir);
         const char *argv[48];
@@ -132,6 +132,20 @@ static int launch(rt_server *s)
             argv[n++] = rt_tls_file("ca.crt", ca, sizeof ca);
             argv[n++] = "--tls-auth-clients";
             argv[n++] = s->tls_auth_clients ? "yes" : "no";
+            if (s->cluster) {
+                /* The bus and replication over TLS too. A node dials its
+                 * peers as a TLS client: with the client certificate
+                 * (server.crt is for serverAuth only, which a peer that
+                 * checks clients refuses). */
+                argv[n++] = "--tls-cluster";
+                argv[n++] = "yes";
+                argv[n++] = "--tls-replication";
+                argv[n++] = "yes";
+                argv[n++] = "--tls-client-cert-file";
+                argv[n++] = rt_tls_file("client.crt", ccert, sizeof ccert);
+                argv[n++] = "--tls-client-key-file";
+                argv[n++] = rt_tls_file("client.key", ckey, sizeof ckey);
+            }
         }
         const char *rest[] = {"--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--daemonize", "yes",
                               "--pidfile", s->pidfile, "--dir", s->dir, "--logfile", "redis.log", "--unixsocket",
@@ -296,12 +310,13 @@ static const char *cli_bin(void)
 static redisx_reply *ask_node(int port, int argc, const char **argv)
 {
     char url[64];
-    snprintf(url, sizeof url, "redis://127.0.0.1:%d", port);
+    snprintf(url, sizeof url, "%s://127.0.0.1:%d", rt_scheme(), port);
     redisx_options *o = NULL;
     redisx_client *c = NULL;
     redisx_reply *r = NULL;
     if (redisx_options_new(&o) == REDISX_OK && redisx_options_set_url(o, url) == REDISX_OK &&
-        redisx_client_open(&c, o) == REDISX_OK && redisx_command(&r, c, argc, argv, NULL) != REDISX_OK)
+        rt_options_ca(o) == REDISX_OK && redisx_client_open(&c, o) == REDISX_OK &&
+        redisx_command(&r, c, argc, argv, NULL) != REDISX_OK)
         r = NULL;
     redisx_client_close(c);
     redisx_options_free(o);
@@ -339,15 +354,20 @@ int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master)
     if (masters < 3 || replicas_per_master < 0 || total > RT_CLUSTER_MAX)
         return -1;
     for (; c->n < total; c->n++)
-        if (start(&c->node[c->n], 1, 0, 0) != 0)
+        if (start(&c->node[c->n], 1, rt_tls_mode(), 0) != 0)
             goto fail;
-    char reps[16], out[400];
+    char reps[16], out[400], ca[300];
     snprintf(reps, sizeof reps, "%d", replicas_per_master);
     snprintf(out, sizeof out, "%s/cluster-create.log", c->node[0].dir);
     char addr[RT_CLUSTER_MAX][32];
-    const char *argv[RT_CLUSTER_MAX + 8];
+    const char *argv[RT_CLUSTER_MAX + 12];
     int argc = 0;
     argv[argc++] = cli_bin();
+    if (rt_tls_mode()) { /* TLS mode: the nodes serve TLS only */
+        argv[argc++] = "--tls";
+        argv[argc++] = "--cacert";
+        argv[argc++] = rt_tls_file("ca.crt", ca, sizeof ca);
+    }
     argv[argc++] = "--cluster";
     argv[argc++] = "create";
     for (int i = 0; i < c->n; i++) {

@@ -116,7 +116,7 @@ static int launch(rt_server *s)
         char sock[300], nodes[300], cert[300], key[300], ca[300], ccert[300], ckey[300];
         snprintf(sock, sizeof sock, "%s/redis.sock", s->dir);
         snprintf(nodes, sizeof nodes, "%s/nodes.conf", s->dir);
-        const char *argv[48];
+        const char *argv[72]; /* 3 + TLS 10 + TLS cluster 8 + the rest 34, with room */
         int n = 0;
         argv[n++] = server_bin();
         argv[n++] = "--port";

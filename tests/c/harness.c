@@ -189,8 +189,12 @@ static int start(rt_server *s, int cluster, int tls, int auth_clients)
     if (!mkdtemp(s->dir))
         return -1;
     snprintf(s->pidfile, sizeof s->pidfile, "%s/redis.pid", s->dir);
-    for (int attempt = 0; attempt < 5; attempt++) {
+    for (int attempt = 0; attempt < 20; attempt++) {
         s->port = free_port();
+        /* A cluster node's bus listens on port + 10000, which must stay a
+         * port: Redis refuses a cluster port above 55535. */
+        if (cluster && s->port > 55535)
+            continue;
         if (s->port > 0 && launch(s) == 0)
             return 0;
     }
@@ -345,7 +349,7 @@ static int node_ready(const rt_cluster *c, int port)
     return ok;
 }
 
-int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master)
+static int cluster_start_once(rt_cluster *c, int masters, int replicas_per_master)
 {
     memset(c, 0, sizeof *c);
     c->masters = masters;
@@ -410,6 +414,21 @@ int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master)
     return 0;
 fail:
     rt_cluster_stop(c);
+    return -1;
+}
+
+/* A cluster that fails to form (a port taken by another process between
+ * the probe and a node's bus bind, a busy machine) is started again on new
+ * ports, up to three times. */
+int rt_cluster_start(rt_cluster *c, int masters, int replicas_per_master)
+{
+    for (int attempt = 1; attempt <= 3; attempt++) {
+        if (cluster_start_once(c, masters, replicas_per_master) == 0)
+            return 0;
+        if (masters < 3 || replicas_per_master < 0 || masters * (1 + replicas_per_master) > RT_CLUSTER_MAX)
+            return -1; /* refused, not failed */
+        fprintf(stderr, "harness: cluster start attempt %d of 3 failed%s\n", attempt, attempt < 3 ? "; again" : "");
+    }
     return -1;
 }
 

@@ -134,9 +134,18 @@ struct redisx_client {
     redisx__series series[REDISX__OP_COUNT];
     atomic_llong client_counter[REDISX__CLIENT_COUNTERS];
     atomic_llong stream_counter[REDISX_STREAM_COUNTER_COUNT];
+    /* Per-name series (under stats_mu; entries are freed with the client). */
+    redisx__named *named, *named_tail;
+    redisx__named *named_tab[64];
+    int named_count[REDISX__NAMED_KINDS];
+    redisx__hist lock_wait, lock_hold; /* under stats_mu */
+    atomic_llong locks_held;
 };
 
 void redisx__conn_loop(redisx_client *c);
+/* Calls fn for each data connection (its "host:port" and whether it is
+ * serving), under the loop lock; any thread, a callback included. */
+void redisx__conns_each(redisx_client *c, void (*fn)(void *u, const char *endpoint, int up), void *u);
 redisx_status redisx__conns_init(redisx_client *c);
 void redisx__conns_free(redisx_client *c);
 uint64_t redisx__cmd_timeout_ns(const redisx_client *c);

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "client_impl.h"
 
 #include "metrics_impl.h"
 
@@ -83,7 +83,167 @@ static void one(redisx_metrics *m, const char *name, const char *help, redisx_me
     add(m, fam(m, name, help, type, 0, NULL, NULL, NULL), v, NULL, NULL, NULL);
 }
 
-static void collect(redisx_metrics *m, const redisx_stats *st)
+/* A copy of a client's per-name entries, taken under its stats lock. */
+typedef struct named_copy {
+    redisx__named_kind kind;
+    const char *name, *group; /* owned by the metrics */
+    redisx__named_op op[REDISX__NAMED_OPS];
+    uint64_t stream[REDISX_STREAM_COUNTER_COUNT];
+    uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* retired plus live caches of that name */
+} named_copy;
+
+typedef struct extra {
+    named_copy *named;
+    int nnamed;
+    redisx__hist lock_wait, lock_hold;
+    uint64_t locks_held;
+} extra;
+
+static const char *own(redisx_metrics *m, const char *v)
+{
+    if (!v || m->failed)
+        return NULL;
+    if (m->nstrs == m->capstrs) {
+        int cap = m->capstrs ? m->capstrs * 2 : 16;
+        char **ns = realloc(m->strs, (size_t)cap * sizeof *ns);
+        if (!ns) {
+            m->failed = 1;
+            return NULL;
+        }
+        m->strs = ns;
+        m->capstrs = cap;
+    }
+    char *d = redisx__strdup(v);
+    if (!d) {
+        m->failed = 1;
+        return NULL;
+    }
+    m->strs[m->nstrs++] = d;
+    return d;
+}
+
+static void take_extra(redisx_metrics *m, redisx_client *c, extra *x)
+{
+    pthread_mutex_lock(&c->stats_mu);
+    int n = 0;
+    for (redisx__named *e = c->named; e; e = e->next)
+        n++;
+    x->named = n ? calloc((size_t)n, sizeof *x->named) : NULL;
+    if (n && !x->named)
+        m->failed = 1;
+    for (redisx__named *e = x->named ? c->named : NULL; e; e = e->next) {
+        named_copy *d = &x->named[x->nnamed++];
+        d->kind = e->kind;
+        d->name = own(m, e->name);
+        d->group = e->group ? own(m, e->group) : NULL;
+        memcpy(d->op, e->op, sizeof d->op);
+        for (int i = 0; i < REDISX_STREAM_COUNTER_COUNT; i++)
+            d->stream[i] = atomic_load_explicit(&e->stream[i], memory_order_relaxed);
+        memcpy(d->cache, e->cache_retired, sizeof d->cache);
+        if (e->kind == REDISX__NAMED_CACHE)
+            for (const redisx_cache *k = c->caches; k; k = redisx__cache_next(k))
+                if (redisx__cache_named(k) == e)
+                    for (int i = 0; i < REDISX_CACHE_COUNTER_COUNT; i++)
+                        d->cache[i] += redisx__cache_counter(k, (redisx_cache_counter)i);
+    }
+    x->lock_wait = c->lock_wait;
+    x->lock_hold = c->lock_hold;
+    pthread_mutex_unlock(&c->stats_mu);
+    long long held = atomic_load(&c->locks_held);
+    x->locks_held = held < 0 ? 0 : (uint64_t)held;
+}
+
+static void hist_sample(redisx_metrics *m, family *f, const redisx__hist *h, const char *v0, const char *v1,
+                        const char *v2)
+{
+    sample *s = add(m, f, (double)h->sum_ns / 1e9, v0, v1, v2);
+    if (!s)
+        return;
+    uint64_t cum = 0;
+    for (int b = 0; b < REDISX__EXPORT_BOUNDS; b++) {
+        cum += h->b[b];
+        s->cum[b] = cum;
+    }
+    s->count = cum + h->b[REDISX__EXPORT_BOUNDS];
+}
+
+/* Duration histograms of one primitive's operations, per name. */
+static void named_durations(redisx_metrics *m, const extra *x, redisx__named_kind kind, redisx__op base, int nops,
+                            const char *name, const char *help, const char *l0, const char *l1)
+{
+    family *f = fam(m, name, help, REDISX_METRIC_HISTOGRAM, l1 ? 3 : 2, l0, l1 ? l1 : "operation",
+                    l1 ? "operation" : NULL);
+    for (int i = 0; i < x->nnamed; i++) {
+        const named_copy *e = &x->named[i];
+        if (e->kind != kind)
+            continue;
+        for (int o = 0; o < nops && o < REDISX__NAMED_OPS; o++) {
+            if (!e->op[o].calls)
+                continue;
+            const char *op = redisx__op_name((redisx__op)(base + o));
+            if (l1)
+                hist_sample(m, f, &e->op[o].h, e->name, e->group ? e->group : "", op);
+            else
+                hist_sample(m, f, &e->op[o].h, e->name, op, NULL);
+        }
+    }
+}
+
+static void named_cache_counter(redisx_metrics *m, const extra *x, const char *name, const char *help,
+                                redisx_metric_type type, redisx_cache_counter which)
+{
+    family *f = fam(m, name, help, type, 1, "cache", NULL, NULL);
+    for (int i = 0; i < x->nnamed; i++)
+        if (x->named[i].kind == REDISX__NAMED_CACHE)
+            add(m, f, (double)x->named[i].cache[which], x->named[i].name, NULL, NULL);
+}
+
+static void named_cache_layers(redisx_metrics *m, const extra *x, const char *name, const char *help,
+                               redisx_cache_counter l1, redisx_cache_counter l2)
+{
+    family *f = fam(m, name, help, REDISX_METRIC_COUNTER, 2, "cache", "layer", NULL);
+    for (int i = 0; i < x->nnamed; i++) {
+        const named_copy *e = &x->named[i];
+        if (e->kind != REDISX__NAMED_CACHE)
+            continue;
+        add(m, f, (double)e->cache[l1], e->name, "l1", NULL);
+        add(m, f, (double)e->cache[l2], e->name, "l2", NULL);
+    }
+}
+
+/* A stream counter per stream (publishing: no group) or per stream and
+ * group (consuming). */
+static void named_stream_counter(redisx_metrics *m, const extra *x, const char *name, const char *help,
+                                 redisx_stream_counter which, int grouped)
+{
+    family *f = fam(m, name, help, REDISX_METRIC_COUNTER, grouped ? 2 : 1, "stream", grouped ? "group" : NULL,
+                    NULL);
+    for (int i = 0; i < x->nnamed; i++) {
+        const named_copy *e = &x->named[i];
+        if (e->kind != REDISX__NAMED_STREAM || !e->group != !grouped)
+            continue;
+        add(m, f, (double)e->stream[which], e->name, grouped ? e->group : NULL, NULL);
+    }
+}
+
+typedef struct node_up {
+    redisx_metrics *m;
+    family *f;
+} node_up;
+
+static void count_node(void *u, const char *endpoint, int up)
+{
+    node_up *n = u;
+    for (int i = 0; n->f && i < n->f->n; i++) {
+        if (strcmp(n->f->s[i].label[0], endpoint) == 0) {
+            n->f->s[i].value += up;
+            return;
+        }
+    }
+    add(n->m, n->f, up, own(n->m, endpoint), NULL, NULL);
+}
+
+static void collect(redisx_metrics *m, const redisx_stats *st, const extra *x)
 {
     /* Every operation: outcomes, round trips, durations. */
     family *ops = fam(m, "redisx_operations_total", "Operations finished, by primitive, operation and status",
@@ -121,50 +281,73 @@ static void collect(redisx_metrics *m, const redisx_stats *st)
     /* The primitives' own families. */
     outcomes(m, st, REDISX__OP_LOCK_ACQUIRE, "redisx_lock_acquisitions_total", "Lock acquisitions, by status",
              "acquired", "held");
-    outcomes(m, st, REDISX__OP_RL_CHECK, "redisx_ratelimit_requests_total", "Rate-limit checks, by status",
-             "allowed", "rejected");
+    family *rl = fam(m, "redisx_ratelimit_requests_total", "Rate-limit checks, by limiter and status",
+                     REDISX_METRIC_COUNTER, 2, "limiter", "status", NULL);
+    for (int i = 0; i < x->nnamed; i++) {
+        const named_copy *e = &x->named[i];
+        const redisx__named_op *o = &e->op[0]; /* check */
+        if (e->kind != REDISX__NAMED_LIMITER || !o->calls)
+            continue;
+        add(m, rl, (double)(o->ok - o->fail_open), e->name, "allowed", NULL);
+        add(m, rl, (double)o->rejected, e->name, "rejected", NULL);
+        add(m, rl, (double)o->fail_open, e->name, "fail_open", NULL);
+        add(m, rl, (double)o->errors, e->name, "error", NULL);
+    }
+    named_durations(m, x, REDISX__NAMED_LIMITER, REDISX__OP_RL_CHECK, 3, "redisx_ratelimit_duration_seconds",
+                    "Duration of rate-limit operations, by limiter and operation", "limiter", NULL);
+    family *lw = fam(m, "redisx_lock_wait_duration_seconds",
+                     "Time from an acquire call to the grant of its lock (granted acquisitions)",
+                     REDISX_METRIC_HISTOGRAM, 0, NULL, NULL, NULL);
+    hist_sample(m, lw, &x->lock_wait, NULL, NULL, NULL);
+    family *lh = fam(m, "redisx_lock_hold_duration_seconds",
+                     "Time from a lock's grant to its release call, its loss or the free of its handle",
+                     REDISX_METRIC_HISTOGRAM, 0, NULL, NULL, NULL);
+    hist_sample(m, lh, &x->lock_hold, NULL, NULL, NULL);
+    one(m, "redisx_locks_held", "Locks this client holds now (granted, not yet released, lost or freed)",
+        REDISX_METRIC_GAUGE, (double)x->locks_held);
     outcomes(m, st, REDISX__OP_IDEM_BEGIN, "redisx_idempotency_requests_total",
              "Idempotency begins, by status (ok: a record to run or replay)", "ok", "conflict");
 
-    const uint64_t *k = st->cache;
-    family *hits = fam(m, "redisx_cache_hits_total", "Cache hits, by layer", REDISX_METRIC_COUNTER, 1, "layer",
-                       NULL, NULL);
-    add(m, hits, (double)k[REDISX_CACHE_L1_HITS], "l1", NULL, NULL);
-    add(m, hits, (double)k[REDISX_CACHE_L2_HITS], "l2", NULL, NULL);
-    family *misses = fam(m, "redisx_cache_misses_total", "Cache misses, by layer", REDISX_METRIC_COUNTER, 1, "layer",
-                         NULL, NULL);
-    add(m, misses, (double)k[REDISX_CACHE_L1_MISSES], "l1", NULL, NULL);
-    add(m, misses, (double)k[REDISX_CACHE_L2_MISSES], "l2", NULL, NULL);
-    one(m, "redisx_cache_loads_total", "Loads granted (the caller runs the loader)", REDISX_METRIC_COUNTER,
-        (double)k[REDISX_CACHE_LOADS]);
-    one(m, "redisx_cache_load_errors_total", "Loads abandoned", REDISX_METRIC_COUNTER,
-        (double)k[REDISX_CACHE_LOAD_ERRORS]);
-    one(m, "redisx_cache_stampedes_avoided_total", "Waits ended by another process's fill", REDISX_METRIC_COUNTER,
-        (double)k[REDISX_CACHE_WAITERS_WOKEN]);
-    one(m, "redisx_cache_stale_served_total", "Stale values served (stale-while-revalidate, stale-if-error)",
-        REDISX_METRIC_COUNTER, (double)k[REDISX_CACHE_STALE_SERVED]);
-    one(m, "redisx_cache_early_refreshes_total", "Early refreshes chosen by XFetch", REDISX_METRIC_COUNTER,
-        (double)k[REDISX_CACHE_EARLY_REFRESHES]);
-    one(m, "redisx_cache_fail_open_total", "Cache answers given without Redis", REDISX_METRIC_COUNTER,
-        (double)k[REDISX_CACHE_FAIL_OPEN]);
-    one(m, "redisx_cache_evictions_total", "L1 evictions", REDISX_METRIC_COUNTER,
-        (double)k[REDISX_CACHE_L1_EVICTIONS]);
-    one(m, "redisx_cache_l1_entries", "Entries in L1", REDISX_METRIC_GAUGE, (double)k[REDISX_CACHE_L1_ENTRIES]);
-    one(m, "redisx_cache_l1_bytes", "Bytes in L1", REDISX_METRIC_GAUGE, (double)k[REDISX_CACHE_L1_BYTES]);
+    named_cache_layers(m, x, "redisx_cache_hits_total", "Cache hits, by cache and layer", REDISX_CACHE_L1_HITS,
+                       REDISX_CACHE_L2_HITS);
+    named_cache_layers(m, x, "redisx_cache_misses_total", "Cache misses, by cache and layer", REDISX_CACHE_L1_MISSES,
+                       REDISX_CACHE_L2_MISSES);
+    named_cache_counter(m, x, "redisx_cache_loads_total", "Loads granted (the caller runs the loader)",
+                        REDISX_METRIC_COUNTER, REDISX_CACHE_LOADS);
+    named_cache_counter(m, x, "redisx_cache_load_errors_total", "Loads abandoned", REDISX_METRIC_COUNTER,
+                        REDISX_CACHE_LOAD_ERRORS);
+    named_cache_counter(m, x, "redisx_cache_stampedes_avoided_total", "Waits ended by another process's fill",
+                        REDISX_METRIC_COUNTER, REDISX_CACHE_WAITERS_WOKEN);
+    named_cache_counter(m, x, "redisx_cache_stale_served_total",
+                        "Stale values served (stale-while-revalidate, stale-if-error)", REDISX_METRIC_COUNTER,
+                        REDISX_CACHE_STALE_SERVED);
+    named_cache_counter(m, x, "redisx_cache_early_refreshes_total", "Early refreshes chosen by XFetch",
+                        REDISX_METRIC_COUNTER, REDISX_CACHE_EARLY_REFRESHES);
+    named_cache_counter(m, x, "redisx_cache_fail_open_total", "Cache answers given without Redis",
+                        REDISX_METRIC_COUNTER, REDISX_CACHE_FAIL_OPEN);
+    named_cache_counter(m, x, "redisx_cache_evictions_total", "L1 evictions", REDISX_METRIC_COUNTER,
+                        REDISX_CACHE_L1_EVICTIONS);
+    named_cache_counter(m, x, "redisx_cache_l1_entries", "Entries in L1", REDISX_METRIC_GAUGE,
+                        REDISX_CACHE_L1_ENTRIES);
+    named_cache_counter(m, x, "redisx_cache_l1_bytes", "Bytes in L1", REDISX_METRIC_GAUGE, REDISX_CACHE_L1_BYTES);
+    named_durations(m, x, REDISX__NAMED_CACHE, REDISX__OP_CACHE_FETCH, 6, "redisx_cache_duration_seconds",
+                    "Duration of cache operations, by cache and operation", "cache", NULL);
 
-    const uint64_t *q = st->stream;
-    one(m, "redisx_stream_messages_published_total", "Messages published", REDISX_METRIC_COUNTER,
-        (double)q[REDISX_STREAM_PUBLISHED]);
-    one(m, "redisx_stream_messages_delivered_total", "Messages handed to consumers", REDISX_METRIC_COUNTER,
-        (double)q[REDISX_STREAM_DELIVERED]);
-    one(m, "redisx_stream_messages_consumed_total", "Messages acknowledged", REDISX_METRIC_COUNTER,
-        (double)q[REDISX_STREAM_ACKED]);
-    one(m, "redisx_stream_messages_retried_total", "Messages left pending for a redelivery", REDISX_METRIC_COUNTER,
-        (double)q[REDISX_STREAM_RETRIED]);
-    one(m, "redisx_stream_messages_dead_lettered_total", "Messages moved to the dead-letter stream",
-        REDISX_METRIC_COUNTER, (double)q[REDISX_STREAM_DEAD_LETTERED]);
-    one(m, "redisx_stream_messages_claimed_total", "Messages taken over from other consumers", REDISX_METRIC_COUNTER,
-        (double)q[REDISX_STREAM_CLAIMED]);
+    named_stream_counter(m, x, "redisx_stream_messages_published_total", "Messages published, by stream",
+                         REDISX_STREAM_PUBLISHED, 0);
+    named_stream_counter(m, x, "redisx_stream_messages_delivered_total",
+                         "Messages handed to consumers, by stream and group", REDISX_STREAM_DELIVERED, 1);
+    named_stream_counter(m, x, "redisx_stream_messages_consumed_total", "Messages acknowledged, by stream and group",
+                         REDISX_STREAM_ACKED, 1);
+    named_stream_counter(m, x, "redisx_stream_messages_retried_total",
+                         "Messages left pending for a redelivery, by stream and group", REDISX_STREAM_RETRIED, 1);
+    named_stream_counter(m, x, "redisx_stream_messages_dead_lettered_total",
+                         "Messages moved to the dead-letter stream, by stream and group", REDISX_STREAM_DEAD_LETTERED,
+                         1);
+    named_stream_counter(m, x, "redisx_stream_messages_claimed_total",
+                         "Messages taken over from other consumers, by stream and group", REDISX_STREAM_CLAIMED, 1);
+    named_durations(m, x, REDISX__NAMED_STREAM, REDISX__OP_STREAM_PUBLISH, 12, "redisx_stream_duration_seconds",
+                    "Duration of stream operations, by stream, group (empty: none) and operation", "stream", "group");
 
     const uint64_t *cl = st->client;
     one(m, "redisx_connects_total", "Successful (re)connections", REDISX_METRIC_COUNTER,
@@ -204,6 +387,9 @@ void redisx__metrics_free(redisx_metrics *m)
     for (int i = 0; i < m->n; i++)
         free(m->f[i].s);
     free(m->f);
+    for (int i = 0; i < m->nstrs; i++)
+        free(m->strs[i]);
+    free(m->strs);
     free(m);
 }
 
@@ -214,8 +400,15 @@ redisx_status redisx__metrics_collect(redisx_metrics **out, redisx_client *c)
     if (rc != REDISX_OK)
         return rc;
     redisx_metrics *m = calloc(1, sizeof *m);
-    if (m)
-        collect(m, st);
+    if (m) {
+        extra x = {0};
+        take_extra(m, c, &x);
+        collect(m, st, &x);
+        node_up n = {m, fam(m, "redisx_node_connections_up", "Data connections serving now, by node (host:port)",
+                            REDISX_METRIC_GAUGE, 1, "node", NULL, NULL)};
+        redisx__conns_each(c, count_node, &n);
+        free(x.named);
+    }
     free(st);
     if (!m || m->failed) {
         redisx__metrics_free(m);

@@ -71,6 +71,111 @@ static int export_bucket(uint64_t ns)
     return b;
 }
 
+void redisx__hist_add(redisx__hist *h, uint64_t ns)
+{
+    h->sum_ns += ns;
+    h->b[export_bucket(ns)]++;
+}
+
+/* ---- per-name series ------------------------------------------------------ */
+
+static const redisx__op named_base[REDISX__NAMED_KINDS] = {
+    [REDISX__NAMED_LIMITER] = REDISX__OP_RL_CHECK,
+    [REDISX__NAMED_CACHE] = REDISX__OP_CACHE_FETCH,
+    [REDISX__NAMED_STREAM] = REDISX__OP_STREAM_PUBLISH,
+};
+
+static unsigned named_hash(redisx__named_kind kind, const char *name, const char *group)
+{
+    uint32_t h = 2166136261u ^ (uint32_t)kind;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    h = (h ^ 0xff) * 16777619u;
+    for (const char *p = group ? group : ""; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % (sizeof(((redisx_client *)0)->named_tab) / sizeof(redisx__named *));
+}
+
+static int named_is(const redisx__named *n, redisx__named_kind kind, const char *name, const char *group)
+{
+    return n->kind == kind && strcmp(n->name, name) == 0 &&
+           (group ? n->group && strcmp(n->group, group) == 0 : !n->group);
+}
+
+redisx__named *redisx__named_get(redisx_client *c, redisx__named_kind kind, const char *name, const char *group)
+{
+    if (!name)
+        return NULL;
+    pthread_mutex_lock(&c->stats_mu);
+    unsigned h = named_hash(kind, name, group);
+    redisx__named *n = c->named_tab[h];
+    while (n && !named_is(n, kind, name, group))
+        n = n->hnext;
+    if (!n && c->named_count[kind] >= REDISX__NAMED_MAX) {
+        name = "_other"; /* bounded cardinality: the rest share one series */
+        group = group ? "_other" : NULL;
+        h = named_hash(kind, name, group);
+        for (n = c->named_tab[h]; n && !named_is(n, kind, name, group); n = n->hnext)
+            ;
+    }
+    if (!n && (n = calloc(1, sizeof *n)) != NULL) {
+        n->kind = kind;
+        n->name = redisx__strdup(name);
+        n->group = group ? redisx__strdup(group) : NULL;
+        if (!n->name || (group && !n->group)) {
+            free(n->name);
+            free(n->group);
+            free(n);
+            n = NULL;
+        } else {
+            n->hnext = c->named_tab[h];
+            c->named_tab[h] = n;
+            if (c->named_tail)
+                c->named_tail->next = n;
+            else
+                c->named = n;
+            c->named_tail = n;
+            c->named_count[kind]++;
+        }
+    }
+    pthread_mutex_unlock(&c->stats_mu);
+    return n;
+}
+
+void redisx__named_stream_count(redisx__named *n, redisx_stream_counter which, int64_t k)
+{
+    if (n && which >= 0 && which < REDISX_STREAM_COUNTER_COUNT && k > 0)
+        atomic_fetch_add_explicit(&n->stream[which], (unsigned long long)k, memory_order_relaxed);
+}
+
+void redisx__named_free_all(redisx_client *c)
+{
+    while (c->named) {
+        redisx__named *n = c->named;
+        c->named = n->next;
+        free(n->name);
+        free(n->group);
+        free(n);
+    }
+    c->named_tail = NULL;
+}
+
+void redisx__lock_held_begin(redisx_client *c, uint64_t wait_ns)
+{
+    atomic_fetch_add(&c->locks_held, 1);
+    pthread_mutex_lock(&c->stats_mu);
+    redisx__hist_add(&c->lock_wait, wait_ns);
+    pthread_mutex_unlock(&c->stats_mu);
+}
+
+void redisx__lock_held_end(redisx_client *c, uint64_t hold_ns)
+{
+    atomic_fetch_sub(&c->locks_held, 1);
+    pthread_mutex_lock(&c->stats_mu);
+    redisx__hist_add(&c->lock_hold, hold_ns);
+    pthread_mutex_unlock(&c->stats_mu);
+}
+
 int redisx__hist_bucket(uint64_t ns)
 {
     if (ns < (1ull << REDISX__HIST_MIN_LOG2))
@@ -105,6 +210,7 @@ void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const c
     req->outcome = NULL;
     req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
     req->stream = req->group = NULL;
+    req->named = NULL;
     req->user = NULL;
     req->cancel = NULL;
     req->tnext = req->tprev = NULL;
@@ -197,6 +303,24 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
     s->bucket[redisx__hist_bucket(dur)]++;
     s->sum_ns += dur;
     s->export_bucket[export_bucket(dur)]++;
+    if (req->named) {
+        int i = (int)req->op - (int)named_base[req->named->kind];
+        if (i >= 0 && i < REDISX__NAMED_OPS) {
+            redisx__named_op *n = &req->named->op[i];
+            n->calls++;
+            if (st == REDISX_OK && !req->rejected)
+                n->ok++;
+            else if (st == REDISX_OK || is_rejection(st))
+                n->rejected++;
+            else
+                n->errors++;
+            if (st == REDISX_ERR_TIMEOUT)
+                n->timeouts++;
+            if (fail_open)
+                n->fail_open++;
+            redisx__hist_add(&n->h, dur);
+        }
+    }
     pthread_mutex_unlock(&c->stats_mu);
     atomic_fetch_sub(&c->client_counter[REDISX_CLIENT_IN_FLIGHT], 1);
 
@@ -269,6 +393,10 @@ redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c)
     pthread_mutex_lock(&c->stats_mu);
     memcpy(s->series, c->series, sizeof s->series);
     redisx__cache_stats_sum(c->caches, s->cache);
+    for (const redisx__named *n = c->named; n; n = n->next) /* freed caches count on */
+        if (n->kind == REDISX__NAMED_CACHE)
+            for (int i = 0; i < REDISX_CACHE_COUNTER_COUNT; i++)
+                s->cache[i] += n->cache_retired[i];
     pthread_mutex_unlock(&c->stats_mu);
     for (int i = 0; i < REDISX__CLIENT_COUNTERS; i++) {
         long long v = atomic_load(&c->client_counter[i]);

@@ -16,6 +16,7 @@ struct redisx_limiter {
     int64_t capacity;
     atomic_int policy;
     char limit_arg[24], period_arg[24], burst_arg[24];
+    redisx__named *named; /* its per-name series (NULL: out of memory) */
 };
 
 static const struct {
@@ -61,6 +62,7 @@ redisx_status redisx__limiter_new(redisx_limiter **out, redisx_client *c, const 
     snprintf(lim->limit_arg, sizeof lim->limit_arg, "%lld", (long long)limit);
     snprintf(lim->period_arg, sizeof lim->period_arg, "%lld", (long long)period_ms);
     snprintf(lim->burst_arg, sizeof lim->burst_arg, "%lld", (long long)burst);
+    lim->named = redisx__named_get(c, REDISX__NAMED_LIMITER, name, NULL);
     redisx__client_ref(c);
     lim->client = c;
     *out = lim;
@@ -234,6 +236,7 @@ redisx_status redisx__limiter_check_async(redisx_limiter *lim, const char *key, 
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, lim->client, peek ? REDISX__OP_RL_PEEK : REDISX__OP_RL_CHECK, key);
+    op->req.named = lim->named;
     redisx__req_cancellable(&op->req, user, check_cancel);
     cmd->fn = check_reply;
     cmd->ctx = op;
@@ -295,6 +298,7 @@ redisx_status redisx__limiter_reset_async(redisx_limiter *lim, const char *key, 
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, lim->client, REDISX__OP_RL_RESET, key);
+    op->req.named = lim->named;
     redisx__req_cancellable(&op->req, user, reset_cancel);
     cmd->fn = reset_reply;
     cmd->ctx = op;

@@ -386,7 +386,7 @@ redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream,
         for (size_t i = 0; i < b->n; i++)
             redisx__copy_detail(ids[i], REDISX_STREAM_ID_SIZE, r->element[i]->str);
         b->nids = b->n;
-        redisx__stream_count(c, REDISX_STREAM_PUBLISHED, (int64_t)b->n);
+        redisx__stream_count(c, stream, NULL, REDISX_STREAM_PUBLISHED, (int64_t)b->n);
     }
     redisx__reply_free(r);
     redisx__stream_event(c, REDISX__OP_STREAM_PUBLISH, stream, NULL, st, t0, 1, NULL, stream);
@@ -408,7 +408,7 @@ static void publish_async_reply(redisx__cmd *cmd, redisx_status st, redisx_reply
     if (st == REDISX_OK)
         st = publish_reply_ok(r, 1);
     if (st == REDISX_OK)
-        redisx__stream_count(op->c, REDISX_STREAM_PUBLISHED, 1);
+        redisx__stream_count(op->c, op->stream, NULL, REDISX_STREAM_PUBLISHED, 1);
     {
         char saved[REDISX__DETAIL];
         redisx__copy_detail(saved, sizeof saved, redisx_last_error());
@@ -1073,7 +1073,7 @@ redisx_status redisx__message_ack(redisx_message *m)
     redisx__reply_free(r);
     settle_end(m, st, 0);
     if (st == REDISX_OK)
-        redisx__stream_count(cons->client, REDISX_STREAM_ACKED, 1);
+        redisx__stream_count(cons->client, cons->stream, cons->group, REDISX_STREAM_ACKED, 1);
     settle_event(m, REDISX__OP_STREAM_ACK, st, t0, "ack");
     return st;
 }
@@ -1127,7 +1127,7 @@ redisx_status redisx__message_dead_letter(redisx_message *m, const char *error)
     /* Not ours any more either way when another consumer holds it. */
     settle_end(m, st == REDISX_ERR_NOT_OWNER ? REDISX_OK : st, 0);
     if (st == REDISX_OK)
-        redisx__stream_count(m->cons->client, REDISX_STREAM_DEAD_LETTERED, 1);
+        redisx__stream_count(m->cons->client, m->cons->stream, m->cons->group, REDISX_STREAM_DEAD_LETTERED, 1);
     settle_event(m, REDISX__OP_STREAM_DEAD_LETTER, st, t0, "dead_letter");
     return st;
 }
@@ -1163,7 +1163,7 @@ redisx_status redisx__message_retry(redisx_message *m, int64_t delay_ms, const c
     (void)idem_settle(m, 0); /* the redelivery runs the handler again */
     int64_t d = delay_ms >= 0 ? delay_ms : backoff_ms(cons, m->deliveries);
     settle_end(m, REDISX_OK, redisx__now_ns() + (uint64_t)d * REDISX__NS_PER_MS + 1);
-    redisx__stream_count(cons->client, REDISX_STREAM_RETRIED, 1);
+    redisx__stream_count(cons->client, cons->stream, cons->group, REDISX_STREAM_RETRIED, 1);
     settle_event(m, REDISX__OP_STREAM_RETRY, REDISX_OK, t0, "retry");
     return REDISX_OK;
 }
@@ -1235,7 +1235,7 @@ static redisx_status idem_filter(redisx_consumer *cons, msg_list *l)
             args_clear(&a);
             redisx__reply_free(r);
             if (ast == REDISX_OK)
-                redisx__stream_count(cons->client, REDISX_STREAM_ACKED, 1);
+                redisx__stream_count(cons->client, cons->stream, cons->group, REDISX_STREAM_ACKED, 1);
             else /* still pending: redelivered and recognised again */
                 redisx__log(cons->client, REDISX_LOG_WARN, "stream %s: acking completed message %s: %s", cons->stream,
                             m->id, redisx_last_error());
@@ -1279,7 +1279,7 @@ static redisx_status take_claimed(redisx_consumer *cons, const redisx_reply *r, 
             if (is_str(elem(e, 0))) {
                 redisx_status st = dead_letter(cons, elem(e, 0)->str, why);
                 if (st == REDISX_OK)
-                    redisx__stream_count(cons->client, REDISX_STREAM_DEAD_LETTERED, 1);
+                    redisx__stream_count(cons->client, cons->stream, cons->group, REDISX_STREAM_DEAD_LETTERED, 1);
                 if (st != REDISX_OK && st != REDISX_ERR_NOT_OWNER)
                     redisx__log(cons->client, REDISX_LOG_WARN, "stream %s: dead-lettering %s: %s", cons->stream,
                                 elem(e, 0)->str, redisx_last_error());
@@ -1371,7 +1371,7 @@ static redisx_status reclaim(redisx_consumer *cons, size_t room, msg_list *out)
     size_t before = out->n;
     st = take_claimed(cons, r, out);
     if (out->n > before) {
-        redisx__stream_count(cons->client, REDISX_STREAM_CLAIMED, (int64_t)(out->n - before));
+        redisx__stream_count(cons->client, cons->stream, cons->group, REDISX_STREAM_CLAIMED, (int64_t)(out->n - before));
         redisx__stream_event(cons->client, REDISX__OP_STREAM_CLAIM, cons->stream, cons->group, st, now, 1, NULL,
                              cons->stream);
     }
@@ -1500,7 +1500,7 @@ static redisx_status deliver(redisx_delivery **out, redisx_consumer *cons, msg_l
         cons->unsettled++;
     }
     pthread_mutex_unlock(&cons->mu);
-    redisx__stream_count(cons->client, REDISX_STREAM_DELIVERED, (int64_t)d->n);
+    redisx__stream_count(cons->client, cons->stream, cons->group, REDISX_STREAM_DELIVERED, (int64_t)d->n);
     d->m = l->m;
     l->m = NULL;
     l->n = 0;

@@ -84,8 +84,10 @@ int redisx__message_taken_over(const redisx_message *m);
  * task): t0 is when it started; stream/group/key are copied. */
 void redisx__stream_event(redisx_client *c, redisx__op op, const char *stream, const char *group,
                           redisx_status st, uint64_t t0, int round_trips, const char *outcome, const char *key);
-/* Adds n to a stream counter of the client's stats. */
-void redisx__stream_count(redisx_client *c, redisx_stream_counter which, int64_t n);
+/* Adds n to a stream counter of the client's stats and of the per-name
+ * series of the stream (with its group, or none). */
+void redisx__stream_count(redisx_client *c, const char *stream, const char *group, redisx_stream_counter which,
+                          int64_t n);
 
 redisx_status redisx__dlq_list(redisx_dlq_entries **out, redisx_client *c, const char *stream, int newest_first,
                                const char *after_id, int count);

@@ -254,7 +254,9 @@ Test(cache, events_and_the_stats_snapshot_report_each_layer)
     redisx_cache_free(l1);
     redisx_cache_free(l2);
     cr_assert_eq(redisx_client_stats(&st, c), REDISX_OK);
-    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L1_HITS), 0, "freed caches leave the snapshot");
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L1_HITS), 1, "a freed cache's counters stay in the sum");
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L2_MISSES), 2);
+    cr_assert_eq(redisx_stats_cache(st, REDISX_CACHE_L1_ENTRIES), 0, "its gauges leave with it");
     redisx_stats_free(st);
     redisx_client_close(c);
 }

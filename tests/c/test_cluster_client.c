@@ -287,6 +287,24 @@ Test(cluster_client, primitives_work_on_every_master, .init = setup, .fini = tea
     }
     cr_assert_eq(atomic_load(&n_moved), 0, "every script went to its master at once");
     cr_assert_eq(atomic_load(&n_ask), 0);
+    /* Every master it used has its own connection gauge. */
+    redisx_metrics *mx = NULL;
+    cr_assert_eq(redisx_metrics_collect(&mx, c), REDISX_OK, "%s", redisx_last_error());
+    int nf = -1;
+    for (int f = 0; f < redisx_metrics_families(mx); f++)
+        if (strcmp(redisx_metrics_name(mx, f), "redisx_node_connections_up") == 0)
+            nf = f;
+    cr_assert_geq(nf, 0);
+    for (int m = 0; m < fx.cl.masters; m++) {
+        char want[64];
+        snprintf(want, sizeof want, "127.0.0.1:%d", fx.cl.node[m].port);
+        int found = 0;
+        for (int s = 0; s < redisx_metrics_samples(mx, nf); s++)
+            if (strcmp(redisx_metrics_label_value(mx, nf, s, 0), want) == 0)
+                found = redisx_metrics_value(mx, nf, s) >= 1;
+        cr_assert(found, "no serving connection counted for master %s", want);
+    }
+    redisx_metrics_free(mx);
     redisx_client_close(c);
 }
 

@@ -112,8 +112,8 @@ Test(metrics, counts_follow_the_operations)
     cr_assert_eq(value(m, "redisx_lock_acquisitions_total", "acquired", NULL, NULL), 2);
     cr_assert_eq(value(m, "redisx_lock_acquisitions_total", "held", NULL, NULL), 1);
     cr_assert_eq(value(m, "redisx_lock_acquisitions_total", "error", NULL, NULL), 0);
-    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "allowed", NULL, NULL), 3);
-    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "rejected", NULL, NULL), 2);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "metrics", "allowed", NULL), 3);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "metrics", "rejected", NULL), 2);
     cr_assert_eq(value(m, "redisx_operations_total", "lock", "acquire", "ok"), 2);
     cr_assert_eq(value(m, "redisx_operations_total", "lock", "acquire", "rejected"), 1);
     cr_assert_eq(value(m, "redisx_operations_total", "lock", "release", "ok"), 2);
@@ -121,6 +121,11 @@ Test(metrics, counts_follow_the_operations)
     cr_assert_eq(value(m, "redisx_operations_total", "client", "command", "error"), 0);
     cr_assert_geq(value(m, "redisx_round_trips_total", "client", "command", NULL), 7);
     cr_assert_eq(value(m, "redisx_connections_up", NULL, NULL, NULL), 1);
+    int nf = family(m, "redisx_node_connections_up");
+    cr_assert_eq(redisx_metrics_samples(m, nf), 1, "one node");
+    cr_assert(strncmp(redisx_metrics_label_value(m, nf, 0, 0), "127.0.0.1:", 10) == 0, "%s",
+              redisx_metrics_label_value(m, nf, 0, 0));
+    cr_assert_eq(redisx_metrics_value(m, nf, 0), 1);
     cr_assert_geq(value(m, "redisx_connects_total", NULL, NULL, NULL), 1);
     cr_assert_eq(value(m, "redisx_operations_in_flight", NULL, NULL, NULL), 0);
     /* An operation that never ran has no series. */
@@ -156,5 +161,152 @@ Test(metrics, counts_follow_the_operations)
     cr_assert_geq(cmd, 0);
     cr_assert_float_eq((double)redisx_stats_sum_ns(st, cmd) / 1e9, sum, 1e-9, "the snapshot's sum is the histogram's");
     redisx_stats_free(st);
+    redisx_client_close(c);
+}
+
+static uint64_t hist_count(const redisx_metrics *m, const char *name, const char *v0, const char *v1,
+                           const char *v2)
+{
+    int f = family(m, name);
+    cr_assert_geq(f, 0, "no family %s", name);
+    cr_assert_eq(redisx_metrics_type(m, f), REDISX_METRIC_HISTOGRAM, "%s", name);
+    int s = sample_of(m, f, v0, v1, v2);
+    cr_assert_geq(s, 0, "no sample %s{%s,%s,%s}", name, v0 ? v0 : "", v1 ? v1 : "", v2 ? v2 : "");
+    return redisx_metrics_count(m, f, s);
+}
+
+Test(metrics, lock_wait_and_hold_are_their_own_histograms)
+{
+    redisx_client *c = rt_client();
+    char name[64];
+    rt_unique("metrics-hold", name, sizeof name);
+    redisx_lock *a = NULL, *b = NULL, *d = NULL;
+    cr_assert_eq(redisx_lock_acquire(&a, c, name, 30000, 0), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_lock_acquire(&b, c, name, 30000, 0), REDISX_ERR_LOCKED);
+    char other[80];
+    snprintf(other, sizeof other, "%s-2", name);
+    cr_assert_eq(redisx_lock_acquire(&d, c, other, 30000, 0), REDISX_OK);
+
+    redisx_metrics *m = NULL;
+    cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK);
+    cr_assert_eq(value(m, "redisx_locks_held", NULL, NULL, NULL), 2);
+    cr_assert_eq(hist_count(m, "redisx_lock_wait_duration_seconds", NULL, NULL, NULL), 2, "granted ones only");
+    cr_assert_eq(hist_count(m, "redisx_lock_hold_duration_seconds", NULL, NULL, NULL), 0);
+    redisx_metrics_free(m);
+
+    cr_assert_eq(redisx_lock_release(a), REDISX_OK);
+    redisx_lock_free(a);
+    redisx_lock_free(d); /* dropped without a release: its hold ends here */
+    cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK);
+    cr_assert_eq(value(m, "redisx_locks_held", NULL, NULL, NULL), 0);
+    cr_assert_eq(hist_count(m, "redisx_lock_hold_duration_seconds", NULL, NULL, NULL), 2);
+    double hold = value(m, "redisx_lock_hold_duration_seconds", NULL, NULL, NULL);
+    cr_assert(hold > 0 && hold < 120, "hold sum %g s", hold);
+    redisx_metrics_free(m);
+    redisx_client_close(c);
+}
+
+Test(metrics, limiters_caches_and_streams_have_series_by_name)
+{
+    redisx_client *c = rt_client();
+    char key[64], ns[64];
+    rt_unique("metrics-named", key, sizeof key);
+    rt_unique("mx", ns, sizeof ns);
+    char lname[96], cname[96], sname[96];
+    snprintf(lname, sizeof lname, "%s-api", ns);
+    snprintf(cname, sizeof cname, "%s-users", ns);
+    snprintf(sname, sizeof sname, "%s-orders", ns);
+
+    redisx_limiter *api = NULL, *login = NULL;
+    cr_assert_eq(redisx_limiter_new(&api, c, lname, REDISX_RATELIMIT_FIXED_WINDOW, 1, 60000, 0), REDISX_OK);
+    cr_assert_eq(redisx_limiter_new(&login, c, "login", REDISX_RATELIMIT_GCRA, 100, 60000, 0), REDISX_OK);
+    for (int i = 0; i < 3; i++) {
+        redisx_ratelimit_result *r = NULL;
+        cr_assert_eq(redisx_limiter_check(&r, api, key, 1), REDISX_OK, "%s", redisx_last_error());
+        redisx_ratelimit_result_free(r);
+    }
+    redisx_ratelimit_result *r = NULL;
+    cr_assert_eq(redisx_limiter_check(&r, login, key, 1), REDISX_OK);
+    redisx_ratelimit_result_free(r);
+
+    redisx_cache *users = NULL;
+    cr_assert_eq(redisx_cache_new(&users, c, cname), REDISX_OK);
+    cr_assert_eq(redisx_cache_set(users, key, "v", 1, 60000), REDISX_OK, "%s", redisx_last_error());
+    redisx_cache_entry *e = NULL;
+    cr_assert_eq(redisx_cache_get(&e, users, key), REDISX_OK, "%s", redisx_last_error());
+    redisx_cache_entry_free(e);
+
+    cr_assert_eq(redisx_group_create(c, sname, "billing", "0"), REDISX_OK, "%s", redisx_last_error());
+    const char *f[] = {"k"}, *v[] = {"1"};
+    size_t fl[] = {1}, vl[] = {1};
+    char id[REDISX_STREAM_ID_SIZE];
+    for (int i = 0; i < 2; i++)
+        cr_assert_eq(redisx_stream_publish(id, c, sname, 1, f, fl, v, vl, REDISX_STREAM_TRIM_NONE, 0), REDISX_OK);
+    redisx_consumer *cons = NULL;
+    cr_assert_eq(redisx_consumer_new(&cons, c, sname, "billing", "c1", NULL), REDISX_OK, "%s", redisx_last_error());
+    size_t got = 0;
+    for (int tries = 0; got < 2 && tries < 20; tries++) {
+        redisx_delivery *d = NULL;
+        redisx_status st = redisx_consumer_next(&d, cons, 10, 1000);
+        if (st == REDISX_ERR_EMPTY)
+            continue;
+        cr_assert_eq(st, REDISX_OK, "%s", redisx_last_error());
+        for (size_t i = 0; i < redisx_delivery_count(d); i++, got++)
+            cr_assert_eq(redisx_message_ack(redisx_delivery_message(d, i)), REDISX_OK);
+        redisx_delivery_free(d);
+    }
+    cr_assert_eq(got, 2);
+
+    redisx_metrics *m = NULL;
+    cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", lname, "allowed", NULL), 1);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", lname, "rejected", NULL), 2);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "login", "allowed", NULL), 1);
+    cr_assert_eq(hist_count(m, "redisx_ratelimit_duration_seconds", lname, "check", NULL), 3);
+    cr_assert_eq(value(m, "redisx_cache_hits_total", cname, "l1", NULL), 1, "the set filled this process's L1");
+    cr_assert_eq(hist_count(m, "redisx_cache_duration_seconds", cname, "set", NULL), 1);
+    cr_assert_eq(value(m, "redisx_stream_messages_published_total", sname, NULL, NULL), 2);
+    cr_assert_eq(value(m, "redisx_stream_messages_delivered_total", sname, "billing", NULL), 2);
+    cr_assert_eq(value(m, "redisx_stream_messages_consumed_total", sname, "billing", NULL), 2);
+    cr_assert_eq(hist_count(m, "redisx_stream_duration_seconds", sname, "", "publish"), 2);
+    cr_assert_eq(hist_count(m, "redisx_stream_duration_seconds", sname, "billing", "ack"), 2);
+    redisx_metrics_free(m);
+
+    /* A freed limiter's and cache's counters stay; label values outlive the client. */
+    redisx_limiter_free(api);
+    redisx_cache_free(users);
+    cr_assert_eq(redisx_consumer_stop(cons, 5000), REDISX_OK);
+    redisx_consumer_free(cons);
+    cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK);
+    redisx_limiter_free(login);
+    redisx_client_close(c);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", lname, "rejected", NULL), 2);
+    cr_assert_eq(value(m, "redisx_cache_hits_total", cname, "l1", NULL), 1);
+    cr_assert_eq(value(m, "redisx_cache_l1_entries", cname, NULL, NULL), 0);
+    redisx_metrics_free(m);
+}
+
+Test(metrics, names_past_the_bound_share_one_series)
+{
+    redisx_client *c = rt_client();
+    char key[64];
+    rt_unique("metrics-bound", key, sizeof key);
+    for (int i = 0; i < 300; i++) {
+        char name[32];
+        snprintf(name, sizeof name, "lim-%d", i);
+        redisx_limiter *lim = NULL;
+        cr_assert_eq(redisx_limiter_new(&lim, c, name, REDISX_RATELIMIT_FIXED_WINDOW, 1000, 60000, 0), REDISX_OK);
+        redisx_ratelimit_result *r = NULL;
+        cr_assert_eq(redisx_limiter_check(&r, lim, key, 1), REDISX_OK, "%s", redisx_last_error());
+        redisx_ratelimit_result_free(r);
+        redisx_limiter_free(lim);
+    }
+    redisx_metrics *m = NULL;
+    cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK);
+    int f = family(m, "redisx_ratelimit_requests_total");
+    cr_assert_eq(redisx_metrics_samples(m, f), (256 + 1) * 4, "256 names and _other, four statuses each");
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "lim-255", "allowed", NULL), 1);
+    cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "_other", "allowed", NULL), 44);
+    redisx_metrics_free(m);
     redisx_client_close(c);
 }

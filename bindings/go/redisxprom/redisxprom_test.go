@@ -85,8 +85,17 @@ func TestScrapeAfterKnownOperations(t *testing.T) {
 	}
 	check("redisx_lock_acquisitions_total", 1, "status", "acquired")
 	check("redisx_lock_acquisitions_total", 1, "status", "held")
-	check("redisx_ratelimit_requests_total", 2, "status", "allowed")
-	check("redisx_ratelimit_requests_total", 1, "status", "rejected")
+	check("redisx_ratelimit_requests_total", 2, "limiter", "api", "status", "allowed")
+	check("redisx_ratelimit_requests_total", 1, "limiter", "api", "status", "rejected")
+	if g := value(t, fams, "redisx_locks_held", L()).GetGauge().GetValue(); g != 0 {
+		t.Errorf("redisx_locks_held = %v, want 0", g)
+	}
+	if n := value(t, fams, "redisx_lock_hold_duration_seconds", L()).GetHistogram().GetSampleCount(); n != 1 {
+		t.Errorf("lock hold count %d, want 1", n)
+	}
+	if n := value(t, fams, "redisx_ratelimit_duration_seconds", L("limiter", "api", "operation", "check")).GetHistogram().GetSampleCount(); n != 3 {
+		t.Errorf("limiter check count %d, want 3", n)
+	}
 	check("redisx_operations_total", 4, "primitive", "client", "operation", "command", "status", "ok")
 	h := value(t, fams, "redisx_operation_duration_seconds", L("primitive", "client", "operation", "command")).GetHistogram()
 	if h.GetSampleCount() != 4 || h.GetSampleSum() <= 0 {

@@ -38,8 +38,12 @@ test('a scrape after known operations', async () => {
     const L = { client: 'orders' };
     assert.equal(sample(text, 'redisx_lock_acquisitions_total', { ...L, status: 'acquired' }), 1);
     assert.equal(sample(text, 'redisx_lock_acquisitions_total', { ...L, status: 'held' }), 1);
-    assert.equal(sample(text, 'redisx_ratelimit_requests_total', { ...L, status: 'allowed' }), 2);
-    assert.equal(sample(text, 'redisx_ratelimit_requests_total', { ...L, status: 'rejected' }), 1);
+    assert.equal(sample(text, 'redisx_ratelimit_requests_total', { ...L, limiter: 'api', status: 'allowed' }), 2);
+    assert.equal(sample(text, 'redisx_ratelimit_requests_total', { ...L, limiter: 'api', status: 'rejected' }), 1);
+    assert.equal(sample(text, 'redisx_ratelimit_duration_seconds_count', { ...L, limiter: 'api', operation: 'check' }), 3);
+    assert.equal(sample(text, 'redisx_locks_held', L), 0);
+    assert.equal(sample(text, 'redisx_lock_wait_duration_seconds_count', L), 1);
+    assert.equal(sample(text, 'redisx_lock_hold_duration_seconds_count', L), 1);
     const cmd = { ...L, primitive: 'client', operation: 'command' };
     assert.equal(sample(text, 'redisx_operations_total', { ...cmd, status: 'ok' }), 4);
     assert.equal(sample(text, 'redisx_operation_duration_seconds_count', cmd), 4);

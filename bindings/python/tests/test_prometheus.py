@@ -42,8 +42,15 @@ def test_scrape_after_known_operations(redis_url: str, prefix: str) -> None:
         text = generate_latest(reg).decode()
         assert sample(text, "redisx_lock_acquisitions_total", client="orders", status="acquired") == 1
         assert sample(text, "redisx_lock_acquisitions_total", client="orders", status="held") == 1
-        assert sample(text, "redisx_ratelimit_requests_total", client="orders", status="allowed") == 2
-        assert sample(text, "redisx_ratelimit_requests_total", client="orders", status="rejected") == 1
+        assert sample(text, "redisx_ratelimit_requests_total", client="orders", limiter="api",
+                      status="allowed") == 2
+        assert sample(text, "redisx_ratelimit_requests_total", client="orders", limiter="api",
+                      status="rejected") == 1
+        assert sample(text, "redisx_ratelimit_duration_seconds_count", client="orders", limiter="api",
+                      operation="check") == 3
+        assert sample(text, "redisx_locks_held", client="orders") == 0
+        assert sample(text, "redisx_lock_wait_duration_seconds_count", client="orders") == 1
+        assert sample(text, "redisx_lock_hold_duration_seconds_count", client="orders") == 1
         assert sample(text, "redisx_operations_total", client="orders", primitive="client",
                       operation="command", status="ok") == 4
         assert sample(text, "redisx_operation_duration_seconds_count", client="orders", primitive="client",

@@ -192,8 +192,9 @@ REDISX_API redisx_status redisx_cache_delete_async(redisx_cache *cache, const ch
 
 /** A counter or gauge of the cache (0 for an unknown one). */
 REDISX_API uint64_t redisx_cache_counter_of(const redisx_cache *cache, redisx_cache_counter which);
-/** The same summed over the client's caches alive when the snapshot was
- *  taken (redisx_client_stats). */
+/** The same summed over the client's caches (redisx_client_stats): the
+ *  counters of a freed cache stay in the sum (counters never go back), the
+ *  gauges (L1 entries and bytes) are those of the caches alive. */
 REDISX_API uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter which);
 
 /** The L1 alone, never blocking and never sending anything: REDISX_OK with

@@ -35,6 +35,7 @@ struct redisx_cache {
     local_load *loads;
     atomic_uint_fast64_t counter[REDISX_CACHE_COUNTER_COUNT];
     redisx_cache *next, *prev; /* the client's caches (redisx__client_caches_lock) */
+    redisx__named *named;      /* its per-name series (NULL: out of memory) */
     /* The tracking fallback (I/O thread): its channel, subscribed, and
      * confirmed since the subscriber connection last came up. */
     char *fb_channel;
@@ -82,6 +83,10 @@ static void cache_unref(redisx_cache *cache)
         *head = cache->next;
     if (cache->next)
         cache->next->prev = cache->prev;
+    if (cache->named) /* its counters stay in the name's series */
+        for (int i = 0; i < REDISX_CACHE_COUNTER_COUNT; i++)
+            if (i != REDISX_CACHE_L1_ENTRIES && i != REDISX_CACHE_L1_BYTES)
+                cache->named->cache_retired[i] += redisx__cache_counter(cache, (redisx_cache_counter)i);
     redisx__client_caches_unlock(cache->client);
     redisx__l1_free(cache->l1);
     while (cache->loads) {
@@ -174,6 +179,7 @@ redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char
         .beta = 1.0,
         .policy = redisx__client_options(c)->fail_policy[REDISX_PRIMITIVE_CACHE],
     };
+    cache->named = redisx__named_get(c, REDISX__NAMED_CACHE, name, NULL);
     redisx__client_ref(c);
     cache->client = c;
     redisx_cache **head = redisx__client_caches_lock(c);
@@ -244,6 +250,16 @@ uint64_t redisx__cache_counter(const redisx_cache *cache, redisx_cache_counter w
     if ((int)which < 0 || which >= REDISX_CACHE_COUNTER_COUNT)
         return 0;
     return atomic_load_explicit(&((redisx_cache *)cache)->counter[which], memory_order_relaxed);
+}
+
+const redisx_cache *redisx__cache_next(const redisx_cache *cache)
+{
+    return cache->next;
+}
+
+const redisx__named *redisx__cache_named(const redisx_cache *cache)
+{
+    return cache->named;
 }
 
 void redisx__cache_stats_sum(const redisx_cache *head, uint64_t out[REDISX_CACHE_COUNTER_COUNT])
@@ -844,6 +860,7 @@ redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, in
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, cache->client, get ? REDISX__OP_CACHE_GET : REDISX__OP_CACHE_FETCH, key);
+    op->req.named = cache->named;
     redisx__req_cancellable(&op->req, user, fetch_cancel);
     if (wait_ms > 0 && !get)
         op->give_up = op->req.t0 + (uint64_t)wait_ms * REDISX__NS_PER_MS;
@@ -1050,6 +1067,7 @@ static write_op *write_new(redisx_cache *cache, redisx__op kind, const char *nam
     op->cb = cb;
     op->user = user;
     redisx__req_init(&op->req, cache->client, kind, name);
+    op->req.named = cache->named;
     return op;
 }
 

@@ -122,6 +122,7 @@ void redisx__client_unref(redisx_client *c)
     if (atomic_fetch_sub(&c->refs, 1) != 1)
         return;
     close(c->wake_fd);
+    redisx__named_free_all(c);
     pthread_mutex_destroy(&c->mu);
     pthread_mutex_destroy(&c->stats_mu);
     pthread_mutex_destroy(&c->loop_mu);

@@ -2803,6 +2803,19 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
     return 1;
 }
 
+void redisx__conns_each(redisx_client *c, void (*fn)(void *u, const char *endpoint, int up), void *u)
+{
+    int inside = redisx__in_loop(c);
+    redisx_client *prev = inside ? NULL : loop_enter(c);
+    for (int i = 0; c->conns && i < c->nconns; i++) {
+        const redisx__conn *cn = c->conns[i];
+        if (cn && !cn->is_sub)
+            fn(u, cn->endpoint, cn->state == CONN_READY);
+    }
+    if (!inside)
+        loop_leave(c, prev);
+}
+
 /* ---- set-up and tear-down (called by client.c) --------------------------- */
 
 redisx_status redisx__conns_init(redisx_client *c)

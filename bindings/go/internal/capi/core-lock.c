@@ -29,7 +29,16 @@ struct redisx_lock {
     redisx_lock_lost_cb on_lost;
     void *lost_user;
     uint64_t lease_until; /* I/O thread: conservative end of the lease */
+    atomic_int held;      /* counted in the client's locks held (metrics) */
+    uint64_t held_t0;     /* when it was granted */
 };
+
+/* The end of a hold for the metrics (release call, loss, free): once. */
+static void lock_hold_end(redisx_lock *lk)
+{
+    if (atomic_exchange(&lk->held, 0))
+        redisx__lock_held_end(lk->client, redisx__now_ns() - lk->held_t0);
+}
 
 static void lock_ref(redisx_lock *lk)
 {
@@ -41,6 +50,7 @@ void redisx__lock_unref(redisx_lock *lk)
     if (!lk || atomic_fetch_sub(&lk->refs, 1) != 1)
         return;
     redisx_client *c = lk->client;
+    lock_hold_end(lk);
     free(lk->name);
     free(lk->key);
     free(lk);
@@ -235,6 +245,9 @@ static void acquire_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         memcpy(lk->token, r->element[2]->str, r->element[2]->len + 1);
         lk->fencing = fence;
         lk->lease_until = op->attempt_t0 + (uint64_t)op->ttl_ms * REDISX__NS_PER_MS;
+        lk->held_t0 = redisx__now_ns();
+        atomic_store(&lk->held, 1);
+        redisx__lock_held_begin(c, lk->held_t0 - op->req.t0);
         redisx__reply_free(r);
         acquire_finish(op, REDISX_OK, lk, 0);
         return;
@@ -421,6 +434,7 @@ static void notify_lost(redisx_lock *lk, const char *why)
     redisx_client *c = lk->client;
     const redisx_options *o = redisx__client_options(c);
     atomic_store(&lk->lost, 1);
+    lock_hold_end(lk);
     redisx__log(c, REDISX_LOG_WARN, "lock %s lost: %s", lk->name, why);
     if (lk->on_lost) {
         lk->on_lost(c, lk, lk->lost_user);
@@ -521,6 +535,7 @@ static redisx_status owner_submit(redisx_lock *lk, redisx__op kind, int64_t ttl_
 redisx_status redisx__lock_release_async(redisx_lock *lk, redisx_status_cb cb, void *user)
 {
     atomic_store(&lk->released, 1); /* before sending: no renewal after it */
+    lock_hold_end(lk);
     return owner_submit(lk, REDISX__OP_LOCK_RELEASE, 0, cb, user);
 }
 
@@ -588,6 +603,7 @@ redisx_status redisx__lock_start_renewal(redisx_lock *lk, redisx_lock_lost_cb on
 void redisx__lock_free(redisx_lock *lk)
 {
     atomic_store(&lk->freed, 1);
+    lock_hold_end(lk);
     redisx__lock_unref(lk);
 }
 

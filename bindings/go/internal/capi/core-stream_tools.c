@@ -112,6 +112,7 @@ void redisx__stream_event(redisx_client *c, redisx__op op, const char *stream, c
     e->req.t0 = t0;
     e->req.round_trips = round_trips;
     e->req.outcome = outcome;
+    e->req.named = redisx__named_get(c, REDISX__NAMED_STREAM, stream, group);
     e->st = st;
     e->stream = stream ? redisx__strdup(stream) : NULL;
     e->group = group ? redisx__strdup(group) : NULL;
@@ -120,10 +121,13 @@ void redisx__stream_event(redisx_client *c, redisx__op op, const char *stream, c
     redisx__submit(c, cmd);
 }
 
-void redisx__stream_count(redisx_client *c, redisx_stream_counter which, int64_t n)
+void redisx__stream_count(redisx_client *c, const char *stream, const char *group, redisx_stream_counter which,
+                          int64_t n)
 {
-    if ((int)which >= 0 && which < REDISX_STREAM_COUNTER_COUNT && n > 0)
+    if ((int)which >= 0 && which < REDISX_STREAM_COUNTER_COUNT && n > 0) {
         atomic_fetch_add(&c->stream_counter[which], n);
+        redisx__named_stream_count(redisx__named_get(c, REDISX__NAMED_STREAM, stream, group), which, n);
+    }
 }
 
 /* ---- dead-letter entries ------------------------------------------------------ */

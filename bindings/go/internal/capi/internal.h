@@ -176,6 +176,61 @@ typedef struct redisx__series {
     uint64_t export_bucket[REDISX__EXPORT_BOUNDS + 1]; /* not cumulative */
 } redisx__series;
 
+/* A duration histogram on the exporters' bounds (sum and counts per
+ * bucket, not cumulative). */
+typedef struct redisx__hist {
+    uint64_t sum_ns;
+    uint64_t b[REDISX__EXPORT_BOUNDS + 1];
+} redisx__hist;
+
+void redisx__hist_add(redisx__hist *h, uint64_t ns);
+
+/* Per-name series (docs/METRICS.md): the limiters, caches and streams (with
+ * their groups) of a client, by the name the user gave. Bounded: past
+ * REDISX__NAMED_MAX names of one kind, the others share the name "_other".
+ * An entry lives as long as its client; its counters only grow (a cache's
+ * own counters are added to it when the cache is freed). */
+#define REDISX__NAMED_MAX 256
+#define REDISX__NAMED_OPS 12 /* operations of one primitive, at most */
+
+typedef enum redisx__named_kind {
+    REDISX__NAMED_LIMITER = 0,
+    REDISX__NAMED_CACHE = 1,
+    REDISX__NAMED_STREAM = 2,
+    REDISX__NAMED_KINDS
+} redisx__named_kind;
+
+typedef struct redisx__named_op {
+    uint64_t calls, ok, rejected, errors, fail_open, timeouts;
+    redisx__hist h;
+} redisx__named_op;
+
+typedef struct redisx__named {
+    struct redisx__named *next; /* the client's list, oldest first */
+    struct redisx__named *hnext;
+    redisx__named_kind kind;
+    char *name;
+    char *group; /* streams: a consumer group, or NULL */
+    redisx__named_op op[REDISX__NAMED_OPS]; /* under stats_mu */
+    atomic_ullong stream[REDISX_STREAM_COUNTER_COUNT];
+    uint64_t cache_retired[REDISX_CACHE_COUNTER_COUNT]; /* freed caches' counters, under stats_mu */
+    atomic_llong consumers_in_flight; /* streams with a group: messages its consumers are handling */
+} redisx__named;
+
+/* The entry of (kind, name, group), made on first use; NULL on out of
+ * memory (the operation is then only counted client-wide). Any thread. */
+redisx__named *redisx__named_get(redisx_client *c, redisx__named_kind kind, const char *name, const char *group);
+/* Frees every entry (the client's last reference). */
+void redisx__named_free_all(redisx_client *c);
+/* Adds to a stream entry's counter (NULL: nothing). */
+void redisx__named_stream_count(redisx__named *n, redisx_stream_counter which, int64_t k);
+
+/* Locks held by this client's handles, and the durations of waits (a
+ * successful acquire, call to grant) and holds (grant to the release call,
+ * the loss or the free of the handle). */
+void redisx__lock_held_begin(redisx_client *c, uint64_t wait_ns);
+void redisx__lock_held_end(redisx_client *c, uint64_t hold_ns);
+
 struct redisx_stats {
     redisx__series series[REDISX__OP_COUNT];
     uint64_t client[REDISX__CLIENT_COUNTERS];
@@ -209,6 +264,7 @@ typedef struct redisx__req {
     const char *outcome; /* static, for the event (redisx_event_outcome) */
     char *key; /* copy for events when opted in, else NULL */
     const char *stream, *group; /* stream operations: borrowed until finish */
+    struct redisx__named *named; /* per-name series, or NULL */
     /* Cancellation (redisx_cancel): an operation whose `cancel` is set is
      * tracked by the loop from its first command until it finishes, and
      * matched by `user`. cancel() finishes it with REDISX_ERR_CANCELLED at
@@ -600,6 +656,10 @@ redisx_client *redisx__cache_client(const redisx_cache *cache);
 /* The settings, writable until first use (then REDISX_ERR_INVALID). */
 redisx_status redisx__cache_cfg_edit(redisx_cache *cache, redisx__cache_cfg **cfg);
 uint64_t redisx__cache_counter(const redisx_cache *cache, redisx_cache_counter which);
+/* The client's next cache (under its stats lock) and a cache's per-name
+ * series. */
+const redisx_cache *redisx__cache_next(const redisx_cache *cache);
+const struct redisx__named *redisx__cache_named(const redisx_cache *cache);
 /* The caller's-thread half of a blocking fetch or get: a fresh L1 copy. */
 redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *key, redisx_cache_entry **out);
 uint64_t redisx__cache_entry_version(const redisx_cache_entry *e);

@@ -29,6 +29,8 @@ struct redisx_metrics {
     family *f;
     int n, cap;
     int failed; /* out of memory while collecting */
+    char **strs; /* label values it owns (per-name series) */
+    int nstrs, capstrs;
 };
 
 redisx_status redisx__metrics_collect(redisx_metrics **out, redisx_client *c);

@@ -40,6 +40,9 @@
 #define HANG_LIMIT_S 120   /* an async run that takes longer is reported as a hang */
 #define FLOOR_BLOCK 100  /* sequential cycles per block, alternating redisx / hiredis */
 
+/* The busy-poll budget of the busy-poll runs: a few loopback round trips. */
+#define BUSY_POLL_US 200
+
 static const char *g_url;
 static char g_prefix[64];
 
@@ -108,10 +111,11 @@ static long parse_count(const char *s, const char *what, long min, long max)
     return v;
 }
 
-static redisx_client *open_client(int connections)
+static redisx_client *open_client_busy(int connections, int64_t busy_poll_us)
 {
     redisx_options *o;
     check(redisx_options_new(&o), "redisx_options_new");
+    check(redisx_options_set_busy_poll_us(o, busy_poll_us), "redisx_options_set_busy_poll_us");
     check(redisx_options_set_url(o, g_url), "redisx_options_set_url");
     check(redisx_options_set_prefix(o, g_prefix), "redisx_options_set_prefix");
     check(redisx_options_set_connections(o, connections), "redisx_options_set_connections");
@@ -145,6 +149,11 @@ static redisx_client *open_client(int connections)
         sleep_ms(1);
     }
     return c;
+}
+
+static redisx_client *open_client(int connections)
+{
+    return open_client_busy(connections, 0);
 }
 
 /* ---- (a) sequential --------------------------------------------------------- */
@@ -192,7 +201,7 @@ static double server_us_per_call(bench_floor *fl, const char *command, uint64_t 
 /* Sequential lock cycles, in blocks of FLOOR_BLOCK alternating with the same
  * number of cycles over bare hiredis (`fl`, when available), so that both
  * distributions come from the same minutes of the same server. */
-static void bench_sequential(redisx_client *c, bench_floor *fl, long cycles)
+static void bench_sequential(redisx_client *c, bench_floor *fl, long cycles, const char *tag)
 {
     char name[32];
     for (long i = 0; i < SEQ_WARMUP; i++) {
@@ -235,6 +244,16 @@ static void bench_sequential(redisx_client *c, bench_floor *fl, long cycles)
     quantiles_us(cyc, (size_t)cycles, &p50, &p99);
     quantiles_us(acq, (size_t)cycles, &a50, &a99);
     quantiles_us(rel, (size_t)cycles, &r50, &r99);
+    if (*tag) {
+        printf("redisx_lock_cycle%s_p50_us=%.1f\n", tag, p50);
+        printf("redisx_lock_cycle%s_p99_us=%.1f\n", tag, p99);
+        printf("redisx_lock_seq%s_cycles_per_s=%.0f\n", tag, (double)cycles / wall_s);
+        free(cyc);
+        free(acq);
+        free(rel);
+        free(flo);
+        return;
+    }
     printf("redisx_lock_seq_cycles=%ld\n", cycles);
     printf("redisx_lock_cycle_p50_us=%.1f\n", p50);
     printf("redisx_lock_cycle_p99_us=%.1f\n", p99);
@@ -258,7 +277,7 @@ static void bench_sequential(redisx_client *c, bench_floor *fl, long cycles)
 /* The same client doing a plain SET, for comparison with redis-benchmark -c 1
  * (the difference is the client's own round trip), interleaved one for one
  * with the same SET over bare hiredis. */
-static void bench_plain_set(redisx_client *c, bench_floor *fl)
+static void bench_plain_set(redisx_client *c, bench_floor *fl, const char *tag)
 {
     char key[96];
     snprintf(key, sizeof key, "%s:bench:set", g_prefix);
@@ -294,7 +313,7 @@ static void bench_plain_set(redisx_client *c, bench_floor *fl)
     double set_us = server_us_per_call(fl, "set", calls0, usec0);
     double p50, p99;
     quantiles_us(v, SET_CYCLES, &p50, &p99);
-    printf("redisx_set_seq_p50_us=%.1f\n", p50);
+    printf("redisx_set_seq%s_p50_us=%.1f\n", tag, p50);
     if (fl) {
         quantiles_us(fv, SET_CYCLES, &p50, &p99);
         printf("hiredis_set_seq_p50_us=%.1f\n", p50);
@@ -615,8 +634,8 @@ int main(int argc, char **argv)
     bench_floor *fl = bench_floor_open(g_url, floor_prefix, why, sizeof why);
     if (!fl)
         printf("hiredis_floor=skipped (%s)\n", why);
-    bench_plain_set(c, fl);
-    bench_sequential(c, fl, seq);
+    bench_plain_set(c, fl, "");
+    bench_sequential(c, fl, seq, "");
     if (fl) {
         char name[32];
         for (long i = 0; i < SEQ_NAMES; i++) {
@@ -625,6 +644,13 @@ int main(int argc, char **argv)
         }
         bench_floor_close(fl);
     }
+
+    /* The same two with busy polling (redisx_options_set_busy_poll_us). */
+    redisx_client *bp = open_client_busy(1, BUSY_POLL_US);
+    printf("redisx_busy_poll_us=%d\n", BUSY_POLL_US);
+    bench_plain_set(bp, NULL, "_busy_poll");
+    bench_sequential(bp, NULL, seq, "_busy_poll");
+    redisx_client_close(bp);
 
     printf("redisx_lock_async_cycles=%ld\n", total);
     printf("redisx_lock_async_in_flight=%ld\n", in_flight);

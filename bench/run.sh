@@ -19,6 +19,10 @@
 #                              connection / redis-benchmark -c 1 -P in_flight -t set
 #   lock_cycle_latency_ratio = median(redisx acquire+release cycle)
 #                              / (2 * p50 of redis-benchmark -c 1 -n 20000 -t set)
+#   set_seq_latency_ratio_busy_poll, lock_cycle_latency_ratio_busy_poll
+#                            = the same two with redisx_options_set_busy_poll_us
+#                              (200 us): the calling thread spins on the socket
+#                              instead of sleeping until the reply
 #   lock_cycle_floor_ratio   = median(redisx cycle) / median(the same cycle,
 #                              same scripts and keys, over bare synchronous
 #                              hiredis), in alternating blocks of one run
@@ -78,6 +82,10 @@ need "$async_c4" redisx_lock_async_c4_cycles_per_s
 set_seq_p50_us=$(lock_value redisx_set_seq_p50_us)
 set_async=$(lock_value redisx_set_async_c1_per_s)
 need "$set_seq_p50_us" redisx_set_seq_p50_us
+set_seq_bp_us=$(lock_value redisx_set_seq_busy_poll_p50_us)
+cycle_bp_us=$(lock_value redisx_lock_cycle_busy_poll_p50_us)
+need "$set_seq_bp_us" redisx_set_seq_busy_poll_p50_us
+need "$cycle_bp_us" redisx_lock_cycle_busy_poll_p50_us
 need "$set_async" redisx_set_async_c1_per_s
 
 # 3. One client, pipelined as deep as redisx's in-flight window.
@@ -98,9 +106,14 @@ fi
 
 awk -v l="$cycle_p50_us" -v s="$c1_p50_us" -v t1="$async_c1" -v t4="$async_c4" -v r="$p16_rps" \
     -v ss="$set_seq_p50_us" -v sa="$set_async" -v p1k="$p1k_rps" \
-    -v fl="$floor_cycle_p50_us" -v fs="$floor_set_p50_us" -v sv="$server_cycle_us" 'BEGIN {
+    -v fl="$floor_cycle_p50_us" -v fs="$floor_set_p50_us" -v sv="$server_cycle_us" \
+    -v sb="$set_seq_bp_us" -v lb="$cycle_bp_us" 'BEGIN {
     if (s > 0) printf "set_seq_latency_ratio=%.3f\n", ss / s
     else print "set_seq_latency_ratio=nan"
+    if (s > 0) printf "set_seq_latency_ratio_busy_poll=%.3f\n", sb / s
+    else print "set_seq_latency_ratio_busy_poll=nan"
+    if (s > 0) printf "lock_cycle_latency_ratio_busy_poll=%.3f\n", lb / (2 * s)
+    else print "lock_cycle_latency_ratio_busy_poll=nan"
     if (p1k > 0) printf "set_pipeline_ratio=%.3f\n", sa / p1k
     else print "set_pipeline_ratio=nan"
     if (s > 0) printf "lock_cycle_latency_ratio=%.3f\n", l / (2 * s)

@@ -2533,11 +2533,13 @@ void redisx__conn_loop(redisx_client *c)
             if (np && nc)
                 pfd_cap = cap;
         }
-        int n = 0;
+        int n = 0, due = 0;
         pfd[n++] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
         for (int i = 0; i <= c->nconns && n < pfd_cap; i++) {
             redisx__conn *cn = c->conns[i];
             cn->polled = 0;
+            if (cn->state == CONN_READY && cn->npend > 0 && !cn->borrowed)
+                due = 1;
             if (cn->state == CONN_DOWN) {
                 if (!c->closing_seen)
                     wake = min_u64(wake, cn->next_attempt);
@@ -2574,8 +2576,16 @@ void redisx__conn_loop(redisx_client *c)
         c->poll_until = wake;
         c->loop_dirty = 0; /* from here on: what changes the sleep's plan */
         int timeout_ms = wake <= now ? 0 : (int)((wake - now + REDISX__NS_PER_MS - 1) / REDISX__NS_PER_MS);
+        uint64_t spin_ns = due && timeout_ms > 0 ? (uint64_t)c->opts.busy_poll_us * 1000u : 0;
         loop_leave(c, prev);
-        int rc = poll(pfd, (nfds_t)n, timeout_ms);
+        int rc = 0;
+        if (spin_ns) { /* busy polling: replies are due */
+            uint64_t until = redisx__now_ns() + spin_ns;
+            while ((rc = poll(pfd, (nfds_t)n, 0)) == 0 && redisx__now_ns() < until)
+                ;
+        }
+        if (rc == 0)
+            rc = poll(pfd, (nfds_t)n, timeout_ms);
         int err = errno;
         prev = loop_enter(c);
         if (rc < 0 && err != EINTR) {
@@ -2651,8 +2661,8 @@ static int ms_until(uint64_t deadline)
 
 /* One round trip on a borrowed connection, without the loop lock: writes
  * the buffer, then reads until the reader holds one reply. */
-static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, redisx_reply **out, char *detail,
-                                         size_t dlen)
+static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, uint64_t spin_ns, redisx_reply **out,
+                                         char *detail, size_t dlen)
 {
     while (cn->woff < cn->wlen) {
         ssize_t n = conn_send(cn, 0, detail, dlen);
@@ -2670,6 +2680,10 @@ static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, re
             goto timeout;
     }
     cn->woff = cn->wlen = 0;
+    /* Busy polling: read without sleeping until spin_until, then poll(). */
+    uint64_t spin_until = spin_ns ? redisx__now_ns() + spin_ns : 0;
+    if (spin_until > deadline)
+        spin_until = deadline;
     for (;;) {
         void *reply = NULL;
         if (redisReaderGetReply(cn->reader, &reply) != REDIS_OK) {
@@ -2680,8 +2694,9 @@ static redisx_status borrowed_round_trip(redisx__conn *cn, uint64_t deadline, re
             *out = reply;
             return REDISX_OK;
         }
+        int spinning = spin_until && (cn->tls_rwant == 0 || cn->tls_rwant == POLLIN) && redisx__now_ns() < spin_until;
         /* Bytes inside OpenSSL are read first: poll() cannot see them. */
-        if (!cn->tls || !redisx__tls_pending(cn->tls)) {
+        if (!spinning && (!cn->tls || !redisx__tls_pending(cn->tls))) {
             struct pollfd p = {.fd = cn->fd, .events = cn->tls_rwant ? cn->tls_rwant : POLLIN};
             int rc = poll(&p, 1, ms_until(deadline));
             if (rc == 0)
@@ -2770,7 +2785,8 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
 
     redisx_reply *r = NULL;
     char detail[REDISX__DETAIL];
-    redisx_status st = borrowed_round_trip(cn, cmd->deadline, &r, detail, sizeof detail);
+    uint64_t spin_ns = (uint64_t)c->opts.busy_poll_us * 1000u;
+    redisx_status st = borrowed_round_trip(cn, cmd->deadline, spin_ns, &r, detail, sizeof detail);
     int noscript = 0;
     if (st == REDISX_OK && is_noscript(cmd, r) && cmd_to_eval(cmd) == 0 &&
         wbuf_append(cn, cmd->buf, cmd->len) == 0) {
@@ -2781,7 +2797,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
         noscript = 1;
         if (cmd->req)
             cmd->req->round_trips++;
-        st = borrowed_round_trip(cn, cmd->deadline, &r, detail, sizeof detail);
+        st = borrowed_round_trip(cn, cmd->deadline, spin_ns, &r, detail, sizeof detail);
     }
 
     prev = loop_enter(c);

@@ -19,6 +19,10 @@ export interface ClientOptions {
    *  (fail-open primitives answer fail-open at once) until a reconnect or a
    *  probe after `open` ms succeeds (docs/RESILIENCE.md). */
   circuitBreaker?: { failures: number; window: number; open: number };
+  /** Busy polling, in milliseconds (fractions allowed, e.g. 0.2; at most 100; off by default): the I/O
+   *  thread spins on the sockets that long while replies are due before it sleeps (the core's
+   *  redisx_options_set_busy_poll_us). Lower latency for CPU time. */
+  busyPoll?: number;
   /** Locks granted without Redis when it is unreachable (fail open); default false. */
   failOpenLocks?: boolean;
   /** Rate-limit checks allowed without Redis when it is unreachable; default

@@ -232,6 +232,7 @@ const OPTION_KEYS = new Set([
   'logger',
   'reconnectBackoff',
   'circuitBreaker',
+  'busyPoll',
   'tls',
   'clusterSeeds',
   'sentinelMaster',
@@ -442,6 +443,13 @@ class Client {
             checkMs(window, 'circuitBreaker.window'),
             checkMs(open, 'circuitBreaker.open'),
           );
+        }
+        if (options.busyPoll !== undefined) {
+          const ms = options.busyPoll;
+          if (typeof ms !== 'number' || !Number.isFinite(ms)) {
+            throw invalid(`busyPoll must be a finite number of milliseconds, got ${typeof ms === 'number' ? ms : typeof ms}`);
+          }
+          N.redisx_options_set_busy_poll_us(opts, Math.round(ms * 1000)); // the core checks the range
         }
         if (options.username !== undefined || options.password !== undefined) {
           N.redisx_options_set_auth(opts, options.username ?? null, options.password ?? null);

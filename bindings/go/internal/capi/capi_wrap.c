@@ -1638,6 +1638,21 @@ _gostring_ _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(redisx
 }
 
 
+_gostring_ _wrap_redisx_options_set_busy_poll_us_capi_db7353f1e6241385(redisx_options *_swig_go_0, long long _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  int64_t arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  
+  result = (redisx_status)redisx_options_set_busy_poll_us(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;

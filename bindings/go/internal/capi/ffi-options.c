@@ -177,6 +177,14 @@ redisx_status redisx_options_set_circuit_breaker(redisx_options *opts, int failu
     return REDISX_OK;
 }
 
+redisx_status redisx_options_set_busy_poll_us(redisx_options *opts, int64_t us)
+{
+    OPTS_REQUIRED(opts);
+    REDISX_FFI_REQUIRE(us >= 0 && us <= 100000, "busy poll must be in 0..100000 us, got %lld", (long long)us);
+    opts->busy_poll_us = us;
+    return REDISX_OK;
+}
+
 redisx_status redisx_options_set_fail_policy(redisx_options *opts, redisx_primitive primitive,
                                              redisx_fail_policy policy)
 {

@@ -22,6 +22,16 @@ def ms(value: Any, what: str) -> int:
     return max(-_INT64_MAX, min(_INT64_MAX, out))
 
 
+def us(value: Any, what: str) -> int:
+    """Seconds (int or float) to whole microseconds; range checks stay in C."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise make_error("ERR_INVALID", f"{what} must be a number of seconds, got {type(value).__name__}")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise make_error("ERR_INVALID", f"{what} must be finite, got {value!r}")
+    out = round(value * 1_000_000)
+    return max(-_INT64_MAX, min(_INT64_MAX, out))
+
+
 def check_callable(fn: Any, what: str) -> None:
     if fn is not None and not callable(fn):
         raise make_error("ERR_INVALID", f"{what} must be callable or None, got {type(fn).__name__}")

@@ -116,6 +116,17 @@ REDISX_API redisx_status redisx_options_set_reconnect_backoff_ms(redisx_options 
 REDISX_API redisx_status redisx_options_set_circuit_breaker(redisx_options *opts, int failures, int64_t window_ms,
                                                            int64_t open_ms);
 
+/** Busy polling (off by default: 0). With us > 0, a thread waiting for a
+ *  reply spins for up to `us` microseconds reading the socket without
+ *  sleeping before it sleeps in poll(): a blocking call doing its own round
+ *  trip (redisx/client.h) on the calling thread, and the I/O thread while
+ *  replies are due. A sleeping thread pays the kernel's (and a virtual
+ *  machine's) wake-up on every reply, often more than the round trip
+ *  itself; spinning removes it at the price of that CPU time. Worth it
+ *  where cores are idle and latency matters; it costs throughput where
+ *  every core is busy. 0..100000 (0.1 s). Since 0.6. */
+REDISX_API redisx_status redisx_options_set_busy_poll_us(redisx_options *opts, int64_t us);
+
 /** What a primitive does when Redis is unreachable (see redisx_fail_policy).
  *  Defaults: locks REDISX_FAIL_CLOSED, rate limits REDISX_FAIL_OPEN (each
  *  limiter can override it), idempotency REDISX_FAIL_CLOSED, caches

@@ -173,6 +173,11 @@ func main() {
 		fail("redisx.Open: %v", err)
 	}
 	defer rx.Close()
+	rxBusy, err := redisx.Open(*url, redisx.WithBusyPoll(200*time.Microsecond))
+	if err != nil {
+		fail("redisx.Open with busy polling: %v", err)
+	}
+	defer rxBusy.Close()
 	opt, err := goredis.ParseURL(*url)
 	if err != nil {
 		fail("go-redis ParseURL: %v", err)
@@ -191,7 +196,7 @@ func main() {
 	for _, b := range strings.Split(*which, ",") {
 		switch strings.TrimSpace(b) {
 		case "lock":
-			benchLocks(ctx, rx, gr, *rounds, *seqN, *goroutines, *per)
+			benchLocks(ctx, rx, rxBusy, gr, *rounds, *seqN, *goroutines, *per)
 		case "rl":
 			benchRateLimits(ctx, rx, gr, *rounds, *rlSeqN, *rlGoroutines, *rlPer)
 		case "cache":
@@ -202,7 +207,7 @@ func main() {
 	}
 }
 
-func benchLocks(ctx context.Context, rx *redisx.Client, gr *goredis.Client, rounds, seqN, goroutines, per int) {
+func benchLocks(ctx context.Context, rx, rxBusy *redisx.Client, gr *goredis.Client, rounds, seqN, goroutines, per int) {
 	ttl := 10 * time.Second
 	libs := []struct {
 		name string
@@ -210,6 +215,7 @@ func benchLocks(ctx context.Context, rx *redisx.Client, gr *goredis.Client, roun
 	}{
 		{"redisx", redisxLocker{rx, ttl}},
 		{"redsync", redsyncLocker{redsync.New(goredsync.NewPool(gr)), ttl}},
+		{"redisx_busy_poll", redisxLocker{rxBusy, ttl}}, // WithBusyPoll(200us)
 	}
 
 	// Warm up both: connections, script caches, goroutine stacks.
@@ -255,6 +261,8 @@ func benchLocks(ctx context.Context, rx *redisx.Client, gr *goredis.Client, roun
 	}
 	fmt.Printf("go_seq_ratio=%.3f\n", median(seq["redisx"])/median(seq["redsync"]))
 	fmt.Printf("go_concurrent_ratio=%.3f\n", median(conc["redisx"])/median(conc["redsync"]))
+	fmt.Printf("go_seq_busy_poll_ratio=%.3f\n", median(seq["redisx_busy_poll"])/median(seq["redsync"]))
+	fmt.Printf("go_concurrent_busy_poll_ratio=%.3f\n", median(conc["redisx_busy_poll"])/median(conc["redsync"]))
 }
 
 // ---- rate limiting ------------------------------------------------------------

@@ -40,10 +40,10 @@ function parseUrl(u) {
 }
 
 // Both libraries get the same interface: cycle(name) = acquire + release.
-function redisxLib() {
-  const client = Client.fromUrl(url, { prefix: 'bench-node' });
+function redisxLib(name = 'redisx', options = {}) {
+  const client = Client.fromUrl(url, { prefix: 'bench-node', ...options });
   return {
-    name: 'redisx',
+    name,
     async cycle(name) {
       const lock = await client.acquire(name, { ttl: TTL });
       await lock.release();
@@ -126,14 +126,14 @@ async function concurrent(lib, workers, perWorker) {
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 async function lockBench(out) {
-  const libs = [redisxLib(), redlockLib()];
+  const libs = [redisxLib(), redlockLib(), redisxLib('redisx_busy_poll', { busyPoll: 0.2 })];
   // Warm up: connections, script caches, JIT.
   for (const lib of libs) {
     await sequential(lib, Math.min(500, SEQ));
     await concurrent(lib, Math.min(100, CONC), 5);
   }
-  const seq = { redisx: [], redlock: [] };
-  const conc = { redisx: [], redlock: [] };
+  const seq = { redisx: [], redlock: [], redisx_busy_poll: [] };
+  const conc = { redisx: [], redlock: [], redisx_busy_poll: [] };
   for (let r = 0; r < REPEATS; r++) {
     for (const lib of r % 2 ? [...libs].reverse() : libs) {
       seq[lib.name].push(await sequential(lib, SEQ));
@@ -154,6 +154,9 @@ async function lockBench(out) {
     // > 1: redisx completes more cycles per second than redlock.
     node_seq_ratio: (median(seq.redisx) / median(seq.redlock)).toFixed(3),
     node_concurrent_ratio: (median(conc.redisx) / median(conc.redlock)).toFixed(3),
+    // The same with busyPoll: 0.2 (ms; off by default).
+    node_seq_busy_poll_ratio: (median(seq.redisx_busy_poll) / median(seq.redlock)).toFixed(3),
+    node_concurrent_busy_poll_ratio: (median(conc.redisx_busy_poll) / median(conc.redlock)).toFixed(3),
   });
 }
 

@@ -233,6 +233,10 @@ def main() -> int:
                 await ar.aclose() if hasattr(ar, "aclose") else await ar.close()
 
         asyncio.run(run_async())
+        # The same sequential cycle with busy polling (busy_poll=, off by default).
+        with redisx.Client.from_url(args.url, prefix=prefix, busy_poll=200e-6) as bp:
+            bench_seq_redisx(bp, warm, False)
+            out["redisx_py_seq_busy_poll_cycles_per_s"] = bench_seq_redisx(bp, args.seq_cycles, False)
         bench_rate_limits(client, args.url, prefix, args.rl_seq_hits, args.rl_conc_hits, args.rl_threads, out)
         # the cache: an L1 hit (issue 11's target: at most 1 us from a binding)
         out["redisx_py_cache_l1_hit_bytes_ns"] = bench_cache_l1(client, 200_000, "bytes")
@@ -243,6 +247,7 @@ def main() -> int:
 
     out["python_seq_ratio"] = out["redisx_py_seq_cycles_per_s"] / out["redispy_seq_cycles_per_s"]
     out["python_seq_blocking_ratio"] = out["redisx_py_seq_wait_cycles_per_s"] / out["redispy_seq_blocking_cycles_per_s"]
+    out["python_seq_busy_poll_ratio"] = out["redisx_py_seq_busy_poll_cycles_per_s"] / out["redispy_seq_cycles_per_s"]
     out["python_async_ratio"] = out["redisx_py_async_cycles_per_s"] / out["redispy_async_cycles_per_s"]
 
     # Leave the server as found (it may be $REDISX_URL): the fence counters

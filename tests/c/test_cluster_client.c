@@ -492,7 +492,9 @@ Test(cluster_client, multi_key_command_mid_migration_is_retried, .init = setup, 
 
 /* A master dies; its replica takes over (the cluster's own failover):
  * commands for its slots fail or wait meanwhile, then work again once the
- * refreshed map names the new master. */
+ * refreshed map names the new master. Locks fail closed in between (an
+ * acquire is refused, never granted without Redis), and a lease the
+ * replica had (WAIT) is still held, by its owner, on the new master. */
 Test(cluster_client, operations_resume_after_a_master_fails_over)
 {
     static fixture f;
@@ -505,13 +507,21 @@ Test(cluster_client, operations_resume_after_a_master_fails_over)
     redisx_reply *r = cmd(c, 2, incr);
     cr_assert_eq(redisx_reply_integer(r), 1);
     redisx_reply_free(r);
+    /* A lock held across the failover, and one asked for during it. */
+    char held_name[64], asked_name[64];
+    name_on(&f, m, "fo-held", held_name, sizeof held_name);
+    name_on(&f, m, "fo-asked", asked_name, sizeof asked_name);
+    redisx_lock *held = NULL;
+    cr_assert_eq(redisx_lock_acquire(&held, c, held_name, 120000, 0), REDISX_OK, "%s", redisx_last_error());
     const char *wait[] = {"WAIT", "1", "5000"};
     r = cmd(f.node[m], 3, wait);
-    cr_assert_eq(redisx_reply_integer(r), 1, "the replica has the write");
+    cr_assert_eq(redisx_reply_integer(r), 1, "the replica has the writes");
     redisx_reply_free(r);
 
     rt_server_kill(&f.cl.node[m]);
     redisx_status st = REDISX_ERR_CONNECTION;
+    int refused = 0;
+    redisx_lock *asked = NULL;
     for (int i = 0; i < 300 && st != REDISX_OK; i++) {
         r = NULL;
         st = redisx_command(&r, c, 2, incr, NULL);
@@ -520,10 +530,32 @@ Test(cluster_client, operations_resume_after_a_master_fails_over)
         if (st == REDISX_OK)
             cr_assert_eq(redisx_reply_integer(r), 2, "counted once on the new master");
         redisx_reply_free(r);
-        if (st != REDISX_OK)
+        if (st != REDISX_OK) {
+            /* Fail closed: while the slot has no master, no lock is granted. */
+            redisx_status ls = redisx_lock_acquire(&asked, c, asked_name, 30000, 0);
+            if (ls == REDISX_OK) {
+                cr_assert_not(redisx_lock_is_fail_open(asked), "a fail-closed lock was granted without Redis");
+                cr_assert_eq(redisx_lock_release(asked), REDISX_OK, "%s", redisx_last_error());
+                redisx_lock_free(asked);
+                asked = NULL;
+            } else {
+                cr_assert(ls == REDISX_ERR_CONNECTION || ls == REDISX_ERR_TIMEOUT || ls == REDISX_ERR_SERVER,
+                          "lock during the failover: %s (%s)", redisx_strerror(ls), redisx_last_error());
+                refused++;
+            }
             rt_sleep_ms(200);
+        }
     }
     cr_assert_eq(st, REDISX_OK, "no failover within the time: %s", redisx_last_error());
+    cr_assert_gt(refused, 0, "an acquire right after the master died is refused (fail closed)");
+    /* The replicated lease moved with the slot: still held, still ours. */
+    redisx_lock *again = NULL;
+    cr_assert_eq(redisx_lock_acquire(&again, c, held_name, 30000, 0), REDISX_ERR_LOCKED, "%s", redisx_last_error());
+    cr_assert_eq(redisx_lock_release(held), REDISX_OK, "%s", redisx_last_error());
+    redisx_lock_free(held);
+    cr_assert_eq(redisx_lock_acquire(&again, c, held_name, 30000, 0), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_lock_release(again), REDISX_OK);
+    redisx_lock_free(again);
     for (int i = 0; i < 20; i++) {
         r = cmd(c, 2, incr);
         cr_assert_eq(redisx_reply_integer(r), 3 + i);

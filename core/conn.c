@@ -439,8 +439,10 @@ static void conn_push(redisx__conn *cn, redisx__cmd *cmd)
             redisx__cmd_free(cmd);
         return;
     }
-    if (cmd->req)
+    if (cmd->req) {
         cmd->req->round_trips++;
+        cmd->req->node = cn->endpoint;
+    }
     cmd->sent = 1;
     fifo_push(&cn->pend_head, &cn->pend_tail, cmd);
     cn->npend++;
@@ -2760,6 +2762,7 @@ int redisx__conn_direct(redisx_client *c, redisx__cmd *cmd, int blocking)
     if (cmd->req) {
         redisx__req_track(cmd->req);
         cmd->req->round_trips++;
+        cmd->req->node = cn->endpoint;
     }
     cmd->sent = 1;
     fifo_push(&cn->pend_head, &cn->pend_tail, cmd);

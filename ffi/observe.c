@@ -43,6 +43,11 @@ const char *redisx_event_stream(const redisx_event *e)
     return e ? e->stream : NULL;
 }
 
+const char *redisx_event_node(const redisx_event *e)
+{
+    return e ? e->node : NULL;
+}
+
 const char *redisx_event_group(const redisx_event *e)
 {
     return e ? e->group : NULL;

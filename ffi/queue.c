@@ -48,6 +48,7 @@ void redisx_item_free(redisx_item *item)
     free(item->event_key);
     free(item->event_stream);
     free(item->event_group);
+    free(item->event_node);
     redisx__lock_unref(item->lock);
     redisx__reply_free(item->reply);
     free(item->rl_result);

@@ -811,11 +811,11 @@ static void pyx_event_trampoline(redisx_client *client, const redisx_event *ev, 
     pyx_tls_ctx = ctx;
     PyObject *on_event = ctx->on_event;
     Py_INCREF(on_event);
-    PyObject *r = PyObject_CallFunction(on_event, "NNiNLiN", pyx_text(redisx_event_primitive(ev)),
+    PyObject *r = PyObject_CallFunction(on_event, "NNiNLiNN", pyx_text(redisx_event_primitive(ev)),
                                         pyx_text(redisx_event_operation(ev)), (int)redisx_event_status(ev),
                                         PyBool_FromLong(redisx_event_fail_open(ev)),
                                         (long long)redisx_event_duration_ns(ev), redisx_event_round_trips(ev),
-                                        pyx_text(redisx_event_key(ev)));
+                                        pyx_text(redisx_event_key(ev)), pyx_text(redisx_event_node(ev)));
     if (!r)
         PyErr_WriteUnraisable(on_event);
     Py_XDECREF(r);

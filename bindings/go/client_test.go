@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"net/url"
 	"strconv"
 	"sync"
 	"testing"
@@ -256,6 +257,9 @@ func TestEventHandlerReceivesEvents(t *testing.T) {
 			acquired = true
 			if e.RoundTrips < 1 || e.Duration <= 0 {
 				t.Errorf("acquire event without round trips or duration: %+v", e)
+			}
+			if u, err := url.Parse(serverURL); err != nil || e.Node != u.Host {
+				t.Errorf("acquire event's node %q, want the server %q", e.Node, serverURL)
 			}
 		case e.Operation == "acquire" && errors.Is(e.Err, redisx.ErrLockHeld) && e.Status == "ERR_LOCKED":
 			held = true

@@ -18,6 +18,7 @@ type Event struct {
 	Duration   time.Duration // from the call to its completion
 	RoundTrips int           // commands written to Redis for it
 	Key        string        // the key name, with WithEventKeys; "" otherwise
+	Node       string        // "host:port" the last command went to (a cluster's master); "" when none was sent
 }
 
 // LogLevel is the severity of a LogEntry; the numbers are the C library's
@@ -87,6 +88,7 @@ func eventOf(e capi.Event) Event {
 		Duration:   time.Duration(capi.Redisx_event_duration_ns(e)),
 		RoundTrips: capi.Redisx_event_round_trips(e),
 		Key:        capi.Redisx_event_key(e),
+		Node:       capi.Redisx_event_node(e),
 	}
 	if code != 0 {
 		ev.Err = newError(code, "")

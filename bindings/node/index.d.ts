@@ -115,6 +115,8 @@ export interface RedisxEvent {
   roundTrips: number;
   /** The key (lock name, rate-limit key, record key) when eventKeys is on; null otherwise. */
   key: string | null;
+  /** "host:port" the operation's last command went to (on a cluster, the master that answered); null when none was sent. */
+  node: string | null;
 }
 
 export interface StateChange {

@@ -281,7 +281,7 @@ static const struct {
     FN(redisx_dlq_list),
     FN(redisx_dlq_purge),
     FN(redisx_dlq_requeue),
-    FN(redisx_event_group),
+    FN(redisx_event_group), FN(redisx_event_node),
     FN(redisx_event_stream),
     FN(redisx_group_info_consumers),
     FN(redisx_group_info_entries_read),

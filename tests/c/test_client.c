@@ -306,6 +306,7 @@ typedef struct event_log {
     int round_trips[64];
     int with_key;
     int64_t min_duration;
+    char node[64][64];
 } event_log;
 
 static void record_event(redisx_client *c, const redisx_event *ev, void *user)
@@ -318,6 +319,7 @@ static void record_event(redisx_client *c, const redisx_event *ev, void *user)
         l->status[l->n] = redisx_event_status(ev);
         l->round_trips[l->n] = redisx_event_round_trips(ev);
         l->with_key += redisx_event_key(ev) != NULL;
+        snprintf(l->node[l->n], sizeof l->node[0], "%s", redisx_event_node(ev) ? redisx_event_node(ev) : "(none)");
         if (l->min_duration == 0 || redisx_event_duration_ns(ev) < l->min_duration)
             l->min_duration = redisx_event_duration_ns(ev);
         l->n++;
@@ -348,6 +350,10 @@ Test(client, event_callback_reports_each_operation_without_keys_by_default)
     cr_assert_str_eq(log.ops[2], "lock.release");
     cr_assert_eq(log.with_key, 0, "keys only when opted in");
     cr_assert_gt(log.min_duration, 0);
+    char node[64];
+    snprintf(node, sizeof node, "127.0.0.1:%d", rt_port());
+    for (int i = 0; i < 3; i++)
+        cr_assert_str_eq(log.node[i], node, "event %d names the server its command went to", i);
 }
 
 Test(client, stats_count_operations_and_fill_the_histogram)

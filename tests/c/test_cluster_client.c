@@ -39,6 +39,28 @@ static void count_log(redisx_client *c, redisx_log_level level, const char *msg,
         atomic_fetch_add(&n_retry, 1);
 }
 
+/* The node of the last event of a cluster_client(). */
+static pthread_mutex_t node_mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_node[64];
+
+static void note_node(redisx_client *c, const redisx_event *ev, void *user)
+{
+    (void)c;
+    (void)user;
+    pthread_mutex_lock(&node_mu);
+    snprintf(last_node, sizeof last_node, "%s", redisx_event_node(ev) ? redisx_event_node(ev) : "(none)");
+    pthread_mutex_unlock(&node_mu);
+}
+
+static void assert_last_node(int port)
+{
+    char want[64];
+    snprintf(want, sizeof want, "127.0.0.1:%d", port);
+    pthread_mutex_lock(&node_mu);
+    cr_assert_str_eq(last_node, want, "the event names the master that answered");
+    pthread_mutex_unlock(&node_mu);
+}
+
 static redisx_reply *cmd(redisx_client *c, int argc, const char **argv)
 {
     redisx_reply *r = NULL;
@@ -122,6 +144,7 @@ static redisx_client *cluster_client(fixture *f, int64_t command_timeout_ms)
     cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK, "%s", redisx_last_error());
     cr_assert_eq(redisx_options_set_command_timeout_ms(o, command_timeout_ms), REDISX_OK);
     cr_assert_eq(redisx_options_set_log_cb(o, count_log, REDISX_LOG_DEBUG, NULL), REDISX_OK);
+    cr_assert_eq(redisx_options_set_event_cb(o, note_node, NULL), REDISX_OK);
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
     redisx_options_free(o);
@@ -151,6 +174,7 @@ Test(cluster_client, raw_commands_reach_the_master_of_their_slot, .init = setup,
         redisx_reply *r = cmd(c, 3, set);
         cr_assert_str_eq(redisx_reply_string(r, NULL), "OK", "SET %s: %s", key, redisx_reply_string(r, NULL));
         redisx_reply_free(r);
+        assert_last_node(fx.cl.node[m].port);
         const char *get[] = {"GET", key};
         r = cmd(c, 2, get);
         cr_assert_str_eq(redisx_reply_string(r, NULL), val);

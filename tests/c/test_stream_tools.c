@@ -494,6 +494,7 @@ Test(stream_tools, bad_arguments_are_refused_with_a_message)
     cr_assert_null(redisx_group_info_last_delivered_id(NULL));
     cr_assert_eq(redisx_message_taken_over(NULL), 0);
     cr_assert_null(redisx_event_stream(NULL));
+    cr_assert_null(redisx_event_node(NULL));
     cr_assert_null(redisx_event_group(NULL));
     cr_assert_eq(redisx_stats_stream(NULL, REDISX_STREAM_ACKED), 0);
     redisx_client_close(c);

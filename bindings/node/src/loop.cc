@@ -296,6 +296,7 @@ Napi::Value EventObject(Napi::Env env, const redisx_event *ev)
     o.Set("durationNs", FromInt64(env, redisx_event_duration_ns(ev)));
     o.Set("roundTrips", Napi::Number::New(env, redisx_event_round_trips(ev)));
     o.Set("key", StringOrNull(env, redisx_event_key(ev)));
+    o.Set("node", StringOrNull(env, redisx_event_node(ev)));
     return o;
 }
 

@@ -152,6 +152,8 @@ test('onEvent receives one event per operation, with keys when asked', async () 
     assert.equal(first.failOpen, false);
     assert.ok(first.durationNs > 0);
     assert.ok(first.roundTrips >= 1);
+    const node = new URL(server.url).host;
+    assert.deepEqual(events.slice(0, 4).map((e) => e.node), [node, node, node, node]);
     assert.equal(events[1].ok, false);
     assert.equal(events[1].status, LockHeld.status);
   } finally {

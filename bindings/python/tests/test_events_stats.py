@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import urllib.parse
 
 import pytest
 
@@ -26,7 +27,7 @@ def recorder(redis_url, prefix):
         c.close()
 
 
-def test_events_reach_the_callable_with_their_fields(recorder):
+def test_events_reach_the_callable_with_their_fields(recorder, redis_url):
     c, events, threads = recorder
     lk = c.lock("ev", ttl=5)
     with pytest.raises(redisx.LockHeld):
@@ -43,6 +44,8 @@ def test_events_reach_the_callable_with_their_fields(recorder):
     ]
     assert events[1].code == redisx._rawc.REDISX_ERR_LOCKED and not events[1].ok
     assert all(e.duration_ns > 0 and e.round_trips >= 1 and e.key is None for e in events)
+    node = urllib.parse.urlsplit(redis_url).netloc
+    assert [e.node for e in events] == [node] * 4, "each event names the server its command went to"
     assert not any(e.fail_open for e in events)
     # The I/O thread, or the calling thread for a blocking call that did its
     # own round trip on an idle connection (the core's direct path).

@@ -854,6 +854,22 @@ _gostring_ _wrap_redisx_event_group_capi_db7353f1e6241385(redisx_event *_swig_go
 }
 
 
+_gostring_ _wrap_redisx_event_node_capi_db7353f1e6241385(redisx_event *_swig_go_0) {
+  redisx_event *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_event *)_swig_go_0;
+  
+  result = (char *)redisx_event_node((struct redisx_event const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;

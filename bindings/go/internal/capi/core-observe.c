@@ -213,6 +213,7 @@ void redisx__req_init(redisx__req *req, redisx_client *c, redisx__op op, const c
     req->key = (key && c->opts.event_keys) ? redisx__strdup(key) : NULL;
     req->stream = req->group = NULL;
     req->named = NULL;
+    req->node = NULL;
     req->user = NULL;
     req->cancel = NULL;
     req->tnext = req->tprev = NULL;
@@ -337,6 +338,7 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
         .outcome = req->outcome,
         .stream = req->stream,
         .group = req->group,
+        .node = req->node,
     };
     if (st == REDISX_OK)
         redisx__clear_error();
@@ -359,6 +361,8 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
             it->event_group = req->group ? redisx__strdup(req->group) : NULL;
             it->event.stream = it->event_stream;
             it->event.group = it->event_group;
+            it->event_node = req->node ? redisx__strdup(req->node) : NULL;
+            it->event.node = it->event_node;
             redisx__queue_push(c->opts.queue, it);
         }
     }

@@ -248,6 +248,7 @@ struct redisx_event {
     const char *key;
     const char *outcome; /* static; NULL when the operation has none */
     const char *stream, *group; /* stream operations; NULL otherwise */
+    const char *node; /* "host:port" of the last command's server, or NULL */
 };
 
 const char *redisx__op_primitive(redisx__op op);
@@ -265,6 +266,7 @@ typedef struct redisx__req {
     char *key; /* copy for events when opted in, else NULL */
     const char *stream, *group; /* stream operations: borrowed until finish */
     struct redisx__named *named; /* per-name series, or NULL */
+    const char *node; /* the endpoint the last command went to (lives with the client), or NULL */
     /* Cancellation (redisx_cancel): an operation whose `cancel` is set is
      * tracked by the loop from its first command until it finishes, and
      * matched by `user`. cancel() finishes it with REDISX_ERR_CANCELLED at
@@ -396,7 +398,7 @@ struct redisx_item {
     int connection;
     redisx_event event;
     char *event_key;
-    char *event_stream, *event_group;
+    char *event_stream, *event_group, *event_node;
     redisx_lock *lock; /* owned (completion) or a reference (lock lost) */
     redisx_reply *reply;
     redisx_lock_info info;

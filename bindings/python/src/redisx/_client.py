@@ -142,6 +142,7 @@ class Event(NamedTuple):
     duration_ns: int
     round_trips: int
     key: Optional[str]  #: the lock name / rate-limit key / idempotency key when ``event_keys=True``, else None
+    node: Optional[str] = None  #: "host:port" the last command went to (a cluster's master); None when none was sent
 
     @property
     def ok(self) -> bool:
@@ -212,8 +213,8 @@ def _event_dispatcher(fn: Callable[[Event], Any]) -> Callable[..., None]:
     names = _STATUS_NAMES
 
     def dispatch(primitive: str, operation: str, code: int, fail_open: bool, ns: int, rtt: int,
-                 key: Optional[str]) -> None:
-        fn(Event(primitive, operation, names.get(code, str(code)), code, fail_open, ns, rtt, key))
+                 key: Optional[str], node: Optional[str] = None) -> None:
+        fn(Event(primitive, operation, names.get(code, str(code)), code, fail_open, ns, rtt, key, node))
 
     return dispatch
 

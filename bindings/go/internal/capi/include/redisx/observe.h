@@ -61,6 +61,14 @@ REDISX_API const char *redisx_event_outcome(const redisx_event *event);
 REDISX_API const char *redisx_event_stream(const redisx_event *event);
 REDISX_API const char *redisx_event_group(const redisx_event *event);
 
+/** The server ("host:port", or the socket path) the operation's last
+ *  command was sent to: on a cluster, the node that answered it (after any
+ *  redirect). NULL when no command was sent (an answer of the circuit
+ *  breaker or of a fail-open policy without Redis, a cancelled wait) and
+ *  for the stream consumer's own operations. Borrowed like the event.
+ *  Since 0.6. */
+REDISX_API const char *redisx_event_node(const redisx_event *event);
+
 typedef enum redisx_log_level {
     REDISX_LOG_DEBUG = 0,
     REDISX_LOG_INFO = 1,

@@ -376,9 +376,9 @@ class Consumer {
     let active = 0;
     let wake = null;
     const running = new Set();
-    const t = this._client._instr;
     const one = async (m) => {
       let err = null;
+      const t = this._client._instr;
       const s = t === null ? null : t.start(OPS.STREAM_HANDLE, this.stream, handleInfo(this, m));
       try {
         await (s === null ? handler(m) : s.run(() => handler(m)));

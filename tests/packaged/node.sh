@@ -94,14 +94,25 @@ const { Client } = require('redisx');
     }
     console.log(`ok: lock (fencing token ${token}), rate limit (${seen}), idempotency (${again.state})`);
     // The OpenTelemetry subpath loads without its optional peers and says
-    // what instrument() needs.
+    // what instrument() needs (a linked folder has its devDependencies).
     const { instrument } = require('redisx/opentelemetry');
+    let peer = true;
     try {
-      instrument(c);
-      throw new Error('instrument() worked without @opentelemetry/api');
-    } catch (e) {
-      if (e.code !== 'ERR_INVALID' || !/@opentelemetry\/api/.test(e.message)) throw e;
+      require.resolve('@opentelemetry/api', { paths: [require('node:path').dirname(require.resolve('redisx/opentelemetry'))] });
+    } catch {
+      peer = false;
     }
+    if (peer) {
+      instrument(c, { meterProvider: false }).uninstrument();
+    } else {
+      try {
+        instrument(c);
+        throw new Error('instrument() worked without @opentelemetry/api');
+      } catch (e) {
+        if (e.code !== 'ERR_INVALID' || !/@opentelemetry\/api/.test(e.message)) throw e;
+      }
+    }
+    console.log(`ok: redisx/opentelemetry (${peer ? 'with' : 'without'} @opentelemetry/api)`);
   } finally {
     await c.close();
   }

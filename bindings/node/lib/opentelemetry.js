@@ -411,6 +411,9 @@ function metricProducer(client) {
   return new DurationProducer(client, sdk, api);
 }
 
+// The clients instrument() holds (also those with spans left out).
+const instrumented = new WeakSet();
+
 function load(name) {
   try {
     return require(name);
@@ -436,7 +439,7 @@ function instrument(client, options = {}) {
     if (k !== 'tracerProvider' && k !== 'meterProvider') throw invalid(`instrument: unknown option ${JSON.stringify(k)}`);
   }
   if (client._closing) throw invalid('instrument: the client is closed');
-  if (client._instr !== null) throw invalid('instrument: the client is instrumented already');
+  if (client._instr !== null || instrumented.has(client)) throw invalid('instrument: the client is instrumented already');
   const api = load('@opentelemetry/api');
   if (api === null) throw invalid('instrument needs @opentelemetry/api (npm install @opentelemetry/api)');
   let { tracerProvider, meterProvider } = options;
@@ -449,6 +452,7 @@ function instrument(client, options = {}) {
     throw invalid('instrument: meterProvider must be a MeterProvider or false');
   }
   let hook = null;
+  instrumented.add(client);
   if (tracerProvider !== false) {
     hook = new Hook(api, tracerProvider.getTracer(SCOPE, VERSION), serverAttributes(client._url, client._clusterSeeds));
     client._instr = hook;
@@ -462,6 +466,7 @@ function instrument(client, options = {}) {
     uninstrument() {
       if (done) return;
       done = true;
+      instrumented.delete(client);
       if (hook !== null && client._instr === hook) client._instr = null;
       stopObserving();
       if (metricProducer !== null) metricProducer._active = false;

@@ -428,6 +428,9 @@ test('bad arguments: InvalidArgument, and a client is instrumented once', async 
     assert.throws(() => instrument(c, { tracerProvider: provider }), InvalidArgument);
     otel.uninstrument();
     instrument(c, { tracerProvider: provider, meterProvider: false }).uninstrument();
+    const metricsOnly = instrument(c, { tracerProvider: false, meterProvider: false });
+    assert.throws(() => instrument(c, { tracerProvider: provider }), InvalidArgument);
+    metricsOnly.uninstrument();
   } finally {
     await c.close();
   }

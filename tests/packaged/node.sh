@@ -60,7 +60,8 @@ tarball=$dist/redisx-$version.tgz
 [ -f "$tarball" ] || { echo "packaged/node: $tarball not written (package.json's version is not $version?)"; exit 1; }
 tar tzf "$tarball" >"$work/contents"
 for f in package/LICENSE package/gen/redisx_wrap.cxx package/csrc/SOURCES package/csrc/core/scripts.c \
-  package/prebuilds/linux-x64/redisx.node package/node_modules/node-addon-api/napi.h; do
+  package/prebuilds/linux-x64/redisx.node package/node_modules/node-addon-api/napi.h \
+  package/opentelemetry.js package/opentelemetry.d.ts; do
   grep -qx "$f" "$work/contents" || { echo "packaged/node: the tarball lacks $f"; exit 1; }
 done
 if grep -E '^package/(build|\.swig-venv)/' "$work/contents" | head -n 3 | grep .; then
@@ -92,6 +93,26 @@ const { Client } = require('redisx');
       throw new Error(`idempotency: replay is ${again.state} ${again.response}`);
     }
     console.log(`ok: lock (fencing token ${token}), rate limit (${seen}), idempotency (${again.state})`);
+    // The OpenTelemetry subpath loads without its optional peers and says
+    // what instrument() needs (a linked folder has its devDependencies).
+    const { instrument } = require('redisx/opentelemetry');
+    let peer = true;
+    try {
+      require.resolve('@opentelemetry/api', { paths: [require('node:path').dirname(require.resolve('redisx/opentelemetry'))] });
+    } catch {
+      peer = false;
+    }
+    if (peer) {
+      instrument(c, { meterProvider: false }).uninstrument();
+    } else {
+      try {
+        instrument(c);
+        throw new Error('instrument() worked without @opentelemetry/api');
+      } catch (e) {
+        if (e.code !== 'ERR_INVALID' || !/@opentelemetry\/api/.test(e.message)) throw e;
+      }
+    }
+    console.log(`ok: redisx/opentelemetry (${peer ? 'with' : 'without'} @opentelemetry/api)`);
   } finally {
     await c.close();
   }

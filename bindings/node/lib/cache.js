@@ -12,10 +12,28 @@ const N = require('./native');
 const { invalid, LockNotOwned, RedisxError } = require('./errors');
 const { call, checkMs, options: optionsArg, signalOf } = require('./util');
 const { jsonCodec } = require('./idempotency');
+const { OPS } = require('./instrument');
 
 const HIT = N.REDISX_CACHE_HIT;
 const NEGATIVE = N.REDISX_CACHE_NEGATIVE;
 const LAYERS = [null, 'l1', 'l2'];
+
+// The core's outcome identifier of an answer (core/cache.c outcome_of, as
+// redisx_event_outcome reports it), for the instrumentation hook.
+function outcomeOf(a) {
+  switch (a[0]) {
+    case HIT:
+      if (a[7] !== null) return 'refresh';
+      if (a[2]) return 'stale';
+      return a[4] === 1 ? 'hit_l1' : 'hit_l2';
+    case N.REDISX_CACHE_LOAD:
+      return 'load';
+    case NEGATIVE:
+      return 'negative';
+    default:
+      return 'miss';
+  }
+}
 
 /** The cache's counters by name, in the core's order (redisx_cache_counter). */
 const COUNTERS = Object.freeze([
@@ -181,19 +199,36 @@ class Cache {
 
   /** Looks `key` up without loading: { found, value, negative, stale,
    *  failOpen, layer ('l1' | 'l2' | null), ttl (ms fresh in that layer) }. */
-  async lookup(key, opts) {
-    return this._entry(await this._fetch(key, true, null, opts));
+  lookup(key, opts) {
+    const t = this._client._instr;
+    if (t === null) return this._lookup(key, opts, null);
+    const s = t.start(OPS.CACHE_GET, this.name);
+    return s.settle(this._lookup(key, opts, s));
+  }
+
+  async _lookup(key, opts, s) {
+    const a = await this._fetch(key, true, null, opts);
+    if (s !== null) s.outcome(outcomeOf(a));
+    return this._entry(a);
   }
 
   /** The fresh value of `key`, or undefined (also for a cached "not found").
    *  With `memoize: true` an L1 copy is decoded once and the same value
    *  returned on every hit: do not modify it. */
-  async get(key, opts) {
+  get(key, opts) {
+    const t = this._client._instr;
+    if (t === null) return this._get(key, opts, null);
+    const s = t.start(OPS.CACHE_GET, this.name);
+    return s.settle(this._get(key, opts, s));
+  }
+
+  async _get(key, opts, s) {
     if (typeof key === 'string' && !key.includes('\0') && !SURROGATE.test(key)) {
       const memo = this._memo;
       const m = memo === null ? undefined : memo.get(key);
       // an L1 hit: no queue, no answer array; true: `m` is that copy's decode
       const hit = N.cacheGetL1(this._h, key, m === undefined ? 0 : m.version, versionOut);
+      if (hit !== null && s !== null) s.outcome(hit === false ? 'negative' : 'hit_l1');
       if (hit === true) return m.value;
       if (hit === false) return undefined;
       if (hit !== null) {
@@ -206,12 +241,19 @@ class Cache {
       }
     }
     const a = await this._fetch(key, true, null, opts);
+    if (s !== null) s.outcome(outcomeOf(a));
     return a[0] === HIT ? this.codec.decode(a[1]) : undefined;
   }
 
   /** Writes `value` for `ttl` ms (default: the cache's) to Redis and this
    *  process's L1; a load in progress can then no longer fill. */
   set(key, value, ttl, opts) {
+    const t = this._client._instr;
+    if (t === null) return this._set(key, value, ttl, opts);
+    return t.start(OPS.CACHE_SET, this.name).settle(this._set(key, value, ttl, opts));
+  }
+
+  _set(key, value, ttl, opts) {
     let args;
     try {
       args = [checkCacheKey(key), encodeWith(this.codec, value), checkMs(ttl ?? this.ttl, 'ttl')];
@@ -223,6 +265,12 @@ class Cache {
 
   /** Deletes `key` from Redis and this process's L1, and ends any load in progress. */
   delete(key, opts) {
+    const t = this._client._instr;
+    if (t === null) return this._delete(key, opts);
+    return t.start(OPS.CACHE_DELETE, this.name).settle(this._delete(key, opts));
+  }
+
+  _delete(key, opts) {
     try {
       checkCacheKey(key);
     } catch (e) {
@@ -238,12 +286,20 @@ class Cache {
    *  error caches nothing, lets a waiter take over at once, and rejects
    *  unless a stale value within `sie` ms is there to serve. Under `swr`
    *  (ms) a stale value is served while one caller refreshes it. */
-  async getOrLoad(key, loader, opts) {
+  getOrLoad(key, loader, opts) {
+    const t = this._client._instr;
+    if (t === null) return this._getOrLoad(key, loader, opts, null);
+    const s = t.start(OPS.CACHE_FETCH, this.name);
+    return s.settle(this._getOrLoad(key, loader, opts, s));
+  }
+
+  async _getOrLoad(key, loader, opts, s) {
     if (typeof loader !== 'function') throw invalid('getOrLoad: loader must be a function');
     const o = optionsArg(opts, 'getOrLoad: options');
     const ttl = checkMs(o.ttl ?? this.ttl, 'ttl');
     const windows = [checkMs(o.wait ?? this.wait, 'wait'), checkMs(o.swr ?? this.swr, 'swr'), checkMs(o.sie ?? this.sie, 'sie')];
     const a = await this._fetch(key, false, windows, o);
+    if (s !== null) s.outcome(outcomeOf(a));
     if (a[0] === NEGATIVE) throw new NotFound(key);
     const hasFallback = a[1] !== null;
     const fallback = hasFallback ? this.codec.decode(a[1]) : undefined;
@@ -253,7 +309,7 @@ class Cache {
     try {
       let value;
       try {
-        value = await loader();
+        value = await (s === null ? loader() : s.run(loader));
       } catch (e) {
         if (e instanceof NotFound) {
           await client._op(this._ops.status, null, null, this, submitFill, lease, null, 0, true);

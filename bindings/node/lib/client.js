@@ -30,6 +30,7 @@ const { Limiter, RateLimitResult } = require('./ratelimit');
 const { IdempotencyRecord, runIdempotent, DEFAULT_LEASE_MS } = require('./idempotency');
 const { Cache } = require('./cache');
 const streams = require('./stream');
+const { OPS } = require('./instrument');
 
 // How long acquire() and withLock() wait for a held lock when no `wait` is
 // given: the default of every redisx binding (root README).
@@ -116,6 +117,13 @@ function commandArgs(args) {
     if (typeof a !== 'string' && !Buffer.isBuffer(a)) return args.map(commandArg);
   }
   return args;
+}
+
+// A raw command's name for its span: upper-cased, as the command itself.
+function commandName(a) {
+  if (typeof a === 'string') return a.toUpperCase();
+  if (Buffer.isBuffer(a)) return a.toString('latin1').toUpperCase();
+  return 'UNKNOWN';
 }
 
 function isOptionsObject(v) {
@@ -338,12 +346,18 @@ class Lock {
   /** Releases the lease if this handle still owns it; LockNotOwned otherwise.
    *  `signal` aborts the wait for the reply (the release may still happen). */
   release(opts) {
-    return this._client._op(OP_RELEASE, null, signalOf(opts), this, submitRelease, this._h, opts);
+    const t = this._client._instr;
+    const s = t === null ? null : t.start(OPS.LOCK_RELEASE, null);
+    const p = this._client._op(OP_RELEASE, null, signalOf(opts), this, submitRelease, this._h, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** Sets the remaining lease to `ttl` ms if this handle still owns it. */
   extend(ttl, opts) {
-    return this._client._op(OP_STATUS, null, signalOf(opts), this, submitExtend, this._h, ttl, opts);
+    const t = this._client._instr;
+    const s = t === null ? null : t.start(OPS.LOCK_EXTEND, null);
+    const p = this._client._op(OP_STATUS, null, signalOf(opts), this, submitExtend, this._h, ttl, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** Starts automatic renewal by the core (every ttl/3 to the full ttl).
@@ -398,6 +412,11 @@ class Client {
     // to every call would otherwise trip MaxListenersExceededWarning).
     this._signals = new Map();
     this._nextTag = 1;
+    // The instrumentation hook (lib/instrument.js), null unless one is
+    // attached; the URL and seeds only say where spans went (server.*).
+    this._instr = null;
+    this._url = url;
+    this._clusterSeeds = options.clusterSeeds;
     this._closing = false;
     this._closed = null;
 
@@ -531,6 +550,11 @@ class Client {
   }
 
   _acquire(name, opts, once) {
+    const t = this._instr;
+    if (t !== null) {
+      const s = t.start(once ? OPS.LOCK_TRY_ACQUIRE : OPS.LOCK_ACQUIRE, null);
+      return s.settle(this._op(OP_ACQUIRE, name, signalOf(opts), null, once ? submitTryAcquire : submitAcquire, this._c, name, opts));
+    }
     return this._op(OP_ACQUIRE, name, signalOf(opts), null, once ? submitTryAcquire : submitAcquire, this._c, name, opts);
   }
 
@@ -558,7 +582,10 @@ class Client {
 
   /** Who holds lock `name`: { locked, fencingToken, ttl, lastFencingToken }. */
   lockInfo(name, opts) {
-    return this._op(OP_INSPECT, name, signalOf(opts), null, submitInspect, this._c, name, opts);
+    const t = this._instr;
+    const s = t === null ? null : t.start(OPS.LOCK_INSPECT, null);
+    const p = this._op(OP_INSPECT, name, signalOf(opts), null, submitInspect, this._c, name, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** Runs one raw command: strings, Buffers, numbers in; Buffer (bulk
@@ -572,6 +599,11 @@ class Client {
     if (isOptionsObject(last) && Object.hasOwn(last, 'signal')) {
       args.pop();
       signal = last.signal;
+    }
+    const t = this._instr;
+    if (t !== null) {
+      const s = t.start(OPS.COMMAND, commandName(args[0]));
+      return s.settle(this._op(OP_COMMAND, null, signal, null, submitCommand, this._c, args));
     }
     return this._op(OP_COMMAND, null, signal, null, submitCommand, this._c, args);
   }
@@ -650,7 +682,10 @@ class Client {
    *  30000) is the in-progress lease; `wait` (ms, default 0) waits for an
    *  in-progress record to finish. */
   idempotencyBegin(key, fingerprint, opts) {
-    return this._op(OP_IDEM, null, signalOf(opts), null, submitBegin, this._c, key, fingerprint, opts);
+    const t = this._instr;
+    const s = t === null ? null : t.start(OPS.IDEM_BEGIN, null);
+    const p = this._op(OP_IDEM, null, signalOf(opts), null, submitBegin, this._c, key, fingerprint, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** Runs `fn()` once per `key`: the first caller (state NEW) runs it and

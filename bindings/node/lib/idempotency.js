@@ -6,6 +6,7 @@ const nodeUtil = require('node:util');
 const N = require('./native');
 const { invalid } = require('./errors');
 const { checkMs, binary, options: optionsArg, signalOf } = require('./util');
+const { OPS } = require('./instrument');
 
 const STATES = Object.freeze(['NEW', 'IN_PROGRESS', 'COMPLETED', 'MISMATCH']);
 /** The four states by name (the values are the names). */
@@ -63,13 +64,19 @@ class IdempotencyRecord {
    *  record was taken over or is gone, InvalidArgument when it is not NEW.
    *  `signal` aborts the wait for the reply (the store may still happen). */
   complete(response, metadata = null, opts) {
-    return this._client._op(this._ops.status, null, signalOf(opts), this, submitComplete, this._h, response, metadata, opts);
+    const t = this._client._instr;
+    const s = t === null ? null : t.start(OPS.IDEM_COMPLETE, null);
+    const p = this._client._op(this._ops.status, null, signalOf(opts), this, submitComplete, this._h, response, metadata, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** Drops the in-progress record of a NEW record so that a retry runs the
    *  work again, and wakes waiting begins. LockNotOwned when taken over. */
   fail(opts) {
-    return this._client._op(this._ops.status, null, signalOf(opts), this, submitFail, this._h, opts);
+    const t = this._client._instr;
+    const s = t === null ? null : t.start(OPS.IDEM_FAIL, null);
+    const p = this._client._op(this._ops.status, null, signalOf(opts), this, submitFail, this._h, opts);
+    return s === null ? p : s.settle(p);
   }
 
   // The response can be large and private: inspection shows its size only.

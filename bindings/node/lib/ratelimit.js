@@ -8,6 +8,7 @@ const util = require('node:util');
 const N = require('./native');
 const { invalid } = require('./errors');
 const { call, checkMs, checkKey, options: optionsArg, signalOf } = require('./util');
+const { OPS } = require('./instrument');
 
 /** Algorithm names → the C enum (numbers never change). */
 const ALGORITHMS = Object.freeze({
@@ -152,17 +153,26 @@ class Limiter {
       opts = cost;
       cost = cost.cost ?? 1;
     }
-    return this._client._op(this._ops.op, null, signalOf(opts), this, submitCheck, this._h, key, cost, opts);
+    const t = this._client._instr;
+    const s = t === null ? null : t.start(OPS.RL_CHECK, this.name);
+    const p = this._client._op(this._ops.op, null, signalOf(opts), this, submitCheck, this._h, key, cost, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** What check(key, 1) would answer now, spending nothing. */
   peek(key, opts) {
-    return this._client._op(this._ops.op, null, signalOf(opts), this, submitPeek, this._h, key, opts);
+    const t = this._client._instr;
+    const s = t === null ? null : t.start(OPS.RL_PEEK, this.name);
+    const p = this._client._op(this._ops.op, null, signalOf(opts), this, submitPeek, this._h, key, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** Forgets `key`'s state: its whole budget is available again. */
   reset(key, opts) {
-    return this._client._op(this._ops.status, null, signalOf(opts), this, submitReset, this._h, key, opts);
+    const t = this._client._instr;
+    const s = t === null ? null : t.start(OPS.RL_RESET, this.name);
+    const p = this._client._op(this._ops.status, null, signalOf(opts), this, submitReset, this._h, key, opts);
+    return s === null ? p : s.settle(p);
   }
 
   /** An Express-style middleware over this limiter (see rateLimit()). */

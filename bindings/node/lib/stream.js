@@ -9,6 +9,7 @@
 const os = require('node:os');
 const N = require('./native');
 const { translate, invalid, ClientClosed, ConnectionError, Timeout } = require('./errors');
+const { OPS } = require('./instrument');
 
 const TRIM_NONE = 0;
 const TRIM_MAXLEN = 1;
@@ -131,23 +132,51 @@ function native(client, fn) {
   return streamsOf(client).track(p.catch((e) => Promise.reject(translate(e))));
 }
 
+// The trace context headers of the instrumentation scope `s` go into each
+// message that does not carry its own.
+function addTraceHeaders(encoded, s) {
+  const h = s.headers();
+  if (h === null) return;
+  for (const m of encoded) {
+    if (m.headers === undefined) m.headers = [];
+    for (const name of Object.keys(h)) {
+      if (!m.headers.some(([k]) => k === name)) m.headers.push([name, h[name]]);
+    }
+  }
+}
+
 function publishBatch(client, stream, messages, opts = {}) {
+  const t = client._instr;
+  if (t === null) return publishEncoded(client, stream, messages, opts, null);
+  const s = t.start(OPS.STREAM_PUBLISH, stream, { count: Array.isArray(messages) ? messages.length : 0 });
+  return s.settle(publishEncoded(client, stream, messages, opts, s));
+}
+
+function publishEncoded(client, stream, messages, opts, s) {
   try {
     if (!Array.isArray(messages) || messages.length === 0) throw invalid('messages must be a non-empty array');
     if (opts === null || typeof opts !== 'object') throw invalid('options must be an object');
     const [trim, threshold] = trimOf(opts);
     const encoded = messages.map((m) => encodeMessage(m, opts.codec));
+    if (s !== null) addTraceHeaders(encoded, s);
     return native(client, (c) => N.streamPublish(c, stream, encoded, trim, threshold));
   } catch (e) {
     return Promise.reject(translate(e));
   }
 }
 
-async function publish(client, stream, payload, opts = {}) {
+function publish(client, stream, payload, opts = {}) {
+  const t = client._instr;
+  if (t === null) return publishOne(client, stream, payload, opts, null);
+  const s = t.start(OPS.STREAM_PUBLISH, stream, null);
+  return s.settle(publishOne(client, stream, payload, opts, s));
+}
+
+async function publishOne(client, stream, payload, opts, s) {
   if (opts === null || typeof opts !== 'object') throw invalid('options must be an object');
   const { headers, fields, codec, noPayload, ...trim } = opts;
   const m = noPayload ? { fields, headers } : { payload, fields, headers, codec };
-  const ids = await publishBatch(client, stream, [m], trim);
+  const ids = await publishEncoded(client, stream, [m], trim, s);
   return ids[0];
 }
 
@@ -160,6 +189,11 @@ function utf8Object(list) {
   const o = {};
   for (const [k, v] of list) o[Buffer.isBuffer(k) ? k.toString('utf8') : k] = v;
   return o;
+}
+
+// What a stream handle span is told about its message.
+function handleInfo(consumer, m) {
+  return { group: consumer.group, id: m.id, headers: m.headers };
 }
 
 /** A message handed out by a consumer. Settle it once: ack(), retry() or
@@ -184,6 +218,7 @@ class StreamMessage {
     this.rawPayload = raw.payload;
     /** The payload codec's name, or null. */
     this.codec = raw.codec;
+    this._scope = null; // the iterator form's handle span (lib/instrument.js)
   }
 
   /** The payload decoded by its codec (null when there is none). */
@@ -205,13 +240,17 @@ class StreamMessage {
     if (this._settled) return Promise.reject(invalid(`message ${this.id} is settled already`));
     this._settled = true;
     const client = this._consumer._client;
-    return streamsOf(client).track(
+    const p = streamsOf(client).track(
       fn().catch((e) => {
         e = translate(e);
         if (e.code === 'ERR_INVALID') this._settled = false;
         throw e;
       }),
     );
+    const s = this._scope;
+    if (s === null) return p;
+    this._scope = null;
+    return s.settle(p);
   }
 
   /** Acknowledges: done, never delivered again. */
@@ -339,8 +378,10 @@ class Consumer {
     const running = new Set();
     const one = async (m) => {
       let err = null;
+      const t = this._client._instr;
+      const s = t === null ? null : t.start(OPS.STREAM_HANDLE, this.stream, handleInfo(this, m));
       try {
-        await handler(m);
+        await (s === null ? handler(m) : s.run(() => handler(m)));
       } catch (e) {
         err = e === undefined || e === null ? new Error('handler failed') : e;
       }
@@ -353,6 +394,7 @@ class Consumer {
           // left pending: redelivered after min idle
         }
       }
+      if (s !== null) s.end(err, undefined);
     };
     try {
       for (;;) {
@@ -388,7 +430,12 @@ class Consumer {
       for (;;) {
         const msgs = await this._next(batch);
         if (msgs === undefined) return;
-        for (const m of msgs) yield m;
+        const t = this._client._instr;
+        for (const m of msgs) {
+          // The iterator's handle span runs from hand-out to settle.
+          if (t !== null) m._scope = t.start(OPS.STREAM_HANDLE, this.stream, handleInfo(this, m));
+          yield m;
+        }
       }
     } finally {
       unwatch();
@@ -430,16 +477,21 @@ class Consumer {
 
 // ---- dead-letter tools (the core's redisx_dlq_*) -----------------------------------
 
+function traced(client, op, stream, p) {
+  const t = client._instr;
+  return t === null ? p() : t.start(op, stream, null).settle(p());
+}
+
 function deadLetters(client, stream, { count = 100, newestFirst = false, after = null } = {}) {
-  return native(client, (c) => N.deadLetters(c, stream, newestFirst, after, count));
+  return traced(client, OPS.STREAM_DLQ_LIST, stream, () => native(client, (c) => N.deadLetters(c, stream, newestFirst, after, count)));
 }
 
 function requeueDeadLetter(client, stream, dlqId) {
-  return native(client, (c) => N.requeueDeadLetter(c, stream, dlqId));
+  return traced(client, OPS.STREAM_DLQ_REQUEUE, stream, () => native(client, (c) => N.requeueDeadLetter(c, stream, dlqId)));
 }
 
 function purgeDeadLetters(client, stream, { upTo = null } = {}) {
-  return native(client, (c) => N.purgeDeadLetters(c, stream, upTo));
+  return traced(client, OPS.STREAM_DLQ_PURGE, stream, () => native(client, (c) => N.purgeDeadLetters(c, stream, upTo)));
 }
 
 // ---- the decorator form ---------------------------------------------------------

@@ -360,6 +360,8 @@ test('metrics: the duration histogram through the MetricProducer, counters and g
     const lim = c.limiter(uniq('api'), { algorithm: 'fixed_window', limit: 1, period: 60000 });
     await lim.check('k');
     await lim.check('k');
+    const cacheName = uniq('mcache');
+    await c.cache(cacheName).set('k', 'v', 60000);
 
     const { resourceMetrics, errors } = await reader.collect();
     assert.deepEqual(errors, []);
@@ -394,7 +396,10 @@ test('metrics: the duration histogram through the MetricProducer, counters and g
     assert.equal(point(metric('redisx.lock.acquisitions'), { 'redisx.status': 'acquired' }).value, 1);
     assert.equal(metric('redisx.connections.up').dataPoints[0].value, 1);
     assert.equal(metric('redisx.operations.in_flight').dataPoints[0].value, 0);
-    assert.equal(metric('redisx.cache.l1.bytes').descriptor.unit, 'By');
+    const l1 = metric('redisx.cache.l1.bytes');
+    assert.equal(l1.descriptor.unit, 'By');
+    assert.ok(point(l1, { 'redisx.cache': cacheName }).value > 0, 'per cache name');
+    assert.equal(point(rl, { 'redisx.limiter': lim.name, 'redisx.status': 'rejected' }).value, 1);
 
     // instrument()'s own producer gives the same histogram
     const own = await otel.metricProducer.collect();

@@ -213,7 +213,10 @@ typedef struct redisx__named {
     redisx__named_op op[REDISX__NAMED_OPS]; /* under stats_mu */
     atomic_ullong stream[REDISX_STREAM_COUNTER_COUNT];
     uint64_t cache_retired[REDISX_CACHE_COUNTER_COUNT]; /* freed caches' counters, under stats_mu */
-    atomic_llong consumers_in_flight; /* streams with a group: messages its consumers are handling */
+    /* Streams with a group: the group's XINFO GROUPS figures when last seen
+     * (a group inspection, or a consumer's reclaim pass); seen 0: never. */
+    atomic_int group_seen;
+    atomic_llong group_pending, group_lag, group_consumers;
 } redisx__named;
 
 /* The entry of (kind, name, group), made on first use; NULL on out of

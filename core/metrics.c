@@ -90,6 +90,8 @@ typedef struct named_copy {
     redisx__named_op op[REDISX__NAMED_OPS];
     uint64_t stream[REDISX_STREAM_COUNTER_COUNT];
     uint64_t cache[REDISX_CACHE_COUNTER_COUNT]; /* retired plus live caches of that name */
+    int group_seen;
+    int64_t group_pending, group_lag, group_consumers;
 } named_copy;
 
 typedef struct extra {
@@ -140,6 +142,10 @@ static void take_extra(redisx_metrics *m, redisx_client *c, extra *x)
         for (int i = 0; i < REDISX_STREAM_COUNTER_COUNT; i++)
             d->stream[i] = atomic_load_explicit(&e->stream[i], memory_order_relaxed);
         memcpy(d->cache, e->cache_retired, sizeof d->cache);
+        d->group_seen = atomic_load(&e->group_seen);
+        d->group_pending = atomic_load(&e->group_pending);
+        d->group_lag = atomic_load(&e->group_lag);
+        d->group_consumers = atomic_load(&e->group_consumers);
         if (e->kind == REDISX__NAMED_CACHE)
             for (const redisx_cache *k = c->caches; k; k = redisx__cache_next(k))
                 if (redisx__cache_named(k) == e)
@@ -346,6 +352,23 @@ static void collect(redisx_metrics *m, const redisx_stats *st, const extra *x)
                          1);
     named_stream_counter(m, x, "redisx_stream_messages_claimed_total",
                          "Messages taken over from other consumers, by stream and group", REDISX_STREAM_CLAIMED, 1);
+    family *gp = fam(m, "redisx_stream_group_pending",
+                     "Entries delivered to the group and not yet acknowledged (XINFO GROUPS, when last seen)",
+                     REDISX_METRIC_GAUGE, 2, "stream", "group", NULL);
+    family *gl = fam(m, "redisx_stream_group_lag",
+                     "Entries of the stream not yet delivered to the group (XINFO GROUPS, when last seen and known)",
+                     REDISX_METRIC_GAUGE, 2, "stream", "group", NULL);
+    family *gc = fam(m, "redisx_stream_group_consumers", "Consumers of the group (XINFO GROUPS, when last seen)",
+                     REDISX_METRIC_GAUGE, 2, "stream", "group", NULL);
+    for (int i = 0; i < x->nnamed; i++) {
+        const named_copy *e = &x->named[i];
+        if (e->kind != REDISX__NAMED_STREAM || !e->group || !e->group_seen)
+            continue;
+        add(m, gp, (double)e->group_pending, e->name, e->group, NULL);
+        if (e->group_lag >= 0)
+            add(m, gl, (double)e->group_lag, e->name, e->group, NULL);
+        add(m, gc, (double)e->group_consumers, e->name, e->group, NULL);
+    }
     named_durations(m, x, REDISX__NAMED_STREAM, REDISX__OP_STREAM_PUBLISH, 12, "redisx_stream_duration_seconds",
                     "Duration of stream operations, by stream, group (empty: none) and operation", "stream", "group");
 

@@ -1378,8 +1378,10 @@ static redisx_status reclaim(redisx_consumer *cons, size_t room, msg_list *out)
     redisx__copy_detail(cons->cursor, sizeof cons->cursor, is_str(elem(r, 0)) ? elem(r, 0)->str : "0-0");
     redisx__reply_free(r);
     int pass_done = strcmp(cons->cursor, "0-0") == 0;
-    if (pass_done) /* a whole pass over the pending list: rest */
+    if (pass_done) { /* a whole pass over the pending list: rest, and note the group's figures */
         cons->next_reclaim = now + (uint64_t)cons->o.reclaim_interval_ms * REDISX__NS_PER_MS;
+        redisx__group_observe(cons->client, cons->stream, cons->group);
+    }
     if (st == REDISX_OK && cons->o.delete_idle_ms > 0 && pass_done) {
         args d = {0};
         script_args(&d, &redisx__script_stream_delete_idle, 1);

@@ -84,6 +84,9 @@ int redisx__message_taken_over(const redisx_message *m);
  * task): t0 is when it started; stream/group/key are copied. */
 void redisx__stream_event(redisx_client *c, redisx__op op, const char *stream, const char *group,
                           redisx_status st, uint64_t t0, int round_trips, const char *outcome, const char *key);
+/* XINFO GROUPS for the group's gauges (pending, lag, consumers) in the
+ * metrics, without an event; the thread's last error is left as it was. */
+void redisx__group_observe(redisx_client *c, const char *stream, const char *group);
 /* Adds n to a stream counter of the client's stats and of the per-name
  * series of the stream (with its group, or none). */
 void redisx__stream_count(redisx_client *c, const char *stream, const char *group, redisx_stream_counter which,

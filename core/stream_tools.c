@@ -445,10 +445,31 @@ struct redisx_group_info {
     char last_id[REDISX_STREAM_ID_SIZE];
 };
 
+static redisx_status group_fetch(redisx_group_info **out, redisx_client *c, const char *stream, const char *group);
+
 redisx_status redisx__group_inspect(redisx_group_info **out, redisx_client *c, const char *stream, const char *group)
 {
-    *out = NULL;
     uint64_t t0 = redisx__now_ns();
+    redisx_status st = group_fetch(out, c, stream, group);
+    redisx__stream_event(c, REDISX__OP_STREAM_GROUP_INSPECT, stream, group, st, t0, 1, NULL, stream);
+    return st;
+}
+
+void redisx__group_observe(redisx_client *c, const char *stream, const char *group)
+{
+    redisx_group_info *info = NULL;
+    char saved[REDISX__DETAIL];
+    redisx__copy_detail(saved, sizeof saved, redisx_last_error());
+    (void)group_fetch(&info, c, stream, group); /* gauges only: a failure changes nothing */
+    free(info);
+    redisx__set_detail(saved);
+}
+
+/* XINFO GROUPS of stream, the row of group; notes its figures in the
+ * group's per-name series. */
+static redisx_status group_fetch(redisx_group_info **out, redisx_client *c, const char *stream, const char *group)
+{
+    *out = NULL;
     char *key = tool_key(c, stream, "");
     if (!key)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
@@ -493,7 +514,15 @@ redisx_status redisx__group_inspect(redisx_group_info **out, redisx_client *c, c
         }
     }
     redisx__reply_free(r);
-    redisx__stream_event(c, REDISX__OP_STREAM_GROUP_INSPECT, stream, group, st, t0, 1, NULL, stream);
+    if (st == REDISX_OK) {
+        redisx__named *n = redisx__named_get(c, REDISX__NAMED_STREAM, stream, group);
+        if (n) {
+            atomic_store(&n->group_pending, info->pending);
+            atomic_store(&n->group_lag, info->lag);
+            atomic_store(&n->group_consumers, info->consumers);
+            atomic_store(&n->group_seen, 1);
+        }
+    }
     *out = info;
     return st;
 }

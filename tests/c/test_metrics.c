@@ -256,19 +256,46 @@ Test(metrics, limiters_caches_and_streams_have_series_by_name)
         redisx_delivery_free(d);
     }
     cr_assert_eq(got, 2);
+    /* The consumer's reclaim pass noted the group's figures by itself. */
+    redisx_metrics *m0 = NULL;
+    cr_assert_eq(redisx_metrics_collect(&m0, c), REDISX_OK);
+    cr_assert_geq(sample_of(m0, family(m0, "redisx_stream_group_consumers"), sname, "billing", NULL), 0);
+    redisx_metrics_free(m0);
+    /* One more, delivered and left unacknowledged; one never delivered. */
+    cr_assert_eq(redisx_stream_publish(id, c, sname, 1, f, fl, v, vl, REDISX_STREAM_TRIM_NONE, 0), REDISX_OK);
+    for (int tries = 0; got < 3 && tries < 20; tries++) {
+        redisx_delivery *d = NULL;
+        redisx_status st = redisx_consumer_next(&d, cons, 1, 1000);
+        if (st == REDISX_ERR_EMPTY)
+            continue;
+        cr_assert_eq(st, REDISX_OK, "%s", redisx_last_error());
+        got += redisx_delivery_count(d);
+        redisx_delivery_free(d); /* unsettled: stays pending */
+    }
+    cr_assert_eq(got, 3);
+    cr_assert_eq(redisx_stream_publish(id, c, sname, 1, f, fl, v, vl, REDISX_STREAM_TRIM_NONE, 0), REDISX_OK);
+    redisx_group_info *gi = NULL;
+    cr_assert_eq(redisx_group_inspect(&gi, c, sname, "billing"), REDISX_OK, "%s", redisx_last_error());
+    redisx_group_info_free(gi);
 
     redisx_metrics *m = NULL;
     cr_assert_eq(redisx_metrics_collect(&m, c), REDISX_OK);
+    cr_assert_eq(value(m, "redisx_stream_group_pending", sname, "billing", NULL), 1);
+    cr_assert_eq(value(m, "redisx_stream_group_consumers", sname, "billing", NULL), 1);
+    int lagf = family(m, "redisx_stream_group_lag");
+    int lags = sample_of(m, lagf, sname, "billing", NULL);
+    if (lags >= 0) /* nil when the server cannot tell */
+        cr_assert_eq(redisx_metrics_value(m, lagf, lags), 1, "one entry not yet delivered");
     cr_assert_eq(value(m, "redisx_ratelimit_requests_total", lname, "allowed", NULL), 1);
     cr_assert_eq(value(m, "redisx_ratelimit_requests_total", lname, "rejected", NULL), 2);
     cr_assert_eq(value(m, "redisx_ratelimit_requests_total", "login", "allowed", NULL), 1);
     cr_assert_eq(hist_count(m, "redisx_ratelimit_duration_seconds", lname, "check", NULL), 3);
     cr_assert_eq(value(m, "redisx_cache_hits_total", cname, "l1", NULL), 1, "the set filled this process's L1");
     cr_assert_eq(hist_count(m, "redisx_cache_duration_seconds", cname, "set", NULL), 1);
-    cr_assert_eq(value(m, "redisx_stream_messages_published_total", sname, NULL, NULL), 2);
-    cr_assert_eq(value(m, "redisx_stream_messages_delivered_total", sname, "billing", NULL), 2);
+    cr_assert_eq(value(m, "redisx_stream_messages_published_total", sname, NULL, NULL), 4);
+    cr_assert_eq(value(m, "redisx_stream_messages_delivered_total", sname, "billing", NULL), 3);
     cr_assert_eq(value(m, "redisx_stream_messages_consumed_total", sname, "billing", NULL), 2);
-    cr_assert_eq(hist_count(m, "redisx_stream_duration_seconds", sname, "", "publish"), 2);
+    cr_assert_eq(hist_count(m, "redisx_stream_duration_seconds", sname, "", "publish"), 4);
     cr_assert_eq(hist_count(m, "redisx_stream_duration_seconds", sname, "billing", "ack"), 2);
     redisx_metrics_free(m);
 

@@ -517,6 +517,10 @@ export class Client {
   createGroup(stream: string, group: string, options?: { start?: string }): Promise<void>;
   deadLetters(stream: string, options?: { count?: number; newestFirst?: boolean; after?: string | null }): Promise<DeadLetterEntry[]>;
   requeueDeadLetter(stream: string, dlqId: string): Promise<string>;
+  /** DLQ entry `dlqId` of `stream`; rejects with Empty when there is none. */
+  deadLetter(stream: string, dlqId: string): Promise<DeadLetterEntry>;
+  /** The state of a consumer group; rejects with Empty when there is no such group. */
+  groupInfo(stream: string, group: string): Promise<GroupInfo>;
   purgeDeadLetters(stream: string, options?: { upTo?: string | null }): Promise<number>;
   /** A consumer of `group` on `stream`. */
   consumer(stream: string, group: string, options?: ConsumerOptions): Consumer;
@@ -637,12 +641,18 @@ export interface ConsumerOptions {
   block?: number;
   deleteIdle?: number;
   deadLetterMaxLen?: number;
+  /** Exactly-once in effect: each message wrapped in an idempotency record
+   *  (lease: longest handler time, default 30000 ms; ttl: how long a
+   *  redelivery is recognised, default 86400000 ms). Off by default. */
+  idempotent?: boolean | { lease?: number; ttl?: number };
   codecs?: StreamCodec[];
 }
 export class StreamMessage<T = any> {
   readonly id: string;
   readonly stream: string;
   readonly deliveryCount: number;
+  /** With the idempotent option: the record was taken over from a consumer that never finished. */
+  readonly takenOver: boolean;
   readonly fields: Record<string, Buffer>;
   readonly headers: Record<string, string>;
   readonly rawPayload: Buffer | null;
@@ -683,6 +693,16 @@ export function startStreamConsumers(instance: object, client: Client, options?:
 };
 export const bytesCodec: StreamCodec;
 export const jsonStreamCodec: StreamCodec;
+export interface GroupInfo {
+  consumers: number;
+  /** Delivered, not yet acknowledged. */
+  pending: number;
+  /** Not yet delivered to the group; null when Redis cannot tell. */
+  lag: number | null;
+  entriesRead: number | null;
+  lastDeliveredId: string;
+}
+
 export interface DeadLetterEntry {
   id: string;
   originalId: string;

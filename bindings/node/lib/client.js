@@ -664,6 +664,20 @@ class Client {
     return streams.requeueDeadLetter(this, stream, dlqId);
   }
 
+  /** DLQ entry `dlqId` of `stream` (as deadLetters() gives them); rejects
+   *  with Empty (code ERR_EMPTY) when there is none. */
+  deadLetter(stream, dlqId) {
+    return streams.inspectDeadLetter(this, stream, dlqId);
+  }
+
+  /** The state of consumer group `group` on `stream`: { consumers, pending,
+   *  lag, entriesRead, lastDeliveredId } (lag and entriesRead null when
+   *  Redis cannot tell); rejects with Empty (code ERR_EMPTY) when there is
+   *  no such group. */
+  groupInfo(stream, group) {
+    return streams.groupInfo(this, stream, group);
+  }
+
   /** Deletes the DLQ entries of `stream` (all, or up to `opts.upTo`);
    *  resolves to how many. */
   purgeDeadLetters(stream, opts) {

@@ -53,6 +53,8 @@ const OPS = Object.freeze({
   STREAM_DLQ_LIST: op('stream', 'dlq_list'),
   STREAM_DLQ_REQUEUE: op('stream', 'dlq_requeue'),
   STREAM_DLQ_PURGE: op('stream', 'dlq_purge'),
+  STREAM_DLQ_INSPECT: op('stream', 'dlq_inspect'),
+  STREAM_GROUP_INSPECT: op('stream', 'group_inspect'),
 });
 
 module.exports = { OPS };

@@ -209,6 +209,9 @@ class StreamMessage {
     this.stream = raw.stream;
     /** Deliveries so far, this one included (Redis' counter). */
     this.deliveryCount = raw.deliveryCount;
+    /** With the idempotent option: its record was taken over from a consumer
+     *  that began it and never finished (part of the work may be done). */
+    this.takenOver = raw.takenOver;
     /** Plain fields (names not starting with "rx-"), name -> Buffer. */
     this.fields = utf8Object(raw.fields);
     /** Headers (rx-h-*), name -> string (UTF-8). */
@@ -275,7 +278,7 @@ class StreamMessage {
 
 const CONSUMER_OPTIONS = new Set([
   'name', 'maxInFlight', 'maxDeliveries', 'retryBackoff', 'minIdle', 'reclaimInterval', 'block', 'deleteIdle',
-  'deadLetterMaxLen', 'codecs',
+  'deadLetterMaxLen', 'codecs', 'idempotent',
 ]);
 let consumerSeq = 0;
 
@@ -302,6 +305,18 @@ class Consumer {
     const native = {};
     for (const k of ['maxInFlight', 'maxDeliveries', 'minIdle', 'reclaimInterval', 'block', 'deleteIdle', 'deadLetterMaxLen']) {
       if (opts[k] !== undefined) native[k] = opts[k];
+    }
+    if (opts.idempotent !== undefined && opts.idempotent !== false) {
+      // Exactly-once in effect: the core wraps each message in an idempotency
+      // record (lease: the longest handler time; ttl: how long a redelivery
+      // is recognised), both in ms.
+      const idem = opts.idempotent === true ? {} : opts.idempotent;
+      if (idem === null || typeof idem !== 'object') throw invalid('idempotent must be true or { lease, ttl } (ms)');
+      for (const k of Object.keys(idem)) {
+        if (k !== 'lease' && k !== 'ttl') throw invalid(`unknown idempotent option ${JSON.stringify(k)}`);
+      }
+      native.idempotentLease = idem.lease !== undefined ? idem.lease : 30000;
+      native.idempotentTtl = idem.ttl !== undefined ? idem.ttl : 86400000;
     }
     if (opts.retryBackoff !== undefined) {
       if (!Array.isArray(opts.retryBackoff) || opts.retryBackoff.length !== 2) {
@@ -490,6 +505,14 @@ function requeueDeadLetter(client, stream, dlqId) {
   return traced(client, OPS.STREAM_DLQ_REQUEUE, stream, () => native(client, (c) => N.requeueDeadLetter(c, stream, dlqId)));
 }
 
+function inspectDeadLetter(client, stream, dlqId) {
+  return traced(client, OPS.STREAM_DLQ_INSPECT, stream, () => native(client, (c) => N.inspectDeadLetter(c, stream, dlqId)));
+}
+
+function groupInfo(client, stream, group) {
+  return traced(client, OPS.STREAM_GROUP_INSPECT, stream, () => native(client, (c) => N.groupInfo(c, stream, group)));
+}
+
 function purgeDeadLetters(client, stream, { upTo = null } = {}) {
   return traced(client, OPS.STREAM_DLQ_PURGE, stream, () => native(client, (c) => N.purgeDeadLetters(c, stream, upTo)));
 }
@@ -556,6 +579,8 @@ module.exports = {
   deadLetters,
   requeueDeadLetter,
   purgeDeadLetters,
+  inspectDeadLetter,
+  groupInfo,
   publish,
   publishBatch,
   createGroup,

@@ -18,6 +18,8 @@
 //   deadLetters(client, stream, newestFirst, after | null, count) -> Promise<[entry]>
 //   requeueDeadLetter(client, stream, dlqId) -> Promise<new id>
 //   purgeDeadLetters(client, stream, upTo | null) -> Promise<removed>
+//   inspectDeadLetter(client, stream, dlqId) -> Promise<entry>
+//   groupInfo(client, stream, group) -> Promise<{consumers, pending, lag, entriesRead, lastDeliveredId}>
 //
 // A message is {h, id, deliveryCount, stream, fields: [[Buffer, Buffer]],
 // payload: Buffer | null, codec: string | null, headers: [[string, Buffer]]};
@@ -414,6 +416,9 @@ Napi::Value ConsumerNew(const Napi::CallbackInfo &info)
             Check(env, redisx_consumer_options_set_delete_idle_ms(opts, num("deleteIdle")));
         if (has("deadLetterMaxLen"))
             Check(env, redisx_consumer_options_set_dead_letter_maxlen(opts, num("deadLetterMaxLen")));
+        if (has("idempotentLease") || has("idempotentTtl"))
+            Check(env, redisx_consumer_options_set_idempotent(opts, has("idempotentLease") ? num("idempotentLease") : 30000,
+                                                              has("idempotentTtl") ? num("idempotentTtl") : 86400000));
     } catch (...) {
         redisx_consumer_options_free(opts);
         throw;
@@ -480,6 +485,7 @@ protected:
             o.Set("h", Napi::External<MessageRef>::New(env, mref, FinalizeMessage));
             o.Set("id", Napi::String::New(env, redisx_message_id(m)));
             o.Set("deliveryCount", Napi::Number::New(env, (double)redisx_message_delivery_count(m)));
+            o.Set("takenOver", Napi::Boolean::New(env, redisx_message_taken_over(m) != 0));
             o.Set("stream", Napi::String::New(env, redisx_message_stream(m)));
             size_t nf = redisx_message_field_count(m);
             Napi::Array fields = Napi::Array::New(env);
@@ -680,9 +686,35 @@ Napi::Value MessageDeadLetter(const Napi::CallbackInfo &info)
 
 // ---- dead-letter tools ------------------------------------------------------------
 
+Napi::Object DlqEntryObject(Napi::Env env, const redisx_dlq_entry *e)
+{
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("id", Napi::String::New(env, redisx_dlq_entry_id(e)));
+    o.Set("originalId", Napi::String::New(env, redisx_dlq_entry_original_id(e)));
+    o.Set("stream", Napi::String::New(env, redisx_dlq_entry_stream(e)));
+    o.Set("group", Napi::String::New(env, redisx_dlq_entry_group(e)));
+    o.Set("consumer", Napi::String::New(env, redisx_dlq_entry_consumer(e)));
+    o.Set("deliveries", Napi::Number::New(env, (double)redisx_dlq_entry_deliveries(e)));
+    o.Set("error", Napi::String::New(env, redisx_dlq_entry_error(e)));
+    o.Set("deleted", Napi::Boolean::New(env, redisx_dlq_entry_deleted(e) != 0));
+    size_t nf = redisx_dlq_entry_field_count(e);
+    Napi::Array fields = Napi::Array::New(env, nf);
+    for (size_t k = 0; k < nf; k++) {
+        size_t ln = 0, lv = 0;
+        const char *fn = redisx_dlq_entry_field_name(e, k, &ln);
+        const char *fv = redisx_dlq_entry_field_value(e, k, &lv);
+        Napi::Array pair = Napi::Array::New(env, 2);
+        pair.Set(0u, Napi::Buffer<char>::Copy(env, fn, ln));
+        pair.Set(1u, Napi::Buffer<char>::Copy(env, fv, lv));
+        fields.Set((uint32_t)k, pair);
+    }
+    o.Set("fields", fields);
+    return o;
+}
+
 class DlqWorker : public Worker {
 public:
-    enum Kind { LIST, REQUEUE, PURGE };
+    enum Kind { LIST, REQUEUE, PURGE, INSPECT, GROUP };
     DlqWorker(Napi::Env env, Napi::Value client, redisx_client *c, Kind kind, std::string stream, std::string arg,
               bool hasArg, int newest, int count)
         : Worker(env, "redisx.dlq"), client_(Napi::Persistent(client)), c_(c), kind_(kind), stream_(std::move(stream)),
@@ -692,6 +724,8 @@ public:
     ~DlqWorker() override
     {
         redisx_dlq_entries_free(list_);
+        redisx_dlq_entry_free(entry_);
+        redisx_group_info_free(group_);
     }
 
 protected:
@@ -703,6 +737,10 @@ protected:
             return redisx_dlq_list(&list_, c_, stream_.c_str(), newest_, a, count_);
         case REQUEUE:
             return redisx_dlq_requeue(id_, c_, stream_.c_str(), a);
+        case INSPECT:
+            return redisx_dlq_inspect(&entry_, c_, stream_.c_str(), a);
+        case GROUP:
+            return redisx_group_inspect(&group_, c_, stream_.c_str(), a);
         default:
             return redisx_dlq_purge(&removed_, c_, stream_.c_str(), a);
         }
@@ -713,31 +751,23 @@ protected:
             return Napi::String::New(env, id_);
         if (kind_ == PURGE)
             return Napi::Number::New(env, (double)removed_);
+        if (kind_ == INSPECT)
+            return DlqEntryObject(env, entry_);
+        if (kind_ == GROUP) {
+            Napi::Object o = Napi::Object::New(env);
+            o.Set("consumers", Napi::Number::New(env, (double)redisx_group_info_consumers(group_)));
+            o.Set("pending", Napi::Number::New(env, (double)redisx_group_info_pending(group_)));
+            int64_t lag = redisx_group_info_lag(group_), read = redisx_group_info_entries_read(group_);
+            o.Set("lag", lag < 0 ? env.Null() : (Napi::Value)Napi::Number::New(env, (double)lag));
+            o.Set("entriesRead", read < 0 ? env.Null() : (Napi::Value)Napi::Number::New(env, (double)read));
+            o.Set("lastDeliveredId", Napi::String::New(env, redisx_group_info_last_delivered_id(group_)));
+            return o;
+        }
         size_t n = redisx_dlq_entries_count(list_);
         Napi::Array out = Napi::Array::New(env, n);
         for (size_t i = 0; i < n; i++) {
             const redisx_dlq_entry *e = redisx_dlq_entries_entry(list_, i);
-            Napi::Object o = Napi::Object::New(env);
-            o.Set("id", Napi::String::New(env, redisx_dlq_entry_id(e)));
-            o.Set("originalId", Napi::String::New(env, redisx_dlq_entry_original_id(e)));
-            o.Set("stream", Napi::String::New(env, redisx_dlq_entry_stream(e)));
-            o.Set("group", Napi::String::New(env, redisx_dlq_entry_group(e)));
-            o.Set("consumer", Napi::String::New(env, redisx_dlq_entry_consumer(e)));
-            o.Set("deliveries", Napi::Number::New(env, (double)redisx_dlq_entry_deliveries(e)));
-            o.Set("error", Napi::String::New(env, redisx_dlq_entry_error(e)));
-            o.Set("deleted", Napi::Boolean::New(env, redisx_dlq_entry_deleted(e) != 0));
-            size_t nf = redisx_dlq_entry_field_count(e);
-            Napi::Array fields = Napi::Array::New(env, nf);
-            for (size_t k = 0; k < nf; k++) {
-                size_t ln = 0, lv = 0;
-                const char *fn = redisx_dlq_entry_field_name(e, k, &ln);
-                const char *fv = redisx_dlq_entry_field_value(e, k, &lv);
-                Napi::Array pair = Napi::Array::New(env, 2);
-                pair.Set(0u, Napi::Buffer<char>::Copy(env, fn, ln));
-                pair.Set(1u, Napi::Buffer<char>::Copy(env, fv, lv));
-                fields.Set((uint32_t)k, pair);
-            }
-            o.Set("fields", fields);
+            Napi::Object o = DlqEntryObject(env, e);
             out.Set((uint32_t)i, o);
         }
         return out;
@@ -751,6 +781,8 @@ private:
     bool hasArg_;
     int newest_, count_;
     redisx_dlq_entries *list_ = nullptr;
+    redisx_dlq_entry *entry_ = nullptr;
+    redisx_group_info *group_ = nullptr;
     char id_[REDISX_STREAM_ID_SIZE] = "";
     int64_t removed_ = 0;
 };
@@ -767,7 +799,9 @@ Napi::Value Dlq(const Napi::CallbackInfo &info, DlqWorker::Kind kind)
     std::string stream = Str(env, info[1], "stream name");
     Napi::Value argv = kind == DlqWorker::LIST ? info[3] : info[2];
     bool hasArg = !argv.IsNull() && !argv.IsUndefined();
-    std::string arg = hasArg ? Str(env, argv, "entry id") : "";
+    std::string arg = hasArg ? Str(env, argv, kind == DlqWorker::GROUP ? "group name" : "entry id") : "";
+    if ((kind == DlqWorker::INSPECT || kind == DlqWorker::GROUP) && !hasArg)
+        Invalid(env, kind == DlqWorker::GROUP ? "groupInfo: a group name is needed" : "deadLetter: an entry id is needed");
     int newest = kind == DlqWorker::LIST ? (info[2].ToBoolean().Value() ? 1 : 0) : 0;
     int count = kind == DlqWorker::LIST ? (int)Int(env, info[4], "count") : 0;
     auto *w = new DlqWorker(env, info[0], c, kind, stream, arg, hasArg, newest, count);
@@ -786,6 +820,14 @@ Napi::Value PurgeDeadLetters(const Napi::CallbackInfo &info)
 {
     return Dlq(info, DlqWorker::PURGE);
 }
+Napi::Value InspectDeadLetter(const Napi::CallbackInfo &info)
+{
+    return Dlq(info, DlqWorker::INSPECT);
+}
+Napi::Value GroupInfo(const Napi::CallbackInfo &info)
+{
+    return Dlq(info, DlqWorker::GROUP);
+}
 
 } // namespace
 
@@ -797,6 +839,8 @@ void redisxjs_stream_init(Napi::Env env, Napi::Object exports)
     exports.Set("consumerNext", Napi::Function::New(env, ConsumerNext, "consumerNext"));
     exports.Set("consumerStop", Napi::Function::New(env, ConsumerStop, "consumerStop"));
     exports.Set("consumerFree", Napi::Function::New(env, ConsumerFree, "consumerFree"));
+    exports.Set("inspectDeadLetter", Napi::Function::New(env, InspectDeadLetter, "inspectDeadLetter"));
+    exports.Set("groupInfo", Napi::Function::New(env, GroupInfo, "groupInfo"));
     exports.Set("consumerInFlight", Napi::Function::New(env, ConsumerInFlight, "consumerInFlight"));
     exports.Set("messageAck", Napi::Function::New(env, MessageAck, "messageAck"));
     exports.Set("messageRetry", Napi::Function::New(env, MessageRetry, "messageRetry"));

@@ -230,7 +230,66 @@ test('dead letters are listed, requeued and purged', async () => {
     await m.deadLetter('again');
     break;
   }
+  // One entry looked up by its id.
+  const [again] = await client.deadLetters(s);
+  const one = await client.deadLetter(s, again.id);
+  assert.deepEqual(one, again);
+  assert.equal(one.error, 'again');
+  await assert.rejects(client.deadLetter(s, '1-1'), (err) => err.code === 'ERR_EMPTY');
+  await assert.rejects(client.deadLetter(s, null), InvalidArgument);
   assert.equal(await client.purgeDeadLetters(s), 1);
   await assert.rejects(client.deadLetters(s, { count: 0 }), InvalidArgument);
   await cons.close();
+});
+
+test('groupInfo tells consumers, pending and lag', async () => {
+  const s = uniq('ginfo');
+  await client.createGroup(s, 'g', { start: '0' });
+  await client.publishBatch(s, ['a', 'b', 'c']);
+  const cons = client.consumer(s, 'g', { name: 'c1' });
+  for await (const m of cons) {
+    assert.equal(m.payload, 'a');
+    break; // left unsettled: pending
+  }
+  const info = await client.groupInfo(s, 'g');
+  assert.equal(info.consumers, 1);
+  assert.ok(info.pending >= 1, JSON.stringify(info));
+  if (info.lag !== null) assert.equal(info.lag + info.pending >= 3, true, JSON.stringify(info));
+  assert.match(info.lastDeliveredId, /^\d+-\d+$/);
+  await assert.rejects(client.groupInfo(s, 'nosuch'), (err) => err.code === 'ERR_EMPTY');
+  await cons.close();
+});
+
+test('an idempotent consumer records each message and acks a completed redelivery', async () => {
+  const s = uniq('idemcons');
+  await client.createGroup(s, 'g', { start: '0' });
+  const id = await client.publish(s, { n: 1 });
+  const cons = client.consumer(s, 'g', { name: 'c1', idempotent: { lease: 30000, ttl: 60000 } });
+  for await (const m of cons) {
+    assert.equal(m.id, id);
+    assert.equal(m.takenOver, false);
+    await m.ack();
+    break;
+  }
+  await cons.close();
+  // Its record is COMPLETED now: the same entry delivered again (an XCLAIM
+  // back onto the pending list) is acked by the core, never handed out.
+  await client.execute('XCLAIM', skey(s), 'g', 'c1', '0', id, 'FORCE');
+  const again = client.consumer(s, 'g', { name: 'c1', idempotent: true, minIdle: 1000 });
+  const seen = [];
+  const ctl = new AbortController();
+  const run = again.run((m) => { seen.push(m.id); }, { signal: ctl.signal });
+  await until(async () => (await pending(s, 'g')) === 0);
+  ctl.abort();
+  await run.catch(() => {});
+  await again.close();
+  assert.deepEqual(seen, [], 'a completed message is not handled twice');
+  await assert.rejects(
+    Promise.resolve().then(() => client.consumer(s, 'g', { idempotent: { lease: 1, bogus: 2 } })),
+    InvalidArgument,
+  );
+  await assert.rejects(
+    Promise.resolve().then(() => client.consumer(s, 'g', { idempotent: 'yes' })),
+    InvalidArgument,
+  );
 });

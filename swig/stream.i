@@ -31,10 +31,9 @@
 %ignore redisx_stream_publish;
 %ignore redisx_stream_publish_async;
 %ignore redisx_stream_batch_add;
-/* Not wrapped yet (their bindings come later): the DLQ tools (Python has
- * pyx_dlq_* below), group inspection and the idempotent consumer option. */
-%ignore redisx_consumer_options_set_idempotent;
-%ignore redisx_message_taken_over;
+/* Read through helpers of each language (Python's pyx_dlq_* and
+ * pyx_group_inspect below, Go's in go.i): the DLQ tools and group
+ * inspection. */
 %rename("$ignore", regextarget=1) "^redisx_dlq_";
 %rename("$ignore", regextarget=1) "^redisx_group_info_";
 %ignore redisx_group_inspect;
@@ -83,7 +82,77 @@ PYX_BYTES_IN(payload, payload_len)
 %ignore redisx_message_field_reserved;
 %ignore redisx_message_stream;
 
+%{
+/** One dead-letter entry as a tuple (see pyx_dlq_list); NULL with an
+ *  exception set on out-of-memory. */
+static PyObject *pyx_dlq_tuple(const redisx_dlq_entry *e)
+{
+    size_t nf = redisx_dlq_entry_field_count(e);
+    PyObject *fields = PyList_New((Py_ssize_t)nf);
+    for (size_t k = 0; fields && k < nf; k++) {
+        size_t ln = 0, lv = 0;
+        const char *fn = redisx_dlq_entry_field_name(e, k, &ln);
+        const char *fv = redisx_dlq_entry_field_value(e, k, &lv);
+        PyObject *pair = Py_BuildValue("(y#y#)", fn, (Py_ssize_t)ln, fv, (Py_ssize_t)lv);
+        if (!pair) {
+            Py_CLEAR(fields);
+            break;
+        }
+        PyList_SetItem(fields, (Py_ssize_t)k, pair);
+    }
+    return fields ? Py_BuildValue("(NNNNNLNNN)", pyx_text(redisx_dlq_entry_id(e)),
+                                  pyx_text(redisx_dlq_entry_original_id(e)), pyx_text(redisx_dlq_entry_stream(e)),
+                                  pyx_text(redisx_dlq_entry_group(e)), pyx_text(redisx_dlq_entry_consumer(e)),
+                                  (long long)redisx_dlq_entry_deliveries(e), pyx_text(redisx_dlq_entry_error(e)),
+                                  PyBool_FromLong(redisx_dlq_entry_deleted(e)), fields)
+                  : NULL;
+}
+
+%}
+
 %inline %{
+/** redisx_dlq_inspect: one entry's tuple, the GIL released during the read. */
+PyObject *pyx_dlq_inspect(redisx_client *client, const char *stream, const char *dlq_id)
+{
+    redisx_dlq_entry *e = NULL;
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_dlq_inspect(&e, client, stream, dlq_id);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    PyObject *t = pyx_dlq_tuple(e);
+    redisx_dlq_entry_free(e);
+    return t;
+}
+
+/** redisx_group_inspect: (consumers, pending, lag or None, entries read or
+ *  None, last delivered id). */
+PyObject *pyx_group_inspect(redisx_client *client, const char *stream, const char *group)
+{
+    redisx_group_info *g = NULL;
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_group_inspect(&g, client, stream, group);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    if (st != REDISX_OK)
+        return pyx_raise(st, detail);
+    int64_t lag = redisx_group_info_lag(g), read = redisx_group_info_entries_read(g);
+    PyObject *t = Py_BuildValue("(LLNNN)", (long long)redisx_group_info_consumers(g),
+                                (long long)redisx_group_info_pending(g),
+                                lag < 0 ? (Py_INCREF(Py_None), Py_None) : PyLong_FromLongLong((long long)lag),
+                                read < 0 ? (Py_INCREF(Py_None), Py_None) : PyLong_FromLongLong((long long)read),
+                                pyx_text(redisx_group_info_last_delivered_id(g)));
+    redisx_group_info_free(g);
+    return t;
+}
+
 /** Dead-letter entries of `stream` (redisx_dlq_list) as tuples (dlq id,
  *  original id, stream, group, consumer, deliveries, error, deleted,
  *  fields [(bytes, bytes)]), the GIL released during the read. */
@@ -102,28 +171,7 @@ PyObject *pyx_dlq_list(redisx_client *client, const char *stream, int newest_fir
     size_t n = redisx_dlq_entries_count(list);
     PyObject *out = PyList_New((Py_ssize_t)n);
     for (size_t i = 0; out && i < n; i++) {
-        const redisx_dlq_entry *e = redisx_dlq_entries_entry(list, i);
-        size_t nf = redisx_dlq_entry_field_count(e);
-        PyObject *fields = PyList_New((Py_ssize_t)nf);
-        for (size_t k = 0; fields && k < nf; k++) {
-            size_t ln = 0, lv = 0;
-            const char *fn = redisx_dlq_entry_field_name(e, k, &ln);
-            const char *fv = redisx_dlq_entry_field_value(e, k, &lv);
-            PyObject *pair = Py_BuildValue("(y#y#)", fn, (Py_ssize_t)ln, fv, (Py_ssize_t)lv);
-            if (!pair) {
-                Py_CLEAR(fields);
-                break;
-            }
-            PyList_SetItem(fields, (Py_ssize_t)k, pair);
-        }
-        PyObject *t = fields ? Py_BuildValue("(NNNNNLNNN)", pyx_text(redisx_dlq_entry_id(e)),
-                                             pyx_text(redisx_dlq_entry_original_id(e)),
-                                             pyx_text(redisx_dlq_entry_stream(e)), pyx_text(redisx_dlq_entry_group(e)),
-                                             pyx_text(redisx_dlq_entry_consumer(e)),
-                                             (long long)redisx_dlq_entry_deliveries(e),
-                                             pyx_text(redisx_dlq_entry_error(e)),
-                                             PyBool_FromLong(redisx_dlq_entry_deleted(e)), fields)
-                             : NULL;
+        PyObject *t = pyx_dlq_tuple(redisx_dlq_entries_entry(list, i));
         if (!t) {
             Py_CLEAR(out);
             break;
@@ -177,7 +225,7 @@ PyObject *pyx_ctx_client(pyx_ctx *ctx)
 
 /** The messages of a delivery as a list of tuples (message handle, id,
  *  delivery count, stream, plain fields [(bytes, bytes)], payload (bytes or
- *  None), codec (str or None), headers [(str, bytes)]). */
+ *  None), codec (str or None), headers [(str, bytes)], taken over). */
 PyObject *pyx_stream_messages(redisx_delivery *d)
 {
     size_t n = redisx_delivery_count(d);
@@ -215,9 +263,10 @@ PyObject *pyx_stream_messages(redisx_delivery *d)
         const char *p = redisx_message_payload(m, &lp);
         PyObject *payload = p ? PyBytes_FromStringAndSize(p, (Py_ssize_t)lp) : (Py_INCREF(Py_None), Py_None);
         const char *codec = redisx_message_codec(m);
-        PyObject *t = Py_BuildValue("(NNLNNNNN)", SWIG_NewPointerObj((void *)m, SWIGTYPE_p_redisx_message, 0),
+        PyObject *t = Py_BuildValue("(NNLNNNNNN)", SWIG_NewPointerObj((void *)m, SWIGTYPE_p_redisx_message, 0),
                                     pyx_text(redisx_message_id(m)), (long long)redisx_message_delivery_count(m),
-                                    pyx_text(redisx_message_stream(m)), fields, payload, pyx_text(codec), headers);
+                                    pyx_text(redisx_message_stream(m)), fields, payload, pyx_text(codec), headers,
+                                    PyBool_FromLong(redisx_message_taken_over(m)));
         if (!t)
             goto fail_list;
         PyList_SetItem(list, (Py_ssize_t)i, t);

@@ -236,3 +236,51 @@ def test_dead_letters_are_listed_requeued_and_purged(client: redisx.Client) -> N
     with pytest.raises(redisx.Empty):
         client.requeue_dead_letter(s, entry.id)
     cons.close()
+
+
+def test_one_dead_letter_by_id_and_group_info(client: redisx.Client) -> None:
+    s = _stream()
+    client.create_group(s, "g", start="0")
+    for n in range(3):
+        client.publish(s, {"n": n})
+    cons = client.consumer(s, "g", name="c1")
+    msgs: list = []
+    assert wait_until(lambda: msgs.extend(cons.fetch(1, 1.0)) or len(msgs) >= 1)
+    msgs[0].dead_letter("bad")
+    (entry,) = client.dead_letters(s)
+    assert client.dead_letter(s, entry.id) == entry
+    with pytest.raises(redisx.Empty):
+        client.dead_letter(s, "1-1")
+    more: list = []
+    assert wait_until(lambda: more.extend(cons.fetch(1, 1.0)) or len(more) >= 1)  # left unsettled: pending
+    info = client.group_info(s, "g")
+    assert isinstance(info, redisx.GroupInfo)
+    assert info.consumers == 1 and info.pending >= 1, info
+    assert info.lag is None or info.lag + info.pending >= 1, info
+    assert info.last_delivered_id.count("-") == 1
+    with pytest.raises(redisx.Empty):
+        client.group_info(s, "nosuch")
+    cons.close()
+
+
+def test_an_idempotent_consumer_acks_a_completed_redelivery(client: redisx.Client) -> None:
+    s = _stream()
+    client.create_group(s, "g", start="0")
+    mid = client.publish(s, {"n": 1})
+    cons = client.consumer(s, "g", name="c1", idempotent=(30.0, 60.0))
+    msgs: list = []
+    assert wait_until(lambda: msgs.extend(cons.fetch(1, 1.0)) or len(msgs) == 1)
+    assert msgs[0].id == mid and msgs[0].taken_over is False
+    msgs[0].ack()
+    cons.close()
+    # Its record is COMPLETED: the entry put back on the pending list is
+    # acked by the core and never handed out again.
+    client.execute("XCLAIM", _skey(client, s), "g", "c1", "0", mid, "FORCE")
+    again = client.consumer(s, "g", name="c1", idempotent=True, min_idle=1.0)
+    seen: list = []
+    assert wait_until(lambda: seen.extend(again.fetch(1, 0.5)) or _pending(client, s, "g") == 0, timeout=60)
+    assert seen == [], "a completed message is not handled twice"
+    again.close()
+    for bad in ("yes", (1.0,), (1.0, 2.0, 3.0)):
+        with pytest.raises(redisx.InvalidArgument):
+            client.consumer(s, "g", idempotent=bad)

@@ -47,13 +47,13 @@ from ._idempotency import (
     JSONCodec,
 )
 from ._cache import CODECS, BytesCodec, Cache, CacheEntry, Codec, NotFound, StrCodec, cached
-from ._stream import Consumer, DeadLetter, DeadLetterEntry, Message
+from ._stream import Consumer, DeadLetter, DeadLetterEntry, GroupInfo, Message
 from ._ratelimit import ALGORITHMS, Limiter, RateLimited, RateLimitResult, rate_limit_headers
 
 __version__ = "0.6.0"
 
 # Public classes live in private modules; show (and pickle) them as redisx.X.
-for _cls in (Client, Consumer, DeadLetter, DeadLetterEntry, Message, Cache, CacheEntry, Codec, BytesCodec, StrCodec, NotFound, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
+for _cls in (Client, Consumer, DeadLetter, DeadLetterEntry, GroupInfo, Message, Cache, CacheEntry, Codec, BytesCodec, StrCodec, NotFound, Event, Lock, LockInfo, Limiter, RateLimitResult, RateLimited, IdempotencyRecord, IdempotencyState,
              IdempotencyConflict, IdempotencyInProgress, IdempotencyMismatch, JSONCodec, RedisxError, InvalidArgument, OutOfMemory, Timeout, ConnectionError,
              ClientClosed, AuthError, ServerError, ProtocolError, LockHeld, LockNotOwned, WouldBlock, Empty,
              InvalidURL, Cancelled):
@@ -72,6 +72,7 @@ __all__ = [
     "Message",
     "DeadLetter",
     "DeadLetterEntry",
+    "GroupInfo",
     "Lock",
     "LockInfo",
     "LogEntry",

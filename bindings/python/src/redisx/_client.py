@@ -852,6 +852,17 @@ class Client:
         one script; returns the new id. Empty when there is no such entry."""
         return _stream.requeue_dead_letter(self, stream, dlq_id)
 
+    def dead_letter(self, stream: str, dlq_id: str) -> "_stream.DeadLetterEntry":
+        """DLQ entry ``dlq_id`` of ``stream`` (as dead_letters() gives them);
+        Empty when there is none."""
+        return _stream.dead_letter(self, stream, dlq_id)
+
+    def group_info(self, stream: str, group: str) -> "_stream.GroupInfo":
+        """The state of consumer group ``group`` on ``stream`` (consumers,
+        pending, lag, entries_read, last_delivered_id; lag and entries_read
+        None when Redis cannot tell); Empty when there is no such group."""
+        return _stream.group_info(self, stream, group)
+
     def purge_dead_letters(self, stream: str, up_to: Optional[str] = None) -> int:
         """Deletes the DLQ entries of ``stream`` (all, or up to and including
         ``up_to``); returns how many."""

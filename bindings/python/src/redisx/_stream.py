@@ -196,15 +196,18 @@ class Message:
     ``payload`` is the decoded payload (None when the message has none: plain
     fields only), ``raw_payload`` its bytes, ``codec`` the codec's name,
     ``fields`` the plain fields (bytes to bytes), ``headers`` (str to bytes),
-    ``delivery_count`` Redis' counter (1 the first time). Settle with
+    ``delivery_count`` Redis' counter (1 the first time), ``taken_over``
+    (idempotent consumers: the record was taken over from a consumer that
+    began it and never finished; part of the work may be done). Settle with
     ``ack()``, ``retry(delay=None, reason="")`` or ``dead_letter(reason)``;
     a handler that returns without settling acks, one that raises retries."""
 
     __slots__ = ("_h", "_d", "_settled", "_mu", "_codecs", "id", "delivery_count", "stream", "fields",
-                 "raw_payload", "codec", "headers", "__weakref__")
+                 "raw_payload", "codec", "headers", "taken_over", "__weakref__")
 
     def __init__(self, t: tuple, d: _Delivery, codecs: Mapping[str, Any]) -> None:
-        self._h, self.id, self.delivery_count, self.stream, fields, self.raw_payload, self.codec, headers = t
+        (self._h, self.id, self.delivery_count, self.stream, fields, self.raw_payload, self.codec, headers,
+         self.taken_over) = t
         self.fields: Dict[bytes, bytes] = dict(fields)
         self.headers: Dict[str, bytes] = dict(headers)
         self._d = d
@@ -305,7 +308,7 @@ class Consumer:
                  max_in_flight: Optional[int], max_deliveries: Optional[int],
                  retry_backoff: Optional[Tuple[float, float]], min_idle: Optional[float],
                  reclaim_interval: Optional[float], block: Optional[float], delete_idle: Optional[float],
-                 codecs: Optional[Iterable[Any]]) -> None:
+                 codecs: Optional[Iterable[Any]], idempotent: Any = None) -> None:
         self._client = client
         self.stream = stream
         self.group = group
@@ -337,6 +340,18 @@ class Consumer:
                 _c.redisx_consumer_options_set_block_ms(opts, _seconds_ms(block, "block"))
             if delete_idle is not None:
                 _c.redisx_consumer_options_set_delete_idle_ms(opts, _seconds_ms(delete_idle, "delete_idle"))
+            if idempotent is not None and idempotent is not False:
+                # Exactly-once in effect: each message in an idempotency record
+                # (lease: the longest handler time; ttl: how long a redelivery
+                # is recognised).
+                if idempotent is True:
+                    lease, ttl = 30.0, 86400.0
+                elif isinstance(idempotent, (tuple, list)) and len(idempotent) == 2:
+                    lease, ttl = idempotent
+                else:
+                    raise make_error("ERR_INVALID", "idempotent must be True or (lease_seconds, ttl_seconds)")
+                _c.redisx_consumer_options_set_idempotent(opts, _seconds_ms(lease, "idempotent lease"),
+                                                          _seconds_ms(ttl, "idempotent ttl"))
             self._h = _c.redisx_consumer_new(_c.pyx_ctx_client(client._ctx_or_raise()), stream, group, self.name,
                                              opts)
         finally:
@@ -566,7 +581,7 @@ class Consumer:
 
 
 _OPTIONS = ("max_in_flight", "max_deliveries", "retry_backoff", "min_idle", "reclaim_interval", "block", "delete_idle",
-            "codecs")
+            "codecs", "idempotent")
 
 
 def make_consumer(client: "Client", stream: str, group: str, name: Optional[str], options: Dict[str, Any]) -> Consumer:
@@ -603,6 +618,24 @@ def dead_letters(client: "Client", stream: str, count: int, newest_first: bool, 
 
 def requeue_dead_letter(client: "Client", stream: str, dlq_id: str) -> str:
     return _c.pyx_dlq_requeue(_c.pyx_ctx_client(client._ctx_or_raise()), stream, dlq_id)
+
+
+def dead_letter(client: "Client", stream: str, dlq_id: str) -> DeadLetterEntry:
+    return DeadLetterEntry(*_c.pyx_dlq_inspect(_c.pyx_ctx_client(client._ctx_or_raise()), stream, dlq_id))
+
+
+class GroupInfo(NamedTuple):
+    """The state of a consumer group (XINFO GROUPS)."""
+
+    consumers: int
+    pending: int  #: delivered, not yet acknowledged
+    lag: Optional[int]  #: not yet delivered to the group; None when Redis cannot tell
+    entries_read: Optional[int]
+    last_delivered_id: str
+
+
+def group_info(client: "Client", stream: str, group: str) -> GroupInfo:
+    return GroupInfo(*_c.pyx_group_inspect(_c.pyx_ctx_client(client._ctx_or_raise()), stream, group))
 
 
 def purge_dead_letters(client: "Client", stream: str, up_to: Optional[str]) -> int:

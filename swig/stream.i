@@ -302,6 +302,9 @@ PyObject *pyx_stream_messages(redisx_delivery *d)
 %redisx_go_handle(redisx_dlq_entries, DlqEntries)
 %redisx_go_handle(redisx_dlq_entry, DlqEntry)
 %redisx_go_out(redisxgo_dlq_list, DlqEntries)
+%redisx_go_out(redisxgo_dlq_inspect, DlqEntry)
+%redisx_go_handle(redisx_group_info, GroupInfo)
+%redisx_go_out(redisxgo_group_inspect, GroupInfo)
 %redisx_go_len(redisxgo_dlq_requeue)
 %typemap(in, numinputs=0) int64_t *removed (int64_t tmp = 0) "$1 = &tmp;"
 %typemap(gotype) redisx_status redisxgo_dlq_purge "Out[int]"
@@ -326,6 +329,13 @@ PyObject *pyx_stream_messages(redisx_delivery *d)
 %rename("%s") redisx_dlq_entry_field_count;
 %rename("%s") redisx_dlq_entry_field_name;
 %rename("%s") redisx_dlq_entry_field_value;
+%rename("%s") redisx_dlq_entry_free;
+%rename("%s") redisx_group_info_free;
+%rename("%s") redisx_group_info_consumers;
+%rename("%s") redisx_group_info_pending;
+%rename("%s") redisx_group_info_lag;
+%rename("%s") redisx_group_info_entries_read;
+%rename("%s") redisx_group_info_last_delivered_id;
 
 %inline %{
 redisx_status redisxgo_dlq_list(redisx_dlq_entries **out, redisx_client *client, const char *stream, int newest_first,
@@ -348,6 +358,16 @@ redisx_status redisxgo_dlq_requeue(void *out, size_t out_cap, size_t *out_len, r
 redisx_status redisxgo_dlq_purge(int64_t *removed, redisx_client *client, const char *stream, const char *up_to_id)
 {
     return redisx_dlq_purge(removed, client, stream, up_to_id && *up_to_id ? up_to_id : NULL);
+}
+redisx_status redisxgo_dlq_inspect(redisx_dlq_entry **out, redisx_client *client, const char *stream,
+                                   const char *dlq_id)
+{
+    return redisx_dlq_inspect(out, client, stream, dlq_id);
+}
+redisx_status redisxgo_group_inspect(redisx_group_info **out, redisx_client *client, const char *stream,
+                                     const char *group)
+{
+    return redisx_group_inspect(out, client, stream, group);
 }
 %}
 

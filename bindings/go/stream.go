@@ -243,6 +243,10 @@ type StreamMessage struct {
 	// Codec names the payload's codec ("json", "bytes", ...), "" if none.
 	Codec   string
 	Headers map[string][]byte
+	// TakenOver (WithIdempotentConsumer): this message's record was taken
+	// over from a consumer that began it and never finished (part of the
+	// work may be done).
+	TakenOver bool
 
 	h       capi.Message
 	d       *delivery
@@ -418,6 +422,21 @@ func WithReclaim(minIdle, interval time.Duration) ConsumerOption {
 	return func(c *consumerConfig) {
 		c.add(func(o capi.ConsumerOptions) error {
 			return capi.Redisx_consumer_options_set_reclaim(o, millis(minIdle), millis(interval))
+		})
+	}
+}
+
+// WithIdempotentConsumer wraps every message in an idempotency record of
+// the core (exactly-once in effect, docs/STREAMS.md): a redelivery of a
+// message whose handler completed is acknowledged without running the
+// handler again, and one whose handler runs elsewhere is not handed out.
+// lease is the longest handler time (past it a dead consumer's record is
+// taken over: StreamMessage.TakenOver), ttl how long a redelivery is
+// recognised; both 1ms..30 days. Off by default.
+func WithIdempotentConsumer(lease, ttl time.Duration) ConsumerOption {
+	return func(c *consumerConfig) {
+		c.add(func(o capi.ConsumerOptions) error {
+			return capi.Redisx_consumer_options_set_idempotent(o, millis(lease), millis(ttl))
 		})
 	}
 }
@@ -604,6 +623,7 @@ func newStreamMessage(h capi.Message, d *delivery, codecs map[string]PayloadCode
 		ID:            capi.Redisx_message_id(h),
 		Stream:        capi.Redisx_message_stream(h),
 		DeliveryCount: capi.Redisx_message_delivery_count(h),
+		TakenOver:     capi.Redisx_message_taken_over(h) != 0,
 		Payload:       capi.Redisx_message_payload(h),
 		Codec:         capi.Redisx_message_codec(h),
 		Fields:        map[string][]byte{},
@@ -693,23 +713,85 @@ func (c *Client) DeadLetters(ctx context.Context, stream string, count int, newe
 	n := capi.Redisx_dlq_entries_count(list)
 	out := make([]DeadLetterEntry, 0, n)
 	for i := int64(0); i < n; i++ {
-		e := capi.Redisx_dlq_entries_entry(list, i)
-		d := DeadLetterEntry{
-			ID:         capi.Redisx_dlq_entry_id(e),
-			OriginalID: capi.Redisx_dlq_entry_original_id(e),
-			Stream:     capi.Redisx_dlq_entry_stream(e),
-			Group:      capi.Redisx_dlq_entry_group(e),
-			Consumer:   capi.Redisx_dlq_entry_consumer(e),
-			Deliveries: capi.Redisx_dlq_entry_deliveries(e),
-			Error:      capi.Redisx_dlq_entry_error(e),
-			Deleted:    capi.Redisx_dlq_entry_deleted(e) != 0,
-		}
-		for j := int64(0); j < capi.Redisx_dlq_entry_field_count(e); j++ {
-			d.Fields = append(d.Fields, [2][]byte{capi.Redisx_dlq_entry_field_name(e, j), capi.Redisx_dlq_entry_field_value(e, j)})
-		}
-		out = append(out, d)
+		out = append(out, deadLetterOf(capi.Redisx_dlq_entries_entry(list, i)))
 	}
 	return out, nil
+}
+
+func deadLetterOf(e capi.DlqEntry) DeadLetterEntry {
+	d := DeadLetterEntry{
+		ID:         capi.Redisx_dlq_entry_id(e),
+		OriginalID: capi.Redisx_dlq_entry_original_id(e),
+		Stream:     capi.Redisx_dlq_entry_stream(e),
+		Group:      capi.Redisx_dlq_entry_group(e),
+		Consumer:   capi.Redisx_dlq_entry_consumer(e),
+		Deliveries: capi.Redisx_dlq_entry_deliveries(e),
+		Error:      capi.Redisx_dlq_entry_error(e),
+		Deleted:    capi.Redisx_dlq_entry_deleted(e) != 0,
+	}
+	for j := int64(0); j < capi.Redisx_dlq_entry_field_count(e); j++ {
+		d.Fields = append(d.Fields, [2][]byte{capi.Redisx_dlq_entry_field_name(e, j), capi.Redisx_dlq_entry_field_value(e, j)})
+	}
+	return d
+}
+
+// DeadLetter reads DLQ entry dlqID of stream (as DeadLetters lists them);
+// ErrEmpty when there is none.
+func (c *Client) DeadLetter(ctx context.Context, stream, dlqID string) (DeadLetterEntry, error) {
+	if ctx == nil {
+		return DeadLetterEntry{}, nilContext()
+	}
+	for _, s := range [][2]string{{stream, "stream name"}, {dlqID, "dead-letter id"}} {
+		if err := noNUL(s[0], s[1]); err != nil {
+			return DeadLetterEntry{}, err
+		}
+	}
+	k := c.core
+	e, err := capi.Redisxgo_dlq_inspect(k.h, stream, dlqID).Get()
+	runtime.KeepAlive(k)
+	if err != nil {
+		return DeadLetterEntry{}, errorOf(err)
+	}
+	defer capi.Redisx_dlq_entry_free(e)
+	return deadLetterOf(e), nil
+}
+
+// GroupInfo is the state of a consumer group (XINFO GROUPS).
+type GroupInfo struct {
+	Consumers int64
+	// Pending entries: delivered, not yet acknowledged.
+	Pending int64
+	// Lag is the entries not yet delivered to the group, EntriesRead those
+	// it read; -1 when Redis cannot tell.
+	Lag, EntriesRead int64
+	LastDeliveredID  string
+}
+
+// GroupInfo reads the state of group on stream; ErrEmpty when the stream
+// has no such group.
+func (c *Client) GroupInfo(ctx context.Context, stream, group string) (GroupInfo, error) {
+	if ctx == nil {
+		return GroupInfo{}, nilContext()
+	}
+	for _, s := range [][2]string{{stream, "stream name"}, {group, "group name"}} {
+		if err := noNUL(s[0], s[1]); err != nil {
+			return GroupInfo{}, err
+		}
+	}
+	k := c.core
+	g, err := capi.Redisxgo_group_inspect(k.h, stream, group).Get()
+	runtime.KeepAlive(k)
+	if err != nil {
+		return GroupInfo{}, errorOf(err)
+	}
+	defer capi.Redisx_group_info_free(g)
+	return GroupInfo{
+		Consumers:       capi.Redisx_group_info_consumers(g),
+		Pending:         capi.Redisx_group_info_pending(g),
+		Lag:             capi.Redisx_group_info_lag(g),
+		EntriesRead:     capi.Redisx_group_info_entries_read(g),
+		LastDeliveredID: capi.Redisx_group_info_last_delivered_id(g),
+	}, nil
 }
 
 // RequeueDeadLetter puts DLQ entry dlqID back on stream as a new entry

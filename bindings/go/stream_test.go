@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -383,10 +384,104 @@ func TestStreamDeadLettersListRequeuePurge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	again, err := c.DeadLetters(ctx, s, 10, false, "")
+	if err != nil || len(again) != 1 {
+		t.Fatalf("DeadLetters after the requeue = %v, %v", again, err)
+	}
+	one, err := c.DeadLetter(ctx, s, again[0].ID)
+	if err != nil || one.ID != again[0].ID || one.Error != "again" || one.OriginalID != newID || len(one.Fields) != len(again[0].Fields) {
+		t.Fatalf("DeadLetter by id = %+v, %v; listed %+v", one, err, again[0])
+	}
+	if _, err := c.DeadLetter(ctx, s, "1-1"); !errors.Is(err, redisx.ErrEmpty) {
+		t.Fatalf("DeadLetter of no entry = %v, want ErrEmpty", err)
+	}
 	if n, err := c.PurgeDeadLetters(ctx, s, ""); err != nil || n != 1 {
 		t.Fatalf("PurgeDeadLetters = %d, %v", n, err)
 	}
 	if _, err := c.DeadLetters(ctx, s, 0, false, ""); !errors.Is(err, redisx.ErrInvalidArgument) {
 		t.Fatalf("count 0 = %v, want ErrInvalidArgument", err)
+	}
+}
+
+func TestStreamGroupInfo(t *testing.T) {
+	c := open2(t, serverURL)
+	ctx := context.Background()
+	s := uniqueStream(t)
+	if err := c.CreateGroup(ctx, s, "g", "0"); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := c.Publish(ctx, s, i); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Take one message and leave it pending (read with XREADGROUP directly).
+	if _, err := c.Do(ctx, "XREADGROUP", "GROUP", "g", "c1", "COUNT", "1", "STREAMS", streamKey(c, s, ""), ">"); err != nil {
+		t.Fatal(err)
+	}
+	info, err := c.GroupInfo(ctx, s, "g")
+	if err != nil || info.Consumers != 1 || info.Pending != 1 || !strings.Contains(info.LastDeliveredID, "-") {
+		t.Fatalf("GroupInfo = %+v, %v", info, err)
+	}
+	if info.Lag != -1 && info.Lag != 2 {
+		t.Errorf("lag %d, want 2 (or -1: unknown)", info.Lag)
+	}
+	if _, err := c.GroupInfo(ctx, s, "nosuch"); !errors.Is(err, redisx.ErrEmpty) {
+		t.Fatalf("GroupInfo of no group = %v, want ErrEmpty", err)
+	}
+}
+
+func TestStreamIdempotentConsumerAcksACompletedRedelivery(t *testing.T) {
+	c := open2(t, serverURL)
+	ctx := context.Background()
+	s := uniqueStream(t)
+	if err := c.CreateGroup(ctx, s, "g", "0"); err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Publish(ctx, s, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	var first []*redisx.StreamMessage
+	err = c.Consume(cctx, s, "g", func(_ context.Context, m *redisx.StreamMessage) error {
+		first = append(first, m)
+		cancel()
+		return nil
+	}, redisx.WithWorkers(1), redisx.WithConsumerName("c1"), redisx.WithIdempotentConsumer(30*time.Second, time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(first) != 1 || first[0].ID != id || first[0].TakenOver {
+		t.Fatalf("first delivery %+v", first)
+	}
+	// Completed: the entry put back on the pending list is acked by the
+	// core, never handed to the handler again.
+	if _, err := c.Do(ctx, "XCLAIM", streamKey(c, s, ""), "g", "c1", "0", id, "FORCE"); err != nil {
+		t.Fatal(err)
+	}
+	cctx2, cancel2 := context.WithCancel(ctx)
+	go func() {
+		deadline := time.Now().Add(60 * time.Second)
+		for time.Now().Before(deadline) && pendingCount(t, c, s, "g") != 0 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		cancel2()
+	}()
+	var seen []string
+	err = c.Consume(cctx2, s, "g", func(_ context.Context, m *redisx.StreamMessage) error {
+		seen = append(seen, m.ID)
+		return nil
+	}, redisx.WithWorkers(1), redisx.WithConsumerName("c1"), redisx.WithIdempotentConsumer(30*time.Second, time.Minute),
+		redisx.WithReclaim(time.Second, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pendingCount(t, c, s, "g") != 0 || len(seen) != 0 {
+		t.Fatalf("pending %d, handled again %v", pendingCount(t, c, s, "g"), seen)
+	}
+	if err := c.Consume(ctx, s, "g", func(context.Context, *redisx.StreamMessage) error { return nil },
+		redisx.WithIdempotentConsumer(0, time.Minute)); !errors.Is(err, redisx.ErrInvalidArgument) {
+		t.Fatalf("lease 0 = %v, want ErrInvalidArgument", err)
 	}
 }

@@ -299,90 +299,104 @@ typedef _gostring_ swig_type_267;
 typedef _gostring_ swig_type_268;
 typedef _gostring_ swig_type_269;
 typedef _gostring_ swig_type_270;
-typedef long long swig_type_271;
+typedef _gostring_ swig_type_271;
 typedef _gostring_ swig_type_272;
-typedef long long swig_type_273;
+typedef _gostring_ swig_type_273;
 typedef _gostring_ swig_type_274;
 typedef _gostring_ swig_type_275;
-typedef long long swig_type_276;
-typedef _gostring_ swig_type_277;
+typedef _gostring_ swig_type_276;
+typedef long long swig_type_277;
 typedef _gostring_ swig_type_278;
-typedef _goslice_ swig_type_279;
-typedef _goslice_ swig_type_280;
+typedef long long swig_type_279;
+typedef _gostring_ swig_type_280;
 typedef _gostring_ swig_type_281;
-typedef _goslice_ swig_type_282;
+typedef long long swig_type_282;
 typedef _gostring_ swig_type_283;
 typedef _gostring_ swig_type_284;
-typedef _gostring_ swig_type_285;
+typedef _goslice_ swig_type_285;
 typedef _goslice_ swig_type_286;
 typedef _gostring_ swig_type_287;
-typedef _gostring_ swig_type_288;
+typedef _goslice_ swig_type_288;
 typedef _gostring_ swig_type_289;
 typedef _gostring_ swig_type_290;
 typedef _gostring_ swig_type_291;
-typedef _gostring_ swig_type_292;
+typedef _goslice_ swig_type_292;
 typedef _gostring_ swig_type_293;
 typedef _gostring_ swig_type_294;
-typedef long long swig_type_295;
-typedef long long swig_type_296;
+typedef _gostring_ swig_type_295;
+typedef _gostring_ swig_type_296;
 typedef _gostring_ swig_type_297;
-typedef long long swig_type_298;
-typedef long long swig_type_299;
+typedef _gostring_ swig_type_298;
+typedef _gostring_ swig_type_299;
 typedef _gostring_ swig_type_300;
 typedef long long swig_type_301;
-typedef _gostring_ swig_type_302;
-typedef long long swig_type_303;
-typedef _gostring_ swig_type_304;
+typedef long long swig_type_302;
+typedef _gostring_ swig_type_303;
+typedef long long swig_type_304;
 typedef long long swig_type_305;
 typedef _gostring_ swig_type_306;
-typedef _gostring_ swig_type_307;
+typedef long long swig_type_307;
 typedef _gostring_ swig_type_308;
-typedef _gostring_ swig_type_309;
+typedef long long swig_type_309;
 typedef _gostring_ swig_type_310;
 typedef long long swig_type_311;
-typedef long long swig_type_312;
-typedef long long swig_type_313;
+typedef _gostring_ swig_type_312;
+typedef _gostring_ swig_type_313;
 typedef _gostring_ swig_type_314;
-typedef long long swig_type_315;
-typedef long long swig_type_316;
-typedef _goslice_ swig_type_317;
+typedef _gostring_ swig_type_315;
+typedef _gostring_ swig_type_316;
+typedef long long swig_type_317;
 typedef long long swig_type_318;
-typedef _goslice_ swig_type_319;
-typedef long long swig_type_320;
-typedef _goslice_ swig_type_321;
-typedef _gostring_ swig_type_322;
+typedef long long swig_type_319;
+typedef _gostring_ swig_type_320;
+typedef long long swig_type_321;
+typedef long long swig_type_322;
 typedef _goslice_ swig_type_323;
-typedef _gostring_ swig_type_324;
-typedef long long swig_type_325;
-typedef _gostring_ swig_type_326;
-typedef long long swig_type_327;
-typedef _goslice_ swig_type_328;
-typedef long long swig_type_329;
-typedef long long swig_type_330;
-typedef _gostring_ swig_type_331;
+typedef long long swig_type_324;
+typedef _goslice_ swig_type_325;
+typedef long long swig_type_326;
+typedef _goslice_ swig_type_327;
+typedef _gostring_ swig_type_328;
+typedef _goslice_ swig_type_329;
+typedef _gostring_ swig_type_330;
+typedef long long swig_type_331;
 typedef _gostring_ swig_type_332;
-typedef _gostring_ swig_type_333;
-typedef long long swig_type_334;
-typedef _gostring_ swig_type_335;
-typedef _gostring_ swig_type_336;
+typedef long long swig_type_333;
+typedef _goslice_ swig_type_334;
+typedef long long swig_type_335;
+typedef long long swig_type_336;
 typedef _gostring_ swig_type_337;
 typedef _gostring_ swig_type_338;
-typedef long long swig_type_339;
+typedef _gostring_ swig_type_339;
 typedef long long swig_type_340;
-typedef long long swig_type_341;
+typedef _gostring_ swig_type_341;
 typedef _gostring_ swig_type_342;
 typedef _gostring_ swig_type_343;
 typedef _gostring_ swig_type_344;
-typedef _gostring_ swig_type_345;
+typedef long long swig_type_345;
 typedef _gostring_ swig_type_346;
-typedef _gostring_ swig_type_347;
+typedef long long swig_type_347;
 typedef long long swig_type_348;
 typedef long long swig_type_349;
-typedef _goslice_ swig_type_350;
-typedef long long swig_type_351;
-typedef _goslice_ swig_type_352;
-typedef long long swig_type_353;
-typedef long long swig_type_354;
+typedef long long swig_type_350;
+typedef _gostring_ swig_type_351;
+typedef _gostring_ swig_type_352;
+typedef _gostring_ swig_type_353;
+typedef _gostring_ swig_type_354;
+typedef _gostring_ swig_type_355;
+typedef _gostring_ swig_type_356;
+typedef long long swig_type_357;
+typedef long long swig_type_358;
+typedef _goslice_ swig_type_359;
+typedef long long swig_type_360;
+typedef _goslice_ swig_type_361;
+typedef long long swig_type_362;
+typedef long long swig_type_363;
+typedef long long swig_type_364;
+typedef long long swig_type_365;
+typedef _gostring_ swig_type_366;
+typedef long long swig_type_367;
+typedef long long swig_type_368;
 extern void _wrap_Swig_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_db7353f1e6241385(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385(void);
@@ -694,66 +708,71 @@ extern swig_type_259 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uint
 extern swig_type_260 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_261 arg2, swig_intgo arg3, swig_type_262 arg4, swig_intgo arg5);
 extern swig_type_263 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_264 arg1, uintptr_t arg2, swig_type_265 arg3, swig_type_266 arg4);
 extern swig_type_267 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_268 arg2, swig_type_269 arg3);
+extern swig_type_270 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_271 arg2, swig_type_272 arg3);
+extern swig_type_273 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_274 arg2, swig_type_275 arg3);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385(void);
-extern swig_type_270 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
+extern swig_type_276 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_271 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_272 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_273 arg2);
-extern swig_type_274 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_275 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_276 arg5);
-extern swig_type_277 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_278 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_279 arg2, swig_type_280 arg3);
-extern swig_type_281 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_282 arg2, swig_type_283 arg3);
-extern swig_type_284 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_285 arg2, swig_type_286 arg3);
-extern swig_type_287 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_288 arg2, swig_type_289 arg3, swig_type_290 arg4);
-extern swig_type_291 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
+extern swig_type_277 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_278 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_279 arg2);
+extern swig_type_280 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_281 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_282 arg5);
+extern swig_type_283 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_284 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_285 arg2, swig_type_286 arg3);
+extern swig_type_287 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_288 arg2, swig_type_289 arg3);
+extern swig_type_290 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_291 arg2, swig_type_292 arg3);
+extern swig_type_293 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_294 arg2, swig_type_295 arg3, swig_type_296 arg4);
+extern swig_type_297 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_292 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_293 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_294 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_295 arg2, swig_type_296 arg3);
-extern swig_type_297 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_298 arg2, swig_type_299 arg3);
-extern swig_type_300 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_301 arg2);
-extern swig_type_302 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_303 arg2);
-extern swig_type_304 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_305 arg2);
-extern swig_type_306 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_307 arg2, swig_type_308 arg3, swig_type_309 arg4, uintptr_t arg5);
-extern swig_type_310 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_311 arg3);
+extern swig_type_298 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_299 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_300 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_301 arg2, swig_type_302 arg3);
+extern swig_type_303 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_304 arg2, swig_type_305 arg3);
+extern swig_type_306 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_307 arg2);
+extern swig_type_308 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_309 arg2);
+extern swig_type_310 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_311 arg2);
+extern swig_type_312 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_313 arg2, swig_type_314 arg3, swig_type_315 arg4, uintptr_t arg5);
+extern swig_type_316 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_317 arg3);
 extern void _wrap_redisx_delivery_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_312 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_313 arg2);
-extern swig_type_314 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_315 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_316 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_317 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_318 arg2);
-extern swig_type_319 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_320 arg2);
-extern swig_type_321 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_322 arg2);
-extern swig_type_323 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_324 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_325 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_326 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_327 arg2);
-extern swig_type_328 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_329 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_330 arg2);
-extern swig_type_331 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_332 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_333 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_334 arg2, swig_type_335 arg3);
-extern swig_type_336 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_337 arg2);
-extern swig_type_338 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_339 arg2);
+extern swig_type_318 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_319 arg2);
+extern swig_type_320 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_321 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_322 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_323 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_324 arg2);
+extern swig_type_325 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_326 arg2);
+extern swig_type_327 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_328 arg2);
+extern swig_type_329 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_330 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_331 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_332 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_333 arg2);
+extern swig_type_334 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_335 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_336 arg2);
+extern swig_type_337 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_338 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_339 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_340 arg2, swig_type_341 arg3);
+extern swig_type_342 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_343 arg2);
+extern swig_type_344 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_345 arg2);
 extern void _wrap_redisx_consumer_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_346 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_347 arg2, swig_type_348 arg3);
+extern swig_intgo _wrap_redisx_message_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_340 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_341 arg2);
-extern swig_type_342 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_343 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_344 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_345 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_346 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_347 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_348 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_349 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_350 arg2);
+extern void _wrap_redisx_dlq_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_351 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_352 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_353 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_354 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_355 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_356 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_357 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_349 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_350 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_351 arg2);
-extern swig_type_352 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_353 arg2);
+extern swig_type_358 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_359 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_360 arg2);
+extern swig_type_361 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_362 arg2);
 extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385(void);
@@ -761,7 +780,13 @@ extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_354 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_363 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern void _wrap_redisx_group_info_free_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_364 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_365 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_366 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_367 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_368 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -4405,6 +4430,9 @@ type DlqEntries uintptr
 // DlqEntry is a redisx_dlq_entry * handle (0 is NULL).
 type DlqEntry uintptr
 
+// GroupInfo is a redisx_group_info * handle (0 is NULL).
+type GroupInfo uintptr
+
 func Redisxgo_dlq_list(arg1 Client, arg2 string, arg3 int, arg4 string, arg5 int) (_swig_ret Out[DlqEntries]) {
 	var swig_r string
 	var _swig_i_0 uintptr
@@ -4483,6 +4511,54 @@ func Redisxgo_dlq_purge(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[in
 	return swig_r_1
 }
 
+func Redisxgo_dlq_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[DlqEntry]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_271)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[DlqEntry]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[DlqEntry]{Value: DlqEntry(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
+func Redisxgo_group_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[GroupInfo]) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_2)))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	if Swig_escape_always_false {
+		Swig_escape_val = arg2
+	}
+	if Swig_escape_always_false {
+		Swig_escape_val = arg3
+	}
+	var swig_r_1 Out[GroupInfo]
+
+	{
+		v, err := swigStatus(swig_r)
+		swig_r_1 = Out[GroupInfo]{Value: GroupInfo(v), Err: err}
+	}
+
+	return swig_r_1
+}
+
 const REDISX_STREAM_ID_SIZE int = 48
 const REDISX_STREAM_NAME_MAX int = 1024
 const REDISX_STREAM_GROUP_MAX int = 256
@@ -4548,7 +4624,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_273(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_279(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4564,7 +4640,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_276(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_281)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_282(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4600,7 +4676,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_280)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_286)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4621,7 +4697,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_282)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_288)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4642,7 +4718,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_286)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4664,7 +4740,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_288)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_290)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_294)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4736,7 +4812,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_295(_swig_i_1), C.swig_type_296(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_301(_swig_i_1), C.swig_type_302(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4751,7 +4827,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_298(_swig_i_1), C.swig_type_299(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_304(_swig_i_1), C.swig_type_305(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4765,7 +4841,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_301(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_307(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4779,7 +4855,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_303(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_309(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4793,7 +4869,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_305(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_311(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4811,7 +4887,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_307)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_308)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_309)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_313)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_314)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_315)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4838,7 +4914,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_311(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_317(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -4869,7 +4945,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_313(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_319(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -4907,7 +4983,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_318(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_324(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4926,7 +5002,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_320(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_326(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -4945,7 +5021,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_322)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_328)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5004,7 +5080,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_327(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_333(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -5016,7 +5092,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_329(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_335(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5035,7 +5111,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_330(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_336(_swig_i_1)))
 	return swig_r
 }
 
@@ -5069,7 +5145,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_334(_swig_i_1), *(*C.swig_type_335)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_340(_swig_i_1), *(*C.swig_type_341)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5089,7 +5165,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_337)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_343)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5106,7 +5182,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_339(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_345(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5129,6 +5205,29 @@ func Redisx_consumer_in_flight(arg1 Consumer) (_swig_ret int) {
 	return swig_r
 }
 
+func Redisx_consumer_options_set_idempotent(arg1 ConsumerOptions, arg2 int64, arg3 int64) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	_swig_i_2 := arg3
+	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_347(_swig_i_1), C.swig_type_348(_swig_i_2))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
+func Redisx_message_taken_over(arg1 Message) (_swig_ret int) {
+	var swig_r int
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int)(C._wrap_redisx_message_taken_over_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
 func Redisx_dlq_entries_free(arg1 DlqEntries) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
@@ -5148,10 +5247,16 @@ func Redisx_dlq_entries_entry(arg1 DlqEntries, arg2 int64) (_swig_ret DlqEntry) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_341(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_350(_swig_i_1)))
 	var swig_r_1 DlqEntry
 	swig_r_1 = DlqEntry(swig_r)
 	return swig_r_1
+}
+
+func Redisx_dlq_entry_free(arg1 DlqEntry) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_dlq_entry_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
 }
 
 func Redisx_dlq_entry_id(arg1 DlqEntry) (_swig_ret string) {
@@ -5249,7 +5354,7 @@ func Redisx_dlq_entry_field_name(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_351(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_360(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5268,7 +5373,7 @@ func Redisx_dlq_entry_field_value(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_353(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_362(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5346,6 +5451,55 @@ func Redisx_stats_stream(arg1 Stats, arg2 Redisx_stream_counter) (_swig_ret uint
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	swig_r = (uint64)(C._wrap_redisx_stats_stream_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1)))
+	return swig_r
+}
+
+func Redisx_group_info_free(arg1 GroupInfo) {
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	C._wrap_redisx_group_info_free_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+}
+
+func Redisx_group_info_consumers(arg1 GroupInfo) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_group_info_consumers_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_group_info_pending(arg1 GroupInfo) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_group_info_pending_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_group_info_last_delivered_id(arg1 GroupInfo) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_group_info_lag(arg1 GroupInfo) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_group_info_lag_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
+	return swig_r
+}
+
+func Redisx_group_info_entries_read(arg1 GroupInfo) (_swig_ret int64) {
+	var swig_r int64
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r = (int64)(C._wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0)))
 	return swig_r
 }
 

@@ -323,6 +323,16 @@ redisx_status redisxgo_dlq_purge(int64_t *removed, redisx_client *client, const 
 {
     return redisx_dlq_purge(removed, client, stream, up_to_id && *up_to_id ? up_to_id : NULL);
 }
+redisx_status redisxgo_dlq_inspect(redisx_dlq_entry **out, redisx_client *client, const char *stream,
+                                   const char *dlq_id)
+{
+    return redisx_dlq_inspect(out, client, stream, dlq_id);
+}
+redisx_status redisxgo_group_inspect(redisx_group_info **out, redisx_client *client, const char *stream,
+                                     const char *group)
+{
+    return redisx_group_inspect(out, client, stream, group);
+}
 
 #ifdef __cplusplus
 extern "C" {
@@ -5250,6 +5260,74 @@ _gostring_ _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(redisx_client *_swig_g
 }
 
 
+_gostring_ _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  redisx_dlq_entry **arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *arg4 = 0 ;
+  redisx_dlq_entry *tmp1 = NULL ;
+  char *temp3 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  temp4 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp4, _swig_go_2.p, _swig_go_2.n);
+  temp4[_swig_go_2.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  result = (redisx_status)redisxgo_dlq_inspect(arg1,arg2,(char const *)arg3,(char const *)arg4);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(redisx_client *_swig_go_0, _gostring_ _swig_go_1, _gostring_ _swig_go_2) {
+  redisx_group_info **arg1 = 0 ;
+  redisx_client *arg2 = 0 ;
+  char *arg3 = 0 ;
+  char *arg4 = 0 ;
+  redisx_group_info *tmp1 = NULL ;
+  char *temp3 ;
+  char *temp4 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_client *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  
+  temp4 = (char *)malloc(_swig_go_2.n + 1);
+  memcpy(temp4, _swig_go_2.p, _swig_go_2.n);
+  temp4[_swig_go_2.n] = '\0';
+  arg4 = (char *)temp4;
+  
+  
+  result = (redisx_status)redisxgo_group_inspect(arg1,arg2,(char const *)arg3,(char const *)arg4);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  free((char *)arg4); 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385() {
   enum redisx_stream_trim result;
   intgo _swig_go_result;
@@ -6074,6 +6152,36 @@ intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(redisx_consumer *_sw
 }
 
 
+_gostring_ _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(redisx_consumer_options *_swig_go_0, long long _swig_go_1, long long _swig_go_2) {
+  redisx_consumer_options *arg1 = 0 ;
+  int64_t arg2 ;
+  int64_t arg3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_consumer_options *)_swig_go_0;
+  arg2 = (int64_t)_swig_go_1; 
+  arg3 = (int64_t)_swig_go_2; 
+  
+  result = (redisx_status)redisx_consumer_options_set_idempotent(arg1,arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_message_taken_over_capi_db7353f1e6241385(redisx_message *_swig_go_0) {
+  redisx_message *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_message *)_swig_go_0;
+  
+  result = (int)redisx_message_taken_over((struct redisx_message const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(redisx_dlq_entries *_swig_go_0) {
   redisx_dlq_entries *arg1 = 0 ;
   
@@ -6109,6 +6217,16 @@ redisx_dlq_entry *_wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(redisx_dl
   result = (redisx_dlq_entry *)redisx_dlq_entries_entry((struct redisx_dlq_entries const *)arg1,arg2);
   _swig_go_result = (redisx_dlq_entry *)result;
   return _swig_go_result;
+}
+
+
+void _wrap_redisx_dlq_entry_free_capi_db7353f1e6241385(redisx_dlq_entry *_swig_go_0) {
+  redisx_dlq_entry *arg1 = 0 ;
+  
+  arg1 = (redisx_dlq_entry *)_swig_go_0;
+  
+  redisx_dlq_entry_free(arg1);
+  
 }
 
 
@@ -6385,6 +6503,84 @@ long long _wrap_redisx_stats_stream_capi_db7353f1e6241385(redisx_stats *_swig_go
   arg2 = (redisx_stream_counter)_swig_go_1; 
   
   result = (uint64_t)redisx_stats_stream((struct redisx_stats const *)arg1,arg2);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_group_info_free_capi_db7353f1e6241385(redisx_group_info *_swig_go_0) {
+  redisx_group_info *arg1 = 0 ;
+  
+  arg1 = (redisx_group_info *)_swig_go_0;
+  
+  redisx_group_info_free(arg1);
+  
+}
+
+
+long long _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(redisx_group_info *_swig_go_0) {
+  redisx_group_info *arg1 = 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_group_info *)_swig_go_0;
+  
+  result = (int64_t)redisx_group_info_consumers((struct redisx_group_info const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_group_info_pending_capi_db7353f1e6241385(redisx_group_info *_swig_go_0) {
+  redisx_group_info *arg1 = 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_group_info *)_swig_go_0;
+  
+  result = (int64_t)redisx_group_info_pending((struct redisx_group_info const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(redisx_group_info *_swig_go_0) {
+  redisx_group_info *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_group_info *)_swig_go_0;
+  
+  result = (char *)redisx_group_info_last_delivered_id((struct redisx_group_info const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_group_info_lag_capi_db7353f1e6241385(redisx_group_info *_swig_go_0) {
+  redisx_group_info *arg1 = 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_group_info *)_swig_go_0;
+  
+  result = (int64_t)redisx_group_info_lag((struct redisx_group_info const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(redisx_group_info *_swig_go_0) {
+  redisx_group_info *arg1 = 0 ;
+  int64_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_group_info *)_swig_go_0;
+  
+  result = (int64_t)redisx_group_info_entries_read((struct redisx_group_info const *)arg1);
   _swig_go_result = result; 
   return _swig_go_result;
 }

@@ -137,7 +137,7 @@ static void primitives_work(redisx_client *c, const char *tag)
 
     redisx_limiter *lim = NULL;
     snprintf(name, sizeof name, "rl-%s", tag);
-    cr_assert_eq(redisx_limiter_new(&lim, c, name, REDISX_RATELIMIT_FIXED_WINDOW, 2, 60000, 0), REDISX_OK, "%s",
+    cr_assert_eq(redisx_limiter_new(&lim, c, name, REDISX_RATELIMIT_SLIDING_LOG, 2, 60000, 0), REDISX_OK, "%s",
                  redisx_last_error());
     redisx_limiter_set_fail_policy(lim, REDISX_FAIL_CLOSED);
     for (int i = 0; i < 3; i++) {

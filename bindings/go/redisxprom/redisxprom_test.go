@@ -55,7 +55,7 @@ func TestScrapeAfterKnownOperations(t *testing.T) {
 		t.Fatalf("second TryLock: %v", err)
 	}
 	l.Release(ctx)
-	lim, err := c.NewLimiter("api", redisx.FixedWindow, 2, time.Minute)
+	lim, err := c.NewLimiter("api", redisx.SlidingLog, 2, time.Minute)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,7 +31,7 @@ test('a scrape after known operations', async () => {
     const lock = await c.acquire('job', { ttl: 30000 });
     await assert.rejects(c.acquire('job', { ttl: 30000, wait: 0 }), LockHeld);
     await lock.release();
-    const lim = c.limiter('api', { algorithm: 'fixed_window', limit: 2, period: 60000 });
+    const lim = c.limiter('api', { algorithm: 'sliding_log', limit: 2, period: 60000 });
     for (let i = 0; i < 3; i++) await lim.check('user-1');
     for (let i = 0; i < 4; i++) await c.execute('PING');
     const text = await registry.metrics();

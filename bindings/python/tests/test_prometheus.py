@@ -34,7 +34,7 @@ def test_scrape_after_known_operations(redis_url: str, prefix: str) -> None:
         with c.lock("job", ttl=30):
             with pytest.raises(redisx.LockHeld):
                 c.try_lock("job", ttl=30)
-        lim = c.limiter("api", "fixed_window", limit=2, period=60)
+        lim = c.limiter("api", "sliding_log", limit=2, period=60)
         for _ in range(3):
             lim.check("user-1")
         for _ in range(4):

@@ -17,15 +17,14 @@
 // core's counters and gauges as observable instruments under one batch
 // callback; both read the core's snapshot (redisx_metrics_collect, as
 // lib/prometheus.js does): nothing is recorded per operation. docs/OPENTELEMETRY.md.
-const N = require('./native');
 const { invalid, RedisxError } = require('./errors');
 const { NotFound } = require('./cache');
 const { OPS } = require('./instrument');
+const { snapshot } = require('./metrics');
 const VERSION = require('../package.json').version;
 
 const SCOPE = 'redisx';
 const DURATION_FAMILY = 'redisx_operation_duration_seconds';
-const TYPES = ['counter', 'gauge', 'histogram'];
 
 // The core's families (docs/METRICS.md) under their OpenTelemetry names.
 // A family the core adds later gets `redisx.` + its name without the
@@ -89,45 +88,6 @@ function attributesOf(labelNames, values) {
   return out;
 }
 
-// One snapshot of the core's families: [{ name, type, help, labels,
-// samples: [{ labels, value, count, cumulative }] }] (empty for a closed client).
-function snapshot(client) {
-  if (client._closing || !client._c) return [];
-  let m;
-  try {
-    m = N.redisx_metrics_collect(client._c);
-  } catch {
-    return [];
-  }
-  try {
-    const nb = N.redisx_metrics_bucket_count(m);
-    const bounds = [];
-    for (let b = 0; b < nb; b++) bounds.push(N.redisx_metrics_bucket_bound(m, b));
-    const out = [];
-    for (let f = 0; f < N.redisx_metrics_families(m); f++) {
-      const type = TYPES[N.redisx_metrics_type(m, f)];
-      const nl = N.redisx_metrics_label_count(m, f);
-      const labels = [];
-      for (let l = 0; l < nl; l++) labels.push(N.redisx_metrics_label_name(m, f, l));
-      const samples = [];
-      for (let s = 0; s < N.redisx_metrics_samples(m, f); s++) {
-        const values = [];
-        for (let l = 0; l < nl; l++) values.push(N.redisx_metrics_label_value(m, f, s, l));
-        const sample = { values, value: N.redisx_metrics_value(m, f, s), count: 0, cumulative: null };
-        if (type === 'histogram') {
-          sample.count = Number(N.redisx_metrics_count(m, f, s));
-          sample.cumulative = [];
-          for (let b = 0; b < nb; b++) sample.cumulative.push(Number(N.redisx_metrics_cumulative(m, f, s, b)));
-        }
-        samples.push(sample);
-      }
-      out.push({ name: N.redisx_metrics_name(m, f), help: N.redisx_metrics_help(m, f), type, labels, samples, bounds });
-    }
-    return out;
-  } finally {
-    N.redisx_metrics_free(m);
-  }
-}
 
 function hrNow() {
   const ms = Date.now();

@@ -11,10 +11,8 @@
 // (redisx_metrics_collect, docs/METRICS.md): the same in every language.
 // Nothing is recorded per operation: a scrape takes one snapshot, shared by
 // every family of that scrape.
-const N = require('./native');
 const { invalid } = require('./errors');
-
-const TYPES = ['counter', 'gauge', 'histogram'];
+const { snapshot } = require('./metrics');
 
 function bound(b) {
   return String(b);
@@ -32,47 +30,23 @@ class Snapshot {
   families() {
     if (this._current) return this._current;
     const out = new Map();
-    if (this._client._closed || !this._client._c) return out;
-    let m;
-    try {
-      m = N.redisx_metrics_collect(this._client._c);
-    } catch {
-      return out; // a closed client: nothing to report
-    }
-    try {
-      const nb = N.redisx_metrics_bucket_count(m);
-      const bounds = [];
-      for (let b = 0; b < nb; b++) bounds.push(bound(N.redisx_metrics_bucket_bound(m, b)));
-      for (let f = 0; f < N.redisx_metrics_families(m); f++) {
-        const name = N.redisx_metrics_name(m, f);
-        const type = TYPES[N.redisx_metrics_type(m, f)];
-        const nl = N.redisx_metrics_label_count(m, f);
-        const labelNames = [];
-        for (let l = 0; l < nl; l++) labelNames.push(N.redisx_metrics_label_name(m, f, l));
-        const values = [];
-        for (let s = 0; s < N.redisx_metrics_samples(m, f); s++) {
-          const labels = { ...this._labels };
-          for (let l = 0; l < nl; l++) labels[labelNames[l]] = N.redisx_metrics_label_value(m, f, s, l);
-          if (type === 'histogram') {
-            for (let b = 0; b < nb; b++) {
-              values.push({
-                metricName: `${name}_bucket`,
-                labels: { ...labels, le: bounds[b] },
-                value: Number(N.redisx_metrics_cumulative(m, f, s, b)),
-              });
-            }
-            const count = Number(N.redisx_metrics_count(m, f, s));
-            values.push({ metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: count });
-            values.push({ metricName: `${name}_sum`, labels, value: N.redisx_metrics_value(m, f, s) });
-            values.push({ metricName: `${name}_count`, labels, value: count });
-          } else {
-            values.push({ labels, value: N.redisx_metrics_value(m, f, s) });
+    for (const f of snapshot(this._client)) {
+      const values = [];
+      for (const s of f.samples) {
+        const labels = { ...this._labels };
+        for (let l = 0; l < f.labels.length; l++) labels[f.labels[l]] = s.values[l];
+        if (f.type === 'histogram') {
+          for (let b = 0; b < f.bounds.length; b++) {
+            values.push({ metricName: `${f.name}_bucket`, labels: { ...labels, le: bound(f.bounds[b]) }, value: s.cumulative[b] });
           }
+          values.push({ metricName: `${f.name}_bucket`, labels: { ...labels, le: '+Inf' }, value: s.count });
+          values.push({ metricName: `${f.name}_sum`, labels, value: s.value });
+          values.push({ metricName: `${f.name}_count`, labels, value: s.count });
+        } else {
+          values.push({ labels, value: s.value });
         }
-        out.set(name, { name, help: N.redisx_metrics_help(m, f), type, values, aggregator: 'sum' });
       }
-    } finally {
-      N.redisx_metrics_free(m);
+      out.set(f.name, { name: f.name, help: f.help, type: f.type, values, aggregator: 'sum' });
     }
     this._current = out;
     setImmediate(() => {

@@ -11,25 +11,24 @@ from ._errors import make_error
 _INT64_MAX = 2**63 - 1
 
 
-def ms(value: Any, what: str) -> int:
-    """Seconds (int or float) to whole milliseconds; range checks stay in C."""
+def _scaled(value: Any, what: str, per_second: int) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise make_error("ERR_INVALID", f"{what} must be a number of seconds, got {type(value).__name__}")
     if isinstance(value, float) and not math.isfinite(value):
         raise make_error("ERR_INVALID", f"{what} must be finite, got {value!r}")
-    out = round(value * 1000)
+    out = round(value * per_second)
     # Out-of-range values still reach the core, which names the valid range.
     return max(-_INT64_MAX, min(_INT64_MAX, out))
 
 
+def ms(value: Any, what: str) -> int:
+    """Seconds (int or float) to whole milliseconds; range checks stay in C."""
+    return _scaled(value, what, 1000)
+
+
 def us(value: Any, what: str) -> int:
     """Seconds (int or float) to whole microseconds; range checks stay in C."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
-        raise make_error("ERR_INVALID", f"{what} must be a number of seconds, got {type(value).__name__}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise make_error("ERR_INVALID", f"{what} must be finite, got {value!r}")
-    out = round(value * 1_000_000)
-    return max(-_INT64_MAX, min(_INT64_MAX, out))
+    return _scaled(value, what, 1_000_000)
 
 
 def check_callable(fn: Any, what: str) -> None:

@@ -262,6 +262,9 @@ type answer struct {
 	value []byte // nil without a value
 	stale bool
 	lease capi.CacheEntry // non-zero: the entry holds the key's lease (to fill or abandon, then free)
+	// outcome is the core's outcome identifier (redisx_event_outcome):
+	// "hit_l1", "hit_l2", "stale", "refresh", "load", "negative", "miss".
+	outcome string
 }
 
 func answerOf(e capi.CacheEntry) answer {
@@ -273,6 +276,20 @@ func answerOf(e capi.CacheEntry) answer {
 		a.lease = e
 	} else {
 		capi.Redisx_cache_entry_free(e)
+	}
+	switch {
+	case a.state == int(capi.REDISX_CACHE_NEGATIVE):
+		a.outcome = "negative"
+	case a.state == int(capi.REDISX_CACHE_MISS):
+		a.outcome = "miss"
+	case a.state == int(capi.REDISX_CACHE_LOAD) && a.value == nil:
+		a.outcome = "load"
+	case a.lease != 0:
+		a.outcome = "refresh"
+	case a.stale:
+		a.outcome = "stale"
+	default:
+		a.outcome = "hit_l2"
 	}
 	return a
 }
@@ -294,6 +311,7 @@ func (c *Cache[T]) fetch(ctx context.Context, key string, get bool, wait, swr, s
 		}
 		if e != 0 {
 			a = answerOf(e)
+			a.outcome = "hit_l1"
 			return nil
 		}
 		if k.tryDirect(ctx) {
@@ -335,10 +353,25 @@ func (c *Cache[T]) fetch(ctx context.Context, key string, get bool, wait, swr, s
 // Get returns the fresh value of key (1..1024 bytes), from this process's
 // L1 or from Redis; ErrNotFound when there is none or "not found" is cached.
 func (c *Cache[T]) Get(ctx context.Context, key string) (T, error) {
+	ictx, done := c.client.core.start(ctx, &Operation{Primitive: "cache", Operation: "get", Name: c.name})
+	if done == nil {
+		return c.get(ctx, key, nil)
+	}
+	res := &OpResult{}
+	v, err := c.get(ictx, key, res)
+	res.Err = err
+	done(res)
+	return v, err
+}
+
+func (c *Cache[T]) get(ctx context.Context, key string, res *OpResult) (T, error) {
 	var zero T
 	a, err := c.fetch(ctx, key, true, 0, 0, 0)
 	if err != nil {
 		return zero, err
+	}
+	if res != nil {
+		res.CacheOutcome = a.outcome
 	}
 	if a.state != int(capi.REDISX_CACHE_HIT) {
 		return zero, ErrNotFound
@@ -365,6 +398,15 @@ func (c *Cache[T]) encode(v T) ([]byte, error) {
 // Set writes v for ttl (0: the cache's TTL) to Redis and this process's L1;
 // a load in progress can then no longer fill.
 func (c *Cache[T]) Set(ctx context.Context, key string, v T, ttl time.Duration) error {
+	ictx, done := c.client.core.start(ctx, &Operation{Primitive: "cache", Operation: "set", Name: c.name})
+	err := c.set(ictx, key, v, ttl)
+	if done != nil {
+		done(&OpResult{Err: err})
+	}
+	return err
+}
+
+func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration) error {
 	if ctx == nil {
 		return nilContext()
 	}
@@ -393,6 +435,15 @@ func (c *Cache[T]) Set(ctx context.Context, key string, v T, ttl time.Duration) 
 // Delete deletes key from Redis and this process's L1 and ends any load in
 // progress.
 func (c *Cache[T]) Delete(ctx context.Context, key string) error {
+	ictx, done := c.client.core.start(ctx, &Operation{Primitive: "cache", Operation: "delete", Name: c.name})
+	err := c.delete(ictx, key)
+	if done != nil {
+		done(&OpResult{Err: err})
+	}
+	return err
+}
+
+func (c *Cache[T]) delete(ctx context.Context, key string) error {
 	if ctx == nil {
 		return nilContext()
 	}
@@ -423,6 +474,18 @@ func (c *Cache[T]) Delete(ctx context.Context, key string) error {
 // opts override the cache's TTL, wait and windows for this call
 // (LoadTTL, LoadWait, LoadStaleWhileRevalidate, LoadStaleIfError).
 func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.Context) (T, error), opts ...LoadOption) (T, error) {
+	ictx, done := c.client.core.start(ctx, &Operation{Primitive: "cache", Operation: "fetch", Name: c.name})
+	if done == nil {
+		return c.getOrLoad(ctx, key, load, opts, nil)
+	}
+	res := &OpResult{}
+	v, err := c.getOrLoad(ictx, key, load, opts, res)
+	res.Err = err
+	done(res)
+	return v, err
+}
+
+func (c *Cache[T]) getOrLoad(ctx context.Context, key string, load func(context.Context) (T, error), opts []LoadOption, res *OpResult) (T, error) {
 	var zero T
 	if load == nil {
 		return zero, invalid("GetOrLoad: load is nil")
@@ -437,6 +500,9 @@ func (c *Cache[T]) GetOrLoad(ctx context.Context, key string, load func(context.
 	a, err := c.fetch(ctx, key, false, lc.wait, lc.swr, lc.sie)
 	if err != nil {
 		return zero, err
+	}
+	if res != nil {
+		res.CacheOutcome = a.outcome
 	}
 	if a.state == int(capi.REDISX_CACHE_NEGATIVE) {
 		return zero, ErrNotFound

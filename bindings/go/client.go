@@ -64,8 +64,10 @@ type core struct {
 	onEvent    func(Event)
 	onLog      func(LogEntry)
 	onState    func(StateChange)
-	dispatched chan struct{} // closed when the dispatcher has stopped
-	lateMu     sync.Mutex    // serialises drainLate
+	instr      atomic.Pointer[instrBox] // SetInstrumentation; nil: none
+	server     ServerInfo               // from the URL, for instrumentation
+	dispatched chan struct{}            // closed when the dispatcher has stopped
+	lateMu     sync.Mutex               // serialises drainLate
 	closeOnce  sync.Once
 }
 
@@ -87,6 +89,7 @@ type config struct {
 	levelSet    bool
 	slogger     *slog.Logger
 	onState     func(StateChange)
+	seeds       []string // WithClusterSeeds or WithSentinels, for ServerInfo
 }
 
 func (c *config) add(f func(capi.Options) error) { c.set = append(c.set, f) }
@@ -270,6 +273,7 @@ func WithBusyPoll(d time.Duration) Option {
 // Malformed seeds give ErrInvalidURL.
 func WithClusterSeeds(seeds ...string) Option {
 	return func(c *config) {
+		c.seeds = seeds
 		c.add(func(o capi.Options) error {
 			list := strings.Join(seeds, ",")
 			if err := noNUL(list, "cluster seeds"); err != nil {
@@ -288,6 +292,7 @@ func WithClusterSeeds(seeds ...string) Option {
 // master's. Malformed lists give ErrInvalidURL.
 func WithSentinels(master string, sentinels ...string) Option {
 	return func(c *config) {
+		c.seeds = sentinels
 		c.add(func(o capi.Options) error {
 			list := strings.Join(sentinels, ",")
 			if err := noNUL(list, "sentinels"); err != nil {
@@ -400,6 +405,7 @@ func Open(url string, opts ...Option) (*Client, error) {
 		onEvent:    cfg.handler,
 		onLog:      cfg.onLog,
 		onState:    cfg.onState,
+		server:     serverOf(url, cfg.seeds),
 	}
 	if cfg.handler != nil || cfg.onLog != nil || cfg.onState != nil {
 		k.events = newEventPump()
@@ -724,7 +730,7 @@ func status(it capi.Item) error {
 // reply such as "OK"), int64, or []any of those; an error reply is returned
 // as an *Error wrapping ErrServer (inside an array it is an *Error element).
 // Not for blocking commands (BLPOP, SUBSCRIBE, ...).
-func (c *Client) Do(ctx context.Context, args ...any) (any, error) {
+func (c *Client) do(ctx context.Context, args []any) (any, error) {
 	argv := make([][]byte, len(args))
 	for i, a := range args {
 		b, err := argBytes(a)

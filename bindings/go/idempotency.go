@@ -82,6 +82,15 @@ func (ih *idemHandle) free() { capi.Redisx_idem_free(ih.h) }
 // failed by the library, never left leased to nobody. Redis errors follow the idempotency fail policy
 // (default FailClosed: ErrConnection, ErrTimeout, ...).
 func (c *Client) BeginIdempotent(ctx context.Context, key string, fingerprint []byte, lease, wait time.Duration) (*IdemRecord, error) {
+	ictx, done := c.core.start(ctx, &Operation{Primitive: "idempotency", Operation: "begin"})
+	r, err := c.beginIdempotent(ictx, key, fingerprint, lease, wait)
+	if done != nil {
+		done(&OpResult{Err: err})
+	}
+	return r, err
+}
+
+func (c *Client) beginIdempotent(ctx context.Context, key string, fingerprint []byte, lease, wait time.Duration) (*IdemRecord, error) {
 	if ctx == nil {
 		return nil, nilContext()
 	}
@@ -169,6 +178,15 @@ func (r *IdemRecord) FailOpen() bool { return r.failOpen }
 // ErrLockNotOwned when the record was taken over or is gone;
 // ErrInvalidArgument for a record that is not IdemNew.
 func (r *IdemRecord) Complete(ctx context.Context, response, metadata []byte, ttl time.Duration) error {
+	ictx, done := r.client.core.start(ctx, &Operation{Primitive: "idempotency", Operation: "complete"})
+	err := r.complete(ictx, response, metadata, ttl)
+	if done != nil {
+		done(&OpResult{Err: err})
+	}
+	return err
+}
+
+func (r *IdemRecord) complete(ctx context.Context, response, metadata []byte, ttl time.Duration) error {
 	k := r.client.core
 	h := r.h.h
 	ttlMs := millis(ttl)
@@ -189,6 +207,15 @@ func (r *IdemRecord) Complete(ctx context.Context, response, metadata []byte, tt
 // runs the work again, and wakes waiting BeginIdempotent calls.
 // ErrLockNotOwned when the record was taken over or is gone.
 func (r *IdemRecord) Fail(ctx context.Context) error {
+	ictx, done := r.client.core.start(ctx, &Operation{Primitive: "idempotency", Operation: "fail"})
+	err := r.fail(ictx)
+	if done != nil {
+		done(&OpResult{Err: err})
+	}
+	return err
+}
+
+func (r *IdemRecord) fail(ctx context.Context) error {
 	k := r.client.core
 	h := r.h.h
 	var err error

@@ -98,7 +98,7 @@ func (c *Client) TryLock(ctx context.Context, name string, ttl time.Duration) (*
 	return c.acquire(ctx, name, ttl, 0)
 }
 
-func (c *Client) acquire(ctx context.Context, name string, ttl time.Duration, limit time.Duration) (*Lock, error) {
+func (c *Client) acquireLock(ctx context.Context, name string, ttl time.Duration, limit time.Duration) (*Lock, error) {
 	if ctx == nil {
 		return nil, nilContext()
 	}
@@ -159,7 +159,7 @@ func (lk *Lock) Lost() bool {
 // Release gives the lock up if this handle still owns it; ErrLockNotOwned
 // when its lease expired or someone else holds it now. It stops automatic
 // renewal either way.
-func (lk *Lock) Release(ctx context.Context) error {
+func (lk *Lock) release(ctx context.Context) error {
 	k := lk.h.k
 	h := lk.h.h
 	if tag := lk.h.lostTag.Swap(0); tag != 0 {
@@ -180,7 +180,7 @@ func (lk *Lock) Release(ctx context.Context) error {
 
 // Extend sets the remaining lease to ttl (and the lease automatic renewal
 // keeps) if this handle still owns the lock; ErrLockNotOwned otherwise.
-func (lk *Lock) Extend(ctx context.Context, ttl time.Duration) error {
+func (lk *Lock) extend(ctx context.Context, ttl time.Duration) error {
 	k := lk.h.k
 	h := lk.h.h
 	ms := millis(ttl)

@@ -187,6 +187,10 @@ func (l *Limiter) Check(ctx context.Context, key string) (RateLimitResult, error
 // available; a denied check spends nothing. A cost outside 1..Capacity is
 // ErrInvalidArgument (it could never be allowed).
 func (l *Limiter) CheckN(ctx context.Context, key string, cost int64) (RateLimitResult, error) {
+	return l.instrumented(ctx, "check", func(ctx context.Context) (RateLimitResult, error) { return l.checkN(ctx, key, cost) })
+}
+
+func (l *Limiter) checkN(ctx context.Context, key string, cost int64) (RateLimitResult, error) {
 	return l.result(ctx, key, func(h capi.Limiter) capi.Out[capi.RatelimitResult] {
 		return capi.Redisx_limiter_check(h, key, cost)
 	}, func(h capi.Limiter, tag uintptr) error {
@@ -196,6 +200,10 @@ func (l *Limiter) CheckN(ctx context.Context, key string, cost int64) (RateLimit
 
 // Peek tells what a check of cost 1 would answer now, spending nothing.
 func (l *Limiter) Peek(ctx context.Context, key string) (RateLimitResult, error) {
+	return l.instrumented(ctx, "peek", func(ctx context.Context) (RateLimitResult, error) { return l.peek(ctx, key) })
+}
+
+func (l *Limiter) peek(ctx context.Context, key string) (RateLimitResult, error) {
 	return l.result(ctx, key, func(h capi.Limiter) capi.Out[capi.RatelimitResult] {
 		return capi.Redisx_limiter_peek(h, key)
 	}, func(h capi.Limiter, tag uintptr) error {
@@ -204,7 +212,7 @@ func (l *Limiter) Peek(ctx context.Context, key string) (RateLimitResult, error)
 }
 
 // Reset forgets key's state: its whole budget is available again.
-func (l *Limiter) Reset(ctx context.Context, key string) error {
+func (l *Limiter) reset(ctx context.Context, key string) error {
 	if err := noNUL(key, "key"); err != nil {
 		return err
 	}

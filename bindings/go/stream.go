@@ -154,6 +154,42 @@ func addMessage(b capi.StreamBatch, m OutMessage) error {
 // PublishBatch appends msgs to stream in one round trip (one script call:
 // atomic, ids in order) and returns their ids.
 func (c *Client) PublishBatch(ctx context.Context, stream string, msgs []OutMessage, opts ...PublishOption) ([]string, error) {
+	if !c.core.instrumented() {
+		return c.publishBatch(ctx, stream, msgs, opts)
+	}
+	op := &Operation{Primitive: "stream", Operation: "publish", Name: stream, Stream: stream, Headers: map[string]string{}}
+	ictx, done := c.core.start(ctx, op)
+	if len(op.Headers) > 0 {
+		msgs = withHeaders(msgs, op.Headers)
+	}
+	ids, err := c.publishBatch(ictx, stream, msgs, opts)
+	if done != nil {
+		done(&OpResult{Err: err, MessageIDs: ids})
+	}
+	return ids, err
+}
+
+// withHeaders copies msgs with the headers of add that a message does not
+// set itself (the caller's maps stay as they are).
+func withHeaders(msgs []OutMessage, add map[string]string) []OutMessage {
+	out := make([]OutMessage, len(msgs))
+	for i, m := range msgs {
+		h := make(map[string][]byte, len(m.Headers)+len(add))
+		for k, v := range m.Headers {
+			h[k] = v
+		}
+		for k, v := range add {
+			if _, set := h[k]; !set {
+				h[k] = []byte(v)
+			}
+		}
+		m.Headers = h
+		out[i] = m
+	}
+	return out
+}
+
+func (c *Client) publishBatch(ctx context.Context, stream string, msgs []OutMessage, opts []PublishOption) ([]string, error) {
 	if ctx == nil {
 		return nil, nilContext()
 	}
@@ -559,7 +595,7 @@ func (c *Client) Consume(ctx context.Context, stream, group string, handler func
 		go func() {
 			defer wg.Done()
 			for m := range jobs {
-				runHandler(hctx, handler, m)
+				runHandler(hctx, k, group, handler, m)
 			}
 		}()
 	}
@@ -646,8 +682,24 @@ func newStreamMessage(h capi.Message, d *delivery, codecs map[string]PayloadCode
 	return m
 }
 
-func runHandler(ctx context.Context, handler func(context.Context, *StreamMessage) error, m *StreamMessage) {
+func runHandler(ctx context.Context, k *core, group string, handler func(context.Context, *StreamMessage) error, m *StreamMessage) {
+	var done func(*OpResult)
+	if k.instrumented() {
+		op := &Operation{Primitive: "stream", Operation: "handle", Name: m.Stream, Stream: m.Stream, Group: group, MessageID: m.ID}
+		for _, name := range [...]string{"traceparent", "tracestate"} {
+			if v, ok := m.Headers[name]; ok {
+				if op.Headers == nil {
+					op.Headers = map[string]string{}
+				}
+				op.Headers[name] = string(v)
+			}
+		}
+		ctx, done = k.start(ctx, op)
+	}
 	var err error
+	if done != nil {
+		defer func() { done(&OpResult{Err: err}) }()
+	}
 	func() {
 		defer func() {
 			if r := recover(); r != nil {

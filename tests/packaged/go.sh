@@ -50,8 +50,8 @@ export PATH="$work/shims:$PATH"
 log "packaged/go: the module folder alone"
 # What a module zip holds: the folder without what generate.sh installs.
 mkdir "$work/module"
-# redisxprom is a module of its own: a module zip leaves nested modules out.
-tar -C "$REDISX_ROOT/bindings/go" --exclude=./.swig-venv --exclude=./redisxprom -cf - . | tar -C "$work/module" -xf -
+# redisxprom and redisxotel are modules of their own: a module zip leaves nested modules out.
+tar -C "$REDISX_ROOT/bindings/go" --exclude=./.swig-venv --exclude=./redisxprom --exclude=./redisxotel -cf - . | tar -C "$work/module" -xf -
 if links=$(find "$work/module" -type l) && [ -n "$links" ]; then
   echo "packaged/go: symbolic links in the module (a module zip drops them):" >&2
   echo "$links" >&2

@@ -6,9 +6,19 @@
 // core's); this file wires them into Nest's modules, guards, interceptors,
 // filters and lifecycle hooks. @nestjs/common, @nestjs/core, reflect-metadata
 // and rxjs are optional peer dependencies loaded only by this file.
-require('reflect-metadata');
-const common = require('@nestjs/common');
-const core = require('@nestjs/core');
+function peer(name) {
+  try {
+    return require(name);
+  } catch (e) {
+    if (e && e.code === 'MODULE_NOT_FOUND' && String(e.message).includes(`'${name}'`)) {
+      throw new Error(`redisx/nestjs needs ${name} (npm install @nestjs/common @nestjs/core reflect-metadata rxjs)`);
+    }
+    throw e;
+  }
+}
+peer('reflect-metadata');
+const common = peer('@nestjs/common');
+const core = peer('@nestjs/core');
 const { Client } = require('./client');
 const errors = require('./errors');
 const { invalid } = errors;
@@ -19,7 +29,6 @@ const { Cached } = require('./cache');
 const { StreamConsumer, startStreamConsumers } = require('./stream');
 
 const DEFAULT = 'default';
-const OPTIONS = Symbol.for('redisx.nestjs.options');
 
 /** The DI token of the client named `name` ('default'). */
 function getClientToken(name = DEFAULT) {
@@ -404,7 +413,6 @@ function httpStatusOf(err) {
   if (err instanceof errors.LockHeld) return 409;
   if (err instanceof errors.LockNotOwned) return 409;
   if (err instanceof errors.Timeout || err instanceof errors.ConnectionError || err instanceof errors.ClientClosed) return 503;
-  if (errors.errors.CircuitOpen && err instanceof errors.errors.CircuitOpen) return 503;
   return 0;
 }
 
@@ -446,4 +454,3 @@ module.exports = {
   httpStatusOf,
   REDISX_REGISTRY: REGISTRY,
 };
-void OPTIONS;

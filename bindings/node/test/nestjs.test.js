@@ -208,3 +208,35 @@ for (const [tag, adapter] of [
     }
   });
 }
+
+test('httpStatusOf maps the redisx errors to the documented statuses', async () => {
+  const r = require('..');
+  const key = uniq('status');
+  await other.idempotencyBegin(key, Buffer.from('a'), { lease: 60000 });
+  const inProgress = await other.idempotent(key, Buffer.from('a'), async () => 1).catch((e) => e);
+  const mismatch = await other.idempotent(key, Buffer.from('b'), async () => 1).catch((e) => e);
+  assert.ok(inProgress instanceof r.IdempotencyInProgress);
+  assert.ok(mismatch instanceof r.IdempotencyMismatch);
+  assert.equal(nx.httpStatusOf(inProgress), 409);
+  assert.equal(nx.httpStatusOf(mismatch), 422);
+  assert.equal(nx.httpStatusOf(new r.LockHeld(r.LockHeld.status)), 409);
+  for (const E of [r.Timeout, r.ConnectionError, r.ClientClosed]) assert.equal(nx.httpStatusOf(new E(E.status)), 503);
+  assert.equal(nx.httpStatusOf(new r.ServerError(r.ServerError.status)), 0);
+  assert.equal(nx.httpStatusOf(new Error('x')), 0);
+});
+
+test('bad decorator options are InvalidArgument, not a crash', () => {
+  const { InvalidArgument } = require('..');
+  assert.throws(() => nx.WithLock({}), InvalidArgument);
+  assert.throws(() => nx.RateLimit(null), InvalidArgument);
+  assert.throws(() => nx.RedisxModule.forRoot({}), InvalidArgument);
+  assert.throws(() => nx.RedisxModule.forRootAsync({}), InvalidArgument);
+});
+
+test("require('redisx') loads no Nest package", () => {
+  const { execFileSync } = require('node:child_process');
+  const out = execFileSync(process.execPath, ['-e', "require('.'); console.log(Object.keys(require.cache).filter((f) => /@nestjs|rxjs|reflect-metadata/.test(f)).length)"], {
+    cwd: require('node:path').join(__dirname, '..'),
+  });
+  assert.equal(out.toString().trim(), '0');
+});

@@ -61,7 +61,7 @@ tarball=$dist/redisx-$version.tgz
 tar tzf "$tarball" >"$work/contents"
 for f in package/LICENSE package/gen/redisx_wrap.cxx package/csrc/SOURCES package/csrc/core/scripts.c \
   package/prebuilds/linux-x64/redisx.node package/node_modules/node-addon-api/napi.h \
-  package/opentelemetry.js package/opentelemetry.d.ts; do
+  package/opentelemetry.js package/opentelemetry.d.ts package/nestjs.js package/nestjs.d.ts package/lib/nestjs.js; do
   grep -qx "$f" "$work/contents" || { echo "packaged/node: the tarball lacks $f"; exit 1; }
 done
 if grep -E '^package/(build|\.swig-venv)/' "$work/contents" | head -n 3 | grep .; then

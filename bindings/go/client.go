@@ -556,6 +556,7 @@ func (k *core) handle(it capi.Item) {
 				Connection: capi.Redisx_item_connection(it),
 				State:      ConnState(int(capi.Redisx_item_state(it))),
 				Detail:     capi.Redisx_item_message(it),
+				Node:       capi.Redisx_item_node(it),
 			}
 			h := k.onState
 			k.events.push(func() { h(sc) })

@@ -123,6 +123,8 @@ export interface StateChange {
   connection: number;
   state: 'connected' | 'disconnected' | 'reconnecting';
   detail: string;
+  /** "host:port" of the node the connection serves, for every state; null before it is known. */
+  node: string | null;
 }
 
 export interface LogLine {

@@ -226,44 +226,44 @@ typedef _gostring_ swig_type_194;
 typedef _gostring_ swig_type_195;
 typedef _gostring_ swig_type_196;
 typedef _gostring_ swig_type_197;
-typedef long long swig_type_198;
-typedef long long swig_type_199;
-typedef _gostring_ swig_type_200;
-typedef _gostring_ swig_type_201;
+typedef _gostring_ swig_type_198;
+typedef _gostring_ swig_type_199;
+typedef long long swig_type_200;
+typedef long long swig_type_201;
 typedef _gostring_ swig_type_202;
-typedef long long swig_type_203;
-typedef long long swig_type_204;
+typedef _gostring_ swig_type_203;
+typedef _gostring_ swig_type_204;
 typedef long long swig_type_205;
-typedef _gostring_ swig_type_206;
+typedef long long swig_type_206;
 typedef long long swig_type_207;
 typedef _gostring_ swig_type_208;
-typedef _gostring_ swig_type_209;
-typedef long long swig_type_210;
+typedef long long swig_type_209;
+typedef _gostring_ swig_type_210;
 typedef _gostring_ swig_type_211;
 typedef long long swig_type_212;
 typedef _gostring_ swig_type_213;
 typedef long long swig_type_214;
 typedef _gostring_ swig_type_215;
-typedef _gostring_ swig_type_216;
+typedef long long swig_type_216;
 typedef _gostring_ swig_type_217;
 typedef _gostring_ swig_type_218;
 typedef _gostring_ swig_type_219;
-typedef long long swig_type_220;
-typedef long long swig_type_221;
+typedef _gostring_ swig_type_220;
+typedef _gostring_ swig_type_221;
 typedef long long swig_type_222;
-typedef _gostring_ swig_type_223;
-typedef _gostring_ swig_type_224;
-typedef long long swig_type_225;
-typedef long long swig_type_226;
+typedef long long swig_type_223;
+typedef long long swig_type_224;
+typedef _gostring_ swig_type_225;
+typedef _gostring_ swig_type_226;
 typedef long long swig_type_227;
-typedef _gostring_ swig_type_228;
-typedef _goslice_ swig_type_229;
-typedef long long swig_type_230;
-typedef _gostring_ swig_type_231;
-typedef _goslice_ swig_type_232;
-typedef long long swig_type_233;
-typedef _gostring_ swig_type_234;
-typedef _gostring_ swig_type_235;
+typedef long long swig_type_228;
+typedef long long swig_type_229;
+typedef _gostring_ swig_type_230;
+typedef _goslice_ swig_type_231;
+typedef long long swig_type_232;
+typedef _gostring_ swig_type_233;
+typedef _goslice_ swig_type_234;
+typedef long long swig_type_235;
 typedef _gostring_ swig_type_236;
 typedef _gostring_ swig_type_237;
 typedef _gostring_ swig_type_238;
@@ -272,31 +272,31 @@ typedef _gostring_ swig_type_240;
 typedef _gostring_ swig_type_241;
 typedef _gostring_ swig_type_242;
 typedef _gostring_ swig_type_243;
-typedef _goslice_ swig_type_244;
-typedef long long swig_type_245;
-typedef _gostring_ swig_type_246;
-typedef _gostring_ swig_type_247;
-typedef _goslice_ swig_type_248;
-typedef long long swig_type_249;
-typedef _gostring_ swig_type_250;
-typedef _gostring_ swig_type_251;
+typedef _gostring_ swig_type_244;
+typedef _gostring_ swig_type_245;
+typedef _goslice_ swig_type_246;
+typedef long long swig_type_247;
+typedef _gostring_ swig_type_248;
+typedef _gostring_ swig_type_249;
+typedef _goslice_ swig_type_250;
+typedef long long swig_type_251;
 typedef _gostring_ swig_type_252;
 typedef _gostring_ swig_type_253;
-typedef long long swig_type_254;
-typedef long long swig_type_255;
-typedef _gostring_ swig_type_256;
-typedef _gostring_ swig_type_257;
+typedef _gostring_ swig_type_254;
+typedef _gostring_ swig_type_255;
+typedef long long swig_type_256;
+typedef long long swig_type_257;
 typedef _gostring_ swig_type_258;
-typedef _goslice_ swig_type_259;
-typedef long long swig_type_260;
-typedef long long swig_type_261;
-typedef _gostring_ swig_type_262;
-typedef _gostring_ swig_type_263;
+typedef _gostring_ swig_type_259;
+typedef _gostring_ swig_type_260;
+typedef _goslice_ swig_type_261;
+typedef long long swig_type_262;
+typedef long long swig_type_263;
 typedef _gostring_ swig_type_264;
 typedef _gostring_ swig_type_265;
-typedef _goslice_ swig_type_266;
+typedef _gostring_ swig_type_266;
 typedef _gostring_ swig_type_267;
-typedef _gostring_ swig_type_268;
+typedef _goslice_ swig_type_268;
 typedef _gostring_ swig_type_269;
 typedef _gostring_ swig_type_270;
 typedef _gostring_ swig_type_271;
@@ -307,98 +307,100 @@ typedef _gostring_ swig_type_275;
 typedef _gostring_ swig_type_276;
 typedef _gostring_ swig_type_277;
 typedef _gostring_ swig_type_278;
-typedef long long swig_type_279;
+typedef _gostring_ swig_type_279;
 typedef _gostring_ swig_type_280;
 typedef long long swig_type_281;
 typedef _gostring_ swig_type_282;
-typedef _gostring_ swig_type_283;
-typedef long long swig_type_284;
+typedef long long swig_type_283;
+typedef _gostring_ swig_type_284;
 typedef _gostring_ swig_type_285;
-typedef _gostring_ swig_type_286;
-typedef _goslice_ swig_type_287;
-typedef _goslice_ swig_type_288;
-typedef _gostring_ swig_type_289;
+typedef long long swig_type_286;
+typedef _gostring_ swig_type_287;
+typedef _gostring_ swig_type_288;
+typedef _goslice_ swig_type_289;
 typedef _goslice_ swig_type_290;
 typedef _gostring_ swig_type_291;
-typedef _gostring_ swig_type_292;
+typedef _goslice_ swig_type_292;
 typedef _gostring_ swig_type_293;
-typedef _goslice_ swig_type_294;
+typedef _gostring_ swig_type_294;
 typedef _gostring_ swig_type_295;
-typedef _gostring_ swig_type_296;
+typedef _goslice_ swig_type_296;
 typedef _gostring_ swig_type_297;
 typedef _gostring_ swig_type_298;
 typedef _gostring_ swig_type_299;
 typedef _gostring_ swig_type_300;
 typedef _gostring_ swig_type_301;
 typedef _gostring_ swig_type_302;
-typedef long long swig_type_303;
-typedef long long swig_type_304;
-typedef _gostring_ swig_type_305;
+typedef _gostring_ swig_type_303;
+typedef _gostring_ swig_type_304;
+typedef long long swig_type_305;
 typedef long long swig_type_306;
-typedef long long swig_type_307;
-typedef _gostring_ swig_type_308;
+typedef _gostring_ swig_type_307;
+typedef long long swig_type_308;
 typedef long long swig_type_309;
 typedef _gostring_ swig_type_310;
 typedef long long swig_type_311;
 typedef _gostring_ swig_type_312;
 typedef long long swig_type_313;
 typedef _gostring_ swig_type_314;
-typedef _gostring_ swig_type_315;
+typedef long long swig_type_315;
 typedef _gostring_ swig_type_316;
 typedef _gostring_ swig_type_317;
 typedef _gostring_ swig_type_318;
-typedef long long swig_type_319;
-typedef long long swig_type_320;
+typedef _gostring_ swig_type_319;
+typedef _gostring_ swig_type_320;
 typedef long long swig_type_321;
-typedef _gostring_ swig_type_322;
+typedef long long swig_type_322;
 typedef long long swig_type_323;
-typedef long long swig_type_324;
-typedef _goslice_ swig_type_325;
+typedef _gostring_ swig_type_324;
+typedef long long swig_type_325;
 typedef long long swig_type_326;
 typedef _goslice_ swig_type_327;
 typedef long long swig_type_328;
 typedef _goslice_ swig_type_329;
-typedef _gostring_ swig_type_330;
+typedef long long swig_type_330;
 typedef _goslice_ swig_type_331;
 typedef _gostring_ swig_type_332;
-typedef long long swig_type_333;
+typedef _goslice_ swig_type_333;
 typedef _gostring_ swig_type_334;
 typedef long long swig_type_335;
-typedef _goslice_ swig_type_336;
+typedef _gostring_ swig_type_336;
 typedef long long swig_type_337;
-typedef long long swig_type_338;
-typedef _gostring_ swig_type_339;
-typedef _gostring_ swig_type_340;
+typedef _goslice_ swig_type_338;
+typedef long long swig_type_339;
+typedef long long swig_type_340;
 typedef _gostring_ swig_type_341;
-typedef long long swig_type_342;
+typedef _gostring_ swig_type_342;
 typedef _gostring_ swig_type_343;
-typedef _gostring_ swig_type_344;
+typedef long long swig_type_344;
 typedef _gostring_ swig_type_345;
 typedef _gostring_ swig_type_346;
-typedef long long swig_type_347;
+typedef _gostring_ swig_type_347;
 typedef _gostring_ swig_type_348;
 typedef long long swig_type_349;
-typedef long long swig_type_350;
+typedef _gostring_ swig_type_350;
 typedef long long swig_type_351;
 typedef long long swig_type_352;
-typedef _gostring_ swig_type_353;
-typedef _gostring_ swig_type_354;
+typedef long long swig_type_353;
+typedef long long swig_type_354;
 typedef _gostring_ swig_type_355;
 typedef _gostring_ swig_type_356;
 typedef _gostring_ swig_type_357;
 typedef _gostring_ swig_type_358;
-typedef long long swig_type_359;
-typedef long long swig_type_360;
-typedef _goslice_ swig_type_361;
+typedef _gostring_ swig_type_359;
+typedef _gostring_ swig_type_360;
+typedef long long swig_type_361;
 typedef long long swig_type_362;
 typedef _goslice_ swig_type_363;
 typedef long long swig_type_364;
-typedef long long swig_type_365;
+typedef _goslice_ swig_type_365;
 typedef long long swig_type_366;
 typedef long long swig_type_367;
-typedef _gostring_ swig_type_368;
+typedef long long swig_type_368;
 typedef long long swig_type_369;
-typedef long long swig_type_370;
+typedef _gostring_ swig_type_370;
+typedef long long swig_type_371;
+typedef long long swig_type_372;
 extern void _wrap_Swig_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_db7353f1e6241385(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385(void);
@@ -639,16 +641,18 @@ extern void _wrap_redisx_metrics_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_metrics_families_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_type_194 _wrap_redisx_metrics_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_type_195 _wrap_redisx_metrics_help_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_196 _wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_197 _wrap_redisx_metrics_unit_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_label_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_196 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_198 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_samples_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_197 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_199 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 extern double _wrap_redisx_metrics_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_198 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_200 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(uintptr_t arg1);
 extern double _wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_199 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_201 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 extern swig_intgo _wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385(void);
@@ -671,112 +675,112 @@ extern swig_intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_200 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_201 arg2);
+extern swig_type_202 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_203 arg2);
 extern void _wrap_redisx_cache_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_202 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_203 arg2, swig_type_204 arg3, swig_type_205 arg4);
-extern swig_type_206 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_207 arg2);
-extern swig_type_208 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
-extern swig_type_209 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_210 arg2);
-extern swig_type_211 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_212 arg2);
-extern swig_type_213 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_214 arg2);
-extern swig_type_215 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
-extern swig_type_216 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_217 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_218 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_219 arg2, swig_type_220 arg3, swig_type_221 arg4, swig_type_222 arg5);
-extern swig_type_223 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_224 arg2, swig_type_225 arg3, swig_type_226 arg4, swig_type_227 arg5, uintptr_t arg6);
-extern swig_type_228 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_229 arg2, swig_type_230 arg3);
-extern swig_type_231 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_232 arg2, swig_type_233 arg3, uintptr_t arg4);
-extern swig_type_234 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_235 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_236 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_237 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_238 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_239 arg2);
-extern swig_type_240 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_241 arg2, uintptr_t arg3);
-extern swig_type_242 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_243 arg2, swig_type_244 arg3, swig_type_245 arg4);
-extern swig_type_246 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_247 arg2, swig_type_248 arg3, swig_type_249 arg4, uintptr_t arg5);
-extern swig_type_250 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_251 arg2);
-extern swig_type_252 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_253 arg2, uintptr_t arg3);
-extern swig_type_254 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_255 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_256 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_257 arg2);
+extern swig_type_204 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_205 arg2, swig_type_206 arg3, swig_type_207 arg4);
+extern swig_type_208 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_211 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_212 arg2);
+extern swig_type_213 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_214 arg2);
+extern swig_type_215 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_216 arg2);
+extern swig_type_217 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_218 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_219 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_220 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_221 arg2, swig_type_222 arg3, swig_type_223 arg4, swig_type_224 arg5);
+extern swig_type_225 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_226 arg2, swig_type_227 arg3, swig_type_228 arg4, swig_type_229 arg5, uintptr_t arg6);
+extern swig_type_230 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_231 arg2, swig_type_232 arg3);
+extern swig_type_233 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_234 arg2, swig_type_235 arg3, uintptr_t arg4);
+extern swig_type_236 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_237 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_238 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_239 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_240 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_241 arg2);
+extern swig_type_242 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_243 arg2, uintptr_t arg3);
+extern swig_type_244 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_245 arg2, swig_type_246 arg3, swig_type_247 arg4);
+extern swig_type_248 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_249 arg2, swig_type_250 arg3, swig_type_251 arg4, uintptr_t arg5);
+extern swig_type_252 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_255 arg2, uintptr_t arg3);
+extern swig_type_256 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_257 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_258 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_259 arg2);
 extern void _wrap_redisx_cache_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_state_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_258 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_259 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_260 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_261 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_260 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_261 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_262 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_263 arg2, swig_intgo arg3, swig_type_264 arg4, swig_intgo arg5);
-extern swig_type_265 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_266 arg1, uintptr_t arg2, swig_type_267 arg3, swig_type_268 arg4);
-extern swig_type_269 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_270 arg2, swig_type_271 arg3);
-extern swig_type_272 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_273 arg2, swig_type_274 arg3);
-extern swig_type_275 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_276 arg2, swig_type_277 arg3);
+extern swig_type_262 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_263 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_264 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_265 arg2, swig_intgo arg3, swig_type_266 arg4, swig_intgo arg5);
+extern swig_type_267 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_268 arg1, uintptr_t arg2, swig_type_269 arg3, swig_type_270 arg4);
+extern swig_type_271 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_272 arg2, swig_type_273 arg3);
+extern swig_type_274 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_275 arg2, swig_type_276 arg3);
+extern swig_type_277 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_278 arg2, swig_type_279 arg3);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385(void);
-extern swig_type_278 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
+extern swig_type_280 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_279 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_280 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_281 arg2);
-extern swig_type_282 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_283 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_284 arg5);
-extern swig_type_285 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_286 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_287 arg2, swig_type_288 arg3);
-extern swig_type_289 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_290 arg2, swig_type_291 arg3);
-extern swig_type_292 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_293 arg2, swig_type_294 arg3);
-extern swig_type_295 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_296 arg2, swig_type_297 arg3, swig_type_298 arg4);
-extern swig_type_299 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
+extern swig_type_281 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_282 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_283 arg2);
+extern swig_type_284 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_285 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_286 arg5);
+extern swig_type_287 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_288 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_289 arg2, swig_type_290 arg3);
+extern swig_type_291 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_292 arg2, swig_type_293 arg3);
+extern swig_type_294 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_295 arg2, swig_type_296 arg3);
+extern swig_type_297 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_298 arg2, swig_type_299 arg3, swig_type_300 arg4);
+extern swig_type_301 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_300 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_301 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_302 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_303 arg2, swig_type_304 arg3);
-extern swig_type_305 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_306 arg2, swig_type_307 arg3);
-extern swig_type_308 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_309 arg2);
-extern swig_type_310 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_311 arg2);
-extern swig_type_312 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_313 arg2);
-extern swig_type_314 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_315 arg2, swig_type_316 arg3, swig_type_317 arg4, uintptr_t arg5);
-extern swig_type_318 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_319 arg3);
+extern swig_type_302 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_303 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_304 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_305 arg2, swig_type_306 arg3);
+extern swig_type_307 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_308 arg2, swig_type_309 arg3);
+extern swig_type_310 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_311 arg2);
+extern swig_type_312 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_313 arg2);
+extern swig_type_314 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_315 arg2);
+extern swig_type_316 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_317 arg2, swig_type_318 arg3, swig_type_319 arg4, uintptr_t arg5);
+extern swig_type_320 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_321 arg3);
 extern void _wrap_redisx_delivery_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_320 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_321 arg2);
-extern swig_type_322 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_323 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_324 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_325 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_326 arg2);
-extern swig_type_327 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_328 arg2);
-extern swig_type_329 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_330 arg2);
-extern swig_type_331 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_332 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_333 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_334 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_335 arg2);
-extern swig_type_336 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_337 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_338 arg2);
-extern swig_type_339 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_340 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_341 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_342 arg2, swig_type_343 arg3);
-extern swig_type_344 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_345 arg2);
-extern swig_type_346 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_347 arg2);
+extern swig_type_322 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_323 arg2);
+extern swig_type_324 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_325 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_326 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_327 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_328 arg2);
+extern swig_type_329 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_330 arg2);
+extern swig_type_331 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_332 arg2);
+extern swig_type_333 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_334 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_335 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_336 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_337 arg2);
+extern swig_type_338 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_339 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_340 arg2);
+extern swig_type_341 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_342 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_343 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_344 arg2, swig_type_345 arg3);
+extern swig_type_346 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_347 arg2);
+extern swig_type_348 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_349 arg2);
 extern void _wrap_redisx_consumer_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_348 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_349 arg2, swig_type_350 arg3);
+extern swig_type_350 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_351 arg2, swig_type_352 arg3);
 extern swig_intgo _wrap_redisx_message_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_351 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_352 arg2);
+extern swig_type_353 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_354 arg2);
 extern void _wrap_redisx_dlq_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_353 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_354 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_355 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_356 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_357 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_358 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_359 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_355 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_356 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_357 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_358 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_359 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_360 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_361 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_360 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_361 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_362 arg2);
-extern swig_type_363 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_364 arg2);
+extern swig_type_362 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_363 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_364 arg2);
+extern swig_type_365 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_366 arg2);
 extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385(void);
@@ -784,13 +788,13 @@ extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_365 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_367 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_group_info_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_366 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_367 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_368 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_369 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_370 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_368 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_369 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_370 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_371 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_372 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -3607,6 +3611,30 @@ func Redisx_metrics_help(arg1 Metrics, arg2 int) (_swig_ret string) {
 	return swig_r_1
 }
 
+func Redisx_metrics_otel_name(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_unit(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_unit_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
 func Redisx_metrics_type(arg1 Metrics, arg2 int) (_swig_ret Redisx_metric_type) {
 	var swig_r Redisx_metric_type
 	var _swig_i_0 uintptr
@@ -3907,7 +3935,7 @@ func Redisx_cache_new(arg1 Client, arg2 string) (_swig_ret Out[Cache]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_201)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3935,7 +3963,7 @@ func Redisx_cache_set_l1(arg1 Cache, arg2 int64, arg3 int64, arg4 int64) (_swig_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_203(_swig_i_1), C.swig_type_204(_swig_i_2), C.swig_type_205(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1), C.swig_type_206(_swig_i_2), C.swig_type_207(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3949,7 +3977,7 @@ func Redisx_cache_set_max_value_bytes(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3977,7 +4005,7 @@ func Redisx_cache_set_negative_ttl_ms(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3991,7 +4019,7 @@ func Redisx_cache_set_lease_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4005,7 +4033,7 @@ func Redisx_cache_set_stale_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_216(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4064,7 +4092,7 @@ func Redisx_cache_fetch(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_219)(unsafe.Pointer(&_swig_i_1)), C.swig_type_220(_swig_i_2), C.swig_type_221(_swig_i_3), C.swig_type_222(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_1)), C.swig_type_222(_swig_i_2), C.swig_type_223(_swig_i_3), C.swig_type_224(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4088,7 +4116,7 @@ func Redisx_cache_fetch_async(arg1 Cache, arg2 string, arg3 int64, arg4 int64, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_224)(unsafe.Pointer(&_swig_i_1)), C.swig_type_225(_swig_i_2), C.swig_type_226(_swig_i_3), C.swig_type_227(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_226)(unsafe.Pointer(&_swig_i_1)), C.swig_type_227(_swig_i_2), C.swig_type_228(_swig_i_3), C.swig_type_229(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4106,7 +4134,7 @@ func Redisx_cache_fill(arg1 CacheEntry, arg2 []byte, arg3 int64) (_swig_ret erro
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_229)(unsafe.Pointer(&_swig_i_1)), C.swig_type_230(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1)), C.swig_type_232(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4125,7 +4153,7 @@ func Redisx_cache_fill_async(arg1 CacheEntry, arg2 []byte, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_232)(unsafe.Pointer(&_swig_i_1)), C.swig_type_233(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_1)), C.swig_type_235(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4196,7 +4224,7 @@ func Redisx_cache_get(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4217,7 +4245,7 @@ func Redisx_cache_get_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4236,7 +4264,7 @@ func Redisx_cache_set(arg1 Cache, arg2 string, arg3 []byte, arg4 int64) (_swig_r
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_2)), C.swig_type_245(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_2)), C.swig_type_247(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4259,7 +4287,7 @@ func Redisx_cache_set_async(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_2)), C.swig_type_249(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_2)), C.swig_type_251(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4279,7 +4307,7 @@ func Redisx_cache_delete(arg1 Cache, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4297,7 +4325,7 @@ func Redisx_cache_delete_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_255)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4332,7 +4360,7 @@ func Redisx_cache_peek(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_259)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4465,7 +4493,7 @@ func Redisxgo_dlq_list(arg1 Client, arg2 string, arg3 int, arg4 string, arg5 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_263)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_264)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
+	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_266)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4490,7 +4518,7 @@ func Redisxgo_dlq_requeue(arg1 []byte, arg2 Client, arg3 string, arg4 string) (_
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_266)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_267)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_268)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_268)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -4517,7 +4545,7 @@ func Redisxgo_dlq_purge(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[in
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_271)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_272)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4541,7 +4569,7 @@ func Redisxgo_dlq_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4565,7 +4593,7 @@ func Redisxgo_group_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_278)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4648,7 +4676,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_281(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_283(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4664,7 +4692,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_284(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_286(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4700,7 +4728,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_287)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_288)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_290)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4721,7 +4749,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_290)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4742,7 +4770,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_294)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4764,7 +4792,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4836,7 +4864,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_303(_swig_i_1), C.swig_type_304(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_305(_swig_i_1), C.swig_type_306(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4851,7 +4879,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_306(_swig_i_1), C.swig_type_307(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_308(_swig_i_1), C.swig_type_309(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4865,7 +4893,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_309(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_311(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4879,7 +4907,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_311(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_313(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4893,7 +4921,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_313(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_315(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4911,7 +4939,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_315)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_316)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_317)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_317)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_318)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4938,7 +4966,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_319(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_321(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -4969,7 +4997,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_321(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_323(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -5007,7 +5035,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_326(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_328(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5026,7 +5054,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_328(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_330(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5045,7 +5073,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_330)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_332)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5104,7 +5132,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_335(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_337(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -5116,7 +5144,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_337(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_339(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5135,7 +5163,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_338(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_340(_swig_i_1)))
 	return swig_r
 }
 
@@ -5169,7 +5197,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_342(_swig_i_1), *(*C.swig_type_343)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_344(_swig_i_1), *(*C.swig_type_345)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5189,7 +5217,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_345)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_347)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5206,7 +5234,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_347(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_349(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5235,7 +5263,7 @@ func Redisx_consumer_options_set_idempotent(arg1 ConsumerOptions, arg2 int64, ar
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_349(_swig_i_1), C.swig_type_350(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_351(_swig_i_1), C.swig_type_352(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5271,7 +5299,7 @@ func Redisx_dlq_entries_entry(arg1 DlqEntries, arg2 int64) (_swig_ret DlqEntry) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_352(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_354(_swig_i_1)))
 	var swig_r_1 DlqEntry
 	swig_r_1 = DlqEntry(swig_r)
 	return swig_r_1
@@ -5378,7 +5406,7 @@ func Redisx_dlq_entry_field_name(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_362(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_364(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5397,7 +5425,7 @@ func Redisx_dlq_entry_field_value(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_364(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_366(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 

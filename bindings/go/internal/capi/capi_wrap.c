@@ -4048,6 +4048,42 @@ _gostring_ _wrap_redisx_metrics_help_capi_db7353f1e6241385(redisx_metrics *_swig
 }
 
 
+_gostring_ _wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_otel_name((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_unit_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_unit((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
 intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
   redisx_metrics *arg1 = 0 ;
   int arg2 ;

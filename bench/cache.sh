@@ -16,6 +16,11 @@
 #   cache_l2_conc_ratio        = redisx fetches/s answered by L2, IN_FLIGHT
 #                                in flight on one client, over KEYS keys
 #                                / redis-benchmark -c 50 -P 16 -t get -r KEYS
+#   server_us_per_l2_fetch     = usec_per_call of EVALSHA during the program
+#                                (INFO commandstats; nearly all of them L2
+#                                fetches), next to server_us_per_get during
+#                                redis-benchmark's GETs: the server's share,
+#                                which bounds the concurrent ratio
 # Both sides read 100-byte values over the same number of keys (the GET side:
 # keys written by redis-benchmark -t set -d 100 -r KEYS first). A redisx L2
 # hit is a script that reads a hash and the server's time; a GET reads a
@@ -53,12 +58,14 @@ need "$c1_p50_ms" "p50_latency_ms of redis-benchmark -c 1 -t get"
 c1_p50_ns=$(awk -v ms="$c1_p50_ms" 'BEGIN { printf "%.0f", ms * 1e6 }')
 echo "redis_benchmark_get_c1_p50_ns=$c1_p50_ns"
 
+redis-cli "${conn_args[@]}" config resetstat >/dev/null
 if ! out=$("$bench_bin" "$url" "$rounds" "$async_n" "$in_flight" "$nkeys"); then
     echo "$out"
     echo "cache.sh: $bench_bin failed" >&2
     exit 1
 fi
 echo "$out"
+echo "server_us_per_l2_fetch=$(server_us_per_call evalsha)"
 value() { printf '%s\n' "$out" | sed -n "s/^$1=//p"; }
 l2_p50=$(value cache_l2_hit_p50_ns)
 get_p50=$(value get_p50_ns)
@@ -67,7 +74,9 @@ need "$l2_p50" cache_l2_hit_p50_ns
 need "$get_p50" get_p50_ns
 need "$l2_async" cache_l2_async_per_s
 
+redis-cli "${conn_args[@]}" config resetstat >/dev/null
 p16_csv=$(run_redis_benchmark -c 50 -P 16 -n "$p16_n" -r "$nkeys" -d 100 -t get)
+echo "server_us_per_get=$(server_us_per_call get)"
 p16_rps=$(csv_field "$p16_csv" rps || true)
 need "$p16_rps" "rps of redis-benchmark -c 50 -P 16 -t get"
 echo "redis_benchmark_get_c50_P16_rps=$p16_rps"

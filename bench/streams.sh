@@ -12,6 +12,10 @@
 #                          which runs XADD <key> MAXLEN ~ MAXLEN * f <100 B>)
 #                          / redis-benchmark -c 50 -P 16 running
 #                          XADD <key> MAXLEN ~ MAXLEN * f <100 B> itself
+#   server_us_per_publish = usec_per_call of EVALSHA during redisx's run (INFO
+#                          commandstats), next to server_us_per_xadd during
+#                          redis-benchmark's: the server's share, which bounds
+#                          the ratio
 # Figures only; it never judges them.
 #
 # Optional: REDISX_BENCH_STREAM_N (200000), REDISX_BENCH_STREAM_IN_FLIGHT
@@ -37,19 +41,23 @@ bench_header
 
 value=$(printf 'x%.0s' $(seq 100))
 key=redisxbench:xadd:$$
+redis-cli "${conn_args[@]}" config resetstat >/dev/null
 p16_csv=$(run_redis_benchmark -c 50 -P 16 -n "$p16_n" xadd "$key" maxlen '~' "$maxlen" '*' f "$value")
 p16_rps=$(csv_field "$p16_csv" rps || true)
 need "$p16_rps" "rps of redis-benchmark -c 50 -P 16 XADD"
 echo "redis_benchmark_xadd_c50_P16_rps=$p16_rps"
 echo "redis_benchmark_xadd_stream_length=$(redis-cli "${conn_args[@]}" xlen "$key")"
+echo "server_us_per_xadd=$(server_us_per_call xadd)"
 redis-cli "${conn_args[@]}" del "$key" >/dev/null
 
+redis-cli "${conn_args[@]}" config resetstat >/dev/null
 if ! out=$("$bench_bin" "$url" "$n" "$in_flight" "$maxlen"); then
     echo "$out"
     echo "streams.sh: $bench_bin failed" >&2
     exit 1
 fi
 echo "$out"
+echo "server_us_per_publish=$(server_us_per_call evalsha)"
 rate=$(printf '%s\n' "$out" | sed -n 's/^stream_publish_per_s=//p')
 need "$rate" stream_publish_per_s
 

@@ -273,30 +273,34 @@ func throughputRun(ctx context.Context, gr *goredis.Client, s streamSide, stream
 	return float64(n) / time.Since(t0).Seconds(), pubRate, nil
 }
 
-// latencyRun: publish-start → handler-start of one message at a time.
-func latencyRun(ctx context.Context, s streamSide, stream string, n, workers int) ([]time.Duration, error) {
+// latencyRun: publish-start → handler-start of one message at a time, and
+// publish-start → the publish's return.
+func latencyRun(ctx context.Context, s streamSide, stream string, n, workers int) ([]time.Duration, []time.Duration, error) {
 	got := make(chan time.Time, 1)
 	stop, err := s.start(ctx, stream, workers, func() { got <- time.Now() })
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	defer stop()
 	lat := make([]time.Duration, 0, n)
+	pub := make([]time.Duration, 0, n)
 	for i := 0; i < n+50; i++ { // the first 50: warm-up
 		t0 := time.Now()
 		if err := s.publish(ctx, stream); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		t1 := time.Now()
 		select {
 		case t := <-got:
 			if i >= 50 {
 				lat = append(lat, t.Sub(t0))
+				pub = append(pub, t1.Sub(t0))
 			}
 		case <-time.After(10 * time.Second):
-			return nil, fmt.Errorf("message %d not delivered after 10 s", i)
+			return nil, nil, fmt.Errorf("message %d not delivered after 10 s", i)
 		}
 	}
-	return lat, nil
+	return lat, pub, nil
 }
 
 func pct(d []time.Duration, p float64) float64 {
@@ -343,7 +347,7 @@ func benchStreamPeers(ctx context.Context, rx *redisx.Client, gr *goredis.Client
 	}
 	for _, side := range sides {
 		stream := fmt.Sprintf("bench-go-stream-lat-%s-%d", side.name, time.Now().UnixNano())
-		lat, err := latencyRun(ctx, side.s, stream, latN, workers)
+		lat, pub, err := latencyRun(ctx, side.s, stream, latN, workers)
 		if err != nil {
 			fail("%s stream latency: %v", side.name, err)
 		}
@@ -351,6 +355,7 @@ func benchStreamPeers(ctx context.Context, rx *redisx.Client, gr *goredis.Client
 		gr.Del(ctx, key)
 		fmt.Printf("go_stream_%s_latency_p50_us=%.0f\ngo_stream_%s_latency_p99_us=%.0f\n",
 			side.name, pct(lat, 0.5), side.name, pct(lat, 0.99))
+		fmt.Printf("go_stream_%s_publish_p50_us=%.0f\n", side.name, pct(pub, 0.5))
 	}
 	for _, peer := range []string{"goredis", "watermill"} {
 		fmt.Printf("go_stream_vs_%s_ratio=%.3f\n", peer, median(rates["redisx"])/median(rates[peer]))

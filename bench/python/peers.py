@@ -45,7 +45,6 @@ import time
 
 import cachetools
 import redis
-import redis.asyncio as aredis
 from aiocache import RedisCache
 from aiocache.serializers import NullSerializer
 

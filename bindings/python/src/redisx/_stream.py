@@ -31,6 +31,7 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
+from . import _instrument as _ins
 from . import _rawc as _c
 from ._errors import ClientClosed, ConnectionError, Empty, RedisxError, Timeout, make_error
 
@@ -104,7 +105,7 @@ _NO_PAYLOAD = object()
 
 
 def _add(batch: Any, payload: Any, fields: Optional[Mapping[Bytes, Bytes]], headers: Optional[Mapping[str, Bytes]],
-         codec: Any) -> None:
+         codec: Any, extra: Optional[Mapping[str, str]] = None) -> None:
     _c.redisx_stream_batch_add_message(batch)
     if payload is not _NO_PAYLOAD:
         k = _codec_of(codec)
@@ -122,6 +123,11 @@ def _add(batch: Any, payload: Any, fields: Optional[Mapping[Bytes, Bytes]], head
             raise make_error("ERR_INVALID", "headers must be a mapping")
         for name, value in headers.items():
             _c.redisx_stream_batch_add_header(batch, name, value)
+    if extra:
+        # the instrumentation's headers (traceparent); the caller's own win
+        for name, value in extra.items():
+            if headers is None or name not in headers:
+                _c.redisx_stream_batch_add_header(batch, name, value)
     if fields is not None:
         if not isinstance(fields, Mapping):
             raise make_error("ERR_INVALID", "fields must be a mapping")
@@ -133,6 +139,22 @@ def publish_batch(client: "Client", stream: str, messages: Iterable[Any], maxlen
                   maxage: Optional[float], codec: Any) -> List[str]:
     """See ``Client.publish_batch``."""
     trim, threshold = _trim(maxlen, maxage)
+    instr = client._instr
+    if instr is not None:
+        messages = list(messages)
+        scope = instr.start(_ins.STREAM_PUBLISH, stream, {"count": len(messages)})
+        try:
+            ids = _publish(client, stream, messages, trim, threshold, codec, scope.headers())
+        except BaseException as e:
+            scope.end(e, None)
+            raise
+        scope.end(None, ids)
+        return ids
+    return _publish(client, stream, messages, trim, threshold, codec, None)
+
+
+def _publish(client: "Client", stream: str, messages: Iterable[Any], trim: int, threshold: int, codec: Any,
+             extra: Optional[Mapping[str, str]]) -> List[str]:
     batch = _c.redisx_stream_batch_new()
     try:
         n = 0
@@ -141,9 +163,10 @@ def publish_batch(client: "Client", stream: str, messages: Iterable[Any], maxlen
                 unknown = set(m) - {"payload", "fields", "headers", "codec"}
                 if unknown:
                     raise make_error("ERR_INVALID", f"unknown message keys {sorted(unknown)}")
-                _add(batch, m.get("payload", _NO_PAYLOAD), m.get("fields"), m.get("headers"), m.get("codec", codec))
+                _add(batch, m.get("payload", _NO_PAYLOAD), m.get("fields"), m.get("headers"), m.get("codec", codec),
+                     extra)
             else:
-                _add(batch, m, None, None, codec)
+                _add(batch, m, None, None, codec, extra)
             n += 1
         if n == 0:
             raise make_error("ERR_INVALID", "no messages to publish")
@@ -446,12 +469,25 @@ class Consumer:
                 if m is None:
                     return
                 exc: Optional[BaseException] = None
+                instr = self._client._instr
+                if instr is None:
+                    try:
+                        fn(m)
+                    except BaseException as e:  # noqa: BLE001 - any failure retries
+                        exc = e
+                    self._settle_by_outcome(m, exc)
+                    del m
+                    continue
+                # stream.handle: the handler and the settle, the handler inside it
+                scope = instr.start(_ins.STREAM_HANDLE, self.stream, self._handle_extra(m))
                 try:
-                    fn(m)
+                    with scope.use():
+                        fn(m)
                 except BaseException as e:  # noqa: BLE001 - any failure retries
                     exc = e
                 self._settle_by_outcome(m, exc)
-                del m
+                scope.end(exc, None)
+                del m, scope
 
         threads = [threading.Thread(target=work, name=f"redisx-stream-{i}", daemon=True) for i in range(n)]
         for t in threads:
@@ -495,10 +531,18 @@ class Consumer:
         async def one(m: Message) -> None:
             nonlocal active
             exc: Optional[BaseException] = None
+            instr = self._client._instr
+            scope = None if instr is None else instr.start(_ins.STREAM_HANDLE, self.stream, self._handle_extra(m))
             try:
-                res = fn(m)
-                if inspect.isawaitable(res):
-                    await res
+                if scope is None:
+                    res = fn(m)
+                    if inspect.isawaitable(res):
+                        await res
+                else:
+                    with scope.use():  # this task's context: the handler's spans are children
+                        res = fn(m)
+                        if inspect.isawaitable(res):
+                            await res
             except Exception as e:  # noqa: BLE001 - any failure retries
                 exc = e
             try:
@@ -506,6 +550,8 @@ class Consumer:
             finally:
                 active -= 1
                 slot.set()
+                if scope is not None:
+                    scope.end(exc, None)
 
         self._running = True
         try:
@@ -532,6 +578,9 @@ class Consumer:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
             self._running = False
+
+    def _handle_extra(self, m: Message) -> Dict[str, Any]:
+        return {"group": self.group, "id": m.id, "headers": m.headers}
 
     # -- stopping ----------------------------------------------------------------------
 

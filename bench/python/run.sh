@@ -13,6 +13,9 @@
 #                      = redisx Limiter.check/s (sliding_log | fixed_window) /
 #                        limits MovingWindowRateLimiter | FixedWindowRateLimiter hits/s
 #                        (1 thread | REDISX_PY_BENCH_RL_THREADS threads)
+#   observability_lock_ratio, observability_check_ratio
+#                      = with redisx.prometheus + redisx.opentelemetry attached / without
+#                        (observability.py; its BENCH_* variables apply)
 # It reports figures only; it never judges them.
 #
 # Optional: REDISX_PY_BENCH_SEQ_CYCLES (5000), REDISX_PY_BENCH_TASKS (1000),
@@ -50,10 +53,11 @@ on_exit 'rm -rf "$tmp_dir"'
 # 1. The throwaway environment: redis-py, limits and this checkout's package.
 "$python" -m venv "$tmp_dir/venv"
 venv_py=$tmp_dir/venv/bin/python
-if ! "$venv_py" -m pip install -q --disable-pip-version-check redis limits "$repo/bindings/python" \
+if ! "$venv_py" -m pip install -q --disable-pip-version-check redis limits prometheus_client \
+    opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 "$repo/bindings/python" \
     >"$tmp_dir/pip.log" 2>&1; then
     cat "$tmp_dir/pip.log" >&2
-    echo "run.sh: installing redis-py, limits and bindings/python failed" >&2
+    echo "run.sh: installing redis-py, limits, the OpenTelemetry SDK and bindings/python failed" >&2
     exit 1
 fi
 
@@ -73,3 +77,4 @@ echo "redispy_pool=$pool"
 cd "$tmp_dir"
 "$venv_py" "$here/bench.py" "$url" --seq-cycles "$seq_cycles" --tasks "$tasks" --rounds "$rounds" --pool "$pool" \
     --rl-seq-hits "$rl_seq" --rl-conc-hits "$rl_conc" --rl-threads "$rl_threads"
+"$venv_py" "$here/observability.py" "$url"

@@ -209,6 +209,67 @@ def test_idempotency_spans(client: redisx.Client, otel: Otel) -> None:
     otel.one("idempotency.fail")
 
 
+def test_cache_spans_carry_the_cores_outcome(client: redisx.Client, otel: Otel) -> None:
+    cache = client.cache("users", ttl=60)
+    assert cache.get("u1") is None
+    loads: List[Any] = []
+
+    def load() -> Dict[str, int]:
+        with otel.tracer.start_as_current_span("db.query") as q:
+            loads.append(q)
+        return {"id": 1}
+
+    with otel.tracer.start_as_current_span("request") as req:
+        assert cache.get_or_load("u1", load) == {"id": 1}
+        assert cache.get_or_load("u1", load) == {"id": 1}
+    cache.set("u2", "x")
+    cache.delete("u2")
+    assert [s.attributes["redisx.cache.outcome"] for s in otel.spans("cache.get")] == ["miss"]
+    fetches = otel.spans("cache.fetch")
+    assert [s.attributes["redisx.cache.outcome"] for s in fetches] == ["load", "hit_l1"]
+    for s in fetches:
+        assert s.parent.span_id == req.get_span_context().span_id
+        assert s.attributes["redisx.name"] == "users"
+    # the loader ran inside the cache.fetch span
+    assert otel.one("db.query").parent.span_id == fetches[0].context.span_id
+    assert otel.one("cache.set").attributes["redisx.name"] == "users"
+    otel.one("cache.delete")
+
+    def not_found() -> Any:
+        raise redisx.NotFound("u3")
+
+    with pytest.raises(redisx.NotFound):
+        cache.get_or_load("u3", not_found)
+    miss = otel.spans("cache.fetch")[-1]
+    assert "error.type" not in miss.attributes and miss.status.status_code == StatusCode.UNSET
+
+
+def test_async_cache_spans(client: redisx.Client, otel: Otel) -> None:
+    cache = client.cache("items", ttl=60, l1_entries=0)
+
+    async def load() -> str:
+        with otel.tracer.start_as_current_span("db.query"):
+            await asyncio.sleep(0)
+        return "v"
+
+    async def main() -> Tuple[int, int]:
+        with otel.tracer.start_as_current_span("request") as req:
+            await cache.set_async("a", "v0")
+            assert await cache.get_async("a") == "v0"
+            await cache.delete_async("a")
+            assert await cache.get_or_load_async("a", load) == "v"
+            assert await cache.get_or_load_async("a", load) == "v"
+            return req.get_span_context().span_id, 0
+
+    rid, _ = asyncio.run(main())
+    assert [s.attributes["redisx.cache.outcome"] for s in otel.spans("cache.fetch")] == ["load", "hit_l2"]
+    assert otel.one("cache.get").attributes["redisx.cache.outcome"] == "hit_l2"
+    for s in otel.spans():
+        if s.name.startswith("cache."):
+            assert s.parent.span_id == rid, s.name
+    assert otel.one("db.query").parent.span_id == otel.spans("cache.fetch")[0].context.span_id
+
+
 def test_a_server_error_names_its_redis_prefix(client: redisx.Client, otel: Otel) -> None:
     client.execute("LPUSH", "list", "x")
     with pytest.raises(redisx.ServerError):

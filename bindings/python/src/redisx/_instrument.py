@@ -23,6 +23,10 @@ _stream.py:
 ``scope.use()``
     a context manager that makes the scope current (a stream handler runs
     inside it, so the spans the handler makes are its children).
+``scope.outcome(id)``
+    the core's outcome identifier of a cache answer (``hit_l1``,
+    ``hit_l2``, ``stale``, ``refresh``, ``load``, ``negative``, ``miss``:
+    redisx_event_outcome).
 ``scope.headers()``
     ``{"traceparent": ..., "tracestate": ...}`` for each published message,
     or None.
@@ -63,6 +67,10 @@ RL_RESET = _op("ratelimit", "reset")
 IDEM_BEGIN = _op("idempotency", "begin")
 IDEM_COMPLETE = _op("idempotency", "complete")
 IDEM_FAIL = _op("idempotency", "fail")
+CACHE_FETCH = _op("cache", "fetch")
+CACHE_GET = _op("cache", "get")
+CACHE_SET = _op("cache", "set")
+CACHE_DELETE = _op("cache", "delete")
 STREAM_PUBLISH = _op("stream", "publish")
 STREAM_HANDLE = _op("stream", "handle")
 
@@ -77,6 +85,31 @@ def call(hook: Any, op: Op, name: Optional[str], fn: Callable[..., T], *args: An
     scope = hook.start(op, name)
     try:
         result = fn(*args)
+    except BaseException as e:
+        scope.end(e, None)
+        raise
+    scope.end(None, result)
+    return result
+
+
+def call_scoped(hook: Any, op: Op, name: Optional[str], fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args, scope)`` under a scope of ``hook`` (fn reports an
+    outcome, or runs a loader inside the scope)."""
+    scope = hook.start(op, name)
+    try:
+        result = fn(*args, scope)
+    except BaseException as e:
+        scope.end(e, None)
+        raise
+    scope.end(None, result)
+    return result
+
+
+async def traced_async_scoped(hook: Any, op: Op, name: Optional[str], make: Callable[[Any], Any]) -> Any:
+    """``await make(scope)`` under a scope started in the awaiting task."""
+    scope = hook.start(op, name)
+    try:
+        result = await make(scope)
     except BaseException as e:
         scope.end(e, None)
         raise

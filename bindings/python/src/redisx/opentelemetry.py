@@ -222,6 +222,10 @@ class _Scope:
         return _otel_trace.use_span(self._span, end_on_exit=False, record_exception=False,
                                     set_status_on_exception=False)
 
+    def outcome(self, outcome: str) -> None:
+        if self._span is not None:
+            self._span.set_attribute("redisx.cache.outcome", outcome)
+
     def headers(self) -> Optional[Dict[str, str]]:
         if self._span is None:
             return None

@@ -369,6 +369,10 @@ def test_a_handled_message_links_to_its_producers_span(client: redisx.Client, ot
     # the handler ran inside the handle span
     work = otel.one("work")
     assert work.parent.span_id == h.context.span_id
+    # on the wire it is the field Node and Go read (docs/KEYS.md, "Payload form")
+    (entry_id, fields), = client.execute("XRANGE", f"{client.prefix}:stream:{{{s}}}", "-", "+")
+    wire = dict(zip(fields[::2], fields[1::2]))
+    assert wire[b"rx-h-traceparent"] == headers[0]["traceparent"]
 
 
 def test_a_batch_is_one_span_and_every_message_carries_it(client: redisx.Client, otel: Otel) -> None:

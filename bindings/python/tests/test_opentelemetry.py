@@ -401,6 +401,27 @@ def test_the_callers_own_traceparent_is_kept(client: redisx.Client, otel: Otel) 
     assert (link.trace_id, link.span_id) == (0x0af7651916cd43dd8448eb211c80319c, 0xb7ad6b7169203331)
 
 
+def test_fetch_spans_run_from_hand_out_to_settle(client: redisx.Client, otel: Otel) -> None:
+    s = _stream()
+    client.create_group(s, "g", start="0")
+    client.publish(s, {"n": 1})
+    pub = otel.one("stream.publish")
+    cons = client.consumer(s, "g")
+    try:
+        msgs: List[redisx.Message] = []
+        assert wait_until(lambda: bool(msgs.extend(cons.fetch(1, timeout=1.0)) or msgs))
+        assert otel.spans("stream.handle") == []  # open until the settle
+        assert not trace.get_current_span().get_span_context().is_valid  # not made current
+        msgs[0].ack()
+    finally:
+        cons.stop()
+        cons.close()
+    h = otel.one("stream.handle")
+    assert h.parent is None and [l.context.span_id for l in h.links] == [pub.context.span_id]
+    assert h.attributes["messaging.message.id"] == msgs[0].id
+    assert h.status.status_code == StatusCode.UNSET
+
+
 def test_an_async_handler_runs_in_its_handle_span_and_its_error_is_other(client: redisx.Client,
                                                                          otel: Otel) -> None:
     s = _stream()

@@ -225,7 +225,7 @@ class Message:
     ``ack()``, ``retry(delay=None, reason="")`` or ``dead_letter(reason)``;
     a handler that returns without settling acks, one that raises retries."""
 
-    __slots__ = ("_h", "_d", "_settled", "_mu", "_codecs", "id", "delivery_count", "stream", "fields",
+    __slots__ = ("_h", "_d", "_settled", "_mu", "_codecs", "_scope", "id", "delivery_count", "stream", "fields",
                  "raw_payload", "codec", "headers", "taken_over", "__weakref__")
 
     def __init__(self, t: tuple, d: _Delivery, codecs: Mapping[str, Any]) -> None:
@@ -237,6 +237,7 @@ class Message:
         self._settled = False
         self._mu = threading.Lock()
         self._codecs = codecs
+        self._scope: Any = None  # fetch()'s stream.handle scope (redisx._instrument), hand-out to settle
 
     def __repr__(self) -> str:
         return f"<redisx.Message {self.stream!r} {self.id} delivery={self.delivery_count}>"
@@ -266,10 +267,17 @@ class Message:
                     raise
                 self._settled = True
                 self._d.done()
+                self._end_scope(e)
                 raise
             self._settled = True
         self._d.done()
+        self._end_scope(None)
         return res
+
+    def _end_scope(self, err: Optional[BaseException]) -> None:
+        scope, self._scope = self._scope, None
+        if scope is not None:
+            scope.end(err, None)
 
     def ack(self) -> None:
         """Done: acknowledged, never delivered again."""
@@ -292,6 +300,7 @@ class Message:
             if not self._settled:
                 self._settled = True
                 self._d.done()
+                self._end_scope(None)
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
@@ -423,8 +432,15 @@ class Consumer:
 
     def fetch(self, max_messages: int = 16, timeout: float = 1.0) -> List[Message]:
         """Up to ``max_messages`` messages, waiting up to ``timeout`` seconds
-        ([] when none came); settle each. Raises ClientClosed after stop()."""
-        return self._next(max_messages, _seconds_ms(timeout, "timeout"))
+        ([] when none came); settle each. Raises ClientClosed after stop().
+        Instrumented, each message's ``stream.handle`` span runs from here to
+        its settle and is not made current (start your own with a link)."""
+        msgs = self._next(max_messages, _seconds_ms(timeout, "timeout"))
+        instr = self._client._instr
+        if instr is not None:
+            for m in msgs:
+                m._scope = instr.start(_ins.STREAM_HANDLE, self.stream, self._handle_extra(m))
+        return msgs
 
     def _settle_by_outcome(self, msg: Message, exc: Optional[BaseException]) -> None:
         if msg.settled:

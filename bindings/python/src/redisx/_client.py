@@ -194,6 +194,9 @@ class StateChange(NamedTuple):
     connection: int  #: index of the connection in the client's pool
     state: str  #: "connected", "disconnected" or "reconnecting"
     detail: str  #: why (the connect error, ...); may be ""
+    #: "host:port" of the node the connection serves (a cluster's master, the
+    #: master a sentinel named), for every state; None before it is known
+    node: Optional[str] = None
 
 
 class LockInfo(NamedTuple):
@@ -789,7 +792,7 @@ class Client:
             elif self._on_state is not None:
                 state = value[2]
                 self._on_state(StateChange(value[1], _CONN_STATES[state] if 0 <= state < len(_CONN_STATES)
-                                           else str(state), value[3] or ""))
+                                           else str(state), value[3] or "", value[4]))
         except Exception:
             et, ev, tb = sys.exc_info()
             sys.unraisablehook(types.SimpleNamespace(exc_type=et, exc_value=ev, exc_traceback=tb,

@@ -48,6 +48,12 @@ class Otel:
         assert len(got) == 1, f"{len(got)} spans named {name}: {[s.name for s in self.spans()]}"
         return got[0]
 
+    def units(self) -> Dict[str, str]:
+        """Instrument name -> unit, of the redisx scope."""
+        data = self.reader.get_metrics_data()
+        return {m.name: m.unit for rm in (data.resource_metrics if data else []) for sm in rm.scope_metrics
+                if sm.scope.name == "redisx" for m in sm.metrics}
+
     def metrics(self) -> Dict[str, List[Any]]:
         """Instrument name -> data points of the redisx scope."""
         out: Dict[str, List[Any]] = {}
@@ -461,6 +467,8 @@ def test_metrics_after_known_operations(client: redisx.Client, otel: Otel) -> No
     for _ in range(3):
         lim.check("user-1")
     client.execute("SET", "k", "v")
+    cache = client.cache("pages", ttl=60)
+    cache.set("home", "<html>")
     m = otel.metrics()
     ops = m["redisx.operations"]
     assert point(ops, primitive="lock", operation="acquire", status="ok").value == 1
@@ -477,6 +485,13 @@ def test_metrics_after_known_operations(client: redisx.Client, otel: Otel) -> No
     assert point(hist, **base, **{"db.operation.name": "lock.acquire"}).count == 2  # a held try-lock: no error
     assert point(hist, **base, **{"db.operation.name": "ratelimit.check"}).count == 3
     assert point(hist, **base, **{"db.operation.name": "SET"}).count == 1
+    # names and units are the core's (redisx_metrics_otel_name / _unit), as Node's and Go's
+    units = otel.units()
+    assert units["db.client.operation.duration"] == "s"
+    assert units["redisx.operations"] == "{operation}"
+    assert units["redisx.cache.l1.bytes"] == "By"
+    assert "redisx.locks.held" in units and "redisx.node.connections.up" in units
+    assert point(m["redisx.cache.l1.entries"], cache="pages").value == 1
     p = point(hist, **base, **{"db.operation.name": "lock.release"})
     assert list(p.explicit_bounds) == [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0]
     assert p.count == 1 and 0 < p.sum < 5

@@ -49,7 +49,7 @@ except ImportError as e:  # pragma: no cover - exercised without the extra
     raise ImportError("redisx.opentelemetry needs opentelemetry-api: "
                       "pip install 'redisx-client[opentelemetry]'") from e
 
-__all__ = ["instrument", "uninstrument", "Instrumentation", "SCOPE", "DURATION", "otel_name"]
+__all__ = ["instrument", "uninstrument", "Instrumentation", "SCOPE", "DURATION"]
 
 #: The instrumentation scope of every span and metric.
 SCOPE = "redisx"
@@ -59,61 +59,6 @@ DURATION = "db.client.operation.duration"
 DURATION_BOUNDS = (0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1.0, 5.0, 10.0)
 
 _VERSION = str(_c.redisx_version_string())
-_DURATION_FAMILY = "redisx_operation_duration_seconds"
-
-# The core's families under their OpenTelemetry names (docs/OPENTELEMETRY.md;
-# the same table as Node's lib/opentelemetry.js and Go's redisxotel).
-_FAMILY_NAMES = {
-    "redisx_operations_total": "redisx.operations",
-    "redisx_round_trips_total": "redisx.round_trips",
-    "redisx_lock_acquisitions_total": "redisx.lock.acquisitions",
-    "redisx_ratelimit_requests_total": "redisx.ratelimit.requests",
-    "redisx_idempotency_requests_total": "redisx.idempotency.requests",
-    "redisx_cache_hits_total": "redisx.cache.hits",
-    "redisx_cache_misses_total": "redisx.cache.misses",
-    "redisx_cache_loads_total": "redisx.cache.loads",
-    "redisx_cache_load_errors_total": "redisx.cache.load_errors",
-    "redisx_cache_stampedes_avoided_total": "redisx.cache.stampedes_avoided",
-    "redisx_cache_stale_served_total": "redisx.cache.stale_served",
-    "redisx_cache_early_refreshes_total": "redisx.cache.early_refreshes",
-    "redisx_cache_fail_open_total": "redisx.cache.fail_open",
-    "redisx_cache_evictions_total": "redisx.cache.evictions",
-    "redisx_cache_l1_entries": "redisx.cache.l1.entries",
-    "redisx_cache_l1_bytes": "redisx.cache.l1.bytes",
-    "redisx_stream_messages_published_total": "redisx.stream.messages.published",
-    "redisx_stream_messages_delivered_total": "redisx.stream.messages.delivered",
-    "redisx_stream_messages_consumed_total": "redisx.stream.messages.consumed",
-    "redisx_stream_messages_retried_total": "redisx.stream.messages.retried",
-    "redisx_stream_messages_dead_lettered_total": "redisx.stream.messages.dead_lettered",
-    "redisx_stream_messages_claimed_total": "redisx.stream.messages.claimed",
-    "redisx_connects_total": "redisx.connects",
-    "redisx_disconnects_total": "redisx.disconnects",
-    "redisx_connect_failures_total": "redisx.connect_failures",
-    "redisx_script_reloads_total": "redisx.script_reloads",
-    "redisx_operations_in_flight": "redisx.operations.in_flight",
-    "redisx_connections_up": "redisx.connections.up",
-    "redisx_circuit_breaker_opens_total": "redisx.circuit_breaker.opens",
-    "redisx_circuit_breaker_rejected_total": "redisx.circuit_breaker.rejected",
-    "redisx_circuit_breakers_open": "redisx.circuit_breakers.open",
-    "redisx_wakeups_total": "redisx.wakeups",
-    "redisx_cluster_redirects_total": "redisx.cluster.redirects",
-    "redisx_cluster_retries_total": "redisx.cluster.retries",
-    "redisx_cluster_slot_refreshes_total": "redisx.cluster.slot_refreshes",
-}
-
-
-def otel_name(family: str) -> str:
-    """The OpenTelemetry instrument name of a core metric family; one the
-    table does not know (a newer core) is ``redisx.`` + its name without
-    ``redisx_`` and ``_total``."""
-    name = _FAMILY_NAMES.get(family)
-    if name is not None:
-        return name
-    base = family[len("redisx_"):] if family.startswith("redisx_") else family
-    if base.endswith("_total"):
-        base = base[: -len("_total")]
-    return "redisx." + base
-
 
 # ---- where the client connects ------------------------------------------------------
 
@@ -344,12 +289,14 @@ class _Hook:
 # ---- observable counters and gauges ----------------------------------------------------
 
 
-Family = Tuple[str, str, int, List[str], List[Tuple[List[str], float]]]
+#: (core name, help, type, labels, [(label values, value)], OpenTelemetry name, unit)
+Family = Tuple[str, str, int, List[str], List[Tuple[List[str], float]], str, str]
 
 
 def _snapshot(client: Client) -> List[Family]:
-    """The core's counter and gauge families: (name, help, type, labels,
-    [(label values, value)]); [] for a closed client."""
+    """The core's counter and gauge families, with the instrument name and
+    unit the core gives each (redisx_metrics_otel_name / _unit: one table
+    for every package); [] for a closed client."""
     ctx = client._ctx
     if ctx is None:
         return []
@@ -367,7 +314,8 @@ def _snapshot(client: Client) -> List[Family]:
             labels = [_c.redisx_metrics_label_name(m, f, i) for i in range(nl)]
             samples = [([_c.redisx_metrics_label_value(m, f, s, i) for i in range(nl)], _c.redisx_metrics_value(m, f, s))
                        for s in range(_c.redisx_metrics_samples(m, f))]
-            out.append((_c.redisx_metrics_name(m, f), _c.redisx_metrics_help(m, f), kind, labels, samples))
+            out.append((_c.redisx_metrics_name(m, f), _c.redisx_metrics_help(m, f), kind, labels, samples,
+                        _c.redisx_metrics_otel_name(m, f), _c.redisx_metrics_unit(m, f)))
         return out
     finally:
         _c.redisx_metrics_free(m)
@@ -388,14 +336,12 @@ class _Observer:
         self.active = True
         self.snapshots = 0  # how many the callbacks took (tests)
         families = _snapshot(client)
-        names = [f[0] for f in families]
-        for i, (fam, doc, kind, _labels, _samples) in enumerate(families):
-            cb = self._callback(fam, i == 0, i == len(names) - 1)
-            unit = "By" if fam.endswith("_bytes") else ""
+        for i, (fam, doc, kind, _labels, _samples, name, unit) in enumerate(families):
+            cb = self._callback(fam, i == 0, i == len(families) - 1)
             if kind == _c.REDISX_METRIC_COUNTER:
-                meter.create_observable_counter(otel_name(fam), callbacks=[cb], unit=unit, description=doc)
+                meter.create_observable_counter(name, callbacks=[cb], unit=unit, description=doc)
             else:
-                meter.create_observable_gauge(otel_name(fam), callbacks=[cb], unit=unit, description=doc)
+                meter.create_observable_gauge(name, callbacks=[cb], unit=unit, description=doc)
 
     def _take(self) -> Dict[str, Family]:
         client = self._client()

@@ -10,10 +10,12 @@ phases (fetch, then fill / fill_negative / abandon).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional, Tuple, TypeVar, Union, cast
 
+from . import _instrument as _ins
 from . import _rawc as _c
 from ._errors import LockNotOwned, RedisxError, make_error
 from ._idempotency import JSONCodec
@@ -29,6 +31,29 @@ _LOAD = _c.REDISX_CACHE_LOAD
 _NEGATIVE = _c.REDISX_CACHE_NEGATIVE
 _LAYERS = {_c.REDISX_CACHE_LAYER_NONE: None, _c.REDISX_CACHE_LAYER_L1: "l1", _c.REDISX_CACHE_LAYER_L2: "l2"}
 _MISSING = object()
+
+
+def _inside(scope: Any, fn: Callable[[], Any]) -> Any:
+    with scope.use():
+        return fn()
+
+
+def _outcome(t: Tuple[Any, ...]) -> str:
+    """The core's outcome identifier of a fetch answer (core/cache.c
+    outcome_of, as redisx_event_outcome reports it; Node's outcomeOf and
+    Go's answerOf say the same), for the instrumentation hook."""
+    state = t[0]
+    if state == _HIT:
+        if t[7] is not None:
+            return "refresh"
+        if t[2]:
+            return "stale"
+        return "hit_l1" if t[4] == _c.REDISX_CACHE_LAYER_L1 else "hit_l2"
+    if state == _LOAD:
+        return "load"
+    if state == _NEGATIVE:
+        return "negative"
+    return "miss"
 _MEMO_MAX = 4096  # memoised decoded values per cache (cleared when full)
 
 #: The cache's counters by name, in the core's order (redisx_cache_counter).
@@ -196,16 +221,32 @@ class Cache:
     def lookup(self, key: Key) -> CacheEntry:
         """Looks ``key`` up without loading: a fresh value, a cached "not
         found" or nothing, with where it came from."""
+        instr = self._client._instr
+        if instr is not None:
+            return _ins.call_scoped(instr, _ins.CACHE_GET, self.name, self._lookup, key)
+        return self._lookup(key, None)
+
+    def _lookup(self, key: Key, scope: Any) -> CacheEntry:
         t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         return self._entry(t, self.codec.loads(t[1]) if t[0] == _HIT else None)
 
     def get(self, key: Key, default: Any = None) -> Any:
         """The fresh value of ``key``, or ``default`` (also for a cached "not
         found"). With ``memoize=True`` (Client.cache) an L1 copy is decoded
         once and the same object returned on every hit: do not modify it."""
+        instr = self._client._instr
+        if instr is not None:
+            return _ins.call_scoped(instr, _ins.CACHE_GET, self.name, self._get, key, default)
+        return self._get(key, default, None)
+
+    def _get(self, key: Key, default: Any, scope: Any) -> Any:
         t = _c.pyx_cache_peek(self._h, key)  # an L1 hit: no context check, no GIL release
         if t is None:
             t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         if t[0] != _HIT:
             return default
         memo = self._memo
@@ -226,11 +267,21 @@ class Cache:
         None) to Redis and this process's L1; a load in progress can then no
         longer fill."""
         ttl_ms = self._ttl_ms(ttl)
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.CACHE_SET, self.name,
+                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0))
+            return
         _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0)
 
     def delete(self, key: Key) -> None:
         """Deletes ``key`` from Redis and this process's L1, and ends any load
         in progress."""
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.CACHE_DELETE, self.name,
+                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1))
+            return
         _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1)
 
     def get_or_load(self, key: Key, loader: Callable[[], Any], ttl: Optional[float] = None, *,
@@ -244,10 +295,22 @@ class Cache:
         propagates unless a stale value within ``sie`` seconds is there to
         serve. ``swr``: serve a value up to that long past its TTL while
         one caller refreshes it (this one, when chosen)."""
+        instr = self._client._instr
+        if instr is not None:
+            return _ins.call_scoped(instr, _ins.CACHE_FETCH, self.name, self._get_or_load, key, loader, ttl, wait,
+                                    swr, sie)
+        return self._get_or_load(key, loader, ttl, wait, swr, sie, None)
+
+    def _get_or_load(self, key: Key, loader: Callable[[], Any], ttl: Optional[float], wait: Optional[float],
+                     swr: Optional[float], sie: Optional[float], scope: Any) -> Any:
         ttl_ms = self._ttl_ms(ttl)
         ctx = self._ctx()
         t = _c.pyx_cache_fetch(ctx, self._h, key, *self._windows(wait, swr, sie), 0)
         state, raw, lease = t[0], t[1], t[7]
+        if scope is not None:
+            scope.outcome(_outcome(t))
+            if lease is not None:  # the loader runs inside the span: its spans are children
+                loader = functools.partial(_inside, scope, loader)
         if state == _NEGATIVE:
             raise NotFound(key)
         fallback = self.codec.loads(raw) if raw is not None else _MISSING
@@ -288,35 +351,76 @@ class Cache:
 
     async def lookup_async(self, key: Key) -> CacheEntry:
         """``lookup()`` for asyncio (an L1 hit answers without a round trip)."""
+        instr = self._client._instr
+        if instr is not None:
+            return await _ins.traced_async_scoped(instr, _ins.CACHE_GET, self.name,  # type: ignore[no-any-return]
+                                                  lambda scope: self._lookup_async(key, scope))
+        return await self._lookup_async(key, None)
+
+    async def _lookup_async(self, key: Key, scope: Any) -> CacheEntry:
         t = await self._fetch_async(key, (0, 0, 0), 1)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         return self._entry(t, self.codec.loads(t[1]) if t[0] == _HIT else None)
 
     async def get_async(self, key: Key, default: Any = None) -> Any:
         """``get()`` for asyncio."""
+        instr = self._client._instr
+        if instr is not None:
+            return await _ins.traced_async_scoped(instr, _ins.CACHE_GET, self.name,
+                                                  lambda scope: self._get_async(key, default, scope))
+        return await self._get_async(key, default, None)
+
+    async def _get_async(self, key: Key, default: Any, scope: Any) -> Any:
         t = await self._fetch_async(key, (0, 0, 0), 1)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         return self.codec.loads(t[1]) if t[0] == _HIT else default
 
     async def set_async(self, key: Key, value: Any, ttl: Optional[float] = None) -> None:
         """``set()`` for asyncio."""
         client = self._client
         ttl_ms = self._ttl_ms(ttl)
-        await client._submit("status", _c.pyx_cache_write_async,
-                             (client._ctx_or_raise(), self._h, key, self._encode(value), ttl_ms, 0))
+        args = (client._ctx_or_raise(), self._h, key, self._encode(value), ttl_ms, 0)
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.CACHE_SET, self.name,
+                                    lambda: client._submit("status", _c.pyx_cache_write_async, args))
+            return
+        await client._submit("status", _c.pyx_cache_write_async, args)
 
     async def delete_async(self, key: Key) -> None:
         """``delete()`` for asyncio."""
         client = self._client
-        await client._submit("status", _c.pyx_cache_write_async, (client._ctx_or_raise(), self._h, key, None, 0, 1))
+        args = (client._ctx_or_raise(), self._h, key, None, 0, 1)
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.CACHE_DELETE, self.name,
+                                    lambda: client._submit("status", _c.pyx_cache_write_async, args))
+            return
+        await client._submit("status", _c.pyx_cache_write_async, args)
 
     async def get_or_load_async(self, key: Key, loader: Callable[[], Any], ttl: Optional[float] = None, *,
                                 wait: Optional[float] = None, swr: Optional[float] = None,
                                 sie: Optional[float] = None) -> Any:
         """``get_or_load()`` for asyncio: ``loader`` is an async function (or
         a function returning an awaitable, or a plain value)."""
+        instr = self._client._instr
+        if instr is not None:
+            return await _ins.traced_async_scoped(
+                instr, _ins.CACHE_FETCH, self.name,
+                lambda scope: self._get_or_load_async(key, loader, ttl, wait, swr, sie, scope))
+        return await self._get_or_load_async(key, loader, ttl, wait, swr, sie, None)
+
+    async def _get_or_load_async(self, key: Key, loader: Callable[[], Any], ttl: Optional[float],
+                                 wait: Optional[float], swr: Optional[float], sie: Optional[float],
+                                 scope: Any) -> Any:
         ttl_ms = self._ttl_ms(ttl)
         client = self._client
         t = await self._fetch_async(key, self._windows(wait, swr, sie), 0)
         state, raw, lease = t[0], t[1], t[7]
+        if scope is not None:
+            scope.outcome(_outcome(t))
         if state == _NEGATIVE:
             raise NotFound(key)
         fallback = self.codec.loads(raw) if raw is not None else _MISSING
@@ -324,9 +428,10 @@ class Cache:
             return fallback
         try:
             try:
-                value = loader()
-                if inspect.isawaitable(value):
-                    value = await value
+                with (scope.use() if scope is not None else contextlib.nullcontext()):
+                    value = loader()
+                    if inspect.isawaitable(value):
+                        value = await value
             except NotFound:
                 await client._submit("status", _c.pyx_cache_fill_async,
                                      (client._ctx_or_raise(), lease, None, 0, 1))

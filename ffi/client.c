@@ -59,6 +59,24 @@ const char *redisx_client_prefix(const redisx_client *client)
     return client ? redisx__client_options(client)->prefix : NULL;
 }
 
+const char *redisx_client_server_address(const redisx_client *client)
+{
+    return client ? redisx__client_endpoint(client)->host : NULL;
+}
+
+int redisx_client_server_port(const redisx_client *client)
+{
+    if (!client)
+        return -1;
+    const redisx__endpoint *ep = redisx__client_endpoint(client);
+    return ep->is_unix ? 0 : ep->port;
+}
+
+int redisx_client_database(const redisx_client *client)
+{
+    return client ? redisx__client_endpoint(client)->db : -1;
+}
+
 /* ---- raw commands ---- */
 
 typedef struct command_op {

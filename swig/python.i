@@ -1248,6 +1248,17 @@ const char *pyx_ctx_prefix(pyx_ctx *ctx)
     return ctx && ctx->client && !ctx->closed ? redisx_client_prefix(ctx->client) : NULL;
 }
 
+/** (address, port, database) the client was opened for (the core's
+ *  redisx_client_server_*), or None once closed. */
+PyObject *pyx_ctx_server(pyx_ctx *ctx)
+{
+    if (!ctx || !ctx->client || ctx->closed) {
+        Py_RETURN_NONE;
+    }
+    return Py_BuildValue("(Nii)", pyx_text(redisx_client_server_address(ctx->client)),
+                         redisx_client_server_port(ctx->client), redisx_client_database(ctx->client));
+}
+
 /** (name, token, fencing_token, ttl_ms, fail_open) of a lock handle. */
 PyObject *pyx_lock_props(const redisx_lock *lk)
 {

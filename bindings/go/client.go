@@ -89,7 +89,6 @@ type config struct {
 	levelSet    bool
 	slogger     *slog.Logger
 	onState     func(StateChange)
-	seeds       []string // WithClusterSeeds or WithSentinels, for ServerInfo
 }
 
 func (c *config) add(f func(capi.Options) error) { c.set = append(c.set, f) }
@@ -273,7 +272,6 @@ func WithBusyPoll(d time.Duration) Option {
 // Malformed seeds give ErrInvalidURL.
 func WithClusterSeeds(seeds ...string) Option {
 	return func(c *config) {
-		c.seeds = seeds
 		c.add(func(o capi.Options) error {
 			list := strings.Join(seeds, ",")
 			if err := noNUL(list, "cluster seeds"); err != nil {
@@ -292,7 +290,6 @@ func WithClusterSeeds(seeds ...string) Option {
 // master's. Malformed lists give ErrInvalidURL.
 func WithSentinels(master string, sentinels ...string) Option {
 	return func(c *config) {
-		c.seeds = sentinels
 		c.add(func(o capi.Options) error {
 			list := strings.Join(sentinels, ",")
 			if err := noNUL(list, "sentinels"); err != nil {
@@ -405,7 +402,7 @@ func Open(url string, opts ...Option) (*Client, error) {
 		onEvent:    cfg.handler,
 		onLog:      cfg.onLog,
 		onState:    cfg.onState,
-		server:     serverOf(url, cfg.seeds),
+		server:     serverOf(h),
 	}
 	if cfg.handler != nil || cfg.onLog != nil || cfg.onState != nil {
 		k.events = newEventPump()
@@ -900,8 +897,8 @@ type MetricFamily struct {
 	Name, Help     string
 	OTelName, Unit string
 	Type           MetricType
-	LabelNames []string
-	Samples    []MetricSample
+	LabelNames     []string
+	Samples        []MetricSample
 }
 
 // MetricSample is a family's sample: its label values (in LabelNames'

@@ -2,9 +2,6 @@ package redisx
 
 import (
 	"context"
-	"net"
-	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,54 +94,14 @@ func (k *core) start(ctx context.Context, op *Operation) (context.Context, func(
 
 func (k *core) instrumented() bool { return k.instr.Load() != nil }
 
-// serverOf reads the address, port and database a URL names (a seed or
-// sentinel list given as an option replaces the URL's hosts).
-func serverOf(rawURL string, seeds []string) ServerInfo {
-	s := ServerInfo{Address: "127.0.0.1", Port: 6379}
-	u, err := url.Parse(rawURL)
-	if err != nil {
-		return s
+// serverOf is the server the core parsed from the client's URL and
+// options (redisx_client_server_address and friends).
+func serverOf(h capi.Client) ServerInfo {
+	return ServerInfo{
+		Address: capi.Redisx_client_server_address(h),
+		Port:    capi.Redisx_client_server_port(h),
+		DB:      capi.Redisx_client_database(h),
 	}
-	scheme := strings.ToLower(u.Scheme)
-	if scheme == "unix" {
-		s.Address, s.Port = u.Path, 0
-		if db, err := strconv.Atoi(u.Query().Get("db")); err == nil {
-			s.DB = db
-		}
-		return s
-	}
-	sentinel := strings.HasSuffix(scheme, "+sentinel")
-	if sentinel {
-		s.Port = 26379
-	}
-	host := u.Host
-	if len(seeds) > 0 {
-		host = seeds[0]
-	}
-	host, _, _ = strings.Cut(host, ",")
-	if h, p, ok := cutPort(host); ok {
-		s.Address = h
-		if n, err := strconv.Atoi(p); err == nil {
-			s.Port = n
-		}
-	} else if host != "" {
-		s.Address = strings.Trim(host, "[]")
-	}
-	path := strings.Trim(u.Path, "/")
-	if sentinel { // /master[/db]
-		_, path, _ = strings.Cut(path, "/")
-	}
-	if path != "" && !strings.HasSuffix(scheme, "+cluster") {
-		if db, err := strconv.Atoi(path); err == nil {
-			s.DB = db
-		}
-	}
-	return s
-}
-
-func cutPort(hostport string) (host, port string, ok bool) {
-	host, port, err := net.SplitHostPort(hostport)
-	return host, port, err == nil
 }
 
 // ---- the public operations under the Instrumentation ------------------------

@@ -255,3 +255,29 @@ func TestARefusedConnectionIsAWarningAndADisconnectedState(t *testing.T) {
 		t.Errorf("first state's node = %q, want %q (the node that refused)", states[0].Node, want)
 	}
 }
+
+func TestServerIsWhatTheCoreParsed(t *testing.T) {
+	cases := []struct {
+		url  string
+		opts []redisx.Option
+		want redisx.ServerInfo
+	}{
+		{"redis://127.0.0.1:1/3", nil, redisx.ServerInfo{Address: "127.0.0.1", Port: 1, DB: 3}},
+		{"redis://[::1]:2", nil, redisx.ServerInfo{Address: "::1", Port: 2}},
+		{"unix:///tmp/redisx-none.sock?db=5", nil, redisx.ServerInfo{Address: "/tmp/redisx-none.sock", Port: 0, DB: 5}},
+		{"redis+cluster://127.0.0.1:3,127.0.0.1:4", nil, redisx.ServerInfo{Address: "127.0.0.1", Port: 3}},
+		{"redis://127.0.0.1:1", []redisx.Option{redisx.WithClusterSeeds("127.0.0.1:7", "127.0.0.1:8")},
+			redisx.ServerInfo{Address: "127.0.0.1", Port: 7}},
+		{"redis+sentinel://127.0.0.1:5,127.0.0.1:6/mymaster/4", nil, redisx.ServerInfo{Address: "127.0.0.1", Port: 5, DB: 4}},
+	}
+	for _, tc := range cases {
+		c, err := redisx.Open(tc.url, tc.opts...)
+		if err != nil {
+			t.Fatalf("Open(%q): %v", tc.url, err)
+		}
+		if got := c.Server(); got != tc.want {
+			t.Errorf("%s: Server() = %+v, want %+v", tc.url, got, tc.want)
+		}
+		c.Close()
+	}
+}

@@ -297,6 +297,9 @@ static const struct {
     FN(redisx_item_node),
     FN(redisx_metrics_otel_name),
     FN(redisx_metrics_unit),
+    FN(redisx_client_server_address),
+    FN(redisx_client_server_port),
+    FN(redisx_client_database),
 };
 #undef FN
 
@@ -1285,6 +1288,9 @@ Test(badinput, metrics_of_null_and_out_of_range_return_empty_values)
     cr_assert_null(redisx_metrics_name(NULL, 0));
     cr_assert_null(redisx_metrics_help(NULL, 0));
     cr_assert_null(redisx_metrics_otel_name(NULL, 0));
+    cr_assert_null(redisx_client_server_address(NULL));
+    cr_assert_eq(redisx_client_server_port(NULL), -1);
+    cr_assert_eq(redisx_client_database(NULL), -1);
     cr_assert_null(redisx_metrics_unit(NULL, -1));
     cr_assert_eq(redisx_metrics_label_count(NULL, 0), 0);
     cr_assert_null(redisx_metrics_label_name(NULL, 0, 0));

@@ -637,3 +637,30 @@ Test(client, a_blocking_call_behind_an_in_flight_command_joins_the_pipeline_in_o
     cr_assert_eq(log.n, 3);
     cr_assert(!pthread_equal(log.thread[2], pthread_self()), "the SET did its own I/O on a busy connection");
 }
+
+/* ---- the server a client names (OpenTelemetry's server.* attributes) ---- */
+
+Test(client, server_address_port_and_database_come_from_the_url)
+{
+    static const struct {
+        const char *url, *address;
+        int port, db;
+    } cases[] = {
+        {"redis://127.0.0.1:1/3", "127.0.0.1", 1, 3},
+        {"redis://:secret@[::1]:2", "::1", 2, 0},
+        {"redis://localhost", "localhost", 6379, 0},
+        {"unix:///tmp/redisx-none.sock?db=5", "/tmp/redisx-none.sock", 0, 5},
+        {"redis+cluster://127.0.0.1:3,127.0.0.1:4", "127.0.0.1", 3, 0},
+        {"redis+sentinel://127.0.0.1:5,127.0.0.1:6/mymaster/4", "127.0.0.1", 5, 4},
+        {"redis+sentinel://127.0.0.1/mymaster", "127.0.0.1", 26379, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        redisx_client *c = NULL;
+        cr_assert_eq(redisx_client_open_url(&c, cases[i].url), REDISX_OK, "%s: %s", cases[i].url,
+                     redisx_last_error());
+        cr_assert_str_eq(redisx_client_server_address(c), cases[i].address, "%s", cases[i].url);
+        cr_assert_eq(redisx_client_server_port(c), cases[i].port, "%s", cases[i].url);
+        cr_assert_eq(redisx_client_database(c), cases[i].db, "%s", cases[i].url);
+        redisx_client_close(c);
+    }
+}

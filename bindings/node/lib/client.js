@@ -413,10 +413,8 @@ class Client {
     this._signals = new Map();
     this._nextTag = 1;
     // The instrumentation hook (lib/instrument.js), null unless one is
-    // attached; the URL and seeds only say where spans went (server.*).
+    // attached.
     this._instr = null;
-    this._url = url;
-    this._clusterSeeds = options.clusterSeeds;
     this._closing = false;
     this._closed = null;
 

@@ -48,44 +48,22 @@ function hrNow() {
 
 /** server.address, server.port and db.namespace of the client's URL (a
  *  cluster: its first seed; a unix socket: its path, no port). */
-function serverAttributes(url, clusterSeeds) {
+// db.namespace, server.address and server.port: what the core parsed from
+// the client's URL and options (a cluster's first seed, the first sentinel,
+// a unix socket's path without a port).
+function serverAttributes(client) {
   const out = { 'db.system.name': 'redis' };
-  let db = '0';
-  let address = null;
-  let port = null;
-  const u = typeof url === 'string' ? url : '';
-  let m;
-  if ((m = /^unix:\/\/([^?]*)(?:\?(.*))?$/.exec(u))) {
-    address = m[1];
-    const q = /(?:^|&)db=(\d+)/.exec(m[2] || '');
-    if (q) db = q[1];
-  } else if ((m = /^redis\+sentinel:\/\/(?:[^@/]*@)?([^/]*)(?:\/[^/]*)?(?:\/(\d+))?/.exec(u))) {
-    [address, port] = hostPort(m[1].split(',')[0]);
-    if (m[2]) db = m[2];
-  } else if ((m = /^rediss?:\/\/(?:[^@/]*@)?([^/?]*)(?:\/(\d+))?/.exec(u))) {
-    [address, port] = hostPort(m[1]);
-    if (m[2]) db = m[2];
-  }
-  if (clusterSeeds !== undefined) {
-    const first = (Array.isArray(clusterSeeds) ? clusterSeeds : String(clusterSeeds).split(','))[0];
-    if (first) [address, port] = hostPort(first.trim());
-  }
-  out['db.namespace'] = db;
-  if (address !== null) out['server.address'] = address;
-  if (port !== null) out['server.port'] = port;
+  const N = require('./native');
+  out['db.namespace'] = String(N.redisx_client_database(client._c));
+  const address = N.redisx_client_server_address(client._c);
+  const port = N.redisx_client_server_port(client._c);
+  if (address) out['server.address'] = address;
+  if (port > 0) out['server.port'] = port;
   return out;
-}
-
-function hostPort(s) {
-  const m = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(s);
-  if (!m) return [s, null];
-  const host = m[1].replace(/^\[(.*)\]$/, '$1') || '127.0.0.1';
-  return [host, m[2] ? Number(m[2]) : 6379];
 }
 
 const TRACEPARENT = /^([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})$/;
 
-// The span context a W3C traceparent/tracestate pair names, or null.
 function extract(api, headers) {
   const tp = headers && headers.traceparent;
   if (typeof tp !== 'string') return null;
@@ -361,7 +339,7 @@ function instrument(client, options = {}) {
   let hook = null;
   instrumented.add(client);
   if (tracerProvider !== false) {
-    hook = new Hook(api, tracerProvider.getTracer(SCOPE, VERSION), serverAttributes(client._url, client._clusterSeeds));
+    hook = new Hook(api, tracerProvider.getTracer(SCOPE, VERSION), serverAttributes(client));
     client._instr = hook;
   }
   const stopObserving = meterProvider !== false ? observeFamilies(client, meterProvider.getMeter(SCOPE, VERSION)) : () => {};

@@ -451,6 +451,27 @@ test('bad arguments: InvalidArgument, and a client is instrumented once', async 
   }
 });
 
+test('cluster seeds and sentinels: server.* is the first seed or sentinel, as the core parsed it', async () => {
+  for (const [url, opts, port, db] of [
+    ['redis+cluster://127.0.0.1:7,127.0.0.1:8', {}, 7, '0'],
+    ['redis://127.0.0.1:1/0', { clusterSeeds: ['127.0.0.1:9', '127.0.0.1:10'] }, 9, '0'],
+    ['redis+sentinel://127.0.0.1:11,127.0.0.1:12/mymaster/5', {}, 11, '5'],
+  ]) {
+    exporter.reset();
+    const c = new Client(url, { connectTimeout: 200, commandTimeout: 200, ...opts });
+    instrument(c, { tracerProvider: provider, meterProvider: false });
+    try {
+      await c.execute('PING').catch(() => {});
+      const s = one('PING');
+      assert.equal(s.attributes['server.address'], '127.0.0.1', url);
+      assert.equal(s.attributes['server.port'], port, url);
+      assert.equal(s.attributes['db.namespace'], db, url);
+    } finally {
+      await c.close();
+    }
+  }
+});
+
 test('a unix socket URL: server.address is the path, no port', async () => {
   const c = new Client('unix:///tmp/redisx-none.sock?db=2', { connectTimeout: 200, commandTimeout: 200 });
   instrument(c, { tracerProvider: provider, meterProvider: false });

@@ -308,12 +308,24 @@ def test_an_unreachable_server_is_an_error_span(prefix: str) -> None:
         c.close()
 
 
-def test_a_unix_socket_is_the_address_without_a_port() -> None:
+def test_the_server_attributes_are_what_the_core_parsed() -> None:
     from redisx.opentelemetry import server_attributes
-    assert server_attributes("unix:///run/redis.sock?db=3") == {
-        "db.system.name": "redis", "db.namespace": "3", "server.address": "/run/redis.sock"}
-    assert server_attributes("redis+cluster://h1:7000,h2:7001")["server.address"] == "h1"
-    assert server_attributes("redis://x:1/0", sentinels=["s1:26380"])["server.port"] == 26380
+    cases = [
+        (dict(url="unix:///run/redisx-none.sock?db=3"),
+         {"db.system.name": "redis", "db.namespace": "3", "server.address": "/run/redisx-none.sock"}),
+        (dict(url="redis+cluster://127.0.0.1:7000,127.0.0.1:7001"),
+         {"db.system.name": "redis", "db.namespace": "0", "server.address": "127.0.0.1", "server.port": 7000}),
+        (dict(url="redis://[::1]:1/2"),
+         {"db.system.name": "redis", "db.namespace": "2", "server.address": "::1", "server.port": 1}),
+        (dict(url="redis+sentinel://127.0.0.1:26380,127.0.0.1:26381/mymaster/4"),
+         {"db.system.name": "redis", "db.namespace": "4", "server.address": "127.0.0.1", "server.port": 26380}),
+    ]
+    for kwargs, want in cases:
+        c = redisx.Client(**kwargs)
+        try:
+            assert server_attributes(c) == want, kwargs
+        finally:
+            c.close()
 
 
 # ---- streams ---------------------------------------------------------------------------

@@ -74,6 +74,17 @@ REDISX_API redisx_status redisx_cancel(redisx_client *client, void *user);
 /** The client's key prefix (borrowed, lives as long as the client). */
 REDISX_API const char *redisx_client_prefix(const redisx_client *client);
 
+/** The server the client was opened for, as its URL and options name it
+ *  (what OpenTelemetry's server.address, server.port and db.namespace
+ *  report): the host (an IP literal without brackets, a Unix socket's
+ *  path), of the first seed on a cluster, of the first sentinel in sentinel
+ *  mode; borrowed, lives as long as the client; NULL for NULL. The port: 0
+ *  for a Unix socket, -1 for NULL. The database index: -1 for NULL. Since
+ *  0.6. */
+REDISX_API const char *redisx_client_server_address(const redisx_client *client);
+REDISX_API int redisx_client_server_port(const redisx_client *client);
+REDISX_API int redisx_client_database(const redisx_client *client);
+
 /* ---- raw commands ----------------------------------------------------------
  * For what the primitives do not cover (and for tests). Not for blocking
  * commands (BLPOP, XREAD BLOCK, SUBSCRIBE): they would hold the multiplexed

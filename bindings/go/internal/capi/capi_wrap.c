@@ -2357,6 +2357,48 @@ _gostring_ _wrap_redisx_client_prefix_capi_db7353f1e6241385(redisx_client *_swig
 }
 
 
+_gostring_ _wrap_redisx_client_server_address_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
+  redisx_client *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_client *)_swig_go_0;
+  
+  result = (char *)redisx_client_server_address((struct redisx_client const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_client_server_port_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
+  redisx_client *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_client *)_swig_go_0;
+  
+  result = (int)redisx_client_server_port((struct redisx_client const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+intgo _wrap_redisx_client_database_capi_db7353f1e6241385(redisx_client *_swig_go_0) {
+  redisx_client *arg1 = 0 ;
+  int result;
+  intgo _swig_go_result;
+  
+  arg1 = (redisx_client *)_swig_go_0;
+  
+  result = (int)redisx_client_database((struct redisx_client const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385() {
   enum redisx_reply_type result;
   intgo _swig_go_result;

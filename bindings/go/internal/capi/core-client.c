@@ -186,6 +186,11 @@ const redisx_options *redisx__client_options(const redisx_client *c)
     return &c->opts;
 }
 
+const redisx__endpoint *redisx__client_endpoint(const redisx_client *c)
+{
+    return &c->ep;
+}
+
 /* Set between redisx__waiter_init and the first submission of the blocking
  * call that owns the waiter: that submission may do its own I/O. */
 static _Thread_local int tls_blocking;

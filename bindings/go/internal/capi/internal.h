@@ -571,6 +571,8 @@ void redisx__client_ref(redisx_client *c);
 void redisx__client_unref(redisx_client *c);
 bool redisx__client_closing(const redisx_client *c);
 const redisx_options *redisx__client_options(const redisx_client *c);
+/* The endpoint the client was opened with (never changes afterwards). */
+const redisx__endpoint *redisx__client_endpoint(const redisx_client *c);
 void redisx__log(redisx_client *c, redisx_log_level level, const char *fmt, ...) REDISX__PRINTF(3, 4);
 /* `node`: the connection's endpoint ("host:port"), NULL or "" when it has none yet. */
 void redisx__emit_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail, const char *node);

@@ -567,7 +567,6 @@ class Client:
         # The instrumentation hook (redisx._instrument; redisx.opentelemetry
         # sets it); where the client connects, for its server attributes.
         self._instr: Any = None
-        self._server_hint = (url, cluster_seeds, sentinels if sentinel_master is not None else None)
         _check_callable(on_event, "on_event")
         _check_callable(on_log, "on_log")
         _check_callable(on_state, "on_state")
@@ -677,6 +676,8 @@ class Client:
         self._closed = False
         self._fd: int = _c.pyx_ctx_fd(ctx)
         self.prefix = _c.pyx_ctx_prefix(ctx)
+        # (address, port, database) the core parsed from the URL and options.
+        self._server: Tuple[str, int, int] = _c.pyx_ctx_server(ctx)
         _live.add(self)
         if on_log is not None or on_state is not None:
             self._start_notifier()

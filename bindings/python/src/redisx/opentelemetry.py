@@ -63,60 +63,16 @@ _VERSION = str(_c.redisx_version_string())
 # ---- where the client connects ------------------------------------------------------
 
 
-def _host_port(s: str, default_port: int) -> Tuple[str, Optional[int]]:
-    m = re.match(r"^(\[[^\]]*\]|[^:]*)(?::(\d+))?$", s.strip())
-    if not m:
-        return s, default_port
-    host = m.group(1)
-    if host.startswith("[") and host.endswith("]"):
-        host = host[1:-1]
-    return host or "127.0.0.1", int(m.group(2)) if m.group(2) else default_port
-
-
-def _seeds(v: Any) -> Optional[str]:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return v.split(",")[0].strip() or None
-    return str(v[0]) if len(v) else None
-
-
-def server_attributes(url: str, cluster_seeds: Any = None, sentinels: Any = None) -> Dict[str, Any]:
+def server_attributes(client: Any) -> Dict[str, Any]:
     """``db.system.name``, ``db.namespace``, ``server.address`` and
-    ``server.port`` of a client's URL: a cluster's first seed, the first
-    sentinel, a unix socket's path (no port)."""
-    out: Dict[str, Any] = {"db.system.name": "redis"}
-    db = "0"
-    address: Optional[str] = None
-    port: Optional[int] = None
-    u = url if isinstance(url, str) else ""
-    m = re.match(r"^unix://([^?]*)(?:\?(.*))?$", u)
-    if m:
-        address = m.group(1)
-        q = re.search(r"(?:^|&)db=(\d+)", m.group(2) or "")
-        if q:
-            db = q.group(1)
-    else:
-        m = re.match(r"^(?i:rediss?)\+sentinel://(?:[^@/]*@)?([^/]*)(?:/[^/]*)?(?:/(\d+))?", u)
-        if m:
-            address, port = _host_port(m.group(1).split(",")[0], 26379)
-            db = m.group(2) or db
-        else:
-            m = re.match(r"^(?i:rediss?)(\+cluster)?://(?:[^@/]*@)?([^/?]*)(?:/(\d+))?", u)
-            if m:
-                address, port = _host_port(m.group(2).split(",")[0], 6379)
-                if m.group(3) and not m.group(1):
-                    db = m.group(3)
-    seed = _seeds(cluster_seeds)
-    if seed is not None:
-        address, port = _host_port(seed, 6379)
-    sentinel = _seeds(sentinels)
-    if sentinel is not None:
-        address, port = _host_port(sentinel, 26379)
-    out["db.namespace"] = db
-    if address is not None:
+    ``server.port`` of a client: what the core parsed from its URL and
+    options (``redisx_client_server_address`` and friends): a cluster's
+    first seed, the first sentinel, a unix socket's path (no port)."""
+    address, port, db = client._server
+    out: Dict[str, Any] = {"db.system.name": "redis", "db.namespace": str(db)}
+    if address:
         out["server.address"] = address
-    if port is not None:
+    if port:
         out["server.port"] = port
     return out
 
@@ -434,8 +390,7 @@ def instrument(client: Client, tracer_provider: Any = None, meter_provider: Any 
                 DURATION, unit="s", description="Duration of redisx operations (a lock or idempotency wait included)",
                 explicit_bucket_boundaries_advisory=list(DURATION_BOUNDS))
             observer = _Observer(client, meter)
-        url, seeds, sentinels = client._server_hint
-        hook = _Hook(tracer, duration, server_attributes(url, seeds, sentinels), observer)
+        hook = _Hook(tracer, duration, server_attributes(client), observer)
         client._instr = hook
     return Instrumentation(client, hook)
 

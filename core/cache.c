@@ -1621,6 +1621,23 @@ static void publish_tag(redisx_cache *cache, const redisx__tag *t)
     free(msg);
 }
 
+/* A tag's new version (version > 0) or its drop (0) in every cache of this
+ * name on the client: two caches of one name in one process (two Cache
+ * objects of a binding) see one invalidation alike. */
+static void tag_moved(redisx_cache *cache, const redisx__tag *t, int64_t version)
+{
+    redisx_cache **head = redisx__client_caches_lock(cache->client);
+    for (redisx_cache *o = *head; o; o = o->next) {
+        if (strcmp(o->name, cache->name) != 0)
+            continue;
+        if (version > 0)
+            redisx__tagtab_put(o->tags, t->p, t->len, version, 0);
+        else
+            redisx__tagtab_drop(o->tags, t->p, t->len);
+    }
+    redisx__client_caches_unlock(cache->client);
+}
+
 static void inval_empty(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     (void)st;
@@ -1644,7 +1661,7 @@ static void inval_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
     if (st == REDISX_OK && r->type == REDISX_REPLY_INTEGER) {
         /* Known at once, so this process's copies stop matching now; not
          * tracked (a write): under tracking the next read confirms it. */
-        redisx__tagtab_put(cache->tags, t->p, t->len, r->integer, 0);
+        tag_moved(cache, t, r->integer > 0 ? r->integer : 1);
         publish_tag(cache, t);
     } else if (op->st == REDISX_OK) {
         op->st = st != REDISX_OK ? st : redisx__unexpected_reply(r, "INCR of a cache tag");
@@ -1729,7 +1746,7 @@ redisx_status redisx__cache_invalidate_tags_async(redisx_cache *cache, const red
      * tags' versions known, and a read sent from here on must not record
      * a version read before the INCR. */
     for (size_t i = 0; i < n; i++)
-        redisx__tagtab_drop(cache->tags, v[i].p, v[i].len);
+        tag_moved(cache, &v[i], 0);
     for (size_t i = 0; i < n; i++)
         redisx__submit(cache->client, cmds[i]);
     free(cmds);

@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cache_tags.h"
+#include "cluster.h"
 #include "internal.h"
 #include "keys.h"
 #include "l1.h"
@@ -44,6 +46,7 @@ struct redisx_cache {
     /* Tracking (I/O thread): the L1 epoch of values read on each lane (a
      * data connection, docs/CACHE.md); 0: none issued since the last loss. */
     uint64_t lane_epoch[REDISX__L1_LANES];
+    redisx__tagtab *tags; /* the tag versions this process knows (cache_tags.h) */
 };
 
 struct redisx_cache_entry {
@@ -60,6 +63,12 @@ struct redisx_cache_entry {
     size_t len;
     int64_t ttl_ms;
     uint64_t t_load; /* when the lease was granted: the loader's delta */
+    /* A tagged fetch: the snapshot of its tags' versions read before the
+     * load was handed out (fill stores it); tags_unknown: they could not
+     * be read (a fail-open load), so the fill keeps no L1 copy. */
+    char *snap;
+    size_t snap_len;
+    int tags_unknown;
 };
 
 static void count(redisx_cache *cache, redisx_cache_counter which)
@@ -89,6 +98,7 @@ static void cache_unref(redisx_cache *cache)
                 cache->named->cache_retired[i] += redisx__cache_counter(cache, (redisx_cache_counter)i);
     redisx__client_caches_unlock(cache->client);
     redisx__l1_free(cache->l1);
+    redisx__tagtab_free(cache->tags);
     while (cache->loads) {
         local_load *n = cache->loads->next;
         free(cache->loads);
@@ -156,9 +166,11 @@ redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char
     size_t n = strlen(name);
     cache->name = redisx__strdup(name);
     cache->kind = malloc(n + 7);
-    if (!cache->name || !cache->kind) {
+    cache->tags = redisx__tagtab_new();
+    if (!cache->name || !cache->kind || !cache->tags) {
         free(cache->name);
         free(cache->kind);
+        redisx__tagtab_free(cache->tags);
         free(cache);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
@@ -278,7 +290,7 @@ static bool cache_fail_open(const redisx_cache *cache)
  * fresh there for at most the L1 TTL, kept the stale window past that for
  * stale-if-error when Redis is unreachable. */
 static void l1_store(redisx_cache *cache, const char *name, uint64_t token, const void *val, size_t len, int neg,
-                     int64_t fresh_ms, uint64_t epoch)
+                     int64_t fresh_ms, uint64_t epoch, const char *snap, size_t snap_len)
 {
     if (!cache->l1)
         return;
@@ -293,6 +305,8 @@ static void l1_store(redisx_cache *cache, const char *name, uint64_t token, cons
         .soft_expiry_ns = redisx__l1_now(cache->l1) + (uint64_t)f * REDISX__NS_PER_MS,
         .flags = neg ? REDISX__L1_NEGATIVE : 0,
         .epoch = epoch,
+        .tags = snap,
+        .tags_len = snap_len,
     };
     uint64_t ttl = (uint64_t)(f + (neg ? 0 : cache->cfg.stale_ms)) * REDISX__NS_PER_MS;
     bool stored;
@@ -341,6 +355,7 @@ static void entry_destroy(redisx_cache_entry *e)
     redisx_cache *cache = e->cache;
     redisx__l1_value_release(e->l1v);
     free(e->val);
+    free(e->snap);
     free(e->name);
     free(e->key);
     free(e->lease);
@@ -362,12 +377,36 @@ void redisx__cache_entry_free(redisx_cache_entry *e)
     entry_destroy(e);
 }
 
+/* A tagged L1 copy is valid while each of its tags' versions is the one
+ * this process knows: an invalidation here, a tracking message or a
+ * fallback message about a tag drops or moves that (docs/CACHE.md, "Tags"). */
+static int l1_tags_current(redisx_cache *cache, const redisx__l1_value *v)
+{
+    redisx__tag tv[REDISX_CACHE_TAGS_MAX];
+    long n = redisx__snap_parse((const char *)v->tags, v->tags_len, tv, REDISX_CACHE_TAGS_MAX);
+    if (n < 0)
+        return 0;
+    for (long i = 0; i < n; i++) {
+        int64_t known;
+        /* Under tracking only versions Redis will report a change of. */
+        if (!redisx__tagtab_get(cache->tags, tv[i].p, tv[i].len, cache->cfg.tracking, &known) ||
+            known != tv[i].version)
+            return 0;
+    }
+    return 1;
+}
+
 /* An L1 hit of `name`, fresh or not: the value (a reference) or NULL. */
 static redisx__l1_value *l1_lookup(redisx_cache *cache, const char *name)
 {
     redisx__l1_value *v = NULL;
     if (cache->l1 && redisx__l1_get(cache->l1, name, strlen(name), &v) != REDISX_OK)
         v = NULL;
+    if (v && v->tags_len && !l1_tags_current(cache, v)) {
+        redisx__l1_value_release(v);
+        redisx__l1_invalidate(cache->l1, name, strlen(name));
+        v = NULL;
+    }
     return v;
 }
 
@@ -428,6 +467,18 @@ typedef struct fetch_op {
     int64_t backoff_ms;
     redisx_cache_cb cb;
     void *user;
+    /* Tags (docs/CACHE.md, "Tags"): the fetch's own (sorted, one block),
+     * the snapshot of the last reply, a dead one the next attempt sends
+     * (ARGV[7]: the script deletes an entry carrying it), and the reply's
+     * decoded fields while the tags' versions are read. */
+    redisx__tag *tags;
+    size_t ntags;
+    char *rsnap, *dead;
+    size_t rsnap_len, dead_len;
+    int64_t code, fresh, lease_left;
+    int neg, has;
+    uint64_t track_gen;
+    unsigned track_lane;
 } fetch_op;
 
 static void fetch_free(fetch_op *op)
@@ -435,6 +486,9 @@ static void fetch_free(fetch_op *op)
     if (op->e)
         entry_destroy(op->e); /* never handed out: holds no lease */
     redisx_cache *cache = op->cache;
+    free(op->tags);
+    free(op->rsnap);
+    free(op->dead);
     free(op);
     cache_unref(cache);
 }
@@ -671,16 +725,248 @@ static void fetch_unreachable(fetch_op *op, redisx_status st)
     count(cache, REDISX_CACHE_LOADS);
     e->state = REDISX_CACHE_LOAD;
     e->owns = e->local = 1;
+    e->tags_unknown = op->ntags > 0; /* no versions to stamp it with */
     e->t_load = redisx__now_ns();
     fetch_finish(op, REDISX_OK);
+}
+
+/* ---- reading tag versions ---------------------------------------------------------- */
+
+/* One GET per tag key, all sent at once (pipelined; on a cluster each goes
+ * to its key's node, so one round trip per node whatever the count). done
+ * runs once on the I/O thread with the versions in vr->tags[i].version. */
+typedef struct vers_read vers_read;
+typedef void (*vers_done_fn)(void *ctx, redisx_status st, vers_read *vr);
+typedef struct vers_slot {
+    vers_read *vr;
+    size_t i;
+} vers_slot;
+struct vers_read {
+    redisx_cache *cache;
+    size_t n, pending;
+    redisx_status st;
+    uint64_t seq; /* the table's when sent: a drop since then wins */
+    int tracked;  /* every GET went out on a connection tracked now */
+    vers_done_fn done;
+    void *ctx;
+    redisx__tag *tags; /* n, pointing at the caller's bytes */
+    vers_slot slots[];
+};
+
+/* A read whose Redis will tell this process of the key's next change. */
+static int read_tracked(redisx_cache *cache, uint64_t track_gen)
+{
+    return cache->cfg.tracking && cache->l1 && redisx__tracking_current(cache->client, track_gen) &&
+           (!redisx__tracking_fallback(cache->client) || atomic_load(&cache->fb_ready));
+}
+
+static void vers_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    vers_slot *slot = cmd->ctx;
+    vers_read *vr = slot->vr;
+    uint64_t gen = cmd->track_gen;
+    redisx__cmd_free(cmd);
+    redisx_cache *cache = vr->cache;
+    if (st == REDISX_OK && r->type == REDISX_REPLY_NIL) {
+        vr->tags[slot->i].version = 0; /* never invalidated */
+    } else if (st == REDISX_OK && r->type == REDISX_REPLY_STRING) {
+        vr->tags[slot->i].version = strtoll(r->str, NULL, 10);
+    } else if (vr->st == REDISX_OK) {
+        vr->st = st != REDISX_OK ? st : redisx__unexpected_reply(r, "GET of a cache tag");
+    }
+    if (!read_tracked(cache, gen))
+        vr->tracked = 0;
+    redisx__reply_free(r);
+    if (--vr->pending)
+        return;
+    if (vr->st == REDISX_OK && redisx__tagtab_seq(cache->tags) == vr->seq)
+        for (size_t i = 0; i < vr->n; i++)
+            redisx__tagtab_put(cache->tags, vr->tags[i].p, vr->tags[i].len, vr->tags[i].version, vr->tracked);
+    vr->done(vr->ctx, vr->st, vr);
+    cache_unref(cache);
+    free(vr);
+}
+
+/* Reads the versions of n tags; on REDISX_OK done will run (the tags'
+ * bytes must live until then). */
+static redisx_status vers_read_start(redisx_cache *cache, const redisx__tag *tags, size_t n, vers_done_fn done,
+                                     void *ctx)
+{
+    vers_read *vr = calloc(1, sizeof *vr + n * (sizeof(vers_slot) + sizeof(redisx__tag)));
+    if (!vr)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    vr->tags = (redisx__tag *)(vr->slots + n);
+    const char *prefix = redisx__client_options(cache->client)->prefix;
+    redisx__cmd *cmds[REDISX_CACHE_TAGS_MAX];
+    for (size_t i = 0; i < n; i++) {
+        vr->tags[i] = tags[i];
+        vr->slots[i] = (vers_slot){vr, i};
+        char *key = redisx__tag_key(prefix, cache->kind, tags[i].p, tags[i].len);
+        const char *argv[] = {"GET", key};
+        cmds[i] = key ? redisx__cmd_argv(2, argv, NULL) : NULL;
+        if (cmds[i]) {
+            cmds[i]->slot = redisx__slot_of(key, strlen(key));
+            cmds[i]->slot_known = 1;
+            cmds[i]->fn = vers_reply;
+            cmds[i]->ctx = &vr->slots[i];
+        }
+        free(key);
+        if (!cmds[i]) {
+            while (i > 0)
+                redisx__cmd_free(cmds[--i]);
+            free(vr);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+    }
+    cache_ref(cache);
+    vr->cache = cache;
+    vr->n = vr->pending = n;
+    vr->tracked = 1;
+    vr->seq = redisx__tagtab_seq(cache->tags);
+    vr->done = done;
+    vr->ctx = ctx;
+    for (size_t i = 0; i < n; i++)
+        redisx__submit(cache->client, cmds[i]);
+    return REDISX_OK;
+}
+
+/* ---- the fetch's reply -------------------------------------------------------------- */
+
+static void fetch_decide(fetch_op *op);
+
+/* After the entry's tags checked out: a caller given the lease for a
+ * tagged fetch first reads its tags' versions, so that an invalidation
+ * while it loads makes its fill stale on arrival. */
+static void fetch_writer_done(void *ctx, redisx_status st, vers_read *vr)
+{
+    fetch_op *op = ctx;
+    op->in_flight = 0;
+    if (op->finished) {
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_maybe_free(op);
+        return;
+    }
+    if (st != REDISX_OK) {
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        if (redisx__connection_failure(st)) {
+            fetch_unreachable(op, st);
+        } else {
+            fetch_finish(op, st);
+        }
+        return;
+    }
+    free(op->e->snap);
+    op->e->snap = redisx__snap_encode(vr->tags, vr->n, &op->e->snap_len);
+    if (!op->e->snap) {
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+        return;
+    }
+    fetch_decide(op);
+}
+
+static void fetch_tags_ok(fetch_op *op)
+{
+    if (op->ntags && (op->code == 1 || op->code == 2 || op->code == 4)) {
+        redisx_status st = vers_read_start(op->cache, op->tags, op->ntags, fetch_writer_done, op);
+        if (st == REDISX_OK) {
+            op->in_flight = 1;
+            return;
+        }
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_finish(op, st);
+        return;
+    }
+    fetch_decide(op);
+}
+
+/* The entry's snapshot is dead: fetch again, telling the script to drop
+ * an entry that carries it (it may have been rewritten meanwhile). */
+static void fetch_dead(fetch_op *op)
+{
+    free(op->dead);
+    op->dead = op->rsnap;
+    op->dead_len = op->rsnap_len;
+    op->rsnap = NULL;
+    op->rsnap_len = 0;
+    /* A lease this reply granted stays ours: the next attempt keeps it. */
+    fetch_send(op);
+}
+
+static void fetch_check_done(void *ctx, redisx_status st, vers_read *vr)
+{
+    fetch_op *op = ctx;
+    op->in_flight = 0;
+    if (op->finished) {
+        if (op->code == 1 || op->code == 2 || op->code == 4)
+            release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_maybe_free(op);
+        return;
+    }
+    if (st != REDISX_OK) {
+        if (op->code == 1 || op->code == 2 || op->code == 4)
+            release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        if (redisx__connection_failure(st))
+            fetch_unreachable(op, st);
+        else
+            fetch_finish(op, st);
+        return;
+    }
+    redisx__tag tv[REDISX_CACHE_TAGS_MAX];
+    long n = redisx__snap_parse(op->rsnap, op->rsnap_len, tv, REDISX_CACHE_TAGS_MAX);
+    for (long i = 0; i < n; i++) {
+        if ((size_t)i >= vr->n || vr->tags[i].version != tv[i].version) {
+            fetch_dead(op);
+            return;
+        }
+    }
+    fetch_tags_ok(op);
+}
+
+/* A value with a snapshot: valid while each tag's version is the current
+ * one, from this process's table when Redis will tell it of a change
+ * (tracking), else read from the tag keys. */
+static void fetch_check_tags(fetch_op *op)
+{
+    redisx__tag tv[REDISX_CACHE_TAGS_MAX];
+    long n = redisx__snap_parse(op->rsnap, op->rsnap_len, tv, REDISX_CACHE_TAGS_MAX);
+    if (n <= 0) {
+        fetch_dead(op);
+        return;
+    }
+    int unknown = 0;
+    for (long i = 0; i < n; i++) {
+        int64_t known;
+        if (op->cache->cfg.tracking && redisx__tagtab_get(op->cache->tags, tv[i].p, tv[i].len, 1, &known)) {
+            if (known != tv[i].version) {
+                fetch_dead(op);
+                return;
+            }
+            continue;
+        }
+        unknown = 1;
+    }
+    if (!unknown) {
+        fetch_tags_ok(op);
+        return;
+    }
+    /* Every tag read again, in the snapshot's order (one round trip). */
+    redisx_status st = vers_read_start(op->cache, tv, (size_t)n, fetch_check_done, op);
+    if (st == REDISX_OK) {
+        op->in_flight = 1;
+        return;
+    }
+    if (op->code == 1 || op->code == 2 || op->code == 4)
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+    fetch_finish(op, st);
 }
 
 static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     fetch_op *op = cmd->ctx;
     int sent = cmd->sent;
-    uint64_t track_gen = cmd->track_gen;
-    unsigned track_lane = (unsigned)cmd->track_lane % REDISX__L1_LANES;
+    op->track_gen = cmd->track_gen;
+    op->track_lane = (unsigned)cmd->track_lane % REDISX__L1_LANES;
     redisx__cmd_free(cmd);
     op->in_flight = 0;
     /* Unanswered: the script may have granted us the lease; give it back
@@ -702,23 +988,31 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             fetch_finish(op, st);
         return;
     }
-    if (r->type != REDISX_REPLY_ARRAY || r->elements != 8 || code < 0 || code > 6) {
+    if (r->type != REDISX_REPLY_ARRAY || r->elements != 9 || code < 0 || code > 6) {
         st = redisx__unexpected_reply(r, "cache_fetch");
         redisx__reply_free(r);
         fetch_finish(op, st);
         return;
     }
-    redisx_cache *cache = op->cache;
     redisx_cache_entry *e = op->e;
-    const redisx_reply *rv = r->element[1];
-    int neg = redisx__reply_int_at(r, 2, 0) == 1;
-    int64_t fresh = redisx__reply_int_at(r, 3, 0);
-    int64_t lease_left = redisx__reply_int_at(r, 6, 0);
-    int has = redisx__reply_int_at(r, 7, 0) == 1;
+    const redisx_reply *rv = r->element[1], *rs = r->element[8];
+    op->code = code;
+    op->neg = redisx__reply_int_at(r, 2, 0) == 1;
+    op->fresh = redisx__reply_int_at(r, 3, 0);
+    op->lease_left = redisx__reply_int_at(r, 6, 0);
+    op->has = redisx__reply_int_at(r, 7, 0) == 1;
     free(e->val);
     e->val = NULL;
     e->len = 0;
-    if (has) {
+    free(op->rsnap);
+    op->rsnap = NULL;
+    op->rsnap_len = rs->type == REDISX_REPLY_STRING ? rs->len : 0;
+    if (op->rsnap_len && !(op->rsnap = redisx__memdup(rs->str, op->rsnap_len + 1))) {
+        redisx__reply_free(r);
+        fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+        return;
+    }
+    if (op->has) {
         e->len = rv->type == REDISX_REPLY_STRING ? rv->len : 0;
         e->val = redisx__memdup(e->len ? rv->str : "", e->len + 1);
         if (!e->val) {
@@ -727,17 +1021,31 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             return;
         }
         e->layer = REDISX_CACHE_LAYER_L2;
-        e->stale = fresh <= 0;
+        e->stale = op->fresh <= 0;
     }
     redisx__reply_free(r);
-    e->ttl_ms = fresh;
+    e->ttl_ms = op->fresh;
+    if (op->has && op->rsnap_len)
+        fetch_check_tags(op);
+    else
+        fetch_tags_ok(op);
+}
+
+static void fetch_decide(fetch_op *op)
+{
+    redisx_cache *cache = op->cache;
+    redisx_cache_entry *e = op->e;
+    int64_t code = op->code, fresh = op->fresh, lease_left = op->lease_left;
+    int neg = op->neg, has = op->has;
+    uint64_t track_gen = op->track_gen;
+    unsigned track_lane = op->track_lane;
     switch (code) {
     case 0:
     case 1:
         count(cache, REDISX_CACHE_L2_HITS);
         e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
         if (!cache->cfg.tracking) {
-            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, 0);
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, 0, op->rsnap, op->rsnap_len);
         } else if (op->l1_token && redisx__tracking_current(op->c, track_gen) &&
                    (!redisx__tracking_fallback(op->c) || atomic_load(&cache->fb_ready))) {
             /* Under the placeholder (an overtaking invalidation dropped it)
@@ -745,7 +1053,7 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             uint64_t *ep = &cache->lane_epoch[track_lane];
             if (!*ep)
                 *ep = redisx__l1_epoch_new(cache->l1, track_lane);
-            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, *ep);
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, *ep, op->rsnap, op->rsnap_len);
         }
         else if (op->l1_token && cache->l1)
             redisx__l1_cancel(cache->l1, e->name, strlen(e->name), op->l1_token); /* read untracked: not kept */
@@ -797,9 +1105,12 @@ static void fetch_send(fetch_op *op)
     redisx_cache_entry *e = op->e;
     /* A fresh XFetch draw per attempt. */
     snprintf(op->gap_arg, sizeof op->gap_arg, "%.9f", redisx__cache_xfetch_gap(op->cache->cfg.beta, 1.0 - rand01()));
-    const char *argv[] = {e->key, e->lease, op->get ? "get" : "fetch", e->token, op->lease_arg, op->swr_arg,
-                          op->sie_arg, op->gap_arg};
-    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_fetch, 2, 6, argv, NULL);
+    const char *argv[] = {e->key,      e->lease,    op->get ? "get" : "fetch", e->token, op->lease_arg,
+                          op->swr_arg, op->sie_arg, op->gap_arg,               op->dead ? op->dead : ""};
+    const size_t lens[] = {strlen(e->key),     strlen(e->lease),   strlen(argv[2]),   strlen(e->token),
+                           strlen(op->lease_arg), strlen(op->swr_arg), strlen(op->sie_arg), strlen(op->gap_arg),
+                           op->dead ? op->dead_len : 0};
+    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_fetch, 2, 7, argv, lens);
     if (!cmd) {
         fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
         return;
@@ -828,7 +1139,8 @@ static void fetch_l1_task(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 }
 
 redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, int get, int64_t wait_ms,
-                                        int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user)
+                                        int64_t swr_ms, int64_t sie_ms, const redisx_tags *tags, redisx_cache_cb cb,
+                                        void *user)
 {
     redisx_status st = cache_ready(cache);
     if (st != REDISX_OK)
@@ -837,7 +1149,9 @@ redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, in
     if (!op)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     op->e = entry_new(cache, key);
-    if (!op->e) {
+    if (!op->e || redisx__tags_canon(tags, &op->tags, &op->ntags) != REDISX_OK) {
+        if (op->e)
+            entry_destroy(op->e);
         free(op);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
@@ -914,11 +1228,21 @@ typedef struct write_op {
     int64_t ttl_ms, delta_ms;
     redisx_status_cb cb;
     void *user;
+    /* A tagged write: its snapshot (ARGV[8]); no_l1: a tagged fill whose
+     * tags' versions are unknown (fail open) keeps no L1 copy. A tagged
+     * set reads its tags' versions first (tags, ntags). */
+    char *snap;
+    size_t snap_len;
+    int no_l1;
+    redisx__tag *tags;
+    size_t ntags;
 } write_op;
 
 static void write_free(write_op *op)
 {
     redisx_cache *cache = op->cache;
+    free(op->snap);
+    free(op->tags);
     free(op->name);
     free(op->key);
     free(op->lease);
@@ -947,7 +1271,7 @@ static void local_done(write_op *op)
 
 static void write_stored(write_op *op)
 {
-    if (op->cache->cfg.tracking) {
+    if (op->cache->cfg.tracking || op->no_l1) {
         /* A write is not a tracked read: an L1 copy of it would get no
          * invalidation. The next read (tracked) caches it. */
         if (op->cache->l1)
@@ -955,7 +1279,7 @@ static void write_stored(write_op *op)
         return;
     }
     if (op->req.op == REDISX__OP_CACHE_FILL || op->req.op == REDISX__OP_CACHE_SET)
-        l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms, 0);
+        l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms, 0, op->snap, op->snap_len);
 }
 
 static void write_finish(write_op *op, redisx_status st)
@@ -1115,10 +1439,10 @@ static redisx__cmd *fill_cmd(write_op *op, int force)
     redisx__fmt_i64(keep, op->neg ? 0 : op->cache->cfg.stale_ms);
     redisx__fmt_i64(delta, op->delta_ms);
     const char *argv[] = {op->key, op->lease, force ? "" : op->token, op->len ? op->val : "", op->neg ? "1" : "0",
-                          ttl, keep, delta, force ? "1" : "0"};
+                          ttl, keep, delta, force ? "1" : "0", op->snap ? op->snap : ""};
     const size_t lens[] = {strlen(op->key), strlen(op->lease), force ? 0 : strlen(op->token), op->len, 1,
-                           strlen(ttl), strlen(keep), strlen(delta), 1};
-    return redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_fill), 2, 7, argv, lens);
+                           strlen(ttl), strlen(keep), strlen(delta), 1, op->snap ? op->snap_len : 0};
+    return redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_fill), 2, 8, argv, lens);
 }
 
 redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,
@@ -1138,6 +1462,16 @@ redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, s
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
     memcpy(op->token, e->token, sizeof op->token);
+    if (e->snap) {
+        op->snap = redisx__memdup(e->snap, e->snap_len + 1);
+        op->snap_len = e->snap_len;
+        if (!op->snap) {
+            redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+            write_free(op);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+    }
+    op->no_l1 = e->tags_unknown;
     op->len = negative ? 0 : len;
     op->neg = negative;
     op->local = e->local;
@@ -1167,8 +1501,32 @@ redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_c
     return write_submit(op, cmd);
 }
 
+/* A tagged set: its tags' versions read, the write goes out with them. */
+static void set_versions_done(void *ctx, redisx_status st, vers_read *vr)
+{
+    write_op *op = ctx;
+    if (st == REDISX_OK && !(op->snap = redisx__snap_encode(vr->tags, vr->n, &op->snap_len)))
+        st = redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    if (st != REDISX_OK) {
+        if (redisx__connection_failure(st) && cache_fail_open(op->cache)) {
+            /* As an untagged set that cannot reach Redis, but no L1 copy:
+             * without versions it could not be invalidated by tag. */
+            op->fail_open = 1;
+            op->no_l1 = 1;
+            write_stored(op);
+            count(op->cache, REDISX_CACHE_FAIL_OPEN);
+            st = REDISX_OK;
+        }
+        write_finish(op, st);
+        return;
+    }
+    if (op->cache->l1) /* as below: no fetch reply older than this write may land */
+        redisx__l1_invalidate(op->cache->l1, op->name, strlen(op->name));
+    (void)write_submit(op, fill_cmd(op, 1)); /* out of memory: finished with it */
+}
+
 redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, const void *val, size_t len,
-                                      int64_t ttl_ms, redisx_status_cb cb, void *user)
+                                      int64_t ttl_ms, const redisx_tags *tags, redisx_status_cb cb, void *user)
 {
     redisx_status st = cache_ready(cache);
     if (st == REDISX_OK)
@@ -1190,6 +1548,19 @@ redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, cons
      * reach the L1 after this write. */
     if (cache->l1)
         redisx__l1_invalidate(cache->l1, key, strlen(key));
+    if (redisx__tags_canon(tags, &op->tags, &op->ntags) != REDISX_OK) {
+        redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+        write_free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    if (op->ntags) {
+        st = vers_read_start(cache, op->tags, op->ntags, set_versions_done, op);
+        if (st != REDISX_OK) {
+            redisx__req_finish(&op->req, st, 0);
+            write_free(op);
+        }
+        return st;
+    }
     return write_submit(op, fill_cmd(op, 1));
 }
 
@@ -1205,6 +1576,183 @@ redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, r
         redisx__l1_invalidate(cache->l1, key, strlen(key));
     const char *argv[] = {op->key, op->lease, "delete", ""};
     return write_submit(op, redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_release), 2, 2, argv, NULL));
+}
+
+/* ---- invalidate_tags ------------------------------------------------------------------ */
+
+/* One INCR per tag key, all sent at once: one round trip per node,
+ * whatever the number of entries carrying the tags. Entries are never
+ * touched: each one's snapshot stops matching (docs/CACHE.md, "Tags"). */
+typedef struct inval_op inval_op;
+typedef struct inval_slot {
+    inval_op *op;
+    size_t i;
+} inval_slot;
+struct inval_op {
+    redisx__req req;
+    redisx_cache *cache;
+    redisx_client *c;
+    size_t n, pending;
+    redisx_status st;
+    redisx_status_cb cb;
+    void *user;
+    redisx__tag *tags;
+    inval_slot slots[];
+};
+
+/* The fallback channel's message for a tag: a NUL, then the tag (a
+ * caller's key never holds a NUL, so readers tell the two apart). */
+static void publish_tag(redisx_cache *cache, const redisx__tag *t)
+{
+    if (redisx__client_is_cluster(cache->client))
+        return;
+    char *ch = fb_channel_of(cache);
+    char *msg = malloc(t->len + 1);
+    if (ch && msg) {
+        msg[0] = '\0';
+        memcpy(msg + 1, t->p, t->len);
+        const char *argv[] = {"PUBLISH", ch, msg};
+        const size_t lens[] = {7, strlen(ch), t->len + 1};
+        redisx__cmd *cmd = redisx__cmd_argv(3, argv, lens);
+        if (cmd) {
+            cmd->fn = publish_reply;
+            redisx__submit(cache->client, cmd);
+        }
+    }
+    free(ch);
+    free(msg);
+}
+
+/* A tag's new version (version > 0) or its drop (0) in every cache of this
+ * name on the client: two caches of one name in one process (two Cache
+ * objects of a binding) see one invalidation alike. */
+static void tag_moved(redisx_cache *cache, const redisx__tag *t, int64_t version)
+{
+    redisx_cache **head = redisx__client_caches_lock(cache->client);
+    for (redisx_cache *o = *head; o; o = o->next) {
+        if (strcmp(o->name, cache->name) != 0)
+            continue;
+        if (version > 0)
+            redisx__tagtab_put(o->tags, t->p, t->len, version, 0);
+        else
+            redisx__tagtab_drop(o->tags, t->p, t->len);
+    }
+    redisx__client_caches_unlock(cache->client);
+}
+
+static void inval_empty(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r);
+    inval_op *op = cmd->ctx;
+    redisx__cmd_free(cmd);
+    redisx_cache *cache = op->cache;
+    redisx__req_finish(&op->req, REDISX_OK, 0);
+    redisx__deliver_status(op->c, op->cb, op->user, REDISX_OK);
+    free(op);
+    cache_unref(cache);
+}
+
+static void inval_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    inval_slot *slot = cmd->ctx;
+    inval_op *op = slot->op;
+    redisx__cmd_free(cmd);
+    redisx_cache *cache = op->cache;
+    const redisx__tag *t = &op->tags[slot->i];
+    if (st == REDISX_OK && r->type == REDISX_REPLY_INTEGER) {
+        /* Known at once, so this process's copies stop matching now; not
+         * tracked (a write): under tracking the next read confirms it. */
+        tag_moved(cache, t, r->integer > 0 ? r->integer : 1);
+        publish_tag(cache, t);
+    } else if (op->st == REDISX_OK) {
+        op->st = st != REDISX_OK ? st : redisx__unexpected_reply(r, "INCR of a cache tag");
+    }
+    redisx__reply_free(r);
+    if (--op->pending)
+        return;
+    redisx__req_finish(&op->req, op->st, 0);
+    redisx__deliver_status(op->c, op->cb, op->user, op->st);
+    free(op->tags);
+    free(op);
+    cache_unref(cache);
+}
+
+redisx_status redisx__cache_invalidate_tags_async(redisx_cache *cache, const redisx_tags *tags, redisx_status_cb cb,
+                                                  void *user)
+{
+    redisx_status st = cache_ready(cache);
+    if (st != REDISX_OK)
+        return st;
+    redisx__tag *v = NULL;
+    size_t n = 0;
+    if (redisx__tags_canon(tags, &v, &n) != REDISX_OK)
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    inval_op *op = calloc(1, sizeof *op + (n ? n : 1) * sizeof(inval_slot));
+    redisx__cmd **cmds = calloc(n ? n : 1, sizeof *cmds);
+    if (!op || !cmds) {
+        free(v);
+        free(op);
+        free(cmds);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    const char *prefix = redisx__client_options(cache->client)->prefix;
+    for (size_t i = 0; i < n; i++) {
+        op->slots[i] = (inval_slot){op, i};
+        char *key = redisx__tag_key(prefix, cache->kind, v[i].p, v[i].len);
+        const char *argv[] = {"INCR", key};
+        cmds[i] = key ? redisx__cmd_argv(2, argv, NULL) : NULL;
+        if (cmds[i]) {
+            cmds[i]->slot = redisx__slot_of(key, strlen(key));
+            cmds[i]->slot_known = 1;
+            cmds[i]->fn = inval_reply;
+            cmds[i]->ctx = &op->slots[i];
+        }
+        free(key);
+        if (!cmds[i]) {
+            while (i > 0)
+                redisx__cmd_free(cmds[--i]);
+            free(cmds);
+            free(v);
+            free(op);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+    }
+    cache_ref(cache);
+    op->cache = cache;
+    op->c = cache->client;
+    op->tags = v;
+    op->n = op->pending = n;
+    op->cb = cb;
+    op->user = user;
+    redisx__req_init(&op->req, cache->client, REDISX__OP_CACHE_INVALIDATE_TAGS, cache->name);
+    op->req.named = cache->named;
+    if (n == 0) {
+        free(cmds);
+        redisx__cmd *task = redisx__cmd_task();
+        if (!task) {
+            redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+            free(op);
+            cache_unref(cache);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+        /* Nothing to invalidate: completes on the I/O thread as any call. */
+        op->pending = 1;
+        op->slots[0] = (inval_slot){op, 0};
+        task->fn = inval_empty;
+        task->ctx = op;
+        redisx__submit(cache->client, task);
+        return REDISX_OK;
+    }
+    /* This process stops serving the tags' copies now: a hit needs its
+     * tags' versions known, and a read sent from here on must not record
+     * a version read before the INCR. */
+    for (size_t i = 0; i < n; i++)
+        tag_moved(cache, &v[i], 0);
+    for (size_t i = 0; i < n; i++)
+        redisx__submit(cache->client, cmds[i]);
+    free(cmds);
+    return REDISX_OK;
 }
 
 /* ---- accessors (ffi/cache.c checks for NULL) ----------------------------------------- */
@@ -1258,9 +1806,9 @@ static int hexval(char ch)
     return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
 }
 
-/* The caller's key of a Redis key of this cache ("{prefix}:cache:<name>:{<tag>}",
- * not a lease or another kind), into out (NUL-terminated); 0 if it is not one. */
-static int key_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap)
+/* The name in the hash tag of "{prefix}:cache:<name>:{<tag>}" (nothing
+ * after the '}'), decoded into out (*olen bytes, binary); 0 if it is not one. */
+static int tag_decode(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap, size_t *olen)
 {
     const char *prefix = redisx__client_options(cache->client)->prefix;
     size_t lp = strlen(prefix), lk = strlen(cache->kind);
@@ -1274,7 +1822,7 @@ static int key_name_of(const redisx_cache *cache, const char *key, size_t len, c
         if (tl >= cap || memchr(tag, '}', tl))
             return 0;
         memcpy(out, tag, tl);
-        out[tl] = '\0';
+        *olen = tl;
         return 1;
     }
     if ((tl - 1) % 2 != 0 || (tl - 1) / 2 >= cap)
@@ -1286,8 +1834,26 @@ static int key_name_of(const redisx_cache *cache, const char *key, size_t len, c
             return 0;
         out[i] = (char)(hi << 4 | lo);
     }
+    *olen = n;
+    return 1;
+}
+
+/* The caller's key of a Redis key of this cache ("{prefix}:cache:<name>:{<tag>}",
+ * not a lease, a tag or another kind), into out (NUL-terminated); 0 if it is
+ * not one. */
+static int key_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap)
+{
+    size_t n = 0;
+    if (!tag_decode(cache, key, len, out, cap - 1, &n) || memchr(out, '\0', n))
+        return 0;
     out[n] = '\0';
     return 1;
+}
+
+/* The tag of a tag key of this cache ("{prefix}:cache:<name>:{<tag>}:tag"). */
+static int tag_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap, size_t *olen)
+{
+    return len > 4 && memcmp(key + len - 4, ":tag", 4) == 0 && tag_decode(cache, key, len - 4, out, cap, olen);
 }
 
 void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len)
@@ -1297,6 +1863,13 @@ void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len)
     for (redisx_cache *cache = *head; cache; cache = cache->next) {
         if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
             continue;
+        size_t tl = 0;
+        if (tag_name_of(cache, key, len, name, sizeof name, &tl)) {
+            /* A tag moved on: its copies here stop matching. */
+            redisx__tagtab_drop(cache->tags, name, tl);
+            count(cache, REDISX_CACHE_INVALIDATIONS);
+            continue;
+        }
         if (!key_name_of(cache, key, len, name, sizeof name))
             continue;
         redisx__l1_invalidate(cache->l1, name, strlen(name));
@@ -1312,6 +1885,7 @@ void redisx__cache_tracking_flush(redisx_client *c, int null_message)
         if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
             continue;
         redisx__l1_flush(cache->l1);
+        redisx__tagtab_clear(cache->tags); /* no message about them may come */
         if (null_message)
             count(cache, REDISX_CACHE_INVALIDATIONS);
     }
@@ -1349,16 +1923,19 @@ int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size
 void redisx__cache_fallback_lost(redisx_client *c)
 {
     redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next)
+    for (redisx_cache *cache = *head; cache; cache = cache->next) {
         atomic_store(&cache->fb_ready, 0);
+        if (cache->cfg.tracking)
+            redisx__tagtab_clear(cache->tags);
+    }
     redisx__client_caches_unlock(c);
 }
 
 int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen)
 {
     int found = 0;
-    char name[REDISX_CACHE_KEY_MAX + 1];
-    if (klen == 0 || klen > REDISX_CACHE_KEY_MAX)
+    char name[REDISX_CACHE_KEY_MAX + 2];
+    if (klen == 0 || klen > REDISX_CACHE_KEY_MAX + 1)
         return 0;
     memcpy(name, key, klen);
     name[klen] = '\0';
@@ -1367,7 +1944,10 @@ int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t
         if (!cache->fb_channel || strlen(cache->fb_channel) != len || memcmp(cache->fb_channel, channel, len) != 0)
             continue;
         found = 1;
-        if (cache->l1) {
+        if (key[0] == '\0') { /* a tag (publish_tag) */
+            redisx__tagtab_drop(cache->tags, key + 1, klen - 1);
+            count(cache, REDISX_CACHE_INVALIDATIONS);
+        } else if (cache->l1) {
             redisx__l1_invalidate(cache->l1, name, klen);
             count(cache, REDISX_CACHE_INVALIDATIONS);
         }
@@ -1389,6 +1969,7 @@ void redisx__cache_tracking_lane_lost(redisx_client *c, unsigned lane)
         if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || !cache->lane_epoch[lane])
             continue;
         redisx__l1_invalidate_epoch(cache->l1, cache->lane_epoch[lane]);
+        redisx__tagtab_clear(cache->tags); /* some may have been read there */
         cache->lane_epoch[lane] = 0; /* the next read there gets a new epoch */
     }
     redisx__client_caches_unlock(c);

@@ -937,13 +937,16 @@ static void fetch_check_tags(fetch_op *op)
     int unknown = 0;
     for (long i = 0; i < n; i++) {
         int64_t known;
-        if (op->cache->cfg.tracking && redisx__tagtab_get(op->cache->tags, tv[i].p, tv[i].len, 1, &known)) {
-            if (known != tv[i].version) {
+        if (op->cache->cfg.tracking && redisx__tagtab_get(op->cache->tags, tv[i].p, tv[i].len, 1, &known) &&
+            known >= tv[i].version) {
+            if (known > tv[i].version) {
                 fetch_dead(op);
                 return;
             }
             continue;
         }
+        /* Unknown, or behind the entry (written after an invalidation whose
+         * message is still on its way): read it. */
         unknown = 1;
     }
     if (!unknown) {

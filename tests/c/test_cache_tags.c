@@ -94,6 +94,23 @@ Test(cache_tags, the_table_keeps_the_highest_version_and_forgets_on_drop)
 
 /* ---- against Redis -------------------------------------------------------------- */
 
+/* Clients of one prefix with rt_client()'s long command timeout: under
+ * valgrind a default one runs out, and a fail-open cache then answers MISS
+ * (and a tracking client drops its L1 copies), which these tests would
+ * take for an invalidation. */
+static redisx_client *client_of(const char *prefix)
+{
+    redisx_options *o = NULL;
+    cr_assert_eq(redisx_options_new(&o), REDISX_OK);
+    cr_assert_eq(rt_options_url(o), REDISX_OK);
+    cr_assert_eq(redisx_options_set_prefix(o, prefix), REDISX_OK);
+    cr_assert_eq(redisx_options_set_command_timeout_ms(o, RT_COMMAND_TIMEOUT_MS), REDISX_OK);
+    redisx_client *c = NULL;
+    cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
+    redisx_options_free(o);
+    return c;
+}
+
 static redisx_tags *tags_of(const char *a, const char *b)
 {
     redisx_tags *t = NULL;
@@ -176,8 +193,8 @@ static int hits(redisx_cache *cache, const char *fmt, int n)
 
 Test(cache_tags, tags_across_10k_entries_invalidated_atomically, .timeout = 1200)
 {
-    redisx_client *a = client_with_prefix("tg10k"), *b = client_with_prefix("tg10k"),
-                  *c = client_with_prefix("tg10k");
+    redisx_client *a = client_of("tg10k"), *b = client_of("tg10k"),
+                  *c = client_of("tg10k");
     redisx_cache *ca = cache_on(a, "c", 1), *cb = tracking_cache_on(b, "c"), *cc = cache_on(c, "c", 0);
     cr_assert_eq(redisx_cache_set_l1(ca, 20000, 64 << 20, 600000), REDISX_OK);
     redisx_tags *t = tags_of("T", NULL), *u = tags_of("U", NULL);
@@ -241,7 +258,7 @@ Test(cache_tags, tags_across_10k_entries_invalidated_atomically, .timeout = 1200
 
 Test(cache_tags, an_invalidation_during_a_load_makes_the_fill_stale)
 {
-    redisx_client *a = client_with_prefix("tgload"), *b = client_with_prefix("tgload");
+    redisx_client *a = client_of("tgload"), *b = client_of("tgload");
     redisx_cache *ca = cache_on(a, "c", 1), *cb = cache_on(b, "c", 0);
     redisx_tags *t = tags_of("orders", "users");
     redisx_cache_entry *e = NULL;
@@ -278,7 +295,7 @@ Test(cache_tags, an_invalidation_during_a_load_makes_the_fill_stale)
 
 Test(cache_tags, a_second_clients_l1_drops_tagged_entries)
 {
-    redisx_client *a = client_with_prefix("tgl1"), *b = client_with_prefix("tgl1");
+    redisx_client *a = client_of("tgl1"), *b = client_of("tgl1");
     redisx_cache *ca = cache_on(a, "c", 0), *cb = tracking_cache_on(b, "c");
     redisx_tags *t = tags_of("T", NULL);
     cr_assert_eq(redisx_cache_set_tagged(ca, "k", "v", 1, 600000, t), REDISX_OK);
@@ -307,7 +324,7 @@ Test(cache_tags, a_second_clients_l1_drops_tagged_entries)
 
 Test(cache_tags, a_delete_and_a_tag_of_another_cache_are_separate)
 {
-    redisx_client *a = client_with_prefix("tgsep");
+    redisx_client *a = client_of("tgsep");
     redisx_cache *c1 = cache_on(a, "one", 0), *c2 = cache_on(a, "two", 0);
     redisx_tags *t = tags_of("T", NULL);
     cr_assert_eq(redisx_cache_set_tagged(c1, "k", "1", 1, 600000, t), REDISX_OK);
@@ -323,7 +340,7 @@ Test(cache_tags, a_delete_and_a_tag_of_another_cache_are_separate)
 
 Test(cache_tags, binary_tags_work_and_bad_ones_are_refused)
 {
-    redisx_client *a = client_with_prefix("tgbin");
+    redisx_client *a = client_of("tgbin");
     redisx_cache *ca = cache_on(a, "c", 1);
     redisx_tags *t = NULL;
     cr_assert_eq(redisx_tags_new(&t), REDISX_OK);

@@ -9,77 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cache_tags.h"
-#include "cluster.h"
-#include "internal.h"
+#include "cache_impl.h"
 #include "keys.h"
-#include "l1.h"
 
-/* A load granted by the fail-open policy while Redis is unreachable: the
- * single flight of this process. */
-typedef struct local_load {
-    struct local_load *next;
-    char token[33];
-    char name[]; /* the caller's key */
-} local_load;
-
-struct redisx_cache {
-    atomic_int refs; /* the caller's, one per entry and per operation */
-    redisx_client *client; /* a reference */
-    char *name;
-    char *kind; /* "cache:<name>" */
-    redisx__cache_cfg cfg;
-    pthread_mutex_t mu; /* guards l1 creation and loads */
-    atomic_int ready;   /* first use done: cfg frozen, l1 made */
-    redisx__l1 *l1;     /* NULL: no L1 */
-    local_load *loads;
-    atomic_uint_fast64_t counter[REDISX_CACHE_COUNTER_COUNT];
-    redisx_cache *next, *prev; /* the client's caches (redisx__client_caches_lock) */
-    redisx__named *named;      /* its per-name series (NULL: out of memory) */
-    /* The tracking fallback (I/O thread): its channel, subscribed, and
-     * confirmed since the subscriber connection last came up. */
-    char *fb_channel;
-    int fb_subscribed;
-    atomic_int fb_ready;
-    /* Tracking (I/O thread): the L1 epoch of values read on each lane (a
-     * data connection, docs/CACHE.md); 0: none issued since the last loss. */
-    uint64_t lane_epoch[REDISX__L1_LANES];
-    redisx__tagtab *tags; /* the tag versions this process knows (cache_tags.h) */
-};
-
-struct redisx_cache_entry {
-    redisx_cache *cache; /* a reference */
-    char *name, *key, *lease;
-    redisx_cache_state state;
-    redisx_cache_layer layer;
-    int stale, fail_open;
-    int owns;  /* holds the lease (LOAD, or a HIT chosen to refresh) */
-    int local; /* ... a fail-open one, in cache->loads */
-    char token[33];
-    redisx__l1_value *l1v; /* the value, from the L1 */
-    char *val;             /* or a copy (NUL-terminated) */
-    size_t len;
-    int64_t ttl_ms;
-    uint64_t t_load; /* when the lease was granted: the loader's delta */
-    /* A tagged fetch: the snapshot of its tags' versions read before the
-     * load was handed out (fill stores it); tags_unknown: they could not
-     * be read (a fail-open load), so the fill keeps no L1 copy. */
-    char *snap;
-    size_t snap_len;
-    int tags_unknown;
-};
-
-static void count(redisx_cache *cache, redisx_cache_counter which)
-{
-    atomic_fetch_add_explicit(&cache->counter[which], 1, memory_order_relaxed);
-}
-
-static void cache_ref(redisx_cache *cache)
-{
-    atomic_fetch_add(&cache->refs, 1);
-}
-
-static void cache_unref(redisx_cache *cache)
+void redisx__cache_unref(redisx_cache *cache)
 {
     if (atomic_fetch_sub(&cache->refs, 1) != 1)
         return;
@@ -204,7 +137,7 @@ redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char
 
 void redisx__cache_free(redisx_cache *cache)
 {
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 redisx_client *redisx__cache_client(const redisx_cache *cache)
@@ -222,7 +155,7 @@ redisx_status redisx__cache_cfg_edit(redisx_cache *cache, redisx__cache_cfg **cf
 }
 
 /* First use: freezes the settings and makes the L1. */
-static redisx_status cache_ready(redisx_cache *cache)
+redisx_status redisx__cache_ready(redisx_cache *cache)
 {
     if (atomic_load_explicit(&cache->ready, memory_order_acquire))
         return REDISX_OK;
@@ -358,7 +291,7 @@ static void entry_destroy(redisx_cache_entry *e)
     free(e->key);
     free(e->lease);
     free(e);
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 static void noop_status(redisx_client *c, redisx_status st, void *user)
@@ -428,14 +361,14 @@ static redisx_cache_entry *entry_from_l1(redisx_cache *cache, const char *name, 
 redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *name, redisx_cache_entry **out)
 {
     *out = NULL;
-    redisx_status st = cache_ready(cache);
+    redisx_status st = redisx__cache_ready(cache);
     if (st != REDISX_OK || !cache->l1)
         return st == REDISX_OK ? REDISX_ERR_EMPTY : st;
     redisx__l1_value *v = l1_lookup(cache, name);
     if (v) {
         uint64_t now = redisx__l1_now(cache->l1);
         if (now < v->soft_expiry_ns) {
-            count(cache, REDISX_CACHE_L1_HITS);
+            cache_count(cache, REDISX_CACHE_L1_HITS);
             *out = entry_from_l1(cache, name, v, (int64_t)(v->soft_expiry_ns - now));
             return *out ? REDISX_OK : redisx__fail(REDISX_ERR_NOMEM, "out of memory");
         }
@@ -488,7 +421,7 @@ static void fetch_free(fetch_op *op)
     free(op->rsnap);
     free(op->dead);
     free(op);
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 static void fetch_maybe_free(fetch_op *op)
@@ -541,9 +474,9 @@ static void fetch_finish(fetch_op *op, redisx_status st)
     if (e)
         op->e = NULL;
     if (e && e->fail_open)
-        count(op->cache, REDISX_CACHE_FAIL_OPEN);
+        cache_count(op->cache, REDISX_CACHE_FAIL_OPEN);
     if (e && e->stale && e->state == REDISX_CACHE_HIT)
-        count(op->cache, REDISX_CACHE_STALE_SERVED);
+        cache_count(op->cache, REDISX_CACHE_STALE_SERVED);
     if (e)
         op->req.outcome = outcome_of(e);
     redisx__req_finish(&op->req, st, e && e->fail_open);
@@ -720,112 +653,12 @@ static void fetch_unreachable(fetch_op *op, redisx_status st)
         fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
         return;
     }
-    count(cache, REDISX_CACHE_LOADS);
+    cache_count(cache, REDISX_CACHE_LOADS);
     e->state = REDISX_CACHE_LOAD;
     e->owns = e->local = 1;
     e->tags_unknown = op->ntags > 0; /* no versions to stamp it with */
     e->t_load = redisx__now_ns();
     fetch_finish(op, REDISX_OK);
-}
-
-/* ---- reading tag versions ---------------------------------------------------------- */
-
-/* One GET per tag key, all sent at once (pipelined; on a cluster each goes
- * to its key's node, so one round trip per node whatever the count). done
- * runs once on the I/O thread with the versions in vr->tags[i].version. */
-typedef struct vers_read vers_read;
-typedef void (*vers_done_fn)(void *ctx, redisx_status st, vers_read *vr);
-typedef struct vers_slot {
-    vers_read *vr;
-    size_t i;
-} vers_slot;
-struct vers_read {
-    redisx_cache *cache;
-    size_t n, pending;
-    redisx_status st;
-    uint64_t seq; /* the table's when sent: a drop since then wins */
-    int tracked;  /* every GET went out on a connection tracked now */
-    vers_done_fn done;
-    void *ctx;
-    redisx__tag *tags; /* n, pointing at the caller's bytes */
-    vers_slot slots[];
-};
-
-/* A read whose Redis will tell this process of the key's next change. */
-static int read_tracked(redisx_cache *cache, uint64_t track_gen)
-{
-    return cache->cfg.tracking && cache->l1 && redisx__tracking_current(cache->client, track_gen) &&
-           (!redisx__tracking_fallback(cache->client) || atomic_load(&cache->fb_ready));
-}
-
-static void vers_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
-{
-    vers_slot *slot = cmd->ctx;
-    vers_read *vr = slot->vr;
-    uint64_t gen = cmd->track_gen;
-    redisx__cmd_free(cmd);
-    redisx_cache *cache = vr->cache;
-    if (st == REDISX_OK && r->type == REDISX_REPLY_NIL) {
-        vr->tags[slot->i].version = 0; /* never invalidated */
-    } else if (st == REDISX_OK && r->type == REDISX_REPLY_STRING) {
-        vr->tags[slot->i].version = strtoll(r->str, NULL, 10);
-    } else if (vr->st == REDISX_OK) {
-        vr->st = st != REDISX_OK ? st : redisx__unexpected_reply(r, "GET of a cache tag");
-    }
-    if (!read_tracked(cache, gen))
-        vr->tracked = 0;
-    redisx__reply_free(r);
-    if (--vr->pending)
-        return;
-    if (vr->st == REDISX_OK && redisx__tagtab_seq(cache->tags) == vr->seq)
-        for (size_t i = 0; i < vr->n; i++)
-            redisx__tagtab_put(cache->tags, vr->tags[i].p, vr->tags[i].len, vr->tags[i].version, vr->tracked);
-    vr->done(vr->ctx, vr->st, vr);
-    cache_unref(cache);
-    free(vr);
-}
-
-/* Reads the versions of n tags; on REDISX_OK done will run (the tags'
- * bytes must live until then). */
-static redisx_status vers_read_start(redisx_cache *cache, const redisx__tag *tags, size_t n, vers_done_fn done,
-                                     void *ctx)
-{
-    vers_read *vr = calloc(1, sizeof *vr + n * (sizeof(vers_slot) + sizeof(redisx__tag)));
-    if (!vr)
-        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-    vr->tags = (redisx__tag *)(vr->slots + n);
-    const char *prefix = redisx__client_options(cache->client)->prefix;
-    redisx__cmd *cmds[REDISX_CACHE_TAGS_MAX];
-    for (size_t i = 0; i < n; i++) {
-        vr->tags[i] = tags[i];
-        vr->slots[i] = (vers_slot){vr, i};
-        char *key = redisx__tag_key(prefix, cache->kind, tags[i].p, tags[i].len);
-        const char *argv[] = {"GET", key};
-        cmds[i] = key ? redisx__cmd_argv(2, argv, NULL) : NULL;
-        if (cmds[i]) {
-            cmds[i]->slot = redisx__slot_of(key, strlen(key));
-            cmds[i]->slot_known = 1;
-            cmds[i]->fn = vers_reply;
-            cmds[i]->ctx = &vr->slots[i];
-        }
-        free(key);
-        if (!cmds[i]) {
-            while (i > 0)
-                redisx__cmd_free(cmds[--i]);
-            free(vr);
-            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-        }
-    }
-    cache_ref(cache);
-    vr->cache = cache;
-    vr->n = vr->pending = n;
-    vr->tracked = 1;
-    vr->seq = redisx__tagtab_seq(cache->tags);
-    vr->done = done;
-    vr->ctx = ctx;
-    for (size_t i = 0; i < n; i++)
-        redisx__submit(cache->client, cmds[i]);
-    return REDISX_OK;
 }
 
 /* ---- the fetch's reply -------------------------------------------------------------- */
@@ -835,7 +668,7 @@ static void fetch_decide(fetch_op *op);
 /* After the entry's tags checked out: a caller given the lease for a
  * tagged fetch first reads its tags' versions, so that an invalidation
  * while it loads makes its fill stale on arrival. */
-static void fetch_writer_done(void *ctx, redisx_status st, vers_read *vr)
+static void fetch_writer_done(void *ctx, redisx_status st, redisx__vers_read *vr)
 {
     fetch_op *op = ctx;
     op->in_flight = 0;
@@ -866,7 +699,7 @@ static void fetch_writer_done(void *ctx, redisx_status st, vers_read *vr)
 static void fetch_tags_ok(fetch_op *op)
 {
     if (op->ntags && (op->code == 1 || op->code == 2 || op->code == 4)) {
-        redisx_status st = vers_read_start(op->cache, op->tags, op->ntags, fetch_writer_done, op);
+        redisx_status st = redisx__cache_vers_read(op->cache, op->tags, op->ntags, fetch_writer_done, op);
         if (st == REDISX_OK) {
             op->in_flight = 1;
             return;
@@ -891,7 +724,7 @@ static void fetch_dead(fetch_op *op)
     fetch_send(op);
 }
 
-static void fetch_check_done(void *ctx, redisx_status st, vers_read *vr)
+static void fetch_check_done(void *ctx, redisx_status st, redisx__vers_read *vr)
 {
     fetch_op *op = ctx;
     op->in_flight = 0;
@@ -952,7 +785,7 @@ static void fetch_check_tags(fetch_op *op)
         return;
     }
     /* Every tag read again, in the snapshot's order (one round trip). */
-    redisx_status st = vers_read_start(op->cache, tv, (size_t)n, fetch_check_done, op);
+    redisx_status st = redisx__cache_vers_read(op->cache, tv, (size_t)n, fetch_check_done, op);
     if (st == REDISX_OK) {
         op->in_flight = 1;
         return;
@@ -1043,7 +876,7 @@ static void fetch_decide(fetch_op *op)
     switch (code) {
     case 0:
     case 1:
-        count(cache, REDISX_CACHE_L2_HITS);
+        cache_count(cache, REDISX_CACHE_L2_HITS);
         e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
         if (!cache->cfg.tracking) {
             l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, 0, op->rsnap, op->rsnap_len);
@@ -1060,14 +893,14 @@ static void fetch_decide(fetch_op *op)
             redisx__l1_cancel(cache->l1, e->name, strlen(e->name), op->l1_token); /* read untracked: not kept */
         op->l1_token = 0;
         if (code == 1) {
-            count(cache, REDISX_CACHE_EARLY_REFRESHES);
+            cache_count(cache, REDISX_CACHE_EARLY_REFRESHES);
             e->owns = 1;
             e->t_load = redisx__now_ns();
         }
         break;
     case 2:
     case 3:
-        count(cache, REDISX_CACHE_L2_HITS);
+        cache_count(cache, REDISX_CACHE_L2_HITS);
         e->state = REDISX_CACHE_HIT;
         if (code == 2) {
             e->owns = 1;
@@ -1075,8 +908,8 @@ static void fetch_decide(fetch_op *op)
         }
         break;
     case 4:
-        count(cache, REDISX_CACHE_L2_MISSES);
-        count(cache, REDISX_CACHE_LOADS);
+        cache_count(cache, REDISX_CACHE_L2_MISSES);
+        cache_count(cache, REDISX_CACHE_LOADS);
         e->state = REDISX_CACHE_LOAD;
         e->owns = 1;
         e->t_load = redisx__now_ns();
@@ -1088,16 +921,16 @@ static void fetch_decide(fetch_op *op)
             e->state = REDISX_CACHE_HIT;
             break;
         }
-        count(cache, REDISX_CACHE_L2_MISSES);
+        cache_count(cache, REDISX_CACHE_L2_MISSES);
         fetch_timeout(op);
         return;
     case 6:
-        count(cache, REDISX_CACHE_L2_MISSES);
+        cache_count(cache, REDISX_CACHE_L2_MISSES);
         e->state = REDISX_CACHE_MISS;
         break;
     }
     if (op->waited && e->state != REDISX_CACHE_LOAD)
-        count(cache, REDISX_CACHE_WAITERS_WOKEN);
+        cache_count(cache, REDISX_CACHE_WAITERS_WOKEN);
     fetch_finish(op, REDISX_OK);
 }
 
@@ -1143,7 +976,7 @@ redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, in
                                         int64_t swr_ms, int64_t sie_ms, const redisx_tags *tags, redisx_cache_cb cb,
                                         void *user)
 {
-    redisx_status st = cache_ready(cache);
+    redisx_status st = redisx__cache_ready(cache);
     if (st != REDISX_OK)
         return st;
     fetch_op *op = calloc(1, sizeof *op);
@@ -1185,7 +1018,7 @@ redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, in
         if (now < v->soft_expiry_ns) {
             redisx__cmd *cmd = redisx__cmd_task();
             if (cmd) {
-                count(cache, REDISX_CACHE_L1_HITS);
+                cache_count(cache, REDISX_CACHE_L1_HITS);
                 entry_destroy(op->e);
                 op->e = entry_from_l1(cache, key, v, (int64_t)(v->soft_expiry_ns - now));
                 v = NULL;
@@ -1207,7 +1040,7 @@ redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, in
         redisx__l1_value_release(v);
     }
     if (cache->l1) {
-        count(cache, REDISX_CACHE_L1_MISSES);
+        cache_count(cache, REDISX_CACHE_L1_MISSES);
         if (redisx__l1_reserve(cache->l1, key, strlen(key), &op->l1_token) != REDISX_OK)
             op->l1_token = 0;
     }
@@ -1249,7 +1082,7 @@ static void write_free(write_op *op)
     free(op->lease);
     free(op->val);
     free(op);
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 /* Ends this process's fail-open load of name (if token's) and wakes its
@@ -1290,7 +1123,7 @@ static void write_finish(write_op *op, redisx_status st)
     write_free(op);
 }
 
-static void publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+void redisx__cache_publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     (void)st;
     redisx__reply_free(r); /* best effort: an ACL refusal costs the fallback readers nothing but misses */
@@ -1298,7 +1131,7 @@ static void publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 }
 
 /* {prefix}:cache:<cache name>:invalidate, malloc'd. */
-static char *fb_channel_of(const redisx_cache *cache)
+char *redisx__cache_fb_channel(const redisx_cache *cache)
 {
     const char *prefix = redisx__client_options(cache->client)->prefix;
     size_t n = strlen(prefix) + 1 + strlen(cache->kind) + sizeof ":invalidate";
@@ -1315,7 +1148,7 @@ static void publish_invalidation(write_op *op)
 {
     if (redisx__client_is_cluster(op->c))
         return; /* no tracking, and so no fallback, on a cluster client yet */
-    char *ch = fb_channel_of(op->cache);
+    char *ch = redisx__cache_fb_channel(op->cache);
     if (!ch)
         return;
     const char *argv[] = {"PUBLISH", ch, op->name};
@@ -1323,7 +1156,7 @@ static void publish_invalidation(write_op *op)
     free(ch);
     if (!cmd)
         return;
-    cmd->fn = publish_reply;
+    cmd->fn = redisx__cache_publish_reply;
     redisx__submit(op->c, cmd);
 }
 
@@ -1344,7 +1177,7 @@ static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         if (redisx__connection_failure(st) && cache_fail_open(op->cache) && op->req.op != REDISX__OP_CACHE_DELETE) {
             op->fail_open = 1;
             write_stored(op);
-            count(op->cache, REDISX_CACHE_FAIL_OPEN);
+            cache_count(op->cache, REDISX_CACHE_FAIL_OPEN);
             st = REDISX_OK;
         }
         write_finish(op, st);
@@ -1491,7 +1324,7 @@ redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_c
     memcpy(op->token, e->token, sizeof op->token);
     op->local = e->local;
     e->owns = e->local = 0;
-    count(e->cache, REDISX_CACHE_LOAD_ERRORS);
+    cache_count(e->cache, REDISX_CACHE_LOAD_ERRORS);
     redisx__cmd *cmd = NULL;
     if (op->local) {
         cmd = redisx__cmd_task();
@@ -1503,7 +1336,7 @@ redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_c
 }
 
 /* A tagged set: its tags' versions read, the write goes out with them. */
-static void set_versions_done(void *ctx, redisx_status st, vers_read *vr)
+static void set_versions_done(void *ctx, redisx_status st, redisx__vers_read *vr)
 {
     write_op *op = ctx;
     if (st == REDISX_OK && !(op->snap = redisx__snap_encode(vr->tags, vr->n, &op->snap_len)))
@@ -1515,7 +1348,7 @@ static void set_versions_done(void *ctx, redisx_status st, vers_read *vr)
             op->fail_open = 1;
             op->no_l1 = 1;
             write_stored(op);
-            count(op->cache, REDISX_CACHE_FAIL_OPEN);
+            cache_count(op->cache, REDISX_CACHE_FAIL_OPEN);
             st = REDISX_OK;
         }
         write_finish(op, st);
@@ -1529,7 +1362,7 @@ static void set_versions_done(void *ctx, redisx_status st, vers_read *vr)
 redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, const void *val, size_t len,
                                       int64_t ttl_ms, const redisx_tags *tags, redisx_status_cb cb, void *user)
 {
-    redisx_status st = cache_ready(cache);
+    redisx_status st = redisx__cache_ready(cache);
     if (st == REDISX_OK)
         st = value_fits(cache, key, len);
     if (st != REDISX_OK)
@@ -1555,7 +1388,7 @@ redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, cons
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
     if (op->ntags) {
-        st = vers_read_start(cache, op->tags, op->ntags, set_versions_done, op);
+        st = redisx__cache_vers_read(cache, op->tags, op->ntags, set_versions_done, op);
         if (st != REDISX_OK) {
             redisx__req_finish(&op->req, st, 0);
             write_free(op);
@@ -1567,7 +1400,7 @@ redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, cons
 
 redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, redisx_status_cb cb, void *user)
 {
-    redisx_status st = cache_ready(cache);
+    redisx_status st = redisx__cache_ready(cache);
     if (st != REDISX_OK)
         return st;
     write_op *op = write_new(cache, REDISX__OP_CACHE_DELETE, key, NULL, NULL, cb, user);
@@ -1577,183 +1410,6 @@ redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, r
         redisx__l1_invalidate(cache->l1, key, strlen(key));
     const char *argv[] = {op->key, op->lease, "delete", ""};
     return write_submit(op, redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_release), 2, 2, argv, NULL));
-}
-
-/* ---- invalidate_tags ------------------------------------------------------------------ */
-
-/* One INCR per tag key, all sent at once: one round trip per node,
- * whatever the number of entries carrying the tags. Entries are never
- * touched: each one's snapshot stops matching (docs/CACHE.md, "Tags"). */
-typedef struct inval_op inval_op;
-typedef struct inval_slot {
-    inval_op *op;
-    size_t i;
-} inval_slot;
-struct inval_op {
-    redisx__req req;
-    redisx_cache *cache;
-    redisx_client *c;
-    size_t n, pending;
-    redisx_status st;
-    redisx_status_cb cb;
-    void *user;
-    redisx__tag *tags;
-    inval_slot slots[];
-};
-
-/* The fallback channel's message for a tag: a NUL, then the tag (a
- * caller's key never holds a NUL, so readers tell the two apart). */
-static void publish_tag(redisx_cache *cache, const redisx__tag *t)
-{
-    if (redisx__client_is_cluster(cache->client))
-        return;
-    char *ch = fb_channel_of(cache);
-    char *msg = malloc(t->len + 1);
-    if (ch && msg) {
-        msg[0] = '\0';
-        memcpy(msg + 1, t->p, t->len);
-        const char *argv[] = {"PUBLISH", ch, msg};
-        const size_t lens[] = {7, strlen(ch), t->len + 1};
-        redisx__cmd *cmd = redisx__cmd_argv(3, argv, lens);
-        if (cmd) {
-            cmd->fn = publish_reply;
-            redisx__submit(cache->client, cmd);
-        }
-    }
-    free(ch);
-    free(msg);
-}
-
-/* A tag's new version (version > 0) or its drop (0) in every cache of this
- * name on the client: two caches of one name in one process (two Cache
- * objects of a binding) see one invalidation alike. */
-static void tag_moved(redisx_cache *cache, const redisx__tag *t, int64_t version)
-{
-    redisx_cache **head = redisx__client_caches_lock(cache->client);
-    for (redisx_cache *o = *head; o; o = o->next) {
-        if (strcmp(o->name, cache->name) != 0)
-            continue;
-        if (version > 0)
-            redisx__tagtab_put(o->tags, t->p, t->len, version, 0);
-        else
-            redisx__tagtab_drop(o->tags, t->p, t->len);
-    }
-    redisx__client_caches_unlock(cache->client);
-}
-
-static void inval_empty(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
-{
-    (void)st;
-    redisx__reply_free(r);
-    inval_op *op = cmd->ctx;
-    redisx__cmd_free(cmd);
-    redisx_cache *cache = op->cache;
-    redisx__req_finish(&op->req, REDISX_OK, 0);
-    redisx__deliver_status(op->c, op->cb, op->user, REDISX_OK);
-    free(op);
-    cache_unref(cache);
-}
-
-static void inval_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
-{
-    inval_slot *slot = cmd->ctx;
-    inval_op *op = slot->op;
-    redisx__cmd_free(cmd);
-    redisx_cache *cache = op->cache;
-    const redisx__tag *t = &op->tags[slot->i];
-    if (st == REDISX_OK && r->type == REDISX_REPLY_INTEGER) {
-        /* Known at once, so this process's copies stop matching now; not
-         * tracked (a write): under tracking the next read confirms it. */
-        tag_moved(cache, t, r->integer > 0 ? r->integer : 1);
-        publish_tag(cache, t);
-    } else if (op->st == REDISX_OK) {
-        op->st = st != REDISX_OK ? st : redisx__unexpected_reply(r, "INCR of a cache tag");
-    }
-    redisx__reply_free(r);
-    if (--op->pending)
-        return;
-    redisx__req_finish(&op->req, op->st, 0);
-    redisx__deliver_status(op->c, op->cb, op->user, op->st);
-    free(op->tags);
-    free(op);
-    cache_unref(cache);
-}
-
-redisx_status redisx__cache_invalidate_tags_async(redisx_cache *cache, const redisx_tags *tags, redisx_status_cb cb,
-                                                  void *user)
-{
-    redisx_status st = cache_ready(cache);
-    if (st != REDISX_OK)
-        return st;
-    redisx__tag *v = NULL;
-    size_t n = 0;
-    if (redisx__tags_canon(tags, &v, &n) != REDISX_OK)
-        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-    inval_op *op = calloc(1, sizeof *op + (n ? n : 1) * sizeof(inval_slot));
-    redisx__cmd **cmds = calloc(n ? n : 1, sizeof *cmds);
-    if (!op || !cmds) {
-        free(v);
-        free(op);
-        free(cmds);
-        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-    }
-    const char *prefix = redisx__client_options(cache->client)->prefix;
-    for (size_t i = 0; i < n; i++) {
-        op->slots[i] = (inval_slot){op, i};
-        char *key = redisx__tag_key(prefix, cache->kind, v[i].p, v[i].len);
-        const char *argv[] = {"INCR", key};
-        cmds[i] = key ? redisx__cmd_argv(2, argv, NULL) : NULL;
-        if (cmds[i]) {
-            cmds[i]->slot = redisx__slot_of(key, strlen(key));
-            cmds[i]->slot_known = 1;
-            cmds[i]->fn = inval_reply;
-            cmds[i]->ctx = &op->slots[i];
-        }
-        free(key);
-        if (!cmds[i]) {
-            while (i > 0)
-                redisx__cmd_free(cmds[--i]);
-            free(cmds);
-            free(v);
-            free(op);
-            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-        }
-    }
-    cache_ref(cache);
-    op->cache = cache;
-    op->c = cache->client;
-    op->tags = v;
-    op->n = op->pending = n;
-    op->cb = cb;
-    op->user = user;
-    redisx__req_init(&op->req, cache->client, REDISX__OP_CACHE_INVALIDATE_TAGS, cache->name);
-    op->req.named = cache->named;
-    if (n == 0) {
-        free(cmds);
-        redisx__cmd *task = redisx__cmd_task();
-        if (!task) {
-            redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
-            free(op);
-            cache_unref(cache);
-            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
-        }
-        /* Nothing to invalidate: completes on the I/O thread as any call. */
-        op->pending = 1;
-        op->slots[0] = (inval_slot){op, 0};
-        task->fn = inval_empty;
-        task->ctx = op;
-        redisx__submit(cache->client, task);
-        return REDISX_OK;
-    }
-    /* This process stops serving the tags' copies now: a hit needs its
-     * tags' versions known, and a read sent from here on must not record
-     * a version read before the INCR. */
-    for (size_t i = 0; i < n; i++)
-        tag_moved(cache, &v[i], 0);
-    for (size_t i = 0; i < n; i++)
-        redisx__submit(cache->client, cmds[i]);
-    free(cmds);
-    return REDISX_OK;
 }
 
 /* ---- accessors (ffi/cache.c checks for NULL) ----------------------------------------- */
@@ -1800,178 +1456,7 @@ int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e)
     return e->ttl_ms;
 }
 
-/* ---- client tracking: invalidations from Redis (conn.c calls these) --------------- */
-
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* The name in the hash tag of "{prefix}:cache:<name>:{<tag>}" (nothing
- * after the '}'), decoded into out (*olen bytes, binary); 0 if it is not one. */
-static int tag_decode(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap, size_t *olen)
-{
-    const char *prefix = redisx__client_options(cache->client)->prefix;
-    size_t lp = strlen(prefix), lk = strlen(cache->kind);
-    size_t head = lp + 1 + lk + 2;
-    if (len < head + 2 || key[len - 1] != '}' || memcmp(key, prefix, lp) != 0 || key[lp] != ':' ||
-        memcmp(key + lp + 1, cache->kind, lk) != 0 || key[lp + 1 + lk] != ':' || key[lp + lk + 2] != '{')
-        return 0;
-    const char *tag = key + head;
-    size_t tl = len - head - 1;
-    if (tag[0] != '~') {
-        if (tl >= cap || memchr(tag, '}', tl))
-            return 0;
-        memcpy(out, tag, tl);
-        *olen = tl;
-        return 1;
-    }
-    if ((tl - 1) % 2 != 0 || (tl - 1) / 2 >= cap)
-        return 0;
-    size_t n = (tl - 1) / 2;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(tag[1 + 2 * i]), lo = hexval(tag[2 + 2 * i]);
-        if (hi < 0 || lo < 0)
-            return 0;
-        out[i] = (char)(hi << 4 | lo);
-    }
-    *olen = n;
-    return 1;
-}
-
-/* The caller's key of a Redis key of this cache ("{prefix}:cache:<name>:{<tag>}",
- * not a lease, a tag or another kind), into out (NUL-terminated); 0 if it is
- * not one. */
-static int key_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap)
-{
-    size_t n = 0;
-    if (!tag_decode(cache, key, len, out, cap - 1, &n) || memchr(out, '\0', n))
-        return 0;
-    out[n] = '\0';
-    return 1;
-}
-
-/* The tag of a tag key of this cache ("{prefix}:cache:<name>:{<tag>}:tag"). */
-static int tag_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap, size_t *olen)
-{
-    return len > 4 && memcmp(key + len - 4, ":tag", 4) == 0 && tag_decode(cache, key, len - 4, out, cap, olen);
-}
-
-void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len)
-{
-    char name[REDISX_CACHE_KEY_MAX + 1];
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
-            continue;
-        size_t tl = 0;
-        if (tag_name_of(cache, key, len, name, sizeof name, &tl)) {
-            /* A tag moved on: its copies here stop matching. */
-            redisx__tagtab_drop(cache->tags, name, tl);
-            count(cache, REDISX_CACHE_INVALIDATIONS);
-            continue;
-        }
-        if (!key_name_of(cache, key, len, name, sizeof name))
-            continue;
-        redisx__l1_invalidate(cache->l1, name, strlen(name));
-        count(cache, REDISX_CACHE_INVALIDATIONS); /* after: a reader seeing it finds the copy gone */
-    }
-    redisx__client_caches_unlock(c);
-}
-
-void redisx__cache_tracking_flush(redisx_client *c, int null_message)
-{
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
-            continue;
-        redisx__l1_flush(cache->l1);
-        redisx__tagtab_clear(cache->tags); /* no message about them may come */
-        if (null_message)
-            count(cache, REDISX_CACHE_INVALIDATIONS);
-    }
-    redisx__client_caches_unlock(c);
-}
-
-void redisx__cache_fallback_start(redisx_client *c)
-{
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || cache->fb_subscribed)
-            continue;
-        if (!cache->fb_channel && !(cache->fb_channel = fb_channel_of(cache)))
-            continue; /* never confirmed: no L1 copies */
-        cache->fb_subscribed = 1;
-        redisx__subscribe(c, cache->fb_channel);
-    }
-    redisx__client_caches_unlock(c);
-}
-
-int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size_t len)
-{
-    int found = 0;
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (cache->fb_channel && strlen(cache->fb_channel) == len && memcmp(cache->fb_channel, channel, len) == 0) {
-            atomic_store(&cache->fb_ready, 1);
-            found = 1;
-        }
-    }
-    redisx__client_caches_unlock(c);
-    return found;
-}
-
-void redisx__cache_fallback_lost(redisx_client *c)
-{
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        atomic_store(&cache->fb_ready, 0);
-        if (cache->cfg.tracking)
-            redisx__tagtab_clear(cache->tags);
-    }
-    redisx__client_caches_unlock(c);
-}
-
-int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen)
-{
-    int found = 0;
-    char name[REDISX_CACHE_KEY_MAX + 2];
-    if (klen == 0 || klen > REDISX_CACHE_KEY_MAX + 1)
-        return 0;
-    memcpy(name, key, klen);
-    name[klen] = '\0';
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!cache->fb_channel || strlen(cache->fb_channel) != len || memcmp(cache->fb_channel, channel, len) != 0)
-            continue;
-        found = 1;
-        if (key[0] == '\0') { /* a tag (publish_tag) */
-            redisx__tagtab_drop(cache->tags, key + 1, klen - 1);
-            count(cache, REDISX_CACHE_INVALIDATIONS);
-        } else if (cache->l1) {
-            redisx__l1_invalidate(cache->l1, name, klen);
-            count(cache, REDISX_CACHE_INVALIDATIONS);
-        }
-    }
-    redisx__client_caches_unlock(c);
-    return found;
-}
-
 uint64_t redisx__cache_entry_version(const redisx_cache_entry *e)
 {
     return e->l1v ? e->l1v->version : 0;
-}
-
-void redisx__cache_tracking_lane_lost(redisx_client *c, unsigned lane)
-{
-    lane %= REDISX__L1_LANES;
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || !cache->lane_epoch[lane])
-            continue;
-        redisx__l1_invalidate_epoch(cache->l1, cache->lane_epoch[lane]);
-        redisx__tagtab_clear(cache->tags); /* some may have been read there */
-        cache->lane_epoch[lane] = 0; /* the next read there gets a new epoch */
-    }
-    redisx__client_caches_unlock(c);
 }

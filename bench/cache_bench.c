@@ -1,6 +1,6 @@
 /* redisx cache benchmark: prints `name=value` lines, asserts nothing.
  *
- *   redisx_cache_bench URL [rounds]
+ *   redisx_cache_bench URL [rounds [async_fetches [in_flight [keys]]]]
  *
  * One thread, blocking calls, one key with a 100-byte value, interleaved in
  * rounds of 1,000 so that a noisy neighbour slows every figure alike:
@@ -8,10 +8,18 @@
  *   cache_l2_hit_p50_ns / _p99_ns     redisx_cache_fetch answered by L2
  *                                     (L1 off): one EVALSHA of cache_fetch
  *   cache_l1_hit_p50_ns / _p99_ns     redisx_cache_fetch answered by L1
+ * Then concurrently (bench/cache.sh sets it next to redis-benchmark -P 16):
+ *   cache_l2_async_per_s              `in_flight` chains of
+ *                                     redisx_cache_fetch_async (L1 off), each
+ *                                     completion starting the next, over
+ *                                     `keys` keys (100-byte values) that all
+ *                                     hit L2, `async_fetches` in all, one
+ *                                     client with its default connections
  * Keys live under the prefix "redisxbench-<pid>" and expire on their own. */
 #include <redisx/redisx.h>
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -58,6 +66,79 @@ static void fetch_hit(redisx_cache *cache)
         exit(1);
     }
     redisx_cache_entry_free(e);
+}
+
+static long count_arg(int argc, char **argv, int i, long def)
+{
+    if (argc <= i)
+        return def;
+    char *end;
+    errno = 0;
+    long v = strtol(argv[i], &end, 10);
+    if (errno || *end || v < 1) {
+        fprintf(stderr, "redisx_cache_bench: argument %d must be a positive integer, got '%s'\n", i, argv[i]);
+        exit(2);
+    }
+    return v;
+}
+
+static long nkeys;
+static char (*keys)[32];
+
+typedef struct chains {
+    redisx_cache *cache;
+    atomic_long started, done, errors, misses;
+    long target;
+} chains;
+
+static void next_fetch(chains *ch);
+
+static void on_fetch(redisx_client *c, redisx_status st, redisx_cache_entry *e, void *user)
+{
+    (void)c;
+    chains *ch = user;
+    if (st != REDISX_OK)
+        atomic_fetch_add(&ch->errors, 1);
+    else if (redisx_cache_entry_state(e) != REDISX_CACHE_HIT)
+        atomic_fetch_add(&ch->misses, 1);
+    redisx_cache_entry_free(e);
+    atomic_fetch_add(&ch->done, 1);
+    next_fetch(ch);
+}
+
+static void next_fetch(chains *ch)
+{
+    long i = atomic_fetch_add(&ch->started, 1);
+    if (i >= ch->target)
+        return;
+    if (redisx_cache_fetch_async(ch->cache, keys[i % nkeys], 0, 0, 0, on_fetch, ch) != REDISX_OK) {
+        atomic_fetch_add(&ch->errors, 1);
+        atomic_fetch_add(&ch->done, 1);
+    }
+}
+
+/* `n` fetches with `in_flight` chains; returns fetches per second. */
+static double run_async(redisx_cache *cache, long n, long in_flight)
+{
+    chains ch = {.cache = cache, .target = n};
+    uint64_t t0 = now_ns();
+    for (long i = 0; i < in_flight && i < n; i++)
+        next_fetch(&ch);
+    while (atomic_load(&ch.done) < n) {
+        struct timespec ts = {0, 1000000};
+        nanosleep(&ts, NULL);
+        if (now_ns() - t0 > 120ull * 1000000000u) {
+            fprintf(stderr, "redisx_cache_bench: %ld of %ld fetches after 120 s\n", atomic_load(&ch.done), n);
+            exit(1);
+        }
+    }
+    uint64_t dt = now_ns() - t0;
+    if (atomic_load(&ch.errors) || atomic_load(&ch.misses)) {
+        fprintf(stderr, "redisx_cache_bench: %ld errors, %ld fetches that did not hit\n", atomic_load(&ch.errors),
+                atomic_load(&ch.misses));
+        exit(1);
+    }
+    return (double)n * 1e9 / (double)dt;
 }
 
 int main(int argc, char **argv)
@@ -126,6 +207,21 @@ int main(int argc, char **argv)
     report("get", tg, n);
     report("cache_l2_hit", t2, n);
     report("cache_l1_hit", t1, n);
+    long async_n = count_arg(argc, argv, 3, 200000);
+    long in_flight = count_arg(argc, argv, 4, 1000);
+    nkeys = count_arg(argc, argv, 5, 10000);
+    keys = calloc((size_t)nkeys, sizeof *keys);
+    if (!keys)
+        return 1;
+    for (long i = 0; i < nkeys; i++) {
+        snprintf(keys[i], sizeof keys[i], "k:%ld", i);
+        check(redisx_cache_set(l2, keys[i], val, sizeof val, 3600000), "set");
+    }
+    run_async(l2, in_flight * 2, in_flight); /* warm up */
+    printf("cache_l2_async_fetches=%ld\ncache_l2_async_in_flight=%ld\ncache_l2_async_keys=%ld\n", async_n,
+           in_flight, nkeys);
+    printf("cache_l2_async_per_s=%.0f\n", run_async(l2, async_n, in_flight));
+    free(keys);
     free(tg);
     free(t2);
     free(t1);

@@ -63,3 +63,10 @@ bench_header() {
     echo "cores=$(nproc)"
     echo "redis_version=${redis_version:-unknown}"
 }
+
+# usec_per_call of one command in INFO commandstats since the last
+# CONFIG RESETSTAT (a script's own redis.call()s are inside its EVALSHA's).
+server_us_per_call() { # command (lower case, e.g. evalsha)
+    redis-cli "${conn_args[@]}" info commandstats | tr -d '\r' |
+        sed -n "s/^cmdstat_$1:.*usec_per_call=\([0-9.]*\).*/\1/p"
+}

@@ -17,6 +17,7 @@ typedef struct sample {
 
 typedef struct family {
     const char *name, *help;
+    const char *otel, *unit; /* OpenTelemetry instrument name and UCUM unit */
     redisx_metric_type type;
     int nlabels;
     const char *label_name[MAX_LABELS];

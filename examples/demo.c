@@ -1,10 +1,14 @@
 #define _POSIX_C_SOURCE 200809L
 /* redisx demo: workers contend for one lock; each prints the fencing token it
- * got; then the client's own stats. Grows with every primitive.
+ * got; rate limits, idempotency, the two-tier cache (a cached lookup, an
+ * invalidation reaching another instance's L1, a stampede avoided) and a
+ * stream consumer group (a retried message, a dead-lettered one); then the
+ * client's own stats. Grows with every primitive.
  * Usage: redisx_demo [redis-url]   (default: $REDISX_URL or redis://127.0.0.1:6379) */
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <redisx/redisx.h>
@@ -103,17 +107,223 @@ static void idempotency(void)
     }
 }
 
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+/* ---- the cache ------------------------------------------------------------ */
+
+static const char *const layers[] = {"-", "L1", "L2"};
+static int loader_runs;
+static pthread_mutex_t loader_mu = PTHREAD_MUTEX_INITIALIZER;
+
+/* Get-or-load: a HIT is served, a LOAD runs the "database" (50 ms) and
+ * fills the entry for everyone else. Returns the entry (caller frees). */
+static redisx_cache_entry *lookup(redisx_cache *cache, const char *key, const char *db_value)
+{
+    redisx_cache_entry *e = NULL;
+    if (redisx_cache_fetch(&e, cache, key, 5000, 0, 0) != REDISX_OK) {
+        printf("  fetch %s: %s\n", key, redisx_last_error());
+        return NULL;
+    }
+    if (redisx_cache_entry_state(e) == REDISX_CACHE_LOAD) {
+        pthread_mutex_lock(&loader_mu);
+        loader_runs++;
+        pthread_mutex_unlock(&loader_mu);
+        sleep_ms(50); /* the slow query */
+        redisx_cache_fill(e, db_value, strlen(db_value), 60000);
+    }
+    return e;
+}
+
+struct stampede_arg {
+    redisx_cache *cache;
+    char key[64];
+};
+
+static void *stampede_worker(void *arg)
+{
+    struct stampede_arg *a = arg;
+    redisx_cache_entry_free(lookup(a->cache, a->key, "price=7"));
+    return NULL;
+}
+
+/* Two instances of a service, each with its own client and L1, share one
+ * cache: what A loads, B reads; what B writes, A's L1 drops. */
+static void cache_demo(const char *url)
+{
+    redisx_client *other = NULL;
+    redisx_cache *a = NULL, *b = NULL;
+    if (redisx_client_open_url(&other, url) != REDISX_OK || redisx_cache_new(&a, client, "demo-products") != REDISX_OK ||
+        redisx_cache_new(&b, other, "demo-products") != REDISX_OK) {
+        printf("\ncache: %s\n", redisx_last_error());
+        goto out;
+    }
+    redisx_cache_set_tracking(a, 1);
+    redisx_cache_set_tracking(b, 1);
+    char key[32];
+    snprintf(key, sizeof key, "sku:%ld", (long)time(NULL));
+    printf("\ncache demo-products, two instances A and B (each its own client and L1):\n");
+
+    /* Under tracking an L1 copy is made from a read the server tracks: the
+     * loader's fill goes to L2, A's next read keeps an L1 copy. */
+    const char *what[] = {"A, cold", "B", "A, again", "A, third"};
+    redisx_cache *who[] = {a, b, a, a};
+    for (int i = 0; i < 4; i++) {
+        int runs = loader_runs;
+        double t0 = now_ms();
+        redisx_cache_entry *e = lookup(who[i], key, "price=10");
+        if (!e)
+            continue;
+        size_t n = 0;
+        const char *v = redisx_cache_entry_value(e, &n);
+        if (loader_runs > runs)
+            printf("  %-9s %s -> price=10 from the database, filled into L2, %.2f ms\n", what[i], key, now_ms() - t0);
+        else
+            printf("  %-9s %s -> %.*s from %s, %.1f us\n", what[i], key, (int)n, v,
+                   layers[redisx_cache_entry_layer(e)], (now_ms() - t0) * 1000);
+        redisx_cache_entry_free(e);
+    }
+
+    /* B writes a new price; A's L1 copy is dropped by Redis' invalidation. */
+    redisx_cache_set(b, key, "price=12", 8, 60000);
+    double t0 = now_ms(), dropped = -1;
+    while (now_ms() - t0 < 2000) {
+        redisx_cache_entry *e = NULL;
+        redisx_cache_peek(&e, a, key);
+        if (!e) {
+            dropped = (now_ms() - t0) * 1000;
+            break;
+        }
+        redisx_cache_entry_free(e);
+        struct timespec ts = {0, 20000}; /* 20 us */
+        nanosleep(&ts, NULL);
+    }
+    redisx_cache_entry *e = lookup(a, key, "price=?");
+    if (e) {
+        size_t n = 0;
+        const char *v = redisx_cache_entry_value(e, &n);
+        if (dropped >= 0)
+            printf("  B sets price=12: A's L1 copy gone %.0f us after B's set returned; A reads %.*s from %s\n", dropped, (int)n, v,
+                   layers[redisx_cache_entry_layer(e)]);
+        else
+            printf("  B sets price=12: A's L1 copy not dropped within 2 s (no tracking here); A reads %.*s\n",
+                   (int)n, v);
+        redisx_cache_entry_free(e);
+    }
+
+    /* Eight callers on both instances ask for one cold key at once. */
+    enum { CALLERS = 8 };
+    pthread_t th[CALLERS];
+    struct stampede_arg args[CALLERS];
+    uint64_t woken = redisx_cache_counter_of(a, REDISX_CACHE_WAITERS_WOKEN) +
+                     redisx_cache_counter_of(b, REDISX_CACHE_WAITERS_WOKEN);
+    loader_runs = 0;
+    for (int i = 0; i < CALLERS; i++) {
+        args[i].cache = i % 2 ? b : a;
+        snprintf(args[i].key, sizeof args[i].key, "%s:hot", key);
+        pthread_create(&th[i], NULL, stampede_worker, &args[i]);
+    }
+    for (int i = 0; i < CALLERS; i++)
+        pthread_join(th[i], NULL);
+    woken = redisx_cache_counter_of(a, REDISX_CACHE_WAITERS_WOKEN) +
+            redisx_cache_counter_of(b, REDISX_CACHE_WAITERS_WOKEN) - woken;
+    printf("  %d callers on A and B ask for a cold key at once: the loader ran %d time%s, %llu waiter%s woken by "
+           "its fill\n",
+           CALLERS, loader_runs, loader_runs == 1 ? "" : "s", (unsigned long long)woken, woken == 1 ? " was" : "s were");
+out:
+    redisx_cache_free(a);
+    redisx_cache_free(b);
+    if (other)
+        redisx_client_close(other);
+}
+
+/* ---- a stream consumer group ------------------------------------------- */
+
+static void stream_demo(void)
+{
+    char stream[64];
+    snprintf(stream, sizeof stream, "demo:orders:%ld", (long)time(NULL));
+    printf("\nstream %s, group billing, at most 3 deliveries per message:\n", stream);
+    if (redisx_group_create(client, stream, "billing", "0") != REDISX_OK) {
+        printf("  group: %s\n", redisx_last_error());
+        return;
+    }
+    static const char *const orders[] = {"order-1", "order-2", "order-3"};
+    for (int i = 0; i < 3; i++) {
+        const char *names[] = {"order"};
+        const char *values[] = {orders[i]};
+        char id[REDISX_STREAM_ID_SIZE];
+        if (redisx_stream_publish(id, client, stream, 1, names, NULL, values, NULL, REDISX_STREAM_TRIM_MAXLEN,
+                                  10000) == REDISX_OK)
+            printf("  published %s as %s\n", orders[i], id);
+    }
+    redisx_consumer_options *opts = NULL;
+    redisx_consumer *c = NULL;
+    redisx_consumer_options_new(&opts);
+    redisx_consumer_options_set_max_deliveries(opts, 3);
+    redisx_consumer_options_set_retry_backoff_ms(opts, 20, 100);
+    if (redisx_consumer_new(&c, client, stream, "billing", "worker-1", opts) != REDISX_OK) {
+        printf("  consumer: %s\n", redisx_last_error());
+        redisx_consumer_options_free(opts);
+        return;
+    }
+    /* order-1 succeeds; order-2's handler fails once (a timeout of the
+     * payment provider), then succeeds; order-3 always fails (a bad card). */
+    int settled = 0;
+    double t0 = now_ms();
+    while (settled < 3 && now_ms() - t0 < 10000) {
+        redisx_delivery *d = NULL;
+        if (redisx_consumer_next(&d, c, 10, 200) != REDISX_OK)
+            continue;
+        for (size_t i = 0; i < redisx_delivery_count(d); i++) {
+            redisx_message *m = redisx_delivery_message(d, i);
+            const char *order = redisx_message_get(m, "order", NULL);
+            int64_t n = redisx_message_delivery_count(m);
+            int fails = strcmp(order, "order-3") == 0 || (strcmp(order, "order-2") == 0 && n == 1);
+            if (!fails) {
+                redisx_message_ack(m);
+                printf("  %s delivery %lld: handled, acked\n", order, (long long)n);
+                settled++;
+                continue;
+            }
+            int moved = 0;
+            redisx_message_retry(m, -1, strcmp(order, "order-3") == 0 ? "card declined" : "provider timed out",
+                                 &moved);
+            printf("  %s delivery %lld: handler failed -> %s\n", order, (long long)n,
+                   moved ? "dead-lettered" : "retried after a backoff");
+            settled += moved;
+        }
+        redisx_delivery_free(d);
+    }
+    redisx_consumer_stop(c, 1000);
+    redisx_consumer_free(c);
+    redisx_consumer_options_free(opts);
+    redisx_dlq_entries *dlq = NULL;
+    if (redisx_dlq_list(&dlq, client, stream, 0, NULL, 10) == REDISX_OK) {
+        for (size_t i = 0; i < redisx_dlq_entries_count(dlq); i++) {
+            const redisx_dlq_entry *e = redisx_dlq_entries_entry(dlq, i);
+            printf("  dead-letter stream: %s (was %s, group %s): \"%s\"\n", redisx_dlq_entry_id(e),
+                   redisx_dlq_entry_original_id(e), redisx_dlq_entry_group(e), redisx_dlq_entry_error(e));
+        }
+        redisx_dlq_entries_free(dlq);
+    }
+}
+
 static void print_stats(void)
 {
     redisx_stats *s = NULL;
     if (redisx_client_stats(&s, client) != REDISX_OK)
         return;
-    printf("\n%-11s %-8s %6s %6s %8s %8s %10s %10s\n", "prim", "op", "calls", "ok", "rejected", "errors", "p50_us",
+    printf("\n%-11s %-11s %6s %6s %8s %8s %10s %10s\n", "prim", "op", "calls", "ok", "rejected", "errors", "p50_us",
            "p99_us");
     for (int i = 0; i < redisx_stats_series(s); i++) {
         if (redisx_stats_counter(s, i, REDISX_COUNTER_CALLS) == 0)
             continue;
-        printf("%-11s %-8s %6llu %6llu %8llu %8llu %10.1f %10.1f\n", redisx_stats_primitive(s, i),
+        printf("%-11s %-11s %6llu %6llu %8llu %8llu %10.1f %10.1f\n", redisx_stats_primitive(s, i),
                redisx_stats_operation(s, i), (unsigned long long)redisx_stats_counter(s, i, REDISX_COUNTER_CALLS),
                (unsigned long long)redisx_stats_counter(s, i, REDISX_COUNTER_OK),
                (unsigned long long)redisx_stats_counter(s, i, REDISX_COUNTER_REJECTED),
@@ -167,6 +377,8 @@ int main(int argc, char **argv)
     }
     rate_limits();
     idempotency();
+    cache_demo(url);
+    stream_demo();
     print_stats();
     redisx_client_close(client);
     return 0;

@@ -1413,8 +1413,9 @@ PyObject *pyx_ctx_drain(pyx_ctx *ctx, int max)
             PyObject *t = kind == REDISX_ITEM_LOG
                               ? Py_BuildValue("(OO(siN))", Py_None, Py_False, "log", (int)redisx_item_log_level(it),
                                               pyx_text(redisx_item_message(it)))
-                              : Py_BuildValue("(OO(siiN))", Py_None, Py_False, "state", redisx_item_connection(it),
-                                              (int)redisx_item_state(it), pyx_text(redisx_item_message(it)));
+                              : Py_BuildValue("(OO(siiNN))", Py_None, Py_False, "state", redisx_item_connection(it),
+                                              (int)redisx_item_state(it), pyx_text(redisx_item_message(it)),
+                                              pyx_text(redisx_item_node(it)));
             redisx_item_free(it);
             int rc = t ? PyList_Append(out, t) : -1;
             Py_XDECREF(t);

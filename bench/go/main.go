@@ -10,6 +10,10 @@
 //     on go-redis v9), sequentially and with 50 goroutines, each on its own
 //     key, one round trip (one Lua script) per check in both. The limit is
 //     high enough that every check is allowed, so both do the same work.
+//   - the cache (cache_peers.go): L1 hits and get-or-load over Zipf keys next
+//     to go-redis/cache v9 (TinyLFU local cache).
+//   - streams (stream_peers.go): publish → handler → ack throughput and
+//     delivery latency next to a go-redis XREADGROUP/XACK loop and Watermill.
 //
 // It prints name=value lines; the ratios are redisx over the peer (above 1:
 // redisx did more per second). It reports figures, never judges them.
@@ -154,7 +158,7 @@ func fail(format string, args ...any) {
 
 func main() {
 	url := flag.String("url", os.Getenv("REDISX_URL"), "redis:// URL of the server")
-	which := flag.String("bench", "lock,rl,cache", "comma-separated benchmarks to run: lock, rl, cache")
+	which := flag.String("bench", "lock,rl,cache,cachepeers,stream", "comma-separated benchmarks to run: lock, rl, cache, cachepeers, stream")
 	seqN := flag.Int("seq", 3000, "lock cycles per sequential round")
 	goroutines := flag.Int("goroutines", 1000, "goroutines of the concurrent lock rounds")
 	per := flag.Int("per", 10, "lock cycles per goroutine in a concurrent round")
@@ -162,6 +166,15 @@ func main() {
 	rlGoroutines := flag.Int("rl-goroutines", 50, "goroutines of the concurrent rate-limit rounds")
 	rlPer := flag.Int("rl-per", 200, "rate-limit checks per goroutine in a concurrent round")
 	rounds := flag.Int("rounds", 3, "rounds per library and mode (median reported)")
+	golG := flag.Int("gol-goroutines", 64, "goroutines of the get-or-load rounds")
+	golPer := flag.Int("gol-per", 2000, "get-or-load calls per goroutine")
+	golKeys := flag.Int("gol-keys", 100000, "keys of the get-or-load rounds (Zipf draws)")
+	golL1 := flag.Int("gol-l1", 10000, "local cache entries of both sides")
+	golS := flag.Float64("gol-zipf", 1.1, "Zipf exponent s (> 1) of the get-or-load keys")
+	stN := flag.Int("stream-n", 20000, "messages per stream throughput round")
+	stPub := flag.Int("stream-publishers", 16, "publishing goroutines of the stream rounds")
+	stW := flag.Int("stream-workers", 16, "handlers at a time on each side")
+	stLat := flag.Int("stream-latency-n", 1000, "messages of the stream latency run (one at a time)")
 	flag.Parse()
 	if *url == "" {
 		fail("no server: pass -url or set REDISX_URL")
@@ -201,8 +214,12 @@ func main() {
 			benchRateLimits(ctx, rx, gr, *rounds, *rlSeqN, *rlGoroutines, *rlPer)
 		case "cache":
 			benchCacheL1(ctx, rx, *rounds)
+		case "cachepeers":
+			benchCachePeers(ctx, rx, gr, *rounds, *golG, *golPer, *golKeys, *golL1, *golS)
+		case "stream":
+			benchStreamPeers(ctx, rx, gr, *rounds, *stN, *stPub, *stW, *stLat)
 		default:
-			fail("unknown benchmark %q (lock, rl, cache)", b)
+			fail("unknown benchmark %q (lock, rl, cache, cachepeers, stream)", b)
 		}
 	}
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# redisx's Python package next to redis-py and limits, against ONE server in ONE run.
+# redisx's Python package next to redis-py, limits, cachetools and aiocache,
+# against ONE server in ONE run.
 #
 #   bench/python/run.sh
 #
@@ -13,9 +14,23 @@
 #                      = redisx Limiter.check/s (sliding_log | fixed_window) /
 #                        limits MovingWindowRateLimiter | FixedWindowRateLimiter hits/s
 #                        (1 thread | REDISX_PY_BENCH_RL_THREADS threads)
+# and from peers.py (the cache and streams; what each side does per operation
+# is in its docstring):
+#   py_cache_l1_hit_ratio   = redisx Cache.get L1 hits/s / cachetools.TTLCache gets/s
+#   py_cache_gol_<l2|l1>_ratio
+#                      = redisx get_or_load_async calls/s (L1 off | on) /
+#                        aiocache RedisCache get-or-set calls/s, 64 tasks, Zipf keys
+#   py_stream_vs_redispy_ratio
+#                      = redisx publish -> handler -> ack messages/s / a redis-py
+#                        xreadgroup/xack loop, same publishers and handler threads
+# and from observability.py:
+#   observability_lock_ratio, observability_check_ratio
+#                      = with redisx.prometheus + redisx.opentelemetry attached / without
+#                        (observability.py; its BENCH_* variables apply)
 # It reports figures only; it never judges them.
 #
-# Optional: REDISX_PY_BENCH_SEQ_CYCLES (5000), REDISX_PY_BENCH_TASKS (1000),
+# Optional: REDISX_PY_BENCH_ONLY (locks | peers | observability: run one of the programs),
+# REDISX_PY_BENCH_PEER_ROUNDS (3), REDISX_PY_BENCH_SEQ_CYCLES (5000), REDISX_PY_BENCH_TASKS (1000),
 # REDISX_PY_BENCH_ROUNDS (5), REDISX_PY_BENCH_POOL (100: redis.asyncio's
 # BlockingConnectionPool size), REDISX_PY_BENCH_RL_SEQ (5000 hits),
 # REDISX_PY_BENCH_RL_CONC (16000 hits), REDISX_PY_BENCH_RL_THREADS (8),
@@ -50,10 +65,11 @@ on_exit 'rm -rf "$tmp_dir"'
 # 1. The throwaway environment: redis-py, limits and this checkout's package.
 "$python" -m venv "$tmp_dir/venv"
 venv_py=$tmp_dir/venv/bin/python
-if ! "$venv_py" -m pip install -q --disable-pip-version-check redis limits "$repo/bindings/python" \
+if ! "$venv_py" -m pip install -q --disable-pip-version-check redis limits cachetools aiocache prometheus_client \
+    opentelemetry-api==1.45.2 opentelemetry-sdk==1.45.2 "$repo/bindings/python" \
     >"$tmp_dir/pip.log" 2>&1; then
     cat "$tmp_dir/pip.log" >&2
-    echo "run.sh: installing redis-py, limits and bindings/python failed" >&2
+    echo "run.sh: installing redis-py, limits, cachetools, aiocache, the OpenTelemetry SDK and bindings/python failed" >&2
     exit 1
 fi
 
@@ -71,5 +87,16 @@ echo "redispy_pool=$pool"
 
 # 3. The measurements (from /tmp: the venv's redisx, not the source tree).
 cd "$tmp_dir"
-"$venv_py" "$here/bench.py" "$url" --seq-cycles "$seq_cycles" --tasks "$tasks" --rounds "$rounds" --pool "$pool" \
-    --rl-seq-hits "$rl_seq" --rl-conc-hits "$rl_conc" --rl-threads "$rl_threads"
+only=${REDISX_PY_BENCH_ONLY:-}
+"$venv_py" -m pip list --disable-pip-version-check 2>/dev/null |
+    awk '$1 ~ /^(redis|limits|cachetools|aiocache)$/ { print "py_peer_" $1 "_version=" $2 }'
+if [[ $only != peers && $only != observability ]]; then
+    "$venv_py" "$here/bench.py" "$url" --seq-cycles "$seq_cycles" --tasks "$tasks" --rounds "$rounds" --pool "$pool" \
+        --rl-seq-hits "$rl_seq" --rl-conc-hits "$rl_conc" --rl-threads "$rl_threads"
+fi
+if [[ $only != locks && $only != observability ]]; then
+    "$venv_py" "$here/peers.py" "$url" --rounds "${REDISX_PY_BENCH_PEER_ROUNDS:-3}"
+fi
+if [[ $only != locks && $only != peers ]]; then
+    "$venv_py" "$here/observability.py" "$url"
+fi

@@ -556,6 +556,7 @@ func (k *core) handle(it capi.Item) {
 				Connection: capi.Redisx_item_connection(it),
 				State:      ConnState(int(capi.Redisx_item_state(it))),
 				Detail:     capi.Redisx_item_message(it),
+				Node:       capi.Redisx_item_node(it),
 			}
 			h := k.onState
 			k.events.push(func() { h(sc) })
@@ -892,10 +893,13 @@ const (
 
 // MetricFamily is one of the core's metric families (docs/METRICS.md): the
 // names, labels and values every language exports. Counter names end in
-// "_total"; durations are in seconds.
+// "_total"; durations are in seconds. OTelName and Unit are its
+// OpenTelemetry instrument's name and UCUM unit (docs/OPENTELEMETRY.md),
+// the core's own, as every package exports them.
 type MetricFamily struct {
-	Name, Help string
-	Type       MetricType
+	Name, Help     string
+	OTelName, Unit string
+	Type           MetricType
 	LabelNames []string
 	Samples    []MetricSample
 }
@@ -938,9 +942,11 @@ func (c *Client) Metrics() Metrics {
 	}
 	for f := 0; f < capi.Redisx_metrics_families(m); f++ {
 		fam := MetricFamily{
-			Name: capi.Redisx_metrics_name(m, f),
-			Help: capi.Redisx_metrics_help(m, f),
-			Type: MetricType(capi.Redisx_metrics_type(m, f)),
+			Name:     capi.Redisx_metrics_name(m, f),
+			Help:     capi.Redisx_metrics_help(m, f),
+			OTelName: capi.Redisx_metrics_otel_name(m, f),
+			Unit:     capi.Redisx_metrics_unit(m, f),
+			Type:     MetricType(capi.Redisx_metrics_type(m, f)),
 		}
 		nl := capi.Redisx_metrics_label_count(m, f)
 		for l := 0; l < nl; l++ {

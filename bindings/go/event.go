@@ -76,6 +76,7 @@ type StateChange struct {
 	Connection int       // index of the connection in the client's pool
 	State      ConnState // connected, disconnected, reconnecting
 	Detail     string    // why (the connect error, ...); may be ""
+	Node       string    // "host:port" of the node the connection serves, for every state; "" before it is known
 }
 
 func eventOf(e capi.Event) Event {

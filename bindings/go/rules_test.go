@@ -251,4 +251,7 @@ func TestARefusedConnectionIsAWarningAndADisconnectedState(t *testing.T) {
 	if states[0].State != redisx.StateDisconnected || states[0].Detail == "" || states[0].State.String() != "disconnected" {
 		t.Errorf("first state = %+v, want disconnected with the connect error", states[0])
 	}
+	if want := fmt.Sprintf("127.0.0.1:%d", port); states[0].Node != want {
+		t.Errorf("first state's node = %q, want %q (the node that refused)", states[0].Node, want)
+	}
 }

@@ -123,6 +123,8 @@ export interface StateChange {
   connection: number;
   state: 'connected' | 'disconnected' | 'reconnecting';
   detail: string;
+  /** "host:port" of the node the connection serves, for every state; null before it is known. */
+  node: string | null;
 }
 
 export interface LogLine {
@@ -709,10 +711,16 @@ export interface StreamConsumerOptions extends ConsumerOptions {
   concurrency?: number;
   /** Create the group first: true ('$') or a start id. */
   createGroup?: boolean | string;
+  /** redisx/nestjs: the name of the module's client it runs on (default: the default client). */
+  client?: string;
 }
 /** Method decorator (experimental or standard decorators). */
 export function StreamConsumer(options: StreamConsumerOptions): any;
-export function startStreamConsumers(instance: object, client: Client, options?: { signal?: AbortSignal }): {
+export function startStreamConsumers(
+  instance: object,
+  client: Client | ((options: StreamConsumerOptions) => Client | null),
+  options?: { signal?: AbortSignal },
+): {
   consumers: Consumer[];
   done: Promise<void[]>;
   stop(options?: { timeout?: number }): Promise<void>;

@@ -296,6 +296,11 @@ static const struct {
     FN(redisx_group_inspect),
     FN(redisx_message_taken_over),
     FN(redisx_stats_stream),
+    /* 0.6: the node of a state change, the OpenTelemetry names */
+    FN(redisx_state_node),
+    FN(redisx_item_node),
+    FN(redisx_metrics_otel_name),
+    FN(redisx_metrics_unit),
 };
 #undef FN
 
@@ -1283,6 +1288,8 @@ Test(badinput, metrics_of_null_and_out_of_range_return_empty_values)
     cr_assert_eq(redisx_metrics_families(NULL), 0);
     cr_assert_null(redisx_metrics_name(NULL, 0));
     cr_assert_null(redisx_metrics_help(NULL, 0));
+    cr_assert_null(redisx_metrics_otel_name(NULL, 0));
+    cr_assert_null(redisx_metrics_unit(NULL, -1));
     cr_assert_eq(redisx_metrics_label_count(NULL, 0), 0);
     cr_assert_null(redisx_metrics_label_name(NULL, 0, 0));
     cr_assert_eq(redisx_metrics_samples(NULL, 0), 0);
@@ -1296,6 +1303,8 @@ Test(badinput, metrics_of_null_and_out_of_range_return_empty_values)
     const int bad[] = {-1, n, INT32_MAX, INT32_MIN};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         cr_assert_null(redisx_metrics_name(m, bad[i]));
+        cr_assert_null(redisx_metrics_otel_name(m, bad[i]));
+        cr_assert_null(redisx_metrics_unit(m, bad[i]));
         cr_assert_eq(redisx_metrics_samples(m, bad[i]), 0);
         cr_assert_null(redisx_metrics_label_value(m, bad[i], 0, 0));
         cr_assert_null(redisx_metrics_label_value(m, 0, bad[i], 0));
@@ -1435,6 +1444,8 @@ Test(badinput, item_accessors_of_null_return_empty_values)
     cr_assert_eq(redisx_item_log_level(NULL), REDISX_LOG_ERROR);
     cr_assert_eq(redisx_item_state(NULL), REDISX_STATE_DISCONNECTED);
     cr_assert_eq(redisx_item_connection(NULL), -1);
+    cr_assert_null(redisx_item_node(NULL));
+    cr_assert_null(redisx_state_node(), "outside a state callback");
     cr_assert_null(redisx_item_event(NULL));
     cr_assert_null(redisx_item_take_lock(NULL));
     cr_assert_null(redisx_item_lock(NULL));

@@ -245,9 +245,18 @@ Test(client, queue_receives_events_states_and_lost_locks_when_asked)
             events++;
             break;
         }
-        case REDISX_ITEM_STATE:
+        case REDISX_ITEM_STATE: {
+            char want[64];
+            snprintf(want, sizeof want, "127.0.0.1:%d", rt_port());
+            const char *node = redisx_item_node(it);
+            cr_assert_not_null(node, "the state names its node");
+            if (!rt_cluster_mode())
+                cr_assert_str_eq(node, want);
+            else
+                cr_assert_eq(strncmp(node, "127.0.0.1:", 10), 0, "%s", node);
             connected += redisx_item_state(it) == REDISX_STATE_CONNECTED;
             break;
+        }
         case REDISX_ITEM_LOCK_LOST:
             cr_assert_eq(redisx_item_user(it), (void *)0x77);
             cr_assert_str_eq(redisx_lock_name(redisx_item_lock(it)), "evq");

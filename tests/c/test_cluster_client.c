@@ -52,6 +52,29 @@ static void note_node(redisx_client *c, const redisx_event *ev, void *user)
     pthread_mutex_unlock(&node_mu);
 }
 
+/* The nodes of the DISCONNECTED states of a cluster_client(), and how many
+ * states came without a node. */
+static char down_nodes[1024];
+static int states_without_node;
+
+static void note_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail, void *user)
+{
+    (void)c;
+    (void)conn;
+    (void)detail;
+    (void)user;
+    const char *node = redisx_state_node();
+    pthread_mutex_lock(&node_mu);
+    if (!node)
+        states_without_node++;
+    else if (st == REDISX_STATE_DISCONNECTED && !strstr(down_nodes, node) &&
+             strlen(down_nodes) + strlen(node) + 2 < sizeof down_nodes) {
+        strcat(down_nodes, node);
+        strcat(down_nodes, " ");
+    }
+    pthread_mutex_unlock(&node_mu);
+}
+
 static void assert_last_node(int port)
 {
     char want[64];
@@ -145,6 +168,7 @@ static redisx_client *cluster_client(fixture *f, int64_t command_timeout_ms)
     cr_assert_eq(redisx_options_set_command_timeout_ms(o, command_timeout_ms), REDISX_OK);
     cr_assert_eq(redisx_options_set_log_cb(o, count_log, REDISX_LOG_DEBUG, NULL), REDISX_OK);
     cr_assert_eq(redisx_options_set_event_cb(o, note_node, NULL), REDISX_OK);
+    cr_assert_eq(redisx_options_set_state_cb(o, note_state, NULL), REDISX_OK);
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
     redisx_options_free(o);
@@ -571,6 +595,16 @@ Test(cluster_client, operations_resume_after_a_master_fails_over)
         }
     }
     cr_assert_eq(st, REDISX_OK, "no failover within the time: %s", redisx_last_error());
+    /* The state callback named the node that went away (its detail is the
+     * reason), and every state (the dead seed's too) had a node. */
+    char dead[64];
+    snprintf(dead, sizeof dead, "127.0.0.1:%d ", f.cl.node[m].port);
+    pthread_mutex_lock(&node_mu);
+    cr_assert(strstr(down_nodes, dead), "no DISCONNECTED state of %s; seen: %s", dead, down_nodes);
+    cr_assert(strstr(down_nodes, "127.0.0.1:1 "), "the unreachable seed's failure names it; seen: %s", down_nodes);
+    cr_assert_eq(states_without_node, 0);
+    pthread_mutex_unlock(&node_mu);
+    cr_assert_null(redisx_state_node(), "outside a state callback");
     cr_assert_gt(refused, 0, "an acquire right after the master died is refused (fail closed)");
     /* The replicated lease moved with the slot: still held, still ours. */
     redisx_lock *again = NULL;

@@ -38,6 +38,39 @@ static double value(const redisx_metrics *m, const char *name, const char *v0, c
     return redisx_metrics_value(m, f, s);
 }
 
+/* Every family has its OpenTelemetry instrument: a dotted lower-case name
+ * (unique), a unit ("s" for the histograms, "By" for bytes, else a {...}
+ * annotation); the duration histogram is db.client.operation.duration. */
+static void check_otel_names(const redisx_metrics *m)
+{
+    int n = redisx_metrics_families(m);
+    for (int f = 0; f < n; f++) {
+        const char *name = redisx_metrics_name(m, f);
+        const char *otel = redisx_metrics_otel_name(m, f), *unit = redisx_metrics_unit(m, f);
+        cr_assert_not_null(otel, "%s has no OpenTelemetry name (core/metrics.c otel_names)", name);
+        cr_assert_not_null(unit, "%s", name);
+        cr_assert(strncmp(otel, "redisx.", 7) == 0 || strcmp(otel, "db.client.operation.duration") == 0, "%s", otel);
+        for (const char *p = otel; *p; p++)
+            cr_assert((*p >= 'a' && *p <= 'z') || (*p >= '0' && *p <= '9') || *p == '_' || *p == '.', "%s", otel);
+        for (int g = 0; g < f; g++)
+            cr_assert_str_neq(redisx_metrics_otel_name(m, g), otel, "two families exported as %s", otel);
+        if (redisx_metrics_type(m, f) == REDISX_METRIC_HISTOGRAM)
+            cr_assert_str_eq(unit, "s", "%s", name);
+        else if (strstr(name, "_bytes"))
+            cr_assert_str_eq(unit, "By", "%s", name);
+        else
+            cr_assert(unit[0] == '{' && unit[strlen(unit) - 1] == '}', "%s: %s", name, unit);
+    }
+    int d = -1;
+    for (int f = 0; f < n; f++)
+        if (strcmp(redisx_metrics_name(m, f), "redisx_operation_duration_seconds") == 0)
+            d = f;
+    cr_assert_geq(d, 0);
+    cr_assert_str_eq(redisx_metrics_otel_name(m, d), "db.client.operation.duration");
+    cr_assert_null(redisx_metrics_otel_name(m, n), "out of range");
+    cr_assert_null(redisx_metrics_unit(NULL, 0));
+}
+
 Test(metrics, families_are_well_formed)
 {
     redisx_client *c = rt_client();
@@ -75,6 +108,7 @@ Test(metrics, families_are_well_formed)
     cr_assert_float_eq(redisx_metrics_bucket_bound(m, nb - 1), 10.0, 1e-12);
     for (int b = 1; b < nb; b++)
         cr_assert_gt(redisx_metrics_bucket_bound(m, b), redisx_metrics_bucket_bound(m, b - 1));
+    check_otel_names(m);
     redisx_metrics_free(m);
     redisx_client_close(c);
 }
@@ -308,6 +342,7 @@ Test(metrics, limiters_caches_and_streams_have_series_by_name)
     cr_assert_eq(value(m, "redisx_stream_messages_consumed_total", sname, "billing", NULL), 2);
     cr_assert_eq(hist_count(m, "redisx_stream_duration_seconds", sname, "", "publish"), 4);
     cr_assert_eq(hist_count(m, "redisx_stream_duration_seconds", sname, "billing", "ack"), 2);
+    check_otel_names(m); /* the per-name families too */
     redisx_metrics_free(m);
 
     /* A freed limiter's and cache's counters stay; label values outlive the client. */

@@ -13,7 +13,21 @@
 #       a test run that dies leaves nothing behind.
 #   tests/cluster/cluster.sh stop DIR
 #       stops every node of DIR (and waits until they have exited).
+#
+# With REDISX_CLUSTER_TLS=CERTS (a folder made by tests/tls/make-certs.sh)
+# every node serves TLS only (--port 0, the printed ports are TLS ports,
+# server.crt for 127.0.0.1, no client certificate required) and speaks TLS
+# on the cluster bus and for replication too (--tls-cluster yes
+# --tls-replication yes): for rediss+cluster:// URLs. A node dials its peers
+# as a TLS client with client.crt (server.crt is for serverAuth only), as
+# the C harness's nodes do (docs/CLUSTER.md). redis-cli joins and checks the
+# nodes with --tls --cacert CERTS/ca.crt.
 source "$(dirname "$0")/../../scripts/lib.sh"
+
+tls=${REDISX_CLUSTER_TLS:-}
+cli_tls=()
+[ -z "$tls" ] || cli_tls=(--tls --cacert "$tls/ca.crt")
+cli() { redis-cli "${cli_tls[@]}" "$@"; }
 
 usage() { echo "usage: $0 start DIR MASTERS REPLICAS [OWNER_PID] | stop DIR" >&2; exit 2; }
 
@@ -35,18 +49,23 @@ stop_nodes() { # dir [node-glob]
 }
 
 start_node() { # dir -> prints the port
-  local dir=$1 port node
+  local dir=$1 port node listen
   for _ in $(seq 10); do
     port=$(free_port) || return 1
     node=$dir/node-$port
     mkdir -p "$node"
-    if redis-server --port "$port" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
+    listen=(--port "$port")
+    [ -z "$tls" ] || listen=(--port 0 --tls-port "$port" --tls-cert-file "$tls/server.crt"
+      --tls-key-file "$tls/server.key" --tls-ca-cert-file "$tls/ca.crt" --tls-auth-clients no
+      --tls-cluster yes --tls-replication yes
+      --tls-client-cert-file "$tls/client.crt" --tls-client-key-file "$tls/client.key")
+    if redis-server "${listen[@]}" --bind 127.0.0.1 --save '' --appendonly no --daemonize yes \
       --pidfile "$node/redis.pid" --dir "$node" --logfile redis.log \
       --cluster-enabled yes --cluster-config-file "$node/nodes.conf" --cluster-node-timeout 5000 \
       --repl-diskless-sync-delay 0 --repl-ping-replica-period 1 >/dev/null; then
       for _ in $(seq 200); do
         if [ -s "$node/redis.pid" ] &&
-          [ "$(redis-cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
+          [ "$(cli -h 127.0.0.1 -p "$port" info server 2>/dev/null | tr -d '\r' |
             sed -n 's/^process_id://p')" = "$(cat "$node/redis.pid")" ]; then
           echo "$port"
           return 0
@@ -62,11 +81,11 @@ start_node() { # dir -> prints the port
 
 node_ready() { # port nodes masters replicas
   local info slots
-  info=$(redis-cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r') || return 1
+  info=$(cli -h 127.0.0.1 -p "$1" cluster info 2>/dev/null | tr -d '\r') || return 1
   grep -qx 'cluster_state:ok' <<<"$info" || return 1
   grep -qx "cluster_known_nodes:$2" <<<"$info" || return 1
   # CLUSTER SLOTS: MASTERS ranges (or more), each with 2 + 1 + REPLICAS fields
-  slots=$(redis-cli -h 127.0.0.1 -p "$1" --json cluster slots 2>/dev/null) || return 1
+  slots=$(cli -h 127.0.0.1 -p "$1" --json cluster slots 2>/dev/null) || return 1
   python3 -c 'import json,sys; r=json.loads(sys.argv[1]); m,k=int(sys.argv[2]),int(sys.argv[3]);
 sys.exit(0 if len(r)>=m and all(len(x)==3+k for x in r) else 1)' "$slots" "$3" "$4"
 }
@@ -79,6 +98,10 @@ start)
   # redis-cli --cluster create wants 3 masters; 1 or 2 (benchmarks' scaling
   # runs) are joined by hand, without replicas.
   [[ $masters -ge 3 || $replicas -eq 0 ]] || { echo "cluster.sh: fewer than 3 masters take no replicas" >&2; exit 2; }
+  for f in ca.crt server.crt server.key client.crt client.key; do # stop needs none of them
+    [ -z "$tls" ] || [ -r "$tls/$f" ] ||
+      { echo "cluster.sh: REDISX_CLUSTER_TLS=$tls has no $f (tests/tls/make-certs.sh)" >&2; exit 2; }
+  done
   mkdir -p "$dir"
   total=$((masters * (1 + replicas)))
   ports=()
@@ -96,11 +119,11 @@ start)
   if [ "$masters" -lt 3 ]; then
     for i in "${!ports[@]}"; do # slots split evenly, the nodes introduced to the first
       lo=$((16384 * i / masters)) hi=$((16384 * (i + 1) / masters - 1))
-      redis-cli -h 127.0.0.1 -p "${ports[$i]}" cluster addslotsrange "$lo" "$hi" >>"$dir/create.log" 2>&1
-      [ "$i" -eq 0 ] || redis-cli -h 127.0.0.1 -p "${ports[$i]}" cluster meet 127.0.0.1 "${ports[0]}" \
+      cli -h 127.0.0.1 -p "${ports[$i]}" cluster addslotsrange "$lo" "$hi" >>"$dir/create.log" 2>&1
+      [ "$i" -eq 0 ] || cli -h 127.0.0.1 -p "${ports[$i]}" cluster meet 127.0.0.1 "${ports[0]}" \
         >>"$dir/create.log" 2>&1
     done
-  elif ! redis-cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
+  elif ! cli --cluster create "${addrs[@]}" --cluster-replicas "$replicas" --cluster-yes \
     >"$dir/create.log" 2>&1; then
     cat "$dir/create.log" >&2
     stop_nodes "$dir"

@@ -375,4 +375,14 @@ func TestMetricsAfterKnownOperations(t *testing.T) {
 	if !ok || len(acq.DataPoints) == 0 {
 		t.Errorf("redisx.lock.acquisitions: %v", byName["redisx.lock.acquisitions"])
 	}
+	if u := byName["redisx.operations"].Unit; u != "{operation}" {
+		t.Errorf("redisx.operations unit %q, want the core's {operation}", u)
+	}
+	// The lock's wait and hold histograms come through the Producer too.
+	for _, name := range []string{"redisx.lock.wait.duration", "redisx.lock.hold.duration"} {
+		h, ok := byName[name].Data.(metricdata.Histogram[float64])
+		if !ok || byName[name].Unit != "s" || len(h.DataPoints) != 1 || h.DataPoints[0].Count != 1 {
+			t.Errorf("%s: %+v", name, byName[name])
+		}
+	}
 }

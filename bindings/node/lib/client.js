@@ -1024,7 +1024,8 @@ class Client {
         this._onState({
           connection: nums[o + F_V0 + 1],
           state: STATES[state] ?? String(state),
-          detail: obj,
+          detail: obj[0],
+          node: obj[1],
         });
       } catch (e) {
         reportAsync(e);

@@ -5,8 +5,9 @@ const N = require('./native');
 
 const TYPES = ['counter', 'gauge', 'histogram'];
 
-// One snapshot of the core's families: [{ name, type, help, labels,
-// samples: [{ labels, value, count, cumulative }] }] (empty for a closed client).
+// One snapshot of the core's families: [{ name, otel, unit, type, help,
+// labels, samples: [{ labels, value, count, cumulative }] }] (empty for a
+// closed client); otel and unit are the OpenTelemetry instrument's.
 function snapshot(client) {
   if (client._closing || client._closed || !client._c) return [];
   let m;
@@ -37,7 +38,16 @@ function snapshot(client) {
         }
         samples.push(sample);
       }
-      out.push({ name: N.redisx_metrics_name(m, f), help: N.redisx_metrics_help(m, f), type, labels, samples, bounds });
+      out.push({
+        name: N.redisx_metrics_name(m, f),
+        otel: N.redisx_metrics_otel_name(m, f),
+        unit: N.redisx_metrics_unit(m, f),
+        help: N.redisx_metrics_help(m, f),
+        type,
+        labels,
+        samples,
+        bounds,
+      });
     }
     return out;
   } finally {

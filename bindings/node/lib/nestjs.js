@@ -106,9 +106,17 @@ class RedisxRegistry {
 
   onApplicationBootstrap() {
     if (!this.discovery || this.options.consumers === false) return;
-    // The default client (or the one this module names first) runs them.
-    const name = this.clients.has(DEFAULT) ? DEFAULT : this.clients.keys().next().value;
-    if (registries.get(name) !== this) return;
+    // A mark's `client` names the client it runs on; without one, the
+    // default client (or the one this module names first). Each module
+    // starts the marks of the clients it owns.
+    const fallback = this.clients.has(DEFAULT) ? DEFAULT : this.clients.keys().next().value;
+    const pick = (opts) => {
+      const name = opts.client ?? fallback;
+      if (!registries.has(name)) {
+        throw invalid(`@StreamConsumer(${JSON.stringify(opts.stream)}): no client named ${JSON.stringify(name)}`);
+      }
+      return registries.get(name) === this ? this.clients.get(name) : null;
+    };
     const seen = new Set();
     for (const wrapper of this.discovery.getProviders()) {
       const instance = wrapper.instance;
@@ -116,7 +124,8 @@ class RedisxRegistry {
       seen.add(instance);
       const marks = instance[Symbol.for('redisx.streamConsumers')];
       if (!Array.isArray(marks) || marks.length === 0) continue;
-      this.runs.push(startStreamConsumers(instance, this.client(name)));
+      if (!marks.some((m) => pick(m.options))) continue;
+      this.runs.push(startStreamConsumers(instance, pick));
     }
   }
 

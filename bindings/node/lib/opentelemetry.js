@@ -12,9 +12,9 @@
 // Spans: one per public operation, started when the method is called, in the
 // caller's active context (captured then, never in the I/O completion), ended
 // when its Promise settles; the names are the core's identifiers
-// (`lock.acquire`, ...; a raw command: its name). Metrics: the duration
-// histogram `db.client.operation.duration` through a MetricProducer, and the
-// core's counters and gauges as observable instruments under one batch
+// (`lock.acquire`, ...; a raw command: its name). Metrics: the core's
+// histograms (`db.client.operation.duration`, the lock wait/hold and the
+// per-name ones) through a MetricProducer, and the core's counters and gauges as observable instruments under one batch
 // callback; both read the core's snapshot (redisx_metrics_collect, as
 // lib/prometheus.js does): nothing is recorded per operation. docs/OPENTELEMETRY.md.
 const { invalid, RedisxError } = require('./errors');
@@ -26,68 +26,20 @@ const VERSION = require('../package.json').version;
 const SCOPE = 'redisx';
 const DURATION_FAMILY = 'redisx_operation_duration_seconds';
 
-// The core's families (docs/METRICS.md) under their OpenTelemetry names.
-// A family the core adds later gets `redisx.` + its name without the
-// `redisx_` prefix and `_total` suffix.
-const FAMILY_NAMES = {
-  redisx_operations_total: 'redisx.operations',
-  redisx_round_trips_total: 'redisx.round_trips',
-  redisx_lock_acquisitions_total: 'redisx.lock.acquisitions',
-  redisx_ratelimit_requests_total: 'redisx.ratelimit.requests',
-  redisx_idempotency_requests_total: 'redisx.idempotency.requests',
-  redisx_cache_hits_total: 'redisx.cache.hits',
-  redisx_cache_misses_total: 'redisx.cache.misses',
-  redisx_cache_loads_total: 'redisx.cache.loads',
-  redisx_cache_load_errors_total: 'redisx.cache.load_errors',
-  redisx_cache_stampedes_avoided_total: 'redisx.cache.stampedes_avoided',
-  redisx_cache_stale_served_total: 'redisx.cache.stale_served',
-  redisx_cache_early_refreshes_total: 'redisx.cache.early_refreshes',
-  redisx_cache_fail_open_total: 'redisx.cache.fail_open',
-  redisx_cache_evictions_total: 'redisx.cache.evictions',
-  redisx_cache_l1_entries: 'redisx.cache.l1.entries',
-  redisx_cache_l1_bytes: 'redisx.cache.l1.bytes',
-  redisx_stream_messages_published_total: 'redisx.stream.messages.published',
-  redisx_stream_messages_delivered_total: 'redisx.stream.messages.delivered',
-  redisx_stream_messages_consumed_total: 'redisx.stream.messages.consumed',
-  redisx_stream_messages_retried_total: 'redisx.stream.messages.retried',
-  redisx_stream_messages_dead_lettered_total: 'redisx.stream.messages.dead_lettered',
-  redisx_stream_messages_claimed_total: 'redisx.stream.messages.claimed',
-  redisx_connects_total: 'redisx.connects',
-  redisx_disconnects_total: 'redisx.disconnects',
-  redisx_connect_failures_total: 'redisx.connect_failures',
-  redisx_script_reloads_total: 'redisx.script_reloads',
-  redisx_operations_in_flight: 'redisx.operations.in_flight',
-  redisx_connections_up: 'redisx.connections.up',
-  redisx_circuit_breaker_opens_total: 'redisx.circuit_breaker.opens',
-  redisx_circuit_breaker_rejected_total: 'redisx.circuit_breaker.rejected',
-  redisx_circuit_breakers_open: 'redisx.circuit_breakers.open',
-  redisx_wakeups_total: 'redisx.wakeups',
-  redisx_cluster_redirects_total: 'redisx.cluster.redirects',
-  redisx_cluster_retries_total: 'redisx.cluster.retries',
-  redisx_cluster_slot_refreshes_total: 'redisx.cluster.slot_refreshes',
-};
-const UNITS = { redisx_cache_l1_bytes: 'By' };
-
-function otelName(family) {
-  return FAMILY_NAMES[family] || `redisx.${family.replace(/^redisx_/, '').replace(/_total$/, '')}`;
-}
-
-// A label of a family as an attribute: primitive and operation become
-// db.operation.name (joined), the others redisx.<label>.
+// A family's labels as attributes, as the core names them (status, layer,
+// limiter, cache, ...: the contract's rule, the Prometheus labels' names).
 function attributesOf(labelNames, values) {
   const out = {};
-  let primitive = null;
-  let operation = null;
-  for (let i = 0; i < labelNames.length; i++) {
-    const l = labelNames[i];
-    if (l === 'primitive') primitive = values[i];
-    else if (l === 'operation') operation = values[i];
-    else out[`redisx.${l}`] = values[i];
-  }
-  if (primitive !== null || operation !== null) out['db.operation.name'] = `${primitive}.${operation}`;
+  for (let i = 0; i < labelNames.length; i++) out[labelNames[i]] = values[i];
   return out;
 }
 
+// The duration histogram's attributes: db.system.name and db.operation.name
+// (<primitive>.<operation>), as its spans have them.
+function durationAttributes(labelNames, values) {
+  const a = attributesOf(labelNames, values);
+  return { 'db.system.name': 'redis', 'db.operation.name': `${a.primitive}.${a.operation}` };
+}
 
 function hrNow() {
   const ms = Date.now();
@@ -275,10 +227,11 @@ class Hook {
   }
 }
 
-// The MetricProducer of db.client.operation.duration (sdk-metrics' shape:
-// a CollectionResult with one ScopeMetrics; a MetricReader keeps its own
+// The MetricProducer of the core's histograms: db.client.operation.duration
+// and the per-name and lock wait/hold ones (sdk-metrics' shape: a
+// CollectionResult with one ScopeMetrics; a MetricReader keeps its own
 // resource).
-class DurationProducer {
+class HistogramProducer {
   constructor(client, sdk, api) {
     this._client = client;
     this._sdk = sdk;
@@ -288,11 +241,12 @@ class DurationProducer {
   }
 
   async collect() {
-    const points = [];
     const end = hrNow();
     const families = this._active ? snapshot(this._client) : [];
+    const metrics = [];
     for (const f of families) {
-      if (f.name !== DURATION_FAMILY) continue;
+      if (f.type !== 'histogram' || f.samples.length === 0) continue;
+      const points = [];
       for (const s of f.samples) {
         const counts = [];
         let prev = 0;
@@ -301,28 +255,20 @@ class DurationProducer {
           prev = c;
         }
         counts.push(s.count - prev);
-        const attributes = { 'db.system.name': 'redis', ...attributesOf(f.labels, s.values) };
         points.push({
-          attributes,
+          attributes: f.name === DURATION_FAMILY ? durationAttributes(f.labels, s.values) : attributesOf(f.labels, s.values),
           startTime: this._start,
           endTime: end,
           value: { buckets: { boundaries: f.bounds.slice(), counts }, sum: s.value, count: s.count },
         });
       }
-    }
-    const metrics = points.length === 0 ? [] : [
-      {
-        descriptor: {
-          name: 'db.client.operation.duration',
-          description: 'Duration of redisx operations (a lock or idempotency wait included)',
-          unit: 's',
-          valueType: this._api.ValueType.DOUBLE,
-        },
+      metrics.push({
+        descriptor: { name: f.otel, description: f.help, unit: f.unit, valueType: this._api.ValueType.DOUBLE },
         aggregationTemporality: this._sdk.AggregationTemporality.CUMULATIVE,
         dataPointType: this._sdk.DataPointType.HISTOGRAM,
         dataPoints: points,
-      },
-    ];
+      });
+    }
     return {
       resourceMetrics: { resource: undefined, scopeMetrics: [{ scope: { name: SCOPE, version: VERSION }, metrics }] },
       errors: [],
@@ -335,8 +281,8 @@ function observeFamilies(client, meter) {
   const families = snapshot(client).filter((f) => f.type !== 'histogram');
   const instruments = new Map();
   for (const f of families) {
-    const opts = { description: f.help, unit: UNITS[f.name] || '' };
-    const name = otelName(f.name);
+    const opts = { description: f.help, unit: f.unit };
+    const name = f.otel;
     instruments.set(
       f.name,
       f.type === 'counter' ? meter.createObservableCounter(name, opts) : meter.createObservableGauge(name, opts),
@@ -354,7 +300,8 @@ function observeFamilies(client, meter) {
 }
 
 /**
- * A MetricProducer of the client's db.client.operation.duration histogram,
+ * A MetricProducer of the client's histograms (db.client.operation.duration,
+ * redisx.lock.wait.duration, redisx.ratelimit.duration, ...),
  * for a MetricReader made before the MeterProvider that instrument() is
  * given (`metricProducers: [metricProducer(client)]`). Needs
  * @opentelemetry/sdk-metrics.
@@ -368,7 +315,7 @@ function metricProducer(client) {
   if (api === null || sdk === null) {
     throw invalid('metricProducer needs @opentelemetry/api and @opentelemetry/sdk-metrics');
   }
-  return new DurationProducer(client, sdk, api);
+  return new HistogramProducer(client, sdk, api);
 }
 
 // The clients instrument() holds (also those with spans left out).
@@ -419,7 +366,7 @@ function instrument(client, options = {}) {
   }
   const stopObserving = meterProvider !== false ? observeFamilies(client, meterProvider.getMeter(SCOPE, VERSION)) : () => {};
   const sdk = load('@opentelemetry/sdk-metrics');
-  const metricProducer = sdk === null ? null : new DurationProducer(client, sdk, api);
+  const metricProducer = sdk === null ? null : new HistogramProducer(client, sdk, api);
   let done = false;
   return {
     metricProducer,

@@ -531,6 +531,9 @@ function StreamConsumer(options) {
       typeof options.group !== 'string') {
     throw invalid('@StreamConsumer({ stream, group, ... }) needs a stream and a group');
   }
+  if (options.client !== undefined && (typeof options.client !== 'string' || options.client === '')) {
+    throw invalid('@StreamConsumer: client must be the name of a client');
+  }
   return function decorate(target, key, descriptor) {
     if (key && typeof key === 'object' && 'kind' in key) {
       // standard decorators: (method, context)
@@ -550,17 +553,23 @@ function StreamConsumer(options) {
 
 /** Starts the consumers marked with @StreamConsumer on `instance` (e.g. from
  *  a NestJS onModuleInit): returns { consumers, done, stop() } where stop()
- *  (e.g. in onModuleDestroy) stops them all gracefully. */
+ *  (e.g. in onModuleDestroy) stops them all gracefully. `client` is the
+ *  Client every marked method runs on, or a function of a mark's options
+ *  giving the Client for it (null: not this one), as redisx/nestjs does for
+ *  the `client` option (a client name). */
 function startStreamConsumers(instance, client, { signal } = {}) {
   const marks = instance[CONSUMERS] || [];
   const consumers = [];
   const runs = [];
   for (const { method, options } of marks) {
-    const { stream, group, concurrency, createGroup: create, ...opts } = options;
-    const cons = new Consumer(client, stream, group, opts);
+    // eslint-disable-next-line no-unused-vars
+    const { stream, group, concurrency, createGroup: create, client: clientName, ...opts } = options;
+    const on = typeof client === 'function' ? client(options) : client;
+    if (!on) continue;
+    const cons = new Consumer(on, stream, group, opts);
     consumers.push(cons);
     const fn = instance[method].bind(instance);
-    const start = create ? createGroup(client, stream, group, { start: create === true ? '$' : create }) : Promise.resolve();
+    const start = create ? createGroup(on, stream, group, { start: create === true ? '$' : create }) : Promise.resolve();
     runs.push(start.then(() => cons.run(fn, { concurrency, signal })));
   }
   const done = Promise.all(runs);

@@ -504,7 +504,13 @@ Napi::Value DrainQueue(const Napi::CallbackInfo &info)
         case REDISX_ITEM_STATE:
             v[F_V0] = (double)redisx_item_state(raw);
             v[F_V0 + 1] = (double)redisx_item_connection(raw);
-            objs.Set(n, Napi::String::New(env, redisx_item_message(raw)));
+            {
+                Napi::Array pair = Napi::Array::New(env, 2); // [detail, node]
+                pair.Set(0u, Napi::String::New(env, redisx_item_message(raw)));
+                const char *node = redisx_item_node(raw);
+                pair.Set(1u, node ? Napi::Value(Napi::String::New(env, node)) : env.Null());
+                objs.Set(n, pair);
+            }
             break;
         default: // REDISX_ITEM_LOCK_LOST: the tag says which lock
             break;

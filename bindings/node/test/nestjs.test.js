@@ -31,7 +31,9 @@ function method(cls, name, decorators) {
 
 function build(tag) {
   const stream = uniq(`${tag}-events`);
+  const stream2 = uniq(`${tag}-second-events`);
   const seen = [];
+  const seen2 = [];
   const counts = { pay: 0, cached: 0 };
 
   class Config {}
@@ -42,7 +44,11 @@ function build(tag) {
       seen.push(msg.payload);
     }
   }
+  Events.prototype.onSecond = async function onSecond(msg) {
+    seen2.push(msg.payload);
+  };
   method(Events, 'onEvent', [nx.StreamConsumer({ stream, group: 'g', createGroup: '0' })]);
+  method(Events, 'onSecond', [nx.StreamConsumer({ stream: stream2, group: 'g', createGroup: '0', client: 'second' })]);
   const EventsP = Reflect.decorate([common.Injectable()], Events) || Events;
 
   class Ctl {
@@ -119,7 +125,7 @@ function build(tag) {
     ],
     App,
   );
-  return { App, stream, seen, counts };
+  return { App, stream, stream2, seen, seen2, counts };
 }
 
 for (const [tag, adapter] of [
@@ -127,7 +133,7 @@ for (const [tag, adapter] of [
   ['fastify', () => new FastifyAdapter()],
 ]) {
   test(`a Nest application on ${tag}: every decorator over HTTP, consumers and shutdown`, async () => {
-    const { App, stream, seen, counts } = build(tag);
+    const { App, stream, stream2, seen, seen2, counts } = build(tag);
     const app = await NestFactory.create(App, adapter(), { logger: false });
     app.useGlobalFilters(new nx.RedisxExceptionFilter());
     await app.listen(0, '127.0.0.1');
@@ -199,6 +205,16 @@ for (const [tag, adapter] of [
       await other.publish(stream, { n: 1 });
       await eventually(() => seen.length === 1);
       assert.deepEqual(seen, [{ n: 1 }]);
+      // ... and one on the named client (its prefix is 'second').
+      const second = Client.fromUrl(server.url, { prefix: 'second' });
+      try {
+        await second.publish(stream2, { n: 'second' });
+        await other.publish(stream2, { n: 'default prefix' }); // another stream key: not for it
+        await eventually(() => seen2.length === 1);
+      } finally {
+        await second.close();
+      }
+      assert.deepEqual(seen2, [{ n: 'second' }]);
 
       // A lock held through the module is released at shutdown.
       const lockName = uniq(`${tag}-held`);
@@ -206,7 +222,7 @@ for (const [tag, adapter] of [
       assert.equal(r.status, 201);
       assert.equal((await other.lockInfo(lockName)).locked, true);
       const registry = app.get(nx.REDISX_REGISTRY);
-      assert.equal(registry.runs.length, 1);
+      assert.equal(registry.runs.length, 1); // one provider with two consumers
       await app.close();
       closed = true;
       assert.equal((await other.lockInfo(lockName)).locked, false);
@@ -244,6 +260,7 @@ test('bad decorator options are InvalidArgument, not a crash', () => {
   assert.throws(() => nx.RateLimit(null), InvalidArgument);
   assert.throws(() => nx.RedisxModule.forRoot({}), InvalidArgument);
   assert.throws(() => nx.RedisxModule.forRootAsync({}), InvalidArgument);
+  assert.throws(() => nx.StreamConsumer({ stream: 's', group: 'g', client: 7 }), InvalidArgument);
 });
 
 test("require('redisx') loads no Nest package", () => {

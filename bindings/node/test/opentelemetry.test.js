@@ -386,20 +386,30 @@ test('metrics: the duration histogram through the MetricProducer, counters and g
     assert.ok(cmd.value.sum > 0);
     assert.equal(point(hist, { 'db.operation.name': 'lock.acquire' }).value.count, 1);
 
+    // the other histograms: lock wait and hold, per limiter and cache name
+    const wait = metric('redisx.lock.wait.duration');
+    assert.equal(wait.descriptor.unit, 's');
+    assert.equal(wait.dataPoints[0].value.count, 1);
+    assert.equal(metric('redisx.lock.hold.duration').dataPoints[0].value.count, 1);
+    assert.equal(point(metric('redisx.ratelimit.duration'), { limiter: lim.name, operation: 'check' }).value.count, 2);
+    assert.equal(point(metric('redisx.cache.duration'), { cache: cacheName, operation: 'set' }).value.count, 1);
+
+    // counters and gauges: the core's labels as attributes (the contract)
     const ops = metric('redisx.operations');
     assert.equal(ops.dataPointType, DataPointType.SUM);
-    assert.equal(point(ops, { 'db.operation.name': 'client.command', 'redisx.status': 'ok' }).value, 3);
-    assert.equal(point(ops, { 'db.operation.name': 'lock.release', 'redisx.status': 'ok' }).value, 1);
+    assert.equal(ops.descriptor.unit, '{operation}');
+    assert.equal(point(ops, { primitive: 'client', operation: 'command', status: 'ok' }).value, 3);
+    assert.equal(point(ops, { primitive: 'lock', operation: 'release', status: 'ok' }).value, 1);
     const rl = metric('redisx.ratelimit.requests');
-    assert.equal(point(rl, { 'redisx.status': 'allowed' }).value, 1);
-    assert.equal(point(rl, { 'redisx.status': 'rejected' }).value, 1);
-    assert.equal(point(metric('redisx.lock.acquisitions'), { 'redisx.status': 'acquired' }).value, 1);
+    assert.equal(point(rl, { status: 'allowed' }).value, 1);
+    assert.equal(point(rl, { status: 'rejected' }).value, 1);
+    assert.equal(point(metric('redisx.lock.acquisitions'), { status: 'acquired' }).value, 1);
     assert.equal(metric('redisx.connections.up').dataPoints[0].value, 1);
     assert.equal(metric('redisx.operations.in_flight').dataPoints[0].value, 0);
     const l1 = metric('redisx.cache.l1.bytes');
     assert.equal(l1.descriptor.unit, 'By');
-    assert.ok(point(l1, { 'redisx.cache': cacheName }).value > 0, 'per cache name');
-    assert.equal(point(rl, { 'redisx.limiter': lim.name, 'redisx.status': 'rejected' }).value, 1);
+    assert.ok(point(l1, { cache: cacheName }).value > 0, 'per cache name');
+    assert.equal(point(rl, { limiter: lim.name, status: 'rejected' }).value, 1);
 
     // instrument()'s own producer gives the same histogram
     const own = await otel.metricProducer.collect();
@@ -416,7 +426,7 @@ test('metrics: the duration histogram through the MetricProducer, counters and g
     assert.ok(names.includes('db.client.operation.duration'), 'the standalone producer still reports');
     assert.deepEqual((await otel.metricProducer.collect()).resourceMetrics.scopeMetrics[0].metrics, []);
     const still = after.resourceMetrics.scopeMetrics.flatMap((s) => s.metrics).find((m) => m.descriptor.name === 'redisx.operations');
-    if (still) assert.equal(point(still, { 'db.operation.name': 'client.command', 'redisx.status': 'ok' }).value, 3);
+    if (still) assert.equal(point(still, { primitive: 'client', operation: 'command', status: 'ok' }).value, 3);
     await meterProvider.shutdown();
   } finally {
     await c.close();

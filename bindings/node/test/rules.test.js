@@ -123,7 +123,8 @@ test('reconnectBackoff {min, max} reaches the core', async () => {
 test('a refused connection is a warning and a disconnected state', async () => {
   const logs = [];
   const states = [];
-  const c = Client.fromUrl(`redis://127.0.0.1:${await freePort()}/0`, {
+  const port = await freePort();
+  const c = Client.fromUrl(`redis://127.0.0.1:${port}/0`, {
     onLog: (l) => logs.push(l),
     onState: (s) => states.push(s),
   });
@@ -133,4 +134,5 @@ test('a refused connection is a warning and a disconnected state', async () => {
   assert.equal(states[0].state, 'disconnected');
   assert.equal(states[0].connection, 0);
   assert.ok(states[0].detail.length > 0);
+  assert.equal(states[0].node, `127.0.0.1:${port}`, 'the node that refused');
 });

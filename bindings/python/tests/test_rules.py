@@ -84,7 +84,8 @@ def test_reconnect_backoff_reaches_the_core(redis_url):
 
 def test_a_refused_connection_is_a_warning_and_a_disconnected_state():
     logs, states = [], []
-    c = redisx.Client(f"redis://127.0.0.1:{unused_port()}/0", on_log=logs.append, on_state=states.append)
+    port = unused_port()
+    c = redisx.Client(f"redis://127.0.0.1:{port}/0", on_log=logs.append, on_state=states.append)
     try:
         # Nothing drains the queue here but the client's notification thread.
         assert wait_until(lambda: logs and states)
@@ -94,6 +95,7 @@ def test_a_refused_connection_is_a_warning_and_a_disconnected_state():
     first = states[0]
     assert isinstance(first, redisx.StateChange)
     assert (first.connection, first.state) == (0, "disconnected") and first.detail
+    assert first.node == f"127.0.0.1:{port}"  # the node that refused
 
 
 def test_state_and_log_handlers_see_a_connection_at_debug_level(redis_url):

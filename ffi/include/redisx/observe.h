@@ -68,6 +68,13 @@ REDISX_API const char *redisx_event_group(const redisx_event *event);
  *  Since 0.6. */
 REDISX_API const char *redisx_event_node(const redisx_event *event);
 
+/** Inside a redisx_state_cb: the node ("host:port", a Unix socket's path)
+ *  of the connection whose state changed, for every state, a disconnect
+ *  included (whose `detail` is the reason); NULL before a sentinel has
+ *  named the master, and outside a state callback. Borrowed for the call;
+ *  on the calling thread only. Since 0.6. */
+REDISX_API const char *redisx_state_node(void);
+
 typedef enum redisx_log_level {
     REDISX_LOG_DEBUG = 0,
     REDISX_LOG_INFO = 1,
@@ -85,7 +92,8 @@ typedef enum redisx_conn_state {
 } redisx_conn_state;
 
 /** Connection state change of one of the client's connections. `detail` is
- *  "host:port" or the reason of a disconnect; borrowed for the call. */
+ *  "host:port" or the reason of a disconnect; borrowed for the call. The
+ *  node the connection serves is redisx_state_node() during the call. */
 typedef void (*redisx_state_cb)(redisx_client *client, int connection, redisx_conn_state state, const char *detail,
                                 void *user);
 

@@ -75,6 +75,10 @@ REDISX_API redisx_log_level redisx_item_log_level(const redisx_item *item);
 /** State and connection index of a REDISX_ITEM_STATE. */
 REDISX_API redisx_conn_state redisx_item_state(const redisx_item *item);
 REDISX_API int redisx_item_connection(const redisx_item *item);
+/** The node of a REDISX_ITEM_STATE (as redisx_state_node(): "host:port"
+ *  when the change happened), NULL when it had none or for other kinds;
+ *  borrowed from the item. Since 0.6. */
+REDISX_API const char *redisx_item_node(const redisx_item *item);
 /** The event of a REDISX_ITEM_EVENT; borrowed from the item. */
 REDISX_API const redisx_event *redisx_item_event(const redisx_item *item);
 /** Moves the lock out of an acquire completion (the caller then owns it and

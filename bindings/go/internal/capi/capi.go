@@ -44,13 +44,13 @@ typedef _gostring_ swig_type_12;
 typedef _gostring_ swig_type_13;
 typedef _gostring_ swig_type_14;
 typedef _gostring_ swig_type_15;
-typedef long long swig_type_16;
+typedef _gostring_ swig_type_16;
 typedef long long swig_type_17;
 typedef long long swig_type_18;
 typedef long long swig_type_19;
 typedef long long swig_type_20;
 typedef long long swig_type_21;
-typedef _gostring_ swig_type_22;
+typedef long long swig_type_22;
 typedef _gostring_ swig_type_23;
 typedef _gostring_ swig_type_24;
 typedef _gostring_ swig_type_25;
@@ -65,21 +65,21 @@ typedef _gostring_ swig_type_33;
 typedef _gostring_ swig_type_34;
 typedef _gostring_ swig_type_35;
 typedef _gostring_ swig_type_36;
-typedef long long swig_type_37;
-typedef _gostring_ swig_type_38;
-typedef long long swig_type_39;
-typedef _gostring_ swig_type_40;
+typedef _gostring_ swig_type_37;
+typedef long long swig_type_38;
+typedef _gostring_ swig_type_39;
+typedef long long swig_type_40;
 typedef _gostring_ swig_type_41;
 typedef _gostring_ swig_type_42;
 typedef _gostring_ swig_type_43;
-typedef long long swig_type_44;
+typedef _gostring_ swig_type_44;
 typedef long long swig_type_45;
-typedef _gostring_ swig_type_46;
-typedef long long swig_type_47;
+typedef long long swig_type_46;
+typedef _gostring_ swig_type_47;
 typedef long long swig_type_48;
-typedef _gostring_ swig_type_49;
-typedef long long swig_type_50;
-typedef _gostring_ swig_type_51;
+typedef long long swig_type_49;
+typedef _gostring_ swig_type_50;
+typedef long long swig_type_51;
 typedef _gostring_ swig_type_52;
 typedef _gostring_ swig_type_53;
 typedef _gostring_ swig_type_54;
@@ -97,208 +97,208 @@ typedef _gostring_ swig_type_65;
 typedef _gostring_ swig_type_66;
 typedef _gostring_ swig_type_67;
 typedef _gostring_ swig_type_68;
-typedef long long swig_type_69;
-typedef _gostring_ swig_type_70;
+typedef _gostring_ swig_type_69;
+typedef long long swig_type_70;
 typedef _gostring_ swig_type_71;
 typedef _gostring_ swig_type_72;
 typedef _gostring_ swig_type_73;
 typedef _gostring_ swig_type_74;
 typedef _gostring_ swig_type_75;
 typedef _gostring_ swig_type_76;
-typedef _goslice_ swig_type_77;
+typedef _gostring_ swig_type_77;
 typedef _gostring_ swig_type_78;
 typedef _goslice_ swig_type_79;
-typedef long long swig_type_80;
+typedef _gostring_ swig_type_80;
 typedef _goslice_ swig_type_81;
 typedef long long swig_type_82;
-typedef long long swig_type_83;
-typedef _gostring_ swig_type_84;
-typedef _gostring_ swig_type_85;
-typedef long long swig_type_86;
-typedef long long swig_type_87;
-typedef _gostring_ swig_type_88;
-typedef _gostring_ swig_type_89;
-typedef long long swig_type_90;
+typedef _goslice_ swig_type_83;
+typedef long long swig_type_84;
+typedef long long swig_type_85;
+typedef _gostring_ swig_type_86;
+typedef _gostring_ swig_type_87;
+typedef long long swig_type_88;
+typedef long long swig_type_89;
+typedef _gostring_ swig_type_90;
 typedef _gostring_ swig_type_91;
-typedef _gostring_ swig_type_92;
-typedef long long swig_type_93;
-typedef long long swig_type_94;
-typedef _gostring_ swig_type_95;
-typedef _gostring_ swig_type_96;
+typedef long long swig_type_92;
+typedef _gostring_ swig_type_93;
+typedef _gostring_ swig_type_94;
+typedef long long swig_type_95;
+typedef long long swig_type_96;
 typedef _gostring_ swig_type_97;
-typedef long long swig_type_98;
+typedef _gostring_ swig_type_98;
 typedef _gostring_ swig_type_99;
 typedef long long swig_type_100;
 typedef _gostring_ swig_type_101;
-typedef _gostring_ swig_type_102;
+typedef long long swig_type_102;
 typedef _gostring_ swig_type_103;
-typedef long long swig_type_104;
-typedef long long swig_type_105;
-typedef _gostring_ swig_type_106;
-typedef _gostring_ swig_type_107;
+typedef _gostring_ swig_type_104;
+typedef _gostring_ swig_type_105;
+typedef long long swig_type_106;
+typedef long long swig_type_107;
 typedef _gostring_ swig_type_108;
 typedef _gostring_ swig_type_109;
-typedef long long swig_type_110;
-typedef long long swig_type_111;
+typedef _gostring_ swig_type_110;
+typedef _gostring_ swig_type_111;
 typedef long long swig_type_112;
-typedef _gostring_ swig_type_113;
-typedef _gostring_ swig_type_114;
-typedef long long swig_type_115;
-typedef long long swig_type_116;
+typedef long long swig_type_113;
+typedef long long swig_type_114;
+typedef _gostring_ swig_type_115;
+typedef _gostring_ swig_type_116;
 typedef long long swig_type_117;
-typedef _gostring_ swig_type_118;
+typedef long long swig_type_118;
 typedef long long swig_type_119;
 typedef _gostring_ swig_type_120;
-typedef _gostring_ swig_type_121;
-typedef long long swig_type_122;
+typedef long long swig_type_121;
+typedef _gostring_ swig_type_122;
 typedef _gostring_ swig_type_123;
-typedef _gostring_ swig_type_124;
-typedef long long swig_type_125;
+typedef long long swig_type_124;
+typedef _gostring_ swig_type_125;
 typedef _gostring_ swig_type_126;
-typedef _gostring_ swig_type_127;
+typedef long long swig_type_127;
 typedef _gostring_ swig_type_128;
 typedef _gostring_ swig_type_129;
 typedef _gostring_ swig_type_130;
 typedef _gostring_ swig_type_131;
 typedef _gostring_ swig_type_132;
 typedef _gostring_ swig_type_133;
-typedef long long swig_type_134;
-typedef long long swig_type_135;
+typedef _gostring_ swig_type_134;
+typedef _gostring_ swig_type_135;
 typedef long long swig_type_136;
 typedef long long swig_type_137;
-typedef _gostring_ swig_type_138;
-typedef _gostring_ swig_type_139;
-typedef _goslice_ swig_type_140;
-typedef long long swig_type_141;
-typedef long long swig_type_142;
-typedef _gostring_ swig_type_143;
-typedef _gostring_ swig_type_144;
-typedef _goslice_ swig_type_145;
-typedef long long swig_type_146;
-typedef long long swig_type_147;
-typedef _gostring_ swig_type_148;
-typedef _goslice_ swig_type_149;
-typedef _goslice_ swig_type_150;
-typedef long long swig_type_151;
-typedef _gostring_ swig_type_152;
-typedef _goslice_ swig_type_153;
-typedef _goslice_ swig_type_154;
-typedef long long swig_type_155;
-typedef _gostring_ swig_type_156;
-typedef _gostring_ swig_type_157;
+typedef long long swig_type_138;
+typedef long long swig_type_139;
+typedef _gostring_ swig_type_140;
+typedef _gostring_ swig_type_141;
+typedef _goslice_ swig_type_142;
+typedef long long swig_type_143;
+typedef long long swig_type_144;
+typedef _gostring_ swig_type_145;
+typedef _gostring_ swig_type_146;
+typedef _goslice_ swig_type_147;
+typedef long long swig_type_148;
+typedef long long swig_type_149;
+typedef _gostring_ swig_type_150;
+typedef _goslice_ swig_type_151;
+typedef _goslice_ swig_type_152;
+typedef long long swig_type_153;
+typedef _gostring_ swig_type_154;
+typedef _goslice_ swig_type_155;
+typedef _goslice_ swig_type_156;
+typedef long long swig_type_157;
 typedef _gostring_ swig_type_158;
-typedef _goslice_ swig_type_159;
-typedef _goslice_ swig_type_160;
-typedef long long swig_type_161;
-typedef _gostring_ swig_type_162;
-typedef _goslice_ swig_type_163;
+typedef _gostring_ swig_type_159;
+typedef _gostring_ swig_type_160;
+typedef _goslice_ swig_type_161;
+typedef _goslice_ swig_type_162;
+typedef long long swig_type_163;
 typedef _gostring_ swig_type_164;
 typedef _goslice_ swig_type_165;
-typedef _goslice_ swig_type_166;
-typedef _gostring_ swig_type_167;
+typedef _gostring_ swig_type_166;
+typedef _goslice_ swig_type_167;
 typedef _goslice_ swig_type_168;
 typedef _gostring_ swig_type_169;
 typedef _goslice_ swig_type_170;
 typedef _gostring_ swig_type_171;
 typedef _goslice_ swig_type_172;
-typedef _goslice_ swig_type_173;
-typedef _gostring_ swig_type_174;
-typedef _gostring_ swig_type_175;
+typedef _gostring_ swig_type_173;
+typedef _goslice_ swig_type_174;
+typedef _goslice_ swig_type_175;
 typedef _gostring_ swig_type_176;
-typedef long long swig_type_177;
-typedef _goslice_ swig_type_178;
-typedef _goslice_ swig_type_179;
-typedef _gostring_ swig_type_180;
-typedef long long swig_type_181;
-typedef long long swig_type_182;
+typedef _gostring_ swig_type_177;
+typedef _gostring_ swig_type_178;
+typedef long long swig_type_179;
+typedef _goslice_ swig_type_180;
+typedef _goslice_ swig_type_181;
+typedef _gostring_ swig_type_182;
 typedef long long swig_type_183;
 typedef long long swig_type_184;
 typedef long long swig_type_185;
-typedef _gostring_ swig_type_186;
+typedef long long swig_type_186;
 typedef long long swig_type_187;
 typedef _gostring_ swig_type_188;
 typedef long long swig_type_189;
-typedef _goslice_ swig_type_190;
-typedef _gostring_ swig_type_191;
-typedef _gostring_ swig_type_192;
+typedef _gostring_ swig_type_190;
+typedef long long swig_type_191;
+typedef _goslice_ swig_type_192;
 typedef _gostring_ swig_type_193;
 typedef _gostring_ swig_type_194;
 typedef _gostring_ swig_type_195;
-typedef long long swig_type_196;
-typedef long long swig_type_197;
+typedef _gostring_ swig_type_196;
+typedef _gostring_ swig_type_197;
 typedef _gostring_ swig_type_198;
 typedef _gostring_ swig_type_199;
-typedef _gostring_ swig_type_200;
+typedef long long swig_type_200;
 typedef long long swig_type_201;
-typedef long long swig_type_202;
-typedef long long swig_type_203;
+typedef _gostring_ swig_type_202;
+typedef _gostring_ swig_type_203;
 typedef _gostring_ swig_type_204;
 typedef long long swig_type_205;
-typedef _gostring_ swig_type_206;
-typedef _gostring_ swig_type_207;
-typedef long long swig_type_208;
-typedef _gostring_ swig_type_209;
-typedef long long swig_type_210;
+typedef long long swig_type_206;
+typedef long long swig_type_207;
+typedef _gostring_ swig_type_208;
+typedef long long swig_type_209;
+typedef _gostring_ swig_type_210;
 typedef _gostring_ swig_type_211;
 typedef long long swig_type_212;
 typedef _gostring_ swig_type_213;
-typedef _gostring_ swig_type_214;
+typedef long long swig_type_214;
 typedef _gostring_ swig_type_215;
-typedef _gostring_ swig_type_216;
+typedef long long swig_type_216;
 typedef _gostring_ swig_type_217;
-typedef long long swig_type_218;
-typedef long long swig_type_219;
-typedef long long swig_type_220;
+typedef _gostring_ swig_type_218;
+typedef _gostring_ swig_type_219;
+typedef _gostring_ swig_type_220;
 typedef _gostring_ swig_type_221;
-typedef _gostring_ swig_type_222;
+typedef long long swig_type_222;
 typedef long long swig_type_223;
 typedef long long swig_type_224;
-typedef long long swig_type_225;
+typedef _gostring_ swig_type_225;
 typedef _gostring_ swig_type_226;
-typedef _goslice_ swig_type_227;
+typedef long long swig_type_227;
 typedef long long swig_type_228;
-typedef _gostring_ swig_type_229;
-typedef _goslice_ swig_type_230;
-typedef long long swig_type_231;
-typedef _gostring_ swig_type_232;
+typedef long long swig_type_229;
+typedef _gostring_ swig_type_230;
+typedef _goslice_ swig_type_231;
+typedef long long swig_type_232;
 typedef _gostring_ swig_type_233;
-typedef _gostring_ swig_type_234;
-typedef _gostring_ swig_type_235;
+typedef _goslice_ swig_type_234;
+typedef long long swig_type_235;
 typedef _gostring_ swig_type_236;
 typedef _gostring_ swig_type_237;
 typedef _gostring_ swig_type_238;
 typedef _gostring_ swig_type_239;
 typedef _gostring_ swig_type_240;
 typedef _gostring_ swig_type_241;
-typedef _goslice_ swig_type_242;
-typedef long long swig_type_243;
+typedef _gostring_ swig_type_242;
+typedef _gostring_ swig_type_243;
 typedef _gostring_ swig_type_244;
 typedef _gostring_ swig_type_245;
 typedef _goslice_ swig_type_246;
 typedef long long swig_type_247;
 typedef _gostring_ swig_type_248;
 typedef _gostring_ swig_type_249;
-typedef _gostring_ swig_type_250;
-typedef _gostring_ swig_type_251;
-typedef long long swig_type_252;
-typedef long long swig_type_253;
+typedef _goslice_ swig_type_250;
+typedef long long swig_type_251;
+typedef _gostring_ swig_type_252;
+typedef _gostring_ swig_type_253;
 typedef _gostring_ swig_type_254;
 typedef _gostring_ swig_type_255;
-typedef _goslice_ swig_type_256;
+typedef long long swig_type_256;
 typedef long long swig_type_257;
 typedef _gostring_ swig_type_258;
 typedef _gostring_ swig_type_259;
-typedef long long swig_type_260;
+typedef _goslice_ swig_type_260;
 typedef long long swig_type_261;
-typedef long long swig_type_262;
+typedef _gostring_ swig_type_262;
 typedef _gostring_ swig_type_263;
-typedef _gostring_ swig_type_264;
+typedef long long swig_type_264;
 typedef long long swig_type_265;
 typedef long long swig_type_266;
-typedef long long swig_type_267;
+typedef _gostring_ swig_type_267;
 typedef _gostring_ swig_type_268;
-typedef _gostring_ swig_type_269;
-typedef _goslice_ swig_type_270;
+typedef long long swig_type_269;
+typedef long long swig_type_270;
 typedef long long swig_type_271;
 typedef _gostring_ swig_type_272;
 typedef _gostring_ swig_type_273;
@@ -306,21 +306,21 @@ typedef _goslice_ swig_type_274;
 typedef long long swig_type_275;
 typedef _gostring_ swig_type_276;
 typedef _gostring_ swig_type_277;
-typedef _gostring_ swig_type_278;
-typedef _gostring_ swig_type_279;
+typedef _goslice_ swig_type_278;
+typedef long long swig_type_279;
 typedef _gostring_ swig_type_280;
-typedef _goslice_ swig_type_281;
-typedef long long swig_type_282;
-typedef long long swig_type_283;
+typedef _gostring_ swig_type_281;
+typedef _gostring_ swig_type_282;
+typedef _gostring_ swig_type_283;
 typedef _gostring_ swig_type_284;
-typedef _gostring_ swig_type_285;
-typedef _gostring_ swig_type_286;
-typedef _gostring_ swig_type_287;
-typedef _goslice_ swig_type_288;
+typedef _goslice_ swig_type_285;
+typedef long long swig_type_286;
+typedef long long swig_type_287;
+typedef _gostring_ swig_type_288;
 typedef _gostring_ swig_type_289;
 typedef _gostring_ swig_type_290;
 typedef _gostring_ swig_type_291;
-typedef _gostring_ swig_type_292;
+typedef _goslice_ swig_type_292;
 typedef _gostring_ swig_type_293;
 typedef _gostring_ swig_type_294;
 typedef _gostring_ swig_type_295;
@@ -329,98 +329,102 @@ typedef _gostring_ swig_type_297;
 typedef _gostring_ swig_type_298;
 typedef _gostring_ swig_type_299;
 typedef _gostring_ swig_type_300;
-typedef long long swig_type_301;
+typedef _gostring_ swig_type_301;
 typedef _gostring_ swig_type_302;
-typedef long long swig_type_303;
+typedef _gostring_ swig_type_303;
 typedef _gostring_ swig_type_304;
-typedef _gostring_ swig_type_305;
-typedef long long swig_type_306;
-typedef _gostring_ swig_type_307;
+typedef long long swig_type_305;
+typedef _gostring_ swig_type_306;
+typedef long long swig_type_307;
 typedef _gostring_ swig_type_308;
-typedef _goslice_ swig_type_309;
-typedef _goslice_ swig_type_310;
+typedef _gostring_ swig_type_309;
+typedef long long swig_type_310;
 typedef _gostring_ swig_type_311;
-typedef _goslice_ swig_type_312;
-typedef _gostring_ swig_type_313;
-typedef _gostring_ swig_type_314;
+typedef _gostring_ swig_type_312;
+typedef _goslice_ swig_type_313;
+typedef _goslice_ swig_type_314;
 typedef _gostring_ swig_type_315;
 typedef _goslice_ swig_type_316;
 typedef _gostring_ swig_type_317;
 typedef _gostring_ swig_type_318;
 typedef _gostring_ swig_type_319;
-typedef _gostring_ swig_type_320;
+typedef _goslice_ swig_type_320;
 typedef _gostring_ swig_type_321;
 typedef _gostring_ swig_type_322;
 typedef _gostring_ swig_type_323;
 typedef _gostring_ swig_type_324;
-typedef long long swig_type_325;
-typedef long long swig_type_326;
+typedef _gostring_ swig_type_325;
+typedef _gostring_ swig_type_326;
 typedef _gostring_ swig_type_327;
-typedef long long swig_type_328;
+typedef _gostring_ swig_type_328;
 typedef long long swig_type_329;
-typedef _gostring_ swig_type_330;
-typedef long long swig_type_331;
-typedef _gostring_ swig_type_332;
+typedef long long swig_type_330;
+typedef _gostring_ swig_type_331;
+typedef long long swig_type_332;
 typedef long long swig_type_333;
 typedef _gostring_ swig_type_334;
 typedef long long swig_type_335;
 typedef _gostring_ swig_type_336;
-typedef _gostring_ swig_type_337;
+typedef long long swig_type_337;
 typedef _gostring_ swig_type_338;
-typedef _gostring_ swig_type_339;
+typedef long long swig_type_339;
 typedef _gostring_ swig_type_340;
-typedef long long swig_type_341;
-typedef long long swig_type_342;
-typedef long long swig_type_343;
+typedef _gostring_ swig_type_341;
+typedef _gostring_ swig_type_342;
+typedef _gostring_ swig_type_343;
 typedef _gostring_ swig_type_344;
 typedef long long swig_type_345;
 typedef long long swig_type_346;
-typedef _goslice_ swig_type_347;
-typedef long long swig_type_348;
-typedef _goslice_ swig_type_349;
+typedef long long swig_type_347;
+typedef _gostring_ swig_type_348;
+typedef long long swig_type_349;
 typedef long long swig_type_350;
 typedef _goslice_ swig_type_351;
-typedef _gostring_ swig_type_352;
+typedef long long swig_type_352;
 typedef _goslice_ swig_type_353;
-typedef _gostring_ swig_type_354;
-typedef long long swig_type_355;
+typedef long long swig_type_354;
+typedef _goslice_ swig_type_355;
 typedef _gostring_ swig_type_356;
-typedef long long swig_type_357;
-typedef _goslice_ swig_type_358;
+typedef _goslice_ swig_type_357;
+typedef _gostring_ swig_type_358;
 typedef long long swig_type_359;
-typedef long long swig_type_360;
-typedef _gostring_ swig_type_361;
-typedef _gostring_ swig_type_362;
-typedef _gostring_ swig_type_363;
+typedef _gostring_ swig_type_360;
+typedef long long swig_type_361;
+typedef _goslice_ swig_type_362;
+typedef long long swig_type_363;
 typedef long long swig_type_364;
 typedef _gostring_ swig_type_365;
 typedef _gostring_ swig_type_366;
 typedef _gostring_ swig_type_367;
-typedef _gostring_ swig_type_368;
-typedef long long swig_type_369;
+typedef long long swig_type_368;
+typedef _gostring_ swig_type_369;
 typedef _gostring_ swig_type_370;
-typedef long long swig_type_371;
-typedef long long swig_type_372;
+typedef _gostring_ swig_type_371;
+typedef _gostring_ swig_type_372;
 typedef long long swig_type_373;
-typedef long long swig_type_374;
-typedef _gostring_ swig_type_375;
-typedef _gostring_ swig_type_376;
-typedef _gostring_ swig_type_377;
-typedef _gostring_ swig_type_378;
+typedef _gostring_ swig_type_374;
+typedef long long swig_type_375;
+typedef long long swig_type_376;
+typedef long long swig_type_377;
+typedef long long swig_type_378;
 typedef _gostring_ swig_type_379;
 typedef _gostring_ swig_type_380;
-typedef long long swig_type_381;
-typedef long long swig_type_382;
-typedef _goslice_ swig_type_383;
-typedef long long swig_type_384;
-typedef _goslice_ swig_type_385;
+typedef _gostring_ swig_type_381;
+typedef _gostring_ swig_type_382;
+typedef _gostring_ swig_type_383;
+typedef _gostring_ swig_type_384;
+typedef long long swig_type_385;
 typedef long long swig_type_386;
-typedef long long swig_type_387;
+typedef _goslice_ swig_type_387;
 typedef long long swig_type_388;
-typedef long long swig_type_389;
-typedef _gostring_ swig_type_390;
+typedef _goslice_ swig_type_389;
+typedef long long swig_type_390;
 typedef long long swig_type_391;
 typedef long long swig_type_392;
+typedef long long swig_type_393;
+typedef _gostring_ swig_type_394;
+typedef long long swig_type_395;
+typedef long long swig_type_396;
 extern void _wrap_Swig_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_db7353f1e6241385(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385(void);
@@ -463,6 +467,7 @@ extern swig_type_9 _wrap_redisx_event_outcome_capi_db7353f1e6241385(uintptr_t ar
 extern swig_type_10 _wrap_redisx_event_stream_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_type_11 _wrap_redisx_event_group_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_type_12 _wrap_redisx_event_node_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_13 _wrap_redisx_state_node_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_LOG_INFO_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_LOG_WARN_capi_db7353f1e6241385(void);
@@ -491,62 +496,63 @@ extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_MOVED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_ASK_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_RETRIES_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CLIENT_CLUSTER_REFRESHES_capi_db7353f1e6241385(void);
-extern swig_type_13 _wrap_redisx_client_stats_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_14 _wrap_redisx_client_stats_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_stats_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_stats_series_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_14 _wrap_redisx_stats_primitive_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_15 _wrap_redisx_stats_operation_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_16 _wrap_redisx_stats_counter_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_17 _wrap_redisx_stats_client_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_18 _wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_15 _wrap_redisx_stats_primitive_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_16 _wrap_redisx_stats_operation_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_17 _wrap_redisx_stats_counter_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_18 _wrap_redisx_stats_client_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_19 _wrap_redisx_stats_sum_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_stats_buckets_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_19 _wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_20 _wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_21 _wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, double arg3);
-extern swig_type_22 _wrap_redisx_options_new_capi_db7353f1e6241385(void);
+extern swig_type_20 _wrap_redisx_stats_bucket_upper_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_21 _wrap_redisx_stats_bucket_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_22 _wrap_redisx_stats_quantile_ns_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, double arg3);
+extern swig_type_23 _wrap_redisx_options_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_options_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_23 _wrap_redisx_options_set_url_capi_db7353f1e6241385(uintptr_t arg1, swig_type_24 arg2);
-extern swig_type_25 _wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(uintptr_t arg1, swig_type_26 arg2);
-extern swig_type_27 _wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(uintptr_t arg1, swig_type_28 arg2, swig_type_29 arg3);
-extern swig_type_30 _wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_31 arg2, swig_type_32 arg3);
-extern swig_type_33 _wrap_redisx_options_set_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_34 arg2, swig_type_35 arg3);
-extern swig_type_36 _wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_37 arg2);
-extern swig_type_38 _wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_39 arg2);
-extern swig_type_40 _wrap_redisx_options_set_prefix_capi_db7353f1e6241385(uintptr_t arg1, swig_type_41 arg2);
-extern swig_type_42 _wrap_redisx_options_set_connections_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_43 _wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_44 arg2, swig_type_45 arg3);
-extern swig_type_46 _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_47 arg3, swig_type_48 arg4);
-extern swig_type_49 _wrap_redisx_options_set_busy_poll_us_capi_db7353f1e6241385(uintptr_t arg1, swig_type_50 arg2);
-extern swig_type_51 _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_52 _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_53 _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_54 _wrap_redisx_options_set_queue_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_55 _wrap_redisx_options_set_tls_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_56 _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(uintptr_t arg1, swig_type_57 arg2);
-extern swig_type_58 _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(uintptr_t arg1, swig_type_59 arg2);
-extern swig_type_60 _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(uintptr_t arg1, swig_type_61 arg2, swig_type_62 arg3);
-extern swig_type_63 _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_64 arg2);
-extern swig_type_65 _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_66 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_24 _wrap_redisx_options_set_url_capi_db7353f1e6241385(uintptr_t arg1, swig_type_25 arg2);
+extern swig_type_26 _wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(uintptr_t arg1, swig_type_27 arg2);
+extern swig_type_28 _wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(uintptr_t arg1, swig_type_29 arg2, swig_type_30 arg3);
+extern swig_type_31 _wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_32 arg2, swig_type_33 arg3);
+extern swig_type_34 _wrap_redisx_options_set_auth_capi_db7353f1e6241385(uintptr_t arg1, swig_type_35 arg2, swig_type_36 arg3);
+extern swig_type_37 _wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_38 arg2);
+extern swig_type_39 _wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_40 arg2);
+extern swig_type_41 _wrap_redisx_options_set_prefix_capi_db7353f1e6241385(uintptr_t arg1, swig_type_42 arg2);
+extern swig_type_43 _wrap_redisx_options_set_connections_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_44 _wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3);
+extern swig_type_47 _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_48 arg3, swig_type_49 arg4);
+extern swig_type_50 _wrap_redisx_options_set_busy_poll_us_capi_db7353f1e6241385(uintptr_t arg1, swig_type_51 arg2);
+extern swig_type_52 _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_53 _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_54 _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_55 _wrap_redisx_options_set_queue_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_56 _wrap_redisx_options_set_tls_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_57 _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(uintptr_t arg1, swig_type_58 arg2);
+extern swig_type_59 _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(uintptr_t arg1, swig_type_60 arg2);
+extern swig_type_61 _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3);
+extern swig_type_64 _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_65 arg2);
+extern swig_type_66 _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_67 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385(void);
-extern swig_type_67 _wrap_redisx_queue_new_capi_db7353f1e6241385(void);
+extern swig_type_68 _wrap_redisx_queue_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_queue_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_queue_fd_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_68 _wrap_redisx_queue_pop_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_69 _wrap_redisx_queue_pop_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_queue_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_69 _wrap_redisx_queue_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_70 _wrap_redisx_queue_size_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_item_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_kind_of_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_user_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_status_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_70 _wrap_redisx_item_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_item_message_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_log_level_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_state_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_connection_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_72 _wrap_redisx_item_node_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_event_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_lock_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_lock_capi_db7353f1e6241385(uintptr_t arg1);
@@ -555,120 +561,122 @@ extern uintptr_t _wrap_redisx_item_take_reply_capi_db7353f1e6241385(uintptr_t ar
 extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_idem_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_71 _wrap_redisx_client_open_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_72 _wrap_redisx_client_open_url_capi_db7353f1e6241385(swig_type_73 arg1);
+extern swig_type_73 _wrap_redisx_client_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_74 _wrap_redisx_client_open_url_capi_db7353f1e6241385(swig_type_75 arg1);
 extern void _wrap_redisx_client_close_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_client_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_74 _wrap_redisx_cancel_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_75 _wrap_redisx_client_prefix_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_76 _wrap_redisx_cancel_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_77 _wrap_redisx_client_prefix_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_ARRAY_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385(void);
-extern swig_type_76 _wrap_redisx_command_capi_db7353f1e6241385(uintptr_t arg1, swig_type_77 arg2);
-extern swig_type_78 _wrap_redisx_command_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_79 arg2, uintptr_t arg3);
+extern swig_type_78 _wrap_redisx_command_capi_db7353f1e6241385(uintptr_t arg1, swig_type_79 arg2);
+extern swig_type_80 _wrap_redisx_command_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_81 arg2, uintptr_t arg3);
 extern void _wrap_redisx_reply_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_reply_type_of_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_80 _wrap_redisx_reply_integer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_81 _wrap_redisx_reply_string_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_82 _wrap_redisx_reply_elements_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_db7353f1e6241385(uintptr_t arg1, swig_type_83 arg2);
-extern swig_type_84 _wrap_redisx_lock_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_85 arg2, swig_type_86 arg3, swig_type_87 arg4);
-extern swig_type_88 _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3);
-extern swig_type_91 _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_92 arg2, swig_type_93 arg3, swig_type_94 arg4, uintptr_t arg5);
-extern swig_type_95 _wrap_redisx_lock_release_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_96 _wrap_redisx_lock_release_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_97 _wrap_redisx_lock_extend_capi_db7353f1e6241385(uintptr_t arg1, swig_type_98 arg2);
-extern swig_type_99 _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_100 arg2, uintptr_t arg3);
-extern swig_type_101 _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_82 _wrap_redisx_reply_integer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_83 _wrap_redisx_reply_string_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_84 _wrap_redisx_reply_elements_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_db7353f1e6241385(uintptr_t arg1, swig_type_85 arg2);
+extern swig_type_86 _wrap_redisx_lock_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_87 arg2, swig_type_88 arg3, swig_type_89 arg4);
+extern swig_type_90 _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_91 arg2, swig_type_92 arg3);
+extern swig_type_93 _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_94 arg2, swig_type_95 arg3, swig_type_96 arg4, uintptr_t arg5);
+extern swig_type_97 _wrap_redisx_lock_release_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_98 _wrap_redisx_lock_release_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_99 _wrap_redisx_lock_extend_capi_db7353f1e6241385(uintptr_t arg1, swig_type_100 arg2);
+extern swig_type_101 _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_102 arg2, uintptr_t arg3);
+extern swig_type_103 _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_lock_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_102 _wrap_redisx_lock_name_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_103 _wrap_redisx_lock_token_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_104 _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_105 _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_104 _wrap_redisx_lock_name_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_105 _wrap_redisx_lock_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_106 _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_107 _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_lost_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_106 _wrap_redisx_lock_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_107 arg2);
-extern swig_type_108 _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_109 arg2, uintptr_t arg3);
+extern swig_type_108 _wrap_redisx_lock_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_109 arg2);
+extern swig_type_110 _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_111 arg2, uintptr_t arg3);
 extern void _wrap_redisx_lock_info_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_info_locked_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_110 _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_111 _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_112 _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_112 _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_113 _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_114 _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385(void);
-extern swig_type_113 _wrap_redisx_limiter_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_114 arg2, swig_intgo arg3, swig_type_115 arg4, swig_type_116 arg5, swig_type_117 arg6);
+extern swig_type_115 _wrap_redisx_limiter_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_116 arg2, swig_intgo arg3, swig_type_117 arg4, swig_type_118 arg5, swig_type_119 arg6);
 extern void _wrap_redisx_limiter_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_118 _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_119 _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_120 _wrap_redisx_limiter_check_capi_db7353f1e6241385(uintptr_t arg1, swig_type_121 arg2, swig_type_122 arg3);
-extern swig_type_123 _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_124 arg2, swig_type_125 arg3, uintptr_t arg4);
-extern swig_type_126 _wrap_redisx_limiter_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_127 arg2);
-extern swig_type_128 _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_129 arg2, uintptr_t arg3);
-extern swig_type_130 _wrap_redisx_limiter_reset_capi_db7353f1e6241385(uintptr_t arg1, swig_type_131 arg2);
-extern swig_type_132 _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_133 arg2, uintptr_t arg3);
+extern swig_type_120 _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_121 _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_122 _wrap_redisx_limiter_check_capi_db7353f1e6241385(uintptr_t arg1, swig_type_123 arg2, swig_type_124 arg3);
+extern swig_type_125 _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_126 arg2, swig_type_127 arg3, uintptr_t arg4);
+extern swig_type_128 _wrap_redisx_limiter_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_129 arg2);
+extern swig_type_130 _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_131 arg2, uintptr_t arg3);
+extern swig_type_132 _wrap_redisx_limiter_reset_capi_db7353f1e6241385(uintptr_t arg1, swig_type_133 arg2);
+extern swig_type_134 _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_135 arg2, uintptr_t arg3);
 extern void _wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_134 _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_135 _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_136 _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_137 _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_136 _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_137 _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_138 _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_139 _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385(void);
-extern swig_type_138 _wrap_redisx_idem_begin_capi_db7353f1e6241385(uintptr_t arg1, swig_type_139 arg2, swig_type_140 arg3, swig_type_141 arg4, swig_type_142 arg5);
-extern swig_type_143 _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_144 arg2, swig_type_145 arg3, swig_type_146 arg4, swig_type_147 arg5, uintptr_t arg6);
-extern swig_type_148 _wrap_redisx_idem_complete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_149 arg2, swig_type_150 arg3, swig_type_151 arg4);
-extern swig_type_152 _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3, swig_type_155 arg4, uintptr_t arg5);
-extern swig_type_156 _wrap_redisx_idem_fail_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_157 _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_140 _wrap_redisx_idem_begin_capi_db7353f1e6241385(uintptr_t arg1, swig_type_141 arg2, swig_type_142 arg3, swig_type_143 arg4, swig_type_144 arg5);
+extern swig_type_145 _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_146 arg2, swig_type_147 arg3, swig_type_148 arg4, swig_type_149 arg5, uintptr_t arg6);
+extern swig_type_150 _wrap_redisx_idem_complete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_151 arg2, swig_type_152 arg3, swig_type_153 arg4);
+extern swig_type_154 _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_155 arg2, swig_type_156 arg3, swig_type_157 arg4, uintptr_t arg5);
+extern swig_type_158 _wrap_redisx_idem_fail_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_159 _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_idem_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_state_of_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_158 _wrap_redisx_idem_key_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_159 _wrap_redisx_idem_response_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_160 _wrap_redisx_idem_metadata_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_161 _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_160 _wrap_redisx_idem_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_161 _wrap_redisx_idem_response_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_162 _wrap_redisx_idem_metadata_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_163 _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_162 _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(swig_type_163 arg1, swig_type_164 arg2, swig_type_165 arg3, swig_type_166 arg4);
-extern swig_type_167 _wrap_redisx_http_record_key_capi_db7353f1e6241385(swig_type_168 arg1, swig_type_169 arg2, swig_type_170 arg3);
-extern swig_type_171 _wrap_redisx_http_metadata_capi_db7353f1e6241385(swig_type_172 arg1, swig_intgo arg2, swig_type_173 arg3);
+extern swig_type_164 _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(swig_type_165 arg1, swig_type_166 arg2, swig_type_167 arg3, swig_type_168 arg4);
+extern swig_type_169 _wrap_redisx_http_record_key_capi_db7353f1e6241385(swig_type_170 arg1, swig_type_171 arg2, swig_type_172 arg3);
+extern swig_type_173 _wrap_redisx_http_metadata_capi_db7353f1e6241385(swig_type_174 arg1, swig_intgo arg2, swig_type_175 arg3);
 extern swig_intgo _wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(swig_intgo arg1);
-extern swig_type_174 _wrap_redisx_http_key_required_capi_db7353f1e6241385(void);
-extern swig_type_175 _wrap_redisx_http_key_invalid_capi_db7353f1e6241385(void);
-extern swig_type_176 _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_177 arg2, swig_type_178 arg3, swig_type_179 arg4);
-extern swig_type_180 _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_181 arg2, swig_type_182 arg3, swig_type_183 arg4, swig_type_184 arg5);
+extern swig_type_176 _wrap_redisx_http_key_required_capi_db7353f1e6241385(void);
+extern swig_type_177 _wrap_redisx_http_key_invalid_capi_db7353f1e6241385(void);
+extern swig_type_178 _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_179 arg2, swig_type_180 arg3, swig_type_181 arg4);
+extern swig_type_182 _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_183 arg2, swig_type_184 arg3, swig_type_185 arg4, swig_type_186 arg5);
 extern void _wrap_redisx_http_response_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_http_response_status_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_185 _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_186 _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_187 arg2);
-extern swig_type_188 _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_189 arg2);
-extern swig_type_190 _wrap_redisx_http_response_body_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_187 _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_188 _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_189 arg2);
+extern swig_type_190 _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_191 arg2);
+extern swig_type_192 _wrap_redisx_http_response_body_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385(void);
-extern swig_type_191 _wrap_redisx_metrics_collect_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_193 _wrap_redisx_metrics_collect_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_metrics_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_metrics_families_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_192 _wrap_redisx_metrics_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_193 _wrap_redisx_metrics_help_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_194 _wrap_redisx_metrics_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_195 _wrap_redisx_metrics_help_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_196 _wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_197 _wrap_redisx_metrics_unit_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_label_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_194 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_198 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_samples_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_195 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_199 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 extern double _wrap_redisx_metrics_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_196 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_200 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(uintptr_t arg1);
 extern double _wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_197 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_201 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 extern swig_intgo _wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385(void);
@@ -691,122 +699,122 @@ extern swig_intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_198 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_199 arg2);
+extern swig_type_202 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_203 arg2);
 extern void _wrap_redisx_cache_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_200 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_201 arg2, swig_type_202 arg3, swig_type_203 arg4);
-extern swig_type_204 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_205 arg2);
-extern swig_type_206 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
-extern swig_type_207 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_208 arg2);
-extern swig_type_209 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_210 arg2);
-extern swig_type_211 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_212 arg2);
-extern swig_type_213 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
-extern swig_type_214 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_215 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_216 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_217 arg2, swig_type_218 arg3, swig_type_219 arg4, swig_type_220 arg5);
-extern swig_type_221 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_222 arg2, swig_type_223 arg3, swig_type_224 arg4, swig_type_225 arg5, uintptr_t arg6);
-extern swig_type_226 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_227 arg2, swig_type_228 arg3);
-extern swig_type_229 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_230 arg2, swig_type_231 arg3, uintptr_t arg4);
-extern swig_type_232 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_233 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_234 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_235 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_236 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_237 arg2);
-extern swig_type_238 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_239 arg2, uintptr_t arg3);
-extern swig_type_240 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_241 arg2, swig_type_242 arg3, swig_type_243 arg4);
-extern swig_type_244 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_245 arg2, swig_type_246 arg3, swig_type_247 arg4, uintptr_t arg5);
-extern swig_type_248 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_249 arg2);
-extern swig_type_250 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_251 arg2, uintptr_t arg3);
-extern swig_type_252 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_253 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_254 _wrap_redisx_tags_new_capi_db7353f1e6241385(void);
-extern swig_type_255 _wrap_redisx_tags_add_capi_db7353f1e6241385(uintptr_t arg1, swig_type_256 arg2);
-extern swig_type_257 _wrap_redisx_tags_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_204 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_205 arg2, swig_type_206 arg3, swig_type_207 arg4);
+extern swig_type_208 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_209 arg2);
+extern swig_type_210 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_211 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_212 arg2);
+extern swig_type_213 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_214 arg2);
+extern swig_type_215 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_216 arg2);
+extern swig_type_217 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_218 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_219 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_220 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_221 arg2, swig_type_222 arg3, swig_type_223 arg4, swig_type_224 arg5);
+extern swig_type_225 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_226 arg2, swig_type_227 arg3, swig_type_228 arg4, swig_type_229 arg5, uintptr_t arg6);
+extern swig_type_230 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_231 arg2, swig_type_232 arg3);
+extern swig_type_233 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_234 arg2, swig_type_235 arg3, uintptr_t arg4);
+extern swig_type_236 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_237 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_238 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_239 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_240 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_241 arg2);
+extern swig_type_242 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_243 arg2, uintptr_t arg3);
+extern swig_type_244 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_245 arg2, swig_type_246 arg3, swig_type_247 arg4);
+extern swig_type_248 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_249 arg2, swig_type_250 arg3, swig_type_251 arg4, uintptr_t arg5);
+extern swig_type_252 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_253 arg2);
+extern swig_type_254 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_255 arg2, uintptr_t arg3);
+extern swig_type_256 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_257 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_258 _wrap_redisx_tags_new_capi_db7353f1e6241385(void);
+extern swig_type_259 _wrap_redisx_tags_add_capi_db7353f1e6241385(uintptr_t arg1, swig_type_260 arg2);
+extern swig_type_261 _wrap_redisx_tags_count_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_tags_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_258 _wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_259 arg2, uintptr_t arg3, swig_type_260 arg4, swig_type_261 arg5, swig_type_262 arg6);
-extern swig_type_263 _wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_264 arg2, uintptr_t arg3, swig_type_265 arg4, swig_type_266 arg5, swig_type_267 arg6, uintptr_t arg7);
-extern swig_type_268 _wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_269 arg2, swig_type_270 arg3, swig_type_271 arg4, uintptr_t arg5);
-extern swig_type_272 _wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_273 arg2, swig_type_274 arg3, swig_type_275 arg4, uintptr_t arg5, uintptr_t arg6);
-extern swig_type_276 _wrap_redisx_cache_invalidate_tags_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_277 _wrap_redisx_cache_invalidate_tags_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
-extern swig_type_278 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_279 arg2);
+extern swig_type_262 _wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_263 arg2, uintptr_t arg3, swig_type_264 arg4, swig_type_265 arg5, swig_type_266 arg6);
+extern swig_type_267 _wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_268 arg2, uintptr_t arg3, swig_type_269 arg4, swig_type_270 arg5, swig_type_271 arg6, uintptr_t arg7);
+extern swig_type_272 _wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_273 arg2, swig_type_274 arg3, swig_type_275 arg4, uintptr_t arg5);
+extern swig_type_276 _wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_277 arg2, swig_type_278 arg3, swig_type_279 arg4, uintptr_t arg5, uintptr_t arg6);
+extern swig_type_280 _wrap_redisx_cache_invalidate_tags_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_281 _wrap_redisx_cache_invalidate_tags_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
+extern swig_type_282 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_283 arg2);
 extern void _wrap_redisx_cache_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_state_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_280 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_281 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_284 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_285 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_282 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_283 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_284 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_285 arg2, swig_intgo arg3, swig_type_286 arg4, swig_intgo arg5);
-extern swig_type_287 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_288 arg1, uintptr_t arg2, swig_type_289 arg3, swig_type_290 arg4);
-extern swig_type_291 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_292 arg2, swig_type_293 arg3);
-extern swig_type_294 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_295 arg2, swig_type_296 arg3);
-extern swig_type_297 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_298 arg2, swig_type_299 arg3);
+extern swig_type_286 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_287 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_288 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_289 arg2, swig_intgo arg3, swig_type_290 arg4, swig_intgo arg5);
+extern swig_type_291 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_292 arg1, uintptr_t arg2, swig_type_293 arg3, swig_type_294 arg4);
+extern swig_type_295 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_296 arg2, swig_type_297 arg3);
+extern swig_type_298 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_299 arg2, swig_type_300 arg3);
+extern swig_type_301 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_302 arg2, swig_type_303 arg3);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385(void);
-extern swig_type_300 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
+extern swig_type_304 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_301 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_302 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_303 arg2);
-extern swig_type_304 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_305 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_306 arg5);
-extern swig_type_307 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_308 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_309 arg2, swig_type_310 arg3);
-extern swig_type_311 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_312 arg2, swig_type_313 arg3);
-extern swig_type_314 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_315 arg2, swig_type_316 arg3);
-extern swig_type_317 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_318 arg2, swig_type_319 arg3, swig_type_320 arg4);
-extern swig_type_321 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
+extern swig_type_305 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_306 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_307 arg2);
+extern swig_type_308 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_309 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_310 arg5);
+extern swig_type_311 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_312 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_313 arg2, swig_type_314 arg3);
+extern swig_type_315 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_316 arg2, swig_type_317 arg3);
+extern swig_type_318 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_319 arg2, swig_type_320 arg3);
+extern swig_type_321 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_322 arg2, swig_type_323 arg3, swig_type_324 arg4);
+extern swig_type_325 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_322 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_323 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_324 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_325 arg2, swig_type_326 arg3);
-extern swig_type_327 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_328 arg2, swig_type_329 arg3);
-extern swig_type_330 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_331 arg2);
-extern swig_type_332 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_333 arg2);
-extern swig_type_334 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_335 arg2);
-extern swig_type_336 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_337 arg2, swig_type_338 arg3, swig_type_339 arg4, uintptr_t arg5);
-extern swig_type_340 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_341 arg3);
+extern swig_type_326 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_327 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_328 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_329 arg2, swig_type_330 arg3);
+extern swig_type_331 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_332 arg2, swig_type_333 arg3);
+extern swig_type_334 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_335 arg2);
+extern swig_type_336 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_337 arg2);
+extern swig_type_338 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_339 arg2);
+extern swig_type_340 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_341 arg2, swig_type_342 arg3, swig_type_343 arg4, uintptr_t arg5);
+extern swig_type_344 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_345 arg3);
 extern void _wrap_redisx_delivery_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_342 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_343 arg2);
-extern swig_type_344 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_345 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_346 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_347 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_348 arg2);
-extern swig_type_349 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_350 arg2);
-extern swig_type_351 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_352 arg2);
-extern swig_type_353 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_354 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_355 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_356 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_357 arg2);
-extern swig_type_358 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_359 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_360 arg2);
-extern swig_type_361 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_362 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_363 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_364 arg2, swig_type_365 arg3);
-extern swig_type_366 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_367 arg2);
-extern swig_type_368 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_369 arg2);
+extern swig_type_346 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_347 arg2);
+extern swig_type_348 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_349 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_350 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_351 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_352 arg2);
+extern swig_type_353 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_354 arg2);
+extern swig_type_355 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_356 arg2);
+extern swig_type_357 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_358 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_359 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_360 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_361 arg2);
+extern swig_type_362 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_363 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_364 arg2);
+extern swig_type_365 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_366 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_367 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_368 arg2, swig_type_369 arg3);
+extern swig_type_370 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_371 arg2);
+extern swig_type_372 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_373 arg2);
 extern void _wrap_redisx_consumer_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_370 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_371 arg2, swig_type_372 arg3);
+extern swig_type_374 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_375 arg2, swig_type_376 arg3);
 extern swig_intgo _wrap_redisx_message_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_373 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_374 arg2);
+extern swig_type_377 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_378 arg2);
 extern void _wrap_redisx_dlq_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_375 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_376 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_377 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_378 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_379 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_380 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_381 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_379 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_380 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_381 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_382 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_383 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_384 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_385 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_382 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_383 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_384 arg2);
-extern swig_type_385 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_386 arg2);
+extern swig_type_386 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_387 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_388 arg2);
+extern swig_type_389 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_390 arg2);
 extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385(void);
@@ -814,13 +822,13 @@ extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_387 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_391 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_group_info_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_388 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_389 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_390 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_391 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_392 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_392 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_393 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_394 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_395 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_396 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -1330,6 +1338,15 @@ func Redisx_event_node(arg1 Event) (_swig_ret string) {
 	return swig_r_1
 }
 
+func Redisx_state_node() (_swig_ret string) {
+	var swig_r string
+	swig_r_p := C._wrap_redisx_state_node_capi_db7353f1e6241385()
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
 type Redisx_log_level int
 
 func _swig_getREDISX_LOG_DEBUG() (_swig_ret Redisx_log_level) {
@@ -1706,7 +1723,7 @@ func Redisx_options_set_url(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_url_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_24)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_url_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_25)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1723,7 +1740,7 @@ func Redisx_options_set_cluster_seeds(arg1 Options, arg2 string) (_swig_ret erro
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_26)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_cluster_seeds_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_27)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1741,7 +1758,7 @@ func Redisx_options_set_sentinels(arg1 Options, arg2 string, arg3 string) (_swig
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_28)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinels_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_29)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_30)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1762,7 +1779,7 @@ func Redisx_options_set_sentinel_auth(arg1 Options, arg2 string, arg3 string) (_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_31)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_sentinel_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_32)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_33)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1783,7 +1800,7 @@ func Redisx_options_set_auth(arg1 Options, arg2 string, arg3 string) (_swig_ret 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_34)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_auth_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_35)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_36)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1803,7 +1820,7 @@ func Redisx_options_set_connect_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_37(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_connect_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_38(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1817,7 +1834,7 @@ func Redisx_options_set_command_timeout_ms(arg1 Options, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_39(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_command_timeout_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_40(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1831,7 +1848,7 @@ func Redisx_options_set_prefix(arg1 Options, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_prefix_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_41)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_prefix_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_42)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1863,7 +1880,7 @@ func Redisx_options_set_reconnect_backoff_ms(arg1 Options, arg2 int64, arg3 int6
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_44(_swig_i_1), C.swig_type_45(_swig_i_2))
+	swig_r_p := C._wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_45(_swig_i_1), C.swig_type_46(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1879,7 +1896,7 @@ func Redisx_options_set_circuit_breaker(arg1 Options, arg2 int, arg3 int64, arg4
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_47(_swig_i_2), C.swig_type_48(_swig_i_3))
+	swig_r_p := C._wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_48(_swig_i_2), C.swig_type_49(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1893,7 +1910,7 @@ func Redisx_options_set_busy_poll_us(arg1 Options, arg2 int64) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_busy_poll_us_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_50(_swig_i_1))
+	swig_r_p := C._wrap_redisx_options_set_busy_poll_us_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_51(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -1981,7 +1998,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_57)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -1998,7 +2015,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2016,7 +2033,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2036,7 +2053,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2247,6 +2264,17 @@ func Redisx_item_connection(arg1 Item) (_swig_ret int) {
 	return swig_r
 }
 
+func Redisx_item_node(arg1 Item) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_item_node_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
 func Redisx_item_event(arg1 Item) (_swig_ret Event) {
 	var swig_r uintptr
 	var _swig_i_0 uintptr
@@ -2344,7 +2372,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_db7353f1e6241385(*(*C.swig_type_73)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_db7353f1e6241385(*(*C.swig_type_75)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2452,7 +2480,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_77)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2474,7 +2502,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_79)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2532,7 +2560,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_83(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_85(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2548,7 +2576,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_85)(unsafe.Pointer(&_swig_i_1)), C.swig_type_86(_swig_i_2), C.swig_type_87(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_87)(unsafe.Pointer(&_swig_i_1)), C.swig_type_88(_swig_i_2), C.swig_type_89(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2569,7 +2597,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_91)(unsafe.Pointer(&_swig_i_1)), C.swig_type_92(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2592,7 +2620,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.swig_type_93(_swig_i_2), C.swig_type_94(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_94)(unsafe.Pointer(&_swig_i_1)), C.swig_type_95(_swig_i_2), C.swig_type_96(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2636,7 +2664,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_98(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_100(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2651,7 +2679,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_100(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_102(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2739,7 +2767,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_107)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2760,7 +2788,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_109)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2868,7 +2896,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_114)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_115(_swig_i_3), C.swig_type_116(_swig_i_4), C.swig_type_117(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_116)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_117(_swig_i_3), C.swig_type_118(_swig_i_4), C.swig_type_119(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2917,7 +2945,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_121)(unsafe.Pointer(&_swig_i_1)), C.swig_type_122(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_123)(unsafe.Pointer(&_swig_i_1)), C.swig_type_124(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2939,7 +2967,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), C.swig_type_125(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_126)(unsafe.Pointer(&_swig_i_1)), C.swig_type_127(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2956,7 +2984,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2977,7 +3005,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_129)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2994,7 +3022,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3012,7 +3040,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3125,7 +3153,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_139)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_140)(unsafe.Pointer(&_swig_i_2)), C.swig_type_141(_swig_i_3), C.swig_type_142(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_141)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_2)), C.swig_type_143(_swig_i_3), C.swig_type_144(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3152,7 +3180,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_145)(unsafe.Pointer(&_swig_i_2)), C.swig_type_146(_swig_i_3), C.swig_type_147(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_146)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_2)), C.swig_type_148(_swig_i_3), C.swig_type_149(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3174,7 +3202,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_150)(unsafe.Pointer(&_swig_i_2)), C.swig_type_151(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_151)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_2)), C.swig_type_153(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3197,7 +3225,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2)), C.swig_type_155(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_155)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_2)), C.swig_type_157(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3329,7 +3357,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_db7353f1e6241385(*(*C.swig_type_163)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_164)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_165)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_db7353f1e6241385(*(*C.swig_type_165)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_166)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3358,7 +3386,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_db7353f1e6241385(*(*C.swig_type_168)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_db7353f1e6241385(*(*C.swig_type_170)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_171)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3384,7 +3412,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_db7353f1e6241385(*(*C.swig_type_172)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_db7353f1e6241385(*(*C.swig_type_174)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_175)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3443,7 +3471,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_177(_swig_i_1), *(*C.swig_type_178)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_179)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_179(_swig_i_1), *(*C.swig_type_180)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3468,7 +3496,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_181(_swig_i_1), C.swig_type_182(_swig_i_2), C.swig_type_183(_swig_i_3), C.swig_type_184(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_183(_swig_i_1), C.swig_type_184(_swig_i_2), C.swig_type_185(_swig_i_3), C.swig_type_186(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3507,7 +3535,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_187(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_189(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3519,7 +3547,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_189(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3611,6 +3639,30 @@ func Redisx_metrics_help(arg1 Metrics, arg2 int) (_swig_ret string) {
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	swig_r_p := C._wrap_redisx_metrics_help_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_otel_name(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
+func Redisx_metrics_unit(arg1 Metrics, arg2 int) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_metrics_unit_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3923,7 +3975,7 @@ func Redisx_cache_new(arg1 Client, arg2 string) (_swig_ret Out[Cache]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_199)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_203)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3951,7 +4003,7 @@ func Redisx_cache_set_l1(arg1 Cache, arg2 int64, arg3 int64, arg4 int64) (_swig_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_201(_swig_i_1), C.swig_type_202(_swig_i_2), C.swig_type_203(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1), C.swig_type_206(_swig_i_2), C.swig_type_207(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3965,7 +4017,7 @@ func Redisx_cache_set_max_value_bytes(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_205(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_209(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -3993,7 +4045,7 @@ func Redisx_cache_set_negative_ttl_ms(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_208(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4007,7 +4059,7 @@ func Redisx_cache_set_lease_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4021,7 +4073,7 @@ func Redisx_cache_set_stale_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_212(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_216(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4080,7 +4132,7 @@ func Redisx_cache_fetch(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_217)(unsafe.Pointer(&_swig_i_1)), C.swig_type_218(_swig_i_2), C.swig_type_219(_swig_i_3), C.swig_type_220(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_221)(unsafe.Pointer(&_swig_i_1)), C.swig_type_222(_swig_i_2), C.swig_type_223(_swig_i_3), C.swig_type_224(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4104,7 +4156,7 @@ func Redisx_cache_fetch_async(arg1 Cache, arg2 string, arg3 int64, arg4 int64, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_222)(unsafe.Pointer(&_swig_i_1)), C.swig_type_223(_swig_i_2), C.swig_type_224(_swig_i_3), C.swig_type_225(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_226)(unsafe.Pointer(&_swig_i_1)), C.swig_type_227(_swig_i_2), C.swig_type_228(_swig_i_3), C.swig_type_229(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4122,7 +4174,7 @@ func Redisx_cache_fill(arg1 CacheEntry, arg2 []byte, arg3 int64) (_swig_ret erro
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)), C.swig_type_228(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_231)(unsafe.Pointer(&_swig_i_1)), C.swig_type_232(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4141,7 +4193,7 @@ func Redisx_cache_fill_async(arg1 CacheEntry, arg2 []byte, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_230)(unsafe.Pointer(&_swig_i_1)), C.swig_type_231(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_234)(unsafe.Pointer(&_swig_i_1)), C.swig_type_235(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4212,7 +4264,7 @@ func Redisx_cache_get(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_237)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4233,7 +4285,7 @@ func Redisx_cache_get_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_239)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4252,7 +4304,7 @@ func Redisx_cache_set(arg1 Cache, arg2 string, arg3 []byte, arg4 int64) (_swig_r
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_241)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_2)), C.swig_type_243(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_2)), C.swig_type_247(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4275,7 +4327,7 @@ func Redisx_cache_set_async(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_2)), C.swig_type_247(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_2)), C.swig_type_251(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4295,7 +4347,7 @@ func Redisx_cache_delete(arg1 Cache, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_249)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_253)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4313,7 +4365,7 @@ func Redisx_cache_delete_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_255)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4362,7 +4414,7 @@ func Redisx_tags_add(arg1 Tags, arg2 []byte) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_tags_add_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_256)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_tags_add_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_260)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4398,7 +4450,7 @@ func Redisx_cache_fetch_tagged(arg1 Cache, arg2 string, arg3 Tags, arg4 int64, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_259)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_260(_swig_i_3), C.swig_type_261(_swig_i_4), C.swig_type_262(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_263)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_264(_swig_i_3), C.swig_type_265(_swig_i_4), C.swig_type_266(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4424,7 +4476,7 @@ func Redisx_cache_fetch_tagged_async(arg1 Cache, arg2 string, arg3 Tags, arg4 in
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r_p := C._wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_264)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_265(_swig_i_3), C.swig_type_266(_swig_i_4), C.swig_type_267(_swig_i_5), C.uintptr_t(_swig_i_6))
+	swig_r_p := C._wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_268)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_269(_swig_i_3), C.swig_type_270(_swig_i_4), C.swig_type_271(_swig_i_5), C.uintptr_t(_swig_i_6))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4445,7 +4497,7 @@ func Redisx_cache_set_tagged(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, a
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_2)), C.swig_type_271(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_2)), C.swig_type_275(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4470,7 +4522,7 @@ func Redisx_cache_set_tagged_async(arg1 Cache, arg2 string, arg3 []byte, arg4 in
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_273)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_2)), C.swig_type_275(_swig_i_3), C.uintptr_t(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_277)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_278)(unsafe.Pointer(&_swig_i_2)), C.swig_type_279(_swig_i_3), C.uintptr_t(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4521,7 +4573,7 @@ func Redisx_cache_peek(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_283)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4654,7 +4706,7 @@ func Redisxgo_dlq_list(arg1 Client, arg2 string, arg3 int, arg4 string, arg5 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_286)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
+	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_290)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4679,7 +4731,7 @@ func Redisxgo_dlq_requeue(arg1 []byte, arg2 Client, arg3 string, arg4 string) (_
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_288)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_289)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_290)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_292)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_294)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -4706,7 +4758,7 @@ func Redisxgo_dlq_purge(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[in
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4730,7 +4782,7 @@ func Redisxgo_dlq_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4754,7 +4806,7 @@ func Redisxgo_group_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4837,7 +4889,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_303(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_307(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4853,7 +4905,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_306(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_309)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_310(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4889,7 +4941,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_309)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_310)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_313)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_314)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4910,7 +4962,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_312)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_313)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_316)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_317)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4931,7 +4983,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_315)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_316)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_320)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4953,7 +5005,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_318)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_320)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_322)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_323)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_324)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5025,7 +5077,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_325(_swig_i_1), C.swig_type_326(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_329(_swig_i_1), C.swig_type_330(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5040,7 +5092,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_328(_swig_i_1), C.swig_type_329(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_332(_swig_i_1), C.swig_type_333(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5054,7 +5106,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_331(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_335(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5068,7 +5120,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_333(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_337(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5082,7 +5134,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_335(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_339(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5100,7 +5152,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_337)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_338)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_339)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_341)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_342)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_343)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5127,7 +5179,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_341(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_345(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -5158,7 +5210,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_343(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_347(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -5196,7 +5248,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_348(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_352(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5215,7 +5267,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_350(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_354(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5234,7 +5286,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_352)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_356)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5293,7 +5345,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_357(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_361(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -5305,7 +5357,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_359(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_363(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5324,7 +5376,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_360(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_364(_swig_i_1)))
 	return swig_r
 }
 
@@ -5358,7 +5410,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_364(_swig_i_1), *(*C.swig_type_365)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_368(_swig_i_1), *(*C.swig_type_369)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5378,7 +5430,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_367)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_371)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5395,7 +5447,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_369(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_373(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5424,7 +5476,7 @@ func Redisx_consumer_options_set_idempotent(arg1 ConsumerOptions, arg2 int64, ar
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_371(_swig_i_1), C.swig_type_372(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_375(_swig_i_1), C.swig_type_376(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5460,7 +5512,7 @@ func Redisx_dlq_entries_entry(arg1 DlqEntries, arg2 int64) (_swig_ret DlqEntry) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_374(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_378(_swig_i_1)))
 	var swig_r_1 DlqEntry
 	swig_r_1 = DlqEntry(swig_r)
 	return swig_r_1
@@ -5567,7 +5619,7 @@ func Redisx_dlq_entry_field_name(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_384(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_388(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5586,7 +5638,7 @@ func Redisx_dlq_entry_field_value(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_386(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_390(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 

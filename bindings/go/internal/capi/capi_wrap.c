@@ -880,6 +880,20 @@ _gostring_ _wrap_redisx_event_node_capi_db7353f1e6241385(redisx_event *_swig_go_
 }
 
 
+_gostring_ _wrap_redisx_state_node_capi_db7353f1e6241385() {
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  
+  result = (char *)redisx_state_node();
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
 intgo _wrap_REDISX_LOG_DEBUG_capi_db7353f1e6241385() {
   enum redisx_log_level result;
   intgo _swig_go_result;
@@ -2129,6 +2143,22 @@ intgo _wrap_redisx_item_connection_capi_db7353f1e6241385(redisx_item *_swig_go_0
   
   result = (int)redisx_item_connection((struct redisx_item const *)arg1);
   _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_item_node_capi_db7353f1e6241385(redisx_item *_swig_go_0) {
+  redisx_item *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_item *)_swig_go_0;
+  
+  result = (char *)redisx_item_node((struct redisx_item const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
   return _swig_go_result;
 }
 
@@ -4010,6 +4040,42 @@ _gostring_ _wrap_redisx_metrics_help_capi_db7353f1e6241385(redisx_metrics *_swig
   arg2 = (int)_swig_go_1; 
   
   result = (char *)redisx_metrics_help((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_otel_name((struct redisx_metrics const *)arg1,arg2);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_metrics_unit_capi_db7353f1e6241385(redisx_metrics *_swig_go_0, intgo _swig_go_1) {
+  redisx_metrics *arg1 = 0 ;
+  int arg2 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_metrics *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (char *)redisx_metrics_unit((struct redisx_metrics const *)arg1,arg2);
   
   _swig_go_result.p = (char *)result;
   _swig_go_result.n = result ? (intgo)strlen(result) : 0;

@@ -286,13 +286,31 @@ void redisx__log(redisx_client *c, redisx_log_level level, const char *fmt, ...)
     }
 }
 
-void redisx__emit_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail)
+/* The node of the state change being reported on this thread (redisx_state_node). */
+static _Thread_local const char *tls_state_node;
+
+const char *redisx__state_node(void)
+{
+    return tls_state_node;
+}
+
+void redisx__emit_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail, const char *node)
 {
     const redisx_options *o = &c->opts;
-    if (o->state_cb)
+    if (node && !*node)
+        node = NULL;
+    if (o->state_cb) {
+        const char *prev = tls_state_node;
+        tls_state_node = node;
         o->state_cb(c, conn, st, detail, o->state_user);
+        tls_state_node = prev;
+    }
     if (o->queue && (o->queue_what & REDISX_QUEUE_STATES)) {
         redisx_item *it = redisx__item_new(REDISX_ITEM_STATE, o->state_user, REDISX_OK, detail);
+        if (it && node && !(it->event_node = redisx__strdup(node))) {
+            redisx_item_free(it);
+            it = NULL;
+        }
         if (it) {
             it->state = st;
             it->connection = conn;

@@ -1128,7 +1128,7 @@ static void dispatch(redisx_client *c, redisx__cmd *cmd)
 
 static void emit_state(redisx_client *c, redisx__conn *cn, redisx_conn_state st, const char *detail)
 {
-    redisx__emit_state(c, cn->idx, st, detail);
+    redisx__emit_state(c, cn->idx, st, detail, cn->endpoint);
 }
 
 /* ---- connection lifecycle ---------------------------------------------- */

@@ -11,6 +11,70 @@
 
 #include "metrics_impl.h"
 
+/* The OpenTelemetry instrument of each family (docs/OPENTELEMETRY.md): one
+ * table here, so the three packages export the same names and units. Every
+ * family collected below has a row (tests/c/test_metrics.c checks it). */
+static const struct {
+    const char *family, *otel, *unit;
+} otel_names[] = {
+    {"redisx_operations_total", "redisx.operations", "{operation}"},
+    {"redisx_round_trips_total", "redisx.round_trips", "{command}"},
+    {"redisx_operation_duration_seconds", "db.client.operation.duration", "s"},
+    {"redisx_lock_acquisitions_total", "redisx.lock.acquisitions", "{acquisition}"},
+    {"redisx_lock_wait_duration_seconds", "redisx.lock.wait.duration", "s"},
+    {"redisx_lock_hold_duration_seconds", "redisx.lock.hold.duration", "s"},
+    {"redisx_locks_held", "redisx.locks.held", "{lock}"},
+    {"redisx_ratelimit_requests_total", "redisx.ratelimit.requests", "{request}"},
+    {"redisx_ratelimit_duration_seconds", "redisx.ratelimit.duration", "s"},
+    {"redisx_idempotency_requests_total", "redisx.idempotency.requests", "{request}"},
+    {"redisx_cache_hits_total", "redisx.cache.hits", "{hit}"},
+    {"redisx_cache_misses_total", "redisx.cache.misses", "{miss}"},
+    {"redisx_cache_loads_total", "redisx.cache.loads", "{load}"},
+    {"redisx_cache_load_errors_total", "redisx.cache.load_errors", "{load}"},
+    {"redisx_cache_stampedes_avoided_total", "redisx.cache.stampedes_avoided", "{wait}"},
+    {"redisx_cache_stale_served_total", "redisx.cache.stale_served", "{value}"},
+    {"redisx_cache_early_refreshes_total", "redisx.cache.early_refreshes", "{refresh}"},
+    {"redisx_cache_fail_open_total", "redisx.cache.fail_open", "{answer}"},
+    {"redisx_cache_evictions_total", "redisx.cache.evictions", "{entry}"},
+    {"redisx_cache_l1_entries", "redisx.cache.l1.entries", "{entry}"},
+    {"redisx_cache_l1_bytes", "redisx.cache.l1.bytes", "By"},
+    {"redisx_cache_duration_seconds", "redisx.cache.duration", "s"},
+    {"redisx_stream_messages_published_total", "redisx.stream.messages.published", "{message}"},
+    {"redisx_stream_messages_delivered_total", "redisx.stream.messages.delivered", "{message}"},
+    {"redisx_stream_messages_consumed_total", "redisx.stream.messages.consumed", "{message}"},
+    {"redisx_stream_messages_retried_total", "redisx.stream.messages.retried", "{message}"},
+    {"redisx_stream_messages_dead_lettered_total", "redisx.stream.messages.dead_lettered", "{message}"},
+    {"redisx_stream_messages_claimed_total", "redisx.stream.messages.claimed", "{message}"},
+    {"redisx_stream_duration_seconds", "redisx.stream.duration", "s"},
+    {"redisx_stream_group_pending", "redisx.stream.group.pending", "{message}"},
+    {"redisx_stream_group_lag", "redisx.stream.group.lag", "{message}"},
+    {"redisx_stream_group_consumers", "redisx.stream.group.consumers", "{consumer}"},
+    {"redisx_connects_total", "redisx.connects", "{connection}"},
+    {"redisx_disconnects_total", "redisx.disconnects", "{connection}"},
+    {"redisx_connect_failures_total", "redisx.connect_failures", "{attempt}"},
+    {"redisx_script_reloads_total", "redisx.script_reloads", "{script}"},
+    {"redisx_operations_in_flight", "redisx.operations.in_flight", "{operation}"},
+    {"redisx_connections_up", "redisx.connections.up", "{connection}"},
+    {"redisx_node_connections_up", "redisx.node.connections.up", "{connection}"},
+    {"redisx_circuit_breaker_opens_total", "redisx.circuit_breaker.opens", "{open}"},
+    {"redisx_circuit_breaker_rejected_total", "redisx.circuit_breaker.rejected", "{operation}"},
+    {"redisx_circuit_breakers_open", "redisx.circuit_breakers.open", "{breaker}"},
+    {"redisx_wakeups_total", "redisx.wakeups", "{wakeup}"},
+    {"redisx_cluster_redirects_total", "redisx.cluster.redirects", "{redirect}"},
+    {"redisx_cluster_retries_total", "redisx.cluster.retries", "{retry}"},
+    {"redisx_cluster_slot_refreshes_total", "redisx.cluster.slot_refreshes", "{refresh}"},
+};
+
+static void otel_of(family *f)
+{
+    for (size_t i = 0; i < sizeof otel_names / sizeof otel_names[0]; i++)
+        if (strcmp(otel_names[i].family, f->name) == 0) {
+            f->otel = otel_names[i].otel;
+            f->unit = otel_names[i].unit;
+            return;
+        }
+}
+
 static family *fam(redisx_metrics *m, const char *name, const char *help, redisx_metric_type type, int nlabels,
                    const char *l0, const char *l1, const char *l2)
 {
@@ -35,6 +99,7 @@ static family *fam(redisx_metrics *m, const char *name, const char *help, redisx
     f->label_name[0] = l0;
     f->label_name[1] = l1;
     f->label_name[2] = l2;
+    otel_of(f);
     return f;
 }
 

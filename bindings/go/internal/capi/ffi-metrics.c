@@ -46,6 +46,18 @@ const char *redisx_metrics_help(const redisx_metrics *m, int f)
     return fa ? fa->help : NULL;
 }
 
+const char *redisx_metrics_otel_name(const redisx_metrics *m, int f)
+{
+    const family *fa = fam_at(m, f);
+    return fa ? fa->otel : NULL;
+}
+
+const char *redisx_metrics_unit(const redisx_metrics *m, int f)
+{
+    const family *fa = fam_at(m, f);
+    return fa ? fa->unit : NULL;
+}
+
 redisx_metric_type redisx_metrics_type(const redisx_metrics *m, int f)
 {
     const family *fa = fam_at(m, f);

@@ -50,6 +50,11 @@ const char *redisx_event_node(const redisx_event *e)
     return e ? e->node : NULL;
 }
 
+const char *redisx_state_node(void)
+{
+    return redisx__state_node();
+}
+
 const char *redisx_event_group(const redisx_event *e)
 {
     return e ? e->group : NULL;

@@ -95,6 +95,11 @@ int redisx_item_connection(const redisx_item *item)
     return item ? item->connection : -1;
 }
 
+const char *redisx_item_node(const redisx_item *item)
+{
+    return item && item->kind == REDISX_ITEM_STATE ? item->event_node : NULL;
+}
+
 const redisx_event *redisx_item_event(const redisx_item *item)
 {
     return item && item->kind == REDISX_ITEM_EVENT ? &item->event : NULL;

@@ -402,7 +402,7 @@ struct redisx_item {
     int connection;
     redisx_event event;
     char *event_key;
-    char *event_stream, *event_group, *event_node;
+    char *event_stream, *event_group, *event_node; /* event_node: also a STATE's node */
     redisx_lock *lock; /* owned (completion) or a reference (lock lost) */
     redisx_reply *reply;
     redisx_lock_info info;
@@ -573,7 +573,9 @@ void redisx__client_unref(redisx_client *c);
 bool redisx__client_closing(const redisx_client *c);
 const redisx_options *redisx__client_options(const redisx_client *c);
 void redisx__log(redisx_client *c, redisx_log_level level, const char *fmt, ...) REDISX__PRINTF(3, 4);
-void redisx__emit_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail);
+/* `node`: the connection's endpoint ("host:port"), NULL or "" when it has none yet. */
+void redisx__emit_state(redisx_client *c, int conn, redisx_conn_state st, const char *detail, const char *node);
+const char *redisx__state_node(void);
 redisx_status redisx__stats_snapshot(redisx_stats **out, redisx_client *c);
 void redisx__stats_add_client(redisx_client *c, redisx_client_counter which, int64_t delta);
 /* Status for a failed asynchronous call with a NULL callback and no queue. */

@@ -10,11 +10,13 @@ phases (fetch, then fill / fill_negative / abandon).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import inspect
 from typing import (TYPE_CHECKING, Any, Awaitable, Callable, Iterable, NamedTuple, Optional, Tuple, TypeVar, Union,
                     cast)
 
+from . import _instrument as _ins
 from . import _rawc as _c
 from ._errors import LockNotOwned, RedisxError, make_error
 from ._idempotency import JSONCodec
@@ -31,6 +33,29 @@ _LOAD = _c.REDISX_CACHE_LOAD
 _NEGATIVE = _c.REDISX_CACHE_NEGATIVE
 _LAYERS = {_c.REDISX_CACHE_LAYER_NONE: None, _c.REDISX_CACHE_LAYER_L1: "l1", _c.REDISX_CACHE_LAYER_L2: "l2"}
 _MISSING = object()
+
+
+def _inside(scope: Any, fn: Callable[[], Any]) -> Any:
+    with scope.use():
+        return fn()
+
+
+def _outcome(t: Tuple[Any, ...]) -> str:
+    """The core's outcome identifier of a fetch answer (core/cache.c
+    outcome_of, as redisx_event_outcome reports it; Node's outcomeOf and
+    Go's answerOf say the same), for the instrumentation hook."""
+    state = t[0]
+    if state == _HIT:
+        if t[7] is not None:
+            return "refresh"
+        if t[2]:
+            return "stale"
+        return "hit_l1" if t[4] == _c.REDISX_CACHE_LAYER_L1 else "hit_l2"
+    if state == _LOAD:
+        return "load"
+    if state == _NEGATIVE:
+        return "negative"
+    return "miss"
 _MEMO_MAX = 4096  # memoised decoded values per cache (cleared when full)
 
 #: The cache's counters by name, in the core's order (redisx_cache_counter).
@@ -219,16 +244,32 @@ class Cache:
     def lookup(self, key: Key) -> CacheEntry:
         """Looks ``key`` up without loading: a fresh value, a cached "not
         found" or nothing, with where it came from."""
+        instr = self._client._instr
+        if instr is not None:
+            return _ins.call_scoped(instr, _ins.CACHE_GET, self.name, self._lookup, key)
+        return self._lookup(key, None)
+
+    def _lookup(self, key: Key, scope: Any) -> CacheEntry:
         t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1, None)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         return self._entry(t, self.codec.loads(t[1]) if t[0] == _HIT else None)
 
     def get(self, key: Key, default: Any = None) -> Any:
         """The fresh value of ``key``, or ``default`` (also for a cached "not
         found"). With ``memoize=True`` (Client.cache) an L1 copy is decoded
         once and the same object returned on every hit: do not modify it."""
+        instr = self._client._instr
+        if instr is not None:
+            return _ins.call_scoped(instr, _ins.CACHE_GET, self.name, self._get, key, default)
+        return self._get(key, default, None)
+
+    def _get(self, key: Key, default: Any, scope: Any) -> Any:
         t = _c.pyx_cache_peek(self._h, key)  # an L1 hit: no context check, no GIL release
         if t is None:
             t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1, None)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         if t[0] != _HIT:
             return default
         memo = self._memo
@@ -251,7 +292,13 @@ class Cache:
         longer fill. ``tags``: str or bytes the entry carries, for
         ``invalidate_tags``."""
         ttl_ms = self._ttl_ms(ttl)
-        _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0, _tags(tags))
+        tg = _tags(tags)
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.CACHE_SET, self.name,
+                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0, tg))
+            return
+        _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0, tg)
 
     def invalidate_tags(self, tags: Iterable[Tag]) -> None:
         """Invalidates every entry carrying any of ``tags`` (str or bytes),
@@ -263,11 +310,22 @@ class Cache:
         entries. Raises when Redis cannot be reached (whatever the fail
         policy)."""
         t = _tags(tags)
-        _c.pyx_cache_invalidate_tags(self._ctx(), self._h, t if t is not None else ())
+        args = t if t is not None else ()
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.CACHE_INVALIDATE_TAGS, self.name,
+                      lambda: _c.pyx_cache_invalidate_tags(self._ctx(), self._h, args))
+            return
+        _c.pyx_cache_invalidate_tags(self._ctx(), self._h, args)
 
     def delete(self, key: Key) -> None:
         """Deletes ``key`` from Redis and this process's L1, and ends any load
         in progress."""
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.CACHE_DELETE, self.name,
+                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1, None))
+            return
         _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1, None)
 
     def get_or_load(self, key: Key, loader: Callable[[], Any], ttl: Optional[float] = None, *,
@@ -283,10 +341,23 @@ class Cache:
         one caller refreshes it (this one, when chosen). ``tags``: the
         loaded value carries them; an ``invalidate_tags`` of one of them
         while the loader runs makes the value stale on arrival."""
+        instr = self._client._instr
+        if instr is not None:
+            return _ins.call_scoped(instr, _ins.CACHE_FETCH, self.name, self._get_or_load, key, loader, ttl, wait,
+                                    swr, sie, tags)
+        return self._get_or_load(key, loader, ttl, wait, swr, sie, tags, None)
+
+    def _get_or_load(self, key: Key, loader: Callable[[], Any], ttl: Optional[float], wait: Optional[float],
+                     swr: Optional[float], sie: Optional[float], tags: Optional[Iterable[Tag]],
+                     scope: Any) -> Any:
         ttl_ms = self._ttl_ms(ttl)
         ctx = self._ctx()
         t = _c.pyx_cache_fetch(ctx, self._h, key, *self._windows(wait, swr, sie), 0, _tags(tags))
         state, raw, lease = t[0], t[1], t[7]
+        if scope is not None:
+            scope.outcome(_outcome(t))
+            if lease is not None:  # the loader runs inside the span: its spans are children
+                loader = functools.partial(_inside, scope, loader)
         if state == _NEGATIVE:
             raise NotFound(key)
         fallback = self.codec.loads(raw) if raw is not None else _MISSING
@@ -328,12 +399,30 @@ class Cache:
 
     async def lookup_async(self, key: Key) -> CacheEntry:
         """``lookup()`` for asyncio (an L1 hit answers without a round trip)."""
+        instr = self._client._instr
+        if instr is not None:
+            return await _ins.traced_async_scoped(instr, _ins.CACHE_GET, self.name,  # type: ignore[no-any-return]
+                                                  lambda scope: self._lookup_async(key, scope))
+        return await self._lookup_async(key, None)
+
+    async def _lookup_async(self, key: Key, scope: Any) -> CacheEntry:
         t = await self._fetch_async(key, (0, 0, 0), 1)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         return self._entry(t, self.codec.loads(t[1]) if t[0] == _HIT else None)
 
     async def get_async(self, key: Key, default: Any = None) -> Any:
         """``get()`` for asyncio."""
+        instr = self._client._instr
+        if instr is not None:
+            return await _ins.traced_async_scoped(instr, _ins.CACHE_GET, self.name,
+                                                  lambda scope: self._get_async(key, default, scope))
+        return await self._get_async(key, default, None)
+
+    async def _get_async(self, key: Key, default: Any, scope: Any) -> Any:
         t = await self._fetch_async(key, (0, 0, 0), 1)
+        if scope is not None:
+            scope.outcome(_outcome(t))
         return self.codec.loads(t[1]) if t[0] == _HIT else default
 
     async def set_async(self, key: Key, value: Any, ttl: Optional[float] = None, *,
@@ -341,31 +430,58 @@ class Cache:
         """``set()`` for asyncio."""
         client = self._client
         ttl_ms = self._ttl_ms(ttl)
-        await client._submit("status", _c.pyx_cache_write_async,
-                             (client._ctx_or_raise(), self._h, key, self._encode(value), ttl_ms, 0, _tags(tags)))
+        args = (client._ctx_or_raise(), self._h, key, self._encode(value), ttl_ms, 0, _tags(tags))
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.CACHE_SET, self.name,
+                                    lambda: client._submit("status", _c.pyx_cache_write_async, args))
+            return
+        await client._submit("status", _c.pyx_cache_write_async, args)
 
     async def delete_async(self, key: Key) -> None:
         """``delete()`` for asyncio."""
         client = self._client
-        await client._submit("status", _c.pyx_cache_write_async,
-                             (client._ctx_or_raise(), self._h, key, None, 0, 1, None))
+        args = (client._ctx_or_raise(), self._h, key, None, 0, 1, None)
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.CACHE_DELETE, self.name,
+                                    lambda: client._submit("status", _c.pyx_cache_write_async, args))
+            return
+        await client._submit("status", _c.pyx_cache_write_async, args)
 
     async def invalidate_tags_async(self, tags: Iterable[Tag]) -> None:
         """``invalidate_tags()`` for asyncio."""
         client = self._client
         t = _tags(tags)
-        await client._submit("status", _c.pyx_cache_invalidate_tags_async,
-                             (client._ctx_or_raise(), self._h, t if t is not None else ()))
+        args = (client._ctx_or_raise(), self._h, t if t is not None else ())
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.CACHE_INVALIDATE_TAGS, self.name,
+                                    lambda: client._submit("status", _c.pyx_cache_invalidate_tags_async, args))
+            return
+        await client._submit("status", _c.pyx_cache_invalidate_tags_async, args)
 
     async def get_or_load_async(self, key: Key, loader: Callable[[], Any], ttl: Optional[float] = None, *,
                                 wait: Optional[float] = None, swr: Optional[float] = None,
                                 sie: Optional[float] = None, tags: Optional[Iterable[Tag]] = None) -> Any:
         """``get_or_load()`` for asyncio: ``loader`` is an async function (or
         a function returning an awaitable, or a plain value)."""
+        instr = self._client._instr
+        if instr is not None:
+            return await _ins.traced_async_scoped(
+                instr, _ins.CACHE_FETCH, self.name,
+                lambda scope: self._get_or_load_async(key, loader, ttl, wait, swr, sie, tags, scope))
+        return await self._get_or_load_async(key, loader, ttl, wait, swr, sie, tags, None)
+
+    async def _get_or_load_async(self, key: Key, loader: Callable[[], Any], ttl: Optional[float],
+                                 wait: Optional[float], swr: Optional[float], sie: Optional[float],
+                                 tags: Optional[Iterable[Tag]], scope: Any) -> Any:
         ttl_ms = self._ttl_ms(ttl)
         client = self._client
         t = await self._fetch_async(key, self._windows(wait, swr, sie), 0, _tags(tags))
         state, raw, lease = t[0], t[1], t[7]
+        if scope is not None:
+            scope.outcome(_outcome(t))
         if state == _NEGATIVE:
             raise NotFound(key)
         fallback = self.codec.loads(raw) if raw is not None else _MISSING
@@ -373,9 +489,10 @@ class Cache:
             return fallback
         try:
             try:
-                value = loader()
-                if inspect.isawaitable(value):
-                    value = await value
+                with (scope.use() if scope is not None else contextlib.nullcontext()):
+                    value = loader()
+                    if inspect.isawaitable(value):
+                        value = await value
             except NotFound:
                 await client._submit("status", _c.pyx_cache_fill_async,
                                      (client._ctx_or_raise(), lease, None, 0, 1))

@@ -75,6 +75,7 @@ from ._idempotency import (
     idempotent_decorator,
 )
 from ._cache import Cache, _codec_of
+from . import _instrument as _ins
 from . import _stream
 from ._ratelimit import Limiter, RateLimitResult, _algorithm_code
 from ._util import check_callable as _check_callable
@@ -193,6 +194,9 @@ class StateChange(NamedTuple):
     connection: int  #: index of the connection in the client's pool
     state: str  #: "connected", "disconnected" or "reconnecting"
     detail: str  #: why (the connect error, ...); may be ""
+    #: "host:port" of the node the connection serves (a cluster's master, the
+    #: master a sentinel named), for every state; None before it is known
+    node: Optional[str] = None
 
 
 class LockInfo(NamedTuple):
@@ -265,11 +269,20 @@ class Lock:
         it expired or someone else holds it now. Stops automatic renewal."""
         self._released = True
         self._client._forget_renewal(self)
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.LOCK_RELEASE, None, _c.redisx_lock_release, self._h)
+            return
         _c.redisx_lock_release(self._h)
 
     def extend(self, ttl: float) -> None:
         """Sets the remaining lease to ``ttl`` seconds (LockNotOwned if lost)."""
-        _c.redisx_lock_extend(self._h, _ms(ttl, "ttl"))
+        ttl_ms = _ms(ttl, "ttl")
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.LOCK_EXTEND, None, _c.redisx_lock_extend, self._h, ttl_ms)
+            return
+        _c.redisx_lock_extend(self._h, ttl_ms)
 
     def keep_alive(self, on_lost: Optional[Callable[["Lock"], Any]] = None) -> "Lock":
         """Starts automatic renewal by the core (every ttl/3). If the lock is
@@ -319,12 +332,25 @@ class Lock:
     async def release_async(self) -> None:
         """``release()`` for asyncio."""
         self._released = True
-        self._client._forget_renewal(self)
-        await self._client._submit("status", _c.redisx_lock_release_async, (self._h,))
+        client = self._client
+        client._forget_renewal(self)
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.LOCK_RELEASE, None,
+                                    lambda: client._submit("status", _c.redisx_lock_release_async, (self._h,)))
+            return
+        await client._submit("status", _c.redisx_lock_release_async, (self._h,))
 
     async def extend_async(self, ttl: float) -> None:
         """``extend()`` for asyncio."""
-        await self._client._submit("status", _c.redisx_lock_extend_async, (self._h, _ms(ttl, "ttl")))
+        client = self._client
+        args = (self._h, _ms(ttl, "ttl"))
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.LOCK_EXTEND, None,
+                                    lambda: client._submit("status", _c.redisx_lock_extend_async, args))
+            return
+        await client._submit("status", _c.redisx_lock_extend_async, args)
 
     async def __aenter__(self) -> "Lock":
         return self
@@ -538,6 +564,10 @@ class Client:
         self._ctx: Any = None
         self._closed = True
         self.prefix = ""
+        # The instrumentation hook (redisx._instrument; redisx.opentelemetry
+        # sets it); where the client connects, for its server attributes.
+        self._instr: Any = None
+        self._server_hint = (url, cluster_seeds, sentinels if sentinel_master is not None else None)
         _check_callable(on_event, "on_event")
         _check_callable(on_log, "on_log")
         _check_callable(on_state, "on_state")
@@ -762,7 +792,7 @@ class Client:
             elif self._on_state is not None:
                 state = value[2]
                 self._on_state(StateChange(value[1], _CONN_STATES[state] if 0 <= state < len(_CONN_STATES)
-                                           else str(state), value[3] or ""))
+                                           else str(state), value[3] or "", value[4]))
         except Exception:
             et, ev, tb = sys.exc_info()
             sys.unraisablehook(types.SimpleNamespace(exc_type=et, exc_value=ev, exc_traceback=tb,
@@ -784,8 +814,14 @@ class Client:
         is released while waiting."""
         if self._pending:
             self._reap()
-        h = _c.pyx_acquire(self._ctx_or_raise(), name, _ms(ttl, "ttl"), _ms(wait, "wait"))
-        return Lock(self, h)
+        ttl_ms, wait_ms = _ms(ttl, "ttl"), _ms(wait, "wait")
+        instr = self._instr
+        if instr is not None:
+            return _ins.call(instr, _ins.acquire_op(wait_ms), None, self._acquire, name, ttl_ms, wait_ms)
+        return Lock(self, _c.pyx_acquire(self._ctx_or_raise(), name, ttl_ms, wait_ms))
+
+    def _acquire(self, name: Name, ttl_ms: int, wait_ms: int) -> Lock:
+        return Lock(self, _c.pyx_acquire(self._ctx_or_raise(), name, ttl_ms, wait_ms))
 
     lock = acquire  # ``with client.lock("name", ttl=5.0, wait=10.0) as lk:``
 
@@ -793,13 +829,19 @@ class Client:
         """One attempt: the Lock, or LockHeld."""
         if self._pending:
             self._reap()
-        h = _c.pyx_acquire(self._ctx_or_raise(), name, _ms(ttl, "ttl"), 0)
-        return Lock(self, h)
+        ttl_ms = _ms(ttl, "ttl")
+        instr = self._instr
+        if instr is not None:
+            return _ins.call(instr, _ins.LOCK_TRY_ACQUIRE, None, self._acquire, name, ttl_ms, 0)
+        return Lock(self, _c.pyx_acquire(self._ctx_or_raise(), name, ttl_ms, 0))
 
     def lock_info(self, name: Name) -> LockInfo:
         """Who holds ``name`` right now."""
         if self._pending:
             self._reap()
+        instr = self._instr
+        if instr is not None:
+            return _ins.call(instr, _ins.LOCK_INSPECT, None, lambda: LockInfo(*_c.pyx_inspect(self._ctx_or_raise(), name)))
         return LockInfo(*_c.pyx_inspect(self._ctx_or_raise(), name))
 
     # -- raw commands -----------------------------------------------------------
@@ -811,6 +853,9 @@ class Client:
         error reply raises ServerError."""
         if self._pending:
             self._reap()
+        instr = self._instr
+        if instr is not None:
+            return _ins.call(instr, _ins.COMMAND, _ins.command_name(args), _c.pyx_command, self._ctx_or_raise(), args)
         return _c.pyx_command(self._ctx_or_raise(), args)
 
     # -- streams (redisx._stream) ---------------------------------------------------
@@ -949,7 +994,12 @@ class Client:
         Use the record with ``with`` (see IdempotencyRecord)."""
         if self._pending:
             self._reap()
-        h = _c.pyx_idem_begin(self._ctx_or_raise(), *_begin_args(key, fingerprint, lease, wait))
+        args = _begin_args(key, fingerprint, lease, wait)
+        instr = self._instr
+        if instr is not None:
+            return _ins.call(instr, _ins.IDEM_BEGIN, None,
+                             lambda: IdempotencyRecord(self, _c.pyx_idem_begin(self._ctx_or_raise(), *args), ttl))
+        h = _c.pyx_idem_begin(self._ctx_or_raise(), *args)
         return IdempotencyRecord(self, h, ttl)
 
     idempotency = idempotency_begin  # ``with client.idempotency(key, fp) as rec:``
@@ -958,8 +1008,14 @@ class Client:
                                       wait: float = 0.0, ttl: float = 86400.0) -> IdempotencyRecord:
         """``idempotency_begin()`` for asyncio."""
         _ms(ttl, "ttl")
-        rec: IdempotencyRecord = await self._submit(
-            "idem", _c.pyx_idem_begin_async, (self._ctx_or_raise(), *_begin_args(key, fingerprint, lease, wait)))
+        args = (self._ctx_or_raise(), *_begin_args(key, fingerprint, lease, wait))
+        instr = self._instr
+        rec: IdempotencyRecord
+        if instr is not None:
+            rec = await _ins.traced_async(instr, _ins.IDEM_BEGIN, None,
+                                          lambda: self._submit("idem", _c.pyx_idem_begin_async, args))
+        else:
+            rec = await self._submit("idem", _c.pyx_idem_begin_async, args)
         rec.ttl = ttl
         return rec
 
@@ -1015,13 +1071,22 @@ class Client:
 
     async def acquire_async(self, name: Name, ttl: float = 10.0, wait: float = DEFAULT_WAIT) -> Lock:
         """``acquire()`` for asyncio, on the core's asynchronous call."""
-        lk: Lock = await self._submit("lock", _c.pyx_acquire_async,
-                                      (self._ctx_or_raise(), name, _ms(ttl, "ttl"), _ms(wait, "wait")))
+        args = (self._ctx_or_raise(), name, _ms(ttl, "ttl"), _ms(wait, "wait"))
+        instr = self._instr
+        if instr is not None:
+            return await _ins.traced_async(instr, _ins.acquire_op(args[3]), None,  # type: ignore[no-any-return]
+                                           lambda: self._submit("lock", _c.pyx_acquire_async, args))
+        lk: Lock = await self._submit("lock", _c.pyx_acquire_async, args)
         return lk
 
     async def try_lock_async(self, name: Name, ttl: float = 10.0) -> Lock:
         """``try_lock()`` for asyncio."""
-        lk: Lock = await self._submit("lock", _c.pyx_acquire_async, (self._ctx_or_raise(), name, _ms(ttl, "ttl"), 0))
+        args = (self._ctx_or_raise(), name, _ms(ttl, "ttl"), 0)
+        instr = self._instr
+        if instr is not None:
+            return await _ins.traced_async(instr, _ins.LOCK_TRY_ACQUIRE, None,  # type: ignore[no-any-return]
+                                           lambda: self._submit("lock", _c.pyx_acquire_async, args))
+        lk: Lock = await self._submit("lock", _c.pyx_acquire_async, args)
         return lk
 
     def lock_async(self, name: Name, ttl: float = 10.0, wait: float = DEFAULT_WAIT) -> _AsyncLock:
@@ -1030,12 +1095,22 @@ class Client:
 
     async def lock_info_async(self, name: Name) -> LockInfo:
         """``lock_info()`` for asyncio."""
-        info: LockInfo = await self._submit("info", _c.pyx_inspect_async, (self._ctx_or_raise(), name))
+        args = (self._ctx_or_raise(), name)
+        instr = self._instr
+        if instr is not None:
+            return await _ins.traced_async(instr, _ins.LOCK_INSPECT, None,  # type: ignore[no-any-return]
+                                           lambda: self._submit("info", _c.pyx_inspect_async, args))
+        info: LockInfo = await self._submit("info", _c.pyx_inspect_async, args)
         return info
 
     async def execute_async(self, *args: Arg) -> Any:
         """``execute()`` for asyncio."""
-        return await self._submit("value", _c.pyx_command_async, (self._ctx_or_raise(), args))
+        call = (self._ctx_or_raise(), args)
+        instr = self._instr
+        if instr is not None:
+            return await _ins.traced_async(instr, _ins.COMMAND, _ins.command_name(args),
+                                           lambda: self._submit("value", _c.pyx_command_async, call))
+        return await self._submit("value", _c.pyx_command_async, call)
 
     def _submit(self, kind: str, call: Callable[..., Any], args: Tuple[Any, ...]) -> "asyncio.Future[Any]":
         loop = asyncio.get_running_loop()

@@ -30,6 +30,7 @@ from typing import (
     cast,
 )
 
+from . import _instrument as _ins
 from . import _rawc as _c
 from ._errors import LockNotOwned, RedisxError, make_error
 from ._util import ceil_seconds
@@ -143,15 +144,24 @@ class IdempotencyRecord:
         seconds (default: the ``ttl`` given to begin, 24 h) and wakes the
         duplicates waiting on it."""
         client = self._client
+        ttl_ms = _ms(self.ttl if ttl is None else ttl, "ttl")
         with self._finishing():
-            _c.pyx_idem_complete(client._ctx_or_raise(), self._h, response, metadata,
-                                 _ms(self.ttl if ttl is None else ttl, "ttl"))
+            instr = client._instr
+            if instr is not None:
+                _ins.call(instr, _ins.IDEM_COMPLETE, None, _c.pyx_idem_complete, client._ctx_or_raise(), self._h,
+                          response, metadata, ttl_ms)
+                return
+            _c.pyx_idem_complete(client._ctx_or_raise(), self._h, response, metadata, ttl_ms)
 
     def fail(self) -> None:
         """Deletes the in-progress record so that a retry runs the work again
         (and wakes waiting duplicates)."""
         client = self._client
         with self._finishing():
+            instr = client._instr
+            if instr is not None:
+                _ins.call(instr, _ins.IDEM_FAIL, None, _c.pyx_idem_fail, client._ctx_or_raise(), self._h)
+                return
             _c.pyx_idem_fail(client._ctx_or_raise(), self._h)
 
     @contextlib.contextmanager
@@ -184,14 +194,26 @@ class IdempotencyRecord:
 
     async def complete_async(self, response: Data = b"", metadata: Data = b"", ttl: Optional[float] = None) -> None:
         """``complete()`` for asyncio."""
+        client = self._client
+        args = (self._h, response, metadata, _ms(self.ttl if ttl is None else ttl, "ttl"))
         with self._finishing():
-            await self._client._submit("status", _c.redisx_idem_complete_async,
-                                       (self._h, response, metadata, _ms(self.ttl if ttl is None else ttl, "ttl")))
+            instr = client._instr
+            if instr is not None:
+                await _ins.traced_async(instr, _ins.IDEM_COMPLETE, None,
+                                        lambda: client._submit("status", _c.redisx_idem_complete_async, args))
+                return
+            await client._submit("status", _c.redisx_idem_complete_async, args)
 
     async def fail_async(self) -> None:
         """``fail()`` for asyncio."""
+        client = self._client
         with self._finishing():
-            await self._client._submit("status", _c.redisx_idem_fail_async, (self._h,))
+            instr = client._instr
+            if instr is not None:
+                await _ins.traced_async(instr, _ins.IDEM_FAIL, None,
+                                        lambda: client._submit("status", _c.redisx_idem_fail_async, (self._h,)))
+                return
+            await client._submit("status", _c.redisx_idem_fail_async, (self._h,))
 
     async def __aenter__(self) -> "IdempotencyRecord":
         return self

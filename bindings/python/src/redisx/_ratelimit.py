@@ -12,6 +12,7 @@ import functools
 import inspect
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, NamedTuple, Optional, TypeVar, Union, cast
 
+from . import _instrument as _ins
 from . import _rawc as _c
 from ._errors import make_error
 
@@ -149,13 +150,22 @@ class Limiter:
         client = self._client
         if client._pending:
             client._reap()
+        instr = client._instr
+        if instr is not None:
+            return _ins.call(instr, _ins.RL_CHECK, self.name, self._run, key, cost, 0)
         return RateLimitResult(*_c.pyx_ratelimit(client._ctx_or_raise(), self._h, key, cost, 0))
+
+    def _run(self, key: Key, cost: int, peek: int) -> RateLimitResult:
+        return RateLimitResult(*_c.pyx_ratelimit(self._client._ctx_or_raise(), self._h, key, cost, peek))
 
     def peek(self, key: Key) -> RateLimitResult:
         """What a check of cost 1 would answer now, spending nothing."""
         client = self._client
         if client._pending:
             client._reap()
+        instr = client._instr
+        if instr is not None:
+            return _ins.call(instr, _ins.RL_PEEK, self.name, self._run, key, 1, 1)
         return RateLimitResult(*_c.pyx_ratelimit(client._ctx_or_raise(), self._h, key, 1, 1))
 
     def reset(self, key: Key) -> None:
@@ -163,6 +173,10 @@ class Limiter:
         client = self._client
         if client._pending:
             client._reap()
+        instr = client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.RL_RESET, self.name, _c.pyx_ratelimit_reset, client._ctx_or_raise(), self._h, key)
+            return
         _c.pyx_ratelimit_reset(client._ctx_or_raise(), self._h, key)
 
     # -- asyncio -----------------------------------------------------------------
@@ -170,21 +184,35 @@ class Limiter:
     async def check_async(self, key: Key, cost: int = 1) -> RateLimitResult:
         """``check()`` for asyncio, on the core's asynchronous call."""
         client = self._client
-        result: RateLimitResult = await client._submit(
-            "ratelimit", _c.pyx_ratelimit_async, (client._ctx_or_raise(), self._h, key, cost, 0))
+        args = (client._ctx_or_raise(), self._h, key, cost, 0)
+        instr = client._instr
+        if instr is not None:
+            return await _ins.traced_async(instr, _ins.RL_CHECK, self.name,  # type: ignore[no-any-return]
+                                           lambda: client._submit("ratelimit", _c.pyx_ratelimit_async, args))
+        result: RateLimitResult = await client._submit("ratelimit", _c.pyx_ratelimit_async, args)
         return result
 
     async def peek_async(self, key: Key) -> RateLimitResult:
         """``peek()`` for asyncio."""
         client = self._client
-        result: RateLimitResult = await client._submit(
-            "ratelimit", _c.pyx_ratelimit_async, (client._ctx_or_raise(), self._h, key, 1, 1))
+        args = (client._ctx_or_raise(), self._h, key, 1, 1)
+        instr = client._instr
+        if instr is not None:
+            return await _ins.traced_async(instr, _ins.RL_PEEK, self.name,  # type: ignore[no-any-return]
+                                           lambda: client._submit("ratelimit", _c.pyx_ratelimit_async, args))
+        result: RateLimitResult = await client._submit("ratelimit", _c.pyx_ratelimit_async, args)
         return result
 
     async def reset_async(self, key: Key) -> None:
         """``reset()`` for asyncio."""
         client = self._client
-        await client._submit("status", _c.pyx_ratelimit_reset_async, (client._ctx_or_raise(), self._h, key))
+        args = (client._ctx_or_raise(), self._h, key)
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.RL_RESET, self.name,
+                                    lambda: client._submit("status", _c.pyx_ratelimit_reset_async, args))
+            return
+        await client._submit("status", _c.pyx_ratelimit_reset_async, args)
 
     # -- decorator -----------------------------------------------------------------
 

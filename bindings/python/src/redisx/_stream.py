@@ -31,6 +31,7 @@ import socket
 import threading
 from typing import TYPE_CHECKING, Any, Awaitable, Callable, Dict, Iterable, List, Mapping, NamedTuple, Optional, Tuple, Union
 
+from . import _instrument as _ins
 from . import _rawc as _c
 from ._errors import ClientClosed, ConnectionError, Empty, RedisxError, Timeout, make_error
 
@@ -104,7 +105,7 @@ _NO_PAYLOAD = object()
 
 
 def _add(batch: Any, payload: Any, fields: Optional[Mapping[Bytes, Bytes]], headers: Optional[Mapping[str, Bytes]],
-         codec: Any) -> None:
+         codec: Any, extra: Optional[Mapping[str, str]] = None) -> None:
     _c.redisx_stream_batch_add_message(batch)
     if payload is not _NO_PAYLOAD:
         k = _codec_of(codec)
@@ -122,6 +123,11 @@ def _add(batch: Any, payload: Any, fields: Optional[Mapping[Bytes, Bytes]], head
             raise make_error("ERR_INVALID", "headers must be a mapping")
         for name, value in headers.items():
             _c.redisx_stream_batch_add_header(batch, name, value)
+    if extra:
+        # the instrumentation's headers (traceparent); the caller's own win
+        for name, value in extra.items():
+            if headers is None or name not in headers:
+                _c.redisx_stream_batch_add_header(batch, name, value)
     if fields is not None:
         if not isinstance(fields, Mapping):
             raise make_error("ERR_INVALID", "fields must be a mapping")
@@ -133,6 +139,22 @@ def publish_batch(client: "Client", stream: str, messages: Iterable[Any], maxlen
                   maxage: Optional[float], codec: Any) -> List[str]:
     """See ``Client.publish_batch``."""
     trim, threshold = _trim(maxlen, maxage)
+    instr = client._instr
+    if instr is not None:
+        messages = list(messages)
+        scope = instr.start(_ins.STREAM_PUBLISH, stream, {"count": len(messages)})
+        try:
+            ids = _publish(client, stream, messages, trim, threshold, codec, scope.headers())
+        except BaseException as e:
+            scope.end(e, None)
+            raise
+        scope.end(None, ids)
+        return ids
+    return _publish(client, stream, messages, trim, threshold, codec, None)
+
+
+def _publish(client: "Client", stream: str, messages: Iterable[Any], trim: int, threshold: int, codec: Any,
+             extra: Optional[Mapping[str, str]]) -> List[str]:
     batch = _c.redisx_stream_batch_new()
     try:
         n = 0
@@ -141,9 +163,10 @@ def publish_batch(client: "Client", stream: str, messages: Iterable[Any], maxlen
                 unknown = set(m) - {"payload", "fields", "headers", "codec"}
                 if unknown:
                     raise make_error("ERR_INVALID", f"unknown message keys {sorted(unknown)}")
-                _add(batch, m.get("payload", _NO_PAYLOAD), m.get("fields"), m.get("headers"), m.get("codec", codec))
+                _add(batch, m.get("payload", _NO_PAYLOAD), m.get("fields"), m.get("headers"), m.get("codec", codec),
+                     extra)
             else:
-                _add(batch, m, None, None, codec)
+                _add(batch, m, None, None, codec, extra)
             n += 1
         if n == 0:
             raise make_error("ERR_INVALID", "no messages to publish")
@@ -202,7 +225,7 @@ class Message:
     ``ack()``, ``retry(delay=None, reason="")`` or ``dead_letter(reason)``;
     a handler that returns without settling acks, one that raises retries."""
 
-    __slots__ = ("_h", "_d", "_settled", "_mu", "_codecs", "id", "delivery_count", "stream", "fields",
+    __slots__ = ("_h", "_d", "_settled", "_mu", "_codecs", "_scope", "id", "delivery_count", "stream", "fields",
                  "raw_payload", "codec", "headers", "taken_over", "__weakref__")
 
     def __init__(self, t: tuple, d: _Delivery, codecs: Mapping[str, Any]) -> None:
@@ -214,6 +237,7 @@ class Message:
         self._settled = False
         self._mu = threading.Lock()
         self._codecs = codecs
+        self._scope: Any = None  # fetch()'s stream.handle scope (redisx._instrument), hand-out to settle
 
     def __repr__(self) -> str:
         return f"<redisx.Message {self.stream!r} {self.id} delivery={self.delivery_count}>"
@@ -243,10 +267,17 @@ class Message:
                     raise
                 self._settled = True
                 self._d.done()
+                self._end_scope(e)
                 raise
             self._settled = True
         self._d.done()
+        self._end_scope(None)
         return res
+
+    def _end_scope(self, err: Optional[BaseException]) -> None:
+        scope, self._scope = self._scope, None
+        if scope is not None:
+            scope.end(err, None)
 
     def ack(self) -> None:
         """Done: acknowledged, never delivered again."""
@@ -269,6 +300,7 @@ class Message:
             if not self._settled:
                 self._settled = True
                 self._d.done()
+                self._end_scope(None)
         except Exception:  # noqa: BLE001 - interpreter shutdown
             pass
 
@@ -400,8 +432,15 @@ class Consumer:
 
     def fetch(self, max_messages: int = 16, timeout: float = 1.0) -> List[Message]:
         """Up to ``max_messages`` messages, waiting up to ``timeout`` seconds
-        ([] when none came); settle each. Raises ClientClosed after stop()."""
-        return self._next(max_messages, _seconds_ms(timeout, "timeout"))
+        ([] when none came); settle each. Raises ClientClosed after stop().
+        Instrumented, each message's ``stream.handle`` span runs from here to
+        its settle and is not made current (start your own with a link)."""
+        msgs = self._next(max_messages, _seconds_ms(timeout, "timeout"))
+        instr = self._client._instr
+        if instr is not None:
+            for m in msgs:
+                m._scope = instr.start(_ins.STREAM_HANDLE, self.stream, self._handle_extra(m))
+        return msgs
 
     def _settle_by_outcome(self, msg: Message, exc: Optional[BaseException]) -> None:
         if msg.settled:
@@ -446,12 +485,25 @@ class Consumer:
                 if m is None:
                     return
                 exc: Optional[BaseException] = None
+                instr = self._client._instr
+                if instr is None:
+                    try:
+                        fn(m)
+                    except BaseException as e:  # noqa: BLE001 - any failure retries
+                        exc = e
+                    self._settle_by_outcome(m, exc)
+                    del m
+                    continue
+                # stream.handle: the handler and the settle, the handler inside it
+                scope = instr.start(_ins.STREAM_HANDLE, self.stream, self._handle_extra(m))
                 try:
-                    fn(m)
+                    with scope.use():
+                        fn(m)
                 except BaseException as e:  # noqa: BLE001 - any failure retries
                     exc = e
                 self._settle_by_outcome(m, exc)
-                del m
+                scope.end(exc, None)
+                del m, scope
 
         threads = [threading.Thread(target=work, name=f"redisx-stream-{i}", daemon=True) for i in range(n)]
         for t in threads:
@@ -495,10 +547,18 @@ class Consumer:
         async def one(m: Message) -> None:
             nonlocal active
             exc: Optional[BaseException] = None
+            instr = self._client._instr
+            scope = None if instr is None else instr.start(_ins.STREAM_HANDLE, self.stream, self._handle_extra(m))
             try:
-                res = fn(m)
-                if inspect.isawaitable(res):
-                    await res
+                if scope is None:
+                    res = fn(m)
+                    if inspect.isawaitable(res):
+                        await res
+                else:
+                    with scope.use():  # this task's context: the handler's spans are children
+                        res = fn(m)
+                        if inspect.isawaitable(res):
+                            await res
             except Exception as e:  # noqa: BLE001 - any failure retries
                 exc = e
             try:
@@ -506,6 +566,8 @@ class Consumer:
             finally:
                 active -= 1
                 slot.set()
+                if scope is not None:
+                    scope.end(exc, None)
 
         self._running = True
         try:
@@ -532,6 +594,9 @@ class Consumer:
             if tasks:
                 await asyncio.gather(*tasks, return_exceptions=True)
             self._running = False
+
+    def _handle_extra(self, m: Message) -> Dict[str, Any]:
+        return {"group": self.group, "id": m.id, "headers": m.headers}
 
     # -- stopping ----------------------------------------------------------------------
 

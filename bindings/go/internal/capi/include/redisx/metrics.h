@@ -39,6 +39,12 @@ REDISX_API int redisx_metrics_families(const redisx_metrics *metrics);
 /** Family f's name ("redisx_operations_total"), help text and type. */
 REDISX_API const char *redisx_metrics_name(const redisx_metrics *metrics, int f);
 REDISX_API const char *redisx_metrics_help(const redisx_metrics *metrics, int f);
+/** Family f's OpenTelemetry instrument name ("redisx.operations"; the
+ *  duration histogram is "db.client.operation.duration") and its UCUM unit
+ *  ("s", "By", or an annotation such as "{operation}"): the names every
+ *  package exports (docs/OPENTELEMETRY.md). Since 0.6. */
+REDISX_API const char *redisx_metrics_otel_name(const redisx_metrics *metrics, int f);
+REDISX_API const char *redisx_metrics_unit(const redisx_metrics *metrics, int f);
 REDISX_API redisx_metric_type redisx_metrics_type(const redisx_metrics *metrics, int f);
 /** Its label names (0 to 3 of them). */
 REDISX_API int redisx_metrics_label_count(const redisx_metrics *metrics, int f);

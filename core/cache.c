@@ -9,68 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "internal.h"
+#include "cache_impl.h"
 #include "keys.h"
-#include "l1.h"
 
-/* A load granted by the fail-open policy while Redis is unreachable: the
- * single flight of this process. */
-typedef struct local_load {
-    struct local_load *next;
-    char token[33];
-    char name[]; /* the caller's key */
-} local_load;
-
-struct redisx_cache {
-    atomic_int refs; /* the caller's, one per entry and per operation */
-    redisx_client *client; /* a reference */
-    char *name;
-    char *kind; /* "cache:<name>" */
-    redisx__cache_cfg cfg;
-    pthread_mutex_t mu; /* guards l1 creation and loads */
-    atomic_int ready;   /* first use done: cfg frozen, l1 made */
-    redisx__l1 *l1;     /* NULL: no L1 */
-    local_load *loads;
-    atomic_uint_fast64_t counter[REDISX_CACHE_COUNTER_COUNT];
-    redisx_cache *next, *prev; /* the client's caches (redisx__client_caches_lock) */
-    redisx__named *named;      /* its per-name series (NULL: out of memory) */
-    /* The tracking fallback (I/O thread): its channel, subscribed, and
-     * confirmed since the subscriber connection last came up. */
-    char *fb_channel;
-    int fb_subscribed;
-    atomic_int fb_ready;
-    /* Tracking (I/O thread): the L1 epoch of values read on each lane (a
-     * data connection, docs/CACHE.md); 0: none issued since the last loss. */
-    uint64_t lane_epoch[REDISX__L1_LANES];
-};
-
-struct redisx_cache_entry {
-    redisx_cache *cache; /* a reference */
-    char *name, *key, *lease;
-    redisx_cache_state state;
-    redisx_cache_layer layer;
-    int stale, fail_open;
-    int owns;  /* holds the lease (LOAD, or a HIT chosen to refresh) */
-    int local; /* ... a fail-open one, in cache->loads */
-    char token[33];
-    redisx__l1_value *l1v; /* the value, from the L1 */
-    char *val;             /* or a copy (NUL-terminated) */
-    size_t len;
-    int64_t ttl_ms;
-    uint64_t t_load; /* when the lease was granted: the loader's delta */
-};
-
-static void count(redisx_cache *cache, redisx_cache_counter which)
-{
-    atomic_fetch_add_explicit(&cache->counter[which], 1, memory_order_relaxed);
-}
-
-static void cache_ref(redisx_cache *cache)
-{
-    atomic_fetch_add(&cache->refs, 1);
-}
-
-static void cache_unref(redisx_cache *cache)
+void redisx__cache_unref(redisx_cache *cache)
 {
     if (atomic_fetch_sub(&cache->refs, 1) != 1)
         return;
@@ -87,6 +29,7 @@ static void cache_unref(redisx_cache *cache)
                 cache->named->cache_retired[i] += redisx__cache_counter(cache, (redisx_cache_counter)i);
     redisx__client_caches_unlock(cache->client);
     redisx__l1_free(cache->l1);
+    redisx__tagtab_free(cache->tags);
     while (cache->loads) {
         local_load *n = cache->loads->next;
         free(cache->loads);
@@ -154,9 +97,11 @@ redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char
     size_t n = strlen(name);
     cache->name = redisx__strdup(name);
     cache->kind = malloc(n + 7);
-    if (!cache->name || !cache->kind) {
+    cache->tags = redisx__tagtab_new();
+    if (!cache->name || !cache->kind || !cache->tags) {
         free(cache->name);
         free(cache->kind);
+        redisx__tagtab_free(cache->tags);
         free(cache);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
@@ -192,7 +137,7 @@ redisx_status redisx__cache_new(redisx_cache **out, redisx_client *c, const char
 
 void redisx__cache_free(redisx_cache *cache)
 {
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 redisx_client *redisx__cache_client(const redisx_cache *cache)
@@ -210,7 +155,7 @@ redisx_status redisx__cache_cfg_edit(redisx_cache *cache, redisx__cache_cfg **cf
 }
 
 /* First use: freezes the settings and makes the L1. */
-static redisx_status cache_ready(redisx_cache *cache)
+redisx_status redisx__cache_ready(redisx_cache *cache)
 {
     if (atomic_load_explicit(&cache->ready, memory_order_acquire))
         return REDISX_OK;
@@ -276,7 +221,7 @@ static bool cache_fail_open(const redisx_cache *cache)
  * fresh there for at most the L1 TTL, kept the stale window past that for
  * stale-if-error when Redis is unreachable. */
 static void l1_store(redisx_cache *cache, const char *name, uint64_t token, const void *val, size_t len, int neg,
-                     int64_t fresh_ms, uint64_t epoch)
+                     int64_t fresh_ms, uint64_t epoch, const char *snap, size_t snap_len)
 {
     if (!cache->l1)
         return;
@@ -291,6 +236,8 @@ static void l1_store(redisx_cache *cache, const char *name, uint64_t token, cons
         .soft_expiry_ns = redisx__l1_now(cache->l1) + (uint64_t)f * REDISX__NS_PER_MS,
         .flags = neg ? REDISX__L1_NEGATIVE : 0,
         .epoch = epoch,
+        .tags = snap,
+        .tags_len = snap_len,
     };
     uint64_t ttl = (uint64_t)(f + (neg ? 0 : cache->cfg.stale_ms)) * REDISX__NS_PER_MS;
     bool stored;
@@ -339,11 +286,12 @@ static void entry_destroy(redisx_cache_entry *e)
     redisx_cache *cache = e->cache;
     redisx__l1_value_release(e->l1v);
     free(e->val);
+    free(e->snap);
     free(e->name);
     free(e->key);
     free(e->lease);
     free(e);
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 static void noop_status(redisx_client *c, redisx_status st, void *user)
@@ -360,12 +308,36 @@ void redisx__cache_entry_free(redisx_cache_entry *e)
     entry_destroy(e);
 }
 
+/* A tagged L1 copy is valid while each of its tags' versions is the one
+ * this process knows: an invalidation here, a tracking message or a
+ * fallback message about a tag drops or moves that (docs/CACHE.md, "Tags"). */
+static int l1_tags_current(redisx_cache *cache, const redisx__l1_value *v)
+{
+    redisx__tag tv[REDISX_CACHE_TAGS_MAX];
+    long n = redisx__snap_parse((const char *)v->tags, v->tags_len, tv, REDISX_CACHE_TAGS_MAX);
+    if (n < 0)
+        return 0;
+    for (long i = 0; i < n; i++) {
+        int64_t known;
+        /* Under tracking only versions Redis will report a change of. */
+        if (!redisx__tagtab_get(cache->tags, tv[i].p, tv[i].len, cache->cfg.tracking, &known) ||
+            known != tv[i].version)
+            return 0;
+    }
+    return 1;
+}
+
 /* An L1 hit of `name`, fresh or not: the value (a reference) or NULL. */
 static redisx__l1_value *l1_lookup(redisx_cache *cache, const char *name)
 {
     redisx__l1_value *v = NULL;
     if (cache->l1 && redisx__l1_get(cache->l1, name, strlen(name), &v) != REDISX_OK)
         v = NULL;
+    if (v && v->tags_len && !l1_tags_current(cache, v)) {
+        redisx__l1_value_release(v);
+        redisx__l1_invalidate(cache->l1, name, strlen(name));
+        v = NULL;
+    }
     return v;
 }
 
@@ -389,14 +361,14 @@ static redisx_cache_entry *entry_from_l1(redisx_cache *cache, const char *name, 
 redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *name, redisx_cache_entry **out)
 {
     *out = NULL;
-    redisx_status st = cache_ready(cache);
+    redisx_status st = redisx__cache_ready(cache);
     if (st != REDISX_OK || !cache->l1)
         return st == REDISX_OK ? REDISX_ERR_EMPTY : st;
     redisx__l1_value *v = l1_lookup(cache, name);
     if (v) {
         uint64_t now = redisx__l1_now(cache->l1);
         if (now < v->soft_expiry_ns) {
-            count(cache, REDISX_CACHE_L1_HITS);
+            cache_count(cache, REDISX_CACHE_L1_HITS);
             *out = entry_from_l1(cache, name, v, (int64_t)(v->soft_expiry_ns - now));
             return *out ? REDISX_OK : redisx__fail(REDISX_ERR_NOMEM, "out of memory");
         }
@@ -426,6 +398,18 @@ typedef struct fetch_op {
     int64_t backoff_ms;
     redisx_cache_cb cb;
     void *user;
+    /* Tags (docs/CACHE.md, "Tags"): the fetch's own (sorted, one block),
+     * the snapshot of the last reply, a dead one the next attempt sends
+     * (ARGV[7]: the script deletes an entry carrying it), and the reply's
+     * decoded fields while the tags' versions are read. */
+    redisx__tag *tags;
+    size_t ntags;
+    char *rsnap, *dead;
+    size_t rsnap_len, dead_len;
+    int64_t code, fresh, lease_left;
+    int neg, has;
+    uint64_t track_gen;
+    unsigned track_lane;
 } fetch_op;
 
 static void fetch_free(fetch_op *op)
@@ -433,8 +417,11 @@ static void fetch_free(fetch_op *op)
     if (op->e)
         entry_destroy(op->e); /* never handed out: holds no lease */
     redisx_cache *cache = op->cache;
+    free(op->tags);
+    free(op->rsnap);
+    free(op->dead);
     free(op);
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 static void fetch_maybe_free(fetch_op *op)
@@ -487,9 +474,9 @@ static void fetch_finish(fetch_op *op, redisx_status st)
     if (e)
         op->e = NULL;
     if (e && e->fail_open)
-        count(op->cache, REDISX_CACHE_FAIL_OPEN);
+        cache_count(op->cache, REDISX_CACHE_FAIL_OPEN);
     if (e && e->stale && e->state == REDISX_CACHE_HIT)
-        count(op->cache, REDISX_CACHE_STALE_SERVED);
+        cache_count(op->cache, REDISX_CACHE_STALE_SERVED);
     if (e)
         op->req.outcome = outcome_of(e);
     redisx__req_finish(&op->req, st, e && e->fail_open);
@@ -666,19 +653,154 @@ static void fetch_unreachable(fetch_op *op, redisx_status st)
         fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
         return;
     }
-    count(cache, REDISX_CACHE_LOADS);
+    cache_count(cache, REDISX_CACHE_LOADS);
     e->state = REDISX_CACHE_LOAD;
     e->owns = e->local = 1;
+    e->tags_unknown = op->ntags > 0; /* no versions to stamp it with */
     e->t_load = redisx__now_ns();
     fetch_finish(op, REDISX_OK);
+}
+
+/* ---- the fetch's reply -------------------------------------------------------------- */
+
+static void fetch_decide(fetch_op *op);
+
+/* After the entry's tags checked out: a caller given the lease for a
+ * tagged fetch first reads its tags' versions, so that an invalidation
+ * while it loads makes its fill stale on arrival. */
+static void fetch_writer_done(void *ctx, redisx_status st, redisx__vers_read *vr)
+{
+    fetch_op *op = ctx;
+    op->in_flight = 0;
+    if (op->finished) {
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_maybe_free(op);
+        return;
+    }
+    if (st != REDISX_OK) {
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        if (redisx__connection_failure(st)) {
+            fetch_unreachable(op, st);
+        } else {
+            fetch_finish(op, st);
+        }
+        return;
+    }
+    free(op->e->snap);
+    op->e->snap = redisx__snap_encode(vr->tags, vr->n, &op->e->snap_len);
+    if (!op->e->snap) {
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+        return;
+    }
+    fetch_decide(op);
+}
+
+static void fetch_tags_ok(fetch_op *op)
+{
+    if (op->ntags && (op->code == 1 || op->code == 2 || op->code == 4)) {
+        redisx_status st = redisx__cache_vers_read(op->cache, op->tags, op->ntags, fetch_writer_done, op);
+        if (st == REDISX_OK) {
+            op->in_flight = 1;
+            return;
+        }
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_finish(op, st);
+        return;
+    }
+    fetch_decide(op);
+}
+
+/* The entry's snapshot is dead: fetch again, telling the script to drop
+ * an entry that carries it (it may have been rewritten meanwhile). */
+static void fetch_dead(fetch_op *op)
+{
+    free(op->dead);
+    op->dead = op->rsnap;
+    op->dead_len = op->rsnap_len;
+    op->rsnap = NULL;
+    op->rsnap_len = 0;
+    /* A lease this reply granted stays ours: the next attempt keeps it. */
+    fetch_send(op);
+}
+
+static void fetch_check_done(void *ctx, redisx_status st, redisx__vers_read *vr)
+{
+    fetch_op *op = ctx;
+    op->in_flight = 0;
+    if (op->finished) {
+        if (op->code == 1 || op->code == 2 || op->code == 4)
+            release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        fetch_maybe_free(op);
+        return;
+    }
+    if (st != REDISX_OK) {
+        if (op->code == 1 || op->code == 2 || op->code == 4)
+            release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+        if (redisx__connection_failure(st))
+            fetch_unreachable(op, st);
+        else
+            fetch_finish(op, st);
+        return;
+    }
+    redisx__tag tv[REDISX_CACHE_TAGS_MAX];
+    long n = redisx__snap_parse(op->rsnap, op->rsnap_len, tv, REDISX_CACHE_TAGS_MAX);
+    for (long i = 0; i < n; i++) {
+        if ((size_t)i >= vr->n || vr->tags[i].version != tv[i].version) {
+            fetch_dead(op);
+            return;
+        }
+    }
+    fetch_tags_ok(op);
+}
+
+/* A value with a snapshot: valid while each tag's version is the current
+ * one, from this process's table when Redis will tell it of a change
+ * (tracking), else read from the tag keys. */
+static void fetch_check_tags(fetch_op *op)
+{
+    redisx__tag tv[REDISX_CACHE_TAGS_MAX];
+    long n = redisx__snap_parse(op->rsnap, op->rsnap_len, tv, REDISX_CACHE_TAGS_MAX);
+    if (n <= 0) {
+        fetch_dead(op);
+        return;
+    }
+    int unknown = 0;
+    for (long i = 0; i < n; i++) {
+        int64_t known;
+        if (op->cache->cfg.tracking && redisx__tagtab_get(op->cache->tags, tv[i].p, tv[i].len, 1, &known) &&
+            known >= tv[i].version) {
+            if (known > tv[i].version) {
+                fetch_dead(op);
+                return;
+            }
+            continue;
+        }
+        /* Unknown, or behind the entry (written after an invalidation whose
+         * message is still on its way): read it. */
+        unknown = 1;
+    }
+    if (!unknown) {
+        fetch_tags_ok(op);
+        return;
+    }
+    /* Every tag read again, in the snapshot's order (one round trip). */
+    redisx_status st = redisx__cache_vers_read(op->cache, tv, (size_t)n, fetch_check_done, op);
+    if (st == REDISX_OK) {
+        op->in_flight = 1;
+        return;
+    }
+    if (op->code == 1 || op->code == 2 || op->code == 4)
+        release_lease(op->c, op->e->key, op->e->lease, op->e->token);
+    fetch_finish(op, st);
 }
 
 static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     fetch_op *op = cmd->ctx;
     int sent = cmd->sent;
-    uint64_t track_gen = cmd->track_gen;
-    unsigned track_lane = (unsigned)cmd->track_lane % REDISX__L1_LANES;
+    op->track_gen = cmd->track_gen;
+    op->track_lane = (unsigned)cmd->track_lane % REDISX__L1_LANES;
     redisx__cmd_free(cmd);
     op->in_flight = 0;
     /* Unanswered: the script may have granted us the lease; give it back
@@ -700,23 +822,31 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             fetch_finish(op, st);
         return;
     }
-    if (r->type != REDISX_REPLY_ARRAY || r->elements != 8 || code < 0 || code > 6) {
+    if (r->type != REDISX_REPLY_ARRAY || r->elements != 9 || code < 0 || code > 6) {
         st = redisx__unexpected_reply(r, "cache_fetch");
         redisx__reply_free(r);
         fetch_finish(op, st);
         return;
     }
-    redisx_cache *cache = op->cache;
     redisx_cache_entry *e = op->e;
-    const redisx_reply *rv = r->element[1];
-    int neg = redisx__reply_int_at(r, 2, 0) == 1;
-    int64_t fresh = redisx__reply_int_at(r, 3, 0);
-    int64_t lease_left = redisx__reply_int_at(r, 6, 0);
-    int has = redisx__reply_int_at(r, 7, 0) == 1;
+    const redisx_reply *rv = r->element[1], *rs = r->element[8];
+    op->code = code;
+    op->neg = redisx__reply_int_at(r, 2, 0) == 1;
+    op->fresh = redisx__reply_int_at(r, 3, 0);
+    op->lease_left = redisx__reply_int_at(r, 6, 0);
+    op->has = redisx__reply_int_at(r, 7, 0) == 1;
     free(e->val);
     e->val = NULL;
     e->len = 0;
-    if (has) {
+    free(op->rsnap);
+    op->rsnap = NULL;
+    op->rsnap_len = rs->type == REDISX_REPLY_STRING ? rs->len : 0;
+    if (op->rsnap_len && !(op->rsnap = redisx__memdup(rs->str, op->rsnap_len + 1))) {
+        redisx__reply_free(r);
+        fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
+        return;
+    }
+    if (op->has) {
         e->len = rv->type == REDISX_REPLY_STRING ? rv->len : 0;
         e->val = redisx__memdup(e->len ? rv->str : "", e->len + 1);
         if (!e->val) {
@@ -725,17 +855,31 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             return;
         }
         e->layer = REDISX_CACHE_LAYER_L2;
-        e->stale = fresh <= 0;
+        e->stale = op->fresh <= 0;
     }
     redisx__reply_free(r);
-    e->ttl_ms = fresh;
+    e->ttl_ms = op->fresh;
+    if (op->has && op->rsnap_len)
+        fetch_check_tags(op);
+    else
+        fetch_tags_ok(op);
+}
+
+static void fetch_decide(fetch_op *op)
+{
+    redisx_cache *cache = op->cache;
+    redisx_cache_entry *e = op->e;
+    int64_t code = op->code, fresh = op->fresh, lease_left = op->lease_left;
+    int neg = op->neg, has = op->has;
+    uint64_t track_gen = op->track_gen;
+    unsigned track_lane = op->track_lane;
     switch (code) {
     case 0:
     case 1:
-        count(cache, REDISX_CACHE_L2_HITS);
+        cache_count(cache, REDISX_CACHE_L2_HITS);
         e->state = neg ? REDISX_CACHE_NEGATIVE : REDISX_CACHE_HIT;
         if (!cache->cfg.tracking) {
-            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, 0);
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, 0, op->rsnap, op->rsnap_len);
         } else if (op->l1_token && redisx__tracking_current(op->c, track_gen) &&
                    (!redisx__tracking_fallback(op->c) || atomic_load(&cache->fb_ready))) {
             /* Under the placeholder (an overtaking invalidation dropped it)
@@ -743,20 +887,20 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             uint64_t *ep = &cache->lane_epoch[track_lane];
             if (!*ep)
                 *ep = redisx__l1_epoch_new(cache->l1, track_lane);
-            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, *ep);
+            l1_store(cache, e->name, op->l1_token, e->val, e->len, neg, fresh, *ep, op->rsnap, op->rsnap_len);
         }
         else if (op->l1_token && cache->l1)
             redisx__l1_cancel(cache->l1, e->name, strlen(e->name), op->l1_token); /* read untracked: not kept */
         op->l1_token = 0;
         if (code == 1) {
-            count(cache, REDISX_CACHE_EARLY_REFRESHES);
+            cache_count(cache, REDISX_CACHE_EARLY_REFRESHES);
             e->owns = 1;
             e->t_load = redisx__now_ns();
         }
         break;
     case 2:
     case 3:
-        count(cache, REDISX_CACHE_L2_HITS);
+        cache_count(cache, REDISX_CACHE_L2_HITS);
         e->state = REDISX_CACHE_HIT;
         if (code == 2) {
             e->owns = 1;
@@ -764,8 +908,8 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         }
         break;
     case 4:
-        count(cache, REDISX_CACHE_L2_MISSES);
-        count(cache, REDISX_CACHE_LOADS);
+        cache_count(cache, REDISX_CACHE_L2_MISSES);
+        cache_count(cache, REDISX_CACHE_LOADS);
         e->state = REDISX_CACHE_LOAD;
         e->owns = 1;
         e->t_load = redisx__now_ns();
@@ -777,16 +921,16 @@ static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
             e->state = REDISX_CACHE_HIT;
             break;
         }
-        count(cache, REDISX_CACHE_L2_MISSES);
+        cache_count(cache, REDISX_CACHE_L2_MISSES);
         fetch_timeout(op);
         return;
     case 6:
-        count(cache, REDISX_CACHE_L2_MISSES);
+        cache_count(cache, REDISX_CACHE_L2_MISSES);
         e->state = REDISX_CACHE_MISS;
         break;
     }
     if (op->waited && e->state != REDISX_CACHE_LOAD)
-        count(cache, REDISX_CACHE_WAITERS_WOKEN);
+        cache_count(cache, REDISX_CACHE_WAITERS_WOKEN);
     fetch_finish(op, REDISX_OK);
 }
 
@@ -795,9 +939,12 @@ static void fetch_send(fetch_op *op)
     redisx_cache_entry *e = op->e;
     /* A fresh XFetch draw per attempt. */
     snprintf(op->gap_arg, sizeof op->gap_arg, "%.9f", redisx__cache_xfetch_gap(op->cache->cfg.beta, 1.0 - rand01()));
-    const char *argv[] = {e->key, e->lease, op->get ? "get" : "fetch", e->token, op->lease_arg, op->swr_arg,
-                          op->sie_arg, op->gap_arg};
-    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_fetch, 2, 6, argv, NULL);
+    const char *argv[] = {e->key,      e->lease,    op->get ? "get" : "fetch", e->token, op->lease_arg,
+                          op->swr_arg, op->sie_arg, op->gap_arg,               op->dead ? op->dead : ""};
+    const size_t lens[] = {strlen(e->key),     strlen(e->lease),   strlen(argv[2]),   strlen(e->token),
+                           strlen(op->lease_arg), strlen(op->swr_arg), strlen(op->sie_arg), strlen(op->gap_arg),
+                           op->dead ? op->dead_len : 0};
+    redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_fetch, 2, 7, argv, lens);
     if (!cmd) {
         fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
         return;
@@ -826,16 +973,19 @@ static void fetch_l1_task(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 }
 
 redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, int get, int64_t wait_ms,
-                                        int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user)
+                                        int64_t swr_ms, int64_t sie_ms, const redisx_tags *tags, redisx_cache_cb cb,
+                                        void *user)
 {
-    redisx_status st = cache_ready(cache);
+    redisx_status st = redisx__cache_ready(cache);
     if (st != REDISX_OK)
         return st;
     fetch_op *op = calloc(1, sizeof *op);
     if (!op)
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     op->e = entry_new(cache, key);
-    if (!op->e) {
+    if (!op->e || redisx__tags_canon(tags, &op->tags, &op->ntags) != REDISX_OK) {
+        if (op->e)
+            entry_destroy(op->e);
         free(op);
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
@@ -868,7 +1018,7 @@ redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, in
         if (now < v->soft_expiry_ns) {
             redisx__cmd *cmd = redisx__cmd_task();
             if (cmd) {
-                count(cache, REDISX_CACHE_L1_HITS);
+                cache_count(cache, REDISX_CACHE_L1_HITS);
                 entry_destroy(op->e);
                 op->e = entry_from_l1(cache, key, v, (int64_t)(v->soft_expiry_ns - now));
                 v = NULL;
@@ -890,7 +1040,7 @@ redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, in
         redisx__l1_value_release(v);
     }
     if (cache->l1) {
-        count(cache, REDISX_CACHE_L1_MISSES);
+        cache_count(cache, REDISX_CACHE_L1_MISSES);
         if (redisx__l1_reserve(cache->l1, key, strlen(key), &op->l1_token) != REDISX_OK)
             op->l1_token = 0;
     }
@@ -912,17 +1062,27 @@ typedef struct write_op {
     int64_t ttl_ms, delta_ms;
     redisx_status_cb cb;
     void *user;
+    /* A tagged write: its snapshot (ARGV[8]); no_l1: a tagged fill whose
+     * tags' versions are unknown (fail open) keeps no L1 copy. A tagged
+     * set reads its tags' versions first (tags, ntags). */
+    char *snap;
+    size_t snap_len;
+    int no_l1;
+    redisx__tag *tags;
+    size_t ntags;
 } write_op;
 
 static void write_free(write_op *op)
 {
     redisx_cache *cache = op->cache;
+    free(op->snap);
+    free(op->tags);
     free(op->name);
     free(op->key);
     free(op->lease);
     free(op->val);
     free(op);
-    cache_unref(cache);
+    redisx__cache_unref(cache);
 }
 
 /* Ends this process's fail-open load of name (if token's) and wakes its
@@ -945,7 +1105,7 @@ static void local_done(write_op *op)
 
 static void write_stored(write_op *op)
 {
-    if (op->cache->cfg.tracking) {
+    if (op->cache->cfg.tracking || op->no_l1) {
         /* A write is not a tracked read: an L1 copy of it would get no
          * invalidation. The next read (tracked) caches it. */
         if (op->cache->l1)
@@ -953,7 +1113,7 @@ static void write_stored(write_op *op)
         return;
     }
     if (op->req.op == REDISX__OP_CACHE_FILL || op->req.op == REDISX__OP_CACHE_SET)
-        l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms, 0);
+        l1_store(op->cache, op->name, 0, op->val, op->len, op->neg, op->ttl_ms, 0, op->snap, op->snap_len);
 }
 
 static void write_finish(write_op *op, redisx_status st)
@@ -963,7 +1123,7 @@ static void write_finish(write_op *op, redisx_status st)
     write_free(op);
 }
 
-static void publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+void redisx__cache_publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 {
     (void)st;
     redisx__reply_free(r); /* best effort: an ACL refusal costs the fallback readers nothing but misses */
@@ -971,7 +1131,7 @@ static void publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
 }
 
 /* {prefix}:cache:<cache name>:invalidate, malloc'd. */
-static char *fb_channel_of(const redisx_cache *cache)
+char *redisx__cache_fb_channel(const redisx_cache *cache)
 {
     const char *prefix = redisx__client_options(cache->client)->prefix;
     size_t n = strlen(prefix) + 1 + strlen(cache->kind) + sizeof ":invalidate";
@@ -988,7 +1148,7 @@ static void publish_invalidation(write_op *op)
 {
     if (redisx__client_is_cluster(op->c))
         return; /* no tracking, and so no fallback, on a cluster client yet */
-    char *ch = fb_channel_of(op->cache);
+    char *ch = redisx__cache_fb_channel(op->cache);
     if (!ch)
         return;
     const char *argv[] = {"PUBLISH", ch, op->name};
@@ -996,7 +1156,7 @@ static void publish_invalidation(write_op *op)
     free(ch);
     if (!cmd)
         return;
-    cmd->fn = publish_reply;
+    cmd->fn = redisx__cache_publish_reply;
     redisx__submit(op->c, cmd);
 }
 
@@ -1017,7 +1177,7 @@ static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
         if (redisx__connection_failure(st) && cache_fail_open(op->cache) && op->req.op != REDISX__OP_CACHE_DELETE) {
             op->fail_open = 1;
             write_stored(op);
-            count(op->cache, REDISX_CACHE_FAIL_OPEN);
+            cache_count(op->cache, REDISX_CACHE_FAIL_OPEN);
             st = REDISX_OK;
         }
         write_finish(op, st);
@@ -1113,10 +1273,10 @@ static redisx__cmd *fill_cmd(write_op *op, int force)
     redisx__fmt_i64(keep, op->neg ? 0 : op->cache->cfg.stale_ms);
     redisx__fmt_i64(delta, op->delta_ms);
     const char *argv[] = {op->key, op->lease, force ? "" : op->token, op->len ? op->val : "", op->neg ? "1" : "0",
-                          ttl, keep, delta, force ? "1" : "0"};
+                          ttl, keep, delta, force ? "1" : "0", op->snap ? op->snap : ""};
     const size_t lens[] = {strlen(op->key), strlen(op->lease), force ? 0 : strlen(op->token), op->len, 1,
-                           strlen(ttl), strlen(keep), strlen(delta), 1};
-    return redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_fill), 2, 7, argv, lens);
+                           strlen(ttl), strlen(keep), strlen(delta), 1, op->snap ? op->snap_len : 0};
+    return redisx__cmd_script(redisx__script_for(op->c, &redisx__script_cache_fill), 2, 8, argv, lens);
 }
 
 redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,
@@ -1136,6 +1296,16 @@ redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, s
         return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
     }
     memcpy(op->token, e->token, sizeof op->token);
+    if (e->snap) {
+        op->snap = redisx__memdup(e->snap, e->snap_len + 1);
+        op->snap_len = e->snap_len;
+        if (!op->snap) {
+            redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+            write_free(op);
+            return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+        }
+    }
+    op->no_l1 = e->tags_unknown;
     op->len = negative ? 0 : len;
     op->neg = negative;
     op->local = e->local;
@@ -1154,7 +1324,7 @@ redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_c
     memcpy(op->token, e->token, sizeof op->token);
     op->local = e->local;
     e->owns = e->local = 0;
-    count(e->cache, REDISX_CACHE_LOAD_ERRORS);
+    cache_count(e->cache, REDISX_CACHE_LOAD_ERRORS);
     redisx__cmd *cmd = NULL;
     if (op->local) {
         cmd = redisx__cmd_task();
@@ -1165,10 +1335,34 @@ redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_c
     return write_submit(op, cmd);
 }
 
-redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, const void *val, size_t len,
-                                      int64_t ttl_ms, redisx_status_cb cb, void *user)
+/* A tagged set: its tags' versions read, the write goes out with them. */
+static void set_versions_done(void *ctx, redisx_status st, redisx__vers_read *vr)
 {
-    redisx_status st = cache_ready(cache);
+    write_op *op = ctx;
+    if (st == REDISX_OK && !(op->snap = redisx__snap_encode(vr->tags, vr->n, &op->snap_len)))
+        st = redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    if (st != REDISX_OK) {
+        if (redisx__connection_failure(st) && cache_fail_open(op->cache)) {
+            /* As an untagged set that cannot reach Redis, but no L1 copy:
+             * without versions it could not be invalidated by tag. */
+            op->fail_open = 1;
+            op->no_l1 = 1;
+            write_stored(op);
+            cache_count(op->cache, REDISX_CACHE_FAIL_OPEN);
+            st = REDISX_OK;
+        }
+        write_finish(op, st);
+        return;
+    }
+    if (op->cache->l1) /* as below: no fetch reply older than this write may land */
+        redisx__l1_invalidate(op->cache->l1, op->name, strlen(op->name));
+    (void)write_submit(op, fill_cmd(op, 1)); /* out of memory: finished with it */
+}
+
+redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, const void *val, size_t len,
+                                      int64_t ttl_ms, const redisx_tags *tags, redisx_status_cb cb, void *user)
+{
+    redisx_status st = redisx__cache_ready(cache);
     if (st == REDISX_OK)
         st = value_fits(cache, key, len);
     if (st != REDISX_OK)
@@ -1188,12 +1382,25 @@ redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, cons
      * reach the L1 after this write. */
     if (cache->l1)
         redisx__l1_invalidate(cache->l1, key, strlen(key));
+    if (redisx__tags_canon(tags, &op->tags, &op->ntags) != REDISX_OK) {
+        redisx__req_finish(&op->req, REDISX_ERR_NOMEM, 0);
+        write_free(op);
+        return redisx__fail(REDISX_ERR_NOMEM, "out of memory");
+    }
+    if (op->ntags) {
+        st = redisx__cache_vers_read(cache, op->tags, op->ntags, set_versions_done, op);
+        if (st != REDISX_OK) {
+            redisx__req_finish(&op->req, st, 0);
+            write_free(op);
+        }
+        return st;
+    }
     return write_submit(op, fill_cmd(op, 1));
 }
 
 redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, redisx_status_cb cb, void *user)
 {
-    redisx_status st = cache_ready(cache);
+    redisx_status st = redisx__cache_ready(cache);
     if (st != REDISX_OK)
         return st;
     write_op *op = write_new(cache, REDISX__OP_CACHE_DELETE, key, NULL, NULL, cb, user);
@@ -1249,145 +1456,7 @@ int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e)
     return e->ttl_ms;
 }
 
-/* ---- client tracking: invalidations from Redis (conn.c calls these) --------------- */
-
-static int hexval(char ch)
-{
-    return ch >= '0' && ch <= '9' ? ch - '0' : ch >= 'a' && ch <= 'f' ? ch - 'a' + 10 : -1;
-}
-
-/* The caller's key of a Redis key of this cache ("{prefix}:cache:<name>:{<tag>}",
- * not a lease or another kind), into out (NUL-terminated); 0 if it is not one. */
-static int key_name_of(const redisx_cache *cache, const char *key, size_t len, char *out, size_t cap)
-{
-    const char *prefix = redisx__client_options(cache->client)->prefix;
-    size_t lp = strlen(prefix), lk = strlen(cache->kind);
-    size_t head = lp + 1 + lk + 2;
-    if (len < head + 2 || key[len - 1] != '}' || memcmp(key, prefix, lp) != 0 || key[lp] != ':' ||
-        memcmp(key + lp + 1, cache->kind, lk) != 0 || key[lp + 1 + lk] != ':' || key[lp + lk + 2] != '{')
-        return 0;
-    const char *tag = key + head;
-    size_t tl = len - head - 1;
-    if (tag[0] != '~') {
-        if (tl >= cap || memchr(tag, '}', tl))
-            return 0;
-        memcpy(out, tag, tl);
-        out[tl] = '\0';
-        return 1;
-    }
-    if ((tl - 1) % 2 != 0 || (tl - 1) / 2 >= cap)
-        return 0;
-    size_t n = (tl - 1) / 2;
-    for (size_t i = 0; i < n; i++) {
-        int hi = hexval(tag[1 + 2 * i]), lo = hexval(tag[2 + 2 * i]);
-        if (hi < 0 || lo < 0)
-            return 0;
-        out[i] = (char)(hi << 4 | lo);
-    }
-    out[n] = '\0';
-    return 1;
-}
-
-void redisx__cache_invalidate_key(redisx_client *c, const char *key, size_t len)
-{
-    char name[REDISX_CACHE_KEY_MAX + 1];
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
-            continue;
-        if (!key_name_of(cache, key, len, name, sizeof name))
-            continue;
-        redisx__l1_invalidate(cache->l1, name, strlen(name));
-        count(cache, REDISX_CACHE_INVALIDATIONS); /* after: a reader seeing it finds the copy gone */
-    }
-    redisx__client_caches_unlock(c);
-}
-
-void redisx__cache_tracking_flush(redisx_client *c, int null_message)
-{
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking)
-            continue;
-        redisx__l1_flush(cache->l1);
-        if (null_message)
-            count(cache, REDISX_CACHE_INVALIDATIONS);
-    }
-    redisx__client_caches_unlock(c);
-}
-
-void redisx__cache_fallback_start(redisx_client *c)
-{
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || cache->fb_subscribed)
-            continue;
-        if (!cache->fb_channel && !(cache->fb_channel = fb_channel_of(cache)))
-            continue; /* never confirmed: no L1 copies */
-        cache->fb_subscribed = 1;
-        redisx__subscribe(c, cache->fb_channel);
-    }
-    redisx__client_caches_unlock(c);
-}
-
-int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size_t len)
-{
-    int found = 0;
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (cache->fb_channel && strlen(cache->fb_channel) == len && memcmp(cache->fb_channel, channel, len) == 0) {
-            atomic_store(&cache->fb_ready, 1);
-            found = 1;
-        }
-    }
-    redisx__client_caches_unlock(c);
-    return found;
-}
-
-void redisx__cache_fallback_lost(redisx_client *c)
-{
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next)
-        atomic_store(&cache->fb_ready, 0);
-    redisx__client_caches_unlock(c);
-}
-
-int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen)
-{
-    int found = 0;
-    char name[REDISX_CACHE_KEY_MAX + 1];
-    if (klen == 0 || klen > REDISX_CACHE_KEY_MAX)
-        return 0;
-    memcpy(name, key, klen);
-    name[klen] = '\0';
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!cache->fb_channel || strlen(cache->fb_channel) != len || memcmp(cache->fb_channel, channel, len) != 0)
-            continue;
-        found = 1;
-        if (cache->l1) {
-            redisx__l1_invalidate(cache->l1, name, klen);
-            count(cache, REDISX_CACHE_INVALIDATIONS);
-        }
-    }
-    redisx__client_caches_unlock(c);
-    return found;
-}
-
 uint64_t redisx__cache_entry_version(const redisx_cache_entry *e)
 {
     return e->l1v ? e->l1v->version : 0;
-}
-
-void redisx__cache_tracking_lane_lost(redisx_client *c, unsigned lane)
-{
-    lane %= REDISX__L1_LANES;
-    redisx_cache **head = redisx__client_caches_lock(c);
-    for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        if (!atomic_load(&cache->ready) || !cache->l1 || !cache->cfg.tracking || !cache->lane_epoch[lane])
-            continue;
-        redisx__l1_invalidate_epoch(cache->l1, cache->lane_epoch[lane]);
-        cache->lane_epoch[lane] = 0; /* the next read there gets a new epoch */
-    }
-    redisx__client_caches_unlock(c);
 }

@@ -147,6 +147,7 @@ typedef enum redisx__op {
     REDISX__OP_STREAM_DLQ_INSPECT,
     REDISX__OP_STREAM_DLQ_REQUEUE,
     REDISX__OP_STREAM_DLQ_PURGE,
+    REDISX__OP_CACHE_INVALIDATE_TAGS, /* last: the metrics' cache series are the six above */
     REDISX__OP_COUNT
 } redisx__op;
 
@@ -673,13 +674,21 @@ const struct redisx__named *redisx__cache_named(const redisx_cache *cache);
 redisx_status redisx__cache_l1_fast(redisx_cache *cache, const char *key, redisx_cache_entry **out);
 uint64_t redisx__cache_entry_version(const redisx_cache_entry *e);
 redisx_status redisx__cache_fetch_async(redisx_cache *cache, const char *key, int get, int64_t wait_ms,
-                                        int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb, void *user);
+                                        int64_t swr_ms, int64_t sie_ms, const redisx_tags *tags, redisx_cache_cb cb,
+                                        void *user);
 redisx_status redisx__cache_fill_async(redisx_cache_entry *e, const void *val, size_t len, int negative,
                                        int64_t ttl_ms, redisx_status_cb cb, void *user);
 redisx_status redisx__cache_abandon_async(redisx_cache_entry *e, redisx_status_cb cb, void *user);
 redisx_status redisx__cache_set_async(redisx_cache *cache, const char *key, const void *val, size_t len,
-                                      int64_t ttl_ms, redisx_status_cb cb, void *user);
+                                      int64_t ttl_ms, const redisx_tags *tags, redisx_status_cb cb, void *user);
 redisx_status redisx__cache_delete_async(redisx_cache *cache, const char *key, redisx_status_cb cb, void *user);
+/* Tags (core/cache_tags.c; checked by ffi/cache.c). */
+redisx_status redisx__tags_new(redisx_tags **out);
+redisx_status redisx__tags_add(redisx_tags *tags, const void *tag, size_t len);
+size_t redisx__tags_count(const redisx_tags *tags);
+void redisx__tags_free(redisx_tags *tags);
+redisx_status redisx__cache_invalidate_tags_async(redisx_cache *cache, const redisx_tags *tags, redisx_status_cb cb,
+                                                  void *user);
 void redisx__cache_entry_free(redisx_cache_entry *e); /* NULL: no-op */
 /* Adds the counters of the caches from `head` on (the client's list, under
  * its stats lock) into out. */

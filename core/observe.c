@@ -41,6 +41,7 @@ static const struct {
     [REDISX__OP_STREAM_DLQ_INSPECT] = {"stream", "dlq_inspect", REDISX_PRIMITIVE_CLIENT},
     [REDISX__OP_STREAM_DLQ_REQUEUE] = {"stream", "dlq_requeue", REDISX_PRIMITIVE_CLIENT},
     [REDISX__OP_STREAM_DLQ_PURGE] = {"stream", "dlq_purge", REDISX_PRIMITIVE_CLIENT},
+    [REDISX__OP_CACHE_INVALIDATE_TAGS] = {"cache", "invalidate_tags", REDISX_PRIMITIVE_CACHE},
 };
 
 const char *redisx__op_primitive(redisx__op op)

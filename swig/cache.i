@@ -46,6 +46,11 @@ PYX_BYTES_IN(value, len)
 %feature("nothread", "0") redisx_cache_fill;
 %feature("nothread", "0") redisx_cache_fill_negative;
 %feature("nothread", "0") redisx_cache_abandon;
+%feature("nothread", "0") redisx_cache_fetch_tagged;
+%feature("nothread", "0") redisx_cache_set_tagged;
+%feature("nothread", "0") redisx_cache_invalidate_tags;
+/* Tags reach the core through the pyx_cache_* helpers (a sequence of bytes). */
+%ignore redisx_tags_add;
 
 %{
 static PyObject *pyx_cache_tuple(redisx_cache_entry *e)
@@ -95,6 +100,40 @@ static PyObject *pyx_cache_status(redisx_status st, const char *detail)
         return pyx_raise(st, detail);
     Py_RETURN_NONE;
 }
+
+/* Tags from Python: None (no tags) or a sequence of bytes (the idiomatic
+ * layer encodes str as UTF-8). 0, or -1 with an exception set. */
+static int pyx_tags_from(PyObject *seq, redisx_tags **out)
+{
+    /* The limited API (abi3): no PySequence_Fast macros. */
+    *out = NULL;
+    if (!seq || seq == Py_None)
+        return 0;
+    Py_ssize_t n = PySequence_Size(seq);
+    if (n < 0)
+        return -1;
+    redisx_status st = redisx_tags_new(out);
+    for (Py_ssize_t i = 0; st == REDISX_OK && i < n; i++) {
+        PyObject *it = PySequence_GetItem(seq, i);
+        char *p;
+        Py_ssize_t len;
+        if (!it || PyBytes_AsStringAndSize(it, &p, &len) < 0) {
+            Py_XDECREF(it);
+            redisx_tags_free(*out);
+            *out = NULL;
+            return -1;
+        }
+        st = redisx_tags_add(*out, p, (size_t)len);
+        Py_DECREF(it);
+    }
+    if (st != REDISX_OK) {
+        pyx_raise(st, redisx_last_error());
+        redisx_tags_free(*out);
+        *out = NULL;
+        return -1;
+    }
+    return 0;
+}
 %}
 
 %inline %{
@@ -141,7 +180,7 @@ PyObject *pyx_cache_new(pyx_ctx *ctx, const char *name, long long l1_entries, lo
  *  "blocking calls" describe: Ctrl-C cancels it in the core, and a lease an
  *  attempt in flight still takes is abandoned. */
 PyObject *pyx_cache_fetch(pyx_ctx *ctx, redisx_cache *cache, const char *key, int64_t wait_ms, int64_t swr_ms,
-                          int64_t sie_ms, int get)
+                          int64_t sie_ms, int get, PyObject *tags)
 {
     if (pyx_ctx_check(ctx, 1) < 0)
         return NULL;
@@ -151,11 +190,17 @@ PyObject *pyx_cache_fetch(pyx_ctx *ctx, redisx_cache *cache, const char *key, in
         return pyx_raise(st, redisx_last_error());
     if (e)
         return pyx_cache_tuple(e);
+    redisx_tags *t = NULL;
+    if (!get && pyx_tags_from(tags, &t) < 0)
+        return NULL;
     if (!get && wait_ms > 0) {
         pyx_wait *w = pyx_wait_new(PYX_WAIT_CACHE);
-        if (!w)
+        if (!w) {
+            redisx_tags_free(t);
             return PyErr_NoMemory();
-        st = redisx_cache_fetch_async(cache, key, wait_ms, swr_ms, sie_ms, pyx_wait_cache_cb, w);
+        }
+        st = redisx_cache_fetch_tagged_async(cache, key, t, wait_ms, swr_ms, sie_ms, pyx_wait_cache_cb, w);
+        redisx_tags_free(t);
         if (st != REDISX_OK) {
             pyx_wait_free(w);
             return pyx_raise(st, redisx_last_error());
@@ -168,22 +213,28 @@ PyObject *pyx_cache_fetch(pyx_ctx *ctx, redisx_cache *cache, const char *key, in
     }
     char detail[PYX_DETAIL];
     Py_BEGIN_ALLOW_THREADS
-    st = get ? redisx_cache_get(&e, cache, key) : redisx_cache_fetch(&e, cache, key, wait_ms, swr_ms, sie_ms);
+    st = get ? redisx_cache_get(&e, cache, key)
+             : redisx_cache_fetch_tagged(&e, cache, key, t, wait_ms, swr_ms, sie_ms);
     if (st != REDISX_OK)
         pyx_copy_detail(detail);
     Py_END_ALLOW_THREADS
+    redisx_tags_free(t);
     if (st != REDISX_OK)
         return pyx_raise(st, detail);
     return pyx_cache_tuple(e);
 }
 
 PyObject *pyx_cache_fetch_async(pyx_ctx *ctx, redisx_cache *cache, const char *key, int64_t wait_ms,
-                                int64_t swr_ms, int64_t sie_ms, int get, void *user)
+                                int64_t swr_ms, int64_t sie_ms, int get, PyObject *tags, void *user)
 {
     if (pyx_ctx_check(ctx, 0) < 0)
         return NULL;
+    redisx_tags *t = NULL;
+    if (!get && pyx_tags_from(tags, &t) < 0)
+        return NULL;
     redisx_status st = get ? redisx_cache_get_async(cache, key, NULL, user)
-                           : redisx_cache_fetch_async(cache, key, wait_ms, swr_ms, sie_ms, NULL, user);
+                           : redisx_cache_fetch_tagged_async(cache, key, t, wait_ms, swr_ms, sie_ms, NULL, user);
+    redisx_tags_free(t);
     return pyx_cache_status(st, redisx_last_error());
 }
 
@@ -258,27 +309,71 @@ PyObject *pyx_cache_abandon_async(pyx_ctx *ctx, redisx_cache_entry *entry, void 
 }
 
 PyObject *pyx_cache_write(pyx_ctx *ctx, redisx_cache *cache, const char *key, const void *value, size_t len,
-                          int64_t ttl_ms, int del)
+                          int64_t ttl_ms, int del, PyObject *tags)
 {
     if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    redisx_tags *t = NULL;
+    if (!del && pyx_tags_from(tags, &t) < 0)
         return NULL;
     redisx_status st;
     char detail[PYX_DETAIL];
     Py_BEGIN_ALLOW_THREADS
-    st = del ? redisx_cache_delete(cache, key) : redisx_cache_set(cache, key, value, len, ttl_ms);
+    st = del ? redisx_cache_delete(cache, key) : redisx_cache_set_tagged(cache, key, value, len, ttl_ms, t);
     if (st != REDISX_OK)
         pyx_copy_detail(detail);
     Py_END_ALLOW_THREADS
+    redisx_tags_free(t);
     return pyx_cache_status(st, detail);
 }
 
 PyObject *pyx_cache_write_async(pyx_ctx *ctx, redisx_cache *cache, const char *key, const void *value, size_t len,
-                                int64_t ttl_ms, int del, void *user)
+                                int64_t ttl_ms, int del, PyObject *tags, void *user)
 {
     if (pyx_ctx_check(ctx, 0) < 0)
         return NULL;
+    redisx_tags *t = NULL;
+    if (!del && pyx_tags_from(tags, &t) < 0)
+        return NULL;
     redisx_status st = del ? redisx_cache_delete_async(cache, key, NULL, user)
-                           : redisx_cache_set_async(cache, key, value, len, ttl_ms, NULL, user);
+                           : redisx_cache_set_tagged_async(cache, key, value, len, ttl_ms, t, NULL, user);
+    redisx_tags_free(t);
+    return pyx_cache_status(st, redisx_last_error());
+}
+
+/** Blocking invalidation of tags (a sequence of bytes), the GIL released;
+ *  and its asynchronous form into the queue. */
+PyObject *pyx_cache_invalidate_tags(pyx_ctx *ctx, redisx_cache *cache, PyObject *tags)
+{
+    if (pyx_ctx_check(ctx, 1) < 0)
+        return NULL;
+    redisx_tags *t = NULL;
+    if (pyx_tags_from(tags, &t) < 0)
+        return NULL;
+    if (!t && redisx_tags_new(&t) != REDISX_OK)
+        return pyx_raise(REDISX_ERR_NOMEM, redisx_last_error());
+    redisx_status st;
+    char detail[PYX_DETAIL];
+    Py_BEGIN_ALLOW_THREADS
+    st = redisx_cache_invalidate_tags(cache, t);
+    if (st != REDISX_OK)
+        pyx_copy_detail(detail);
+    Py_END_ALLOW_THREADS
+    redisx_tags_free(t);
+    return pyx_cache_status(st, detail);
+}
+
+PyObject *pyx_cache_invalidate_tags_async(pyx_ctx *ctx, redisx_cache *cache, PyObject *tags, void *user)
+{
+    if (pyx_ctx_check(ctx, 0) < 0)
+        return NULL;
+    redisx_tags *t = NULL;
+    if (pyx_tags_from(tags, &t) < 0)
+        return NULL;
+    if (!t && redisx_tags_new(&t) != REDISX_OK)
+        return pyx_raise(REDISX_ERR_NOMEM, redisx_last_error());
+    redisx_status st = redisx_cache_invalidate_tags_async(cache, t, NULL, user);
+    redisx_tags_free(t);
     return pyx_cache_status(st, redisx_last_error());
 }
 
@@ -314,7 +409,12 @@ PyObject *pyx_cache_counters(const redisx_cache *cache)
 %ignore redisx_cache_abandon;
 %ignore redisx_cache_peek;
 %ignore redisx_cache_entry_value;
+%ignore redisx_cache_fetch_tagged;
+%ignore redisx_cache_set_tagged;
+%ignore redisx_cache_invalidate_tags;
 REDISX_OUT_HANDLE(redisx_cache)
+REDISX_OUT_HANDLE(redisx_tags)
+%apply (const void *fingerprint, size_t fingerprint_len) { (const void *tag, size_t len) };
 %typemap(in, numinputs=0) redisx_cache_cb cb "$1 = NULL;"
 %apply (const void *fingerprint, size_t fingerprint_len) { (const void *value, size_t len) };
 
@@ -351,6 +451,10 @@ Napi::Value redisxjs_wrap_cache_entry(Napi::Env env, redisx_cache_entry *entry)
 
 %redisx_go_handle(redisx_cache, Cache)
 %redisx_go_handle(redisx_cache_entry, CacheEntry)
+%redisx_go_handle(redisx_tags, Tags)
+%redisx_go_out(redisx_tags_new, Tags)
+%redisx_go_out(redisx_cache_fetch_tagged, CacheEntry)
+%redisx_go_bytes(tag, len)
 %redisx_go_out(redisx_cache_new, Cache)
 %redisx_go_out(redisx_cache_fetch, CacheEntry)
 %redisx_go_out(redisx_cache_get, CacheEntry)

@@ -294,7 +294,27 @@ func answerOf(e capi.CacheEntry) answer {
 	return a
 }
 
-func (c *Cache[T]) fetch(ctx context.Context, key string, get bool, wait, swr, sie int64) (answer, error) {
+// withTags runs f with the core's list of tags (nil when there are none);
+// the core copies what it needs during the call. A bad tag (empty, above
+// 1024 bytes) is ErrInvalidArgument from the core.
+func withTags(tags []string, f func(t capi.Tags) error) error {
+	if len(tags) == 0 {
+		return f(0)
+	}
+	t, err := capi.Redisx_tags_new().Get()
+	if err != nil {
+		return errorOf(err)
+	}
+	defer capi.Redisx_tags_free(t)
+	for _, tag := range tags {
+		if err := capi.Redisx_tags_add(t, []byte(tag)); err != nil {
+			return errorOf(err)
+		}
+	}
+	return f(t)
+}
+
+func (c *Cache[T]) fetch(ctx context.Context, key string, get bool, wait, swr, sie int64, tags ...string) (answer, error) {
 	if ctx == nil {
 		return answer{}, nilContext()
 	}
@@ -316,12 +336,20 @@ func (c *Cache[T]) fetch(ctx context.Context, key string, get bool, wait, swr, s
 		}
 		if k.tryDirect(ctx) {
 			var out capi.Out[capi.CacheEntry]
-			if get {
-				out = capi.Redisx_cache_get(h, key)
-			} else {
-				out = capi.Redisx_cache_fetch(h, key, wait, swr, sie)
-			}
+			terr := withTags(tags, func(t capi.Tags) error {
+				if get {
+					out = capi.Redisx_cache_get(h, key)
+				} else if t != 0 {
+					out = capi.Redisx_cache_fetch_tagged(h, key, t, wait, swr, sie)
+				} else {
+					out = capi.Redisx_cache_fetch(h, key, wait, swr, sie)
+				}
+				return nil
+			})
 			k.leaveDirect()
+			if terr != nil {
+				return terr
+			}
 			e, err := out.Get()
 			if err != nil {
 				return errorOf(err)
@@ -333,7 +361,12 @@ func (c *Cache[T]) fetch(ctx context.Context, key string, get bool, wait, swr, s
 			if get {
 				return capi.Redisx_cache_get_async(h, key, tag)
 			}
-			return capi.Redisx_cache_fetch_async(h, key, wait, swr, sie, tag)
+			return withTags(tags, func(t capi.Tags) error {
+				if t != 0 {
+					return capi.Redisx_cache_fetch_tagged_async(h, key, t, wait, swr, sie, tag)
+				}
+				return capi.Redisx_cache_fetch_async(h, key, wait, swr, sie, tag)
+			})
 		})
 		if err != nil {
 			return err
@@ -395,18 +428,33 @@ func (c *Cache[T]) encode(v T) ([]byte, error) {
 	return b, nil
 }
 
+// SetOption adds to one Set.
+type SetOption func(*setConfig)
+
+type setConfig struct{ tags []string }
+
+// SetTags makes the entry carry tags (any bytes, 1..1024 each, at most 64),
+// for InvalidateTags.
+func SetTags(tags ...string) SetOption {
+	return func(c *setConfig) { c.tags = append(c.tags, tags...) }
+}
+
 // Set writes v for ttl (0: the cache's TTL) to Redis and this process's L1;
-// a load in progress can then no longer fill.
-func (c *Cache[T]) Set(ctx context.Context, key string, v T, ttl time.Duration) error {
+// a load in progress can then no longer fill. SetTags tags the entry.
+func (c *Cache[T]) Set(ctx context.Context, key string, v T, ttl time.Duration, opts ...SetOption) error {
+	var sc setConfig
+	for _, o := range opts {
+		o(&sc)
+	}
 	ictx, done := c.client.core.start(ctx, &Operation{Primitive: "cache", Operation: "set", Name: c.name})
-	err := c.set(ictx, key, v, ttl)
+	err := c.set(ictx, key, v, ttl, sc.tags)
 	if done != nil {
 		done(&OpResult{Err: err})
 	}
 	return err
 }
 
-func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration) error {
+func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration, tags []string) error {
 	if ctx == nil {
 		return nilContext()
 	}
@@ -423,12 +471,58 @@ func (c *Cache[T]) set(ctx context.Context, key string, v T, ttl time.Duration) 
 	}
 	k := c.client.core
 	return c.h.use(func(h capi.Cache) error {
+		if len(tags) > 0 {
+			if k.tryDirect(ctx) {
+				err := withTags(tags, func(t capi.Tags) error { return errorOf(capi.Redisx_cache_set_tagged(h, key, b, ttlMs, t)) })
+				k.leaveDirect()
+				return err
+			}
+			return k.callStatus(ctx, func(tag uintptr) error {
+				return withTags(tags, func(t capi.Tags) error { return capi.Redisx_cache_set_tagged_async(h, key, b, ttlMs, t, tag) })
+			})
+		}
 		if k.tryDirect(ctx) {
 			err := errorOf(capi.Redisx_cache_set(h, key, b, ttlMs))
 			k.leaveDirect()
 			return err
 		}
 		return k.callStatus(ctx, func(tag uintptr) error { return capi.Redisx_cache_set_async(h, key, b, ttlMs, tag) })
+	})
+}
+
+// InvalidateTags invalidates every entry carrying any of tags, written by
+// any process in any language: once it returns no read from Redis answers
+// such an entry and this process's L1 copies are gone; other processes' L1
+// copies go as after a Delete (with tracking, when the server's message
+// arrives; without, within their L1 TTL). One round trip per Redis node,
+// whatever the number of entries. It fails when Redis cannot be reached,
+// whatever the fail policy.
+func (c *Cache[T]) InvalidateTags(ctx context.Context, tags ...string) error {
+	ictx, done := c.client.core.start(ctx, &Operation{Primitive: "cache", Operation: "invalidate_tags", Name: c.name})
+	err := c.invalidateTags(ictx, tags)
+	if done != nil {
+		done(&OpResult{Err: err})
+	}
+	return err
+}
+
+func (c *Cache[T]) invalidateTags(ctx context.Context, tags []string) error {
+	if ctx == nil {
+		return nilContext()
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	k := c.client.core
+	return c.h.use(func(h capi.Cache) error {
+		if k.tryDirect(ctx) {
+			err := withTags(tags, func(t capi.Tags) error { return errorOf(capi.Redisx_cache_invalidate_tags(h, t)) })
+			k.leaveDirect()
+			return err
+		}
+		return k.callStatus(ctx, func(tag uintptr) error {
+			return withTags(tags, func(t capi.Tags) error { return capi.Redisx_cache_invalidate_tags_async(h, t, tag) })
+		})
 	})
 }
 
@@ -497,7 +591,7 @@ func (c *Cache[T]) getOrLoad(ctx context.Context, key string, load func(context.
 	if lc.bad != "" {
 		return zero, invalid("GetOrLoad: %s must not be negative", lc.bad)
 	}
-	a, err := c.fetch(ctx, key, false, lc.wait, lc.swr, lc.sie)
+	a, err := c.fetch(ctx, key, false, lc.wait, lc.swr, lc.sie, lc.tags...)
 	if err != nil {
 		return zero, err
 	}
@@ -552,6 +646,14 @@ type LoadOption func(*loadConfig)
 type loadConfig struct {
 	ttl, wait, swr, sie int64 // ms
 	bad                 string
+	tags                []string
+}
+
+// LoadTags makes the loaded value carry tags (any bytes, 1..1024 each, at
+// most 64), for InvalidateTags: the tags' versions are read before load
+// runs, so an invalidation while it runs makes the value stale on arrival.
+func LoadTags(tags ...string) LoadOption {
+	return func(lc *loadConfig) { lc.tags = append(lc.tags, tags...) }
 }
 
 func loadMs(d time.Duration, what string, dst *int64, lc *loadConfig) {

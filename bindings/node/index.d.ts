@@ -380,11 +380,21 @@ export interface CacheOptions<T = any> {
   memoize?: boolean;
 }
 
+/** A cache tag: a string (UTF-8) or bytes; 1..1024 bytes, at most 64 per entry. */
+export type CacheTag = string | Buffer | Uint8Array;
+
 export interface GetOrLoadOptions extends Abortable {
   ttl?: number;
   wait?: number;
   swr?: number;
   sie?: number;
+  /** Tags of the loaded value, for invalidateTags(). */
+  tags?: CacheTag[];
+}
+
+export interface SetOptions extends Abortable {
+  /** Tags of the entry, for invalidateTags(). */
+  tags?: CacheTag[];
 }
 
 export interface CacheEntry<T> {
@@ -424,8 +434,12 @@ export class Cache<T = any> {
   /** The fresh value, or undefined (also for a cached "not found"). */
   get(key: string, options?: Abortable): Promise<T | undefined>;
   lookup(key: string, options?: Abortable): Promise<CacheEntry<T>>;
-  set(key: string, value: T, ttl?: number, options?: Abortable): Promise<void>;
+  set(key: string, value: T, ttl?: number, options?: SetOptions): Promise<void>;
   delete(key: string, options?: Abortable): Promise<void>;
+  /** Invalidates every entry carrying any of the tags, in every process and
+   *  language: once resolved, no read from Redis answers one and this
+   *  process's L1 copies are gone (others' go as after a delete). */
+  invalidateTags(tags: CacheTag[], options?: Abortable): Promise<void>;
   /** loader runs once per key across every process; NotFound from it caches "not found". */
   getOrLoad(key: string, loader: () => T | Promise<T>, options?: GetOrLoadOptions): Promise<T>;
   cached(options?: Omit<CachedOptions, 'cache'>): MethodDecorator & (<F extends (...args: any[]) => any>(fn: F, context: { kind: 'method'; name: string | symbol }) => F);
@@ -441,10 +455,22 @@ export interface CachedOptions {
   wait?: number;
   swr?: number;
   sie?: number;
+  /** Tags of the cached value: templates as `key`, or a function of the arguments. */
+  tags?: CacheTag[] | ((...args: any[]) => CacheTag[]);
 }
 
 /** NestJS-style method decorator: the method's result is cached through getOrLoad. */
 export function Cached(options?: CachedOptions): MethodDecorator & (<F extends (...args: any[]) => any>(fn: F, context: { kind: 'method'; name: string | symbol }) => F);
+
+export interface InvalidateTagsOptions {
+  /** The Cache; omitted: `this.cache` of the instance. */
+  cache?: Cache;
+  /** Templates as @Cached's key ("user:{0}"), or a function of the arguments. */
+  tags: CacheTag[] | ((...args: any[]) => CacheTag[]);
+}
+
+/** Method decorator: invalidates the tags once the (async) method resolved. */
+export function InvalidateTags(options: InvalidateTagsOptions | CacheTag[] | ((...args: any[]) => CacheTag[])): MethodDecorator & (<F extends (...args: any[]) => any>(fn: F, context: { kind: 'method'; name: string | symbol }) => F);
 
 /** Thrown by a loader for "no value"; what getOrLoad rejects with for a cached "not found". */
 export class NotFound extends Error {

@@ -1,6 +1,6 @@
 // Types of `redisx/nestjs` (lib/nestjs.js). Needs @nestjs/common, @nestjs/core,
 // reflect-metadata and rxjs (optional peer dependencies of redisx).
-import { Client, Lock, Limiter, RateLimitResult, Cache, Consumer, StreamConsumer as StreamConsumerDecorator } from './index';
+import { Client, Lock, Limiter, RateLimitResult, Cache, CacheTag, Consumer, StreamConsumer as StreamConsumerDecorator } from './index';
 
 /** A client: a URL, { url, ...client options } or a Client. */
 export type ClientSpec = string | ({ url: string } & Record<string, unknown>) | Client;
@@ -69,6 +69,8 @@ export class RateLimitService {
 
 export class CacheService {
   cache(name?: string, options?: Record<string, unknown>, client?: string): Cache;
+  /** invalidateTags(tags) on cache `name` (of client `client`). */
+  invalidateTags(name: string, tags: CacheTag[], client?: string): Promise<void>;
 }
 
 export class StreamService {
@@ -139,9 +141,21 @@ export interface CachedOptions {
   wait?: number;
   swr?: number;
   sie?: number;
+  /** Tags of the cached value: templates as `key` ("user:{0}"), or a function of the arguments. */
+  tags?: CacheTag[] | ((...args: any[]) => CacheTag[]);
   client?: string;
 }
 export function Cached(options?: CachedOptions): MethodDecorator;
+
+export interface InvalidateTagsOptions {
+  /** A cache name (through the module's client) or a Cache; default: `this.cache`. */
+  cache?: string | Cache;
+  /** Templates as @Cached's key ("user:{0}"), or a function of the arguments. */
+  tags: CacheTag[] | ((...args: any[]) => CacheTag[]);
+  client?: string;
+}
+/** Invalidates the tags once the method resolved (a method that throws invalidates nothing). */
+export function InvalidateTags(options: InvalidateTagsOptions | CacheTag[] | ((...args: any[]) => CacheTag[])): MethodDecorator;
 
 export const StreamConsumer: typeof StreamConsumerDecorator;
 

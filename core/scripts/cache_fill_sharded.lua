@@ -1,4 +1,4 @@
--- redisx cache fill and set (contract v4, sharded twin of cache_fill.lua)
+-- redisx cache fill and set (contract v5, sharded twin of cache_fill.lua)
 -- Used by cluster clients only: the same as cache_fill.lua but the wake-up
 -- goes out with SPUBLISH on the key's own shard channel (the slot of KEYS[1],
 -- where waiters SSUBSCRIBE), not as a PUBLISH broadcast to every node.
@@ -11,6 +11,9 @@
 -- ARGV[6]  how long the loader took, ms (XFetch's delta)
 -- ARGV[7]  "1": a set, unconditional (it also ends any load in progress,
 --          whose fill is then refused); "0": a fill by the lease's owner
+-- ARGV[8]  (v5; optional) the tag snapshot of a tagged entry, stored as its
+--          field t: the versions of its tags read before the value was
+--          loaded or set ('' or missing: untagged)
 -- Returns  1 stored (the lease is deleted and SPUBLISH <lease key> filled);
 --          0 the caller does not hold the lease (nothing stored)
 if ARGV[7] ~= '1' and redis.call('GET', KEYS[2]) ~= ARGV[1] then return 0 end
@@ -19,6 +22,7 @@ local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 local ttl = tonumber(ARGV[4])
 redis.call('DEL', KEYS[1])
 redis.call('HSET', KEYS[1], 'v', ARGV[2], 'n', ARGV[3], 's', string.format('%d', now + ttl), 'd', ARGV[6])
+if ARGV[8] and ARGV[8] ~= '' then redis.call('HSET', KEYS[1], 't', ARGV[8]) end
 redis.call('PEXPIRE', KEYS[1], ttl + tonumber(ARGV[5]))
 redis.call('DEL', KEYS[2])
 -- Best effort: waiters also poll.

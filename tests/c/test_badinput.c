@@ -223,6 +223,10 @@ static const struct {
     FN(redisx_cache_set_async),
     FN(redisx_cache_set_fail_policy),
     FN(redisx_cache_set_l1), FN(redisx_cache_set_tracking), FN(redisx_cache_peek), FN(redisx_cache_entry_version),
+    /* 0.6: tags (test_badinput_cache.c) */
+    FN(redisx_tags_new), FN(redisx_tags_add), FN(redisx_tags_count), FN(redisx_tags_free),
+    FN(redisx_cache_fetch_tagged), FN(redisx_cache_fetch_tagged_async), FN(redisx_cache_set_tagged),
+    FN(redisx_cache_set_tagged_async), FN(redisx_cache_invalidate_tags), FN(redisx_cache_invalidate_tags_async),
     FN(redisx_cache_set_lease_ms),
     FN(redisx_cache_set_max_value_bytes),
     FN(redisx_cache_set_negative_ttl_ms),

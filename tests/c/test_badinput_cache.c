@@ -3,7 +3,7 @@
  * over-long or braced names and keys, out-of-range TTLs, waits, windows,
  * fractions and enums, settings after first use, fills of entries holding no
  * lease, asynchronous calls with nowhere to complete, blocking calls from
- * the I/O thread, calls after the client closed. Each rejection is checked
+ * the I/O thread, calls after the client closed; tag lists (0.6). Each rejection is checked
  * for its exact status and its own redisx_last_error() detail. */
 #include <limits.h>
 #include <stdatomic.h>
@@ -250,4 +250,57 @@ Test(badinput_cache, peek_and_entry_version_refuse_null_and_bad_keys)
     cr_assert_null(e, "nothing in L1");
     redisx_cache_free(cache);
     redisx_client_close(c);
+}
+
+Test(badinput_cache, tags_reject_null_empty_long_and_too_many)
+{
+    redisx_client *c = rt_client();
+    redisx_cache *cache = new_cache(c);
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_tags_new(NULL), "out NULL");
+    redisx_tags *t = NULL;
+    EXPECT_OK(redisx_tags_new(&t), "tags");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_tags_add(NULL, "a", 1), "tags NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_tags_add(t, NULL, 1), "tag NULL, length 1");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_tags_add(t, "", 0), "tag empty");
+    char *longtag = filled(REDISX_CACHE_TAG_MAX + 1, 't');
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_tags_add(t, longtag, REDISX_CACHE_TAG_MAX + 1), "tag too long");
+    cr_assert_eq(redisx_tags_count(t), 0, "nothing refused was added");
+    cr_assert_eq(redisx_tags_count(NULL), 0);
+    redisx_tags_free(NULL);
+    for (int i = 0; i < REDISX_CACHE_INVALIDATE_MAX; i++) {
+        char b[16];
+        int n = snprintf(b, sizeof b, "%d", i);
+        EXPECT_OK(redisx_tags_add(t, b, (size_t)n), "a tag");
+    }
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_tags_add(t, "x", 1), "past the list's bound");
+    redisx_cache_entry *e = SENTINEL(redisx_cache_entry);
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_fetch_tagged(&e, cache, "k", t, 0, 0, 0), "more than an entry carries");
+    cr_assert_null(e);
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_fetch_tagged(NULL, cache, "k", NULL, 0, 0, 0), "out NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_fetch_tagged(&e, NULL, "k", NULL, 0, 0, 0), "cache NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_fetch_tagged(&e, cache, "", NULL, 0, 0, 0), "key empty");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_fetch_tagged(&e, cache, "k", NULL, -1, 0, 0), "wait -1");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_fetch_tagged_async(cache, "k", NULL, 0, 0, 0, NULL, NULL), "no target");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_fetch_tagged_async(cache, "k", t, 0, 0, 0, NULL, NULL), "too many");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tagged(cache, "k", "v", 1, 1000, t), "more than an entry carries");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tagged(NULL, "k", "v", 1, 1000, NULL), "cache NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tagged(cache, "k", NULL, 1, 1000, NULL), "value NULL, length 1");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tagged(cache, "k", "v", 1, 0, NULL), "ttl 0");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_set_tagged_async(cache, "k", "v", 1, 1000, NULL, NULL, NULL), "no target");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_invalidate_tags(cache, NULL), "tags NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_invalidate_tags(NULL, t), "cache NULL");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_invalidate_tags_async(cache, t, NULL, NULL), "no target");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_cache_invalidate_tags_async(cache, NULL, NULL, NULL), "tags NULL");
+    EXPECT_OK(redisx_cache_invalidate_tags(cache, t), "an invalidation takes the whole list");
+    redisx_tags *none = NULL;
+    EXPECT_OK(redisx_tags_new(&none), "tags");
+    EXPECT_OK(redisx_cache_invalidate_tags(cache, none), "an empty list: nothing to do");
+    EXPECT_OK(redisx_cache_set_tagged(cache, "k", "v", 1, 1000, none), "an empty list: untagged");
+    redisx_client_close(c); /* the handles keep the client's memory alive */
+    EXPECT_ST(REDISX_ERR_CLOSED, redisx_cache_invalidate_tags(cache, none), "closed");
+    EXPECT_ST(REDISX_ERR_CLOSED, redisx_cache_set_tagged(cache, "k", "v", 1, 1000, none), "closed");
+    redisx_tags_free(none);
+    redisx_tags_free(t);
+    free(longtag);
+    redisx_cache_free(cache);
 }

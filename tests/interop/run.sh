@@ -24,7 +24,11 @@
 #     the stored metadata, an allowed and a denied rate-limit check.
 #  7. The cache: a JSON value Python caches reads the same in Node and Go; a
 #     Go delete makes long-lived Python and Node processes miss within their
-#     L1 TTL; get-or-loads from three languages run one loader.
+#     L1 TTL; get-or-loads from three languages run one loader. Tags: an
+#     entry Python tags and Go invalidates by tag is missed at once by fresh
+#     Node, Go and Python readers (Redis) and within their L1 TTL by
+#     long-lived Python and Node processes; one Node tags and Python
+#     invalidates is missed by Go.
 #  8. Streams (tests/interop/streams.sh): Go produces, a Python and a Node
 #     consumer share one group, the Python one is SIGKILLed and restarted:
 #     0 messages lost, every id acked, duplicates counted and bounded.
@@ -340,6 +344,82 @@ for lang in python node; do
   wait "${spid[$lang]}" || fail "$lang's cache-serve worker failed"
   rm -f "${sout[$lang]}"
 done
+
+# Tags (docs/CACHE.md, "Tags"): python caches an entry tagged team:1;
+# long-lived python and node processes hold L1 copies; go invalidates the
+# tag. Fresh processes (no L1) miss at once: a read from Redis is exact;
+# the long-lived ones within their L1 TTL, as after a delete (the workers
+# run without tracking).
+tkey=member-1
+(run_worker python cache-set-tagged "$url" "$prefix" "$tkey" "$value" team:1) || fail "python could not cache a tagged value"
+declare -A tfd tout tpid
+for lang in python node; do
+  fifo=$(mktemp -u)
+  mkfifo "$fifo"
+  tout[$lang]=$(mktemp)
+  run_worker "$lang" cache-serve "$url" "$prefix" "$tkey" <"$fifo" >"${tout[$lang]}" &
+  tpid[$lang]=$!
+  exec {fd}>"$fifo"
+  tfd[$lang]=$fd
+  rm -f "$fifo"
+done
+task() { # lang → the tag worker's answer to one lookup
+  local lang=$1 n
+  n=$(($(wc -l <"${tout[$lang]}") + 1))
+  echo >&"${tfd[$lang]}"
+  for _ in $(seq 1000); do
+    [ "$(wc -l <"${tout[$lang]}")" -ge "$n" ] && break
+    sleep 0.01
+  done
+  tail -n 1 "${tout[$lang]}"
+}
+for lang in python node; do
+  got=$(task "$lang")
+  [ "$got" = "VALUE $value l2" ] || fail "$lang's first lookup of the tagged entry gave '$got'"
+  got=$(task "$lang")
+  [ "$got" = "VALUE $value l1" ] || fail "$lang's second lookup of the tagged entry gave '$got' (no L1 copy)"
+done
+(run_worker go cache-invalidate-tags "$url" "$prefix" team:1) || fail "go could not invalidate the tag"
+t0=$(date +%s%N)
+for lang in node go python; do
+  got=$(run_worker "$lang" cache-get "$url" "$prefix" "$tkey")
+  [ "$got" = MISS ] || fail "$lang read '$got' from Redis after go invalidated its tag"
+  checks=$((checks + 1))
+done
+echo "interop: after go's invalidate_tags fresh node, go and python processes miss the tagged entry"
+unset missed
+declare -A missed
+pending=2
+while [ "$pending" -gt 0 ]; do
+  pending=0
+  for lang in python node; do
+    [ -n "${missed[$lang]:-}" ] && continue
+    got=$(task "$lang")
+    ms=$((($(date +%s%N) - t0) / 1000000))
+    if [ "$got" = MISS ]; then
+      missed[$lang]=$ms
+      checks=$((checks + 1))
+      echo "interop: after go's invalidate_tags $lang's L1 copy is gone within ${ms} ms"
+    else
+      [ "$ms" -le 2500 ] || fail "$lang still serves '$got' 2.5 s after go invalidated its tag"
+      pending=$((pending + 1))
+    fi
+  done
+  [ "$pending" -gt 0 ] && sleep 0.05
+done
+for lang in python node; do eval "exec ${tfd[$lang]}>&-"; done
+for lang in python node; do
+  wait "${tpid[$lang]}" || fail "$lang's tagged cache-serve worker failed"
+  rm -f "${tout[$lang]}"
+done
+(run_worker node cache-set-tagged "$url" "$prefix" member-2 "$value" team:2) || fail "node could not cache a tagged value"
+got=$(run_worker go cache-get "$url" "$prefix" member-2)
+[ "$got" = "VALUE $value" ] || fail "go read '$got' for the value node tagged"
+(run_worker python cache-invalidate-tags "$url" "$prefix" team:2) || fail "python could not invalidate the tag"
+got=$(run_worker go cache-get "$url" "$prefix" member-2)
+[ "$got" = MISS ] || fail "go read '$got' after python invalidated node's tag"
+checks=$((checks + 1))
+echo "interop: an entry node tagged and python invalidated is missed by go"
 
 # One loader across languages: 5 concurrent get-or-loads of one cold key in
 # each of python, node and go: the loader (an INCR) runs once, everyone gets

@@ -9,6 +9,7 @@
 //   http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
 //   http-dump URL PREFIX LANG               the canonical dump of the HTTP middlewares' answers (as worker.py)
 //   cache-set / cache-get / cache-delete / cache-serve / cache-load   the cache modes (as worker.py)
+//   cache-set-tagged / cache-invalidate-tags                       tags (as worker.py)
 'use strict';
 const http = require('node:http');
 const readline = require('node:readline');
@@ -194,6 +195,10 @@ async function cacheMode(client, prefix, mode, key, args) {
   const cache = client.cache('interop', { l1Ttl: 1000 });
   if (mode === 'cache-set') {
     await cache.set(key, JSON.parse(args[0]), 60000);
+  } else if (mode === 'cache-set-tagged') {
+    await cache.set(key, JSON.parse(args[0]), 60000, { tags: [args[1]] });
+  } else if (mode === 'cache-invalidate-tags') {
+    await cache.invalidateTags([key]);
   } else if (mode === 'cache-get') {
     console.log(await cacheLine(cache, key));
   } else if (mode === 'cache-delete') {

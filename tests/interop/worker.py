@@ -35,6 +35,8 @@
   cache-set URL PREFIX KEY JSON / cache-get URL PREFIX KEY / cache-delete URL PREFIX KEY
                        on cache "interop": set the JSON value (60 s), print
                        "VALUE <canonical JSON>" or "MISS", delete
+  cache-set-tagged URL PREFIX KEY JSON TAG / cache-invalidate-tags URL PREFIX TAG
+                       set the JSON value (60 s) carrying TAG; invalidate TAG
   cache-serve URL PREFIX KEY
                        one lookup per line of stdin on one L1 (TTL 1 s) for
                        the process's life: "VALUE <canonical JSON> <layer>" or "MISS"
@@ -288,6 +290,10 @@ def cache_mode(client, prefix, mode, args) -> int:
     key = args[0]
     if mode == "cache-set":
         cache.set(key, json.loads(args[1]), ttl=60)
+    elif mode == "cache-set-tagged":
+        cache.set(key, json.loads(args[1]), ttl=60, tags=[args[2]])
+    elif mode == "cache-invalidate-tags":
+        cache.invalidate_tags([key])
     elif mode == "cache-get":
         print(cache_line(cache, key), flush=True)
     elif mode == "cache-delete":

@@ -113,13 +113,44 @@ function encodeWith(codec, value) {
   throw invalid('codec.encode must return a Buffer, a Uint8Array or a string');
 }
 
+// Tags: an array of strings (UTF-8) or Buffers/Uint8Arrays; their bounds
+// (1..1024 bytes, 64 per entry) are the core's. Checked before submitting;
+// the core's list handle lives only for the submitting call (the core copies).
+function checkTags(tags, what) {
+  if (tags === undefined || tags === null) return null;
+  if (typeof tags === 'string' || tags instanceof Uint8Array) tags = [tags];
+  if (!Array.isArray(tags)) throw invalid(`${what}: tags must be an array of strings or Buffers`);
+  return tags.map((t) => {
+    if (typeof t === 'string') return Buffer.from(t, 'utf8');
+    if (Buffer.isBuffer(t)) return t;
+    if (t instanceof Uint8Array) return Buffer.from(t.buffer, t.byteOffset, t.byteLength);
+    throw invalid(`${what}: a cache tag is a string or a Buffer, got ${t === null ? 'null' : typeof t}`);
+  });
+}
+function withTags(tags, fn) {
+  const th = N.redisx_tags_new();
+  try {
+    for (const t of tags) N.redisx_tags_add(th, t);
+    return fn(th);
+  } finally {
+    N.redisx_tags_free(th);
+  }
+}
+
 // The submit functions of client._op (no closure per call).
 function submitFetch(tag, h, key, get, windows) {
   if (get) N.redisx_cache_get_async(h, key, tag);
+  else if (windows.length > 3) withTags(windows[3], (th) => N.redisx_cache_fetch_tagged_async(h, key, th, windows[0], windows[1], windows[2], tag));
   else N.redisx_cache_fetch_async(h, key, windows[0], windows[1], windows[2], tag);
 }
 function submitSet(tag, h, key, value, ttl) {
   N.redisx_cache_set_async(h, key, value, ttl, tag);
+}
+function submitSetTagged(tag, h, key, value, rest) {
+  withTags(rest[1], (th) => N.redisx_cache_set_tagged_async(h, key, value, rest[0], th, tag));
+}
+function submitInvalidate(tag, h, tags) {
+  withTags(tags, (th) => N.redisx_cache_invalidate_tags_async(h, th, tag));
 }
 function submitDelete(tag, h, key) {
   N.redisx_cache_delete_async(h, key, tag);
@@ -246,7 +277,8 @@ class Cache {
   }
 
   /** Writes `value` for `ttl` ms (default: the cache's) to Redis and this
-   *  process's L1; a load in progress can then no longer fill. */
+   *  process's L1; a load in progress can then no longer fill. `opts.tags`:
+   *  the tags the entry carries, for invalidateTags(). */
   set(key, value, ttl, opts) {
     const t = this._client._instr;
     if (t === null) return this._set(key, value, ttl, opts);
@@ -254,13 +286,41 @@ class Cache {
   }
 
   _set(key, value, ttl, opts) {
-    let args;
+    let args, tags;
     try {
       args = [checkCacheKey(key), encodeWith(this.codec, value), checkMs(ttl ?? this.ttl, 'ttl')];
+      tags = checkTags(opts?.tags, 'set');
     } catch (e) {
       return Promise.reject(e);
     }
+    if (tags !== null) {
+      return this._client._op(this._ops.status, null, signalOf(opts), this, submitSetTagged, this._h, args[0], args[1],
+        [args[2], tags]);
+    }
     return this._client._op(this._ops.status, null, signalOf(opts), this, submitSet, this._h, ...args);
+  }
+
+  /** Invalidates every entry carrying any of `tags` (strings or Buffers),
+   *  written by any process in any language: once the Promise resolves no
+   *  read from Redis answers such an entry and this process's L1 copies are
+   *  gone; other processes' L1 copies go as after a delete. One round trip
+   *  per Redis node, whatever the number of entries. Rejects when Redis
+   *  cannot be reached (whatever the fail policy). */
+  invalidateTags(tags, opts) {
+    const t = this._client._instr;
+    if (t === null) return this._invalidateTags(tags, opts);
+    return t.start(OPS.CACHE_INVALIDATE_TAGS, this.name).settle(this._invalidateTags(tags, opts));
+  }
+
+  _invalidateTags(tags, opts) {
+    let list;
+    try {
+      list = checkTags(tags, 'invalidateTags');
+      if (list === null) throw invalid('invalidateTags: tags must be an array of strings or Buffers');
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this._client._op(this._ops.status, null, signalOf(opts), this, submitInvalidate, this._h, list);
   }
 
   /** Deletes `key` from Redis and this process's L1, and ends any load in progress. */
@@ -285,7 +345,9 @@ class Cache {
    *  throwing NotFound caches "not found" (NotFound rejected); any other
    *  error caches nothing, lets a waiter take over at once, and rejects
    *  unless a stale value within `sie` ms is there to serve. Under `swr`
-   *  (ms) a stale value is served while one caller refreshes it. */
+   *  (ms) a stale value is served while one caller refreshes it. `tags`:
+   *  the loaded value carries them; an invalidateTags() of one of them while
+   *  the loader runs makes the value stale on arrival. */
   getOrLoad(key, loader, opts) {
     const t = this._client._instr;
     if (t === null) return this._getOrLoad(key, loader, opts, null);
@@ -298,6 +360,8 @@ class Cache {
     const o = optionsArg(opts, 'getOrLoad: options');
     const ttl = checkMs(o.ttl ?? this.ttl, 'ttl');
     const windows = [checkMs(o.wait ?? this.wait, 'wait'), checkMs(o.swr ?? this.swr, 'swr'), checkMs(o.sie ?? this.sie, 'sie')];
+    const tags = checkTags(o.tags, 'getOrLoad');
+    if (tags !== null) windows.push(tags);
     const a = await this._fetch(key, false, windows, o);
     if (s !== null) s.outcome(outcomeOf(a));
     if (a[0] === NEGATIVE) throw new NotFound(key);
@@ -371,6 +435,17 @@ function keyFn(key, name) {
   throw invalid('Cached: key must be a string, a function or undefined');
 }
 
+// Tags of a decorated call: an array whose strings are templates as `key`
+// is, or a function given the arguments returning the array.
+function tagsFn(tags) {
+  if (tags === undefined || tags === null) return () => undefined;
+  if (typeof tags === 'function') return tags;
+  const list = typeof tags === 'string' ? [tags] : tags;
+  if (!Array.isArray(list)) throw invalid('tags must be an array (templates allowed) or a function');
+  const fns = list.map((t) => (typeof t === 'string' ? keyFn(t) : () => t));
+  return (...args) => fns.map((f) => f(...args));
+}
+
 /** NestJS-style method decorator: `@Cached({ key: 'user:{0}', ttl: 60000 })`
  *  caches the method's (async) result through getOrLoad. `cache` is a Cache,
  *  or omitted to use `this.cache` of the instance (a property holding a
@@ -381,14 +456,15 @@ function keyFn(key, name) {
  *  TC39 decorators. */
 function Cached(options = {}) {
   const o = optionsArg(options, 'Cached: options');
-  const { cache, key, ttl, wait, swr, sie } = o;
+  const { cache, key, ttl, wait, swr, sie, tags } = o;
   if (cache !== undefined && !(cache instanceof Cache)) throw invalid('Cached: cache must be a Cache');
+  const tagsOf = tagsFn(tags);
   const wrap = (fn, name) => {
     const keyOf = keyFn(key, name);
     return function cachedMethod(...args) {
       const c = cache ?? this?.cache;
       if (!(c instanceof Cache)) return Promise.reject(invalid(`@Cached ${name}: no Cache (pass { cache } or set this.cache)`));
-      return c.getOrLoad(keyOf(...args), () => fn.apply(this, args), { ttl, wait, swr, sie });
+      return c.getOrLoad(keyOf(...args), () => fn.apply(this, args), { ttl, wait, swr, sie, tags: tagsOf(...args) });
     };
   };
   return function decorate(target, context, descriptor) {
@@ -405,4 +481,34 @@ function Cached(options = {}) {
   };
 }
 
-module.exports = { Cache, Cached, NotFound, codecs, COUNTERS };
+/** Method decorator: after the (async) method resolves, invalidates `tags`
+ *  (an array of tags, templates as @Cached's key, or a function given the
+ *  arguments) in `cache`, or `this.cache` of the instance. A method that
+ *  throws invalidates nothing. */
+function InvalidateTags(options = {}) {
+  const o = Array.isArray(options) || typeof options === 'function' ? { tags: options } : optionsArg(options, 'InvalidateTags: options');
+  const { cache } = o;
+  if (cache !== undefined && !(cache instanceof Cache)) throw invalid('InvalidateTags: cache must be a Cache');
+  if (o.tags === undefined || o.tags === null) throw invalid('InvalidateTags: tags are required');
+  const tagsOf = tagsFn(o.tags);
+  const wrap = (fn, name) =>
+    async function invalidatingMethod(...args) {
+      const c = cache ?? this?.cache;
+      if (!(c instanceof Cache)) throw invalid(`@InvalidateTags ${name}: no Cache (pass { cache } or set this.cache)`);
+      const result = await fn.apply(this, args);
+      await c.invalidateTags(tagsOf(...args));
+      return result;
+    };
+  return function decorate(target, context, descriptor) {
+    if (typeof target === 'function' && context && typeof context === 'object' && 'kind' in context) {
+      return wrap(target, String(context.name));
+    }
+    if (descriptor && typeof descriptor.value === 'function') {
+      descriptor.value = wrap(descriptor.value, String(context));
+      return descriptor;
+    }
+    throw invalid('@InvalidateTags applies to methods');
+  };
+}
+
+module.exports = { Cache, Cached, InvalidateTags, NotFound, codecs, COUNTERS };

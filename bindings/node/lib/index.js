@@ -32,6 +32,8 @@ exports.jsonCodec = idem.jsonCodec;
 exports.Cache = cache.Cache;
 /** NestJS-style method decorator: @Cached({ key, ttl, cache }). */
 exports.Cached = cache.Cached;
+/** Method decorator: @InvalidateTags({ tags, cache }) after the method resolved. */
+exports.InvalidateTags = cache.InvalidateTags;
 /** Thrown by a cache loader for "no value"; what getOrLoad rejects with for a cached "not found". */
 exports.NotFound = cache.NotFound;
 /** The cache codecs by name: json (default), buffer, string. */

@@ -48,6 +48,7 @@ const OPS = Object.freeze({
   CACHE_GET: op('cache', 'get'),
   CACHE_SET: op('cache', 'set'),
   CACHE_DELETE: op('cache', 'delete'),
+  CACHE_INVALIDATE_TAGS: op('cache', 'invalidate_tags'),
   STREAM_PUBLISH: op('stream', 'publish'),
   STREAM_HANDLE: op('stream', 'handle'),
   STREAM_DLQ_LIST: op('stream', 'dlq_list'),

@@ -25,7 +25,7 @@ const { invalid } = errors;
 const { IdempotencyInProgress, IdempotencyMismatch } = require('./idempotency');
 const { IdempotencyInterceptor } = require('./http');
 const { rateLimitAnswer, clientIp } = require('./ratelimit');
-const { Cached } = require('./cache');
+const { Cached, InvalidateTags } = require('./cache');
 const { StreamConsumer, startStreamConsumers } = require('./stream');
 
 const DEFAULT = 'default';
@@ -254,6 +254,10 @@ class CacheService {
     if (!c) this.caches.set(id, (c = this.registry.client(client).cache(name, options)));
     return c;
   }
+  /** invalidateTags(tags) on cache `name` (of client `client`). */
+  invalidateTags(name, tags, client) {
+    return this.cache(name, {}, client).invalidateTags(tags);
+  }
 }
 
 class StreamService {
@@ -396,7 +400,7 @@ function Idempotent(options = {}) {
  *  a Cache instance as `cache` works as in lib/cache.js. */
 function CachedNest(options = {}) {
   if (options.cache === undefined || typeof options.cache !== 'string') return Cached(options);
-  const { cache: name, client, key, ttl, wait, swr, sie } = options;
+  const { cache: name, client, key, ttl, wait, swr, sie, tags } = options;
   return function decorate(target, method, descriptor) {
     const fn = descriptor.value;
     let inner = null;
@@ -404,7 +408,33 @@ function CachedNest(options = {}) {
       if (inner === null) {
         const c = registryFor(client).client(client).cache(name);
         const d = { value: fn };
-        Cached({ cache: c, key, ttl, wait, swr, sie })(target, method, d);
+        Cached({ cache: c, key, ttl, wait, swr, sie, tags })(target, method, d);
+        inner = d.value;
+      }
+      return inner.apply(this, args);
+    };
+    return descriptor;
+  };
+}
+
+/** @InvalidateTags over the CacheService: `@InvalidateTags({ tags, cache:
+ *  name, client })` (or `@InvalidateTags(['users', 'user:{0}'])` for
+ *  `this.cache`) invalidates the tags once the method resolved; a Cache
+ *  instance as `cache` works as in lib/cache.js. */
+function InvalidateTagsNest(options = {}) {
+  if (Array.isArray(options) || typeof options === 'function' || options.cache === undefined ||
+      typeof options.cache !== 'string') {
+    return InvalidateTags(options);
+  }
+  const { cache: name, client, tags } = options;
+  return function decorate(target, method, descriptor) {
+    const fn = descriptor.value;
+    let inner = null;
+    descriptor.value = function invalidatingMethod(...args) {
+      if (inner === null) {
+        const c = registryFor(client).client(client).cache(name);
+        const d = { value: fn };
+        InvalidateTags({ cache: c, tags })(target, method, d);
         inner = d.value;
       }
       return inner.apply(this, args);
@@ -458,6 +488,7 @@ module.exports = {
   RateLimited,
   Idempotent,
   Cached: CachedNest,
+  InvalidateTags: InvalidateTagsNest,
   StreamConsumer,
   RedisxExceptionFilter,
   httpStatusOf,

@@ -72,6 +72,9 @@ function build(tag) {
       counts.cached += 1;
       return { id, n: counts.cached };
     }
+    touch(id) {
+      return { touched: id };
+    }
     async conflict(key) {
       return this.idem.run(key, Buffer.from('fp'), async () => 'never', { wait: 0 });
     }
@@ -87,15 +90,18 @@ function build(tag) {
   nx.InjectRedisx('second')(Ctl, undefined, 1);
   common.Inject(nx.LockService)(Ctl, undefined, 2);
   common.Inject(nx.IdempotencyService)(Ctl, undefined, 3);
-  const P = (i, n) => common.Param(n)(Ctl.prototype, ['lock', 'cached', 'conflict', 'hold'][i], 0);
+  const P = (i, n) => common.Param(n)(Ctl.prototype, ['lock', 'cached', 'conflict', 'hold', 'touch'][i], 0);
   P(0, 'id');
   P(1, 'id');
   P(2, 'key');
   P(3, 'name');
+  P(4, 'id');
+  const cacheName = uniq(`${tag}c`);
   method(Ctl, 'lock', [common.Post('lock/:id'), nx.WithLock({ key: `${tag}-job:{0}`, ttl: 5000, wait: 0 })]);
   method(Ctl, 'limited', [common.Get('limited'), nx.RateLimit({ name: uniq(`${tag}rl`), limit: 2, period: 60000, algorithm: 'sliding-log' })]);
   method(Ctl, 'pay', [common.Post('pay'), common.HttpCode(201), nx.Idempotent({ namespace: uniq(tag) })]);
-  method(Ctl, 'cached', [common.Get('cached/:id'), nx.Cached({ cache: uniq(`${tag}c`), key: 'item:{0}', ttl: 60000 })]);
+  method(Ctl, 'cached', [common.Get('cached/:id'), nx.Cached({ cache: cacheName, key: 'item:{0}', ttl: 60000, tags: ['items', 'item:{0}'] })]);
+  method(Ctl, 'touch', [common.Post('touch/:id'), nx.InvalidateTags({ cache: cacheName, tags: ['item:{0}'] })]);
   method(Ctl, 'conflict', [common.Post('conflict/:key')]);
   method(Ctl, 'hold', [common.Post('hold/:name')]);
   method(Ctl, 'named', [common.Get('named')]);
@@ -184,6 +190,13 @@ for (const [tag, adapter] of [
       assert.deepEqual(await (await f('/cached/7')).json(), { id: '7', n: 1 });
       assert.deepEqual(await (await f('/cached/7')).json(), { id: '7', n: 1 });
       assert.equal(counts.cached, 1);
+      // @InvalidateTags: the item's tag goes once the handler resolved.
+      r = await f('/touch/7', { method: 'POST' });
+      assert.equal(r.status, 201);
+      assert.deepEqual(await r.json(), { touched: '7' });
+      assert.deepEqual(await (await f('/cached/7')).json(), { id: '7', n: 2 });
+      assert.deepEqual(await (await f('/cached/7')).json(), { id: '7', n: 2 });
+      assert.equal(counts.cached, 2);
 
       // Named clients.
       assert.deepEqual(await (await f('/named')).json(), { distinct: true });

@@ -9,6 +9,7 @@
 //	http-dump URL PREFIX LANG              the canonical dump of the HTTP middlewares' answers (run.sh)
 //	http-fingerprint URL PREFIX METHOD TARGET BODY  hex SHA-256 fingerprint of that HTTP request
 //	cache-set / cache-get / cache-delete / cache-serve / cache-load  the cache modes (as worker.py)
+//	cache-set-tagged / cache-invalidate-tags                      tags (as worker.py)
 package main
 
 import (
@@ -140,7 +141,7 @@ func run(args []string) error {
 		if rec.State() == redisx.IdemNew {
 			return rec.Complete(ctx, []byte("done-go"), nil, 60*time.Second)
 		}
-	case "cache-set", "cache-get", "cache-delete", "cache-serve", "cache-load":
+	case "cache-set", "cache-get", "cache-delete", "cache-serve", "cache-load", "cache-set-tagged", "cache-invalidate-tags":
 		return cacheMode(ctx, client, prefix, mode, args[3:])
 	case "stream-produce":
 		n, _ := strconv.Atoi(args[4])
@@ -185,6 +186,14 @@ func cacheMode(ctx context.Context, client *redisx.Client, prefix, mode string, 
 			return err
 		}
 		return cache.Set(ctx, key, v, time.Minute)
+	case "cache-set-tagged":
+		var v any
+		if err := json.Unmarshal([]byte(args[1]), &v); err != nil {
+			return err
+		}
+		return cache.Set(ctx, key, v, time.Minute, redisx.SetTags(args[2]))
+	case "cache-invalidate-tags":
+		return cache.InvalidateTags(ctx, key)
 	case "cache-get":
 		line, err := cacheLine(ctx, cache, key)
 		if err != nil {

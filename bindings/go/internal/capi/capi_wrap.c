@@ -5094,6 +5094,231 @@ long long _wrap_redisx_stats_cache_capi_db7353f1e6241385(redisx_stats *_swig_go_
 }
 
 
+_gostring_ _wrap_redisx_tags_new_capi_db7353f1e6241385() {
+  redisx_tags **arg1 = 0 ;
+  redisx_tags *tmp1 = NULL ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  
+  result = (redisx_status)redisx_tags_new(arg1);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_tags_add_capi_db7353f1e6241385(redisx_tags *_swig_go_0, _goslice_ _swig_go_1) {
+  redisx_tags *arg1 = 0 ;
+  void *arg2 = 0 ;
+  size_t arg3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_tags *)_swig_go_0;
+  
+  arg2 = (void *)(_swig_go_1.len > 0 ? _swig_go_1.array : (void *)"");
+  arg3 = (size_t)_swig_go_1.len;
+  
+  
+  result = (redisx_status)redisx_tags_add(arg1,(void const *)arg2,arg3);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+long long _wrap_redisx_tags_count_capi_db7353f1e6241385(redisx_tags *_swig_go_0) {
+  redisx_tags *arg1 = 0 ;
+  size_t result;
+  long long _swig_go_result;
+  
+  arg1 = (redisx_tags *)_swig_go_0;
+  
+  result = redisx_tags_count((struct redisx_tags const *)arg1);
+  _swig_go_result = result; 
+  return _swig_go_result;
+}
+
+
+void _wrap_redisx_tags_free_capi_db7353f1e6241385(redisx_tags *_swig_go_0) {
+  redisx_tags *arg1 = 0 ;
+  
+  arg1 = (redisx_tags *)_swig_go_0;
+  
+  redisx_tags_free(arg1);
+  
+}
+
+
+_gostring_ _wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, redisx_tags *_swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5) {
+  redisx_cache_entry **arg1 = 0 ;
+  redisx_cache *arg2 = 0 ;
+  char *arg3 = 0 ;
+  redisx_tags *arg4 = 0 ;
+  int64_t arg5 ;
+  int64_t arg6 ;
+  int64_t arg7 ;
+  redisx_cache_entry *tmp1 = NULL ;
+  char *temp3 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = &tmp1;
+  arg2 = (redisx_cache *)_swig_go_0;
+  
+  temp3 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp3, _swig_go_1.p, _swig_go_1.n);
+  temp3[_swig_go_1.n] = '\0';
+  arg3 = (char *)temp3;
+  
+  arg4 = (redisx_tags *)_swig_go_2;
+  arg5 = (int64_t)_swig_go_3; 
+  arg6 = (int64_t)_swig_go_4; 
+  arg7 = (int64_t)_swig_go_5; 
+  
+  result = (redisx_status)redisx_cache_fetch_tagged(arg1,arg2,(char const *)arg3,(struct redisx_tags const *)arg4,arg5,arg6,arg7);
+  _swig_go_result = redisx_go_status(result, (const void *)*arg1);
+  free((char *)arg3); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, redisx_tags *_swig_go_2, long long _swig_go_3, long long _swig_go_4, long long _swig_go_5, void *_swig_go_6) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  redisx_tags *arg3 = 0 ;
+  int64_t arg4 ;
+  int64_t arg5 ;
+  int64_t arg6 ;
+  redisx_cache_cb arg7 = 0 ;
+  void *arg8 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg7 = NULL;
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  arg3 = (redisx_tags *)_swig_go_2;
+  arg4 = (int64_t)_swig_go_3; 
+  arg5 = (int64_t)_swig_go_4; 
+  arg6 = (int64_t)_swig_go_5; 
+  arg8 = (void *)_swig_go_6;
+  
+  result = (redisx_status)redisx_cache_fetch_tagged_async(arg1,(char const *)arg2,(struct redisx_tags const *)arg3,arg4,arg5,arg6,arg7,arg8);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, redisx_tags *_swig_go_4) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  void *arg3 = 0 ;
+  size_t arg4 ;
+  int64_t arg5 ;
+  redisx_tags *arg6 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  arg3 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg4 = (size_t)_swig_go_2.len;
+  
+  arg5 = (int64_t)_swig_go_3; 
+  arg6 = (redisx_tags *)_swig_go_4;
+  
+  result = (redisx_status)redisx_cache_set_tagged(arg1,(char const *)arg2,(void const *)arg3,arg4,arg5,(struct redisx_tags const *)arg6);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1, _goslice_ _swig_go_2, long long _swig_go_3, redisx_tags *_swig_go_4, void *_swig_go_5) {
+  redisx_cache *arg1 = 0 ;
+  char *arg2 = 0 ;
+  void *arg3 = 0 ;
+  size_t arg4 ;
+  int64_t arg5 ;
+  redisx_tags *arg6 = 0 ;
+  redisx_status_cb arg7 = 0 ;
+  void *arg8 = 0 ;
+  char *temp2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg7 = NULL;
+  arg1 = (redisx_cache *)_swig_go_0;
+  
+  temp2 = (char *)malloc(_swig_go_1.n + 1);
+  memcpy(temp2, _swig_go_1.p, _swig_go_1.n);
+  temp2[_swig_go_1.n] = '\0';
+  arg2 = (char *)temp2;
+  
+  
+  arg3 = (void *)(_swig_go_2.len > 0 ? _swig_go_2.array : (void *)"");
+  arg4 = (size_t)_swig_go_2.len;
+  
+  arg5 = (int64_t)_swig_go_3; 
+  arg6 = (redisx_tags *)_swig_go_4;
+  arg8 = (void *)_swig_go_5;
+  
+  result = (redisx_status)redisx_cache_set_tagged_async(arg1,(char const *)arg2,(void const *)arg3,arg4,arg5,(struct redisx_tags const *)arg6,arg7,arg8);
+  _swig_go_result = redisx_go_status(result, NULL);
+  free((char *)arg2); 
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_invalidate_tags_capi_db7353f1e6241385(redisx_cache *_swig_go_0, redisx_tags *_swig_go_1) {
+  redisx_cache *arg1 = 0 ;
+  redisx_tags *arg2 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (redisx_tags *)_swig_go_1;
+  
+  result = (redisx_status)redisx_cache_invalidate_tags(arg1,(struct redisx_tags const *)arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
+_gostring_ _wrap_redisx_cache_invalidate_tags_async_capi_db7353f1e6241385(redisx_cache *_swig_go_0, redisx_tags *_swig_go_1, void *_swig_go_2) {
+  redisx_cache *arg1 = 0 ;
+  redisx_tags *arg2 = 0 ;
+  redisx_status_cb arg3 = 0 ;
+  void *arg4 = 0 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg3 = NULL;
+  arg1 = (redisx_cache *)_swig_go_0;
+  arg2 = (redisx_tags *)_swig_go_1;
+  arg4 = (void *)_swig_go_2;
+  
+  result = (redisx_status)redisx_cache_invalidate_tags_async(arg1,(struct redisx_tags const *)arg2,arg3,arg4);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_cache_peek_capi_db7353f1e6241385(redisx_cache *_swig_go_0, _gostring_ _swig_go_1) {
   redisx_cache_entry **arg1 = 0 ;
   redisx_cache *arg2 = 0 ;

@@ -185,7 +185,7 @@ static void entry_wake(redisx_client *c, redisx_status st, redisx_cache_entry *e
 }
 
 static redisx_status fetch_blocking(redisx_cache_entry **out, redisx_cache *cache, const char *key, int get,
-                                    int64_t wait_ms, int64_t swr_ms, int64_t sie_ms)
+                                    int64_t wait_ms, int64_t swr_ms, int64_t sie_ms, const redisx_tags *tags)
 {
     redisx_status st = redisx__cache_l1_fast(cache, key, out);
     if (st != REDISX_ERR_EMPTY)
@@ -193,7 +193,7 @@ static redisx_status fetch_blocking(redisx_cache_entry **out, redisx_cache *cach
     redisx__clear_error();
     redisx__waiter w;
     redisx__waiter_init(&w);
-    st = redisx__cache_fetch_async(cache, key, get, wait_ms, swr_ms, sie_ms, entry_wake, &w);
+    st = redisx__cache_fetch_async(cache, key, get, wait_ms, swr_ms, sie_ms, tags, entry_wake, &w);
     if (st != REDISX_OK)
         return redisx__waiter_drop(&w, st);
     st = redisx__waiter_wait(&w);
@@ -209,7 +209,7 @@ redisx_status redisx_cache_fetch(redisx_cache_entry **out, redisx_cache *cache, 
     redisx_status st = check_fetch(cache, key, wait_ms, swr_ms, sie_ms, 1);
     if (st != REDISX_OK)
         return st;
-    return fetch_blocking(out, cache, key, 0, wait_ms, swr_ms, sie_ms);
+    return fetch_blocking(out, cache, key, 0, wait_ms, swr_ms, sie_ms, NULL);
 }
 
 redisx_status redisx_cache_fetch_async(redisx_cache *cache, const char *key, int64_t wait_ms, int64_t swr_ms,
@@ -220,7 +220,7 @@ redisx_status redisx_cache_fetch_async(redisx_cache *cache, const char *key, int
         st = redisx__check_async_target(redisx__cache_client(cache), cb != NULL);
     if (st != REDISX_OK)
         return st;
-    return redisx__cache_fetch_async(cache, key, 0, wait_ms, swr_ms, sie_ms, cb, user);
+    return redisx__cache_fetch_async(cache, key, 0, wait_ms, swr_ms, sie_ms, NULL, cb, user);
 }
 
 redisx_status redisx_cache_get(redisx_cache_entry **out, redisx_cache *cache, const char *key)
@@ -230,7 +230,7 @@ redisx_status redisx_cache_get(redisx_cache_entry **out, redisx_cache *cache, co
     redisx_status st = check_cache(cache, key, 1);
     if (st != REDISX_OK)
         return st;
-    return fetch_blocking(out, cache, key, 1, 0, 0, 0);
+    return fetch_blocking(out, cache, key, 1, 0, 0, 0, NULL);
 }
 
 redisx_status redisx_cache_get_async(redisx_cache *cache, const char *key, redisx_cache_cb cb, void *user)
@@ -240,7 +240,7 @@ redisx_status redisx_cache_get_async(redisx_cache *cache, const char *key, redis
         st = redisx__check_async_target(redisx__cache_client(cache), cb != NULL);
     if (st != REDISX_OK)
         return st;
-    return redisx__cache_fetch_async(cache, key, 1, 0, 0, 0, cb, user);
+    return redisx__cache_fetch_async(cache, key, 1, 0, 0, 0, NULL, cb, user);
 }
 
 /* Added in 0.6: the L1-only lookup that never blocks (a Node event loop
@@ -368,7 +368,7 @@ redisx_status redisx_cache_set(redisx_cache *cache, const char *key, const void 
     redisx_status st = check_set(cache, key, value, len, ttl_ms, 1);
     if (st != REDISX_OK)
         return st;
-    BLOCKING_STATUS(redisx__cache_set_async(cache, key, value, len, ttl_ms, redisx__ffi_status_wake, &w));
+    BLOCKING_STATUS(redisx__cache_set_async(cache, key, value, len, ttl_ms, NULL, redisx__ffi_status_wake, &w));
 }
 
 redisx_status redisx_cache_set_async(redisx_cache *cache, const char *key, const void *value, size_t len,
@@ -379,7 +379,7 @@ redisx_status redisx_cache_set_async(redisx_cache *cache, const char *key, const
         st = redisx__check_async_target(redisx__cache_client(cache), cb != NULL);
     if (st != REDISX_OK)
         return st;
-    return redisx__cache_set_async(cache, key, value, len, ttl_ms, cb, user);
+    return redisx__cache_set_async(cache, key, value, len, ttl_ms, NULL, cb, user);
 }
 
 redisx_status redisx_cache_delete(redisx_cache *cache, const char *key)
@@ -459,4 +459,123 @@ int64_t redisx_cache_entry_ttl_ms(const redisx_cache_entry *entry)
 uint64_t redisx_cache_entry_version(const redisx_cache_entry *entry)
 {
     return entry ? redisx__cache_entry_version(entry) : 0;
+}
+
+/* ---- tags (added in 0.6) ------------------------------------------------------------- */
+
+redisx_status redisx_tags_new(redisx_tags **out)
+{
+    REDISX_FFI_REQUIRE(out != NULL, "out is NULL");
+    *out = NULL;
+    return redisx__tags_new(out);
+}
+
+redisx_status redisx_tags_add(redisx_tags *tags, const void *tag, size_t len)
+{
+    REDISX_FFI_REQUIRE(tags != NULL, "tags is NULL");
+    REDISX_FFI_REQUIRE(tag != NULL || len == 0, "tag is NULL with a length of %zu", len);
+    REDISX_FFI_REQUIRE(len >= 1 && len <= REDISX_CACHE_TAG_MAX, "a cache tag must be 1..%d bytes, got %zu",
+                       REDISX_CACHE_TAG_MAX, len);
+    REDISX_FFI_REQUIRE(redisx__tags_count(tags) < REDISX_CACHE_INVALIDATE_MAX,
+                       "a tag list holds at most %d tags (REDISX_CACHE_INVALIDATE_MAX)", REDISX_CACHE_INVALIDATE_MAX);
+    return redisx__tags_add(tags, tag, len);
+}
+
+size_t redisx_tags_count(const redisx_tags *tags)
+{
+    return tags ? redisx__tags_count(tags) : 0;
+}
+
+void redisx_tags_free(redisx_tags *tags)
+{
+    if (tags)
+        redisx__tags_free(tags);
+}
+
+/* An entry's tags: at most REDISX_CACHE_TAGS_MAX (counted with duplicates,
+ * which a caller has no reason to send). */
+static redisx_status check_entry_tags(const redisx_tags *tags)
+{
+    REDISX_FFI_REQUIRE(redisx_tags_count(tags) <= REDISX_CACHE_TAGS_MAX,
+                       "an entry carries at most %d tags (REDISX_CACHE_TAGS_MAX), got %zu", REDISX_CACHE_TAGS_MAX,
+                       redisx_tags_count(tags));
+    return REDISX_OK;
+}
+
+redisx_status redisx_cache_fetch_tagged(redisx_cache_entry **out, redisx_cache *cache, const char *key,
+                                        const redisx_tags *tags, int64_t wait_ms, int64_t swr_ms, int64_t sie_ms)
+{
+    REDISX_FFI_REQUIRE(out != NULL, "out is NULL");
+    *out = NULL;
+    redisx_status st = check_fetch(cache, key, wait_ms, swr_ms, sie_ms, 1);
+    if (st == REDISX_OK)
+        st = check_entry_tags(tags);
+    if (st != REDISX_OK)
+        return st;
+    return fetch_blocking(out, cache, key, 0, wait_ms, swr_ms, sie_ms, tags);
+}
+
+redisx_status redisx_cache_fetch_tagged_async(redisx_cache *cache, const char *key, const redisx_tags *tags,
+                                              int64_t wait_ms, int64_t swr_ms, int64_t sie_ms, redisx_cache_cb cb,
+                                              void *user)
+{
+    redisx_status st = check_fetch(cache, key, wait_ms, swr_ms, sie_ms, 0);
+    if (st == REDISX_OK)
+        st = check_entry_tags(tags);
+    if (st == REDISX_OK)
+        st = redisx__check_async_target(redisx__cache_client(cache), cb != NULL);
+    if (st != REDISX_OK)
+        return st;
+    return redisx__cache_fetch_async(cache, key, 0, wait_ms, swr_ms, sie_ms, tags, cb, user);
+}
+
+redisx_status redisx_cache_set_tagged(redisx_cache *cache, const char *key, const void *value, size_t len,
+                                      int64_t ttl_ms, const redisx_tags *tags)
+{
+    redisx_status st = check_set(cache, key, value, len, ttl_ms, 1);
+    if (st == REDISX_OK)
+        st = check_entry_tags(tags);
+    if (st != REDISX_OK)
+        return st;
+    BLOCKING_STATUS(redisx__cache_set_async(cache, key, value, len, ttl_ms, tags, redisx__ffi_status_wake, &w));
+}
+
+redisx_status redisx_cache_set_tagged_async(redisx_cache *cache, const char *key, const void *value, size_t len,
+                                            int64_t ttl_ms, const redisx_tags *tags, redisx_status_cb cb,
+                                            void *user)
+{
+    redisx_status st = check_set(cache, key, value, len, ttl_ms, 0);
+    if (st == REDISX_OK)
+        st = check_entry_tags(tags);
+    if (st == REDISX_OK)
+        st = redisx__check_async_target(redisx__cache_client(cache), cb != NULL);
+    if (st != REDISX_OK)
+        return st;
+    return redisx__cache_set_async(cache, key, value, len, ttl_ms, tags, cb, user);
+}
+
+static redisx_status check_invalidate(const redisx_cache *cache, const redisx_tags *tags, int blocking)
+{
+    CACHE_REQUIRED(cache);
+    REDISX_FFI_REQUIRE(tags != NULL, "tags is NULL");
+    return redisx__ffi_client(redisx__cache_client(cache), blocking);
+}
+
+redisx_status redisx_cache_invalidate_tags(redisx_cache *cache, const redisx_tags *tags)
+{
+    redisx_status st = check_invalidate(cache, tags, 1);
+    if (st != REDISX_OK)
+        return st;
+    BLOCKING_STATUS(redisx__cache_invalidate_tags_async(cache, tags, redisx__ffi_status_wake, &w));
+}
+
+redisx_status redisx_cache_invalidate_tags_async(redisx_cache *cache, const redisx_tags *tags, redisx_status_cb cb,
+                                                 void *user)
+{
+    redisx_status st = check_invalidate(cache, tags, 0);
+    if (st == REDISX_OK)
+        st = redisx__check_async_target(redisx__cache_client(cache), cb != NULL);
+    if (st != REDISX_OK)
+        return st;
+    return redisx__cache_invalidate_tags_async(cache, tags, cb, user);
 }

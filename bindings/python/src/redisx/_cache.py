@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import inspect
-from typing import TYPE_CHECKING, Any, Awaitable, Callable, NamedTuple, Optional, Tuple, TypeVar, Union, cast
+from typing import (TYPE_CHECKING, Any, Awaitable, Callable, Iterable, NamedTuple, Optional, Tuple, TypeVar, Union,
+                    cast)
 
 from . import _instrument as _ins
 from . import _rawc as _c
@@ -24,6 +25,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from ._client import Client
 
 Key = Union[str, bytes]
+Tag = Union[str, bytes]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _HIT = _c.REDISX_CACHE_HIT
@@ -142,6 +144,24 @@ def _ms(seconds: Optional[float], what: str, default: int = -1) -> int:
     return int(round(seconds * 1000))
 
 
+def _tags(tags: Optional[Iterable[Tag]]) -> Optional[Tuple[bytes, ...]]:
+    """Tags as the core takes them: bytes (str as UTF-8); None for none. The
+    bounds (1..1024 bytes a tag, 64 per entry) are the core's."""
+    if tags is None:
+        return None
+    if isinstance(tags, (str, bytes)):
+        tags = (tags,)
+    out = []
+    for t in tags:
+        if isinstance(t, str):
+            out.append(t.encode("utf-8"))
+        elif isinstance(t, (bytes, bytearray, memoryview)):
+            out.append(bytes(t))
+        else:
+            raise make_error("ERR_INVALID", f"a cache tag is str or bytes, got {type(t).__name__}")
+    return tuple(out)
+
+
 class CacheEntry(NamedTuple):
     """What ``Cache.lookup`` found: the decoded value (None for a miss or a
     cached "not found"), where it came from and how fresh it is."""
@@ -165,6 +185,9 @@ class Cache:
     ``delete(key)`` deletes (this process's L1 copy at once);
     ``get_or_load(key, loader)`` runs ``loader()`` once per key across every
     process when nobody has the value, the other callers waiting for it.
+    ``set`` and ``get_or_load`` take ``tags=``; ``invalidate_tags(tags)``
+    drops every entry carrying any of them, in every process and language
+    (docs/CACHE.md, "Tags").
     Every call has an ``_async`` form for asyncio. Keys are str (UTF-8) or
     bytes, 1..1024 bytes without NUL; bad input raises InvalidArgument."""
 
@@ -227,7 +250,7 @@ class Cache:
         return self._lookup(key, None)
 
     def _lookup(self, key: Key, scope: Any) -> CacheEntry:
-        t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1)
+        t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1, None)
         if scope is not None:
             scope.outcome(_outcome(t))
         return self._entry(t, self.codec.loads(t[1]) if t[0] == _HIT else None)
@@ -244,7 +267,7 @@ class Cache:
     def _get(self, key: Key, default: Any, scope: Any) -> Any:
         t = _c.pyx_cache_peek(self._h, key)  # an L1 hit: no context check, no GIL release
         if t is None:
-            t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1)
+            t = _c.pyx_cache_fetch(self._ctx(), self._h, key, 0, 0, 0, 1, None)
         if scope is not None:
             scope.outcome(_outcome(t))
         if t[0] != _HIT:
@@ -262,17 +285,38 @@ class Cache:
         memo[key] = (version, value)
         return value
 
-    def set(self, key: Key, value: Any, ttl: Optional[float] = None) -> None:
+    def set(self, key: Key, value: Any, ttl: Optional[float] = None, *,
+            tags: Optional[Iterable[Tag]] = None) -> None:
         """Writes ``value`` for ``ttl`` seconds (the cache's default when
         None) to Redis and this process's L1; a load in progress can then no
-        longer fill."""
+        longer fill. ``tags``: str or bytes the entry carries, for
+        ``invalidate_tags``."""
         ttl_ms = self._ttl_ms(ttl)
+        tg = _tags(tags)
         instr = self._client._instr
         if instr is not None:
             _ins.call(instr, _ins.CACHE_SET, self.name,
-                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0))
+                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0, tg))
             return
-        _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0)
+        _c.pyx_cache_write(self._ctx(), self._h, key, self._encode(value), ttl_ms, 0, tg)
+
+    def invalidate_tags(self, tags: Iterable[Tag]) -> None:
+        """Invalidates every entry carrying any of ``tags`` (str or bytes),
+        written by any process in any language: once this returns no read
+        from Redis answers such an entry and this process's L1 copies are
+        gone; other processes' L1 copies go as after a delete (with
+        tracking, when the server's message arrives; without, within their
+        L1 TTL). One round trip per Redis node, whatever the number of
+        entries. Raises when Redis cannot be reached (whatever the fail
+        policy)."""
+        t = _tags(tags)
+        args = t if t is not None else ()
+        instr = self._client._instr
+        if instr is not None:
+            _ins.call(instr, _ins.CACHE_INVALIDATE_TAGS, self.name,
+                      lambda: _c.pyx_cache_invalidate_tags(self._ctx(), self._h, args))
+            return
+        _c.pyx_cache_invalidate_tags(self._ctx(), self._h, args)
 
     def delete(self, key: Key) -> None:
         """Deletes ``key`` from Redis and this process's L1, and ends any load
@@ -280,13 +324,13 @@ class Cache:
         instr = self._client._instr
         if instr is not None:
             _ins.call(instr, _ins.CACHE_DELETE, self.name,
-                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1))
+                      lambda: _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1, None))
             return
-        _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1)
+        _c.pyx_cache_write(self._ctx(), self._h, key, None, 0, 1, None)
 
     def get_or_load(self, key: Key, loader: Callable[[], Any], ttl: Optional[float] = None, *,
                     wait: Optional[float] = None, swr: Optional[float] = None,
-                    sie: Optional[float] = None) -> Any:
+                    sie: Optional[float] = None, tags: Optional[Iterable[Tag]] = None) -> Any:
         """The value of ``key``; when nobody has it, ``loader()`` runs once
         across every process (the others wait up to ``wait`` seconds, then
         raise Timeout) and its result is cached for ``ttl`` seconds. A
@@ -294,18 +338,21 @@ class Cache:
         any other exception caches nothing, lets a waiter take over, and
         propagates unless a stale value within ``sie`` seconds is there to
         serve. ``swr``: serve a value up to that long past its TTL while
-        one caller refreshes it (this one, when chosen)."""
+        one caller refreshes it (this one, when chosen). ``tags``: the
+        loaded value carries them; an ``invalidate_tags`` of one of them
+        while the loader runs makes the value stale on arrival."""
         instr = self._client._instr
         if instr is not None:
             return _ins.call_scoped(instr, _ins.CACHE_FETCH, self.name, self._get_or_load, key, loader, ttl, wait,
-                                    swr, sie)
-        return self._get_or_load(key, loader, ttl, wait, swr, sie, None)
+                                    swr, sie, tags)
+        return self._get_or_load(key, loader, ttl, wait, swr, sie, tags, None)
 
     def _get_or_load(self, key: Key, loader: Callable[[], Any], ttl: Optional[float], wait: Optional[float],
-                     swr: Optional[float], sie: Optional[float], scope: Any) -> Any:
+                     swr: Optional[float], sie: Optional[float], tags: Optional[Iterable[Tag]],
+                     scope: Any) -> Any:
         ttl_ms = self._ttl_ms(ttl)
         ctx = self._ctx()
-        t = _c.pyx_cache_fetch(ctx, self._h, key, *self._windows(wait, swr, sie), 0)
+        t = _c.pyx_cache_fetch(ctx, self._h, key, *self._windows(wait, swr, sie), 0, _tags(tags))
         state, raw, lease = t[0], t[1], t[7]
         if scope is not None:
             scope.outcome(_outcome(t))
@@ -340,13 +387,14 @@ class Cache:
 
     # -- asyncio ----------------------------------------------------------------------
 
-    async def _fetch_async(self, key: Key, windows: Tuple[int, int, int], get: int) -> Tuple[Any, ...]:
+    async def _fetch_async(self, key: Key, windows: Tuple[int, int, int], get: int,
+                           tags: Optional[Tuple[bytes, ...]] = None) -> Tuple[Any, ...]:
         hit = _c.pyx_cache_peek(self._h, key)
         if hit is not None:
             return cast(Tuple[Any, ...], hit)
         client = self._client
         h = await client._submit("cache", _c.pyx_cache_fetch_async, (client._ctx_or_raise(), self._h, key, *windows,
-                                                                    get))
+                                                                    get, tags))
         return cast(Tuple[Any, ...], _c.pyx_cache_take(h))
 
     async def lookup_async(self, key: Key) -> CacheEntry:
@@ -377,11 +425,12 @@ class Cache:
             scope.outcome(_outcome(t))
         return self.codec.loads(t[1]) if t[0] == _HIT else default
 
-    async def set_async(self, key: Key, value: Any, ttl: Optional[float] = None) -> None:
+    async def set_async(self, key: Key, value: Any, ttl: Optional[float] = None, *,
+                        tags: Optional[Iterable[Tag]] = None) -> None:
         """``set()`` for asyncio."""
         client = self._client
         ttl_ms = self._ttl_ms(ttl)
-        args = (client._ctx_or_raise(), self._h, key, self._encode(value), ttl_ms, 0)
+        args = (client._ctx_or_raise(), self._h, key, self._encode(value), ttl_ms, 0, _tags(tags))
         instr = client._instr
         if instr is not None:
             await _ins.traced_async(instr, _ins.CACHE_SET, self.name,
@@ -392,7 +441,7 @@ class Cache:
     async def delete_async(self, key: Key) -> None:
         """``delete()`` for asyncio."""
         client = self._client
-        args = (client._ctx_or_raise(), self._h, key, None, 0, 1)
+        args = (client._ctx_or_raise(), self._h, key, None, 0, 1, None)
         instr = client._instr
         if instr is not None:
             await _ins.traced_async(instr, _ins.CACHE_DELETE, self.name,
@@ -400,24 +449,36 @@ class Cache:
             return
         await client._submit("status", _c.pyx_cache_write_async, args)
 
+    async def invalidate_tags_async(self, tags: Iterable[Tag]) -> None:
+        """``invalidate_tags()`` for asyncio."""
+        client = self._client
+        t = _tags(tags)
+        args = (client._ctx_or_raise(), self._h, t if t is not None else ())
+        instr = client._instr
+        if instr is not None:
+            await _ins.traced_async(instr, _ins.CACHE_INVALIDATE_TAGS, self.name,
+                                    lambda: client._submit("status", _c.pyx_cache_invalidate_tags_async, args))
+            return
+        await client._submit("status", _c.pyx_cache_invalidate_tags_async, args)
+
     async def get_or_load_async(self, key: Key, loader: Callable[[], Any], ttl: Optional[float] = None, *,
                                 wait: Optional[float] = None, swr: Optional[float] = None,
-                                sie: Optional[float] = None) -> Any:
+                                sie: Optional[float] = None, tags: Optional[Iterable[Tag]] = None) -> Any:
         """``get_or_load()`` for asyncio: ``loader`` is an async function (or
         a function returning an awaitable, or a plain value)."""
         instr = self._client._instr
         if instr is not None:
             return await _ins.traced_async_scoped(
                 instr, _ins.CACHE_FETCH, self.name,
-                lambda scope: self._get_or_load_async(key, loader, ttl, wait, swr, sie, scope))
-        return await self._get_or_load_async(key, loader, ttl, wait, swr, sie, None)
+                lambda scope: self._get_or_load_async(key, loader, ttl, wait, swr, sie, tags, scope))
+        return await self._get_or_load_async(key, loader, ttl, wait, swr, sie, tags, None)
 
     async def _get_or_load_async(self, key: Key, loader: Callable[[], Any], ttl: Optional[float],
                                  wait: Optional[float], swr: Optional[float], sie: Optional[float],
-                                 scope: Any) -> Any:
+                                 tags: Optional[Iterable[Tag]], scope: Any) -> Any:
         ttl_ms = self._ttl_ms(ttl)
         client = self._client
-        t = await self._fetch_async(key, self._windows(wait, swr, sie), 0)
+        t = await self._fetch_async(key, self._windows(wait, swr, sie), 0, _tags(tags))
         state, raw, lease = t[0], t[1], t[7]
         if scope is not None:
             scope.outcome(_outcome(t))
@@ -458,12 +519,24 @@ class Cache:
 
     def cached(self, key: Union[None, Key, Callable[..., Key]] = None, ttl: Optional[float] = None, *,
                wait: Optional[float] = None, swr: Optional[float] = None,
-               sie: Optional[float] = None) -> Callable[[F], F]:
+               sie: Optional[float] = None,
+               tags: Union[None, Iterable[Tag], Callable[..., Iterable[Tag]]] = None) -> Callable[[F], F]:
         """Decorator: the function's result is cached under ``key`` (a fixed
         key, a format string filled with the call's arguments such as
         ``"user:{0}"`` / ``"user:{id}"``, or a callable given the arguments;
         default: the qualified name and the repr of the arguments) through
-        ``get_or_load``. Works on ``async def`` functions too."""
+        ``get_or_load``. ``tags``: a list of tags (str ones may be format
+        strings as ``key``, e.g. ``["user:{0}"]``) or a callable given the
+        arguments that returns them. Works on ``async def`` functions too."""
+        if tags is None:
+            tags_of: Callable[..., Optional[Iterable[Tag]]] = lambda *a, **k: None  # noqa: E731
+        elif callable(tags):
+            tags_of = tags
+        else:
+            tag_list = [tags] if isinstance(tags, (str, bytes)) else list(tags)
+            tags_of = lambda *a, **k: [t.format(*a, **k) if isinstance(t, str) and "{" in t else t  # noqa: E731
+                                       for t in tag_list]
+
         def decorate(fn: F) -> F:
             if key is None:
                 base = f"{fn.__module__}.{fn.__qualname__}"
@@ -483,14 +556,14 @@ class Cache:
                 @functools.wraps(fn)
                 async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                     return await self.get_or_load_async(key_of(*args, **kwargs), lambda: afn(*args, **kwargs), ttl,
-                                                        wait=wait, swr=swr, sie=sie)
+                                                        wait=wait, swr=swr, sie=sie, tags=tags_of(*args, **kwargs))
 
                 return cast(F, async_wrapper)
 
             @functools.wraps(fn)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 return self.get_or_load(key_of(*args, **kwargs), lambda: fn(*args, **kwargs), ttl, wait=wait,
-                                        swr=swr, sie=sie)
+                                        swr=swr, sie=sie, tags=tags_of(*args, **kwargs))
 
             return cast(F, wrapper)
 

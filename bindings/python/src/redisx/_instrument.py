@@ -71,6 +71,7 @@ CACHE_FETCH = _op("cache", "fetch")
 CACHE_GET = _op("cache", "get")
 CACHE_SET = _op("cache", "set")
 CACHE_DELETE = _op("cache", "delete")
+CACHE_INVALIDATE_TAGS = _op("cache", "invalidate_tags")
 STREAM_PUBLISH = _op("stream", "publish")
 STREAM_HANDLE = _op("stream", "handle")
 

@@ -52,6 +52,8 @@
 REDISX_BEGIN_DECLS
 
 /* redisx_cache and redisx_cache_entry are declared in redisx/queue.h. */
+/** A list of tags (since 0.6; see "tags" below). */
+typedef struct redisx_tags redisx_tags;
 
 /** What a fetch or a get found; the numbers never change. */
 typedef enum redisx_cache_state {
@@ -87,6 +89,13 @@ typedef enum redisx_cache_counter {
                                         this cache, or a flush) under tracking */
     REDISX_CACHE_COUNTER_COUNT = 14
 } redisx_cache_counter;
+
+/** Tags (since 0.6): a tag is 1..REDISX_CACHE_TAG_MAX bytes, binary (NUL
+ *  allowed); an entry carries at most REDISX_CACHE_TAGS_MAX distinct tags,
+ *  one invalidation takes at most REDISX_CACHE_INVALIDATE_MAX. */
+#define REDISX_CACHE_TAG_MAX 1024
+#define REDISX_CACHE_TAGS_MAX 64
+#define REDISX_CACHE_INVALIDATE_MAX 1024
 
 /** Longest key and cache name, in bytes. */
 #define REDISX_CACHE_KEY_MAX 1024
@@ -197,6 +206,59 @@ REDISX_API uint64_t redisx_cache_counter_of(const redisx_cache *cache, redisx_ca
  *  counters of a freed cache stay in the sum (counters never go back), the
  *  gauges (L1 entries and bytes) are those of the caches alive. */
 REDISX_API uint64_t redisx_stats_cache(const redisx_stats *stats, redisx_cache_counter which);
+
+/* ---- tags (since 0.6; docs/CACHE.md, "Tags") ----
+ * A tagged entry records the version of each of its tags, read from
+ * {prefix}:cache:<cache>:{<tag>}:tag before its value was loaded or set;
+ * redisx_cache_invalidate_tags() increments those versions (one INCR per
+ * tag, pipelined: one round trip per node whatever the number of entries),
+ * and every read checks an entry's versions, so once it returns no read
+ * from L2 answers an entry written before it, and this process's L1
+ * copies are gone. Other processes' L1 copies go when their tracking (or
+ * fallback) message arrives, or within their L1 TTL without tracking: the
+ * bound a delete has. */
+
+/** A list of tags: redisx_tags_new(), redisx_tags_add() per tag, then pass
+ *  it to the *_tagged calls (which copy what they need: free it after the
+ *  call returns) and free it with redisx_tags_free(). Not thread-safe. */
+REDISX_API redisx_status redisx_tags_new(redisx_tags **out);
+/** Adds a tag (1..REDISX_CACHE_TAG_MAX bytes, copied); duplicates count once
+ *  when used. REDISX_ERR_INVALID for an empty or too long tag, or past
+ *  REDISX_CACHE_INVALIDATE_MAX tags. */
+REDISX_API redisx_status redisx_tags_add(redisx_tags *tags, const void *tag, size_t len);
+/** The number of tags added (0 for NULL). */
+REDISX_API size_t redisx_tags_count(const redisx_tags *tags);
+/** NULL is a no-op. */
+REDISX_API void redisx_tags_free(redisx_tags *tags);
+
+/** redisx_cache_fetch() for a value that carries `tags` (NULL or empty: the
+ *  same as redisx_cache_fetch): when the caller gets the lease (LOAD, or a
+ *  HIT that should refresh) the tags' versions are read first, so an
+ *  invalidation of one of them while the caller loads makes its fill stale
+ *  on arrival. At most REDISX_CACHE_TAGS_MAX distinct tags
+ *  (REDISX_ERR_INVALID). Reads of any entry (fetch, get, peek, tagged or
+ *  not) honour the tags it was written with. */
+REDISX_API redisx_status redisx_cache_fetch_tagged(redisx_cache_entry **out, redisx_cache *cache, const char *key,
+                                                   const redisx_tags *tags, int64_t wait_ms, int64_t swr_ms,
+                                                   int64_t sie_ms);
+REDISX_API redisx_status redisx_cache_fetch_tagged_async(redisx_cache *cache, const char *key,
+                                                         const redisx_tags *tags, int64_t wait_ms, int64_t swr_ms,
+                                                         int64_t sie_ms, redisx_cache_cb cb, void *user);
+/** redisx_cache_set() of a value that carries `tags` (NULL or empty: an
+ *  untagged set): the tags' versions are read, then the value written with
+ *  them (two round trips). */
+REDISX_API redisx_status redisx_cache_set_tagged(redisx_cache *cache, const char *key, const void *value, size_t len,
+                                                 int64_t ttl_ms, const redisx_tags *tags);
+REDISX_API redisx_status redisx_cache_set_tagged_async(redisx_cache *cache, const char *key, const void *value,
+                                                       size_t len, int64_t ttl_ms, const redisx_tags *tags,
+                                                       redisx_status_cb cb, void *user);
+/** Invalidates every entry carrying any of `tags` (not NULL; empty: nothing
+ *  to do) in L2 and this process's L1, across processes and languages; see
+ *  above for what other processes' L1 copies do. Fails (whatever the fail
+ *  policy) when Redis cannot be reached: it cannot promise anything then. */
+REDISX_API redisx_status redisx_cache_invalidate_tags(redisx_cache *cache, const redisx_tags *tags);
+REDISX_API redisx_status redisx_cache_invalidate_tags_async(redisx_cache *cache, const redisx_tags *tags,
+                                                            redisx_status_cb cb, void *user);
 
 /** The L1 alone, never blocking and never sending anything: REDISX_OK with
  *  *out a fresh HIT or NEGATIVE from this process's L1, or with *out NULL

@@ -141,7 +141,8 @@ static int pyx_tags_from(PyObject *seq, redisx_tags **out)
  *  number, or NaN for the doubles, keeps the core's default). */
 PyObject *pyx_cache_new(pyx_ctx *ctx, const char *name, long long l1_entries, long long l1_bytes,
                         long long l1_ttl_ms, long long max_value_bytes, long long negative_ttl_ms,
-                        long long lease_ms, long long stale_ms, double jitter, double beta, int fail_policy)
+                        long long lease_ms, long long stale_ms, double jitter, double beta, int fail_policy,
+                        int tracking)
 {
     if (pyx_ctx_check(ctx, 0) < 0)
         return NULL;
@@ -165,6 +166,8 @@ PyObject *pyx_cache_new(pyx_ctx *ctx, const char *name, long long l1_entries, lo
         st = redisx_cache_set_xfetch_beta(cache, beta);
     if (st == REDISX_OK && fail_policy >= 0)
         st = redisx_cache_set_fail_policy(cache, (redisx_fail_policy)fail_policy);
+    if (st == REDISX_OK && tracking >= 0)
+        st = redisx_cache_set_tracking(cache, tracking);
     if (st != REDISX_OK) {
         PyObject *res = pyx_raise(st, redisx_last_error());
         redisx_cache_free(cache);

@@ -62,6 +62,7 @@ type cacheConfig struct {
 	negativeTTL, lease, stale  time.Duration
 	jitter, beta               *float64
 	policy                     *FailPolicy
+	tracking                   *bool
 	hasNeg, hasLease, hasStale bool
 }
 
@@ -123,6 +124,12 @@ func WithXFetchBeta(beta float64) CacheOption { return func(c *cacheConfig) { c.
 
 // WithCacheFailPolicy overrides the cache fail policy (default FailOpen).
 func WithCacheFailPolicy(p FailPolicy) CacheOption { return func(c *cacheConfig) { c.policy = &p } }
+
+// WithTracking keeps the cache's L1 coherent across processes with Redis'
+// client tracking (off by default; docs/CACHE.md): another process's write
+// or tag invalidation drops this process's copies within milliseconds
+// instead of the L1 TTL.
+func WithTracking(on bool) CacheOption { return func(c *cacheConfig) { c.tracking = &on } }
 
 // Cache is a two-tier cache of T values bound to a client (docs/CACHE.md):
 // an L1 in this process over an L2 in Redis, shared by every cache of the
@@ -234,6 +241,13 @@ func NewCache[T any](c *Client, name string, opts ...CacheOption) (*Cache[T], er
 	}
 	if cfg.policy != nil {
 		set(capi.Redisx_cache_set_fail_policy(h, enumAs(capi.REDISX_FAIL_CLOSED, int(*cfg.policy))))
+	}
+	if cfg.tracking != nil {
+		on := 0
+		if *cfg.tracking {
+			on = 1
+		}
+		set(capi.Redisx_cache_set_tracking(h, on))
 	}
 	if err != nil {
 		capi.Redisx_cache_free(h)
@@ -703,16 +717,17 @@ type CacheCounters struct {
 	Loads, LoadErrors, WaitersWoken       uint64 // WaitersWoken: stampedes avoided
 	StaleServed, EarlyRefreshes, FailOpen uint64
 	L1Evictions, L1Entries, L1Bytes       uint64 // L1Entries and L1Bytes are gauges
+	Invalidations                         uint64 // received under tracking (WithTracking)
 }
 
 // Counters returns the cache's counters.
 func (c *Cache[T]) Counters() CacheCounters {
-	var n [13]uint64
+	var n [14]uint64
 	_ = c.h.use(func(h capi.Cache) error {
 		for i := range n {
 			n[i] = capi.Redisx_cache_counter_of(h, enumAs(capi.REDISX_CACHE_L1_HITS, i))
 		}
 		return nil
 	})
-	return CacheCounters{n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], n[10], n[11], n[12]}
+	return CacheCounters{n[0], n[1], n[2], n[3], n[4], n[5], n[6], n[7], n[8], n[9], n[10], n[11], n[12], n[13]}
 }

@@ -3,6 +3,7 @@ package redisx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -254,5 +255,53 @@ func TestCacheStaleIfErrorServesTheOldValue(t *testing.T) {
 	v, err = cache.GetOrLoad(ctx, "k", func(context.Context) (string, error) { return "new", nil }, redisx.LoadTTL(time.Hour))
 	if err != nil || v != "new" {
 		t.Fatalf("GetOrLoad = %q, %v", v, err)
+	}
+}
+
+// Two clients: two processes' worth of L1. With tracking, B's write drops
+// A's copy at once; without, A serves it for the L1 TTL (a minute here),
+// which is what makes the tracked case mean something.
+func TestCacheTrackingDropsAnotherProcesssL1Copy(t *testing.T) {
+	for _, tracking := range []bool{true, false} {
+		t.Run(fmt.Sprintf("tracking=%v", tracking), func(t *testing.T) {
+			ctx := ctxFor(t)
+			name := lockName(t, "track")
+			ca, cb := open(t), open(t)
+			a, err := redisx.NewCache[int](ca, name, redisx.WithL1(10000, 64<<20, time.Minute), redisx.WithTracking(tracking))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer a.Close()
+			b, err := redisx.NewCache[int](cb, name, redisx.WithTracking(tracking))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer b.Close()
+			if err := b.Set(ctx, "k", 1, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 1000 && a.Counters().L1Hits == 0; i++ {
+				if v, err := a.Get(ctx, "k"); err != nil || v != 1 {
+					t.Fatalf("Get = %v, %v", v, err)
+				}
+			}
+			if a.Counters().L1Hits == 0 {
+				t.Fatal("A kept no L1 copy")
+			}
+			if err := b.Set(ctx, "k", 2, time.Minute); err != nil {
+				t.Fatal(err)
+			}
+			v, _ := a.Get(ctx, "k")
+			for i := 0; tracking && v != 2 && i < 500; i++ {
+				time.Sleep(10 * time.Millisecond)
+				v, _ = a.Get(ctx, "k")
+			}
+			switch {
+			case tracking && (v != 2 || a.Counters().Invalidations == 0):
+				t.Errorf("tracking: A reads %d (invalidations %d), want 2", v, a.Counters().Invalidations)
+			case !tracking && v != 1:
+				t.Errorf("no tracking: A reads %d, want its L1 copy 1", v)
+			}
+		})
 	}
 }

@@ -378,6 +378,9 @@ export interface CacheOptions<T = any> {
   failOpen?: boolean;
   /** get() decodes each L1 copy once and returns the same value on later hits (do not modify it). */
   memoize?: boolean;
+  /** Keep the L1 coherent across processes with Redis' client tracking (default false): another process's
+   *  write or tag invalidation drops this process's copies within milliseconds instead of the L1 TTL. */
+  tracking?: boolean;
 }
 
 /** A cache tag: a string (UTF-8) or bytes; 1..1024 bytes, at most 64 per entry. */

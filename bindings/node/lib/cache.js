@@ -38,7 +38,7 @@ function outcomeOf(a) {
 /** The cache's counters by name, in the core's order (redisx_cache_counter). */
 const COUNTERS = Object.freeze([
   'l1Hits', 'l1Misses', 'l2Hits', 'l2Misses', 'loads', 'loadErrors', 'waitersWoken',
-  'staleServed', 'earlyRefreshes', 'failOpen', 'l1Evictions', 'l1Entries', 'l1Bytes',
+  'staleServed', 'earlyRefreshes', 'failOpen', 'l1Evictions', 'l1Entries', 'l1Bytes', 'invalidations',
 ]);
 
 /** Codecs by name: json (the default and the interop format), buffer, string. */
@@ -74,7 +74,7 @@ Object.defineProperty(NotFound.prototype, 'name', { value: 'NotFound', writable:
 
 const CACHE_OPTIONS = new Set([
   'codec', 'ttl', 'wait', 'swr', 'sie', 'l1Entries', 'l1Bytes', 'l1Ttl', 'maxValueBytes', 'negativeTtl', 'lease',
-  'stale', 'jitter', 'xfetchBeta', 'failOpen', 'memoize',
+  'stale', 'jitter', 'xfetchBeta', 'failOpen', 'memoize', 'tracking',
 ]);
 
 // Cache handles are freed when their Cache is garbage collected; operations in
@@ -170,7 +170,7 @@ class Cache {
     for (const k of Object.keys(o)) if (!CACHE_OPTIONS.has(k)) throw invalid(`cache: unknown option ${k}`);
     const {
       codec, ttl = 60000, wait = 10000, swr = 0, sie = 0, l1Entries, l1Bytes, l1Ttl, maxValueBytes, negativeTtl,
-      lease, stale, jitter, xfetchBeta, failOpen, memoize = false,
+      lease, stale, jitter, xfetchBeta, failOpen, memoize = false, tracking,
     } = o;
     this._client = client;
     this._memo = memoize ? new Map() : null; // key → { version, value } of L1 copies
@@ -195,6 +195,10 @@ class Cache {
       if (xfetchBeta !== undefined) call(() => N.redisx_cache_set_xfetch_beta(h, xfetchBeta));
       if (failOpen !== undefined) {
         call(() => N.redisx_cache_set_fail_policy(h, failOpen ? N.REDISX_FAIL_OPEN : N.REDISX_FAIL_CLOSED));
+      }
+      if (tracking !== undefined) {
+        if (typeof tracking !== 'boolean') throw invalid('cache: tracking must be a boolean');
+        call(() => N.redisx_cache_set_tracking(h, tracking ? 1 : 0));
       }
     } catch (e) {
       N.redisx_cache_free(h);

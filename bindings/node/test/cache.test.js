@@ -185,3 +185,37 @@ test('memoize decodes an L1 copy once per version', async () => {
   await plain.set('k', { v: 1 });
   assert.notEqual(await plain.get('k'), await plain.get('k'));
 });
+
+for (const tracking of [true, false]) {
+  test(`tracking ${tracking}: another process's write ${tracking ? 'drops' : 'does not drop'} this L1 copy`, async () => {
+    // Two clients: two processes' worth of L1. Without tracking A serves its
+    // copy for the L1 TTL (a minute here): what makes the tracked case mean something.
+    const other = Client.fromUrl(server.url, { prefix: PREFIX });
+    try {
+      const name = uniq(`track-${tracking}`);
+      const a = client.cache(name, { l1Ttl: 60000, tracking });
+      const b = other.cache(name, { tracking });
+      await b.set('k', 1);
+      for (let i = 0; i < 1000 && a.counters().l1Hits === 0; i++) assert.equal(await a.get('k'), 1);
+      assert.ok(a.counters().l1Hits >= 1, 'A keeps an L1 copy');
+      await b.set('k', 2);
+      let seen = await a.get('k');
+      for (let i = 0; tracking && seen !== 2 && i < 500; i++) {
+        await new Promise((r) => setTimeout(r, 10));
+        seen = await a.get('k');
+      }
+      if (tracking) {
+        assert.equal(seen, 2);
+        assert.ok(a.counters().invalidations >= 1);
+      } else {
+        assert.equal(seen, 1, 'without tracking the L1 copy lives its TTL');
+      }
+    } finally {
+      await other.close();
+    }
+  });
+}
+
+test('tracking must be a boolean', () => {
+  assert.throws(() => client.cache(uniq('badtrack'), { tracking: 'yes' }), InvalidArgument);
+});

@@ -326,3 +326,38 @@ def test_a_keyboard_interrupt_in_the_loader_is_never_turned_into_a_stale_answer(
     with pytest.raises(KeyboardInterrupt):
         cache.get_or_load("k", interrupted, sie=60)
     assert cache.get_or_load("k", lambda: "new", sie=60) == "new", "the lease was abandoned"
+
+
+@pytest.mark.parametrize("tracking", [True, False])
+def test_tracking_drops_another_processs_l1_copy(client, redis_url, prefix, tracking):
+    """Two clients (two processes' worth of L1): with tracking, B's write
+    reaches A's L1 at once; without it, A serves its copy until the L1 TTL
+    (a minute here), which is what makes the first case meaningful."""
+    other = redisx.Client.from_url(redis_url, prefix=prefix, command_timeout=5.0)
+    try:
+        name = f"track-{tracking}"
+        a = client.cache(name, l1_ttl=60.0, tracking=tracking)
+        b = other.cache(name, tracking=tracking)
+        b.set("k", 1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and a.counters()["l1_hits"] == 0:
+            assert a.get("k") == 1  # the first reads keep an L1 copy
+        assert a.counters()["l1_hits"] >= 1
+        b.set("k", 2)
+        seen = a.get("k")
+        deadline = time.monotonic() + 5
+        while tracking and seen != 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            seen = a.get("k")
+        if tracking:
+            assert seen == 2
+            assert a.counters()["invalidations"] >= 1
+        else:
+            assert seen == 1, "without tracking the L1 copy lives its TTL"
+    finally:
+        other.close()
+
+
+def test_tracking_must_be_a_bool(client):
+    with pytest.raises(redisx.InvalidArgument):
+        client.cache("badtrack", tracking="yes")

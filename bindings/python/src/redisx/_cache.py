@@ -60,7 +60,8 @@ _MEMO_MAX = 4096  # memoised decoded values per cache (cleared when full)
 
 #: The cache's counters by name, in the core's order (redisx_cache_counter).
 COUNTERS = ("l1_hits", "l1_misses", "l2_hits", "l2_misses", "loads", "load_errors", "waiters_woken",
-            "stale_served", "early_refreshes", "fail_open", "l1_evictions", "l1_entries", "l1_bytes")
+            "stale_served", "early_refreshes", "fail_open", "l1_evictions", "l1_entries", "l1_bytes",
+            "invalidations")
 
 
 class NotFound(KeyError):

@@ -949,7 +949,8 @@ class Client:
               l1_ttl: Optional[float] = None, max_value_bytes: Optional[int] = None,
               negative_ttl: Optional[float] = None, lease: Optional[float] = None, stale: Optional[float] = None,
               jitter: Optional[float] = None, xfetch_beta: Optional[float] = None,
-              fail_open: Optional[bool] = None, memoize: bool = False) -> Cache:
+              fail_open: Optional[bool] = None, memoize: bool = False,
+              tracking: Optional[bool] = None) -> Cache:
         """A two-tier cache named ``name`` (see Cache and docs/CACHE.md).
         ``codec``: "json" (default), "bytes", "str" or an object with
         dumps/loads. ``ttl``, ``wait``, ``swr``, ``sie``: the defaults of
@@ -959,7 +960,11 @@ class Client:
         cached "not found", the load lease, the stale window, the TTL
         jitter fraction, XFetch's beta and the fail policy. ``memoize``:
         ``get`` decodes each L1 copy once and hands out the same object
-        (read-only by convention) on later hits."""
+        (read-only by convention) on later hits. ``tracking``: keep the L1
+        coherent across processes with Redis' client tracking (off by
+        default; docs/CACHE.md "The L1 in the cache, and its coherence"):
+        another process's write or tag invalidation drops this process's
+        copies within milliseconds instead of the L1 TTL."""
         codec = _codec_of(codec)
         def opt_ms(v: Optional[float], what: str) -> int:
             return -1 if v is None else _ms(v, what)
@@ -978,7 +983,8 @@ class Client:
                              opt_int(max_value_bytes, "max_value_bytes"), opt_ms(negative_ttl, "negative_ttl"),
                              opt_ms(lease, "lease"), opt_ms(stale, "stale"),
                              nan if jitter is None else float(jitter),
-                             nan if xfetch_beta is None else float(xfetch_beta), policy)
+                             nan if xfetch_beta is None else float(xfetch_beta), policy,
+                             -1 if tracking is None else int(_flag(tracking, "tracking")))
         return Cache(self, h, name if isinstance(name, str) else name.decode("utf-8", "surrogateescape"), codec,
                      ttl, wait, swr, sie, bool(memoize))
 

@@ -28,9 +28,10 @@
  * keys written together do not expire together.
  *
  * The L1 copy of an entry lives at most the cache's L1 TTL (1 s by default):
- * without cross-process invalidation (a later release) another process's
- * write reaches this process's L1 only when its copy expires. Deletes and
- * sets drop this process's copy at once.
+ * without tracking (redisx_cache_set_tracking, off by default) another
+ * process's write reaches this process's L1 only when its copy expires;
+ * with it, Redis' invalidation drops the copy at once. Deletes, sets and
+ * tag invalidations drop this process's copy at once.
  *
  * Default fail policy: open. When Redis cannot be reached, L1 copies still
  * serve, stale ones within the call's stale-if-error window, and a miss

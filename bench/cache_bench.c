@@ -18,6 +18,9 @@
  * Keys live under the prefix "redisxbench-<pid>" and expire on their own. */
 #include <redisx/redisx.h>
 
+#define BENCH_PROG "redisx_cache_bench"
+#include "bench_util.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -28,27 +31,6 @@
 #include <unistd.h>
 
 #define ROUND 1000
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void check(redisx_status st, const char *what)
-{
-    if (st == REDISX_OK)
-        return;
-    fprintf(stderr, "redisx_cache_bench: %s: %s: %s\n", what, redisx_strerror(st), redisx_last_error());
-    exit(1);
-}
-
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
 
 static void report(const char *name, uint64_t *t, size_t n)
 {
@@ -66,20 +48,6 @@ static void fetch_hit(redisx_cache *cache)
         exit(1);
     }
     redisx_cache_entry_free(e);
-}
-
-static long count_arg(int argc, char **argv, int i, long def)
-{
-    if (argc <= i)
-        return def;
-    char *end;
-    errno = 0;
-    long v = strtol(argv[i], &end, 10);
-    if (errno || *end || v < 1) {
-        fprintf(stderr, "redisx_cache_bench: argument %d must be a positive integer, got '%s'\n", i, argv[i]);
-        exit(2);
-    }
-    return v;
 }
 
 static long nkeys;

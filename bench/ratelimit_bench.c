@@ -12,6 +12,9 @@
  * Keys live under the prefix "redisxbench-<pid>" and are deleted at the end. */
 #include <redisx/redisx.h>
 
+#define BENCH_PROG "redisx_ratelimit_bench"
+#include "bench_util.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -26,35 +29,6 @@
 #define HANG_LIMIT_S 120
 
 static const char *const names[] = {"fixed_window", "sliding_log", "sliding_window", "token_bucket", "gcra"};
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void check(redisx_status st, const char *what)
-{
-    if (st == REDISX_OK)
-        return;
-    fprintf(stderr, "redisx_ratelimit_bench: %s: %s: %s\n", what, redisx_strerror(st), redisx_last_error());
-    exit(1);
-}
-
-static long count_arg(int argc, char **argv, int i, long def)
-{
-    if (argc <= i)
-        return def;
-    char *end;
-    errno = 0;
-    long v = strtol(argv[i], &end, 10);
-    if (errno || *end || v < 1) {
-        fprintf(stderr, "redisx_ratelimit_bench: argument %d must be a positive integer, got '%s'\n", i, argv[i]);
-        exit(2);
-    }
-    return v;
-}
 
 static long nkeys;
 static char (*keys)[32];

@@ -13,6 +13,9 @@
  * the end. */
 #include <redisx/redisx.h>
 
+#define BENCH_PROG "redisx_stream_bench"
+#include "bench_util.h"
+
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -24,35 +27,6 @@
 
 #define WARMUP 2000
 #define HANG_LIMIT_S 120
-
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-static void check(redisx_status st, const char *what)
-{
-    if (st == REDISX_OK)
-        return;
-    fprintf(stderr, "redisx_stream_bench: %s: %s: %s\n", what, redisx_strerror(st), redisx_last_error());
-    exit(1);
-}
-
-static long count_arg(int argc, char **argv, int i, long def)
-{
-    if (argc <= i)
-        return def;
-    char *end;
-    errno = 0;
-    long v = strtol(argv[i], &end, 10);
-    if (errno || *end || v < 1) {
-        fprintf(stderr, "redisx_stream_bench: argument %d must be a positive integer, got '%s'\n", i, argv[i]);
-        exit(2);
-    }
-    return v;
-}
 
 static char value[100];
 static const char *const names[] = {"f"};

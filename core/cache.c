@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cache_impl.h"
+#include "cluster.h"
 #include "keys.h"
 
 void redisx__cache_unref(redisx_cache *cache)
@@ -1141,23 +1142,37 @@ char *redisx__cache_fb_channel(const redisx_cache *cache)
     return ch;
 }
 
+/* msg (len bytes) on the cache's fallback channel, best effort (docs/KEYS.md,
+ * "The fallback channel"): PUBLISH on a standalone client; on a cluster
+ * SPUBLISH, routed by the channel's own slot, so only the node serving it
+ * carries the message and its subscribers (one per process whose nodes
+ * refused tracking) read it there. */
+void redisx__cache_fb_publish(redisx_cache *cache, const char *msg, size_t len)
+{
+    char *ch = redisx__cache_fb_channel(cache);
+    if (!ch)
+        return;
+    int cluster = redisx__client_is_cluster(cache->client);
+    const char *argv[] = {cluster ? "SPUBLISH" : "PUBLISH", ch, msg};
+    const size_t lens[] = {strlen(argv[0]), strlen(ch), len};
+    redisx__cmd *cmd = redisx__cmd_argv(3, argv, lens);
+    if (cmd) {
+        if (cluster) {
+            cmd->slot = redisx__slot_of(ch, lens[1]);
+            cmd->slot_known = 1;
+        }
+        cmd->fn = redisx__cache_publish_reply;
+        redisx__submit(cache->client, cmd);
+    }
+    free(ch);
+}
+
 /* After a write that took effect: its key on the cache's fallback channel,
  * for readers whose server refused tracking (docs/CACHE.md). Sent after
  * the write's reply, so no reader can act on it before the write. */
 static void publish_invalidation(write_op *op)
 {
-    if (redisx__client_is_cluster(op->c))
-        return; /* no tracking, and so no fallback, on a cluster client yet */
-    char *ch = redisx__cache_fb_channel(op->cache);
-    if (!ch)
-        return;
-    const char *argv[] = {"PUBLISH", ch, op->name};
-    redisx__cmd *cmd = redisx__cmd_argv(3, argv, NULL);
-    free(ch);
-    if (!cmd)
-        return;
-    cmd->fn = redisx__cache_publish_reply;
-    redisx__submit(op->c, cmd);
+    redisx__cache_fb_publish(op->cache, op->name, strlen(op->name));
 }
 
 static void write_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)

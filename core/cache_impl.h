@@ -80,6 +80,8 @@ void redisx__cache_unref(redisx_cache *cache);
 redisx_status redisx__cache_ready(redisx_cache *cache);
 /* {prefix}:cache:<cache name>:invalidate, malloc'd (NULL: out of memory). */
 char *redisx__cache_fb_channel(const redisx_cache *cache);
+/* msg on the cache's fallback channel (PUBLISH; SPUBLISH on a cluster), best effort. */
+void redisx__cache_fb_publish(redisx_cache *cache, const char *msg, size_t len);
 /* The reply of a best-effort PUBLISH: dropped. */
 void redisx__cache_publish_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r);
 

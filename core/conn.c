@@ -1172,7 +1172,7 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
     int was_ready = cn->state == CONN_READY;
     if (!c->cluster && cn->is_sub) {
         if (c->track_refused)
-            redisx__cache_fallback_lost(c);
+            redisx__cache_fallback_lost(c, NULL, 0);
         c->track_id = 0;
         if (c->track_subscribed)
             track_lost(c, "the invalidation connection dropped");
@@ -2988,7 +2988,7 @@ static void track_reply(redisx_client *c, redisx__conn *cn, uint64_t gen, redisx
         c->track_refused = 1;
         cn->track_gen = 0;
         track_lost(c, "CLIENT TRACKING refused");
-        if (first && !c->cluster)
+        if (first)
             redisx__cache_fallback_start(c); /* caching resumes once its channels are confirmed */
     } else if (gen == c->track_gen) {
         redisx__log(c, REDISX_LOG_DEBUG, "connection %d tracked (REDIRECT %lld)", cn->idx, c->track_id);
@@ -3033,8 +3033,14 @@ static void track_sync(redisx_client *c)
     if (!c->track_want)
         return;
     if (c->cluster) {
-        if (c->track_refused)
-            return; /* no fallback channel on a cluster client: no L1 copies */
+        if (c->track_refused) {
+            /* The fallback channels (sharded, each on its slot's node)
+             * need nothing of a data connection, as below. */
+            for (int i = 0; i < c->nconns; i++)
+                if (!c->conns[i]->is_sub && c->conns[i]->node >= 0 && c->conns[i]->state == CONN_READY)
+                    c->conns[i]->track_gen = c->track_gen;
+            return;
+        }
         for (int i = 0; i < c->nconns; i++) {
             redisx__conn *cn = c->conns[i];
             if (cn->is_sub || cn->node < 0 || cn->state != CONN_READY || cn->borrowed || cn->track_gen == c->track_gen)
@@ -3072,7 +3078,7 @@ static void track_enable_task(redisx__cmd *cmd, redisx_status st, redisx_reply *
     redisx_client *c = cmd->ctx;
     redisx__cmd_free(cmd);
     if (c->track_want) {
-        if (c->track_refused && !c->cluster)
+        if (c->track_refused)
             redisx__cache_fallback_start(c); /* a cache made after the refusal */
         return;
     }
@@ -3108,9 +3114,10 @@ void redisx__tracking_enable(redisx_client *c)
 bool redisx__tracking_current(const redisx_client *c, uint64_t track_gen)
 {
     /* Cluster: a connection is stamped only once its node's subscriber
-     * is subscribed, and any node's loss bumps the generation. */
-    return c->track_want && (c->cluster ? !c->track_refused : c->track_subscribed) && track_gen != 0 &&
-           track_gen == c->track_gen;
+     * is subscribed (or, on the fallback, at once: the caches' channels
+     * say when they are covered), and any node's loss bumps the
+     * generation. */
+    return c->track_want && (c->cluster || c->track_subscribed) && track_gen != 0 && track_gen == c->track_gen;
 }
 
 bool redisx__tracking_fallback(const redisx_client *c)
@@ -3187,6 +3194,16 @@ static redisx__channel *chan_find(redisx_client *c, const char *name, size_t len
     return NULL;
 }
 
+/* ch is no longer subscribed where it was (moved, dropped, pushed out):
+ * a cache's fallback channel among them no longer covers its L1, so the
+ * L1 goes and nothing is cached until it is confirmed again. */
+static void ssub_lost(redisx_client *c, redisx__channel *ch)
+{
+    ch->node = -1;
+    if (c->track_refused && redisx__cache_fallback_lost(c, ch->name, strlen(ch->name)))
+        track_lost(c, "a cache's invalidation channel moved or dropped");
+}
+
 /* Moves ch's subscription to the node that serves its slot now. */
 static void ssub_sync(redisx_client *c, redisx__channel *ch)
 {
@@ -3195,7 +3212,7 @@ static void ssub_sync(redisx_client *c, redisx__channel *ch)
         return;
     if (ch->node >= 0) {
         ssub_send(c, c->conns[c->nodes[ch->node].sub], 1, ch->name);
-        ch->node = -1;
+        ssub_lost(c, ch);
     }
     if (owner < 0)
         return; /* no map yet, or the slot has no master: the next map syncs */
@@ -3252,7 +3269,7 @@ static void ssub_conn_down(redisx_client *c, redisx__conn *cn, int was_ready, co
     int wanted = c->track_want && node_is_master(c, cn->node);
     for (redisx__channel *ch = c->channels; ch; ch = ch->next) {
         if (ch->node == cn->node)
-            ch->node = -1; /* resubscribed when it is back, or elsewhere by the next map */
+            ssub_lost(c, ch); /* resubscribed when it is back, or elsewhere by the next map */
         if (chan_owner(c, ch) == cn->node)
             wanted = 1;
     }
@@ -3348,7 +3365,10 @@ static void ssub_push(redisx_client *c, redisx__conn *cn, redisx_reply *r)
         c->nodes[cn->node].track_subscribed = 1; /* its data connections may track now */
         c->loop_dirty = 1;
     } else if ((klen == 8 && memcmp(kind, "smessage", 8) == 0) || (klen == 7 && memcmp(kind, "message", 7) == 0)) {
-        redisx__on_message(c, name, nlen);
+        const redisx_reply *pl = r->element[2];
+        if (!(c->track_refused && pl->type == REDISX_REPLY_STRING &&
+              redisx__cache_fallback_message(c, name, nlen, pl->str, pl->len)))
+            redisx__on_message(c, name, nlen);
     } else if ((klen == 10 && memcmp(kind, "ssubscribe", 10) == 0) ||
                (klen == 12 && memcmp(kind, "sunsubscribe", 12) == 0)) {
         int unsub = klen == 12;
@@ -3358,13 +3378,20 @@ static void ssub_push(redisx_client *c, redisx__conn *cn, redisx_reply *r)
             if (!cn->ss_head)
                 cn->ss_tail = NULL;
             free(x);
+            redisx__channel *ch = unsub ? NULL : chan_find(c, name, nlen);
+            if (ch && ch->node == cn->node && c->track_refused && redisx__cache_fallback_confirmed(c, name, nlen)) {
+                /* As on a standalone client: only reads sent from now on
+                 * are cached. */
+                c->track_gen++;
+                c->loop_dirty = 1;
+            }
         } else if (unsub) {
             /* Pushed by the server: the slot left this node. */
             redisx__channel *ch = chan_find(c, name, nlen);
             if (ch && ch->node == cn->node) {
                 redisx__log(c, REDISX_LOG_DEBUG, "%s pushed sunsubscribe %s: its slot %d moved", cn->endpoint,
                             ch->name, ch->slot);
-                ch->node = -1;
+                ssub_lost(c, ch);
                 request_refresh(c);
                 ssub_sync(c, ch); /* by the map of now; a MOVED answer patches it */
             }

@@ -497,8 +497,8 @@ void redisx__chan_unwait(redisx_client *c, redisx__chan_waiter *w);
 /* conn.c: a message arrived; wakes every waiter of the channel. */
 void redisx__on_message(redisx_client *c, const char *channel, size_t len);
 /* Client-side caching (conn.c, docs/CACHE.md "Tracking"). enable: a
- * cache wants server-assisted invalidation (any thread; standalone clients
- * only, a no-op on a cluster client for now). current: whether a reply of
+ * cache wants server-assisted invalidation (any thread; per node on a
+ * cluster client). current: whether a reply of
  * cmd (its track_gen) was read on a connection tracked without a gap since
  * (I/O thread). active: tracking is on and unbroken right now (I/O
  * thread). */
@@ -512,14 +512,16 @@ void redisx__cache_tracking_flush(redisx_client *c, int null_message);
 /* A tracked data connection (lane) dropped: what was read on it is invalid. */
 void redisx__cache_tracking_lane_lost(redisx_client *c, unsigned lane);
 /* The fallback for servers refusing CLIENT TRACKING (docs/CACHE.md): the
- * redisx channel {prefix}:cache:<cache>:invalidate of each tracking cache.
+ * redisx channel {prefix}:cache:<cache>:invalidate of each tracking cache
+ * (SUBSCRIBE; on a cluster SSUBSCRIBE on the channel's slot's node).
  * conn.c -> cache.c, I/O thread: start (subscribe every tracking cache's
- * channel), a channel's SUBSCRIBE confirmed (1: it was one), the
- * subscriber lost (no cache is covered until confirmed again), a message
- * (1: it was one; payload = the caller's key). */
+ * channel), a channel's (S)SUBSCRIBE confirmed (1: it was one), a
+ * channel's subscription lost (channel NULL: the subscriber, every
+ * channel; no cache there is covered until confirmed again; 1: one of them
+ * was covered), a message (1: it was one; payload = the caller's key). */
 void redisx__cache_fallback_start(redisx_client *c);
 int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size_t len);
-void redisx__cache_fallback_lost(redisx_client *c);
+int redisx__cache_fallback_lost(redisx_client *c, const char *channel, size_t len);
 int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen);
 /* Whether tracking was refused and the fallback channel is in use (I/O thread). */
 bool redisx__tracking_fallback(const redisx_client *c);

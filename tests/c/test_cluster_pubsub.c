@@ -418,6 +418,107 @@ Test(cluster_pubsub, cache_tracking_runs_per_node, .init = setup, .fini = teardo
     redisx_client_close(b);
 }
 
+/* Waits (up to 10 s) until counter `which` of cache moves past before. */
+static void await_counter_past(redisx_cache *cache, redisx_cache_counter which, uint64_t before, const char *what)
+{
+    for (int i = 0; i < 2000 && redisx_cache_counter_of(cache, which) <= before; i++)
+        rt_sleep_ms(5);
+    cr_assert_gt(redisx_cache_counter_of(cache, which), before, "%s", what);
+}
+
+static void await_l1_empty(redisx_cache *cache, const char *what)
+{
+    for (int i = 0; i < 2000 && redisx_cache_counter_of(cache, REDISX_CACHE_L1_ENTRIES) > 0; i++)
+        rt_sleep_ms(5);
+    cr_assert_eq(redisx_cache_counter_of(cache, REDISX_CACHE_L1_ENTRIES), 0, "%s", what);
+}
+
+/* Nodes refusing CLIENT TRACKING: the cache's fallback channel, sharded
+ * (SSUBSCRIBE on the node serving the channel's slot, writers SPUBLISH
+ * there), carries every write's key to the L1 whatever master the entry
+ * lives on; losing it or its slot moving flushes the L1, and it follows
+ * the slot. */
+Test(cluster_pubsub, a_cluster_refusing_tracking_falls_back_to_the_shard_channel, .init = setup, .fini = teardown)
+{
+    for (int i = 0; i < fx.cl.masters; i++) {
+        const char *acl[] = {"ACL", "SETUSER", "notrack", "reset", "on", ">pw", "~*", "&*", "+@all",
+                             "-client|tracking"};
+        redisx_reply_free(cmd(fx.node[i], 10, acl));
+    }
+    redisx_client *a = cluster_client("notrack", "pw"), *b = cluster_client(NULL, NULL);
+    redisx_cache *ca = cache_of(a, 1), *cb = cache_of(b, 0);
+    const char *channel = "redisx:cache:ct:invalidate";
+    int cslot = redisx__slot_of(channel, strlen(channel)), cm = master_of(cslot);
+    char name[RT_CLUSTER_MAX][64];
+    for (int m = 0; m < fx.cl.masters; m++) {
+        char key[160];
+        name_on(m, "cache:ct", "fk", name[m], sizeof name[m], key, sizeof key);
+        cr_assert_neq(redisx__slot_of(key, strlen(key)), cslot, "an entry in the channel's own slot");
+        cr_assert_eq(redisx_cache_set(cb, name[m], "v1", 2, 600000), REDISX_OK, "%s", redisx_last_error());
+        await_cached(ca, name[m], "v1"); /* once the channel is confirmed */
+    }
+    await_subscribed_on(cm, channel);
+    for (int m = 0; m < fx.cl.masters; m++) {
+        uint64_t before = redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS);
+        cr_assert_eq(redisx_cache_set(cb, name[m], "v2", 2, 600000), REDISX_OK, "%s", redisx_last_error());
+        await_counter_past(ca, REDISX_CACHE_INVALIDATIONS, before, "B's SPUBLISH reached A");
+        char v[64];
+        cr_assert_neq(cache_get(ca, name[m], v, sizeof v), REDISX_CACHE_LAYER_L1);
+        cr_assert_str_eq(v, "v2", "nothing stale on master %d", m);
+        await_cached(ca, name[m], "v2");
+    }
+    /* A tag's invalidation takes the tagged copy from A's L1 too. */
+    redisx_tags *t = NULL;
+    cr_assert_eq(redisx_tags_new(&t), REDISX_OK);
+    cr_assert_eq(redisx_tags_add(t, "T", 1), REDISX_OK);
+    cr_assert_eq(redisx_cache_set_tagged(cb, "tagged", "tv", 2, 600000, t), REDISX_OK, "%s", redisx_last_error());
+    await_cached(ca, "tagged", "tv");
+    uint64_t before = redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS);
+    cr_assert_eq(redisx_cache_invalidate_tags(cb, t), REDISX_OK, "%s", redisx_last_error());
+    await_counter_past(ca, REDISX_CACHE_INVALIDATIONS, before, "the tag's message reached A");
+    redisx_cache_entry *e = NULL;
+    cr_assert_eq(redisx_cache_get(&e, ca, "tagged"), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_MISS, "the tagged entry is gone for A");
+    redisx_cache_entry_free(e);
+    redisx_tags_free(t);
+
+    /* The channel's subscriber connection killed: A's L1 goes at once and
+     * comes back once the channel is confirmed again. */
+    const char *kill[] = {"CLIENT", "KILL", "TYPE", "pubsub"};
+    redisx_reply_free(cmd(fx.node[cm], 4, kill));
+    await_l1_empty(ca, "flushed when the channel's connection dropped");
+    cr_assert_eq(redisx_cache_set(cb, name[0], "v3", 2, 600000), REDISX_OK);
+    await_cached(ca, name[0], "v3");
+    await_subscribed_on(cm, channel);
+
+    /* The channel's slot moves (it holds no key of this test): the old
+     * node pushes sunsubscribe, A flushes, follows it, and B's SPUBLISH
+     * reaches it there. */
+    int dst = (cm + 1) % fx.cl.masters;
+    char s[16];
+    snprintf(s, sizeof s, "%d", cslot);
+    const char *count[] = {"CLUSTER", "COUNTKEYSINSLOT", s};
+    redisx_reply *r = cmd(fx.node[cm], 3, count);
+    cr_assert_eq(redisx_reply_integer(r), 0, "the channel's slot holds keys");
+    redisx_reply_free(r);
+    setslot_node(cslot, dst);
+    await_l1_empty(ca, "flushed when the channel's slot left its node");
+    await_subscribed_on(dst, channel);
+    char v[64];
+    cache_get(ca, name[0], v, sizeof v);
+    cr_assert_str_eq(v, "v3");
+    await_cached(ca, name[0], "v3");
+    before = redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS);
+    cr_assert_eq(redisx_cache_set(cb, name[0], "v4", 2, 600000), REDISX_OK, "%s", redisx_last_error());
+    await_counter_past(ca, REDISX_CACHE_INVALIDATIONS, before, "B's SPUBLISH followed the slot");
+    cr_assert_neq(cache_get(ca, name[0], v, sizeof v), REDISX_CACHE_LAYER_L1);
+    cr_assert_str_eq(v, "v4", "nothing stale after the move");
+    redisx_cache_free(ca);
+    redisx_cache_free(cb);
+    redisx_client_close(a);
+    redisx_client_close(b);
+}
+
 Test(cluster_pubsub, a_v3_release_reaches_a_v4_waiter_by_polling, .init = setup, .fini = teardown)
 {
     /* A standalone client of the slot's master runs the v3 scripts

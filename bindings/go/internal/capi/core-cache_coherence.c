@@ -120,22 +120,12 @@ struct inval_op {
  * caller's key never holds a NUL, so readers tell the two apart). */
 static void publish_tag(redisx_cache *cache, const redisx__tag *t)
 {
-    if (redisx__client_is_cluster(cache->client))
-        return;
-    char *ch = redisx__cache_fb_channel(cache);
     char *msg = malloc(t->len + 1);
-    if (ch && msg) {
-        msg[0] = '\0';
-        memcpy(msg + 1, t->p, t->len);
-        const char *argv[] = {"PUBLISH", ch, msg};
-        const size_t lens[] = {7, strlen(ch), t->len + 1};
-        redisx__cmd *cmd = redisx__cmd_argv(3, argv, lens);
-        if (cmd) {
-            cmd->fn = redisx__cache_publish_reply;
-            redisx__submit(cache->client, cmd);
-        }
-    }
-    free(ch);
+    if (!msg)
+        return;
+    msg[0] = '\0';
+    memcpy(msg + 1, t->p, t->len);
+    redisx__cache_fb_publish(cache, msg, t->len + 1);
     free(msg);
 }
 
@@ -392,15 +382,21 @@ int redisx__cache_fallback_confirmed(redisx_client *c, const char *channel, size
     return found;
 }
 
-void redisx__cache_fallback_lost(redisx_client *c)
+int redisx__cache_fallback_lost(redisx_client *c, const char *channel, size_t len)
 {
+    int was_ready = 0;
     redisx_cache **head = redisx__client_caches_lock(c);
     for (redisx_cache *cache = *head; cache; cache = cache->next) {
-        atomic_store(&cache->fb_ready, 0);
+        if (channel && !(cache->fb_channel && strlen(cache->fb_channel) == len &&
+                         memcmp(cache->fb_channel, channel, len) == 0))
+            continue;
+        if (atomic_exchange(&cache->fb_ready, 0))
+            was_ready = 1;
         if (cache->cfg.tracking)
             redisx__tagtab_clear(cache->tags);
     }
     redisx__client_caches_unlock(c);
+    return was_ready;
 }
 
 int redisx__cache_fallback_message(redisx_client *c, const char *channel, size_t len, const char *key, size_t klen)

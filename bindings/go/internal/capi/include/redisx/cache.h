@@ -148,9 +148,9 @@ REDISX_API redisx_status redisx_cache_set_fail_policy(redisx_cache *cache, redis
  *  from reads on connections the server tracks for this client; a write by
  *  any process (or FLUSHALL/FLUSHDB) drops them from every tracking L1, and
  *  a lost connection drops them all at once; per node on a cluster. Where
- *  the server refuses CLIENT TRACKING (ACL) a standalone client falls back
- *  to the channel {prefix}:cache:<name>:invalidate that every cache writer
- *  publishes to (a cluster client then keeps no L1 copies). Before the
+ *  the server refuses CLIENT TRACKING (ACL) the client falls back to the
+ *  channel {prefix}:cache:<name>:invalidate that every cache writer
+ *  publishes to (a shard channel on a cluster: SPUBLISH/SSUBSCRIBE). Before the
  *  cache's first use (REDISX_ERR_INVALID afterwards). See docs/CACHE.md. */
 REDISX_API redisx_status redisx_cache_set_tracking(redisx_cache *cache, int on);
 

@@ -1,5 +1,5 @@
-/* Every primitive as a least-privilege ACL user (the rules of docs/KEYS.md,
- * "ACL rules"): with the wake-up channels, without them (Redis 7's default
+/* Every primitive (locks, rate limits, idempotency, the cache) as a
+ * least-privilege ACL user (the rules of docs/KEYS.md, "ACL rules"): with the wake-up channels, without them (Redis 7's default
  * acl-pubsub-default resetchannels: waits then poll), and in the shorter
  * category form. A write that happened is never reported as a failure. */
 #include <pthread.h>
@@ -10,7 +10,7 @@
 
 #define COMMANDS                                                                                          \
     "+evalsha", "+eval", "+del", "+get", "+set", "+pttl", "+pexpire", "+hmget", "+hset", "+hdel",   \
-        "+hincrby", "+incrby", "+zadd", "+zcard", "+zcount", "+zrangebyscore", "+zremrangebyscore", "+time"
+        "+hincrby", "+incrby", "+incr", "+zadd", "+zcard", "+zcount", "+zrangebyscore", "+zremrangebyscore", "+time"
 
 typedef struct box {
     pthread_mutex_t mu;
@@ -19,6 +19,7 @@ typedef struct box {
     redisx_status st;
     redisx_lock *lk;
     redisx_idem *rec;
+    redisx_cache_entry *entry;
 } box;
 
 static void box_init(box *b)
@@ -60,6 +61,90 @@ static void idem_cb(redisx_client *c, redisx_status st, redisx_idem *rec, void *
 }
 
 /* Creates `user` with `rules` (NULL-terminated) and opens a client as it. */
+static void cache_cb(redisx_client *c, redisx_status st, redisx_cache_entry *entry, void *user)
+{
+    (void)c;
+    box *b = user;
+    b->entry = entry;
+    box_done(b, st);
+}
+
+/* A cache of c with its L1 off: every call runs its script or command. */
+static redisx_cache *l2_cache(redisx_client *c)
+{
+    redisx_cache *cache = NULL;
+    cr_assert_eq(redisx_cache_new(&cache, c, "acl"), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_cache_set_l1(cache, 0, 0, 0), REDISX_OK);
+    return cache;
+}
+
+static void expect_value(redisx_cache *cache, const char *key, const char *want)
+{
+    redisx_cache_entry *e = NULL;
+    cr_assert_eq(redisx_cache_get(&e, cache, key), REDISX_OK, "get %s: %s", key, redisx_last_error());
+    size_t len = 0;
+    const char *v = redisx_cache_entry_value(e, &len);
+    if (want) {
+        cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_HIT, "%s is there", key);
+        cr_assert(len == strlen(want) && memcmp(v, want, len) == 0, "%s holds %s", key, want);
+    } else {
+        cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_MISS, "%s is gone", key);
+    }
+    redisx_cache_entry_free(e);
+}
+
+static void every_cache_call(redisx_client *c, redisx_client *peer)
+{
+    redisx_cache *cache = l2_cache(c), *other = l2_cache(peer);
+    /* set, get, delete */
+    cr_assert_eq(redisx_cache_set(cache, "k", "v", 1, 60000), REDISX_OK, "set: %s", redisx_last_error());
+    expect_value(other, "k", "v");
+    cr_assert_eq(redisx_cache_delete(cache, "k"), REDISX_OK, "delete: %s", redisx_last_error());
+    expect_value(other, "k", NULL);
+    /* get-or-load: c loads, the peer waits (woken by the fill's PUBLISH,
+     * or by its poll) and gets the value */
+    redisx_cache_entry *e = NULL;
+    cr_assert_eq(redisx_cache_fetch(&e, cache, "load", 0, 0, 0), REDISX_OK, "fetch: %s", redisx_last_error());
+    cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_LOAD);
+    box b;
+    box_init(&b);
+    cr_assert_eq(redisx_cache_fetch_async(other, "load", 60000, 0, 0, cache_cb, &b), REDISX_OK);
+    cr_assert_eq(redisx_cache_fill(e, "loaded", 6, 60000), REDISX_OK, "fill: %s", redisx_last_error());
+    redisx_cache_entry_free(e);
+    box_wait(&b);
+    cr_assert_eq(b.st, REDISX_OK, "waiting fetch: %s", redisx_strerror(b.st));
+    cr_assert_eq(redisx_cache_entry_state(b.entry), REDISX_CACHE_HIT, "the waiter got the loaded value");
+    redisx_cache_entry_free(b.entry);
+    /* a negative fill, and an abandoned load */
+    cr_assert_eq(redisx_cache_fetch(&e, cache, "none", 0, 0, 0), REDISX_OK);
+    cr_assert_eq(redisx_cache_fill_negative(e), REDISX_OK, "fill_negative: %s", redisx_last_error());
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_get(&e, other, "none"), REDISX_OK);
+    cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_NEGATIVE);
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_fetch(&e, cache, "fails", 0, 0, 0), REDISX_OK);
+    cr_assert_eq(redisx_cache_abandon(e), REDISX_OK, "abandon: %s", redisx_last_error());
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_fetch(&e, other, "fails", 0, 0, 0), REDISX_OK);
+    cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_LOAD, "the abandoned lease is free");
+    redisx_cache_entry_free(e);
+    /* tags */
+    redisx_tags *t = NULL;
+    cr_assert_eq(redisx_tags_new(&t), REDISX_OK);
+    cr_assert_eq(redisx_tags_add(t, "T", 1), REDISX_OK);
+    cr_assert_eq(redisx_cache_set_tagged(cache, "tagged", "tv", 2, 60000, t), REDISX_OK, "set_tagged: %s",
+                 redisx_last_error());
+    cr_assert_eq(redisx_cache_fetch_tagged(&e, other, "tagged", t, 0, 0, 0), REDISX_OK, "fetch_tagged: %s",
+                 redisx_last_error());
+    cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_HIT);
+    redisx_cache_entry_free(e);
+    cr_assert_eq(redisx_cache_invalidate_tags(cache, t), REDISX_OK, "invalidate_tags: %s", redisx_last_error());
+    expect_value(other, "tagged", NULL);
+    redisx_tags_free(t);
+    redisx_cache_free(cache);
+    redisx_cache_free(other);
+}
+
 static redisx_client *client_as(redisx_client *admin, const char *user, const char *prefix, const char **rules)
 {
     const char *argv[64] = {"ACL", "SETUSER", user, "reset", "on", ">pw"};
@@ -153,6 +238,8 @@ static void every_primitive(redisx_client *c, redisx_client *peer)
     cr_assert_eq(b.st, REDISX_OK);
     cr_assert_eq(redisx_idem_state_of(b.rec), REDISX_IDEM_COMPLETED);
     redisx_idem_free(b.rec);
+
+    every_cache_call(c, peer);
 }
 
 static void run_as(const char *stem, const char **rules_tail, int with_channels)

@@ -147,7 +147,7 @@ typedef enum redisx__op {
     REDISX__OP_STREAM_DLQ_INSPECT,
     REDISX__OP_STREAM_DLQ_REQUEUE,
     REDISX__OP_STREAM_DLQ_PURGE,
-    REDISX__OP_CACHE_INVALIDATE_TAGS, /* last: the metrics' cache series are the six above */
+    REDISX__OP_CACHE_INVALIDATE_TAGS, /* last, so the series keep their order (redisx__named_slot) */
     REDISX__OP_COUNT
 } redisx__op;
 
@@ -223,6 +223,10 @@ typedef struct redisx__named {
 /* The entry of (kind, name, group), made on first use; NULL on out of
  * memory (the operation is then only counted client-wide). Any thread. */
 redisx__named *redisx__named_get(redisx_client *c, redisx__named_kind kind, const char *name, const char *group);
+/* Where operation op goes in a named entry's op[] (-1: not one of the
+ * kind's), and the operation at slot i (REDISX__OP_COUNT: none). */
+int redisx__named_slot(redisx__named_kind kind, redisx__op op);
+redisx__op redisx__named_op_at(redisx__named_kind kind, int i);
 /* Frees every entry (the client's last reference). */
 void redisx__named_free_all(redisx_client *c);
 /* Adds to a stream entry's counter (NULL: nothing). */

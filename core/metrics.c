@@ -239,8 +239,8 @@ static void hist_sample(redisx_metrics *m, family *f, const redisx__hist *h, con
 }
 
 /* Duration histograms of one primitive's operations, per name. */
-static void named_durations(redisx_metrics *m, const extra *x, redisx__named_kind kind, redisx__op base, int nops,
-                            const char *name, const char *help, const char *l0, const char *l1)
+static void named_durations(redisx_metrics *m, const extra *x, redisx__named_kind kind, const char *name,
+                            const char *help, const char *l0, const char *l1)
 {
     family *f = fam(m, name, help, REDISX_METRIC_HISTOGRAM, l1 ? 3 : 2, l0, l1 ? l1 : "operation",
                     l1 ? "operation" : NULL);
@@ -248,10 +248,11 @@ static void named_durations(redisx_metrics *m, const extra *x, redisx__named_kin
         const named_copy *e = &x->named[i];
         if (e->kind != kind)
             continue;
-        for (int o = 0; o < nops && o < REDISX__NAMED_OPS; o++) {
-            if (!e->op[o].calls)
+        for (int o = 0; o < REDISX__NAMED_OPS; o++) {
+            redisx__op which = redisx__named_op_at(kind, o);
+            if (which == REDISX__OP_COUNT || !e->op[o].calls)
                 continue;
-            const char *op = redisx__op_name((redisx__op)(base + o));
+            const char *op = redisx__op_name(which);
             if (l1)
                 hist_sample(m, f, &e->op[o].h, e->name, e->group ? e->group : "", op);
             else
@@ -364,7 +365,7 @@ static void collect(redisx_metrics *m, const redisx_stats *st, const extra *x)
         add(m, rl, (double)o->fail_open, e->name, "fail_open", NULL);
         add(m, rl, (double)o->errors, e->name, "error", NULL);
     }
-    named_durations(m, x, REDISX__NAMED_LIMITER, REDISX__OP_RL_CHECK, 3, "redisx_ratelimit_duration_seconds",
+    named_durations(m, x, REDISX__NAMED_LIMITER, "redisx_ratelimit_duration_seconds",
                     "Duration of rate-limit operations, by limiter and operation", "limiter", NULL);
     family *lw = fam(m, "redisx_lock_wait_duration_seconds",
                      "Time from an acquire call to the grant of its lock (granted acquisitions)",
@@ -401,7 +402,7 @@ static void collect(redisx_metrics *m, const redisx_stats *st, const extra *x)
     named_cache_counter(m, x, "redisx_cache_l1_entries", "Entries in L1", REDISX_METRIC_GAUGE,
                         REDISX_CACHE_L1_ENTRIES);
     named_cache_counter(m, x, "redisx_cache_l1_bytes", "Bytes in L1", REDISX_METRIC_GAUGE, REDISX_CACHE_L1_BYTES);
-    named_durations(m, x, REDISX__NAMED_CACHE, REDISX__OP_CACHE_FETCH, 6, "redisx_cache_duration_seconds",
+    named_durations(m, x, REDISX__NAMED_CACHE, "redisx_cache_duration_seconds",
                     "Duration of cache operations, by cache and operation", "cache", NULL);
 
     named_stream_counter(m, x, "redisx_stream_messages_published_total", "Messages published, by stream",
@@ -434,7 +435,7 @@ static void collect(redisx_metrics *m, const redisx_stats *st, const extra *x)
             add(m, gl, (double)e->group_lag, e->name, e->group, NULL);
         add(m, gc, (double)e->group_consumers, e->name, e->group, NULL);
     }
-    named_durations(m, x, REDISX__NAMED_STREAM, REDISX__OP_STREAM_PUBLISH, 12, "redisx_stream_duration_seconds",
+    named_durations(m, x, REDISX__NAMED_STREAM, "redisx_stream_duration_seconds",
                     "Duration of stream operations, by stream, group (empty: none) and operation", "stream", "group");
 
     const uint64_t *cl = st->client;

@@ -86,6 +86,29 @@ static const redisx__op named_base[REDISX__NAMED_KINDS] = {
     [REDISX__NAMED_STREAM] = REDISX__OP_STREAM_PUBLISH,
 };
 
+/* Each kind's operations are contiguous from its base, but for the cache's
+ * invalidate_tags, added after the others (the series' order is kept). */
+static const int named_nops[REDISX__NAMED_KINDS] = {
+    [REDISX__NAMED_LIMITER] = REDISX__OP_RL_RESET - REDISX__OP_RL_CHECK + 1,
+    [REDISX__NAMED_CACHE] = REDISX__OP_CACHE_DELETE - REDISX__OP_CACHE_FETCH + 1,
+    [REDISX__NAMED_STREAM] = REDISX__OP_STREAM_DLQ_PURGE - REDISX__OP_STREAM_PUBLISH + 1,
+};
+
+int redisx__named_slot(redisx__named_kind kind, redisx__op op)
+{
+    if (kind == REDISX__NAMED_CACHE && op == REDISX__OP_CACHE_INVALIDATE_TAGS)
+        return named_nops[kind];
+    int i = (int)op - (int)named_base[kind];
+    return i >= 0 && i < named_nops[kind] ? i : -1;
+}
+
+redisx__op redisx__named_op_at(redisx__named_kind kind, int i)
+{
+    if (kind == REDISX__NAMED_CACHE && i == named_nops[kind])
+        return REDISX__OP_CACHE_INVALIDATE_TAGS;
+    return i >= 0 && i < named_nops[kind] ? (redisx__op)(named_base[kind] + i) : REDISX__OP_COUNT;
+}
+
 static unsigned named_hash(redisx__named_kind kind, const char *name, const char *group)
 {
     uint32_t h = 2166136261u ^ (uint32_t)kind;
@@ -306,7 +329,7 @@ void redisx__req_finish(redisx__req *req, redisx_status st, int fail_open)
     s->sum_ns += dur;
     s->export_bucket[export_bucket(dur)]++;
     if (req->named) {
-        int i = (int)req->op - (int)named_base[req->named->kind];
+        int i = redisx__named_slot(req->named->kind, req->op);
         if (i >= 0 && i < REDISX__NAMED_OPS) {
             redisx__named_op *n = &req->named->op[i];
             n->calls++;

@@ -269,6 +269,12 @@ Test(metrics, limiters_caches_and_streams_have_series_by_name)
     redisx_cache_entry *e = NULL;
     cr_assert_eq(redisx_cache_get(&e, users, key), REDISX_OK, "%s", redisx_last_error());
     redisx_cache_entry_free(e);
+    redisx_tags *tags = NULL;
+    cr_assert_eq(redisx_tags_new(&tags), REDISX_OK);
+    cr_assert_eq(redisx_tags_add(tags, "t", 1), REDISX_OK);
+    cr_assert_eq(redisx_cache_invalidate_tags(users, tags), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_cache_invalidate_tags(users, tags), REDISX_OK, "%s", redisx_last_error());
+    redisx_tags_free(tags);
 
     cr_assert_eq(redisx_group_create(c, sname, "billing", "0"), REDISX_OK, "%s", redisx_last_error());
     const char *f[] = {"k"}, *v[] = {"1"};
@@ -337,6 +343,7 @@ Test(metrics, limiters_caches_and_streams_have_series_by_name)
     cr_assert_eq(hist_count(m, "redisx_ratelimit_duration_seconds", lname, "check", NULL), 3);
     cr_assert_eq(value(m, "redisx_cache_hits_total", cname, "l1", NULL), 1, "the set filled this process's L1");
     cr_assert_eq(hist_count(m, "redisx_cache_duration_seconds", cname, "set", NULL), 1);
+    cr_assert_eq(hist_count(m, "redisx_cache_duration_seconds", cname, "invalidate_tags", NULL), 2);
     cr_assert_eq(value(m, "redisx_stream_messages_published_total", sname, NULL, NULL), 4);
     cr_assert_eq(value(m, "redisx_stream_messages_delivered_total", sname, "billing", NULL), 3);
     cr_assert_eq(value(m, "redisx_stream_messages_consumed_total", sname, "billing", NULL), 2);

@@ -446,7 +446,7 @@ static void fetch_deliver(fetch_op *op, redisx_status st, redisx_cache_entry *e)
     }
 }
 
-static const char *outcome_of(const redisx_cache_entry *e)
+const char *redisx__cache_entry_outcome(const redisx_cache_entry *e)
 {
     switch (e->state) {
     case REDISX_CACHE_HIT:
@@ -479,7 +479,7 @@ static void fetch_finish(fetch_op *op, redisx_status st)
     if (e && e->stale && e->state == REDISX_CACHE_HIT)
         cache_count(op->cache, REDISX_CACHE_STALE_SERVED);
     if (e)
-        op->req.outcome = outcome_of(e);
+        op->req.outcome = redisx__cache_entry_outcome(e);
     redisx__req_finish(&op->req, st, e && e->fail_open);
     fetch_deliver(op, st, e);
     op->finished = 1;

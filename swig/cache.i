@@ -28,10 +28,11 @@
  * entry over as a handle that pyx_cache_take() turns into the tuple below.
  *
  * An answer is the tuple (state, value, stale, fail_open, layer, ttl_ms,
- * version, lease): value is bytes or None, lease the entry handle when the
- * entry holds the key's lease (LOAD, or a HIT chosen to refresh), to be
- * passed to pyx_cache_fill / pyx_cache_abandon and freed; otherwise None
- * and the entry is already freed. */
+ * version, lease, outcome): value is bytes or None, lease the entry handle
+ * when the entry holds the key's lease (LOAD, or a HIT chosen to refresh),
+ * to be passed to pyx_cache_fill / pyx_cache_abandon and freed; otherwise
+ * None and the entry is already freed; outcome the core's identifier of the
+ * answer (redisx_cache_entry_outcome). */
 
 %typemap(in, numinputs=0) redisx_cache_cb cb "$1 = NULL;"
 PYX_OUT_HANDLE(redisx_cache)
@@ -53,6 +54,31 @@ PYX_BYTES_IN(value, len)
 %ignore redisx_tags_add;
 
 %{
+/* The core's outcome identifier as a Python str, made once per identifier
+ * (the core returns static strings; the GIL is held). */
+static PyObject *pyx_outcome_str(const char *o)
+{
+    enum { N_OUTCOMES = 16 };
+    static const char *names[N_OUTCOMES];
+    static PyObject *strs[N_OUTCOMES];
+    if (!o)
+        Py_RETURN_NONE;
+    int i = 0;
+    for (; i < N_OUTCOMES && names[i]; i++) {
+        if (names[i] == o) {
+            Py_INCREF(strs[i]);
+            return strs[i];
+        }
+    }
+    PyObject *str = PyUnicode_InternFromString(o);
+    if (str && i < N_OUTCOMES) {
+        names[i] = o;
+        strs[i] = str;
+        Py_INCREF(str); /* the table's reference */
+    }
+    return str;
+}
+
 static PyObject *pyx_cache_tuple(redisx_cache_entry *e)
 {
     size_t n = 0;
@@ -65,11 +91,18 @@ static PyObject *pyx_cache_tuple(redisx_cache_entry *e)
         redisx_cache_entry_free(e);
         return NULL;
     }
+    PyObject *outcome = pyx_outcome_str(redisx_cache_entry_outcome(e));
+    if (!outcome) {
+        Py_DECREF(val);
+        redisx_cache_entry_free(e);
+        return NULL;
+    }
     PyObject *lease;
     if (redisx_cache_entry_should_refresh(e)) {
         lease = SWIG_NewPointerObj((void *)e, SWIGTYPE_p_redisx_cache_entry, 0);
         if (!lease) {
             Py_DECREF(val);
+            Py_DECREF(outcome);
             redisx_cache_entry_free(e);
             return NULL;
         }
@@ -77,10 +110,10 @@ static PyObject *pyx_cache_tuple(redisx_cache_entry *e)
         lease = Py_None;
         Py_INCREF(lease);
     }
-    PyObject *t = Py_BuildValue("(iNNNiLKN)", state, val, PyBool_FromLong(redisx_cache_entry_is_stale(e)),
+    PyObject *t = Py_BuildValue("(iNNNiLKNN)", state, val, PyBool_FromLong(redisx_cache_entry_is_stale(e)),
                                 PyBool_FromLong(redisx_cache_entry_is_fail_open(e)),
                                 (int)redisx_cache_entry_layer(e), (long long)redisx_cache_entry_ttl_ms(e),
-                                (unsigned long long)redisx_cache_entry_version(e), lease);
+                                (unsigned long long)redisx_cache_entry_version(e), lease, outcome);
     if (lease == Py_None)
         redisx_cache_entry_free(e);
     else if (!t)

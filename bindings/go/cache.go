@@ -282,7 +282,11 @@ type answer struct {
 }
 
 func answerOf(e capi.CacheEntry) answer {
-	a := answer{state: int(capi.Redisx_cache_entry_state(e)), stale: capi.Redisx_cache_entry_is_stale(e) != 0}
+	a := answer{
+		state:   int(capi.Redisx_cache_entry_state(e)),
+		stale:   capi.Redisx_cache_entry_is_stale(e) != 0,
+		outcome: capi.Redisx_cache_entry_outcome(e),
+	}
 	if a.state != int(capi.REDISX_CACHE_NEGATIVE) && a.state != int(capi.REDISX_CACHE_MISS) {
 		a.value = capi.Redisx_cache_entry_value(e)
 	}
@@ -290,20 +294,6 @@ func answerOf(e capi.CacheEntry) answer {
 		a.lease = e
 	} else {
 		capi.Redisx_cache_entry_free(e)
-	}
-	switch {
-	case a.state == int(capi.REDISX_CACHE_NEGATIVE):
-		a.outcome = "negative"
-	case a.state == int(capi.REDISX_CACHE_MISS):
-		a.outcome = "miss"
-	case a.state == int(capi.REDISX_CACHE_LOAD) && a.value == nil:
-		a.outcome = "load"
-	case a.lease != 0:
-		a.outcome = "refresh"
-	case a.stale:
-		a.outcome = "stale"
-	default:
-		a.outcome = "hit_l2"
 	}
 	return a
 }
@@ -345,7 +335,6 @@ func (c *Cache[T]) fetch(ctx context.Context, key string, get bool, wait, swr, s
 		}
 		if e != 0 {
 			a = answerOf(e)
-			a.outcome = "hit_l1"
 			return nil
 		}
 		if k.tryDirect(ctx) {

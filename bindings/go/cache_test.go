@@ -305,3 +305,60 @@ func TestCacheTrackingDropsAnotherProcesssL1Copy(t *testing.T) {
 		})
 	}
 }
+
+// outcomes records what each cache operation's OpResult says it found.
+type outcomes struct {
+	mu  sync.Mutex
+	got []string
+}
+
+func (o *outcomes) Start(ctx context.Context, op *redisx.Operation) (context.Context, func(*redisx.OpResult)) {
+	if op.Primitive != "cache" || (op.Operation != "fetch" && op.Operation != "get") {
+		return ctx, nil
+	}
+	name := op.Operation
+	return ctx, func(r *redisx.OpResult) {
+		o.mu.Lock()
+		o.got = append(o.got, name+":"+r.CacheOutcome)
+		o.mu.Unlock()
+	}
+}
+
+func TestCacheOutcomesAreTheCoresForEveryLayer(t *testing.T) {
+	c := open(t)
+	rec := &outcomes{}
+	c.SetInstrumentation(rec)
+	ctx := ctxFor(t)
+	l1 := newCache[string](t, c, "outcomes")
+	l2, err := redisx.NewCache[string](c, l1.Name(), redisx.WithL1(0, 0, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l2.Close() })
+	load := func(context.Context) (string, error) { return "v", nil }
+	none := func(context.Context) (string, error) { return "", redisx.ErrNotFound }
+	if _, err := l1.GetOrLoad(ctx, "k", load); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l1.GetOrLoad(ctx, "k", load); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l2.Get(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l2.GetOrLoad(ctx, "gone", none); !errors.Is(err, redisx.ErrNotFound) {
+		t.Fatalf("a load answering ErrNotFound: %v", err)
+	}
+	if _, err := l2.Get(ctx, "gone"); !errors.Is(err, redisx.ErrNotFound) {
+		t.Fatalf("a cached not-found: %v", err)
+	}
+	if _, err := l2.Get(ctx, "never"); !errors.Is(err, redisx.ErrNotFound) {
+		t.Fatalf("an absent key: %v", err)
+	}
+	want := []string{"fetch:load", "fetch:hit_l1", "get:hit_l2", "fetch:load", "get:negative", "get:miss"}
+	rec.mu.Lock()
+	defer rec.mu.Unlock()
+	if strings.Join(rec.got, " ") != strings.Join(want, " ") {
+		t.Fatalf("outcomes %v, want %v", rec.got, want)
+	}
+}

@@ -205,6 +205,7 @@ static const struct {
     FN(redisx_cache_entry_is_stale),
     FN(redisx_cache_entry_key),
     FN(redisx_cache_entry_layer),
+    FN(redisx_cache_entry_outcome),
     FN(redisx_cache_entry_should_refresh),
     FN(redisx_cache_entry_state),
     FN(redisx_cache_entry_ttl_ms),

@@ -33,6 +33,7 @@ Test(badinput_cache, release_functions_and_accessors_accept_null)
     cr_assert_eq(redisx_cache_entry_is_fail_open(NULL), 0);
     cr_assert_eq(redisx_cache_entry_should_refresh(NULL), 0);
     cr_assert_eq(redisx_cache_entry_layer(NULL), REDISX_CACHE_LAYER_NONE);
+    cr_assert_null(redisx_cache_entry_outcome(NULL));
     cr_assert_eq(redisx_cache_entry_ttl_ms(NULL), 0);
     cr_assert_eq(redisx_cache_counter_of(NULL, REDISX_CACHE_L1_HITS), 0);
     cr_assert_eq(redisx_stats_cache(NULL, REDISX_CACHE_L1_HITS), 0);

@@ -135,6 +135,7 @@ Test(cache, negative_entries_expire_on_their_own_ttl)
     redisx_cache_entry_free(e);
     e = fetch(cache, "absent", 1000, 0, 0);
     cr_assert_eq(redisx_cache_entry_state(e), REDISX_CACHE_NEGATIVE);
+    cr_assert_str_eq(redisx_cache_entry_outcome(e), "negative");
     redisx_cache_entry_free(e);
     rt_sleep_ms(700);
     e = fetch(cache, "absent", 1000, 0, 0);
@@ -227,13 +228,18 @@ Test(cache, events_and_the_stats_snapshot_report_each_layer)
     cr_assert_eq(redisx_cache_fetch_async(l1, "k", 0, 0, 0, on_entry, &d), REDISX_OK);
     wait_done(&d);
     cr_assert_eq(redisx_cache_entry_layer(d.e), REDISX_CACHE_LAYER_L1);
+    /* Each entry names its answer as the event does. */
+    cr_assert_str_eq(redisx_cache_entry_outcome(d.e), "hit_l1");
     redisx_cache_entry_free(d.e);
     redisx_cache_entry *e = fetch(l2, "k", 0, 0, 0);
+    cr_assert_str_eq(redisx_cache_entry_outcome(e), "hit_l2");
     redisx_cache_entry_free(e);
     e = fetch(l2, "cold", 0, 0, 0);
+    cr_assert_str_eq(redisx_cache_entry_outcome(e), "load");
     cr_assert_eq(redisx_cache_abandon(e), REDISX_OK);
     redisx_cache_entry_free(e);
     cr_assert_eq(redisx_cache_get(&e, l2, "cold"), REDISX_OK);
+    cr_assert_str_eq(redisx_cache_entry_outcome(e), "miss");
     redisx_cache_entry_free(e);
     pthread_mutex_lock(&s.mu);
     cr_assert_str_eq(s.outcomes, "set:- fetch:hit_l1 fetch:hit_l2 fetch:load abandon:- get:miss ");

@@ -236,9 +236,11 @@ Test(cache, stale_while_revalidate_serves_stale_while_one_refresh_runs)
         cr_assert_eq(redisx_cache_entry_is_stale(e), 1);
         cr_assert_lt(redisx_cache_entry_ttl_ms(e), 0);
         if (redisx_cache_entry_should_refresh(e)) {
+            cr_assert_str_eq(redisx_cache_entry_outcome(e), "refresh");
             refreshers++;
             owner = e;
         } else {
+            cr_assert_str_eq(redisx_cache_entry_outcome(e), "stale");
             redisx_cache_entry_free(e);
         }
     }

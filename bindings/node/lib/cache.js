@@ -18,21 +18,10 @@ const HIT = N.REDISX_CACHE_HIT;
 const NEGATIVE = N.REDISX_CACHE_NEGATIVE;
 const LAYERS = [null, 'l1', 'l2'];
 
-// The core's outcome identifier of an answer (core/cache.c outcome_of, as
-// redisx_event_outcome reports it), for the instrumentation hook.
+// The core's outcome identifier of an answer (redisx_cache_entry_outcome),
+// for the instrumentation hook.
 function outcomeOf(a) {
-  switch (a[0]) {
-    case HIT:
-      if (a[7] !== null) return 'refresh';
-      if (a[2]) return 'stale';
-      return a[4] === 1 ? 'hit_l1' : 'hit_l2';
-    case N.REDISX_CACHE_LOAD:
-      return 'load';
-    case NEGATIVE:
-      return 'negative';
-    default:
-      return 'miss';
-  }
+  return a[8];
 }
 
 /** The cache's counters by name, in the core's order (redisx_cache_counter). */
@@ -263,6 +252,7 @@ class Cache {
       const m = memo === null ? undefined : memo.get(key);
       // an L1 hit: no queue, no answer array; true: `m` is that copy's decode
       const hit = N.cacheGetL1(this._h, key, m === undefined ? 0 : m.version, versionOut);
+      // no entry on this path: what redisx_cache_entry_outcome says of an L1 copy
       if (hit !== null && s !== null) s.outcome(hit === false ? 'negative' : 'hit_l1');
       if (hit === true) return m.value;
       if (hit === false) return undefined;

@@ -320,12 +320,13 @@ bool PutInt64s(Napi::Env env, double *v, const int64_t *x, int n, Napi::Array &o
 }
 
 // A cache entry as JavaScript sees it (swig/cache.i): [state, value Buffer or
-// null, stale, failOpen, layer, ttlMs, version, lease]. The entry is freed
+// null, stale, failOpen, layer, ttlMs, version, lease, outcome] (outcome:
+// redisx_cache_entry_outcome). The entry is freed
 // here unless it holds the key's lease: then lease is its handle, which the
 // JS layer fills or abandons, then frees.
 Napi::Value CacheAnswer(Napi::Env env, redisx_cache_entry *e)
 {
-    Napi::Array a = Napi::Array::New(env, 8);
+    Napi::Array a = Napi::Array::New(env, 9);
     int state = (int)redisx_cache_entry_state(e);
     size_t n = 0;
     const void *v = redisx_cache_entry_value(e, &n);
@@ -339,6 +340,7 @@ Napi::Value CacheAnswer(Napi::Env env, redisx_cache_entry *e)
     a.Set((uint32_t)4, Napi::Number::New(env, (int)redisx_cache_entry_layer(e)));
     a.Set((uint32_t)5, FromInt64(env, redisx_cache_entry_ttl_ms(e)));
     a.Set((uint32_t)6, Napi::Number::New(env, (double)redisx_cache_entry_version(e)));
+    a.Set((uint32_t)8, Napi::String::New(env, redisx_cache_entry_outcome(e)));
     if (redisx_cache_entry_should_refresh(e)) {
         a.Set((uint32_t)7, redisxjs_wrap_cache_entry(env, e));
     } else {

@@ -283,6 +283,12 @@ REDISX_API int redisx_cache_entry_is_fail_open(const redisx_cache_entry *entry);
 /** 1 when the entry holds the key's lease: LOAD, or a HIT chosen to refresh. */
 REDISX_API int redisx_cache_entry_should_refresh(const redisx_cache_entry *entry);
 REDISX_API redisx_cache_layer redisx_cache_entry_layer(const redisx_cache_entry *entry);
+/** Since 0.6: what the answer was, as redisx_event_outcome() names it for
+ *  the operation that made the entry: "hit_l1", "hit_l2", "stale" (a stale
+ *  value served), "refresh" (a HIT whose caller holds the lease to
+ *  refresh), "load", "negative" or "miss" (static strings; NULL for a NULL
+ *  entry). Exporters and the bindings' hooks take it from here. */
+REDISX_API const char *redisx_cache_entry_outcome(const redisx_cache_entry *entry);
 /** Milliseconds the value is still fresh (negative: stale for that long). */
 REDISX_API int64_t redisx_cache_entry_ttl_ms(const redisx_cache_entry *entry);
 

@@ -315,14 +315,14 @@ typedef _gostring_ swig_type_283;
 typedef _gostring_ swig_type_284;
 typedef _gostring_ swig_type_285;
 typedef _goslice_ swig_type_286;
-typedef long long swig_type_287;
+typedef _gostring_ swig_type_287;
 typedef long long swig_type_288;
-typedef _gostring_ swig_type_289;
+typedef long long swig_type_289;
 typedef _gostring_ swig_type_290;
 typedef _gostring_ swig_type_291;
 typedef _gostring_ swig_type_292;
-typedef _goslice_ swig_type_293;
-typedef _gostring_ swig_type_294;
+typedef _gostring_ swig_type_293;
+typedef _goslice_ swig_type_294;
 typedef _gostring_ swig_type_295;
 typedef _gostring_ swig_type_296;
 typedef _gostring_ swig_type_297;
@@ -334,23 +334,23 @@ typedef _gostring_ swig_type_302;
 typedef _gostring_ swig_type_303;
 typedef _gostring_ swig_type_304;
 typedef _gostring_ swig_type_305;
-typedef long long swig_type_306;
-typedef _gostring_ swig_type_307;
-typedef long long swig_type_308;
-typedef _gostring_ swig_type_309;
+typedef _gostring_ swig_type_306;
+typedef long long swig_type_307;
+typedef _gostring_ swig_type_308;
+typedef long long swig_type_309;
 typedef _gostring_ swig_type_310;
-typedef long long swig_type_311;
-typedef _gostring_ swig_type_312;
+typedef _gostring_ swig_type_311;
+typedef long long swig_type_312;
 typedef _gostring_ swig_type_313;
-typedef _goslice_ swig_type_314;
+typedef _gostring_ swig_type_314;
 typedef _goslice_ swig_type_315;
-typedef _gostring_ swig_type_316;
-typedef _goslice_ swig_type_317;
-typedef _gostring_ swig_type_318;
+typedef _goslice_ swig_type_316;
+typedef _gostring_ swig_type_317;
+typedef _goslice_ swig_type_318;
 typedef _gostring_ swig_type_319;
 typedef _gostring_ swig_type_320;
-typedef _goslice_ swig_type_321;
-typedef _gostring_ swig_type_322;
+typedef _gostring_ swig_type_321;
+typedef _goslice_ swig_type_322;
 typedef _gostring_ swig_type_323;
 typedef _gostring_ swig_type_324;
 typedef _gostring_ swig_type_325;
@@ -358,74 +358,75 @@ typedef _gostring_ swig_type_326;
 typedef _gostring_ swig_type_327;
 typedef _gostring_ swig_type_328;
 typedef _gostring_ swig_type_329;
-typedef long long swig_type_330;
+typedef _gostring_ swig_type_330;
 typedef long long swig_type_331;
-typedef _gostring_ swig_type_332;
-typedef long long swig_type_333;
+typedef long long swig_type_332;
+typedef _gostring_ swig_type_333;
 typedef long long swig_type_334;
-typedef _gostring_ swig_type_335;
-typedef long long swig_type_336;
-typedef _gostring_ swig_type_337;
-typedef long long swig_type_338;
-typedef _gostring_ swig_type_339;
-typedef long long swig_type_340;
-typedef _gostring_ swig_type_341;
+typedef long long swig_type_335;
+typedef _gostring_ swig_type_336;
+typedef long long swig_type_337;
+typedef _gostring_ swig_type_338;
+typedef long long swig_type_339;
+typedef _gostring_ swig_type_340;
+typedef long long swig_type_341;
 typedef _gostring_ swig_type_342;
 typedef _gostring_ swig_type_343;
 typedef _gostring_ swig_type_344;
 typedef _gostring_ swig_type_345;
-typedef long long swig_type_346;
+typedef _gostring_ swig_type_346;
 typedef long long swig_type_347;
 typedef long long swig_type_348;
-typedef _gostring_ swig_type_349;
-typedef long long swig_type_350;
+typedef long long swig_type_349;
+typedef _gostring_ swig_type_350;
 typedef long long swig_type_351;
-typedef _goslice_ swig_type_352;
-typedef long long swig_type_353;
-typedef _goslice_ swig_type_354;
-typedef long long swig_type_355;
-typedef _goslice_ swig_type_356;
-typedef _gostring_ swig_type_357;
-typedef _goslice_ swig_type_358;
-typedef _gostring_ swig_type_359;
-typedef long long swig_type_360;
-typedef _gostring_ swig_type_361;
-typedef long long swig_type_362;
-typedef _goslice_ swig_type_363;
-typedef long long swig_type_364;
+typedef long long swig_type_352;
+typedef _goslice_ swig_type_353;
+typedef long long swig_type_354;
+typedef _goslice_ swig_type_355;
+typedef long long swig_type_356;
+typedef _goslice_ swig_type_357;
+typedef _gostring_ swig_type_358;
+typedef _goslice_ swig_type_359;
+typedef _gostring_ swig_type_360;
+typedef long long swig_type_361;
+typedef _gostring_ swig_type_362;
+typedef long long swig_type_363;
+typedef _goslice_ swig_type_364;
 typedef long long swig_type_365;
-typedef _gostring_ swig_type_366;
+typedef long long swig_type_366;
 typedef _gostring_ swig_type_367;
 typedef _gostring_ swig_type_368;
-typedef long long swig_type_369;
-typedef _gostring_ swig_type_370;
+typedef _gostring_ swig_type_369;
+typedef long long swig_type_370;
 typedef _gostring_ swig_type_371;
 typedef _gostring_ swig_type_372;
 typedef _gostring_ swig_type_373;
-typedef long long swig_type_374;
-typedef _gostring_ swig_type_375;
-typedef long long swig_type_376;
+typedef _gostring_ swig_type_374;
+typedef long long swig_type_375;
+typedef _gostring_ swig_type_376;
 typedef long long swig_type_377;
 typedef long long swig_type_378;
 typedef long long swig_type_379;
-typedef _gostring_ swig_type_380;
+typedef long long swig_type_380;
 typedef _gostring_ swig_type_381;
 typedef _gostring_ swig_type_382;
 typedef _gostring_ swig_type_383;
 typedef _gostring_ swig_type_384;
 typedef _gostring_ swig_type_385;
-typedef long long swig_type_386;
+typedef _gostring_ swig_type_386;
 typedef long long swig_type_387;
-typedef _goslice_ swig_type_388;
-typedef long long swig_type_389;
-typedef _goslice_ swig_type_390;
-typedef long long swig_type_391;
+typedef long long swig_type_388;
+typedef _goslice_ swig_type_389;
+typedef long long swig_type_390;
+typedef _goslice_ swig_type_391;
 typedef long long swig_type_392;
 typedef long long swig_type_393;
 typedef long long swig_type_394;
-typedef _gostring_ swig_type_395;
-typedef long long swig_type_396;
+typedef long long swig_type_395;
+typedef _gostring_ swig_type_396;
 typedef long long swig_type_397;
+typedef long long swig_type_398;
 extern void _wrap_Swig_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_db7353f1e6241385(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385(void);
@@ -749,76 +750,77 @@ extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(uintpt
 extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_287 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_288 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_289 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_290 arg2, swig_intgo arg3, swig_type_291 arg4, swig_intgo arg5);
-extern swig_type_292 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_293 arg1, uintptr_t arg2, swig_type_294 arg3, swig_type_295 arg4);
-extern swig_type_296 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_297 arg2, swig_type_298 arg3);
-extern swig_type_299 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_300 arg2, swig_type_301 arg3);
-extern swig_type_302 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_303 arg2, swig_type_304 arg3);
+extern swig_type_287 _wrap_redisx_cache_entry_outcome_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_288 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_289 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_290 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_291 arg2, swig_intgo arg3, swig_type_292 arg4, swig_intgo arg5);
+extern swig_type_293 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_294 arg1, uintptr_t arg2, swig_type_295 arg3, swig_type_296 arg4);
+extern swig_type_297 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_298 arg2, swig_type_299 arg3);
+extern swig_type_300 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_301 arg2, swig_type_302 arg3);
+extern swig_type_303 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_304 arg2, swig_type_305 arg3);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385(void);
-extern swig_type_305 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
+extern swig_type_306 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_306 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_307 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_308 arg2);
-extern swig_type_309 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_310 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_311 arg5);
-extern swig_type_312 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_313 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_314 arg2, swig_type_315 arg3);
-extern swig_type_316 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_317 arg2, swig_type_318 arg3);
-extern swig_type_319 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_320 arg2, swig_type_321 arg3);
-extern swig_type_322 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_323 arg2, swig_type_324 arg3, swig_type_325 arg4);
-extern swig_type_326 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
+extern swig_type_307 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_308 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_309 arg2);
+extern swig_type_310 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_311 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_312 arg5);
+extern swig_type_313 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_314 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_315 arg2, swig_type_316 arg3);
+extern swig_type_317 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_318 arg2, swig_type_319 arg3);
+extern swig_type_320 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_321 arg2, swig_type_322 arg3);
+extern swig_type_323 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_324 arg2, swig_type_325 arg3, swig_type_326 arg4);
+extern swig_type_327 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_327 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_328 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_329 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_330 arg2, swig_type_331 arg3);
-extern swig_type_332 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_333 arg2, swig_type_334 arg3);
-extern swig_type_335 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_336 arg2);
-extern swig_type_337 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_338 arg2);
-extern swig_type_339 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_340 arg2);
-extern swig_type_341 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_342 arg2, swig_type_343 arg3, swig_type_344 arg4, uintptr_t arg5);
-extern swig_type_345 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_346 arg3);
+extern swig_type_328 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_329 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_330 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_331 arg2, swig_type_332 arg3);
+extern swig_type_333 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_334 arg2, swig_type_335 arg3);
+extern swig_type_336 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_337 arg2);
+extern swig_type_338 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_339 arg2);
+extern swig_type_340 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_341 arg2);
+extern swig_type_342 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_343 arg2, swig_type_344 arg3, swig_type_345 arg4, uintptr_t arg5);
+extern swig_type_346 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_347 arg3);
 extern void _wrap_redisx_delivery_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_347 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_348 arg2);
-extern swig_type_349 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_350 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_351 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_352 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_353 arg2);
-extern swig_type_354 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_355 arg2);
-extern swig_type_356 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_357 arg2);
-extern swig_type_358 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_359 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_360 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_361 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_362 arg2);
-extern swig_type_363 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_364 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_365 arg2);
-extern swig_type_366 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_367 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_368 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_369 arg2, swig_type_370 arg3);
-extern swig_type_371 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_372 arg2);
-extern swig_type_373 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_374 arg2);
+extern swig_type_348 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_349 arg2);
+extern swig_type_350 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_351 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_352 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_353 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_354 arg2);
+extern swig_type_355 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_356 arg2);
+extern swig_type_357 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_358 arg2);
+extern swig_type_359 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_360 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_361 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_362 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_363 arg2);
+extern swig_type_364 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_365 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_366 arg2);
+extern swig_type_367 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_368 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_369 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_370 arg2, swig_type_371 arg3);
+extern swig_type_372 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_373 arg2);
+extern swig_type_374 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_375 arg2);
 extern void _wrap_redisx_consumer_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_375 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_376 arg2, swig_type_377 arg3);
+extern swig_type_376 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_377 arg2, swig_type_378 arg3);
 extern swig_intgo _wrap_redisx_message_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_378 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_379 arg2);
+extern swig_type_379 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_380 arg2);
 extern void _wrap_redisx_dlq_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_380 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_381 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_382 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_383 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_384 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_385 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_386 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_381 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_382 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_383 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_384 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_385 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_386 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_387 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_387 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_388 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_389 arg2);
-extern swig_type_390 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_391 arg2);
+extern swig_type_388 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_389 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_390 arg2);
+extern swig_type_391 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_392 arg2);
 extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385(void);
@@ -826,13 +828,13 @@ extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_392 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_393 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_group_info_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_393 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_394 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_395 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_396 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_397 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_394 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_395 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_396 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_397 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_398 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -4689,6 +4691,17 @@ func Redisx_cache_entry_layer(arg1 CacheEntry) (_swig_ret Redisx_cache_layer) {
 	return swig_r
 }
 
+func Redisx_cache_entry_outcome(arg1 CacheEntry) (_swig_ret string) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	swig_r_p := C._wrap_redisx_cache_entry_outcome_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 string
+	swig_r_1 = strings.Clone(swig_r)
+	return swig_r_1
+}
+
 func Redisx_cache_entry_ttl_ms(arg1 CacheEntry) (_swig_ret int64) {
 	var swig_r int64
 	var _swig_i_0 uintptr
@@ -4737,7 +4750,7 @@ func Redisxgo_dlq_list(arg1 Client, arg2 string, arg3 int, arg4 string, arg5 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_290)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
+	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4762,7 +4775,7 @@ func Redisxgo_dlq_requeue(arg1 []byte, arg2 Client, arg3 string, arg4 string) (_
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_293)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_294)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_294)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -4789,7 +4802,7 @@ func Redisxgo_dlq_purge(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[in
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4813,7 +4826,7 @@ func Redisxgo_dlq_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4837,7 +4850,7 @@ func Redisxgo_group_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_304)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_304)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4920,7 +4933,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_308(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_309(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4936,7 +4949,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_310)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_311(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_311)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_312(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4972,7 +4985,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_314)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_315)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_315)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_316)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4993,7 +5006,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_317)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_318)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_318)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5014,7 +5027,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_320)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_321)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_321)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_322)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5036,7 +5049,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_323)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_324)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_325)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_324)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_325)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_326)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5108,7 +5121,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_330(_swig_i_1), C.swig_type_331(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_331(_swig_i_1), C.swig_type_332(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5123,7 +5136,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_333(_swig_i_1), C.swig_type_334(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_334(_swig_i_1), C.swig_type_335(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5137,7 +5150,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_336(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_337(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5151,7 +5164,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_338(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_339(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5165,7 +5178,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_340(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_341(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5183,7 +5196,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_342)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_343)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_344)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_343)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_344)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_345)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5210,7 +5223,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_346(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_347(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -5241,7 +5254,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_348(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_349(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -5279,7 +5292,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_353(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_354(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5298,7 +5311,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_355(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_356(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5317,7 +5330,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_357)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_358)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5376,7 +5389,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_362(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_363(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -5388,7 +5401,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_364(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_365(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5407,7 +5420,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_365(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_366(_swig_i_1)))
 	return swig_r
 }
 
@@ -5441,7 +5454,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_369(_swig_i_1), *(*C.swig_type_370)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_370(_swig_i_1), *(*C.swig_type_371)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5461,7 +5474,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_372)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_373)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5478,7 +5491,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_374(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_375(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5507,7 +5520,7 @@ func Redisx_consumer_options_set_idempotent(arg1 ConsumerOptions, arg2 int64, ar
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_376(_swig_i_1), C.swig_type_377(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_377(_swig_i_1), C.swig_type_378(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5543,7 +5556,7 @@ func Redisx_dlq_entries_entry(arg1 DlqEntries, arg2 int64) (_swig_ret DlqEntry) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_379(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_380(_swig_i_1)))
 	var swig_r_1 DlqEntry
 	swig_r_1 = DlqEntry(swig_r)
 	return swig_r_1
@@ -5650,7 +5663,7 @@ func Redisx_dlq_entry_field_name(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_389(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_390(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5669,7 +5682,7 @@ func Redisx_dlq_entry_field_value(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_391(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_392(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 

@@ -5455,6 +5455,22 @@ intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(redisx_cache_entry *_
 }
 
 
+_gostring_ _wrap_redisx_cache_entry_outcome_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
+  redisx_cache_entry *arg1 = 0 ;
+  char *result = 0 ;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_cache_entry *)_swig_go_0;
+  
+  result = (char *)redisx_cache_entry_outcome((struct redisx_cache_entry const *)arg1);
+  
+  _swig_go_result.p = (char *)result;
+  _swig_go_result.n = result ? (intgo)strlen(result) : 0;
+  
+  return _swig_go_result;
+}
+
+
 long long _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(redisx_cache_entry *_swig_go_0) {
   redisx_cache_entry *arg1 = 0 ;
   int64_t result;

@@ -451,6 +451,11 @@ redisx_cache_layer redisx_cache_entry_layer(const redisx_cache_entry *entry)
     return entry ? redisx__cache_entry_layer(entry) : REDISX_CACHE_LAYER_NONE;
 }
 
+const char *redisx_cache_entry_outcome(const redisx_cache_entry *entry)
+{
+    return entry ? redisx__cache_entry_outcome(entry) : NULL;
+}
+
 int64_t redisx_cache_entry_ttl_ms(const redisx_cache_entry *entry)
 {
     return entry ? redisx__cache_entry_ttl(entry) : 0;

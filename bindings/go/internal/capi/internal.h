@@ -711,6 +711,8 @@ const void *redisx__cache_entry_value(const redisx_cache_entry *e, size_t *len);
 int redisx__cache_entry_stale(const redisx_cache_entry *e);
 int redisx__cache_entry_fail_open(const redisx_cache_entry *e);
 redisx_cache_layer redisx__cache_entry_layer(const redisx_cache_entry *e);
+/* What the entry's answer was, as events name it (redisx_event_outcome). */
+const char *redisx__cache_entry_outcome(const redisx_cache_entry *e);
 int64_t redisx__cache_entry_ttl(const redisx_cache_entry *e);
 /* Pure parts, for unit tests: a TTL cut by up to fraction * ttl (r uniform
  * in [0, 1)), never below 1; XFetch's gap factor -beta * ln(u) for u in

@@ -29,7 +29,6 @@ Tag = Union[str, bytes]
 F = TypeVar("F", bound=Callable[..., Any])
 
 _HIT = _c.REDISX_CACHE_HIT
-_LOAD = _c.REDISX_CACHE_LOAD
 _NEGATIVE = _c.REDISX_CACHE_NEGATIVE
 _LAYERS = {_c.REDISX_CACHE_LAYER_NONE: None, _c.REDISX_CACHE_LAYER_L1: "l1", _c.REDISX_CACHE_LAYER_L2: "l2"}
 _MISSING = object()
@@ -41,21 +40,11 @@ def _inside(scope: Any, fn: Callable[[], Any]) -> Any:
 
 
 def _outcome(t: Tuple[Any, ...]) -> str:
-    """The core's outcome identifier of a fetch answer (core/cache.c
-    outcome_of, as redisx_event_outcome reports it; Node's outcomeOf and
-    Go's answerOf say the same), for the instrumentation hook."""
-    state = t[0]
-    if state == _HIT:
-        if t[7] is not None:
-            return "refresh"
-        if t[2]:
-            return "stale"
-        return "hit_l1" if t[4] == _c.REDISX_CACHE_LAYER_L1 else "hit_l2"
-    if state == _LOAD:
-        return "load"
-    if state == _NEGATIVE:
-        return "negative"
-    return "miss"
+    """The core's outcome identifier of an answer
+    (redisx_cache_entry_outcome), for the instrumentation hook."""
+    return t[8]
+
+
 _MEMO_MAX = 4096  # memoised decoded values per cache (cleared when full)
 
 #: The cache's counters by name, in the core's order (redisx_cache_counter).
@@ -236,7 +225,7 @@ class Cache:
 
     @staticmethod
     def _entry(t: Tuple[Any, ...], value: Any) -> CacheEntry:
-        state, raw, stale, fail_open, layer, ttl_ms, _version, _lease = t
+        state, raw, stale, fail_open, layer, ttl_ms, _version, _lease, _outcome_id = t
         return CacheEntry(state == _HIT, value, state == _NEGATIVE, stale, fail_open, _LAYERS.get(layer),
                           ttl_ms / 1000.0)
 

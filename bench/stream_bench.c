@@ -6,8 +6,8 @@
  * completion starting the next publish, until `messages` completed: one
  * message of one field ("f", 100 bytes) per publish, trimmed with
  * MAXLEN ~ maxlen (what bench/streams.sh gives redis-benchmark's XADD).
- * A redisx publish is one EVALSHA of stream_publish.lua, which runs the
- * XADD inside the script.
+ * A redisx publish of one message trimmed by length is one plain XADD (a
+ * batch, or a trim by age, is one EVALSHA of stream_publish.lua).
  *   stream_publish_per_s   publishes completed per second
  * The stream lives under the prefix "redisxbench-<pid>" and is deleted at
  * the end. */

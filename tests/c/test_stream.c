@@ -169,6 +169,27 @@ Test(stream, publish_trims_by_length_and_by_age)
     cr_assert_eq(redisx_stream_publish_batch(c, "len", b, REDISX_STREAM_TRIM_MAXLEN, 10), REDISX_OK, "%s",
                  redisx_last_error());
     cr_assert(xlen(c, "len") < 300, "MAXLEN ~ 10 trimmed whole nodes: %lld left", xlen(c, "len"));
+    /* One message at a time (a plain XADD): the same trim, ids in order. */
+    char prev[REDISX_STREAM_ID_SIZE] = "";
+    for (int i = 0; i < 300; i++) {
+        const char *n1[] = {"i"}, *v1[] = {"x"};
+        char id[REDISX_STREAM_ID_SIZE];
+        cr_assert_eq(redisx_stream_publish(id, c, "len1", 1, n1, NULL, v1, NULL, REDISX_STREAM_TRIM_MAXLEN, 10),
+                     REDISX_OK, "%s", redisx_last_error());
+        cr_assert(strchr(id, '-') && strcmp(id, prev) != 0, "an entry id: %s", id);
+        snprintf(prev, sizeof prev, "%s", id);
+    }
+    cr_assert(xlen(c, "len1") < 300, "MAXLEN ~ 10 on single publishes: %lld left", xlen(c, "len1"));
+    /* The server's refusal reaches the caller on both paths. */
+    char k[256];
+    const char *set[] = {"SET", skey(c, "notastream", k, sizeof k), "x"};
+    redisx_reply_free(rt_cmd(c, 3, set));
+    const char *n1[] = {"i"}, *v1[] = {"x"};
+    cr_assert_eq(redisx_stream_publish(NULL, c, "notastream", 1, n1, NULL, v1, NULL, REDISX_STREAM_TRIM_NONE, 0),
+                 REDISX_ERR_SERVER);
+    cr_assert(strstr(redisx_last_error(), "WRONGTYPE"), "%s", redisx_last_error());
+    cr_assert_eq(redisx_stream_publish_batch(c, "notastream", b, REDISX_STREAM_TRIM_NONE, 0), REDISX_ERR_SERVER);
+    cr_assert(strstr(redisx_last_error(), "WRONGTYPE"), "%s", redisx_last_error());
 
     cr_assert_eq(redisx_stream_publish_batch(c, "age", b, REDISX_STREAM_TRIM_NONE, 0), REDISX_OK);
     rt_sleep_ms(50);

@@ -1182,7 +1182,7 @@ static void conn_reset(redisx_client *c, redisx__conn *cn, redisx_status st, con
          * on it (its lane's epoch) go, the rest stay (they are tracked on
          * other connections). Tracking is sent again when it is back. */
         cn->track_gen = 0;
-        if (c->track_want && !c->track_refused) {
+        if (c->track_want && !c->track_refused && !c->opts.tracking_bcast) {
             redisx__log(c, REDISX_LOG_DEBUG, "cache tracking: connection %d dropped: its L1 entries invalidated",
                         cn->idx);
             redisx__cache_tracking_lane_lost(c, (unsigned)(cn->idx & 255));
@@ -1283,6 +1283,31 @@ static void conn_ready(redisx_client *c, redisx__conn *cn)
     redisx__cmd *cmd;
     while ((cmd = fifo_pop(&c->wait_head, &c->wait_tail)))
         dispatch(c, cmd);
+}
+
+/* BCAST mode (redisx_options_set_cache_tracking_bcast): the subscriber
+ * connection registers its own tracking, redirected to itself, for every
+ * key under {prefix}:cache:, before it subscribes to __redis__:invalidate
+ * (a subscribed RESP2 connection can no longer ask). Data connections then
+ * track nothing. 0 when sent. */
+static int track_bcast_send(redisx_client *c, redisx__conn *cn, long long id)
+{
+    char idb[24];
+    redisx__fmt_i64(idb, id);
+    size_t n = strlen(c->opts.prefix) + sizeof ":cache:";
+    char *prefix = malloc(n);
+    if (!prefix)
+        return -1;
+    snprintf(prefix, n, "%s:cache:", c->opts.prefix);
+    const char *a[] = {"CLIENT", "TRACKING", "on", "REDIRECT", idb, "BCAST", "PREFIX", prefix};
+    redisx__cmd *cmd = redisx__cmd_argv(8, a, NULL);
+    free(prefix);
+    if (!cmd)
+        return -1;
+    cmd->internal = REDISX__CMD_TRACKING;
+    cmd->track_gen = c->track_gen;
+    conn_push(cn, cmd);
+    return 0;
 }
 
 static int push_handshake(redisx__conn *cn, int argc, const char **argv)
@@ -2095,6 +2120,8 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
         redisx__cmd_free(cmd);
         if (tracking) {
             track_reply(c, cn, gen, r);
+            if (cn->is_sub && --cn->handshake_left == 0) /* BCAST: the subscriber's own registration */
+                conn_ready(c, cn);
             return 0;
         }
         /* CLIENT ID: an old server (or a proxy) may refuse it: no tracking then. */
@@ -2104,6 +2131,8 @@ static int on_reply(redisx_client *c, redisx__conn *cn, redisx_reply *r)
         else
             c->track_id = id;
         redisx__reply_free(r);
+        if (id > 0 && c->opts.tracking_bcast && track_bcast_send(c, cn, id) == 0)
+            cn->handshake_left++; /* ready once the server answered it */
         if (--cn->handshake_left == 0)
             conn_ready(c, cn);
         return 0;
@@ -3046,8 +3075,12 @@ static void track_sync(redisx_client *c)
             if (cn->is_sub || cn->node < 0 || cn->state != CONN_READY || cn->borrowed || cn->track_gen == c->track_gen)
                 continue;
             const redisx__node *nd = &c->nodes[cn->node];
-            if (nd->track_subscribed && nd->track_id)
-                track_send(c, cn, nd->track_id);
+            if (nd->track_subscribed && nd->track_id) {
+                if (c->opts.tracking_bcast)
+                    cn->track_gen = c->track_gen; /* the node's subscriber is told of every write */
+                else
+                    track_send(c, cn, nd->track_id);
+            }
         }
         return;
     }
@@ -3067,7 +3100,10 @@ static void track_sync(redisx_client *c)
         redisx__conn *cn = c->conns[i];
         if (cn->is_sub || cn->state != CONN_READY || cn->borrowed || cn->track_gen == c->track_gen)
             continue;
-        track_send(c, cn, c->track_id);
+        if (c->opts.tracking_bcast)
+            cn->track_gen = c->track_gen; /* BCAST: the subscriber is told of every write */
+        else
+            track_send(c, cn, c->track_id);
     }
 }
 

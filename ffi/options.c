@@ -183,6 +183,14 @@ redisx_status redisx_options_set_busy_poll_us(redisx_options *opts, int64_t us)
     return REDISX_OK;
 }
 
+redisx_status redisx_options_set_cache_tracking_bcast(redisx_options *opts, int on)
+{
+    OPTS_REQUIRED(opts);
+    REDISX_FFI_REQUIRE(on == 0 || on == 1, "cache tracking BCAST mode must be 0 or 1, got %d", on);
+    opts->tracking_bcast = on;
+    return REDISX_OK;
+}
+
 redisx_status redisx_options_set_fail_policy(redisx_options *opts, redisx_primitive primitive,
                                              redisx_fail_policy policy)
 {

@@ -306,6 +306,56 @@ func TestCacheTrackingDropsAnotherProcesssL1Copy(t *testing.T) {
 	}
 }
 
+// WithCacheTrackingBcast: the server tells A of every cache write under
+// the prefix, even of a key A never read, and B's write drops A's copy.
+func TestCacheTrackingInBcastModeIsToldOfKeysNeverRead(t *testing.T) {
+	ctx := ctxFor(t)
+	name := lockName(t, "track-bcast")
+	ca, cb := open(t, redisx.WithCacheTrackingBcast(true)), open(t)
+	a, err := redisx.NewCache[int](ca, name, redisx.WithL1(10000, 64<<20, time.Minute), redisx.WithTracking(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := redisx.NewCache[int](cb, name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if err := b.Set(ctx, "k", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000 && a.Counters().L1Hits == 0; i++ {
+		if v, err := a.Get(ctx, "k"); err != nil || v != 1 {
+			t.Fatalf("Get = %v, %v", v, err)
+		}
+	}
+	if a.Counters().L1Hits == 0 {
+		t.Fatal("A kept no L1 copy")
+	}
+	before := a.Counters().Invalidations
+	if err := b.Set(ctx, "never-read", 0, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 500 && a.Counters().Invalidations == before; i++ {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if a.Counters().Invalidations == before {
+		t.Fatal("BCAST told A nothing of a key it never read")
+	}
+	if err := b.Set(ctx, "k", 2, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := a.Get(ctx, "k")
+	for i := 0; v != 2 && i < 500; i++ {
+		time.Sleep(10 * time.Millisecond)
+		v, _ = a.Get(ctx, "k")
+	}
+	if v != 2 {
+		t.Fatalf("A reads %d, want 2", v)
+	}
+}
+
 // outcomes records what each cache operation's OpResult says it found.
 type outcomes struct {
 	mu  sync.Mutex

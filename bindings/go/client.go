@@ -264,6 +264,23 @@ func WithBusyPoll(d time.Duration) Option {
 	}
 }
 
+// WithCacheTrackingBcast runs the client tracking of this client's caches
+// with WithTracking(true) in BCAST mode (off by default; the core's
+// redisx_options_set_cache_tracking_bcast): the server tells of every
+// write under "<prefix>:cache:", read or not, with no tracking table and
+// nothing tracked per data connection (docs/CACHE.md).
+func WithCacheTrackingBcast(on bool) Option {
+	return func(c *config) {
+		c.add(func(o capi.Options) error {
+			v := 0
+			if on {
+				v = 1
+			}
+			return capi.Redisx_options_set_cache_tracking_bcast(o, v)
+		})
+	}
+}
+
 // WithClusterSeeds makes the client talk to a Redis Cluster through these
 // seed nodes ("host:port" each, or "h1:p1,h2:p2"), as a redis+cluster://
 // URL names them: the core reads the slot map from the first seed that

@@ -23,6 +23,11 @@ export interface ClientOptions {
    *  thread spins on the sockets that long while replies are due before it sleeps (the core's
    *  redisx_options_set_busy_poll_us). Lower latency for CPU time. */
   busyPoll?: number;
+  /** Client tracking of the caches with `{ tracking: true }` in BCAST mode (the core's
+   *  redisx_options_set_cache_tracking_bcast; default false): the server tells of every write
+   *  under `<prefix>:cache:`, read or not, with no tracking table and nothing tracked per data
+   *  connection (docs/CACHE.md). */
+  cacheTrackingBcast?: boolean;
   /** Locks granted without Redis when it is unreachable (fail open); default false. */
   failOpenLocks?: boolean;
   /** Rate-limit checks allowed without Redis when it is unreachable; default

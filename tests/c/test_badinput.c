@@ -91,6 +91,7 @@ static const struct {
     FN(redisx_options_set_auth), FN(redisx_options_set_connect_timeout_ms), FN(redisx_options_set_command_timeout_ms),
     FN(redisx_options_set_prefix), FN(redisx_options_set_connections), FN(redisx_options_set_reconnect_backoff_ms),
     FN(redisx_options_set_circuit_breaker), FN(redisx_options_set_busy_poll_us),
+    FN(redisx_options_set_cache_tracking_bcast),
     FN(redisx_options_set_fail_policy), FN(redisx_options_set_event_cb), FN(redisx_options_set_event_keys),
     FN(redisx_options_set_log_cb), FN(redisx_options_set_state_cb), FN(redisx_options_set_queue),
     FN(redisx_options_set_tls), FN(redisx_options_set_tls_ca_file), FN(redisx_options_set_tls_ca_dir),
@@ -473,6 +474,7 @@ Test(badinput, every_options_setter_rejects_a_null_handle)
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_reconnect_backoff_ms(NULL, 10, 20), "set_reconnect_backoff_ms");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_circuit_breaker(NULL, 5, 1000, 1000), "set_circuit_breaker");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_busy_poll_us(NULL, 10), "set_busy_poll_us");
+    EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_cache_tracking_bcast(NULL, 1), "set_cache_tracking_bcast");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_fail_policy(NULL, REDISX_PRIMITIVE_LOCK, REDISX_FAIL_OPEN),
               "set_fail_policy");
     EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_event_cb(NULL, dummy_event, NULL), "set_event_cb");
@@ -755,6 +757,18 @@ Test(badinput, busy_poll_is_bounded)
     }
     EXPECT_OK(redisx_options_set_busy_poll_us(o, 0), "off");
     EXPECT_OK(redisx_options_set_busy_poll_us(o, 100000), "upper bound");
+    redisx_options_free(o);
+}
+
+Test(badinput, cache_tracking_bcast_is_a_flag)
+{
+    redisx_options *o = NULL;
+    EXPECT_OK(redisx_options_new(&o), "options");
+    const int bad[] = {-1, 2, INT_MAX, INT_MIN};
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+        EXPECT_ST(REDISX_ERR_INVALID, redisx_options_set_cache_tracking_bcast(o, bad[i]), "a flag");
+    EXPECT_OK(redisx_options_set_cache_tracking_bcast(o, 1), "on");
+    EXPECT_OK(redisx_options_set_cache_tracking_bcast(o, 0), "off");
     redisx_options_free(o);
 }
 

@@ -36,7 +36,7 @@ static long long now_us(void)
     return (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
-static redisx_client *client_as(const char *user, const char *password)
+static redisx_client *client_with(const char *user, const char *password, int bcast)
 {
     redisx_options *o = NULL;
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
@@ -49,10 +49,16 @@ static redisx_client *client_as(const char *user, const char *password)
     cr_assert_eq(redisx_options_set_command_timeout_ms(o, RT_COMMAND_TIMEOUT_MS), REDISX_OK);
     if (user)
         cr_assert_eq(redisx_options_set_auth(o, user, password), REDISX_OK, "%s", redisx_last_error());
+    cr_assert_eq(redisx_options_set_cache_tracking_bcast(o, bcast), REDISX_OK);
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
     redisx_options_free(o);
     return c;
+}
+
+static redisx_client *client_as(const char *user, const char *password)
+{
+    return client_with(user, password, 0);
 }
 
 static redisx_cache *tracking_cache(redisx_client *c)
@@ -337,6 +343,106 @@ Test(cache_tracking, without_tracking_or_channel_rights_the_l1_stays_unused, .in
     set(cb, "k", "v2");
     cr_assert_eq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L2);
     cr_assert_str_eq(v, "v2", "nothing stale");
+    redisx_cache_free(ca);
+    redisx_cache_free(cb);
+    redisx_client_close(a);
+    redisx_client_close(b);
+}
+
+/* Kills user's connections whose CLIENT LIST flags do (sub = 1) or do not
+ * (sub = 0) contain P; returns how many, and whether one of them (sub = 1)
+ * had BCAST tracking on itself. */
+static int kill_of_user(const char *user, int sub, int *bcast_sub)
+{
+    const char *list[] = {"CLIENT", "LIST"};
+    redisx_reply *r = rt_cmd(admin, 2, list);
+    char *text = strdup(redisx_reply_string(r, NULL));
+    redisx_reply_free(r);
+    char want[80];
+    snprintf(want, sizeof want, " user=%s ", user);
+    int n = 0;
+    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        char *f = strstr(line, " flags=");
+        char *id = strstr(line, "id=");
+        if (!f || !id || !strstr(line, want))
+            continue;
+        char flags[32], idv[32];
+        sscanf(f + 7, "%31s", flags);
+        if ((strchr(flags, 'P') != NULL) != sub)
+            continue;
+        if (bcast_sub && strchr(flags, 'B') && strchr(flags, 't'))
+            *bcast_sub = 1;
+        cr_assert(sub || !strchr(flags, 't'), "a data connection tracks nothing in BCAST mode (flags %s)", flags);
+        sscanf(id + 3, "%31s", idv);
+        const char *kill[] = {"CLIENT", "KILL", "ID", idv};
+        redisx_reply_free(rt_cmd(admin, 4, kill));
+        n++;
+    }
+    free(text);
+    return n;
+}
+
+static void await_invalidation(redisx_cache *cache, uint64_t before, const char *what)
+{
+    for (int i = 0; i < 2000 && counter(cache, REDISX_CACHE_INVALIDATIONS) == before; i++)
+        rt_sleep_ms(5);
+    cr_assert_gt(counter(cache, REDISX_CACHE_INVALIDATIONS), before, "%s", what);
+}
+
+Test(cache_tracking, bcast_mode_is_told_of_every_write_and_outlives_its_data_connections, .init = setup,
+     .fini = teardown)
+{
+    const char *acl[] = {"ACL", "SETUSER", "bc", "reset", "on", ">pw", "~*", "&*", "+@all"};
+    redisx_reply_free(rt_cmd(admin, 9, acl));
+    redisx_client *a = client_with("bc", "pw", 1), *b = client_as(NULL, NULL);
+    redisx_cache *ca = tracking_cache(a), *cb = plain_cache(b);
+    set(cb, "k", "v1");
+    await_l1(ca, "k", "v1");
+    /* A write of a key A never read reaches it too: the prefix is watched. */
+    uint64_t before = counter(ca, REDISX_CACHE_INVALIDATIONS);
+    set(cb, "never-read", "x");
+    await_invalidation(ca, before, "BCAST tells of a key A never read");
+    before = counter(ca, REDISX_CACHE_INVALIDATIONS);
+    set(cb, "k", "v2");
+    await_invalidation(ca, before, "B's write reached A");
+    char v[64];
+    cr_assert_neq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L1);
+    cr_assert_str_eq(v, "v2", "nothing stale");
+    await_l1(ca, "k", "v2");
+
+    /* A's data connections lost: nothing was tracked on them, so its L1
+     * stays (and stays right). */
+    uint64_t lost0 = disconnects(a);
+    int killed = kill_of_user("bc", 0, NULL);
+    cr_assert_gt(killed, 0, "A's data connections to kill");
+    for (int i = 0; i < 1000 && disconnects(a) < lost0 + (uint64_t)killed; i++)
+        rt_sleep_ms(5);
+    cr_assert_geq(disconnects(a), lost0 + (uint64_t)killed, "A saw its connections drop");
+    cr_assert_eq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L1, "the copy outlived the data connections");
+    cr_assert_str_eq(v, "v2");
+    before = counter(ca, REDISX_CACHE_INVALIDATIONS);
+    set(cb, "k", "v3");
+    await_invalidation(ca, before, "invalidations still flow");
+    cr_assert_neq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L1);
+    cr_assert_str_eq(v, "v3");
+    await_l1(ca, "k", "v3");
+
+    /* The subscriber (which registered BCAST on itself) lost: the L1 goes. */
+    int bcast_sub = 0;
+    cr_assert_eq(kill_of_user("bc", 1, &bcast_sub), 1, "A's one subscriber connection");
+    cr_assert(bcast_sub, "the subscriber itself has BCAST tracking (flags B and t)");
+    for (int i = 0; i < 1000 && counter(ca, REDISX_CACHE_L1_ENTRIES) > 0; i++)
+        rt_sleep_ms(5);
+    cr_assert_eq(counter(ca, REDISX_CACHE_L1_ENTRIES), 0, "flushed with the subscriber");
+    set(cb, "k", "v4");
+    get(ca, "k", v, sizeof v);
+    cr_assert_str_eq(v, "v4");
+    await_l1(ca, "k", "v4");
+    before = counter(ca, REDISX_CACHE_INVALIDATIONS);
+    set(cb, "k", "v5");
+    await_invalidation(ca, before, "and flow again once it is back");
+    cr_assert_neq(get(ca, "k", v, sizeof v), REDISX_CACHE_LAYER_L1);
+    cr_assert_str_eq(v, "v5");
     redisx_cache_free(ca);
     redisx_cache_free(cb);
     redisx_client_close(a);

@@ -102,6 +102,8 @@ static void name_on(int m, const char *kind, const char *stem, char *out, size_t
     cr_assert_fail("no name for master %d", m);
 }
 
+static int want_bcast; /* cluster_client() in cache tracking BCAST mode */
+
 static redisx_client *cluster_client(const char *user, const char *password)
 {
     char url[256];
@@ -113,6 +115,7 @@ static redisx_client *cluster_client(const char *user, const char *password)
     cr_assert_eq(redisx_options_new(&o), REDISX_OK);
     cr_assert_eq(redisx_options_set_url(o, url), REDISX_OK, "%s", redisx_last_error());
     cr_assert_eq(redisx_options_set_log_cb(o, count_log, REDISX_LOG_DEBUG, NULL), REDISX_OK);
+    cr_assert_eq(redisx_options_set_cache_tracking_bcast(o, want_bcast), REDISX_OK);
     redisx_client *c = NULL;
     cr_assert_eq(redisx_client_open(&c, o), REDISX_OK, "%s", redisx_last_error());
     redisx_options_free(o);
@@ -378,6 +381,21 @@ static void await_cached(redisx_cache *cache, const char *key, const char *want)
     cr_assert_fail("%s never reached the L1", key);
 }
 
+/* Waits (up to 10 s) until counter `which` of cache moves past before. */
+static void await_counter_past(redisx_cache *cache, redisx_cache_counter which, uint64_t before, const char *what)
+{
+    for (int i = 0; i < 2000 && redisx_cache_counter_of(cache, which) <= before; i++)
+        rt_sleep_ms(5);
+    cr_assert_gt(redisx_cache_counter_of(cache, which), before, "%s", what);
+}
+
+static void await_l1_empty(redisx_cache *cache, const char *what)
+{
+    for (int i = 0; i < 2000 && redisx_cache_counter_of(cache, REDISX_CACHE_L1_ENTRIES) > 0; i++)
+        rt_sleep_ms(5);
+    cr_assert_eq(redisx_cache_counter_of(cache, REDISX_CACHE_L1_ENTRIES), 0, "%s", what);
+}
+
 Test(cluster_pubsub, cache_tracking_runs_per_node, .init = setup, .fini = teardown)
 {
     redisx_client *a = cluster_client(NULL, NULL), *b = cluster_client(NULL, NULL);
@@ -418,19 +436,46 @@ Test(cluster_pubsub, cache_tracking_runs_per_node, .init = setup, .fini = teardo
     redisx_client_close(b);
 }
 
-/* Waits (up to 10 s) until counter `which` of cache moves past before. */
-static void await_counter_past(redisx_cache *cache, redisx_cache_counter which, uint64_t before, const char *what)
-{
-    for (int i = 0; i < 2000 && redisx_cache_counter_of(cache, which) <= before; i++)
-        rt_sleep_ms(5);
-    cr_assert_gt(redisx_cache_counter_of(cache, which), before, "%s", what);
-}
 
-static void await_l1_empty(redisx_cache *cache, const char *what)
+/* BCAST mode on a cluster: each master's subscriber registers BCAST on
+ * itself, so every write under the prefix on that master reaches A, read
+ * or not, and the loss of a node's subscriber flushes the L1. */
+Test(cluster_pubsub, cache_tracking_in_bcast_mode_runs_per_node, .init = setup, .fini = teardown)
 {
-    for (int i = 0; i < 2000 && redisx_cache_counter_of(cache, REDISX_CACHE_L1_ENTRIES) > 0; i++)
-        rt_sleep_ms(5);
-    cr_assert_eq(redisx_cache_counter_of(cache, REDISX_CACHE_L1_ENTRIES), 0, "%s", what);
+    want_bcast = 1;
+    redisx_client *a = cluster_client(NULL, NULL);
+    want_bcast = 0;
+    redisx_client *b = cluster_client(NULL, NULL);
+    redisx_cache *ca = cache_of(a, 1), *cb = cache_of(b, 0);
+    char name[RT_CLUSTER_MAX][64], unread[RT_CLUSTER_MAX][64];
+    for (int m = 0; m < fx.cl.masters; m++) {
+        char key[160];
+        name_on(m, "cache:ct", "bk", name[m], sizeof name[m], key, sizeof key);
+        name_on(m, "cache:ct", "bu", unread[m], sizeof unread[m], key, sizeof key);
+        cr_assert_eq(redisx_cache_set(cb, name[m], "v1", 2, 600000), REDISX_OK, "%s", redisx_last_error());
+        await_cached(ca, name[m], "v1");
+    }
+    for (int m = 0; m < fx.cl.masters; m++) {
+        uint64_t before = redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS);
+        cr_assert_eq(redisx_cache_set(cb, unread[m], "x", 1, 600000), REDISX_OK, "%s", redisx_last_error());
+        await_counter_past(ca, REDISX_CACHE_INVALIDATIONS, before, "a key A never read, on its master");
+        before = redisx_cache_counter_of(ca, REDISX_CACHE_INVALIDATIONS);
+        cr_assert_eq(redisx_cache_set(cb, name[m], "v2", 2, 600000), REDISX_OK, "%s", redisx_last_error());
+        await_counter_past(ca, REDISX_CACHE_INVALIDATIONS, before, "B's write reached A");
+        char v[64];
+        cr_assert_neq(cache_get(ca, name[m], v, sizeof v), REDISX_CACHE_LAYER_L1);
+        cr_assert_str_eq(v, "v2", "nothing stale on master %d", m);
+        await_cached(ca, name[m], "v2");
+    }
+    const char *kill[] = {"CLIENT", "KILL", "TYPE", "pubsub"};
+    redisx_reply_free(cmd(fx.node[2], 4, kill));
+    await_l1_empty(ca, "flushed when a node's subscriber dropped");
+    cr_assert_eq(redisx_cache_set(cb, name[2], "v3", 2, 600000), REDISX_OK);
+    await_cached(ca, name[2], "v3");
+    redisx_cache_free(ca);
+    redisx_cache_free(cb);
+    redisx_client_close(a);
+    redisx_client_close(b);
 }
 
 /* Nodes refusing CLIENT TRACKING: the cache's fallback channel, sharded

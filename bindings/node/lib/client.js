@@ -241,6 +241,7 @@ const OPTION_KEYS = new Set([
   'reconnectBackoff',
   'circuitBreaker',
   'busyPoll',
+  'cacheTrackingBcast',
   'tls',
   'clusterSeeds',
   'sentinelMaster',
@@ -467,6 +468,12 @@ class Client {
             throw invalid(`busyPoll must be a finite number of milliseconds, got ${typeof ms === 'number' ? ms : typeof ms}`);
           }
           N.redisx_options_set_busy_poll_us(opts, Math.round(ms * 1000)); // the core checks the range
+        }
+        if (options.cacheTrackingBcast !== undefined) {
+          if (typeof options.cacheTrackingBcast !== 'boolean') {
+            throw invalid(`cacheTrackingBcast must be a boolean, got ${typeof options.cacheTrackingBcast}`);
+          }
+          N.redisx_options_set_cache_tracking_bcast(opts, options.cacheTrackingBcast ? 1 : 0);
         }
         if (options.username !== undefined || options.password !== undefined) {
           N.redisx_options_set_auth(opts, options.username ?? null, options.password ?? null);

@@ -216,6 +216,37 @@ for (const tracking of [true, false]) {
   });
 }
 
+test('cacheTrackingBcast: the server tells of keys never read, and a write drops the copy', async () => {
+  const aClient = Client.fromUrl(server.url, { prefix: PREFIX, cacheTrackingBcast: true });
+  const other = Client.fromUrl(server.url, { prefix: PREFIX });
+  try {
+    const name = uniq('track-bcast');
+    const a = aClient.cache(name, { l1Ttl: 60000, tracking: true });
+    const b = other.cache(name);
+    await b.set('k', 1);
+    for (let i = 0; i < 1000 && a.counters().l1Hits === 0; i++) assert.equal(await a.get('k'), 1);
+    assert.ok(a.counters().l1Hits >= 1, 'A keeps an L1 copy');
+    const before = a.counters().invalidations;
+    await b.set('never-read', 0);
+    for (let i = 0; a.counters().invalidations === before && i < 500; i++) await new Promise((r) => setTimeout(r, 10));
+    assert.ok(a.counters().invalidations > before, 'BCAST tells of a key A never read');
+    await b.set('k', 2);
+    let seen = await a.get('k');
+    for (let i = 0; seen !== 2 && i < 500; i++) {
+      await new Promise((r) => setTimeout(r, 10));
+      seen = await a.get('k');
+    }
+    assert.equal(seen, 2);
+  } finally {
+    await other.close();
+    await aClient.close();
+  }
+});
+
+test('cacheTrackingBcast must be a boolean', () => {
+  assert.throws(() => Client.fromUrl(server.url, { cacheTrackingBcast: 1 }), InvalidArgument);
+});
+
 test('tracking must be a boolean', () => {
   assert.throws(() => client.cache(uniq('badtrack'), { tracking: 'yes' }), InvalidArgument);
 });

@@ -358,6 +358,38 @@ def test_tracking_drops_another_processs_l1_copy(client, redis_url, prefix, trac
         other.close()
 
 
+def test_tracking_in_bcast_mode_is_told_of_keys_never_read(redis_url, prefix):
+    """cache_tracking_bcast=True: the server tells A of every cache write
+    under the prefix, even of a key A never read, and B's write still
+    drops A's copy."""
+    a_client = redisx.Client.from_url(redis_url, prefix=prefix, command_timeout=5.0, cache_tracking_bcast=True)
+    other = redisx.Client.from_url(redis_url, prefix=prefix, command_timeout=5.0)
+    try:
+        a = a_client.cache("track-bcast", l1_ttl=60.0, tracking=True)
+        b = other.cache("track-bcast")
+        b.set("k", 1)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and a.counters()["l1_hits"] == 0:
+            assert a.get("k") == 1
+        assert a.counters()["l1_hits"] >= 1
+        before = a.counters()["invalidations"]
+        b.set("never-read", 0)
+        deadline = time.monotonic() + 5
+        while a.counters()["invalidations"] == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert a.counters()["invalidations"] > before, "BCAST tells of a key A never read"
+        b.set("k", 2)
+        seen = a.get("k")
+        deadline = time.monotonic() + 5
+        while seen != 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+            seen = a.get("k")
+        assert seen == 2
+    finally:
+        other.close()
+        a_client.close()
+
+
 def test_tracking_must_be_a_bool(client):
     with pytest.raises(redisx.InvalidArgument):
         client.cache("badtrack", tracking="yes")

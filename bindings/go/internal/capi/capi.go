@@ -98,8 +98,8 @@ typedef _gostring_ swig_type_66;
 typedef _gostring_ swig_type_67;
 typedef _gostring_ swig_type_68;
 typedef _gostring_ swig_type_69;
-typedef long long swig_type_70;
-typedef _gostring_ swig_type_71;
+typedef _gostring_ swig_type_70;
+typedef long long swig_type_71;
 typedef _gostring_ swig_type_72;
 typedef _gostring_ swig_type_73;
 typedef _gostring_ swig_type_74;
@@ -108,56 +108,56 @@ typedef _gostring_ swig_type_76;
 typedef _gostring_ swig_type_77;
 typedef _gostring_ swig_type_78;
 typedef _gostring_ swig_type_79;
-typedef _goslice_ swig_type_80;
-typedef _gostring_ swig_type_81;
-typedef _goslice_ swig_type_82;
-typedef long long swig_type_83;
-typedef _goslice_ swig_type_84;
-typedef long long swig_type_85;
+typedef _gostring_ swig_type_80;
+typedef _goslice_ swig_type_81;
+typedef _gostring_ swig_type_82;
+typedef _goslice_ swig_type_83;
+typedef long long swig_type_84;
+typedef _goslice_ swig_type_85;
 typedef long long swig_type_86;
-typedef _gostring_ swig_type_87;
+typedef long long swig_type_87;
 typedef _gostring_ swig_type_88;
-typedef long long swig_type_89;
+typedef _gostring_ swig_type_89;
 typedef long long swig_type_90;
-typedef _gostring_ swig_type_91;
+typedef long long swig_type_91;
 typedef _gostring_ swig_type_92;
-typedef long long swig_type_93;
-typedef _gostring_ swig_type_94;
+typedef _gostring_ swig_type_93;
+typedef long long swig_type_94;
 typedef _gostring_ swig_type_95;
-typedef long long swig_type_96;
+typedef _gostring_ swig_type_96;
 typedef long long swig_type_97;
-typedef _gostring_ swig_type_98;
+typedef long long swig_type_98;
 typedef _gostring_ swig_type_99;
 typedef _gostring_ swig_type_100;
-typedef long long swig_type_101;
-typedef _gostring_ swig_type_102;
-typedef long long swig_type_103;
-typedef _gostring_ swig_type_104;
+typedef _gostring_ swig_type_101;
+typedef long long swig_type_102;
+typedef _gostring_ swig_type_103;
+typedef long long swig_type_104;
 typedef _gostring_ swig_type_105;
 typedef _gostring_ swig_type_106;
-typedef long long swig_type_107;
+typedef _gostring_ swig_type_107;
 typedef long long swig_type_108;
-typedef _gostring_ swig_type_109;
+typedef long long swig_type_109;
 typedef _gostring_ swig_type_110;
 typedef _gostring_ swig_type_111;
 typedef _gostring_ swig_type_112;
-typedef long long swig_type_113;
+typedef _gostring_ swig_type_113;
 typedef long long swig_type_114;
 typedef long long swig_type_115;
-typedef _gostring_ swig_type_116;
+typedef long long swig_type_116;
 typedef _gostring_ swig_type_117;
-typedef long long swig_type_118;
+typedef _gostring_ swig_type_118;
 typedef long long swig_type_119;
 typedef long long swig_type_120;
-typedef _gostring_ swig_type_121;
-typedef long long swig_type_122;
-typedef _gostring_ swig_type_123;
+typedef long long swig_type_121;
+typedef _gostring_ swig_type_122;
+typedef long long swig_type_123;
 typedef _gostring_ swig_type_124;
-typedef long long swig_type_125;
-typedef _gostring_ swig_type_126;
+typedef _gostring_ swig_type_125;
+typedef long long swig_type_126;
 typedef _gostring_ swig_type_127;
-typedef long long swig_type_128;
-typedef _gostring_ swig_type_129;
+typedef _gostring_ swig_type_128;
+typedef long long swig_type_129;
 typedef _gostring_ swig_type_130;
 typedef _gostring_ swig_type_131;
 typedef _gostring_ swig_type_132;
@@ -165,107 +165,107 @@ typedef _gostring_ swig_type_133;
 typedef _gostring_ swig_type_134;
 typedef _gostring_ swig_type_135;
 typedef _gostring_ swig_type_136;
-typedef long long swig_type_137;
+typedef _gostring_ swig_type_137;
 typedef long long swig_type_138;
 typedef long long swig_type_139;
 typedef long long swig_type_140;
-typedef _gostring_ swig_type_141;
+typedef long long swig_type_141;
 typedef _gostring_ swig_type_142;
-typedef _goslice_ swig_type_143;
-typedef long long swig_type_144;
+typedef _gostring_ swig_type_143;
+typedef _goslice_ swig_type_144;
 typedef long long swig_type_145;
-typedef _gostring_ swig_type_146;
+typedef long long swig_type_146;
 typedef _gostring_ swig_type_147;
-typedef _goslice_ swig_type_148;
-typedef long long swig_type_149;
+typedef _gostring_ swig_type_148;
+typedef _goslice_ swig_type_149;
 typedef long long swig_type_150;
-typedef _gostring_ swig_type_151;
-typedef _goslice_ swig_type_152;
+typedef long long swig_type_151;
+typedef _gostring_ swig_type_152;
 typedef _goslice_ swig_type_153;
-typedef long long swig_type_154;
-typedef _gostring_ swig_type_155;
-typedef _goslice_ swig_type_156;
+typedef _goslice_ swig_type_154;
+typedef long long swig_type_155;
+typedef _gostring_ swig_type_156;
 typedef _goslice_ swig_type_157;
-typedef long long swig_type_158;
-typedef _gostring_ swig_type_159;
+typedef _goslice_ swig_type_158;
+typedef long long swig_type_159;
 typedef _gostring_ swig_type_160;
 typedef _gostring_ swig_type_161;
-typedef _goslice_ swig_type_162;
+typedef _gostring_ swig_type_162;
 typedef _goslice_ swig_type_163;
-typedef long long swig_type_164;
-typedef _gostring_ swig_type_165;
-typedef _goslice_ swig_type_166;
-typedef _gostring_ swig_type_167;
-typedef _goslice_ swig_type_168;
+typedef _goslice_ swig_type_164;
+typedef long long swig_type_165;
+typedef _gostring_ swig_type_166;
+typedef _goslice_ swig_type_167;
+typedef _gostring_ swig_type_168;
 typedef _goslice_ swig_type_169;
-typedef _gostring_ swig_type_170;
-typedef _goslice_ swig_type_171;
-typedef _gostring_ swig_type_172;
-typedef _goslice_ swig_type_173;
-typedef _gostring_ swig_type_174;
-typedef _goslice_ swig_type_175;
+typedef _goslice_ swig_type_170;
+typedef _gostring_ swig_type_171;
+typedef _goslice_ swig_type_172;
+typedef _gostring_ swig_type_173;
+typedef _goslice_ swig_type_174;
+typedef _gostring_ swig_type_175;
 typedef _goslice_ swig_type_176;
-typedef _gostring_ swig_type_177;
+typedef _goslice_ swig_type_177;
 typedef _gostring_ swig_type_178;
 typedef _gostring_ swig_type_179;
-typedef long long swig_type_180;
-typedef _goslice_ swig_type_181;
+typedef _gostring_ swig_type_180;
+typedef long long swig_type_181;
 typedef _goslice_ swig_type_182;
-typedef _gostring_ swig_type_183;
-typedef long long swig_type_184;
+typedef _goslice_ swig_type_183;
+typedef _gostring_ swig_type_184;
 typedef long long swig_type_185;
 typedef long long swig_type_186;
 typedef long long swig_type_187;
 typedef long long swig_type_188;
-typedef _gostring_ swig_type_189;
-typedef long long swig_type_190;
-typedef _gostring_ swig_type_191;
-typedef long long swig_type_192;
-typedef _goslice_ swig_type_193;
-typedef _gostring_ swig_type_194;
+typedef long long swig_type_189;
+typedef _gostring_ swig_type_190;
+typedef long long swig_type_191;
+typedef _gostring_ swig_type_192;
+typedef long long swig_type_193;
+typedef _goslice_ swig_type_194;
 typedef _gostring_ swig_type_195;
 typedef _gostring_ swig_type_196;
 typedef _gostring_ swig_type_197;
 typedef _gostring_ swig_type_198;
 typedef _gostring_ swig_type_199;
 typedef _gostring_ swig_type_200;
-typedef long long swig_type_201;
+typedef _gostring_ swig_type_201;
 typedef long long swig_type_202;
-typedef _gostring_ swig_type_203;
+typedef long long swig_type_203;
 typedef _gostring_ swig_type_204;
 typedef _gostring_ swig_type_205;
-typedef long long swig_type_206;
+typedef _gostring_ swig_type_206;
 typedef long long swig_type_207;
 typedef long long swig_type_208;
-typedef _gostring_ swig_type_209;
-typedef long long swig_type_210;
-typedef _gostring_ swig_type_211;
+typedef long long swig_type_209;
+typedef _gostring_ swig_type_210;
+typedef long long swig_type_211;
 typedef _gostring_ swig_type_212;
-typedef long long swig_type_213;
-typedef _gostring_ swig_type_214;
-typedef long long swig_type_215;
-typedef _gostring_ swig_type_216;
-typedef long long swig_type_217;
-typedef _gostring_ swig_type_218;
+typedef _gostring_ swig_type_213;
+typedef long long swig_type_214;
+typedef _gostring_ swig_type_215;
+typedef long long swig_type_216;
+typedef _gostring_ swig_type_217;
+typedef long long swig_type_218;
 typedef _gostring_ swig_type_219;
 typedef _gostring_ swig_type_220;
 typedef _gostring_ swig_type_221;
 typedef _gostring_ swig_type_222;
-typedef long long swig_type_223;
+typedef _gostring_ swig_type_223;
 typedef long long swig_type_224;
 typedef long long swig_type_225;
-typedef _gostring_ swig_type_226;
+typedef long long swig_type_226;
 typedef _gostring_ swig_type_227;
-typedef long long swig_type_228;
+typedef _gostring_ swig_type_228;
 typedef long long swig_type_229;
 typedef long long swig_type_230;
-typedef _gostring_ swig_type_231;
-typedef _goslice_ swig_type_232;
-typedef long long swig_type_233;
-typedef _gostring_ swig_type_234;
-typedef _goslice_ swig_type_235;
-typedef long long swig_type_236;
-typedef _gostring_ swig_type_237;
+typedef long long swig_type_231;
+typedef _gostring_ swig_type_232;
+typedef _goslice_ swig_type_233;
+typedef long long swig_type_234;
+typedef _gostring_ swig_type_235;
+typedef _goslice_ swig_type_236;
+typedef long long swig_type_237;
 typedef _gostring_ swig_type_238;
 typedef _gostring_ swig_type_239;
 typedef _gostring_ swig_type_240;
@@ -275,55 +275,55 @@ typedef _gostring_ swig_type_243;
 typedef _gostring_ swig_type_244;
 typedef _gostring_ swig_type_245;
 typedef _gostring_ swig_type_246;
-typedef _goslice_ swig_type_247;
-typedef long long swig_type_248;
-typedef _gostring_ swig_type_249;
+typedef _gostring_ swig_type_247;
+typedef _goslice_ swig_type_248;
+typedef long long swig_type_249;
 typedef _gostring_ swig_type_250;
-typedef _goslice_ swig_type_251;
-typedef long long swig_type_252;
-typedef _gostring_ swig_type_253;
+typedef _gostring_ swig_type_251;
+typedef _goslice_ swig_type_252;
+typedef long long swig_type_253;
 typedef _gostring_ swig_type_254;
 typedef _gostring_ swig_type_255;
 typedef _gostring_ swig_type_256;
-typedef long long swig_type_257;
+typedef _gostring_ swig_type_257;
 typedef long long swig_type_258;
-typedef _gostring_ swig_type_259;
+typedef long long swig_type_259;
 typedef _gostring_ swig_type_260;
-typedef _goslice_ swig_type_261;
-typedef long long swig_type_262;
-typedef _gostring_ swig_type_263;
+typedef _gostring_ swig_type_261;
+typedef _goslice_ swig_type_262;
+typedef long long swig_type_263;
 typedef _gostring_ swig_type_264;
-typedef long long swig_type_265;
+typedef _gostring_ swig_type_265;
 typedef long long swig_type_266;
 typedef long long swig_type_267;
-typedef _gostring_ swig_type_268;
+typedef long long swig_type_268;
 typedef _gostring_ swig_type_269;
-typedef long long swig_type_270;
+typedef _gostring_ swig_type_270;
 typedef long long swig_type_271;
 typedef long long swig_type_272;
-typedef _gostring_ swig_type_273;
+typedef long long swig_type_273;
 typedef _gostring_ swig_type_274;
-typedef _goslice_ swig_type_275;
-typedef long long swig_type_276;
-typedef _gostring_ swig_type_277;
+typedef _gostring_ swig_type_275;
+typedef _goslice_ swig_type_276;
+typedef long long swig_type_277;
 typedef _gostring_ swig_type_278;
-typedef _goslice_ swig_type_279;
-typedef long long swig_type_280;
-typedef _gostring_ swig_type_281;
+typedef _gostring_ swig_type_279;
+typedef _goslice_ swig_type_280;
+typedef long long swig_type_281;
 typedef _gostring_ swig_type_282;
 typedef _gostring_ swig_type_283;
 typedef _gostring_ swig_type_284;
 typedef _gostring_ swig_type_285;
-typedef _goslice_ swig_type_286;
-typedef _gostring_ swig_type_287;
-typedef long long swig_type_288;
+typedef _gostring_ swig_type_286;
+typedef _goslice_ swig_type_287;
+typedef _gostring_ swig_type_288;
 typedef long long swig_type_289;
-typedef _gostring_ swig_type_290;
+typedef long long swig_type_290;
 typedef _gostring_ swig_type_291;
 typedef _gostring_ swig_type_292;
 typedef _gostring_ swig_type_293;
-typedef _goslice_ swig_type_294;
-typedef _gostring_ swig_type_295;
+typedef _gostring_ swig_type_294;
+typedef _goslice_ swig_type_295;
 typedef _gostring_ swig_type_296;
 typedef _gostring_ swig_type_297;
 typedef _gostring_ swig_type_298;
@@ -335,23 +335,23 @@ typedef _gostring_ swig_type_303;
 typedef _gostring_ swig_type_304;
 typedef _gostring_ swig_type_305;
 typedef _gostring_ swig_type_306;
-typedef long long swig_type_307;
-typedef _gostring_ swig_type_308;
-typedef long long swig_type_309;
-typedef _gostring_ swig_type_310;
+typedef _gostring_ swig_type_307;
+typedef long long swig_type_308;
+typedef _gostring_ swig_type_309;
+typedef long long swig_type_310;
 typedef _gostring_ swig_type_311;
-typedef long long swig_type_312;
-typedef _gostring_ swig_type_313;
+typedef _gostring_ swig_type_312;
+typedef long long swig_type_313;
 typedef _gostring_ swig_type_314;
-typedef _goslice_ swig_type_315;
+typedef _gostring_ swig_type_315;
 typedef _goslice_ swig_type_316;
-typedef _gostring_ swig_type_317;
-typedef _goslice_ swig_type_318;
-typedef _gostring_ swig_type_319;
+typedef _goslice_ swig_type_317;
+typedef _gostring_ swig_type_318;
+typedef _goslice_ swig_type_319;
 typedef _gostring_ swig_type_320;
 typedef _gostring_ swig_type_321;
-typedef _goslice_ swig_type_322;
-typedef _gostring_ swig_type_323;
+typedef _gostring_ swig_type_322;
+typedef _goslice_ swig_type_323;
 typedef _gostring_ swig_type_324;
 typedef _gostring_ swig_type_325;
 typedef _gostring_ swig_type_326;
@@ -359,74 +359,75 @@ typedef _gostring_ swig_type_327;
 typedef _gostring_ swig_type_328;
 typedef _gostring_ swig_type_329;
 typedef _gostring_ swig_type_330;
-typedef long long swig_type_331;
+typedef _gostring_ swig_type_331;
 typedef long long swig_type_332;
-typedef _gostring_ swig_type_333;
-typedef long long swig_type_334;
+typedef long long swig_type_333;
+typedef _gostring_ swig_type_334;
 typedef long long swig_type_335;
-typedef _gostring_ swig_type_336;
-typedef long long swig_type_337;
-typedef _gostring_ swig_type_338;
-typedef long long swig_type_339;
-typedef _gostring_ swig_type_340;
-typedef long long swig_type_341;
-typedef _gostring_ swig_type_342;
+typedef long long swig_type_336;
+typedef _gostring_ swig_type_337;
+typedef long long swig_type_338;
+typedef _gostring_ swig_type_339;
+typedef long long swig_type_340;
+typedef _gostring_ swig_type_341;
+typedef long long swig_type_342;
 typedef _gostring_ swig_type_343;
 typedef _gostring_ swig_type_344;
 typedef _gostring_ swig_type_345;
 typedef _gostring_ swig_type_346;
-typedef long long swig_type_347;
+typedef _gostring_ swig_type_347;
 typedef long long swig_type_348;
 typedef long long swig_type_349;
-typedef _gostring_ swig_type_350;
-typedef long long swig_type_351;
+typedef long long swig_type_350;
+typedef _gostring_ swig_type_351;
 typedef long long swig_type_352;
-typedef _goslice_ swig_type_353;
-typedef long long swig_type_354;
-typedef _goslice_ swig_type_355;
-typedef long long swig_type_356;
-typedef _goslice_ swig_type_357;
-typedef _gostring_ swig_type_358;
-typedef _goslice_ swig_type_359;
-typedef _gostring_ swig_type_360;
-typedef long long swig_type_361;
-typedef _gostring_ swig_type_362;
-typedef long long swig_type_363;
-typedef _goslice_ swig_type_364;
-typedef long long swig_type_365;
+typedef long long swig_type_353;
+typedef _goslice_ swig_type_354;
+typedef long long swig_type_355;
+typedef _goslice_ swig_type_356;
+typedef long long swig_type_357;
+typedef _goslice_ swig_type_358;
+typedef _gostring_ swig_type_359;
+typedef _goslice_ swig_type_360;
+typedef _gostring_ swig_type_361;
+typedef long long swig_type_362;
+typedef _gostring_ swig_type_363;
+typedef long long swig_type_364;
+typedef _goslice_ swig_type_365;
 typedef long long swig_type_366;
-typedef _gostring_ swig_type_367;
+typedef long long swig_type_367;
 typedef _gostring_ swig_type_368;
 typedef _gostring_ swig_type_369;
-typedef long long swig_type_370;
-typedef _gostring_ swig_type_371;
+typedef _gostring_ swig_type_370;
+typedef long long swig_type_371;
 typedef _gostring_ swig_type_372;
 typedef _gostring_ swig_type_373;
 typedef _gostring_ swig_type_374;
-typedef long long swig_type_375;
-typedef _gostring_ swig_type_376;
-typedef long long swig_type_377;
+typedef _gostring_ swig_type_375;
+typedef long long swig_type_376;
+typedef _gostring_ swig_type_377;
 typedef long long swig_type_378;
 typedef long long swig_type_379;
 typedef long long swig_type_380;
-typedef _gostring_ swig_type_381;
+typedef long long swig_type_381;
 typedef _gostring_ swig_type_382;
 typedef _gostring_ swig_type_383;
 typedef _gostring_ swig_type_384;
 typedef _gostring_ swig_type_385;
 typedef _gostring_ swig_type_386;
-typedef long long swig_type_387;
+typedef _gostring_ swig_type_387;
 typedef long long swig_type_388;
-typedef _goslice_ swig_type_389;
-typedef long long swig_type_390;
-typedef _goslice_ swig_type_391;
-typedef long long swig_type_392;
+typedef long long swig_type_389;
+typedef _goslice_ swig_type_390;
+typedef long long swig_type_391;
+typedef _goslice_ swig_type_392;
 typedef long long swig_type_393;
 typedef long long swig_type_394;
 typedef long long swig_type_395;
-typedef _gostring_ swig_type_396;
-typedef long long swig_type_397;
+typedef long long swig_type_396;
+typedef _gostring_ swig_type_397;
 typedef long long swig_type_398;
+typedef long long swig_type_399;
 extern void _wrap_Swig_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_Swig_malloc_capi_db7353f1e6241385(swig_intgo arg1);
 extern swig_intgo _wrap_REDISX_PRIMITIVE_CLIENT_capi_db7353f1e6241385(void);
@@ -524,37 +525,38 @@ extern swig_type_43 _wrap_redisx_options_set_connections_capi_db7353f1e6241385(u
 extern swig_type_44 _wrap_redisx_options_set_reconnect_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_45 arg2, swig_type_46 arg3);
 extern swig_type_47 _wrap_redisx_options_set_circuit_breaker_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_48 arg3, swig_type_49 arg4);
 extern swig_type_50 _wrap_redisx_options_set_busy_poll_us_capi_db7353f1e6241385(uintptr_t arg1, swig_type_51 arg2);
-extern swig_type_52 _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_53 _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_54 _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
-extern swig_type_55 _wrap_redisx_options_set_queue_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
-extern swig_type_56 _wrap_redisx_options_set_tls_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_57 _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(uintptr_t arg1, swig_type_58 arg2);
-extern swig_type_59 _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(uintptr_t arg1, swig_type_60 arg2);
-extern swig_type_61 _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(uintptr_t arg1, swig_type_62 arg2, swig_type_63 arg3);
-extern swig_type_64 _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_65 arg2);
-extern swig_type_66 _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_67 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_52 _wrap_redisx_options_set_cache_tracking_bcast_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_53 _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_54 _wrap_redisx_options_set_event_keys_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_55 _wrap_redisx_options_set_log_cb_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, uintptr_t arg3);
+extern swig_type_56 _wrap_redisx_options_set_queue_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, swig_intgo arg3);
+extern swig_type_57 _wrap_redisx_options_set_tls_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_58 _wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(uintptr_t arg1, swig_type_59 arg2);
+extern swig_type_60 _wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(uintptr_t arg1, swig_type_61 arg2);
+extern swig_type_62 _wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(uintptr_t arg1, swig_type_63 arg2, swig_type_64 arg3);
+extern swig_type_65 _wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_66 arg2);
+extern swig_type_67 _wrap_redisx_options_set_tls_verify_hostname_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_68 _wrap_redisx_options_set_tls_insecure_skip_verify_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_REDISX_ITEM_COMPLETION_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_EVENT_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOG_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_STATE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_ITEM_LOCK_LOST_capi_db7353f1e6241385(void);
-extern swig_type_68 _wrap_redisx_queue_new_capi_db7353f1e6241385(void);
+extern swig_type_69 _wrap_redisx_queue_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_queue_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_queue_fd_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_69 _wrap_redisx_queue_pop_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_70 _wrap_redisx_queue_pop_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_queue_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_70 _wrap_redisx_queue_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_71 _wrap_redisx_queue_size_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_item_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_kind_of_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_user_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_status_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_71 _wrap_redisx_item_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_72 _wrap_redisx_item_message_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_log_level_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_state_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_item_connection_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_72 _wrap_redisx_item_node_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_73 _wrap_redisx_item_node_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_event_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_lock_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_lock_capi_db7353f1e6241385(uintptr_t arg1);
@@ -563,13 +565,13 @@ extern uintptr_t _wrap_redisx_item_take_reply_capi_db7353f1e6241385(uintptr_t ar
 extern uintptr_t _wrap_redisx_item_take_ratelimit_result_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_idem_capi_db7353f1e6241385(uintptr_t arg1);
 extern uintptr_t _wrap_redisx_item_take_cache_entry_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_73 _wrap_redisx_client_open_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_74 _wrap_redisx_client_open_url_capi_db7353f1e6241385(swig_type_75 arg1);
+extern swig_type_74 _wrap_redisx_client_open_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_75 _wrap_redisx_client_open_url_capi_db7353f1e6241385(swig_type_76 arg1);
 extern void _wrap_redisx_client_close_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_client_shutdown_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_76 _wrap_redisx_cancel_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_77 _wrap_redisx_client_prefix_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_78 _wrap_redisx_client_server_address_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_77 _wrap_redisx_cancel_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_78 _wrap_redisx_client_prefix_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_79 _wrap_redisx_client_server_address_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_client_server_port_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_client_database_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_REPLY_STRING_capi_db7353f1e6241385(void);
@@ -578,110 +580,110 @@ extern swig_intgo _wrap_REDISX_REPLY_INTEGER_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_NIL_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_STATUS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_REPLY_ERROR_capi_db7353f1e6241385(void);
-extern swig_type_79 _wrap_redisx_command_capi_db7353f1e6241385(uintptr_t arg1, swig_type_80 arg2);
-extern swig_type_81 _wrap_redisx_command_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_82 arg2, uintptr_t arg3);
+extern swig_type_80 _wrap_redisx_command_capi_db7353f1e6241385(uintptr_t arg1, swig_type_81 arg2);
+extern swig_type_82 _wrap_redisx_command_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_83 arg2, uintptr_t arg3);
 extern void _wrap_redisx_reply_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_reply_type_of_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_83 _wrap_redisx_reply_integer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_84 _wrap_redisx_reply_string_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_85 _wrap_redisx_reply_elements_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_reply_element_capi_db7353f1e6241385(uintptr_t arg1, swig_type_86 arg2);
-extern swig_type_87 _wrap_redisx_lock_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_88 arg2, swig_type_89 arg3, swig_type_90 arg4);
-extern swig_type_91 _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_92 arg2, swig_type_93 arg3);
-extern swig_type_94 _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_95 arg2, swig_type_96 arg3, swig_type_97 arg4, uintptr_t arg5);
-extern swig_type_98 _wrap_redisx_lock_release_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_99 _wrap_redisx_lock_release_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_100 _wrap_redisx_lock_extend_capi_db7353f1e6241385(uintptr_t arg1, swig_type_101 arg2);
-extern swig_type_102 _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_103 arg2, uintptr_t arg3);
-extern swig_type_104 _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_84 _wrap_redisx_reply_integer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_85 _wrap_redisx_reply_string_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_86 _wrap_redisx_reply_elements_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_reply_element_capi_db7353f1e6241385(uintptr_t arg1, swig_type_87 arg2);
+extern swig_type_88 _wrap_redisx_lock_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_89 arg2, swig_type_90 arg3, swig_type_91 arg4);
+extern swig_type_92 _wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(uintptr_t arg1, swig_type_93 arg2, swig_type_94 arg3);
+extern swig_type_95 _wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_96 arg2, swig_type_97 arg3, swig_type_98 arg4, uintptr_t arg5);
+extern swig_type_99 _wrap_redisx_lock_release_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_100 _wrap_redisx_lock_release_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_101 _wrap_redisx_lock_extend_capi_db7353f1e6241385(uintptr_t arg1, swig_type_102 arg2);
+extern swig_type_103 _wrap_redisx_lock_extend_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_104 arg2, uintptr_t arg3);
+extern swig_type_105 _wrap_redisx_lock_start_renewal_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_lock_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_105 _wrap_redisx_lock_name_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_106 _wrap_redisx_lock_token_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_107 _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_108 _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_106 _wrap_redisx_lock_name_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_107 _wrap_redisx_lock_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_108 _wrap_redisx_lock_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_109 _wrap_redisx_lock_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_is_lost_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_109 _wrap_redisx_lock_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_110 arg2);
-extern swig_type_111 _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_112 arg2, uintptr_t arg3);
+extern swig_type_110 _wrap_redisx_lock_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_111 arg2);
+extern swig_type_112 _wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_113 arg2, uintptr_t arg3);
 extern void _wrap_redisx_lock_info_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_lock_info_locked_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_113 _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_114 _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_115 _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_114 _wrap_redisx_lock_info_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_115 _wrap_redisx_lock_info_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_116 _wrap_redisx_lock_info_last_fencing_token_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_RATELIMIT_FIXED_WINDOW_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_LOG_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_SLIDING_WINDOW_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_TOKEN_BUCKET_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_RATELIMIT_GCRA_capi_db7353f1e6241385(void);
-extern swig_type_116 _wrap_redisx_limiter_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_117 arg2, swig_intgo arg3, swig_type_118 arg4, swig_type_119 arg5, swig_type_120 arg6);
+extern swig_type_117 _wrap_redisx_limiter_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_118 arg2, swig_intgo arg3, swig_type_119 arg4, swig_type_120 arg5, swig_type_121 arg6);
 extern void _wrap_redisx_limiter_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_121 _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_122 _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_123 _wrap_redisx_limiter_check_capi_db7353f1e6241385(uintptr_t arg1, swig_type_124 arg2, swig_type_125 arg3);
-extern swig_type_126 _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_127 arg2, swig_type_128 arg3, uintptr_t arg4);
-extern swig_type_129 _wrap_redisx_limiter_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_130 arg2);
-extern swig_type_131 _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_132 arg2, uintptr_t arg3);
-extern swig_type_133 _wrap_redisx_limiter_reset_capi_db7353f1e6241385(uintptr_t arg1, swig_type_134 arg2);
-extern swig_type_135 _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_136 arg2, uintptr_t arg3);
+extern swig_type_122 _wrap_redisx_limiter_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_123 _wrap_redisx_limiter_capacity_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_124 _wrap_redisx_limiter_check_capi_db7353f1e6241385(uintptr_t arg1, swig_type_125 arg2, swig_type_126 arg3);
+extern swig_type_127 _wrap_redisx_limiter_check_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_128 arg2, swig_type_129 arg3, uintptr_t arg4);
+extern swig_type_130 _wrap_redisx_limiter_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_131 arg2);
+extern swig_type_132 _wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_133 arg2, uintptr_t arg3);
+extern swig_type_134 _wrap_redisx_limiter_reset_capi_db7353f1e6241385(uintptr_t arg1, swig_type_135 arg2);
+extern swig_type_136 _wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_137 arg2, uintptr_t arg3);
 extern void _wrap_redisx_ratelimit_result_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_allowed_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_137 _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_138 _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_139 _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_140 _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_138 _wrap_redisx_ratelimit_result_limit_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_139 _wrap_redisx_ratelimit_result_remaining_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_140 _wrap_redisx_ratelimit_result_reset_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_141 _wrap_redisx_ratelimit_result_retry_after_ms_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_ratelimit_result_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_IDEM_NEW_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_IDEM_IN_PROGRESS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_IDEM_COMPLETED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_IDEM_MISMATCH_capi_db7353f1e6241385(void);
-extern swig_type_141 _wrap_redisx_idem_begin_capi_db7353f1e6241385(uintptr_t arg1, swig_type_142 arg2, swig_type_143 arg3, swig_type_144 arg4, swig_type_145 arg5);
-extern swig_type_146 _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_147 arg2, swig_type_148 arg3, swig_type_149 arg4, swig_type_150 arg5, uintptr_t arg6);
-extern swig_type_151 _wrap_redisx_idem_complete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_152 arg2, swig_type_153 arg3, swig_type_154 arg4);
-extern swig_type_155 _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_156 arg2, swig_type_157 arg3, swig_type_158 arg4, uintptr_t arg5);
-extern swig_type_159 _wrap_redisx_idem_fail_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_160 _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_142 _wrap_redisx_idem_begin_capi_db7353f1e6241385(uintptr_t arg1, swig_type_143 arg2, swig_type_144 arg3, swig_type_145 arg4, swig_type_146 arg5);
+extern swig_type_147 _wrap_redisx_idem_begin_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_148 arg2, swig_type_149 arg3, swig_type_150 arg4, swig_type_151 arg5, uintptr_t arg6);
+extern swig_type_152 _wrap_redisx_idem_complete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_153 arg2, swig_type_154 arg3, swig_type_155 arg4);
+extern swig_type_156 _wrap_redisx_idem_complete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_157 arg2, swig_type_158 arg3, swig_type_159 arg4, uintptr_t arg5);
+extern swig_type_160 _wrap_redisx_idem_fail_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_161 _wrap_redisx_idem_fail_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
 extern void _wrap_redisx_idem_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_state_of_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_161 _wrap_redisx_idem_key_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_162 _wrap_redisx_idem_response_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_163 _wrap_redisx_idem_metadata_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_164 _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_162 _wrap_redisx_idem_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_163 _wrap_redisx_idem_response_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_164 _wrap_redisx_idem_metadata_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_165 _wrap_redisx_idem_remaining_ms_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_idem_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_165 _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(swig_type_166 arg1, swig_type_167 arg2, swig_type_168 arg3, swig_type_169 arg4);
-extern swig_type_170 _wrap_redisx_http_record_key_capi_db7353f1e6241385(swig_type_171 arg1, swig_type_172 arg2, swig_type_173 arg3);
-extern swig_type_174 _wrap_redisx_http_metadata_capi_db7353f1e6241385(swig_type_175 arg1, swig_intgo arg2, swig_type_176 arg3);
+extern swig_type_166 _wrap_redisx_http_fingerprint_capi_db7353f1e6241385(swig_type_167 arg1, swig_type_168 arg2, swig_type_169 arg3, swig_type_170 arg4);
+extern swig_type_171 _wrap_redisx_http_record_key_capi_db7353f1e6241385(swig_type_172 arg1, swig_type_173 arg2, swig_type_174 arg3);
+extern swig_type_175 _wrap_redisx_http_metadata_capi_db7353f1e6241385(swig_type_176 arg1, swig_intgo arg2, swig_type_177 arg3);
 extern swig_intgo _wrap_redisx_http_status_is_stored_capi_db7353f1e6241385(swig_intgo arg1);
-extern swig_type_177 _wrap_redisx_http_key_required_capi_db7353f1e6241385(void);
-extern swig_type_178 _wrap_redisx_http_key_invalid_capi_db7353f1e6241385(void);
-extern swig_type_179 _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_180 arg2, swig_type_181 arg3, swig_type_182 arg4);
-extern swig_type_183 _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_184 arg2, swig_type_185 arg3, swig_type_186 arg4, swig_type_187 arg5);
+extern swig_type_178 _wrap_redisx_http_key_required_capi_db7353f1e6241385(void);
+extern swig_type_179 _wrap_redisx_http_key_invalid_capi_db7353f1e6241385(void);
+extern swig_type_180 _wrap_redisx_http_idem_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_181 arg2, swig_type_182 arg3, swig_type_183 arg4);
+extern swig_type_184 _wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(swig_intgo arg1, swig_type_185 arg2, swig_type_186 arg3, swig_type_187 arg4, swig_type_188 arg5);
 extern void _wrap_redisx_http_response_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_http_response_status_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_188 _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_189 _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_190 arg2);
-extern swig_type_191 _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_192 arg2);
-extern swig_type_193 _wrap_redisx_http_response_body_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_189 _wrap_redisx_http_response_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_190 _wrap_redisx_http_response_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_191 arg2);
+extern swig_type_192 _wrap_redisx_http_response_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_193 arg2);
+extern swig_type_194 _wrap_redisx_http_response_body_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_REDISX_METRIC_COUNTER_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_METRIC_GAUGE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_METRIC_HISTOGRAM_capi_db7353f1e6241385(void);
-extern swig_type_194 _wrap_redisx_metrics_collect_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_195 _wrap_redisx_metrics_collect_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_metrics_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_metrics_families_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_195 _wrap_redisx_metrics_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_196 _wrap_redisx_metrics_help_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_197 _wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_198 _wrap_redisx_metrics_unit_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_196 _wrap_redisx_metrics_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_197 _wrap_redisx_metrics_help_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_198 _wrap_redisx_metrics_otel_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_199 _wrap_redisx_metrics_unit_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_type_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern swig_intgo _wrap_redisx_metrics_label_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_199 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_200 _wrap_redisx_metrics_label_name_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_samples_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_200 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_201 _wrap_redisx_metrics_label_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 extern double _wrap_redisx_metrics_value_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
-extern swig_type_201 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
+extern swig_type_202 _wrap_redisx_metrics_count_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3);
 extern swig_intgo _wrap_redisx_metrics_bucket_count_capi_db7353f1e6241385(uintptr_t arg1);
 extern double _wrap_redisx_metrics_bucket_bound_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_202 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
+extern swig_type_203 _wrap_redisx_metrics_cumulative_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_intgo arg3, swig_intgo arg4);
 extern swig_intgo _wrap_REDISX_CACHE_HIT_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_LOAD_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_NEGATIVE_capi_db7353f1e6241385(void);
@@ -704,123 +706,123 @@ extern swig_intgo _wrap_REDISX_CACHE_L1_ENTRIES_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_L1_BYTES_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_INVALIDATIONS_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_CACHE_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_203 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_204 arg2);
+extern swig_type_204 _wrap_redisx_cache_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_205 arg2);
 extern void _wrap_redisx_cache_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_205 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_206 arg2, swig_type_207 arg3, swig_type_208 arg4);
-extern swig_type_209 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_210 arg2);
-extern swig_type_211 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
-extern swig_type_212 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_213 arg2);
-extern swig_type_214 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_215 arg2);
-extern swig_type_216 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_217 arg2);
-extern swig_type_218 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
-extern swig_type_219 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_220 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_221 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_222 arg2, swig_type_223 arg3, swig_type_224 arg4, swig_type_225 arg5);
-extern swig_type_226 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_227 arg2, swig_type_228 arg3, swig_type_229 arg4, swig_type_230 arg5, uintptr_t arg6);
-extern swig_type_231 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_232 arg2, swig_type_233 arg3);
-extern swig_type_234 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_235 arg2, swig_type_236 arg3, uintptr_t arg4);
-extern swig_type_237 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_238 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_239 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_240 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_241 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_242 arg2);
-extern swig_type_243 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_244 arg2, uintptr_t arg3);
-extern swig_type_245 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_246 arg2, swig_type_247 arg3, swig_type_248 arg4);
-extern swig_type_249 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_250 arg2, swig_type_251 arg3, swig_type_252 arg4, uintptr_t arg5);
-extern swig_type_253 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_254 arg2);
-extern swig_type_255 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_256 arg2, uintptr_t arg3);
-extern swig_type_257 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_258 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_259 _wrap_redisx_tags_new_capi_db7353f1e6241385(void);
-extern swig_type_260 _wrap_redisx_tags_add_capi_db7353f1e6241385(uintptr_t arg1, swig_type_261 arg2);
-extern swig_type_262 _wrap_redisx_tags_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_206 _wrap_redisx_cache_set_l1_capi_db7353f1e6241385(uintptr_t arg1, swig_type_207 arg2, swig_type_208 arg3, swig_type_209 arg4);
+extern swig_type_210 _wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(uintptr_t arg1, swig_type_211 arg2);
+extern swig_type_212 _wrap_redisx_cache_set_ttl_jitter_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_213 _wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_214 arg2);
+extern swig_type_215 _wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_216 arg2);
+extern swig_type_217 _wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_218 arg2);
+extern swig_type_219 _wrap_redisx_cache_set_xfetch_beta_capi_db7353f1e6241385(uintptr_t arg1, double arg2);
+extern swig_type_220 _wrap_redisx_cache_set_fail_policy_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_221 _wrap_redisx_cache_set_tracking_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_222 _wrap_redisx_cache_fetch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_223 arg2, swig_type_224 arg3, swig_type_225 arg4, swig_type_226 arg5);
+extern swig_type_227 _wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_228 arg2, swig_type_229 arg3, swig_type_230 arg4, swig_type_231 arg5, uintptr_t arg6);
+extern swig_type_232 _wrap_redisx_cache_fill_capi_db7353f1e6241385(uintptr_t arg1, swig_type_233 arg2, swig_type_234 arg3);
+extern swig_type_235 _wrap_redisx_cache_fill_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_236 arg2, swig_type_237 arg3, uintptr_t arg4);
+extern swig_type_238 _wrap_redisx_cache_fill_negative_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_239 _wrap_redisx_cache_fill_negative_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_240 _wrap_redisx_cache_abandon_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_241 _wrap_redisx_cache_abandon_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_242 _wrap_redisx_cache_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_243 arg2);
+extern swig_type_244 _wrap_redisx_cache_get_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_245 arg2, uintptr_t arg3);
+extern swig_type_246 _wrap_redisx_cache_set_capi_db7353f1e6241385(uintptr_t arg1, swig_type_247 arg2, swig_type_248 arg3, swig_type_249 arg4);
+extern swig_type_250 _wrap_redisx_cache_set_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_251 arg2, swig_type_252 arg3, swig_type_253 arg4, uintptr_t arg5);
+extern swig_type_254 _wrap_redisx_cache_delete_capi_db7353f1e6241385(uintptr_t arg1, swig_type_255 arg2);
+extern swig_type_256 _wrap_redisx_cache_delete_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_257 arg2, uintptr_t arg3);
+extern swig_type_258 _wrap_redisx_cache_counter_of_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_259 _wrap_redisx_stats_cache_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_260 _wrap_redisx_tags_new_capi_db7353f1e6241385(void);
+extern swig_type_261 _wrap_redisx_tags_add_capi_db7353f1e6241385(uintptr_t arg1, swig_type_262 arg2);
+extern swig_type_263 _wrap_redisx_tags_count_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_tags_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_263 _wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_264 arg2, uintptr_t arg3, swig_type_265 arg4, swig_type_266 arg5, swig_type_267 arg6);
-extern swig_type_268 _wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_269 arg2, uintptr_t arg3, swig_type_270 arg4, swig_type_271 arg5, swig_type_272 arg6, uintptr_t arg7);
-extern swig_type_273 _wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_274 arg2, swig_type_275 arg3, swig_type_276 arg4, uintptr_t arg5);
-extern swig_type_277 _wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_278 arg2, swig_type_279 arg3, swig_type_280 arg4, uintptr_t arg5, uintptr_t arg6);
-extern swig_type_281 _wrap_redisx_cache_invalidate_tags_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
-extern swig_type_282 _wrap_redisx_cache_invalidate_tags_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
-extern swig_type_283 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_284 arg2);
+extern swig_type_264 _wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_265 arg2, uintptr_t arg3, swig_type_266 arg4, swig_type_267 arg5, swig_type_268 arg6);
+extern swig_type_269 _wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_270 arg2, uintptr_t arg3, swig_type_271 arg4, swig_type_272 arg5, swig_type_273 arg6, uintptr_t arg7);
+extern swig_type_274 _wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(uintptr_t arg1, swig_type_275 arg2, swig_type_276 arg3, swig_type_277 arg4, uintptr_t arg5);
+extern swig_type_278 _wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(uintptr_t arg1, swig_type_279 arg2, swig_type_280 arg3, swig_type_281 arg4, uintptr_t arg5, uintptr_t arg6);
+extern swig_type_282 _wrap_redisx_cache_invalidate_tags_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2);
+extern swig_type_283 _wrap_redisx_cache_invalidate_tags_async_capi_db7353f1e6241385(uintptr_t arg1, uintptr_t arg2, uintptr_t arg3);
+extern swig_type_284 _wrap_redisx_cache_peek_capi_db7353f1e6241385(uintptr_t arg1, swig_type_285 arg2);
 extern void _wrap_redisx_cache_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_state_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_285 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_286 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_286 _wrap_redisx_cache_entry_key_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_287 _wrap_redisx_cache_entry_value_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_is_stale_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_is_fail_open_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_should_refresh_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_cache_entry_layer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_287 _wrap_redisx_cache_entry_outcome_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_288 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_289 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_290 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_291 arg2, swig_intgo arg3, swig_type_292 arg4, swig_intgo arg5);
-extern swig_type_293 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_294 arg1, uintptr_t arg2, swig_type_295 arg3, swig_type_296 arg4);
-extern swig_type_297 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_298 arg2, swig_type_299 arg3);
-extern swig_type_300 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_301 arg2, swig_type_302 arg3);
-extern swig_type_303 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_304 arg2, swig_type_305 arg3);
+extern swig_type_288 _wrap_redisx_cache_entry_outcome_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_289 _wrap_redisx_cache_entry_ttl_ms_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_290 _wrap_redisx_cache_entry_version_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_291 _wrap_redisxgo_dlq_list_capi_db7353f1e6241385(uintptr_t arg1, swig_type_292 arg2, swig_intgo arg3, swig_type_293 arg4, swig_intgo arg5);
+extern swig_type_294 _wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(swig_type_295 arg1, uintptr_t arg2, swig_type_296 arg3, swig_type_297 arg4);
+extern swig_type_298 _wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(uintptr_t arg1, swig_type_299 arg2, swig_type_300 arg3);
+extern swig_type_301 _wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_302 arg2, swig_type_303 arg3);
+extern swig_type_304 _wrap_redisxgo_group_inspect_capi_db7353f1e6241385(uintptr_t arg1, swig_type_305 arg2, swig_type_306 arg3);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_NONE_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXLEN_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_TRIM_MAXAGE_capi_db7353f1e6241385(void);
-extern swig_type_306 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
+extern swig_type_307 _wrap_redisx_stream_batch_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_stream_batch_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_307 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_308 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_309 arg2);
-extern swig_type_310 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_311 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_312 arg5);
-extern swig_type_313 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_314 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_315 arg2, swig_type_316 arg3);
-extern swig_type_317 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_318 arg2, swig_type_319 arg3);
-extern swig_type_320 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_321 arg2, swig_type_322 arg3);
-extern swig_type_323 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_324 arg2, swig_type_325 arg3, swig_type_326 arg4);
-extern swig_type_327 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
+extern swig_type_308 _wrap_redisx_stream_batch_size_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_309 _wrap_redisx_stream_batch_id_capi_db7353f1e6241385(uintptr_t arg1, swig_type_310 arg2);
+extern swig_type_311 _wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(uintptr_t arg1, swig_type_312 arg2, uintptr_t arg3, swig_intgo arg4, swig_type_313 arg5);
+extern swig_type_314 _wrap_redisx_stream_batch_add_message_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_315 _wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(uintptr_t arg1, swig_type_316 arg2, swig_type_317 arg3);
+extern swig_type_318 _wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(uintptr_t arg1, swig_type_319 arg2, swig_type_320 arg3);
+extern swig_type_321 _wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(uintptr_t arg1, swig_type_322 arg2, swig_type_323 arg3);
+extern swig_type_324 _wrap_redisx_group_create_capi_db7353f1e6241385(uintptr_t arg1, swig_type_325 arg2, swig_type_326 arg3, swig_type_327 arg4);
+extern swig_type_328 _wrap_redisx_consumer_options_new_capi_db7353f1e6241385(void);
 extern void _wrap_redisx_consumer_options_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_328 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_329 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
-extern swig_type_330 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_331 arg2, swig_type_332 arg3);
-extern swig_type_333 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_334 arg2, swig_type_335 arg3);
-extern swig_type_336 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_337 arg2);
-extern swig_type_338 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_339 arg2);
-extern swig_type_340 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_341 arg2);
-extern swig_type_342 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_343 arg2, swig_type_344 arg3, swig_type_345 arg4, uintptr_t arg5);
-extern swig_type_346 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_347 arg3);
+extern swig_type_329 _wrap_redisx_consumer_options_set_max_in_flight_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_330 _wrap_redisx_consumer_options_set_max_deliveries_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_331 _wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_332 arg2, swig_type_333 arg3);
+extern swig_type_334 _wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(uintptr_t arg1, swig_type_335 arg2, swig_type_336 arg3);
+extern swig_type_337 _wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_338 arg2);
+extern swig_type_339 _wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(uintptr_t arg1, swig_type_340 arg2);
+extern swig_type_341 _wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(uintptr_t arg1, swig_type_342 arg2);
+extern swig_type_343 _wrap_redisx_consumer_new_capi_db7353f1e6241385(uintptr_t arg1, swig_type_344 arg2, swig_type_345 arg3, swig_type_346 arg4, uintptr_t arg5);
+extern swig_type_347 _wrap_redisx_consumer_next_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2, swig_type_348 arg3);
 extern void _wrap_redisx_delivery_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_348 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_349 arg2);
-extern swig_type_350 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_351 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_352 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_353 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_354 arg2);
-extern swig_type_355 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_356 arg2);
-extern swig_type_357 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_358 arg2);
-extern swig_type_359 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_360 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_361 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_362 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_363 arg2);
-extern swig_type_364 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_365 arg2);
-extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_366 arg2);
-extern swig_type_367 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_368 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_369 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_370 arg2, swig_type_371 arg3);
-extern swig_type_372 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_373 arg2);
-extern swig_type_374 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_375 arg2);
+extern swig_type_349 _wrap_redisx_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_delivery_message_capi_db7353f1e6241385(uintptr_t arg1, swig_type_350 arg2);
+extern swig_type_351 _wrap_redisx_message_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_352 _wrap_redisx_message_delivery_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_353 _wrap_redisx_message_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_354 _wrap_redisx_message_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_355 arg2);
+extern swig_type_356 _wrap_redisx_message_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_357 arg2);
+extern swig_type_358 _wrap_redisx_message_get_capi_db7353f1e6241385(uintptr_t arg1, swig_type_359 arg2);
+extern swig_type_360 _wrap_redisx_message_payload_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_361 _wrap_redisx_message_codec_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_362 _wrap_redisx_message_header_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_363 _wrap_redisx_message_header_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_364 arg2);
+extern swig_type_365 _wrap_redisx_message_header_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_366 arg2);
+extern swig_intgo _wrap_redisx_message_field_reserved_capi_db7353f1e6241385(uintptr_t arg1, swig_type_367 arg2);
+extern swig_type_368 _wrap_redisx_message_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_369 _wrap_redisx_message_ack_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_370 _wrap_redisx_message_retry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_371 arg2, swig_type_372 arg3);
+extern swig_type_373 _wrap_redisx_message_dead_letter_capi_db7353f1e6241385(uintptr_t arg1, swig_type_374 arg2);
+extern swig_type_375 _wrap_redisx_consumer_stop_capi_db7353f1e6241385(uintptr_t arg1, swig_type_376 arg2);
 extern void _wrap_redisx_consumer_free_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_consumer_in_flight_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_376 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_377 arg2, swig_type_378 arg3);
+extern swig_type_377 _wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(uintptr_t arg1, swig_type_378 arg2, swig_type_379 arg3);
 extern swig_intgo _wrap_redisx_message_taken_over_capi_db7353f1e6241385(uintptr_t arg1);
 extern void _wrap_redisx_dlq_entries_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_379 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_380 arg2);
+extern swig_type_380 _wrap_redisx_dlq_entries_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern uintptr_t _wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(uintptr_t arg1, swig_type_381 arg2);
 extern void _wrap_redisx_dlq_entry_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_381 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_382 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_383 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_384 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_385 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_386 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_387 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_382 _wrap_redisx_dlq_entry_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_383 _wrap_redisx_dlq_entry_error_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_384 _wrap_redisx_dlq_entry_original_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_385 _wrap_redisx_dlq_entry_stream_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_386 _wrap_redisx_dlq_entry_group_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_387 _wrap_redisx_dlq_entry_consumer_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_388 _wrap_redisx_dlq_entry_deliveries_capi_db7353f1e6241385(uintptr_t arg1);
 extern swig_intgo _wrap_redisx_dlq_entry_deleted_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_388 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_389 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_390 arg2);
-extern swig_type_391 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_392 arg2);
+extern swig_type_389 _wrap_redisx_dlq_entry_field_count_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_390 _wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(uintptr_t arg1, swig_type_391 arg2);
+extern swig_type_392 _wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(uintptr_t arg1, swig_type_393 arg2);
 extern swig_intgo _wrap_REDISX_STREAM_PUBLISHED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DELIVERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_ACKED_capi_db7353f1e6241385(void);
@@ -828,13 +830,13 @@ extern swig_intgo _wrap_REDISX_STREAM_RETRIED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_DEAD_LETTERED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_CLAIMED_capi_db7353f1e6241385(void);
 extern swig_intgo _wrap_REDISX_STREAM_COUNTER_COUNT_capi_db7353f1e6241385(void);
-extern swig_type_393 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
+extern swig_type_394 _wrap_redisx_stats_stream_capi_db7353f1e6241385(uintptr_t arg1, swig_intgo arg2);
 extern void _wrap_redisx_group_info_free_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_394 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_395 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_396 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_397 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
-extern swig_type_398 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_395 _wrap_redisx_group_info_consumers_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_396 _wrap_redisx_group_info_pending_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_397 _wrap_redisx_group_info_last_delivered_id_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_398 _wrap_redisx_group_info_lag_capi_db7353f1e6241385(uintptr_t arg1);
+extern swig_type_399 _wrap_redisx_group_info_entries_read_capi_db7353f1e6241385(uintptr_t arg1);
 #undef intgo
 */
 import "C"
@@ -1925,6 +1927,20 @@ func Redisx_options_set_busy_poll_us(arg1 Options, arg2 int64) (_swig_ret error)
 	return swig_r_1
 }
 
+func Redisx_options_set_cache_tracking_bcast(arg1 Options, arg2 int) (_swig_ret error) {
+	var swig_r string
+	var _swig_i_0 uintptr
+	_swig_i_0 = uintptr(arg1)
+	_swig_i_1 := arg2
+	swig_r_p := C._wrap_redisx_options_set_cache_tracking_bcast_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1))
+	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
+	var swig_r_1 error
+
+	_, swig_r_1 = swigStatus(swig_r)
+
+	return swig_r_1
+}
+
 func Redisx_options_set_fail_policy(arg1 Options, arg2 Redisx_primitive, arg3 Redisx_fail_policy) (_swig_ret error) {
 	var swig_r string
 	var _swig_i_0 uintptr
@@ -2004,7 +2020,7 @@ func Redisx_options_set_tls_ca_file(arg1 Options, arg2 string) (_swig_ret error)
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_58)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_file_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_59)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2021,7 +2037,7 @@ func Redisx_options_set_tls_ca_dir(arg1 Options, arg2 string) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_60)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_ca_dir_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_61)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2039,7 +2055,7 @@ func Redisx_options_set_tls_client_cert(arg1 Options, arg2 string, arg3 string) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_62)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_options_set_tls_client_cert_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_63)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_64)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2059,7 +2075,7 @@ func Redisx_options_set_tls_server_name(arg1 Options, arg2 string) (_swig_ret er
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_65)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_options_set_tls_server_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_66)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2378,7 +2394,7 @@ func Redisx_client_open(arg1 Options) (_swig_ret Out[Client]) {
 func Redisx_client_open_url(arg1 string) (_swig_ret Out[Client]) {
 	var swig_r string
 	_swig_i_0 := arg1
-	swig_r_p := C._wrap_redisx_client_open_url_capi_db7353f1e6241385(*(*C.swig_type_75)(unsafe.Pointer(&_swig_i_0)))
+	swig_r_p := C._wrap_redisx_client_open_url_capi_db7353f1e6241385(*(*C.swig_type_76)(unsafe.Pointer(&_swig_i_0)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -2513,7 +2529,7 @@ func Redisx_command(arg1 Client, arg2 [][]byte) (_swig_ret Out[Reply]) {
 	_swig_i_0 = uintptr(arg1)
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
-	swig_r_p := C._wrap_redisx_command_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_80)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_command_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_81)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2535,7 +2551,7 @@ func Redisx_command_async(arg1 Client, arg2 [][]byte, arg3 uintptr) (_swig_ret e
 	var _swig_i_1 []byte
 	_swig_i_1 = swigFlatten(arg2)
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_command_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_82)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_command_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_83)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = _swig_i_1
@@ -2593,7 +2609,7 @@ func Redisx_reply_element(arg1 Reply, arg2 int64) (_swig_ret Reply) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_86(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_reply_element_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_87(_swig_i_1)))
 	var swig_r_1 Reply
 	swig_r_1 = Reply(swig_r)
 	return swig_r_1
@@ -2609,7 +2625,7 @@ func Redisx_lock_acquire(arg1 Client, arg2 string, arg3 int64, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_lock_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_88)(unsafe.Pointer(&_swig_i_1)), C.swig_type_89(_swig_i_2), C.swig_type_90(_swig_i_3))
+	swig_r_p := C._wrap_redisx_lock_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_89)(unsafe.Pointer(&_swig_i_1)), C.swig_type_90(_swig_i_2), C.swig_type_91(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2630,7 +2646,7 @@ func Redisx_lock_try_acquire(arg1 Client, arg2 string, arg3 int64) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_92)(unsafe.Pointer(&_swig_i_1)), C.swig_type_93(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_try_acquire_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_93)(unsafe.Pointer(&_swig_i_1)), C.swig_type_94(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2653,7 +2669,7 @@ func Redisx_lock_acquire_async(arg1 Client, arg2 string, arg3 int64, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_95)(unsafe.Pointer(&_swig_i_1)), C.swig_type_96(_swig_i_2), C.swig_type_97(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_lock_acquire_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_96)(unsafe.Pointer(&_swig_i_1)), C.swig_type_97(_swig_i_2), C.swig_type_98(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2697,7 +2713,7 @@ func Redisx_lock_extend(arg1 Lock, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_extend_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_101(_swig_i_1))
+	swig_r_p := C._wrap_redisx_lock_extend_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_102(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2712,7 +2728,7 @@ func Redisx_lock_extend_async(arg1 Lock, arg2 int64, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_extend_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_103(_swig_i_1), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_extend_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_104(_swig_i_1), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -2800,7 +2816,7 @@ func Redisx_lock_inspect(arg1 Client, arg2 string) (_swig_ret Out[LockInfo]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_lock_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_110)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_lock_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_111)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2821,7 +2837,7 @@ func Redisx_lock_inspect_async(arg1 Client, arg2 string, arg3 uintptr) (_swig_re
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_112)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_lock_inspect_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_113)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2929,7 +2945,7 @@ func Redisx_limiter_new(arg1 Client, arg2 string, arg3 Redisx_ratelimit_algorith
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_limiter_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_117)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_118(_swig_i_3), C.swig_type_119(_swig_i_4), C.swig_type_120(_swig_i_5))
+	swig_r_p := C._wrap_redisx_limiter_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_118)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), C.swig_type_119(_swig_i_3), C.swig_type_120(_swig_i_4), C.swig_type_121(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -2978,7 +2994,7 @@ func Redisx_limiter_check(arg1 Limiter, arg2 string, arg3 int64) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_check_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_124)(unsafe.Pointer(&_swig_i_1)), C.swig_type_125(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_check_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_125)(unsafe.Pointer(&_swig_i_1)), C.swig_type_126(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3000,7 +3016,7 @@ func Redisx_limiter_check_async(arg1 Limiter, arg2 string, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_limiter_check_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_127)(unsafe.Pointer(&_swig_i_1)), C.swig_type_128(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_limiter_check_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_128)(unsafe.Pointer(&_swig_i_1)), C.swig_type_129(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3017,7 +3033,7 @@ func Redisx_limiter_peek(arg1 Limiter, arg2 string) (_swig_ret Out[RatelimitResu
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_130)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_131)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3038,7 +3054,7 @@ func Redisx_limiter_peek_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_r
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_132)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_peek_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_133)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3055,7 +3071,7 @@ func Redisx_limiter_reset(arg1 Limiter, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_limiter_reset_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_134)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_limiter_reset_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_135)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3073,7 +3089,7 @@ func Redisx_limiter_reset_async(arg1 Limiter, arg2 string, arg3 uintptr) (_swig_
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_136)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_limiter_reset_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_137)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3186,7 +3202,7 @@ func Redisx_idem_begin(arg1 Client, arg2 string, arg3 []byte, arg4 int64, arg5 i
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_begin_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_142)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_2)), C.swig_type_144(_swig_i_3), C.swig_type_145(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_begin_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_143)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_144)(unsafe.Pointer(&_swig_i_2)), C.swig_type_145(_swig_i_3), C.swig_type_146(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3213,7 +3229,7 @@ func Redisx_idem_begin_async(arg1 Client, arg2 string, arg3 []byte, arg4 int64, 
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_idem_begin_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_147)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_2)), C.swig_type_149(_swig_i_3), C.swig_type_150(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_idem_begin_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_148)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_149)(unsafe.Pointer(&_swig_i_2)), C.swig_type_150(_swig_i_3), C.swig_type_151(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3235,7 +3251,7 @@ func Redisx_idem_complete(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64) (_swi
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_idem_complete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_152)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_2)), C.swig_type_154(_swig_i_3))
+	swig_r_p := C._wrap_redisx_idem_complete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_153)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_154)(unsafe.Pointer(&_swig_i_2)), C.swig_type_155(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3258,7 +3274,7 @@ func Redisx_idem_complete_async(arg1 Idem, arg2 []byte, arg3 []byte, arg4 int64,
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_idem_complete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_156)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_2)), C.swig_type_158(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_idem_complete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_157)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_158)(unsafe.Pointer(&_swig_i_2)), C.swig_type_159(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -3390,7 +3406,7 @@ func Redisx_http_fingerprint(arg1 []byte, arg2 string, arg3 []byte, arg4 []byte)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_fingerprint_capi_db7353f1e6241385(*(*C.swig_type_166)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_167)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_fingerprint_capi_db7353f1e6241385(*(*C.swig_type_167)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_168)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_169)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_170)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3419,7 +3435,7 @@ func Redisx_http_record_key(arg1 []byte, arg2 string, arg3 []byte) (_swig_ret Ou
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_record_key_capi_db7353f1e6241385(*(*C.swig_type_171)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_172)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_record_key_capi_db7353f1e6241385(*(*C.swig_type_172)(unsafe.Pointer(&_swig_i_0)), *(*C.swig_type_173)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_174)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3445,7 +3461,7 @@ func Redisx_http_metadata(arg1 []byte, arg2 int, arg3 []byte) (_swig_ret Out[int
 	_swig_i_0 := arg1
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_http_metadata_capi_db7353f1e6241385(*(*C.swig_type_175)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_176)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_http_metadata_capi_db7353f1e6241385(*(*C.swig_type_176)(unsafe.Pointer(&_swig_i_0)), C.swig_intgo(_swig_i_1), *(*C.swig_type_177)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -3504,7 +3520,7 @@ func Redisx_http_idem_answer(arg1 Redisx_idem_state, arg2 int64, arg3 []byte, ar
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_http_idem_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_180(_swig_i_1), *(*C.swig_type_181)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_http_idem_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_181(_swig_i_1), *(*C.swig_type_182)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_183)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -3529,7 +3545,7 @@ func Redisx_http_ratelimit_answer(arg1 int, arg2 int64, arg3 int64, arg4 int64, 
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_184(_swig_i_1), C.swig_type_185(_swig_i_2), C.swig_type_186(_swig_i_3), C.swig_type_187(_swig_i_4))
+	swig_r_p := C._wrap_redisx_http_ratelimit_answer_capi_db7353f1e6241385(C.swig_intgo(_swig_i_0), C.swig_type_185(_swig_i_1), C.swig_type_186(_swig_i_2), C.swig_type_187(_swig_i_3), C.swig_type_188(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[HttpResponse]
 
@@ -3568,7 +3584,7 @@ func Redisx_http_response_header_name(arg1 HttpResponse, arg2 int64) (_swig_ret 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_190(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_191(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -3580,7 +3596,7 @@ func Redisx_http_response_header_value(arg1 HttpResponse, arg2 int64) (_swig_ret
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_http_response_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_192(_swig_i_1))
+	swig_r_p := C._wrap_redisx_http_response_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_193(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4008,7 +4024,7 @@ func Redisx_cache_new(arg1 Client, arg2 string) (_swig_ret Out[Cache]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_204)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_205)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4036,7 +4052,7 @@ func Redisx_cache_set_l1(arg1 Cache, arg2 int64, arg3 int64, arg4 int64) (_swig_
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_206(_swig_i_1), C.swig_type_207(_swig_i_2), C.swig_type_208(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_l1_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_207(_swig_i_1), C.swig_type_208(_swig_i_2), C.swig_type_209(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4050,7 +4066,7 @@ func Redisx_cache_set_max_value_bytes(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_210(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_max_value_bytes_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_211(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4078,7 +4094,7 @@ func Redisx_cache_set_negative_ttl_ms(arg1 Cache, arg2 int64) (_swig_ret error) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_213(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_negative_ttl_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_214(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4092,7 +4108,7 @@ func Redisx_cache_set_lease_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_215(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_lease_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_216(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4106,7 +4122,7 @@ func Redisx_cache_set_stale_ms(arg1 Cache, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_217(_swig_i_1))
+	swig_r_p := C._wrap_redisx_cache_set_stale_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_218(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -4165,7 +4181,7 @@ func Redisx_cache_fetch(arg1 Cache, arg2 string, arg3 int64, arg4 int64, arg5 in
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_222)(unsafe.Pointer(&_swig_i_1)), C.swig_type_223(_swig_i_2), C.swig_type_224(_swig_i_3), C.swig_type_225(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_fetch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_223)(unsafe.Pointer(&_swig_i_1)), C.swig_type_224(_swig_i_2), C.swig_type_225(_swig_i_3), C.swig_type_226(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4189,7 +4205,7 @@ func Redisx_cache_fetch_async(arg1 Cache, arg2 string, arg3 int64, arg4 int64, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_227)(unsafe.Pointer(&_swig_i_1)), C.swig_type_228(_swig_i_2), C.swig_type_229(_swig_i_3), C.swig_type_230(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_fetch_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_228)(unsafe.Pointer(&_swig_i_1)), C.swig_type_229(_swig_i_2), C.swig_type_230(_swig_i_3), C.swig_type_231(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4207,7 +4223,7 @@ func Redisx_cache_fill(arg1 CacheEntry, arg2 []byte, arg3 int64) (_swig_ret erro
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_232)(unsafe.Pointer(&_swig_i_1)), C.swig_type_233(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_fill_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_233)(unsafe.Pointer(&_swig_i_1)), C.swig_type_234(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4226,7 +4242,7 @@ func Redisx_cache_fill_async(arg1 CacheEntry, arg2 []byte, arg3 int64, arg4 uint
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_235)(unsafe.Pointer(&_swig_i_1)), C.swig_type_236(_swig_i_2), C.uintptr_t(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_fill_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_236)(unsafe.Pointer(&_swig_i_1)), C.swig_type_237(_swig_i_2), C.uintptr_t(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4297,7 +4313,7 @@ func Redisx_cache_get(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_242)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_243)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4318,7 +4334,7 @@ func Redisx_cache_get_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret er
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_244)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_get_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_245)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4337,7 +4353,7 @@ func Redisx_cache_set(arg1 Cache, arg2 string, arg3 []byte, arg4 int64) (_swig_r
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_246)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_2)), C.swig_type_248(_swig_i_3))
+	swig_r_p := C._wrap_redisx_cache_set_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_247)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_248)(unsafe.Pointer(&_swig_i_2)), C.swig_type_249(_swig_i_3))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4360,7 +4376,7 @@ func Redisx_cache_set_async(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, ar
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_250)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_2)), C.swig_type_252(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_set_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_251)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_252)(unsafe.Pointer(&_swig_i_2)), C.swig_type_253(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4380,7 +4396,7 @@ func Redisx_cache_delete(arg1 Cache, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_254)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_delete_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_255)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4398,7 +4414,7 @@ func Redisx_cache_delete_async(arg1 Cache, arg2 string, arg3 uintptr) (_swig_ret
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_256)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
+	swig_r_p := C._wrap_redisx_cache_delete_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_257)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4447,7 +4463,7 @@ func Redisx_tags_add(arg1 Tags, arg2 []byte) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_tags_add_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_261)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_tags_add_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_262)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4483,7 +4499,7 @@ func Redisx_cache_fetch_tagged(arg1 Cache, arg2 string, arg3 Tags, arg4 int64, a
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_264)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_265(_swig_i_3), C.swig_type_266(_swig_i_4), C.swig_type_267(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_fetch_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_265)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_266(_swig_i_3), C.swig_type_267(_swig_i_4), C.swig_type_268(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4509,7 +4525,7 @@ func Redisx_cache_fetch_tagged_async(arg1 Cache, arg2 string, arg3 Tags, arg4 in
 	_swig_i_4 := arg5
 	_swig_i_5 := arg6
 	_swig_i_6 := arg7
-	swig_r_p := C._wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_269)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_270(_swig_i_3), C.swig_type_271(_swig_i_4), C.swig_type_272(_swig_i_5), C.uintptr_t(_swig_i_6))
+	swig_r_p := C._wrap_redisx_cache_fetch_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_270)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_type_271(_swig_i_3), C.swig_type_272(_swig_i_4), C.swig_type_273(_swig_i_5), C.uintptr_t(_swig_i_6))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4530,7 +4546,7 @@ func Redisx_cache_set_tagged(arg1 Cache, arg2 string, arg3 []byte, arg4 int64, a
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_274)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_2)), C.swig_type_276(_swig_i_3), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_cache_set_tagged_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_275)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_276)(unsafe.Pointer(&_swig_i_2)), C.swig_type_277(_swig_i_3), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4555,7 +4571,7 @@ func Redisx_cache_set_tagged_async(arg1 Cache, arg2 string, arg3 []byte, arg4 in
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
 	_swig_i_5 := arg6
-	swig_r_p := C._wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_278)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_2)), C.swig_type_280(_swig_i_3), C.uintptr_t(_swig_i_4), C.uintptr_t(_swig_i_5))
+	swig_r_p := C._wrap_redisx_cache_set_tagged_async_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_279)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_280)(unsafe.Pointer(&_swig_i_2)), C.swig_type_281(_swig_i_3), C.uintptr_t(_swig_i_4), C.uintptr_t(_swig_i_5))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4606,7 +4622,7 @@ func Redisx_cache_peek(arg1 Cache, arg2 string) (_swig_ret Out[CacheEntry]) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_284)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_cache_peek_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_285)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4750,7 +4766,7 @@ func Redisxgo_dlq_list(arg1 Client, arg2 string, arg3 int, arg4 string, arg5 int
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_291)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
+	swig_r_p := C._wrap_redisxgo_dlq_list_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_292)(unsafe.Pointer(&_swig_i_1)), C.swig_intgo(_swig_i_2), *(*C.swig_type_293)(unsafe.Pointer(&_swig_i_3)), C.swig_intgo(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4775,7 +4791,7 @@ func Redisxgo_dlq_requeue(arg1 []byte, arg2 Client, arg3 string, arg4 string) (_
 	_swig_i_1 = uintptr(arg2)
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_294)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_295)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisxgo_dlq_requeue_capi_db7353f1e6241385(*(*C.swig_type_295)(unsafe.Pointer(&_swig_i_0)), C.uintptr_t(_swig_i_1), *(*C.swig_type_296)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_297)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg1
@@ -4802,7 +4818,7 @@ func Redisxgo_dlq_purge(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[in
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_298)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_purge_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_299)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_300)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4826,7 +4842,7 @@ func Redisxgo_dlq_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_301)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_dlq_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_302)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_303)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4850,7 +4866,7 @@ func Redisxgo_group_inspect(arg1 Client, arg2 string, arg3 string) (_swig_ret Ou
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_304)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisxgo_group_inspect_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_305)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_306)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4933,7 +4949,7 @@ func Redisx_stream_batch_id(arg1 StreamBatch, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_309(_swig_i_1))
+	swig_r_p := C._wrap_redisx_stream_batch_id_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_310(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -4949,7 +4965,7 @@ func Redisx_stream_publish_batch(arg1 Client, arg2 string, arg3 StreamBatch, arg
 	_swig_i_2 = uintptr(arg3)
 	_swig_i_3 := arg4
 	_swig_i_4 := arg5
-	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_311)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_312(_swig_i_4))
+	swig_r_p := C._wrap_redisx_stream_publish_batch_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_312)(unsafe.Pointer(&_swig_i_1)), C.uintptr_t(_swig_i_2), C.swig_intgo(_swig_i_3), C.swig_type_313(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -4985,7 +5001,7 @@ func Redisx_stream_batch_add_field(arg1 StreamBatch, arg2 []byte, arg3 []byte) (
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_315)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_316)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_field_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_316)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_317)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5006,7 +5022,7 @@ func Redisx_stream_batch_add_payload(arg1 StreamBatch, arg2 []byte, arg3 string)
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_318)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_payload_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_319)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_320)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5027,7 +5043,7 @@ func Redisx_stream_batch_add_header(arg1 StreamBatch, arg2 string, arg3 []byte) 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_321)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_322)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_stream_batch_add_header_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_322)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_323)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5049,7 +5065,7 @@ func Redisx_group_create(arg1 Client, arg2 string, arg3 string, arg4 string) (_s
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
 	_swig_i_3 := arg4
-	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_324)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_325)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_326)(unsafe.Pointer(&_swig_i_3)))
+	swig_r_p := C._wrap_redisx_group_create_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_325)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_326)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_327)(unsafe.Pointer(&_swig_i_3)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5121,7 +5137,7 @@ func Redisx_consumer_options_set_retry_backoff_ms(arg1 ConsumerOptions, arg2 int
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_331(_swig_i_1), C.swig_type_332(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_retry_backoff_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_332(_swig_i_1), C.swig_type_333(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5136,7 +5152,7 @@ func Redisx_consumer_options_set_reclaim(arg1 ConsumerOptions, arg2 int64, arg3 
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_334(_swig_i_1), C.swig_type_335(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_reclaim_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_335(_swig_i_1), C.swig_type_336(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5150,7 +5166,7 @@ func Redisx_consumer_options_set_block_ms(arg1 ConsumerOptions, arg2 int64) (_sw
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_337(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_block_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_338(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5164,7 +5180,7 @@ func Redisx_consumer_options_set_dead_letter_maxlen(arg1 ConsumerOptions, arg2 i
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_339(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_dead_letter_maxlen_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_340(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5178,7 +5194,7 @@ func Redisx_consumer_options_set_delete_idle_ms(arg1 ConsumerOptions, arg2 int64
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_341(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_options_set_delete_idle_ms_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_342(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5196,7 +5212,7 @@ func Redisx_consumer_new(arg1 Client, arg2 string, arg3 string, arg4 string, arg
 	_swig_i_3 := arg4
 	var _swig_i_4 uintptr
 	_swig_i_4 = uintptr(arg5)
-	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_343)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_344)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_345)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
+	swig_r_p := C._wrap_redisx_consumer_new_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_344)(unsafe.Pointer(&_swig_i_1)), *(*C.swig_type_345)(unsafe.Pointer(&_swig_i_2)), *(*C.swig_type_346)(unsafe.Pointer(&_swig_i_3)), C.uintptr_t(_swig_i_4))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5223,7 +5239,7 @@ func Redisx_consumer_next(arg1 Consumer, arg2 int, arg3 int64) (_swig_ret Out[De
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_347(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_next_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_intgo(_swig_i_1), C.swig_type_348(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 Out[Delivery]
 
@@ -5254,7 +5270,7 @@ func Redisx_delivery_message(arg1 Delivery, arg2 int64) (_swig_ret Message) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_349(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_delivery_message_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_350(_swig_i_1)))
 	var swig_r_1 Message
 	swig_r_1 = Message(swig_r)
 	return swig_r_1
@@ -5292,7 +5308,7 @@ func Redisx_message_field_name(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_354(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_355(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5311,7 +5327,7 @@ func Redisx_message_field_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_356(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_357(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5330,7 +5346,7 @@ func Redisx_message_get(arg1 Message, arg2 string) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_358)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_get_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_359)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5389,7 +5405,7 @@ func Redisx_message_header_name(arg1 Message, arg2 int64) (_swig_ret string) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_363(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_364(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 string
 	swig_r_1 = strings.Clone(swig_r)
@@ -5401,7 +5417,7 @@ func Redisx_message_header_value(arg1 Message, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_365(_swig_i_1))
+	swig_r_p := C._wrap_redisx_message_header_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_366(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5420,7 +5436,7 @@ func Redisx_message_field_reserved(arg1 Message, arg2 int64) (_swig_ret int) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_366(_swig_i_1)))
+	swig_r = (int)(C._wrap_redisx_message_field_reserved_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_367(_swig_i_1)))
 	return swig_r
 }
 
@@ -5454,7 +5470,7 @@ func Redisx_message_retry(arg1 Message, arg2 int64, arg3 string) (_swig_ret Out[
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_370(_swig_i_1), *(*C.swig_type_371)(unsafe.Pointer(&_swig_i_2)))
+	swig_r_p := C._wrap_redisx_message_retry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_371(_swig_i_1), *(*C.swig_type_372)(unsafe.Pointer(&_swig_i_2)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg3
@@ -5474,7 +5490,7 @@ func Redisx_message_dead_letter(arg1 Message, arg2 string) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_373)(unsafe.Pointer(&_swig_i_1)))
+	swig_r_p := C._wrap_redisx_message_dead_letter_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), *(*C.swig_type_374)(unsafe.Pointer(&_swig_i_1)))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	if Swig_escape_always_false {
 		Swig_escape_val = arg2
@@ -5491,7 +5507,7 @@ func Redisx_consumer_stop(arg1 Consumer, arg2 int64) (_swig_ret error) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_375(_swig_i_1))
+	swig_r_p := C._wrap_redisx_consumer_stop_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_376(_swig_i_1))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5520,7 +5536,7 @@ func Redisx_consumer_options_set_idempotent(arg1 ConsumerOptions, arg2 int64, ar
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
 	_swig_i_2 := arg3
-	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_377(_swig_i_1), C.swig_type_378(_swig_i_2))
+	swig_r_p := C._wrap_redisx_consumer_options_set_idempotent_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_378(_swig_i_1), C.swig_type_379(_swig_i_2))
 	swig_r = *(*string)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 error
 
@@ -5556,7 +5572,7 @@ func Redisx_dlq_entries_entry(arg1 DlqEntries, arg2 int64) (_swig_ret DlqEntry) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_380(_swig_i_1)))
+	swig_r = (uintptr)(C._wrap_redisx_dlq_entries_entry_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_381(_swig_i_1)))
 	var swig_r_1 DlqEntry
 	swig_r_1 = DlqEntry(swig_r)
 	return swig_r_1
@@ -5663,7 +5679,7 @@ func Redisx_dlq_entry_field_name(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) {
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_390(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_name_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_391(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 
@@ -5682,7 +5698,7 @@ func Redisx_dlq_entry_field_value(arg1 DlqEntry, arg2 int64) (_swig_ret []byte) 
 	var _swig_i_0 uintptr
 	_swig_i_0 = uintptr(arg1)
 	_swig_i_1 := arg2
-	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_392(_swig_i_1))
+	swig_r_p := C._wrap_redisx_dlq_entry_field_value_capi_db7353f1e6241385(C.uintptr_t(_swig_i_0), C.swig_type_393(_swig_i_1))
 	swig_r = *(*[]byte)(unsafe.Pointer(&swig_r_p))
 	var swig_r_1 []byte
 

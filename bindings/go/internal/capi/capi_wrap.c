@@ -1693,6 +1693,21 @@ _gostring_ _wrap_redisx_options_set_busy_poll_us_capi_db7353f1e6241385(redisx_op
 }
 
 
+_gostring_ _wrap_redisx_options_set_cache_tracking_bcast_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1) {
+  redisx_options *arg1 = 0 ;
+  int arg2 ;
+  redisx_status result;
+  _gostring_ _swig_go_result;
+  
+  arg1 = (redisx_options *)_swig_go_0;
+  arg2 = (int)_swig_go_1; 
+  
+  result = (redisx_status)redisx_options_set_cache_tracking_bcast(arg1,arg2);
+  _swig_go_result = redisx_go_status(result, NULL);
+  return _swig_go_result;
+}
+
+
 _gostring_ _wrap_redisx_options_set_fail_policy_capi_db7353f1e6241385(redisx_options *_swig_go_0, intgo _swig_go_1, intgo _swig_go_2) {
   redisx_options *arg1 = 0 ;
   redisx_primitive arg2 ;

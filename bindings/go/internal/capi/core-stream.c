@@ -321,7 +321,11 @@ const char *redisx__stream_batch_id(const redisx_stream_batch *b, size_t i)
     return i < b->nids ? b->ids[i] : NULL;
 }
 
-/* The stream_publish.lua call for the batch (NULL on out-of-memory). */
+/* The command publishing the batch (NULL on out-of-memory): one message
+ * without trimming by age is a plain XADD (what the script would run, at a
+ * fraction of its server time: no script call, no TIME); a batch, or a
+ * trim by age (MINID from the server's clock), is one stream_publish.lua
+ * call (atomic, ids in order). The entries are the same either way. */
 static redisx__cmd *publish_cmd(redisx_client *c, const char *stream, const redisx_stream_batch *b,
                                 redisx_stream_trim trim, int64_t threshold)
 {
@@ -329,6 +333,26 @@ static redisx__cmd *publish_cmd(redisx_client *c, const char *stream, const redi
     if (!key)
         return NULL;
     args a = {0};
+    if (b->n == 1 && trim != REDISX_STREAM_TRIM_MAXAGE) {
+        args_str(&a, "XADD");
+        args_str(&a, key);
+        if (trim == REDISX_STREAM_TRIM_MAXLEN) {
+            args_str(&a, "MAXLEN");
+            args_str(&a, "~");
+            args_int(&a, threshold);
+        }
+        args_str(&a, "*");
+        for (size_t j = 0; j < 2 * b->m[0].nfields; j++)
+            args_push(&a, b->m[0].p[j], b->m[0].len[j]);
+        redisx__cmd *cmd = a.oom ? NULL : redisx__cmd_argv(a.n, a.v, a.l);
+        if (cmd) {
+            cmd->slot = redisx__slot_of(key, strlen(key));
+            cmd->slot_known = 1;
+        }
+        args_clear(&a);
+        free(key);
+        return cmd;
+    }
     script_args(&a, &redisx__script_stream_publish, 1);
     args_str(&a, key);
     args_str(&a, trim == REDISX_STREAM_TRIM_MAXLEN ? "maxlen" : trim == REDISX_STREAM_TRIM_MAXAGE ? "minid" : "none");
@@ -347,11 +371,20 @@ static redisx__cmd *publish_cmd(redisx_client *c, const char *stream, const redi
     return cmd;
 }
 
-/* Checks a stream_publish.lua reply of n ids (an error reply included). */
+/* The i-th id of a publish reply: the array of stream_publish.lua, or the
+ * one id of an XADD. */
+static const redisx_reply *publish_id(const redisx_reply *r, size_t i)
+{
+    return r->type == REDISX_REPLY_ARRAY ? r->element[i] : r;
+}
+
+/* Checks a publish reply of n ids (an error reply included). */
 static redisx_status publish_reply_ok(const redisx_reply *r, size_t n)
 {
     if (r->type == REDISX_REPLY_ERROR)
         return redisx__fail(REDISX_ERR_SERVER, "%s", r->str ? r->str : "error reply");
+    if (n == 1 && is_str(r))
+        return r->len < REDISX_STREAM_ID_SIZE ? REDISX_OK : redisx__unexpected_reply(r, "XADD");
     if (r->type != REDISX_REPLY_ARRAY || r->elements != n)
         return redisx__unexpected_reply(r, "stream_publish");
     for (size_t i = 0; i < n; i++)
@@ -386,7 +419,7 @@ redisx_status redisx__stream_publish_batch(redisx_client *c, const char *stream,
     if (st == REDISX_OK) {
         b->ids = ids;
         for (size_t i = 0; i < b->n; i++)
-            redisx__copy_detail(ids[i], REDISX_STREAM_ID_SIZE, r->element[i]->str);
+            redisx__copy_detail(ids[i], REDISX_STREAM_ID_SIZE, publish_id(r, i)->str);
         b->nids = b->n;
         redisx__stream_count(c, stream, NULL, REDISX_STREAM_PUBLISHED, (int64_t)b->n);
     }
@@ -418,7 +451,7 @@ static void publish_async_reply(redisx__cmd *cmd, redisx_status st, redisx_reply
         if (st != REDISX_OK)
             redisx__fail(st, "%s", saved);
     }
-    const char *id = st == REDISX_OK ? r->element[0]->str : NULL;
+    const char *id = st == REDISX_OK ? publish_id(r, 0)->str : NULL;
     if (op->cb) {
         if (st == REDISX_OK)
             redisx__clear_error();

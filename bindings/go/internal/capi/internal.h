@@ -361,6 +361,7 @@ struct redisx_options {
     int connections;
     int64_t backoff_min_ms, backoff_max_ms;
     int64_t busy_poll_us; /* 0: sleep at once (redisx_options_set_busy_poll_us) */
+    int tracking_bcast;   /* cache tracking in BCAST mode (redisx_options_set_cache_tracking_bcast) */
     int breaker_failures; /* 0: no circuit breaker */
     int64_t breaker_window_ms, breaker_open_ms;
     redisx_fail_policy fail_policy[5]; /* by redisx_primitive */

@@ -506,6 +506,11 @@ class Client:
     makes a thread waiting for a reply spin on the socket that long before
     it sleeps (the core's ``redisx_options_set_busy_poll_us``): lower
     latency for CPU time, worth it where cores are idle.
+    ``cache_tracking_bcast=True`` (off by default) runs the client tracking
+    of this client's caches with ``tracking=True`` in BCAST mode (the
+    core's ``redisx_options_set_cache_tracking_bcast``): the server tells of
+    every write under ``<prefix>:cache:``, read or not, with no tracking
+    table and nothing tracked per data connection (docs/CACHE.md).
 
     TLS (each keyword is one of the core's ``redisx_options_set_tls*``
     setters, with its meaning and defaults): ``tls=True`` / ``False``
@@ -543,6 +548,7 @@ class Client:
         reconnect_backoff: Optional[Tuple[float, float]] = None,
         circuit_breaker: Optional[Tuple[int, float, float]] = None,
         busy_poll: Optional[float] = None,
+        cache_tracking_bcast: bool = False,
         on_log: Optional[Callable[[LogEntry], Any]] = None,
         on_state: Optional[Callable[[StateChange], Any]] = None,
         log_level: Optional[str] = None,
@@ -633,6 +639,8 @@ class Client:
                                                       _ms(open_for, "circuit_breaker open time"))
             if busy_poll is not None:
                 _c.redisx_options_set_busy_poll_us(opts, _us(busy_poll, "busy_poll"))
+            if cache_tracking_bcast:
+                _c.redisx_options_set_cache_tracking_bcast(opts, 1)
             if fail_open_locks:
                 _c.redisx_options_set_fail_policy(opts, _c.REDISX_PRIMITIVE_LOCK, _c.REDISX_FAIL_OPEN)
             if fail_open_rate_limits is not None:

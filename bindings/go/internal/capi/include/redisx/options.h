@@ -127,6 +127,18 @@ REDISX_API redisx_status redisx_options_set_circuit_breaker(redisx_options *opts
  *  every core is busy. 0..100000 (0.1 s). Since 0.6. */
 REDISX_API redisx_status redisx_options_set_busy_poll_us(redisx_options *opts, int64_t us);
 
+/** How the caches with tracking on (redisx_cache_set_tracking) learn of
+ *  changes (0: the default mode, 1: BCAST; since 0.6). Default: the server
+ *  remembers every key each data connection read and tells of those only
+ *  (its tracking table costs server memory, and losing a data connection
+ *  loses what it read). BCAST: the invalidation connection itself registers
+ *  `CLIENT TRACKING on REDIRECT <its id> BCAST PREFIX <prefix>:cache:` and
+ *  the server tells of every write under that prefix, read or not: no
+ *  tracking table and nothing tracked on data connections, at the cost of a
+ *  message for every cache write of every process under the prefix. On a
+ *  cluster, per node. See docs/CACHE.md. 0 or 1. */
+REDISX_API redisx_status redisx_options_set_cache_tracking_bcast(redisx_options *opts, int on);
+
 /** What a primitive does when Redis is unreachable (see redisx_fail_policy).
  *  Defaults: locks REDISX_FAIL_CLOSED, rate limits REDISX_FAIL_OPEN (each
  *  limiter can override it), idempotency REDISX_FAIL_CLOSED, caches

@@ -411,7 +411,27 @@ typedef struct fetch_op {
     int neg, has;
     uint64_t track_gen;
     unsigned track_lane;
+    /* Coalescing: leading, this fetch's script is in flight and others of
+     * the same key and windows may join it (followers, a list through
+     * coal_next); under cache->mu. */
+    int leading;
+    unsigned coal_bucket;
+    struct fetch_op *coal_next, *followers;
 } fetch_op;
+
+/* What a fetch's reply said, parsed once for the fetch that sent it and
+ * for those that joined it (pointers into the reply). */
+typedef struct fetch_answer {
+    redisx_status st;
+    int sent; /* the command went out: the script may have run */
+    int64_t code, fresh, lease_left;
+    int neg, has;
+    const char *val, *snap;
+    size_t len, snap_len;
+    uint64_t track_gen;
+    unsigned track_lane;
+    char detail[REDISX__DETAIL]; /* st's message */
+} fetch_answer;
 
 static void fetch_free(fetch_op *op)
 {
@@ -796,74 +816,207 @@ static void fetch_check_tags(fetch_op *op)
     fetch_finish(op, st);
 }
 
-static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+static void fetch_apply(fetch_op *op, const fetch_answer *a)
 {
-    fetch_op *op = cmd->ctx;
-    int sent = cmd->sent;
-    op->track_gen = cmd->track_gen;
-    op->track_lane = (unsigned)cmd->track_lane % REDISX__L1_LANES;
-    redisx__cmd_free(cmd);
+    op->track_gen = a->track_gen;
+    op->track_lane = a->track_lane;
     op->in_flight = 0;
     /* Unanswered: the script may have granted us the lease; give it back
      * rather than make the next caller wait for it to pass. */
-    if (st != REDISX_OK && sent && redisx__connection_failure(st))
+    if (a->st != REDISX_OK && a->sent && redisx__connection_failure(a->st))
         release_lease(op->c, op->e->key, op->e->lease, op->e->token);
-    int64_t code = st == REDISX_OK ? redisx__reply_int_at(r, 0, -1) : -1;
+    int64_t code = a->st == REDISX_OK ? a->code : -1;
     if (op->finished) { /* cancelled: give back a lease this attempt took */
         if (code == 1 || code == 2 || code == 4)
             release_lease(op->c, op->e->key, op->e->lease, op->e->token);
-        redisx__reply_free(r);
         fetch_maybe_free(op);
         return;
     }
-    if (st != REDISX_OK) {
-        if (redisx__connection_failure(st))
-            fetch_unreachable(op, st);
+    if (a->st != REDISX_OK) {
+        redisx__fail(a->st, "%s", a->detail);
+        if (redisx__connection_failure(a->st))
+            fetch_unreachable(op, a->st);
         else
-            fetch_finish(op, st);
-        return;
-    }
-    if (r->type != REDISX_REPLY_ARRAY || r->elements != 9 || code < 0 || code > 6) {
-        st = redisx__unexpected_reply(r, "cache_fetch");
-        redisx__reply_free(r);
-        fetch_finish(op, st);
+            fetch_finish(op, a->st);
         return;
     }
     redisx_cache_entry *e = op->e;
-    const redisx_reply *rv = r->element[1], *rs = r->element[8];
     op->code = code;
-    op->neg = redisx__reply_int_at(r, 2, 0) == 1;
-    op->fresh = redisx__reply_int_at(r, 3, 0);
-    op->lease_left = redisx__reply_int_at(r, 6, 0);
-    op->has = redisx__reply_int_at(r, 7, 0) == 1;
+    op->neg = a->neg;
+    op->fresh = a->fresh;
+    op->lease_left = a->lease_left;
+    op->has = a->has;
     free(e->val);
     e->val = NULL;
     e->len = 0;
     free(op->rsnap);
     op->rsnap = NULL;
-    op->rsnap_len = rs->type == REDISX_REPLY_STRING ? rs->len : 0;
-    if (op->rsnap_len && !(op->rsnap = redisx__memdup(rs->str, op->rsnap_len + 1))) {
-        redisx__reply_free(r);
+    op->rsnap_len = a->snap_len;
+    if (op->rsnap_len && !(op->rsnap = redisx__memdup(a->snap, op->rsnap_len + 1))) {
         fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
         return;
     }
     if (op->has) {
-        e->len = rv->type == REDISX_REPLY_STRING ? rv->len : 0;
-        e->val = redisx__memdup(e->len ? rv->str : "", e->len + 1);
+        e->len = a->len;
+        e->val = redisx__memdup(e->len ? a->val : "", e->len + 1);
         if (!e->val) {
-            redisx__reply_free(r);
             fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
             return;
         }
         e->layer = REDISX_CACHE_LAYER_L2;
         e->stale = op->fresh <= 0;
     }
-    redisx__reply_free(r);
     e->ttl_ms = op->fresh;
     if (op->has && op->rsnap_len)
         fetch_check_tags(op);
     else
         fetch_tags_ok(op);
+}
+
+/* ---- coalescing ---------------------------------------------------------------------
+ *
+ * A fetch of a key whose fetch (same mode and windows, untagged) is in
+ * flight in this process joins it instead of sending its own script, and
+ * gets the answer Redis would have given it right after: the same value,
+ * but never the lease the first one got (an XFetch refresh is a plain HIT,
+ * a stale value being refreshed is served as refreshed by another, a LOAD
+ * is a WAIT for that load). So concurrent readers of a hot key cost one
+ * round trip, and a cold key one load, as across processes. */
+
+static unsigned coal_bucket_of(const char *name)
+{
+    uint32_t h = 2166136261u;
+    for (const char *p = name; *p; p++)
+        h = (h ^ (unsigned char)*p) * 16777619u;
+    return h % REDISX__COAL_BUCKETS;
+}
+
+/* A fetch that joined another sends nothing, so the I/O thread has not
+ * seen it: this task makes it cancellable there (redisx_cancel), as a
+ * dispatch would have. op->timers holds it until then. */
+static void coal_track_task(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    (void)st;
+    redisx__reply_free(r);
+    fetch_op *op = cmd->ctx;
+    redisx__cmd_free(cmd);
+    op->timers--;
+    if (!op->finished)
+        redisx__req_track(&op->req);
+    fetch_maybe_free(op);
+}
+
+/* Joins a fetch in flight like op (1), or makes op one that others may
+ * join (0). */
+static int coal_join(fetch_op *op)
+{
+    if (op->ntags || op->dead)
+        return 0; /* a tagged fetch reads tag versions; a dead snapshot is op's own */
+    redisx__cmd *task = redisx__cmd_task();
+    if (!task)
+        return 0;
+    task->fn = coal_track_task;
+    task->ctx = op;
+    redisx_cache *cache = op->cache;
+    unsigned b = coal_bucket_of(op->e->name);
+    pthread_mutex_lock(&cache->mu);
+    fetch_op *l = cache->coal[b];
+    while (l && !(l->get == op->get && l->swr_ms == op->swr_ms && l->sie_ms == op->sie_ms &&
+                  strcmp(l->e->name, op->e->name) == 0))
+        l = l->coal_next;
+    if (l) {
+        /* Before it is visible: the answer may be applied at once. */
+        op->timers++;
+        op->in_flight = 1;
+        op->woken = 0;
+        op->coal_next = l->followers;
+        l->followers = op;
+    } else {
+        op->leading = 1;
+        op->coal_bucket = b;
+        op->coal_next = cache->coal[b];
+        cache->coal[b] = op;
+    }
+    pthread_mutex_unlock(&cache->mu);
+    if (!l) {
+        redisx__cmd_free(task);
+        return 0;
+    }
+    redisx__submit(op->c, task);
+    return 1;
+}
+
+/* op's reply is here: nobody joins it any more; its followers. */
+static fetch_op *coal_detach(fetch_op *op)
+{
+    if (!op->leading)
+        return NULL;
+    redisx_cache *cache = op->cache;
+    pthread_mutex_lock(&cache->mu);
+    for (fetch_op **p = &cache->coal[op->coal_bucket]; *p; p = &(*p)->coal_next) {
+        if (*p == op) {
+            *p = op->coal_next;
+            break;
+        }
+    }
+    fetch_op *f = op->followers;
+    op->followers = op->coal_next = NULL;
+    op->leading = 0;
+    pthread_mutex_unlock(&cache->mu);
+    return f;
+}
+
+/* The answer as a follower sees it: what the script answers a second
+ * caller while the first holds the lease. */
+static void coal_view(fetch_answer *f, const fetch_answer *a, int64_t lease_ms)
+{
+    *f = *a;
+    f->sent = 0;
+    if (f->st != REDISX_OK)
+        return;
+    if (f->code == 1) {
+        f->code = 0;
+    } else if (f->code == 2 || f->code == 4) {
+        f->code = f->code == 2 ? 3 : 5;
+        f->lease_left = lease_ms;
+    }
+}
+
+static void fetch_reply(redisx__cmd *cmd, redisx_status st, redisx_reply *r)
+{
+    fetch_op *op = cmd->ctx;
+    fetch_answer a = {.st = st, .sent = cmd->sent, .code = -1, .track_gen = cmd->track_gen,
+                      .track_lane = (unsigned)cmd->track_lane % REDISX__L1_LANES};
+    redisx__cmd_free(cmd);
+    fetch_op *followers = coal_detach(op);
+    if (st == REDISX_OK) {
+        a.code = redisx__reply_int_at(r, 0, -1);
+        if (r->type != REDISX_REPLY_ARRAY || r->elements != 9 || a.code < 0 || a.code > 6) {
+            a.st = redisx__unexpected_reply(r, "cache_fetch");
+        } else {
+            const redisx_reply *rv = r->element[1], *rs = r->element[8];
+            a.neg = redisx__reply_int_at(r, 2, 0) == 1;
+            a.fresh = redisx__reply_int_at(r, 3, 0);
+            a.lease_left = redisx__reply_int_at(r, 6, 0);
+            a.has = redisx__reply_int_at(r, 7, 0) == 1;
+            a.val = rv->type == REDISX_REPLY_STRING ? rv->str : NULL;
+            a.len = a.val ? rv->len : 0;
+            a.snap = rs->type == REDISX_REPLY_STRING ? rs->str : NULL;
+            a.snap_len = a.snap ? rs->len : 0;
+        }
+    }
+    if (a.st != REDISX_OK)
+        redisx__copy_detail(a.detail, sizeof a.detail, redisx_last_error());
+    while (followers) {
+        fetch_op *f = followers;
+        followers = f->coal_next;
+        f->coal_next = NULL;
+        fetch_answer fa;
+        coal_view(&fa, &a, op->cache->cfg.lease_ms);
+        fetch_apply(f, &fa);
+    }
+    fetch_apply(op, &a);
+    redisx__reply_free(r);
 }
 
 static void fetch_decide(fetch_op *op)
@@ -937,6 +1090,8 @@ static void fetch_decide(fetch_op *op)
 
 static void fetch_send(fetch_op *op)
 {
+    if (coal_join(op))
+        return; /* answered with the fetch it joined */
     redisx_cache_entry *e = op->e;
     /* A fresh XFetch draw per attempt. */
     snprintf(op->gap_arg, sizeof op->gap_arg, "%.9f", redisx__cache_xfetch_gap(op->cache->cfg.beta, 1.0 - rand01()));
@@ -947,6 +1102,13 @@ static void fetch_send(fetch_op *op)
                            op->dead ? op->dead_len : 0};
     redisx__cmd *cmd = redisx__cmd_script(&redisx__script_cache_fetch, 2, 7, argv, lens);
     if (!cmd) {
+        /* Nothing goes out: those that joined op fail with it. */
+        fetch_answer a = {.st = REDISX_ERR_NOMEM, .code = -1, .detail = "out of memory"};
+        for (fetch_op *f = coal_detach(op), *next; f; f = next) {
+            next = f->coal_next;
+            f->coal_next = NULL;
+            fetch_apply(f, &a);
+        }
         fetch_finish(op, redisx__fail(REDISX_ERR_NOMEM, "out of memory"));
         return;
     }

@@ -4,6 +4,7 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -399,4 +400,133 @@ Test(cache, xfetch_picks_exactly_one_early_refresher_near_expiry)
     redisx_cache_entry_free(e);
     redisx_cache_free(cache);
     redisx_client_close(c);
+}
+
+/* ---- coalescing within a process ----------------------------------------------------- */
+
+typedef struct joined {
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int n, hits, loads, bad;
+    redisx_cache_entry *loader;
+} joined;
+
+static void on_joined(redisx_client *c, redisx_status st, redisx_cache_entry *e, void *user)
+{
+    (void)c;
+    joined *j = user;
+    pthread_mutex_lock(&j->mu);
+    if (st != REDISX_OK)
+        j->bad++;
+    else if (redisx_cache_entry_state(e) == REDISX_CACHE_LOAD && !j->loader)
+        j->loader = e, j->loads++, e = NULL;
+    else if (redisx_cache_entry_state(e) == REDISX_CACHE_HIT && redisx_cache_entry_should_refresh(e) == 0)
+        j->hits++;
+    else
+        j->bad++;
+    j->n++;
+    pthread_cond_broadcast(&j->cv);
+    pthread_mutex_unlock(&j->mu);
+    redisx_cache_entry_free(e);
+}
+
+static void await_joined(joined *j, int n)
+{
+    long long deadline = now_ms() + 60000;
+    pthread_mutex_lock(&j->mu);
+    while (j->n < n && now_ms() < deadline) {
+        pthread_mutex_unlock(&j->mu);
+        rt_sleep_ms(5);
+        pthread_mutex_lock(&j->mu);
+    }
+    pthread_mutex_unlock(&j->mu);
+    cr_assert_eq(j->n, n, "every fetch completed");
+}
+
+static long long evalsha_calls(redisx_client *admin)
+{
+    const char *info[] = {"INFO", "commandstats"};
+    redisx_reply *r = rt_cmd(admin, 2, info);
+    const char *s = strstr(redisx_reply_string(r, NULL), "cmdstat_evalsha:calls=");
+    long long n = s ? atoll(s + strlen("cmdstat_evalsha:calls=")) : 0;
+    redisx_reply_free(r);
+    return n;
+}
+
+#define JOINERS 50
+
+/* Fetches of one key in flight together cost one script: the server is
+ * paused while they are made, so every one of them is made while the
+ * first's script waits there. A cold key: one of them loads, the others
+ * wait for its fill (none of them is given a lease). */
+Test(cache, concurrent_fetches_of_one_key_share_one_script, .timeout = 300)
+{
+    rt_server srv;
+    cr_assert_eq(rt_server_start(&srv), 0, "cannot start redis-server");
+    redisx_client *admin = rt_client_on(&srv, NULL), *c = rt_client_on(&srv, "coal");
+    redisx_cache *cache = cache_on(c, "co", 0);
+    cr_assert_eq(redisx_cache_set(cache, "hot", "v", 1, 600000), REDISX_OK, "%s", redisx_last_error());
+    redisx_cache_entry_free(fetch(cache, "hot", 0, 0, 0)); /* the script is cached on the server */
+    const char *reset[] = {"CONFIG", "RESETSTAT"};
+    redisx_reply_free(rt_cmd(admin, 2, reset));
+    const char *pause[] = {"CLIENT", "PAUSE", "500"};
+    redisx_reply_free(rt_cmd(admin, 3, pause));
+    joined j = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL};
+    for (int i = 0; i < JOINERS; i++)
+        cr_assert_eq(redisx_cache_fetch_async(cache, "hot", 10000, 0, 0, on_joined, &j), REDISX_OK);
+    await_joined(&j, JOINERS);
+    cr_assert_eq(j.bad, 0);
+    cr_assert_eq(j.hits, JOINERS, "every fetch got the value");
+    cr_assert_eq(evalsha_calls(admin), 1, "one script for all of them");
+
+    /* A cold key: one LOAD, the rest wait for its fill and get its value. */
+    joined k = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, 0, 0, NULL};
+    redisx_reply_free(rt_cmd(admin, 3, pause));
+    for (int i = 0; i < JOINERS; i++)
+        cr_assert_eq(redisx_cache_fetch_async(cache, "cold", 30000, 0, 0, on_joined, &k), REDISX_OK);
+    for (long long deadline = now_ms() + 30000; now_ms() < deadline;) {
+        pthread_mutex_lock(&k.mu);
+        int got = k.loader != NULL;
+        pthread_mutex_unlock(&k.mu);
+        if (got)
+            break;
+        rt_sleep_ms(5);
+    }
+    cr_assert_not_null(k.loader, "one of them loads");
+    cr_assert_eq(redisx_cache_fill(k.loader, "x", 1, 600000), REDISX_OK, "%s", redisx_last_error());
+    redisx_cache_entry_free(k.loader);
+    await_joined(&k, JOINERS);
+    cr_assert_eq(k.bad, 0, "no second lease, no error");
+    cr_assert_eq(k.loads, 1);
+    cr_assert_eq(k.hits, JOINERS - 1, "the others got the loaded value");
+    cr_assert_eq(redisx_cache_counter_of(cache, REDISX_CACHE_LOADS), 1);
+    redisx_cache_entry *e = fetch(cache, "cold", 0, 0, 0);
+    cr_assert(value_is(e, "x", 1));
+    redisx_cache_entry_free(e);
+
+    /* Cancelling the first (whose script is out) or one that joined it
+     * ends that one alone, once; the others still get the value. */
+    redisx_reply_free(rt_cmd(admin, 3, pause));
+    done first = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL};
+    done second = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL};
+    done third = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, 0, 0, NULL};
+    cr_assert_eq(redisx_cache_fetch_async(cache, "hot", 10000, 0, 0, on_entry, &first), REDISX_OK);
+    cr_assert_eq(redisx_cache_fetch_async(cache, "hot", 10000, 0, 0, on_entry, &second), REDISX_OK);
+    cr_assert_eq(redisx_cache_fetch_async(cache, "hot", 10000, 0, 0, on_entry, &third), REDISX_OK);
+    cr_assert_eq(redisx_cancel(c, &first), REDISX_OK);
+    cr_assert_eq(redisx_cancel(c, &third), REDISX_OK);
+    wait_done(&first);
+    wait_done(&third);
+    wait_done(&second);
+    cr_assert_eq(first.st, REDISX_ERR_CANCELLED);
+    cr_assert_eq(third.st, REDISX_ERR_CANCELLED);
+    cr_assert_eq(second.st, REDISX_OK, "%s", redisx_strerror(second.st));
+    cr_assert(value_is(second.e, "v", 1), "the one left got the value");
+    redisx_cache_entry_free(second.e);
+    rt_sleep_ms(200);
+    cr_assert(first.n == 1 && second.n == 1 && third.n == 1, "each completed once");
+    redisx_cache_free(cache);
+    redisx_client_close(c);
+    redisx_client_close(admin);
+    rt_server_stop(&srv);
 }

@@ -20,6 +20,10 @@ typedef struct local_load {
     char name[]; /* the caller's key */
 } local_load;
 
+#define REDISX__COAL_BUCKETS 64
+
+struct fetch_op;
+
 struct redisx_cache {
     atomic_int refs; /* the caller's, one per entry and per operation */
     redisx_client *client; /* a reference */
@@ -42,6 +46,9 @@ struct redisx_cache {
      * data connection, docs/CACHE.md); 0: none issued since the last loss. */
     uint64_t lane_epoch[REDISX__L1_LANES];
     redisx__tagtab *tags; /* the tag versions this process knows (cache_tags.h) */
+    /* Fetches in flight that others of the same key may join (cache.c,
+     * "coalescing"), by a hash of the key; under mu. */
+    struct fetch_op *coal[REDISX__COAL_BUCKETS];
 };
 
 struct redisx_cache_entry {

@@ -173,23 +173,35 @@ Test(cache_tracking, a_write_by_another_process_drops_the_l1_copy, .init = setup
 /* Kills connections of the server matching `flag` in CLIENT LIST's flags
  * ('P': pub/sub, the invalidation connection; 't': tracked data
  * connections); returns how many. */
-static int kill_flagged(char flag)
+/* Kills the clients CLIENT LIST shows with `flag` among their flags (0:
+ * any), logged in as `user` (NULL: any), and with (sub = 1) or without
+ * (sub = 0) the pub/sub flag P (-1: either); returns how many. With
+ * bcast_sub, sets it when one of them had BCAST tracking (flags B and t),
+ * and asserts that the others (data connections) track nothing. */
+static int kill_clients(char flag, const char *user, int sub, int *bcast_sub)
 {
     const char *list[] = {"CLIENT", "LIST"};
     redisx_reply *r = rt_cmd(admin, 2, list);
     char *text = strdup(redisx_reply_string(r, NULL));
     redisx_reply_free(r);
+    char want[80];
+    snprintf(want, sizeof want, " user=%s ", user ? user : "");
     int n = 0;
     for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
         char *f = strstr(line, " flags=");
         char *id = strstr(line, "id=");
-        if (!f || !id)
+        if (!f || !id || (user && !strstr(line, want)))
             continue;
-        char flags[32];
+        char flags[32], idv[32];
         sscanf(f + 7, "%31s", flags);
-        if (!strchr(flags, flag))
+        if ((flag && !strchr(flags, flag)) || (sub >= 0 && (strchr(flags, 'P') != NULL) != sub))
             continue;
-        char idv[32];
+        if (bcast_sub) {
+            if (strchr(flags, 'B') && strchr(flags, 't'))
+                *bcast_sub = 1;
+            cr_assert(strchr(flags, 'P') || !strchr(flags, 't'),
+                      "a data connection tracks nothing in BCAST mode (flags %s)", flags);
+        }
         sscanf(id + 3, "%31s", idv);
         const char *kill[] = {"CLIENT", "KILL", "ID", idv};
         redisx_reply_free(rt_cmd(admin, 4, kill));
@@ -197,6 +209,11 @@ static int kill_flagged(char flag)
     }
     free(text);
     return n;
+}
+
+static int kill_flagged(char flag)
+{
+    return kill_clients(flag, NULL, -1, NULL);
 }
 
 static uint64_t disconnects(redisx_client *c)
@@ -349,39 +366,6 @@ Test(cache_tracking, without_tracking_or_channel_rights_the_l1_stays_unused, .in
     redisx_client_close(b);
 }
 
-/* Kills user's connections whose CLIENT LIST flags do (sub = 1) or do not
- * (sub = 0) contain P; returns how many, and whether one of them (sub = 1)
- * had BCAST tracking on itself. */
-static int kill_of_user(const char *user, int sub, int *bcast_sub)
-{
-    const char *list[] = {"CLIENT", "LIST"};
-    redisx_reply *r = rt_cmd(admin, 2, list);
-    char *text = strdup(redisx_reply_string(r, NULL));
-    redisx_reply_free(r);
-    char want[80];
-    snprintf(want, sizeof want, " user=%s ", user);
-    int n = 0;
-    for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
-        char *f = strstr(line, " flags=");
-        char *id = strstr(line, "id=");
-        if (!f || !id || !strstr(line, want))
-            continue;
-        char flags[32], idv[32];
-        sscanf(f + 7, "%31s", flags);
-        if ((strchr(flags, 'P') != NULL) != sub)
-            continue;
-        if (bcast_sub && strchr(flags, 'B') && strchr(flags, 't'))
-            *bcast_sub = 1;
-        cr_assert(sub || !strchr(flags, 't'), "a data connection tracks nothing in BCAST mode (flags %s)", flags);
-        sscanf(id + 3, "%31s", idv);
-        const char *kill[] = {"CLIENT", "KILL", "ID", idv};
-        redisx_reply_free(rt_cmd(admin, 4, kill));
-        n++;
-    }
-    free(text);
-    return n;
-}
-
 static void await_invalidation(redisx_cache *cache, uint64_t before, const char *what)
 {
     for (int i = 0; i < 2000 && counter(cache, REDISX_CACHE_INVALIDATIONS) == before; i++)
@@ -413,7 +397,8 @@ Test(cache_tracking, bcast_mode_is_told_of_every_write_and_outlives_its_data_con
     /* A's data connections lost: nothing was tracked on them, so its L1
      * stays (and stays right). */
     uint64_t lost0 = disconnects(a);
-    int killed = kill_of_user("bc", 0, NULL);
+    int bcast_sub = 0;
+    int killed = kill_clients(0, "bc", 0, &bcast_sub);
     cr_assert_gt(killed, 0, "A's data connections to kill");
     for (int i = 0; i < 1000 && disconnects(a) < lost0 + (uint64_t)killed; i++)
         rt_sleep_ms(5);
@@ -428,8 +413,8 @@ Test(cache_tracking, bcast_mode_is_told_of_every_write_and_outlives_its_data_con
     await_l1(ca, "k", "v3");
 
     /* The subscriber (which registered BCAST on itself) lost: the L1 goes. */
-    int bcast_sub = 0;
-    cr_assert_eq(kill_of_user("bc", 1, &bcast_sub), 1, "A's one subscriber connection");
+    bcast_sub = 0;
+    cr_assert_eq(kill_clients(0, "bc", 1, &bcast_sub), 1, "A's one subscriber connection");
     cr_assert(bcast_sub, "the subscriber itself has BCAST tracking (flags B and t)");
     for (int i = 0; i < 1000 && counter(ca, REDISX_CACHE_L1_ENTRIES) > 0; i++)
         rt_sleep_ms(5);

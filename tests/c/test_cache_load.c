@@ -459,7 +459,7 @@ static long long evalsha_calls(redisx_client *admin)
  * paused while they are made, so every one of them is made while the
  * first's script waits there. A cold key: one of them loads, the others
  * wait for its fill (none of them is given a lease). */
-Test(cache, concurrent_fetches_of_one_key_share_one_script, .timeout = 300)
+Test(cache, concurrent_fetches_of_one_key_share_one_script)
 {
     rt_server srv;
     cr_assert_eq(rt_server_start(&srv), 0, "cannot start redis-server");

@@ -912,19 +912,21 @@ static int coal_join(fetch_op *op)
 {
     if (op->ntags || op->dead)
         return 0; /* a tagged fetch reads tag versions; a dead snapshot is op's own */
-    redisx__cmd *task = redisx__cmd_task();
-    if (!task)
-        return 0;
-    task->fn = coal_track_task;
-    task->ctx = op;
     redisx_cache *cache = op->cache;
     unsigned b = coal_bucket_of(op->e->name);
+    redisx__cmd *task = NULL;
     pthread_mutex_lock(&cache->mu);
     fetch_op *l = cache->coal[b];
     while (l && !(l->get == op->get && l->swr_ms == op->swr_ms && l->sie_ms == op->sie_ms &&
                   strcmp(l->e->name, op->e->name) == 0))
         l = l->coal_next;
+    if (l && !(task = redisx__cmd_task())) {
+        pthread_mutex_unlock(&cache->mu);
+        return 0; /* out of memory: op sends its own (nobody may join it) */
+    }
     if (l) {
+        task->fn = coal_track_task;
+        task->ctx = op;
         /* Before it is visible: the answer may be applied at once. */
         op->timers++;
         op->in_flight = 1;
@@ -938,10 +940,8 @@ static int coal_join(fetch_op *op)
         cache->coal[b] = op;
     }
     pthread_mutex_unlock(&cache->mu);
-    if (!l) {
-        redisx__cmd_free(task);
+    if (!l)
         return 0;
-    }
     redisx__submit(op->c, task);
     return 1;
 }

@@ -258,6 +258,22 @@ func TestCacheStaleIfErrorServesTheOldValue(t *testing.T) {
 	}
 }
 
+// cacheOnBoth has B set "k" to 1 and A read it until A holds an L1 copy.
+func cacheOnBoth(t *testing.T, ctx context.Context, a, b *redisx.Cache[int]) {
+	t.Helper()
+	if err := b.Set(ctx, "k", 1, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1000 && a.Counters().L1Hits == 0; i++ {
+		if v, err := a.Get(ctx, "k"); err != nil || v != 1 {
+			t.Fatalf("Get = %v, %v", v, err)
+		}
+	}
+	if a.Counters().L1Hits == 0 {
+		t.Fatal("A kept no L1 copy")
+	}
+}
+
 // Two clients: two processes' worth of L1. With tracking, B's write drops
 // A's copy at once; without, A serves it for the L1 TTL (a minute here),
 // which is what makes the tracked case mean something.
@@ -277,17 +293,7 @@ func TestCacheTrackingDropsAnotherProcesssL1Copy(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer b.Close()
-			if err := b.Set(ctx, "k", 1, time.Minute); err != nil {
-				t.Fatal(err)
-			}
-			for i := 0; i < 1000 && a.Counters().L1Hits == 0; i++ {
-				if v, err := a.Get(ctx, "k"); err != nil || v != 1 {
-					t.Fatalf("Get = %v, %v", v, err)
-				}
-			}
-			if a.Counters().L1Hits == 0 {
-				t.Fatal("A kept no L1 copy")
-			}
+			cacheOnBoth(t, ctx, a, b)
 			if err := b.Set(ctx, "k", 2, time.Minute); err != nil {
 				t.Fatal(err)
 			}
@@ -322,17 +328,7 @@ func TestCacheTrackingInBcastModeIsToldOfKeysNeverRead(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	if err := b.Set(ctx, "k", 1, time.Minute); err != nil {
-		t.Fatal(err)
-	}
-	for i := 0; i < 1000 && a.Counters().L1Hits == 0; i++ {
-		if v, err := a.Get(ctx, "k"); err != nil || v != 1 {
-			t.Fatalf("Get = %v, %v", v, err)
-		}
-	}
-	if a.Counters().L1Hits == 0 {
-		t.Fatal("A kept no L1 copy")
-	}
+	cacheOnBoth(t, ctx, a, b)
 	before := a.Counters().Invalidations
 	if err := b.Set(ctx, "never-read", 0, time.Minute); err != nil {
 		t.Fatal(err)
